@@ -1,0 +1,289 @@
+//! The city's configuration: districts, units, services, limits and working time.
+//!
+//! Everything a city may differ in lives here and is read from a TOML file
+//! (`config/onestop.toml` ships the default city). [`CityConfig::validate`]
+//! refuses an inconsistent file with every problem named at once.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The default city's configuration, compiled into the binary so that a fresh
+/// checkout runs with no file at all.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../../config/onestop.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CityConfig {
+    pub city: City,
+    pub districts: Vec<District>,
+    pub units: Vec<Unit>,
+    pub services: Vec<Service>,
+    pub limits: Limits,
+    pub working_time: WorkingTimeConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct City {
+    pub code: String,
+    pub name: String,
+    pub bounds: Bounds,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    pub min_lng: f64,
+    pub max_lng: f64,
+    pub min_lat: f64,
+    pub max_lat: f64,
+}
+
+impl Bounds {
+    pub fn contains(&self, lng: f64, lat: f64) -> bool {
+        lng >= self.min_lng && lng <= self.max_lng && lat >= self.min_lat && lat <= self.max_lat
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct District {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    Utility,
+    Department,
+    Supervisor,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unit {
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+    /// Departments only: approves at once when the works unit signs the commitment (告知承诺).
+    #[serde(default)]
+    pub accepts_commitment: bool,
+    /// Supervisors only: the lead supervising unit.
+    #[serde(default)]
+    pub lead: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub code: String,
+    pub name: String,
+    /// The word for this service's connection (通水, 送电, …).
+    pub connect_label: String,
+    /// The unit that receives this service's work order (absent when routed per carrier).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Carriers: the applicant chooses some, and each gets its own work order.
+    #[serde(default)]
+    pub carriers: Vec<Carrier>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Carrier {
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub acceptance_days: f64,
+    pub survey_days: f64,
+    pub construction_short_days: f64,
+    pub approval_days: f64,
+    pub connection_days: f64,
+    pub warning_share: f64,
+    pub external_works_threshold_m: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkingTimeConfig {
+    /// Offset of local civil time from UTC, in minutes (Beijing: 480).
+    pub utc_offset_minutes: i32,
+    /// Working periods of a working day, `HH:MM-HH:MM`, in order, not overlapping.
+    pub periods: Vec<String>,
+    /// Administrator's calendar file for years the built-in data lacks.
+    #[serde(default)]
+    pub overrides_file: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration is not valid TOML: {0}")]
+    Parse(String),
+    #[error("configuration is inconsistent:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+/// The five services whose form sections the platform knows (form 附表2).
+pub const KNOWN_SERVICES: [&str; 5] = ["water", "power", "gas", "heat", "network"];
+
+impl CityConfig {
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: CityConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn default_city() -> Self {
+        Self::from_toml(DEFAULT_CONFIG_TOML).expect("the built-in default configuration is valid")
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let mut seen = HashSet::new();
+        for d in &self.districts {
+            if !seen.insert(d.code.as_str()) {
+                problems.push(format!("district {} is listed twice", d.code));
+            }
+        }
+        if self.districts.is_empty() {
+            problems.push("at least one district is needed".into());
+        }
+        let mut unit_codes = HashSet::new();
+        for u in &self.units {
+            if !unit_codes.insert(u.code.as_str()) {
+                problems.push(format!("unit {} is listed twice", u.code));
+            }
+        }
+        let utility = |code: &str| {
+            self.units
+                .iter()
+                .any(|u| u.code == code && u.kind == UnitKind::Utility)
+        };
+        let mut service_codes = HashSet::new();
+        for s in &self.services {
+            if !service_codes.insert(s.code.as_str()) {
+                problems.push(format!("service {} is listed twice", s.code));
+            }
+            if !KNOWN_SERVICES.contains(&s.code.as_str()) {
+                problems.push(format!(
+                    "service {} has no form section; known services are {}",
+                    s.code,
+                    KNOWN_SERVICES.join(", ")
+                ));
+            }
+            match (&s.provider, s.carriers.is_empty()) {
+                (Some(p), true) if !utility(p) => problems.push(format!(
+                    "service {}: provider {p} is not a configured utility unit",
+                    s.code
+                )),
+                (Some(_), true) => {}
+                (None, false) => {
+                    let mut carrier_codes = HashSet::new();
+                    for c in &s.carriers {
+                        if !carrier_codes.insert(c.code.as_str()) {
+                            problems.push(format!("service {}: carrier {} twice", s.code, c.code));
+                        }
+                        if !utility(&c.unit) {
+                            problems.push(format!(
+                                "service {}: carrier {} routes to {}, which is not a configured utility unit",
+                                s.code, c.code, c.unit
+                            ));
+                        }
+                    }
+                }
+                (Some(_), false) => problems.push(format!(
+                    "service {} names both a provider and carriers; choose one",
+                    s.code
+                )),
+                (None, true) => {
+                    problems.push(format!("service {} needs a provider or carriers", s.code))
+                }
+            }
+        }
+        if self.services.is_empty() {
+            problems.push("at least one service is needed".into());
+        }
+        let l = &self.limits;
+        for (name, v) in [
+            ("acceptance_days", l.acceptance_days),
+            ("survey_days", l.survey_days),
+            ("construction_short_days", l.construction_short_days),
+            ("approval_days", l.approval_days),
+            ("connection_days", l.connection_days),
+        ] {
+            if !(v.is_finite() && v > 0.0 && v <= 365.0) {
+                problems.push(format!("limits.{name} must be a number of working days in (0, 365]"));
+            }
+        }
+        if !(l.warning_share > 0.0 && l.warning_share < 1.0) {
+            problems.push("limits.warning_share must be between 0 and 1".into());
+        }
+        if !(l.external_works_threshold_m.is_finite() && l.external_works_threshold_m > 0.0) {
+            problems.push("limits.external_works_threshold_m must be positive".into());
+        }
+        let b = &self.city.bounds;
+        if !(b.min_lng < b.max_lng && b.min_lat < b.max_lat) {
+            problems.push("city.bounds: min must be below max".into());
+        }
+        if let Err(e) = crate::calendar::WorkingHours::parse(
+            &self.working_time.periods,
+            self.working_time.utc_offset_minutes,
+        ) {
+            problems.push(format!("working_time: {e}"));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    pub fn district(&self, code: &str) -> Option<&District> {
+        self.districts.iter().find(|d| d.code == code)
+    }
+
+    pub fn unit(&self, code: &str) -> Option<&Unit> {
+        self.units.iter().find(|u| u.code == code)
+    }
+
+    pub fn service(&self, code: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.code == code)
+    }
+
+    /// The carriers of the service that routes per carrier (network), if any.
+    pub fn carriers(&self) -> impl Iterator<Item = &Carrier> {
+        self.services.iter().flat_map(|s| s.carriers.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_city_loads() {
+        let c = CityConfig::default_city();
+        assert_eq!(c.city.code, "421300");
+        assert_eq!(c.districts.len(), 3);
+        assert_eq!(c.service("network").unwrap().carriers.len(), 2);
+        assert!(!c.unit("sz-jj").unwrap().accepts_commitment);
+        assert!(c.unit("sz-zrzy").unwrap().accepts_commitment);
+    }
+
+    #[test]
+    fn inconsistencies_are_all_reported() {
+        let text = DEFAULT_CONFIG_TOML
+            .replace("provider = \"sz-gas\"", "provider = \"sz-nowhere\"")
+            .replace("warning_share = 0.75", "warning_share = 1.5");
+        let err = CityConfig::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("sz-nowhere"), "{err}");
+        assert!(err.contains("warning_share"), "{err}");
+    }
+}
