@@ -1,1 +1,259 @@
-//! PLACEHOLDER — being written.
+//! The application resource and its fan-out into work orders (一网流转).
+
+use crate::config::CityConfig;
+use crate::form::ApplicationForm;
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use utoipa::ToSchema;
+
+macro_rules! code_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $code:literal, $zh:literal;)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable code used in the API and in storage.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            /// The Chinese label shown to people.
+            pub fn label_zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),+ }
+            }
+
+            pub fn parse(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+code_enum! {
+    /// Status of an application, derived from its work orders.
+    ApplicationStatus {
+        Submitted => "submitted", "已提交";
+        InProgress => "in_progress", "办理中";
+        Returned => "returned", "退回补正";
+        Completed => "completed", "已办结";
+        Cancelled => "cancelled", "已撤销";
+    }
+}
+
+code_enum! {
+    /// Where a work order stands in the connection flow.
+    Stage {
+        Acceptance => "acceptance", "受理";
+        Survey => "survey", "联合踏勘";
+        Design => "design", "方案设计";
+        Approval => "approval", "并联审批";
+        Construction => "construction", "外线施工";
+        Connection => "connection", "接入";
+        Closed => "closed", "已完成";
+    }
+}
+
+code_enum! {
+    OrderStatus {
+        Open => "open", "办理中";
+        Returned => "returned", "退回补正";
+        Done => "done", "已办结";
+        Cancelled => "cancelled", "已撤销";
+        Rejected => "rejected", "不予受理";
+    }
+}
+
+code_enum! {
+    /// Early-warning level of an open item (全过程监控和预警).
+    Level {
+        Normal => "normal", "正常";
+        Warning => "warning", "预警";
+        Overdue => "overdue", "超期";
+    }
+}
+
+impl ApplicationStatus {
+    /// An application's status follows from its orders: all cancelled →
+    /// cancelled; any waiting for the applicant → returned; all finished →
+    /// completed; any past acceptance → in progress; otherwise submitted.
+    pub fn derive(orders: &[(Stage, OrderStatus)]) -> ApplicationStatus {
+        if orders.is_empty() || orders.iter().all(|o| o.1 == OrderStatus::Cancelled) {
+            return ApplicationStatus::Cancelled;
+        }
+        if orders.iter().any(|o| o.1 == OrderStatus::Returned) {
+            return ApplicationStatus::Returned;
+        }
+        let finished = |s: OrderStatus| {
+            matches!(
+                s,
+                OrderStatus::Done | OrderStatus::Rejected | OrderStatus::Cancelled
+            )
+        };
+        if orders.iter().all(|o| finished(o.1)) {
+            return ApplicationStatus::Completed;
+        }
+        if orders
+            .iter()
+            .any(|o| o.0 != Stage::Acceptance || o.1 != OrderStatus::Open)
+        {
+            return ApplicationStatus::InProgress;
+        }
+        ApplicationStatus::Submitted
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UnitRef {
+    pub code: String,
+    pub name: String,
+}
+
+/// One utility's work order (工单) for one service (and carrier).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkOrder {
+    pub id: String,
+    pub service: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    pub unit: UnitRef,
+    pub stage: Stage,
+    pub status: OrderStatus,
+    #[serde(with = "crate::timefmt::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub due_at: OffsetDateTime,
+    pub level: Level,
+    pub version: i64,
+}
+
+/// The application resource as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Application {
+    pub id: String,
+    /// Human-facing number, `LB` + date + sequence (e.g. `LB202611270001`).
+    pub number: String,
+    pub status: ApplicationStatus,
+    #[serde(with = "crate::timefmt::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub submitted_at: OffsetDateTime,
+    #[serde(flatten)]
+    pub form: ApplicationForm,
+    pub work_orders: Vec<WorkOrder>,
+}
+
+/// A work order to create: which service, which carrier, which unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedOrder {
+    pub service: String,
+    pub carrier: Option<String>,
+    pub unit_code: String,
+}
+
+/// One work order per chosen service, and per chosen carrier for services
+/// routed per carrier, each to the provider unit named in configuration, in
+/// the configuration's service order.
+pub fn fan_out(form: &ApplicationForm, config: &CityConfig) -> Vec<PlannedOrder> {
+    let chosen = form.services.chosen();
+    let carriers: &[String] = form
+        .services
+        .network
+        .as_ref()
+        .map(|n| n.carriers.as_slice())
+        .unwrap_or(&[]);
+    let mut out = Vec::new();
+    for service in &config.services {
+        if !chosen.contains(&service.code.as_str()) {
+            continue;
+        }
+        if let Some(provider) = &service.provider {
+            out.push(PlannedOrder {
+                service: service.code.clone(),
+                carrier: None,
+                unit_code: provider.clone(),
+            });
+        }
+        for carrier in &service.carriers {
+            if carriers.iter().any(|c| c == &carrier.code) {
+                out.push(PlannedOrder {
+                    service: service.code.clone(),
+                    carrier: Some(carrier.code.clone()),
+                    unit_code: carrier.unit.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `LB` + local date + a daily sequence of at least four digits.
+pub fn application_number(local_date: Date, seq: i64) -> String {
+    format!(
+        "LB{:04}{:02}{:02}{:04}",
+        local_date.year(),
+        local_date.month() as u8,
+        local_date.day(),
+        seq
+    )
+}
+
+/// The counter name for the sequence of `local_date`'s numbers.
+pub fn number_counter(local_date: Date) -> String {
+    format!(
+        "application_number:{:04}{:02}{:02}",
+        local_date.year(),
+        local_date.month() as u8,
+        local_date.day()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn numbers_have_the_date_and_four_digits_at_least() {
+        assert_eq!(application_number(date!(2026 - 11 - 27), 1), "LB202611270001");
+        assert_eq!(application_number(date!(2026 - 11 - 27), 12345), "LB2026112712345");
+    }
+
+    #[test]
+    fn status_is_derived_from_orders() {
+        use OrderStatus::*;
+        use Stage::*;
+        assert_eq!(
+            ApplicationStatus::derive(&[(Acceptance, Open), (Acceptance, Open)]),
+            ApplicationStatus::Submitted
+        );
+        assert_eq!(
+            ApplicationStatus::derive(&[(Acceptance, Open), (Survey, Open)]),
+            ApplicationStatus::InProgress
+        );
+        assert_eq!(
+            ApplicationStatus::derive(&[(Acceptance, Returned), (Survey, Open)]),
+            ApplicationStatus::Returned
+        );
+        assert_eq!(
+            ApplicationStatus::derive(&[(Closed, Done), (Acceptance, Cancelled)]),
+            ApplicationStatus::Completed
+        );
+        assert_eq!(
+            ApplicationStatus::derive(&[(Acceptance, Cancelled)]),
+            ApplicationStatus::Cancelled
+        );
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for s in Stage::ALL {
+            assert_eq!(Stage::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(
+            serde_json::to_string(&ApplicationStatus::InProgress).unwrap(),
+            "\"in_progress\""
+        );
+    }
+}

@@ -10,3 +10,4 @@ pub mod application;
 pub mod calendar;
 pub mod config;
 pub mod form;
+pub mod timefmt;

@@ -1,1 +1,172 @@
+//! onestop's persistence: one repository API over SQLite and PostgreSQL.
+//!
+//! - [`db`]: the connection interface both databases implement.
+//! - [`migrate`]: schema migrations.
+//! - [`writer`]: the group-commit writer every write goes through.
+//! - [`applications`], [`idempotency`]: repositories (plain functions over a [`db::Conn`]).
 #![forbid(unsafe_code)]
+
+pub mod applications;
+pub mod db;
+pub mod idempotency;
+pub mod migrate;
+pub mod writer;
+
+use db::{Conn, DbTarget, Dialect, Role};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("unique constraint violated: {0}")]
+    UniqueViolation(String),
+    #[error("stored data could not be read: {0}")]
+    Decode(String),
+    #[error("database configuration: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Migration(String),
+    #[error("database pool: {0}")]
+    Pool(String),
+    #[error("the store is shut down")]
+    Closed,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    d.as_millis() as i64
+}
+
+struct Manager(DbTarget);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Box<dyn Conn>;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<Self::Connection, Self::Error> {
+        self.0.connect(Role::Reader)
+    }
+
+    fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
+        conn.query("SELECT 1", &[]).map(|_| ())
+    }
+
+    fn has_broken(&self, _conn: &mut Self::Connection) -> bool {
+        false
+    }
+}
+
+impl std::fmt::Display for DbTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub readers: u32,
+    pub writers: usize,
+}
+
+impl StoreOptions {
+    pub fn for_target(target: &DbTarget) -> Self {
+        match target.dialect() {
+            Dialect::Sqlite => StoreOptions {
+                readers: 8,
+                writers: 1,
+            },
+            Dialect::Postgres => StoreOptions {
+                readers: 8,
+                writers: 4,
+            },
+        }
+    }
+}
+
+struct Inner {
+    target: DbTarget,
+    readers: r2d2::Pool<Manager>,
+    writer: writer::Writer,
+}
+
+/// The database: a pool of readers and the group-commit writer.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl Store {
+    /// Opens the database, applies pending migrations, and starts the writer.
+    pub fn open(target: DbTarget, options: StoreOptions) -> Result<Store, StoreError> {
+        if let DbTarget::Sqlite { path } = &target {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Config(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        {
+            let mut conn = target.connect(Role::Writer)?;
+            migrate::migrate(conn.as_mut())?;
+        }
+        let readers = r2d2::Pool::builder()
+            .max_size(options.readers)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager(target.clone()))
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let writer = writer::Writer::start(&target, options.writers)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                target,
+                readers,
+                writer,
+            }),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.inner.target.dialect()
+    }
+
+    pub fn target(&self) -> &DbTarget {
+        &self.inner.target
+    }
+
+    /// Runs `work` on a reader connection, on a blocking thread.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner
+                .readers
+                .get()
+                .map_err(|e| StoreError::Pool(e.to_string()))?;
+            work(conn.as_mut())
+        })
+        .await
+        .map_err(|_| StoreError::Database("read task failed".into()))?
+    }
+
+    /// Runs `work` in the writer's next transaction; resolves once committed.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.inner.writer.write(work).await
+    }
+
+    /// Answers when the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| c.query("SELECT 1", &[]).map(|_| ())).await
+    }
+}

@@ -1,0 +1,351 @@
+//! Applications and their work orders.
+
+use crate::StoreError;
+use crate::db::{Conn, Row, Value};
+use crate::params;
+use onestop_domain::application::{
+    Application, ApplicationStatus, Level, OrderStatus, PlannedOrder, Stage, UnitRef, WorkOrder,
+    application_number, number_counter,
+};
+use onestop_domain::config::CityConfig;
+use onestop_domain::form::ApplicationForm;
+use onestop_domain::timefmt;
+use time::{Date, UtcOffset};
+
+/// A new, validated application with its fanned-out work orders.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub id: String,
+    pub submitted_at_ms: i64,
+    /// The local (city) date of submission, for the application number.
+    pub local_date: Date,
+    pub form: ApplicationForm,
+    pub orders: Vec<NewWorkOrder>,
+    /// Who submitted it (`anonymous`, a client name, an account).
+    pub actor: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWorkOrder {
+    pub id: String,
+    pub planned: PlannedOrder,
+    /// Working-time budget of the acceptance stage, in seconds.
+    pub budget_seconds: i64,
+    pub due_at_ms: i64,
+}
+
+/// Allocates the next number of `local_date` (inside the caller's transaction).
+fn next_number(conn: &mut dyn Conn, local_date: Date) -> Result<String, StoreError> {
+    let row = conn
+        .query_opt(
+            "INSERT INTO counters (name, value) VALUES ($1, 1)
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1
+             RETURNING value",
+            params![number_counter(local_date)],
+        )?
+        .ok_or_else(|| StoreError::Database("counter returned nothing".into()))?;
+    Ok(application_number(local_date, row.int(0)?))
+}
+
+/// Writes the application, its work orders and their first history events
+/// (inside the caller's transaction); returns the resource.
+pub fn insert(
+    conn: &mut dyn Conn,
+    app: &NewApplication,
+    config: &CityConfig,
+    offset: UtcOffset,
+) -> Result<Application, StoreError> {
+    let number = next_number(conn, app.local_date)?;
+    let form_json =
+        serde_json::to_string(&app.form).map_err(|e| StoreError::Decode(e.to_string()))?;
+    let f = &app.form;
+    let status = ApplicationStatus::Submitted;
+    conn.execute(
+        "INSERT INTO applications (id, number, status, uscc, applicant_name, district_code, channel,
+             mode, hall_id, project_code, contact_phone, submitted_at, updated_at, form, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 1)",
+        params![
+            &app.id,
+            &number,
+            status.as_str(),
+            &f.applicant.uscc,
+            &f.applicant.name,
+            &f.address.district_code,
+            f.channel.as_str(),
+            f.mode.as_str(),
+            f.hall_id.as_deref(),
+            f.project_code.as_deref(),
+            &f.contact.phone,
+            app.submitted_at_ms,
+            form_json,
+        ],
+    )?;
+    let submitted = serde_json::json!({
+        "number": number,
+        "channel": f.channel.as_str(),
+        "services": f.services.chosen(),
+        "work_orders": app.orders.iter().map(|o| &o.id).collect::<Vec<_>>(),
+    });
+    history(conn, &app.id, None, app.submitted_at_ms, &app.actor, "submitted", &submitted)?;
+    let mut orders = Vec::with_capacity(app.orders.len());
+    for (seq, o) in app.orders.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO work_orders (id, application_id, seq, service, carrier, unit_code, stage,
+                 status, level, stage_started_at, budget_seconds, suspended_seconds, due_at,
+                 created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $10, $10, 1)",
+            params![
+                &o.id,
+                &app.id,
+                seq as i64,
+                &o.planned.service,
+                o.planned.carrier.as_deref(),
+                &o.planned.unit_code,
+                Stage::Acceptance.as_str(),
+                OrderStatus::Open.as_str(),
+                Level::Normal.as_str(),
+                app.submitted_at_ms,
+                o.budget_seconds,
+                o.due_at_ms,
+            ],
+        )?;
+        let created = serde_json::json!({
+            "service": o.planned.service,
+            "carrier": o.planned.carrier,
+            "unit": o.planned.unit_code,
+            "stage": Stage::Acceptance.as_str(),
+            "due_at": o.due_at_ms,
+        });
+        history(
+            conn,
+            &app.id,
+            Some(&o.id),
+            app.submitted_at_ms,
+            &app.actor,
+            "work_order_created",
+            &created,
+        )?;
+        orders.push(WorkOrder {
+            id: o.id.clone(),
+            service: o.planned.service.clone(),
+            carrier: o.planned.carrier.clone(),
+            unit: unit_ref(config, &o.planned.unit_code),
+            stage: Stage::Acceptance,
+            status: OrderStatus::Open,
+            due_at: timefmt::from_ms(o.due_at_ms, offset),
+            level: Level::Normal,
+            version: 1,
+        });
+    }
+    Ok(Application {
+        id: app.id.clone(),
+        number,
+        status,
+        submitted_at: timefmt::from_ms(app.submitted_at_ms, offset),
+        form: app.form.clone(),
+        work_orders: orders,
+    })
+}
+
+/// Appends one history event. History is never updated or deleted.
+pub fn history(
+    conn: &mut dyn Conn,
+    application_id: &str,
+    work_order_id: Option<&str>,
+    at_ms: i64,
+    actor: &str,
+    kind: &str,
+    data: &serde_json::Value,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO history_events (application_id, work_order_id, at, actor, kind, data)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        params![
+            application_id,
+            work_order_id,
+            at_ms,
+            actor,
+            kind,
+            data.to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
+    UnitRef {
+        code: code.to_owned(),
+        name: config
+            .unit(code)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| code.to_owned()),
+    }
+}
+
+const APP_COLUMNS: &str = "id, number, status, submitted_at, form";
+const ORDER_COLUMNS: &str =
+    "application_id, id, service, carrier, unit_code, stage, status, due_at, level, version";
+
+fn decode_app(r: &Row, offset: UtcOffset) -> Result<Application, StoreError> {
+    let form: ApplicationForm =
+        serde_json::from_str(r.text(4)?).map_err(|e| StoreError::Decode(e.to_string()))?;
+    Ok(Application {
+        id: r.text(0)?.to_owned(),
+        number: r.text(1)?.to_owned(),
+        status: decode_enum(r.text(2)?, ApplicationStatus::parse)?,
+        submitted_at: timefmt::from_ms(r.int(3)?, offset),
+        form,
+        work_orders: Vec::new(),
+    })
+}
+
+fn decode_order(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<WorkOrder, StoreError> {
+    Ok(WorkOrder {
+        id: r.text(1)?.to_owned(),
+        service: r.text(2)?.to_owned(),
+        carrier: r.opt_text(3)?.map(str::to_owned),
+        unit: unit_ref(config, r.text(4)?),
+        stage: decode_enum(r.text(5)?, Stage::parse)?,
+        status: decode_enum(r.text(6)?, OrderStatus::parse)?,
+        due_at: timefmt::from_ms(r.int(7)?, offset),
+        level: decode_enum(r.text(8)?, Level::parse)?,
+        version: r.int(9)?,
+    })
+}
+
+fn decode_enum<T>(code: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(code).ok_or_else(|| StoreError::Decode(format!("unknown code {code:?}")))
+}
+
+pub fn get(
+    conn: &mut dyn Conn,
+    id: &str,
+    config: &CityConfig,
+    offset: UtcOffset,
+) -> Result<Option<Application>, StoreError> {
+    let sql = format!("SELECT {APP_COLUMNS} FROM applications WHERE id = $1");
+    let Some(row) = conn.query_opt(&sql, params![id])? else {
+        return Ok(None);
+    };
+    let mut app = decode_app(&row, offset)?;
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM work_orders WHERE application_id = $1 ORDER BY seq");
+    for r in conn.query(&sql, params![id])? {
+        app.work_orders.push(decode_order(&r, config, offset)?);
+    }
+    Ok(Some(app))
+}
+
+/// The id of the application with this number.
+pub fn id_by_number(conn: &mut dyn Conn, number: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_opt("SELECT id FROM applications WHERE number = $1", params![number])?
+        .map(|r| r.text(0).map(str::to_owned))
+        .transpose()?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub uscc: Option<String>,
+    pub status: Option<ApplicationStatus>,
+    pub district_code: Option<String>,
+    pub project_code: Option<String>,
+    /// Submitted at or after (Unix ms).
+    pub submitted_from_ms: Option<i64>,
+    /// Submitted before (Unix ms).
+    pub submitted_to_ms: Option<i64>,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<Application>,
+    pub next_page: Option<u32>,
+}
+
+/// Newest first.
+pub fn list(
+    conn: &mut dyn Conn,
+    filter: &ListFilter,
+    config: &CityConfig,
+    offset: UtcOffset,
+) -> Result<Page, StoreError> {
+    let mut clauses = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    let mut add = |clause: &str, v: Value| {
+        args.push(v);
+        clauses.push(clause.replace('?', &format!("${}", args.len())));
+    };
+    if let Some(v) = &filter.uscc {
+        add("uscc = ?", v.into());
+    }
+    if let Some(v) = filter.status {
+        add("status = ?", v.as_str().into());
+    }
+    if let Some(v) = &filter.district_code {
+        add("district_code = ?", v.into());
+    }
+    if let Some(v) = &filter.project_code {
+        add("project_code = ?", v.into());
+    }
+    if let Some(v) = filter.submitted_from_ms {
+        add("submitted_at >= ?", v.into());
+    }
+    if let Some(v) = filter.submitted_to_ms {
+        add("submitted_at < ?", v.into());
+    }
+    let per_page = filter.per_page.clamp(1, 100);
+    let page = filter.page.max(1);
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let n = args.len();
+    args.push(Value::Int(per_page as i64 + 1));
+    args.push(Value::Int((page as i64 - 1) * per_page as i64));
+    let sql = format!(
+        "SELECT {APP_COLUMNS} FROM applications {where_sql}
+         ORDER BY submitted_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let rows = conn.query(&sql, &args)?;
+    let has_more = rows.len() > per_page as usize;
+    let mut items = rows
+        .iter()
+        .take(per_page as usize)
+        .map(|r| decode_app(r, offset))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !items.is_empty() {
+        let placeholders = (1..=items.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM work_orders WHERE application_id IN ({placeholders})
+             ORDER BY application_id, seq"
+        );
+        let ids: Vec<Value> = items.iter().map(|a| Value::from(&a.id)).collect();
+        for r in conn.query(&sql, &ids)? {
+            let app_id = r.text(0)?;
+            if let Some(app) = items.iter_mut().find(|a| a.id == app_id) {
+                app.work_orders.push(decode_order(&r, config, offset)?);
+            }
+        }
+    }
+    Ok(Page {
+        items,
+        next_page: has_more.then_some(page + 1),
+    })
+}
+
+/// Number of history events of an application (for tests and checks).
+pub fn history_count(conn: &mut dyn Conn, application_id: &str) -> Result<i64, StoreError> {
+    conn.query_opt(
+        "SELECT COUNT(*) FROM history_events WHERE application_id = $1",
+        params![application_id],
+    )?
+    .map_or(Ok(0), |r| r.int(0))
+}

@@ -1,0 +1,82 @@
+//! Schema migrations, applied in order at start-up and by `onestop migrate`.
+//!
+//! Each migration runs in its own transaction together with its entry in
+//! `schema_migrations`. On PostgreSQL an advisory lock makes concurrent
+//! start-ups of several servers apply each migration exactly once.
+
+use crate::StoreError;
+use crate::db::{Conn, Dialect};
+use crate::params;
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "applications",
+    sql: include_str!("../migrations/0001_applications.sql"),
+}];
+
+/// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
+const PG_MIGRATION_LOCK: i64 = 0x6f6e_6573_746f_70;
+
+/// Applies every pending migration; returns the versions applied now.
+pub fn migrate(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
+    conn.batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )?;
+    let mut applied = Vec::new();
+    for m in MIGRATIONS {
+        let dialect = conn.dialect();
+        conn.batch(dialect.begin_write())?;
+        let result = (|| {
+            if dialect == Dialect::Postgres {
+                conn.query("SELECT pg_advisory_xact_lock($1)", params![PG_MIGRATION_LOCK])?;
+            }
+            let done = conn
+                .query_opt(
+                    "SELECT version FROM schema_migrations WHERE version = $1",
+                    params![m.version],
+                )?
+                .is_some();
+            if done {
+                return Ok(false);
+            }
+            conn.batch(&m.sql.replace("{{serial_pk}}", dialect.serial_pk()))?;
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                params![m.version, m.name, crate::now_ms()],
+            )?;
+            Ok(true)
+        })();
+        match result {
+            Ok(did) => {
+                conn.batch("COMMIT")?;
+                if did {
+                    applied.push(m.version);
+                }
+            }
+            Err(e) => {
+                let _ = conn.batch("ROLLBACK");
+                return Err(StoreError::Migration(format!(
+                    "migration {} ({}) failed: {e}",
+                    m.version, m.name
+                )));
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// The newest migration applied, or 0 for an empty database.
+pub fn current_version(conn: &mut dyn Conn) -> Result<i64, StoreError> {
+    match conn.query_opt("SELECT MAX(version) FROM schema_migrations", &[]) {
+        Ok(Some(row)) => Ok(row.opt_int(0)?.unwrap_or(0)),
+        Ok(None) => Ok(0),
+        Err(_) => Ok(0),
+    }
+}
