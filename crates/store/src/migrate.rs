@@ -33,7 +33,7 @@ pub fn migrate(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
     for m in MIGRATIONS {
         let dialect = conn.dialect();
         conn.batch(dialect.begin_write())?;
-        let result = (|| {
+        let result = (|| -> Result<bool, StoreError> {
             if dialect == Dialect::Postgres {
                 conn.query("SELECT pg_advisory_xact_lock($1)", params![PG_MIGRATION_LOCK])?;
             }

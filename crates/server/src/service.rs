@@ -1,0 +1,179 @@
+//! Use cases shared by the API and the pages: submit, read, list.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use onestop_domain::application::{Application, fan_out};
+use onestop_domain::form::{ApplicationForm, FieldError, validate_application};
+use onestop_domain::timefmt;
+use onestop_store::applications::{self, ListFilter, NewApplication, NewWorkOrder, Page};
+use onestop_store::idempotency::{self, IdempotencyKey, SavedResponse};
+use sm3::{Digest, Sm3};
+
+/// A fresh opaque id (time-ordered UUIDv7, 32 hex digits).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// SM3 digest of a request, for comparing repeats of an idempotency key.
+pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
+    let mut h = Sm3::new();
+    h.update(method.as_bytes());
+    h.update(b" ");
+    h.update(path.as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+pub fn location_of(id: &str) -> String {
+    format!("/api/v1/applications/{id}")
+}
+
+/// What a submission came to.
+pub enum Submitted {
+    /// Created now: the resource and its JSON (as stored for the key).
+    Created { application: Box<Application>, body: String },
+    /// The key was used before: the original response.
+    Replayed(SavedResponse),
+}
+
+impl Submitted {
+    /// The application's id, whichever way it came.
+    pub fn id(&self) -> Option<String> {
+        match self {
+            Submitted::Created { application, .. } => Some(application.id.clone()),
+            Submitted::Replayed(saved) => saved
+                .location
+                .as_deref()
+                .and_then(|l| l.rsplit('/').next())
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// Looks up an idempotency key before any other work, so that a repeat is
+/// answered with the original response even when re-validating it would now
+/// fail (e.g. its appointment time has passed).
+pub async fn replay(state: &AppState, key: &IdempotencyKey) -> Result<Option<SavedResponse>, ApiError> {
+    let (scope, k) = (key.scope.clone(), key.key.clone());
+    let saved = state
+        .store
+        .read(move |c| idempotency::find(c, &scope, &k))
+        .await?;
+    match saved {
+        // status 0: claimed by a request still being written; fall through
+        // to the writer, which waits for it and answers consistently.
+        Some(s) if s.status_code == 0 => Ok(None),
+        Some(s) if s.request_hash == key.request_hash => Ok(Some(s)),
+        Some(_) => Err(idempotency_conflict()),
+        None => Ok(None),
+    }
+}
+
+pub fn idempotency_conflict() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_conflict",
+        "该幂等键已用于内容不同的请求，请更换 Idempotency-Key",
+    )
+}
+
+/// Validates a body against the city's rules.
+pub fn validate(state: &AppState, body: &serde_json::Value) -> Result<ApplicationForm, Vec<FieldError>> {
+    validate_application(body, &state.config, state.now())
+}
+
+/// Creates the application, its work orders (each with its acceptance
+/// deadline on the working-time clock) and their history in one transaction.
+pub async fn submit(
+    state: &AppState,
+    form: ApplicationForm,
+    actor: &str,
+    key: Option<IdempotencyKey>,
+) -> Result<Submitted, ApiError> {
+    let now = state.now();
+    let now_ms = timefmt::to_ms(now);
+    let budget = (state.config.limits.acceptance_days * state.clock.hours().day_seconds() as f64)
+        .round() as i64;
+    let due_s = state
+        .clock
+        .add_working_seconds(now.unix_timestamp(), budget)?;
+    let orders = fan_out(&form, &state.config)
+        .into_iter()
+        .map(|planned| NewWorkOrder {
+            id: new_id(),
+            planned,
+            budget_seconds: budget,
+            due_at_ms: due_s * 1000,
+        })
+        .collect();
+    let new = NewApplication {
+        id: new_id(),
+        submitted_at_ms: now_ms,
+        local_date: now.date(),
+        form,
+        orders,
+        actor: actor.to_owned(),
+    };
+    let config = state.config.clone();
+    let offset = state.offset;
+    let hash = key.as_ref().map(|k| k.request_hash.clone());
+    let outcome = state
+        .store
+        .write(move |conn| {
+            if let Some(key) = &key {
+                if let Some(saved) = idempotency::claim(conn, key, now_ms)? {
+                    return Ok(Err(saved));
+                }
+            }
+            let app = applications::insert(conn, &new, &config, offset)?;
+            let body = serde_json::to_string(&app)
+                .map_err(|e| onestop_store::StoreError::Decode(e.to_string()))?;
+            if let Some(key) = &key {
+                idempotency::complete(conn, key, 201, Some(&location_of(&app.id)), &body)?;
+            }
+            Ok(Ok((app, body)))
+        })
+        .await?;
+    match outcome {
+        Ok((app, body)) => Ok(Submitted::Created {
+            application: Box::new(app),
+            body,
+        }),
+        Err(saved) if Some(&saved.request_hash) == hash.as_ref() => {
+            Ok(Submitted::Replayed(saved))
+        }
+        Err(_) => Err(idempotency_conflict()),
+    }
+}
+
+pub async fn get(state: &AppState, id: String) -> Result<Option<Application>, ApiError> {
+    let config = state.config.clone();
+    let offset = state.offset;
+    Ok(state
+        .store
+        .read(move |c| applications::get(c, &id, &config, offset))
+        .await?)
+}
+
+pub async fn get_by_number(state: &AppState, number: String) -> Result<Option<Application>, ApiError> {
+    let config = state.config.clone();
+    let offset = state.offset;
+    Ok(state
+        .store
+        .read(move |c| match applications::id_by_number(c, &number)? {
+            Some(id) => applications::get(c, &id, &config, offset),
+            None => Ok(None),
+        })
+        .await?)
+}
+
+pub async fn list(state: &AppState, filter: ListFilter) -> Result<Page, ApiError> {
+    let config = state.config.clone();
+    let offset = state.offset;
+    Ok(state
+        .store
+        .read(move |c| applications::list(c, &filter, &config, offset))
+        .await?)
+}

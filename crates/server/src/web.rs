@@ -1,0 +1,667 @@
+//! The Chinese pages: home, the one form, the receipt, the status lookup.
+//!
+//! Server-rendered with auto-escaping templates; every page works without
+//! JavaScript (`static/app.js` only shows and hides sections as the applicant
+//! picks services, and adds equipment rows).
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::middleware::read_body;
+use crate::service;
+use askama::Template;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use onestop_domain::application::Application;
+use onestop_domain::form::FieldError;
+use onestop_domain::timefmt;
+use onestop_store::idempotency::IdempotencyKey;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/apply", get(apply_form).post(apply_submit))
+        .route("/receipt/{id}", get(receipt))
+        .route("/status", get(status))
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+}
+
+const CSS: &str = include_str!("../static/app.css");
+const JS: &str = include_str!("../static/app.js");
+
+async fn css() -> Response {
+    static_asset(CSS, "text/css; charset=utf-8")
+}
+
+async fn js() -> Response {
+    static_asset(JS, "text/javascript; charset=utf-8")
+}
+
+fn static_asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}
+
+fn page(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "页面生成失败").into_response()
+        }
+    }
+}
+
+/// Service names for display, in configuration order.
+#[derive(Clone)]
+pub struct ServiceView {
+    pub code: String,
+    pub name: String,
+    pub unit_names: String,
+}
+
+fn service_views(state: &AppState) -> Vec<ServiceView> {
+    state
+        .config
+        .services
+        .iter()
+        .map(|s| {
+            let units: Vec<String> = match &s.provider {
+                Some(p) => vec![state.config.unit(p).map(|u| u.name.clone()).unwrap_or_default()],
+                None => s.carriers.iter().map(|c| c.name.clone()).collect(),
+            };
+            ServiceView {
+                code: s.code.clone(),
+                name: s.name.clone(),
+                unit_names: units.join("、"),
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    city: String,
+    services: Vec<ServiceView>,
+    acceptance_hours: String,
+    threshold_m: String,
+}
+
+async fn home(State(state): State<AppState>) -> Response {
+    let l = &state.config.limits;
+    let hours = l.acceptance_days * state.clock.hours().day_seconds() as f64 / 3600.0;
+    page(
+        StatusCode::OK,
+        &HomePage {
+            city: state.config.city.name.clone(),
+            services: service_views(&state),
+            acceptance_hours: trim_number(hours),
+            threshold_m: trim_number(l.external_works_threshold_m),
+        },
+    )
+}
+
+fn trim_number(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+// ───────────────────────────── the one form ─────────────────────────────
+
+#[derive(Template)]
+#[template(path = "apply.html")]
+struct ApplyPage {
+    city: String,
+    districts: Vec<(String, String)>,
+    services: Vec<ServiceView>,
+    carriers: Vec<(String, String)>,
+    /// Single values by field path, as the applicant typed them.
+    values: HashMap<String, String>,
+    /// Multi-valued fields (`services`, `services.network.carriers`).
+    multi: HashMap<String, Vec<String>>,
+    /// Field path → message.
+    errors: BTreeMap<String, String>,
+    /// Whether a selection was made (otherwise the chooser is shown first).
+    chosen: bool,
+    token: String,
+    equipment_rows: usize,
+    min_appointment: String,
+}
+
+impl ApplyPage {
+    fn v(&self, name: &str) -> &str {
+        self.values.get(name).map(String::as_str).unwrap_or("")
+    }
+    fn err(&self, name: &str) -> Option<&str> {
+        self.errors.get(name).map(String::as_str)
+    }
+    fn has(&self, name: &str, value: &str) -> bool {
+        self.multi
+            .get(name)
+            .is_some_and(|v| v.iter().any(|x| x == value))
+    }
+    fn selected(&self, service: &str) -> bool {
+        self.has("services", service)
+    }
+    fn is(&self, name: &str, value: &str) -> bool {
+        self.v(name) == value
+    }
+    fn eq_field(&self, row: &usize, leaf: &str) -> String {
+        format!("services.gas.equipment.{row}.{leaf}")
+    }
+    fn ev(&self, row: &usize, leaf: &str) -> &str {
+        self.v(&self.eq_field(row, leaf))
+    }
+    fn eerr(&self, row: &usize, leaf: &str) -> Option<&str> {
+        self.err(&self.eq_field(row, leaf))
+    }
+    fn rows(&self) -> std::ops::Range<usize> {
+        0..self.equipment_rows
+    }
+    /// The element id of a field (`applicant.name` → `f-applicant-name`).
+    fn fid(&self, name: impl AsRef<str>) -> String {
+        format!("f-{}", name.as_ref().replace('.', "-"))
+    }
+}
+
+impl ApplyPage {
+    fn new(state: &AppState) -> Self {
+        let now = state.now();
+        ApplyPage {
+            city: state.config.city.name.clone(),
+            districts: state
+                .config
+                .districts
+                .iter()
+                .map(|d| (d.code.clone(), d.name.clone()))
+                .collect(),
+            services: service_views(state),
+            carriers: state
+                .config
+                .carriers()
+                .map(|c| (c.code.clone(), c.name.clone()))
+                .collect(),
+            values: HashMap::new(),
+            multi: HashMap::new(),
+            errors: BTreeMap::new(),
+            chosen: false,
+            token: service::new_id(),
+            equipment_rows: 3,
+            min_appointment: format!(
+                "{:04}-{:02}-{:02}T{:02}:00",
+                now.year(),
+                now.month() as u8,
+                now.day(),
+                now.hour()
+            ),
+        }
+    }
+}
+
+/// Form pairs → (single values, multi values).
+fn split_pairs(pairs: Vec<(String, String)>) -> (HashMap<String, String>, HashMap<String, Vec<String>>) {
+    let mut single = HashMap::new();
+    let mut multi: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in pairs {
+        if k == "services" || k == "services.network.carriers" {
+            multi.entry(k).or_default().push(v);
+        } else {
+            single.insert(k, v);
+        }
+    }
+    (single, multi)
+}
+
+async fn apply_form(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    let (values, mut multi) = split_pairs(pairs);
+    let mut p = ApplyPage::new(&state);
+    let bundle = values.get("mode").is_some_and(|m| m == "bundle");
+    if bundle {
+        multi.insert(
+            "services".into(),
+            state.config.services.iter().map(|s| s.code.clone()).collect(),
+        );
+    }
+    p.chosen = multi.get("services").is_some_and(|s| !s.is_empty());
+    p.values.insert(
+        "mode".into(),
+        if bundle { "bundle" } else { "a_la_carte" }.into(),
+    );
+    p.multi = multi;
+    page(StatusCode::OK, &p)
+}
+
+const NUMERIC: &[&str] = &[
+    "address.lng",
+    "address.lat",
+    "services.water.demand_tons_per_day",
+    "services.power.main_capacity_kva",
+    "services.power.backup_capacity_kva",
+    "services.heat.heating_area_m2",
+    "services.network.building_area_m2",
+    "services.network.building_height_m",
+    "services.network.buildings",
+];
+const BOOLEAN: &[&str] = &[
+    "services.network.basement_coverage",
+    "services.network.elevator_coverage",
+];
+
+fn set_path(root: &mut Map<String, Value>, path: &[&str], value: Value) {
+    let (last, parents) = path.split_last().expect("non-empty path");
+    let mut cur = root;
+    for p in parents {
+        let next = cur
+            .entry((*p).to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        cur = next.as_object_mut().expect("object");
+    }
+    cur.insert((*last).to_owned(), value);
+}
+
+/// Builds the API's JSON body from the page's fields, so that the page and
+/// the API share one validator. Returns the body and, for gas equipment rows
+/// that were left empty and dropped, the map from new index to row number.
+fn form_to_json(
+    state: &AppState,
+    values: &HashMap<String, String>,
+    multi: &HashMap<String, Vec<String>>,
+    channel: &str,
+) -> (Value, Vec<usize>) {
+    let mut root = Map::new();
+    let selected = multi.get("services").cloned().unwrap_or_default();
+    // Sections of the chosen services always exist, so that an untouched
+    // section reports its required fields one by one.
+    for s in &selected {
+        if state.config.service(s).is_some() {
+            set_path(&mut root, &["services", s], Value::Object(Map::new()));
+        }
+    }
+    let mut equipment: BTreeMap<usize, Map<String, Value>> = BTreeMap::new();
+    for (k, v) in values {
+        let v = v.trim();
+        if v.is_empty() || matches!(k.as_str(), "submission_token" | "services" | "action") {
+            continue;
+        }
+        // Sections of services not chosen are dropped: the applicant unticked them.
+        if let Some(rest) = k.strip_prefix("services.") {
+            let service = rest.split('.').next().unwrap_or("");
+            if !selected.iter().any(|s| s == service) {
+                continue;
+            }
+        }
+        let parts: Vec<&str> = k.split('.').collect();
+        if parts.len() == 5 && k.starts_with("services.gas.equipment.") {
+            if let Ok(row) = parts[3].parse::<usize>() {
+                let val = if parts[4] == "quantity" {
+                    number_or_text(v)
+                } else {
+                    Value::String(v.to_owned())
+                };
+                equipment.entry(row).or_default().insert(parts[4].to_owned(), val);
+            }
+            continue;
+        }
+        let value = if k == "appointment_at" {
+            Value::String(local_datetime_to_rfc3339(v, state))
+        } else if NUMERIC.contains(&k.as_str()) {
+            number_or_text(v)
+        } else if BOOLEAN.contains(&k.as_str()) {
+            match v {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                other => Value::String(other.to_owned()),
+            }
+        } else {
+            Value::String(v.to_owned())
+        };
+        set_path(&mut root, &parts, value);
+    }
+    if let Some(carriers) = multi
+        .get("services.network.carriers")
+        .filter(|_| selected.iter().any(|s| s == "network"))
+    {
+        set_path(
+            &mut root,
+            &["services", "network", "carriers"],
+            Value::Array(carriers.iter().cloned().map(Value::String).collect()),
+        );
+    }
+    let rows: Vec<usize> = equipment.keys().copied().collect();
+    if selected.iter().any(|s| s == "gas") {
+        set_path(
+            &mut root,
+            &["services", "gas", "equipment"],
+            Value::Array(equipment.into_values().map(Value::Object).collect()),
+        );
+    }
+    root.insert("channel".into(), Value::String(channel.to_owned()));
+    if !root.contains_key("mode") {
+        root.insert("mode".into(), Value::String("a_la_carte".into()));
+    }
+    (Value::Object(root), rows)
+}
+
+fn number_or_text(v: &str) -> Value {
+    v.parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map(|n| {
+            // Whole numbers stay integers so integer fields validate.
+            if n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 1e15) {
+                Value::from(n.as_f64().unwrap_or_default() as i64)
+            } else {
+                Value::Number(n)
+            }
+        })
+        .unwrap_or_else(|| Value::String(v.to_owned()))
+}
+
+/// `2026-12-01T09:00` (an `<input type="datetime-local">`) → RFC 3339 at the city's offset.
+fn local_datetime_to_rfc3339(v: &str, state: &AppState) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    match time::PrimitiveDateTime::parse(v, &fmt) {
+        Ok(t) => timefmt::format(t.assume_offset(state.offset)),
+        Err(_) => v.to_owned(),
+    }
+}
+
+fn is_mobile(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.contains("Mobile") || ua.contains("MicroMessenger"))
+}
+
+async fn apply_submit(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let bytes = match read_body(body, state.body_limit).await {
+        Ok(b) => b,
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    let (values, mut multi) = split_pairs(pairs);
+    if values.get("action").is_some_and(|a| a == "choose") {
+        // The no-JavaScript path: show the sections of the services just chosen.
+        if values.get("mode").is_some_and(|m| m == "bundle") {
+            multi.insert(
+                "services".into(),
+                state.config.services.iter().map(|s| s.code.clone()).collect(),
+            );
+        }
+        let mut p = ApplyPage::new(&state);
+        p.chosen = multi.get("services").is_some_and(|s| !s.is_empty());
+        if let Some(t) = values.get("submission_token") {
+            p.token = t.chars().take(64).collect();
+        }
+        p.values = values;
+        p.multi = multi;
+        return page(StatusCode::OK, &p);
+    }
+    let channel = if is_mobile(&headers) { "h5" } else { "web" };
+    let (json, rows) = form_to_json(&state, &values, &multi, channel);
+    let selected = multi.get("services").cloned().unwrap_or_default();
+    let mut errors: Vec<FieldError> = Vec::new();
+    if selected.is_empty() {
+        errors.push(FieldError {
+            field: "services".into(),
+            code: onestop_domain::form::FieldCode::Required,
+            message: "请至少选择一项报装业务".into(),
+        });
+    }
+    let token = values
+        .get("submission_token")
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty() && t.len() <= 64);
+    let result = match service::validate(&state, &json) {
+        Ok(form) if errors.is_empty() => {
+            let key = token.as_ref().map(|t| IdempotencyKey {
+                scope: "web".into(),
+                key: t.clone(),
+                request_hash: service::request_hash("POST", "/apply", json.to_string().as_bytes()),
+            });
+            match service::submit(&state, form, channel, key).await {
+                Ok(s) => Ok(s),
+                Err(e) => Err(e),
+            }
+        }
+        Ok(_) => Err(ApiError::validation(std::mem::take(&mut errors))),
+        Err(mut field_errors) => {
+            errors.append(&mut field_errors);
+            Err(ApiError::validation(std::mem::take(&mut errors)))
+        }
+    };
+    match result {
+        Ok(submitted) => match submitted.id() {
+            Some(id) => Redirect::to(&format!("/receipt/{id}")).into_response(),
+            None => error_page(StatusCode::INTERNAL_SERVER_ERROR, "提交结果读取失败，请查询申请状态"),
+        },
+        Err(e) if e.code == "validation_failed" => {
+            let mut p = ApplyPage::new(&state);
+            for f in e.fields {
+                let field = remap_equipment_row(&f.field, &rows);
+                p.errors.entry(field).or_insert(f.message);
+            }
+            p.equipment_rows = values
+                .keys()
+                .filter_map(|k| k.strip_prefix("services.gas.equipment."))
+                .filter_map(|k| k.split('.').next()?.parse::<usize>().ok())
+                .max()
+                .map_or(3, |m| (m + 1).max(3));
+            p.values = values;
+            p.multi = multi;
+            p.chosen = true;
+            if let Some(t) = token {
+                p.token = t;
+            }
+            page(StatusCode::UNPROCESSABLE_ENTITY, &p)
+        }
+        Err(e) if e.code == "idempotency_conflict" => error_page(
+            StatusCode::CONFLICT,
+            "这份申请表已经提交过。如需再次申请，请重新打开申请页填写。",
+        ),
+        Err(e) => error_page(e.status, &e.message),
+    }
+}
+
+/// `services.gas.equipment.1.x` (index among non-empty rows) → the row's number on the page.
+fn remap_equipment_row(field: &str, rows: &[usize]) -> String {
+    if let Some(rest) = field.strip_prefix("services.gas.equipment.") {
+        let mut it = rest.splitn(2, '.');
+        if let (Some(i), tail) = (it.next().and_then(|i| i.parse::<usize>().ok()), it.next()) {
+            if let Some(row) = rows.get(i) {
+                return match tail {
+                    Some(t) => format!("services.gas.equipment.{row}.{t}"),
+                    None => format!("services.gas.equipment.{row}"),
+                };
+            }
+        }
+    }
+    field.to_owned()
+}
+
+// ───────────────────────────── receipt and status ─────────────────────────────
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage {
+    app: Application,
+    title: String,
+    services: Vec<ServiceView>,
+    districts: Vec<(String, String)>,
+    just_submitted: bool,
+}
+
+impl ReceiptPage {
+    fn service_name(&self, code: &str) -> String {
+        self.services
+            .iter()
+            .find(|s| s.code == code)
+            .map_or_else(|| code.to_owned(), |s| s.name.clone())
+    }
+    fn district_name(&self) -> String {
+        let code = &self.app.form.address.district_code;
+        self.districts
+            .iter()
+            .find(|d| &d.0 == code)
+            .map_or_else(|| code.clone(), |d| d.1.clone())
+    }
+    fn when(&self, t: &time::OffsetDateTime) -> String {
+        format!(
+            "{:04}年{:02}月{:02}日 {:02}:{:02}",
+            t.year(),
+            t.month() as u8,
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    }
+    fn iso(&self, t: &time::OffsetDateTime) -> String {
+        timefmt::format(*t)
+    }
+    fn submitted(&self) -> String {
+        self.when(&self.app.submitted_at)
+    }
+    fn appointment(&self) -> String {
+        self.app
+            .form
+            .appointment_at
+            .map_or_else(|| "尽快接入".to_owned(), |t| self.when(&t))
+    }
+    fn masked_phone(&self) -> String {
+        mask_phone(&self.app.form.contact.phone)
+    }
+}
+
+/// `13812345678` → `138****5678`.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() < 7 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+fn receipt_page(state: &AppState, app: Application, just_submitted: bool) -> ReceiptPage {
+    ReceiptPage {
+        title: if just_submitted {
+            "申请已提交".into()
+        } else {
+            "申请进度".into()
+        },
+        app,
+        services: service_views(state),
+        districts: state
+            .config
+            .districts
+            .iter()
+            .map(|d| (d.code.clone(), d.name.clone()))
+            .collect(),
+        just_submitted,
+    }
+}
+
+async fn receipt(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    if id.len() > 64 {
+        return not_found_page();
+    }
+    match service::get(&state, id).await {
+        Ok(Some(app)) => page(StatusCode::OK, &receipt_page(&state, app, true)),
+        Ok(None) => not_found_page(),
+        Err(e) => error_page(e.status, &e.message),
+    }
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    number: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage {
+    number: String,
+    message: Option<String>,
+}
+
+async fn status(State(state): State<AppState>, Query(q): Query<StatusQuery>) -> Response {
+    let number = q
+        .number
+        .unwrap_or_default()
+        .trim()
+        .to_uppercase()
+        .chars()
+        .take(32)
+        .collect::<String>();
+    if number.is_empty() {
+        return page(
+            StatusCode::OK,
+            &StatusPage {
+                number,
+                message: None,
+            },
+        );
+    }
+    match service::get_by_number(&state, number.clone()).await {
+        Ok(Some(app)) => page(StatusCode::OK, &receipt_page(&state, app, false)),
+        Ok(None) => page(
+            StatusCode::NOT_FOUND,
+            &StatusPage {
+                message: Some(format!("未找到申请编号为 {number} 的申请，请核对编号（如 LB202611270001）")),
+                number,
+            },
+        ),
+        Err(e) => error_page(e.status, &e.message),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: String,
+    message: String,
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    page(
+        status,
+        &ErrorPage {
+            title: if status.is_server_error() {
+                "系统繁忙".into()
+            } else {
+                "无法完成操作".into()
+            },
+            message: message.to_owned(),
+        },
+    )
+}
+
+pub fn not_found_page() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        &ErrorPage {
+            title: "页面不存在".into(),
+            message: "您访问的页面不存在，可能是地址有误。".into(),
+        },
+    )
+}

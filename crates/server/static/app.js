@@ -1,0 +1,71 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  var form = document.getElementById("apply-form");
+  if (!form) return;
+
+  var boxes = form.querySelectorAll('input[name="services"]');
+  function sync() {
+    boxes.forEach(function (box) {
+      var sec = document.getElementById("sec-" + box.value);
+      if (!sec) return;
+      sec.hidden = !box.checked;
+      sec.disabled = !box.checked;
+    });
+  }
+  boxes.forEach(function (box) {
+    box.addEventListener("change", function () {
+      var all = Array.prototype.every.call(boxes, function (b) { return b.checked; });
+      var mode = form.querySelector('input[name="mode"][value="' + (all ? "bundle" : "a_la_carte") + '"]');
+      if (mode) mode.checked = true;
+      sync();
+    });
+  });
+  form.querySelectorAll('input[name="mode"]').forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      if (radio.value === "bundle" && radio.checked) {
+        boxes.forEach(function (b) { b.checked = true; });
+        sync();
+      }
+    });
+  });
+  sync();
+
+  // One more equipment row on demand.
+  var eq = document.getElementById("f-services-gas-equipment");
+  if (eq) {
+    var add = document.createElement("button");
+    add.type = "button";
+    add.className = "button";
+    add.textContent = "增加一行设备";
+    add.addEventListener("click", function () {
+      var rows = eq.querySelectorAll(".eq-row");
+      var last = rows[rows.length - 1];
+      var next = last.cloneNode(true);
+      var n = rows.length;
+      next.querySelectorAll("input").forEach(function (input) {
+        input.name = input.name.replace(/equipment\.\d+\./, "equipment." + n + ".");
+        input.id = input.id.replace(/equipment-\d+-/, "equipment-" + n + "-");
+        input.value = "";
+        input.removeAttribute("aria-invalid");
+      });
+      next.querySelectorAll("label").forEach(function (label) {
+        label.htmlFor = label.htmlFor.replace(/equipment-\d+-/, "equipment-" + n + "-");
+      });
+      next.querySelectorAll(".error").forEach(function (e) { e.remove(); });
+      next.querySelectorAll(".invalid").forEach(function (e) { e.classList.remove("invalid"); });
+      last.after(next);
+    });
+    eq.appendChild(add);
+  }
+
+  // A second click while the first submission is on its way does nothing.
+  form.addEventListener("submit", function (ev) {
+    var btn = ev.submitter;
+    if (btn && btn.value === "submit") {
+      if (form.dataset.sent) { ev.preventDefault(); return; }
+      form.dataset.sent = "1";
+    }
+  });
+})();
