@@ -340,7 +340,8 @@ impl Conn for SqliteConn {
 // ──────────────────────────── PostgreSQL ────────────────────────────
 
 pub struct PgConn {
-    client: postgres::Client,
+    /// Always `Some` until dropped.
+    client: Option<postgres::Client>,
     statements: HashMap<String, postgres::Statement>,
 }
 
@@ -357,16 +358,20 @@ impl PgConn {
         }
         let client = config.connect(postgres::NoTls).map_err(pg_err)?;
         Ok(PgConn {
-            client,
+            client: Some(client),
             statements: HashMap::new(),
         })
+    }
+
+    fn client(&mut self) -> &mut postgres::Client {
+        self.client.as_mut().expect("connection is open")
     }
 
     fn prepare(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let stmt = self.client.prepare(sql).map_err(pg_err)?;
+        let stmt = self.client().prepare(sql).map_err(pg_err)?;
         self.statements.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
     }
@@ -425,7 +430,7 @@ impl Conn for PgConn {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let stmt = self.prepare(sql)?;
-        self.client
+        self.client()
             .execute(&stmt, &pg_params(params))
             .map_err(pg_err)
     }
@@ -433,7 +438,7 @@ impl Conn for PgConn {
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let stmt = self.prepare(sql)?;
         let rows = self
-            .client
+            .client()
             .query(&stmt, &pg_params(params))
             .map_err(pg_err)?;
         let mut out = Vec::with_capacity(rows.len());
@@ -451,6 +456,7 @@ impl Conn for PgConn {
                     Type::FLOAT4 => r
                         .try_get::<_, Option<f32>>(i)
                         .map(|v| v.map(f64::from).into()),
+                    Type::VOID => Ok(Value::Null),
                     _ => r.try_get::<_, Option<String>>(i).map(|v| v.into()),
                 }
                 .map_err(pg_err)?;
@@ -462,7 +468,22 @@ impl Conn for PgConn {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.client.batch_execute(sql).map_err(pg_err)
+        self.client().batch_execute(sql).map_err(pg_err)
+    }
+}
+
+impl Drop for PgConn {
+    // The synchronous client blocks on its own runtime to close; that must
+    // not happen on an async runtime's thread (where the last handle to a
+    // pool may be dropped), so such a close moves to a plain thread.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::spawn(move || drop(client));
+            } else {
+                drop(client);
+            }
+        }
     }
 }
 

@@ -10,6 +10,8 @@ pub mod applications;
 pub mod db;
 pub mod idempotency;
 pub mod migrate;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod writer;
 
 use db::{Conn, DbTarget, Dialect, Role};

@@ -1,0 +1,458 @@
+//! The JSON API end to end, on SQLite and on PostgreSQL.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use common::*;
+use onestop_store::testing::Backend;
+use serde_json::{Value, json};
+
+on_both_databases!(
+    submit_fans_out_with_deadlines,
+    submission_is_one_transaction_with_history,
+    validation_reports_every_problem,
+    malformed_bodies_are_400,
+    oversized_bodies_are_413,
+    idempotency_replays_and_conflicts,
+    idempotency_races_create_one_application,
+    list_filters_and_pages,
+    unknown_ids_are_404,
+    hostile_text_is_stored_as_text,
+    calendar_endpoints,
+    health_and_openapi,
+);
+
+async fn submit_fans_out_with_deadlines(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let res = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let body = res.json();
+    let id = body["id"].as_str().unwrap();
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/api/v1/applications/{id}").as_str())
+    );
+    let number = body["number"].as_str().unwrap();
+    assert!(number.starts_with("LB") && number.len() >= 14, "{number}");
+    assert_eq!(body["status"], "submitted");
+    assert_eq!(body["applicant"]["uscc"], USCC);
+    assert!(body["submitted_at"].as_str().unwrap().ends_with("+08:00"));
+
+    let orders = body["work_orders"].as_array().unwrap();
+    let routed: Vec<(String, String)> = orders
+        .iter()
+        .map(|o| {
+            (
+                o["service"].as_str().unwrap().to_owned(),
+                o["unit"]["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("water", "sz-water"),
+        ("power", "sz-power"),
+        ("gas", "sz-gas"),
+        ("heat", "sz-heat"),
+        ("network", "sz-telecom"),
+        ("network", "sz-mobile"),
+    ];
+    assert_eq!(
+        routed,
+        expected
+            .iter()
+            .map(|(s, u)| (s.to_string(), u.to_string()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(orders[4]["carrier"], "telecom");
+    assert_eq!(orders[1]["unit"]["name"], "国网随州供电公司");
+    // Every order: acceptance, open, normal, and due 0.5 working day after submission.
+    let submitted = onestop_domain::timefmt::parse(body["submitted_at"].as_str().unwrap()).unwrap();
+    let budget = app.state.clock.budget_for_days(0.5).unwrap();
+    let due = app
+        .state
+        .clock
+        .add_working_seconds(submitted.unix_timestamp(), budget)
+        .unwrap();
+    for o in orders {
+        assert_eq!(o["stage"], "acceptance");
+        assert_eq!(o["status"], "open");
+        assert_eq!(o["level"], "normal");
+        assert_eq!(o["version"], 1);
+        let due_at = onestop_domain::timefmt::parse(o["due_at"].as_str().unwrap()).unwrap();
+        assert!(o["due_at"].as_str().unwrap().ends_with("+08:00"));
+        assert!((due_at.unix_timestamp() - due).abs() <= 1, "{o}");
+        assert!(due_at > submitted);
+    }
+
+    let got = app.get(&format!("/api/v1/applications/{id}")).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.json(), body, "GET returns what POST answered");
+}
+
+async fn submission_is_one_transaction_with_history(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let res = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let count = app
+        .state
+        .store
+        .read(move |c| onestop_store::applications::history_count(c, &id))
+        .await
+        .unwrap();
+    // One "submitted" event and one per work order.
+    assert_eq!(count, 7);
+}
+
+async fn validation_reports_every_problem(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let mut body = five_services();
+    body["applicant"]["uscc"] = json!("91421300MA49ABCD18");
+    body["contact"]["phone"] = json!("12345");
+    body["address"]["district_code"] = json!("110101");
+    body["services"]["gas"]["equipment"][0]["quantity"] = json!(0);
+    body["services"]["network"]["carriers"] = json!(["unicom"]);
+    body["appointment_at"] = json!("2020-01-01T09:00:00+08:00");
+    let res = app.post_json("/api/v1/applications", &body, None).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let json = res.json();
+    assert_eq!(json["error"]["code"], "validation_failed");
+    let codes = res.field_codes();
+    for expected in [
+        ("applicant.uscc", "uscc_checksum"),
+        ("contact.phone", "invalid_format"),
+        ("address.district_code", "unknown_value"),
+        ("services.gas.equipment.0.quantity", "out_of_range"),
+        ("services.network.carriers.0", "unknown_value"),
+        ("appointment_at", "not_in_future"),
+    ] {
+        assert!(
+            codes.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "missing {expected:?} in {codes:?}"
+        );
+    }
+    for f in json["error"]["fields"].as_array().unwrap() {
+        let msg = f["message"].as_str().unwrap();
+        assert!(msg.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "Chinese: {msg}");
+    }
+    // Nothing was written.
+    let list = app.get("/api/v1/applications").await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+
+    // A section for a service not offered, and a missing section.
+    let mut body = water_only(USCC);
+    body["services"]["electricity"] = json!({});
+    body["services"]["gas"] = Value::Null;
+    let res = app.post_json("/api/v1/applications", &body, None).await;
+    let codes = res.field_codes();
+    assert!(codes.contains(&("services.electricity".into(), "unknown_value".into())), "{codes:?}");
+    assert!(codes.contains(&("services.gas".into(), "service_details_missing".into())), "{codes:?}");
+}
+
+async fn malformed_bodies_are_400(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    for body in ["", "{", "[1,2]", "\"text\"", "null", "{\"a\":1,}", "\u{0}"] {
+        let res = app
+            .request(Method::POST, "/api/v1/applications", &[], body.to_owned())
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "body {body:?}");
+        assert_eq!(res.json()["error"]["code"], "malformed_body");
+    }
+    // Deep nesting is refused, not a stack overflow.
+    let deep = "[".repeat(100_000);
+    let res = app
+        .request(Method::POST, "/api/v1/applications", &[], deep)
+        .await;
+    assert!(res.status.is_client_error());
+}
+
+async fn oversized_bodies_are_413(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let mut body = five_services();
+    body["address"]["detail"] = json!("长".repeat(300_000));
+    let res = app.post_json("/api/v1/applications", &body, None).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(res.json()["error"]["code"], "payload_too_large");
+    // Without a Content-Length (streamed), the limit holds too.
+    let chunks: Vec<Result<String, std::io::Error>> =
+        (0..100).map(|_| Ok("x".repeat(10_000))).collect();
+    let stream = Body::from_stream(futures_stream(chunks));
+    let res = app
+        .request(Method::POST, "/api/v1/applications", &[], stream)
+        .await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // A long string under the limit is a field error, not a 413.
+    let mut body = five_services();
+    body["address"]["detail"] = json!("路".repeat(5_000));
+    let res = app.post_json("/api/v1/applications", &body, None).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.field_codes().contains(&("address.detail".into(), "too_long".into())));
+}
+
+fn futures_stream(
+    items: Vec<Result<String, std::io::Error>>,
+) -> impl futures_core::Stream<Item = Result<String, std::io::Error>> + Send + 'static {
+    struct Iter(std::vec::IntoIter<Result<String, std::io::Error>>);
+    impl futures_core::Stream for Iter {
+        type Item = Result<String, std::io::Error>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Ready(self.0.next())
+        }
+    }
+    Iter(items.into_iter())
+}
+
+async fn idempotency_replays_and_conflicts(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let body = five_services();
+    let first = app
+        .post_json("/api/v1/applications", &body, Some("order-42"))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let again = app
+        .post_json("/api/v1/applications", &body, Some("order-42"))
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.json(), first.json(), "the original response again");
+    assert_eq!(again.header("location"), first.header("location"));
+
+    let mut other = body.clone();
+    other["contact"]["name"] = json!("王五");
+    let conflict = app
+        .post_json("/api/v1/applications", &other, Some("order-42"))
+        .await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    assert_eq!(conflict.json()["error"]["code"], "idempotency_conflict");
+
+    let list = app.get("/api/v1/applications").await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    let long = "k".repeat(201);
+    let res = app
+        .post_json("/api/v1/applications", &body, Some(&long))
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+}
+
+async fn idempotency_races_create_one_application(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let body = five_services();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let router = app.router.clone();
+        let body = body.to_string();
+        tasks.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::post("/api/v1/applications")
+                .header("idempotency-key", "race-1")
+                .body(Body::from(body))
+                .unwrap();
+            let res = router.oneshot(req).await.unwrap();
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let (status, json) = t.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{json}");
+        ids.insert(json["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1, "every racer sees the same application");
+    let list = app.get("/api/v1/applications").await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+async fn list_filters_and_pages(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    for _ in 0..3 {
+        let r = app
+            .post_json("/api/v1/applications", &water_only(USCC), None)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let r = app
+        .post_json("/api/v1/applications", &water_only(OTHER_USCC), None)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+
+    let page1 = app
+        .get(&format!("/api/v1/applications?uscc={}&per_page=2", USCC.to_lowercase()))
+        .await
+        .json();
+    assert_eq!(page1["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page1["next_page"], 2);
+    assert_eq!(page1["items"][0]["work_orders"].as_array().unwrap().len(), 1);
+    let page2 = app
+        .get(&format!("/api/v1/applications?uscc={USCC}&per_page=2&page=2"))
+        .await
+        .json();
+    assert_eq!(page2["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page2["next_page"], Value::Null);
+    // Newest first, no overlap.
+    let n = |v: &Value| v["number"].as_str().unwrap().to_owned();
+    assert!(n(&page1["items"][0]) > n(&page1["items"][1]));
+    assert!(n(&page1["items"][1]) > n(&page2["items"][0]));
+
+    let all = app.get("/api/v1/applications?status=submitted").await.json();
+    assert_eq!(all["items"].as_array().unwrap().len(), 4);
+    let none = app.get("/api/v1/applications?status=completed").await.json();
+    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+    let by_district = app
+        .get("/api/v1/applications?district_code=421321")
+        .await
+        .json();
+    assert_eq!(by_district["items"].as_array().unwrap().len(), 4);
+
+    let bad = app
+        .get("/api/v1/applications?status=done&page=0&per_page=1000")
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let codes = bad.field_codes();
+    assert!(codes.contains(&("status".into(), "unknown_value".into())));
+    assert!(codes.contains(&("page".into(), "out_of_range".into())));
+    assert!(codes.contains(&("per_page".into(), "out_of_range".into())));
+}
+
+async fn unknown_ids_are_404(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    for id in ["nope", "01a21e5aea08713fb9cce066a9140143", "' OR 1=1 --"] {
+        let res = app
+            .get(&format!("/api/v1/applications/{}", urlencode(id)))
+            .await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+        assert_eq!(res.json()["error"]["code"], "not_found");
+    }
+    let res = app.get("/api/v1/nothing-here").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.json()["error"]["code"], "not_found");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn hostile_text_is_stored_as_text(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let mut body = water_only(USCC);
+    let name = "<script>alert('x')</script>'; DROP TABLE applications; --";
+    body["applicant"]["name"] = json!(name);
+    body["address"]["detail"] = json!("\"引号\" & <b>粗体</b> 路");
+    let res = app.post_json("/api/v1/applications", &body, None).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let json = res.json();
+    assert_eq!(json["applicant"]["name"], name);
+    let id = json["id"].as_str().unwrap();
+    let page = app.get(&format!("/receipt/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(!html.contains("<script>alert"), "rendered escaped");
+    assert!(html.contains("&lt;script&gt;") || html.contains("&#60;script&#62;"), "{html}");
+    assert!(!html.contains("<b>粗体</b>"));
+
+    // Control characters, wrong types, unknown fields: 422, never 500.
+    let cases = [
+        json!({"applicant": {"name": "a\u{0}b", "uscc": USCC}}),
+        json!({"applicant": "text", "services": []}),
+        json!({"services": {"water": {"business_type": 5, "demand_tons_per_day": "50"}}}),
+        json!({"mode": {"x": 1}, "channel": ["api"], "surprise": true}),
+        json!({"applicant": {"name": 1e308, "uscc": -1}, "address": {"lng": "east"}}),
+    ];
+    for case in cases {
+        let res = app.post_json("/api/v1/applications", &case, None).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{case}: {}", res.text());
+        assert!(!res.field_codes().is_empty());
+    }
+    let list = app.get("/api/v1/applications").await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+async fn calendar_endpoints(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let day = app.get("/api/v1/calendar/days/2026-02-14").await;
+    assert_eq!(day.status, StatusCode::OK);
+    assert_eq!(
+        day.json(),
+        json!({"date": "2026-02-14", "working": true, "kind": "makeup_workday", "name": "春节"})
+    );
+    let holiday = app.get("/api/v1/calendar/days/2025-10-03").await.json();
+    assert_eq!(holiday["kind"], "holiday");
+    assert_eq!(holiday["working"], false);
+    let weekend = app.get("/api/v1/calendar/days/2026-11-28").await.json();
+    assert_eq!(weekend["kind"], "weekend");
+    assert!(weekend.get("name").is_none());
+    let missing = app.get("/api/v1/calendar/days/2031-05-01").await;
+    assert_eq!(missing.status, StatusCode::CONFLICT);
+    assert_eq!(missing.json()["error"]["code"], "calendar_year_missing");
+    let bad = app.get("/api/v1/calendar/days/2026-02-30").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let dl = app
+        .get("/api/v1/calendar/deadline?from=2026-11-27T16:00:00%2B08:00&working_days=1")
+        .await;
+    assert_eq!(dl.status, StatusCode::OK, "{}", dl.text());
+    assert_eq!(
+        dl.json(),
+        json!({"from": "2026-11-27T16:00:00+08:00", "working_days": 1.0,
+               "due_at": "2026-11-30T16:00:00+08:00"})
+    );
+    // Counted from UTC input, answered in +08:00; through the National Day holiday.
+    let dl = app
+        .get("/api/v1/calendar/deadline?from=2025-09-30T08:00:00Z&working_days=1")
+        .await
+        .json();
+    assert_eq!(dl["due_at"], "2025-10-09T16:00:00+08:00");
+    let bad = app
+        .get("/api/v1/calendar/deadline?from=yesterday&working_days=-1")
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let codes = bad.field_codes();
+    assert!(codes.contains(&("from".into(), "invalid_format".into())));
+    assert!(codes.contains(&("working_days".into(), "out_of_range".into())));
+    let missing = app
+        .get("/api/v1/calendar/deadline?from=2030-12-30T09:00:00%2B08:00&working_days=3")
+        .await;
+    assert_eq!(missing.status, StatusCode::CONFLICT);
+    assert_eq!(missing.json()["error"]["code"], "calendar_year_missing");
+}
+
+async fn health_and_openapi(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let h = app.get("/healthz").await;
+    assert_eq!(h.json(), json!({"status": "ok"}));
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/applications",
+        "/api/v1/applications/{id}",
+        "/api/v1/calendar/days/{date}",
+        "/api/v1/calendar/deadline",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} documented");
+    }
+    assert!(doc["components"]["schemas"].get("Application").is_some());
+    assert!(doc["components"]["schemas"].get("ApplicationForm").is_some());
+    let h = app.get("/healthz").await;
+    assert!(h.header("x-request-id").is_some());
+    assert_eq!(h.header("x-content-type-options"), Some("nosniff"));
+}
