@@ -216,8 +216,14 @@ mod tests {
 
     #[test]
     fn numbers_have_the_date_and_four_digits_at_least() {
-        assert_eq!(application_number(date!(2026 - 11 - 27), 1), "LB202611270001");
-        assert_eq!(application_number(date!(2026 - 11 - 27), 12345), "LB2026112712345");
+        assert_eq!(
+            application_number(date!(2026 - 11 - 27), 1),
+            "LB202611270001"
+        );
+        assert_eq!(
+            application_number(date!(2026 - 11 - 27), 12345),
+            "LB2026112712345"
+        );
     }
 
     #[test]

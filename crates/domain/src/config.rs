@@ -219,7 +219,9 @@ impl CityConfig {
             ("connection_days", l.connection_days),
         ] {
             if !(v.is_finite() && v > 0.0 && v <= 365.0) {
-                problems.push(format!("limits.{name} must be a number of working days in (0, 365]"));
+                problems.push(format!(
+                    "limits.{name} must be a number of working days in (0, 365]"
+                ));
             }
         }
         if !(l.warning_share > 0.0 && l.warning_share < 1.0) {

@@ -1,1 +1,44 @@
-//! PLACEHOLDER — being written.
+//! The joint application form (附表2): its normalised types and the validator
+//! that turns an untrusted JSON body into one, reporting every problem at once.
+//!
+//! Normalisation comes before checking: strings are trimmed, the USCC is
+//! upper-cased, a blank string counts as missing, and the appointment is
+//! converted to the city's local offset. Field paths in errors are dotted paths
+//! into the body (`services.gas.equipment.0.quantity`); messages are Chinese.
+
+mod error;
+mod types;
+mod uscc;
+mod validate;
+
+pub use error::{FieldCode, FieldError};
+pub use types::{
+    Address, Applicant, ApplicationForm, Channel, Contact, FormEnum, GasCategory, GasDetails,
+    GasEquipment, HeatCategory, HeatDetails, Mode, NetworkDetails, PowerBusinessType, PowerDetails,
+    Services, WaterBusinessType, WaterDetails,
+};
+pub use uscc::{USCC_ALPHABET, USCC_LEN, uscc_char_value, uscc_check_char, uscc_is_valid};
+pub use validate::{MAX_ERRORS, check_selection, validate_application};
+
+/// The form's limits, shared with the web form (e.g. for `maxlength`).
+/// Text lengths are in characters, as `(min, max)`.
+pub mod limits {
+    use std::ops::RangeInclusive;
+
+    pub const APPLICANT_NAME_CHARS: (usize, usize) = (2, 100);
+    pub const ADDRESS_DETAIL_CHARS: (usize, usize) = (1, 200);
+    pub const CONTACT_NAME_CHARS: (usize, usize) = (1, 50);
+    pub const GAS_EQUIPMENT_NAME_CHARS: (usize, usize) = (1, 50);
+    pub const GAS_PRESSURE_CHARS: (usize, usize) = (1, 50);
+    pub const HALL_ID_CHARS: (usize, usize) = (1, 64);
+    /// Whole units per equipment line, `(min, max)`.
+    pub const GAS_EQUIPMENT_QUANTITY: (u32, u32) = (1, 100_000);
+    pub const MAX_GAS_EQUIPMENT_LINES: usize = 200;
+    /// Buildings to cover, `(min, max)`.
+    pub const NETWORK_BUILDINGS: (u32, u32) = (1, 10_000);
+    pub const MAX_WATER_DEMAND_TONS_PER_DAY: f64 = 1_000_000.0;
+    pub const MAX_CAPACITY_KVA: f64 = 10_000_000.0;
+    pub const MAX_AREA_M2: f64 = 100_000_000.0;
+    pub const MAX_BUILDING_HEIGHT_M: f64 = 1_000.0;
+    pub const DELIVERY_YEARS: RangeInclusive<i32> = 2000..=2100;
+}

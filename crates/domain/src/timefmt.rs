@@ -51,7 +51,9 @@ pub mod rfc3339_opt {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
         let s = Option::<String>::deserialize(d)?;
         s.map(|s| parse(&s).ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 instant")))
             .transpose()
@@ -67,6 +69,9 @@ mod tests {
         let bj = UtcOffset::from_whole_seconds(8 * 3600).unwrap();
         let t = from_ms(1_795_744_800_123, bj);
         assert_eq!(format(t), "2026-11-27T10:00:00+08:00");
-        assert_eq!(to_ms(parse("2026-11-27T10:00:00+08:00").unwrap()), 1_795_744_800_000);
+        assert_eq!(
+            to_ms(parse("2026-11-27T10:00:00+08:00").unwrap()),
+            1_795_744_800_000
+        );
     }
 }

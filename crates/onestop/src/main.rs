@@ -14,13 +14,22 @@ use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "onestop", version, about = "水电气网暖联动报装 — joint utility connection platform")]
+#[command(
+    name = "onestop",
+    version,
+    about = "水电气网暖联动报装 — joint utility connection platform"
+)]
 struct Cli {
     /// City configuration file (default: the built-in default city).
     #[arg(long, global = true, env = "ONESTOP_CONFIG")]
     config: Option<PathBuf>,
     /// Folder for the SQLite database (ignored when DATABASE_URL is set).
-    #[arg(long, global = true, env = "ONESTOP_DATA_DIR", default_value = "./data")]
+    #[arg(
+        long,
+        global = true,
+        env = "ONESTOP_DATA_DIR",
+        default_value = "./data"
+    )]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -136,7 +145,8 @@ fn load_city(path: Option<&Path>) -> Result<City> {
         }
         None => None,
     };
-    let calendar = Calendar::new(overrides.as_ref()).map_err(|e| anyhow::anyhow!("calendar: {e}"))?;
+    let calendar =
+        Calendar::new(overrides.as_ref()).map_err(|e| anyhow::anyhow!("calendar: {e}"))?;
     let hours = WorkingHours::parse(
         &config.working_time.periods,
         config.working_time.utc_offset_minutes,

@@ -5,15 +5,15 @@ use crate::error::{ApiError, ErrorBody};
 use crate::middleware::read_body;
 use crate::service::{self, Submitted};
 use axum::Json;
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use onestop_domain::application::{Application, ApplicationStatus};
 use onestop_domain::calendar::DayInfo;
-use onestop_domain::form::{FieldCode, FieldError, ApplicationForm};
+use onestop_domain::form::{ApplicationForm, FieldCode, FieldError};
 use onestop_domain::timefmt;
 use onestop_store::applications::ListFilter;
 use onestop_store::idempotency::{IdempotencyKey, SavedResponse};
@@ -30,10 +30,22 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
                        `Idempotency-Key`."
     ),
     paths(
-        healthz, readyz, create_application, get_application, list_applications,
-        calendar_day, calendar_deadline
+        healthz,
+        readyz,
+        create_application,
+        get_application,
+        list_applications,
+        calendar_day,
+        calendar_deadline
     ),
-    components(schemas(ErrorBody, Application, ApplicationForm, ApplicationList, DayInfo, Deadline))
+    components(schemas(
+        ErrorBody,
+        Application,
+        ApplicationForm,
+        ApplicationList,
+        DayInfo,
+        Deadline
+    ))
 )]
 pub struct ApiDoc;
 
@@ -78,8 +90,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(Health { status: "ok" }).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "数据库暂不可用")
-                .into_response()
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "数据库暂不可用",
+            )
+            .into_response()
         }
     }
 }
@@ -121,7 +137,10 @@ fn saved_response(saved: SavedResponse) -> Response {
     let status = StatusCode::from_u16(saved.status_code).unwrap_or(StatusCode::OK);
     let mut res = (status, saved.body).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert("idempotent-replayed", HeaderValue::from_static("true"));
     if let Some(loc) = saved.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         h.insert(header::LOCATION, loc);
@@ -132,7 +151,10 @@ fn saved_response(saved: SavedResponse) -> Response {
 fn created(id: &str, body: String) -> Response {
     let mut res = (StatusCode::CREATED, body).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(loc) = HeaderValue::from_str(&service::location_of(id)) {
         h.insert(header::LOCATION, loc);
     }
@@ -262,7 +284,11 @@ fn parse_date_param(
     match time::Date::parse(v, &fmt) {
         Ok(d) => Some(d.midnight().assume_offset(state.offset)),
         Err(_) => {
-            errors.push(field_error(name, FieldCode::InvalidFormat, "日期格式应为 YYYY-MM-DD"));
+            errors.push(field_error(
+                name,
+                FieldCode::InvalidFormat,
+                "日期格式应为 YYYY-MM-DD",
+            ));
             None
         }
     }
@@ -283,7 +309,11 @@ async fn list_applications(
         Some(s) => match ApplicationStatus::parse(s) {
             Some(v) => Some(v),
             None => {
-                errors.push(field_error("status", FieldCode::UnknownValue, "状态取值无效"));
+                errors.push(field_error(
+                    "status",
+                    FieldCode::UnknownValue,
+                    "状态取值无效",
+                ));
                 None
             }
         },
@@ -306,8 +336,18 @@ async fn list_applications(
     };
     let page = number("page", q.page.as_deref(), 1, 1_000_000);
     let per_page = number("per_page", q.per_page.as_deref(), 20, 100);
-    let from = parse_date_param(&state, "submitted_from", q.submitted_from.as_deref(), &mut errors);
-    let to = parse_date_param(&state, "submitted_to", q.submitted_to.as_deref(), &mut errors);
+    let from = parse_date_param(
+        &state,
+        "submitted_from",
+        q.submitted_from.as_deref(),
+        &mut errors,
+    );
+    let to = parse_date_param(
+        &state,
+        "submitted_to",
+        q.submitted_to.as_deref(),
+        &mut errors,
+    );
     let clean = |v: Option<String>| {
         v.map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty() && s.chars().count() <= 64)
@@ -389,7 +429,11 @@ async fn calendar_deadline(
     let mut errors = Vec::new();
     let from = match q.from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => {
-            errors.push(field_error("from", FieldCode::Required, "请提供起算时间 from"));
+            errors.push(field_error(
+                "from",
+                FieldCode::Required,
+                "请提供起算时间 from",
+            ));
             None
         }
         Some(s) => match timefmt::parse(s) {
@@ -404,19 +448,36 @@ async fn calendar_deadline(
             }
         },
     };
-    let days = match q.working_days.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let days = match q
+        .working_days
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => {
-            errors.push(field_error("working_days", FieldCode::Required, "请提供工作日数 working_days"));
+            errors.push(field_error(
+                "working_days",
+                FieldCode::Required,
+                "请提供工作日数 working_days",
+            ));
             None
         }
         Some(s) => match s.parse::<f64>() {
             Ok(n) if n.is_finite() && (0.0..=365.0).contains(&n) => Some(n),
             Ok(_) => {
-                errors.push(field_error("working_days", FieldCode::OutOfRange, "工作日数须在 0 到 365 之间"));
+                errors.push(field_error(
+                    "working_days",
+                    FieldCode::OutOfRange,
+                    "工作日数须在 0 到 365 之间",
+                ));
                 None
             }
             Err(_) => {
-                errors.push(field_error("working_days", FieldCode::InvalidFormat, "工作日数须为数字"));
+                errors.push(field_error(
+                    "working_days",
+                    FieldCode::InvalidFormat,
+                    "工作日数须为数字",
+                ));
                 None
             }
         },

@@ -33,7 +33,10 @@ pub fn location_of(id: &str) -> String {
 /// What a submission came to.
 pub enum Submitted {
     /// Created now: the resource and its JSON (as stored for the key).
-    Created { application: Box<Application>, body: String },
+    Created {
+        application: Box<Application>,
+        body: String,
+    },
     /// The key was used before: the original response.
     Replayed(SavedResponse),
 }
@@ -55,7 +58,10 @@ impl Submitted {
 /// Looks up an idempotency key before any other work, so that a repeat is
 /// answered with the original response even when re-validating it would now
 /// fail (e.g. its appointment time has passed).
-pub async fn replay(state: &AppState, key: &IdempotencyKey) -> Result<Option<SavedResponse>, ApiError> {
+pub async fn replay(
+    state: &AppState,
+    key: &IdempotencyKey,
+) -> Result<Option<SavedResponse>, ApiError> {
     let (scope, k) = (key.scope.clone(), key.key.clone());
     let saved = state
         .store
@@ -80,7 +86,10 @@ pub fn idempotency_conflict() -> ApiError {
 }
 
 /// Validates a body against the city's rules.
-pub fn validate(state: &AppState, body: &serde_json::Value) -> Result<ApplicationForm, Vec<FieldError>> {
+pub fn validate(
+    state: &AppState,
+    body: &serde_json::Value,
+) -> Result<ApplicationForm, Vec<FieldError>> {
     validate_application(body, &state.config, state.now())
 }
 
@@ -141,9 +150,7 @@ pub async fn submit(
             application: Box::new(app),
             body,
         }),
-        Err(saved) if Some(&saved.request_hash) == hash.as_ref() => {
-            Ok(Submitted::Replayed(saved))
-        }
+        Err(saved) if Some(&saved.request_hash) == hash.as_ref() => Ok(Submitted::Replayed(saved)),
         Err(_) => Err(idempotency_conflict()),
     }
 }
@@ -157,7 +164,10 @@ pub async fn get(state: &AppState, id: String) -> Result<Option<Application>, Ap
         .await?)
 }
 
-pub async fn get_by_number(state: &AppState, number: String) -> Result<Option<Application>, ApiError> {
+pub async fn get_by_number(
+    state: &AppState,
+    number: String,
+) -> Result<Option<Application>, ApiError> {
     let config = state.config.clone();
     let offset = state.offset;
     Ok(state

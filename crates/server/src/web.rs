@@ -80,7 +80,13 @@ fn service_views(state: &AppState) -> Vec<ServiceView> {
         .iter()
         .map(|s| {
             let units: Vec<String> = match &s.provider {
-                Some(p) => vec![state.config.unit(p).map(|u| u.name.clone()).unwrap_or_default()],
+                Some(p) => vec![
+                    state
+                        .config
+                        .unit(p)
+                        .map(|u| u.name.clone())
+                        .unwrap_or_default(),
+                ],
                 None => s.carriers.iter().map(|c| c.name.clone()).collect(),
             };
             ServiceView {
@@ -213,7 +219,9 @@ impl ApplyPage {
 }
 
 /// Form pairs → (single values, multi values).
-fn split_pairs(pairs: Vec<(String, String)>) -> (HashMap<String, String>, HashMap<String, Vec<String>>) {
+fn split_pairs(
+    pairs: Vec<(String, String)>,
+) -> (HashMap<String, String>, HashMap<String, Vec<String>>) {
     let mut single = HashMap::new();
     let mut multi: HashMap<String, Vec<String>> = HashMap::new();
     for (k, v) in pairs {
@@ -235,7 +243,12 @@ async fn apply_form(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
     if bundle {
         multi.insert(
             "services".into(),
-            state.config.services.iter().map(|s| s.code.clone()).collect(),
+            state
+                .config
+                .services
+                .iter()
+                .map(|s| s.code.clone())
+                .collect(),
         );
     }
     p.chosen = multi.get("services").is_some_and(|s| !s.is_empty());
@@ -317,7 +330,10 @@ fn form_to_json(
                 } else {
                     Value::String(v.to_owned())
                 };
-                equipment.entry(row).or_default().insert(parts[4].to_owned(), val);
+                equipment
+                    .entry(row)
+                    .or_default()
+                    .insert(parts[4].to_owned(), val);
             }
             continue;
         }
@@ -367,7 +383,9 @@ fn number_or_text(v: &str) -> Value {
         .and_then(serde_json::Number::from_f64)
         .map(|n| {
             // Whole numbers stay integers so integer fields validate.
-            if n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 1e15) {
+            if n.as_f64()
+                .is_some_and(|f| f.fract() == 0.0 && f.abs() < 1e15)
+            {
                 Value::from(n.as_f64().unwrap_or_default() as i64)
             } else {
                 Value::Number(n)
@@ -404,7 +422,12 @@ async fn apply_submit(State(state): State<AppState>, headers: HeaderMap, body: B
         if values.get("mode").is_some_and(|m| m == "bundle") {
             multi.insert(
                 "services".into(),
-                state.config.services.iter().map(|s| s.code.clone()).collect(),
+                state
+                    .config
+                    .services
+                    .iter()
+                    .map(|s| s.code.clone())
+                    .collect(),
             );
         }
         let mut p = ApplyPage::new(&state);
@@ -452,7 +475,10 @@ async fn apply_submit(State(state): State<AppState>, headers: HeaderMap, body: B
     match result {
         Ok(submitted) => match submitted.id() {
             Some(id) => Redirect::to(&format!("/receipt/{id}")).into_response(),
-            None => error_page(StatusCode::INTERNAL_SERVER_ERROR, "提交结果读取失败，请查询申请状态"),
+            None => error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "提交结果读取失败，请查询申请状态",
+            ),
         },
         Err(e) if e.code == "validation_failed" => {
             let mut p = ApplyPage::new(&state);
@@ -627,7 +653,9 @@ async fn status(State(state): State<AppState>, Query(q): Query<StatusQuery>) -> 
         Ok(None) => page(
             StatusCode::NOT_FOUND,
             &StatusPage {
-                message: Some(format!("未找到申请编号为 {number} 的申请，请核对编号（如 LB202611270001）")),
+                message: Some(format!(
+                    "未找到申请编号为 {number} 的申请，请核对编号（如 LB202611270001）"
+                )),
                 number,
             },
         ),

@@ -138,7 +138,10 @@ async fn validation_reports_every_problem(backend: Backend) {
     }
     for f in json["error"]["fields"].as_array().unwrap() {
         let msg = f["message"].as_str().unwrap();
-        assert!(msg.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "Chinese: {msg}");
+        assert!(
+            msg.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "Chinese: {msg}"
+        );
     }
     // Nothing was written.
     let list = app.get("/api/v1/applications").await.json();
@@ -150,8 +153,14 @@ async fn validation_reports_every_problem(backend: Backend) {
     body["services"]["gas"] = Value::Null;
     let res = app.post_json("/api/v1/applications", &body, None).await;
     let codes = res.field_codes();
-    assert!(codes.contains(&("services.electricity".into(), "unknown_value".into())), "{codes:?}");
-    assert!(codes.contains(&("services.gas".into(), "service_details_missing".into())), "{codes:?}");
+    assert!(
+        codes.contains(&("services.electricity".into(), "unknown_value".into())),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&("services.gas".into(), "service_details_missing".into())),
+        "{codes:?}"
+    );
 }
 
 async fn malformed_bodies_are_400(backend: Backend) {
@@ -191,7 +200,10 @@ async fn oversized_bodies_are_413(backend: Backend) {
     body["address"]["detail"] = json!("路".repeat(5_000));
     let res = app.post_json("/api/v1/applications", &body, None).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.field_codes().contains(&("address.detail".into(), "too_long".into())));
+    assert!(
+        res.field_codes()
+            .contains(&("address.detail".into(), "too_long".into()))
+    );
 }
 
 fn futures_stream(
@@ -288,14 +300,22 @@ async fn list_filters_and_pages(backend: Backend) {
     assert_eq!(r.status, StatusCode::CREATED);
 
     let page1 = app
-        .get(&format!("/api/v1/applications?uscc={}&per_page=2", USCC.to_lowercase()))
+        .get(&format!(
+            "/api/v1/applications?uscc={}&per_page=2",
+            USCC.to_lowercase()
+        ))
         .await
         .json();
     assert_eq!(page1["items"].as_array().unwrap().len(), 2);
     assert_eq!(page1["next_page"], 2);
-    assert_eq!(page1["items"][0]["work_orders"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        page1["items"][0]["work_orders"].as_array().unwrap().len(),
+        1
+    );
     let page2 = app
-        .get(&format!("/api/v1/applications?uscc={USCC}&per_page=2&page=2"))
+        .get(&format!(
+            "/api/v1/applications?uscc={USCC}&per_page=2&page=2"
+        ))
         .await
         .json();
     assert_eq!(page2["items"].as_array().unwrap().len(), 1);
@@ -305,9 +325,15 @@ async fn list_filters_and_pages(backend: Backend) {
     assert!(n(&page1["items"][0]) > n(&page1["items"][1]));
     assert!(n(&page1["items"][1]) > n(&page2["items"][0]));
 
-    let all = app.get("/api/v1/applications?status=submitted").await.json();
+    let all = app
+        .get("/api/v1/applications?status=submitted")
+        .await
+        .json();
     assert_eq!(all["items"].as_array().unwrap().len(), 4);
-    let none = app.get("/api/v1/applications?status=completed").await.json();
+    let none = app
+        .get("/api/v1/applications?status=completed")
+        .await
+        .json();
     assert_eq!(none["items"].as_array().unwrap().len(), 0);
     let by_district = app
         .get("/api/v1/applications?district_code=421321")
@@ -363,7 +389,10 @@ async fn hostile_text_is_stored_as_text(backend: Backend) {
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
     assert!(!html.contains("<script>alert"), "rendered escaped");
-    assert!(html.contains("&lt;script&gt;") || html.contains("&#60;script&#62;"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;") || html.contains("&#60;script&#62;"),
+        "{html}"
+    );
     assert!(!html.contains("<b>粗体</b>"));
 
     // Control characters, wrong types, unknown fields: 422, never 500.
@@ -376,7 +405,12 @@ async fn hostile_text_is_stored_as_text(backend: Backend) {
     ];
     for case in cases {
         let res = app.post_json("/api/v1/applications", &case, None).await;
-        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{case}: {}", res.text());
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{case}: {}",
+            res.text()
+        );
         assert!(!res.field_codes().is_empty());
     }
     let list = app.get("/api/v1/applications").await.json();
@@ -451,7 +485,11 @@ async fn health_and_openapi(backend: Backend) {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
     assert!(doc["components"]["schemas"].get("Application").is_some());
-    assert!(doc["components"]["schemas"].get("ApplicationForm").is_some());
+    assert!(
+        doc["components"]["schemas"]
+            .get("ApplicationForm")
+            .is_some()
+    );
     let h = app.get("/healthz").await;
     assert!(h.header("x-request-id").is_some());
     assert_eq!(h.header("x-content-type-options"), Some("nosniff"));

@@ -86,7 +86,15 @@ pub fn insert(
         "services": f.services.chosen(),
         "work_orders": app.orders.iter().map(|o| &o.id).collect::<Vec<_>>(),
     });
-    history(conn, &app.id, None, app.submitted_at_ms, &app.actor, "submitted", &submitted)?;
+    history(
+        conn,
+        &app.id,
+        None,
+        app.submitted_at_ms,
+        &app.actor,
+        "submitted",
+        &submitted,
+    )?;
     let mut orders = Vec::with_capacity(app.orders.len());
     for (seq, o) in app.orders.iter().enumerate() {
         conn.execute(
@@ -228,7 +236,8 @@ pub fn get(
         return Ok(None);
     };
     let mut app = decode_app(&row, offset)?;
-    let sql = format!("SELECT {ORDER_COLUMNS} FROM work_orders WHERE application_id = $1 ORDER BY seq");
+    let sql =
+        format!("SELECT {ORDER_COLUMNS} FROM work_orders WHERE application_id = $1 ORDER BY seq");
     for r in conn.query(&sql, params![id])? {
         app.work_orders.push(decode_order(&r, config, offset)?);
     }
@@ -238,7 +247,10 @@ pub fn get(
 /// The id of the application with this number.
 pub fn id_by_number(conn: &mut dyn Conn, number: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .query_opt("SELECT id FROM applications WHERE number = $1", params![number])?
+        .query_opt(
+            "SELECT id FROM applications WHERE number = $1",
+            params![number],
+        )?
         .map(|r| r.text(0).map(str::to_owned))
         .transpose()?)
 }

@@ -119,7 +119,9 @@ impl Row {
     pub fn text(&self, i: usize) -> Result<&str, StoreError> {
         match self.at(i)? {
             Value::Text(s) => Ok(s),
-            other => Err(StoreError::Decode(format!("column {i}: expected text, got {other:?}"))),
+            other => Err(StoreError::Decode(format!(
+                "column {i}: expected text, got {other:?}"
+            ))),
         }
     }
     pub fn opt_text(&self, i: usize) -> Result<Option<&str>, StoreError> {
@@ -131,7 +133,9 @@ impl Row {
     pub fn int(&self, i: usize) -> Result<i64, StoreError> {
         match self.at(i)? {
             Value::Int(v) => Ok(*v),
-            other => Err(StoreError::Decode(format!("column {i}: expected integer, got {other:?}"))),
+            other => Err(StoreError::Decode(format!(
+                "column {i}: expected integer, got {other:?}"
+            ))),
         }
     }
     pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {

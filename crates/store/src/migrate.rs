@@ -35,7 +35,10 @@ pub fn migrate(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
         conn.batch(dialect.begin_write())?;
         let result = (|| -> Result<bool, StoreError> {
             if dialect == Dialect::Postgres {
-                conn.execute("SELECT pg_advisory_xact_lock($1)", params![PG_MIGRATION_LOCK])?;
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock($1)",
+                    params![PG_MIGRATION_LOCK],
+                )?;
             }
             let done = conn
                 .query_opt(

@@ -84,7 +84,9 @@ fn with_search_path(url: &str, schema: &str) -> String {
 /// Runs blocking database code on a plain thread (the synchronous PostgreSQL
 /// client must not run inside an async runtime's thread).
 pub fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    std::thread::spawn(f).join().expect("database thread panicked")
+    std::thread::spawn(f)
+        .join()
+        .expect("database thread panicked")
 }
 
 impl Drop for TestDb {

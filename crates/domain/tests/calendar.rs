@@ -1,0 +1,876 @@
+//! The official calendar and the working-time clock, checked against the State Council's
+//! published arrangements, the deadline semantics of the API spec, and a naive reference
+//! implementation.
+
+use onestop_domain::calendar::{
+    Calendar, CalendarError, CalendarOverrides, Clock, CoverageSource, DayKind, WorkingHours,
+};
+use proptest::prelude::*;
+use std::sync::LazyLock;
+use time::macros::{date, datetime};
+use time::{Date, OffsetDateTime};
+
+const DAY: i64 = 23_400; // one working day with the default hours (6.5 h)
+
+fn clock() -> Clock {
+    Clock::new(Calendar::builtin(), WorkingHours::default())
+}
+
+/// The built-in clock, built once (building it takes a few milliseconds in debug builds).
+fn shared() -> &'static Clock {
+    &clocks()[0]
+}
+
+fn clock_with(overrides: &str) -> Clock {
+    let ov = CalendarOverrides::from_toml(overrides).expect("valid overrides");
+    Clock::new(Calendar::new(Some(&ov)).unwrap(), WorkingHours::default())
+}
+
+fn at(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+fn add_days(c: &Clock, from: OffsetDateTime, days: f64) -> OffsetDateTime {
+    c.add_working_days(from, days)
+        .unwrap_or_else(|e| panic!("{from} + {days} working days: {e}"))
+}
+
+fn add_secs(c: &Clock, from: OffsetDateTime, secs: i64) -> OffsetDateTime {
+    let t = c.add_working_seconds(at(from), secs).unwrap();
+    c.to_local(t).unwrap()
+}
+
+/// An illustrative administrator's file for 2027 (not the official 2027 notice).
+const OVERRIDES_2027: &str = r#"
+[[years]]
+year = 2027
+
+[[days]]
+date = "2027-01-01"
+kind = "holiday"
+name = "元旦"
+
+[[days]]
+date = "2027-02-05"
+kind = "holiday"
+name = "春节"
+
+[[days]]
+date = "2027-02-20"
+kind = "makeup_workday"
+name = "春节"
+"#;
+
+// ---------------------------------------------------------------------------------------
+// Official calendar facts (REFERENCE-DATA.md)
+
+#[test]
+fn makeup_workdays_are_working() {
+    let cal = Calendar::builtin();
+    for (d, name) in [
+        (date!(2025 - 09 - 28), "国庆节"),
+        (date!(2025 - 10 - 11), "国庆节"),
+        (date!(2026 - 01 - 04), "元旦"),
+        (date!(2026 - 02 - 14), "春节"),
+        (date!(2026 - 02 - 28), "春节"),
+    ] {
+        let info = cal.day(d).unwrap();
+        assert!(info.working, "{d}");
+        assert_eq!(info.kind, DayKind::MakeupWorkday, "{d}");
+        assert_eq!(info.name.as_deref(), Some(name), "{d}");
+    }
+    assert_eq!(date!(2025 - 09 - 28).weekday(), time::Weekday::Sunday);
+    assert_eq!(date!(2025 - 10 - 11).weekday(), time::Weekday::Saturday);
+    assert_eq!(date!(2026 - 01 - 04).weekday(), time::Weekday::Sunday);
+}
+
+#[test]
+fn holidays_have_names() {
+    let cal = Calendar::builtin();
+    let mut d = date!(2025 - 10 - 01);
+    while d <= date!(2025 - 10 - 08) {
+        let info = cal.day(d).unwrap();
+        assert_eq!(
+            (info.working, info.kind, info.name.as_deref()),
+            (false, DayKind::Holiday, Some("国庆节")),
+            "{d}"
+        );
+        d = d.next_day().unwrap();
+    }
+    let mut d = date!(2026 - 02 - 15);
+    while d <= date!(2026 - 02 - 23) {
+        let info = cal.day(d).unwrap();
+        assert_eq!(
+            (info.working, info.kind, info.name.as_deref()),
+            (false, DayKind::Holiday, Some("春节")),
+            "{d}"
+        );
+        d = d.next_day().unwrap();
+    }
+    for d in [
+        date!(2026 - 01 - 01),
+        date!(2026 - 01 - 02),
+        date!(2026 - 01 - 03),
+    ] {
+        let info = cal.day(d).unwrap();
+        assert_eq!(
+            (info.kind, info.name.as_deref()),
+            (DayKind::Holiday, Some("元旦"))
+        );
+    }
+    // Days around the holidays are ordinary.
+    assert_eq!(
+        cal.day(date!(2025 - 10 - 09)).unwrap().kind,
+        DayKind::Workday
+    );
+    assert_eq!(
+        cal.day(date!(2025 - 10 - 12)).unwrap().kind,
+        DayKind::Weekend
+    );
+    assert_eq!(
+        cal.day(date!(2026 - 02 - 24)).unwrap().kind,
+        DayKind::Workday
+    );
+    assert_eq!(
+        cal.day(date!(2026 - 02 - 13)).unwrap().kind,
+        DayKind::Workday
+    );
+}
+
+#[test]
+fn day_info_json() {
+    let cal = Calendar::builtin();
+    let json = |d: Date| serde_json::to_value(cal.day(d).unwrap()).unwrap();
+    assert_eq!(
+        json(date!(2026 - 02 - 14)),
+        serde_json::json!({"date":"2026-02-14","working":true,"kind":"makeup_workday","name":"春节"})
+    );
+    assert_eq!(
+        json(date!(2026 - 02 - 16)),
+        serde_json::json!({"date":"2026-02-16","working":false,"kind":"holiday","name":"春节"})
+    );
+    assert_eq!(
+        json(date!(2026 - 03 - 07)),
+        serde_json::json!({"date":"2026-03-07","working":false,"kind":"weekend"})
+    );
+    assert_eq!(
+        json(date!(2026 - 03 - 09)),
+        serde_json::json!({"date":"2026-03-09","working":true,"kind":"workday"})
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Deadlines
+
+#[test]
+fn friday_afternoon_plus_one_day_is_next_working_day_same_time() {
+    let c = clock();
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-07 16:00 +8), 1.0),
+        datetime!(2025-11-10 16:00 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-10 08:30 +8), 0.5),
+        datetime!(2025-11-10 11:45 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-10 09:00 +8), 2.0),
+        datetime!(2025-11-12 09:00 +8)
+    );
+    // 20 working days from Monday 09:00: four plain weeks later.
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-10 09:00 +8), 20.0),
+        datetime!(2025-12-08 09:00 +8)
+    );
+}
+
+#[test]
+fn new_year_across_years() {
+    let c = clock();
+    // Wed 2025-12-31 16:00: 1.5 h left that day; Jan 1–3 are the New Year holiday and
+    // Sunday Jan 4 is a make-up workday, so the remaining 5 h end on Jan 4 at 16:00.
+    assert_eq!(
+        add_days(&c, datetime!(2025-12-31 16:00 +8), 1.0),
+        datetime!(2026-01-04 16:00 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2025-12-31 16:00 +8), 2.0),
+        datetime!(2026-01-05 16:00 +8)
+    );
+    // Evening of Dec 31: the full day is Sunday Jan 4.
+    assert_eq!(
+        add_days(&c, datetime!(2025-12-31 20:00 +8), 1.0),
+        datetime!(2026-01-04 17:30 +8)
+    );
+    // 2024 → 2025: Jan 1 2025 (Wed) was the only holiday.
+    assert_eq!(
+        add_days(&c, datetime!(2024-12-31 16:00 +8), 1.0),
+        datetime!(2025-01-02 16:00 +8)
+    );
+}
+
+#[test]
+fn long_holidays() {
+    let c = clock();
+    assert_eq!(
+        add_days(&c, datetime!(2025-09-30 16:00 +8), 1.0),
+        datetime!(2025-10-09 16:00 +8)
+    );
+    // Friday before the make-up Saturday of the Spring Festival.
+    assert_eq!(
+        add_days(&c, datetime!(2026-02-13 16:00 +8), 1.0),
+        datetime!(2026-02-14 16:00 +8)
+    );
+    // From the make-up Saturday across the nine-day Spring Festival.
+    assert_eq!(
+        add_days(&c, datetime!(2026-02-14 16:00 +8), 1.0),
+        datetime!(2026-02-24 16:00 +8)
+    );
+    // Submitted during the holiday: counting starts at the first opening after it.
+    assert_eq!(
+        add_days(&c, datetime!(2025-10-03 10:00 +8), 0.5),
+        datetime!(2025-10-09 11:45 +8)
+    );
+    // A make-up Sunday counts: 2025-09-26 (Fri) 16:00 → Sunday 2025-09-28 16:00.
+    assert_eq!(
+        add_days(&c, datetime!(2025-09-26 16:00 +8), 1.0),
+        datetime!(2025-09-28 16:00 +8)
+    );
+}
+
+#[test]
+fn submissions_outside_working_hours() {
+    let c = clock();
+    // Evening: counting starts next morning.
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-10 19:00 +8), 1.0),
+        datetime!(2025-11-11 17:30 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-10 23:59:59 +8), 0.5),
+        datetime!(2025-11-11 11:45 +8)
+    );
+    // Early morning.
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-11 06:00 +8), 0.5),
+        datetime!(2025-11-11 11:45 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-11 00:00 +8), 1.0),
+        datetime!(2025-11-11 17:30 +8)
+    );
+    // Weekend.
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-08 10:00 +8), 1.0),
+        datetime!(2025-11-10 17:30 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-09 15:00 +8), 0.5),
+        datetime!(2025-11-10 11:45 +8)
+    );
+    // Friday after closing.
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-07 17:31 +8), 0.5),
+        datetime!(2025-11-10 11:45 +8)
+    );
+}
+
+#[test]
+fn lunch_break() {
+    let c = clock();
+    // 0.5 day = 3 h 15 min. From 12:30 counting starts at 14:30; 3 h until 17:30, the
+    // remaining 15 min on the next working day: 08:45.
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-10 12:30 +8), 0.5),
+        datetime!(2025-11-11 08:45 +8)
+    );
+    // Friday lunch → Monday.
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-07 12:30 +8), 0.5),
+        datetime!(2025-11-10 08:45 +8)
+    );
+    // 1 day from the lunch break ends at the end of the next morning... plus nothing:
+    // 3 h afternoon + 3.5 h next morning = 6.5 h → 12:00.
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-10 13:00 +8), 1.0),
+        datetime!(2025-11-11 12:00 +8)
+    );
+    // A budget running through the lunch break skips it.
+    assert_eq!(
+        add_secs(&c, datetime!(2025-11-10 11:00 +8), 2 * 3600),
+        datetime!(2025-11-10 15:30 +8)
+    );
+}
+
+#[test]
+fn budget_ending_exactly_at_period_end() {
+    let c = clock();
+    // 12:00, not 14:30.
+    assert_eq!(
+        add_secs(&c, datetime!(2025-11-10 08:30 +8), 12_600),
+        datetime!(2025-11-10 12:00 +8)
+    );
+    assert_eq!(
+        add_secs(&c, datetime!(2025-11-10 10:00 +8), 7_200),
+        datetime!(2025-11-10 12:00 +8)
+    );
+    assert_eq!(
+        add_secs(&c, datetime!(2025-11-10 07:00 +8), 12_600),
+        datetime!(2025-11-10 12:00 +8)
+    );
+    // 17:30, not the next morning.
+    assert_eq!(
+        add_secs(&c, datetime!(2025-11-10 14:30 +8), 10_800),
+        datetime!(2025-11-10 17:30 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-07 08:30 +8), 1.0),
+        datetime!(2025-11-07 17:30 +8)
+    );
+    // From the lunch break, exactly the afternoon.
+    assert_eq!(
+        add_secs(&c, datetime!(2025-11-10 12:00 +8), 10_800),
+        datetime!(2025-11-10 17:30 +8)
+    );
+    // Last working day before the long holiday, ending at its close.
+    assert_eq!(
+        add_secs(&c, datetime!(2025-09-30 16:00 +8), 5_400),
+        datetime!(2025-09-30 17:30 +8)
+    );
+    // One second more goes to the next working day.
+    assert_eq!(
+        add_secs(&c, datetime!(2025-09-30 16:00 +8), 5_401),
+        datetime!(2025-10-09 08:30:01 +8)
+    );
+}
+
+#[test]
+fn zero_budget_is_next_opening() {
+    let c = clock();
+    assert_eq!(
+        add_secs(&c, datetime!(2025-11-10 09:15 +8), 0),
+        datetime!(2025-11-10 09:15 +8)
+    );
+    assert_eq!(
+        add_secs(&c, datetime!(2025-11-10 12:30 +8), 0),
+        datetime!(2025-11-10 14:30 +8)
+    );
+    assert_eq!(
+        add_secs(&c, datetime!(2025-09-30 18:00 +8), 0),
+        datetime!(2025-10-09 08:30 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-08 10:00 +8), 0.0),
+        datetime!(2025-11-10 08:30 +8)
+    );
+}
+
+#[test]
+fn working_seconds_between_examples() {
+    let c = clock();
+    let ws = |a: OffsetDateTime, b: OffsetDateTime| c.working_seconds_between(at(a), at(b));
+    assert_eq!(
+        ws(
+            datetime!(2025-11-07 16:00 +8),
+            datetime!(2025-11-10 16:00 +8)
+        ),
+        Ok(DAY)
+    );
+    assert_eq!(
+        ws(
+            datetime!(2025-11-10 12:00 +8),
+            datetime!(2025-11-10 14:30 +8)
+        ),
+        Ok(0)
+    );
+    assert_eq!(
+        ws(
+            datetime!(2025-11-10 11:00 +8),
+            datetime!(2025-11-10 15:00 +8)
+        ),
+        Ok(5_400)
+    );
+    assert_eq!(
+        ws(
+            datetime!(2025-09-30 00:00 +8),
+            datetime!(2025-10-10 00:00 +8)
+        ),
+        Ok(2 * DAY)
+    );
+    assert_eq!(
+        ws(
+            datetime!(2025-11-10 16:00 +8),
+            datetime!(2025-11-10 09:00 +8)
+        ),
+        Ok(0)
+    );
+    // Touching the uncovered end of 2026 is an error.
+    assert_eq!(
+        ws(
+            datetime!(2026-12-24 09:00 +8),
+            datetime!(2026-12-28 09:00 +8)
+        ),
+        Err(CalendarError::YearMissing {
+            year: 2027,
+            date: date!(2026 - 12 - 26)
+        })
+    );
+}
+
+#[test]
+fn day_of_instant_uses_local_date() {
+    let c = clock();
+    // 2026-02-13 16:30 UTC is 2026-02-14 00:30 in Beijing: the make-up Saturday.
+    let info = c.day_of(at(datetime!(2026-02-13 16:30 UTC))).unwrap();
+    assert_eq!(info.date, date!(2026 - 02 - 14));
+    assert_eq!(info.kind, DayKind::MakeupWorkday);
+    assert!(c.day_of(at(datetime!(2027-03-01 10:00 +8))).is_err());
+}
+
+// ---------------------------------------------------------------------------------------
+// Coverage
+
+#[test]
+fn year_missing_without_overrides() {
+    let c = clock();
+    let cal = c.calendar();
+    let err = cal.day(date!(2027 - 01 - 04)).unwrap_err();
+    assert_eq!(
+        err,
+        CalendarError::YearMissing {
+            year: 2027,
+            date: date!(2027 - 01 - 04)
+        }
+    );
+    assert_eq!(err.code(), "calendar_year_missing");
+    assert_eq!(
+        err.to_string(),
+        "2027年节假日安排尚未导入（日期 2027-01-04 无法计算工作时间）"
+    );
+    // The last days of 2026 wait for the 2027 notice.
+    let err = cal.day(date!(2026 - 12 - 28)).unwrap_err();
+    assert_eq!(
+        err,
+        CalendarError::YearMissing {
+            year: 2027,
+            date: date!(2026 - 12 - 28)
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "2027年节假日安排尚未导入（日期 2026-12-28 无法计算工作时间）"
+    );
+    assert!(cal.day(date!(2026 - 12 - 25)).is_ok());
+
+    // Deadlines: starting in, or running into, uncovered days.
+    let e = c
+        .add_working_days(datetime!(2027-01-04 09:00 +8), 1.0)
+        .unwrap_err();
+    assert_eq!(e.code(), "calendar_year_missing");
+    let e = c
+        .add_working_days(datetime!(2026-12-28 09:00 +8), 0.5)
+        .unwrap_err();
+    assert_eq!(
+        e,
+        CalendarError::YearMissing {
+            year: 2027,
+            date: date!(2026 - 12 - 28)
+        }
+    );
+    // Thu 2026-12-24 16:00 + 1 day fits before the gap; + 2 days does not.
+    assert_eq!(
+        add_days(&c, datetime!(2026-12-24 16:00 +8), 1.0),
+        datetime!(2026-12-25 16:00 +8)
+    );
+    assert_eq!(
+        c.add_working_days(datetime!(2026-12-24 16:00 +8), 2.0),
+        Err(CalendarError::YearMissing {
+            year: 2027,
+            date: date!(2026 - 12 - 26)
+        })
+    );
+    // Ending exactly at the last covered closing time touches nothing uncovered.
+    assert_eq!(
+        add_days(&c, datetime!(2026-12-24 17:30 +8), 1.0),
+        datetime!(2026-12-25 17:30 +8)
+    );
+    // After the last closing, even the next opening is unknown.
+    assert!(
+        c.add_working_seconds(at(datetime!(2026-12-25 18:00 +8)), 0)
+            .is_err()
+    );
+    // Before the built-in data.
+    assert_eq!(
+        cal.day(date!(2003 - 06 - 01)),
+        Err(CalendarError::YearMissing {
+            year: 2003,
+            date: date!(2003 - 06 - 01)
+        })
+    );
+}
+
+#[test]
+fn overrides_cover_next_year() {
+    let c = clock_with(OVERRIDES_2027);
+    let cal = c.calendar();
+    assert_eq!(
+        cal.day(date!(2026 - 12 - 28)).unwrap().kind,
+        DayKind::Workday
+    );
+    assert_eq!(
+        cal.day(date!(2026 - 12 - 26)).unwrap().kind,
+        DayKind::Weekend
+    );
+    let d = cal.day(date!(2027 - 01 - 01)).unwrap();
+    assert_eq!(
+        (d.kind, d.name.as_deref()),
+        (DayKind::Holiday, Some("元旦"))
+    );
+    let d = cal.day(date!(2027 - 01 - 04)).unwrap();
+    assert_eq!((d.kind, d.working), (DayKind::Workday, true));
+    let d = cal.day(date!(2027 - 02 - 20)).unwrap();
+    assert_eq!(
+        (d.kind, d.working, d.name.as_deref()),
+        (DayKind::MakeupWorkday, true, Some("春节"))
+    );
+    assert!(cal.day(date!(2028 - 01 - 01)).is_err());
+
+    assert_eq!(
+        add_days(&c, datetime!(2027-01-04 09:00 +8), 1.0),
+        datetime!(2027-01-05 09:00 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2026-12-28 09:00 +8), 0.5),
+        datetime!(2026-12-28 14:45 +8)
+    );
+    // Thu 2026-12-31 16:00 + 1 day: Fri Jan 1 is a holiday, Jan 2–3 the weekend.
+    assert_eq!(
+        add_days(&c, datetime!(2026-12-31 16:00 +8), 1.0),
+        datetime!(2027-01-04 16:00 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2026-12-24 16:00 +8), 2.0),
+        datetime!(2026-12-28 16:00 +8)
+    );
+
+    assert!(cal.covers_year(2026));
+    assert!(cal.covers_year(2027));
+    assert!(!cal.covers_year(2028));
+    let cov = cal.coverage();
+    let y2026 = cov.iter().find(|y| y.year == 2026).unwrap();
+    assert_eq!(y2026.source, CoverageSource::BuiltinOverride);
+    assert_eq!(
+        (y2026.first, y2026.last),
+        (date!(2026 - 01 - 01), date!(2026 - 12 - 31))
+    );
+    let y2027 = cov.iter().find(|y| y.year == 2027).unwrap();
+    assert_eq!(y2027.source, CoverageSource::Override);
+    assert_eq!(y2027.source.as_str(), "override");
+    assert_eq!(
+        (y2027.first, y2027.last),
+        (date!(2027 - 01 - 01), date!(2027 - 12 - 31))
+    );
+    assert_eq!(cov.last().unwrap().year, 2027);
+    assert_eq!(cov.first().unwrap().year, 2004);
+    assert_eq!(
+        cov.iter().find(|y| y.year == 2025).unwrap().source,
+        CoverageSource::Builtin
+    );
+}
+
+#[test]
+fn overrides_correct_builtin_days() {
+    let c = clock_with(
+        r#"
+[[days]]
+date = "2025-10-11"
+kind = "weekend"
+
+[[days]]
+date = "2025-11-10"
+kind = "holiday"
+name = "临时休假"
+
+[[days]]
+date = "2025-11-15"
+kind = "makeup_workday"
+name = "临时休假"
+"#,
+    );
+    let cal = c.calendar();
+    assert_eq!(
+        cal.day(date!(2025 - 10 - 11)).unwrap().kind,
+        DayKind::Weekend
+    );
+    assert_eq!(cal.day(date!(2025 - 10 - 11)).unwrap().name, None);
+    assert!(!cal.day(date!(2025 - 11 - 10)).unwrap().working);
+    assert!(cal.day(date!(2025 - 11 - 15)).unwrap().working);
+    // Built-in days not listed stay as they were.
+    assert_eq!(
+        cal.day(date!(2025 - 09 - 28)).unwrap().kind,
+        DayKind::MakeupWorkday
+    );
+    // Without the correction Fri 2025-10-10 16:00 + 1 day would end on Sat Oct 11.
+    assert_eq!(
+        add_days(&clock(), datetime!(2025-10-10 16:00 +8), 1.0),
+        datetime!(2025-10-11 16:00 +8)
+    );
+    assert_eq!(
+        add_days(&c, datetime!(2025-10-10 16:00 +8), 1.0),
+        datetime!(2025-10-13 16:00 +8)
+    );
+    // Fri 2025-11-07 16:00: Monday is now a holiday.
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-07 16:00 +8), 1.0),
+        datetime!(2025-11-11 16:00 +8)
+    );
+    // The added Saturday counts.
+    assert_eq!(
+        add_days(&c, datetime!(2025-11-14 16:00 +8), 1.0),
+        datetime!(2025-11-15 16:00 +8)
+    );
+    assert_eq!(
+        cal.coverage()
+            .iter()
+            .find(|y| y.year == 2025)
+            .unwrap()
+            .source
+            .as_str(),
+        "builtin+override"
+    );
+    // Still no 2027.
+    assert!(!cal.covers_year(2026));
+}
+
+#[test]
+fn overrides_file_validation() {
+    let err = |text: &str| CalendarOverrides::from_toml(text).unwrap_err();
+    // makeup_workday on a weekday
+    let e = err(
+        "[[years]]\nyear = 2027\n[[days]]\ndate = \"2027-01-05\"\nkind = \"makeup_workday\"\nname = \"元旦\"\n",
+    );
+    assert_eq!(e.code(), "calendar_overrides_invalid");
+    // holiday without a name
+    err("[[years]]\nyear = 2027\n[[days]]\ndate = \"2027-01-01\"\nkind = \"holiday\"\n");
+    // unknown kind, bad date
+    err(
+        "[[years]]\nyear = 2027\n[[days]]\ndate = \"2027-01-01\"\nkind = \"vacation\"\nname = \"x\"\n",
+    );
+    err(
+        "[[years]]\nyear = 2027\n[[days]]\ndate = \"2027-1-1\"\nkind = \"holiday\"\nname = \"x\"\n",
+    );
+    // a day in a year neither built in nor listed (nor the year before a listed one)
+    err(
+        "[[years]]\nyear = 2027\n[[days]]\ndate = \"2028-10-01\"\nkind = \"holiday\"\nname = \"国庆节\"\n",
+    );
+    // the year before a listed year is fine
+    CalendarOverrides::from_toml(
+        "[[years]]\nyear = 2027\n[[days]]\ndate = \"2026-12-31\"\nkind = \"holiday\"\nname = \"元旦\"\n",
+    )
+    .unwrap();
+    // unknown keys are typos, not silently ignored
+    err(
+        "[[years]]\nyear = 2027\n[[days]]\ndate = \"2027-01-01\"\nkind = \"holiday\"\nnmae = \"元旦\"\n",
+    );
+    // Error text is Chinese.
+    let e = err("[[years]]\nyear = 2027\n[[days]]\ndate = \"2027-01-01\"\nkind = \"holiday\"\n");
+    assert!(e.to_string().contains("节假日调整文件有误"), "{e}");
+}
+
+#[test]
+fn other_working_hours_and_offset() {
+    // A city working 09:00–17:00 at UTC−05:00.
+    let hours = WorkingHours::parse(&["09:00-17:00".to_string()], -300).unwrap();
+    assert_eq!(hours.day_seconds(), 8 * 3600);
+    let c = Clock::new(Calendar::builtin(), hours);
+    let due = c
+        .add_working_days(datetime!(2025-11-07 16:00 -5), 1.0)
+        .unwrap();
+    assert_eq!(due, datetime!(2025-11-10 16:00 -5));
+    assert_eq!(due.offset().whole_hours(), -5);
+}
+
+// ---------------------------------------------------------------------------------------
+// Naive reference implementation: walk day by day, period by period.
+
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+fn date_of_epoch_day(day: i64) -> Date {
+    Date::from_julian_day((day + UNIX_EPOCH_JULIAN_DAY) as i32).unwrap()
+}
+
+fn naive_add(c: &Clock, from: i64, budget: i64) -> Result<i64, CalendarError> {
+    let off = i64::from(c.hours().utc_offset_seconds());
+    let mut day = (from + off).div_euclid(86_400);
+    let mut remaining = budget;
+    loop {
+        let info = c.calendar().day(date_of_epoch_day(day))?;
+        if info.working {
+            let midnight = day * 86_400 - off;
+            for &(s, e) in c.hours().periods() {
+                let (ps, pe) = (midnight + i64::from(s), midnight + i64::from(e));
+                if pe < from {
+                    continue;
+                }
+                let start = ps.max(from);
+                let available = pe - start;
+                if remaining <= available {
+                    return Ok(start + remaining);
+                }
+                remaining -= available;
+            }
+        }
+        day += 1;
+    }
+}
+
+fn naive_between(c: &Clock, a: i64, b: i64) -> Result<i64, CalendarError> {
+    if b <= a {
+        return Ok(0);
+    }
+    let off = i64::from(c.hours().utc_offset_seconds());
+    let last = (b + off).div_euclid(86_400);
+    let mut day = (a + off).div_euclid(86_400);
+    let mut total = 0;
+    while day <= last {
+        let info = c.calendar().day(date_of_epoch_day(day))?;
+        if info.working {
+            let midnight = day * 86_400 - off;
+            for &(s, e) in c.hours().periods() {
+                let (ps, pe) = (midnight + i64::from(s), midnight + i64::from(e));
+                total += (pe.min(b) - ps.max(a)).max(0);
+            }
+        }
+        day += 1;
+    }
+    Ok(total)
+}
+
+/// Clocks to compare: the built-in calendar; one with a gap (2028 listed, 2027 not)
+/// and corrections; unusual hours at a negative offset.
+fn clocks() -> &'static [Clock] {
+    static CLOCKS: LazyLock<Vec<Clock>> = LazyLock::new(build_clocks);
+    &CLOCKS
+}
+
+fn build_clocks() -> Vec<Clock> {
+    let with_gap = CalendarOverrides::from_toml(
+        "[[years]]\nyear = 2028\n[[days]]\ndate = \"2025-06-03\"\nkind = \"holiday\"\nname = \"测试\"\n[[days]]\ndate = \"2028-01-01\"\nkind = \"holiday\"\nname = \"元旦\"\n",
+    )
+    .unwrap();
+    vec![
+        clock(),
+        Clock::new(
+            Calendar::new(Some(&with_gap)).unwrap(),
+            WorkingHours::default(),
+        ),
+        Clock::new(
+            Calendar::builtin(),
+            WorkingHours::parse(
+                &[
+                    "00:00-03:00".to_string(),
+                    "03:00-04:00".to_string(),
+                    "22:15-24:00".to_string(),
+                ],
+                -300,
+            )
+            .unwrap(),
+        ),
+    ]
+}
+
+#[test]
+fn fast_equals_naive_on_a_grid() {
+    for c in clocks() {
+        // Every 10 minutes from late September 2025 to mid-October, and around the end of
+        // 2026 (the edge of the built-in data).
+        for (start, end) in [
+            (
+                datetime!(2025-09-25 00:00 +8),
+                datetime!(2025-10-15 00:00 +8),
+            ),
+            (
+                datetime!(2025-12-28 00:00 +8),
+                datetime!(2026-01-08 00:00 +8),
+            ),
+            (
+                datetime!(2026-12-20 00:00 +8),
+                datetime!(2026-12-27 00:00 +8),
+            ),
+        ] {
+            let mut t = at(start);
+            while t < at(end) {
+                for budget in [0, 1, 900, 12_600, DAY / 2, DAY, DAY + 1, 2 * DAY, 5 * DAY] {
+                    assert_eq!(
+                        c.add_working_seconds(t, budget),
+                        naive_add(c, t, budget),
+                        "t={t} budget={budget}"
+                    );
+                }
+                t += 600;
+            }
+        }
+    }
+}
+
+/// Instants from 2024-01-01 to 2026-12-31, Beijing time.
+fn instants() -> std::ops::Range<i64> {
+    at(datetime!(2024-01-01 00:00 +8))..at(datetime!(2027-01-01 00:00 +8))
+}
+
+const MAX_BUDGET: i64 = 20 * DAY;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn prop_add_is_additive(t in instants(), a in 0..=MAX_BUDGET, b in 0..=MAX_BUDGET) {
+        let c = shared();
+        let stepwise = c.add_working_seconds(t, a).and_then(|x| c.add_working_seconds(x, b));
+        prop_assert_eq!(stepwise, c.add_working_seconds(t, a + b));
+    }
+
+    #[test]
+    fn prop_between_inverts_add(t in instants(), a in 0..=MAX_BUDGET) {
+        let c = shared();
+        // From within working hours (the next opening, if `t` is not).
+        if let Ok(start) = c.add_working_seconds(t, 0)
+            && let Ok(end) = c.add_working_seconds(start, a)
+        {
+            prop_assert_eq!(c.working_seconds_between(start, end), Ok(a));
+            // From anywhere, too: time before the first opening does not count.
+            prop_assert_eq!(c.working_seconds_between(t, end), Ok(a));
+            // The answer is the smallest such instant.
+            if a > 0 {
+                prop_assert_eq!(c.working_seconds_between(start, end - 1), Ok(a - 1));
+            }
+        }
+    }
+
+    #[test]
+    fn prop_fast_equals_naive(
+        t in instants(),
+        budget in prop_oneof![0..=MAX_BUDGET, Just(0i64), Just(DAY), Just(DAY / 2), Just(2 * DAY)],
+        later in 0i64..(40 * 86_400),
+    ) {
+        for c in clocks() {
+            prop_assert_eq!(c.add_working_seconds(t, budget), naive_add(c, t, budget));
+            prop_assert_eq!(
+                c.working_seconds_between(t, t + later),
+                naive_between(c, t, t + later)
+            );
+        }
+    }
+
+    #[test]
+    fn prop_add_working_days_rounds_budget(
+        t in instants(),
+        days in prop_oneof![Just(0.5f64), Just(1.0), Just(2.0), Just(20.0), 0.0f64..30.0],
+    ) {
+        let c = shared();
+        let from = c.to_local(t).unwrap();
+        let budget = (days * DAY as f64).round() as i64;
+        let expected = c.add_working_seconds(t, budget).map(|x| c.to_local(x).unwrap());
+        prop_assert_eq!(c.add_working_days(from, days), expected);
+    }
+}

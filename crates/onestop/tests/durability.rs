@@ -1,0 +1,220 @@
+//! The real binary: nothing accepted is lost when the process is killed
+//! (SIGKILL) right after answering `201`, or stopped with SIGTERM while
+//! requests are in flight. On SQLite and on PostgreSQL.
+
+use onestop_store::testing::{Backend, TestDb};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FIXTURE_OVERRIDES: &str = "# TEST FIXTURE, not official data\n[[years]]\nyear = 2027\n";
+
+struct Server {
+    child: Child,
+}
+
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+fn start(db: &TestDb, addr: SocketAddr) -> Server {
+    let overrides = db.dir.join("calendar-fixture.toml");
+    std::fs::write(&overrides, FIXTURE_OVERRIDES).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onestop"));
+    cmd.args(["serve", "--listen", &addr.to_string()])
+        .env("ONESTOP_DATA_DIR", &db.dir)
+        .env("ONESTOP_CALENDAR_OVERRIDES", &overrides)
+        .env("RUST_LOG", "warn")
+        .env_remove("ONESTOP_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    match db.database_url() {
+        Some(url) => cmd.env("DATABASE_URL", url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    let child = cmd.spawn().expect("start onestop");
+    let server = Server { child };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok((200, _)) = http(addr, "GET", "/readyz", None, None) {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("server did not become ready");
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A minimal HTTP/1.1 exchange (Connection: close).
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    key: Option<&str>,
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let body = body.unwrap_or("");
+    let key = key
+        .map(|k| format!("Idempotency-Key: {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+         Content-Type: application/json\r\n{key}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad response: {text:?}")))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+fn application(n: usize) -> String {
+    json!({
+        "applicant": {"name": format!("随州市持久性测试{n}号有限公司"), "uscc": "91421300MA49ABCD17"},
+        "address": {"district_code": "421303", "detail": "交通大道100号"},
+        "contact": {"name": "张三", "phone": "13800000000"},
+        "mode": "bundle",
+        "channel": "api",
+        "services": {
+            "water":   {"business_type": "new_account", "demand_tons_per_day": 50},
+            "power":   {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0},
+            "gas":     {"category": "small_commercial",
+                        "equipment": [{"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
+            "heat":    {"category": "residential_collective", "heating_area_m2": 12000},
+            "network": {"building_area_m2": 20000, "building_height_m": 45, "delivery_date": "2027-06-30",
+                        "basement_coverage": true, "buildings": 3, "elevator_coverage": true,
+                        "carriers": ["telecom", "mobile"]}
+        }
+    })
+    .to_string()
+}
+
+fn killed_right_after_201(backend: Backend) {
+    let db = TestDb::new(backend);
+    let addr = free_addr();
+    let server = start(&db, addr);
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/api/v1/applications",
+        Some(&application(1)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    signal(&server.child, "-KILL");
+    drop(server);
+    let created: Value = serde_json::from_str(&body).unwrap();
+    let id = created["id"].as_str().unwrap();
+
+    let _server = start(&db, addr);
+    let (status, body) = http(
+        addr,
+        "GET",
+        &format!("/api/v1/applications/{id}"),
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let found: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(found, created, "the whole application survived");
+    assert_eq!(found["work_orders"].as_array().unwrap().len(), 6);
+}
+
+fn sigterm_finishes_in_flight_requests(backend: Backend) {
+    let db = TestDb::new(backend);
+    let addr = free_addr();
+    let server = start(&db, addr);
+    let senders: Vec<_> = (0..24)
+        .map(|n| {
+            std::thread::spawn(move || {
+                http(
+                    addr,
+                    "POST",
+                    "/api/v1/applications",
+                    Some(&application(n)),
+                    Some(&format!("term-{n}")),
+                )
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(5));
+    signal(&server.child, "-TERM");
+    let mut answered = Vec::new();
+    for s in senders {
+        // A request that arrived after the listener closed is refused: fine,
+        // as long as every 201 is on disk.
+        if let Ok((201, body)) = s.join().unwrap() {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            answered.push(v["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let mut child = server;
+    let status = child.child.wait().unwrap();
+    assert!(status.success(), "graceful exit, got {status}");
+    drop(child);
+
+    let _server = start(&db, addr);
+    for id in answered {
+        let (status, _) = http(
+            addr,
+            "GET",
+            &format!("/api/v1/applications/{id}"),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{id} survived the shutdown");
+    }
+}
+
+#[test]
+fn sqlite_killed_right_after_201() {
+    killed_right_after_201(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_killed_right_after_201() {
+    killed_right_after_201(Backend::Postgres);
+}
+
+#[test]
+fn sqlite_sigterm_finishes_in_flight_requests() {
+    sigterm_finishes_in_flight_requests(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_sigterm_finishes_in_flight_requests() {
+    sigterm_finishes_in_flight_requests(Backend::Postgres);
+}

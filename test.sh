@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test: unit, API and page tests on SQLite AND PostgreSQL, the
+# process tests (kill -9, SIGTERM), and the headless-Chromium browser tests.
+# Sets up what it needs when it can: starts the local PostgreSQL, installs
+# Debian's chromium and chromium-driver when run as root.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export ONESTOP_TEST_DATABASE_URL="${ONESTOP_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+pg_up() {
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -h 127.0.0.1 -p 5432
+  else
+    (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null
+  fi
+}
+if ! pg_up; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    echo "test.sh: starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+  fi
+  pg_up || { echo "test.sh: PostgreSQL is not reachable at 127.0.0.1:5432; the suite needs it" >&2; exit 1; }
+fi
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing chromium and chromium-driver for the browser tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "test.sh: the browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)" >&2
+    exit 1
+  fi
+fi
+
+cargo test --workspace --all-targets "$@"
