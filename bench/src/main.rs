@@ -1,1 +1,481 @@
-fn main() {}
+//! onestop's HTTP load scenarios. Results go to BENCHMARKS.md.
+//!
+//! `cargo run --release -p onestop-bench -- [--seconds N] [--connections C] [--skip-postgres]`
+//!
+//! Expects the release server at `target/release/onestop` (`cargo build --release`).
+//! In one run it measures, on this machine:
+//! 1. the plain SQLite durable-commit rate for the rows of one five-service
+//!    application (one transaction per application, WAL + synchronous=FULL) —
+//!    the limit a one-commit-per-request server could reach;
+//! 2. `POST /api/v1/applications` (five services) against the release server on
+//!    SQLite, closed loop with C keep-alive connections, and the ratio to (1);
+//! 3. `GET /api/v1/applications/{id}` at a fixed 5,000 requests/s (open loop,
+//!    latency measured from each request's scheduled time), p50/p99/max;
+//! 4. the same POST scenario on PostgreSQL (`ONESTOP_TEST_DATABASE_URL`,
+//!    default the local server, in a fresh schema);
+//! 5. idle resident memory and time from start to ready.
+#![forbid(unsafe_code)]
+
+use onestop_domain::application::fan_out;
+use onestop_domain::config::CityConfig;
+use onestop_domain::form::validate_application;
+use onestop_store::applications::{self, NewApplication, NewWorkOrder};
+use onestop_store::db::Role;
+use onestop_store::testing::{Backend, TestDb};
+use serde_json::{Value, json};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Args {
+    seconds: u64,
+    connections: usize,
+    skip_postgres: bool,
+    get_rate: u64,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        seconds: 10,
+        connections: 64,
+        skip_postgres: false,
+        get_rate: 5_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--seconds" => a.seconds = it.next().and_then(|v| v.parse().ok()).unwrap_or(10),
+            "--connections" => a.connections = it.next().and_then(|v| v.parse().ok()).unwrap_or(64),
+            "--get-rate" => a.get_rate = it.next().and_then(|v| v.parse().ok()).unwrap_or(5_000),
+            "--skip-postgres" => a.skip_postgres = true,
+            other => {
+                eprintln!("unknown argument {other}");
+                std::process::exit(2);
+            }
+        }
+    }
+    a
+}
+
+fn five_service_body(n: u64) -> Value {
+    json!({
+        "applicant": {"name": format!("随州市压测{n}号商贸有限公司"), "uscc": "91421300MA49ABCD17"},
+        "address": {"district_code": "421303", "detail": "交通大道100号", "lng": 113.37, "lat": 31.70},
+        "contact": {"name": "张三", "phone": "13800000000"},
+        "project_code": "2611-421303-04-01-123456",
+        "mode": "bundle",
+        "channel": "api",
+        "services": {
+            "water":   {"business_type": "new_account", "demand_tons_per_day": 50},
+            "power":   {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0},
+            "gas":     {"category": "small_commercial",
+                        "equipment": [{"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
+            "heat":    {"category": "residential_collective", "heating_area_m2": 12000},
+            "network": {"building_area_m2": 20000, "building_height_m": 45, "delivery_date": "2027-06-30",
+                        "basement_coverage": true, "buildings": 3, "elevator_coverage": true,
+                        "carriers": ["telecom", "mobile"]}
+        }
+    })
+}
+
+/// (1) One application's rows per durable transaction, serially, for `secs`.
+fn sqlite_commit_limit(secs: u64) -> f64 {
+    let db = TestDb::new(Backend::Sqlite);
+    let mut conn = db.target.connect(Role::Writer).expect("sqlite");
+    onestop_store::migrate::migrate(conn.as_mut()).expect("migrate");
+    let config = CityConfig::default_city();
+    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    let form = validate_application(&five_service_body(0), &config, now).expect("valid");
+    let planned = fan_out(&form, &config);
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < Duration::from_secs(secs) {
+        let app = NewApplication {
+            id: uuid::Uuid::now_v7().simple().to_string(),
+            submitted_at_ms: onestop_store::now_ms(),
+            local_date: now.date(),
+            form: form.clone(),
+            orders: planned
+                .iter()
+                .map(|p| NewWorkOrder {
+                    id: uuid::Uuid::now_v7().simple().to_string(),
+                    planned: p.clone(),
+                    budget_seconds: 11_700,
+                    due_at_ms: onestop_store::now_ms() + 86_400_000,
+                })
+                .collect(),
+            actor: "bench".into(),
+        };
+        conn.batch("BEGIN IMMEDIATE").unwrap();
+        applications::insert(conn.as_mut(), &app, &config, now.offset()).unwrap();
+        conn.batch("COMMIT").unwrap();
+        n += 1;
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    ready: Duration,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(db: &TestDb) -> Server {
+    let bin = std::env::var("ONESTOP_BIN").unwrap_or_else(|_| "target/release/onestop".into());
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut cmd = Command::new(&bin);
+    cmd.args(["serve", "--listen", &addr.to_string()])
+        .env("ONESTOP_DATA_DIR", &db.dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    match db.database_url() {
+        Some(url) => cmd.env("DATABASE_URL", url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    let started = Instant::now();
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run `cargo build --release` first"));
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET /readyz HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if buf.starts_with("HTTP/1.1 200") {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server not ready"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Server {
+        child,
+        addr,
+        ready: started.elapsed(),
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A keep-alive HTTP/1.1 connection that sends prepared requests.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr) -> Conn {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            stream,
+            buf: Vec::with_capacity(16 * 1024),
+        }
+    }
+
+    /// Sends one request; returns the status and the body.
+    async fn exchange(&mut self, request: &[u8]) -> (u16, Vec<u8>) {
+        self.stream.write_all(request).await.expect("write");
+        self.buf.clear();
+        let mut chunk = [0u8; 8192];
+        loop {
+            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end]).unwrap_or("");
+                let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while self.buf.len() < end + 4 + len {
+                    let n = self.stream.read(&mut chunk).await.expect("read");
+                    assert!(n > 0, "connection closed");
+                    self.buf.extend_from_slice(&chunk[..n]);
+                }
+                let body = self.buf[end + 4..end + 4 + len].to_vec();
+                return (status, body);
+            }
+            let n = self.stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn post_request(body: &str) -> Vec<u8> {
+    format!(
+        "POST /api/v1/applications HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+struct PostResult {
+    rate: f64,
+    ok: u64,
+    errors: u64,
+    ids: Vec<String>,
+}
+
+/// (2)/(4) Closed loop: C connections posting five-service applications.
+async fn post_load(addr: SocketAddr, connections: usize, secs: u64) -> PostResult {
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::open(addr).await;
+            let mut ids = Vec::new();
+            let mut n = c as u64 * 1_000_000;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let req = post_request(&five_service_body(n).to_string());
+                let (status, body) = conn.exchange(&req).await;
+                if status == 201 {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                    if ids.len() < 200 {
+                        if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                            if let Some(id) = v["id"].as_str() {
+                                ids.push(id.to_owned());
+                            }
+                        }
+                    }
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            ids
+        }));
+    }
+    // Warm-up second, then measure.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ok0 = ok.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let done = ok.load(Ordering::Relaxed) - ok0;
+    let elapsed = t0.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.extend(t.await.unwrap());
+    }
+    PostResult {
+        rate: done as f64 / elapsed,
+        ok: ok.load(Ordering::Relaxed),
+        errors: errors.load(Ordering::Relaxed),
+        ids,
+    }
+}
+
+struct Latency {
+    sent: usize,
+    achieved_rate: f64,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    errors: u64,
+}
+
+/// (3) Open loop at `rate`/s over 32 connections; latency from the scheduled send time.
+async fn get_load(addr: SocketAddr, ids: &[String], rate: u64, secs: u64) -> Latency {
+    let conns = 32usize;
+    let interval = Duration::from_secs_f64(conns as f64 / rate as f64);
+    let start = Instant::now() + Duration::from_millis(50);
+    let end = start + Duration::from_secs(secs);
+    let errors = Arc::new(AtomicU64::new(0));
+    let ids: Arc<Vec<String>> = Arc::new(ids.to_vec());
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let ids = ids.clone();
+        let errors = errors.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::open(addr).await;
+            let mut lat = Vec::new();
+            let mut k = 0u32;
+            // Stagger connections evenly across one interval.
+            let mut next = start + interval.mul_f64(c as f64 / conns as f64);
+            while next < end {
+                tokio::time::sleep_until(next.into()).await;
+                let id = &ids[(c + k as usize * conns) % ids.len()];
+                let req = format!("GET /api/v1/applications/{id} HTTP/1.1\r\nHost: bench\r\n\r\n");
+                let (status, _) = conn.exchange(req.as_bytes()).await;
+                if status != 200 {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                lat.push(next.elapsed());
+                k += 1;
+                next += interval;
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    Latency {
+        sent: all.len(),
+        achieved_rate: all.len() as f64 / secs as f64,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        max: *all.last().unwrap(),
+        errors: errors.load(Ordering::Relaxed),
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "MET" } else { "MISSED" }
+}
+
+fn main() {
+    let args = parse_args();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("# onestop benchmark run");
+    println!(
+        "machine: {} cores, {}; seconds per scenario: {}; POST connections: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(
+                |s| s.lines().find(|l| l.starts_with("model name")).map(|l| l
+                    .split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned())
+            )
+            .unwrap_or_default(),
+        args.seconds,
+        args.connections
+    );
+
+    let limit = sqlite_commit_limit(args.seconds.min(5));
+    println!("\n## 1. SQLite durable-commit limit (same rows, one transaction per application)");
+    println!("{limit:.0} applications/s");
+
+    let db = TestDb::new(Backend::Sqlite);
+    let server = start_server(&db);
+    std::thread::sleep(Duration::from_secs(1));
+    let idle_rss = rss_kib(server.child.id());
+    println!("\n## 5. Start-up and idle memory (SQLite)");
+    println!(
+        "ready after {:.1} ms (target < 500 ms: {}); idle RSS {:.1} MB (target < 50 MB: {})",
+        server.ready.as_secs_f64() * 1e3,
+        verdict(server.ready < Duration::from_millis(500)),
+        idle_rss as f64 / 1024.0,
+        verdict(idle_rss < 50 * 1024)
+    );
+
+    let post = rt.block_on(post_load(server.addr, args.connections, args.seconds));
+    println!("\n## 2. POST /api/v1/applications, five services, SQLite, durable");
+    println!(
+        "{:.0} applications/s ({} created, {} errors); target ≥ 5,000/s: {}",
+        post.rate,
+        post.ok,
+        post.errors,
+        verdict(post.rate >= 5000.0)
+    );
+    let ratio = post.rate / limit;
+    println!(
+        "ratio to the plain durable-commit limit: {ratio:.2} (target ≥ 0.5: {})",
+        verdict(ratio >= 0.5)
+    );
+    println!(
+        "RSS after load: {:.1} MB",
+        rss_kib(server.child.id()) as f64 / 1024.0
+    );
+
+    let get = rt.block_on(get_load(
+        server.addr,
+        &post.ids,
+        args.get_rate,
+        args.seconds,
+    ));
+    println!(
+        "\n## 3. GET /api/v1/applications/{{id}} at {} requests/s (open loop), SQLite",
+        args.get_rate
+    );
+    println!(
+        "sent {} ({:.0}/s, {} errors); p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; target p99 < 5 ms: {}",
+        get.sent,
+        get.achieved_rate,
+        get.errors,
+        get.p50.as_secs_f64() * 1e3,
+        get.p99.as_secs_f64() * 1e3,
+        get.max.as_secs_f64() * 1e3,
+        verdict(get.p99 < Duration::from_millis(5))
+    );
+    drop(server);
+
+    if !args.skip_postgres {
+        let db = TestDb::new(Backend::Postgres);
+        let server = start_server(&db);
+        let post = rt.block_on(post_load(server.addr, args.connections, args.seconds));
+        println!("\n## 4. POST /api/v1/applications, five services, PostgreSQL, durable");
+        println!(
+            "{:.0} applications/s ({} created, {} errors)",
+            post.rate, post.ok, post.errors
+        );
+        let get = rt.block_on(get_load(
+            server.addr,
+            &post.ids,
+            args.get_rate,
+            args.seconds,
+        ));
+        println!(
+            "GET at {}/s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} errors)",
+            args.get_rate,
+            get.p50.as_secs_f64() * 1e3,
+            get.p99.as_secs_f64() * 1e3,
+            get.max.as_secs_f64() * 1e3,
+            get.errors
+        );
+        drop(server);
+        drop(db);
+    }
+}

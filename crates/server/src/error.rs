@@ -109,6 +109,11 @@ impl From<StoreError> for ApiError {
 
 impl From<CalendarError> for ApiError {
     fn from(e: CalendarError) -> Self {
-        Self::new(StatusCode::CONFLICT, e.code(), e.to_string())
+        let status = match e {
+            CalendarError::YearMissing { .. } => StatusCode::CONFLICT,
+            CalendarError::InvalidDuration(_) => StatusCode::BAD_REQUEST,
+            CalendarError::InvalidOverrides { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self::new(status, e.code(), e.to_string())
     }
 }

@@ -103,8 +103,9 @@ pub async fn submit(
 ) -> Result<Submitted, ApiError> {
     let now = state.now();
     let now_ms = timefmt::to_ms(now);
-    let budget = (state.config.limits.acceptance_days * state.clock.hours().day_seconds() as f64)
-        .round() as i64;
+    let budget = state
+        .clock
+        .budget_for_days(state.config.limits.acceptance_days)?;
     let due_s = state
         .clock
         .add_working_seconds(now.unix_timestamp(), budget)?;
@@ -137,19 +138,30 @@ pub async fn submit(
                 }
             }
             let app = applications::insert(conn, &new, &config, offset)?;
-            let body = serde_json::to_string(&app)
-                .map_err(|e| onestop_store::StoreError::Decode(e.to_string()))?;
-            if let Some(key) = &key {
-                idempotency::complete(conn, key, 201, Some(&location_of(&app.id)), &body)?;
-            }
+            // The response is stored with the key, in the same transaction.
+            let body = match &key {
+                Some(key) => {
+                    let body = serde_json::to_string(&app)
+                        .map_err(|e| onestop_store::StoreError::Decode(e.to_string()))?;
+                    idempotency::complete(conn, key, 201, Some(&location_of(&app.id)), &body)?;
+                    Some(body)
+                }
+                None => None,
+            };
             Ok(Ok((app, body)))
         })
         .await?;
     match outcome {
-        Ok((app, body)) => Ok(Submitted::Created {
-            application: Box::new(app),
-            body,
-        }),
+        Ok((app, body)) => {
+            let body = match body {
+                Some(b) => b,
+                None => serde_json::to_string(&app).map_err(|_| ApiError::internal())?,
+            };
+            Ok(Submitted::Created {
+                application: Box::new(app),
+                body,
+            })
+        }
         Err(saved) if Some(&saved.request_hash) == hash.as_ref() => Ok(Submitted::Replayed(saved)),
         Err(_) => Err(idempotency_conflict()),
     }

@@ -1,7 +1,7 @@
 //! Applications and their work orders.
 
 use crate::StoreError;
-use crate::db::{Conn, Row, Value};
+use crate::db::{Conn, Row, Value, insert_rows};
 use crate::params;
 use onestop_domain::application::{
     Application, ApplicationStatus, Level, OrderStatus, PlannedOrder, Stage, UnitRef, WorkOrder,
@@ -86,37 +86,36 @@ pub fn insert(
         "services": f.services.chosen(),
         "work_orders": app.orders.iter().map(|o| &o.id).collect::<Vec<_>>(),
     });
-    history(
-        conn,
-        &app.id,
-        None,
-        app.submitted_at_ms,
-        &app.actor,
-        "submitted",
-        &submitted,
-    )?;
+    // All orders in one statement, all first events in another: a batch of
+    // applications costs few round trips on PostgreSQL.
+    let mut order_rows = Vec::with_capacity(app.orders.len() * 14);
+    let mut event_rows = Vec::with_capacity((app.orders.len() + 1) * 6);
+    event_rows.extend([
+        Value::from(&app.id),
+        Value::Null,
+        app.submitted_at_ms.into(),
+        Value::from(&app.actor),
+        "submitted".into(),
+        submitted.to_string().into(),
+    ]);
     let mut orders = Vec::with_capacity(app.orders.len());
     for (seq, o) in app.orders.iter().enumerate() {
-        conn.execute(
-            "INSERT INTO work_orders (id, application_id, seq, service, carrier, unit_code, stage,
-                 status, level, stage_started_at, budget_seconds, suspended_seconds, due_at,
-                 created_at, updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $10, $10, 1)",
-            params![
-                &o.id,
-                &app.id,
-                seq as i64,
-                &o.planned.service,
-                o.planned.carrier.as_deref(),
-                &o.planned.unit_code,
-                Stage::Acceptance.as_str(),
-                OrderStatus::Open.as_str(),
-                Level::Normal.as_str(),
-                app.submitted_at_ms,
-                o.budget_seconds,
-                o.due_at_ms,
-            ],
-        )?;
+        order_rows.extend([
+            Value::from(&o.id),
+            Value::from(&app.id),
+            Value::from(seq as i64),
+            Value::from(&o.planned.service),
+            Value::from(o.planned.carrier.as_deref()),
+            Value::from(&o.planned.unit_code),
+            Stage::Acceptance.as_str().into(),
+            OrderStatus::Open.as_str().into(),
+            Level::Normal.as_str().into(),
+            app.submitted_at_ms.into(),
+            o.budget_seconds.into(),
+            o.due_at_ms.into(),
+            app.submitted_at_ms.into(),
+            app.submitted_at_ms.into(),
+        ]);
         let created = serde_json::json!({
             "service": o.planned.service,
             "carrier": o.planned.carrier,
@@ -124,15 +123,14 @@ pub fn insert(
             "stage": Stage::Acceptance.as_str(),
             "due_at": o.due_at_ms,
         });
-        history(
-            conn,
-            &app.id,
-            Some(&o.id),
-            app.submitted_at_ms,
-            &app.actor,
-            "work_order_created",
-            &created,
-        )?;
+        event_rows.extend([
+            Value::from(&app.id),
+            Value::from(&o.id),
+            app.submitted_at_ms.into(),
+            Value::from(&app.actor),
+            "work_order_created".into(),
+            created.to_string().into(),
+        ]);
         orders.push(WorkOrder {
             id: o.id.clone(),
             service: o.planned.service.clone(),
@@ -145,6 +143,24 @@ pub fn insert(
             version: 1,
         });
     }
+    if !orders.is_empty() {
+        insert_rows(
+            conn,
+            "INSERT INTO work_orders (id, application_id, seq, service, carrier, unit_code, stage,
+                 status, level, stage_started_at, budget_seconds, due_at, created_at,
+                 updated_at, suspended_seconds, version)",
+            14,
+            "0, 1",
+            &order_rows,
+        )?;
+    }
+    insert_rows(
+        conn,
+        "INSERT INTO history_events (application_id, work_order_id, at, actor, kind, data)",
+        6,
+        "",
+        &event_rows,
+    )?;
     Ok(Application {
         id: app.id.clone(),
         number,

@@ -106,6 +106,43 @@ macro_rules! params {
     ($($v:expr),* $(,)?) => { &[$($crate::db::Value::from($v)),*] };
 }
 
+/// Inserts several rows with one statement: `head` is `INSERT INTO t (cols)`,
+/// `values` holds `width` values per row, and `tail` (may be empty) is a list
+/// of constant SQL expressions appended to every row for the last columns.
+pub fn insert_rows(
+    conn: &mut dyn Conn,
+    head: &str,
+    width: usize,
+    tail: &str,
+    values: &[Value],
+) -> Result<u64, StoreError> {
+    use std::fmt::Write;
+    debug_assert!(width > 0 && values.len() % width == 0);
+    let mut sql = String::with_capacity(head.len() + values.len() * 5 + 16);
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for (i, _) in values.iter().enumerate() {
+        let col = i % width;
+        if col == 0 {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+        } else {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "${}", i + 1);
+        if col == width - 1 {
+            if !tail.is_empty() {
+                sql.push_str(", ");
+                sql.push_str(tail);
+            }
+            sql.push(')');
+        }
+    }
+    conn.execute(&sql, values)
+}
+
 /// One result row.
 #[derive(Debug, Clone)]
 pub struct Row(pub Vec<Value>);

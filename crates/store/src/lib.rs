@@ -159,10 +159,11 @@ impl Store {
     }
 
     /// Runs `work` in the writer's next transaction; resolves once committed.
+    /// `work` may run more than once; only the run that commits counts.
     pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
     {
         self.inner.writer.write(work).await
     }

@@ -1,8 +1,11 @@
 //! Group commit: write jobs queue up while the previous commit is being made
 //! durable, then run together in ONE transaction with one fsync.
 //!
-//! Each job runs inside its own savepoint, so a job that fails (a constraint,
-//! a conflict, even a panic) is rolled back alone and the others still commit.
+//! A batch first runs every job straight through. If one fails (a constraint,
+//! a conflict, even a panic), the transaction is rolled back and the batch is
+//! run again with each job in its own savepoint, so the failing job is rolled
+//! back alone and the others still commit. Jobs are therefore `Fn`: they may
+//! run twice, and only the run that commits counts.
 //! A job's caller is answered only after the commit returned: a success means
 //! the rows are on disk. SQLite gets one writer thread (it has one writer
 //! anyway); PostgreSQL gets several, each batching on its own connection.
@@ -24,7 +27,7 @@ trait Job: Send {
 }
 
 struct FnJob<T, F> {
-    work: Option<F>,
+    work: F,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
@@ -32,10 +35,10 @@ struct FnJob<T, F> {
 impl<T, F> Job for FnJob<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    F: Fn(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
 {
     fn run(&mut self, conn: &mut dyn Conn) -> Result<(), StoreError> {
-        let work = self.work.take().expect("a job runs once");
+        let work = &self.work;
         let outcome = catch_unwind(AssertUnwindSafe(|| work(conn)))
             .unwrap_or_else(|_| Err(StoreError::Database("write job panicked".into())));
         let failed = outcome.is_err();
@@ -85,15 +88,16 @@ impl Writer {
         })
     }
 
-    /// Runs `work` in the next batch; resolves after the commit.
+    /// Runs `work` in the next batch; resolves after the commit. `work` may
+    /// be run more than once (see the module documentation).
     pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(FnJob {
-            work: Some(work),
+            work,
             result: None,
             reply,
         });
@@ -145,6 +149,24 @@ fn run_batch(
     begin: &str,
     batch: &mut [Box<dyn Job>],
 ) -> Result<(), StoreError> {
+    // Fast path: every job straight through, one commit.
+    conn.batch(begin)?;
+    let mut failed = false;
+    for job in batch.iter_mut() {
+        if job.run(conn).is_err() {
+            failed = true;
+            break;
+        }
+    }
+    if !failed {
+        return commit(conn);
+    }
+    conn.batch("ROLLBACK")?;
+    if batch.len() == 1 {
+        // Its own error is its answer; nothing was written.
+        return Ok(());
+    }
+    // Slow path: each job in a savepoint of its own.
     conn.batch(begin)?;
     for job in batch.iter_mut() {
         let step = (|| {
@@ -159,6 +181,10 @@ fn run_batch(
             return Err(e);
         }
     }
+    commit(conn)
+}
+
+fn commit(conn: &mut dyn Conn) -> Result<(), StoreError> {
     if let Err(e) = conn.batch("COMMIT") {
         let _ = conn.batch("ROLLBACK");
         return Err(e);
