@@ -57,10 +57,17 @@ enum CalendarCommand {
     Check,
 }
 
-fn main() -> Result<()> {
+fn main() {
     let started = Instant::now();
     let cli = Cli::parse();
     init_logging();
+    if let Err(e) = run(cli, started) {
+        eprintln!("onestop: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli, started: Instant) -> Result<()> {
     match cli.command {
         Command::Serve { listen } => {
             let city = load_city(cli.config.as_deref())?;
@@ -180,22 +187,21 @@ fn calendar_check(config: Option<&Path>) -> Result<()> {
         println!("  {}  {} .. {}  ({})", y.year, y.first, y.last, y.source);
     }
     let this_year = time::OffsetDateTime::now_utc().year();
-    let mut missing = Vec::new();
-    for year in [this_year, this_year + 1] {
-        if !calendar.covers_year(year) {
-            missing.push(year);
-        }
+    let last = calendar.coverage().last().map(|y| y.last);
+    if !calendar.coverage().iter().any(|y| y.year == this_year) {
+        bail!("the calendar has no data for this year ({this_year}); import its schedule first");
     }
-    if missing.is_empty() {
+    if calendar.covers_year(this_year + 1) {
         println!("OK: {this_year} and {} are covered.", this_year + 1);
     } else {
-        for year in &missing {
-            eprintln!(
-                "WARNING: {year} is not fully covered — deadlines that reach it cannot be computed. \
-                 Add the State Council's {year} schedule to the calendar overrides file \
-                 (working_time.overrides_file or ONESTOP_CALENDAR_OVERRIDES)."
-            );
-        }
+        let until = last.map(|d| d.to_string()).unwrap_or_default();
+        eprintln!(
+            "WARNING: the {next} schedule is missing. Covered until {until}; deadlines that reach \
+             later days (the last days of {this_year} depend on the {next} notice) cannot be \
+             computed. Add the State Council's {next} schedule to the calendar overrides file \
+             (working_time.overrides_file or ONESTOP_CALENDAR_OVERRIDES).",
+            next = this_year + 1
+        );
     }
     Ok(())
 }

@@ -262,6 +262,10 @@ pub struct SqliteConn {
 
 impl SqliteConn {
     pub fn open(path: &Path, role: Role) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        }
         let conn = rusqlite::Connection::open(path).map_err(sqlite_err)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(sqlite_err)?;

@@ -105,13 +105,6 @@ pub struct Store {
 impl Store {
     /// Opens the database, applies pending migrations, and starts the writer.
     pub fn open(target: DbTarget, options: StoreOptions) -> Result<Store, StoreError> {
-        if let DbTarget::Sqlite { path } = &target {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::Config(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
-        }
         {
             let mut conn = target.connect(Role::Writer)?;
             migrate::migrate(conn.as_mut())?;
