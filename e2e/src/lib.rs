@@ -1,1 +1,742 @@
+//! Harness for the browser tests: the real onestop router served in process
+//! over a fresh SQLite or PostgreSQL database, and a headless Chromium driven
+//! through its own `chromedriver`.
+//!
+//! Every test starts its own server and its own browser; both are torn down
+//! when their handles drop, also when a test panics (the WebDriver session is
+//! closed, `chromedriver` is killed, the browser profile is removed, the
+//! test database is dropped).
+//!
+//! Environment: `CHROMEDRIVER` (default `chromedriver` on `PATH`) and
+//! `CHROMIUM` (default `/usr/bin/chromium` when it exists, otherwise
+//! chromedriver's own choice) name the programs; `ONESTOP_E2E_HEADFUL=1`
+//! leaves out `--headless` for watching a run on a desktop.
+#![forbid(unsafe_code)]
 
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use hyper_util::client::legacy::connect::HttpConnector;
+use onestop_domain::calendar::{Calendar, CalendarOverrides, Clock, WorkingHours};
+use onestop_domain::config::CityConfig;
+use onestop_server::AppState;
+use onestop_store::testing::{Backend, TestDb};
+use onestop_store::{Store, StoreOptions};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use fantoccini;
+pub use onestop_store::testing::Backend as DbBackend;
+
+/// How long to wait for an element, a navigation or a process to be ready.
+pub const WAIT: Duration = Duration::from_secs(15);
+/// How often to look again while waiting.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Runs an async test body once per database: `mod name { sqlite, postgres }`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::DbBackend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::DbBackend::Postgres).await
+            }
+        }
+    )*};
+}
+
+// ───────────────────────────── the server ─────────────────────────────
+
+/// TEST FIXTURE, not official data: 2027 as plain weekdays, so that tests run
+/// in the last days of 2026 do not depend on a schedule not yet published
+/// (the same fixture as the server crate's tests).
+pub const TEST_OVERRIDES: &str = "[[years]]\nyear = 2027\n";
+
+/// The city's clock over the test calendar.
+pub fn test_clock(config: &CityConfig) -> Clock {
+    let overrides = CalendarOverrides::from_toml(TEST_OVERRIDES).expect("calendar fixture");
+    let calendar = Calendar::new(Some(&overrides)).expect("calendar");
+    let hours = WorkingHours::parse(
+        &config.working_time.periods,
+        config.working_time.utc_offset_minutes,
+    )
+    .expect("working hours");
+    Clock::new(calendar, hours)
+}
+
+/// onestop listening on a loopback port of this process.
+pub struct RunningServer {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub base_url: String,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    /// Declared last: the database goes after the server that uses it.
+    pub db: TestDb,
+}
+
+impl RunningServer {
+    /// The absolute URL of a path (`/apply` → `http://127.0.0.1:PORT/apply`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Stops accepting, lets open connections finish (a few seconds at
+    /// most), then drops the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Builds the router exactly as the server crate's tests do (default city,
+/// test calendar, a fresh database of the given kind) and serves it on
+/// `127.0.0.1:0`.
+pub async fn start_server(backend: Backend) -> RunningServer {
+    let db = TestDb::new(backend);
+    let config = Arc::new(CityConfig::default_city());
+    let clock = Arc::new(test_clock(&config));
+    let target = db.target.clone();
+    let store = tokio::task::spawn_blocking(move || {
+        let options = StoreOptions::for_target(&target);
+        Store::open(target, options)
+    })
+    .await
+    .expect("store opening panicked")
+    .expect("open store");
+    let state = AppState::new(config, clock, store);
+    let router = onestop_server::router(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local address");
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = served {
+            eprintln!("onestop test server stopped with an error: {e}");
+        }
+    });
+    RunningServer {
+        base_url: format!("http://{addr}"),
+        state,
+        shutdown: Some(tx),
+        task: Some(task),
+        db,
+    }
+}
+
+// ───────────────────────────── the browser ─────────────────────────────
+
+/// A `chromedriver` process and the browser profile folder it uses; on drop
+/// the WebDriver session (if still open) is deleted, so that Chromium quits,
+/// then `chromedriver` is killed and the folder removed.
+struct Driver {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+    /// The WebDriver session to delete on drop, unless closed already.
+    session: Option<String>,
+}
+
+impl Driver {
+    fn spawn() -> Driver {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let mut last_error = String::new();
+        // A port found free may be taken before chromedriver binds it: retry.
+        for _ in 0..3 {
+            let dir = std::env::temp_dir().join(format!(
+                "onestop-e2e-{}-{}-{}",
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::Relaxed),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos())
+            ));
+            std::fs::create_dir_all(&dir).expect("browser temp dir");
+            let port = free_port();
+            let log = dir.join("chromedriver.log");
+            let child = Command::new(&program)
+                .arg(format!("--port={port}"))
+                .arg("--allowed-ips=127.0.0.1")
+                .arg(format!("--log-path={}", log.display()))
+                // Chromium on Linux takes its UI locale from here.
+                .env("LANGUAGE", "en_US")
+                // Scratch files of chromedriver and Chromium go with the folder.
+                .env("TMPDIR", &dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "cannot start {program} ({e}); install Debian's chromium and \
+                         chromium-driver (apt-get install -y chromium chromium-driver) or set \
+                         CHROMEDRIVER"
+                    )
+                });
+            let mut driver = Driver {
+                child,
+                port,
+                dir,
+                session: None,
+            };
+            match driver.wait_until_listening() {
+                Ok(()) => return driver,
+                Err(e) => last_error = e,
+            }
+            // `driver` drops here: killed, folder removed.
+        }
+        panic!("chromedriver did not start: {last_error}");
+    }
+
+    fn wait_until_listening(&mut self) -> Result<(), String> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let start = Instant::now();
+        while start.elapsed() < WAIT {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("exited with {status}; log:\n{}", self.log()));
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(POLL);
+        }
+        Err(format!(
+            "not listening on port {} after {WAIT:?}; log:\n{}",
+            self.port,
+            self.log()
+        ))
+    }
+
+    fn log(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.join("chromedriver.log")).unwrap_or_default();
+        tail(&text, 4000).to_owned()
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `DELETE /session/ID`, blocking, for use from `drop`.
+    fn delete_session(&self, id: &str) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+            return;
+        };
+        let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let request = format!(
+            "DELETE /session/{id} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\
+             Connection: close\r\n\r\n",
+            self.port
+        );
+        if stream.write_all(request.as_bytes()).is_ok() {
+            // chromedriver answers once the browser has quit; the first bytes
+            // of the answer are enough (it may keep the connection open).
+            let mut answer = [0u8; 512];
+            let _ = stream.read(&mut answer);
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(id) = self.session.take() {
+            self.delete_session(&id);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn tail(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+fn head(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The capabilities of a headless Chromium with a fresh profile, with or
+/// without JavaScript.
+fn capabilities(js: bool, profile: &std::path::Path) -> Capabilities {
+    let mut args = vec![
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--no-default-browser-check".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--disable-extensions".into(),
+        "--window-size=1280,900".into(),
+        // Date inputs are typed segment by segment in the UI locale's order.
+        "--lang=en-US".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    if std::env::var_os("ONESTOP_E2E_HEADFUL").is_none() {
+        args.insert(0, "--headless".into());
+    }
+    let mut prefs = serde_json::Map::new();
+    if !js {
+        // 2 = block: the page's own scripts do not run (WebDriver still works).
+        prefs.insert(
+            "profile.managed_default_content_settings.javascript".into(),
+            json!(2),
+        );
+    }
+    let mut options = json!({ "args": args, "prefs": prefs });
+    let binary = std::env::var("CHROMIUM").ok().or_else(|| {
+        let debian = "/usr/bin/chromium";
+        std::path::Path::new(debian)
+            .exists()
+            .then(|| debian.to_owned())
+    });
+    if let Some(binary) = binary {
+        options["binary"] = json!(binary);
+    }
+    let mut caps = Capabilities::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert("goog:chromeOptions".into(), options);
+    caps.insert("pageLoadStrategy".into(), json!("normal"));
+    caps
+}
+
+/// One headless Chromium session. Every helper panics with the page's URL
+/// and source when something is not as expected, so that a failing test
+/// shows what the browser saw.
+pub struct Browser {
+    client: Option<Client>,
+    driver: Driver,
+    js: bool,
+}
+
+/// Starts `chromedriver` on a free port and opens a Chromium session, with
+/// the page's JavaScript on or off.
+pub async fn browser(js: bool) -> Browser {
+    let mut driver = tokio::task::spawn_blocking(Driver::spawn)
+        .await
+        .expect("chromedriver start panicked");
+    let caps = capabilities(js, &driver.dir.join("profile"));
+    let client = match ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url())
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "no Chromium session ({e}); chromedriver log:\n{}",
+            driver.log()
+        ),
+    };
+    driver.session = client.session_id().await.ok().flatten();
+    Browser {
+        client: Some(client),
+        driver,
+        js,
+    }
+}
+
+impl Browser {
+    /// The WebDriver client, for anything the helpers below do not cover.
+    pub fn client(&self) -> &Client {
+        self.client.as_ref().expect("browser open")
+    }
+
+    /// Whether the page's JavaScript runs in this browser.
+    pub fn js(&self) -> bool {
+        self.js
+    }
+
+    /// Ends the session (Chromium quits); `chromedriver` goes on drop.
+    pub async fn close(mut self) {
+        if let Some(client) = self.client.take()
+            && client.close().await.is_ok()
+        {
+            self.driver.session = None;
+        }
+    }
+
+    /// The current URL and (the start of) the page source, for failures.
+    pub async fn context(&self) -> String {
+        let c = self.client();
+        let url = c
+            .current_url()
+            .await
+            .map_or_else(|e| format!("(no URL: {e})"), |u| u.to_string());
+        let source = c
+            .source()
+            .await
+            .unwrap_or_else(|e| format!("(no source: {e})"));
+        format!(
+            "URL: {url}\n---- page source ----\n{}\n---- end of page source ----",
+            head(&source, 24_000)
+        )
+    }
+
+    /// Panics with `message` and what the browser shows.
+    pub async fn fail(&self, message: impl std::fmt::Display) -> ! {
+        let context = self.context().await;
+        panic!("{message}\n{context}");
+    }
+
+    /// Asserts `cond`, failing with the page context otherwise.
+    pub async fn check(&self, cond: bool, message: impl std::fmt::Display) {
+        if !cond {
+            self.fail(message).await;
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        if let Err(e) = self.client().goto(url).await {
+            self.fail(format_args!("cannot open {url}: {e}")).await;
+        }
+    }
+
+    pub async fn current_path(&self) -> String {
+        match self.client().current_url().await {
+            Ok(u) => u.path().to_owned(),
+            Err(e) => self.fail(format_args!("no current URL: {e}")).await,
+        }
+    }
+
+    /// Waits until the path of the current URL starts with `prefix`.
+    pub async fn wait_for_path(&self, prefix: &str) -> String {
+        let start = Instant::now();
+        loop {
+            if let Ok(u) = self.client().current_url().await
+                && u.path().starts_with(prefix)
+            {
+                return u.path().to_owned();
+            }
+            if start.elapsed() > WAIT {
+                self.fail(format_args!("no page at {prefix}… after {WAIT:?}"))
+                    .await;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The element matching a CSS selector, waiting for it to exist.
+    pub async fn find(&self, css: &str) -> Element {
+        match self
+            .client()
+            .wait()
+            .at_most(WAIT)
+            .every(POLL)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => self.fail(format_args!("no element {css}: {e}")).await,
+        }
+    }
+
+    /// All elements matching a CSS selector now (possibly none).
+    pub async fn find_all(&self, css: &str) -> Vec<Element> {
+        match self.client().find_all(Locator::Css(css)).await {
+            Ok(v) => v,
+            Err(e) => self.fail(format_args!("cannot look for {css}: {e}")).await,
+        }
+    }
+
+    /// Whether an element matching `css` exists now.
+    pub async fn exists(&self, css: &str) -> bool {
+        !self.find_all(css).await.is_empty()
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        match e.text().await {
+            Ok(t) => t,
+            Err(err) => self.fail(format_args!("no text for {css}: {err}")).await,
+        }
+    }
+
+    /// The `value` property of a form control.
+    pub async fn value(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.value_of(&e, css).await
+    }
+
+    async fn value_of(&self, e: &Element, css: &str) -> String {
+        match e.prop("value").await {
+            Ok(v) => v.unwrap_or_default(),
+            Err(err) => self.fail(format_args!("no value for {css}: {err}")).await,
+        }
+    }
+
+    /// An attribute of an element (None when absent).
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let e = self.find(css).await;
+        match e.attr(name).await {
+            Ok(v) => v,
+            Err(err) => {
+                self.fail(format_args!("no attribute {name} on {css}: {err}"))
+                    .await
+            }
+        }
+    }
+
+    pub async fn is_displayed(&self, css: &str) -> bool {
+        let e = self.find(css).await;
+        match e.is_displayed().await {
+            Ok(v) => v,
+            Err(err) => self.fail(format_args!("cannot see {css}: {err}")).await,
+        }
+    }
+
+    pub async fn is_selected(&self, css: &str) -> bool {
+        let e = self.find(css).await;
+        self.selected_of(&e, css).await
+    }
+
+    async fn selected_of(&self, e: &Element, css: &str) -> bool {
+        match e.is_selected().await {
+            Ok(v) => v,
+            Err(err) => self.fail(format_args!("cannot read {css}: {err}")).await,
+        }
+    }
+
+    /// Waits until the element matching `css` is shown (`true`) or not
+    /// (hidden or absent). Errors while a page is being replaced count as
+    /// "not yet".
+    pub async fn wait_displayed(&self, css: &str, shown: bool) {
+        let start = Instant::now();
+        loop {
+            let now = match self.client().find_all(Locator::Css(css)).await {
+                Ok(found) => match found.first() {
+                    Some(e) => e.is_displayed().await.ok(),
+                    None => Some(false),
+                },
+                Err(_) => None,
+            };
+            if now == Some(shown) {
+                return;
+            }
+            if start.elapsed() > WAIT {
+                let what = if shown { "shown" } else { "hidden" };
+                self.fail(format_args!("{css} not {what} after {WAIT:?}"))
+                    .await;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        if let Err(err) = e.click().await {
+            self.fail(format_args!("cannot click {css}: {err}")).await;
+        }
+    }
+
+    /// Clears a text field and types `text` into it, then checks it took.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        // Clearing is a slow command: only when there is something to clear.
+        if !self.value_of(&e, css).await.is_empty()
+            && let Err(err) = e.clear().await
+        {
+            self.fail(format_args!("cannot clear {css}: {err}")).await;
+        }
+        if let Err(err) = e.send_keys(text).await {
+            self.fail(format_args!("cannot type into {css}: {err}"))
+                .await;
+        }
+        let got = self.value_of(&e, css).await;
+        self.check(
+            got == text,
+            format_args!("{css} holds {got:?}, typed {text:?}"),
+        )
+        .await;
+    }
+
+    /// Types a date into an `<input type="date">` (`2027-06-30`) the way a
+    /// person does, segment by segment in the browser's (en-US) order, then
+    /// checks the value.
+    pub async fn type_date(&self, css: &str, date: &str) {
+        let keys = match date.split('-').collect::<Vec<_>>()[..] {
+            [y, m, d] => format!("{m}{d}{y}"),
+            _ => panic!("not a date: {date}"),
+        };
+        self.type_keys(css, &keys, date).await;
+    }
+
+    /// Types a local date and time into an `<input type="datetime-local">`
+    /// (`2026-12-01T09:00`), then checks the value.
+    pub async fn type_datetime(&self, css: &str, datetime: &str) {
+        let (date, clock) = datetime
+            .split_once('T')
+            .unwrap_or_else(|| panic!("not a local date-time: {datetime}"));
+        let (y, rest) = date.split_once('-').expect("year");
+        let (m, d) = rest.split_once('-').expect("month and day");
+        let (h, min) = clock.split_once(':').expect("hour and minute");
+        let h: u32 = h.parse().expect("hour");
+        let (h12, half) = match h {
+            0 => (12, "AM"),
+            1..=11 => (h, "AM"),
+            12 => (12, "PM"),
+            _ => (h - 12, "PM"),
+        };
+        let keys = format!("{m}{d}{y}{}{h12:02}{min}{half}", fantoccini::key::Key::Tab);
+        self.type_keys(css, &keys, datetime).await;
+    }
+
+    async fn type_keys(&self, css: &str, keys: &str, expected: &str) {
+        let e = self.find(css).await;
+        if let Err(err) = e.clear().await {
+            self.fail(format_args!("cannot clear {css}: {err}")).await;
+        }
+        if let Err(err) = e.send_keys(keys).await {
+            self.fail(format_args!("cannot type into {css}: {err}"))
+                .await;
+        }
+        let got = self.value_of(&e, css).await;
+        self.check(
+            got == expected,
+            format_args!("{css} holds {got:?}, meant {expected:?} (browser locale not en-US?)"),
+        )
+        .await;
+    }
+
+    /// The text of an element found earlier.
+    pub async fn text_of(&self, e: &Element) -> String {
+        match e.text().await {
+            Ok(t) => t,
+            Err(err) => self.fail(format_args!("no text: {err}")).await,
+        }
+    }
+
+    /// The first element matching `css` inside `e` (no waiting).
+    pub async fn find_in(&self, e: &Element, css: &str) -> Element {
+        match e.find(Locator::Css(css)).await {
+            Ok(found) => found,
+            Err(err) => self.fail(format_args!("no {css} inside: {err}")).await,
+        }
+    }
+
+    /// An attribute of an element found earlier.
+    pub async fn attr_of(&self, e: &Element, name: &str) -> Option<String> {
+        match e.attr(name).await {
+            Ok(v) => v,
+            Err(err) => self.fail(format_args!("no attribute {name}: {err}")).await,
+        }
+    }
+
+    /// Chooses an `<option>` of a `<select>` by its value.
+    pub async fn select(&self, css: &str, value: &str) {
+        let e = self.find(css).await;
+        if let Err(err) = e.select_by_value(value).await {
+            self.fail(format_args!("cannot choose {value} in {css}: {err}"))
+                .await;
+        }
+        let got = self.value_of(&e, css).await;
+        self.check(
+            got == value,
+            format_args!("{css} holds {got:?}, chose {value:?}"),
+        )
+        .await;
+    }
+
+    /// Clicks a radio button or ticks a checkbox (if not ticked already).
+    pub async fn tick(&self, css: &str) {
+        let e = self.find(css).await;
+        if !self.selected_of(&e, css).await
+            && let Err(err) = e.click().await
+        {
+            self.fail(format_args!("cannot click {css}: {err}")).await;
+        }
+        self.check(
+            self.selected_of(&e, css).await,
+            format_args!("{css} not ticked after a click"),
+        )
+        .await;
+    }
+
+    /// Runs a script in the page (only where the page's JavaScript runs).
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
+        match self.client().execute(script, args).await {
+            Ok(v) => v,
+            Err(err) => self.fail(format_args!("script failed: {err}")).await,
+        }
+    }
+
+    /// The page's `<body>` text read as JSON (Chromium shows a JSON answer
+    /// as plain text).
+    pub async fn json_at(&self, url: &str) -> Value {
+        self.goto(url).await;
+        let text = self.text("body").await;
+        match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => self.fail(format_args!("{url} is not JSON: {e}")).await,
+        }
+    }
+
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        if let Err(e) = self.client().set_window_size(width, height).await {
+            self.fail(format_args!("cannot resize to {width}x{height}: {e}"))
+                .await;
+        }
+    }
+}

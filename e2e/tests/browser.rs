@@ -1,0 +1,498 @@
+//! The one form in a real (headless) Chromium, on both databases: filling it
+//! with and without JavaScript, a field error shown beside its field, the
+//! receipt on a phone-sized screen.
+
+use onestop_e2e::{Browser, DbBackend as Backend, RunningServer, browser, start_server};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+onestop_e2e::on_both_databases!(
+    fills_the_form_and_sees_the_receipt,
+    sees_a_field_error_beside_the_field,
+    works_without_javascript,
+);
+
+/// A valid USCC (GB 32100 check character computed), and the same with a
+/// wrong check character.
+const USCC: &str = "91421300MA49ABCD17";
+const BAD_USCC: &str = "91421300MA49ABCD18";
+const APPLICANT: &str = "随州市示例商贸有限公司";
+const PHONE: &str = "13800000000";
+const SERVICES: [&str; 5] = ["water", "power", "gas", "heat", "network"];
+
+fn service_box(code: &str) -> String {
+    format!("input[name=services][value={code}]")
+}
+
+fn choice(name: &str, value: &str) -> String {
+    format!("input[name='{name}'][value='{value}']")
+}
+
+/// Three days from the server's today at 09:00, as a `datetime-local` value.
+fn appointment(server: &RunningServer) -> String {
+    let day = server
+        .state
+        .now()
+        .date()
+        .next_day()
+        .and_then(|d| d.next_day())
+        .and_then(|d| d.next_day())
+        .expect("a date three days on");
+    format!(
+        "{:04}-{:02}-{:02}T09:00",
+        day.year(),
+        day.month() as u8,
+        day.day()
+    )
+}
+
+/// The applicant, address, appointment and contact blocks.
+async fn fill_common(b: &Browser, server: &RunningServer, uscc: &str, phone: &str) {
+    b.fill("#f-applicant-name", APPLICANT).await;
+    b.fill("#f-applicant-uscc", uscc).await;
+    b.fill("#f-project_code", "2611-421303-04-01-123456").await;
+    b.select("#f-address-district_code", "421303").await;
+    b.fill("#f-address-detail", "交通大道100号").await;
+    b.fill("#f-address-lng", "113.37").await;
+    b.fill("#f-address-lat", "31.70").await;
+    b.type_datetime("#f-appointment_at", &appointment(server))
+        .await;
+    b.fill("#f-contact-name", "张三").await;
+    b.fill("#f-contact-phone", phone).await;
+}
+
+async fn fill_water(b: &Browser) {
+    b.tick(&choice("services.water.business_type", "new_account"))
+        .await;
+    b.fill("#f-services-water-demand_tons_per_day", "50").await;
+}
+
+async fn fill_power(b: &Browser) {
+    b.tick(&choice("services.power.business_type", "new")).await;
+    b.fill("#f-services-power-main_capacity_kva", "630").await;
+    b.fill("#f-services-power-backup_capacity_kva", "0").await;
+}
+
+async fn fill_gas(b: &Browser) {
+    b.tick(&choice("services.gas.category", "small_commercial"))
+        .await;
+    b.fill("#f-services-gas-equipment-0-name", "燃气灶").await;
+    b.fill("#f-services-gas-equipment-0-quantity", "4").await;
+    b.fill("#f-services-gas-equipment-0-pressure", "2kPa").await;
+}
+
+async fn fill_heat(b: &Browser) {
+    b.tick(&choice("services.heat.category", "residential_collective"))
+        .await;
+    b.fill("#f-services-heat-heating_area_m2", "12000").await;
+}
+
+async fn fill_network(b: &Browser, carriers: &[&str]) {
+    b.fill("#f-services-network-building_area_m2", "20000")
+        .await;
+    b.fill("#f-services-network-building_height_m", "45").await;
+    b.type_date("#f-services-network-delivery_date", "2027-06-30")
+        .await;
+    b.fill("#f-services-network-buildings", "3").await;
+    b.tick(&choice("services.network.basement_coverage", "true"))
+        .await;
+    b.tick(&choice("services.network.elevator_coverage", "false"))
+        .await;
+    for c in carriers {
+        b.tick(&choice("services.network.carriers", c)).await;
+    }
+}
+
+/// Submits the form and waits for the receipt; returns the application id.
+async fn submit_and_land_on_receipt(b: &Browser) -> String {
+    b.click("#submit-application").await;
+    let path = b.wait_for_path("/receipt/").await;
+    path.trim_start_matches("/receipt/").to_owned()
+}
+
+/// The receipt: an `LB…` number, one work order row per unit named, each
+/// with a deadline. Returns the application number.
+async fn assert_receipt(b: &Browser, units: &[&str]) -> String {
+    let number = b.text("#application-number").await;
+    b.check(
+        number.starts_with("LB")
+            && number.len() > 2
+            && number[2..].chars().all(|c| c.is_ascii_digit()),
+        format_args!("application number {number:?} is not LB followed by digits"),
+    )
+    .await;
+    let status = b.text("#application-status").await;
+    b.check(!status.trim().is_empty(), "no status on the receipt")
+        .await;
+    let body = b.text("main").await;
+    b.check(body.contains(APPLICANT), "applicant name missing")
+        .await;
+    b.check(body.contains("138****0000"), "masked phone missing")
+        .await;
+
+    let rows = b.find_all("tr.order").await;
+    let mut texts = Vec::new();
+    for row in &rows {
+        let text = b.text_of(row).await;
+        let time = b.find_in(row, "time").await;
+        let iso = b.attr_of(&time, "datetime").await.unwrap_or_default();
+        let shown = b.text_of(&time).await;
+        b.check(
+            iso.starts_with("20") && iso.ends_with("+08:00"),
+            format_args!("row {text:?}: deadline datetime {iso:?}"),
+        )
+        .await;
+        b.check(
+            shown.contains('年') && shown.contains('月') && shown.contains('日'),
+            format_args!("row {text:?}: deadline shown as {shown:?}"),
+        )
+        .await;
+        texts.push(text);
+    }
+    b.check(
+        rows.len() == units.len(),
+        format_args!(
+            "{} work order rows, expected {} ({units:?}): {texts:#?}",
+            rows.len(),
+            units.len()
+        ),
+    )
+    .await;
+    for unit in units {
+        let n = texts.iter().filter(|t| t.contains(unit)).count();
+        b.check(
+            n == 1,
+            format_args!("{unit} named in {n} rows, expected one: {texts:#?}"),
+        )
+        .await;
+    }
+    number
+}
+
+/// Whether the page's own script ran (it marks `<html class="js">`).
+async fn page_script_ran(b: &Browser) -> bool {
+    b.attr("html", "class")
+        .await
+        .is_some_and(|c| c.split_whitespace().any(|c| c == "js"))
+}
+
+// ───────────────────────────── the tests ─────────────────────────────
+
+async fn fills_the_form_and_sees_the_receipt(backend: Backend) {
+    let server = start_server(backend).await;
+    let b = browser(true).await;
+    b.goto(&server.url("/apply")).await;
+    b.check(page_script_ran(&b).await, "app.js did not run")
+        .await;
+    // With JavaScript the chooser's "next" button is not needed.
+    b.check(
+        !b.is_displayed("button[name=action][value=choose]").await,
+        "the no-JavaScript button is shown while JavaScript runs",
+    )
+    .await;
+    for s in SERVICES {
+        b.check(
+            !b.is_displayed(&format!("#sec-{s}")).await,
+            format_args!("sec-{s} shown before anything was chosen"),
+        )
+        .await;
+    }
+
+    // Ticking a service shows its section at once, and only its section.
+    for s in ["water", "power", "gas", "network"] {
+        b.tick(&service_box(s)).await;
+        b.wait_displayed(&format!("#sec-{s}"), true).await;
+        b.check(
+            b.attr(&format!("#sec-{s}"), "hidden").await.is_none(),
+            format_args!("sec-{s} still has the hidden attribute"),
+        )
+        .await;
+    }
+    b.check(!b.is_displayed("#sec-heat").await, "heat shown unticked")
+        .await;
+    b.check(
+        b.is_selected(&choice("mode", "a_la_carte")).await,
+        "mode is not 点单式 with four of five services",
+    )
+    .await;
+    // 套餐式 takes all five.
+    b.tick(&choice("mode", "bundle")).await;
+    b.wait_displayed("#sec-heat", true).await;
+    for s in SERVICES {
+        b.check(
+            b.is_selected(&service_box(s)).await,
+            format_args!("{s} not ticked by 套餐式"),
+        )
+        .await;
+    }
+
+    fill_common(&b, &server, USCC, PHONE).await;
+    fill_water(&b).await;
+    fill_power(&b).await;
+    fill_gas(&b).await;
+    // A fourth equipment row, added by the page's script.
+    b.click("#f-services-gas-equipment > button[type=button]")
+        .await;
+    b.fill("#f-services-gas-equipment-3-name", "锅炉").await;
+    b.fill("#f-services-gas-equipment-3-quantity", "1").await;
+    b.fill("#f-services-gas-equipment-3-pressure", "0.4MPa")
+        .await;
+    fill_heat(&b).await;
+    fill_network(&b, &["telecom", "mobile"]).await;
+
+    let id = submit_and_land_on_receipt(&b).await;
+    let number = assert_receipt(
+        &b,
+        &[
+            "随州市水务集团",
+            "国网随州供电公司",
+            "随州中燃公司",
+            "随州市集中供热单位",
+            "中国电信随州分公司",
+            "中国移动随州分公司",
+        ],
+    )
+    .await;
+
+    // Readable on a phone: nothing wider than the screen.
+    b.set_window_size(390, 844).await;
+    let start = Instant::now();
+    let widths = loop {
+        let w = b
+            .execute(
+                "const d = document.documentElement; \
+                 return [window.innerWidth, d.clientWidth, d.scrollWidth];",
+                vec![],
+            )
+            .await;
+        let w: Vec<u64> = w
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default();
+        if w.first().is_some_and(|&inner| inner <= 390) || start.elapsed() > Duration::from_secs(5)
+        {
+            break w;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let [inner, client, scroll] = widths[..] else {
+        b.fail(format_args!("widths not read: {widths:?}")).await;
+    };
+    b.check(
+        inner <= 390 && scroll <= 390 && scroll <= client,
+        format_args!(
+            "receipt wider than a 390px phone: innerWidth {inner}, clientWidth {client}, \
+             scrollWidth {scroll}"
+        ),
+    )
+    .await;
+    // The phone layout: table rows become cards, header row hidden.
+    b.check(
+        !b.is_displayed(".orders thead").await,
+        "table header shown at phone width",
+    )
+    .await;
+    b.check(
+        b.is_displayed("#application-number").await,
+        "number not visible at phone width",
+    )
+    .await;
+
+    // What the browser sent arrived whole (read back through the API).
+    let app = b
+        .json_at(&server.url(&format!("/api/v1/applications/{id}")))
+        .await;
+    let summary = app.to_string();
+    b.check(app["number"] == number.as_str(), format_args!("{summary}"))
+        .await;
+    b.check(app["channel"] == "web", format_args!("{summary}"))
+        .await;
+    b.check(app["mode"] == "bundle", format_args!("{summary}"))
+        .await;
+    b.check(app["applicant"]["uscc"] == USCC, format_args!("{summary}"))
+        .await;
+    let equipment = &app["services"]["gas"]["equipment"];
+    b.check(
+        equipment.as_array().map(Vec::len) == Some(2)
+            && equipment[1]["name"] == "锅炉"
+            && equipment[1]["quantity"] == 1,
+        format_args!("gas equipment: {equipment}"),
+    )
+    .await;
+    b.check(
+        app["services"]["network"]["delivery_date"] == "2027-06-30",
+        format_args!("{summary}"),
+    )
+    .await;
+    b.check(
+        app["appointment_at"]
+            .as_str()
+            .is_some_and(|a| a.starts_with(&appointment(&server))),
+        format_args!("appointment: {}", app["appointment_at"]),
+    )
+    .await;
+
+    b.close().await;
+    server.stop().await;
+}
+
+async fn sees_a_field_error_beside_the_field(backend: Backend) {
+    let server = start_server(backend).await;
+    let b = browser(true).await;
+    b.goto(&server.url("/apply")).await;
+    b.tick(&service_box("water")).await;
+    b.wait_displayed("#sec-water", true).await;
+    fill_common(&b, &server, BAD_USCC, "1234").await;
+    fill_water(&b).await;
+    b.click("#submit-application").await;
+
+    b.find("#error-summary").await;
+    b.check(
+        b.current_path().await == "/apply",
+        "left the form on an error",
+    )
+    .await;
+    let uscc_err = b.text("#f-applicant-uscc-err").await;
+    b.check(
+        uscc_err.contains("校验"),
+        format_args!("USCC error {uscc_err:?} does not mention the check character (校验)"),
+    )
+    .await;
+    let phone_err = b.text("#f-contact-phone-err").await;
+    b.check(!phone_err.trim().is_empty(), "empty phone error")
+        .await;
+    // Beside the field: in the same block, after the input, and tied to it.
+    for field in ["f-applicant-uscc", "f-contact-phone"] {
+        b.check(
+            b.exists(&format!(".field.invalid > #{field} ~ #{field}-err"))
+                .await,
+            format_args!("#{field}-err is not beside #{field}"),
+        )
+        .await;
+        b.check(
+            b.attr(&format!("#{field}"), "aria-describedby").await == Some(format!("{field}-err")),
+            format_args!("#{field} not described by its error"),
+        )
+        .await;
+        b.check(
+            b.exists(&format!("#error-summary a[href='#{field}']"))
+                .await,
+            format_args!("the summary does not link to #{field}"),
+        )
+        .await;
+    }
+    // What was typed is still there.
+    for (css, typed) in [
+        ("#f-applicant-uscc", BAD_USCC),
+        ("#f-contact-phone", "1234"),
+        ("#f-applicant-name", APPLICANT),
+        ("#f-address-detail", "交通大道100号"),
+        ("#f-services-water-demand_tons_per_day", "50"),
+    ] {
+        let got = b.value(css).await;
+        b.check(
+            got == typed,
+            format_args!("{css} holds {got:?} after the error, typed {typed:?}"),
+        )
+        .await;
+    }
+    b.check(
+        b.value("#f-address-district_code").await == "421303",
+        "district choice lost",
+    )
+    .await;
+    b.check(
+        b.is_selected(&choice("services.water.business_type", "new_account"))
+            .await,
+        "water business type lost",
+    )
+    .await;
+    b.check(b.is_displayed("#sec-water").await, "water section gone")
+        .await;
+    b.check(!b.is_displayed("#sec-gas").await, "gas section shown")
+        .await;
+
+    // Corrected, the same form goes through.
+    b.fill("#f-applicant-uscc", USCC).await;
+    b.fill("#f-contact-phone", PHONE).await;
+    submit_and_land_on_receipt(&b).await;
+    assert_receipt(&b, &["随州市水务集团"]).await;
+
+    b.close().await;
+    server.stop().await;
+}
+
+async fn works_without_javascript(backend: Backend) {
+    let server = start_server(backend).await;
+    let b = browser(false).await;
+    b.goto(&server.url("/apply")).await;
+    b.check(!page_script_ran(&b).await, "app.js ran with JavaScript off")
+        .await;
+    let choose = "button[name=action][value=choose]";
+    b.check(
+        b.is_displayed(choose).await,
+        "no 下一步 button without JavaScript",
+    )
+    .await;
+    for s in SERVICES {
+        b.check(
+            !b.is_displayed(&format!("#sec-{s}")).await,
+            format_args!("sec-{s} shown before anything was chosen"),
+        )
+        .await;
+    }
+
+    // Typed before choosing, kept after.
+    b.fill("#f-applicant-name", APPLICANT).await;
+    for s in ["water", "power", "network"] {
+        b.tick(&service_box(s)).await;
+    }
+    // Without JavaScript ticking shows nothing yet.
+    b.check(
+        !b.is_displayed("#sec-water").await,
+        "section shown by a tick",
+    )
+    .await;
+    b.click(choose).await;
+    b.wait_displayed("#sec-water", true).await;
+    for (s, shown) in [
+        ("water", true),
+        ("power", true),
+        ("network", true),
+        ("gas", false),
+        ("heat", false),
+    ] {
+        b.check(
+            b.is_displayed(&format!("#sec-{s}")).await == shown,
+            format_args!("sec-{s} shown: expected {shown}"),
+        )
+        .await;
+    }
+    b.check(
+        b.value("#f-applicant-name").await == APPLICANT,
+        "applicant name lost by choosing services",
+    )
+    .await;
+    let label = b.text(choose).await;
+    b.check(
+        label.contains("更新所选业务"),
+        format_args!("the chooser button reads {label:?} after choosing"),
+    )
+    .await;
+
+    fill_common(&b, &server, USCC, PHONE).await;
+    fill_water(&b).await;
+    fill_power(&b).await;
+    fill_network(&b, &["mobile"]).await;
+    submit_and_land_on_receipt(&b).await;
+    assert_receipt(
+        &b,
+        &["随州市水务集团", "国网随州供电公司", "中国移动随州分公司"],
+    )
+    .await;
+    b.check(!page_script_ran(&b).await, "app.js ran on the receipt")
+        .await;
+
+    b.close().await;
+    server.stop().await;
+}
