@@ -273,12 +273,11 @@ async fn post_load(addr: SocketAddr, connections: usize, secs: u64) -> PostResul
                 let (status, body) = conn.exchange(&req).await;
                 if status == 201 {
                     ok.fetch_add(1, Ordering::Relaxed);
-                    if ids.len() < 200 {
-                        if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-                            if let Some(id) = v["id"].as_str() {
-                                ids.push(id.to_owned());
-                            }
-                        }
+                    if ids.len() < 200
+                        && let Ok(v) = serde_json::from_slice::<Value>(&body)
+                        && let Some(id) = v["id"].as_str()
+                    {
+                        ids.push(id.to_owned());
                     }
                 } else {
                     errors.fetch_add(1, Ordering::Relaxed);

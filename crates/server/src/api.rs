@@ -198,19 +198,18 @@ async fn create_application(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
+        && len > state.body_limit
     {
-        if len > state.body_limit {
-            return Err(ApiError::too_large(state.body_limit));
-        }
+        return Err(ApiError::too_large(state.body_limit));
     }
     let bytes = read_body(body, state.body_limit).await?;
     let key = idempotency_key(&headers, "api", || {
         service::request_hash("POST", "/api/v1/applications", &bytes)
     })?;
-    if let Some(key) = &key {
-        if let Some(saved) = service::replay(&state, key).await? {
-            return Ok(saved_response(saved));
-        }
+    if let Some(key) = &key
+        && let Some(saved) = service::replay(&state, key).await?
+    {
+        return Ok(saved_response(saved));
     }
     let value = parse_object(&bytes)?;
     let form = service::validate(&state, &value).map_err(ApiError::validation)?;

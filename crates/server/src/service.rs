@@ -132,10 +132,10 @@ pub async fn submit(
     let outcome = state
         .store
         .write(move |conn| {
-            if let Some(key) = &key {
-                if let Some(saved) = idempotency::claim(conn, key, now_ms)? {
-                    return Ok(Err(saved));
-                }
+            if let Some(key) = &key
+                && let Some(saved) = idempotency::claim(conn, key, now_ms)?
+            {
+                return Ok(Err(saved));
             }
             let app = applications::insert(conn, &new, &config, offset)?;
             // The response is stored with the key, in the same transaction.

@@ -512,13 +512,13 @@ async fn apply_submit(State(state): State<AppState>, headers: HeaderMap, body: B
 fn remap_equipment_row(field: &str, rows: &[usize]) -> String {
     if let Some(rest) = field.strip_prefix("services.gas.equipment.") {
         let mut it = rest.splitn(2, '.');
-        if let (Some(i), tail) = (it.next().and_then(|i| i.parse::<usize>().ok()), it.next()) {
-            if let Some(row) = rows.get(i) {
-                return match tail {
-                    Some(t) => format!("services.gas.equipment.{row}.{t}"),
-                    None => format!("services.gas.equipment.{row}"),
-                };
-            }
+        if let (Some(i), tail) = (it.next().and_then(|i| i.parse::<usize>().ok()), it.next())
+            && let Some(row) = rows.get(i)
+        {
+            return match tail {
+                Some(t) => format!("services.gas.equipment.{row}.{t}"),
+                None => format!("services.gas.equipment.{row}"),
+            };
         }
     }
     field.to_owned()

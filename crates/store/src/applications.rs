@@ -262,13 +262,12 @@ pub fn get(
 
 /// The id of the application with this number.
 pub fn id_by_number(conn: &mut dyn Conn, number: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .query_opt(
-            "SELECT id FROM applications WHERE number = $1",
-            params![number],
-        )?
-        .map(|r| r.text(0).map(str::to_owned))
-        .transpose()?)
+    conn.query_opt(
+        "SELECT id FROM applications WHERE number = $1",
+        params![number],
+    )?
+    .map(|r| r.text(0).map(str::to_owned))
+    .transpose()
 }
 
 #[derive(Debug, Clone, Default)]

@@ -117,7 +117,7 @@ pub fn insert_rows(
     values: &[Value],
 ) -> Result<u64, StoreError> {
     use std::fmt::Write;
-    debug_assert!(width > 0 && values.len() % width == 0);
+    debug_assert!(width > 0 && values.len().is_multiple_of(width));
     let mut sql = String::with_capacity(head.len() + values.len() * 5 + 16);
     sql.push_str(head);
     sql.push_str(" VALUES ");
@@ -315,12 +315,11 @@ fn dollar_to_question(sql: &str) -> String {
 }
 
 fn sqlite_err(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        {
-            return StoreError::UniqueViolation(msg.clone().unwrap_or_default());
-        }
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e
+        && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+    {
+        return StoreError::UniqueViolation(msg.clone().unwrap_or_default());
     }
     StoreError::Database(e.to_string())
 }

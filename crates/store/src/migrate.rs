@@ -21,7 +21,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
-const PG_MIGRATION_LOCK: i64 = 0x6f6e_6573_746f_70;
+const PG_MIGRATION_LOCK: i64 = 0x006f_6e65_7374_6f70;
 
 /// Applies every pending migration; returns the versions applied now.
 pub fn migrate(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
