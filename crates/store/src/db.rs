@@ -277,7 +277,8 @@ impl SqliteConn {
                  PRAGMA cache_size=-32000; PRAGMA wal_autocheckpoint=4000;"
             }
             Role::Reader => {
-                "PRAGMA foreign_keys=ON; PRAGMA query_only=ON; PRAGMA cache_size=-8000;"
+                "PRAGMA foreign_keys=ON; PRAGMA query_only=ON; PRAGMA cache_size=-8000;
+                 PRAGMA mmap_size=268435456;"
             }
         };
         conn.execute_batch(pragmas).map_err(sqlite_err)?;

@@ -79,7 +79,7 @@ impl StoreOptions {
     pub fn for_target(target: &DbTarget) -> Self {
         match target.dialect() {
             Dialect::Sqlite => StoreOptions {
-                readers: 8,
+                readers: 4,
                 writers: 1,
             },
             Dialect::Postgres => StoreOptions {
