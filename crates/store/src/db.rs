@@ -274,7 +274,8 @@ impl SqliteConn {
         let pragmas = match role {
             Role::Writer => {
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
-                 PRAGMA cache_size=-32000; PRAGMA wal_autocheckpoint=4000;"
+                 PRAGMA cache_size=-32000; PRAGMA wal_autocheckpoint=4000;
+                 PRAGMA temp_store=MEMORY;"
             }
             Role::Reader => {
                 "PRAGMA foreign_keys=ON; PRAGMA query_only=ON; PRAGMA cache_size=-8000;
