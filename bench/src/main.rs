@@ -22,7 +22,7 @@ use onestop_domain::form::validate_application;
 use onestop_store::applications::{self, NewApplication, NewWorkOrder};
 use onestop_store::db::Role;
 use onestop_store::testing::{Backend, TestDb};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -62,24 +62,7 @@ fn parse_args() -> Args {
 }
 
 fn five_service_body(n: u64) -> Value {
-    json!({
-        "applicant": {"name": format!("随州市压测{n}号商贸有限公司"), "uscc": "91421300MA49ABCD17"},
-        "address": {"district_code": "421303", "detail": "交通大道100号", "lng": 113.37, "lat": 31.70},
-        "contact": {"name": "张三", "phone": "13800000000"},
-        "project_code": "2611-421303-04-01-123456",
-        "mode": "bundle",
-        "channel": "api",
-        "services": {
-            "water":   {"business_type": "new_account", "demand_tons_per_day": 50},
-            "power":   {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0},
-            "gas":     {"category": "small_commercial",
-                        "equipment": [{"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
-            "heat":    {"category": "residential_collective", "heating_area_m2": 12000},
-            "network": {"building_area_m2": 20000, "building_height_m": 45, "delivery_date": "2027-06-30",
-                        "basement_coverage": true, "buildings": 3, "elevator_coverage": true,
-                        "carriers": ["telecom", "mobile"]}
-        }
-    })
+    onestop_store::testing::example_application(&format!("随州市压测{n}号商贸有限公司"))
 }
 
 /// (1) One application's rows per durable transaction, serially, for `secs`.

@@ -16,7 +16,6 @@
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
 use hyper_util::client::legacy::connect::HttpConnector;
-use onestop_domain::calendar::{Calendar, CalendarOverrides, Clock, WorkingHours};
 use onestop_domain::config::CityConfig;
 use onestop_server::AppState;
 use onestop_store::testing::{Backend, TestDb};
@@ -59,22 +58,7 @@ macro_rules! on_both_databases {
 
 // ───────────────────────────── the server ─────────────────────────────
 
-/// TEST FIXTURE, not official data: 2027 as plain weekdays, so that tests run
-/// in the last days of 2026 do not depend on a schedule not yet published
-/// (the same fixture as the server crate's tests).
-pub const TEST_OVERRIDES: &str = "[[years]]\nyear = 2027\n";
-
-/// The city's clock over the test calendar.
-pub fn test_clock(config: &CityConfig) -> Clock {
-    let overrides = CalendarOverrides::from_toml(TEST_OVERRIDES).expect("calendar fixture");
-    let calendar = Calendar::new(Some(&overrides)).expect("calendar");
-    let hours = WorkingHours::parse(
-        &config.working_time.periods,
-        config.working_time.utc_offset_minutes,
-    )
-    .expect("working hours");
-    Clock::new(calendar, hours)
-}
+pub use onestop_store::testing::test_clock;
 
 /// onestop listening on a loopback port of this process.
 pub struct RunningServer {

@@ -3,13 +3,11 @@
 //! requests are in flight. On SQLite and on PostgreSQL.
 
 use onestop_store::testing::{Backend, TestDb};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const FIXTURE_OVERRIDES: &str = "# TEST FIXTURE, not official data\n[[years]]\nyear = 2027\n";
 
 struct Server {
     child: Child,
@@ -24,7 +22,7 @@ fn free_addr() -> SocketAddr {
 
 fn start(db: &TestDb, addr: SocketAddr) -> Server {
     let overrides = db.dir.join("calendar-fixture.toml");
-    std::fs::write(&overrides, FIXTURE_OVERRIDES).unwrap();
+    std::fs::write(&overrides, onestop_store::testing::TEST_OVERRIDES).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_onestop"));
     cmd.args(["serve", "--listen", &addr.to_string()])
         .env("ONESTOP_DATA_DIR", &db.dir)
@@ -99,24 +97,8 @@ fn http(
 }
 
 fn application(n: usize) -> String {
-    json!({
-        "applicant": {"name": format!("随州市持久性测试{n}号有限公司"), "uscc": "91421300MA49ABCD17"},
-        "address": {"district_code": "421303", "detail": "交通大道100号"},
-        "contact": {"name": "张三", "phone": "13800000000"},
-        "mode": "bundle",
-        "channel": "api",
-        "services": {
-            "water":   {"business_type": "new_account", "demand_tons_per_day": 50},
-            "power":   {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0},
-            "gas":     {"category": "small_commercial",
-                        "equipment": [{"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
-            "heat":    {"category": "residential_collective", "heating_area_m2": 12000},
-            "network": {"building_area_m2": 20000, "building_height_m": 45, "delivery_date": "2027-06-30",
-                        "basement_coverage": true, "buildings": 3, "elevator_coverage": true,
-                        "carriers": ["telecom", "mobile"]}
-        }
-    })
-    .to_string()
+    onestop_store::testing::example_application(&format!("随州市持久性测试{n}号有限公司"))
+        .to_string()
 }
 
 fn killed_right_after_201(backend: Backend) {

@@ -102,3 +102,43 @@ impl Drop for TestDb {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// TEST FIXTURE, not official data: 2027 as plain weekdays, so that tests run
+/// in the last days of 2026 do not depend on a schedule not yet published.
+pub const TEST_OVERRIDES: &str = "# TEST FIXTURE, not official data\n[[years]]\nyear = 2027\n";
+
+/// The city's clock over the built-in calendar plus [`TEST_OVERRIDES`].
+pub fn test_clock(config: &onestop_domain::config::CityConfig) -> onestop_domain::calendar::Clock {
+    use onestop_domain::calendar::{Calendar, CalendarOverrides, Clock, WorkingHours};
+    let overrides = CalendarOverrides::from_toml(TEST_OVERRIDES).expect("calendar fixture");
+    let calendar = Calendar::new(Some(&overrides)).expect("calendar");
+    let hours = WorkingHours::parse(
+        &config.working_time.periods,
+        config.working_time.utc_offset_minutes,
+    )
+    .expect("working hours");
+    Clock::new(calendar, hours)
+}
+
+/// The `spec/API.md` example body: all five services, two carriers, no
+/// appointment, with the given applicant name.
+pub fn example_application(applicant_name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "applicant": {"name": applicant_name, "uscc": "91421300MA49ABCD17"},
+        "address": {"district_code": "421303", "detail": "交通大道100号", "lng": 113.37, "lat": 31.70},
+        "contact": {"name": "张三", "phone": "13800000000"},
+        "project_code": "2611-421303-04-01-123456",
+        "mode": "bundle",
+        "channel": "api",
+        "services": {
+            "water":   {"business_type": "new_account", "demand_tons_per_day": 50},
+            "power":   {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0},
+            "gas":     {"category": "small_commercial",
+                        "equipment": [{"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
+            "heat":    {"category": "residential_collective", "heating_area_m2": 12000},
+            "network": {"building_area_m2": 20000, "building_height_m": 45, "delivery_date": "2027-06-30",
+                        "basement_coverage": true, "buildings": 3, "elevator_coverage": true,
+                        "carriers": ["telecom", "mobile"]}
+        }
+    })
+}

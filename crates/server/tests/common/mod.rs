@@ -4,7 +4,6 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use onestop_domain::calendar::{Calendar, CalendarOverrides, Clock, WorkingHours};
 use onestop_domain::config::CityConfig;
 use onestop_server::AppState;
 use onestop_store::testing::{Backend, TestDb};
@@ -30,20 +29,7 @@ macro_rules! on_both_databases {
     )*};
 }
 
-/// TEST FIXTURE, not official data: 2027 as plain weekdays, so that tests run
-/// in the last days of 2026 do not depend on a schedule not yet published.
-pub const TEST_OVERRIDES: &str = "[[years]]\nyear = 2027\n";
-
-pub fn test_clock(config: &CityConfig) -> Clock {
-    let overrides = CalendarOverrides::from_toml(TEST_OVERRIDES).expect("fixture");
-    let calendar = Calendar::new(Some(&overrides)).expect("calendar");
-    let hours = WorkingHours::parse(
-        &config.working_time.periods,
-        config.working_time.utc_offset_minutes,
-    )
-    .expect("hours");
-    Clock::new(calendar, hours)
-}
+pub use onestop_store::testing::test_clock;
 
 pub struct TestApp {
     pub router: Router,
@@ -177,27 +163,11 @@ pub fn appointment() -> String {
     )
 }
 
-/// The API.md example: all five services, two carriers.
+/// The API.md example: all five services, two carriers, an appointment.
 pub fn five_services() -> Value {
-    json!({
-        "applicant": {"name": "随州市示例商贸有限公司", "uscc": USCC},
-        "address": {"district_code": "421303", "detail": "交通大道100号", "lng": 113.37, "lat": 31.70},
-        "appointment_at": appointment(),
-        "contact": {"name": "张三", "phone": "13800000000"},
-        "project_code": "2611-421303-04-01-123456",
-        "mode": "bundle",
-        "channel": "api",
-        "services": {
-            "water":   {"business_type": "new_account", "demand_tons_per_day": 50},
-            "power":   {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0},
-            "gas":     {"category": "small_commercial",
-                        "equipment": [{"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
-            "heat":    {"category": "residential_collective", "heating_area_m2": 12000},
-            "network": {"building_area_m2": 20000, "building_height_m": 45, "delivery_date": "2027-06-30",
-                        "basement_coverage": true, "buildings": 3, "elevator_coverage": true,
-                        "carriers": ["telecom", "mobile"]}
-        }
-    })
+    let mut body = onestop_store::testing::example_application("随州市示例商贸有限公司");
+    body["appointment_at"] = json!(appointment());
+    body
 }
 
 /// A minimal one-service application.
