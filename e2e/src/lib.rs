@@ -19,7 +19,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use onestop_domain::config::CityConfig;
 use onestop_server::AppState;
 use onestop_store::testing::{Backend, TestDb};
-use onestop_store::{Store, StoreOptions};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -111,14 +110,7 @@ pub async fn start_server(backend: Backend) -> RunningServer {
     let db = TestDb::new(backend);
     let config = Arc::new(CityConfig::default_city());
     let clock = Arc::new(test_clock(&config));
-    let target = db.target.clone();
-    let store = tokio::task::spawn_blocking(move || {
-        let options = StoreOptions::for_target(&target);
-        Store::open(target, options)
-    })
-    .await
-    .expect("store opening panicked")
-    .expect("open store");
+    let store = db.open_store().await;
     let state = AppState::new(config, clock, store);
     let router = onestop_server::router(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -239,18 +239,7 @@ async fn apply_form(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     let (values, mut multi) = split_pairs(pairs);
     let mut p = ApplyPage::new(&state);
-    let bundle = values.get("mode").is_some_and(|m| m == "bundle");
-    if bundle {
-        multi.insert(
-            "services".into(),
-            state
-                .config
-                .services
-                .iter()
-                .map(|s| s.code.clone())
-                .collect(),
-        );
-    }
+    let bundle = choose_bundle(&state, &values, &mut multi);
     p.chosen = multi.get("services").is_some_and(|s| !s.is_empty());
     p.values.insert(
         "mode".into(),
@@ -258,6 +247,20 @@ async fn apply_form(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
     );
     p.multi = multi;
     page(StatusCode::OK, &p)
+}
+
+/// 套餐式: every configured service is chosen. Returns whether it applied.
+fn choose_bundle(
+    state: &AppState,
+    values: &HashMap<String, String>,
+    multi: &mut HashMap<String, Vec<String>>,
+) -> bool {
+    let bundle = values.get("mode").is_some_and(|m| m == "bundle");
+    if bundle {
+        let all = state.config.services.iter().map(|s| s.code.clone());
+        multi.insert("services".into(), all.collect());
+    }
+    bundle
 }
 
 const NUMERIC: &[&str] = &[
@@ -419,17 +422,7 @@ async fn apply_submit(State(state): State<AppState>, headers: HeaderMap, body: B
     let (values, mut multi) = split_pairs(pairs);
     if values.get("action").is_some_and(|a| a == "choose") {
         // The no-JavaScript path: show the sections of the services just chosen.
-        if values.get("mode").is_some_and(|m| m == "bundle") {
-            multi.insert(
-                "services".into(),
-                state
-                    .config
-                    .services
-                    .iter()
-                    .map(|s| s.code.clone())
-                    .collect(),
-            );
-        }
+        choose_bundle(&state, &values, &mut multi);
         let mut p = ApplyPage::new(&state);
         p.chosen = multi.get("services").is_some_and(|s| !s.is_empty());
         if let Some(t) = values.get("submission_token") {

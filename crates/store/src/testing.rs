@@ -67,6 +67,19 @@ impl TestDb {
         }
     }
 
+    /// Opens the store over this database (migrations applied), off the
+    /// async runtime's threads.
+    pub async fn open_store(&self) -> crate::Store {
+        let target = self.target.clone();
+        tokio::task::spawn_blocking(move || {
+            let options = crate::StoreOptions::for_target(&target);
+            crate::Store::open(target, options)
+        })
+        .await
+        .expect("store opening panicked")
+        .expect("open store")
+    }
+
     /// `DATABASE_URL` for a server process using this database (None for SQLite).
     pub fn database_url(&self) -> Option<String> {
         match &self.target {

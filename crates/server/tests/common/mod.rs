@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use onestop_domain::config::CityConfig;
 use onestop_server::AppState;
 use onestop_store::testing::{Backend, TestDb};
-use onestop_store::{Store, StoreOptions};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -77,14 +76,7 @@ impl TestApp {
         let db = TestDb::new(backend);
         let config = Arc::new(CityConfig::default_city());
         let clock = Arc::new(test_clock(&config));
-        let target = db.target.clone();
-        let store = tokio::task::spawn_blocking(move || {
-            let options = StoreOptions::for_target(&target);
-            Store::open(target, options)
-        })
-        .await
-        .unwrap()
-        .expect("open store");
+        let store = db.open_store().await;
         let state = AppState::new(config, clock, store);
         TestApp {
             router: onestop_server::router(state.clone()),
