@@ -20,6 +20,61 @@ pub struct CityConfig {
     pub services: Vec<Service>,
     pub limits: Limits,
     pub working_time: WorkingTimeConfig,
+    #[serde(default)]
+    pub security: SecurityConfig,
+}
+
+/// Accounts, sessions, rate limits and audit retention (`[security]`; every
+/// key has a default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Failed logins in a row that lock an account.
+    pub lockout_failures: u32,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: u32,
+    /// A session ends after this long without a request.
+    pub idle_timeout_minutes: u32,
+    /// A session ends this long after login, however active.
+    pub session_max_hours: u32,
+    /// Audit records are kept at least this long (never below 180).
+    pub audit_retention_days: u32,
+    /// `auto`: the session cookie is `Secure` when the request arrived over
+    /// TLS (`X-Forwarded-Proto: https` from the proxy); `always`; `never`.
+    pub cookie_secure: CookieSecure,
+    /// Trust `X-Forwarded-For` for the client address (only behind a proxy).
+    pub trust_forwarded_for: bool,
+    /// Per client address, per minute.
+    pub login_per_minute: u32,
+    /// Per client address, per hour.
+    pub register_per_hour: u32,
+    /// Public status lookups per client address, per minute.
+    pub lookup_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CookieSecure {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            lockout_failures: 5,
+            lockout_minutes: 15,
+            idle_timeout_minutes: 30,
+            session_max_hours: 12,
+            audit_retention_days: 180,
+            cookie_secure: CookieSecure::Auto,
+            trust_forwarded_for: false,
+            login_per_minute: 20,
+            register_per_hour: 10,
+            lookup_per_minute: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,6 +209,22 @@ impl CityConfig {
         }
         if self.districts.is_empty() {
             problems.push("at least one district is needed".into());
+        }
+        let sec = &self.security;
+        if sec.lockout_failures == 0 || sec.lockout_minutes == 0 {
+            problems.push("security.lockout_failures and lockout_minutes must be at least 1".into());
+        }
+        if sec.idle_timeout_minutes == 0 || sec.session_max_hours == 0 {
+            problems.push("security.idle_timeout_minutes and session_max_hours must be at least 1".into());
+        }
+        if sec.audit_retention_days < 180 {
+            problems.push(format!(
+                "security.audit_retention_days is {}; audit records must be kept at least 180 days",
+                sec.audit_retention_days
+            ));
+        }
+        if sec.login_per_minute == 0 || sec.register_per_hour == 0 || sec.lookup_per_minute == 0 {
+            problems.push("security rate limits must be at least 1".into());
         }
         let mut unit_codes = HashSet::new();
         for u in &self.units {

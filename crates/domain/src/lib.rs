@@ -1,11 +1,13 @@
 //! onestop's domain: pure Rust, no I/O.
 //!
+//! - [`access`]: roles, API-key scopes and every access decision.
 //! - [`config`]: the city's configuration (districts, units, services, limits, working time).
 //! - [`calendar`]: the official working-day calendar and the working-time clock.
 //! - [`form`]: the joint application form (附表2), its normalisation and validation.
 //! - [`application`]: fan-out of a valid form into work orders, ids and numbers.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod application;
 pub mod calendar;
 pub mod config;

@@ -14,11 +14,23 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "applications",
-    sql: include_str!("../migrations/0001_applications.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "applications",
+        sql: include_str!("../migrations/0001_applications.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "accounts",
+        sql: include_str!("../migrations/0002_accounts.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "audit",
+        sql: include_str!("../migrations/0003_audit.sql"),
+    },
+];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
 const PG_MIGRATION_LOCK: i64 = 0x006f_6e65_7374_6f70;
