@@ -145,6 +145,18 @@ pub struct Application {
     pub work_orders: Vec<WorkOrder>,
 }
 
+/// A work order with its application's identity, as the work-order API
+/// lists it (no personal data: the enterprise's name and the district only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkOrderItem {
+    #[serde(flatten)]
+    pub order: WorkOrder,
+    pub application_id: String,
+    pub application_number: String,
+    pub applicant_name: String,
+    pub district_code: String,
+}
+
 /// A work order to create: which service, which carrier, which unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedOrder {

@@ -1,7 +1,9 @@
 //! The partner-facing JSON API, v1 (`spec/API.md`).
 
 use crate::AppState;
+use crate::auth::{ApiCaller, forbidden};
 use crate::error::{ApiError, ErrorBody};
+use onestop_domain::access::{Capability, Visibility};
 use crate::middleware::read_body;
 use crate::service::{self, Submitted};
 use axum::Json;
@@ -35,6 +37,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         create_application,
         get_application,
         list_applications,
+        crate::workorders::list_work_orders,
+        crate::workorders::get_work_order,
         calendar_day,
         calendar_deadline
     ),
@@ -43,6 +47,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         Application,
         ApplicationForm,
         ApplicationList,
+        crate::workorders::WorkOrderList,
+        onestop_domain::application::WorkOrderItem,
         DayInfo,
         Deadline
     ))
@@ -59,6 +65,8 @@ pub fn routes() -> Router<AppState> {
             get(list_applications).post(create_application),
         )
         .route("/api/v1/applications/{id}", get(get_application))
+        .route("/api/v1/work-orders", get(crate::workorders::list_work_orders))
+        .route("/api/v1/work-orders/{id}", get(crate::workorders::get_work_order))
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))
         .fallback(fallback)
@@ -191,9 +199,13 @@ pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
 )]
 async fn create_application(
     State(state): State<AppState>,
+    caller: ApiCaller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    if !caller.subject.may(Capability::SubmitApplication) {
+        return Err(forbidden());
+    }
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -203,7 +215,10 @@ async fn create_application(
         return Err(ApiError::too_large(state.body_limit));
     }
     let bytes = read_body(body, state.body_limit).await?;
-    let key = idempotency_key(&headers, "api", || {
+    // Keys are per client: two clients may use the same key text.
+    let (kind, who, _) = caller.subject.audit_identity();
+    let scope = format!("api:{kind}:{who}");
+    let key = idempotency_key(&headers, &scope, || {
         service::request_hash("POST", "/api/v1/applications", &bytes)
     })?;
     if let Some(key) = &key
@@ -213,7 +228,8 @@ async fn create_application(
     }
     let value = parse_object(&bytes)?;
     let form = service::validate(&state, &value).map_err(ApiError::validation)?;
-    match service::submit(&state, form, "api", key).await? {
+    service::check_submitter(&caller.subject, &form).map_err(ApiError::validation)?;
+    match service::submit(&state, form, &caller, key).await? {
         Submitted::Created { application, body } => Ok(created(&application.id, body)),
         Submitted::Replayed(saved) => Ok(saved_response(saved)),
     }
@@ -227,12 +243,16 @@ async fn create_application(
 )]
 async fn get_application(
     State(state): State<AppState>,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Application>, ApiError> {
+    if !caller.subject.may(Capability::ReadApplications) {
+        return Err(forbidden());
+    }
     if id.len() > 64 {
         return Err(ApiError::not_found());
     }
-    service::get(&state, id)
+    service::read_application(&state, &caller, id)
         .await?
         .map(Json)
         .ok_or_else(ApiError::not_found)
@@ -264,7 +284,7 @@ pub struct ApplicationList {
     next_page: Option<u32>,
 }
 
-fn field_error(field: &str, code: FieldCode, message: &str) -> FieldError {
+pub(crate) fn field_error(field: &str, code: FieldCode, message: &str) -> FieldError {
     FieldError {
         field: field.to_owned(),
         code,
@@ -300,8 +320,12 @@ fn parse_date_param(
 )]
 async fn list_applications(
     State(state): State<AppState>,
+    caller: ApiCaller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<ApplicationList>, ApiError> {
+    if !caller.subject.may(Capability::ReadApplications) {
+        return Err(forbidden());
+    }
     let mut errors = Vec::new();
     let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -363,8 +387,9 @@ async fn list_applications(
         submitted_to_ms: to.map(|t| timefmt::to_ms(t + time::Duration::days(1))),
         page,
         per_page,
+        visibility: Visibility::nothing(),
     };
-    let result = service::list(&state, filter).await?;
+    let result = service::list(&state, &caller, filter).await?;
     Ok(Json(ApplicationList {
         items: result.items,
         next_page: result.next_page,
@@ -383,8 +408,12 @@ async fn list_applications(
 )]
 async fn calendar_day(
     State(state): State<AppState>,
+    caller: ApiCaller,
     Path(date): Path<String>,
 ) -> Result<Json<DayInfo>, ApiError> {
+    if !caller.subject.may(Capability::ReadCalendar) {
+        return Err(forbidden());
+    }
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(date.trim(), &fmt).map_err(|_| {
         ApiError::validation(vec![field_error(
@@ -423,8 +452,12 @@ pub struct Deadline {
 )]
 async fn calendar_deadline(
     State(state): State<AppState>,
+    caller: ApiCaller,
     Query(q): Query<DeadlineQuery>,
 ) -> Result<Json<Deadline>, ApiError> {
+    if !caller.subject.may(Capability::ReadCalendar) {
+        return Err(forbidden());
+    }
     let mut errors = Vec::new();
     let from = match q.from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => {

@@ -1,19 +1,30 @@
 //! onestop over HTTP: the JSON API (`api`), the Chinese pages (`web`), and
 //! the middleware around them. Handlers translate HTTP to domain calls
 //! (`service`); rules live in the domain crate, rows in the store crate.
+//! `auth` resolves who is calling; `onestop_domain::access` decides what
+//! they may do; `audit` records it.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod middleware;
 pub mod service;
 pub mod web;
+pub mod web_admin;
+pub mod web_auth;
+pub mod web_staff;
+pub mod workorders;
 
+use auth::{PasswordCost, Passwords, RateLimiter};
 use axum::Router;
 use onestop_domain::calendar::Clock;
 use onestop_domain::config::CityConfig;
 use onestop_store::Store;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use time::UtcOffset;
 
 /// Largest request body accepted (a five-service form is a few KB).
@@ -28,24 +39,83 @@ pub struct AppState {
     /// The city's offset from UTC (the API answers in it).
     pub offset: UtcOffset,
     pub body_limit: usize,
+    pub passwords: Passwords,
+    pub limiter: Arc<RateLimiter>,
+    pub audit: audit::AuditSink,
+    /// When each API key's `last_used_at` was last written (throttling).
+    key_touches: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 impl AppState {
+    /// Must be called inside a Tokio runtime (it starts the audit writer).
     pub fn new(config: Arc<CityConfig>, clock: Arc<Clock>, store: Store) -> Self {
+        Self::with_password_cost(config, clock, store, PasswordCost::PRODUCTION)
+    }
+
+    pub fn with_password_cost(
+        config: Arc<CityConfig>,
+        clock: Arc<Clock>,
+        store: Store,
+        cost: PasswordCost,
+    ) -> Self {
         let offset = UtcOffset::from_whole_seconds(config.working_time.utc_offset_minutes * 60)
             .unwrap_or(UtcOffset::UTC);
         AppState {
             config,
             clock,
+            audit: audit::AuditSink::start(store.clone()),
             store,
             offset,
             body_limit: DEFAULT_BODY_LIMIT,
+            passwords: Passwords::new(cost),
+            limiter: Arc::new(RateLimiter::default()),
+            key_touches: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
     /// Now, at the city's offset.
     pub fn now(&self) -> time::OffsetDateTime {
         time::OffsetDateTime::now_utc().to_offset(self.offset)
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        onestop_store::now_ms()
+    }
+
+    /// Records session activity in the background (the idle timeout).
+    pub fn touch_session(&self, token_hash: String, now_ms: i64) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store
+                .write(move |c| onestop_store::accounts::touch_session(c, &token_hash, now_ms))
+                .await
+            {
+                tracing::warn!(error = %e, "session activity not recorded");
+            }
+        });
+    }
+
+    /// Records an API key's use, at most once a minute per key.
+    pub fn touch_api_key(&self, id: &str, now_ms: i64) {
+        {
+            let mut t = self.key_touches.lock().unwrap_or_else(|e| e.into_inner());
+            match t.get(id) {
+                Some(last) if now_ms - last < 60_000 => return,
+                _ => {
+                    t.insert(id.to_owned(), now_ms);
+                }
+            }
+        }
+        let store = self.store.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = store
+                .write(move |c| onestop_store::accounts::touch_api_key(c, &id, now_ms))
+                .await
+            {
+                tracing::warn!(error = %e, "API key use not recorded");
+            }
+        });
     }
 }
 
@@ -54,6 +124,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(web::routes())
+        .merge(web_auth::routes())
+        .merge(web_staff::routes())
+        .merge(web_admin::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

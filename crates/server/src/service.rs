@@ -1,7 +1,10 @@
 //! Use cases shared by the API and the pages: submit, read, list.
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::ApiError;
+use onestop_domain::access::{ApplicationFacts, Role, Subject, Visibility};
+use onestop_domain::form::FieldCode;
 use axum::http::StatusCode;
 use onestop_domain::application::{Application, fan_out};
 use onestop_domain::form::{ApplicationForm, FieldError, validate_application};
@@ -98,9 +101,15 @@ pub fn validate(
 pub async fn submit(
     state: &AppState,
     form: ApplicationForm,
-    actor: &str,
+    caller: &Caller,
     key: Option<IdempotencyKey>,
 ) -> Result<Submitted, ApiError> {
+    let (kind, account_id, name) = caller.subject.audit_identity();
+    let actor = match kind {
+        "anonymous" => "anonymous".to_owned(),
+        _ => format!("{kind}:{name}"),
+    };
+    let submitted_by = (kind == "account").then(|| account_id.to_owned());
     let now = state.now();
     let now_ms = timefmt::to_ms(now);
     let budget = state
@@ -124,7 +133,8 @@ pub async fn submit(
         local_date: now.date(),
         form,
         orders,
-        actor: actor.to_owned(),
+        actor,
+        submitted_by,
     };
     let config = state.config.clone();
     let offset = state.offset;
@@ -167,15 +177,87 @@ pub async fn submit(
     }
 }
 
-pub async fn get(state: &AppState, id: String) -> Result<Option<Application>, ApiError> {
-    let config = state.config.clone();
-    let offset = state.offset;
-    Ok(state
-        .store
-        .read(move |c| applications::get(c, &id, &config, offset))
-        .await?)
+/// Does this visibility admit this application?
+pub fn admits(v: &Visibility, app: &Application) -> bool {
+    let units: Vec<String> = app.work_orders.iter().map(|o| o.unit.code.clone()).collect();
+    v.admits_application(&ApplicationFacts {
+        uscc: &app.form.applicant.uscc,
+        hall_id: app.form.hall_id.as_deref(),
+        units: &units,
+        departments: &[],
+    })
 }
 
+/// Whom a signed-in applicant or clerk may submit for: an applicant only for
+/// their own enterprise, a clerk only at their own hall. API keys with
+/// `applications:write`, and administrators, are not limited.
+pub fn check_submitter(subject: &Subject, form: &ApplicationForm) -> Result<(), Vec<FieldError>> {
+    let Some(account) = subject.account() else {
+        return Ok(());
+    };
+    let has = |r: Role| account.grants.iter().any(|g| g.role == r);
+    if has(Role::Admin) || has(Role::Supervisor) {
+        return Ok(());
+    }
+    let usccs = subject.scopes_of(Role::Applicant);
+    let halls = subject.scopes_of(Role::Clerk);
+    let mut errors = Vec::new();
+    if !halls.is_empty() {
+        if let Some(h) = form.hall_id.as_deref()
+            && !halls.contains(&h)
+        {
+            errors.push(FieldError::new(
+                "hall_id",
+                FieldCode::NotAllowed,
+                "只能以本人所在营业厅的名义受理申请",
+            ));
+        }
+    } else if !usccs.is_empty() && !usccs.contains(&form.applicant.uscc.as_str()) {
+        errors.push(FieldError::new(
+            "applicant.uscc",
+            FieldCode::NotAllowed,
+            "只能为本账户所属企业（统一社会信用代码）提交申请",
+        ));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// One application, if the caller may see it (else `None`, as if absent);
+/// a successful read is audited.
+pub async fn read_application(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+) -> Result<Option<Application>, ApiError> {
+    let visibility = caller.subject.applications();
+    if visibility.is_nothing() {
+        return Ok(None);
+    }
+    let config = state.config.clone();
+    let offset = state.offset;
+    let app = state
+        .store
+        .read(move |c| applications::get(c, &id, &config, offset))
+        .await?
+        .filter(|a| admits(&visibility, a));
+    if let Some(a) = &app {
+        state
+            .audit
+            .record(caller.audit(
+                state.now_ms(),
+                "application_read",
+                "success",
+                "application",
+                &a.id,
+                serde_json::json!({"number": a.number}),
+            ))
+            .await?;
+    }
+    Ok(app)
+}
+
+/// An application by number, without access checks: for the public status
+/// lookup, which shows no personal data and checks the phone itself.
 pub async fn get_by_number(
     state: &AppState,
     number: String,
@@ -191,11 +273,44 @@ pub async fn get_by_number(
         .await?)
 }
 
-pub async fn list(state: &AppState, filter: ListFilter) -> Result<Page, ApiError> {
+/// An application by id, without access checks: for the public receipt,
+/// which shows no personal data.
+pub async fn get_unchecked(state: &AppState, id: String) -> Result<Option<Application>, ApiError> {
     let config = state.config.clone();
     let offset = state.offset;
     Ok(state
         .store
-        .read(move |c| applications::list(c, &filter, &config, offset))
+        .read(move |c| applications::get(c, &id, &config, offset))
         .await?)
+}
+
+/// The applications the caller may see, filtered and paged; audited with
+/// the ids shown.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    mut filter: ListFilter,
+) -> Result<Page, ApiError> {
+    filter.visibility = caller.subject.applications();
+    let config = state.config.clone();
+    let offset = state.offset;
+    let page = state
+        .store
+        .read(move |c| applications::list(c, &filter, &config, offset))
+        .await?;
+    if !page.items.is_empty() {
+        let ids: Vec<&str> = page.items.iter().map(|a| a.id.as_str()).collect();
+        state
+            .audit
+            .record(caller.audit(
+                state.now_ms(),
+                "application_list",
+                "success",
+                "application",
+                "",
+                serde_json::json!({"ids": ids}),
+            ))
+            .await?;
+    }
+    Ok(page)
 }

@@ -5,7 +5,9 @@
 //! picks services, and adds equipment rows).
 
 use crate::AppState;
+use crate::auth::{Caller, Limit};
 use crate::error::ApiError;
+use onestop_domain::access::{Capability, Role, mask_phone as mask_phone_number};
 use crate::middleware::read_body;
 use crate::service;
 use askama::Template;
@@ -28,7 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/apply", get(apply_form).post(apply_submit))
         .route("/receipt/{id}", get(receipt))
-        .route("/status", get(status))
+        .route("/status", get(status_form).post(status_lookup))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
 }
@@ -55,7 +57,7 @@ fn static_asset(body: &'static str, content_type: &'static str) -> Response {
     res
 }
 
-fn page(status: StatusCode, t: &impl Template) -> Response {
+pub fn page(status: StatusCode, t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -63,6 +65,73 @@ fn page(status: StatusCode, t: &impl Template) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "页面生成失败").into_response()
         }
     }
+}
+
+/// The header's navigation: who is signed in, their links, the token of the
+/// logout form. Every page template has one.
+#[derive(Debug, Clone, Default)]
+pub struct Nav {
+    pub user: Option<String>,
+    pub csrf: String,
+    pub links: Vec<(&'static str, &'static str)>,
+}
+
+impl Nav {
+    pub fn for_caller(caller: &Caller, csrf: &str) -> Nav {
+        let mut links: Vec<(&'static str, &'static str)> = Vec::new();
+        let Some(a) = caller.account() else {
+            return Nav {
+                user: None,
+                csrf: csrf.to_owned(),
+                links,
+            };
+        };
+        let has = |r: Role| a.grants.iter().any(|g| g.role == r);
+        if !a.must_change_password {
+            if caller.subject.may(Capability::ReadApplications) {
+                links.push((
+                    "/applications",
+                    if has(Role::Applicant) && a.grants.len() == 1 {
+                        "我的申请"
+                    } else {
+                        "申请"
+                    },
+                ));
+            }
+            if has(Role::Operator) {
+                links.push(("/workbench", "工单"));
+            }
+            if has(Role::Admin) {
+                links.push(("/admin/accounts", "账户"));
+                links.push(("/admin/apikeys", "API 密钥"));
+            }
+            if caller.subject.may(Capability::ReadAudit) {
+                links.push(("/admin/audit", "审计日志"));
+            }
+        }
+        links.push(("/account", "我的账户"));
+        Nav {
+            user: Some(a.display_name.clone()),
+            csrf: csrf.to_owned(),
+            links,
+        }
+    }
+}
+
+/// A rendered page for this caller: sets the anonymous CSRF cookie when the
+/// page handed out a new token, and keeps personal pages out of caches.
+pub fn respond(caller: &Caller, csrf: &str, status: StatusCode, t: &impl Template) -> Response {
+    let mut res = page(status, t);
+    if let Some(c) = caller.csrf_cookie_header(csrf)
+        && let Ok(v) = HeaderValue::from_str(&c)
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    if caller.account().is_some() {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
 }
 
 /// Service names for display, in configuration order.
@@ -101,18 +170,23 @@ fn service_views(state: &AppState) -> Vec<ServiceView> {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
+    nav: Nav,
     city: String,
     services: Vec<ServiceView>,
     acceptance_hours: String,
     threshold_m: String,
 }
 
-async fn home(State(state): State<AppState>) -> Response {
+async fn home(State(state): State<AppState>, caller: Caller) -> Response {
     let l = &state.config.limits;
     let hours = l.acceptance_days * state.clock.hours().day_seconds() as f64 / 3600.0;
-    page(
+    let csrf = caller.csrf_token();
+    respond(
+        &caller,
+        &csrf,
         StatusCode::OK,
         &HomePage {
+            nav: Nav::for_caller(&caller, &csrf),
             city: state.config.city.name.clone(),
             services: service_views(&state),
             acceptance_hours: trim_number(hours),
@@ -131,6 +205,8 @@ fn trim_number(v: f64) -> String {
 #[derive(Template)]
 #[template(path = "apply.html")]
 struct ApplyPage {
+    nav: Nav,
+    csrf: String,
     city: String,
     districts: Vec<(String, String)>,
     services: Vec<ServiceView>,
@@ -185,9 +261,12 @@ impl ApplyPage {
 }
 
 impl ApplyPage {
-    fn new(state: &AppState) -> Self {
+    fn new(state: &AppState, caller: &Caller) -> Self {
         let now = state.now();
+        let csrf = caller.csrf_token();
         ApplyPage {
+            nav: Nav::for_caller(caller, &csrf),
+            csrf,
             city: state.config.city.name.clone(),
             districts: state
                 .config
@@ -234,11 +313,16 @@ fn split_pairs(
     (single, multi)
 }
 
-async fn apply_form(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+async fn apply_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> Response {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     let (values, mut multi) = split_pairs(pairs);
-    let mut p = ApplyPage::new(&state);
+    let mut p = ApplyPage::new(&state, &caller);
+    prefill_applicant(&state, &caller, &mut p).await;
     let bundle = choose_bundle(&state, &values, &mut multi);
     p.chosen = multi.get("services").is_some_and(|s| !s.is_empty());
     p.values.insert(
@@ -246,7 +330,34 @@ async fn apply_form(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
         if bundle { "bundle" } else { "a_la_carte" }.into(),
     );
     p.multi = multi;
-    page(StatusCode::OK, &p)
+    let csrf = p.csrf.clone();
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+/// A signed-in applicant's form starts with their enterprise and contact.
+async fn prefill_applicant(state: &AppState, caller: &Caller, p: &mut ApplyPage) {
+    let Some(me) = caller.account() else {
+        return;
+    };
+    let id = me.id.clone();
+    let Ok(Some(a)) = state
+        .store
+        .read(move |c| onestop_store::accounts::get(c, &id))
+        .await
+    else {
+        return;
+    };
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            p.values.entry(k.to_owned()).or_insert(v);
+        }
+    };
+    put("applicant.uscc", a.uscc.clone());
+    put("applicant.name", a.enterprise_name.clone());
+    if a.uscc.is_some() {
+        put("contact.name", Some(a.display_name.clone()));
+        put("contact.phone", a.phone.clone());
+    }
 }
 
 /// 套餐式: every configured service is chosen. Returns whether it applied.
@@ -413,24 +524,34 @@ fn is_mobile(headers: &HeaderMap) -> bool {
         .is_some_and(|ua| ua.contains("Mobile") || ua.contains("MicroMessenger"))
 }
 
-async fn apply_submit(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn apply_submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let bytes = match read_body(body, state.body_limit).await {
         Ok(b) => b,
         Err(e) => return error_page(e.status, &e.message),
     };
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let (values, mut multi) = split_pairs(pairs);
+    let (mut values, mut multi) = split_pairs(pairs);
+    let submitted_csrf = values.remove("csrf_token");
+    if !Caller::origin_ok(&headers) || !caller.csrf_ok(submitted_csrf.as_deref()) {
+        return csrf_failed_page();
+    }
     if values.get("action").is_some_and(|a| a == "choose") {
         // The no-JavaScript path: show the sections of the services just chosen.
         choose_bundle(&state, &values, &mut multi);
-        let mut p = ApplyPage::new(&state);
+        let mut p = ApplyPage::new(&state, &caller);
         p.chosen = multi.get("services").is_some_and(|s| !s.is_empty());
         if let Some(t) = values.get("submission_token") {
             p.token = t.chars().take(64).collect();
         }
         p.values = values;
         p.multi = multi;
-        return page(StatusCode::OK, &p);
+        let csrf = p.csrf.clone();
+        return respond(&caller, &csrf, StatusCode::OK, &p);
     }
     let channel = if is_mobile(&headers) { "h5" } else { "web" };
     let (json, rows) = form_to_json(&state, &values, &multi, channel);
@@ -454,9 +575,9 @@ async fn apply_submit(State(state): State<AppState>, headers: HeaderMap, body: B
                 key: t.clone(),
                 request_hash: service::request_hash("POST", "/apply", json.to_string().as_bytes()),
             });
-            match service::submit(&state, form, channel, key).await {
-                Ok(s) => Ok(s),
-                Err(e) => Err(e),
+            match service::check_submitter(&caller.subject, &form) {
+                Ok(()) => service::submit(&state, form, &caller, key).await,
+                Err(fields) => Err(ApiError::validation(fields)),
             }
         }
         Ok(_) => Err(ApiError::validation(std::mem::take(&mut errors))),
@@ -474,7 +595,7 @@ async fn apply_submit(State(state): State<AppState>, headers: HeaderMap, body: B
             ),
         },
         Err(e) if e.code == "validation_failed" => {
-            let mut p = ApplyPage::new(&state);
+            let mut p = ApplyPage::new(&state, &caller);
             for f in e.fields {
                 let field = remap_equipment_row(&f.field, &rows);
                 p.errors.entry(field).or_insert(f.message);
@@ -491,7 +612,8 @@ async fn apply_submit(State(state): State<AppState>, headers: HeaderMap, body: B
             if let Some(t) = token {
                 p.token = t;
             }
-            page(StatusCode::UNPROCESSABLE_ENTITY, &p)
+            let csrf = p.csrf.clone();
+            respond(&caller, &csrf, StatusCode::UNPROCESSABLE_ENTITY, &p)
         }
         Err(e) if e.code == "idempotency_conflict" => error_page(
             StatusCode::CONFLICT,
@@ -522,6 +644,10 @@ fn remap_equipment_row(field: &str, rows: &[usize]) -> String {
 #[derive(Template)]
 #[template(path = "receipt.html")]
 struct ReceiptPage {
+    nav: Nav,
+    /// Personal data (contact, exact address) is shown only to those who may
+    /// read the application; the public view has none.
+    full: bool,
     app: Application,
     title: String,
     services: Vec<ServiceView>,
@@ -572,17 +698,19 @@ impl ReceiptPage {
 
 /// `13812345678` → `138****5678`.
 pub fn mask_phone(phone: &str) -> String {
-    let chars: Vec<char> = phone.chars().collect();
-    if chars.len() < 7 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}****{tail}")
+    mask_phone_number(phone)
 }
 
-fn receipt_page(state: &AppState, app: Application, just_submitted: bool) -> ReceiptPage {
+fn receipt_page(
+    state: &AppState,
+    nav: Nav,
+    full: bool,
+    app: Application,
+    just_submitted: bool,
+) -> ReceiptPage {
     ReceiptPage {
+        nav,
+        full,
         title: if just_submitted {
             "申请已提交".into()
         } else {
@@ -600,14 +728,33 @@ fn receipt_page(state: &AppState, app: Application, just_submitted: bool) -> Rec
     }
 }
 
-async fn receipt(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn receipt(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
     if id.len() > 64 {
         return not_found_page();
     }
-    match service::get(&state, id).await {
-        Ok(Some(app)) => page(StatusCode::OK, &receipt_page(&state, app, true)),
-        Ok(None) => not_found_page(),
-        Err(e) => error_page(e.status, &e.message),
+    let csrf = caller.csrf_token();
+    let nav = Nav::for_caller(&caller, &csrf);
+    // Those who may read the application get it in full (and audited);
+    // everyone else the public view, without personal data.
+    let full = match service::read_application(&state, &caller, id.clone()).await {
+        Ok(found) => found,
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let (app, full_view) = match full {
+        Some(app) => (Some(app), true),
+        None => match service::get_unchecked(&state, id).await {
+            Ok(app) => (app, false),
+            Err(e) => return error_page(e.status, &e.message),
+        },
+    };
+    match app {
+        Some(app) => respond(
+            &caller,
+            &csrf,
+            StatusCode::OK,
+            &receipt_page(&state, nav, full_view, app, true),
+        ),
+        None => not_found_page(),
     }
 }
 
@@ -619,46 +766,110 @@ struct StatusQuery {
 #[derive(Template)]
 #[template(path = "status.html")]
 struct StatusPage {
+    nav: Nav,
+    csrf: String,
     number: String,
     message: Option<String>,
 }
 
-async fn status(State(state): State<AppState>, Query(q): Query<StatusQuery>) -> Response {
-    let number = q
-        .number
-        .unwrap_or_default()
-        .trim()
-        .to_uppercase()
-        .chars()
-        .take(32)
-        .collect::<String>();
-    if number.is_empty() {
-        return page(
-            StatusCode::OK,
-            &StatusPage {
-                number,
-                message: None,
-            },
+fn status_page(caller: &Caller, status: StatusCode, number: String, message: Option<String>) -> Response {
+    let csrf = caller.csrf_token();
+    respond(
+        caller,
+        &csrf,
+        status,
+        &StatusPage {
+            nav: Nav::for_caller(caller, &csrf),
+            csrf: csrf.clone(),
+            number,
+            message,
+        },
+    )
+}
+
+fn clean_number(v: &str) -> String {
+    v.trim().to_uppercase().chars().take(32).collect()
+}
+
+/// The lookup form; `?number=` only fills it in (numbers are not personal data).
+async fn status_form(caller: Caller, Query(q): Query<StatusQuery>) -> Response {
+    let number = clean_number(q.number.as_deref().unwrap_or(""));
+    status_page(&caller, StatusCode::OK, number, None)
+}
+
+#[derive(Deserialize)]
+struct StatusLookup {
+    number: Option<String>,
+    phone_last4: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// By number and the last four digits of the contact's phone, posted so that
+/// neither appears in a URL; answers the public view, never personal data.
+async fn status_lookup(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<StatusLookup>,
+) -> Response {
+    if !Caller::origin_ok(&headers) || !caller.csrf_ok(f.csrf_token.as_deref()) {
+        return csrf_failed_page();
+    }
+    let number = clean_number(f.number.as_deref().unwrap_or(""));
+    let last4: String = f.phone_last4.unwrap_or_default().trim().chars().take(8).collect();
+    if number.is_empty() || last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
+        return status_page(
+            &caller,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            number,
+            Some("请填写申请编号和联系电话的后四位数字".into()),
+        );
+    }
+    let per = state.config.security.lookup_per_minute;
+    if !state
+        .limiter
+        .allow(Limit::Lookup, &caller.ip, per, 60_000, state.now_ms())
+    {
+        return status_page(
+            &caller,
+            StatusCode::TOO_MANY_REQUESTS,
+            number,
+            Some("查询过于频繁，请一分钟后再试".into()),
         );
     }
     match service::get_by_number(&state, number.clone()).await {
-        Ok(Some(app)) => page(StatusCode::OK, &receipt_page(&state, app, false)),
-        Ok(None) => page(
+        Ok(Some(app)) if app.form.contact.phone.ends_with(&last4) => {
+            let csrf = caller.csrf_token();
+            let nav = Nav::for_caller(&caller, &csrf);
+            respond(
+                &caller,
+                &csrf,
+                StatusCode::OK,
+                &receipt_page(&state, nav, false, app, false),
+            )
+        }
+        Ok(_) => status_page(
+            &caller,
             StatusCode::NOT_FOUND,
-            &StatusPage {
-                message: Some(format!(
-                    "未找到申请编号为 {number} 的申请，请核对编号（如 LB202611270001）"
-                )),
-                number,
-            },
+            number,
+            Some("未找到匹配的申请，请核对申请编号（如 LB202611270001）和联系电话后四位".into()),
         ),
         Err(e) => error_page(e.status, &e.message),
     }
 }
 
+/// A state-changing form arrived without a valid CSRF token.
+pub fn csrf_failed_page() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "页面已过期或请求来源无效。请返回上一页，刷新后重新提交。",
+    )
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
+    nav: Nav,
     title: String,
     message: String,
 }
@@ -667,6 +878,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     page(
         status,
         &ErrorPage {
+            nav: Nav::default(),
             title: if status.is_server_error() {
                 "系统繁忙".into()
             } else {
@@ -681,6 +893,7 @@ pub fn not_found_page() -> Response {
     page(
         StatusCode::NOT_FOUND,
         &ErrorPage {
+            nav: Nav::default(),
             title: "页面不存在".into(),
             message: "您访问的页面不存在，可能是地址有误。".into(),
         },

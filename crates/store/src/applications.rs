@@ -7,6 +7,7 @@ use onestop_domain::application::{
     Application, ApplicationStatus, Level, OrderStatus, PlannedOrder, Stage, UnitRef, WorkOrder,
     application_number, number_counter,
 };
+use onestop_domain::access::Visibility;
 use onestop_domain::config::CityConfig;
 use onestop_domain::form::ApplicationForm;
 use onestop_domain::timefmt;
@@ -23,6 +24,8 @@ pub struct NewApplication {
     pub orders: Vec<NewWorkOrder>,
     /// Who submitted it (`anonymous`, a client name, an account).
     pub actor: String,
+    /// The account that submitted it, if any.
+    pub submitted_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,8 +65,9 @@ pub fn insert(
     let status = ApplicationStatus::Submitted;
     conn.execute(
         "INSERT INTO applications (id, number, status, uscc, applicant_name, district_code, channel,
-             mode, hall_id, project_code, contact_phone, submitted_at, updated_at, form, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 1)",
+             mode, hall_id, project_code, contact_phone, submitted_at, updated_at, form, version,
+             submitted_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 1, $14)",
         params![
             &app.id,
             &number,
@@ -78,6 +82,7 @@ pub fn insert(
             &f.contact.phone,
             app.submitted_at_ms,
             form_json,
+            app.submitted_by.as_deref(),
         ],
     )?;
     let submitted = serde_json::json!({
@@ -206,8 +211,8 @@ fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
     }
 }
 
-const APP_COLUMNS: &str = "id, number, status, submitted_at, form";
-const ORDER_COLUMNS: &str =
+pub(crate) const APP_COLUMNS: &str = "id, number, status, submitted_at, form";
+pub(crate) const ORDER_COLUMNS: &str =
     "application_id, id, service, carrier, unit_code, stage, status, due_at, level, version";
 
 fn decode_app(r: &Row, offset: UtcOffset) -> Result<Application, StoreError> {
@@ -223,7 +228,7 @@ fn decode_app(r: &Row, offset: UtcOffset) -> Result<Application, StoreError> {
     })
 }
 
-fn decode_order(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<WorkOrder, StoreError> {
+pub(crate) fn decode_order(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<WorkOrder, StoreError> {
     Ok(WorkOrder {
         id: r.text(1)?.to_owned(),
         service: r.text(2)?.to_owned(),
@@ -283,12 +288,55 @@ pub struct ListFilter {
     /// 1-based.
     pub page: u32,
     pub per_page: u32,
+    /// Only what the caller may see (`onestop_domain::access`).
+    pub visibility: Visibility,
 }
 
 #[derive(Debug, Clone)]
 pub struct Page {
     pub items: Vec<Application>,
     pub next_page: Option<u32>,
+}
+
+/// The SQL form of a [`Visibility`]: one OR-ed condition (or `1 = 0`).
+pub(crate) fn visibility_clause(v: &Visibility, clauses: &mut Vec<String>, args: &mut Vec<Value>) {
+    if v.all {
+        return;
+    }
+    let mut any = Vec::new();
+    let mut list = |col: &str, values: &[String], args: &mut Vec<Value>| {
+        if values.is_empty() {
+            return;
+        }
+        let marks = values
+            .iter()
+            .map(|v| {
+                args.push(v.into());
+                format!("${}", args.len())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        any.push(format!("{col} IN ({marks})"));
+    };
+    list("uscc", &v.usccs, args);
+    list("hall_id", &v.halls, args);
+    list(
+        "id IN (SELECT application_id FROM work_orders WHERE unit_code",
+        &v.units,
+        args,
+    );
+    if let Some(last) = any.last_mut()
+        && last.starts_with("id IN (SELECT")
+    {
+        last.push(')');
+    }
+    // Approval items arrive with the approval feature; until then a
+    // department sees no application.
+    if any.is_empty() {
+        clauses.push("1 = 0".into());
+    } else {
+        clauses.push(format!("({})", any.join(" OR ")));
+    }
 }
 
 /// Newest first.
@@ -322,6 +370,7 @@ pub fn list(
     if let Some(v) = filter.submitted_to_ms {
         add("submitted_at < ?", v.into());
     }
+    visibility_clause(&filter.visibility, &mut clauses, &mut args);
     let per_page = filter.per_page.clamp(1, 100);
     let page = filter.page.max(1);
     let where_sql = if clauses.is_empty() {

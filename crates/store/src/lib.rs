@@ -6,12 +6,15 @@
 //! - [`applications`], [`idempotency`]: repositories (plain functions over a [`db::Conn`]).
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod applications;
+pub mod audit;
 pub mod db;
 pub mod idempotency;
 pub mod migrate;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod work_orders;
 pub mod writer;
 
 use db::{Conn, DbTarget, Dialect, Role};

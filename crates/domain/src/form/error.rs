@@ -68,10 +68,16 @@ pub enum FieldCode {
     UnknownField,
     /// A field that is not allowed in this combination (e.g. `hall_id` outside window submissions).
     NotAllowed,
+    /// A password that does not satisfy the password rules.
+    WeakPassword,
+    /// A confirmation or current password that does not match.
+    Mismatch,
+    /// A unique value (a login name) that is already taken.
+    AlreadyExists,
 }
 
 impl FieldCode {
-    pub const ALL: [FieldCode; 11] = [
+    pub const ALL: [FieldCode; 14] = [
         FieldCode::Required,
         FieldCode::InvalidFormat,
         FieldCode::UsccChecksum,
@@ -83,6 +89,9 @@ impl FieldCode {
         FieldCode::TooLong,
         FieldCode::UnknownField,
         FieldCode::NotAllowed,
+        FieldCode::WeakPassword,
+        FieldCode::Mismatch,
+        FieldCode::AlreadyExists,
     ];
 
     /// The `snake_case` code, as serialised.
@@ -99,6 +108,9 @@ impl FieldCode {
             FieldCode::TooLong => "too_long",
             FieldCode::UnknownField => "unknown_field",
             FieldCode::NotAllowed => "not_allowed",
+            FieldCode::WeakPassword => "weak_password",
+            FieldCode::Mismatch => "mismatch",
+            FieldCode::AlreadyExists => "already_exists",
         }
     }
 }

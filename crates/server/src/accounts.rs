@@ -1,0 +1,795 @@
+//! Account use cases shared by the pages, the API and the command line:
+//! login and logout, registration, password changes, administration of
+//! accounts and API keys. Each state change commits together with its audit
+//! record, in one transaction.
+
+use crate::AppState;
+use crate::auth::{Caller, random_hex, token_hash};
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use onestop_domain::access::{
+    Capability, Grant, Role, Scope, Subject, check_password, normalize_username,
+};
+use onestop_domain::form::{FieldCode, FieldError, uscc_is_valid};
+use onestop_store::StoreError;
+use onestop_store::accounts::{self, Account, ApiKey, NewAccount, NewSession};
+use onestop_store::audit::{self, NewAuditRecord};
+
+fn field(name: &str, code: FieldCode, message: &str) -> FieldError {
+    FieldError::new(name, code, message)
+}
+
+fn validation(errors: Vec<FieldError>) -> ApiError {
+    let mut e = ApiError::validation(errors);
+    e.message = "填写内容有误，请按提示修改".into();
+    e
+}
+
+fn require(caller: &Caller, cap: Capability) -> Result<(), ApiError> {
+    if caller.subject.may(cap) {
+        Ok(())
+    } else {
+        Err(crate::auth::forbidden())
+    }
+}
+
+/// A password that satisfies the rules, for accounts an administrator
+/// creates or resets (the holder must change it at first login).
+pub fn temporary_password() -> String {
+    let bytes = random_hex(12);
+    let b = bytes.as_bytes();
+    let upper: String = b[..4]
+        .iter()
+        .map(|c| (b'A' + (c % 26)) as char)
+        .filter(|c| *c != 'I' && *c != 'O')
+        .collect();
+    let digits: String = b[4..8].iter().map(|c| (b'2' + (c % 8)) as char).collect();
+    let lower: String = b[8..12]
+        .iter()
+        .map(|c| (b'a' + (c % 26)) as char)
+        .filter(|c| *c != 'l' && *c != 'o')
+        .collect();
+    format!("{upper}-{digits}-{lower}K7")
+}
+
+/// The Chinese phone check used for registration: an 11-digit mobile number.
+fn phone_ok(p: &str) -> bool {
+    p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit())
+}
+
+// ───────────────────────────── login ─────────────────────────────
+
+/// A successful login: the new session's cookie token (shown to the browser
+/// once) and its CSRF token.
+pub struct LoggedIn {
+    pub token: String,
+    pub csrf_token: String,
+    pub account: Account,
+}
+
+/// The one answer to every failed login: it never says whether the account
+/// exists, is locked or is disabled.
+pub fn login_failed(state: &AppState) -> ApiError {
+    let s = &state.config.security;
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "login_failed",
+        format!(
+            "账号或密码错误，或账户已被锁定、停用。连续输错 {} 次将锁定 {} 分钟；如需帮助请联系管理员。",
+            s.lockout_failures, s.lockout_minutes
+        ),
+    )
+}
+
+pub async fn login(
+    state: &AppState,
+    caller: &Caller,
+    username: &str,
+    password: String,
+) -> Result<LoggedIn, ApiError> {
+    let now = state.now_ms();
+    let name = normalize_username(username);
+    let account = match &name {
+        Some(n) => {
+            let n = n.clone();
+            state
+                .store
+                .read(move |c| accounts::by_username(c, &n))
+                .await?
+        }
+        None => None,
+    };
+    let locked = account
+        .as_ref()
+        .is_some_and(|a| a.locked_until.is_some_and(|t| t > now));
+    // Always one Argon2 verification, whatever the account's state.
+    let hash = account
+        .as_ref()
+        .filter(|_| !locked)
+        .map(|a| a.password_hash.clone());
+    let ok = state.passwords.verify(password, hash).await;
+    let attempted: String = username.trim().chars().take(64).collect();
+    let Some(account) = account else {
+        let rec = NewAuditRecord {
+            actor_kind: "anonymous".into(),
+            actor_name: attempted,
+            ..caller.audit(
+                now,
+                "login",
+                "failure",
+                "account",
+                "",
+                serde_json::json!({"reason": "unknown_account"}),
+            )
+        };
+        state
+            .store
+            .write(move |c| audit::append(c, std::slice::from_ref(&rec)))
+            .await?;
+        return Err(login_failed(state));
+    };
+    let sec = state.config.security.clone();
+    if ok && !account.disabled {
+        let token = random_hex(32);
+        let csrf = random_hex(16);
+        let session = NewSession {
+            token_hash: token_hash(&token),
+            account_id: account.id.clone(),
+            csrf_token: csrf.clone(),
+            at_ms: now,
+            expires_at_ms: now + i64::from(sec.session_max_hours) * 3_600_000,
+            ip: caller.ip.clone(),
+            user_agent: caller.user_agent.clone(),
+        };
+        let rec = NewAuditRecord {
+            actor_kind: "account".into(),
+            actor_id: account.id.clone(),
+            actor_name: account.username.clone(),
+            ..caller.audit(
+                now,
+                "login",
+                "success",
+                "account",
+                &account.id,
+                serde_json::json!({}),
+            )
+        };
+        let id = account.id.clone();
+        state
+            .store
+            .write(move |c| {
+                accounts::record_success(c, &id, now)?;
+                accounts::create_session(c, &session)?;
+                audit::append(c, std::slice::from_ref(&rec))?;
+                Ok(())
+            })
+            .await?;
+        return Ok(LoggedIn {
+            token,
+            csrf_token: csrf,
+            account,
+        });
+    }
+    let reason = if locked {
+        "locked"
+    } else if account.disabled {
+        "disabled"
+    } else {
+        "wrong_password"
+    };
+    let id = account.id.clone();
+    let base = NewAuditRecord {
+        actor_kind: "account".into(),
+        actor_id: account.id.clone(),
+        actor_name: account.username.clone(),
+        ..caller.audit(now, "login", "failure", "account", &account.id, serde_json::json!({}))
+    };
+    let lock_until = now + i64::from(sec.lockout_minutes) * 60_000;
+    let counts = reason == "wrong_password";
+    state
+        .store
+        .write(move |c| {
+            let mut detail = serde_json::json!({"reason": reason});
+            if counts {
+                let (n, until) =
+                    accounts::record_failure(c, &id, now, sec.lockout_failures, lock_until)?;
+                detail["failures_in_a_row"] = n.into();
+                if until == Some(lock_until) && n >= i64::from(sec.lockout_failures) {
+                    detail["locked_until_ms"] = lock_until.into();
+                }
+            }
+            let rec = NewAuditRecord {
+                detail: detail.to_string(),
+                ..base.clone()
+            };
+            audit::append(c, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    Err(login_failed(state))
+}
+
+/// Ends the caller's session (idempotent).
+pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    let Some(session) = &caller.session else {
+        return Ok(());
+    };
+    let now = state.now_ms();
+    let hash = session.token_hash.clone();
+    let id = caller.account().map(|a| a.id.clone()).unwrap_or_default();
+    let rec = caller.audit(now, "logout", "success", "account", &id, serde_json::json!({}));
+    state
+        .store
+        .write(move |c| {
+            if accounts::end_session(c, &hash, now)? {
+                audit::append(c, std::slice::from_ref(&rec))?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+// ───────────────────────────── registration ─────────────────────────────
+
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    pub uscc: String,
+    pub enterprise_name: String,
+    pub contact_name: String,
+    pub phone: String,
+    pub password: String,
+    pub password_confirm: String,
+}
+
+/// An enterprise registers itself: the login name is the contact's mobile
+/// number; the account holds the applicant role for the USCC.
+pub async fn register(
+    state: &AppState,
+    caller: &Caller,
+    r: Registration,
+) -> Result<Account, ApiError> {
+    let mut errors = Vec::new();
+    let uscc = r.uscc.trim().to_uppercase();
+    if uscc.is_empty() {
+        errors.push(field("uscc", FieldCode::Required, "请填写统一社会信用代码"));
+    } else if uscc.chars().count() != 18 {
+        errors.push(field("uscc", FieldCode::InvalidFormat, "统一社会信用代码应为 18 位"));
+    } else if !uscc_is_valid(&uscc) {
+        errors.push(field("uscc", FieldCode::UsccChecksum, "统一社会信用代码校验位错误，请核对"));
+    }
+    let enterprise = r.enterprise_name.trim().to_owned();
+    if enterprise.is_empty() {
+        errors.push(field("enterprise_name", FieldCode::Required, "请填写企业名称"));
+    } else if enterprise.chars().count() > 100 {
+        errors.push(field("enterprise_name", FieldCode::TooLong, "企业名称至多 100 字"));
+    }
+    let contact = r.contact_name.trim().to_owned();
+    if contact.is_empty() {
+        errors.push(field("contact_name", FieldCode::Required, "请填写联系人姓名"));
+    } else if contact.chars().count() > 30 {
+        errors.push(field("contact_name", FieldCode::TooLong, "联系人姓名至多 30 字"));
+    }
+    let phone = r.phone.trim().to_owned();
+    if phone.is_empty() {
+        errors.push(field("phone", FieldCode::Required, "请填写手机号码"));
+    } else if !phone_ok(&phone) {
+        errors.push(field("phone", FieldCode::InvalidFormat, "请填写 11 位手机号码"));
+    }
+    if r.password.is_empty() {
+        errors.push(field("password", FieldCode::Required, "请设置密码"));
+    } else if let Err(m) = check_password(&r.password, &phone) {
+        errors.push(field("password", FieldCode::WeakPassword, m));
+    } else if r.password != r.password_confirm {
+        errors.push(field("password_confirm", FieldCode::Mismatch, "两次输入的密码不一致"));
+    }
+    if !errors.is_empty() {
+        return Err(validation(errors));
+    }
+    let hash = state.passwords.hash(r.password).await?;
+    let now = state.now_ms();
+    let new = NewAccount {
+        id: crate::service::new_id(),
+        username: phone.clone(),
+        display_name: contact,
+        phone: Some(phone),
+        uscc: Some(uscc.clone()),
+        enterprise_name: Some(enterprise),
+        password_hash: hash,
+        must_change_password: false,
+        created_by: "self".into(),
+        grants: vec![(Role::Applicant.as_str().into(), uscc.clone())],
+        at_ms: now,
+    };
+    let rec = NewAuditRecord {
+        actor_kind: "account".into(),
+        actor_id: new.id.clone(),
+        actor_name: new.username.clone(),
+        ..caller.audit(
+            now,
+            "account_registered",
+            "success",
+            "account",
+            &new.id,
+            serde_json::json!({"roles": [format!("applicant:{uscc}")]}),
+        )
+    };
+    insert_account(state, new, rec).await
+}
+
+async fn insert_account(
+    state: &AppState,
+    new: NewAccount,
+    rec: NewAuditRecord,
+) -> Result<Account, ApiError> {
+    let id = new.id.clone();
+    let outcome = state
+        .store
+        .write(move |c| {
+            match accounts::insert(c, &new) {
+                Ok(()) => {}
+                Err(StoreError::UniqueViolation(_)) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            audit::append(c, std::slice::from_ref(&rec))?;
+            Ok(true)
+        })
+        .await?;
+    if !outcome {
+        return Err(validation(vec![field(
+            "username",
+            FieldCode::AlreadyExists,
+            "该账号已被注册；如是本人，请直接登录或联系管理员重置密码",
+        )]));
+    }
+    state
+        .store
+        .read(move |c| accounts::get(c, &id))
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
+// ───────────────────────────── passwords ─────────────────────────────
+
+/// The caller changes their own password; every session of the account ends
+/// and a new one is returned for this browser.
+pub async fn change_password(
+    state: &AppState,
+    caller: &Caller,
+    current: String,
+    new_password: String,
+    confirm: String,
+) -> Result<LoggedIn, ApiError> {
+    let Some(me) = caller.account() else {
+        return Err(crate::auth::unauthenticated("请先登录"));
+    };
+    let id = me.id.clone();
+    let account = state
+        .store
+        .read(move |c| accounts::get(c, &id))
+        .await?
+        .ok_or_else(|| crate::auth::unauthenticated("请先登录"))?;
+    let mut errors = Vec::new();
+    if let Err(m) = check_password(&new_password, &account.username) {
+        errors.push(field("new_password", FieldCode::WeakPassword, m));
+    } else if new_password != confirm {
+        errors.push(field("new_password_confirm", FieldCode::Mismatch, "两次输入的新密码不一致"));
+    } else if new_password == current {
+        errors.push(field("new_password", FieldCode::WeakPassword, "新密码不能与当前密码相同"));
+    }
+    let ok = state
+        .passwords
+        .verify(current, Some(account.password_hash.clone()))
+        .await;
+    if !ok {
+        errors.insert(0, field("current_password", FieldCode::Mismatch, "当前密码不正确"));
+    }
+    if !errors.is_empty() {
+        return Err(validation(errors));
+    }
+    let hash = state.passwords.hash(new_password).await?;
+    let now = state.now_ms();
+    let token = random_hex(32);
+    let csrf = random_hex(16);
+    let session = NewSession {
+        token_hash: token_hash(&token),
+        account_id: account.id.clone(),
+        csrf_token: csrf.clone(),
+        at_ms: now,
+        expires_at_ms: now + i64::from(state.config.security.session_max_hours) * 3_600_000,
+        ip: caller.ip.clone(),
+        user_agent: caller.user_agent.clone(),
+    };
+    let rec = caller.audit(
+        now,
+        "password_changed",
+        "success",
+        "account",
+        &account.id,
+        serde_json::json!({}),
+    );
+    let id = account.id.clone();
+    state
+        .store
+        .write(move |c| {
+            accounts::set_password(c, &id, &hash, false, now)?;
+            accounts::end_sessions_of(c, &id, now)?;
+            accounts::create_session(c, &session)?;
+            audit::append(c, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    Ok(LoggedIn {
+        token,
+        csrf_token: csrf,
+        account,
+    })
+}
+
+// ───────────────────────────── administration ─────────────────────────────
+
+#[derive(Debug, Clone, Default)]
+pub struct NewAccountInput {
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    /// `role` or `role:scope` texts.
+    pub grants: Vec<String>,
+    /// None: a temporary password is generated.
+    pub password: Option<String>,
+}
+
+/// What creating or resetting an account hands back once.
+pub struct Created {
+    pub account: Account,
+    /// The temporary password, when one was generated.
+    pub temporary_password: Option<String>,
+}
+
+fn parse_grants(state: &AppState, texts: &[String]) -> Result<Vec<Grant>, Vec<FieldError>> {
+    let mut grants = Vec::new();
+    let mut errors = Vec::new();
+    for (i, t) in texts.iter().filter(|t| !t.trim().is_empty()).enumerate() {
+        match Grant::parse(t, &state.config) {
+            Ok(g) if !grants.contains(&g) => grants.push(g),
+            Ok(_) => {}
+            Err(e) => errors.push(field(&format!("roles.{i}"), FieldCode::UnknownValue, &e.message)),
+        }
+    }
+    if grants.is_empty() && errors.is_empty() {
+        errors.push(field("roles", FieldCode::Required, "至少授予一个角色"));
+    }
+    if errors.is_empty() { Ok(grants) } else { Err(errors) }
+}
+
+fn grant_pairs(grants: &[Grant]) -> Vec<(String, String)> {
+    grants
+        .iter()
+        .map(|g| (g.role.as_str().to_owned(), g.scope.clone()))
+        .collect()
+}
+
+fn grant_codes(grants: &[Grant]) -> Vec<String> {
+    grants.iter().map(Grant::code).collect()
+}
+
+/// An administrator (or the command line) creates an account. Without a
+/// password a temporary one is generated; either way the holder must change
+/// it at first login.
+pub async fn create_account(
+    state: &AppState,
+    caller: &Caller,
+    input: NewAccountInput,
+) -> Result<Created, ApiError> {
+    require(caller, Capability::ManageAccounts)?;
+    let mut errors = Vec::new();
+    let username = normalize_username(&input.username);
+    if username.is_none() {
+        errors.push(field(
+            "username",
+            FieldCode::InvalidFormat,
+            "登录名须为 3–32 位字母、数字或 . _ - @",
+        ));
+    }
+    let display = input.display_name.trim().to_owned();
+    if display.is_empty() {
+        errors.push(field("display_name", FieldCode::Required, "请填写姓名"));
+    } else if display.chars().count() > 30 {
+        errors.push(field("display_name", FieldCode::TooLong, "姓名至多 30 字"));
+    }
+    let phone = input
+        .phone
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty());
+    if let Some(p) = &phone
+        && !phone_ok(p)
+    {
+        errors.push(field("phone", FieldCode::InvalidFormat, "请填写 11 位手机号码"));
+    }
+    let grants = match parse_grants(state, &input.grants) {
+        Ok(g) => g,
+        Err(mut e) => {
+            errors.append(&mut e);
+            Vec::new()
+        }
+    };
+    let (password, generated) = match input.password.filter(|p| !p.is_empty()) {
+        Some(p) => (p, false),
+        None => (temporary_password(), true),
+    };
+    if let Some(u) = &username
+        && let Err(m) = check_password(&password, u)
+    {
+        errors.push(field("password", FieldCode::WeakPassword, m));
+    }
+    if !errors.is_empty() {
+        return Err(validation(errors));
+    }
+    let username = username.unwrap_or_default();
+    let uscc = grants
+        .iter()
+        .find(|g| g.role == Role::Applicant)
+        .map(|g| g.scope.clone());
+    let hash = state.passwords.hash(password.clone()).await?;
+    let now = state.now_ms();
+    let (_, creator_id, creator_name) = caller.subject.audit_identity();
+    let new = NewAccount {
+        id: crate::service::new_id(),
+        username,
+        display_name: display,
+        phone,
+        uscc,
+        enterprise_name: None,
+        password_hash: hash,
+        must_change_password: true,
+        created_by: if creator_id.is_empty() {
+            creator_name.to_owned()
+        } else {
+            creator_id.to_owned()
+        },
+        grants: grant_pairs(&grants),
+        at_ms: now,
+    };
+    let rec = caller.audit(
+        now,
+        "account_created",
+        "success",
+        "account",
+        &new.id,
+        serde_json::json!({"username": new.username, "roles": grant_codes(&grants)}),
+    );
+    let account = insert_account(state, new, rec).await?;
+    Ok(Created {
+        account,
+        temporary_password: generated.then_some(password),
+    })
+}
+
+async fn existing(state: &AppState, id: &str) -> Result<Account, ApiError> {
+    let id = id.to_owned();
+    state
+        .store
+        .read(move |c| accounts::get(c, &id))
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Disables (ending every session) or re-enables an account.
+pub async fn set_disabled(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    disabled: bool,
+) -> Result<Account, ApiError> {
+    require(caller, Capability::ManageAccounts)?;
+    let account = existing(state, id).await?;
+    if disabled && caller.account().is_some_and(|me| me.id == account.id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "cannot_disable_self",
+            "不能停用自己的账户",
+        ));
+    }
+    let now = state.now_ms();
+    let rec = caller.audit(
+        now,
+        if disabled { "account_disabled" } else { "account_enabled" },
+        "success",
+        "account",
+        &account.id,
+        serde_json::json!({"username": account.username}),
+    );
+    let aid = account.id.clone();
+    state
+        .store
+        .write(move |c| {
+            accounts::set_disabled(c, &aid, disabled, now)?;
+            if disabled {
+                accounts::end_sessions_of(c, &aid, now)?;
+            }
+            audit::append(c, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    existing(state, id).await
+}
+
+/// Resets a password to a new temporary one (shown once), ends every
+/// session, clears a lockout; the holder must change it at next login.
+pub async fn reset_password(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Created, ApiError> {
+    require(caller, Capability::ManageAccounts)?;
+    let account = existing(state, id).await?;
+    let password = temporary_password();
+    let hash = state.passwords.hash(password.clone()).await?;
+    let now = state.now_ms();
+    let rec = caller.audit(
+        now,
+        "password_reset",
+        "success",
+        "account",
+        &account.id,
+        serde_json::json!({"username": account.username}),
+    );
+    let aid = account.id.clone();
+    state
+        .store
+        .write(move |c| {
+            accounts::set_password(c, &aid, &hash, true, now)?;
+            accounts::end_sessions_of(c, &aid, now)?;
+            audit::append(c, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    Ok(Created {
+        account: existing(state, id).await?,
+        temporary_password: Some(password),
+    })
+}
+
+/// Replaces an account's roles (a permission change, audited with before and after).
+pub async fn set_grants(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    texts: &[String],
+) -> Result<Account, ApiError> {
+    require(caller, Capability::ManageAccounts)?;
+    let account = existing(state, id).await?;
+    let grants = parse_grants(state, texts).map_err(validation)?;
+    if caller.account().is_some_and(|me| me.id == account.id)
+        && !grants.iter().any(|g| g.role == Role::Admin)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "cannot_demote_self",
+            "不能移除自己的系统管理员角色",
+        ));
+    }
+    let before: Vec<String> = account
+        .grants
+        .iter()
+        .map(|(r, s)| if s.is_empty() { r.clone() } else { format!("{r}:{s}") })
+        .collect();
+    let now = state.now_ms();
+    let rec = caller.audit(
+        now,
+        "roles_changed",
+        "success",
+        "account",
+        &account.id,
+        serde_json::json!({"username": account.username, "before": before, "after": grant_codes(&grants)}),
+    );
+    let pairs = grant_pairs(&grants);
+    let aid = account.id.clone();
+    state
+        .store
+        .write(move |c| {
+            accounts::set_grants(c, &aid, &pairs, now)?;
+            audit::append(c, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    existing(state, id).await
+}
+
+/// A new API key: the key is returned once and stored only as its digest.
+pub async fn create_api_key(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    scopes: &str,
+) -> Result<(ApiKey, String), ApiError> {
+    require(caller, Capability::ManageApiKeys)?;
+    let mut errors = Vec::new();
+    let name = name.trim().to_owned();
+    if name.is_empty() {
+        errors.push(field("name", FieldCode::Required, "请填写调用方名称"));
+    } else if name.chars().count() > 60 {
+        errors.push(field("name", FieldCode::TooLong, "名称至多 60 字"));
+    }
+    let scopes = match Scope::parse_list(scopes, &state.config) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(field("scopes", FieldCode::UnknownValue, &e.message));
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(validation(errors));
+    }
+    let (key, hash, prefix) = crate::auth::new_api_key();
+    let now = state.now_ms();
+    let (_, creator_id, creator_name) = caller.subject.audit_identity();
+    let row = ApiKey {
+        id: crate::service::new_id(),
+        name,
+        prefix,
+        secret_hash: hash,
+        scopes: scopes.iter().map(Scope::code).collect::<Vec<_>>().join(","),
+        created_at: now,
+        created_by: if creator_id.is_empty() {
+            creator_name.to_owned()
+        } else {
+            creator_id.to_owned()
+        },
+        revoked_at: None,
+        revoked_by: None,
+        last_used_at: None,
+    };
+    let rec = caller.audit(
+        now,
+        "apikey_created",
+        "success",
+        "api_key",
+        &row.id,
+        serde_json::json!({"name": row.name, "scopes": row.scopes, "prefix": row.prefix}),
+    );
+    let r = row.clone();
+    state
+        .store
+        .write(move |c| {
+            accounts::insert_api_key(c, &r)?;
+            audit::append(c, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    Ok((row, key))
+}
+
+/// Revokes a key at once; false when it does not exist or was revoked already.
+pub async fn revoke_api_key(state: &AppState, caller: &Caller, id: &str) -> Result<bool, ApiError> {
+    require(caller, Capability::ManageApiKeys)?;
+    let now = state.now_ms();
+    let (_, by_id, by_name) = caller.subject.audit_identity();
+    let by = if by_id.is_empty() { by_name } else { by_id }.to_owned();
+    let rec = caller.audit(now, "apikey_revoked", "success", "api_key", id, serde_json::json!({}));
+    let id = id.to_owned();
+    Ok(state
+        .store
+        .write(move |c| {
+            let done = accounts::revoke_api_key(c, &id, &by, now)?;
+            if done {
+                audit::append(c, std::slice::from_ref(&rec))?;
+            }
+            Ok(done)
+        })
+        .await?)
+}
+
+/// A caller for the command line: the operator at the server, as `system`.
+pub fn system_caller(name: &str) -> Caller {
+    Caller {
+        subject: Subject::System(name.to_owned()),
+        session: None,
+        problem: None,
+        ip: "local".into(),
+        request_id: String::new(),
+        user_agent: String::new(),
+        https: false,
+        csrf_cookie: None,
+    }
+}

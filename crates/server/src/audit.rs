@@ -1,0 +1,90 @@
+//! The audit sink: records of reads are handed to a background task that
+//! appends them to the hash-chained log in batches (one transaction per
+//! batch). Records of state changes (logins, role changes, keys) are instead
+//! appended inside the same transaction as the change, with
+//! `onestop_store::audit::append`.
+
+use crate::error::ApiError;
+use onestop_store::Store;
+use onestop_store::audit::{self, NewAuditRecord};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Largest batch written in one transaction.
+const MAX_BATCH: usize = 2_000;
+
+enum Msg {
+    Record(NewAuditRecord),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct AuditSink {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl AuditSink {
+    /// Starts the writer task on the current Tokio runtime.
+    pub fn start(store: Store) -> AuditSink {
+        let (tx, rx) = mpsc::channel(65_536);
+        tokio::spawn(run(store, rx));
+        AuditSink { tx }
+    }
+
+    /// Queues a record. Waits only when the queue is full; fails when the
+    /// sink has stopped (then the caller must not hand out the data).
+    pub async fn record(&self, r: NewAuditRecord) -> Result<(), ApiError> {
+        self.tx.send(Msg::Record(r)).await.map_err(|_| {
+            tracing::error!("audit sink stopped; refusing the read");
+            ApiError::internal()
+        })
+    }
+
+    /// Resolves once every record queued before it is committed.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn run(store: Store, mut rx: mpsc::Receiver<Msg>) {
+    let mut batch = Vec::new();
+    let mut waiters = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(m) = next.take() {
+            match m {
+                Msg::Record(r) => batch.push(r),
+                Msg::Flush(w) => waiters.push(w),
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            let records = Arc::new(std::mem::take(&mut batch));
+            let mut delay = Duration::from_millis(50);
+            for attempt in 1.. {
+                let r = records.clone();
+                match store.write(move |c| audit::append(c, &r)).await {
+                    Ok(_) => break,
+                    Err(onestop_store::StoreError::Closed) => {
+                        tracing::error!(lost = records.len(), "audit records not written: store closed");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, attempt, "audit append failed; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        }
+        for w in waiters.drain(..) {
+            let _ = w.send(());
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! (in progress)
+
+use crate::AppState;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

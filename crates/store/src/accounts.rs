@@ -1,0 +1,533 @@
+//! Accounts, their role grants, login sessions and API keys.
+//!
+//! Plain functions over a [`Conn`]; writes run inside the caller's
+//! transaction (the group-commit writer), so a state change and its audit
+//! record commit together.
+
+use crate::StoreError;
+use crate::db::{Conn, Row, Value};
+use crate::params;
+
+/// An account to create.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub id: String,
+    /// Already normalised (lower-case).
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub uscc: Option<String>,
+    pub enterprise_name: Option<String>,
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub created_by: String,
+    /// `(role, scope)` pairs.
+    pub grants: Vec<(String, String)>,
+    pub at_ms: i64,
+}
+
+/// A stored account. `Debug` leaves the password hash out.
+#[derive(Clone)]
+pub struct Account {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub uscc: Option<String>,
+    pub enterprise_name: Option<String>,
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub disabled: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
+    pub password_changed_at: i64,
+    pub last_login_at: Option<i64>,
+    pub created_at: i64,
+    pub created_by: String,
+    pub updated_at: i64,
+    pub version: i64,
+    /// `(role, scope)` pairs, sorted.
+    pub grants: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("disabled", &self.disabled)
+            .field("grants", &self.grants)
+            .finish_non_exhaustive()
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "id, username, display_name, phone, uscc, enterprise_name, \
+     password_hash, must_change_password, disabled, failed_logins, locked_until, \
+     password_changed_at, last_login_at, created_at, created_by, updated_at, version";
+const ACCOUNT_WIDTH: usize = 17;
+
+fn account_from(row: &Row, at: usize) -> Result<Account, StoreError> {
+    let t = |i: usize| row.text(at + i).map(str::to_owned);
+    let ot = |i: usize| row.opt_text(at + i).map(|v| v.map(str::to_owned));
+    Ok(Account {
+        id: t(0)?,
+        username: t(1)?,
+        display_name: t(2)?,
+        phone: ot(3)?,
+        uscc: ot(4)?,
+        enterprise_name: ot(5)?,
+        password_hash: t(6)?,
+        must_change_password: row.int(at + 7)? != 0,
+        disabled: row.int(at + 8)? != 0,
+        failed_logins: row.int(at + 9)?,
+        locked_until: row.opt_int(at + 10)?,
+        password_changed_at: row.int(at + 11)?,
+        last_login_at: row.opt_int(at + 12)?,
+        created_at: row.int(at + 13)?,
+        created_by: t(14)?,
+        updated_at: row.int(at + 15)?,
+        version: row.int(at + 16)?,
+        grants: Vec::new(),
+    })
+}
+
+fn load_grants(conn: &mut dyn Conn, account: &mut Account) -> Result<(), StoreError> {
+    account.grants = conn
+        .query(
+            "SELECT role, scope FROM account_roles WHERE account_id = $1 ORDER BY role, scope",
+            params![&account.id],
+        )?
+        .iter()
+        .map(|r| Ok((r.text(0)?.to_owned(), r.text(1)?.to_owned())))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(())
+}
+
+/// Creates an account; a taken username is [`StoreError::UniqueViolation`].
+pub fn insert(conn: &mut dyn Conn, a: &NewAccount) -> Result<(), StoreError> {
+    conn.execute(
+        &format!(
+            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, NULL, $9, NULL, $9, $10, $9, 1)"
+        ),
+        params![
+            &a.id,
+            &a.username,
+            &a.display_name,
+            a.phone.as_deref(),
+            a.uscc.as_deref(),
+            a.enterprise_name.as_deref(),
+            &a.password_hash,
+            a.must_change_password,
+            a.at_ms,
+            &a.created_by
+        ],
+    )?;
+    put_grants(conn, &a.id, &a.grants)
+}
+
+fn put_grants(
+    conn: &mut dyn Conn,
+    account_id: &str,
+    grants: &[(String, String)],
+) -> Result<(), StoreError> {
+    for (role, scope) in grants {
+        conn.execute(
+            "INSERT INTO account_roles (account_id, role, scope) VALUES ($1, $2, $3)",
+            params![account_id, role, scope],
+        )?;
+    }
+    Ok(())
+}
+
+fn one(conn: &mut dyn Conn, where_sql: &str, arg: &str) -> Result<Option<Account>, StoreError> {
+    let row = conn.query_opt(
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {where_sql}"),
+        params![arg],
+    )?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let mut a = account_from(&row, 0)?;
+            load_grants(conn, &mut a)?;
+            Ok(Some(a))
+        }
+    }
+}
+
+pub fn get(conn: &mut dyn Conn, id: &str) -> Result<Option<Account>, StoreError> {
+    one(conn, "id = $1", id)
+}
+
+/// By login name (give it normalised).
+pub fn by_username(conn: &mut dyn Conn, username: &str) -> Result<Option<Account>, StoreError> {
+    one(conn, "username = $1", username)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AccountFilter {
+    /// Part of the username or display name.
+    pub text: Option<String>,
+    pub role: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// Accounts by username, filtered.
+pub fn list(conn: &mut dyn Conn, f: &AccountFilter) -> Result<Vec<Account>, StoreError> {
+    let mut sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE 1 = 1");
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(t) = &f.text {
+        args.push(format!("%{}%", t.to_lowercase()).into());
+        let n = args.len();
+        sql.push_str(&format!(
+            " AND (username LIKE ${n} OR LOWER(display_name) LIKE ${n})"
+        ));
+    }
+    if let Some(r) = &f.role {
+        args.push(r.into());
+        sql.push_str(&format!(
+            " AND id IN (SELECT account_id FROM account_roles WHERE role = ${})",
+            args.len()
+        ));
+    }
+    args.push(i64::from(f.limit.max(1)).into());
+    args.push(i64::from(f.offset).into());
+    sql.push_str(&format!(
+        " ORDER BY username LIMIT ${} OFFSET ${}",
+        args.len() - 1,
+        args.len()
+    ));
+    let rows = conn.query(&sql, &args)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut a = account_from(row, 0)?;
+        load_grants(conn, &mut a)?;
+        out.push(a);
+    }
+    Ok(out)
+}
+
+pub fn count(conn: &mut dyn Conn) -> Result<i64, StoreError> {
+    conn.query_opt("SELECT COUNT(*) FROM accounts", &[])?
+        .map_or(Ok(0), |r| r.int(0))
+}
+
+/// One more failed login in a row; locks the account until `lock_until_ms`
+/// when the count reaches `threshold`. Returns the new count and lock.
+pub fn record_failure(
+    conn: &mut dyn Conn,
+    id: &str,
+    at_ms: i64,
+    threshold: u32,
+    lock_until_ms: i64,
+) -> Result<(i64, Option<i64>), StoreError> {
+    conn.execute(
+        "UPDATE accounts SET failed_logins = failed_logins + 1, \
+         locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE locked_until END, \
+         updated_at = $2 WHERE id = $1",
+        params![id, at_ms, i64::from(threshold), lock_until_ms],
+    )?;
+    let row = conn
+        .query_opt(
+            "SELECT failed_logins, locked_until FROM accounts WHERE id = $1",
+            params![id],
+        )?
+        .ok_or_else(|| StoreError::Decode(format!("account {id} vanished")))?;
+    Ok((row.int(0)?, row.opt_int(1)?))
+}
+
+/// A successful login: the failure count and any lock are cleared.
+pub fn record_success(conn: &mut dyn Conn, id: &str, at_ms: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $2, \
+         updated_at = $2 WHERE id = $1",
+        params![id, at_ms],
+    )?;
+    Ok(())
+}
+
+/// A new password hash; clears failures and locks. `must_change` is set when
+/// an administrator resets it. Returns false when the account does not exist.
+pub fn set_password(
+    conn: &mut dyn Conn,
+    id: &str,
+    hash: &str,
+    must_change: bool,
+    at_ms: i64,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE accounts SET password_hash = $2, must_change_password = $3, failed_logins = 0, \
+         locked_until = NULL, password_changed_at = $4, updated_at = $4, version = version + 1 \
+         WHERE id = $1",
+        params![id, hash, must_change, at_ms],
+    )? == 1)
+}
+
+pub fn set_disabled(
+    conn: &mut dyn Conn,
+    id: &str,
+    disabled: bool,
+    at_ms: i64,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE accounts SET disabled = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+        params![id, disabled, at_ms],
+    )? == 1)
+}
+
+/// Replaces every grant of an account.
+pub fn set_grants(
+    conn: &mut dyn Conn,
+    id: &str,
+    grants: &[(String, String)],
+    at_ms: i64,
+) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "UPDATE accounts SET updated_at = $2, version = version + 1 WHERE id = $1",
+        params![id, at_ms],
+    )?;
+    if n != 1 {
+        return Ok(false);
+    }
+    conn.execute(
+        "DELETE FROM account_roles WHERE account_id = $1",
+        params![id],
+    )?;
+    put_grants(conn, id, grants)?;
+    Ok(true)
+}
+
+// ───────────────────────────── sessions ─────────────────────────────
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SM3 of the cookie's token; the token itself is never stored.
+    pub token_hash: String,
+    pub account_id: String,
+    pub csrf_token: String,
+    pub at_ms: i64,
+    pub expires_at_ms: i64,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+#[derive(Clone)]
+pub struct Session {
+    pub token_hash: String,
+    pub account_id: String,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("account_id", &self.account_id)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("ended_at", &self.ended_at)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn create_session(conn: &mut dyn Conn, s: &NewSession) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, last_seen_at, \
+         expires_at, ended_at, ip, user_agent) VALUES ($1, $2, $3, $4, $4, $5, NULL, $6, $7)",
+        params![
+            &s.token_hash,
+            &s.account_id,
+            &s.csrf_token,
+            s.at_ms,
+            s.expires_at_ms,
+            &s.ip,
+            &s.user_agent
+        ],
+    )?;
+    Ok(())
+}
+
+/// A session and its account, in one query (plus the grants).
+pub fn session_with_account(
+    conn: &mut dyn Conn,
+    token_hash: &str,
+) -> Result<Option<(Session, Account)>, StoreError> {
+    let cols = ACCOUNT_COLUMNS
+        .split(", ")
+        .map(|c| format!("a.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row = conn.query_opt(
+        &format!(
+            "SELECT s.token_hash, s.account_id, s.csrf_token, s.created_at, s.last_seen_at, \
+             s.expires_at, s.ended_at, {cols} FROM sessions s JOIN accounts a ON a.id = s.account_id \
+             WHERE s.token_hash = $1"
+        ),
+        params![token_hash],
+    )?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let session = Session {
+        token_hash: row.text(0)?.to_owned(),
+        account_id: row.text(1)?.to_owned(),
+        csrf_token: row.text(2)?.to_owned(),
+        created_at: row.int(3)?,
+        last_seen_at: row.int(4)?,
+        expires_at: row.int(5)?,
+        ended_at: row.opt_int(6)?,
+    };
+    debug_assert_eq!(row.0.len(), 7 + ACCOUNT_WIDTH);
+    let mut account = account_from(&row, 7)?;
+    load_grants(conn, &mut account)?;
+    Ok(Some((session, account)))
+}
+
+/// Records activity (for the idle timeout).
+pub fn touch_session(conn: &mut dyn Conn, token_hash: &str, at_ms: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2",
+        params![token_hash, at_ms],
+    )?;
+    Ok(())
+}
+
+/// Ends one session (logout); false when it had already ended.
+pub fn end_session(conn: &mut dyn Conn, token_hash: &str, at_ms: i64) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE sessions SET ended_at = $2 WHERE token_hash = $1 AND ended_at IS NULL",
+        params![token_hash, at_ms],
+    )? == 1)
+}
+
+/// Ends every open session of an account (disabled, password changed or reset).
+pub fn end_sessions_of(
+    conn: &mut dyn Conn,
+    account_id: &str,
+    at_ms: i64,
+) -> Result<u64, StoreError> {
+    conn.execute(
+        "UPDATE sessions SET ended_at = $2 WHERE account_id = $1 AND ended_at IS NULL",
+        params![account_id, at_ms],
+    )
+}
+
+// ───────────────────────────── API keys ─────────────────────────────
+
+#[derive(Clone)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub secret_hash: String,
+    /// Comma-separated scope codes.
+    pub scopes: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
+    pub last_used_at: Option<i64>,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("prefix", &self.prefix)
+            .field("scopes", &self.scopes)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
+const KEY_COLUMNS: &str = "id, name, prefix, secret_hash, scopes, created_at, created_by, \
+                           revoked_at, revoked_by, last_used_at";
+
+fn key_from(row: &Row) -> Result<ApiKey, StoreError> {
+    Ok(ApiKey {
+        id: row.text(0)?.to_owned(),
+        name: row.text(1)?.to_owned(),
+        prefix: row.text(2)?.to_owned(),
+        secret_hash: row.text(3)?.to_owned(),
+        scopes: row.text(4)?.to_owned(),
+        created_at: row.int(5)?,
+        created_by: row.text(6)?.to_owned(),
+        revoked_at: row.opt_int(7)?,
+        revoked_by: row.opt_text(8)?.map(str::to_owned),
+        last_used_at: row.opt_int(9)?,
+    })
+}
+
+pub fn insert_api_key(conn: &mut dyn Conn, k: &ApiKey) -> Result<(), StoreError> {
+    conn.execute(
+        &format!(
+            "INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, NULL)"
+        ),
+        params![
+            &k.id,
+            &k.name,
+            &k.prefix,
+            &k.secret_hash,
+            &k.scopes,
+            k.created_at,
+            &k.created_by
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn api_key_by_hash(conn: &mut dyn Conn, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+    conn.query_opt(
+        &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1"),
+        params![hash],
+    )?
+    .as_ref()
+    .map(key_from)
+    .transpose()
+}
+
+pub fn api_key(conn: &mut dyn Conn, id: &str) -> Result<Option<ApiKey>, StoreError> {
+    conn.query_opt(
+        &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"),
+        params![id],
+    )?
+    .as_ref()
+    .map(key_from)
+    .transpose()
+}
+
+/// Every key, newest first.
+pub fn list_api_keys(conn: &mut dyn Conn) -> Result<Vec<ApiKey>, StoreError> {
+    conn.query(
+        &format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at DESC, id DESC"),
+        &[],
+    )?
+    .iter()
+    .map(key_from)
+    .collect()
+}
+
+/// Revokes a key; false when it does not exist or was already revoked.
+pub fn revoke_api_key(
+    conn: &mut dyn Conn,
+    id: &str,
+    by: &str,
+    at_ms: i64,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE api_keys SET revoked_at = $3, revoked_by = $2 WHERE id = $1 AND revoked_at IS NULL",
+        params![id, by, at_ms],
+    )? == 1)
+}
+
+pub fn touch_api_key(conn: &mut dyn Conn, id: &str, at_ms: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE api_keys SET last_used_at = $2 WHERE id = $1",
+        params![id, at_ms],
+    )?;
+    Ok(())
+}
