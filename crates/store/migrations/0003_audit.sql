@@ -23,6 +23,7 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_at ON audit_log (at);
 CREATE INDEX audit_log_by_actor ON audit_log (actor_id, seq);
+CREATE INDEX audit_log_by_actor_name ON audit_log (actor_name, seq);
 CREATE INDEX audit_log_by_target ON audit_log (target_id, seq);
 
 CREATE TABLE audit_head (
