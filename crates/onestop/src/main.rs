@@ -1,4 +1,5 @@
-//! `onestop`: the one binary — serve, migrate, calendar check.
+//! `onestop`: the one binary — serve, migrate, calendar check, accounts,
+//! API keys and the audit log.
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, Result, bail};
@@ -49,6 +50,91 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// Accounts of people (administrators, clerks, operators, approvers, supervisors).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API keys of integration clients.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// The hash-chained security audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; prints a temporary password (alone, on the last
+    /// line) that must be changed at first login.
+    Create {
+        /// Login name (3–32 letters, digits, . _ - @).
+        #[arg(long)]
+        username: String,
+        /// The person's name.
+        #[arg(long)]
+        name: String,
+        /// A role, `role` or `role:scope`; repeat for several (admin,
+        /// supervisor[:unit], operator:<unit>, approver:<department>,
+        /// clerk:<hall>, applicant:<USCC>).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        /// Read the initial password from standard input instead of
+        /// generating one (it must still be changed at first login).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account (ends its sessions).
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a new temporary password (printed on the last line), end every session.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create a key; prints it once, alone on the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: applications:read, applications:write,
+        /// workorders:read:<unit>, workorders:write:<unit>, approvals:write:<department>.
+        #[arg(long)]
+        scopes: String,
+    },
+    /// List keys (prefixes only).
+    List,
+    /// Revoke a key at once.
+    Revoke {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the whole hash chain; names the first broken record (exit code 1).
+    Verify,
+    /// Remove records older than `security.audit_retention_days` (at least 180).
+    Prune,
 }
 
 #[derive(Subcommand)]
@@ -93,6 +179,257 @@ fn run(cli: Cli, started: Instant) -> Result<()> {
         Command::Calendar {
             command: CalendarCommand::Check,
         } => calendar_check(cli.config.as_deref()),
+        Command::User { command } => {
+            let city = load_city(cli.config.as_deref())?;
+            with_state(city, &cli.data_dir, |state| user_command(state, command))
+        }
+        Command::Apikey { command } => {
+            let city = load_city(cli.config.as_deref())?;
+            with_state(city, &cli.data_dir, |state| apikey_command(state, command))
+        }
+        Command::Audit { command } => {
+            let city = load_city(cli.config.as_deref())?;
+            with_state(city, &cli.data_dir, |state| audit_command(state, command))
+        }
+    }
+}
+
+/// Runs an administrative command against the database with a full
+/// application state (the same use cases as the pages), then flushes.
+fn with_state<F, Fut>(city: City, data_dir: &Path, f: F) -> Result<()>
+where
+    F: FnOnce(AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()?;
+    let target = db_target(data_dir)?;
+    runtime.block_on(async move {
+        let options = StoreOptions::for_target(&target);
+        let store = tokio::task::spawn_blocking(move || Store::open(target, options)).await??;
+        let state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store);
+        let audit = state.audit.clone();
+        let result = f(state).await;
+        audit.flush().await;
+        result
+    })
+}
+
+fn operator_name() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "operator".into());
+    format!("cli:{user}")
+}
+
+fn api_error(e: onestop_server::error::ApiError) -> anyhow::Error {
+    let mut text = e.message.clone();
+    for f in &e.fields {
+        text.push_str(&format!("\n  {}: {} ({})", f.field, f.message, f.code.as_str()));
+    }
+    anyhow::anyhow!(text)
+}
+
+async fn account_id(state: &AppState, username: &str) -> Result<String> {
+    let name = onestop_domain::access::normalize_username(username)
+        .with_context(|| format!("not a login name: {username}"))?;
+    let found = state
+        .store
+        .read(move |c| onestop_store::accounts::by_username(c, &name))
+        .await?;
+    Ok(found.with_context(|| format!("no account named {username}"))?.id)
+}
+
+async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
+    use onestop_server::accounts;
+    let me = accounts::system_caller(&operator_name());
+    match command {
+        UserCommand::Create {
+            username,
+            name,
+            roles,
+            phone,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let created = accounts::create_account(
+                &state,
+                &me,
+                accounts::NewAccountInput {
+                    username,
+                    display_name: name,
+                    phone,
+                    grants: roles,
+                    password,
+                },
+            )
+            .await
+            .map_err(api_error)?;
+            let a = &created.account;
+            let roles: Vec<String> = a
+                .grants
+                .iter()
+                .map(|(r, s)| if s.is_empty() { r.clone() } else { format!("{r}:{s}") })
+                .collect();
+            println!("created account {} ({}), roles {}", a.username, a.id, roles.join(", "));
+            println!("the password must be changed at first login");
+            if let Some(p) = created.temporary_password {
+                println!("temporary password (shown once):");
+                println!("{p}");
+            }
+        }
+        UserCommand::List => {
+            let rows = state
+                .store
+                .read(|c| {
+                    onestop_store::accounts::list(
+                        c,
+                        &onestop_store::accounts::AccountFilter {
+                            limit: 10_000,
+                            ..Default::default()
+                        },
+                    )
+                })
+                .await?;
+            for a in rows {
+                let roles: Vec<String> = a
+                    .grants
+                    .iter()
+                    .map(|(r, s)| if s.is_empty() { r.clone() } else { format!("{r}:{s}") })
+                    .collect();
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    a.username,
+                    a.id,
+                    if a.disabled { "disabled" } else { "active" },
+                    roles.join(",")
+                );
+            }
+        }
+        UserCommand::Disable { username } => {
+            let id = account_id(&state, &username).await?;
+            accounts::set_disabled(&state, &me, &id, true)
+                .await
+                .map_err(api_error)?;
+            println!("disabled {username}; its sessions have ended");
+        }
+        UserCommand::Enable { username } => {
+            let id = account_id(&state, &username).await?;
+            accounts::set_disabled(&state, &me, &id, false)
+                .await
+                .map_err(api_error)?;
+            println!("enabled {username}");
+        }
+        UserCommand::ResetPassword { username } => {
+            let id = account_id(&state, &username).await?;
+            let done = accounts::reset_password(&state, &me, &id)
+                .await
+                .map_err(api_error)?;
+            println!("reset {username}; every session has ended; the password must be changed at next login");
+            println!("temporary password (shown once):");
+            println!("{}", done.temporary_password.unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+async fn apikey_command(state: AppState, command: ApikeyCommand) -> Result<()> {
+    use onestop_server::accounts;
+    let me = accounts::system_caller(&operator_name());
+    match command {
+        ApikeyCommand::Create { name, scopes } => {
+            let (row, key) = accounts::create_api_key(&state, &me, &name, &scopes)
+                .await
+                .map_err(api_error)?;
+            println!("created API key {} ({}) with scopes {}", row.name, row.id, row.scopes);
+            println!("store it now: it is shown only once");
+            println!("{key}");
+        }
+        ApikeyCommand::List => {
+            let keys = state
+                .store
+                .read(onestop_store::accounts::list_api_keys)
+                .await?;
+            for k in keys {
+                println!(
+                    "{}\t{}…\t{}\t{}\t{}",
+                    k.id,
+                    k.prefix,
+                    k.name,
+                    k.scopes,
+                    if k.revoked_at.is_some() { "revoked" } else { "active" }
+                );
+            }
+        }
+        ApikeyCommand::Revoke { id } => {
+            if accounts::revoke_api_key(&state, &me, &id)
+                .await
+                .map_err(api_error)?
+            {
+                println!("revoked {id}");
+            } else {
+                bail!("no active API key with id {id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn audit_command(state: AppState, command: AuditCommand) -> Result<()> {
+    match command {
+        AuditCommand::Verify => {
+            let report = state.store.read(onestop_store::audit::verify).await?;
+            match report.broken {
+                None => {
+                    println!(
+                        "audit log intact: {} records checked (seq {}..{})",
+                        report.checked, report.first_seq, report.last_seq
+                    );
+                    Ok(())
+                }
+                Some(b) => {
+                    println!(
+                        "audit log BROKEN at record {}: {} ({} records before it verified)",
+                        b.seq, b.reason, report.checked
+                    );
+                    std::process::exit(1);
+                }
+            }
+        }
+        AuditCommand::Prune => {
+            let days = i64::from(state.config.security.audit_retention_days.max(180));
+            let now = state.now_ms();
+            let before = now - days * 86_400_000;
+            let me = onestop_server::accounts::system_caller(&operator_name());
+            let rec = me.audit(
+                now,
+                "audit_pruned",
+                "success",
+                "audit_log",
+                "",
+                serde_json::json!({"before_ms": before, "retention_days": days}),
+            );
+            let removed = state
+                .store
+                .write(move |c| {
+                    let n = onestop_store::audit::prune(c, before)?;
+                    let mut r = rec.clone();
+                    r.detail = serde_json::json!({"before_ms": before, "retention_days": days, "removed": n}).to_string();
+                    onestop_store::audit::append(c, std::slice::from_ref(&r))?;
+                    Ok(n)
+                })
+                .await?;
+            println!("removed {removed} audit records older than {days} days");
+            Ok(())
+        }
     }
 }
 
@@ -221,7 +558,9 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         );
     }
     let state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone());
-    let app = onestop_server::router(state);
+    let audit = state.audit.clone();
+    let app = onestop_server::router(state)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -235,6 +574,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopped accepting requests; finishing queued writes");
+    audit.flush().await;
     drop(store);
     Ok(())
 }

@@ -13,6 +13,35 @@ struct Server {
     child: Child,
 }
 
+/// Runs the binary's command line against the test database.
+fn cli(db: &TestDb, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onestop"));
+    cmd.args(args)
+        .env("ONESTOP_DATA_DIR", &db.dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("ONESTOP_CONFIG");
+    match db.database_url() {
+        Some(url) => cmd.env("DATABASE_URL", url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    cmd.output().expect("run onestop")
+}
+
+/// A new API key (the last line `onestop apikey create` prints).
+fn api_key(db: &TestDb) -> String {
+    let out = cli(
+        db,
+        &["apikey", "create", "--name", "durability", "--scopes", "applications:read,applications:write"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
 fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -39,7 +68,7 @@ fn start(db: &TestDb, addr: SocketAddr) -> Server {
     let server = Server { child };
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if let Ok((200, _)) = http(addr, "GET", "/readyz", None, None) {
+        if let Ok((200, _)) = http(addr, "", "GET", "/readyz", None, None) {
             return server;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -65,6 +94,7 @@ fn signal(child: &Child, sig: &str) {
 /// A minimal HTTP/1.1 exchange (Connection: close).
 fn http(
     addr: SocketAddr,
+    auth: &str,
     method: &str,
     path: &str,
     body: Option<&str>,
@@ -79,6 +109,7 @@ fn http(
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+         Authorization: Bearer {auth}\r\n\
          Content-Type: application/json\r\n{key}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
@@ -105,8 +136,10 @@ fn killed_right_after_201(backend: Backend) {
     let db = TestDb::new(backend);
     let addr = free_addr();
     let server = start(&db, addr);
+    let key = api_key(&db);
     let (status, body) = http(
         addr,
+        &key,
         "POST",
         "/api/v1/applications",
         Some(&application(1)),
@@ -122,6 +155,7 @@ fn killed_right_after_201(backend: Backend) {
     let _server = start(&db, addr);
     let (status, body) = http(
         addr,
+        &key,
         "GET",
         &format!("/api/v1/applications/{id}"),
         None,
@@ -138,11 +172,14 @@ fn sigterm_finishes_in_flight_requests(backend: Backend) {
     let db = TestDb::new(backend);
     let addr = free_addr();
     let server = start(&db, addr);
+    let key = api_key(&db);
     let senders: Vec<_> = (0..24)
         .map(|n| {
+            let key = key.clone();
             std::thread::spawn(move || {
                 http(
                     addr,
+                    &key,
                     "POST",
                     "/api/v1/applications",
                     Some(&application(n)),
@@ -171,6 +208,7 @@ fn sigterm_finishes_in_flight_requests(backend: Backend) {
     for id in answered {
         let (status, _) = http(
             addr,
+            &key,
             "GET",
             &format!("/api/v1/applications/{id}"),
             None,

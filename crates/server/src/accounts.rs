@@ -36,20 +36,20 @@ fn require(caller: &Caller, cap: Capability) -> Result<(), ApiError> {
 /// A password that satisfies the rules, for accounts an administrator
 /// creates or resets (the holder must change it at first login).
 pub fn temporary_password() -> String {
-    let bytes = random_hex(12);
-    let b = bytes.as_bytes();
-    let upper: String = b[..4]
-        .iter()
-        .map(|c| (b'A' + (c % 26)) as char)
-        .filter(|c| *c != 'I' && *c != 'O')
-        .collect();
-    let digits: String = b[4..8].iter().map(|c| (b'2' + (c % 8)) as char).collect();
-    let lower: String = b[8..12]
-        .iter()
-        .map(|c| (b'a' + (c % 26)) as char)
-        .filter(|c| *c != 'l' && *c != 'o')
-        .collect();
-    format!("{upper}-{digits}-{lower}K7")
+    // Four groups of four from an alphabet without look-alikes (about 90
+    // bits), plus a fixed tail that guarantees every character class.
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).expect("the operating system's random source");
+    let mut out = String::with_capacity(24);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push('-');
+        }
+        out.push(ALPHABET[usize::from(*b) % ALPHABET.len()] as char);
+    }
+    out.push_str("-Aa9");
+    out
 }
 
 /// The Chinese phone check used for registration: an 11-digit mobile number.

@@ -165,9 +165,10 @@ async fn validation_reports_every_problem(backend: Backend) {
 
 async fn malformed_bodies_are_400(backend: Backend) {
     let app = TestApp::new(backend).await;
+    let auth = format!("Bearer {}", app.api_key);
     for body in ["", "{", "[1,2]", "\"text\"", "null", "{\"a\":1,}", "\u{0}"] {
         let res = app
-            .request(Method::POST, "/api/v1/applications", &[], body.to_owned())
+            .request(Method::POST, "/api/v1/applications", &[("authorization", &auth)], body.to_owned())
             .await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "body {body:?}");
         assert_eq!(res.json()["error"]["code"], "malformed_body");
@@ -175,13 +176,14 @@ async fn malformed_bodies_are_400(backend: Backend) {
     // Deep nesting is refused, not a stack overflow.
     let deep = "[".repeat(100_000);
     let res = app
-        .request(Method::POST, "/api/v1/applications", &[], deep)
+        .request(Method::POST, "/api/v1/applications", &[("authorization", &auth)], deep)
         .await;
     assert!(res.status.is_client_error());
 }
 
 async fn oversized_bodies_are_413(backend: Backend) {
     let app = TestApp::new(backend).await;
+    let auth = format!("Bearer {}", app.api_key);
     let mut body = five_services();
     body["address"]["detail"] = json!("长".repeat(300_000));
     let res = app.post_json("/api/v1/applications", &body, None).await;
@@ -192,7 +194,7 @@ async fn oversized_bodies_are_413(backend: Backend) {
         (0..100).map(|_| Ok("x".repeat(10_000))).collect();
     let stream = Body::from_stream(futures_stream(chunks));
     let res = app
-        .request(Method::POST, "/api/v1/applications", &[], stream)
+        .request(Method::POST, "/api/v1/applications", &[("authorization", &auth)], stream)
         .await;
     assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
     // A long string under the limit is a field error, not a 413.
@@ -261,10 +263,12 @@ async fn idempotency_races_create_one_application(backend: Backend) {
     for _ in 0..16 {
         let router = app.router.clone();
         let body = body.to_string();
+        let auth = format!("Bearer {}", app.api_key);
         tasks.push(tokio::spawn(async move {
             use tower::ServiceExt;
             let req = axum::http::Request::post("/api/v1/applications")
                 .header("idempotency-key", "race-1")
+                .header("authorization", auth)
                 .body(Body::from(body))
                 .unwrap();
             let res = router.oneshot(req).await.unwrap();

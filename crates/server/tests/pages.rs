@@ -101,7 +101,10 @@ async fn form_submits_and_shows_receipt(backend: Backend) {
         "only the chosen carrier"
     );
     assert!(!html.contains("随州市集中供热单位"), "heat was not chosen");
-    assert!(html.contains("139****5678"), "phone masked");
+    assert!(
+        !html.contains("5678") && html.contains("为保护个人信息"),
+        "the public receipt shows no phone at all"
+    );
     assert_eq!(html.matches("class=\"order level-normal\"").count(), 3);
 
     let id = location.trim_start_matches("/receipt/");
@@ -209,14 +212,20 @@ async fn status_lookup(backend: Backend) {
     let page = app.get("/status").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("申请编号"));
+    let lower = number.to_lowercase();
     let found = app
-        .get(&format!("/status?number={}", number.to_lowercase()))
+        .post_form("/status", &[("number", &lower), ("phone_last4", "4444")])
         .await;
     assert_eq!(found.status, StatusCode::OK);
     let html = found.text();
     assert!(html.contains(number));
     assert!(html.contains("申请进度"));
-    let missing = app.get("/status?number=LB209901010001").await;
+    let missing = app
+        .post_form("/status", &[("number", "LB209901010001"), ("phone_last4", "4444")])
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.text().contains("未找到"));
+    let incomplete = app.post_form("/status", &[("number", number)]).await;
+    assert_eq!(incomplete.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(incomplete.text().contains("后四位"));
 }

@@ -34,6 +34,44 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub db: TestDb,
+    /// A key with `applications:read,applications:write`, sent by `get` and
+    /// `post_json` to `/api/` paths (`request` sends only what it is given).
+    pub api_key: String,
+}
+
+/// The password every account made by [`TestApp::account`] has.
+pub const PASSWORD: &str = "Passw0rd!23";
+
+/// A signed-in browser: its session cookie and the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Session {
+    pub fn cookie_header(&self) -> String {
+        format!("onestop_session={}", self.cookie)
+    }
+}
+
+/// The first `name="csrf_token" value="…"` in a page.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let i = html.find("name=\"csrf_token\" value=\"")?;
+    let rest = &html[i + "name=\"csrf_token\" value=\"".len()..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+/// The value of a `Set-Cookie` named `name` in an answer.
+pub fn set_cookie(a: &Answer, name: &str) -> Option<String> {
+    a.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
 }
 
 pub struct Answer {
@@ -73,16 +111,156 @@ impl Answer {
 
 impl TestApp {
     pub async fn new(backend: Backend) -> TestApp {
+        Self::with_config(backend, |_| {}).await
+    }
+
+    /// A test app over a changed copy of the default city's configuration.
+    pub async fn with_config(backend: Backend, change: impl FnOnce(&mut CityConfig)) -> TestApp {
         let db = TestDb::new(backend);
-        let config = Arc::new(CityConfig::default_city());
+        let mut config = CityConfig::default_city();
+        change(&mut config);
+        let config = Arc::new(config);
         let clock = Arc::new(test_clock(&config));
         let store = db.open_store().await;
-        let state = AppState::new(config, clock, store);
+        // Argon2 at a labelled test-only cost keeps the suites fast; the
+        // production cost is exercised by the benchmark.
+        let state = AppState::with_password_cost(
+            config,
+            clock,
+            store,
+            onestop_server::auth::PasswordCost::TEST_ONLY,
+        );
+        let system = onestop_server::accounts::system_caller("test");
+        let (_, api_key) = onestop_server::accounts::create_api_key(
+            &state,
+            &system,
+            "test client",
+            "applications:read,applications:write",
+        )
+        .await
+        .expect("test API key");
         TestApp {
             router: onestop_server::router(state.clone()),
             state,
             db,
+            api_key,
         }
+    }
+
+    /// An account with these roles (`role` or `role:scope`) and
+    /// [`PASSWORD`], its first-login password change already done.
+    pub async fn account(&self, username: &str, grants: &[&str]) -> String {
+        let system = onestop_server::accounts::system_caller("test");
+        let created = onestop_server::accounts::create_account(
+            &self.state,
+            &system,
+            onestop_server::accounts::NewAccountInput {
+                username: username.into(),
+                display_name: format!("测试{username}"),
+                phone: None,
+                grants: grants.iter().map(|g| g.to_string()).collect(),
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create {username}: {e:?}"));
+        let id = created.account.id.clone();
+        let hash = created.account.password_hash.clone();
+        let i = id.clone();
+        self.state
+            .store
+            .write(move |c| {
+                onestop_store::accounts::set_password(c, &i, &hash, false, onestop_store::now_ms())
+            })
+            .await
+            .unwrap();
+        id
+    }
+
+    /// An API key with these scopes.
+    pub async fn key(&self, scopes: &str) -> String {
+        let system = onestop_server::accounts::system_caller("test");
+        onestop_server::accounts::create_api_key(&self.state, &system, "test", scopes)
+            .await
+            .unwrap_or_else(|e| panic!("key {scopes}: {e:?}"))
+            .1
+    }
+
+    /// The anonymous CSRF pair a browser gets from any form page.
+    pub fn anon_csrf() -> (String, String) {
+        let token = onestop_server::auth::random_hex(16);
+        (format!("onestop_csrf={token}"), token)
+    }
+
+    /// Signs in through the login page; panics when that fails.
+    pub async fn login(&self, username: &str, password: &str) -> Session {
+        let res = self.try_login(username, password).await;
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "login {username}: {}",
+            res.text()
+        );
+        let cookie = set_cookie(&res, "onestop_session").expect("session cookie");
+        let page = self
+            .request(
+                Method::GET,
+                "/account/password",
+                &[("cookie", &format!("onestop_session={cookie}"))],
+                Body::empty(),
+            )
+            .await;
+        let csrf = csrf_in(&page.text()).expect("csrf token on a signed-in page");
+        Session { cookie, csrf }
+    }
+
+    /// Posts the login form; returns the raw answer.
+    pub async fn try_login(&self, username: &str, password: &str) -> Answer {
+        let (cookie, token) = Self::anon_csrf();
+        let body = serde_urlencoded::to_string([
+            ("username", username),
+            ("password", password),
+            ("csrf_token", token.as_str()),
+        ])
+        .unwrap();
+        self.request(
+            Method::POST,
+            "/login",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+            ],
+            body,
+        )
+        .await
+    }
+
+    /// GET as a signed-in browser.
+    pub async fn get_as(&self, s: &Session, uri: &str) -> Answer {
+        self.request(
+            Method::GET,
+            uri,
+            &[("cookie", &s.cookie_header())],
+            Body::empty(),
+        )
+        .await
+    }
+
+    /// POST a form as a signed-in browser (the session's CSRF token added).
+    pub async fn post_form_as(&self, s: &Session, uri: &str, pairs: &[(&str, &str)]) -> Answer {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("csrf_token", &s.csrf));
+        let body = serde_urlencoded::to_string(&pairs).unwrap();
+        self.request(
+            Method::POST,
+            uri,
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &s.cookie_header()),
+            ],
+            body,
+        )
+        .await
     }
 
     pub async fn request(
@@ -93,15 +271,19 @@ impl TestApp {
         body: impl Into<Body>,
     ) -> Answer {
         let mut req = Request::builder().method(method).uri(uri);
+        // `x-test-peer: 10.0.0.7` sets the client address (as a socket would).
+        let mut peer: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
         for (k, v) in headers {
+            if *k == "x-test-peer" {
+                peer = format!("{v}:40000").parse().unwrap();
+                continue;
+            }
             req = req.header(*k, *v);
         }
-        let res = self
-            .router
-            .clone()
-            .oneshot(req.body(body.into()).unwrap())
-            .await
-            .unwrap();
+        let mut req = req.body(body.into()).unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
         let body = axum::body::to_bytes(res.into_body(), usize::MAX)
@@ -114,12 +296,25 @@ impl TestApp {
         }
     }
 
+    /// GET; `/api/` paths carry the test client's API key.
     pub async fn get(&self, uri: &str) -> Answer {
-        self.request(Method::GET, uri, &[], Body::empty()).await
+        let auth = format!("Bearer {}", self.api_key);
+        let headers: Vec<(&str, &str)> = if uri.starts_with("/api/") {
+            vec![("authorization", &auth)]
+        } else {
+            vec![]
+        };
+        self.request(Method::GET, uri, &headers, Body::empty())
+            .await
     }
 
+    /// POST JSON with the test client's API key.
     pub async fn post_json(&self, uri: &str, body: &Value, key: Option<&str>) -> Answer {
-        let mut headers = vec![("content-type", "application/json")];
+        let auth = format!("Bearer {}", self.api_key);
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ];
         if let Some(k) = key {
             headers.push(("idempotency-key", k));
         }
@@ -127,12 +322,21 @@ impl TestApp {
             .await
     }
 
+    /// POST a form as an anonymous browser (with a valid anonymous CSRF pair).
     pub async fn post_form(&self, uri: &str, pairs: &[(&str, &str)]) -> Answer {
-        let body = serde_urlencoded::to_string(pairs).unwrap();
+        let (cookie, token) = Self::anon_csrf();
+        let mut pairs = pairs.to_vec();
+        if !pairs.iter().any(|(k, _)| *k == "csrf_token") {
+            pairs.push(("csrf_token", &token));
+        }
+        let body = serde_urlencoded::to_string(&pairs).unwrap();
         self.request(
             Method::POST,
             uri,
-            &[("content-type", "application/x-www-form-urlencoded")],
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+            ],
             body,
         )
         .await

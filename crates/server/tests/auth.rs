@@ -1,0 +1,651 @@
+//! Signing in and out, sessions, lockout, registration, CSRF, API keys, rate
+//! limits and the audit trail of it all — on SQLite and on PostgreSQL.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use common::*;
+use onestop_store::audit::{self, AuditFilter};
+use onestop_store::params;
+use onestop_store::testing::Backend;
+
+on_both_databases!(
+    login_logout_and_replayed_cookies,
+    failed_logins_lock_the_account_and_say_nothing_more,
+    forged_idle_and_expired_sessions_are_refused,
+    disabled_accounts_and_revoked_keys,
+    csrf_is_required_on_every_state_change,
+    first_login_forces_a_password_change,
+    enterprises_register_and_submit_for_themselves_only,
+    logins_registrations_and_lookups_are_rate_limited,
+    status_lookup_needs_the_phone_digits,
+    the_audit_log_records_logins_and_reads,
+);
+
+async fn audit_actions(app: &TestApp, action: &str) -> Vec<audit::AuditRecord> {
+    app.state.audit.flush().await;
+    let action = action.to_owned();
+    app.state
+        .store
+        .read(move |c| {
+            audit::list(
+                c,
+                &AuditFilter {
+                    action: Some(action),
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .unwrap()
+}
+
+async fn api_as(app: &TestApp, s: &Session, uri: &str) -> Answer {
+    app.request(
+        Method::GET,
+        uri,
+        &[("cookie", &s.cookie_header())],
+        Body::empty(),
+    )
+    .await
+}
+
+async fn login_logout_and_replayed_cookies(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.account("wang.admin", &["admin"]).await;
+    let res = app.try_login("Wang.Admin", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(res.header("location"), Some("/admin/accounts"));
+    let raw = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("onestop_session="))
+        .unwrap();
+    assert!(raw.contains("HttpOnly") && raw.contains("SameSite=Lax"), "{raw}");
+    assert!(!raw.contains("Secure"), "plain HTTP: no Secure flag: {raw}");
+    // Over TLS (as the proxy reports it) the cookie is Secure.
+    let (cookie, token) = TestApp::anon_csrf();
+    let body = format!("username=wang.admin&password={}&csrf_token={token}", urlenc(PASSWORD));
+    let tls = app
+        .request(
+            Method::POST,
+            "/login",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+                ("x-forwarded-proto", "https"),
+            ],
+            body,
+        )
+        .await;
+    assert!(
+        tls.header("set-cookie").unwrap_or("").contains("Secure"),
+        "{:?}",
+        tls.headers
+    );
+
+    let s = app.login("wang.admin", PASSWORD).await;
+    let me = app.get_as(&s, "/account").await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert!(me.text().contains("wang.admin"));
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+    assert_eq!(api_as(&app, &s, "/api/v1/applications").await.status, StatusCode::OK);
+
+    let out = app.post_form_as(&s, "/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    // The old cookie, replayed, opens nothing.
+    let again = app.get_as(&s, "/account").await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert!(again.header("location").unwrap().starts_with("/login?next=%2Faccount"));
+    let api = api_as(&app, &s, "/api/v1/applications").await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.json()["error"]["code"], "unauthenticated");
+}
+
+async fn get_with(app: &TestApp, auth: &str) -> Answer {
+    app.request(
+        Method::GET,
+        "/api/v1/applications",
+        &[("authorization", auth)],
+        Body::empty(),
+    )
+    .await
+}
+
+async fn post_as(app: &TestApp, s: &Session, csrf: Option<&str>, body: serde_json::Value) -> Answer {
+    let cookie = s.cookie_header();
+    let mut h = vec![("content-type", "application/json"), ("cookie", cookie.as_str())];
+    if let Some(t) = csrf {
+        h.push(("x-csrf-token", t));
+    }
+    app.request(Method::POST, "/api/v1/applications", &h, body.to_string())
+        .await
+}
+
+async fn login_from(app: &TestApp, peer: &str) -> Answer {
+    let (cookie, token) = TestApp::anon_csrf();
+    app.request(
+        Method::POST,
+        "/login",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", &cookie),
+            ("x-test-peer", peer),
+        ],
+        format!("username=someone&password=x&csrf_token={token}"),
+    )
+    .await
+}
+
+fn urlenc(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)]).unwrap()[1..].to_owned()
+}
+
+async fn failed_logins_lock_the_account_and_say_nothing_more(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let id = app.account("li.operator", &["operator:sz-water"]).await;
+    let unknown = app.try_login("nobody.here", "Wrong-pass1").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    let message = |a: &Answer| {
+        let t = a.text();
+        let i = t.find("id=\"login-error\">").expect("error shown");
+        t[i..i + t[i..].find("</p>").unwrap()].to_owned()
+    };
+    let unknown_msg = message(&unknown);
+    for n in 1..=5 {
+        let res = app.try_login("li.operator", "Wrong-pass1").await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "attempt {n}");
+        assert_eq!(message(&res), unknown_msg, "same answer as for no account");
+        assert!(res.header("set-cookie").is_none_or(|c| !c.contains("onestop_session=")));
+    }
+    // Locked: even the right password fails, with the same answer.
+    let locked = app.try_login("li.operator", PASSWORD).await;
+    assert_eq!(locked.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(message(&locked), unknown_msg);
+    let i = id.clone();
+    let (failures, until) = app
+        .state
+        .store
+        .read(move |c| {
+            let r = c
+                .query_opt(
+                    "SELECT failed_logins, locked_until FROM accounts WHERE id = $1",
+                    params![&i],
+                )?
+                .unwrap();
+            Ok((r.int(0)?, r.opt_int(1)?))
+        })
+        .await
+        .unwrap();
+    assert_eq!(failures, 5);
+    let now = onestop_store::now_ms();
+    let until = until.expect("locked");
+    assert!((until - now - 15 * 60_000).abs() < 10_000, "locked for 15 minutes");
+    // When the lock has run out, the right password works and clears the count.
+    let i = id.clone();
+    app.state
+        .store
+        .write(move |c| {
+            c.execute(
+                "UPDATE accounts SET locked_until = $2 WHERE id = $1",
+                params![&i, now - 1],
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(app.try_login("li.operator", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let failures = app
+        .state
+        .store
+        .read(move |c| {
+            c.query_opt("SELECT failed_logins FROM accounts WHERE id = $1", params![&id])?
+                .unwrap()
+                .int(0)
+        })
+        .await
+        .unwrap();
+    assert_eq!(failures, 0);
+    let failed = audit_actions(&app, "login").await;
+    assert_eq!(failed.iter().filter(|r| r.outcome == "failure").count(), 7);
+    assert!(failed.iter().any(|r| r.detail.contains("locked")));
+}
+
+async fn set_session(app: &TestApp, s: &Session, column: &'static str, value: i64) {
+    let hash = onestop_server::auth::token_hash(&s.cookie);
+    app.state
+        .store
+        .write(move |c| {
+            c.execute(
+                &format!("UPDATE sessions SET {column} = $2 WHERE token_hash = $1"),
+                params![&hash, value],
+            )
+        })
+        .await
+        .unwrap();
+}
+
+async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.account("zhao.super", &["supervisor"]).await;
+    // A forged cookie is no session.
+    let forged = Session {
+        cookie: onestop_server::auth::random_hex(32),
+        csrf: "x".into(),
+    };
+    let res = api_as(&app, &forged, "/api/v1/applications").await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert!(res.header("www-authenticate").is_some());
+    // Idle for 31 minutes: ended.
+    let s = app.login("zhao.super", PASSWORD).await;
+    assert_eq!(api_as(&app, &s, "/api/v1/applications").await.status, StatusCode::OK);
+    set_session(&app, &s, "last_seen_at", onestop_store::now_ms() - 31 * 60_000).await;
+    let idle = api_as(&app, &s, "/api/v1/applications").await;
+    assert_eq!(idle.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(idle.json()["error"]["message"], "登录已失效，请重新登录");
+    let page = app.get_as(&s, "/account").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.header("location").unwrap().contains("notice=expired"));
+    // Idle for 29 minutes: still alive; past its absolute lifetime: ended.
+    let s = app.login("zhao.super", PASSWORD).await;
+    set_session(&app, &s, "last_seen_at", onestop_store::now_ms() - 29 * 60_000).await;
+    assert_eq!(api_as(&app, &s, "/api/v1/applications").await.status, StatusCode::OK);
+    set_session(&app, &s, "expires_at", onestop_store::now_ms() - 1).await;
+    assert_eq!(
+        api_as(&app, &s, "/api/v1/applications").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn disabled_accounts_and_revoked_keys(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let id = app.account("sun.clerk", &["clerk:hall-01"]).await;
+    let s = app.login("sun.clerk", PASSWORD).await;
+    let system = onestop_server::accounts::system_caller("test");
+    onestop_server::accounts::set_disabled(&app.state, &system, &id, true)
+        .await
+        .unwrap();
+    assert_eq!(app.get_as(&s, "/account").await.status, StatusCode::SEE_OTHER);
+    let again = app.try_login("sun.clerk", PASSWORD).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    onestop_server::accounts::set_disabled(&app.state, &system, &id, false)
+        .await
+        .unwrap();
+    assert_eq!(app.try_login("sun.clerk", PASSWORD).await.status, StatusCode::SEE_OTHER);
+
+    let key = app.key("applications:read").await;
+    let auth = format!("Bearer {key}");
+    assert_eq!(get_with(&app, &auth).await.status, StatusCode::OK);
+    let keys = app
+        .state
+        .store
+        .read(onestop_store::accounts::list_api_keys)
+        .await
+        .unwrap();
+    let row = keys.iter().find(|k| key.starts_with(&k.prefix) && k.scopes == "applications:read").unwrap();
+    assert!(!key.contains(&row.secret_hash), "stored hashed");
+    assert!(
+        onestop_server::accounts::revoke_api_key(&app.state, &system, &row.id)
+            .await
+            .unwrap()
+    );
+    let revoked = get_with(&app, &auth).await;
+    assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(revoked.json()["error"]["message"], "API 密钥无效或已被吊销");
+    let unknown = get_with(&app, &format!("Bearer osk_{}", "0".repeat(64))).await;
+    assert_eq!(unknown.json(), revoked.json(), "unknown and revoked look alike");
+    let malformed = get_with(&app, "Basic dXNlcjpwYXNz").await;
+    assert_eq!(malformed.status, StatusCode::UNAUTHORIZED);
+    let none = app
+        .request(Method::GET, "/api/v1/applications", &[], Body::empty())
+        .await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(none.json()["error"]["code"], "unauthenticated");
+}
+
+async fn csrf_is_required_on_every_state_change(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    // Anonymous form without a token, or with a token that is not the cookie's.
+    let body = "services=water&action=choose";
+    let none = app
+        .request(
+            Method::POST,
+            "/apply",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body,
+        )
+        .await;
+    assert_eq!(none.status, StatusCode::FORBIDDEN);
+    let (cookie, _) = TestApp::anon_csrf();
+    let wrong = app
+        .request(
+            Method::POST,
+            "/apply",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+            ],
+            format!("{body}&csrf_token={}", onestop_server::auth::random_hex(16)),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(wrong.text().contains("页面已过期"));
+    assert_eq!(app.post_form("/apply", &[("services", "water"), ("action", "choose")]).await.status, StatusCode::OK);
+    // Another site's page posting here is refused even with the right token.
+    let (cookie, token) = TestApp::anon_csrf();
+    let cross = app
+        .request(
+            Method::POST,
+            "/apply",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+                ("origin", "https://evil.example"),
+                ("host", "onestop.example"),
+            ],
+            format!("{body}&csrf_token={token}"),
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+
+    // Signed in: the session's token, not the anonymous one.
+    app.account("qian.admin", &["admin", &format!("applicant:{USCC}")]).await;
+    let s = app.login("qian.admin", PASSWORD).await;
+    let logout = app
+        .request(
+            Method::POST,
+            "/logout",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &s.cookie_header()),
+            ],
+            "csrf_token=",
+        )
+        .await;
+    assert_eq!(logout.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get_as(&s, "/account").await.status, StatusCode::OK, "still signed in");
+    // The API with a session cookie needs X-CSRF-Token on writes.
+    let res = post_as(&app, &s, None, water_only(USCC)).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(res.json()["error"]["code"], "csrf_failed");
+    let res = post_as(&app, &s, Some(&s.csrf), water_only(USCC)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+}
+
+async fn first_login_forces_a_password_change(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let system = onestop_server::accounts::system_caller("test");
+    let created = onestop_server::accounts::create_account(
+        &app.state,
+        &system,
+        onestop_server::accounts::NewAccountInput {
+            username: "zhou.approver".into(),
+            display_name: "周审批".into(),
+            phone: Some("13900001111".into()),
+            grants: vec!["approver:sz-zrzy".into()],
+            password: None,
+        },
+    )
+    .await
+    .unwrap();
+    let temporary = created.temporary_password.expect("generated");
+    assert!(onestop_domain::access::check_password(&temporary, "zhou.approver").is_ok());
+    let res = app.try_login("zhou.approver", &temporary).await;
+    assert_eq!(res.header("location"), Some("/account/password"));
+    let s = app.login("zhou.approver", &temporary).await;
+    let api = api_as(&app, &s, "/api/v1/applications").await;
+    assert_eq!(api.status, StatusCode::FORBIDDEN);
+    assert_eq!(api.json()["error"]["code"], "password_change_required");
+    assert_eq!(app.get_as(&s, "/account").await.header("location"), Some("/account/password"));
+    // Weak, mismatched, or a wrong current password: field errors, nothing changes.
+    let weak = app
+        .post_form_as(
+            &s,
+            "/account/password",
+            &[
+                ("current_password", "wrong"),
+                ("new_password", "short"),
+                ("new_password_confirm", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = weak.text();
+    assert!(html.contains("当前密码不正确") && html.contains("密码至少 8 位"), "{html}");
+    let ok = app
+        .post_form_as(
+            &s,
+            "/account/password",
+            &[
+                ("current_password", &temporary),
+                ("new_password", "Zhou-2026-new"),
+                ("new_password_confirm", "Zhou-2026-new"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+    let fresh = Session {
+        cookie: set_cookie(&ok, "onestop_session").expect("a new session"),
+        csrf: String::new(),
+    };
+    assert_eq!(app.get_as(&fresh, "/account").await.status, StatusCode::OK);
+    assert_eq!(app.get_as(&s, "/account").await.status, StatusCode::SEE_OTHER, "old session ended");
+    assert_eq!(app.try_login("zhou.approver", &temporary).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.try_login("zhou.approver", "Zhou-2026-new").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(audit_actions(&app, "password_changed").await.len(), 1);
+}
+
+async fn enterprises_register_and_submit_for_themselves_only(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let bad = app
+        .post_form(
+            "/register",
+            &[
+                ("uscc", "91421300MA49ABCD18"),
+                ("enterprise_name", ""),
+                ("contact_name", "张三"),
+                ("phone", "1380000"),
+                ("password", "abcdefgh"),
+                ("password_confirm", "abcdefgh"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text();
+    for expected in [
+        "e-uscc",
+        "e-enterprise_name",
+        "e-phone",
+        "e-password",
+        "统一社会信用代码校验位错误",
+        "大写字母、小写字母、数字、符号中的至少三类",
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+    assert!(html.contains("value=\"张三\""), "typed values kept");
+    let form = [
+        ("uscc", USCC),
+        ("enterprise_name", "随州市示例商贸有限公司"),
+        ("contact_name", "张三"),
+        ("phone", "13800001234"),
+        ("password", "Shop-2026-ok"),
+        ("password_confirm", "Shop-2026-ok"),
+    ];
+    let ok = app.post_form("/register", &form).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+    assert_eq!(ok.header("location"), Some("/login?notice=registered"));
+    let again = app.post_form("/register", &form).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.text().contains("该账号已被注册"));
+
+    let s = app.login("13800001234", "Shop-2026-ok").await;
+    let own = post_as(&app, &s, Some(&s.csrf), water_only(USCC)).await;
+    assert_eq!(own.status, StatusCode::CREATED, "{}", own.text());
+    let other = post_as(&app, &s, Some(&s.csrf), water_only(OTHER_USCC)).await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        other.field_codes(),
+        vec![("applicant.uscc".to_owned(), "not_allowed".to_owned())]
+    );
+    // An application a clerk (here: the test client) filed for the
+    // enterprise before it registered is linked by USCC.
+    let earlier = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let theirs = app
+        .post_json("/api/v1/applications", &water_only(OTHER_USCC), None)
+        .await
+        .json();
+    let list = api_as(&app, &s, "/api/v1/applications").await.json();
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{list}");
+    assert!(ids.contains(&earlier["id"].as_str().unwrap()));
+    let other_id = theirs["id"].as_str().unwrap();
+    let guess = api_as(&app, &s, &format!("/api/v1/applications/{other_id}")).await;
+    assert_eq!(guess.status, StatusCode::NOT_FOUND, "404, not 403");
+    assert_eq!(guess.json()["error"]["code"], "not_found");
+    assert_eq!(audit_actions(&app, "account_registered").await.len(), 1);
+}
+
+async fn logins_registrations_and_lookups_are_rate_limited(backend: Backend) {
+    let app = TestApp::with_config(backend, |c| {
+        c.security.login_per_minute = 3;
+        c.security.register_per_hour = 2;
+        c.security.lookup_per_minute = 2;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(login_from(&app, "10.0.0.1").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let limited = login_from(&app, "10.0.0.1").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.text().contains("过于频繁"));
+    assert_eq!(login_from(&app, "10.0.0.2").await.status, StatusCode::UNAUTHORIZED, "per address");
+    for expected in [StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNPROCESSABLE_ENTITY, StatusCode::TOO_MANY_REQUESTS] {
+        assert_eq!(app.post_form("/register", &[("uscc", "x")]).await.status, expected);
+    }
+    for expected in [StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, StatusCode::TOO_MANY_REQUESTS] {
+        let res = app
+            .post_form("/status", &[("number", "LB202611270001"), ("phone_last4", "1234")])
+            .await;
+        assert_eq!(res.status, expected);
+    }
+}
+
+async fn status_lookup_needs_the_phone_digits(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let created = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await
+        .json();
+    let number = created["number"].as_str().unwrap();
+    let phone = created["contact"]["phone"].as_str().unwrap();
+    let last4 = &phone[phone.len() - 4..];
+    let contact = created["contact"]["name"].as_str().unwrap();
+    let form = app.get(&format!("/status?number={number}")).await;
+    assert!(form.text().contains(number), "number prefilled");
+    let ok = app
+        .post_form("/status", &[("number", number), ("phone_last4", last4)])
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let html = ok.text();
+    assert!(html.contains(number));
+    assert!(!html.contains(contact), "public view has no contact name");
+    assert!(!html.contains(phone) && !html.contains(&phone[..7]), "nor phone");
+    let wrong_digits = app
+        .post_form(
+            "/status",
+            &[("number", number), ("phone_last4", if last4 == "9999" { "1111" } else { "9999" })],
+        )
+        .await;
+    let no_number = app
+        .post_form("/status", &[("number", "LB209901010001"), ("phone_last4", last4)])
+        .await;
+    assert_eq!(wrong_digits.status, StatusCode::NOT_FOUND);
+    assert_eq!(no_number.status, StatusCode::NOT_FOUND);
+    let msg = |a: &Answer| a.text().contains("未找到匹配的申请");
+    assert!(msg(&wrong_digits) && msg(&no_number), "one answer for both");
+    // The receipt without access is the public view too.
+    let id = created["id"].as_str().unwrap();
+    let receipt = app.get(&format!("/receipt/{id}")).await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    assert!(!receipt.text().contains(contact));
+    // With access it is the full record, and the read is audited.
+    app.account("wu.super", &["supervisor"]).await;
+    let s = app.login("wu.super", PASSWORD).await;
+    let full = app.get_as(&s, &format!("/receipt/{id}")).await;
+    assert!(full.text().contains(contact));
+    let reads = audit_actions(&app, "application_read").await;
+    assert!(reads.iter().any(|r| r.target_id == id && r.actor_name == "wu.super"));
+}
+
+async fn the_audit_log_records_logins_and_reads(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap();
+    app.account("feng.admin", &["admin"]).await;
+    let s = app.login("feng.admin", PASSWORD).await;
+    let _ = app.try_login("feng.admin", "Wrong-pass1").await;
+    let got = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/applications/{id}"),
+            &[
+                ("cookie", &s.cookie_header()),
+                ("x-test-peer", "10.1.2.3"),
+                ("x-request-id", "req-audit-1"),
+            ],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    let _ = app.get(&format!("/api/v1/applications/{id}")).await;
+    app.post_form_as(&s, "/logout", &[]).await;
+
+    let logins = audit_actions(&app, "login").await;
+    assert_eq!(logins.iter().filter(|r| r.outcome == "success").count(), 1);
+    assert_eq!(logins.iter().filter(|r| r.outcome == "failure").count(), 1);
+    let reads = audit_actions(&app, "application_read").await;
+    let by_admin = reads
+        .iter()
+        .find(|r| r.actor_name == "feng.admin")
+        .expect("the admin's read");
+    assert_eq!(by_admin.target_id, id);
+    assert_eq!(by_admin.ip, "10.1.2.3");
+    assert_eq!(by_admin.request_id, "req-audit-1");
+    assert!(reads.iter().any(|r| r.actor_kind == "api_key"), "key reads too");
+    assert_eq!(audit_actions(&app, "logout").await.len(), 1);
+    let report = app
+        .state
+        .store
+        .read(audit::verify)
+        .await
+        .unwrap();
+    assert!(report.broken.is_none(), "{report:?}");
+    assert!(report.checked >= 6);
+    // No password, token or key ever reaches the log.
+    let all = app
+        .state
+        .store
+        .read(|c| audit::list(c, &AuditFilter { limit: 1000, ..Default::default() }))
+        .await
+        .unwrap();
+    for r in &all {
+        let text = format!("{r:?}");
+        assert!(!text.contains(PASSWORD) && !text.contains("Wrong-pass1"));
+        assert!(!text.contains(&s.cookie) && !text.contains(&app.api_key));
+    }
+}
