@@ -76,6 +76,21 @@ impl RunningServer {
         format!("{}{path}", self.base_url)
     }
 
+    /// An application as the API would return it, read from the store.
+    pub async fn application_json(&self, id: &str) -> Value {
+        let config = self.state.config.clone();
+        let offset = self.state.offset;
+        let id = id.to_owned();
+        let app = self
+            .state
+            .store
+            .read(move |c| onestop_store::applications::get(c, &id, &config, offset))
+            .await
+            .expect("read the application")
+            .expect("the application exists");
+        serde_json::to_value(app).expect("application JSON")
+    }
+
     /// Stops accepting, lets open connections finish (a few seconds at
     /// most), then drops the database.
     pub async fn stop(mut self) {
@@ -111,8 +126,15 @@ pub async fn start_server(backend: Backend) -> RunningServer {
     let config = Arc::new(CityConfig::default_city());
     let clock = Arc::new(test_clock(&config));
     let store = db.open_store().await;
-    let state = AppState::new(config, clock, store);
-    let router = onestop_server::router(state.clone());
+    // Argon2 at the labelled test-only cost keeps sign-ins fast.
+    let state = AppState::with_password_cost(
+        config,
+        clock,
+        store,
+        onestop_server::auth::PasswordCost::TEST_ONLY,
+    );
+    let router = onestop_server::router(state.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
