@@ -13,7 +13,12 @@
 //!    latency measured from each request's scheduled time), p50/p99/max;
 //! 4. the same POST scenario on PostgreSQL (`ONESTOP_TEST_DATABASE_URL`,
 //!    default the local server, in a fresh schema);
-//! 5. idle resident memory and time from start to ready.
+//! 5. idle resident memory and time from start to ready;
+//! 6. the same GET with an API key and with a signed-in session (each read
+//!    audited), against the unauthenticated GET of the previous release when
+//!    `--baseline-bin PATH` names its binary (target: within 20 %);
+//! 7. logins (Argon2id at the production cost): the most per second, and the
+//!    p99 of other requests while 50 logins/s run.
 #![forbid(unsafe_code)]
 
 use onestop_domain::application::fan_out;
@@ -36,6 +41,8 @@ struct Args {
     connections: usize,
     skip_postgres: bool,
     get_rate: u64,
+    baseline_bin: Option<String>,
+    login_rate: u64,
 }
 
 fn parse_args() -> Args {
@@ -44,6 +51,8 @@ fn parse_args() -> Args {
         connections: 64,
         skip_postgres: false,
         get_rate: 5_000,
+        baseline_bin: None,
+        login_rate: 50,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -52,6 +61,8 @@ fn parse_args() -> Args {
             "--connections" => a.connections = it.next().and_then(|v| v.parse().ok()).unwrap_or(64),
             "--get-rate" => a.get_rate = it.next().and_then(|v| v.parse().ok()).unwrap_or(5_000),
             "--skip-postgres" => a.skip_postgres = true,
+            "--baseline-bin" => a.baseline_bin = it.next(),
+            "--login-rate" => a.login_rate = it.next().and_then(|v| v.parse().ok()).unwrap_or(50),
             other => {
                 eprintln!("unknown argument {other}");
                 std::process::exit(2);
@@ -92,6 +103,7 @@ fn sqlite_commit_limit(secs: u64) -> f64 {
                 })
                 .collect(),
             actor: "bench".into(),
+            submitted_by: None,
         };
         conn.batch("BEGIN IMMEDIATE").unwrap();
         applications::insert(conn.as_mut(), &app, &config, now.offset()).unwrap();
@@ -116,8 +128,16 @@ impl Drop for Server {
     }
 }
 
+fn server_bin() -> String {
+    std::env::var("ONESTOP_BIN").unwrap_or_else(|_| "target/release/onestop".into())
+}
+
 fn start_server(db: &TestDb) -> Server {
-    let bin = std::env::var("ONESTOP_BIN").unwrap_or_else(|_| "target/release/onestop".into());
+    start_server_bin(db, &server_bin())
+}
+
+fn start_server_bin(db: &TestDb, bin: &str) -> Server {
+    let bin = bin.to_owned();
     let addr = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -174,6 +194,8 @@ fn rss_kib(pid: u32) -> u64 {
 struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
+    /// `name=value` of the last `Set-Cookie: onestop_session=…` seen.
+    last_set_cookie: Option<String>,
 }
 
 impl Conn {
@@ -183,6 +205,7 @@ impl Conn {
         Conn {
             stream,
             buf: Vec::with_capacity(16 * 1024),
+            last_set_cookie: None,
         }
     }
 
@@ -195,6 +218,14 @@ impl Conn {
             if let Some(end) = find(&self.buf, b"\r\n\r\n") {
                 let head = std::str::from_utf8(&self.buf[..end]).unwrap_or("");
                 let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+                if let Some(c) = head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    (k.eq_ignore_ascii_case("set-cookie")
+                        && v.trim().starts_with("onestop_session="))
+                    .then(|| v.trim().split(';').next().unwrap_or("").to_owned())
+                }) {
+                    self.last_set_cookie = Some(c);
+                }
                 let len: usize = head
                     .lines()
                     .find_map(|l| {
@@ -222,13 +253,85 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn post_request(body: &str) -> Vec<u8> {
+/// `auth` is a whole header line (`Authorization: Bearer …\r\n`) or empty.
+fn post_request(body: &str, auth: &str) -> Vec<u8> {
     format!(
         "POST /api/v1/applications HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
+         {auth}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
+}
+
+/// Runs the server binary's command line against `db`; returns stdout.
+fn cli(db: &TestDb, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut cmd = Command::new(server_bin());
+    cmd.args(args)
+        .env("ONESTOP_DATA_DIR", &db.dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    match db.database_url() {
+        Some(url) => cmd.env("DATABASE_URL", url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    let mut child = cmd.spawn().expect("run onestop");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "onestop {args:?} failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const BENCH_USER: &str = "bench.super";
+const BENCH_PASSWORD: &str = "Bench-2026-pw";
+
+/// An API key (`Authorization` header line) and a supervisor account whose
+/// first-login password change is already done.
+fn credentials(db: &TestDb) -> String {
+    let out = cli(
+        db,
+        &["apikey", "create", "--name", "bench", "--scopes", "applications:read,applications:write"],
+        None,
+    );
+    let key = out.lines().last().unwrap().to_owned();
+    cli(
+        db,
+        &["user", "create", "--username", BENCH_USER, "--name", "压测督办", "--role", "supervisor", "--password-stdin"],
+        Some(&format!("{BENCH_PASSWORD}\n")),
+    );
+    let mut c = db.target.connect(Role::Writer).unwrap();
+    c.execute("UPDATE accounts SET must_change_password = 0", &[])
+        .unwrap();
+    format!("Authorization: Bearer {key}\r\n")
+}
+
+fn login_request() -> Vec<u8> {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let body = format!("username={BENCH_USER}&password={BENCH_PASSWORD}&csrf_token={token}");
+    format!(
+        "POST /login HTTP/1.1\r\nHost: bench\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Cookie: onestop_csrf={token}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Signs in once; returns the `Cookie` header line of the session.
+async fn session_header(addr: SocketAddr) -> String {
+    let mut conn = Conn::open(addr).await;
+    let (status, _) = conn.exchange(&login_request()).await;
+    assert_eq!(status, 303, "login failed");
+    let cookie = conn.last_set_cookie.clone().expect("session cookie");
+    format!("Cookie: {cookie}\r\n")
 }
 
 struct PostResult {
@@ -239,20 +342,22 @@ struct PostResult {
 }
 
 /// (2)/(4) Closed loop: C connections posting five-service applications.
-async fn post_load(addr: SocketAddr, connections: usize, secs: u64) -> PostResult {
+async fn post_load(addr: SocketAddr, connections: usize, secs: u64, auth: &str) -> PostResult {
+    let auth: Arc<str> = Arc::from(auth);
     let stop = Arc::new(AtomicBool::new(false));
     let ok = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for c in 0..connections {
         let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
+        let auth = auth.clone();
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(addr).await;
             let mut ids = Vec::new();
             let mut n = c as u64 * 1_000_000;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let req = post_request(&five_service_body(n).to_string());
+                let req = post_request(&five_service_body(n).to_string(), &auth);
                 let (status, body) = conn.exchange(&req).await;
                 if status == 201 {
                     ok.fetch_add(1, Ordering::Relaxed);
@@ -299,8 +404,9 @@ struct Latency {
 }
 
 /// (3) Open loop at `rate`/s over 32 connections; latency from the scheduled send time.
-async fn get_load(addr: SocketAddr, ids: &[String], rate: u64, secs: u64) -> Latency {
+async fn get_load(addr: SocketAddr, ids: &[String], rate: u64, secs: u64, auth: &str) -> Latency {
     let conns = 32usize;
+    let auth: Arc<str> = Arc::from(auth);
     let interval = Duration::from_secs_f64(conns as f64 / rate as f64);
     let start = Instant::now() + Duration::from_millis(50);
     let end = start + Duration::from_secs(secs);
@@ -310,6 +416,7 @@ async fn get_load(addr: SocketAddr, ids: &[String], rate: u64, secs: u64) -> Lat
     for c in 0..conns {
         let ids = ids.clone();
         let errors = errors.clone();
+        let auth = auth.clone();
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(addr).await;
             let mut lat = Vec::new();
@@ -319,7 +426,8 @@ async fn get_load(addr: SocketAddr, ids: &[String], rate: u64, secs: u64) -> Lat
             while next < end {
                 tokio::time::sleep_until(next.into()).await;
                 let id = &ids[(c + k as usize * conns) % ids.len()];
-                let req = format!("GET /api/v1/applications/{id} HTTP/1.1\r\nHost: bench\r\n\r\n");
+                let req =
+                    format!("GET /api/v1/applications/{id} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n");
                 let (status, _) = conn.exchange(req.as_bytes()).await;
                 if status != 200 {
                     errors.fetch_add(1, Ordering::Relaxed);
@@ -345,6 +453,74 @@ async fn get_load(addr: SocketAddr, ids: &[String], rate: u64, secs: u64) -> Lat
         max: *all.last().unwrap(),
         errors: errors.load(Ordering::Relaxed),
     }
+}
+
+struct LoginResult {
+    rate: f64,
+    ok: u64,
+    failed: u64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// (7) Logins: open loop at `rate`/s (each on a new connection, as browsers
+/// do) when `rate` > 0, else closed loop over `conns` connections.
+async fn login_load(addr: SocketAddr, rate: u64, conns: usize, secs: u64) -> LoginResult {
+    let start = Instant::now() + Duration::from_millis(20);
+    let end = start + Duration::from_secs(secs);
+    let failed = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    let workers = if rate > 0 { 8 } else { conns };
+    for w in 0..workers {
+        let failed = failed.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            if rate > 0 {
+                let interval = Duration::from_secs_f64(workers as f64 / rate as f64);
+                let mut next = start + interval.mul_f64(w as f64 / workers as f64);
+                while next < end {
+                    tokio::time::sleep_until(next.into()).await;
+                    let mut conn = Conn::open(addr).await;
+                    let (status, _) = conn.exchange(&login_request()).await;
+                    if status != 303 {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    lat.push(next.elapsed());
+                    next += interval;
+                }
+            } else {
+                let mut conn = Conn::open(addr).await;
+                tokio::time::sleep_until(start.into()).await;
+                while Instant::now() < end {
+                    let t = Instant::now();
+                    let (status, _) = conn.exchange(&login_request()).await;
+                    if status != 303 {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    lat.push(t.elapsed());
+                }
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))];
+    let failed = failed.load(Ordering::Relaxed);
+    LoginResult {
+        rate: (all.len() as u64 - failed) as f64 / secs as f64,
+        ok: all.len() as u64 - failed,
+        failed,
+        p50: pct(0.5),
+        p99: pct(0.99),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -393,8 +569,9 @@ fn main() {
         verdict(idle_rss < 50 * 1024)
     );
 
-    let post = rt.block_on(post_load(server.addr, args.connections, args.seconds));
-    println!("\n## 2. POST /api/v1/applications, five services, SQLite, durable");
+    let key = credentials(&db);
+    let post = rt.block_on(post_load(server.addr, args.connections, args.seconds, &key));
+    println!("\n## 2. POST /api/v1/applications, five services, SQLite, durable (API key)");
     println!(
         "{:.0} applications/s ({} created, {} errors); target ≥ 5,000/s: {}",
         post.rate,
@@ -412,32 +589,96 @@ fn main() {
         rss_kib(server.child.id()) as f64 / 1024.0
     );
 
-    let get = rt.block_on(get_load(
+    let get = rt.block_on(get_load(server.addr, &post.ids, args.get_rate, args.seconds, &key));
+    let session = rt.block_on(session_header(server.addr));
+    let get_session = rt.block_on(get_load(
         server.addr,
         &post.ids,
         args.get_rate,
         args.seconds,
+        &session,
     ));
     println!(
-        "\n## 3. GET /api/v1/applications/{{id}} at {} requests/s (open loop), SQLite",
+        "\n## 3/6. GET /api/v1/applications/{{id}} at {} requests/s (open loop), SQLite, each read audited",
         args.get_rate
     );
+    for (name, g) in [("API key", &get), ("session", &get_session)] {
+        println!(
+            "{name}: sent {} ({:.0}/s, {} errors); p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; p99 < 5 ms: {}",
+            g.sent,
+            g.achieved_rate,
+            g.errors,
+            ms(g.p50),
+            ms(g.p99),
+            ms(g.max),
+            verdict(g.p99 < Duration::from_millis(5))
+        );
+    }
+
+    // (7) Logins, with the production Argon2id cost.
+    let most = rt.block_on(login_load(server.addr, 0, 4, args.seconds));
+    println!("\n## 7. Logins (Argon2id m=19 MiB, t=2), SQLite");
     println!(
-        "sent {} ({:.0}/s, {} errors); p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; target p99 < 5 ms: {}",
-        get.sent,
-        get.achieved_rate,
-        get.errors,
-        get.p50.as_secs_f64() * 1e3,
-        get.p99.as_secs_f64() * 1e3,
-        get.max.as_secs_f64() * 1e3,
-        verdict(get.p99 < Duration::from_millis(5))
+        "most: {:.1} logins/s over 4 connections ({} ok, {} failed; p50 {:.1} ms, p99 {:.1} ms)",
+        most.rate,
+        most.ok,
+        most.failed,
+        ms(most.p50),
+        ms(most.p99)
+    );
+    let other_rate = (args.get_rate / 5).max(100);
+    let quiet = rt.block_on(get_load(server.addr, &post.ids, other_rate, args.seconds, &key));
+    let (logins, busy) = rt.block_on(async {
+        let l = tokio::spawn(login_load(server.addr, args.login_rate, 0, args.seconds));
+        let g = get_load(server.addr, &post.ids, other_rate, args.seconds, &key).await;
+        (l.await.unwrap(), g)
+    });
+    println!(
+        "{} logins/s offered: {:.1}/s done ({} failed), login p50 {:.1} ms, p99 {:.1} ms",
+        args.login_rate,
+        logins.rate,
+        logins.failed,
+        ms(logins.p50),
+        ms(logins.p99)
+    );
+    println!(
+        "GET at {other_rate}/s meanwhile: p50 {:.2} ms, p99 {:.2} ms (without logins: p50 {:.2} ms, p99 {:.2} ms)",
+        ms(busy.p50),
+        ms(busy.p99),
+        ms(quiet.p50),
+        ms(quiet.p99)
     );
     drop(server);
+
+    if let Some(bin) = &args.baseline_bin {
+        let db = TestDb::new(Backend::Sqlite);
+        let server = start_server_bin(&db, bin);
+        let post = rt.block_on(post_load(server.addr, args.connections, args.seconds.min(3), ""));
+        let base = rt.block_on(get_load(server.addr, &post.ids, args.get_rate, args.seconds, ""));
+        println!("\n## 6. Against the unauthenticated GET of {bin} (same run, same rate)");
+        println!(
+            "unauthenticated: p50 {:.2} ms, p99 {:.2} ms ({} errors)",
+            ms(base.p50),
+            ms(base.p99),
+            base.errors
+        );
+        for (name, g) in [("API key", &get), ("session", &get_session)] {
+            let r50 = g.p50.as_secs_f64() / base.p50.as_secs_f64();
+            let r99 = g.p99.as_secs_f64() / base.p99.as_secs_f64();
+            println!(
+                "{name}: p50 ×{r50:.2}, p99 ×{r99:.2} of unauthenticated (target ≤ ×1.20: p50 {}, p99 {})",
+                verdict(r50 <= 1.2),
+                verdict(r99 <= 1.2)
+            );
+        }
+        drop(server);
+    }
 
     if !args.skip_postgres {
         let db = TestDb::new(Backend::Postgres);
         let server = start_server(&db);
-        let post = rt.block_on(post_load(server.addr, args.connections, args.seconds));
+        let key = credentials(&db);
+        let post = rt.block_on(post_load(server.addr, args.connections, args.seconds, &key));
         println!("\n## 4. POST /api/v1/applications, five services, PostgreSQL, durable");
         println!(
             "{:.0} applications/s ({} created, {} errors)",
@@ -448,9 +689,10 @@ fn main() {
             &post.ids,
             args.get_rate,
             args.seconds,
+            &key,
         ));
         println!(
-            "GET at {}/s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} errors)",
+            "GET (API key) at {}/s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} errors)",
             args.get_rate,
             get.p50.as_secs_f64() * 1e3,
             get.p99.as_secs_f64() * 1e3,
