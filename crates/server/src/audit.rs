@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_BATCH: usize = 2_000;
 
 enum Msg {
-    Record(NewAuditRecord),
+    Record(Box<NewAuditRecord>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -35,7 +35,7 @@ impl AuditSink {
     /// Queues a record. Waits only when the queue is full; fails when the
     /// sink has stopped (then the caller must not hand out the data).
     pub async fn record(&self, r: NewAuditRecord) -> Result<(), ApiError> {
-        self.tx.send(Msg::Record(r)).await.map_err(|_| {
+        self.tx.send(Msg::Record(Box::new(r))).await.map_err(|_| {
             tracing::error!("audit sink stopped; refusing the read");
             ApiError::internal()
         })
@@ -57,7 +57,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>) {
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m {
-                Msg::Record(r) => batch.push(r),
+                Msg::Record(r) => batch.push(*r),
                 Msg::Flush(w) => waiters.push(w),
             }
             if batch.len() < MAX_BATCH {

@@ -1,8 +1,803 @@
-//! (in progress)
+//! The signed-in pages: the applications a caller may see (list and
+//! detail), the operator's work-order inbox (工单) and one work order.
+//!
+//! Every read goes through the same visibility checks as the API
+//! (`service::list`, `service::read_application`, `workorders::visible_order`);
+//! application reads are audited there. Rows the caller may not see answer
+//! `404`, exactly as unknown ids do. Lists never show full personal data:
+//! contact names and phones are masked.
 
 use crate::AppState;
+use crate::auth::Caller;
+use crate::service;
+use crate::web::{Nav, error_page, not_found_page, respond};
+use crate::workorders::visible_order;
+use askama::Template;
 use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use onestop_domain::access::{Capability, OrderFacts, Role, mask_name, mask_phone};
+use onestop_domain::application::{
+    Application, ApplicationStatus, Level, OrderStatus, Stage, WorkOrder,
+};
+use onestop_domain::form::Services;
+use onestop_domain::timefmt;
+use onestop_store::applications::ListFilter;
+use onestop_store::work_orders::{self, OrderFilter};
+use std::collections::HashMap;
+use time::OffsetDateTime;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/applications", get(applications))
+        .route("/applications/{id}", get(application_detail))
+        .route("/workbench", get(workbench))
+        .route("/work-orders/{id}", get(work_order))
+}
+
+/// Rows per page of the lists.
+const PER_PAGE: u32 = 20;
+/// Highest page number accepted from a query.
+const MAX_PAGE: u32 = 1_000_000;
+
+// ───────────────────────────── shared helpers ─────────────────────────────
+
+/// Who may open a signed-in page: the anonymous are sent to sign in (and
+/// back here afterwards), an account that must change its password to do so
+/// first, an account without `cap` gets `403`. `None`: come in.
+fn gate(caller: &Caller, uri: &Uri, cap: Capability) -> Option<Response> {
+    let Some(account) = caller.account() else {
+        let next = uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+        let to = format!("/login?next={}", encode_next(&next));
+        return Some(Redirect::to(&to).into_response());
+    };
+    if account.must_change_password {
+        return Some(Redirect::to("/account/password").into_response());
+    }
+    if !caller.subject.may(cap) {
+        return Some(error_page(
+            StatusCode::FORBIDDEN,
+            "您的账户无权查看此页面。如需开通，请联系系统管理员。",
+        ));
+    }
+    None
+}
+
+/// Percent-encodes a local path for the `next` parameter, keeping `/` (and
+/// the other unreserved characters) readable.
+fn encode_next(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The query's pairs; the first value of a repeated name wins.
+fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    let mut map = HashMap::new();
+    for (k, v) in pairs {
+        map.entry(k).or_insert_with(|| v.trim().to_owned());
+    }
+    map
+}
+
+/// A filter value: `None` when absent or blank; an unknown code also gives
+/// `None` and sets `invalid`.
+fn parse_opt<T>(
+    q: &HashMap<String, String>,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+    invalid: &mut bool,
+) -> Option<T> {
+    let v = q.get(name).map(String::as_str).filter(|v| !v.is_empty())?;
+    let parsed = parse(v);
+    *invalid |= parsed.is_none();
+    parsed
+}
+
+/// The page number, 1 when absent; a number out of range also gives 1 and
+/// sets `invalid`.
+fn parse_page(q: &HashMap<String, String>, invalid: &mut bool) -> u32 {
+    match q.get("page").map(String::as_str).filter(|v| !v.is_empty()) {
+        None => 1,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+            _ => {
+                *invalid = true;
+                1
+            }
+        },
+    }
+}
+
+/// `path?name=value&…` for the non-empty values, plus `page` when above 1.
+fn page_link(path: &str, filters: &[(&str, &str)], page: u32) -> String {
+    let mut pairs: Vec<(&str, String)> = filters
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (*k, (*v).to_owned()))
+        .collect();
+    if page > 1 {
+        pairs.push(("page", page.to_string()));
+    }
+    if pairs.is_empty() {
+        return path.to_owned();
+    }
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+/// One `<option>` of a filter.
+struct Opt {
+    code: String,
+    label: String,
+    selected: bool,
+}
+
+fn options<'a>(items: impl Iterator<Item = (&'a str, &'a str)>, chosen: &str) -> Vec<Opt> {
+    items
+        .map(|(code, label)| Opt {
+            code: code.to_owned(),
+            label: label.to_owned(),
+            selected: code == chosen,
+        })
+        .collect()
+}
+
+/// City time, for people: `2026年11月27日 09:00`.
+fn when(state: &AppState, t: OffsetDateTime) -> String {
+    let t = t.to_offset(state.offset);
+    format!(
+        "{:04}年{:02}月{:02}日 {:02}:{:02}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// City time, for `<time datetime>`.
+fn iso(state: &AppState, t: OffsetDateTime) -> String {
+    timefmt::format(t.to_offset(state.offset))
+}
+
+fn district_name(state: &AppState, code: &str) -> String {
+    state
+        .config
+        .district(code)
+        .map_or_else(|| code.to_owned(), |d| d.name.clone())
+}
+
+fn service_name(state: &AppState, code: &str) -> String {
+    state
+        .config
+        .service(code)
+        .map_or_else(|| code.to_owned(), |s| s.name.clone())
+}
+
+fn carrier_name(state: &AppState, code: &str) -> String {
+    state
+        .config
+        .carriers()
+        .find(|c| c.code == code)
+        .map_or_else(|| code.to_owned(), |c| c.name.clone())
+}
+
+/// `用水`, or `用网（中国电信）` for an order routed per carrier.
+fn order_service(state: &AppState, service: &str, carrier: Option<&str>) -> String {
+    match carrier {
+        Some(c) => format!(
+            "{}（{}）",
+            service_name(state, service),
+            carrier_name(state, c)
+        ),
+        None => service_name(state, service),
+    }
+}
+
+fn chosen_services(state: &AppState, services: &Services) -> String {
+    services
+        .chosen()
+        .iter()
+        .map(|s| service_name(state, s))
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// `50`, `12.5`: numbers without trailing zeros.
+fn number(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "是" } else { "否" }.to_owned()
+}
+
+/// Only applicants (one enterprise, nothing else) see "my" applications.
+fn applicant_only(caller: &Caller) -> bool {
+    caller
+        .account()
+        .is_some_and(|a| a.grants.len() == 1 && a.grants[0].role == Role::Applicant)
+}
+
+/// The names of the caller's own units (operators), for the page headers.
+fn own_unit_names(state: &AppState, caller: &Caller) -> Vec<String> {
+    caller
+        .subject
+        .scopes_of(Role::Operator)
+        .into_iter()
+        .map(|u| {
+            state
+                .config
+                .unit(u)
+                .map_or_else(|| u.to_owned(), |x| x.name.clone())
+        })
+        .collect()
+}
+
+// ───────────────────────────── the list of applications ─────────────────────────────
+
+struct AppRow {
+    id: String,
+    number: String,
+    enterprise: String,
+    district: String,
+    services: String,
+    status_code: &'static str,
+    status: &'static str,
+    submitted: String,
+    submitted_iso: String,
+    contact: String,
+    phone: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_applications.html")]
+struct ApplicationsPage {
+    nav: Nav,
+    title: String,
+    rows: Vec<AppRow>,
+    statuses: Vec<Opt>,
+    districts: Vec<Opt>,
+    filtered: bool,
+    notice: Option<String>,
+    page: u32,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+async fn applications(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadApplications) {
+        return r;
+    }
+    let q = query_map(raw.as_deref());
+    let mut invalid = false;
+    let status = parse_opt(&q, "status", ApplicationStatus::parse, &mut invalid);
+    let district = q
+        .get("district_code")
+        .filter(|d| !d.is_empty())
+        .and_then(|d| {
+            let known = state.config.district(d).is_some();
+            if !known {
+                invalid = true;
+            }
+            known.then(|| d.clone())
+        });
+    let page = parse_page(&q, &mut invalid);
+    let filter = ListFilter {
+        status,
+        district_code: district.clone(),
+        page,
+        per_page: PER_PAGE,
+        ..ListFilter::default()
+    };
+    let result = match service::list(&state, &caller, filter).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let status_code = status.map_or("", |s| s.as_str());
+    let district_code = district.as_deref().unwrap_or("");
+    let filters = [("status", status_code), ("district_code", district_code)];
+    let rows = result
+        .items
+        .iter()
+        .map(|a| AppRow {
+            id: a.id.clone(),
+            number: a.number.clone(),
+            enterprise: a.form.applicant.name.clone(),
+            district: district_name(&state, &a.form.address.district_code),
+            services: chosen_services(&state, &a.form.services),
+            status_code: a.status.as_str(),
+            status: a.status.label_zh(),
+            submitted: when(&state, a.submitted_at),
+            submitted_iso: iso(&state, a.submitted_at),
+            contact: mask_name(&a.form.contact.name),
+            phone: mask_phone(&a.form.contact.phone),
+        })
+        .collect();
+    let csrf = caller.csrf_token();
+    let p = ApplicationsPage {
+        nav: Nav::for_caller(&caller, &csrf),
+        title: if applicant_only(&caller) {
+            "我的申请".into()
+        } else {
+            "申请".into()
+        },
+        rows,
+        statuses: options(
+            ApplicationStatus::ALL
+                .iter()
+                .map(|s| (s.as_str(), s.label_zh())),
+            status_code,
+        ),
+        districts: options(
+            state
+                .config
+                .districts
+                .iter()
+                .map(|d| (d.code.as_str(), d.name.as_str())),
+            district_code,
+        ),
+        filtered: status.is_some() || district.is_some(),
+        notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
+        page,
+        prev: (page > 1).then(|| page_link("/applications", &filters, page - 1)),
+        next: result
+            .next_page
+            .map(|n| page_link("/applications", &filters, n)),
+    };
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+// ───────────────────────────── one application ─────────────────────────────
+
+/// A chosen service and its details, as label–value pairs.
+struct ServiceBlock {
+    name: String,
+    facts: Vec<(String, String)>,
+    /// Gas equipment: (name, quantity, pressure).
+    equipment: Vec<(String, String, String)>,
+}
+
+struct OrderView {
+    id: String,
+    service: String,
+    unit: String,
+    stage: &'static str,
+    status: &'static str,
+    level_code: &'static str,
+    level: &'static str,
+    due: String,
+    due_iso: String,
+    /// One of the caller's own units (an operator's).
+    mine: bool,
+    /// The caller may open the order's page.
+    link: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_application.html")]
+struct ApplicationPage {
+    nav: Nav,
+    number: String,
+    status: &'static str,
+    enterprise: String,
+    uscc: String,
+    project_code: Option<String>,
+    district: String,
+    address: String,
+    coordinates: Option<String>,
+    appointment: String,
+    contact: String,
+    phone: String,
+    mode: &'static str,
+    channel: &'static str,
+    hall: Option<String>,
+    submitted: String,
+    submitted_iso: String,
+    services: Vec<ServiceBlock>,
+    orders: Vec<OrderView>,
+    /// The caller is an operator (their units' orders are highlighted).
+    operator: bool,
+    own_units: String,
+    back: String,
+}
+
+fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
+    let mut out = Vec::new();
+    let block = |code: &str, facts: Vec<(&str, String)>| ServiceBlock {
+        name: service_name(state, code),
+        facts: facts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        equipment: Vec::new(),
+    };
+    if let Some(w) = &s.water {
+        out.push(block(
+            "water",
+            vec![
+                ("业务类型", w.business_type.label_zh().to_owned()),
+                ("用水量", format!("{} 吨/日", number(w.demand_tons_per_day))),
+            ],
+        ));
+    }
+    if let Some(p) = &s.power {
+        out.push(block(
+            "power",
+            vec![
+                ("业务类型", p.business_type.label_zh().to_owned()),
+                ("主供容量", format!("{} kVA", number(p.main_capacity_kva))),
+                ("备用容量", format!("{} kVA", number(p.backup_capacity_kva))),
+            ],
+        ));
+    }
+    if let Some(g) = &s.gas {
+        let mut b = block("gas", vec![("用气类别", g.category.label_zh().to_owned())]);
+        b.equipment = g
+            .equipment
+            .iter()
+            .map(|e| (e.name.clone(), e.quantity.to_string(), e.pressure.clone()))
+            .collect();
+        out.push(b);
+    }
+    if let Some(h) = &s.heat {
+        out.push(block(
+            "heat",
+            vec![
+                ("供暖类别", h.category.label_zh().to_owned()),
+                ("供暖面积", format!("{} 平方米", number(h.heating_area_m2))),
+            ],
+        ));
+    }
+    if let Some(n) = &s.network {
+        let d = n.delivery_date;
+        out.push(block(
+            "network",
+            vec![
+                ("建筑面积", format!("{} 平方米", number(n.building_area_m2))),
+                ("建筑高度", format!("{} 米", number(n.building_height_m))),
+                (
+                    "交付日期",
+                    format!("{:04}年{:02}月{:02}日", d.year(), d.month() as u8, d.day()),
+                ),
+                ("覆盖楼栋数", n.buildings.to_string()),
+                ("地下室覆盖", yes_no(n.basement_coverage)),
+                ("电梯覆盖", yes_no(n.elevator_coverage)),
+                (
+                    "运营商",
+                    n.carriers
+                        .iter()
+                        .map(|c| carrier_name(state, c))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                ),
+            ],
+        ));
+    }
+    out
+}
+
+fn order_views(state: &AppState, caller: &Caller, app: &Application) -> Vec<OrderView> {
+    let own = caller.subject.scopes_of(Role::Operator);
+    let visible = caller.subject.work_orders();
+    app.work_orders
+        .iter()
+        .map(|o: &WorkOrder| OrderView {
+            id: o.id.clone(),
+            service: order_service(state, &o.service, o.carrier.as_deref()),
+            unit: o.unit.name.clone(),
+            stage: o.stage.label_zh(),
+            status: o.status.label_zh(),
+            level_code: o.level.as_str(),
+            level: o.level.label_zh(),
+            due: when(state, o.due_at),
+            due_iso: iso(state, o.due_at),
+            mine: own.contains(&o.unit.code.as_str()),
+            link: visible.admits_order(&OrderFacts {
+                unit: &o.unit.code,
+                uscc: &app.form.applicant.uscc,
+                hall_id: app.form.hall_id.as_deref(),
+            }),
+        })
+        .collect()
+}
+
+async fn application_detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadApplications) {
+        return r;
+    }
+    if id.len() > 64 {
+        return not_found_page();
+    }
+    let app = match service::read_application(&state, &caller, id).await {
+        Ok(Some(app)) => app,
+        Ok(None) => return not_found_page(),
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let f = &app.form;
+    let own_units = own_unit_names(&state, &caller);
+    let csrf = caller.csrf_token();
+    let p = ApplicationPage {
+        nav: Nav::for_caller(&caller, &csrf),
+        number: app.number.clone(),
+        status: app.status.label_zh(),
+        enterprise: f.applicant.name.clone(),
+        uscc: f.applicant.uscc.clone(),
+        project_code: f.project_code.clone(),
+        district: district_name(&state, &f.address.district_code),
+        address: f.address.detail.clone(),
+        coordinates: match (f.address.lng, f.address.lat) {
+            (Some(lng), Some(lat)) => Some(format!("东经 {lng:.5}°，北纬 {lat:.5}°")),
+            _ => None,
+        },
+        appointment: f
+            .appointment_at
+            .map_or_else(|| "尽快接入".to_owned(), |t| when(&state, t)),
+        contact: f.contact.name.clone(),
+        phone: mask_phone(&f.contact.phone),
+        mode: f.mode.label_zh(),
+        channel: f.channel.label_zh(),
+        hall: f.hall_id.clone(),
+        submitted: when(&state, app.submitted_at),
+        submitted_iso: iso(&state, app.submitted_at),
+        services: service_blocks(&state, &f.services),
+        orders: order_views(&state, &caller, &app),
+        operator: !own_units.is_empty(),
+        own_units: own_units.join("、"),
+        back: if applicant_only(&caller) {
+            "返回我的申请".into()
+        } else {
+            "返回申请列表".into()
+        },
+    };
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+// ───────────────────────────── the workbench ─────────────────────────────
+
+struct OrderRowView {
+    id: String,
+    application_id: String,
+    application_number: String,
+    enterprise: String,
+    district: String,
+    service: String,
+    unit: String,
+    stage: &'static str,
+    status_code: &'static str,
+    status: &'static str,
+    level_code: &'static str,
+    level: &'static str,
+    due: String,
+    due_iso: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_workbench.html")]
+struct WorkbenchPage {
+    nav: Nav,
+    own_units: String,
+    rows: Vec<OrderRowView>,
+    stages: Vec<Opt>,
+    levels: Vec<Opt>,
+    statuses: Vec<Opt>,
+    filtered: bool,
+    notice: Option<String>,
+    page: u32,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+async fn workbench(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
+        return r;
+    }
+    let q = query_map(raw.as_deref());
+    let mut invalid = false;
+    let stage = parse_opt(&q, "stage", Stage::parse, &mut invalid);
+    let level = parse_opt(&q, "level", Level::parse, &mut invalid);
+    let status = parse_opt(&q, "status", OrderStatus::parse, &mut invalid);
+    let page = parse_page(&q, &mut invalid);
+    let filter = OrderFilter {
+        unit: None,
+        stage,
+        status,
+        level,
+        page,
+        per_page: PER_PAGE,
+        visibility: caller.subject.work_orders(),
+    };
+    let config = state.config.clone();
+    let offset = state.offset;
+    let (found, next_page) = match state
+        .store
+        .read(move |c| work_orders::list(c, &filter, &config, offset))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let e = crate::error::ApiError::from(e);
+            return error_page(e.status, &e.message);
+        }
+    };
+    let rows = found
+        .into_iter()
+        .map(|r| {
+            let o = &r.item.order;
+            OrderRowView {
+                id: o.id.clone(),
+                application_id: r.item.application_id.clone(),
+                application_number: r.item.application_number.clone(),
+                enterprise: r.item.applicant_name.clone(),
+                district: district_name(&state, &r.item.district_code),
+                service: order_service(&state, &o.service, o.carrier.as_deref()),
+                unit: o.unit.name.clone(),
+                stage: o.stage.label_zh(),
+                status_code: o.status.as_str(),
+                status: o.status.label_zh(),
+                level_code: o.level.as_str(),
+                level: o.level.label_zh(),
+                due: when(&state, o.due_at),
+                due_iso: iso(&state, o.due_at),
+            }
+        })
+        .collect();
+    let stage_code = stage.map_or("", |s| s.as_str());
+    let level_code = level.map_or("", |s| s.as_str());
+    let status_code = status.map_or("", |s| s.as_str());
+    let filters = [
+        ("stage", stage_code),
+        ("level", level_code),
+        ("status", status_code),
+    ];
+    let own = own_unit_names(&state, &caller);
+    let csrf = caller.csrf_token();
+    let p = WorkbenchPage {
+        nav: Nav::for_caller(&caller, &csrf),
+        own_units: own.join("、"),
+        rows,
+        stages: options(
+            Stage::ALL.iter().map(|s| (s.as_str(), s.label_zh())),
+            stage_code,
+        ),
+        levels: options(
+            Level::ALL.iter().map(|s| (s.as_str(), s.label_zh())),
+            level_code,
+        ),
+        statuses: options(
+            OrderStatus::ALL.iter().map(|s| (s.as_str(), s.label_zh())),
+            status_code,
+        ),
+        filtered: stage.is_some() || level.is_some() || status.is_some(),
+        notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
+        page,
+        prev: (page > 1).then(|| page_link("/workbench", &filters, page - 1)),
+        next: next_page.map(|n| page_link("/workbench", &filters, n)),
+    };
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+// ───────────────────────────── one work order ─────────────────────────────
+
+#[derive(Template)]
+#[template(path = "staff_work_order.html")]
+struct WorkOrderPage {
+    nav: Nav,
+    row: OrderRowView,
+    /// The stages in order, with whether each is the current one.
+    stages: Vec<(&'static str, bool)>,
+    mine: bool,
+}
+
+async fn work_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
+        return r;
+    }
+    let found = match visible_order(&state, &caller, id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return not_found_page(),
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let o = &found.item.order;
+    let mine = caller
+        .subject
+        .scopes_of(Role::Operator)
+        .contains(&o.unit.code.as_str());
+    let row = OrderRowView {
+        id: o.id.clone(),
+        application_id: found.item.application_id.clone(),
+        application_number: found.item.application_number.clone(),
+        enterprise: found.item.applicant_name.clone(),
+        district: district_name(&state, &found.item.district_code),
+        service: order_service(&state, &o.service, o.carrier.as_deref()),
+        unit: o.unit.name.clone(),
+        stage: o.stage.label_zh(),
+        status_code: o.status.as_str(),
+        status: o.status.label_zh(),
+        level_code: o.level.as_str(),
+        level: o.level.label_zh(),
+        due: when(&state, o.due_at),
+        due_iso: iso(&state, o.due_at),
+    };
+    let current = o.stage;
+    let csrf = caller.csrf_token();
+    let p = WorkOrderPage {
+        nav: Nav::for_caller(&caller, &csrf),
+        row,
+        stages: Stage::ALL
+            .iter()
+            .map(|s| (s.label_zh(), *s == current))
+            .collect(),
+        mine,
+    };
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_keeps_slashes_and_encodes_the_rest() {
+        assert_eq!(encode_next("/applications"), "/applications");
+        assert_eq!(
+            encode_next("/workbench?stage=survey&page=2"),
+            "/workbench%3Fstage%3Dsurvey%26page%3D2"
+        );
+    }
+
+    #[test]
+    fn page_links_carry_the_filters() {
+        assert_eq!(
+            page_link("/workbench", &[("stage", ""), ("level", "")], 1),
+            "/workbench"
+        );
+        assert_eq!(
+            page_link(
+                "/applications",
+                &[("status", "submitted"), ("district_code", "")],
+                3
+            ),
+            "/applications?status=submitted&page=3"
+        );
+    }
+
+    #[test]
+    fn numbers_lose_trailing_zeros() {
+        assert_eq!(number(50.0), "50");
+        assert_eq!(number(12.5), "12.5");
+    }
 }
