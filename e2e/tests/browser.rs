@@ -10,11 +10,13 @@ onestop_e2e::on_both_databases!(
     fills_the_form_and_sees_the_receipt,
     sees_a_field_error_beside_the_field,
     works_without_javascript,
+    each_sees_only_their_own,
 );
 
 /// A valid USCC (GB 32100 check character computed), and the same with a
 /// wrong check character.
 const USCC: &str = "91421300MA49ABCD17";
+const OTHER_USCC: &str = "91350100M000100Y43";
 const BAD_USCC: &str = "91421300MA49ABCD18";
 const APPLICANT: &str = "随州市示例商贸有限公司";
 const PHONE: &str = "13800000000";
@@ -495,6 +497,162 @@ async fn works_without_javascript(backend: Backend) {
     b.check(!page_script_ran(&b).await, "app.js ran on the receipt")
         .await;
 
+    b.close().await;
+    server.stop().await;
+}
+
+/// Files an application for another enterprise directly (as a window clerk
+/// would), so that there is something the browser's users must not see.
+async fn other_enterprise_application(server: &RunningServer) -> String {
+    let body = serde_json::json!({
+        "applicant": {"name": "随州市另一家有限公司", "uscc": OTHER_USCC},
+        "address": {"district_code": "421321", "detail": "厉山镇工业园1号"},
+        "contact": {"name": "李四", "phone": "13900009999"},
+        "mode": "a_la_carte",
+        "channel": "api",
+        "services": {"water": {"business_type": "temporary", "demand_tons_per_day": 2.5}}
+    });
+    let form = onestop_server::service::validate(&server.state, &body).expect("valid");
+    let system = onestop_server::accounts::system_caller("e2e");
+    match onestop_server::service::submit(&server.state, form, &system, None)
+        .await
+        .expect("submitted")
+    {
+        onestop_server::service::Submitted::Created { application, .. } => application.number,
+        onestop_server::service::Submitted::Replayed(_) => unreachable!(),
+    }
+}
+
+/// An operator account of the gas company, its first-login change done.
+async fn gas_operator(server: &RunningServer) {
+    let system = onestop_server::accounts::system_caller("e2e");
+    let created = onestop_server::accounts::create_account(
+        &server.state,
+        &system,
+        onestop_server::accounts::NewAccountInput {
+            username: "gas.op".into(),
+            display_name: "燃气经办".into(),
+            phone: None,
+            grants: vec!["operator:sz-gas".into()],
+            password: Some("Gas-2026-op".into()),
+        },
+    )
+    .await
+    .expect("operator");
+    let (id, hash) = (created.account.id, created.account.password_hash);
+    server
+        .state
+        .store
+        .write(move |c| {
+            onestop_store::accounts::set_password(c, &id, &hash, false, onestop_store::now_ms())
+        })
+        .await
+        .expect("first-login change");
+}
+
+async fn sign_in(b: &Browser, server: &RunningServer, username: &str, password: &str) {
+    b.goto(&server.url("/login")).await;
+    b.fill("#f-username", username).await;
+    b.fill("#f-password", password).await;
+    b.click("form[action='/login'] button[type=submit]").await;
+}
+
+/// An enterprise registers, signs in, submits, and sees only its own
+/// applications; the gas company's operator sees only the gas orders.
+async fn each_sees_only_their_own(backend: Backend) {
+    let server = start_server(backend).await;
+    let other_number = other_enterprise_application(&server).await;
+    gas_operator(&server).await;
+    let b = browser(true).await;
+    b.set_window_size(390, 844).await;
+
+    b.goto(&server.url("/register")).await;
+    b.fill("#f-uscc", USCC).await;
+    b.fill("#f-enterprise_name", APPLICANT).await;
+    b.fill("#f-contact_name", "张三").await;
+    b.fill("#f-phone", PHONE).await;
+    b.fill("#f-password", "Shop-2026-ok").await;
+    b.fill("#f-password_confirm", "Shop-2026-ok").await;
+    b.click("form[action='/register'] button[type=submit]").await;
+    b.wait_for_path("/login").await;
+    b.check(
+        b.text("main").await.contains("注册成功"),
+        "no confirmation after registering",
+    )
+    .await;
+    sign_in(&b, &server, PHONE, "Shop-2026-ok").await;
+    b.wait_for_path("/applications").await;
+
+    // The form starts with the enterprise and its contact.
+    b.goto(&server.url("/apply")).await;
+    b.check(
+        b.value("#f-applicant-uscc").await == USCC,
+        "USCC not prefilled for the signed-in enterprise",
+    )
+    .await;
+    b.tick(&service_box("water")).await;
+    b.tick(&service_box("gas")).await;
+    b.wait_displayed("#sec-gas", true).await;
+    fill_common(&b, &server, USCC, PHONE).await;
+    fill_water(&b).await;
+    fill_gas(&b).await;
+    let id = submit_and_land_on_receipt(&b).await;
+    let number = b.text("#application-number").await;
+    // Signed in with access: the full receipt, contact included.
+    b.check(
+        b.text("main").await.contains("张三"),
+        "the enterprise's own receipt lacks its contact",
+    )
+    .await;
+
+    b.goto(&server.url("/applications")).await;
+    let mine = b.text("main").await;
+    b.check(mine.contains(&number), format_args!("{number} not listed: {mine}"))
+        .await;
+    b.check(
+        !mine.contains(&other_number) && !mine.contains("随州市另一家有限公司"),
+        "another enterprise's application is listed",
+    )
+    .await;
+    b.check(!mine.contains(PHONE), "the list shows a full phone number")
+        .await;
+    b.click("form[action='/logout'] button[type=submit]").await;
+    b.wait_for_path("/login").await;
+
+    sign_in(&b, &server, "gas.op", "Gas-2026-op").await;
+    b.wait_for_path("/workbench").await;
+    let inbox = b.text("main").await;
+    b.check(
+        inbox.contains(&number),
+        format_args!("the gas order of {number} is missing: {inbox}"),
+    )
+    .await;
+    b.check(
+        !inbox.contains(&other_number),
+        "a water-only application reached the gas inbox",
+    )
+    .await;
+    b.check(
+        b.find_all("main tbody tr").await.len() == 1,
+        "the gas inbox should hold exactly the one gas order",
+    )
+    .await;
+    // Another enterprise's application, by id, is simply not there.
+    let app = server.application_json(&id).await;
+    let water_order = app["work_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["unit"]["code"] == "sz-water")
+        .and_then(|o| o["id"].as_str())
+        .unwrap()
+        .to_owned();
+    b.goto(&server.url(&format!("/work-orders/{water_order}"))).await;
+    b.check(
+        b.text("main").await.contains("页面不存在"),
+        "the gas operator opened a water order",
+    )
+    .await;
     b.close().await;
     server.stop().await;
 }
