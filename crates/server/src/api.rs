@@ -42,6 +42,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         calendar_day,
         calendar_deadline
     ),
+    modifiers(&BearerAuth),
+    security(("api_key" = [])),
     components(schemas(
         ErrorBody,
         Application,
@@ -54,6 +56,30 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
     ))
 )]
 pub struct ApiDoc;
+
+/// Every endpoint but the health checks and this document takes an API key
+/// (`Authorization: Bearer osk_…`), or a browser session.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key created by an administrator (`onestop apikey create`), \
+                         scoped: applications:read, applications:write, \
+                         workorders:read:<unit>, workorders:write:<unit>, approvals:write:<department>",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()

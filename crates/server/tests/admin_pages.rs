@@ -1,0 +1,784 @@
+//! The administrator's pages: accounts, API keys and the audit log, driven
+//! as a browser would (session cookie, CSRF token in every form).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use common::*;
+use onestop_store::testing::Backend;
+
+on_both_databases!(
+    admin_creates_account_and_sees_password_once,
+    validation_errors_are_shown_beside_fields,
+    disabled_account_cannot_log_in,
+    reset_password_shows_a_new_temporary_password,
+    role_change_appears_in_the_audit_log,
+    api_key_is_shown_once_and_can_be_revoked,
+    only_administrators_manage_accounts,
+    anonymous_and_must_change_are_redirected,
+    posts_without_csrf_token_are_refused,
+    audit_page_filters,
+    verify_reports_the_chain,
+);
+
+/// The text between `start` and the next `end` after it.
+fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = html.find(start)? + start.len();
+    let rest = &html[i..];
+    Some(&rest[..rest.find(end)?])
+}
+
+/// An administrator, signed in.
+async fn admin(app: &TestApp) -> (String, Session) {
+    let id = app.account("root.admin", &["admin"]).await;
+    let s = app.login("root.admin", PASSWORD).await;
+    (id, s)
+}
+
+async fn audit_count(app: &TestApp) -> i64 {
+    app.state
+        .store
+        .read(onestop_store::audit::count)
+        .await
+        .unwrap()
+}
+
+async fn account_by_username(app: &TestApp, name: &str) -> onestop_store::accounts::Account {
+    let n = name.to_owned();
+    app.state
+        .store
+        .read(move |c| onestop_store::accounts::by_username(c, &n))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("account {name}"))
+}
+
+async fn admin_creates_account_and_sees_password_once(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+
+    let form = app.get_as(&s, "/admin/accounts/new").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let html = form.text();
+    assert!(html.contains("name=\"roles\""), "the roles textarea");
+    assert!(
+        html.contains("operator:&#60;公用事业单位代码&#62;"),
+        "valid forms listed"
+    );
+    assert!(html.contains("随州市水务集团") && html.contains("<code>sz-water</code>"));
+    assert!(
+        html.contains("随州市自然资源和规划局"),
+        "departments listed"
+    );
+    assert_eq!(form.header("cache-control"), Some("no-store"));
+
+    let res = app
+        .post_form_as(
+            &s,
+            "/admin/accounts",
+            &[
+                ("username", "Wang.Op"),
+                ("display_name", "王经办"),
+                ("phone", "13812341234"),
+                ("roles", "operator:sz-water\r\n\r\nsupervisor\r\n"),
+                ("password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let html = res.text();
+    let password = between(&html, "<code id=\"temporary-password\">", "</code>")
+        .expect("temporary password shown")
+        .to_owned();
+    assert!(password.len() >= 12, "{password}");
+    assert!(html.contains("只显示这一次"));
+    assert!(html.contains("首次登录时必须修改密码"));
+    assert!(html.contains("公用事业单位经办人 · 随州市水务集团"));
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+
+    let created = account_by_username(&app, "wang.op").await;
+    assert!(created.must_change_password);
+    assert_eq!(created.grants.len(), 2);
+
+    // The list: masked phone, roles in Chinese with the unit's name.
+    let list = app.get_as(&s, "/admin/accounts").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let html = list.text();
+    assert!(html.contains("wang.op") && html.contains("王经办"));
+    assert!(html.contains("138****1234"));
+    assert!(
+        !html.contains("13812341234"),
+        "phones are masked in the list"
+    );
+    assert!(html.contains("公用事业单位经办人 · 随州市水务集团"));
+    assert!(html.contains("待修改初始密码"));
+    assert!(
+        !html.contains(&password),
+        "the password is never shown again"
+    );
+
+    // The detail page does not show it either.
+    let detail = app
+        .get_as(&s, &format!("/admin/accounts/{}", created.id))
+        .await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(!detail.text().contains(&password));
+    assert!(detail.text().contains("138****1234"));
+
+    // Filters: by text and by role.
+    let found = app.get_as(&s, "/admin/accounts?q=%E7%8E%8B").await.text();
+    assert!(found.contains("wang.op") && !found.contains(">root.admin<"));
+    let ops = app.get_as(&s, "/admin/accounts?role=admin").await.text();
+    assert!(ops.contains(">root.admin<") && !ops.contains("wang.op"));
+
+    // The holder can sign in with it (and must change it first).
+    let login = app.try_login("wang.op", &password).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.text());
+
+    // The same login name twice is refused beside the field.
+    let again = app
+        .post_form_as(
+            &s,
+            "/admin/accounts",
+            &[
+                ("username", "wang.op"),
+                ("display_name", "另一个"),
+                ("roles", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again
+            .text()
+            .contains("id=\"f-username-err\">该账号已被注册")
+    );
+}
+
+async fn validation_errors_are_shown_beside_fields(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+    let before = audit_count(&app).await;
+    let res = app
+        .post_form_as(
+            &s,
+            "/admin/accounts",
+            &[
+                ("username", "a"),
+                ("display_name", "   "),
+                ("phone", "12345"),
+                ("roles", "operator:sz-nowhere\n\nadmin\nadmin:x"),
+                ("password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text();
+    assert!(
+        html.contains("id=\"f-username-err\">登录名须为 3–32 位"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"f-display_name-err\">请填写姓名"));
+    assert!(html.contains("id=\"f-phone-err\">请填写 11 位手机号码"));
+    // Role errors name the line as typed (blank lines counted).
+    assert!(html.contains("第 1 行 “operator:sz-nowhere”"), "{html}");
+    assert!(html.contains("第 4 行 “admin:x”：系统管理员角色没有范围"));
+    assert!(html.contains("请修改以下 5 处"));
+    // What was typed is kept.
+    assert!(html.contains("value=\"a\""));
+    assert!(html.contains("value=\"12345\""));
+    assert!(html.contains(">operator:sz-nowhere\n\nadmin\nadmin:x</textarea>"));
+
+    // No role at all; a weak password, which is never echoed back.
+    let res = app
+        .post_form_as(
+            &s,
+            "/admin/accounts",
+            &[
+                ("username", "li.si"),
+                ("display_name", "李四"),
+                ("roles", "\n  \n"),
+                ("password", "weakpass"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text();
+    assert!(html.contains("至少授予一个角色"));
+    assert!(html.contains("id=\"f-password-err\">密码须包含"), "{html}");
+    assert!(!html.contains("weakpass"), "the password is not kept");
+    assert!(html.contains("value=\"li.si\"") && html.contains("value=\"李四\""));
+    assert_eq!(audit_count(&app).await, before, "nothing was created");
+}
+
+async fn disabled_account_cannot_log_in(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (admin_id, s) = admin(&app).await;
+    let op = app.account("op.water", &["operator:sz-water"]).await;
+    let op_session = app.login("op.water", PASSWORD).await;
+    let home = app.get_as(&op_session, "/").await;
+    assert!(
+        home.text().contains("class=\"who\">测试op.water<"),
+        "signed in"
+    );
+
+    let res = app
+        .post_form_as(&s, &format!("/admin/accounts/{op}/disable"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/admin/accounts/{op}?ok=disabled").as_str())
+    );
+    let detail = app
+        .get_as(&s, &format!("/admin/accounts/{op}?ok=disabled"))
+        .await;
+    let html = detail.text();
+    assert!(html.contains("账户已停用"));
+    assert!(
+        between(&html, "id=\"account-status\">", "</dd>")
+            .unwrap()
+            .contains("已停用")
+    );
+    assert!(html.contains("/enable\""), "the enable button is offered");
+
+    // Cannot sign in, and the open session has ended.
+    let login = app.try_login("op.water", PASSWORD).await;
+    assert_ne!(login.status, StatusCode::SEE_OTHER);
+    assert!(set_cookie(&login, "onestop_session").is_none());
+    let old = app.get_as(&op_session, "/").await;
+    assert!(
+        !old.text().contains("class=\"who\">测试op.water<"),
+        "the disabled account's session no longer signs it in"
+    );
+
+    // Enabled again, it can.
+    let res = app
+        .post_form_as(&s, &format!("/admin/accounts/{op}/enable"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.try_login("op.water", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // An administrator cannot disable themself: the message is on the page.
+    let res = app
+        .post_form_as(&s, &format!("/admin/accounts/{admin_id}/disable"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.text().contains("不能停用自己的账户"));
+    assert!(!account_by_username(&app, "root.admin").await.disabled);
+
+    // Unknown and overlong ids.
+    let res = app
+        .post_form_as(&s, "/admin/accounts/nobody/disable", &[])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let long = "x".repeat(65);
+    assert_eq!(
+        app.get_as(&s, &format!("/admin/accounts/{long}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn reset_password_shows_a_new_temporary_password(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+    let op = app.account("op.gas", &["operator:sz-gas"]).await;
+    let res = app
+        .post_form_as(&s, &format!("/admin/accounts/{op}/reset-password"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let html = res.text();
+    assert!(html.contains("密码已重置"));
+    let password = between(&html, "<code id=\"temporary-password\">", "</code>")
+        .expect("new temporary password")
+        .to_owned();
+    assert_ne!(password, PASSWORD);
+    assert!(html.contains("只显示这一次"));
+    assert!(
+        account_by_username(&app, "op.gas")
+            .await
+            .must_change_password
+    );
+
+    assert_ne!(
+        app.try_login("op.gas", PASSWORD).await.status,
+        StatusCode::SEE_OTHER,
+        "the old password no longer works"
+    );
+    assert_eq!(
+        app.try_login("op.gas", &password).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Not shown again on the account's page.
+    let detail = app.get_as(&s, &format!("/admin/accounts/{op}")).await;
+    assert!(!detail.text().contains(&password));
+}
+
+async fn role_change_appears_in_the_audit_log(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+    let op = app.account("op.change", &["operator:sz-water"]).await;
+
+    let res = app
+        .post_form_as(
+            &s,
+            &format!("/admin/accounts/{op}/roles"),
+            &[("roles", "operator:sz-gas\napprover:sz-zrzy\n")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let detail = app.get_as(&s, res.header("location").unwrap()).await.text();
+    assert!(detail.contains("角色已更新"));
+    let roles = between(&detail, "<dt>角色</dt><dd>", "</dd>").expect("roles shown");
+    assert!(
+        roles.contains("公用事业单位经办人 · 随州中燃公司"),
+        "{roles}"
+    );
+    assert!(roles.contains("审批部门 · 随州市自然资源和规划局"));
+    assert!(!roles.contains("随州市水务集团"), "the old role is gone");
+
+    // A wrong line is shown beside the field, with what was typed kept.
+    let res = app
+        .post_form_as(
+            &s,
+            &format!("/admin/accounts/{op}/roles"),
+            &[("roles", "operator:sz-gas\nclerk")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text();
+    assert!(
+        html.contains("第 2 行 “clerk”：窗口人员角色须填写营业厅编号"),
+        "{html}"
+    );
+    assert!(html.contains(">operator:sz-gas\nclerk</textarea>"));
+
+    // An administrator cannot take their own administrator role away.
+    let me = account_by_username(&app, "root.admin").await.id;
+    let res = app
+        .post_form_as(
+            &s,
+            &format!("/admin/accounts/{me}/roles"),
+            &[("roles", "supervisor")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.text().contains("不能移除自己的系统管理员角色"));
+    assert!(res.text().contains(">supervisor</textarea>"), "input kept");
+    assert_eq!(
+        account_by_username(&app, "root.admin").await.grants,
+        vec![("admin".to_owned(), String::new())]
+    );
+
+    let audit = app.get_as(&s, "/admin/audit?action=roles_changed").await;
+    assert_eq!(audit.status, StatusCode::OK);
+    let html = audit.text();
+    assert_eq!(html.matches("class=\"audit-row\"").count(), 1, "{html}");
+    assert!(html.contains("变更角色"));
+    assert!(
+        html.contains(&format!("/admin/accounts/{op}")),
+        "target linked"
+    );
+    assert!(html.contains("operator:sz-gas") && html.contains("operator:sz-water"));
+    assert!(html.contains("root.admin"), "the actor");
+    // The detail is escaped text, not markup.
+    assert!(html.contains("&#34;before&#34;"), "{html}");
+}
+
+async fn api_key_is_shown_once_and_can_be_revoked(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+
+    let page = app.get_as(&s, "/admin/apikeys").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("workorders:read:&#60;公用事业单位代码&#62;"));
+    assert!(html.contains("随州中燃公司"));
+
+    let res = app
+        .post_form_as(
+            &s,
+            "/admin/apikeys",
+            &[
+                ("name", "政务服务网"),
+                ("scopes", "workorders:read:sz-water applications:write"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let html = res.text();
+    let key = between(&html, "<code id=\"new-api-key\">", "</code>")
+        .expect("the key, once")
+        .to_owned();
+    assert!(key.starts_with("osk_") && key.len() == 68, "{key}");
+    assert!(html.contains("只显示这一次"));
+
+    // The list shows the prefix only.
+    let list = app.get_as(&s, "/admin/apikeys").await.text();
+    assert!(list.contains(&format!("<code>{}…</code>", &key[..12])));
+    assert!(!list.contains(&key));
+    assert!(list.contains("读取随州市水务集团的工单"));
+
+    // The key works, until it is revoked.
+    let bearer = format!("Bearer {key}");
+    let api = app
+        .request(
+            Method::GET,
+            "/api/v1/work-orders",
+            &[("authorization", &bearer)],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.text());
+
+    let keys = app
+        .state
+        .store
+        .read(onestop_store::accounts::list_api_keys)
+        .await
+        .unwrap();
+    let id = keys
+        .iter()
+        .find(|k| k.name == "政务服务网")
+        .unwrap()
+        .id
+        .clone();
+    let res = app
+        .post_form_as(&s, &format!("/admin/apikeys/{id}/revoke"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let list = app.get_as(&s, res.header("location").unwrap()).await.text();
+    assert!(list.contains("密钥已吊销"));
+    let row = between(&list, "政务服务网</td>", "</tr>").unwrap();
+    assert!(row.contains("已吊销"), "{row}");
+    assert!(!row.contains("/revoke"), "no second revoke button");
+    let api = app
+        .request(
+            Method::GET,
+            "/api/v1/work-orders",
+            &[("authorization", &bearer)],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+
+    // Unknown scopes are refused beside the field, with the input kept.
+    let res = app
+        .post_form_as(
+            &s,
+            "/admin/apikeys",
+            &[("name", "某系统"), ("scopes", "everything")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text();
+    assert!(html.contains("id=\"f-scopes-err\">未知权限"));
+    assert!(html.contains("value=\"everything\"") && html.contains("value=\"某系统\""));
+    assert!(!html.contains("id=\"new-api-key\""));
+
+    // An unknown key.
+    let res = app
+        .post_form_as(&s, "/admin/apikeys/nokey/revoke", &[])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+}
+
+async fn only_administrators_manage_accounts(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.account("op.water", &["operator:sz-water"]).await;
+    let op = app.login("op.water", PASSWORD).await;
+    for path in [
+        "/admin/accounts",
+        "/admin/accounts/new",
+        "/admin/apikeys",
+        "/admin/audit",
+    ] {
+        let res = app.get_as(&op, path).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(res.text().contains("无权访问此页面"), "{path}");
+    }
+    let before = audit_count(&app).await;
+    let res = app
+        .post_form_as(
+            &op,
+            "/admin/accounts",
+            &[
+                ("username", "sneaky"),
+                ("display_name", "x"),
+                ("roles", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(audit_count(&app).await, before, "nothing created");
+
+    // A supervisor reads the audit log, and nothing else here.
+    app.account("sup", &["supervisor"]).await;
+    let sup = app.login("sup", PASSWORD).await;
+    let res = app.get_as(&sup, "/admin/audit").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(
+        res.text().contains("<a href=\"/admin/audit\">审计日志</a>"),
+        "in the navigation"
+    );
+    assert_eq!(
+        app.get_as(&sup, "/admin/accounts").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // An administrator's page shows the links.
+    let (_, s) = admin(&app).await;
+    let html = app.get_as(&s, "/admin/audit").await.text();
+    assert!(html.contains("<a href=\"/admin/apikeys\">API 密钥</a>"));
+}
+
+async fn anonymous_and_must_change_are_redirected(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let res = app.get("/admin/accounts?q=%E5%BC%A0%E4%B8%89").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let to = res.header("location").unwrap();
+    assert!(to.starts_with("/login?next=%2Fadmin%2Faccounts"), "{to}");
+    assert!(
+        !to.contains("q=") && !to.contains("%E5%BC%A0"),
+        "no query in next: {to}"
+    );
+    for path in ["/admin/audit", "/admin/apikeys", "/admin/accounts/new"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(
+            res.header("location")
+                .unwrap()
+                .starts_with("/login?next=%2Fadmin%2F")
+        );
+    }
+
+    // A new administrator who has not yet changed the initial password.
+    let system = onestop_server::accounts::system_caller("test");
+    onestop_server::accounts::create_account(
+        &app.state,
+        &system,
+        onestop_server::accounts::NewAccountInput {
+            username: "fresh.admin".into(),
+            display_name: "新管理员".into(),
+            phone: None,
+            grants: vec!["admin".into()],
+            password: Some(PASSWORD.into()),
+        },
+    )
+    .await
+    .unwrap();
+    let s = app.login("fresh.admin", PASSWORD).await;
+    for path in ["/admin/accounts", "/admin/audit"] {
+        let res = app.get_as(&s, path).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(res.header("location"), Some("/account/password"));
+    }
+    let res = app
+        .post_form_as(
+            &s,
+            "/admin/apikeys",
+            &[("name", "x"), ("scopes", "applications:read")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.header("location"), Some("/account/password"));
+}
+
+async fn posts_without_csrf_token_are_refused(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+    let op = app.account("op.water", &["operator:sz-water"]).await;
+    let form = |pairs: &[(&str, &str)]| serde_urlencoded::to_string(pairs).unwrap();
+    let cookie = s.cookie_header();
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("cookie", cookie.as_str()),
+    ];
+
+    let res = app
+        .request(
+            Method::POST,
+            "/admin/accounts",
+            &headers,
+            form(&[
+                ("username", "nocsrf"),
+                ("display_name", "x"),
+                ("roles", "admin"),
+            ]),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.text().contains("页面已过期"));
+    let n = app
+        .state
+        .store
+        .read(|c| onestop_store::accounts::by_username(c, "nocsrf"))
+        .await
+        .unwrap();
+    assert!(n.is_none());
+
+    // A wrong token, and the right token from another site.
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/admin/accounts/{op}/disable"),
+            &headers,
+            form(&[("csrf_token", "0123456789abcdef0123456789abcdef")]),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let mut cross = headers.to_vec();
+    cross.push(("origin", "https://evil.example"));
+    cross.push(("host", "onestop.example"));
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/admin/accounts/{op}/disable"),
+            &cross,
+            form(&[("csrf_token", &s.csrf)]),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(!account_by_username(&app, "op.water").await.disabled);
+
+    let res = app
+        .request(Method::POST, "/admin/audit/verify", &headers, form(&[]))
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
+
+async fn audit_page_filters(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+    let op = app.account("op.audit", &["operator:sz-water"]).await;
+    app.post_form_as(&s, &format!("/admin/accounts/{op}/reset-password"), &[])
+        .await;
+
+    let before = audit_count(&app).await;
+    let all = app.get_as(&s, "/admin/audit").await;
+    assert_eq!(all.status, StatusCode::OK);
+    let html = all.text();
+    assert!(html.contains("data-action=\"login\""));
+    assert!(html.contains("data-action=\"password_reset\""));
+    assert!(html.contains("登录") && html.contains("成功"));
+    assert!(html.contains("<option value=\"apikey_revoked\">吊销 API 密钥</option>"));
+    assert_eq!(audit_count(&app).await, before, "viewing is not audited");
+
+    let reset = app
+        .get_as(&s, "/admin/audit?action=password_reset")
+        .await
+        .text();
+    assert_eq!(reset.matches("class=\"audit-row\"").count(), 1, "{reset}");
+    assert!(reset.contains("重置密码"));
+    assert!(!reset.contains("data-action=\"login\""));
+    assert!(reset.contains("<option value=\"password_reset\" selected>"));
+
+    let logins = app
+        .get_as(&s, "/admin/audit?action=login&actor=root.admin")
+        .await
+        .text();
+    assert!(logins.matches("data-action=\"login\"").count() >= 1);
+    assert!(!logins.contains("data-action=\"password_reset\""));
+
+    let by_target = app
+        .get_as(&s, &format!("/admin/audit?target={op}"))
+        .await
+        .text();
+    assert!(by_target.contains("data-action=\"account_created\""));
+    assert!(by_target.contains("data-action=\"password_reset\""));
+    assert!(!by_target.contains("data-action=\"login\""));
+
+    // Dates in city time: today holds the records, tomorrow none.
+    let today = app.state.now().date();
+    let tomorrow = today.next_day().unwrap();
+    let d = |t: time::Date| format!("{:04}-{:02}-{:02}", t.year(), t.month() as u8, t.day());
+    let html = app
+        .get_as(
+            &s,
+            &format!("/admin/audit?from={}&to={}", d(today), d(today)),
+        )
+        .await
+        .text();
+    assert!(html.contains("data-action=\"password_reset\""));
+    let html = app
+        .get_as(&s, &format!("/admin/audit?from={}", d(tomorrow)))
+        .await
+        .text();
+    assert!(html.contains("没有符合条件的记录"));
+    let bad = app.get_as(&s, "/admin/audit?from=27.11.2026").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("id=\"f-from-err\">请按 年-月-日 填写"));
+
+    // Keyset paging: more than a page of records, then the older ones.
+    let system = onestop_server::accounts::system_caller("test");
+    for i in 0..55 {
+        onestop_server::accounts::set_disabled(&app.state, &system, &op, i % 2 == 0)
+            .await
+            .unwrap();
+    }
+    let first = app.get_as(&s, "/admin/audit").await.text();
+    assert_eq!(first.matches("class=\"audit-row\"").count(), 50);
+    let next = between(&first, "<a class=\"button\" href=\"", "\">更早的记录")
+        .expect("a link to older records")
+        .replace("&amp;", "&");
+    assert!(next.starts_with("/admin/audit?before="), "{next}");
+    let older = app.get_as(&s, &next).await.text();
+    let n = older.matches("class=\"audit-row\"").count();
+    assert!(n > 0 && n <= 50);
+    assert!(older.contains("回到最新"));
+    let first_seq_older: i64 = between(
+        &older,
+        "<td data-label=\"序号\" class=\"admin-nowrap\">",
+        "</td>",
+    )
+    .unwrap()
+    .parse()
+    .unwrap();
+    let before_seq: i64 = next["/admin/audit?before=".len()..].parse().unwrap();
+    assert_eq!(first_seq_older, before_seq - 1);
+}
+
+async fn verify_reports_the_chain(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+    let page = app.get_as(&s, "/admin/audit").await.text();
+    assert!(page.contains("action=\"/admin/audit/verify\""));
+
+    let res = app.post_form_as(&s, "/admin/audit/verify", &[]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let n = audit_count(&app).await;
+    let html = res.text();
+    let result = between(&html, "id=\"verify-result\">", "</p>").expect("a result");
+    assert!(result.contains("哈希链完整"), "{result}");
+    assert!(result.contains(&format!("已校验 {n} 条记录")), "{result}");
+
+    // A supervisor may verify too; a changed record is found.
+    app.account("sup", &["supervisor"]).await;
+    let sup = app.login("sup", PASSWORD).await;
+    app.state
+        .store
+        .write(|c| {
+            c.execute(
+                "UPDATE audit_log SET detail = '{\"tampered\":true}' WHERE seq = 2",
+                &[],
+            )
+        })
+        .await
+        .unwrap();
+    let res = app
+        .post_form_as(&sup, "/admin/audit/verify", &[("action", "login")])
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let html = res.text();
+    let result = between(&html, "id=\"verify-result\">", "</p>").expect("a result");
+    assert!(result.contains("哈希链已断裂"), "{result}");
+    assert!(result.contains("序号为 2"), "{result}");
+    assert!(result.contains("内容与其哈希不符"), "{result}");
+    // The filters of the page stay applied.
+    assert!(html.contains("<option value=\"login\" selected>"));
+}
