@@ -299,13 +299,30 @@ const BENCH_PASSWORD: &str = "Bench-2026-pw";
 fn credentials(db: &TestDb) -> String {
     let out = cli(
         db,
-        &["apikey", "create", "--name", "bench", "--scopes", "applications:read,applications:write"],
+        &[
+            "apikey",
+            "create",
+            "--name",
+            "bench",
+            "--scopes",
+            "applications:read,applications:write",
+        ],
         None,
     );
     let key = out.lines().last().unwrap().to_owned();
     cli(
         db,
-        &["user", "create", "--username", BENCH_USER, "--name", "压测督办", "--role", "supervisor", "--password-stdin"],
+        &[
+            "user",
+            "create",
+            "--username",
+            BENCH_USER,
+            "--name",
+            "压测督办",
+            "--role",
+            "supervisor",
+            "--password-stdin",
+        ],
         Some(&format!("{BENCH_PASSWORD}\n")),
     );
     let mut c = db.target.connect(Role::Writer).unwrap();
@@ -589,7 +606,13 @@ fn main() {
         rss_kib(server.child.id()) as f64 / 1024.0
     );
 
-    let get = rt.block_on(get_load(server.addr, &post.ids, args.get_rate, args.seconds, &key));
+    let get = rt.block_on(get_load(
+        server.addr,
+        &post.ids,
+        args.get_rate,
+        args.seconds,
+        &key,
+    ));
     let session = rt.block_on(session_header(server.addr));
     let get_session = rt.block_on(get_load(
         server.addr,
@@ -627,7 +650,13 @@ fn main() {
         ms(most.p99)
     );
     let other_rate = (args.get_rate / 5).max(100);
-    let quiet = rt.block_on(get_load(server.addr, &post.ids, other_rate, args.seconds, &key));
+    let quiet = rt.block_on(get_load(
+        server.addr,
+        &post.ids,
+        other_rate,
+        args.seconds,
+        &key,
+    ));
     let (logins, busy) = rt.block_on(async {
         let l = tokio::spawn(login_load(server.addr, args.login_rate, 0, args.seconds));
         let g = get_load(server.addr, &post.ids, other_rate, args.seconds, &key).await;
@@ -653,8 +682,19 @@ fn main() {
     if let Some(bin) = &args.baseline_bin {
         let db = TestDb::new(Backend::Sqlite);
         let server = start_server_bin(&db, bin);
-        let post = rt.block_on(post_load(server.addr, args.connections, args.seconds.min(3), ""));
-        let base = rt.block_on(get_load(server.addr, &post.ids, args.get_rate, args.seconds, ""));
+        let post = rt.block_on(post_load(
+            server.addr,
+            args.connections,
+            args.seconds.min(3),
+            "",
+        ));
+        let base = rt.block_on(get_load(
+            server.addr,
+            &post.ids,
+            args.get_rate,
+            args.seconds,
+            "",
+        ));
         println!("\n## 6. Against the unauthenticated GET of {bin} (same run, same rate)");
         println!(
             "unauthenticated: p50 {:.2} ms, p99 {:.2} ms ({} errors)",

@@ -573,7 +573,8 @@ async fn each_sees_only_their_own(backend: Backend) {
     b.fill("#f-phone", PHONE).await;
     b.fill("#f-password", "Shop-2026-ok").await;
     b.fill("#f-password_confirm", "Shop-2026-ok").await;
-    b.click("form[action='/register'] button[type=submit]").await;
+    b.click("form[action='/register'] button[type=submit]")
+        .await;
     b.wait_for_path("/login").await;
     b.check(
         b.text("main").await.contains("注册成功"),
@@ -607,8 +608,11 @@ async fn each_sees_only_their_own(backend: Backend) {
 
     b.goto(&server.url("/applications")).await;
     let mine = b.text("main").await;
-    b.check(mine.contains(&number), format_args!("{number} not listed: {mine}"))
-        .await;
+    b.check(
+        mine.contains(&number),
+        format_args!("{number} not listed: {mine}"),
+    )
+    .await;
     b.check(
         !mine.contains(&other_number) && !mine.contains("随州市另一家有限公司"),
         "another enterprise's application is listed",
@@ -647,7 +651,8 @@ async fn each_sees_only_their_own(backend: Backend) {
         .and_then(|o| o["id"].as_str())
         .unwrap()
         .to_owned();
-    b.goto(&server.url(&format!("/work-orders/{water_order}"))).await;
+    b.goto(&server.url(&format!("/work-orders/{water_order}")))
+        .await;
     b.check(
         b.text("main").await.contains("页面不存在"),
         "the gas operator opened a water order",

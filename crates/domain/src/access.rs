@@ -102,7 +102,9 @@ impl Grant {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
                 if !ok {
-                    return err("窗口人员角色须填写营业厅编号（字母、数字、- 或 _，至多 32 位）".into());
+                    return err(
+                        "窗口人员角色须填写营业厅编号（字母、数字、- 或 _，至多 32 位）".into(),
+                    );
                 }
             }
             Role::Operator => {
@@ -198,7 +200,10 @@ impl Scope {
     /// Parses a comma- or space-separated list; empty lists are refused.
     pub fn parse_list(text: &str, config: &CityConfig) -> Result<Vec<Scope>, GrantError> {
         let mut out = Vec::new();
-        for part in text.split([',', ' ', '\n']).filter(|p| !p.trim().is_empty()) {
+        for part in text
+            .split([',', ' ', '\n'])
+            .filter(|p| !p.trim().is_empty())
+        {
             let s = Scope::parse(part, config)?;
             if !out.contains(&s) {
                 out.push(s);
@@ -572,7 +577,10 @@ mod tests {
             id: "a1".into(),
             username: "u".into(),
             display_name: "U".into(),
-            grants: grants.iter().map(|g| Grant::parse(g, &c).unwrap()).collect(),
+            grants: grants
+                .iter()
+                .map(|g| Grant::parse(g, &c).unwrap())
+                .collect(),
             must_change_password: false,
         })
     }
@@ -595,7 +603,10 @@ mod tests {
     fn grants_are_checked_against_the_config() {
         let c = config();
         assert!(Grant::parse("operator:sz-water", &c).is_ok());
-        assert!(Grant::parse("operator:sz-zrzy", &c).is_err(), "a department is not a utility");
+        assert!(
+            Grant::parse("operator:sz-zrzy", &c).is_err(),
+            "a department is not a utility"
+        );
         assert!(Grant::parse("approver:sz-zrzy", &c).is_ok());
         assert!(Grant::parse("approver:sz-water", &c).is_err());
         assert!(Grant::parse("admin", &c).is_ok());
@@ -618,8 +629,7 @@ mod tests {
     #[test]
     fn scopes_parse_and_refuse_unknown_units() {
         let c = config();
-        let list =
-            Scope::parse_list("applications:write, workorders:write:sz-gas", &c).unwrap();
+        let list = Scope::parse_list("applications:write, workorders:write:sz-gas", &c).unwrap();
         assert_eq!(
             list,
             vec![
@@ -648,14 +658,42 @@ mod tests {
             units,
             departments: &[],
         };
-        assert!(account(&[&format!("applicant:{uscc}")]).applications().admits_application(&app));
-        assert!(account(&["operator:sz-water"]).applications().admits_application(&app));
-        assert!(!account(&["operator:sz-gas"]).applications().admits_application(&app));
-        assert!(account(&["clerk:hall-01"]).applications().admits_application(&app));
-        assert!(!account(&["clerk:hall-02"]).applications().admits_application(&app));
-        assert!(account(&["supervisor"]).applications().admits_application(&app));
+        assert!(
+            account(&[&format!("applicant:{uscc}")])
+                .applications()
+                .admits_application(&app)
+        );
+        assert!(
+            account(&["operator:sz-water"])
+                .applications()
+                .admits_application(&app)
+        );
+        assert!(
+            !account(&["operator:sz-gas"])
+                .applications()
+                .admits_application(&app)
+        );
+        assert!(
+            account(&["clerk:hall-01"])
+                .applications()
+                .admits_application(&app)
+        );
+        assert!(
+            !account(&["clerk:hall-02"])
+                .applications()
+                .admits_application(&app)
+        );
+        assert!(
+            account(&["supervisor"])
+                .applications()
+                .admits_application(&app)
+        );
         assert!(account(&["admin"]).applications().admits_application(&app));
-        assert!(!account(&["approver:sz-zrzy"]).applications().admits_application(&app));
+        assert!(
+            !account(&["approver:sz-zrzy"])
+                .applications()
+                .admits_application(&app)
+        );
         assert!(!Subject::Anonymous.applications().admits_application(&app));
 
         let order = OrderFacts {
@@ -663,9 +701,21 @@ mod tests {
             uscc: &u,
             hall_id: None,
         };
-        assert!(account(&["operator:sz-water"]).work_orders().admits_order(&order));
-        assert!(!account(&["operator:sz-power"]).work_orders().admits_order(&order));
-        assert!(!account(&["approver:sz-zrzy"]).work_orders().admits_order(&order));
+        assert!(
+            account(&["operator:sz-water"])
+                .work_orders()
+                .admits_order(&order)
+        );
+        assert!(
+            !account(&["operator:sz-power"])
+                .work_orders()
+                .admits_order(&order)
+        );
+        assert!(
+            !account(&["approver:sz-zrzy"])
+                .work_orders()
+                .admits_order(&order)
+        );
     }
 
     #[test]
@@ -706,7 +756,10 @@ mod tests {
         assert!(check_password("Abcdef1!", "zhang").is_ok());
         assert!(check_password("abcdef12", "zhang").is_err(), "two classes");
         assert!(check_password("Ab1!", "zhang").is_err(), "short");
-        assert!(check_password("Zhang2026!", "zhang").is_err(), "contains login name");
+        assert!(
+            check_password("Zhang2026!", "zhang").is_err(),
+            "contains login name"
+        );
         assert!(check_password(&"Aa1!".repeat(40), "x").is_err(), "too long");
         assert!(check_password("密码Abc12345", "x").is_ok());
     }

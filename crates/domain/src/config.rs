@@ -212,10 +212,13 @@ impl CityConfig {
         }
         let sec = &self.security;
         if sec.lockout_failures == 0 || sec.lockout_minutes == 0 {
-            problems.push("security.lockout_failures and lockout_minutes must be at least 1".into());
+            problems
+                .push("security.lockout_failures and lockout_minutes must be at least 1".into());
         }
         if sec.idle_timeout_minutes == 0 || sec.session_max_hours == 0 {
-            problems.push("security.idle_timeout_minutes and session_max_hours must be at least 1".into());
+            problems.push(
+                "security.idle_timeout_minutes and session_max_hours must be at least 1".into(),
+            );
         }
         if sec.audit_retention_days < 180 {
             problems.push(format!(

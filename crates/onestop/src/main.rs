@@ -227,7 +227,12 @@ fn operator_name() -> String {
 fn api_error(e: onestop_server::error::ApiError) -> anyhow::Error {
     let mut text = e.message.clone();
     for f in &e.fields {
-        text.push_str(&format!("\n  {}: {} ({})", f.field, f.message, f.code.as_str()));
+        text.push_str(&format!(
+            "\n  {}: {} ({})",
+            f.field,
+            f.message,
+            f.code.as_str()
+        ));
     }
     anyhow::anyhow!(text)
 }
@@ -239,7 +244,9 @@ async fn account_id(state: &AppState, username: &str) -> Result<String> {
         .store
         .read(move |c| onestop_store::accounts::by_username(c, &name))
         .await?;
-    Ok(found.with_context(|| format!("no account named {username}"))?.id)
+    Ok(found
+        .with_context(|| format!("no account named {username}"))?
+        .id)
 }
 
 async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
@@ -277,9 +284,20 @@ async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
             let roles: Vec<String> = a
                 .grants
                 .iter()
-                .map(|(r, s)| if s.is_empty() { r.clone() } else { format!("{r}:{s}") })
+                .map(|(r, s)| {
+                    if s.is_empty() {
+                        r.clone()
+                    } else {
+                        format!("{r}:{s}")
+                    }
+                })
                 .collect();
-            println!("created account {} ({}), roles {}", a.username, a.id, roles.join(", "));
+            println!(
+                "created account {} ({}), roles {}",
+                a.username,
+                a.id,
+                roles.join(", ")
+            );
             println!("the password must be changed at first login");
             if let Some(p) = created.temporary_password {
                 println!("temporary password (shown once):");
@@ -303,7 +321,13 @@ async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
                 let roles: Vec<String> = a
                     .grants
                     .iter()
-                    .map(|(r, s)| if s.is_empty() { r.clone() } else { format!("{r}:{s}") })
+                    .map(|(r, s)| {
+                        if s.is_empty() {
+                            r.clone()
+                        } else {
+                            format!("{r}:{s}")
+                        }
+                    })
                     .collect();
                 println!(
                     "{}\t{}\t{}\t{}",
@@ -333,7 +357,9 @@ async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
             let done = accounts::reset_password(&state, &me, &id)
                 .await
                 .map_err(api_error)?;
-            println!("reset {username}; every session has ended; the password must be changed at next login");
+            println!(
+                "reset {username}; every session has ended; the password must be changed at next login"
+            );
             println!("temporary password (shown once):");
             println!("{}", done.temporary_password.unwrap_or_default());
         }
@@ -349,7 +375,10 @@ async fn apikey_command(state: AppState, command: ApikeyCommand) -> Result<()> {
             let (row, key) = accounts::create_api_key(&state, &me, &name, &scopes)
                 .await
                 .map_err(api_error)?;
-            println!("created API key {} ({}) with scopes {}", row.name, row.id, row.scopes);
+            println!(
+                "created API key {} ({}) with scopes {}",
+                row.name, row.id, row.scopes
+            );
             println!("store it now: it is shown only once");
             println!("{key}");
         }
@@ -365,7 +394,11 @@ async fn apikey_command(state: AppState, command: ApikeyCommand) -> Result<()> {
                     k.prefix,
                     k.name,
                     k.scopes,
-                    if k.revoked_at.is_some() { "revoked" } else { "active" }
+                    if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
                 );
             }
         }
@@ -559,8 +592,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     }
     let state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone());
     let audit = state.audit.clone();
-    let app = onestop_server::router(state)
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = onestop_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

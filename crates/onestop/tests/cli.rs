@@ -50,7 +50,16 @@ fn accounts_keys_and_a_tampered_audit_log(backend: Backend) {
     // The first administrator, with a generated temporary password.
     let (code, out, err) = cli(
         &db,
-        &["user", "create", "--username", "admin", "--name", "系统管理员", "--role", "admin"],
+        &[
+            "user",
+            "create",
+            "--username",
+            "admin",
+            "--name",
+            "系统管理员",
+            "--role",
+            "admin",
+        ],
         None,
     );
     assert_eq!(code, 0, "{err}");
@@ -63,14 +72,32 @@ fn accounts_keys_and_a_tampered_audit_log(backend: Backend) {
     // Refused input is named, with the field.
     let (code, _, err) = cli(
         &db,
-        &["user", "create", "--username", "x", "--name", "某", "--role", "operator:sz-nowhere"],
+        &[
+            "user",
+            "create",
+            "--username",
+            "x",
+            "--name",
+            "某",
+            "--role",
+            "operator:sz-nowhere",
+        ],
         None,
     );
     assert_eq!(code, 1);
     assert!(err.contains("username") && err.contains("roles.0"), "{err}");
     let (code, _, err) = cli(
         &db,
-        &["user", "create", "--username", "admin", "--name", "again", "--role", "admin"],
+        &[
+            "user",
+            "create",
+            "--username",
+            "admin",
+            "--name",
+            "again",
+            "--role",
+            "admin",
+        ],
         None,
     );
     assert_eq!(code, 1);
@@ -78,32 +105,73 @@ fn accounts_keys_and_a_tampered_audit_log(backend: Backend) {
     // A chosen password from standard input, checked against the rules.
     let (code, _, err) = cli(
         &db,
-        &["user", "create", "--username", "op.water", "--name", "水务经办", "--role", "operator:sz-water", "--password-stdin"],
+        &[
+            "user",
+            "create",
+            "--username",
+            "op.water",
+            "--name",
+            "水务经办",
+            "--role",
+            "operator:sz-water",
+            "--password-stdin",
+        ],
         Some("weak\n"),
     );
     assert_eq!(code, 1);
     assert!(err.contains("weak_password"), "{err}");
     let (code, out, err) = cli(
         &db,
-        &["user", "create", "--username", "op.water", "--name", "水务经办", "--role", "operator:sz-water", "--password-stdin"],
+        &[
+            "user",
+            "create",
+            "--username",
+            "op.water",
+            "--name",
+            "水务经办",
+            "--role",
+            "operator:sz-water",
+            "--password-stdin",
+        ],
         Some("Water-2026-op\n"),
     );
     assert_eq!(code, 0, "{err}");
-    assert!(!out.contains("Water-2026-op"), "a chosen password is never echoed");
+    assert!(
+        !out.contains("Water-2026-op"),
+        "a chosen password is never echoed"
+    );
     let (_, out, _) = cli(&db, &["user", "list"], None);
-    assert!(out.contains("admin") && out.contains("operator:sz-water"), "{out}");
+    assert!(
+        out.contains("admin") && out.contains("operator:sz-water"),
+        "{out}"
+    );
     let (code, _, _) = cli(&db, &["user", "disable", "--username", "op.water"], None);
     assert_eq!(code, 0);
     let (_, out, _) = cli(&db, &["user", "list"], None);
-    assert!(out.lines().any(|l| l.starts_with("op.water") && l.contains("disabled")), "{out}");
-    let (code, out, _) = cli(&db, &["user", "reset-password", "--username", "op.water"], None);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("op.water") && l.contains("disabled")),
+        "{out}"
+    );
+    let (code, out, _) = cli(
+        &db,
+        &["user", "reset-password", "--username", "op.water"],
+        None,
+    );
     assert_eq!(code, 0);
     assert!(onestop_domain::access::check_password(last_line(&out), "op.water").is_ok());
 
     // API keys: shown once, alone on the last line; listed by prefix only.
     let (code, out, err) = cli(
         &db,
-        &["apikey", "create", "--name", "政务服务网", "--scopes", "applications:read,applications:write"],
+        &[
+            "apikey",
+            "create",
+            "--name",
+            "政务服务网",
+            "--scopes",
+            "applications:read,applications:write",
+        ],
         None,
     );
     assert_eq!(code, 0, "{err}");
@@ -112,11 +180,19 @@ fn accounts_keys_and_a_tampered_audit_log(backend: Backend) {
     let (_, list, _) = cli(&db, &["apikey", "list"], None);
     assert!(!list.contains(&key) && list.contains(&key[..12]), "{list}");
     let id = list.split('\t').next().unwrap().to_owned();
-    let (code, _, err) = cli(&db, &["apikey", "create", "--name", "x", "--scopes", "root"], None);
+    let (code, _, err) = cli(
+        &db,
+        &["apikey", "create", "--name", "x", "--scopes", "root"],
+        None,
+    );
     assert_eq!(code, 1);
     assert!(err.contains("scopes"), "{err}");
     assert_eq!(cli(&db, &["apikey", "revoke", "--id", &id], None).0, 0);
-    assert_eq!(cli(&db, &["apikey", "revoke", "--id", &id], None).0, 1, "already revoked");
+    assert_eq!(
+        cli(&db, &["apikey", "revoke", "--id", &id], None).0,
+        1,
+        "already revoked"
+    );
 
     // The audit log verifies, then one changed byte is found and named.
     let (code, out, _) = cli(&db, &["audit", "verify"], None);

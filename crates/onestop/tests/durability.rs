@@ -31,9 +31,20 @@ fn cli(db: &TestDb, args: &[&str]) -> std::process::Output {
 fn api_key(db: &TestDb) -> String {
     let out = cli(
         db,
-        &["apikey", "create", "--name", "durability", "--scopes", "applications:read,applications:write"],
+        &[
+            "apikey",
+            "create",
+            "--name",
+            "durability",
+            "--scopes",
+            "applications:read,applications:write",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -25,12 +25,29 @@ fn validation(errors: Vec<FieldError>) -> ApiError {
     e
 }
 
-fn require(caller: &Caller, cap: Capability) -> Result<(), ApiError> {
+/// Checks a capability; a refusal is itself audited (等保: denied
+/// attempts at administrative actions are recorded).
+async fn require(
+    state: &AppState,
+    caller: &Caller,
+    cap: Capability,
+    action: &str,
+) -> Result<(), ApiError> {
     if caller.subject.may(cap) {
-        Ok(())
-    } else {
-        Err(crate::auth::forbidden())
+        return Ok(());
     }
+    state
+        .audit
+        .record(caller.audit(
+            state.now_ms(),
+            action,
+            "denied",
+            "",
+            "",
+            serde_json::json!({"capability": format!("{cap:?}")}),
+        ))
+        .await?;
+    Err(crate::auth::forbidden())
 }
 
 /// A password that satisfies the rules, for accounts an administrator
@@ -182,7 +199,14 @@ pub async fn login(
         actor_kind: "account".into(),
         actor_id: account.id.clone(),
         actor_name: account.username.clone(),
-        ..caller.audit(now, "login", "failure", "account", &account.id, serde_json::json!({}))
+        ..caller.audit(
+            now,
+            "login",
+            "failure",
+            "account",
+            &account.id,
+            serde_json::json!({}),
+        )
     };
     let lock_until = now + i64::from(sec.lockout_minutes) * 60_000;
     let counts = reason == "wrong_password";
@@ -217,7 +241,14 @@ pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     let now = state.now_ms();
     let hash = session.token_hash.clone();
     let id = caller.account().map(|a| a.id.clone()).unwrap_or_default();
-    let rec = caller.audit(now, "logout", "success", "account", &id, serde_json::json!({}));
+    let rec = caller.audit(
+        now,
+        "logout",
+        "success",
+        "account",
+        &id,
+        serde_json::json!({}),
+    );
     state
         .store
         .write(move |c| {
@@ -254,34 +285,66 @@ pub async fn register(
     if uscc.is_empty() {
         errors.push(field("uscc", FieldCode::Required, "请填写统一社会信用代码"));
     } else if uscc.chars().count() != 18 {
-        errors.push(field("uscc", FieldCode::InvalidFormat, "统一社会信用代码应为 18 位"));
+        errors.push(field(
+            "uscc",
+            FieldCode::InvalidFormat,
+            "统一社会信用代码应为 18 位",
+        ));
     } else if !uscc_is_valid(&uscc) {
-        errors.push(field("uscc", FieldCode::UsccChecksum, "统一社会信用代码校验位错误，请核对"));
+        errors.push(field(
+            "uscc",
+            FieldCode::UsccChecksum,
+            "统一社会信用代码校验位错误，请核对",
+        ));
     }
     let enterprise = r.enterprise_name.trim().to_owned();
     if enterprise.is_empty() {
-        errors.push(field("enterprise_name", FieldCode::Required, "请填写企业名称"));
+        errors.push(field(
+            "enterprise_name",
+            FieldCode::Required,
+            "请填写企业名称",
+        ));
     } else if enterprise.chars().count() > 100 {
-        errors.push(field("enterprise_name", FieldCode::TooLong, "企业名称至多 100 字"));
+        errors.push(field(
+            "enterprise_name",
+            FieldCode::TooLong,
+            "企业名称至多 100 字",
+        ));
     }
     let contact = r.contact_name.trim().to_owned();
     if contact.is_empty() {
-        errors.push(field("contact_name", FieldCode::Required, "请填写联系人姓名"));
+        errors.push(field(
+            "contact_name",
+            FieldCode::Required,
+            "请填写联系人姓名",
+        ));
     } else if contact.chars().count() > 30 {
-        errors.push(field("contact_name", FieldCode::TooLong, "联系人姓名至多 30 字"));
+        errors.push(field(
+            "contact_name",
+            FieldCode::TooLong,
+            "联系人姓名至多 30 字",
+        ));
     }
     let phone = r.phone.trim().to_owned();
     if phone.is_empty() {
         errors.push(field("phone", FieldCode::Required, "请填写手机号码"));
     } else if !phone_ok(&phone) {
-        errors.push(field("phone", FieldCode::InvalidFormat, "请填写 11 位手机号码"));
+        errors.push(field(
+            "phone",
+            FieldCode::InvalidFormat,
+            "请填写 11 位手机号码",
+        ));
     }
     if r.password.is_empty() {
         errors.push(field("password", FieldCode::Required, "请设置密码"));
     } else if let Err(m) = check_password(&r.password, &phone) {
         errors.push(field("password", FieldCode::WeakPassword, m));
     } else if r.password != r.password_confirm {
-        errors.push(field("password_confirm", FieldCode::Mismatch, "两次输入的密码不一致"));
+        errors.push(field(
+            "password_confirm",
+            FieldCode::Mismatch,
+            "两次输入的密码不一致",
+        ));
     }
     if !errors.is_empty() {
         return Err(validation(errors));
@@ -373,16 +436,27 @@ pub async fn change_password(
     if let Err(m) = check_password(&new_password, &account.username) {
         errors.push(field("new_password", FieldCode::WeakPassword, m));
     } else if new_password != confirm {
-        errors.push(field("new_password_confirm", FieldCode::Mismatch, "两次输入的新密码不一致"));
+        errors.push(field(
+            "new_password_confirm",
+            FieldCode::Mismatch,
+            "两次输入的新密码不一致",
+        ));
     } else if new_password == current {
-        errors.push(field("new_password", FieldCode::WeakPassword, "新密码不能与当前密码相同"));
+        errors.push(field(
+            "new_password",
+            FieldCode::WeakPassword,
+            "新密码不能与当前密码相同",
+        ));
     }
     let ok = state
         .passwords
         .verify(current, Some(account.password_hash.clone()))
         .await;
     if !ok {
-        errors.insert(0, field("current_password", FieldCode::Mismatch, "当前密码不正确"));
+        errors.insert(
+            0,
+            field("current_password", FieldCode::Mismatch, "当前密码不正确"),
+        );
     }
     if !errors.is_empty() {
         return Err(validation(errors));
@@ -453,13 +527,21 @@ fn parse_grants(state: &AppState, texts: &[String]) -> Result<Vec<Grant>, Vec<Fi
         match Grant::parse(t, &state.config) {
             Ok(g) if !grants.contains(&g) => grants.push(g),
             Ok(_) => {}
-            Err(e) => errors.push(field(&format!("roles.{i}"), FieldCode::UnknownValue, &e.message)),
+            Err(e) => errors.push(field(
+                &format!("roles.{i}"),
+                FieldCode::UnknownValue,
+                &e.message,
+            )),
         }
     }
     if grants.is_empty() && errors.is_empty() {
         errors.push(field("roles", FieldCode::Required, "至少授予一个角色"));
     }
-    if errors.is_empty() { Ok(grants) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(grants)
+    } else {
+        Err(errors)
+    }
 }
 
 fn grant_pairs(grants: &[Grant]) -> Vec<(String, String)> {
@@ -481,7 +563,7 @@ pub async fn create_account(
     caller: &Caller,
     input: NewAccountInput,
 ) -> Result<Created, ApiError> {
-    require(caller, Capability::ManageAccounts)?;
+    require(state, caller, Capability::ManageAccounts, "account_created").await?;
     let mut errors = Vec::new();
     let username = normalize_username(&input.username);
     if username.is_none() {
@@ -504,7 +586,11 @@ pub async fn create_account(
     if let Some(p) = &phone
         && !phone_ok(p)
     {
-        errors.push(field("phone", FieldCode::InvalidFormat, "请填写 11 位手机号码"));
+        errors.push(field(
+            "phone",
+            FieldCode::InvalidFormat,
+            "请填写 11 位手机号码",
+        ));
     }
     let grants = match parse_grants(state, &input.grants) {
         Ok(g) => g,
@@ -581,7 +667,12 @@ pub async fn set_disabled(
     id: &str,
     disabled: bool,
 ) -> Result<Account, ApiError> {
-    require(caller, Capability::ManageAccounts)?;
+    let action = if disabled {
+        "account_disabled"
+    } else {
+        "account_enabled"
+    };
+    require(state, caller, Capability::ManageAccounts, action).await?;
     let account = existing(state, id).await?;
     if disabled && caller.account().is_some_and(|me| me.id == account.id) {
         return Err(ApiError::new(
@@ -593,7 +684,11 @@ pub async fn set_disabled(
     let now = state.now_ms();
     let rec = caller.audit(
         now,
-        if disabled { "account_disabled" } else { "account_enabled" },
+        if disabled {
+            "account_disabled"
+        } else {
+            "account_enabled"
+        },
         "success",
         "account",
         &account.id,
@@ -621,7 +716,7 @@ pub async fn reset_password(
     caller: &Caller,
     id: &str,
 ) -> Result<Created, ApiError> {
-    require(caller, Capability::ManageAccounts)?;
+    require(state, caller, Capability::ManageAccounts, "password_reset").await?;
     let account = existing(state, id).await?;
     let password = temporary_password();
     let hash = state.passwords.hash(password.clone()).await?;
@@ -657,7 +752,7 @@ pub async fn set_grants(
     id: &str,
     texts: &[String],
 ) -> Result<Account, ApiError> {
-    require(caller, Capability::ManageAccounts)?;
+    require(state, caller, Capability::ManageAccounts, "roles_changed").await?;
     let account = existing(state, id).await?;
     let grants = parse_grants(state, texts).map_err(validation)?;
     if caller.account().is_some_and(|me| me.id == account.id)
@@ -672,7 +767,13 @@ pub async fn set_grants(
     let before: Vec<String> = account
         .grants
         .iter()
-        .map(|(r, s)| if s.is_empty() { r.clone() } else { format!("{r}:{s}") })
+        .map(|(r, s)| {
+            if s.is_empty() {
+                r.clone()
+            } else {
+                format!("{r}:{s}")
+            }
+        })
         .collect();
     let now = state.now_ms();
     let rec = caller.audit(
@@ -703,7 +804,7 @@ pub async fn create_api_key(
     name: &str,
     scopes: &str,
 ) -> Result<(ApiKey, String), ApiError> {
-    require(caller, Capability::ManageApiKeys)?;
+    require(state, caller, Capability::ManageApiKeys, "apikey_created").await?;
     let mut errors = Vec::new();
     let name = name.trim().to_owned();
     if name.is_empty() {
@@ -762,11 +863,18 @@ pub async fn create_api_key(
 
 /// Revokes a key at once; false when it does not exist or was revoked already.
 pub async fn revoke_api_key(state: &AppState, caller: &Caller, id: &str) -> Result<bool, ApiError> {
-    require(caller, Capability::ManageApiKeys)?;
+    require(state, caller, Capability::ManageApiKeys, "apikey_revoked").await?;
     let now = state.now_ms();
     let (_, by_id, by_name) = caller.subject.audit_identity();
     let by = if by_id.is_empty() { by_name } else { by_id }.to_owned();
-    let rec = caller.audit(now, "apikey_revoked", "success", "api_key", id, serde_json::json!({}));
+    let rec = caller.audit(
+        now,
+        "apikey_revoked",
+        "success",
+        "api_key",
+        id,
+        serde_json::json!({}),
+    );
     let id = id.to_owned();
     Ok(state
         .store

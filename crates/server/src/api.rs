@@ -3,7 +3,6 @@
 use crate::AppState;
 use crate::auth::{ApiCaller, forbidden};
 use crate::error::{ApiError, ErrorBody};
-use onestop_domain::access::{Capability, Visibility};
 use crate::middleware::read_body;
 use crate::service::{self, Submitted};
 use axum::Json;
@@ -13,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use onestop_domain::access::{Capability, Visibility};
 use onestop_domain::application::{Application, ApplicationStatus};
 use onestop_domain::calendar::DayInfo;
 use onestop_domain::form::{ApplicationForm, FieldCode, FieldError};
@@ -91,8 +91,14 @@ pub fn routes() -> Router<AppState> {
             get(list_applications).post(create_application),
         )
         .route("/api/v1/applications/{id}", get(get_application))
-        .route("/api/v1/work-orders", get(crate::workorders::list_work_orders))
-        .route("/api/v1/work-orders/{id}", get(crate::workorders::get_work_order))
+        .route(
+            "/api/v1/work-orders",
+            get(crate::workorders::list_work_orders),
+        )
+        .route(
+            "/api/v1/work-orders/{id}",
+            get(crate::workorders::get_work_order),
+        )
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))
         .fallback(fallback)

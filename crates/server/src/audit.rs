@@ -72,7 +72,10 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>) {
                 match store.write(move |c| audit::append(c, &r)).await {
                     Ok(_) => break,
                     Err(onestop_store::StoreError::Closed) => {
-                        tracing::error!(lost = records.len(), "audit records not written: store closed");
+                        tracing::error!(
+                            lost = records.len(),
+                            "audit records not written: store closed"
+                        );
                         break;
                     }
                     Err(e) => {

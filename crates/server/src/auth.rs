@@ -102,8 +102,8 @@ impl Passwords {
     }
 
     fn argon(cost: PasswordCost) -> Argon2<'static> {
-        let params = Params::new(cost.memory_kib, cost.passes, 1, None)
-            .expect("valid Argon2 parameters");
+        let params =
+            Params::new(cost.memory_kib, cost.passes, 1, None).expect("valid Argon2 parameters");
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
     }
 
@@ -298,14 +298,12 @@ pub fn account_subject(a: &Account) -> AccountSubject {
 }
 
 /// Is this stored session usable now?
-pub fn session_live(
-    s: &accounts::Session,
-    a: &Account,
-    now_ms: i64,
-    state: &AppState,
-) -> bool {
+pub fn session_live(s: &accounts::Session, a: &Account, now_ms: i64, state: &AppState) -> bool {
     let idle_ms = i64::from(state.config.security.idle_timeout_minutes) * 60_000;
-    s.ended_at.is_none() && !a.disabled && now_ms < s.expires_at && now_ms - s.last_seen_at < idle_ms
+    s.ended_at.is_none()
+        && !a.disabled
+        && now_ms < s.expires_at
+        && now_ms - s.last_seen_at < idle_ms
 }
 
 impl Caller {
@@ -482,7 +480,10 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(c) = parts.extensions.get::<Caller>() {
             return Ok(c.clone());
         }
@@ -523,7 +524,10 @@ pub fn forbidden() -> ApiError {
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let www = |e: ApiError| {
             let mut r = e.into_response();
@@ -558,14 +562,9 @@ impl FromRequestParts<AppState> for ApiCaller {
             )
             .into_response()),
             Subject::Account(_) => {
-                let unsafe_method = !matches!(
-                    parts.method,
-                    Method::GET | Method::HEAD | Method::OPTIONS
-                );
-                let token = parts
-                    .headers
-                    .get(CSRF_HEADER)
-                    .and_then(|v| v.to_str().ok());
+                let unsafe_method =
+                    !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                let token = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
                 if unsafe_method && !caller.csrf_ok(token) {
                     return Err(csrf_failed().into_response());
                 }
@@ -585,7 +584,12 @@ pub fn csrf_failed() -> ApiError {
 }
 
 /// `Set-Cookie` for a new session.
-pub fn session_cookie(token: &str, https: bool, secure: onestop_domain::config::CookieSecure, max_age_s: i64) -> String {
+pub fn session_cookie(
+    token: &str,
+    https: bool,
+    secure: onestop_domain::config::CookieSecure,
+    max_age_s: i64,
+) -> String {
     use onestop_domain::config::CookieSecure;
     let secure = match secure {
         CookieSecure::Always => true,

@@ -3,10 +3,10 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use onestop_domain::access::{ApplicationFacts, Role, Subject, Visibility};
-use onestop_domain::form::FieldCode;
 use axum::http::StatusCode;
+use onestop_domain::access::{ApplicationFacts, Role, Subject, Visibility};
 use onestop_domain::application::{Application, fan_out};
+use onestop_domain::form::FieldCode;
 use onestop_domain::form::{ApplicationForm, FieldError, validate_application};
 use onestop_domain::timefmt;
 use onestop_store::applications::{self, ListFilter, NewApplication, NewWorkOrder, Page};
@@ -179,7 +179,11 @@ pub async fn submit(
 
 /// Does this visibility admit this application?
 pub fn admits(v: &Visibility, app: &Application) -> bool {
-    let units: Vec<String> = app.work_orders.iter().map(|o| o.unit.code.clone()).collect();
+    let units: Vec<String> = app
+        .work_orders
+        .iter()
+        .map(|o| o.unit.code.clone())
+        .collect();
     v.admits_application(&ApplicationFacts {
         uscc: &app.form.applicant.uscc,
         hall_id: app.form.hall_id.as_deref(),
@@ -219,7 +223,11 @@ pub fn check_submitter(subject: &Subject, form: &ApplicationForm) -> Result<(), 
             "只能为本账户所属企业（统一社会信用代码）提交申请",
         ));
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// One application, if the caller may see it (else `None`, as if absent);

@@ -7,7 +7,6 @@
 use crate::AppState;
 use crate::auth::{Caller, Limit};
 use crate::error::ApiError;
-use onestop_domain::access::{Capability, Role, mask_phone as mask_phone_number};
 use crate::middleware::read_body;
 use crate::service;
 use askama::Template;
@@ -17,6 +16,7 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use onestop_domain::access::{Capability, Role, mask_phone as mask_phone_number};
 use onestop_domain::application::Application;
 use onestop_domain::form::FieldError;
 use onestop_domain::timefmt;
@@ -728,7 +728,11 @@ fn receipt_page(
     }
 }
 
-async fn receipt(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+async fn receipt(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
     if id.len() > 64 {
         return not_found_page();
     }
@@ -772,7 +776,12 @@ struct StatusPage {
     message: Option<String>,
 }
 
-fn status_page(caller: &Caller, status: StatusCode, number: String, message: Option<String>) -> Response {
+fn status_page(
+    caller: &Caller,
+    status: StatusCode,
+    number: String,
+    message: Option<String>,
+) -> Response {
     let csrf = caller.csrf_token();
     respond(
         caller,
@@ -816,7 +825,13 @@ async fn status_lookup(
         return csrf_failed_page();
     }
     let number = clean_number(f.number.as_deref().unwrap_or(""));
-    let last4: String = f.phone_last4.unwrap_or_default().trim().chars().take(8).collect();
+    let last4: String = f
+        .phone_last4
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(8)
+        .collect();
     if number.is_empty() || last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
         return status_page(
             &caller,

@@ -125,6 +125,23 @@ async fn posted(
         return Err(csrf_failed_page());
     }
     if let Some(r) = gate(caller, cap, path) {
+        // A signed-in caller attempting an administrative action it may not
+        // take is recorded (等保: denied attempts are audited).
+        if r.status() == StatusCode::FORBIDDEN {
+            let rec = caller.audit(
+                state.now_ms(),
+                "access_denied",
+                "denied",
+                "page",
+                path,
+                serde_json::json!({"capability": format!("{cap:?}")}),
+            );
+            state
+                .audit
+                .record(rec)
+                .await
+                .map_err(|e| error_page(e.status, &e.message))?;
+        }
         return Err(r);
     }
     Ok(form)
@@ -1040,6 +1057,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("application_read", "查看申请"),
     ("application_list", "查询申请列表"),
     ("audit_pruned", "清理过期审计记录"),
+    ("access_denied", "越权操作被拒绝"),
 ];
 
 fn action_label(code: &str) -> String {

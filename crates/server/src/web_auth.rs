@@ -23,7 +23,10 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/register", get(register_form).post(register_submit))
         .route("/account", get(account_page))
-        .route("/account/password", get(password_form).post(password_submit))
+        .route(
+            "/account/password",
+            get(password_form).post(password_submit),
+        )
 }
 
 /// A `next` target that stays on this site: a path, never `//host` or a URL.
@@ -144,7 +147,13 @@ async fn login_submit(
     if !Caller::origin_ok(&headers) || !caller.csrf_ok(f.csrf_token.as_deref()) {
         return csrf_failed_page();
     }
-    let username: String = f.username.unwrap_or_default().trim().chars().take(64).collect();
+    let username: String = f
+        .username
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(64)
+        .collect();
     let next = safe_next(f.next.as_deref());
     let again = |status: StatusCode, error: String| {
         let csrf = caller.csrf_token();
@@ -163,10 +172,13 @@ async fn login_submit(
         )
     };
     let sec = &state.config.security;
-    if !state
-        .limiter
-        .allow(Limit::Login, &caller.ip, sec.login_per_minute, 60_000, state.now_ms())
-    {
+    if !state.limiter.allow(
+        Limit::Login,
+        &caller.ip,
+        sec.login_per_minute,
+        60_000,
+        state.now_ms(),
+    ) {
         return again(
             StatusCode::TOO_MANY_REQUESTS,
             "登录尝试过于频繁，请一分钟后再试。".into(),
@@ -337,7 +349,11 @@ async fn register_submit(
             let mut errors = BTreeMap::new();
             for fe in e.fields {
                 // A taken login name is the phone number on this form.
-                let name = if fe.field == "username" { "phone".to_owned() } else { fe.field };
+                let name = if fe.field == "username" {
+                    "phone".to_owned()
+                } else {
+                    fe.field
+                };
                 errors.entry(name).or_insert(fe.message);
             }
             render(

@@ -96,7 +96,12 @@ pub async fn list_work_orders(
             .map(|u| u.trim().to_owned())
             .filter(|u| !u.is_empty() && u.len() <= 64),
         stage: parse_code("stage", q.stage.as_deref(), Stage::parse, &mut errors),
-        status: parse_code("status", q.status.as_deref(), OrderStatus::parse, &mut errors),
+        status: parse_code(
+            "status",
+            q.status.as_deref(),
+            OrderStatus::parse,
+            &mut errors,
+        ),
         level: parse_code("level", q.level.as_deref(), Level::parse, &mut errors),
         page: parse_page("page", q.page.as_deref(), 1, 1_000_000, &mut errors),
         per_page: parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors),

@@ -171,36 +171,174 @@ async fn every_route_for_every_subject(backend: Backend) {
         row(M::GET, "/readyz", ALL_OK),
         row(M::GET, "/api/v1/openapi.json", ALL_OK),
         row(M::GET, "/api/v1/calendar/days/2026-02-14", authed),
-        row(M::GET, "/api/v1/calendar/deadline?from=2026-11-27T16:00:00%2B08:00&working_days=1", authed),
-        row(M::GET, "/api/v1/applications", [401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 403, 200]),
-        row(M::GET, format!("/api/v1/applications/{id1}"), [401, 200, 404, 404, 200, 200, 404, 200, 200, 200, 403, 200]),
-        row(M::GET, format!("/api/v1/applications/{id2}"), [401, 404, 200, 404, 200, 404, 404, 200, 200, 200, 403, 404]),
-        row(M::GET, format!("/api/v1/applications/{id3}"), [401, 404, 200, 200, 200, 404, 404, 200, 200, 200, 403, 404]),
-        row(M::GET, "/api/v1/work-orders", [401, 200, 200, 200, 200, 200, 403, 200, 200, 200, 403, 200]),
-        row(M::GET, format!("/api/v1/work-orders/{water1}"), [401, 200, 404, 404, 200, 404, 403, 200, 200, 200, 403, 404]),
-        row(M::GET, format!("/api/v1/work-orders/{power1}"), [401, 200, 404, 404, 404, 200, 403, 200, 200, 200, 403, 200]),
+        row(
+            M::GET,
+            "/api/v1/calendar/deadline?from=2026-11-27T16:00:00%2B08:00&working_days=1",
+            authed,
+        ),
+        row(
+            M::GET,
+            "/api/v1/applications",
+            [401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 403, 200],
+        ),
+        row(
+            M::GET,
+            format!("/api/v1/applications/{id1}"),
+            [401, 200, 404, 404, 200, 200, 404, 200, 200, 200, 403, 200],
+        ),
+        row(
+            M::GET,
+            format!("/api/v1/applications/{id2}"),
+            [401, 404, 200, 404, 200, 404, 404, 200, 200, 200, 403, 404],
+        ),
+        row(
+            M::GET,
+            format!("/api/v1/applications/{id3}"),
+            [401, 404, 200, 200, 200, 404, 404, 200, 200, 200, 403, 404],
+        ),
+        row(
+            M::GET,
+            "/api/v1/work-orders",
+            [401, 200, 200, 200, 200, 200, 403, 200, 200, 200, 403, 200],
+        ),
+        row(
+            M::GET,
+            format!("/api/v1/work-orders/{water1}"),
+            [401, 200, 404, 404, 200, 404, 403, 200, 200, 200, 403, 404],
+        ),
+        row(
+            M::GET,
+            format!("/api/v1/work-orders/{power1}"),
+            [401, 200, 404, 404, 404, 200, 403, 200, 200, 200, 403, 200],
+        ),
         Row {
             body: Some(water_only(USCC)),
-            ..row(M::POST, "/api/v1/applications", [401, 201, 422, 201, 403, 403, 403, 403, 403, 403, 201, 403])
+            ..row(
+                M::POST,
+                "/api/v1/applications",
+                [401, 201, 422, 201, 403, 403, 403, 403, 403, 403, 201, 403],
+            )
         },
         // Pages (API keys are for the API; not asked here).
-        row(M::GET, "/", [200, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, "/apply", [200, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, "/status", [200, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, format!("/receipt/{id1}"), [200, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, "/account", [303, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, "/applications", [303, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, format!("/applications/{id1}"), [303, 200, 404, 404, 200, 200, 404, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, format!("/applications/{id2}"), [303, 404, 200, 404, 200, 404, 404, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, format!("/applications/{id3}"), [303, 404, 200, 200, 200, 404, 404, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, "/workbench", [303, 200, 200, 200, 200, 200, 403, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, format!("/work-orders/{water1}"), [303, 200, 404, 404, 200, 404, 403, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, format!("/work-orders/{power1}"), [303, 200, 404, 404, 404, 200, 403, 200, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, "/admin/accounts", [303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, "/admin/accounts/new", [303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, format!("/admin/accounts/{victim}"), [303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, "/admin/apikeys", [303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP]),
-        row(M::GET, "/admin/audit", [303, 403, 403, 403, 403, 403, 403, 200, 200, SKIP, SKIP, SKIP]),
+        row(
+            M::GET,
+            "/",
+            [
+                200, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/apply",
+            [
+                200, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/status",
+            [
+                200, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            format!("/receipt/{id1}"),
+            [
+                200, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/account",
+            [
+                303, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/applications",
+            [
+                303, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            format!("/applications/{id1}"),
+            [
+                303, 200, 404, 404, 200, 200, 404, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            format!("/applications/{id2}"),
+            [
+                303, 404, 200, 404, 200, 404, 404, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            format!("/applications/{id3}"),
+            [
+                303, 404, 200, 200, 200, 404, 404, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/workbench",
+            [
+                303, 200, 200, 200, 200, 200, 403, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            format!("/work-orders/{water1}"),
+            [
+                303, 200, 404, 404, 200, 404, 403, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            format!("/work-orders/{power1}"),
+            [
+                303, 200, 404, 404, 404, 200, 403, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/admin/accounts",
+            [
+                303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/admin/accounts/new",
+            [
+                303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            format!("/admin/accounts/{victim}"),
+            [
+                303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/admin/apikeys",
+            [
+                303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/admin/audit",
+            [
+                303, 403, 403, 403, 403, 403, 403, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
     ];
     // Administrative writes last (they change what they act on). Anonymous
     // callers are sent to sign in; others are forbidden; the admin succeeds.
@@ -218,7 +356,9 @@ async fn every_route_for_every_subject(backend: Backend) {
         let r = row(
             M::POST,
             path,
-            [303, 403, 403, 403, 403, 403, 403, 403, SKIP, SKIP, SKIP, SKIP],
+            [
+                303, 403, 403, 403, 403, 403, 403, 403, SKIP, SKIP, SKIP, SKIP,
+            ],
         );
         check_row(&app, &creds, &r, &mut failures).await;
         // The admin: a form post with the session's token succeeds.
@@ -230,7 +370,31 @@ async fn every_route_for_every_subject(backend: Backend) {
             failures.push(format!("admin POST {} → {}", r.path, res.status));
         }
     }
-    assert!(failures.is_empty(), "access matrix:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "access matrix:\n{}",
+        failures.join("\n")
+    );
+    // Signed-in callers' refused administrative attempts are on record.
+    app.state.audit.flush().await;
+    let denied = app
+        .state
+        .store
+        .read(|c| {
+            onestop_store::audit::list(
+                c,
+                &onestop_store::audit::AuditFilter {
+                    action: Some("access_denied".into()),
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    // Seven signed-in non-administrators × four administrative writes.
+    assert_eq!(denied.len(), 7 * 4, "{denied:?}");
+    assert!(denied.iter().all(|r| r.outcome == "denied"));
 }
 
 async fn check_row(app: &TestApp, creds: &[Cred], r: &Row, failures: &mut Vec<String>) {
@@ -268,11 +432,7 @@ async fn check_row(app: &TestApp, creds: &[Cred], r: &Row, failures: &mut Vec<St
         // is the unknown id's 404.
         if got == StatusCode::NOT_FOUND && r.path.starts_with("/api/") {
             let unknown = Row {
-                path: format!(
-                    "{}/{}",
-                    r.path.rsplit_once('/').unwrap().0,
-                    "0".repeat(32)
-                ),
+                path: format!("{}/{}", r.path.rsplit_once('/').unwrap().0, "0".repeat(32)),
                 ..row(r.method.clone(), "", r.expect)
             };
             let (_, unknown_body) = call(app, cred, &unknown).await;

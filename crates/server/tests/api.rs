@@ -168,7 +168,12 @@ async fn malformed_bodies_are_400(backend: Backend) {
     let auth = format!("Bearer {}", app.api_key);
     for body in ["", "{", "[1,2]", "\"text\"", "null", "{\"a\":1,}", "\u{0}"] {
         let res = app
-            .request(Method::POST, "/api/v1/applications", &[("authorization", &auth)], body.to_owned())
+            .request(
+                Method::POST,
+                "/api/v1/applications",
+                &[("authorization", &auth)],
+                body.to_owned(),
+            )
             .await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "body {body:?}");
         assert_eq!(res.json()["error"]["code"], "malformed_body");
@@ -176,7 +181,12 @@ async fn malformed_bodies_are_400(backend: Backend) {
     // Deep nesting is refused, not a stack overflow.
     let deep = "[".repeat(100_000);
     let res = app
-        .request(Method::POST, "/api/v1/applications", &[("authorization", &auth)], deep)
+        .request(
+            Method::POST,
+            "/api/v1/applications",
+            &[("authorization", &auth)],
+            deep,
+        )
         .await;
     assert!(res.status.is_client_error());
 }
@@ -194,7 +204,12 @@ async fn oversized_bodies_are_413(backend: Backend) {
         (0..100).map(|_| Ok("x".repeat(10_000))).collect();
     let stream = Body::from_stream(futures_stream(chunks));
     let res = app
-        .request(Method::POST, "/api/v1/applications", &[("authorization", &auth)], stream)
+        .request(
+            Method::POST,
+            "/api/v1/applications",
+            &[("authorization", &auth)],
+            stream,
+        )
         .await;
     assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
     // A long string under the limit is a field error, not a 413.

@@ -65,11 +65,17 @@ async fn login_logout_and_replayed_cookies(backend: Backend) {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|v| v.starts_with("onestop_session="))
         .unwrap();
-    assert!(raw.contains("HttpOnly") && raw.contains("SameSite=Lax"), "{raw}");
+    assert!(
+        raw.contains("HttpOnly") && raw.contains("SameSite=Lax"),
+        "{raw}"
+    );
     assert!(!raw.contains("Secure"), "plain HTTP: no Secure flag: {raw}");
     // Over TLS (as the proxy reports it) the cookie is Secure.
     let (cookie, token) = TestApp::anon_csrf();
-    let body = format!("username=wang.admin&password={}&csrf_token={token}", urlenc(PASSWORD));
+    let body = format!(
+        "username=wang.admin&password={}&csrf_token={token}",
+        urlenc(PASSWORD)
+    );
     let tls = app
         .request(
             Method::POST,
@@ -93,7 +99,10 @@ async fn login_logout_and_replayed_cookies(backend: Backend) {
     assert_eq!(me.status, StatusCode::OK);
     assert!(me.text().contains("wang.admin"));
     assert_eq!(me.header("cache-control"), Some("no-store"));
-    assert_eq!(api_as(&app, &s, "/api/v1/applications").await.status, StatusCode::OK);
+    assert_eq!(
+        api_as(&app, &s, "/api/v1/applications").await.status,
+        StatusCode::OK
+    );
 
     let out = app.post_form_as(&s, "/logout", &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
@@ -101,7 +110,12 @@ async fn login_logout_and_replayed_cookies(backend: Backend) {
     // The old cookie, replayed, opens nothing.
     let again = app.get_as(&s, "/account").await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
-    assert!(again.header("location").unwrap().starts_with("/login?next=%2Faccount"));
+    assert!(
+        again
+            .header("location")
+            .unwrap()
+            .starts_with("/login?next=%2Faccount")
+    );
     let api = api_as(&app, &s, "/api/v1/applications").await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
     assert_eq!(api.json()["error"]["code"], "unauthenticated");
@@ -117,9 +131,17 @@ async fn get_with(app: &TestApp, auth: &str) -> Answer {
     .await
 }
 
-async fn post_as(app: &TestApp, s: &Session, csrf: Option<&str>, body: serde_json::Value) -> Answer {
+async fn post_as(
+    app: &TestApp,
+    s: &Session,
+    csrf: Option<&str>,
+    body: serde_json::Value,
+) -> Answer {
     let cookie = s.cookie_header();
-    let mut h = vec![("content-type", "application/json"), ("cookie", cookie.as_str())];
+    let mut h = vec![
+        ("content-type", "application/json"),
+        ("cookie", cookie.as_str()),
+    ];
     if let Some(t) = csrf {
         h.push(("x-csrf-token", t));
     }
@@ -161,7 +183,10 @@ async fn failed_logins_lock_the_account_and_say_nothing_more(backend: Backend) {
         let res = app.try_login("li.operator", "Wrong-pass1").await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "attempt {n}");
         assert_eq!(message(&res), unknown_msg, "same answer as for no account");
-        assert!(res.header("set-cookie").is_none_or(|c| !c.contains("onestop_session=")));
+        assert!(
+            res.header("set-cookie")
+                .is_none_or(|c| !c.contains("onestop_session="))
+        );
     }
     // Locked: even the right password fails, with the same answer.
     let locked = app.try_login("li.operator", PASSWORD).await;
@@ -185,7 +210,10 @@ async fn failed_logins_lock_the_account_and_say_nothing_more(backend: Backend) {
     assert_eq!(failures, 5);
     let now = onestop_store::now_ms();
     let until = until.expect("locked");
-    assert!((until - now - 15 * 60_000).abs() < 10_000, "locked for 15 minutes");
+    assert!(
+        (until - now - 15 * 60_000).abs() < 10_000,
+        "locked for 15 minutes"
+    );
     // When the lock has run out, the right password works and clears the count.
     let i = id.clone();
     app.state
@@ -198,14 +226,20 @@ async fn failed_logins_lock_the_account_and_say_nothing_more(backend: Backend) {
         })
         .await
         .unwrap();
-    assert_eq!(app.try_login("li.operator", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.try_login("li.operator", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
     let failures = app
         .state
         .store
         .read(move |c| {
-            c.query_opt("SELECT failed_logins FROM accounts WHERE id = $1", params![&id])?
-                .unwrap()
-                .int(0)
+            c.query_opt(
+                "SELECT failed_logins FROM accounts WHERE id = $1",
+                params![&id],
+            )?
+            .unwrap()
+            .int(0)
         })
         .await
         .unwrap();
@@ -242,8 +276,17 @@ async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
     assert!(res.header("www-authenticate").is_some());
     // Idle for 31 minutes: ended.
     let s = app.login("zhao.super", PASSWORD).await;
-    assert_eq!(api_as(&app, &s, "/api/v1/applications").await.status, StatusCode::OK);
-    set_session(&app, &s, "last_seen_at", onestop_store::now_ms() - 31 * 60_000).await;
+    assert_eq!(
+        api_as(&app, &s, "/api/v1/applications").await.status,
+        StatusCode::OK
+    );
+    set_session(
+        &app,
+        &s,
+        "last_seen_at",
+        onestop_store::now_ms() - 31 * 60_000,
+    )
+    .await;
     let idle = api_as(&app, &s, "/api/v1/applications").await;
     assert_eq!(idle.status, StatusCode::UNAUTHORIZED);
     assert_eq!(idle.json()["error"]["message"], "登录已失效，请重新登录");
@@ -252,8 +295,17 @@ async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
     assert!(page.header("location").unwrap().contains("notice=expired"));
     // Idle for 29 minutes: still alive; past its absolute lifetime: ended.
     let s = app.login("zhao.super", PASSWORD).await;
-    set_session(&app, &s, "last_seen_at", onestop_store::now_ms() - 29 * 60_000).await;
-    assert_eq!(api_as(&app, &s, "/api/v1/applications").await.status, StatusCode::OK);
+    set_session(
+        &app,
+        &s,
+        "last_seen_at",
+        onestop_store::now_ms() - 29 * 60_000,
+    )
+    .await;
+    assert_eq!(
+        api_as(&app, &s, "/api/v1/applications").await.status,
+        StatusCode::OK
+    );
     set_session(&app, &s, "expires_at", onestop_store::now_ms() - 1).await;
     assert_eq!(
         api_as(&app, &s, "/api/v1/applications").await.status,
@@ -269,13 +321,19 @@ async fn disabled_accounts_and_revoked_keys(backend: Backend) {
     onestop_server::accounts::set_disabled(&app.state, &system, &id, true)
         .await
         .unwrap();
-    assert_eq!(app.get_as(&s, "/account").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get_as(&s, "/account").await.status,
+        StatusCode::SEE_OTHER
+    );
     let again = app.try_login("sun.clerk", PASSWORD).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
     onestop_server::accounts::set_disabled(&app.state, &system, &id, false)
         .await
         .unwrap();
-    assert_eq!(app.try_login("sun.clerk", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.try_login("sun.clerk", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
 
     let key = app.key("applications:read").await;
     let auth = format!("Bearer {key}");
@@ -286,7 +344,10 @@ async fn disabled_accounts_and_revoked_keys(backend: Backend) {
         .read(onestop_store::accounts::list_api_keys)
         .await
         .unwrap();
-    let row = keys.iter().find(|k| key.starts_with(&k.prefix) && k.scopes == "applications:read").unwrap();
+    let row = keys
+        .iter()
+        .find(|k| key.starts_with(&k.prefix) && k.scopes == "applications:read")
+        .unwrap();
     assert!(!key.contains(&row.secret_hash), "stored hashed");
     assert!(
         onestop_server::accounts::revoke_api_key(&app.state, &system, &row.id)
@@ -297,7 +358,11 @@ async fn disabled_accounts_and_revoked_keys(backend: Backend) {
     assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
     assert_eq!(revoked.json()["error"]["message"], "API 密钥无效或已被吊销");
     let unknown = get_with(&app, &format!("Bearer osk_{}", "0".repeat(64))).await;
-    assert_eq!(unknown.json(), revoked.json(), "unknown and revoked look alike");
+    assert_eq!(
+        unknown.json(),
+        revoked.json(),
+        "unknown and revoked look alike"
+    );
     let malformed = get_with(&app, "Basic dXNlcjpwYXNz").await;
     assert_eq!(malformed.status, StatusCode::UNAUTHORIZED);
     let none = app
@@ -334,7 +399,12 @@ async fn csrf_is_required_on_every_state_change(backend: Backend) {
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert!(wrong.text().contains("页面已过期"));
-    assert_eq!(app.post_form("/apply", &[("services", "water"), ("action", "choose")]).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post_form("/apply", &[("services", "water"), ("action", "choose")])
+            .await
+            .status,
+        StatusCode::OK
+    );
     // Another site's page posting here is refused even with the right token.
     let (cookie, token) = TestApp::anon_csrf();
     let cross = app
@@ -353,7 +423,8 @@ async fn csrf_is_required_on_every_state_change(backend: Backend) {
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
 
     // Signed in: the session's token, not the anonymous one.
-    app.account("qian.admin", &["admin", &format!("applicant:{USCC}")]).await;
+    app.account("qian.admin", &["admin", &format!("applicant:{USCC}")])
+        .await;
     let s = app.login("qian.admin", PASSWORD).await;
     let logout = app
         .request(
@@ -367,7 +438,11 @@ async fn csrf_is_required_on_every_state_change(backend: Backend) {
         )
         .await;
     assert_eq!(logout.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get_as(&s, "/account").await.status, StatusCode::OK, "still signed in");
+    assert_eq!(
+        app.get_as(&s, "/account").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
     // The API with a session cookie needs X-CSRF-Token on writes.
     let res = post_as(&app, &s, None, water_only(USCC)).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
@@ -400,7 +475,10 @@ async fn first_login_forces_a_password_change(backend: Backend) {
     let api = api_as(&app, &s, "/api/v1/applications").await;
     assert_eq!(api.status, StatusCode::FORBIDDEN);
     assert_eq!(api.json()["error"]["code"], "password_change_required");
-    assert_eq!(app.get_as(&s, "/account").await.header("location"), Some("/account/password"));
+    assert_eq!(
+        app.get_as(&s, "/account").await.header("location"),
+        Some("/account/password")
+    );
     // Weak, mismatched, or a wrong current password: field errors, nothing changes.
     let weak = app
         .post_form_as(
@@ -415,7 +493,10 @@ async fn first_login_forces_a_password_change(backend: Backend) {
         .await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = weak.text();
-    assert!(html.contains("当前密码不正确") && html.contains("密码至少 8 位"), "{html}");
+    assert!(
+        html.contains("当前密码不正确") && html.contains("密码至少 8 位"),
+        "{html}"
+    );
     let ok = app
         .post_form_as(
             &s,
@@ -433,9 +514,19 @@ async fn first_login_forces_a_password_change(backend: Backend) {
         csrf: String::new(),
     };
     assert_eq!(app.get_as(&fresh, "/account").await.status, StatusCode::OK);
-    assert_eq!(app.get_as(&s, "/account").await.status, StatusCode::SEE_OTHER, "old session ended");
-    assert_eq!(app.try_login("zhou.approver", &temporary).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.try_login("zhou.approver", "Zhou-2026-new").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get_as(&s, "/account").await.status,
+        StatusCode::SEE_OTHER,
+        "old session ended"
+    );
+    assert_eq!(
+        app.try_login("zhou.approver", &temporary).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.try_login("zhou.approver", "Zhou-2026-new").await.status,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(audit_actions(&app, "password_changed").await.len(), 1);
 }
 
@@ -525,18 +616,39 @@ async fn logins_registrations_and_lookups_are_rate_limited(backend: Backend) {
     })
     .await;
     for _ in 0..3 {
-        assert_eq!(login_from(&app, "10.0.0.1").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            login_from(&app, "10.0.0.1").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let limited = login_from(&app, "10.0.0.1").await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.text().contains("过于频繁"));
-    assert_eq!(login_from(&app, "10.0.0.2").await.status, StatusCode::UNAUTHORIZED, "per address");
-    for expected in [StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNPROCESSABLE_ENTITY, StatusCode::TOO_MANY_REQUESTS] {
-        assert_eq!(app.post_form("/register", &[("uscc", "x")]).await.status, expected);
+    assert_eq!(
+        login_from(&app, "10.0.0.2").await.status,
+        StatusCode::UNAUTHORIZED,
+        "per address"
+    );
+    for expected in [
+        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::TOO_MANY_REQUESTS,
+    ] {
+        assert_eq!(
+            app.post_form("/register", &[("uscc", "x")]).await.status,
+            expected
+        );
     }
-    for expected in [StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, StatusCode::TOO_MANY_REQUESTS] {
+    for expected in [
+        StatusCode::NOT_FOUND,
+        StatusCode::NOT_FOUND,
+        StatusCode::TOO_MANY_REQUESTS,
+    ] {
         let res = app
-            .post_form("/status", &[("number", "LB202611270001"), ("phone_last4", "1234")])
+            .post_form(
+                "/status",
+                &[("number", "LB202611270001"), ("phone_last4", "1234")],
+            )
             .await;
         assert_eq!(res.status, expected);
     }
@@ -561,15 +673,24 @@ async fn status_lookup_needs_the_phone_digits(backend: Backend) {
     let html = ok.text();
     assert!(html.contains(number));
     assert!(!html.contains(contact), "public view has no contact name");
-    assert!(!html.contains(phone) && !html.contains(&phone[..7]), "nor phone");
+    assert!(
+        !html.contains(phone) && !html.contains(&phone[..7]),
+        "nor phone"
+    );
     let wrong_digits = app
         .post_form(
             "/status",
-            &[("number", number), ("phone_last4", if last4 == "9999" { "1111" } else { "9999" })],
+            &[
+                ("number", number),
+                ("phone_last4", if last4 == "9999" { "1111" } else { "9999" }),
+            ],
         )
         .await;
     let no_number = app
-        .post_form("/status", &[("number", "LB209901010001"), ("phone_last4", last4)])
+        .post_form(
+            "/status",
+            &[("number", "LB209901010001"), ("phone_last4", last4)],
+        )
         .await;
     assert_eq!(wrong_digits.status, StatusCode::NOT_FOUND);
     assert_eq!(no_number.status, StatusCode::NOT_FOUND);
@@ -586,7 +707,11 @@ async fn status_lookup_needs_the_phone_digits(backend: Backend) {
     let full = app.get_as(&s, &format!("/receipt/{id}")).await;
     assert!(full.text().contains(contact));
     let reads = audit_actions(&app, "application_read").await;
-    assert!(reads.iter().any(|r| r.target_id == id && r.actor_name == "wu.super"));
+    assert!(
+        reads
+            .iter()
+            .any(|r| r.target_id == id && r.actor_name == "wu.super")
+    );
 }
 
 async fn the_audit_log_records_logins_and_reads(backend: Backend) {
@@ -626,21 +751,27 @@ async fn the_audit_log_records_logins_and_reads(backend: Backend) {
     assert_eq!(by_admin.target_id, id);
     assert_eq!(by_admin.ip, "10.1.2.3");
     assert_eq!(by_admin.request_id, "req-audit-1");
-    assert!(reads.iter().any(|r| r.actor_kind == "api_key"), "key reads too");
+    assert!(
+        reads.iter().any(|r| r.actor_kind == "api_key"),
+        "key reads too"
+    );
     assert_eq!(audit_actions(&app, "logout").await.len(), 1);
-    let report = app
-        .state
-        .store
-        .read(audit::verify)
-        .await
-        .unwrap();
+    let report = app.state.store.read(audit::verify).await.unwrap();
     assert!(report.broken.is_none(), "{report:?}");
     assert!(report.checked >= 6);
     // No password, token or key ever reaches the log.
     let all = app
         .state
         .store
-        .read(|c| audit::list(c, &AuditFilter { limit: 1000, ..Default::default() }))
+        .read(|c| {
+            audit::list(
+                c,
+                &AuditFilter {
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+        })
         .await
         .unwrap();
     for r in &all {

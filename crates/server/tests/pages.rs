@@ -221,7 +221,10 @@ async fn status_lookup(backend: Backend) {
     assert!(html.contains(number));
     assert!(html.contains("申请进度"));
     let missing = app
-        .post_form("/status", &[("number", "LB209901010001"), ("phone_last4", "4444")])
+        .post_form(
+            "/status",
+            &[("number", "LB209901010001"), ("phone_last4", "4444")],
+        )
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.text().contains("未找到"));

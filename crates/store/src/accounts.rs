@@ -178,10 +178,16 @@ pub fn list(conn: &mut dyn Conn, f: &AccountFilter) -> Result<Vec<Account>, Stor
     let mut sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE 1 = 1");
     let mut args: Vec<Value> = Vec::new();
     if let Some(t) = &f.text {
-        args.push(format!("%{}%", t.to_lowercase()).into());
+        // `%` and `_` typed by the user are matched literally.
+        let escaped = t
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        args.push(format!("%{escaped}%").into());
         let n = args.len();
         sql.push_str(&format!(
-            " AND (username LIKE ${n} OR LOWER(display_name) LIKE ${n})"
+            " AND (username LIKE ${n} ESCAPE '\\' OR LOWER(display_name) LIKE ${n} ESCAPE '\\')"
         ));
     }
     if let Some(r) = &f.role {

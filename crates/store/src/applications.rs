@@ -3,11 +3,11 @@
 use crate::StoreError;
 use crate::db::{Conn, Row, Value, insert_rows};
 use crate::params;
+use onestop_domain::access::Visibility;
 use onestop_domain::application::{
     Application, ApplicationStatus, Level, OrderStatus, PlannedOrder, Stage, UnitRef, WorkOrder,
     application_number, number_counter,
 };
-use onestop_domain::access::Visibility;
 use onestop_domain::config::CityConfig;
 use onestop_domain::form::ApplicationForm;
 use onestop_domain::timefmt;
@@ -228,7 +228,11 @@ fn decode_app(r: &Row, offset: UtcOffset) -> Result<Application, StoreError> {
     })
 }
 
-pub(crate) fn decode_order(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<WorkOrder, StoreError> {
+pub(crate) fn decode_order(
+    r: &Row,
+    config: &CityConfig,
+    offset: UtcOffset,
+) -> Result<WorkOrder, StoreError> {
     Ok(WorkOrder {
         id: r.text(1)?.to_owned(),
         service: r.text(2)?.to_owned(),
