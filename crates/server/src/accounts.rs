@@ -249,6 +249,7 @@ pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
         &id,
         serde_json::json!({}),
     );
+    let token = hash.clone();
     state
         .store
         .write(move |c| {
@@ -258,6 +259,7 @@ pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
             Ok(())
         })
         .await?;
+    state.credentials.forget_token(&token);
     Ok(())
 }
 
@@ -493,6 +495,7 @@ pub async fn change_password(
             Ok(())
         })
         .await?;
+    state.credentials.forget_account(&account.id);
     Ok(LoggedIn {
         token,
         csrf_token: csrf,
@@ -706,6 +709,7 @@ pub async fn set_disabled(
             Ok(())
         })
         .await?;
+    state.credentials.forget_account(id);
     existing(state, id).await
 }
 
@@ -739,6 +743,7 @@ pub async fn reset_password(
             Ok(())
         })
         .await?;
+    state.credentials.forget_account(id);
     Ok(Created {
         account: existing(state, id).await?,
         temporary_password: Some(password),
@@ -794,6 +799,7 @@ pub async fn set_grants(
             Ok(())
         })
         .await?;
+    state.credentials.forget_account(id);
     existing(state, id).await
 }
 
@@ -875,17 +881,19 @@ pub async fn revoke_api_key(state: &AppState, caller: &Caller, id: &str) -> Resu
         id,
         serde_json::json!({}),
     );
-    let id = id.to_owned();
-    Ok(state
+    let key_id = id.to_owned();
+    let done = state
         .store
         .write(move |c| {
-            let done = accounts::revoke_api_key(c, &id, &by, now)?;
+            let done = accounts::revoke_api_key(c, &key_id, &by, now)?;
             if done {
                 audit::append(c, std::slice::from_ref(&rec))?;
             }
             Ok(done)
         })
-        .await?)
+        .await?;
+    state.credentials.forget_key(id);
+    Ok(done)
 }
 
 /// A caller for the command line: the operator at the server, as `system`.

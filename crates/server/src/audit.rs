@@ -13,6 +13,10 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Largest batch written in one transaction.
 const MAX_BATCH: usize = 2_000;
+/// How long the first record of a batch waits for company. A crash can lose
+/// the read records of at most this long (never a state change's record,
+/// which commits with the change).
+pub const LINGER: Duration = Duration::from_millis(5);
 
 enum Msg {
     Record(Box<NewAuditRecord>),
@@ -54,14 +58,26 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>) {
     let mut batch = Vec::new();
     let mut waiters = Vec::new();
     while let Some(first) = rx.recv().await {
+        // Gather for up to LINGER after the first record (or until a batch
+        // is full, or someone asks for a flush): one commit then carries
+        // hundreds of records, so audited reads cost the writer little.
+        let deadline = tokio::time::Instant::now() + LINGER;
         let mut next = Some(first);
-        while let Some(m) = next.take() {
-            match m {
-                Msg::Record(r) => batch.push(*r),
-                Msg::Flush(w) => waiters.push(w),
+        loop {
+            match next.take() {
+                Some(Msg::Record(r)) => batch.push(*r),
+                Some(Msg::Flush(w)) => {
+                    waiters.push(w);
+                    break;
+                }
+                None => {}
             }
-            if batch.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
+            if batch.len() >= MAX_BATCH {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(m)) => next = Some(m),
+                Ok(None) | Err(_) => break,
             }
         }
         if !batch.is_empty() {

@@ -206,6 +206,84 @@ pub fn rate_limited() -> ApiError {
     )
 }
 
+// ───────────────────────────── credential cache ─────────────────────────────
+
+/// How long a resolved credential is reused without asking the database.
+/// Changes made in this process (logout, revocation, disabling, a new
+/// password or new roles) take effect at once; changes made by another
+/// process sharing the database, within this time.
+pub const CREDENTIAL_CACHE_MS: i64 = 2_000;
+
+#[derive(Clone)]
+enum Cached {
+    Key(ApiKeySubject),
+    Session {
+        session: Box<accounts::Session>,
+        account: Box<Account>,
+    },
+    /// Known not to be a usable credential.
+    Rejected,
+}
+
+/// Recently resolved credentials, by token digest.
+#[derive(Default)]
+pub struct CredentialCache {
+    entries: Mutex<HashMap<String, (i64, Cached)>>,
+}
+
+impl CredentialCache {
+    fn get(&self, hash: &str, now_ms: i64) -> Option<Cached> {
+        let e = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        e.get(hash)
+            .filter(|(at, _)| now_ms - at < CREDENTIAL_CACHE_MS)
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, hash: String, now_ms: i64, c: Cached) {
+        let mut e = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if e.len() >= 20_000 {
+            e.retain(|_, (at, _)| now_ms - *at < CREDENTIAL_CACHE_MS);
+            if e.len() >= 20_000 {
+                e.clear();
+            }
+        }
+        e.insert(hash, (now_ms, c));
+    }
+
+    /// Forgets everything (as if the cache time had passed), e.g. after the
+    /// database was changed by hand.
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Forgets one token (logout).
+    pub fn forget_token(&self, hash: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(hash);
+    }
+
+    /// Forgets every session of an account (disabled, new password, new roles).
+    pub fn forget_account(&self, account_id: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (_, c)| !matches!(c, Cached::Session { account, .. } if account.id == account_id));
+    }
+
+    /// Forgets an API key (revoked).
+    pub fn forget_key(&self, key_id: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (_, c)| !matches!(c, Cached::Key(k) if k.id == key_id));
+    }
+}
+
 // ───────────────────────────── the caller ─────────────────────────────
 
 /// The session behind a browser request.
@@ -345,23 +423,34 @@ impl Caller {
                 return Ok(caller);
             };
             let hash = token_hash(key);
-            let found = state
-                .store
-                .read(move |c| accounts::api_key_by_hash(c, &hash))
-                .await?;
-            match found {
-                Some(k) if k.revoked_at.is_none() => {
-                    let scopes = k
-                        .scopes
-                        .split(',')
-                        .filter_map(|s| Scope::parse(s, &state.config).ok())
-                        .collect();
+            let cached = match state.credentials.get(&hash, now_ms) {
+                Some(c) => c,
+                None => {
+                    let h = hash.clone();
+                    let found = state
+                        .store
+                        .read(move |c| accounts::api_key_by_hash(c, &h))
+                        .await?;
+                    let c = match found {
+                        Some(k) if k.revoked_at.is_none() => Cached::Key(ApiKeySubject {
+                            scopes: k
+                                .scopes
+                                .split(',')
+                                .filter_map(|s| Scope::parse(s, &state.config).ok())
+                                .collect(),
+                            id: k.id,
+                            name: k.name,
+                        }),
+                        _ => Cached::Rejected,
+                    };
+                    state.credentials.put(hash, now_ms, c.clone());
+                    c
+                }
+            };
+            match cached {
+                Cached::Key(k) => {
                     state.touch_api_key(&k.id, now_ms);
-                    caller.subject = Subject::ApiKey(ApiKeySubject {
-                        id: k.id,
-                        name: k.name,
-                        scopes,
-                    });
+                    caller.subject = Subject::ApiKey(k);
                 }
                 _ => caller.problem = Some(CredentialProblem::KeyRejected),
             }
@@ -369,15 +458,41 @@ impl Caller {
         }
         if let Some(token) = cookie(headers, SESSION_COOKIE) {
             let hash = token_hash(token);
-            let h = hash.clone();
-            let found = state
-                .store
-                .read(move |c| accounts::session_with_account(c, &h))
-                .await?;
+            let found = match state.credentials.get(&hash, now_ms) {
+                Some(Cached::Session { session, account }) => Some((*session, *account)),
+                Some(_) => None,
+                None => {
+                    let h = hash.clone();
+                    let found = state
+                        .store
+                        .read(move |c| accounts::session_with_account(c, &h))
+                        .await?;
+                    let c = match &found {
+                        Some((session, account)) => Cached::Session {
+                            session: Box::new(session.clone()),
+                            account: Box::new(account.clone()),
+                        },
+                        None => Cached::Rejected,
+                    };
+                    state.credentials.put(hash.clone(), now_ms, c);
+                    found
+                }
+            };
             match found {
                 Some((s, a)) if session_live(&s, &a, now_ms, state) => {
                     if now_ms - s.last_seen_at >= TOUCH_EVERY_MS {
                         state.touch_session(hash.clone(), now_ms);
+                        // The cached copy carries the new activity too.
+                        let mut s = s.clone();
+                        s.last_seen_at = now_ms;
+                        state.credentials.put(
+                            hash.clone(),
+                            now_ms,
+                            Cached::Session {
+                                session: Box::new(s),
+                                account: Box::new(a.clone()),
+                            },
+                        );
                     }
                     caller.session = Some(SessionInfo {
                         token_hash: hash,

@@ -18,7 +18,7 @@ pub mod web_auth;
 pub mod web_staff;
 pub mod workorders;
 
-use auth::{PasswordCost, Passwords, RateLimiter};
+use auth::{CredentialCache, PasswordCost, Passwords, RateLimiter};
 use axum::Router;
 use onestop_domain::calendar::Clock;
 use onestop_domain::config::CityConfig;
@@ -42,6 +42,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub limiter: Arc<RateLimiter>,
     pub audit: audit::AuditSink,
+    /// Recently resolved sessions and API keys (see `auth::CREDENTIAL_CACHE_MS`).
+    pub credentials: Arc<CredentialCache>,
     /// When each API key's `last_used_at` was last written (throttling).
     key_touches: Arc<Mutex<HashMap<String, i64>>>,
 }
@@ -69,6 +71,7 @@ impl AppState {
             body_limit: DEFAULT_BODY_LIMIT,
             passwords: Passwords::new(cost),
             limiter: Arc::new(RateLimiter::default()),
+            credentials: Arc::new(CredentialCache::default()),
             key_touches: Arc::new(Mutex::new(HashMap::new())),
         }
     }

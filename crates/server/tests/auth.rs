@@ -261,6 +261,8 @@ async fn set_session(app: &TestApp, s: &Session, column: &'static str, value: i6
         })
         .await
         .unwrap();
+    // Changed behind the server's back: let the credential cache time pass.
+    app.state.credentials.clear();
 }
 
 async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
