@@ -539,6 +539,31 @@ pub fn mask_phone(phone: &str) -> String {
     }
 }
 
+/// Masks every mobile number (eleven digits starting with 1, not part of a
+/// longer number) in a text: for login names that are phone numbers, and
+/// audit details shown in lists.
+pub fn mask_phones_in(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if run == 0 {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let digits: String = chars[i..i + run].iter().collect();
+        if run == 11 && digits.starts_with('1') {
+            out.push_str(&mask_phone(&digits));
+        } else {
+            out.push_str(&digits);
+        }
+        i += run;
+    }
+    out
+}
+
 /// A resident identity number: first four and last four digits kept.
 pub fn mask_id_number(id: &str) -> String {
     let chars: Vec<char> = id.trim().chars().collect();
@@ -770,6 +795,11 @@ mod tests {
         assert_eq!(mask_phone("0722-3331234"), "********1234");
         assert_eq!(mask_id_number("421302199001011234"), "4213**********1234");
         assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(
+            mask_phones_in(r#"{"username":"13812341234","n":"913812341234"}"#),
+            r#"{"username":"138****1234","n":"913812341234"}"#
+        );
+        assert_eq!(mask_phones_in("admin"), "admin");
         assert_eq!(mask_name("欧阳娜娜"), "欧***");
         assert_eq!(normalize_username(" Admin "), Some("admin".into()));
         assert_eq!(normalize_username("ab"), None);

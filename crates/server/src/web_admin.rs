@@ -261,7 +261,8 @@ fn account_view(state: &AppState, a: &Account, now_ms: i64) -> AccountView {
     };
     AccountView {
         id: a.id.clone(),
-        username: a.username.clone(),
+        // Applicants sign in with their mobile number: masked like any phone.
+        username: onestop_domain::access::mask_phones_in(&a.username),
         display_name: a.display_name.clone(),
         phone: a
             .phone
@@ -913,7 +914,10 @@ async fn apikeys_page(state: &AppState, caller: &Caller) -> Result<ApiKeysPage, 
                     && k.created_by.len() <= MAX_ID
                     && let Some(a) = accounts::get(c, &k.created_by)?
                 {
-                    names.insert(k.created_by.clone(), a.username);
+                    names.insert(
+                        k.created_by.clone(),
+                        onestop_domain::access::mask_phones_in(&a.username),
+                    );
                 }
             }
             Ok((keys, names))
@@ -1126,7 +1130,7 @@ fn audit_row(r: &AuditRecord, offset: UtcOffset, can_manage: bool) -> AuditRow {
         actor: if r.actor_name.is_empty() {
             "—".into()
         } else {
-            r.actor_name.clone()
+            onestop_domain::access::mask_phones_in(&r.actor_name)
         },
         actor_kind: actor_kind_label(&r.actor_kind),
         actor_id: r.actor_id.clone(),
@@ -1145,7 +1149,7 @@ fn audit_row(r: &AuditRecord, offset: UtcOffset, can_manage: bool) -> AuditRow {
         detail: if r.detail == "{}" {
             String::new()
         } else {
-            r.detail.clone()
+            onestop_domain::access::mask_phones_in(&r.detail)
         },
         hash_short: r.hash.chars().take(12).collect(),
         hash: r.hash.clone(),

@@ -21,7 +21,36 @@ on_both_databases!(
     logins_registrations_and_lookups_are_rate_limited,
     status_lookup_needs_the_phone_digits,
     the_audit_log_records_logins_and_reads,
+    phones_are_masked_in_administrator_lists,
 );
+
+async fn phones_are_masked_in_administrator_lists(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let form = [
+        ("uscc", USCC),
+        ("enterprise_name", "随州市示例商贸有限公司"),
+        ("contact_name", "张三"),
+        ("phone", "13812345678"),
+        ("password", "Shop-2026-ok"),
+        ("password_confirm", "Shop-2026-ok"),
+    ];
+    assert_eq!(
+        app.post_form("/register", &form).await.status,
+        StatusCode::SEE_OTHER
+    );
+    app.login("13812345678", "Shop-2026-ok").await;
+    app.account("he.admin", &["admin"]).await;
+    let admin = app.login("he.admin", PASSWORD).await;
+    app.state.audit.flush().await;
+    for page in ["/admin/accounts", "/admin/audit"] {
+        let html = app.get_as(&admin, page).await.text();
+        assert!(
+            !html.contains("13812345678"),
+            "{page} shows a full phone number"
+        );
+        assert!(html.contains("138****5678"), "{page}: {html}");
+    }
+}
 
 async fn audit_actions(app: &TestApp, action: &str) -> Vec<audit::AuditRecord> {
     app.state.audit.flush().await;
