@@ -22,6 +22,8 @@ pub struct CityConfig {
     pub working_time: WorkingTimeConfig,
     #[serde(default)]
     pub security: SecurityConfig,
+    /// The connection process: stages, actions, roles, limits (附1).
+    pub process: crate::workflow::ProcessConfig,
 }
 
 /// Accounts, sessions, rate limits and audit retention (`[security]`; every
@@ -157,11 +159,33 @@ pub struct Carrier {
 pub struct Limits {
     pub acceptance_days: f64,
     pub survey_days: f64,
+    /// Design after the joint survey (方案设计).
+    #[serde(default = "default_design_days")]
+    pub design_days: f64,
     pub construction_short_days: f64,
     pub approval_days: f64,
     pub connection_days: f64,
     pub warning_share: f64,
     pub external_works_threshold_m: f64,
+}
+
+fn default_design_days() -> f64 {
+    1.0
+}
+
+impl Limits {
+    /// A stage limit in working days, by its name in `[limits]`.
+    pub fn days(&self, name: &str) -> Option<f64> {
+        Some(match name {
+            "acceptance_days" => self.acceptance_days,
+            "survey_days" => self.survey_days,
+            "design_days" => self.design_days,
+            "construction_short_days" => self.construction_short_days,
+            "approval_days" => self.approval_days,
+            "connection_days" => self.connection_days,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -210,6 +234,7 @@ impl CityConfig {
         if self.districts.is_empty() {
             problems.push("at least one district is needed".into());
         }
+        problems.extend(self.process.check(&self.limits));
         let sec = &self.security;
         if sec.lockout_failures == 0 || sec.lockout_minutes == 0 {
             problems

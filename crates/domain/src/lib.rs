@@ -4,6 +4,7 @@
 //! - [`config`]: the city's configuration (districts, units, services, limits, working time).
 //! - [`calendar`]: the official working-day calendar and the working-time clock.
 //! - [`form`]: the joint application form (附表2), its normalisation and validation.
+//! - [`workflow`]: the connection process as data, and every transition.
 //! - [`application`]: fan-out of a valid form into work orders, ids and numbers.
 #![forbid(unsafe_code)]
 
@@ -13,3 +14,4 @@ pub mod calendar;
 pub mod config;
 pub mod form;
 pub mod timefmt;
+pub mod workflow;
