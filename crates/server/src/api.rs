@@ -39,6 +39,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         list_applications,
         crate::workorders::list_work_orders,
         crate::workorders::get_work_order,
+        crate::workorders::post_action,
         calendar_day,
         calendar_deadline
     ),
@@ -98,6 +99,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/work-orders/{id}",
             get(crate::workorders::get_work_order),
+        )
+        .route(
+            "/api/v1/work-orders/{id}/actions",
+            axum::routing::post(crate::workorders::post_action),
         )
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))

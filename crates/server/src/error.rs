@@ -22,6 +22,9 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub fields: Vec<FieldError>,
+    /// With `invalid_transition`: the actions the order accepts now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
 }
 
 /// An error answered to an API client.
@@ -31,6 +34,7 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub fields: Vec<FieldError>,
+    pub allowed: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -40,6 +44,7 @@ impl ApiError {
             code,
             message: message.into(),
             fields: Vec::new(),
+            allowed: None,
         }
     }
 
@@ -49,6 +54,7 @@ impl ApiError {
             code: "validation_failed",
             message: "申请内容有误，请按提示修改后重新提交".into(),
             fields,
+            allowed: None,
         }
     }
 
@@ -82,6 +88,7 @@ impl ApiError {
                 code: self.code.to_owned(),
                 message: self.message.clone(),
                 fields: self.fields.clone(),
+                allowed: self.allowed.clone(),
             },
         }
     }

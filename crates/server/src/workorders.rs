@@ -3,13 +3,16 @@
 
 use crate::AppState;
 use crate::api::field_error;
+use crate::auth::Caller;
 use crate::auth::{ApiCaller, forbidden};
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use onestop_domain::access::Capability;
+use axum::http::StatusCode;
+use onestop_domain::access::{Capability, Role, Scope, Subject};
 use onestop_domain::application::{Level, OrderStatus, Stage, WorkOrderItem};
 use onestop_domain::form::FieldCode;
+use onestop_domain::workflow::{PlanError, SYSTEM_ROLE};
 use onestop_store::work_orders::{self, OrderFilter, OrderRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -162,4 +165,232 @@ pub async fn get_work_order(
         .await?
         .map(|r| Json(r.item))
         .ok_or_else(ApiError::not_found)
+}
+
+/// The process roles a caller holds for one order: `operator` for its own
+/// unit's orders (or a `workorders:write:<unit>` key), `applicant` for its
+/// enterprise's (or an `applications:write` key acting for applicants),
+/// `clerk` at the order's hall, `admin`, and `system` for the command line.
+pub fn order_roles(subject: &Subject, row: &OrderRow) -> Vec<&'static str> {
+    let mut roles = Vec::new();
+    let unit = row.item.order.unit.code.as_str();
+    match subject {
+        Subject::Anonymous => {}
+        Subject::Account(a) => {
+            if a.must_change_password {
+                return roles;
+            }
+            for g in &a.grants {
+                let r = match g.role {
+                    Role::Operator if g.scope == unit => "operator",
+                    Role::Applicant if g.scope == row.uscc => "applicant",
+                    Role::Clerk if row.hall_id.as_deref() == Some(g.scope.as_str()) => "clerk",
+                    Role::Admin => "admin",
+                    _ => continue,
+                };
+                if !roles.contains(&r) {
+                    roles.push(r);
+                }
+            }
+        }
+        Subject::ApiKey(k) => {
+            for s in &k.scopes {
+                let r = match s {
+                    Scope::WorkOrdersWrite(u) if u == unit => "operator",
+                    Scope::ApplicationsWrite => "applicant",
+                    _ => continue,
+                };
+                if !roles.contains(&r) {
+                    roles.push(r);
+                }
+            }
+        }
+        Subject::System(_) => roles.extend([SYSTEM_ROLE, "admin"]),
+    }
+    roles
+}
+
+pub fn stale_version() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "stale_version",
+        "该工单已被他人处理，请刷新后按最新状态重新操作",
+    )
+}
+
+/// Takes one action on one order, as the process definition allows: the
+/// order, its history event and its application's status change together,
+/// only if the order is still at the version the caller saw.
+pub async fn act(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    action: &str,
+    version: i64,
+    input: &serde_json::Value,
+) -> Result<WorkOrderItem, ApiError> {
+    let Some(row) = visible_order(state, caller, id.clone()).await? else {
+        return Err(ApiError::not_found());
+    };
+    let roles = order_roles(&caller.subject, &row);
+    let order = &row.item.order;
+    let limits = &state.config.limits;
+    let plan = state
+        .config
+        .process
+        .plan(order.stage, order.status, action, input, &roles, limits)
+        .map_err(|e| match e {
+            PlanError::InvalidTransition { allowed } => {
+                let mut err = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "invalid_transition",
+                    format!(
+                        "工单当前处于“{}（{}）”，不能执行该操作",
+                        order.stage.label_zh(),
+                        order.status.label_zh()
+                    ),
+                );
+                err.allowed = Some(allowed);
+                err
+            }
+            PlanError::Forbidden => forbidden(),
+            PlanError::Validation(fields) => ApiError::validation(fields),
+        })?;
+    let i = id.clone();
+    let clock = state
+        .store
+        .read(move |c| work_orders::clock(c, &i))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if clock.version != version {
+        return Err(stale_version());
+    }
+    let now = state.now();
+    let now_s = now.unix_timestamp();
+    let now_ms = state.now_ms();
+    let c = &state.clock;
+    let mut next = work_orders::OrderUpdate {
+        id: id.clone(),
+        expected_version: version,
+        stage: plan.to,
+        status: plan.status,
+        stage_started_at_ms: clock.stage_started_at_ms,
+        budget_seconds: clock.budget_seconds,
+        suspended_seconds: clock.suspended_seconds,
+        suspended_at_ms: clock.suspended_at_ms,
+        due_at_ms: clock.due_at_ms,
+        at_ms: now_ms,
+        actor: {
+            let (kind, _, name) = caller.subject.audit_identity();
+            format!("{kind}:{name}")
+        },
+        kind: plan.action.clone(),
+        data: serde_json::json!({
+            "from": {"stage": order.stage.as_str(), "status": order.status.as_str()},
+            "to": {"stage": plan.to.as_str(), "status": plan.status.as_str()},
+            "data": plan.data,
+        }),
+    };
+    if plan.to != plan.from {
+        // A new stage: a new clock.
+        let budget = match plan.limit_days {
+            Some(d) => c.budget_for_days(d)?,
+            None => 0,
+        };
+        next.stage_started_at_ms = now_ms;
+        next.budget_seconds = budget;
+        next.suspended_seconds = 0;
+        next.suspended_at_ms = None;
+        next.due_at_ms = c.add_working_seconds(now_s, budget)? * 1000;
+    } else if plan.suspends {
+        next.suspended_at_ms = Some(now_ms);
+    } else if plan.resumes
+        && let Some(from) = clock.suspended_at_ms
+    {
+        // The suspension's working time is added to the stage's budget.
+        let waited = c.working_seconds_between(from.div_euclid(1000), now_s)?;
+        next.suspended_seconds += waited;
+        next.suspended_at_ms = None;
+        next.due_at_ms = c.add_working_seconds(
+            clock.stage_started_at_ms.div_euclid(1000),
+            clock.budget_seconds + next.suspended_seconds,
+        )? * 1000;
+    }
+    let app_id = clock.application_id.clone();
+    let applied = state
+        .store
+        .write(move |c| work_orders::apply(c, &next, &app_id))
+        .await?;
+    if !applied {
+        return Err(stale_version());
+    }
+    let config = state.config.clone();
+    let offset = state.offset;
+    state
+        .store
+        .read(move |c| work_orders::get(c, &id, &config, offset))
+        .await?
+        .map(|r| r.item)
+        .ok_or_else(ApiError::internal)
+}
+
+/// Take an action on a work order (`accept`, `return_for_correction`, `reject`,
+/// `record_survey`, `record_design`, `complete_construction`, `connect`, …):
+/// `{"action": …, "version": n, …data}`.
+#[utoipa::path(
+    post, path = "/api/v1/work-orders/{id}/actions", params(("id" = String, Path)),
+    request_body = Object,
+    responses(
+        (status = 200, body = WorkOrderItem),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_transition (with `allowed`), stale_version"),
+        (status = 422, body = ErrorBody)
+    )
+)]
+pub async fn post_action(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    body: axum::body::Body,
+) -> Result<Json<WorkOrderItem>, ApiError> {
+    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let value = crate::api::parse_object(&bytes)?;
+    let mut errors = Vec::new();
+    let action = match value.get("action").and_then(|v| v.as_str()).map(str::trim) {
+        Some(a) if !a.is_empty() => Some(a.to_owned()),
+        _ => {
+            errors.push(field_error(
+                "action",
+                FieldCode::Required,
+                "请指明操作 action",
+            ));
+            None
+        }
+    };
+    let version = match value.get("version") {
+        Some(v) if v.as_i64().is_some_and(|n| n >= 1) => v.as_i64(),
+        Some(_) => {
+            errors.push(field_error(
+                "version",
+                FieldCode::InvalidFormat,
+                "version 须为所见工单的版本号（正整数）",
+            ));
+            None
+        }
+        None => {
+            errors.push(field_error(
+                "version",
+                FieldCode::Required,
+                "请提供所见工单的版本号 version",
+            ));
+            None
+        }
+    };
+    let (Some(action), Some(version)) = (action, version) else {
+        return Err(ApiError::validation(errors));
+    };
+    act(&state, &caller, id, &action, version, &value)
+        .await
+        .map(Json)
 }

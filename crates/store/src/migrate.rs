@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit",
         sql: include_str!("../migrations/0003_audit.sql"),
     },
+    Migration {
+        version: 4,
+        name: "order_actions",
+        sql: include_str!("../migrations/0004_order_actions.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

@@ -155,3 +155,128 @@ pub fn list(
         .collect::<Result<Vec<_>, _>>()?;
     Ok((items, more.then_some(page + 1)))
 }
+
+/// The clock of an order's current stage, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderClock {
+    pub application_id: String,
+    pub stage: Stage,
+    pub status: OrderStatus,
+    pub version: i64,
+    pub stage_started_at_ms: i64,
+    pub budget_seconds: i64,
+    /// Working seconds spent in closed suspensions of this stage.
+    pub suspended_seconds: i64,
+    /// Start of the running suspension, if any.
+    pub suspended_at_ms: Option<i64>,
+    pub due_at_ms: i64,
+}
+
+pub fn clock(conn: &mut dyn Conn, id: &str) -> Result<Option<OrderClock>, StoreError> {
+    let Some(r) = conn.query_opt(
+        "SELECT application_id, stage, status, version, stage_started_at, budget_seconds,
+                suspended_seconds, suspended_at, due_at
+         FROM work_orders WHERE id = $1",
+        params![id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let code = |i: usize| r.text(i).map(str::to_owned);
+    Ok(Some(OrderClock {
+        application_id: code(0)?,
+        stage: Stage::parse(r.text(1)?)
+            .ok_or_else(|| StoreError::Decode(format!("stage {:?}", r.text(1))))?,
+        status: OrderStatus::parse(r.text(2)?)
+            .ok_or_else(|| StoreError::Decode(format!("status {:?}", r.text(2))))?,
+        version: r.int(3)?,
+        stage_started_at_ms: r.int(4)?,
+        budget_seconds: r.int(5)?,
+        suspended_seconds: r.int(6)?,
+        suspended_at_ms: r.opt_int(7)?,
+        due_at_ms: r.int(8)?,
+    }))
+}
+
+/// An order's new state after an action, with its history event.
+#[derive(Debug, Clone)]
+pub struct OrderUpdate {
+    pub id: String,
+    /// The version the actor saw; another version means someone acted first.
+    pub expected_version: i64,
+    pub stage: Stage,
+    pub status: OrderStatus,
+    pub stage_started_at_ms: i64,
+    pub budget_seconds: i64,
+    pub suspended_seconds: i64,
+    pub suspended_at_ms: Option<i64>,
+    pub due_at_ms: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    /// History event kind (the action's code) and its data.
+    pub kind: String,
+    pub data: serde_json::Value,
+}
+
+/// Applies an action (inside the caller's transaction): the order, its
+/// history event and its application's derived status together. Returns
+/// false, writing nothing, when the order's version is not the expected one.
+pub fn apply(
+    conn: &mut dyn Conn,
+    u: &OrderUpdate,
+    application_id: &str,
+) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "UPDATE work_orders SET stage = $3, status = $4, level = 'normal', stage_started_at = $5,
+             budget_seconds = $6, suspended_seconds = $7, suspended_at = $8, due_at = $9,
+             updated_at = $10, version = version + 1
+         WHERE id = $1 AND version = $2",
+        params![
+            &u.id,
+            u.expected_version,
+            u.stage.as_str(),
+            u.status.as_str(),
+            u.stage_started_at_ms,
+            u.budget_seconds,
+            u.suspended_seconds,
+            u.suspended_at_ms,
+            u.due_at_ms,
+            u.at_ms
+        ],
+    )?;
+    if n != 1 {
+        return Ok(false);
+    }
+    conn.execute(
+        "INSERT INTO history_events (application_id, work_order_id, at, actor, kind, data)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        params![
+            application_id,
+            &u.id,
+            u.at_ms,
+            &u.actor,
+            &u.kind,
+            u.data.to_string()
+        ],
+    )?;
+    let orders = conn
+        .query(
+            "SELECT stage, status FROM work_orders WHERE application_id = $1",
+            params![application_id],
+        )?
+        .iter()
+        .map(|r| {
+            Ok((
+                Stage::parse(r.text(0)?).unwrap_or(Stage::Acceptance),
+                OrderStatus::parse(r.text(1)?).unwrap_or(OrderStatus::Open),
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let status = onestop_domain::application::ApplicationStatus::derive(&orders);
+    conn.execute(
+        "UPDATE applications SET status = $2, updated_at = $3, version = version + 1
+         WHERE id = $1 AND status <> $2",
+        params![application_id, status.as_str(), u.at_ms],
+    )?;
+    Ok(true)
+}

@@ -1,0 +1,361 @@
+//! Work orders through the process definition over the API, on SQLite and
+//! PostgreSQL: stage by stage with the 500 m rule, the allowed actions when
+//! an action does not fit, optimistic concurrency, return for correction
+//! with the clock stopped, and units kept apart.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use onestop_store::testing::Backend;
+use serde_json::{Value, json};
+
+on_both_databases!(
+    no_external_works_to_connection,
+    the_500_m_rule_routes_each_order,
+    wrong_actions_and_races_are_refused,
+    return_for_correction_stops_the_clock,
+);
+
+async fn act(app: &TestApp, key: &str, order: &str, body: Value) -> Answer {
+    let auth = format!("Bearer {key}");
+    app.request(
+        Method::POST,
+        &format!("/api/v1/work-orders/{order}/actions"),
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+fn order_of(app: &Value, unit: &str) -> (String, i64) {
+    let o = app["work_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["unit"]["code"] == unit)
+        .unwrap();
+    (
+        o["id"].as_str().unwrap().to_owned(),
+        o["version"].as_i64().unwrap(),
+    )
+}
+
+async fn step(app: &TestApp, key: &str, order: &str, version: &mut i64, body: Value) -> Value {
+    let mut body = body;
+    body["version"] = json!(*version);
+    let res = act(app, key, order, body.clone()).await;
+    assert_eq!(res.status, StatusCode::OK, "{body}: {}", res.text());
+    let v = res.json();
+    *version = v["version"].as_i64().unwrap();
+    v
+}
+
+async fn application(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/api/v1/applications/{id}")).await.json()
+}
+
+async fn no_external_works_to_connection(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap();
+    let water = app.key("workorders:write:sz-water").await;
+    let (order, mut v) = order_of(&created, "sz-water");
+    let accepted = step(&app, &water, &order, &mut v, json!({"action": "accept"})).await;
+    assert_eq!(accepted["stage"], "survey");
+    assert_eq!(accepted["status"], "open");
+    assert_eq!(application(&app, id).await["status"], "in_progress");
+    // The survey stage has its own deadline on the working-time clock.
+    let due = onestop_domain::timefmt::parse(accepted["due_at"].as_str().unwrap()).unwrap();
+    assert!(
+        due > onestop_domain::timefmt::parse(created["work_orders"][0]["due_at"].as_str().unwrap())
+            .unwrap()
+    );
+    let surveyed = step(
+        &app,
+        &water,
+        &order,
+        &mut v,
+        json!({"action": "record_survey", "external_works_m": 0, "findings": "红线内已具备接入条件"}),
+    )
+    .await;
+    assert_eq!(surveyed["stage"], "connection");
+    let done = step(
+        &app,
+        &water,
+        &order,
+        &mut v,
+        json!({"action": "connect", "connected_at": "2026-12-01T10:00:00+08:00", "details": {"meter": "DN50-0001"}}),
+    )
+    .await;
+    assert_eq!(
+        (done["stage"].as_str(), done["status"].as_str()),
+        (Some("closed"), Some("done"))
+    );
+    assert_eq!(application(&app, id).await["status"], "completed");
+    let i = id.to_owned();
+    let history = app
+        .state
+        .store
+        .read(move |c| onestop_store::applications::history_count(c, &i))
+        .await
+        .unwrap();
+    assert_eq!(
+        history,
+        2 + 3,
+        "submitted, order created, then one event per action"
+    );
+}
+
+async fn the_500_m_rule_routes_each_order(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let created = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await
+        .json();
+    for (unit, metres, stage) in [
+        ("sz-water", 0.0, "connection"),
+        ("sz-power", 120.0, "construction"),
+        ("sz-gas", 499.0, "construction"),
+        ("sz-heat", 500.0, "approval"),
+        ("sz-telecom", 1200.0, "approval"),
+    ] {
+        let key = app.key(&format!("workorders:write:{unit}")).await;
+        let (order, mut v) = order_of(&created, unit);
+        step(&app, &key, &order, &mut v, json!({"action": "accept"})).await;
+        let after = step(
+            &app,
+            &key,
+            &order,
+            &mut v,
+            json!({"action": "record_survey", "external_works_m": metres, "route": "交通大道北侧"}),
+        )
+        .await;
+        assert_eq!(after["stage"], stage, "{unit} with {metres} m");
+    }
+    // Below the threshold: construction, then connection.
+    let power = app.key("workorders:write:sz-power").await;
+    let (order, _) = order_of(&created, "sz-power");
+    let mut v = app.get(&format!("/api/v1/work-orders/{order}")).await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.text());
+    let mut version = v.json()["version"].as_i64().unwrap();
+    let after = step(
+        &app,
+        &power,
+        &order,
+        &mut version,
+        json!({"action": "complete_construction"}),
+    )
+    .await;
+    assert_eq!(after["stage"], "connection");
+    // Through design: the length decides there.
+    let mobile = app.key("workorders:write:sz-mobile").await;
+    let (order, mut v2) = order_of(&created, "sz-mobile");
+    step(&app, &mobile, &order, &mut v2, json!({"action": "accept"})).await;
+    let d = step(
+        &app,
+        &mobile,
+        &order,
+        &mut v2,
+        json!({"action": "record_survey", "findings": "需设计"}),
+    )
+    .await;
+    assert_eq!(d["stage"], "design");
+    let missing_route = act(
+        &app,
+        &mobile,
+        &order,
+        json!({"action": "record_design", "version": v2, "external_works_m": 80}),
+    )
+    .await;
+    assert_eq!(missing_route.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        missing_route.field_codes(),
+        vec![("route".to_owned(), "required".to_owned())]
+    );
+    let d = step(
+        &app,
+        &mobile,
+        &order,
+        &mut v2,
+        json!({"action": "record_design", "external_works_m": 80, "route": "沿烈山大道"}),
+    )
+    .await;
+    assert_eq!(d["stage"], "construction");
+    v = app
+        .get(&format!(
+            "/api/v1/applications/{}",
+            created["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(v.json()["status"], "in_progress");
+}
+
+async fn wrong_actions_and_races_are_refused(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let (order, v) = order_of(&created, "sz-water");
+    let water = app.key("workorders:write:sz-water").await;
+    let gas = app.key("workorders:write:sz-gas").await;
+    // Another unit's order does not exist for this key.
+    let res = act(
+        &app,
+        &gas,
+        &order,
+        json!({"action": "accept", "version": v}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // Not an action of this stage: 409 with what is allowed.
+    let res = act(
+        &app,
+        &water,
+        &order,
+        json!({"action": "connect", "version": v, "connected_at": "2026-12-01T10:00:00+08:00"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    let body = res.json();
+    assert_eq!(body["error"]["code"], "invalid_transition");
+    let allowed: Vec<&str> = body["error"]["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(allowed, vec!["accept", "return_for_correction", "reject"]);
+    // An action of the stage that this caller may not take.
+    let reader = app.key("workorders:read:sz-water").await;
+    let res = act(
+        &app,
+        &reader,
+        &order,
+        json!({"action": "accept", "version": v}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    // Missing data: field errors.
+    let res = act(&app, &water, &order, json!({"version": "x"})).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.field_codes(),
+        vec![
+            ("action".to_owned(), "required".to_owned()),
+            ("version".to_owned(), "invalid_format".to_owned())
+        ]
+    );
+    let res = act(
+        &app,
+        &water,
+        &order,
+        json!({"action": "reject", "version": v}),
+    )
+    .await;
+    assert_eq!(
+        res.field_codes(),
+        vec![("reason".to_owned(), "required".to_owned())]
+    );
+    // Two operators at once: exactly one wins.
+    let (a, b) = tokio::join!(
+        act(
+            &app,
+            &water,
+            &order,
+            json!({"action": "accept", "version": v})
+        ),
+        act(
+            &app,
+            &water,
+            &order,
+            json!({"action": "reject", "version": v, "reason": "重复申请"})
+        ),
+    );
+    let mut codes = vec![a.status.as_u16(), b.status.as_u16()];
+    codes.sort();
+    assert_eq!(codes, vec![200, 409], "{} / {}", a.text(), b.text());
+    let loser = if a.status == StatusCode::CONFLICT {
+        a
+    } else {
+        b
+    };
+    assert_eq!(loser.json()["error"]["code"], "stale_version");
+    // An old version is refused afterwards too.
+    let res = act(
+        &app,
+        &water,
+        &order,
+        json!({"action": "accept", "version": v}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+}
+
+async fn return_for_correction_stops_the_clock(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap();
+    let (order, mut v) = order_of(&created, "sz-water");
+    let water = app.key("workorders:write:sz-water").await;
+    let returned = step(
+        &app,
+        &water,
+        &order,
+        &mut v,
+        json!({"action": "return_for_correction", "reason": "门牌号不完整"}),
+    )
+    .await;
+    assert_eq!(
+        (returned["stage"].as_str(), returned["status"].as_str()),
+        (Some("acceptance"), Some("returned"))
+    );
+    assert_eq!(application(&app, id).await["status"], "returned");
+    // While returned, the operator can do nothing; the applicant resubmits.
+    let res = act(
+        &app,
+        &water,
+        &order,
+        json!({"action": "accept", "version": v}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(res.json()["error"]["allowed"], json!([]));
+    let applicant = app.key("applications:read,applications:write").await;
+    let resumed = step(
+        &app,
+        &applicant,
+        &order,
+        &mut v,
+        json!({"action": "resubmit"}),
+    )
+    .await;
+    assert_eq!(resumed["status"], "open");
+    assert_eq!(application(&app, id).await["status"], "submitted");
+    // The deadline never moves earlier for the time spent waiting.
+    let before =
+        onestop_domain::timefmt::parse(created["work_orders"][0]["due_at"].as_str().unwrap())
+            .unwrap();
+    let after = onestop_domain::timefmt::parse(resumed["due_at"].as_str().unwrap()).unwrap();
+    assert!(after >= before);
+    let o = order.clone();
+    let clock = app
+        .state
+        .store
+        .read(move |c| onestop_store::work_orders::clock(c, &o))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(clock.suspended_at_ms, None);
+    assert!(clock.suspended_seconds >= 0);
+}
