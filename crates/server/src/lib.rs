@@ -10,6 +10,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod flowchart;
 pub mod middleware;
 pub mod service;
 pub mod web;

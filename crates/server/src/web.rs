@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apply", get(apply_form).post(apply_submit))
         .route("/receipt/{id}", get(receipt))
         .route("/status", get(status_form).post(status_lookup))
+        .route("/process", get(process_page))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
 }
@@ -878,6 +879,85 @@ pub fn csrf_failed_page() -> Response {
     error_page(
         StatusCode::FORBIDDEN,
         "页面已过期或请求来源无效。请返回上一页，刷新后重新提交。",
+    )
+}
+
+/// One action of the process, for the table under the flowchart.
+pub struct ActionRow {
+    pub label: String,
+    pub code: String,
+    pub from: String,
+    pub roles: String,
+    pub fields: String,
+}
+
+#[derive(Template)]
+#[template(path = "process.html")]
+struct ProcessPage {
+    nav: Nav,
+    svg: String,
+    actions: Vec<ActionRow>,
+    threshold_m: String,
+}
+
+/// The process flowchart (附1), drawn from the configured definition.
+async fn process_page(State(state): State<AppState>, caller: Caller) -> Response {
+    let csrf = caller.csrf_token();
+    let stage_name = |c: &str| {
+        onestop_domain::application::Stage::parse(c)
+            .map_or_else(|| c.to_owned(), |s| s.label_zh().to_owned())
+    };
+    let role_name = |r: &str| {
+        if r == onestop_domain::workflow::SYSTEM_ROLE {
+            "系统（审批结果）".to_owned()
+        } else {
+            Role::parse(r).map_or_else(|| r.to_owned(), |r| r.label_zh().to_owned())
+        }
+    };
+    let actions = state
+        .config
+        .process
+        .actions
+        .iter()
+        .map(|a| ActionRow {
+            label: a.label.clone(),
+            code: a.code.clone(),
+            from: a
+                .from
+                .iter()
+                .map(|f| stage_name(f))
+                .collect::<Vec<_>>()
+                .join("、"),
+            roles: a
+                .roles
+                .iter()
+                .map(|r| role_name(r))
+                .collect::<Vec<_>>()
+                .join("、"),
+            fields: a
+                .fields
+                .iter()
+                .map(|f| {
+                    if f.required {
+                        format!("{}（必填）", f.label)
+                    } else {
+                        f.label.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("、"),
+        })
+        .collect();
+    respond(
+        &caller,
+        &csrf,
+        StatusCode::OK,
+        &ProcessPage {
+            nav: Nav::for_caller(&caller, &csrf),
+            svg: crate::flowchart::svg(&state.config),
+            actions,
+            threshold_m: trim_number(state.config.limits.external_works_threshold_m),
+        },
     )
 }
 

@@ -8,6 +8,7 @@ use common::*;
 use onestop_store::testing::Backend;
 
 on_both_databases!(
+    the_flowchart_is_drawn_from_the_configured_process,
     home_and_form_render,
     form_submits_and_shows_receipt,
     form_errors_keep_input,
@@ -231,4 +232,22 @@ async fn status_lookup(backend: Backend) {
     let incomplete = app.post_form("/status", &[("number", number)]).await;
     assert_eq!(incomplete.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(incomplete.text().contains("后四位"));
+}
+
+async fn the_flowchart_is_drawn_from_the_configured_process(backend: Backend) {
+    let app = TestApp::with_config(backend, |c| {
+        c.limits.external_works_threshold_m = 200.0;
+    })
+    .await;
+    let res = app.get("/process").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let html = res.text();
+    assert!(html.contains("<svg") && html.contains("</svg>"));
+    assert!(
+        html.contains("外线 ≥ 200 米"),
+        "the configured threshold is drawn"
+    );
+    for a in &app.state.config.process.actions {
+        assert!(html.contains(&a.code), "{} listed", a.code);
+    }
 }
