@@ -40,6 +40,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::workorders::list_work_orders,
         crate::workorders::get_work_order,
         crate::workorders::post_action,
+        crate::workorders::post_cancel,
         calendar_day,
         calendar_deadline
     ),
@@ -92,6 +93,10 @@ pub fn routes() -> Router<AppState> {
             get(list_applications).post(create_application),
         )
         .route("/api/v1/applications/{id}", get(get_application))
+        .route(
+            "/api/v1/applications/{id}/cancel",
+            axum::routing::post(crate::workorders::post_cancel),
+        )
         .route(
             "/api/v1/work-orders",
             get(crate::workorders::list_work_orders),

@@ -102,6 +102,9 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Conflict(_) = e {
+            return crate::workorders::stale_version();
+        }
         tracing::error!(error = %e, "storage error");
         match e {
             StoreError::Closed => Self::new(

@@ -394,3 +394,137 @@ pub async fn post_action(
         .await
         .map(Json)
 }
+
+/// The process roles a caller holds for a whole application (cancelling).
+fn application_roles(
+    subject: &Subject,
+    app: &onestop_domain::application::Application,
+) -> Vec<&'static str> {
+    let mut roles = Vec::new();
+    match subject {
+        Subject::Account(a) if !a.must_change_password => {
+            for g in &a.grants {
+                let r = match g.role {
+                    Role::Applicant if g.scope == app.form.applicant.uscc => "applicant",
+                    Role::Clerk if app.form.hall_id.as_deref() == Some(g.scope.as_str()) => "clerk",
+                    Role::Admin => "admin",
+                    _ => continue,
+                };
+                if !roles.contains(&r) {
+                    roles.push(r);
+                }
+            }
+        }
+        Subject::ApiKey(k) if k.scopes.contains(&Scope::ApplicationsWrite) => {
+            roles.push("applicant")
+        }
+        Subject::System(_) => roles.extend([SYSTEM_ROLE, "admin"]),
+        _ => {}
+    }
+    roles
+}
+
+/// Cancels an application: every order still open or returned takes the
+/// process's `cancel` action, all in one transaction with the history.
+pub async fn cancel_application(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    input: &serde_json::Value,
+) -> Result<onestop_domain::application::Application, ApiError> {
+    let Some(app) = crate::service::read_application(state, caller, id.clone()).await? else {
+        return Err(ApiError::not_found());
+    };
+    let roles = application_roles(&caller.subject, &app);
+    let process = &state.config.process;
+    let limits = &state.config.limits;
+    let now_ms = state.now_ms();
+    let (kind, _, name) = caller.subject.audit_identity();
+    let actor = format!("{kind}:{name}");
+    let mut updates = Vec::new();
+    let mut last_err = None;
+    for o in &app.work_orders {
+        match process.plan(o.stage, o.status, "cancel", input, &roles, limits) {
+            Ok(t) => updates.push(work_orders::OrderUpdate {
+                id: o.id.clone(),
+                expected_version: o.version,
+                stage: t.to,
+                status: t.status,
+                stage_started_at_ms: now_ms,
+                budget_seconds: 0,
+                suspended_seconds: 0,
+                suspended_at_ms: None,
+                due_at_ms: now_ms,
+                at_ms: now_ms,
+                actor: actor.clone(),
+                kind: t.action.clone(),
+                data: serde_json::json!({
+                    "from": {"stage": o.stage.as_str(), "status": o.status.as_str()},
+                    "to": {"stage": t.to.as_str(), "status": t.status.as_str()},
+                    "data": t.data,
+                }),
+            }),
+            Err(PlanError::InvalidTransition { .. }) => {}
+            Err(e) => last_err = Some(e),
+        }
+    }
+    if let Some(e) = last_err {
+        return Err(match e {
+            PlanError::Forbidden => forbidden(),
+            PlanError::Validation(f) => ApiError::validation(f),
+            PlanError::InvalidTransition { .. } => ApiError::internal(),
+        });
+    }
+    if updates.is_empty() {
+        let mut err = ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            "该申请已办结或已撤销，不能再撤销",
+        );
+        err.allowed = Some(Vec::new());
+        return Err(err);
+    }
+    let app_id = app.id.clone();
+    state
+        .store
+        .write(move |c| {
+            for u in &updates {
+                if !work_orders::apply(c, u, &app_id)? {
+                    return Err(onestop_store::StoreError::Conflict(u.id.clone()));
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    crate::service::read_application(state, caller, id)
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
+/// Cancel an application before connection: its open orders are cancelled with it.
+#[utoipa::path(
+    post, path = "/api/v1/applications/{id}/cancel", params(("id" = String, Path)),
+    request_body = Object,
+    responses(
+        (status = 200, body = onestop_domain::application::Application),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"),
+        (status = 422, body = ErrorBody)
+    )
+)]
+pub async fn post_cancel(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    body: axum::body::Body,
+) -> Result<Json<onestop_domain::application::Application>, ApiError> {
+    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let value = crate::api::parse_object(&bytes)?;
+    if id.len() > 64 {
+        return Err(ApiError::not_found());
+    }
+    cancel_application(&state, &caller, id, &value)
+        .await
+        .map(Json)
+}

@@ -15,7 +15,124 @@ on_both_databases!(
     the_500_m_rule_routes_each_order,
     wrong_actions_and_races_are_refused,
     return_for_correction_stops_the_clock,
+    cancellation_midway_cancels_every_open_order,
 );
+
+async fn cancel(app: &TestApp, auth: &[(&str, &str)], id: &str, body: Value) -> Answer {
+    let mut h = vec![("content-type", "application/json")];
+    h.extend_from_slice(auth);
+    app.request(
+        Method::POST,
+        &format!("/api/v1/applications/{id}/cancel"),
+        &h,
+        body.to_string(),
+    )
+    .await
+}
+
+async fn cancellation_midway_cancels_every_open_order(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let created = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap();
+    // Midway: water accepted and surveyed, power returned for correction.
+    let water = app.key("workorders:write:sz-water").await;
+    let (o, mut v) = order_of(&created, "sz-water");
+    step(&app, &water, &o, &mut v, json!({"action": "accept"})).await;
+    step(
+        &app,
+        &water,
+        &o,
+        &mut v,
+        json!({"action": "record_survey", "external_works_m": 0}),
+    )
+    .await;
+    let power = app.key("workorders:write:sz-power").await;
+    let (o, mut v) = order_of(&created, "sz-power");
+    step(
+        &app,
+        &power,
+        &o,
+        &mut v,
+        json!({"action": "return_for_correction", "reason": "容量需核实"}),
+    )
+    .await;
+
+    // Only the applicant's side may cancel; an operator may not, and
+    // another enterprise does not see it.
+    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
+    app.account("ent.b", &[&format!("applicant:{OTHER_USCC}")])
+        .await;
+    app.account("op.gas", &["operator:sz-gas"]).await;
+    let a = app.login("ent.a", PASSWORD).await;
+    let b = app.login("ent.b", PASSWORD).await;
+    let op = app.login("op.gas", PASSWORD).await;
+    let as_session = |s: &Session| (s.cookie_header(), s.csrf.clone());
+    let (bc, bt) = as_session(&b);
+    let res = cancel(
+        &app,
+        &[("cookie", &bc), ("x-csrf-token", &bt)],
+        id,
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let (oc, ot) = as_session(&op);
+    let res = cancel(
+        &app,
+        &[("cookie", &oc), ("x-csrf-token", &ot)],
+        id,
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let (ac, at) = as_session(&a);
+    let res = cancel(
+        &app,
+        &[("cookie", &ac), ("x-csrf-token", &at)],
+        id,
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.field_codes(),
+        vec![("reason".to_owned(), "required".to_owned())]
+    );
+    let res = cancel(
+        &app,
+        &[("cookie", &ac), ("x-csrf-token", &at)],
+        id,
+        json!({"reason": "项目暂缓"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["status"], "cancelled");
+    for o in body["work_orders"].as_array().unwrap() {
+        assert_eq!(
+            (o["stage"].as_str(), o["status"].as_str()),
+            (Some("closed"), Some("cancelled")),
+            "{o}"
+        );
+    }
+    // Nothing left to cancel; no order takes actions any more.
+    let res = cancel(
+        &app,
+        &[("cookie", &ac), ("x-csrf-token", &at)],
+        id,
+        json!({"reason": "再次"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(res.json()["error"]["code"], "invalid_transition");
+    let (o, _) = order_of(&body, "sz-gas");
+    let gas = app.key("workorders:write:sz-gas").await;
+    let res = act(&app, &gas, &o, json!({"action": "accept", "version": 2})).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+}
 
 async fn act(app: &TestApp, key: &str, order: &str, body: Value) -> Answer {
     let auth = format!("Bearer {key}");

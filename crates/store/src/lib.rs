@@ -37,6 +37,10 @@ pub enum StoreError {
     Pool(String),
     #[error("the store is shut down")]
     Closed,
+    /// A row was changed by someone else since it was read (optimistic
+    /// concurrency); the transaction was rolled back.
+    #[error("changed concurrently: {0}")]
+    Conflict(String),
 }
 
 /// Milliseconds since the Unix epoch, now.
