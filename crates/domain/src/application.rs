@@ -143,6 +143,21 @@ pub struct Application {
     #[serde(flatten)]
     pub form: ApplicationForm,
     pub work_orders: Vec<WorkOrder>,
+    /// The joint survey appointment, once a utility has proposed it (on the
+    /// single resource; lists leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<Survey>,
+}
+
+/// The one joint survey appointment of an application (联合踏勘).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Survey {
+    #[serde(with = "crate::timefmt::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    /// The utility that proposed (or last moved) it.
+    pub proposed_by: UnitRef,
+    pub version: i64,
 }
 
 /// A work order with its application's identity, as the work-order API

@@ -41,6 +41,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::workorders::get_work_order,
         crate::workorders::post_action,
         crate::workorders::post_cancel,
+        crate::workorders::post_survey,
         calendar_day,
         calendar_deadline
     ),
@@ -53,6 +54,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         ApplicationList,
         crate::workorders::WorkOrderList,
         onestop_domain::application::WorkOrderItem,
+        onestop_domain::application::Survey,
         DayInfo,
         Deadline
     ))
@@ -96,6 +98,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/applications/{id}/cancel",
             axum::routing::post(crate::workorders::post_cancel),
+        )
+        .route(
+            "/api/v1/applications/{id}/survey",
+            axum::routing::post(crate::workorders::post_survey),
         )
         .route(
             "/api/v1/work-orders",

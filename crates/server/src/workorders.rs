@@ -528,3 +528,142 @@ pub async fn post_cancel(
         .await
         .map(Json)
 }
+
+/// Proposes (or, with the version seen, moves) the one joint survey
+/// appointment of an application. Only a utility with an order in the
+/// application may; everyone on the application sees it.
+pub async fn propose_survey(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    input: &serde_json::Value,
+) -> Result<(bool, onestop_domain::application::Survey), ApiError> {
+    let Some(app) = crate::service::read_application(state, caller, id.clone()).await? else {
+        return Err(ApiError::not_found());
+    };
+    // The caller's unit among the application's orders.
+    let unit = app.work_orders.iter().find_map(|o| {
+        let own = match &caller.subject {
+            Subject::Account(a) => a
+                .grants
+                .iter()
+                .any(|g| g.role == Role::Operator && g.scope == o.unit.code),
+            Subject::ApiKey(k) => k
+                .scopes
+                .contains(&Scope::WorkOrdersWrite(o.unit.code.clone())),
+            _ => false,
+        };
+        own.then(|| o.unit.code.clone())
+    });
+    let Some(unit) = unit else {
+        return Err(forbidden());
+    };
+    let mut errors = Vec::new();
+    let at = match input.get("at").and_then(|v| v.as_str()) {
+        None => {
+            errors.push(field_error("at", FieldCode::Required, "请填写踏勘时间"));
+            None
+        }
+        Some(s) => match onestop_domain::timefmt::parse(s) {
+            None => {
+                errors.push(field_error(
+                    "at",
+                    FieldCode::InvalidFormat,
+                    "踏勘时间须为带时区的时间，例如 2026-12-01T09:00:00+08:00",
+                ));
+                None
+            }
+            Some(t) if t <= state.now() => {
+                errors.push(field_error(
+                    "at",
+                    FieldCode::NotInFuture,
+                    "踏勘时间须晚于当前时间",
+                ));
+                None
+            }
+            Some(t) => Some(t),
+        },
+    };
+    let version = match input.get("version") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => match v.as_i64().filter(|n| *n >= 1) {
+            Some(n) => Some(n),
+            None => {
+                errors.push(field_error(
+                    "version",
+                    FieldCode::InvalidFormat,
+                    "version 须为正整数",
+                ));
+                None
+            }
+        },
+    };
+    let Some(at) = at.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let at_ms = onestop_domain::timefmt::to_ms(at);
+    let now_ms = state.now_ms();
+    let (kind, _, name) = caller.subject.audit_identity();
+    let actor = format!("{kind}:{name}");
+    let app_id = app.id.clone();
+    let outcome = state
+        .store
+        .write(move |c| {
+            onestop_store::surveys::propose(c, &app_id, at_ms, &unit, &actor, version, now_ms)
+        })
+        .await?;
+    use onestop_store::surveys::Outcome;
+    match outcome {
+        Outcome::Exists => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "survey_exists",
+                "该申请已约定联合踏勘时间；如需改期，请带上所见的 version 重新提交",
+            ));
+        }
+        Outcome::Stale => return Err(stale_version()),
+        Outcome::Created | Outcome::Moved => {}
+    }
+    let config = state.config.clone();
+    let offset = state.offset;
+    let survey = state
+        .store
+        .read(move |c| onestop_store::surveys::get(c, &id, &config, offset))
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok((outcome == Outcome::Created, survey))
+}
+
+/// Propose (or move, with `version`) the one joint survey appointment:
+/// `{"at": RFC 3339, "version"?: n}`.
+#[utoipa::path(
+    post, path = "/api/v1/applications/{id}/survey", params(("id" = String, Path)),
+    request_body = Object,
+    responses(
+        (status = 201, body = onestop_domain::application::Survey, description = "proposed"),
+        (status = 200, body = onestop_domain::application::Survey, description = "moved"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "survey_exists, stale_version"),
+        (status = 422, body = ErrorBody)
+    )
+)]
+pub async fn post_survey(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<onestop_domain::application::Survey>), ApiError> {
+    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let value = crate::api::parse_object(&bytes)?;
+    if id.len() > 64 {
+        return Err(ApiError::not_found());
+    }
+    let (created, survey) = propose_survey(&state, &caller, id, &value).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(survey)))
+}

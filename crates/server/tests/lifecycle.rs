@@ -16,7 +16,73 @@ on_both_databases!(
     wrong_actions_and_races_are_refused,
     return_for_correction_stops_the_clock,
     cancellation_midway_cancels_every_open_order,
+    one_joint_survey_per_application,
 );
+
+async fn survey(app: &TestApp, key: &str, id: &str, body: Value) -> Answer {
+    let auth = format!("Bearer {key}");
+    app.request(
+        Method::POST,
+        &format!("/api/v1/applications/{id}/survey"),
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+async fn one_joint_survey_per_application(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let created = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap();
+    let water = app.key("workorders:write:sz-water").await;
+    let gas = app.key("workorders:write:sz-gas").await;
+    let at = appointment();
+    // Refused input, each with its field.
+    let res = survey(&app, &water, id, json!({})).await;
+    assert_eq!(
+        res.field_codes(),
+        vec![("at".to_owned(), "required".to_owned())]
+    );
+    let res = survey(&app, &water, id, json!({"at": "2020-01-01T09:00:00+08:00"})).await;
+    assert_eq!(
+        res.field_codes(),
+        vec![("at".to_owned(), "not_in_future".to_owned())]
+    );
+    // The first utility proposes; everyone sees the one appointment.
+    let res = survey(&app, &water, id, json!({"at": at})).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let proposed = res.json();
+    assert_eq!(proposed["proposed_by"]["code"], "sz-water");
+    assert_eq!(proposed["version"], 1);
+    let seen = app.get(&format!("/api/v1/applications/{id}")).await.json();
+    assert_eq!(seen["survey"], proposed);
+    // A second proposal is not a second survey; moving it needs the version.
+    let res = survey(&app, &gas, id, json!({"at": at})).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(res.json()["error"]["code"], "survey_exists");
+    let res = survey(&app, &gas, id, json!({"at": at, "version": 7})).await;
+    assert_eq!(res.json()["error"]["code"], "stale_version");
+    let res = survey(&app, &gas, id, json!({"at": at, "version": 1})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["proposed_by"]["code"], "sz-gas");
+    assert_eq!(res.json()["version"], 2);
+    // Not a utility of this application: refused; a reader may not propose.
+    let other = app
+        .post_json("/api/v1/applications", &water_only(OTHER_USCC), None)
+        .await
+        .json();
+    let res = survey(&app, &gas, other["id"].as_str().unwrap(), json!({"at": at})).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let reader = app.key("applications:read").await;
+    let res = survey(&app, &reader, id, json!({"at": at})).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
 
 async fn cancel(app: &TestApp, auth: &[(&str, &str)], id: &str, body: Value) -> Answer {
     let mut h = vec![("content-type", "application/json")];

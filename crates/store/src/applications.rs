@@ -173,6 +173,7 @@ pub fn insert(
         submitted_at: timefmt::from_ms(app.submitted_at_ms, offset),
         form: app.form.clone(),
         work_orders: orders,
+        survey: None,
     })
 }
 
@@ -201,7 +202,7 @@ pub fn history(
     Ok(())
 }
 
-fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
+pub(crate) fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
     UnitRef {
         code: code.to_owned(),
         name: config
@@ -225,6 +226,7 @@ fn decode_app(r: &Row, offset: UtcOffset) -> Result<Application, StoreError> {
         submitted_at: timefmt::from_ms(r.int(3)?, offset),
         form,
         work_orders: Vec::new(),
+        survey: None,
     })
 }
 
@@ -266,6 +268,7 @@ pub fn get(
     for r in conn.query(&sql, params![id])? {
         app.work_orders.push(decode_order(&r, config, offset)?);
     }
+    app.survey = crate::surveys::get(conn, id, config, offset)?;
     Ok(Some(app))
 }
 

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod db;
 pub mod idempotency;
 pub mod migrate;
+pub mod surveys;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod work_orders;

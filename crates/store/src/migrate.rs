@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "order_actions",
         sql: include_str!("../migrations/0004_order_actions.sql"),
     },
+    Migration {
+        version: 5,
+        name: "surveys",
+        sql: include_str!("../migrations/0005_surveys.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
