@@ -438,6 +438,91 @@ async fn post_load(addr: SocketAddr, connections: usize, secs: u64, auth: &str) 
     }
 }
 
+/// The scopes of a client that submits and drives every unit's orders.
+const LIFECYCLE_SCOPES: &str = "applications:read,applications:write,workorders:write:sz-water,\
+     workorders:write:sz-power,workorders:write:sz-gas,workorders:write:sz-heat,\
+     workorders:write:sz-telecom,workorders:write:sz-mobile";
+
+fn action_request(order: &str, body: &str, auth: &str) -> Vec<u8> {
+    format!(
+        "POST /api/v1/work-orders/{order}/actions HTTP/1.1\r\nHost: bench\r\n\
+         Content-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// (8) Complete lifecycles, closed loop: submit a five-service application,
+/// then for every order accept, record the survey (no external works) and
+/// connect (which closes it). Returns (complete applications/s, errors).
+async fn lifecycle_load(addr: SocketAddr, connections: usize, secs: u64, auth: &str) -> (f64, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let auth: Arc<str> = Arc::from(auth);
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (stop, done, errors, auth) = (stop.clone(), done.clone(), errors.clone(), auth.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::open(addr).await;
+            let mut n = c as u64 * 1_000_000;
+            'apps: while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let (status, body) = conn
+                    .exchange(&post_request(&five_service_body(n).to_string(), &auth))
+                    .await;
+                let app: Value = match (status, serde_json::from_slice(&body)) {
+                    (201, Ok(v)) => v,
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                };
+                let orders: Vec<String> = app["work_orders"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|o| o["id"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for order in &orders {
+                    for (version, body) in [
+                        (1, r#""action":"accept""#),
+                        (
+                            2,
+                            r#""action":"record_survey","external_works_m":0,"findings":"无外线""#,
+                        ),
+                        (
+                            3,
+                            r#""action":"connect","connected_at":"2026-12-01T10:00:00+08:00""#,
+                        ),
+                    ] {
+                        let body = format!("{{{body},\"version\":{version}}}");
+                        let (status, _) = conn.exchange(&action_request(order, &body, &auth)).await;
+                        if status != 200 {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            continue 'apps;
+                        }
+                    }
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let d0 = done.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let n = done.load(Ordering::Relaxed) - d0;
+    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    (rate, errors.load(Ordering::Relaxed))
+}
+
 struct Latency {
     sent: usize,
     achieved_rate: f64,
@@ -735,6 +820,34 @@ fn main() {
         }
         drop(bs);
     }
+
+    // (8) Complete lifecycles.
+    let lifecycle_key = {
+        let out = cli(
+            &db,
+            &[
+                "apikey",
+                "create",
+                "--name",
+                "lifecycle",
+                "--scopes",
+                LIFECYCLE_SCOPES,
+            ],
+            None,
+        );
+        format!("Authorization: Bearer {}\r\n", out.lines().last().unwrap())
+    };
+    let (rate, errors) = rt.block_on(lifecycle_load(
+        server.addr,
+        32,
+        args.seconds,
+        &lifecycle_key,
+    ));
+    println!("\n## 8. Complete lifecycles over HTTP, SQLite, durable");
+    println!(
+        "{rate:.1} applications/s completed (each: 1 submit + 6 orders × accept, survey, connect = 19 requests; {errors} errors); target ≥ 1,000/s: {}",
+        verdict(rate >= 1000.0)
+    );
 
     // (7) Logins, with the production Argon2id cost.
     let most = rt.block_on(login_load(server.addr, 0, 4, args.seconds));
