@@ -229,7 +229,22 @@ pub async fn act(
     version: i64,
     input: &serde_json::Value,
 ) -> Result<WorkOrderItem, ApiError> {
-    let Some(row) = visible_order(state, caller, id.clone()).await? else {
+    // The order (as the caller may see it) and its clock, in one read.
+    let visibility = caller.subject.work_orders();
+    if visibility.is_nothing() || id.len() > 64 {
+        return Err(ApiError::not_found());
+    }
+    let (config, offset, i) = (state.config.clone(), state.offset, id.clone());
+    let found = state
+        .store
+        .read(move |c| {
+            let Some(row) = work_orders::get(c, &i, &config, offset)? else {
+                return Ok(None);
+            };
+            Ok(work_orders::clock(c, &i)?.map(|clock| (row, clock)))
+        })
+        .await?;
+    let Some((row, clock)) = found.filter(|(r, _)| visibility.admits_order(&r.facts())) else {
         return Err(ApiError::not_found());
     };
     let roles = order_roles(&caller.subject, &row);
@@ -256,12 +271,6 @@ pub async fn act(
             PlanError::Forbidden => forbidden(),
             PlanError::Validation(fields) => ApiError::validation(fields),
         })?;
-    let i = id.clone();
-    let clock = state
-        .store
-        .read(move |c| work_orders::clock(c, &i))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
     if clock.version != version {
         return Err(stale_version());
     }
@@ -317,6 +326,7 @@ pub async fn act(
         )? * 1000;
     }
     let app_id = clock.application_id.clone();
+    let (stage, status, due_at_ms) = (next.stage, next.status, next.due_at_ms);
     let applied = state
         .store
         .write(move |c| work_orders::apply(c, &next, &app_id))
@@ -324,14 +334,14 @@ pub async fn act(
     if !applied {
         return Err(stale_version());
     }
-    let config = state.config.clone();
-    let offset = state.offset;
-    state
-        .store
-        .read(move |c| work_orders::get(c, &id, &config, offset))
-        .await?
-        .map(|r| r.item)
-        .ok_or_else(ApiError::internal)
+    // The order as it now stands (what `apply` wrote), without reading it back.
+    let mut item = row.item;
+    item.order.stage = stage;
+    item.order.status = status;
+    item.order.due_at = onestop_domain::timefmt::from_ms(due_at_ms, state.offset);
+    item.order.level = Level::Normal;
+    item.order.version = version + 1;
+    Ok(item)
 }
 
 /// Take an action on a work order (`accept`, `return_for_correction`, `reject`,

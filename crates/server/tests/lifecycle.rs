@@ -269,6 +269,12 @@ async fn no_external_works_to_connection(backend: Backend) {
     )
     .await;
     assert_eq!(surveyed["stage"], "connection");
+    // What an action answers is what is stored.
+    let stored = app
+        .get(&format!("/api/v1/work-orders/{order}"))
+        .await
+        .json();
+    assert_eq!(stored, surveyed);
     let done = step(
         &app,
         &water,
