@@ -35,6 +35,10 @@ pub fn routes() -> Router<AppState> {
         .route("/applications/{id}", get(application_detail))
         .route("/workbench", get(workbench))
         .route("/work-orders/{id}", get(work_order))
+        .route(
+            "/work-orders/{id}/actions",
+            axum::routing::post(work_order_action),
+        )
 }
 
 /// Rows per page of the lists.
@@ -715,6 +719,86 @@ struct WorkOrderPage {
     /// The stages in order, with whether each is the current one.
     stages: Vec<(&'static str, bool)>,
     mine: bool,
+    csrf: String,
+    version: i64,
+    /// The actions this caller may take now, from the process definition.
+    actions: Vec<ActionForm>,
+    /// Field → message, for the action just refused.
+    errors: std::collections::BTreeMap<String, String>,
+    /// The refused action's code, and what was typed.
+    failed_action: String,
+    typed: HashMap<String, String>,
+    message: Option<String>,
+    done: Option<String>,
+}
+
+impl WorkOrderPage {
+    fn err(&self, action: &str, field: &str) -> Option<&str> {
+        (self.failed_action == action)
+            .then(|| self.errors.get(field).map(String::as_str))
+            .flatten()
+    }
+    fn typed(&self, action: &str, field: &str) -> &str {
+        if self.failed_action == action {
+            self.typed.get(field).map(String::as_str).unwrap_or("")
+        } else {
+            ""
+        }
+    }
+}
+
+/// One action's form on the order page.
+pub struct ActionForm {
+    pub code: String,
+    pub label: String,
+    pub fields: Vec<ActionField>,
+}
+
+pub struct ActionField {
+    pub name: String,
+    pub label: String,
+    /// `text`, `number` or `datetime-local` (the input type).
+    pub input: &'static str,
+    pub required: bool,
+}
+
+fn action_forms(
+    state: &AppState,
+    caller: &Caller,
+    row: &onestop_store::work_orders::OrderRow,
+) -> Vec<ActionForm> {
+    use onestop_domain::workflow::FieldKind;
+    let roles = crate::workorders::order_roles(&caller.subject, row);
+    let o = &row.item.order;
+    state
+        .config
+        .process
+        .allowed(o.stage, o.status, &roles)
+        .into_iter()
+        .map(|a| ActionForm {
+            code: a.code.clone(),
+            label: a.label.clone(),
+            fields: a
+                .fields
+                .iter()
+                .map(|f| ActionField {
+                    name: f.name.clone(),
+                    label: f.label.clone(),
+                    input: match f.kind {
+                        FieldKind::Number => "number",
+                        FieldKind::Datetime => "datetime-local",
+                        FieldKind::Text | FieldKind::Object => "text",
+                    },
+                    required: f.required,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[derive(serde::Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
 }
 
 async fn work_order(
@@ -722,11 +806,36 @@ async fn work_order(
     caller: Caller,
     uri: Uri,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
 ) -> Response {
     if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
         return r;
     }
-    let found = match visible_order(&state, &caller, id).await {
+    let done = q
+        .done
+        .as_deref()
+        .and_then(|d| state.config.process.action(d))
+        .map(|a| format!("已办理：{}", a.label));
+    order_page(&state, &caller, id, StatusCode::OK, None, done).await
+}
+
+/// What a refused action leaves on the page.
+struct Refusal {
+    action: String,
+    typed: HashMap<String, String>,
+    errors: std::collections::BTreeMap<String, String>,
+    message: String,
+}
+
+async fn order_page(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    status: StatusCode,
+    refusal: Option<Refusal>,
+    done: Option<String>,
+) -> Response {
+    let found = match visible_order(state, caller, id).await {
         Ok(Some(r)) => r,
         Ok(None) => return not_found_page(),
         Err(e) => return error_page(e.status, &e.message),
@@ -741,29 +850,127 @@ async fn work_order(
         application_id: found.item.application_id.clone(),
         application_number: found.item.application_number.clone(),
         enterprise: found.item.applicant_name.clone(),
-        district: district_name(&state, &found.item.district_code),
-        service: order_service(&state, &o.service, o.carrier.as_deref()),
+        district: district_name(state, &found.item.district_code),
+        service: order_service(state, &o.service, o.carrier.as_deref()),
         unit: o.unit.name.clone(),
         stage: o.stage.label_zh(),
         status_code: o.status.as_str(),
         status: o.status.label_zh(),
         level_code: o.level.as_str(),
         level: o.level.label_zh(),
-        due: when(&state, o.due_at),
-        due_iso: iso(&state, o.due_at),
+        due: when(state, o.due_at),
+        due_iso: iso(state, o.due_at),
     };
     let current = o.stage;
     let csrf = caller.csrf_token();
+    let actions = action_forms(state, caller, &found);
+    let (failed_action, typed, errors, message) = match refusal {
+        Some(r) => (r.action, r.typed, r.errors, Some(r.message)),
+        None => Default::default(),
+    };
     let p = WorkOrderPage {
-        nav: Nav::for_caller(&caller, &csrf),
+        nav: Nav::for_caller(caller, &csrf),
         row,
         stages: Stage::ALL
             .iter()
             .map(|s| (s.label_zh(), *s == current))
             .collect(),
         mine,
+        csrf: csrf.clone(),
+        version: o.version,
+        actions,
+        errors,
+        failed_action,
+        typed,
+        message,
+        done,
     };
-    respond(&caller, &csrf, StatusCode::OK, &p)
+    respond(caller, &csrf, status, &p)
+}
+
+/// An action taken from the order page: the same use case as the API.
+async fn work_order_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
+        return r;
+    }
+    if !Caller::origin_ok(&headers) || !caller.csrf_ok(form.get("csrf_token").map(String::as_str)) {
+        return crate::web::csrf_failed_page();
+    }
+    let action = form.get("action").cloned().unwrap_or_default();
+    let version = form
+        .get("version")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    // The form's fields as the API's JSON: numbers as numbers, local
+    // date-times with the city's offset, everything else as text.
+    let mut body = serde_json::Map::new();
+    if let Some(def) = state.config.process.action(&action) {
+        for f in &def.fields {
+            let Some(v) = form
+                .get(&f.name)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+            else {
+                continue;
+            };
+            use onestop_domain::workflow::FieldKind;
+            let value = match f.kind {
+                FieldKind::Number => v
+                    .parse::<f64>()
+                    .map(serde_json::Value::from)
+                    .unwrap_or_else(|_| serde_json::Value::from(v)),
+                FieldKind::Datetime => {
+                    let secs = if v.len() == 16 { ":00" } else { "" };
+                    let off = state.offset;
+                    serde_json::Value::from(format!(
+                        "{v}{secs}{:+03}:{:02}",
+                        off.whole_hours(),
+                        off.minutes_past_hour().abs()
+                    ))
+                }
+                FieldKind::Object => serde_json::json!({"note": v}),
+                FieldKind::Text => serde_json::Value::from(v),
+            };
+            body.insert(f.name.clone(), value);
+        }
+    }
+    let body = serde_json::Value::Object(body);
+    match crate::workorders::act(&state, &caller, id.clone(), &action, version, &body).await {
+        Ok(_) => axum::response::Redirect::to(&format!("/work-orders/{id}?done={action}"))
+            .into_response(),
+        Err(e) => {
+            let mut errors = std::collections::BTreeMap::new();
+            for f in &e.fields {
+                errors.entry(f.field.clone()).or_insert(f.message.clone());
+            }
+            let typed = form
+                .into_iter()
+                .filter(|(k, _)| k != "csrf_token")
+                .map(|(k, v)| (k, v.chars().take(1000).collect()))
+                .collect();
+            order_page(
+                &state,
+                &caller,
+                id,
+                e.status,
+                Some(Refusal {
+                    action,
+                    typed,
+                    errors,
+                    message: e.message,
+                }),
+                None,
+            )
+            .await
+        }
+    }
 }
 
 #[cfg(test)]

@@ -247,6 +247,11 @@ pub async fn act(
     let Some((row, clock)) = found.filter(|(r, _)| visibility.admits_order(&r.facts())) else {
         return Err(ApiError::not_found());
     };
+    // Someone acted since the caller looked: that comes first, whatever the
+    // action (the caller must look again).
+    if clock.version != version {
+        return Err(stale_version());
+    }
     let roles = order_roles(&caller.subject, &row);
     let order = &row.item.order;
     let limits = &state.config.limits;
@@ -271,9 +276,6 @@ pub async fn act(
             PlanError::Forbidden => forbidden(),
             PlanError::Validation(fields) => ApiError::validation(fields),
         })?;
-    if clock.version != version {
-        return Err(stale_version());
-    }
     let now = state.now();
     let now_s = now.unix_timestamp();
     let now_ms = state.now_ms();

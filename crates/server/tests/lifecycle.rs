@@ -17,7 +17,116 @@ on_both_databases!(
     return_for_correction_stops_the_clock,
     cancellation_midway_cancels_every_open_order,
     one_joint_survey_per_application,
+    operators_act_from_the_order_page,
 );
+
+async fn operators_act_from_the_order_page(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let (order, _) = order_of(&created, "sz-water");
+    app.account("op.water", &["operator:sz-water"]).await;
+    app.account("sup.view", &["supervisor"]).await;
+    let op = app.login("op.water", PASSWORD).await;
+    let page = app
+        .get_as(&op, &format!("/work-orders/{order}"))
+        .await
+        .text();
+    for code in ["accept", "return_for_correction", "reject"] {
+        assert!(
+            page.contains(&format!("data-action=\"{code}\"")),
+            "{code} offered"
+        );
+    }
+    assert!(
+        !page.contains("data-action=\"connect\""),
+        "only this stage's actions"
+    );
+    // A supervisor sees the order but is offered no action.
+    let sup = app.login("sup.view", PASSWORD).await;
+    let seen = app
+        .get_as(&sup, &format!("/work-orders/{order}"))
+        .await
+        .text();
+    assert!(!seen.contains("data-action="), "read-only");
+    // Refused: a field error beside the field, what was typed kept.
+    let res = app
+        .post_form_as(
+            &op,
+            &format!("/work-orders/{order}/actions"),
+            &[("action", "reject"), ("version", "1"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text().contains("id=\"e-reject-reason\""),
+        "{}",
+        res.text()
+    );
+    // Accepted from the page; the survey stage's form comes next.
+    let res = app
+        .post_form_as(
+            &op,
+            &format!("/work-orders/{order}/actions"),
+            &[("action", "accept"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let page = app
+        .get_as(&op, res.header("location").unwrap())
+        .await
+        .text();
+    assert!(page.contains("已办理：受理"));
+    assert!(page.contains("data-action=\"record_survey\""));
+    // A stale page: the version it carried has moved on.
+    let res = app
+        .post_form_as(
+            &op,
+            &format!("/work-orders/{order}/actions"),
+            &[
+                ("action", "record_survey"),
+                ("version", "1"),
+                ("external_works_m", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.text().contains("已被他人处理"));
+    let res = app
+        .post_form_as(
+            &op,
+            &format!("/work-orders/{order}/actions"),
+            &[
+                ("action", "record_survey"),
+                ("version", "2"),
+                ("external_works_m", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = app
+        .post_form_as(
+            &op,
+            &format!("/work-orders/{order}/actions"),
+            &[
+                ("action", "connect"),
+                ("version", "3"),
+                ("connected_at", "2026-12-01T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let stored = app
+        .get(&format!("/api/v1/work-orders/{order}"))
+        .await
+        .json();
+    assert_eq!(
+        (stored["stage"].as_str(), stored["status"].as_str()),
+        (Some("closed"), Some("done"))
+    );
+}
 
 async fn survey(app: &TestApp, key: &str, id: &str, body: Value) -> Answer {
     let auth = format!("Bearer {key}");
