@@ -4,12 +4,14 @@
 //! - [`config`]: the city's configuration (districts, units, services, limits, working time).
 //! - [`calendar`]: the official working-day calendar and the working-time clock.
 //! - [`form`]: the joint application form (附表2), its normalisation and validation.
+//! - [`approval`]: parallel approval (附表4) and the commitment fast path (附表3).
 //! - [`workflow`]: the connection process as data, and every transition.
 //! - [`application`]: fan-out of a valid form into work orders, ids and numbers.
 #![forbid(unsafe_code)]
 
 pub mod access;
 pub mod application;
+pub mod approval;
 pub mod calendar;
 pub mod config;
 pub mod form;
