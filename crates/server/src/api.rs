@@ -42,6 +42,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::workorders::post_action,
         crate::workorders::post_cancel,
         crate::workorders::post_survey,
+        crate::approvals::post_case,
+        crate::approvals::post_decision,
         calendar_day,
         calendar_deadline
     ),
@@ -55,6 +57,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::workorders::WorkOrderList,
         onestop_domain::application::WorkOrderItem,
         onestop_domain::application::Survey,
+        crate::approvals::CaseView,
+        crate::approvals::ItemView,
         DayInfo,
         Deadline
     ))
@@ -102,6 +106,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/applications/{id}/survey",
             axum::routing::post(crate::workorders::post_survey),
+        )
+        .route(
+            "/api/v1/applications/{id}/approval-case",
+            axum::routing::post(crate::approvals::post_case),
+        )
+        .route(
+            "/api/v1/approval-items/{id}/decision",
+            axum::routing::post(crate::approvals::post_decision),
         )
         .route(
             "/api/v1/work-orders",

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod error;

@@ -18,7 +18,192 @@ on_both_databases!(
     cancellation_midway_cancels_every_open_order,
     one_joint_survey_per_application,
     operators_act_from_the_order_page,
+    at_or_above_500_m_with_commitment_and_with_a_rejection,
 );
+
+async fn decide(app: &TestApp, s: &Session, item: &str, body: Value) -> Answer {
+    let (cookie, csrf) = (s.cookie_header(), s.csrf.clone());
+    app.request(
+        Method::POST,
+        &format!("/api/v1/approval-items/{item}/decision"),
+        &[
+            ("content-type", "application/json"),
+            ("cookie", &cookie),
+            ("x-csrf-token", &csrf),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+async fn post_as_key(app: &TestApp, key: &str, path: &str, body: Value) -> Answer {
+    let auth = format!("Bearer {key}");
+    app.request(
+        Method::POST,
+        path,
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+/// Takes a fresh five-service application's heat and telecom orders to the
+/// approval stage; returns the application and the two order ids.
+async fn two_long_works(app: &TestApp) -> (Value, String, String) {
+    let created = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await
+        .json();
+    let mut ids = Vec::new();
+    for unit in ["sz-heat", "sz-telecom"] {
+        let key = app.key(&format!("workorders:write:{unit}")).await;
+        let (order, mut v) = order_of(&created, unit);
+        step(app, &key, &order, &mut v, json!({"action": "accept"})).await;
+        let after = step(
+            app,
+            &key,
+            &order,
+            &mut v,
+            json!({"action": "record_survey", "external_works_m": 800, "route": "沿交通大道敷设"}),
+        )
+        .await;
+        assert_eq!(after["stage"], "approval");
+        ids.push(order);
+    }
+    (created, ids.remove(0), ids.remove(0))
+}
+
+async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (created, heat, telecom) = two_long_works(&app).await;
+    let id = created["id"].as_str().unwrap();
+    let heat_key = app.key("workorders:write:sz-heat").await;
+    let from = &appointment()[..10];
+    let case = |commitment: Value| {
+        json!({"works": [heat, telecom], "place": "交通大道（擂鼓墩大道至烈山大道段）",
+               "from": from, "to": from, "not_applicable": ["sz-jxj"], "commitment": commitment})
+    };
+    let path = format!("/api/v1/applications/{id}/approval-case");
+    // A bad commitment is named field by field.
+    let res = post_as_key(&app, &heat_key, &path, case(json!({"signed_by": "王工", "unit": "某建设公司", "signed_at": "2026-11-01", "confirmation": "好"}))).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.field_codes(),
+        vec![("commitment.confirmation".to_owned(), "mismatch".to_owned())]
+    );
+    // With the commitment: the accepting departments approve at once.
+    let commitment = json!({"signed_by": "王工", "unit": "随州市某建设有限公司", "signed_at": "2026-11-01",
+                            "confirmation": onestop_domain::approval::CONFIRMATION});
+    let res = post_as_key(&app, &heat_key, &path, case(commitment.clone())).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let raised = res.json();
+    assert_eq!(raised["status"], "pending");
+    let item = |v: &Value, d: &str| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["department"]["code"] == d)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(item(&raised, "sz-zrzy")["status"], "approved");
+    assert_eq!(item(&raised, "sz-zrzy")["automatic"], true);
+    assert_eq!(item(&raised, "sz-jxj")["status"], "not_applicable");
+    let police = item(&raised, "sz-jj");
+    assert_eq!(
+        police["status"], "pending",
+        "the traffic police review the plan"
+    );
+    assert_eq!(
+        post_as_key(&app, &heat_key, &path, case(commitment))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    // The traffic police's approver decides; others cannot even see the item.
+    app.account("jj.approver", &["approver:sz-jj"]).await;
+    app.account("zrzy.approver", &["approver:sz-zrzy"]).await;
+    let jj = app.login("jj.approver", PASSWORD).await;
+    let zrzy = app.login("zrzy.approver", PASSWORD).await;
+    let pid = police["id"].as_str().unwrap();
+    let res = decide(
+        &app,
+        &zrzy,
+        pid,
+        json!({"decision": "approve", "opinion": "同意", "version": 1}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let res = decide(&app, &jj, pid, json!({"decision": "approve", "version": 1})).await;
+    assert_eq!(
+        res.field_codes(),
+        vec![("opinion".to_owned(), "required".to_owned())]
+    );
+    let res = decide(
+        &app,
+        &jj,
+        pid,
+        json!({"decision": "approve", "opinion": "同意，请按交通组织方案施工", "version": 1}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let decided = res.json();
+    assert_eq!(decided["status"], "approved");
+    assert!(item(&decided, "sz-jj")["decided_at"].is_string());
+    // Approved: both works go on to construction.
+    for order in [&heat, &telecom] {
+        let o = app
+            .get(&format!("/api/v1/work-orders/{order}"))
+            .await
+            .json();
+        assert_eq!(o["stage"], "construction", "{o}");
+    }
+
+    // Without a commitment, one rejection rejects the case; the works wait.
+    let (created, heat, telecom) = two_long_works(&app).await;
+    let id = created["id"].as_str().unwrap();
+    let res = post_as_key(
+        &app,
+        &heat_key,
+        &format!("/api/v1/applications/{id}/approval-case"),
+        json!({"works": [heat, telecom], "place": "沿河大道", "from": from, "to": from}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let raised = res.json();
+    assert!(
+        raised["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["status"] == "pending")
+    );
+    let zid = item(&raised, "sz-zrzy")["id"].as_str().unwrap().to_owned();
+    let res = decide(
+        &app,
+        &zrzy,
+        &zid,
+        json!({"decision": "reject", "opinion": "路由穿越规划绿地，请调整", "version": 1}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json()["status"], "rejected");
+    let res = decide(
+        &app,
+        &zrzy,
+        &zid,
+        json!({"decision": "approve", "opinion": "改", "version": 2}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(res.json()["error"]["code"], "invalid_transition");
+    let o = app.get(&format!("/api/v1/work-orders/{heat}")).await.json();
+    assert_eq!(o["stage"], "approval");
+}
 
 async fn operators_act_from_the_order_page(backend: Backend) {
     let app = TestApp::new(backend).await;

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod applications;
+pub mod approvals;
 pub mod audit;
 pub mod db;
 pub mod idempotency;

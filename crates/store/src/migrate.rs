@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "surveys",
         sql: include_str!("../migrations/0005_surveys.sql"),
     },
+    Migration {
+        version: 6,
+        name: "approvals",
+        sql: include_str!("../migrations/0006_approvals.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

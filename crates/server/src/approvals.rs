@@ -1,0 +1,511 @@
+//! Parallel approval over the API (`spec/API.md`): a utility raises one case
+//! per application for its works at or above the threshold; each department
+//! decides its item; a signed commitment approves the accepting departments'
+//! items at once; an approved case moves its works on to construction.
+
+use crate::AppState;
+use crate::api::field_error;
+use crate::auth::{ApiCaller, Caller, forbidden};
+use crate::error::{ApiError, ErrorBody};
+use crate::workorders::stale_version;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use onestop_domain::access::{Role, Scope, Subject};
+use onestop_domain::application::{OrderStatus, Stage, UnitRef};
+use onestop_domain::approval::{self, CaseStatus, ItemStatus};
+use onestop_domain::calendar::Clock;
+use onestop_domain::config::Limits;
+use onestop_domain::form::FieldCode;
+use onestop_domain::workflow::{ProcessConfig, SYSTEM_ROLE};
+use onestop_store::StoreError;
+use onestop_store::approvals::{self, Case, Item};
+use onestop_store::db::Conn;
+use onestop_store::work_orders::{self, OrderUpdate};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemView {
+    pub id: String,
+    pub department: UnitRef,
+    pub required: bool,
+    pub status: ItemStatus,
+    /// Approved at once on the signed commitment.
+    pub automatic: bool,
+    pub opinion: Option<String>,
+    pub decided_at: Option<String>,
+    pub due_at: String,
+    pub version: i64,
+}
+
+/// A case with every department's opinion and signed time: the data of the
+/// consolidated opinion sheet (附表4).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    pub id: String,
+    pub application_id: String,
+    pub status: CaseStatus,
+    pub place: String,
+    pub from: String,
+    pub to: String,
+    #[schema(value_type = Option<Object>)]
+    pub commitment: Option<serde_json::Value>,
+    pub raised_by_unit: String,
+    pub works: Vec<String>,
+    pub due_at: String,
+    pub version: i64,
+    pub items: Vec<ItemView>,
+}
+
+fn view(state: &AppState, c: Case) -> CaseView {
+    let t = |ms: i64| {
+        onestop_domain::timefmt::format(onestop_domain::timefmt::from_ms(ms, state.offset))
+    };
+    let unit = |code: &str| UnitRef {
+        code: code.to_owned(),
+        name: state
+            .config
+            .unit(code)
+            .map_or_else(|| code.to_owned(), |u| u.name.clone()),
+    };
+    CaseView {
+        id: c.id,
+        application_id: c.application_id,
+        status: c.status,
+        place: c.place,
+        from: c.from_date,
+        to: c.to_date,
+        commitment: c.commitment.and_then(|s| serde_json::from_str(&s).ok()),
+        raised_by_unit: c.raised_by_unit,
+        works: c.works,
+        due_at: t(c.due_at_ms),
+        version: c.version,
+        items: c
+            .items
+            .into_iter()
+            .map(|i: Item| ItemView {
+                department: unit(&i.department),
+                id: i.id,
+                required: i.required,
+                status: i.status,
+                automatic: i.automatic,
+                opinion: i.opinion,
+                decided_at: i.decided_at_ms.map(t),
+                due_at: t(i.due_at_ms),
+                version: i.version,
+            })
+            .collect(),
+    }
+}
+
+/// Moves every work of an approved case on, inside the caller's transaction.
+fn grant_works(
+    c: &mut dyn Conn,
+    works: &[String],
+    process: &ProcessConfig,
+    limits: &Limits,
+    clock: &Clock,
+    now_ms: i64,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let cal = |e: onestop_domain::calendar::CalendarError| StoreError::Database(e.to_string());
+    for w in works {
+        let Some(oc) = work_orders::clock(c, w)? else {
+            continue;
+        };
+        let Ok(t) = process.plan(
+            oc.stage,
+            oc.status,
+            "approval_granted",
+            &serde_json::json!({}),
+            &[SYSTEM_ROLE],
+            limits,
+        ) else {
+            continue;
+        };
+        let budget = match t.limit_days {
+            Some(d) => clock.budget_for_days(d).map_err(cal)?,
+            None => 0,
+        };
+        let due = clock
+            .add_working_seconds(now_ms.div_euclid(1000), budget)
+            .map_err(cal)?
+            * 1000;
+        let u = OrderUpdate {
+            id: w.clone(),
+            expected_version: oc.version,
+            stage: t.to,
+            status: t.status,
+            stage_started_at_ms: now_ms,
+            budget_seconds: budget,
+            suspended_seconds: 0,
+            suspended_at_ms: None,
+            due_at_ms: due,
+            at_ms: now_ms,
+            actor: actor.to_owned(),
+            kind: t.action.clone(),
+            data: serde_json::json!({
+                "from": {"stage": oc.stage.as_str(), "status": oc.status.as_str()},
+                "to": {"stage": t.to.as_str(), "status": t.status.as_str()},
+            }),
+        };
+        if !work_orders::apply(c, &u, &oc.application_id)? {
+            return Err(StoreError::Conflict(w.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn event(
+    c: &mut dyn Conn,
+    app_id: &str,
+    at: i64,
+    actor: &str,
+    kind: &str,
+    data: serde_json::Value,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO history_events (application_id, work_order_id, at, actor, kind, data)
+         VALUES ($1, NULL, $2, $3, $4, $5)",
+        onestop_store::params![app_id, at, actor, kind, data.to_string()],
+    )?;
+    Ok(())
+}
+
+fn actor_of(caller: &Caller) -> String {
+    let (kind, _, name) = caller.subject.audit_identity();
+    format!("{kind}:{name}")
+}
+
+/// Raises the application's one approval case.
+pub async fn raise(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    input: &serde_json::Value,
+) -> Result<CaseView, ApiError> {
+    let Some(app) = crate::service::read_application(state, caller, id).await? else {
+        return Err(ApiError::not_found());
+    };
+    let input = approval::check_case(input, &state.config, state.now().date())
+        .map_err(ApiError::validation)?;
+    let mut errors = Vec::new();
+    let mut units = Vec::new();
+    for (i, w) in input.works.iter().enumerate() {
+        match app.work_orders.iter().find(|o| &o.id == w) {
+            Some(o) if o.stage == Stage::Approval && o.status == OrderStatus::Open => {
+                units.push(o.unit.code.clone())
+            }
+            Some(_) => errors.push(field_error(
+                &format!("works.{i}"),
+                FieldCode::NotAllowed,
+                "该工单不在并联审批环节",
+            )),
+            None => errors.push(field_error(
+                &format!("works.{i}"),
+                FieldCode::UnknownValue,
+                "不是本申请的工单",
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let own = |unit: &String| match &caller.subject {
+        Subject::Account(a) => a
+            .grants
+            .iter()
+            .any(|g| g.role == Role::Operator && &g.scope == unit),
+        Subject::ApiKey(k) => k.scopes.contains(&Scope::WorkOrdersWrite(unit.clone())),
+        Subject::System(_) => true,
+        Subject::Anonymous => false,
+    };
+    let Some(raiser) = units.iter().find(|u| own(u)).cloned() else {
+        return Err(forbidden());
+    };
+    let now = state.now();
+    let now_ms = state.now_ms();
+    let budget = state
+        .clock
+        .budget_for_days(state.config.limits.approval_days)?;
+    let due_ms = state
+        .clock
+        .add_working_seconds(now.unix_timestamp(), budget)?
+        * 1000;
+    let planned = approval::plan_items(
+        &state.config,
+        &input.not_applicable,
+        input.commitment.as_ref(),
+    );
+    let pairs: Vec<(bool, ItemStatus)> = planned.iter().map(|p| (p.required, p.status)).collect();
+    let status = approval::case_status(&pairs);
+    let case = Case {
+        id: crate::service::new_id(),
+        application_id: app.id.clone(),
+        status,
+        place: input.place.clone(),
+        from_date: input.from.to_string(),
+        to_date: input.to.to_string(),
+        commitment: input
+            .commitment
+            .as_ref()
+            .map(|c| serde_json::to_string(c).unwrap_or_default()),
+        raised_by_unit: raiser,
+        created_at_ms: now_ms,
+        due_at_ms: due_ms,
+        version: 1,
+        works: input.works.clone(),
+        items: planned
+            .into_iter()
+            .map(|p| Item {
+                id: crate::service::new_id(),
+                case_id: String::new(),
+                department: p.department,
+                required: p.required,
+                status: p.status,
+                automatic: p.automatic,
+                opinion: p.opinion,
+                decided_by: p.automatic.then(|| "system:commitment".to_owned()),
+                decided_at_ms: p.automatic.then_some(now_ms),
+                due_at_ms: due_ms,
+                version: 1,
+            })
+            .collect(),
+    };
+    let actor = actor_of(caller);
+    let (process, limits, clock) = (
+        state.config.process.clone(),
+        state.config.limits.clone(),
+        state.clock.clone(),
+    );
+    let c2 = case.clone();
+    let created = state
+        .store
+        .write(move |c| {
+            if approvals::by_application(c, &c2.application_id)?.is_some() {
+                return Ok(false);
+            }
+            approvals::insert(c, &c2, &actor)?;
+            event(c, &c2.application_id, now_ms, &actor, "approval_case_raised", serde_json::json!({
+                "case": c2.id, "works": c2.works, "commitment": c2.commitment.is_some(), "status": c2.status.as_str(),
+            }))?;
+            if c2.status == CaseStatus::Approved {
+                grant_works(c, &c2.works, &process, &limits, &clock, now_ms, &actor)?;
+            }
+            Ok(true)
+        })
+        .await?;
+    if !created {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "case_exists",
+            "该申请已有并联审批案件",
+        ));
+    }
+    let id = case.id.clone();
+    let stored = state
+        .store
+        .read(move |c| approvals::get(c, &id))
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok(view(state, stored))
+}
+
+/// The departments whose items this caller decides.
+fn departments(subject: &Subject) -> Vec<String> {
+    match subject {
+        Subject::Account(a) if !a.must_change_password => a
+            .grants
+            .iter()
+            .filter(|g| g.role == Role::Approver)
+            .map(|g| g.scope.clone())
+            .collect(),
+        Subject::ApiKey(k) => k
+            .scopes
+            .iter()
+            .filter_map(|s| match s {
+                Scope::ApprovalsWrite(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A department decides its item.
+pub async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    item_id: String,
+    input: &serde_json::Value,
+) -> Result<CaseView, ApiError> {
+    let mine = departments(&caller.subject);
+    let i = item_id.clone();
+    let found = state
+        .store
+        .read(move |c| {
+            let Some(item) = approvals::item(c, &i)? else {
+                return Ok(None);
+            };
+            Ok(approvals::get(c, &item.case_id)?.map(|case| (item, case)))
+        })
+        .await?;
+    let Some((item, case)) = found.filter(|(item, _)| mine.contains(&item.department)) else {
+        return Err(ApiError::not_found());
+    };
+    let mut errors = Vec::new();
+    let decision = match input.get("decision").and_then(|d| d.as_str()) {
+        Some("approve") => Some(ItemStatus::Approved),
+        Some("reject") => Some(ItemStatus::Rejected),
+        Some(_) => {
+            errors.push(field_error(
+                "decision",
+                FieldCode::UnknownValue,
+                "decision 须为 approve 或 reject",
+            ));
+            None
+        }
+        None => {
+            errors.push(field_error(
+                "decision",
+                FieldCode::Required,
+                "请选择同意或不同意",
+            ));
+            None
+        }
+    };
+    let opinion = input
+        .get("opinion")
+        .and_then(|o| o.as_str())
+        .map(str::trim)
+        .unwrap_or("");
+    if opinion.is_empty() {
+        errors.push(field_error(
+            "opinion",
+            FieldCode::Required,
+            "请填写审批意见",
+        ));
+    } else if opinion.chars().count() > 1000 {
+        errors.push(field_error(
+            "opinion",
+            FieldCode::TooLong,
+            "审批意见至多 1000 字",
+        ));
+    }
+    let version = input.get("version").and_then(|v| v.as_i64());
+    if version.is_none() {
+        errors.push(field_error(
+            "version",
+            FieldCode::Required,
+            "请提供所见审批事项的版本号 version",
+        ));
+    }
+    let (Some(decision), Some(version)) = (decision, version) else {
+        return Err(ApiError::validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if item.version != version {
+        return Err(stale_version());
+    }
+    if item.status != ItemStatus::Pending {
+        let mut e = ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            "该审批事项已办结",
+        );
+        e.allowed = Some(Vec::new());
+        return Err(e);
+    }
+    let now_ms = state.now_ms();
+    let actor = actor_of(caller);
+    let opinion = opinion.to_owned();
+    let (process, limits, clock) = (
+        state.config.process.clone(),
+        state.config.limits.clone(),
+        state.clock.clone(),
+    );
+    let case_id = case.id.clone();
+    state
+        .store
+        .write(move |c| {
+            if !approvals::decide(c, &item.id, version, decision, &opinion, &actor, now_ms)? {
+                return Err(StoreError::Conflict(item.id.clone()));
+            }
+            let current = approvals::get(c, &case_id)?.ok_or_else(|| StoreError::Decode("case vanished".into()))?;
+            let pairs: Vec<(bool, ItemStatus)> = current.items.iter().map(|i| (i.required, i.status)).collect();
+            let status = approval::case_status(&pairs);
+            event(c, &current.application_id, now_ms, &actor, "approval_item_decided", serde_json::json!({
+                "case": case_id, "department": item.department, "decision": decision.as_str(), "opinion": opinion,
+            }))?;
+            if status != current.status {
+                approvals::set_status(c, &case_id, status, now_ms)?;
+                if status == CaseStatus::Approved {
+                    grant_works(c, &current.works, &process, &limits, &clock, now_ms, &actor)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    let id = case.id.clone();
+    let stored = state
+        .store
+        .read(move |c| approvals::get(c, &id))
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok(view(state, stored))
+}
+
+/// Raise the application's approval case (附表4), optionally with the signed
+/// commitment (附表3).
+#[utoipa::path(
+    post, path = "/api/v1/applications/{id}/approval-case", params(("id" = String, Path)),
+    request_body = Object,
+    responses(
+        (status = 201, body = CaseView),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "case_exists"), (status = 422, body = ErrorBody)
+    )
+)]
+pub async fn post_case(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<CaseView>), ApiError> {
+    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let value = crate::api::parse_object(&bytes)?;
+    if id.len() > 64 {
+        return Err(ApiError::not_found());
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(raise(&state, &caller, id, &value).await?),
+    ))
+}
+
+/// A department's decision on its item: `{"decision": "approve" | "reject", "opinion", "version"}`.
+#[utoipa::path(
+    post, path = "/api/v1/approval-items/{id}/decision", params(("id" = String, Path)),
+    request_body = Object,
+    responses(
+        (status = 200, body = CaseView),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"), (status = 422, body = ErrorBody)
+    )
+)]
+pub async fn post_decision(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    body: axum::body::Body,
+) -> Result<Json<CaseView>, ApiError> {
+    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let value = crate::api::parse_object(&bytes)?;
+    if id.len() > 64 {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(decide(&state, &caller, id, &value).await?))
+}
