@@ -177,8 +177,9 @@ pub async fn submit(
     }
 }
 
-/// Does this visibility admit this application?
-pub fn admits(v: &Visibility, app: &Application) -> bool {
+/// Does this visibility admit this application (whose approval items are
+/// held by `departments`)?
+pub fn admits(v: &Visibility, app: &Application, departments: &[String]) -> bool {
     let units: Vec<String> = app
         .work_orders
         .iter()
@@ -188,7 +189,7 @@ pub fn admits(v: &Visibility, app: &Application) -> bool {
         uscc: &app.form.applicant.uscc,
         hall_id: app.form.hall_id.as_deref(),
         units: &units,
-        departments: &[],
+        departments,
     })
 }
 
@@ -243,11 +244,23 @@ pub async fn read_application(
     }
     let config = state.config.clone();
     let offset = state.offset;
+    let wants_departments = !visibility.departments.is_empty();
     let app = state
         .store
-        .read(move |c| applications::get(c, &id, &config, offset))
+        .read(move |c| {
+            let Some(app) = applications::get(c, &id, &config, offset)? else {
+                return Ok(None);
+            };
+            let departments = if wants_departments {
+                onestop_store::approvals::departments_of(c, &id)?
+            } else {
+                Vec::new()
+            };
+            Ok(Some((app, departments)))
+        })
         .await?
-        .filter(|a| admits(&visibility, a));
+        .filter(|(a, d)| admits(&visibility, a, d))
+        .map(|(a, _)| a);
     if let Some(a) = &app {
         state
             .audit

@@ -87,6 +87,11 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
                "from": from, "to": from, "not_applicable": ["sz-jxj"], "commitment": commitment})
     };
     let path = format!("/api/v1/applications/{id}/approval-case");
+    // Before a case, an approval department does not see the application.
+    app.account("jj.approver", &["approver:sz-jj"]).await;
+    let jj = app.login("jj.approver", PASSWORD).await;
+    let seen = app.get_as(&jj, &format!("/api/v1/applications/{id}")).await;
+    assert_eq!(seen.status, StatusCode::NOT_FOUND);
     // A bad commitment is named field by field.
     let res = post_as_key(&app, &heat_key, &path, case(json!({"signed_by": "王工", "unit": "某建设公司", "signed_at": "2026-11-01", "confirmation": "好"}))).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -125,9 +130,12 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
         StatusCode::CONFLICT
     );
     // The traffic police's approver decides; others cannot even see the item.
-    app.account("jj.approver", &["approver:sz-jj"]).await;
+    // With its item on the case, it does (the application's data its item needs).
+    let seen = app.get_as(&jj, &format!("/api/v1/applications/{id}")).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    let listed = app.get_as(&jj, "/api/v1/applications").await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
     app.account("zrzy.approver", &["approver:sz-zrzy"]).await;
-    let jj = app.login("jj.approver", PASSWORD).await;
     let zrzy = app.login("zrzy.approver", PASSWORD).await;
     let pid = police["id"].as_str().unwrap();
     let res = decide(

@@ -337,8 +337,22 @@ pub(crate) fn visibility_clause(v: &Visibility, clauses: &mut Vec<String>, args:
     {
         last.push(')');
     }
-    // Approval items arrive with the approval feature; until then a
-    // department sees no application.
+    // A department sees the applications with an approval item of its own.
+    if !v.departments.is_empty() {
+        let marks = v
+            .departments
+            .iter()
+            .map(|d| {
+                args.push(d.into());
+                format!("${}", args.len())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        any.push(format!(
+            "id IN (SELECT c.application_id FROM approval_cases c \
+             JOIN approval_items i ON i.case_id = c.id WHERE i.department_code IN ({marks}))"
+        ));
+    }
     if any.is_empty() {
         clauses.push("1 = 0".into());
     } else {

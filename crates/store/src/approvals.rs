@@ -202,3 +202,18 @@ pub fn set_status(
     )?;
     Ok(())
 }
+
+/// The departments with an item on an application's case.
+pub fn departments_of(
+    conn: &mut dyn Conn,
+    application_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    conn.query(
+        "SELECT DISTINCT i.department_code FROM approval_cases c
+         JOIN approval_items i ON i.case_id = c.id WHERE c.application_id = $1",
+        params![application_id],
+    )?
+    .iter()
+    .map(|r| r.text(0).map(str::to_owned))
+    .collect()
+}
