@@ -84,6 +84,28 @@ pub struct LoggedIn {
     pub account: Account,
 }
 
+/// A new session for an account: the cookie's token (never stored), its
+/// CSRF token, and the row to store.
+fn new_session(
+    state: &AppState,
+    caller: &Caller,
+    account_id: &str,
+    now: i64,
+) -> (String, String, NewSession) {
+    let token = random_hex(32);
+    let csrf = random_hex(16);
+    let session = NewSession {
+        token_hash: token_hash(&token),
+        account_id: account_id.to_owned(),
+        csrf_token: csrf.clone(),
+        at_ms: now,
+        expires_at_ms: now + i64::from(state.config.security.session_max_hours) * 3_600_000,
+        ip: caller.ip.clone(),
+        user_agent: caller.user_agent.clone(),
+    };
+    (token, csrf, session)
+}
+
 /// The one answer to every failed login: it never says whether the account
 /// exists, is locked or is disabled.
 pub fn login_failed(state: &AppState) -> ApiError {
@@ -147,17 +169,7 @@ pub async fn login(
     };
     let sec = state.config.security.clone();
     if ok && !account.disabled {
-        let token = random_hex(32);
-        let csrf = random_hex(16);
-        let session = NewSession {
-            token_hash: token_hash(&token),
-            account_id: account.id.clone(),
-            csrf_token: csrf.clone(),
-            at_ms: now,
-            expires_at_ms: now + i64::from(sec.session_max_hours) * 3_600_000,
-            ip: caller.ip.clone(),
-            user_agent: caller.user_agent.clone(),
-        };
+        let (token, csrf, session) = new_session(state, caller, &account.id, now);
         let rec = NewAuditRecord {
             actor_kind: "account".into(),
             actor_id: account.id.clone(),
@@ -465,17 +477,7 @@ pub async fn change_password(
     }
     let hash = state.passwords.hash(new_password).await?;
     let now = state.now_ms();
-    let token = random_hex(32);
-    let csrf = random_hex(16);
-    let session = NewSession {
-        token_hash: token_hash(&token),
-        account_id: account.id.clone(),
-        csrf_token: csrf.clone(),
-        at_ms: now,
-        expires_at_ms: now + i64::from(state.config.security.session_max_hours) * 3_600_000,
-        ip: caller.ip.clone(),
-        user_agent: caller.user_agent.clone(),
-    };
+    let (token, csrf, session) = new_session(state, caller, &account.id, now);
     let rec = caller.audit(
         now,
         "password_changed",

@@ -60,6 +60,18 @@ fn urlencode(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The answer to a new session: its cookie, and a redirect to `to`.
+fn signed_in(state: &AppState, caller: &Caller, token: &str, to: &str) -> Response {
+    let sec = &state.config.security;
+    let max_age = i64::from(sec.session_max_hours) * 3600;
+    let cookie = session_cookie(token, caller.https, sec.cookie_secure, max_age);
+    let mut res = Redirect::to(to).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
 /// The page a role lands on after signing in.
 fn landing(grants: &[onestop_domain::access::Grant]) -> &'static str {
     let has = |r: Role| grants.iter().any(|g| g.role == r);
@@ -193,19 +205,13 @@ async fn login_submit(
     }
     match accounts::login(&state, &caller, &username, password).await {
         Ok(done) => {
-            let max_age = i64::from(sec.session_max_hours) * 3600;
-            let cookie = session_cookie(&done.token, caller.https, sec.cookie_secure, max_age);
             let to = if done.account.must_change_password {
                 "/account/password".to_owned()
             } else {
                 let grants = crate::auth::account_subject(&done.account).grants;
                 next.unwrap_or_else(|| landing(&grants).to_owned())
             };
-            let mut res = Redirect::to(&to).into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                res.headers_mut().append(header::SET_COOKIE, v);
-            }
-            res
+            signed_in(&state, &caller, &done.token, &to)
         }
         Err(e) if e.code == "login_failed" => again(StatusCode::UNAUTHORIZED, e.message),
         Err(e) => error_page(e.status, &e.message),
@@ -525,20 +531,13 @@ async fn password_submit(
     .await
     {
         Ok(done) => {
-            let sec = &state.config.security;
-            let max_age = i64::from(sec.session_max_hours) * 3600;
-            let cookie = session_cookie(&done.token, caller.https, sec.cookie_secure, max_age);
             let grants = crate::auth::account_subject(&done.account).grants;
             let to = if forced {
                 landing(&grants).to_owned()
             } else {
                 "/account?notice=password_changed".to_owned()
             };
-            let mut res = Redirect::to(&to).into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                res.headers_mut().append(header::SET_COOKIE, v);
-            }
-            res
+            signed_in(&state, &caller, &done.token, &to)
         }
         Err(e) if e.code == "validation_failed" => {
             let csrf = caller.csrf_token();
