@@ -44,6 +44,9 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::workorders::post_survey,
         crate::approvals::post_case,
         crate::approvals::post_decision,
+        crate::approvals::get_case,
+        crate::approvals::post_resubmission,
+        crate::approvals::list_items,
         calendar_day,
         calendar_deadline
     ),
@@ -59,6 +62,10 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         onestop_domain::application::Survey,
         crate::approvals::CaseView,
         crate::approvals::ItemView,
+        crate::approvals::DecisionView,
+        crate::approvals::RevisionView,
+        crate::approvals::InboxItem,
+        crate::approvals::InboxList,
         DayInfo,
         Deadline
     ))
@@ -111,6 +118,15 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/applications/{id}/approval-case",
             axum::routing::post(crate::approvals::post_case),
         )
+        .route(
+            "/api/v1/approval-cases/{id}",
+            get(crate::approvals::get_case),
+        )
+        .route(
+            "/api/v1/approval-cases/{id}/resubmission",
+            axum::routing::post(crate::approvals::post_resubmission),
+        )
+        .route("/api/v1/approval-items", get(crate::approvals::list_items))
         .route(
             "/api/v1/approval-items/{id}/decision",
             axum::routing::post(crate::approvals::post_decision),

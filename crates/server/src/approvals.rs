@@ -37,6 +37,33 @@ pub struct ItemView {
     pub decided_at: Option<String>,
     pub due_at: String,
     pub version: i64,
+    /// The round this item was last put to its department in.
+    pub round: i64,
+}
+
+/// One decision in one round: a line of the consolidated opinion sheet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    pub item_id: String,
+    pub round: i64,
+    pub department: UnitRef,
+    pub decision: ItemStatus,
+    pub automatic: bool,
+    pub opinion: String,
+    /// Who signed it (`account:<name>`, `apikey:<name>`, or `system:commitment`).
+    pub decided_by: String,
+    /// When it was signed.
+    pub decided_at: String,
+}
+
+/// What the utility revised before a resubmission.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionView {
+    /// The round the resubmission opened.
+    pub round: i64,
+    pub note: String,
+    pub revised_by: String,
+    pub revised_at: String,
 }
 
 /// A case with every department's opinion and signed time: the data of the
@@ -55,10 +82,42 @@ pub struct CaseView {
     pub works: Vec<String>,
     pub due_at: String,
     pub version: i64,
+    /// 1, then one more for each resubmission after a rejection.
+    pub round: i64,
     pub items: Vec<ItemView>,
+    /// Every decision in every round, oldest first.
+    pub decisions: Vec<DecisionView>,
+    pub revisions: Vec<RevisionView>,
 }
 
-fn view(state: &AppState, c: Case) -> CaseView {
+/// A case as stored, with its opinion sheet and revisions.
+pub struct FullCase {
+    pub case: Case,
+    pub decisions: Vec<approvals::Decision>,
+    pub revisions: Vec<approvals::Revision>,
+}
+
+fn load(c: &mut dyn Conn, id: &str) -> Result<Option<FullCase>, StoreError> {
+    let Some(case) = approvals::get(c, id)? else {
+        return Ok(None);
+    };
+    Ok(Some(FullCase {
+        decisions: approvals::decisions(c, &case.id)?,
+        revisions: approvals::revisions(c, &case.id)?,
+        case,
+    }))
+}
+
+async fn load_case(state: &AppState, id: String) -> Result<Option<FullCase>, ApiError> {
+    Ok(state.store.read(move |c| load(c, &id)).await?)
+}
+
+pub fn view(state: &AppState, full: FullCase) -> CaseView {
+    let FullCase {
+        case: c,
+        decisions,
+        revisions,
+    } = full;
     let t = |ms: i64| {
         onestop_domain::timefmt::format(onestop_domain::timefmt::from_ms(ms, state.offset))
     };
@@ -81,6 +140,29 @@ fn view(state: &AppState, c: Case) -> CaseView {
         works: c.works,
         due_at: t(c.due_at_ms),
         version: c.version,
+        round: c.round,
+        decisions: decisions
+            .into_iter()
+            .map(|d| DecisionView {
+                department: unit(&d.department),
+                item_id: d.item_id,
+                round: d.round,
+                decision: d.status,
+                automatic: d.automatic,
+                opinion: d.opinion,
+                decided_by: d.decided_by,
+                decided_at: t(d.decided_at_ms),
+            })
+            .collect(),
+        revisions: revisions
+            .into_iter()
+            .map(|r| RevisionView {
+                round: r.round,
+                note: r.note,
+                revised_by: r.revised_by,
+                revised_at: t(r.revised_at_ms),
+            })
+            .collect(),
         items: c
             .items
             .into_iter()
@@ -94,6 +176,7 @@ fn view(state: &AppState, c: Case) -> CaseView {
                 decided_at: i.decided_at_ms.map(t),
                 due_at: t(i.due_at_ms),
                 version: i.version,
+                round: i.round,
             })
             .collect(),
     }
@@ -255,6 +338,7 @@ pub async fn raise(
         created_at_ms: now_ms,
         due_at_ms: due_ms,
         version: 1,
+        round: 1,
         works: input.works.clone(),
         items: planned
             .into_iter()
@@ -270,6 +354,7 @@ pub async fn raise(
                 decided_at_ms: p.automatic.then_some(now_ms),
                 due_at_ms: due_ms,
                 version: 1,
+                round: 1,
             })
             .collect(),
     };
@@ -303,17 +388,14 @@ pub async fn raise(
             "该申请已有并联审批案件",
         ));
     }
-    let id = case.id.clone();
-    let stored = state
-        .store
-        .read(move |c| approvals::get(c, &id))
+    let stored = load_case(state, case.id.clone())
         .await?
         .ok_or_else(ApiError::internal)?;
     Ok(view(state, stored))
 }
 
 /// The departments whose items this caller decides.
-fn departments(subject: &Subject) -> Vec<String> {
+pub fn departments(subject: &Subject) -> Vec<String> {
     match subject {
         Subject::Account(a) if !a.must_change_password => a
             .grants
@@ -431,7 +513,7 @@ pub async fn decide(
     state
         .store
         .write(move |c| {
-            if !approvals::decide(c, &item.id, version, decision, &opinion, &actor, now_ms)? {
+            if !approvals::decide(c, &item, version, decision, &opinion, &actor, now_ms)? {
                 return Err(StoreError::Conflict(item.id.clone()));
             }
             let current = approvals::get(c, &case_id)?.ok_or_else(|| StoreError::Decode("case vanished".into()))?;
@@ -449,13 +531,389 @@ pub async fn decide(
             Ok(())
         })
         .await?;
-    let id = case.id.clone();
-    let stored = state
-        .store
-        .read(move |c| approvals::get(c, &id))
+    let stored = load_case(state, case.id.clone())
         .await?
         .ok_or_else(ApiError::internal)?;
     Ok(view(state, stored))
+}
+
+/// A case the caller may see: one whose application the caller may see
+/// (approvers see the applications that carry their items). Others are
+/// `None`, as if absent.
+pub async fn read_case(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+) -> Result<Option<(onestop_domain::application::Application, FullCase)>, ApiError> {
+    if id.len() > 64 {
+        return Ok(None);
+    }
+    let Some(full) = load_case(state, id).await? else {
+        return Ok(None);
+    };
+    let app_id = full.case.application_id.clone();
+    Ok(crate::service::read_application(state, caller, app_id)
+        .await?
+        .map(|app| (app, full)))
+}
+
+/// Whether the caller acts for a utility with works in the case.
+fn works_unit(
+    caller: &Caller,
+    app: &onestop_domain::application::Application,
+    case: &Case,
+) -> bool {
+    app.work_orders
+        .iter()
+        .filter(|o| case.works.contains(&o.id) || o.unit.code == case.raised_by_unit)
+        .any(|o| match &caller.subject {
+            Subject::Account(a) => {
+                !a.must_change_password
+                    && a.grants
+                        .iter()
+                        .any(|g| g.role == Role::Operator && g.scope == o.unit.code)
+            }
+            Subject::ApiKey(k) => k
+                .scopes
+                .contains(&Scope::WorkOrdersWrite(o.unit.code.clone())),
+            Subject::System(_) => true,
+            Subject::Anonymous => false,
+        })
+}
+
+/// Whether this caller may resubmit the case now (for the pages).
+pub fn may_resubmit(
+    caller: &Caller,
+    app: &onestop_domain::application::Application,
+    case: &Case,
+) -> bool {
+    case.status == CaseStatus::Rejected && works_unit(caller, app, case)
+}
+
+/// A utility revises a rejected case and puts it to the departments again:
+/// `{"version", "note", "place"?, "from"?, "to"?}`. The rejected items are
+/// pending again with a new deadline; every earlier decision stays on the
+/// opinion sheet.
+pub async fn resubmit(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    input: &serde_json::Value,
+) -> Result<CaseView, ApiError> {
+    let Some((app, full)) = read_case(state, caller, id).await? else {
+        return Err(ApiError::not_found());
+    };
+    let case = full.case;
+    if !works_unit(caller, &app, &case) {
+        return Err(forbidden());
+    }
+    let today = state.now().date();
+    let mut errors = Vec::new();
+    let text = |name: &str, max: usize, current: Option<&str>, errors: &mut Vec<_>| match input
+        .get(name)
+    {
+        None | Some(serde_json::Value::Null) => current.map(str::to_owned),
+        Some(v) => match v.as_str().map(str::trim) {
+            Some(s) if s.is_empty() => {
+                errors.push(field_error(name, FieldCode::Required, "请填写"));
+                None
+            }
+            Some(s) if s.chars().count() > max => {
+                errors.push(field_error(
+                    name,
+                    FieldCode::TooLong,
+                    &format!("至多 {max} 字"),
+                ));
+                None
+            }
+            Some(s) => Some(s.to_owned()),
+            None => {
+                errors.push(field_error(name, FieldCode::InvalidFormat, "须为文本"));
+                None
+            }
+        },
+    };
+    let note = text("note", 1000, None, &mut errors);
+    if note.is_none() && !errors.iter().any(|e| e.field == "note") {
+        errors.push(field_error(
+            "note",
+            FieldCode::Required,
+            "请说明针对审批意见所作的修改",
+        ));
+    }
+    let place = text("place", 200, Some(&case.place), &mut errors);
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let mut date = |name: &str, current: &str| -> Option<time::Date> {
+        let s = match input.get(name) {
+            None | Some(serde_json::Value::Null) => current.to_owned(),
+            Some(v) => v.as_str().unwrap_or("").trim().to_owned(),
+        };
+        match time::Date::parse(&s, &fmt) {
+            Ok(d) => Some(d),
+            Err(_) => {
+                errors.push(field_error(
+                    name,
+                    FieldCode::InvalidFormat,
+                    "日期格式应为 YYYY-MM-DD",
+                ));
+                None
+            }
+        }
+    };
+    let from = date("from", &case.from_date);
+    let to = date("to", &case.to_date);
+    if let (Some(f), Some(t)) = (from, to) {
+        if f < today {
+            errors.push(field_error(
+                "from",
+                FieldCode::NotInFuture,
+                "开工日期不能早于今天",
+            ));
+        }
+        if t < f {
+            errors.push(field_error(
+                "to",
+                FieldCode::OutOfRange,
+                "完工日期不能早于开工日期",
+            ));
+        }
+    }
+    let version = match input.get("version").and_then(|v| v.as_i64()) {
+        Some(v) => Some(v),
+        None => {
+            errors.push(field_error(
+                "version",
+                FieldCode::Required,
+                "请提供所见审批案件的版本号 version",
+            ));
+            None
+        }
+    };
+    if let Some(v) = version
+        && v != case.version
+    {
+        return Err(stale_version());
+    }
+    if case.status != CaseStatus::Rejected {
+        let mut e = ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            format!(
+                "审批案件当前为“{}”，只有未通过的案件才能修改后重新提交",
+                case.status.label_zh()
+            ),
+        );
+        e.allowed = Some(Vec::new());
+        return Err(e);
+    }
+    let (Some(note), Some(place), Some(from), Some(to), Some(version)) =
+        (note, place, from, to, version)
+    else {
+        return Err(ApiError::validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let now_ms = state.now_ms();
+    let budget = state
+        .clock
+        .budget_for_days(state.config.limits.approval_days)?;
+    let due_at_ms = state
+        .clock
+        .add_working_seconds(now_ms.div_euclid(1000), budget)?
+        * 1000;
+    let actor = actor_of(caller);
+    let r = approvals::Resubmission {
+        case_id: case.id.clone(),
+        version,
+        place,
+        from_date: from.to_string(),
+        to_date: to.to_string(),
+        note,
+        by: actor.clone(),
+        at_ms: now_ms,
+        due_at_ms,
+    };
+    let app_id = case.application_id.clone();
+    let done = state
+        .store
+        .write(move |c| {
+            if !approvals::resubmit(c, &r)? {
+                return Ok(false);
+            }
+            event(c, &app_id, now_ms, &actor, "approval_case_resubmitted", serde_json::json!({
+                "case": r.case_id, "note": r.note, "place": r.place, "from": r.from_date, "to": r.to_date,
+            }))?;
+            Ok(true)
+        })
+        .await?;
+    if !done {
+        return Err(stale_version());
+    }
+    let stored = load_case(state, case.id.clone())
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok(view(state, stored))
+}
+
+/// One approval case with its consolidated opinion sheet (附表4).
+#[utoipa::path(
+    get, path = "/api/v1/approval-cases/{id}", params(("id" = String, Path)),
+    responses(
+        (status = 200, body = CaseView),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)
+    )
+)]
+pub async fn get_case(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    let (_, full) = read_case(&state, &caller, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(view(&state, full)))
+}
+
+/// Revise a rejected case and put it to the departments again:
+/// `{"version", "note", "place"?, "from"?, "to"?}`.
+#[utoipa::path(
+    post, path = "/api/v1/approval-cases/{id}/resubmission", params(("id" = String, Path)),
+    request_body = Object,
+    responses(
+        (status = 200, body = CaseView),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"), (status = 422, body = ErrorBody)
+    )
+)]
+pub async fn post_resubmission(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    body: axum::body::Body,
+) -> Result<Json<CaseView>, ApiError> {
+    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let value = crate::api::parse_object(&bytes)?;
+    Ok(Json(resubmit(&state, &caller, id, &value).await?))
+}
+
+/// One line of a department's approval inbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxItem {
+    #[serde(flatten)]
+    pub item: ItemView,
+    pub case_id: String,
+    pub case_status: CaseStatus,
+    pub application_id: String,
+    pub application_number: String,
+    pub applicant_name: String,
+    pub district_code: String,
+    pub place: String,
+    pub from: String,
+    pub to: String,
+    /// The works unit signed the notification-commitment (附表3).
+    pub commitment: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxList {
+    pub items: Vec<InboxItem>,
+    pub next_page: Option<u32>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InboxQuery {
+    /// `pending` | `approved` | `rejected`; all but not-applicable by default.
+    pub status: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+/// The caller's departments' items, pending first and soonest due first.
+pub async fn inbox(
+    state: &AppState,
+    caller: &Caller,
+    status: Option<ItemStatus>,
+    page: u32,
+    per_page: u32,
+) -> Result<(Vec<InboxItem>, Option<u32>), ApiError> {
+    let mine = departments(&caller.subject);
+    let (rows, next) = state
+        .store
+        .read(move |c| approvals::inbox(c, &mine, status, page, per_page))
+        .await?;
+    let t = |ms: i64| {
+        onestop_domain::timefmt::format(onestop_domain::timefmt::from_ms(ms, state.offset))
+    };
+    let items = rows
+        .into_iter()
+        .map(|r| InboxItem {
+            item: ItemView {
+                department: UnitRef {
+                    name: state
+                        .config
+                        .unit(&r.item.department)
+                        .map_or_else(|| r.item.department.clone(), |u| u.name.clone()),
+                    code: r.item.department.clone(),
+                },
+                id: r.item.id,
+                required: r.item.required,
+                status: r.item.status,
+                automatic: r.item.automatic,
+                opinion: r.item.opinion,
+                decided_at: r.item.decided_at_ms.map(t),
+                due_at: t(r.item.due_at_ms),
+                version: r.item.version,
+                round: r.item.round,
+            },
+            case_id: r.item.case_id,
+            case_status: r.case_status,
+            application_id: r.application_id,
+            application_number: r.application_number,
+            applicant_name: r.applicant_name,
+            district_code: r.district_code,
+            place: r.place,
+            from: r.from_date,
+            to: r.to_date,
+            commitment: r.commitment,
+        })
+        .collect();
+    Ok((items, next))
+}
+
+/// The approval items of the caller's departments (an approver, or a key
+/// with `approvals:write:<department>`).
+#[utoipa::path(
+    get, path = "/api/v1/approval-items", params(InboxQuery),
+    responses(
+        (status = 200, body = InboxList),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)
+    )
+)]
+pub async fn list_items(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    axum::extract::Query(q): axum::extract::Query<InboxQuery>,
+) -> Result<Json<InboxList>, ApiError> {
+    if departments(&caller.subject).is_empty() {
+        return Err(forbidden());
+    }
+    let mut errors = Vec::new();
+    let status = crate::workorders::parse_code(
+        "status",
+        q.status.as_deref(),
+        ItemStatus::parse,
+        &mut errors,
+    );
+    let page = crate::workorders::parse_page("page", q.page.as_deref(), 1, 1_000_000, &mut errors);
+    let per_page =
+        crate::workorders::parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let (items, next_page) = inbox(&state, &caller, status, page, per_page).await?;
+    Ok(Json(InboxList { items, next_page }))
 }
 
 /// Raise the application's approval case (附表4), optionally with the signed

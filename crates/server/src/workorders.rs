@@ -38,7 +38,7 @@ pub struct WorkOrderList {
     next_page: Option<u32>,
 }
 
-fn parse_code<T>(
+pub(crate) fn parse_code<T>(
     name: &str,
     v: Option<&str>,
     parse: fn(&str) -> Option<T>,
@@ -52,7 +52,7 @@ fn parse_code<T>(
     parsed
 }
 
-fn parse_page(
+pub(crate) fn parse_page(
     name: &str,
     v: Option<&str>,
     default: u32,

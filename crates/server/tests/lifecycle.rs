@@ -211,6 +211,192 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
     assert_eq!(res.json()["error"]["code"], "invalid_transition");
     let o = app.get(&format!("/api/v1/work-orders/{heat}")).await.json();
     assert_eq!(o["stage"], "approval");
+
+    // The traffic police's inbox lists the pending item; the natural
+    // resources department's lists its rejection.
+    let inbox = app
+        .get_as(&jj, "/api/v1/approval-items?status=pending")
+        .await;
+    assert_eq!(inbox.status, StatusCode::OK, "{}", inbox.text());
+    let inbox = inbox.json();
+    assert!(
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["case_id"] == raised["id"] && i["department"]["code"] == "sz-jj"),
+        "{inbox}"
+    );
+    let mine = app
+        .get_as(&zrzy, "/api/v1/approval-items?status=rejected")
+        .await
+        .json();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(
+        app.get_as(&zrzy, "/api/v1/approval-items?status=maybe")
+            .await
+            .field_codes(),
+        vec![("status".to_owned(), "unknown_value".to_owned())]
+    );
+    assert_eq!(
+        app.get("/api/v1/approval-items").await.status,
+        StatusCode::FORBIDDEN,
+        "a key without approval scopes has no inbox"
+    );
+
+    // The utility revises and resubmits: a new round, the rejected item pending again.
+    let case_id = raised["id"].as_str().unwrap().to_owned();
+    let case_path = format!("/api/v1/approval-cases/{case_id}");
+    let resubmit = format!("{case_path}/resubmission");
+    let seen = app.get_as(&zrzy, &case_path).await.json();
+    assert_eq!(seen["status"], "rejected");
+    let v = seen["version"].as_i64().unwrap();
+    let res = post_as_key(&app, &heat_key, &resubmit, json!({"version": v})).await;
+    assert_eq!(
+        res.field_codes(),
+        vec![("note".to_owned(), "required".to_owned())]
+    );
+    let res = post_as_key(
+        &app,
+        &heat_key,
+        &resubmit,
+        json!({"version": v - 1, "note": "改线"}),
+    )
+    .await;
+    assert_eq!(res.json()["error"]["code"], "stale_version");
+    let gas_key = app.key("workorders:write:sz-gas").await;
+    let res = post_as_key(
+        &app,
+        &gas_key,
+        &resubmit,
+        json!({"version": v, "note": "改线"}),
+    )
+    .await;
+    assert_eq!(
+        res.status,
+        StatusCode::FORBIDDEN,
+        "gas has no works in the case"
+    );
+    let res = post_as_key(
+        &app,
+        &heat_key,
+        &resubmit,
+        json!({"version": v, "note": "路由改走沿河大道北侧人行道，避开规划绿地", "place": "沿河大道北侧"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let again = res.json();
+    assert_eq!(again["status"], "pending");
+    assert_eq!(again["round"], 2);
+    assert_eq!(again["place"], "沿河大道北侧");
+    let z = item(&again, "sz-zrzy");
+    assert_eq!(z["status"], "pending");
+    assert_eq!(z["round"], 2);
+    assert_eq!(again["revisions"][0]["round"], 2);
+    let res = post_as_key(
+        &app,
+        &heat_key,
+        &resubmit,
+        json!({"version": again["version"], "note": "再改"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(res.json()["error"]["code"], "invalid_transition");
+    // Every department now approves; the case is approved and the works move on.
+    let mut last = Value::Null;
+    for (who, dept) in [(&zrzy, "sz-zrzy"), (&jj, "sz-jj")] {
+        let i = item(&again, dept);
+        let res = decide(
+            &app,
+            who,
+            i["id"].as_str().unwrap(),
+            json!({"decision": "approve", "opinion": "同意", "version": i["version"]}),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        last = res.json();
+    }
+    let pending: Vec<String> = item_codes(&last, "pending");
+    for dept in pending {
+        let name = format!("{dept}.approver");
+        app.account(&name, &[&format!("approver:{dept}")]).await;
+        let s = app.login(&name, PASSWORD).await;
+        let i = item(&last, &dept);
+        let res = decide(
+            &app,
+            &s,
+            i["id"].as_str().unwrap(),
+            json!({"decision": "approve", "opinion": "同意", "version": i["version"]}),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        last = res.json();
+    }
+    assert_eq!(last["status"], "approved", "{last}");
+    // The opinion sheet keeps both of the natural resources department's
+    // decisions, each with its round and signed time.
+    let sheet = app.get_as(&jj, &case_path).await.json();
+    let zrzy_lines: Vec<&Value> = sheet["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["department"]["code"] == "sz-zrzy")
+        .collect();
+    assert_eq!(zrzy_lines.len(), 2, "{sheet}");
+    assert_eq!(zrzy_lines[0]["decision"], "rejected");
+    assert_eq!(zrzy_lines[0]["round"], 1);
+    assert_eq!(zrzy_lines[1]["decision"], "approved");
+    assert_eq!(zrzy_lines[1]["round"], 2);
+    assert!(zrzy_lines[1]["decided_at"].is_string());
+    let heat_key2 = heat_key.clone();
+    for order in [&heat, &telecom] {
+        let o = app
+            .get(&format!("/api/v1/work-orders/{order}"))
+            .await
+            .json();
+        assert_eq!(o["stage"], "construction", "{o}");
+    }
+    // On to connection and done.
+    let mut v = app.get(&format!("/api/v1/work-orders/{heat}")).await.json()["version"]
+        .as_i64()
+        .unwrap();
+    step(
+        &app,
+        &heat_key2,
+        &heat,
+        &mut v,
+        json!({"action": "complete_construction"}),
+    )
+    .await;
+    let done = step(
+        &app,
+        &heat_key2,
+        &heat,
+        &mut v,
+        json!({"action": "connect", "connected_at": "2026-12-01T10:00:00+08:00"}),
+    )
+    .await;
+    assert_eq!(done["status"], "done");
+    // Another enterprise cannot open the case.
+    app.account("other.ent", &[&format!("applicant:{OTHER_USCC}")])
+        .await;
+    let other = app.login("other.ent", PASSWORD).await;
+    assert_eq!(
+        app.get_as(&other, &format!("/api/v1/approval-cases/{case_id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+fn item_codes(case: &Value, status: &str) -> Vec<String> {
+    case["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == status)
+        .map(|i| i["department"]["code"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn operators_act_from_the_order_page(backend: Backend) {

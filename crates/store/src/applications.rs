@@ -446,3 +446,33 @@ pub fn history_count(conn: &mut dyn Conn, application_id: &str) -> Result<i64, S
     )?
     .map_or(Ok(0), |r| r.int(0))
 }
+
+/// One history event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub work_order_id: Option<String>,
+    pub at_ms: i64,
+    pub actor: String,
+    pub kind: String,
+    pub data: serde_json::Value,
+}
+
+/// An application's history, oldest first.
+pub fn events(conn: &mut dyn Conn, application_id: &str) -> Result<Vec<Event>, StoreError> {
+    conn.query(
+        "SELECT work_order_id, at, actor, kind, data FROM history_events
+         WHERE application_id = $1 ORDER BY id",
+        params![application_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Event {
+            work_order_id: r.opt_text(0)?.map(str::to_owned),
+            at_ms: r.int(1)?,
+            actor: r.text(2)?.to_owned(),
+            kind: r.text(3)?.to_owned(),
+            data: serde_json::from_str(r.text(4)?).unwrap_or(serde_json::Value::Null),
+        })
+    })
+    .collect()
+}

@@ -18,6 +18,8 @@ pub struct Item {
     pub decided_at_ms: Option<i64>,
     pub due_at_ms: i64,
     pub version: i64,
+    /// The case round this item was last put to its department in.
+    pub round: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,12 +35,36 @@ pub struct Case {
     pub created_at_ms: i64,
     pub due_at_ms: i64,
     pub version: i64,
+    /// 1, then one more for each resubmission after a rejection.
+    pub round: i64,
     pub works: Vec<String>,
     pub items: Vec<Item>,
 }
 
+/// One decision on one item in one round (a line of the opinion sheet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub item_id: String,
+    pub round: i64,
+    pub department: String,
+    pub status: ItemStatus,
+    pub automatic: bool,
+    pub opinion: String,
+    pub decided_by: String,
+    pub decided_at_ms: i64,
+}
+
+/// What a utility revised before resubmitting a rejected case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revision {
+    pub round: i64,
+    pub note: String,
+    pub revised_by: String,
+    pub revised_at_ms: i64,
+}
+
 const ITEM_COLUMNS: &str = "id, case_id, department_code, required, status, automatic, opinion, \
-                            decided_by, decided_at, due_at, version";
+                            decided_by, decided_at, due_at, version, round";
 
 fn item_from(r: &Row) -> Result<Item, StoreError> {
     Ok(Item {
@@ -54,6 +80,7 @@ fn item_from(r: &Row) -> Result<Item, StoreError> {
         decided_at_ms: r.opt_int(8)?,
         due_at_ms: r.int(9)?,
         version: r.int(10)?,
+        round: r.int(11)?,
     })
 }
 
@@ -85,7 +112,7 @@ pub fn insert(conn: &mut dyn Conn, c: &Case, raised_by: &str) -> Result<(), Stor
     }
     for i in &c.items {
         conn.execute(
-            &format!("INSERT INTO approval_items ({ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)"),
+            &format!("INSERT INTO approval_items ({ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, 1)"),
             params![
                 &i.id,
                 &c.id,
@@ -99,15 +126,153 @@ pub fn insert(conn: &mut dyn Conn, c: &Case, raised_by: &str) -> Result<(), Stor
                 i.due_at_ms
             ],
         )?;
+        if let (Some(by), Some(at), Some(opinion)) = (&i.decided_by, i.decided_at_ms, &i.opinion) {
+            record_decision(
+                conn,
+                &Decision {
+                    item_id: i.id.clone(),
+                    round: 1,
+                    department: i.department.clone(),
+                    status: i.status,
+                    automatic: i.automatic,
+                    opinion: opinion.clone(),
+                    decided_by: by.clone(),
+                    decided_at_ms: at,
+                },
+                &c.id,
+            )?;
+        }
     }
     Ok(())
+}
+
+fn record_decision(conn: &mut dyn Conn, d: &Decision, case_id: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO approval_decisions (item_id, round, case_id, department_code, status,
+             automatic, opinion, decided_by, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        params![
+            &d.item_id,
+            d.round,
+            case_id,
+            &d.department,
+            d.status.as_str(),
+            d.automatic,
+            &d.opinion,
+            &d.decided_by,
+            d.decided_at_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every decision of a case, in every round, oldest first.
+pub fn decisions(conn: &mut dyn Conn, case_id: &str) -> Result<Vec<Decision>, StoreError> {
+    conn.query(
+        "SELECT item_id, round, department_code, status, automatic, opinion, decided_by, decided_at
+         FROM approval_decisions WHERE case_id = $1 ORDER BY decided_at, department_code",
+        params![case_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Decision {
+            item_id: r.text(0)?.to_owned(),
+            round: r.int(1)?,
+            department: r.text(2)?.to_owned(),
+            status: ItemStatus::parse(r.text(3)?)
+                .ok_or_else(|| StoreError::Decode("decision status".into()))?,
+            automatic: r.int(4)? != 0,
+            opinion: r.text(5)?.to_owned(),
+            decided_by: r.text(6)?.to_owned(),
+            decided_at_ms: r.int(7)?,
+        })
+    })
+    .collect()
+}
+
+/// The revisions of a case's resubmissions, oldest first.
+pub fn revisions(conn: &mut dyn Conn, case_id: &str) -> Result<Vec<Revision>, StoreError> {
+    conn.query(
+        "SELECT round, note, revised_by, revised_at FROM approval_revisions
+         WHERE case_id = $1 ORDER BY round",
+        params![case_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Revision {
+            round: r.int(0)?,
+            note: r.text(1)?.to_owned(),
+            revised_by: r.text(2)?.to_owned(),
+            revised_at_ms: r.int(3)?,
+        })
+    })
+    .collect()
+}
+
+/// A rejected case, revised: what changed and the new construction details.
+#[derive(Debug, Clone)]
+pub struct Resubmission {
+    pub case_id: String,
+    /// The case version the utility saw.
+    pub version: i64,
+    pub place: String,
+    pub from_date: String,
+    pub to_date: String,
+    pub note: String,
+    pub by: String,
+    pub at_ms: i64,
+    /// The new deadline of the items decided again.
+    pub due_at_ms: i64,
+}
+
+/// Puts a rejected case to its departments again (inside the caller's
+/// transaction): a new round, the rejected items pending again with a new
+/// deadline, earlier decisions kept. False, writing nothing, unless the case
+/// is rejected and still at the version seen.
+pub fn resubmit(conn: &mut dyn Conn, r: &Resubmission) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "UPDATE approval_cases SET status = 'pending', round = round + 1, place = $3,
+             from_date = $4, to_date = $5, updated_at = $6, due_at = $7, version = version + 1
+         WHERE id = $1 AND version = $2 AND status = 'rejected'",
+        params![
+            &r.case_id,
+            r.version,
+            &r.place,
+            &r.from_date,
+            &r.to_date,
+            r.at_ms,
+            r.due_at_ms
+        ],
+    )?;
+    if n != 1 {
+        return Ok(false);
+    }
+    let round = conn
+        .query_opt(
+            "SELECT round FROM approval_cases WHERE id = $1",
+            params![&r.case_id],
+        )?
+        .ok_or_else(|| StoreError::Decode("case vanished".into()))?
+        .int(0)?;
+    conn.execute(
+        "UPDATE approval_items SET status = 'pending', opinion = NULL, decided_by = NULL,
+             decided_at = NULL, round = $2, due_at = $3, version = version + 1
+         WHERE case_id = $1 AND status = 'rejected'",
+        params![&r.case_id, round, r.due_at_ms],
+    )?;
+    conn.execute(
+        "INSERT INTO approval_revisions (case_id, round, note, revised_by, revised_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        params![&r.case_id, round, &r.note, &r.by, r.at_ms],
+    )?;
+    Ok(true)
 }
 
 fn case_by(conn: &mut dyn Conn, column: &str, value: &str) -> Result<Option<Case>, StoreError> {
     let Some(r) = conn.query_opt(
         &format!(
             "SELECT id, application_id, status, place, from_date, to_date, commitment,
-                    raised_by_unit, created_at, due_at, version
+                    raised_by_unit, created_at, due_at, version, round
              FROM approval_cases WHERE {column} = $1"
         ),
         params![value],
@@ -145,6 +310,7 @@ fn case_by(conn: &mut dyn Conn, column: &str, value: &str) -> Result<Option<Case
         created_at_ms: r.int(8)?,
         due_at_ms: r.int(9)?,
         version: r.int(10)?,
+        round: r.int(11)?,
         works,
         items,
     }))
@@ -171,22 +337,123 @@ pub fn item(conn: &mut dyn Conn, id: &str) -> Result<Option<Item>, StoreError> {
     .transpose()
 }
 
-/// Records a department's decision if the item is still at `version`.
+/// Records a department's decision, with its line on the opinion sheet, if
+/// the item is still pending at `version`.
 pub fn decide(
     conn: &mut dyn Conn,
-    item_id: &str,
+    item: &Item,
     version: i64,
     status: ItemStatus,
     opinion: &str,
     by: &str,
     at_ms: i64,
 ) -> Result<bool, StoreError> {
-    Ok(conn.execute(
+    if conn.execute(
         "UPDATE approval_items SET status = $3, opinion = $4, decided_by = $5, decided_at = $6,
              version = version + 1
          WHERE id = $1 AND version = $2 AND status = 'pending'",
-        params![item_id, version, status.as_str(), opinion, by, at_ms],
-    )? == 1)
+        params![&item.id, version, status.as_str(), opinion, by, at_ms],
+    )? != 1
+    {
+        return Ok(false);
+    }
+    record_decision(
+        conn,
+        &Decision {
+            item_id: item.id.clone(),
+            round: item.round,
+            department: item.department.clone(),
+            status,
+            automatic: false,
+            opinion: opinion.to_owned(),
+            decided_by: by.to_owned(),
+            decided_at_ms: at_ms,
+        },
+        &item.case_id,
+    )?;
+    Ok(true)
+}
+
+/// One line of a department's inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxRow {
+    pub item: Item,
+    pub application_id: String,
+    pub application_number: String,
+    pub applicant_name: String,
+    pub district_code: String,
+    pub place: String,
+    pub from_date: String,
+    pub to_date: String,
+    pub case_status: CaseStatus,
+    pub commitment: bool,
+}
+
+/// Items of the given departments, pending first and soonest due first, then
+/// the most recently decided; `status` narrows to one item status.
+pub fn inbox(
+    conn: &mut dyn Conn,
+    departments: &[String],
+    status: Option<ItemStatus>,
+    page: u32,
+    per_page: u32,
+) -> Result<(Vec<InboxRow>, Option<u32>), StoreError> {
+    if departments.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let mut args: Vec<crate::db::Value> = Vec::new();
+    let mut marks = Vec::new();
+    for d in departments {
+        args.push(d.as_str().into());
+        marks.push(format!("${}", args.len()));
+    }
+    let mut sql = format!(
+        "SELECT i.id, i.case_id, i.department_code, i.required, i.status, i.automatic, i.opinion,
+                i.decided_by, i.decided_at, i.due_at, i.version, i.round,
+                a.id, a.number, a.applicant_name, a.district_code,
+                c.place, c.from_date, c.to_date, c.status,
+                CASE WHEN c.commitment IS NULL THEN 0 ELSE 1 END
+         FROM approval_items i
+         JOIN approval_cases c ON c.id = i.case_id
+         JOIN applications a ON a.id = c.application_id
+         WHERE i.department_code IN ({})",
+        marks.join(", ")
+    );
+    if let Some(s) = status {
+        args.push(s.as_str().into());
+        sql.push_str(&format!(" AND i.status = ${}", args.len()));
+    } else {
+        sql.push_str(" AND i.status <> 'not_applicable'");
+    }
+    let limit = i64::from(per_page) + 1;
+    let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
+    sql.push_str(&format!(
+        " ORDER BY CASE WHEN i.status = 'pending' THEN 0 ELSE 1 END, \
+           CASE WHEN i.status = 'pending' THEN i.due_at ELSE -i.decided_at END, i.id \
+         LIMIT {limit} OFFSET {offset}"
+    ));
+    let rows = conn.query(&sql, &args)?;
+    let more = rows.len() > per_page as usize;
+    let items = rows
+        .iter()
+        .take(per_page as usize)
+        .map(|r| {
+            Ok(InboxRow {
+                item: item_from(r)?,
+                application_id: r.text(12)?.to_owned(),
+                application_number: r.text(13)?.to_owned(),
+                applicant_name: r.text(14)?.to_owned(),
+                district_code: r.text(15)?.to_owned(),
+                place: r.text(16)?.to_owned(),
+                from_date: r.text(17)?.to_owned(),
+                to_date: r.text(18)?.to_owned(),
+                case_status: CaseStatus::parse(r.text(19)?)
+                    .ok_or_else(|| StoreError::Decode("case status".into()))?,
+                commitment: r.int(20)? != 0,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((items, more.then_some(page + 1)))
 }
 
 /// Sets a case's status (after an item changed).

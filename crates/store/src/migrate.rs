@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "approvals",
         sql: include_str!("../migrations/0006_approvals.sql"),
     },
+    Migration {
+        version: 7,
+        name: "approval_rounds",
+        sql: include_str!("../migrations/0007_approval_rounds.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
