@@ -614,7 +614,7 @@ pub async fn resubmit(
     {
         None | Some(serde_json::Value::Null) => current.map(str::to_owned),
         Some(v) => match v.as_str().map(str::trim) {
-            Some(s) if s.is_empty() => {
+            Some("") => {
                 errors.push(field_error(name, FieldCode::Required, "请填写"));
                 None
             }
