@@ -277,6 +277,8 @@ pub enum Capability {
     ManageApiKeys,
     /// Read the audit log.
     ReadAudit,
+    /// Decide a department's approval items (its inbox).
+    DecideApprovals,
 }
 
 /// Which rows a subject may see: the union of what each of its grants or
@@ -419,6 +421,10 @@ impl Subject {
             Capability::ReadCalendar => !self.is_anonymous(),
             Capability::ManageAccounts | Capability::ManageApiKeys => self.has_role(Role::Admin),
             Capability::ReadAudit => self.has_role(Role::Admin) || self.has_role(Role::Supervisor),
+            Capability::DecideApprovals => {
+                self.has_role(Role::Approver)
+                    || self.has_scope(|s| matches!(s, Scope::ApprovalsWrite(_)))
+            }
         }
     }
 

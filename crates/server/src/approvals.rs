@@ -231,6 +231,7 @@ fn grant_works(
             data: serde_json::json!({
                 "from": {"stage": oc.stage.as_str(), "status": oc.status.as_str()},
                 "to": {"stage": t.to.as_str(), "status": t.status.as_str()},
+                "due_at": due,
             }),
         };
         if !work_orders::apply(c, &u, &oc.application_id)? {

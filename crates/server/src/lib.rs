@@ -16,7 +16,9 @@ pub mod middleware;
 pub mod service;
 pub mod web;
 pub mod web_admin;
+pub mod web_approvals;
 pub mod web_auth;
+pub mod web_progress;
 pub mod web_staff;
 pub mod workorders;
 
@@ -132,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web_auth::routes())
         .merge(web_staff::routes())
         .merge(web_admin::routes())
+        .merge(web_approvals::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

@@ -102,6 +102,9 @@ impl Nav {
             if has(Role::Operator) {
                 links.push(("/workbench", "工单"));
             }
+            if caller.subject.may(Capability::DecideApprovals) {
+                links.push(("/approvals", "审批事项"));
+            }
             if has(Role::Admin) {
                 links.push(("/admin/accounts", "账户"));
                 links.push(("/admin/apikeys", "API 密钥"));

@@ -39,10 +39,14 @@ pub fn routes() -> Router<AppState> {
             "/work-orders/{id}/actions",
             axum::routing::post(work_order_action),
         )
+        .route(
+            "/work-orders/{id}/survey",
+            axum::routing::post(work_order_survey),
+        )
 }
 
 /// Rows per page of the lists.
-const PER_PAGE: u32 = 20;
+pub(crate) const PER_PAGE: u32 = 20;
 /// Highest page number accepted from a query.
 const MAX_PAGE: u32 = 1_000_000;
 
@@ -51,7 +55,7 @@ const MAX_PAGE: u32 = 1_000_000;
 /// Who may open a signed-in page: the anonymous are sent to sign in (and
 /// back here afterwards), an account that must change its password to do so
 /// first, an account without `cap` gets `403`. `None`: come in.
-fn gate(caller: &Caller, uri: &Uri, cap: Capability) -> Option<Response> {
+pub(crate) fn gate(caller: &Caller, uri: &Uri, cap: Capability) -> Option<Response> {
     let Some(account) = caller.account() else {
         let next = uri
             .path_and_query()
@@ -73,7 +77,7 @@ fn gate(caller: &Caller, uri: &Uri, cap: Capability) -> Option<Response> {
 
 /// Percent-encodes a local path for the `next` parameter, keeping `/` (and
 /// the other unreserved characters) readable.
-fn encode_next(path: &str) -> String {
+pub(crate) fn encode_next(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
@@ -86,7 +90,7 @@ fn encode_next(path: &str) -> String {
 }
 
 /// The query's pairs; the first value of a repeated name wins.
-fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+pub(crate) fn query_map(raw: Option<&str>) -> HashMap<String, String> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
     let mut map = HashMap::new();
@@ -98,7 +102,7 @@ fn query_map(raw: Option<&str>) -> HashMap<String, String> {
 
 /// A filter value: `None` when absent or blank; an unknown code also gives
 /// `None` and sets `invalid`.
-fn parse_opt<T>(
+pub(crate) fn parse_opt<T>(
     q: &HashMap<String, String>,
     name: &str,
     parse: fn(&str) -> Option<T>,
@@ -112,7 +116,7 @@ fn parse_opt<T>(
 
 /// The page number, 1 when absent; a number out of range also gives 1 and
 /// sets `invalid`.
-fn parse_page(q: &HashMap<String, String>, invalid: &mut bool) -> u32 {
+pub(crate) fn parse_page(q: &HashMap<String, String>, invalid: &mut bool) -> u32 {
     match q.get("page").map(String::as_str).filter(|v| !v.is_empty()) {
         None => 1,
         Some(v) => match v.parse::<u32>() {
@@ -126,7 +130,7 @@ fn parse_page(q: &HashMap<String, String>, invalid: &mut bool) -> u32 {
 }
 
 /// `path?name=value&…` for the non-empty values, plus `page` when above 1.
-fn page_link(path: &str, filters: &[(&str, &str)], page: u32) -> String {
+pub(crate) fn page_link(path: &str, filters: &[(&str, &str)], page: u32) -> String {
     let mut pairs: Vec<(&str, String)> = filters
         .iter()
         .filter(|(_, v)| !v.is_empty())
@@ -145,13 +149,16 @@ fn page_link(path: &str, filters: &[(&str, &str)], page: u32) -> String {
 }
 
 /// One `<option>` of a filter.
-struct Opt {
-    code: String,
-    label: String,
-    selected: bool,
+pub(crate) struct Opt {
+    pub(crate) code: String,
+    pub(crate) label: String,
+    pub(crate) selected: bool,
 }
 
-fn options<'a>(items: impl Iterator<Item = (&'a str, &'a str)>, chosen: &str) -> Vec<Opt> {
+pub(crate) fn options<'a>(
+    items: impl Iterator<Item = (&'a str, &'a str)>,
+    chosen: &str,
+) -> Vec<Opt> {
     items
         .map(|(code, label)| Opt {
             code: code.to_owned(),
@@ -162,7 +169,7 @@ fn options<'a>(items: impl Iterator<Item = (&'a str, &'a str)>, chosen: &str) ->
 }
 
 /// City time, for people: `2026年11月27日 09:00`.
-fn when(state: &AppState, t: OffsetDateTime) -> String {
+pub(crate) fn when(state: &AppState, t: OffsetDateTime) -> String {
     let t = t.to_offset(state.offset);
     format!(
         "{:04}年{:02}月{:02}日 {:02}:{:02}",
@@ -175,18 +182,18 @@ fn when(state: &AppState, t: OffsetDateTime) -> String {
 }
 
 /// City time, for `<time datetime>`.
-fn iso(state: &AppState, t: OffsetDateTime) -> String {
+pub(crate) fn iso(state: &AppState, t: OffsetDateTime) -> String {
     timefmt::format(t.to_offset(state.offset))
 }
 
-fn district_name(state: &AppState, code: &str) -> String {
+pub(crate) fn district_name(state: &AppState, code: &str) -> String {
     state
         .config
         .district(code)
         .map_or_else(|| code.to_owned(), |d| d.name.clone())
 }
 
-fn service_name(state: &AppState, code: &str) -> String {
+pub(crate) fn service_name(state: &AppState, code: &str) -> String {
     state
         .config
         .service(code)
@@ -202,7 +209,7 @@ fn carrier_name(state: &AppState, code: &str) -> String {
 }
 
 /// `用水`, or `用网（中国电信）` for an order routed per carrier.
-fn order_service(state: &AppState, service: &str, carrier: Option<&str>) -> String {
+pub(crate) fn order_service(state: &AppState, service: &str, carrier: Option<&str>) -> String {
     match carrier {
         Some(c) => format!(
             "{}（{}）",
@@ -403,6 +410,7 @@ struct OrderView {
 #[template(path = "staff_application.html")]
 struct ApplicationPage {
     nav: Nav,
+    id: String,
     number: String,
     status: &'static str,
     enterprise: String,
@@ -425,6 +433,40 @@ struct ApplicationPage {
     operator: bool,
     own_units: String,
     back: String,
+    /// Each order's progress, and what happened to the whole application.
+    timelines: Vec<crate::web_progress::OrderTimeline>,
+    shared: Vec<crate::web_progress::Step>,
+    survey: Option<SurveyView>,
+    case_id: Option<String>,
+    /// The caller's utility may raise the approval case now.
+    may_raise: bool,
+}
+
+/// The joint survey appointment, for the pages.
+pub(crate) struct SurveyView {
+    at: String,
+    at_iso: String,
+    unit: String,
+}
+
+fn survey_view(state: &AppState, s: &onestop_domain::application::Survey) -> SurveyView {
+    SurveyView {
+        at: when(state, s.at),
+        at_iso: iso(state, s.at),
+        unit: s.proposed_by.name.clone(),
+    }
+}
+
+/// Whether one of the caller's units has an order waiting on an approval
+/// case that does not exist yet.
+fn may_raise(caller: &Caller, app: &Application, case_id: Option<&String>) -> bool {
+    let own = caller.subject.scopes_of(Role::Operator);
+    case_id.is_none()
+        && app.work_orders.iter().any(|o| {
+            o.stage == Stage::Approval
+                && o.status == OrderStatus::Open
+                && own.contains(&o.unit.code.as_str())
+        })
 }
 
 fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
@@ -541,10 +583,20 @@ async fn application_detail(
         Ok(None) => return not_found_page(),
         Err(e) => return error_page(e.status, &e.message),
     };
+    let progress = match crate::web_progress::load(&state, app.id.clone()).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.status, &e.message),
+    };
     let f = &app.form;
     let own_units = own_unit_names(&state, &caller);
     let csrf = caller.csrf_token();
     let p = ApplicationPage {
+        timelines: crate::web_progress::timelines(&state, &app, &progress.events),
+        shared: crate::web_progress::shared_steps(&state, &progress.events),
+        survey: progress.survey.as_ref().map(|s| survey_view(&state, s)),
+        may_raise: may_raise(&caller, &app, progress.case_id.as_ref()),
+        case_id: progress.case_id,
+        id: app.id.clone(),
         nav: Nav::for_caller(&caller, &csrf),
         number: app.number.clone(),
         status: app.status.label_zh(),
@@ -716,8 +768,6 @@ async fn workbench(
 struct WorkOrderPage {
     nav: Nav,
     row: OrderRowView,
-    /// The stages in order, with whether each is the current one.
-    stages: Vec<(&'static str, bool)>,
     mine: bool,
     csrf: String,
     version: i64,
@@ -730,6 +780,20 @@ struct WorkOrderPage {
     typed: HashMap<String, String>,
     message: Option<String>,
     done: Option<String>,
+    /// The application behind the order (address, contact, this service).
+    address: String,
+    appointment: String,
+    contact: String,
+    phone: String,
+    project_code: Option<String>,
+    service_facts: Vec<ServiceBlock>,
+    survey: Option<SurveyView>,
+    /// The caller's unit may propose the joint survey now (none yet).
+    may_propose: bool,
+    case_id: Option<String>,
+    may_raise: bool,
+    history: Vec<crate::web_progress::Step>,
+    chips: Vec<crate::web_progress::StageChip>,
 }
 
 impl WorkOrderPage {
@@ -811,11 +875,12 @@ async fn work_order(
     if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
         return r;
     }
-    let done = q
-        .done
-        .as_deref()
-        .and_then(|d| state.config.process.action(d))
-        .map(|a| format!("已办理：{}", a.label));
+    let done = match q.done.as_deref() {
+        Some("survey") => Some("已约定联合踏勘时间，本申请的各单位同时可见。".to_owned()),
+        d => d
+            .and_then(|d| state.config.process.action(d))
+            .map(|a| format!("已办理：{}", a.label)),
+    };
     order_page(&state, &caller, id, StatusCode::OK, None, done).await
 }
 
@@ -861,20 +926,65 @@ async fn order_page(
         due: when(state, o.due_at),
         due_iso: iso(state, o.due_at),
     };
-    let current = o.stage;
     let csrf = caller.csrf_token();
     let actions = action_forms(state, caller, &found);
+    let app =
+        match service::read_application(state, caller, found.item.application_id.clone()).await {
+            Ok(Some(app)) => app,
+            Ok(None) => return not_found_page(),
+            Err(e) => return error_page(e.status, &e.message),
+        };
+    let progress = match crate::web_progress::load(state, app.id.clone()).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let order = app.work_orders.iter().find(|w| w.id == o.id);
+    let timeline = order.map(|w| crate::web_progress::order_timeline(state, w, &progress.events));
+    let service = state.config.service(&o.service).map(|sv| sv.name.clone());
+    let f = &app.form;
     let (failed_action, typed, errors, message) = match refusal {
         Some(r) => (r.action, r.typed, r.errors, Some(r.message)),
         None => Default::default(),
     };
+    let open_early =
+        matches!(o.stage, Stage::Acceptance | Stage::Survey) && o.status == OrderStatus::Open;
     let p = WorkOrderPage {
         nav: Nav::for_caller(caller, &csrf),
-        row,
-        stages: Stage::ALL
-            .iter()
-            .map(|s| (s.label_zh(), *s == current))
+        address: format!(
+            "{} {}",
+            district_name(state, &f.address.district_code),
+            f.address.detail
+        ),
+        appointment: f
+            .appointment_at
+            .map_or_else(|| "尽快接入".to_owned(), |t| when(state, t)),
+        contact: mask_name(&f.contact.name),
+        phone: mask_phone(&f.contact.phone),
+        project_code: f.project_code.clone(),
+        service_facts: service_blocks(state, &f.services)
+            .into_iter()
+            .filter(|b| Some(&b.name) == service.as_ref())
             .collect(),
+        survey: progress.survey.as_ref().map(|s| survey_view(state, s)),
+        may_propose: mine && open_early && progress.survey.is_none(),
+        may_raise: mine && may_raise(caller, &app, progress.case_id.as_ref()),
+        case_id: progress.case_id.clone(),
+        chips: timeline.as_ref().map_or_else(Vec::new, |t| {
+            t.chips
+                .iter()
+                .map(|c| crate::web_progress::StageChip {
+                    label: c.label,
+                    state: c.state,
+                })
+                .collect()
+        }),
+        history: {
+            let mut h: Vec<_> = timeline.map(|t| t.steps).unwrap_or_default();
+            h.extend(crate::web_progress::shared_steps(state, &progress.events));
+            h.sort_by(|a, b| a.at_iso.cmp(&b.at_iso));
+            h
+        },
+        row,
         mine,
         csrf: csrf.clone(),
         version: o.version,
@@ -886,6 +996,71 @@ async fn order_page(
         done,
     };
     respond(caller, &csrf, status, &p)
+}
+
+/// The joint survey appointment proposed from an order page: the same use
+/// case as the API, for the order's application.
+async fn work_order_survey(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
+        return r;
+    }
+    if !Caller::origin_ok(&headers) || !caller.csrf_ok(form.get("csrf_token").map(String::as_str)) {
+        return crate::web::csrf_failed_page();
+    }
+    let found = match visible_order(&state, &caller, id.clone()).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return not_found_page(),
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let typed = form.get("at").map(|v| v.trim()).unwrap_or("");
+    let mut body = serde_json::Map::new();
+    if !typed.is_empty() {
+        let secs = if typed.len() == 16 { ":00" } else { "" };
+        let off = state.offset;
+        body.insert(
+            "at".into(),
+            format!(
+                "{typed}{secs}{:+03}:{:02}",
+                off.whole_hours(),
+                off.minutes_past_hour().abs()
+            )
+            .into(),
+        );
+    }
+    let body = serde_json::Value::Object(body);
+    match crate::workorders::propose_survey(&state, &caller, found.item.application_id, &body).await
+    {
+        Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=survey")).into_response(),
+        Err(e) => {
+            let mut errors = std::collections::BTreeMap::new();
+            for f in &e.fields {
+                errors.entry(f.field.clone()).or_insert(f.message.clone());
+            }
+            let mut kept = HashMap::new();
+            kept.insert("at".to_owned(), typed.chars().take(40).collect());
+            order_page(
+                &state,
+                &caller,
+                id,
+                e.status,
+                Some(Refusal {
+                    action: "survey".into(),
+                    typed: kept,
+                    errors,
+                    message: e.message,
+                }),
+                None,
+            )
+            .await
+        }
+    }
 }
 
 /// An action taken from the order page: the same use case as the API.

@@ -327,6 +327,7 @@ pub async fn act(
             clock.budget_seconds + next.suspended_seconds,
         )? * 1000;
     }
+    next.data["due_at"] = next.due_at_ms.into();
     let app_id = clock.application_id.clone();
     let (stage, status, due_at_ms) = (next.stage, next.status, next.due_at_ms);
     let applied = state

@@ -211,6 +211,16 @@ async fn every_route_for_every_subject(backend: Backend) {
             format!("/api/v1/work-orders/{power1}"),
             [401, 200, 404, 404, 404, 200, 403, 200, 200, 200, 403, 200],
         ),
+        row(
+            M::GET,
+            "/api/v1/approval-items",
+            [401, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403],
+        ),
+        row(
+            M::GET,
+            "/api/v1/approval-cases/no-such-case",
+            [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        ),
         Row {
             body: Some(water_only(USCC)),
             ..row(
@@ -302,6 +312,20 @@ async fn every_route_for_every_subject(backend: Backend) {
             format!("/work-orders/{power1}"),
             [
                 303, 200, 404, 404, 404, 200, 403, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/approvals",
+            [
+                303, 403, 403, 403, 403, 403, 200, 403, 403, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            format!("/applications/{id1}/approval-case"),
+            [
+                303, 403, 404, 404, 403, 403, 403, 403, 403, SKIP, SKIP, SKIP,
             ],
         ),
         row(

@@ -1,0 +1,286 @@
+//! The parallel approval pages, on SQLite and PostgreSQL: a utility raises
+//! the case from its order (a wrong commitment named beside its field), a
+//! department rejects from its inbox, the utility revises and resubmits,
+//! the departments approve, and the works move on; the opinion sheet keeps
+//! every round, and the applicant follows it all on the progress timeline.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use onestop_store::testing::Backend;
+use serde_json::{Value, json};
+
+on_both_databases!(raise_reject_resubmit_approve_through_the_pages);
+
+fn order_of(app: &Value, unit: &str) -> (String, i64) {
+    let o = app["work_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["unit"]["code"] == unit)
+        .unwrap();
+    (
+        o["id"].as_str().unwrap().to_owned(),
+        o["version"].as_i64().unwrap(),
+    )
+}
+
+async fn act(app: &TestApp, key: &str, order: &str, body: Value) -> Value {
+    let auth = format!("Bearer {key}");
+    let res = app
+        .request(
+            axum::http::Method::POST,
+            &format!("/api/v1/work-orders/{order}/actions"),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+            body.to_string(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    res.json()
+}
+
+fn location(a: &Answer) -> String {
+    a.header("location").unwrap_or_default().to_owned()
+}
+
+async fn raise_reject_resubmit_approve_through_the_pages(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let created = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    // The heat order's survey finds 800 m of external works.
+    let heat_key = app.key("workorders:write:sz-heat").await;
+    let (heat, v) = order_of(&created, "sz-heat");
+    let o = act(
+        &app,
+        &heat_key,
+        &heat,
+        json!({"action": "accept", "version": v}),
+    )
+    .await;
+    let o = act(
+        &app,
+        &heat_key,
+        &heat,
+        json!({"action": "record_survey", "version": o["version"], "external_works_m": 800, "route": "沿交通大道"}),
+    )
+    .await;
+    assert_eq!(o["stage"], "approval");
+
+    app.account("heat.op", &["operator:sz-heat"]).await;
+    let op = app.login("heat.op", PASSWORD).await;
+    let page = app
+        .get_as(&op, &format!("/work-orders/{heat}"))
+        .await
+        .text();
+    assert!(page.contains("id=\"raise-case\""), "{page}");
+    assert!(
+        page.contains("外线工程 800 米，沿交通大道"),
+        "the history shows the survey"
+    );
+    let form = app
+        .get_as(&op, &format!("/applications/{id}/approval-case"))
+        .await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.text().contains(onestop_domain::approval::CONFIRMATION));
+    // Another utility cannot raise it.
+    app.account("water.op", &["operator:sz-water"]).await;
+    let water = app.login("water.op", PASSWORD).await;
+    assert_eq!(
+        app.get_as(&water, &format!("/applications/{id}/approval-case"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    let from = &appointment()[..10];
+    let path = format!("/applications/{id}/approval-case");
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("works", &heat),
+        ("place", "交通大道（擂鼓墩大道至烈山大道段）"),
+        ("from", from),
+        ("to", from),
+    ];
+    for d in ["sz-cgzf", "sz-jtj", "sz-zsj", "sz-jxj"] {
+        pairs.push(("not_applicable", d));
+    }
+    // Signing with the wrong words: the field says so, the rest is kept.
+    let mut signed = pairs.clone();
+    signed.extend([
+        ("sign", "1"),
+        ("commitment.signed_by", "王工"),
+        ("commitment.unit", "随州市某建设有限公司"),
+        ("commitment.signed_at", "2026-11-01"),
+        ("commitment.confirmation", "同意"),
+    ]);
+    let res = app.post_form_as(&op, &path, &signed).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text();
+    assert!(html.contains("id=\"e-c-confirmation\""), "{html}");
+    assert!(html.contains("value=\"王工\""), "what was typed stays");
+    // Without a commitment: every remaining department decides.
+    let res = app.post_form_as(&op, &path, &pairs).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let case_url = location(&res);
+    assert!(case_url.starts_with("/approval-cases/"), "{case_url}");
+    let case_page = case_url.split('?').next().unwrap().to_owned();
+    let case_id = case_page.trim_start_matches("/approval-cases/").to_owned();
+
+    // The natural resources department's inbox has it; it rejects.
+    app.account("zrzy.op", &["approver:sz-zrzy"]).await;
+    let zrzy = app.login("zrzy.op", PASSWORD).await;
+    let inbox = app.get_as(&zrzy, "/approvals").await.text();
+    assert!(inbox.contains(&case_page), "{inbox}");
+    assert!(inbox.contains("交通大道"));
+    let case = app
+        .get_as(&zrzy, &format!("/api/v1/approval-cases/{case_id}"))
+        .await
+        .json();
+    let item = |c: &Value, d: &str| {
+        c["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["department"]["code"] == d)
+            .unwrap()
+            .clone()
+    };
+    let z = item(&case, "sz-zrzy");
+    let zid = z["id"].as_str().unwrap().to_owned();
+    let html = app.get_as(&zrzy, &case_page).await.text();
+    assert!(html.contains(&format!("id=\"decide-{zid}\"")), "{html}");
+    let decision = format!("{case_page}/decision");
+    let res = app
+        .post_form_as(
+            &zrzy,
+            &decision,
+            &[
+                ("item_id", &zid),
+                ("version", "1"),
+                ("decision", "reject"),
+                ("opinion", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains(&format!("id=\"e-opinion-{zid}\"")));
+    let res = app
+        .post_form_as(
+            &zrzy,
+            &decision,
+            &[
+                ("item_id", &zid),
+                ("version", "1"),
+                ("decision", "reject"),
+                ("opinion", "路由穿越规划绿地，请调整"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    // The traffic police cannot decide another department's item.
+    app.account("jj.op", &["approver:sz-jj"]).await;
+    let jj = app.login("jj.op", PASSWORD).await;
+    let res = app
+        .post_form_as(
+            &jj,
+            &decision,
+            &[
+                ("item_id", &zid),
+                ("version", "2"),
+                ("decision", "approve"),
+                ("opinion", "同意"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+
+    // The utility sees the rejection and resubmits with a revised route.
+    let html = app.get_as(&op, &case_page).await.text();
+    assert!(html.contains("id=\"resubmit\""), "{html}");
+    assert!(html.contains("路由穿越规划绿地"));
+    let version = app
+        .get_as(&op, &format!("/api/v1/approval-cases/{case_id}"))
+        .await
+        .json()["version"]
+        .to_string();
+    let resubmit = format!("{case_page}/resubmission");
+    let res = app
+        .post_form_as(&op, &resubmit, &[("version", &version), ("note", "")])
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("id=\"e-r-note\""));
+    let res = app
+        .post_form_as(
+            &op,
+            &resubmit,
+            &[
+                ("version", &version),
+                ("note", "改走沿河大道北侧人行道"),
+                ("place", "沿河大道北侧"),
+                ("from", from),
+                ("to", from),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+
+    // Both departments approve from their pages.
+    let case = app
+        .get_as(&zrzy, &format!("/api/v1/approval-cases/{case_id}"))
+        .await
+        .json();
+    assert_eq!(case["round"], 2);
+    for (who, dept) in [(&zrzy, "sz-zrzy"), (&jj, "sz-jj")] {
+        let i = item(&case, dept);
+        let res = app
+            .post_form_as(
+                who,
+                &decision,
+                &[
+                    ("item_id", i["id"].as_str().unwrap()),
+                    ("version", &i["version"].to_string()),
+                    ("decision", "approve"),
+                    ("opinion", "同意"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    }
+    let html = app.get_as(&jj, &case_page).await.text();
+    assert!(html.contains("id=\"case-status\">已通过"), "{html}");
+    assert!(html.contains("id=\"opinion-history\""));
+    assert_eq!(
+        html.matches("<td data-label=\"轮次\">").count(),
+        3,
+        "the rejection and both approvals"
+    );
+    let o = app.get(&format!("/api/v1/work-orders/{heat}")).await.json();
+    assert_eq!(o["stage"], "construction");
+
+    // The applicant follows it on the application's page.
+    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
+    let ent = app.login("ent.a", PASSWORD).await;
+    let html = app
+        .get_as(&ent, &format!("/applications/{id}"))
+        .await
+        .text();
+    assert!(html.contains("办理进度"), "{html}");
+    assert!(html.contains(&format!("id=\"progress-{heat}\"")));
+    assert!(html.contains("并联审批通过"));
+    assert!(html.contains("修改后重新提交审批"));
+    assert!(
+        html.contains("chip chip-current\" aria-current=\"step\">外线施工"),
+        "{html}"
+    );
+    // The inbox is for approvers only.
+    assert_eq!(
+        app.get_as(&ent, "/approvals").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
