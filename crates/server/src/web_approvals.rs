@@ -628,6 +628,9 @@ impl RaisePage {
     }
 }
 
+/// A refused raise: field errors, what was typed, the message.
+type RaiseRefusal = (BTreeMap<String, String>, HashMap<String, String>, String);
+
 /// The application's orders waiting on a case, and whether the caller runs
 /// one of them; `None` when it has a case already.
 async fn raise_context(
@@ -658,7 +661,7 @@ fn raise_view(
     caller: &Caller,
     app: &Application,
     chosen: Option<(&[String], &[String], bool)>,
-    refusal: Option<(BTreeMap<String, String>, HashMap<String, String>, String)>,
+    refusal: Option<RaiseRefusal>,
 ) -> RaisePage {
     let csrf = caller.csrf_token();
     let (errors, typed, message) = match refusal {
