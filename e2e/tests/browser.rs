@@ -11,6 +11,7 @@ onestop_e2e::on_both_databases!(
     sees_a_field_error_beside_the_field,
     works_without_javascript,
     each_sees_only_their_own,
+    one_lifecycle_through_the_pages,
 );
 
 /// A valid USCC (GB 32100 check character computed), and the same with a
@@ -523,22 +524,22 @@ async fn other_enterprise_application(server: &RunningServer) -> String {
     }
 }
 
-/// An operator account of the gas company, its first-login change done.
-async fn gas_operator(server: &RunningServer) {
+/// A staff account with one role, its first-login change done.
+async fn staff(server: &RunningServer, username: &str, name: &str, grant: &str, password: &str) {
     let system = onestop_server::accounts::system_caller("e2e");
     let created = onestop_server::accounts::create_account(
         &server.state,
         &system,
         onestop_server::accounts::NewAccountInput {
-            username: "gas.op".into(),
-            display_name: "燃气经办".into(),
+            username: username.into(),
+            display_name: name.into(),
             phone: None,
-            grants: vec!["operator:sz-gas".into()],
-            password: Some("Gas-2026-op".into()),
+            grants: vec![grant.into()],
+            password: Some(password.into()),
         },
     )
     .await
-    .expect("operator");
+    .expect("account");
     let (id, hash) = (created.account.id, created.account.password_hash);
     server
         .state
@@ -548,6 +549,18 @@ async fn gas_operator(server: &RunningServer) {
         })
         .await
         .expect("first-login change");
+}
+
+/// An operator account of the gas company, its first-login change done.
+async fn gas_operator(server: &RunningServer) {
+    staff(
+        server,
+        "gas.op",
+        "燃气经办",
+        "operator:sz-gas",
+        "Gas-2026-op",
+    )
+    .await;
 }
 
 async fn sign_in(b: &Browser, server: &RunningServer, username: &str, password: &str) {
@@ -656,6 +669,327 @@ async fn each_sees_only_their_own(backend: Backend) {
     b.check(
         b.text("main").await.contains("页面不存在"),
         "the gas operator opened a water order",
+    )
+    .await;
+    b.close().await;
+    server.stop().await;
+}
+
+async fn sign_out(b: &Browser) {
+    b.click("form[action='/logout'] button[type=submit]").await;
+    b.wait_for_path("/login").await;
+}
+
+/// The id of `unit`'s order in the application.
+async fn order_id(server: &RunningServer, app_id: &str, unit: &str) -> String {
+    let app = server.application_json(app_id).await;
+    app["work_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["unit"]["code"] == unit)
+        .and_then(|o| o["id"].as_str())
+        .unwrap_or_else(|| panic!("no {unit} order in {app}"))
+        .to_owned()
+}
+
+/// Takes an action from the order page and waits for the confirmation.
+async fn take(b: &Browser, action: &str, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        let css = format!("#f-{action}-{name}");
+        if b.attr(&css, "type").await.as_deref() == Some("datetime-local") {
+            b.type_datetime(&css, value).await;
+        } else {
+            b.fill(&css, value).await;
+        }
+    }
+    b.click(&format!("form[data-action='{action}'] button[type=submit]"))
+        .await;
+    let path = b.wait_for_path("/work-orders/").await;
+    b.check(
+        b.exists("#action-done").await,
+        format_args!(
+            "{action}: no confirmation on {path}: {}",
+            b.text("main").await
+        ),
+    )
+    .await;
+}
+
+/// Signs in as an approver and decides its department's item on the case.
+async fn decide_on_page(
+    b: &Browser,
+    server: &RunningServer,
+    who: &str,
+    case_path: &str,
+    decision: &str,
+    opinion: &str,
+) {
+    sign_in(b, server, who, "Appr-2026-ok").await;
+    b.wait_for_path("/approvals").await;
+    b.check(
+        b.exists(&format!("a[href='{case_path}']")).await,
+        format_args!(
+            "{who}: the case is not in the inbox: {}",
+            b.text("main").await
+        ),
+    )
+    .await;
+    b.click(&format!("a[href='{case_path}']")).await;
+    b.wait_for_path("/approval-cases/").await;
+    let form = b.find("form[data-item]").await;
+    let item = b.attr_of(&form, "data-item").await.expect("item id");
+    b.tick(&format!(
+        "#decide-{item} input[name=decision][value={decision}]"
+    ))
+    .await;
+    b.fill(&format!("#opinion-{item}"), opinion).await;
+    b.click(&format!("#decide-{item} button[type=submit]"))
+        .await;
+    b.wait_for_path("/approval-cases/").await;
+    b.check(
+        b.exists("#case-done").await,
+        format_args!(
+            "{who}: the decision was not taken: {}",
+            b.text("main").await
+        ),
+    )
+    .await;
+    sign_out(b).await;
+}
+
+/// One application through the pages: the enterprise submits power and
+/// heat; the power company accepts, proposes the one joint survey and
+/// connects; the heat company finds 800 m of external works and raises the
+/// approval case; the natural resources department rejects, the heat
+/// company resubmits, both departments approve, the heat company builds and
+/// connects; the enterprise follows each utility on its timeline.
+async fn one_lifecycle_through_the_pages(backend: Backend) {
+    let server = start_server(backend).await;
+    staff(
+        &server,
+        "ent.a",
+        "示例商贸",
+        &format!("applicant:{USCC}"),
+        "Shop-2026-ok",
+    )
+    .await;
+    staff(
+        &server,
+        "power.op",
+        "供电经办",
+        "operator:sz-power",
+        "Power-2026-op",
+    )
+    .await;
+    staff(
+        &server,
+        "heat.op",
+        "供热经办",
+        "operator:sz-heat",
+        "Heat-2026-op",
+    )
+    .await;
+    staff(
+        &server,
+        "zrzy.op",
+        "规划审批",
+        "approver:sz-zrzy",
+        "Appr-2026-ok",
+    )
+    .await;
+    staff(
+        &server,
+        "jj.op",
+        "交警审批",
+        "approver:sz-jj",
+        "Appr-2026-ok",
+    )
+    .await;
+    let b = browser(true).await;
+    b.set_window_size(1280, 900).await;
+    let day = appointment(&server);
+    let date = &day[..10];
+
+    // The enterprise submits power and heat on one form.
+    sign_in(&b, &server, "ent.a", "Shop-2026-ok").await;
+    b.wait_for_path("/applications").await;
+    b.goto(&server.url("/apply")).await;
+    b.tick(&service_box("power")).await;
+    b.tick(&service_box("heat")).await;
+    b.wait_displayed("#sec-heat", true).await;
+    fill_common(&b, &server, USCC, PHONE).await;
+    fill_power(&b).await;
+    fill_heat(&b).await;
+    let id = submit_and_land_on_receipt(&b).await;
+    let number = b.text("#application-number").await;
+    sign_out(&b).await;
+    let power = order_id(&server, &id, "sz-power").await;
+    let heat = order_id(&server, &id, "sz-heat").await;
+
+    // The power company: accept, propose the joint survey, no external works, connect.
+    sign_in(&b, &server, "power.op", "Power-2026-op").await;
+    b.wait_for_path("/workbench").await;
+    b.check(
+        b.text("main").await.contains(&number),
+        "the power order is not on the workbench",
+    )
+    .await;
+    b.goto(&server.url(&format!("/work-orders/{power}"))).await;
+    take(&b, "accept", &[]).await;
+    b.type_datetime("#f-survey-at", &day).await;
+    b.click("#propose-survey button[type=submit]").await;
+    b.wait_for_path("/work-orders/").await;
+    b.check(
+        b.text("#survey").await.contains("国网随州供电公司")
+            || b.text("#survey").await.contains("供电"),
+        format_args!("the survey is not shown: {}", b.text("#survey").await),
+    )
+    .await;
+    take(
+        &b,
+        "record_survey",
+        &[("findings", "现场具备接入条件"), ("external_works_m", "0")],
+    )
+    .await;
+    b.check(
+        b.text("#order-stage").await.contains("接入"),
+        format_args!(
+            "no works: straight to connection, not {}",
+            b.text("#order-stage").await
+        ),
+    )
+    .await;
+    take(&b, "connect", &[("connected_at", &day)]).await;
+    b.check(
+        b.text("#order-status").await.contains("已办结"),
+        format_args!("power not done: {}", b.text("#order-status").await),
+    )
+    .await;
+    sign_out(&b).await;
+
+    // The heat company sees the same survey, finds 800 m and raises the case.
+    sign_in(&b, &server, "heat.op", "Heat-2026-op").await;
+    b.wait_for_path("/workbench").await;
+    b.goto(&server.url(&format!("/work-orders/{heat}"))).await;
+    take(&b, "accept", &[]).await;
+    b.check(
+        !b.text("#survey").await.contains("尚未约定"),
+        "the heat company does not see the joint survey",
+    )
+    .await;
+    take(
+        &b,
+        "record_survey",
+        &[
+            ("findings", "需新建供热管线"),
+            ("external_works_m", "800"),
+            ("route", "沿交通大道"),
+        ],
+    )
+    .await;
+    b.click("#raise-case").await;
+    b.wait_for_path(&format!("/applications/{id}/approval-case"))
+        .await;
+    b.fill("#place", "交通大道（擂鼓墩大道至烈山大道段）").await;
+    b.type_date("#from", date).await;
+    b.type_date("#to", date).await;
+    for d in ["sz-cgzf", "sz-jtj", "sz-zsj", "sz-jxj"] {
+        b.tick(&format!("input[name=not_applicable][value={d}]"))
+            .await;
+    }
+    b.click("#raise button[type=submit]").await;
+    let case_path = b.wait_for_path("/approval-cases/").await;
+    b.check(
+        b.text("#case-status").await.contains("审批中"),
+        "the case is not pending",
+    )
+    .await;
+    sign_out(&b).await;
+
+    // Natural resources rejects; the heat company revises and resubmits.
+    decide_on_page(
+        &b,
+        &server,
+        "zrzy.op",
+        &case_path,
+        "reject",
+        "路由穿越规划绿地，请调整",
+    )
+    .await;
+    sign_in(&b, &server, "heat.op", "Heat-2026-op").await;
+    b.wait_for_path("/workbench").await;
+    b.goto(&server.url(&case_path)).await;
+    b.check(
+        b.text("#opinion-sheet").await.contains("路由穿越规划绿地"),
+        "the rejection's opinion is not on the sheet",
+    )
+    .await;
+    b.fill("#r-note", "改走沿河大道北侧人行道，避开规划绿地")
+        .await;
+    b.fill("#r-place", "沿河大道北侧").await;
+    b.click("#resubmit button[type=submit]").await;
+    b.wait_for_path("/approval-cases/").await;
+    b.check(
+        b.exists("#case-done").await,
+        "the resubmission was not taken",
+    )
+    .await;
+    sign_out(&b).await;
+
+    // Both departments approve: the case is approved, the works move on.
+    decide_on_page(&b, &server, "zrzy.op", &case_path, "approve", "同意").await;
+    decide_on_page(
+        &b,
+        &server,
+        "jj.op",
+        &case_path,
+        "approve",
+        "同意，按交通组织方案施工",
+    )
+    .await;
+    sign_in(&b, &server, "heat.op", "Heat-2026-op").await;
+    b.wait_for_path("/workbench").await;
+    b.goto(&server.url(&case_path)).await;
+    b.check(
+        b.text("#case-status").await.contains("已通过"),
+        format_args!("the case is not approved: {}", b.text("main").await),
+    )
+    .await;
+    b.goto(&server.url(&format!("/work-orders/{heat}"))).await;
+    take(&b, "complete_construction", &[]).await;
+    take(&b, "connect", &[("connected_at", &day)]).await;
+    sign_out(&b).await;
+
+    // The enterprise sees both utilities done, each with its timeline.
+    sign_in(&b, &server, "ent.a", "Shop-2026-ok").await;
+    b.wait_for_path("/applications").await;
+    b.goto(&server.url(&format!("/applications/{id}"))).await;
+    let status = b.text("#application-status").await;
+    b.check(
+        status.contains("已办结"),
+        format_args!("application: {status}"),
+    )
+    .await;
+    let heat_line = b.text(&format!("#progress-{heat}")).await;
+    for step in [
+        "受理",
+        "联合踏勘",
+        "发起并联审批",
+        "并联审批通过",
+        "外线施工完成",
+        "接入",
+    ] {
+        b.check(
+            heat_line.contains(step) || b.text("main").await.contains(step),
+            format_args!("the heat timeline lacks {step}: {heat_line}"),
+        )
+        .await;
+    }
+    let power_line = b.text(&format!("#progress-{power}")).await;
+    b.check(
+        power_line.contains("无需"),
+        format_args!("the power timeline should show skipped stages: {power_line}"),
     )
     .await;
     b.close().await;

@@ -79,6 +79,8 @@ fn landing(grants: &[onestop_domain::access::Grant]) -> &'static str {
         "/admin/accounts"
     } else if has(Role::Operator) {
         "/workbench"
+    } else if has(Role::Approver) {
+        "/approvals"
     } else if grants.is_empty() {
         "/"
     } else {
