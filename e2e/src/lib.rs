@@ -504,11 +504,19 @@ impl Browser {
         !self.find_all(css).await.is_empty()
     }
 
+    /// The text of the element matching `css`. An element replaced while
+    /// being read (the page changed under it) is found again.
     pub async fn text(&self, css: &str) -> String {
-        let e = self.find(css).await;
-        match e.text().await {
-            Ok(t) => t,
-            Err(err) => self.fail(format_args!("no text for {css}: {err}")).await,
+        let start = Instant::now();
+        loop {
+            let e = self.find(css).await;
+            match e.text().await {
+                Ok(t) => return t,
+                Err(err) if start.elapsed() > WAIT => {
+                    self.fail(format_args!("no text for {css}: {err}")).await
+                }
+                Err(_) => tokio::time::sleep(POLL).await,
+            }
         }
     }
 
@@ -576,6 +584,38 @@ impl Browser {
             if start.elapsed() > WAIT {
                 let what = if shown { "shown" } else { "hidden" };
                 self.fail(format_args!("{css} not {what} after {WAIT:?}"))
+                    .await;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Clicks `css` (a submit button or link) and waits until the browser
+    /// shows the next page: the current one is marked first, so a page at
+    /// the same address still counts as new only once it is really loaded.
+    pub async fn click_to_next_page(&self, css: &str) {
+        self.execute("document.documentElement.dataset.e2eOld = '1';", vec![])
+            .await;
+        self.click(css).await;
+        let start = Instant::now();
+        loop {
+            let old = self
+                .client()
+                .find_all(Locator::Css("html[data-e2e-old]"))
+                .await
+                .map(|f| !f.is_empty())
+                .ok();
+            let ready = self
+                .client()
+                .execute("return document.readyState;", vec![])
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(|s| s == "complete"));
+            if old == Some(false) && ready == Some(true) {
+                return;
+            }
+            if start.elapsed() > WAIT {
+                self.fail(format_args!("no new page after clicking {css} in {WAIT:?}"))
                     .await;
             }
             tokio::time::sleep(POLL).await;

@@ -703,17 +703,9 @@ async fn take(b: &Browser, action: &str, fields: &[(&str, &str)]) {
             b.fill(&css, value).await;
         }
     }
-    b.click(&format!("form[data-action='{action}'] button[type=submit]"))
+    b.click_to_next_page(&format!("form[data-action='{action}'] button[type=submit]"))
         .await;
-    let path = b.wait_for_path("/work-orders/").await;
-    b.check(
-        b.exists("#action-done").await,
-        format_args!(
-            "{action}: no confirmation on {path}: {}",
-            b.text("main").await
-        ),
-    )
-    .await;
+    b.wait_displayed("#action-done", true).await;
 }
 
 /// Signs in as an approver and decides its department's item on the case.
@@ -727,16 +719,10 @@ async fn decide_on_page(
 ) {
     sign_in(b, server, who, "Appr-2026-ok").await;
     b.wait_for_path("/approvals").await;
-    b.check(
-        b.exists(&format!("a[href='{case_path}']")).await,
-        format_args!(
-            "{who}: the case is not in the inbox: {}",
-            b.text("main").await
-        ),
-    )
-    .await;
-    b.click(&format!("a[href='{case_path}']")).await;
-    b.wait_for_path("/approval-cases/").await;
+    b.wait_displayed(&format!("a[href='{case_path}']"), true)
+        .await;
+    b.click_to_next_page(&format!("a[href='{case_path}']"))
+        .await;
     let form = b.find("form[data-item]").await;
     let item = b.attr_of(&form, "data-item").await.expect("item id");
     b.tick(&format!(
@@ -744,17 +730,9 @@ async fn decide_on_page(
     ))
     .await;
     b.fill(&format!("#opinion-{item}"), opinion).await;
-    b.click(&format!("#decide-{item} button[type=submit]"))
+    b.click_to_next_page(&format!("#decide-{item} button[type=submit]"))
         .await;
-    b.wait_for_path("/approval-cases/").await;
-    b.check(
-        b.exists("#case-done").await,
-        format_args!(
-            "{who}: the decision was not taken: {}",
-            b.text("main").await
-        ),
-    )
-    .await;
+    b.wait_displayed("#case-done", true).await;
     sign_out(b).await;
 }
 
@@ -838,8 +816,8 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
     b.goto(&server.url(&format!("/work-orders/{power}"))).await;
     take(&b, "accept", &[]).await;
     b.type_datetime("#f-survey-at", &day).await;
-    b.click("#propose-survey button[type=submit]").await;
-    b.wait_for_path("/work-orders/").await;
+    b.click_to_next_page("#propose-survey button[type=submit]")
+        .await;
     b.check(
         b.text("#survey").await.contains("国网随州供电公司")
             || b.text("#survey").await.contains("供电"),
@@ -928,13 +906,8 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
     b.fill("#r-note", "改走沿河大道北侧人行道，避开规划绿地")
         .await;
     b.fill("#r-place", "沿河大道北侧").await;
-    b.click("#resubmit button[type=submit]").await;
-    b.wait_for_path("/approval-cases/").await;
-    b.check(
-        b.exists("#case-done").await,
-        "the resubmission was not taken",
-    )
-    .await;
+    b.click_to_next_page("#resubmit button[type=submit]").await;
+    b.wait_displayed("#case-done", true).await;
     sign_out(&b).await;
 
     // Both departments approve: the case is approved, the works move on.
