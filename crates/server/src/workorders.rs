@@ -221,6 +221,11 @@ pub fn stale_version() -> ApiError {
 /// Takes one action on one order, as the process definition allows: the
 /// order, its history event and its application's status change together,
 /// only if the order is still at the version the caller saw.
+///
+/// The whole action — reading the order, checking access, version and
+/// process, computing the new clock, writing — is one job on the writer, so
+/// nothing can change between the check and the write, and the read is
+/// served from the writer's warm cache.
 pub async fn act(
     state: &AppState,
     caller: &Caller,
@@ -229,122 +234,167 @@ pub async fn act(
     version: i64,
     input: &serde_json::Value,
 ) -> Result<WorkOrderItem, ApiError> {
-    // The order (as the caller may see it) and its clock, in one read.
     let visibility = caller.subject.work_orders();
     if visibility.is_nothing() || id.len() > 64 {
         return Err(ApiError::not_found());
     }
-    let (config, offset, i) = (state.config.clone(), state.offset, id.clone());
-    let found = state
-        .store
-        .read(move |c| {
-            let Some(row) = work_orders::get(c, &i, &config, offset)? else {
-                return Ok(None);
-            };
-            Ok(work_orders::clock(c, &i)?.map(|clock| (row, clock)))
-        })
-        .await?;
-    let Some((row, clock)) = found.filter(|(r, _)| visibility.admits_order(&r.facts())) else {
-        return Err(ApiError::not_found());
-    };
-    // Someone acted since the caller looked: that comes first, whatever the
-    // action (the caller must look again).
-    if clock.version != version {
-        return Err(stale_version());
-    }
-    let roles = order_roles(&caller.subject, &row);
-    let order = &row.item.order;
-    let limits = &state.config.limits;
-    let plan = state
-        .config
-        .process
-        .plan(order.stage, order.status, action, input, &roles, limits)
-        .map_err(|e| match e {
-            PlanError::InvalidTransition { allowed } => {
-                let mut err = ApiError::new(
-                    StatusCode::CONFLICT,
-                    "invalid_transition",
-                    format!(
-                        "工单当前处于“{}（{}）”，不能执行该操作",
-                        order.stage.label_zh(),
-                        order.status.label_zh()
-                    ),
-                );
-                err.allowed = Some(allowed);
-                err
-            }
-            PlanError::Forbidden => forbidden(),
-            PlanError::Validation(fields) => ApiError::validation(fields),
-        })?;
-    let now = state.now();
-    let now_s = now.unix_timestamp();
-    let now_ms = state.now_ms();
-    let c = &state.clock;
-    let mut next = work_orders::OrderUpdate {
-        id: id.clone(),
-        expected_version: version,
-        stage: plan.to,
-        status: plan.status,
-        stage_started_at_ms: clock.stage_started_at_ms,
-        budget_seconds: clock.budget_seconds,
-        suspended_seconds: clock.suspended_seconds,
-        suspended_at_ms: clock.suspended_at_ms,
-        due_at_ms: clock.due_at_ms,
-        at_ms: now_ms,
+    let job = ActJob {
+        config: state.config.clone(),
+        clock: state.clock.clone(),
+        offset: state.offset,
+        subject: caller.subject.clone(),
+        visibility,
+        id,
+        action: action.to_owned(),
+        version,
+        input: input.clone(),
         actor: {
             let (kind, _, name) = caller.subject.audit_identity();
             format!("{kind}:{name}")
         },
-        kind: plan.action.clone(),
-        data: serde_json::json!({
+        now_ms: state.now_ms(),
+    };
+    let job = std::sync::Arc::new(job);
+    state.store.write(move |c| job.run(c)).await?
+}
+
+/// Everything one action needs, owned, for the writer thread.
+struct ActJob {
+    config: std::sync::Arc<onestop_domain::config::CityConfig>,
+    clock: std::sync::Arc<onestop_domain::calendar::Clock>,
+    offset: time::UtcOffset,
+    subject: Subject,
+    visibility: onestop_domain::access::Visibility,
+    id: String,
+    action: String,
+    version: i64,
+    input: serde_json::Value,
+    actor: String,
+    now_ms: i64,
+}
+
+impl ActJob {
+    /// The outcome for the caller; `Err` only for a database failure (which
+    /// rolls the job back). Refusals write nothing and commit nothing.
+    fn run(
+        &self,
+        c: &mut dyn onestop_store::db::Conn,
+    ) -> Result<Result<WorkOrderItem, ApiError>, onestop_store::StoreError> {
+        let Some((row, clock)) =
+            work_orders::get_with_clock(c, &self.id, &self.config, self.offset)?
+                .filter(|(r, _)| self.visibility.admits_order(&r.facts()))
+        else {
+            return Ok(Err(ApiError::not_found()));
+        };
+        // Someone acted since the caller looked: that comes first, whatever
+        // the action (the caller must look again).
+        if clock.version != self.version {
+            return Ok(Err(stale_version()));
+        }
+        let next = match self.next(&row, &clock) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        if !work_orders::apply(c, &next, &clock.application_id)? {
+            return Ok(Err(stale_version()));
+        }
+        // The order as it now stands (what `apply` wrote), without reading it back.
+        let mut item = row.item;
+        item.order.stage = next.stage;
+        item.order.status = next.status;
+        item.order.due_at = onestop_domain::timefmt::from_ms(next.due_at_ms, self.offset);
+        item.order.level = Level::Normal;
+        item.order.version = self.version + 1;
+        Ok(Ok(item))
+    }
+
+    /// The order's next state by the process definition, with its new clock.
+    fn next(
+        &self,
+        row: &OrderRow,
+        clock: &work_orders::OrderClock,
+    ) -> Result<work_orders::OrderUpdate, ApiError> {
+        let roles = order_roles(&self.subject, row);
+        let order = &row.item.order;
+        let plan = self
+            .config
+            .process
+            .plan(
+                order.stage,
+                order.status,
+                &self.action,
+                &self.input,
+                &roles,
+                &self.config.limits,
+            )
+            .map_err(|e| match e {
+                PlanError::InvalidTransition { allowed } => {
+                    let mut err = ApiError::new(
+                        StatusCode::CONFLICT,
+                        "invalid_transition",
+                        format!(
+                            "工单当前处于“{}（{}）”，不能执行该操作",
+                            order.stage.label_zh(),
+                            order.status.label_zh()
+                        ),
+                    );
+                    err.allowed = Some(allowed);
+                    err
+                }
+                PlanError::Forbidden => forbidden(),
+                PlanError::Validation(fields) => ApiError::validation(fields),
+            })?;
+        let now_ms = self.now_ms;
+        let now_s = now_ms.div_euclid(1000);
+        let c = &self.clock;
+        let mut next = work_orders::OrderUpdate {
+            id: self.id.clone(),
+            expected_version: self.version,
+            stage: plan.to,
+            status: plan.status,
+            stage_started_at_ms: clock.stage_started_at_ms,
+            budget_seconds: clock.budget_seconds,
+            suspended_seconds: clock.suspended_seconds,
+            suspended_at_ms: clock.suspended_at_ms,
+            due_at_ms: clock.due_at_ms,
+            at_ms: now_ms,
+            actor: self.actor.clone(),
+            kind: plan.action.clone(),
+            data: serde_json::Value::Null,
+        };
+        if plan.to != plan.from {
+            // A new stage: a new clock.
+            let budget = match plan.limit_days {
+                Some(d) => c.budget_for_days(d)?,
+                None => 0,
+            };
+            next.stage_started_at_ms = now_ms;
+            next.budget_seconds = budget;
+            next.suspended_seconds = 0;
+            next.suspended_at_ms = None;
+            next.due_at_ms = c.add_working_seconds(now_s, budget)? * 1000;
+        } else if plan.suspends {
+            next.suspended_at_ms = Some(now_ms);
+        } else if plan.resumes
+            && let Some(from) = clock.suspended_at_ms
+        {
+            // The suspension's working time is added to the stage's budget.
+            let waited = c.working_seconds_between(from.div_euclid(1000), now_s)?;
+            next.suspended_seconds += waited;
+            next.suspended_at_ms = None;
+            next.due_at_ms = c.add_working_seconds(
+                clock.stage_started_at_ms.div_euclid(1000),
+                clock.budget_seconds + next.suspended_seconds,
+            )? * 1000;
+        }
+        next.data = serde_json::json!({
             "from": {"stage": order.stage.as_str(), "status": order.status.as_str()},
             "to": {"stage": plan.to.as_str(), "status": plan.status.as_str()},
             "data": plan.data,
-        }),
-    };
-    if plan.to != plan.from {
-        // A new stage: a new clock.
-        let budget = match plan.limit_days {
-            Some(d) => c.budget_for_days(d)?,
-            None => 0,
-        };
-        next.stage_started_at_ms = now_ms;
-        next.budget_seconds = budget;
-        next.suspended_seconds = 0;
-        next.suspended_at_ms = None;
-        next.due_at_ms = c.add_working_seconds(now_s, budget)? * 1000;
-    } else if plan.suspends {
-        next.suspended_at_ms = Some(now_ms);
-    } else if plan.resumes
-        && let Some(from) = clock.suspended_at_ms
-    {
-        // The suspension's working time is added to the stage's budget.
-        let waited = c.working_seconds_between(from.div_euclid(1000), now_s)?;
-        next.suspended_seconds += waited;
-        next.suspended_at_ms = None;
-        next.due_at_ms = c.add_working_seconds(
-            clock.stage_started_at_ms.div_euclid(1000),
-            clock.budget_seconds + next.suspended_seconds,
-        )? * 1000;
+            "due_at": next.due_at_ms,
+        });
+        Ok(next)
     }
-    next.data["due_at"] = next.due_at_ms.into();
-    let app_id = clock.application_id.clone();
-    let (stage, status, due_at_ms) = (next.stage, next.status, next.due_at_ms);
-    let applied = state
-        .store
-        .write(move |c| work_orders::apply(c, &next, &app_id))
-        .await?;
-    if !applied {
-        return Err(stale_version());
-    }
-    // The order as it now stands (what `apply` wrote), without reading it back.
-    let mut item = row.item;
-    item.order.stage = stage;
-    item.order.status = status;
-    item.order.due_at = onestop_domain::timefmt::from_ms(due_at_ms, state.offset);
-    item.order.level = Level::Normal;
-    item.order.version = version + 1;
-    Ok(item)
 }
 
 /// Take an action on a work order (`accept`, `return_for_correction`, `reject`,

@@ -66,6 +66,38 @@ pub fn get(
         .transpose()
 }
 
+/// An order as [`get`] reads it, with its clock, in one query (for acting
+/// on it inside a write).
+pub fn get_with_clock(
+    conn: &mut dyn Conn,
+    id: &str,
+    config: &CityConfig,
+    offset: UtcOffset,
+) -> Result<Option<(OrderRow, OrderClock)>, StoreError> {
+    let sql = format!(
+        "SELECT {}, w.stage_started_at, w.budget_seconds, w.suspended_seconds, w.suspended_at
+         FROM work_orders w JOIN applications a ON a.id = w.application_id WHERE w.id = $1",
+        columns()
+    );
+    let Some(r) = conn.query_opt(&sql, params![id])? else {
+        return Ok(None);
+    };
+    let row = decode(&r, config, offset)?;
+    let o = &row.item.order;
+    let clock = OrderClock {
+        application_id: row.item.application_id.clone(),
+        stage: o.stage,
+        status: o.status,
+        version: o.version,
+        stage_started_at_ms: r.int(15)?,
+        budget_seconds: r.int(16)?,
+        suspended_seconds: r.int(17)?,
+        suspended_at_ms: r.opt_int(18)?,
+        due_at_ms: r.int(7)?,
+    };
+    Ok(Some((row, clock)))
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
     pub unit: Option<String>,
