@@ -105,6 +105,24 @@ impl ApplicationStatus {
         }
         ApplicationStatus::Submitted
     }
+
+    /// Whether an order moving from `a` to `b` leaves its application's
+    /// status as it was, whatever the other orders are: true when the order
+    /// counts the same way in every rule of [`derive`](Self::derive).
+    pub fn unchanged_by(a: (Stage, OrderStatus), b: (Stage, OrderStatus)) -> bool {
+        let class = |(stage, status): (Stage, OrderStatus)| {
+            (
+                status == OrderStatus::Cancelled,
+                status == OrderStatus::Returned,
+                matches!(
+                    status,
+                    OrderStatus::Done | OrderStatus::Rejected | OrderStatus::Cancelled
+                ),
+                stage != Stage::Acceptance || status != OrderStatus::Open,
+            )
+        };
+        class(a) == class(b)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -289,5 +307,51 @@ mod tests {
             serde_json::to_string(&ApplicationStatus::InProgress).unwrap(),
             "\"in_progress\""
         );
+    }
+
+    /// `unchanged_by` may skip recomputing only where `derive` agrees, for
+    /// every order state and every set of up to two other orders.
+    #[test]
+    fn unchanged_by_never_hides_a_change() {
+        let all: Vec<(Stage, OrderStatus)> = Stage::ALL
+            .iter()
+            .flat_map(|s| OrderStatus::ALL.iter().map(move |t| (*s, *t)))
+            .collect();
+        let mut others: Vec<Vec<(Stage, OrderStatus)>> = vec![Vec::new()];
+        for x in &all {
+            others.push(vec![*x]);
+            for y in &all {
+                others.push(vec![*x, *y]);
+            }
+        }
+        let mut skipped = 0;
+        for a in &all {
+            for b in &all {
+                if !ApplicationStatus::unchanged_by(*a, *b) {
+                    continue;
+                }
+                skipped += 1;
+                for o in &others {
+                    let mut before = o.clone();
+                    before.push(*a);
+                    let mut after = o.clone();
+                    after.push(*b);
+                    assert_eq!(
+                        ApplicationStatus::derive(&before),
+                        ApplicationStatus::derive(&after),
+                        "{a:?} → {b:?} beside {o:?}"
+                    );
+                }
+            }
+        }
+        assert!(skipped > all.len(), "some moves are skipped");
+        assert!(ApplicationStatus::unchanged_by(
+            (Stage::Survey, OrderStatus::Open),
+            (Stage::Design, OrderStatus::Open)
+        ));
+        assert!(!ApplicationStatus::unchanged_by(
+            (Stage::Acceptance, OrderStatus::Open),
+            (Stage::Survey, OrderStatus::Open)
+        ));
     }
 }

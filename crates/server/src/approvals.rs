@@ -218,6 +218,8 @@ fn grant_works(
         let u = OrderUpdate {
             id: w.clone(),
             expected_version: oc.version,
+            from_stage: oc.stage,
+            from_status: oc.status,
             stage: t.to,
             status: t.status,
             stage_started_at_ms: now_ms,
@@ -228,11 +230,12 @@ fn grant_works(
             at_ms: now_ms,
             actor: actor.to_owned(),
             kind: t.action.clone(),
-            data: serde_json::json!({
-                "from": {"stage": oc.stage.as_str(), "status": oc.status.as_str()},
-                "to": {"stage": t.to.as_str(), "status": t.status.as_str()},
-                "due_at": due,
-            }),
+            data: work_orders::transition_data(
+                (oc.stage, oc.status),
+                (t.to, t.status),
+                &t.data,
+                due,
+            ),
         };
         if !work_orders::apply(c, &u, &oc.application_id)? {
             return Err(StoreError::Conflict(w.clone()));

@@ -350,6 +350,8 @@ impl ActJob {
         let mut next = work_orders::OrderUpdate {
             id: self.id.clone(),
             expected_version: self.version,
+            from_stage: order.stage,
+            from_status: order.status,
             stage: plan.to,
             status: plan.status,
             stage_started_at_ms: clock.stage_started_at_ms,
@@ -360,7 +362,7 @@ impl ActJob {
             at_ms: now_ms,
             actor: self.actor.clone(),
             kind: plan.action.clone(),
-            data: serde_json::Value::Null,
+            data: String::new(),
         };
         if plan.to != plan.from {
             // A new stage: a new clock.
@@ -387,12 +389,12 @@ impl ActJob {
                 clock.budget_seconds + next.suspended_seconds,
             )? * 1000;
         }
-        next.data = serde_json::json!({
-            "from": {"stage": order.stage.as_str(), "status": order.status.as_str()},
-            "to": {"stage": plan.to.as_str(), "status": plan.status.as_str()},
-            "data": plan.data,
-            "due_at": next.due_at_ms,
-        });
+        next.data = work_orders::transition_data(
+            (order.stage, order.status),
+            (plan.to, plan.status),
+            &plan.data,
+            next.due_at_ms,
+        );
         Ok(next)
     }
 }
@@ -511,6 +513,8 @@ pub async fn cancel_application(
             Ok(t) => updates.push(work_orders::OrderUpdate {
                 id: o.id.clone(),
                 expected_version: o.version,
+                from_stage: o.stage,
+                from_status: o.status,
                 stage: t.to,
                 status: t.status,
                 stage_started_at_ms: now_ms,
@@ -521,11 +525,12 @@ pub async fn cancel_application(
                 at_ms: now_ms,
                 actor: actor.clone(),
                 kind: t.action.clone(),
-                data: serde_json::json!({
-                    "from": {"stage": o.stage.as_str(), "status": o.status.as_str()},
-                    "to": {"stage": t.to.as_str(), "status": t.status.as_str()},
-                    "data": t.data,
-                }),
+                data: work_orders::transition_data(
+                    (o.stage, o.status),
+                    (t.to, t.status),
+                    &t.data,
+                    now_ms,
+                ),
             }),
             Err(PlanError::InvalidTransition { .. }) => {}
             Err(e) => last_err = Some(e),

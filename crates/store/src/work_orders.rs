@@ -57,11 +57,14 @@ pub fn get(
     config: &CityConfig,
     offset: UtcOffset,
 ) -> Result<Option<OrderRow>, StoreError> {
-    let sql = format!(
-        "SELECT {} FROM work_orders w JOIN applications a ON a.id = w.application_id WHERE w.id = $1",
-        columns()
-    );
-    conn.query_opt(&sql, params![id])?
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        format!(
+            "SELECT {} FROM work_orders w JOIN applications a ON a.id = w.application_id WHERE w.id = $1",
+            columns()
+        )
+    });
+    conn.query_opt(sql, params![id])?
         .map(|r| decode(&r, config, offset))
         .transpose()
 }
@@ -74,12 +77,15 @@ pub fn get_with_clock(
     config: &CityConfig,
     offset: UtcOffset,
 ) -> Result<Option<(OrderRow, OrderClock)>, StoreError> {
-    let sql = format!(
-        "SELECT {}, w.stage_started_at, w.budget_seconds, w.suspended_seconds, w.suspended_at
-         FROM work_orders w JOIN applications a ON a.id = w.application_id WHERE w.id = $1",
-        columns()
-    );
-    let Some(r) = conn.query_opt(&sql, params![id])? else {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        format!(
+            "SELECT {}, w.stage_started_at, w.budget_seconds, w.suspended_seconds, w.suspended_at
+             FROM work_orders w JOIN applications a ON a.id = w.application_id WHERE w.id = $1",
+            columns()
+        )
+    });
+    let Some(r) = conn.query_opt(sql, params![id])? else {
         return Ok(None);
     };
     let row = decode(&r, config, offset)?;
@@ -236,6 +242,9 @@ pub struct OrderUpdate {
     pub id: String,
     /// The version the actor saw; another version means someone acted first.
     pub expected_version: i64,
+    /// Where the order stood before the action.
+    pub from_stage: Stage,
+    pub from_status: OrderStatus,
     pub stage: Stage,
     pub status: OrderStatus,
     pub stage_started_at_ms: i64,
@@ -245,9 +254,43 @@ pub struct OrderUpdate {
     pub due_at_ms: i64,
     pub at_ms: i64,
     pub actor: String,
-    /// History event kind (the action's code) and its data.
+    /// History event kind (the action's code) and its data (JSON text,
+    /// see [`transition_data`]).
     pub kind: String,
-    pub data: serde_json::Value,
+    pub data: String,
+}
+
+/// A transition's history data: where the order came from and went, the
+/// action's data, and the new deadline.
+pub fn transition_data(
+    from: (Stage, OrderStatus),
+    to: (Stage, OrderStatus),
+    data: &serde_json::Value,
+    due_at_ms: i64,
+) -> String {
+    #[derive(serde::Serialize)]
+    struct Place {
+        stage: &'static str,
+        status: &'static str,
+    }
+    #[derive(serde::Serialize)]
+    struct Moved<'a> {
+        from: Place,
+        to: Place,
+        data: &'a serde_json::Value,
+        due_at: i64,
+    }
+    let place = |(stage, status): (Stage, OrderStatus)| Place {
+        stage: stage.as_str(),
+        status: status.as_str(),
+    };
+    serde_json::to_string(&Moved {
+        from: place(from),
+        to: place(to),
+        data,
+        due_at: due_at_ms,
+    })
+    .unwrap_or_default()
 }
 
 /// Applies an action (inside the caller's transaction): the order, its
@@ -282,15 +325,16 @@ pub fn apply(
     conn.execute(
         "INSERT INTO history_events (application_id, work_order_id, at, actor, kind, data)
          VALUES ($1, $2, $3, $4, $5, $6)",
-        params![
-            application_id,
-            &u.id,
-            u.at_ms,
-            &u.actor,
-            &u.kind,
-            u.data.to_string()
-        ],
+        params![application_id, &u.id, u.at_ms, &u.actor, &u.kind, &u.data],
     )?;
+    // Most actions move an order within the same class (say, survey to
+    // design): the application's status cannot change, so it is not read.
+    if onestop_domain::application::ApplicationStatus::unchanged_by(
+        (u.from_stage, u.from_status),
+        (u.stage, u.status),
+    ) {
+        return Ok(true);
+    }
     let orders = conn
         .query(
             "SELECT stage, status FROM work_orders WHERE application_id = $1",
