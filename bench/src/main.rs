@@ -221,6 +221,20 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) a process has used, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
 /// A keep-alive HTTP/1.1 connection that sends prepared requests.
 struct Conn {
     stream: TcpStream,
@@ -460,7 +474,13 @@ fn action_request(order: &str, body: &str, auth: &str) -> Vec<u8> {
 /// then for every order accept, record the joint survey, record the design
 /// without external works, and connect (which closes it). Returns
 /// (complete applications/s, errors).
-async fn lifecycle_load(addr: SocketAddr, connections: usize, secs: u64, auth: &str) -> (f64, u64) {
+async fn lifecycle_load(
+    addr: SocketAddr,
+    connections: usize,
+    secs: u64,
+    auth: &str,
+    server_pid: u32,
+) -> (f64, u64, f64) {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -515,15 +535,18 @@ async fn lifecycle_load(addr: SocketAddr, connections: usize, secs: u64, auth: &
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let d0 = done.load(Ordering::Relaxed);
+    let c0 = cpu_seconds(server_pid);
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let n = done.load(Ordering::Relaxed) - d0;
-    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    let elapsed = t0.elapsed().as_secs_f64();
+    let rate = n as f64 / elapsed;
+    let cores = (cpu_seconds(server_pid) - c0) / elapsed;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = t.await;
     }
-    (rate, errors.load(Ordering::Relaxed))
+    (rate, errors.load(Ordering::Relaxed), cores)
 }
 
 struct Latency {
@@ -683,12 +706,19 @@ fn lifecycle_section(
         );
         format!("Authorization: Bearer {}\r\n", out.lines().last().unwrap())
     };
-    let (rate, errors) = rt.block_on(lifecycle_load(server.addr, connections, secs, &key));
+    let pid = server.child.id();
+    let (rate, errors, cpu) =
+        rt.block_on(lifecycle_load(server.addr, connections, secs, &key, pid));
     println!("\n## 8. Complete lifecycles over HTTP, {name}, durable, {connections} connections");
     println!(
         "{rate:.1} applications/s completed (each: 1 submit + 6 orders × accept, survey, design, connect = 25 requests, {:.0} requests/s; {errors} errors); target ≥ 1,000/s: {}",
         rate * 25.0,
         verdict(rate >= 1000.0)
+    );
+    println!(
+        "server CPU: {:.2} cores busy, {:.2} ms per complete application",
+        cpu,
+        if rate > 0.0 { cpu / rate * 1e3 } else { 0.0 }
     );
 }
 

@@ -274,7 +274,7 @@ impl SqliteConn {
         let pragmas = match role {
             Role::Writer => {
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
-                 PRAGMA cache_size=-32000; PRAGMA wal_autocheckpoint=4000;
+                 PRAGMA cache_size=-8000; PRAGMA wal_autocheckpoint=4000;
                  PRAGMA temp_store=MEMORY;"
             }
             Role::Reader => {
