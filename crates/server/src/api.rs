@@ -40,6 +40,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::workorders::list_work_orders,
         crate::workorders::get_work_order,
         crate::workorders::post_action,
+        crate::workorders::post_actions,
         crate::workorders::post_cancel,
         crate::workorders::post_survey,
         crate::approvals::post_case,
@@ -58,6 +59,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         ApplicationForm,
         ApplicationList,
         crate::workorders::WorkOrderList,
+        crate::workorders::BatchResult,
+        crate::workorders::BatchResults,
         onestop_domain::application::WorkOrderItem,
         onestop_domain::application::Survey,
         crate::approvals::CaseView,
@@ -134,6 +137,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/work-orders",
             get(crate::workorders::list_work_orders),
+        )
+        .route(
+            "/api/v1/work-orders/actions",
+            axum::routing::post(crate::workorders::post_actions),
         )
         .route(
             "/api/v1/work-orders/{id}",

@@ -258,6 +258,213 @@ pub async fn act(
     state.store.write(move |c| job.run(c)).await?
 }
 
+/// Most actions in one batch request.
+pub const MAX_BATCH_ACTIONS: usize = 100;
+
+/// One item's outcome in a batch of actions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResult {
+    pub work_order_id: String,
+    /// The HTTP status this action alone would have had.
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_order: Option<WorkOrderItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::error::ErrorDetail>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResults {
+    /// One per action, in the order sent.
+    pub results: Vec<BatchResult>,
+}
+
+/// The `action` and `version` of one action's body, or its field errors
+/// (named under `prefix`).
+fn action_and_version(
+    value: &serde_json::Value,
+    prefix: &str,
+) -> Result<(String, i64), Vec<onestop_domain::form::FieldError>> {
+    let mut errors = Vec::new();
+    let action = match value.get("action").and_then(|v| v.as_str()).map(str::trim) {
+        Some(a) if !a.is_empty() => Some(a.to_owned()),
+        _ => {
+            errors.push(field_error(
+                &format!("{prefix}action"),
+                FieldCode::Required,
+                "请指明操作 action",
+            ));
+            None
+        }
+    };
+    let version = match value.get("version") {
+        Some(v) if v.as_i64().is_some_and(|n| n >= 1) => v.as_i64(),
+        Some(_) => {
+            errors.push(field_error(
+                &format!("{prefix}version"),
+                FieldCode::InvalidFormat,
+                "version 须为所见工单的版本号（正整数）",
+            ));
+            None
+        }
+        None => {
+            errors.push(field_error(
+                &format!("{prefix}version"),
+                FieldCode::Required,
+                "请提供所见工单的版本号 version",
+            ));
+            None
+        }
+    };
+    match (action, version) {
+        (Some(a), Some(v)) => Ok((a, v)),
+        _ => Err(errors),
+    }
+}
+
+/// Several actions, each on its own order, in one request and one
+/// transaction: each is checked and applied on its own (a refused one
+/// writes nothing and does not stop the others), in the order sent.
+pub async fn act_many(
+    state: &AppState,
+    caller: &Caller,
+    items: &[serde_json::Value],
+) -> Result<Vec<BatchResult>, ApiError> {
+    let visibility = caller.subject.work_orders();
+    let (kind, _, name) = caller.subject.audit_identity();
+    let actor = format!("{kind}:{name}");
+    let now_ms = state.now_ms();
+    // Items that cannot even be read are answered without a job.
+    let mut early: Vec<Option<BatchResult>> = Vec::with_capacity(items.len());
+    let mut jobs = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let id = item
+            .get("work_order_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let refused = |e: ApiError| {
+            Some(BatchResult {
+                work_order_id: id.clone(),
+                status: e.status.as_u16(),
+                work_order: None,
+                error: Some(e.body().error),
+            })
+        };
+        if !item.is_object() {
+            early.push(refused(ApiError::validation(vec![field_error(
+                &format!("actions.{i}"),
+                FieldCode::InvalidFormat,
+                "每项操作须为 JSON 对象",
+            )])));
+            continue;
+        }
+        if id.is_empty() {
+            early.push(refused(ApiError::validation(vec![field_error(
+                &format!("actions.{i}.work_order_id"),
+                FieldCode::Required,
+                "请指明工单 work_order_id",
+            )])));
+            continue;
+        }
+        if visibility.is_nothing() || id.len() > 64 {
+            early.push(refused(ApiError::not_found()));
+            continue;
+        }
+        match action_and_version(item, &format!("actions.{i}.")) {
+            Err(fields) => early.push(refused(ApiError::validation(fields))),
+            Ok((action, version)) => {
+                early.push(None);
+                jobs.push(ActJob {
+                    config: state.config.clone(),
+                    clock: state.clock.clone(),
+                    offset: state.offset,
+                    subject: caller.subject.clone(),
+                    visibility: visibility.clone(),
+                    id,
+                    action,
+                    version,
+                    input: item.clone(),
+                    actor: actor.clone(),
+                    now_ms,
+                });
+            }
+        }
+    }
+    let jobs = std::sync::Arc::new(jobs);
+    let outcomes = if jobs.is_empty() {
+        Vec::new()
+    } else {
+        let jobs = jobs.clone();
+        state
+            .store
+            .write(move |c| jobs.iter().map(|j| j.run(c)).collect::<Result<Vec<_>, _>>())
+            .await?
+    };
+    let mut outcomes = outcomes.into_iter().zip(jobs.iter());
+    Ok(early
+        .into_iter()
+        .map(|e| match e {
+            Some(r) => r,
+            None => {
+                let (outcome, job) = outcomes.next().expect("one outcome per job");
+                match outcome {
+                    Ok(item) => BatchResult {
+                        work_order_id: job.id.clone(),
+                        status: 200,
+                        work_order: Some(item),
+                        error: None,
+                    },
+                    Err(e) => BatchResult {
+                        work_order_id: job.id.clone(),
+                        status: e.status.as_u16(),
+                        work_order: None,
+                        error: Some(e.body().error),
+                    },
+                }
+            }
+        })
+        .collect())
+}
+
+/// Take several actions at once, each on its own work order, for systems
+/// that drive many orders: `{"actions": [{"work_order_id", "action",
+/// "version", …data}, …]}` (1–100). Each action is checked and applied on
+/// its own, exactly as `POST /api/v1/work-orders/{id}/actions` would, and
+/// answered in `results` in the same order with the status it alone would
+/// have had; one refused action does not stop the others.
+#[utoipa::path(
+    post, path = "/api/v1/work-orders/actions",
+    request_body = Object,
+    responses(
+        (status = 200, body = BatchResults),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "actions missing, empty or more than 100")
+    )
+)]
+pub async fn post_actions(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: axum::body::Body,
+) -> Result<Json<BatchResults>, ApiError> {
+    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let value = crate::api::parse_object(&bytes)?;
+    let items = match value.get("actions").and_then(|a| a.as_array()) {
+        Some(a) if !a.is_empty() && a.len() <= MAX_BATCH_ACTIONS => a,
+        _ => {
+            return Err(ApiError::validation(vec![field_error(
+                "actions",
+                FieldCode::Required,
+                &format!("actions 须为 1–{MAX_BATCH_ACTIONS} 项操作的列表"),
+            )]));
+        }
+    };
+    Ok(Json(BatchResults {
+        results: act_many(&state, &caller, items).await?,
+    }))
+}
+
 /// Everything one action needs, owned, for the writer thread.
 struct ActJob {
     config: std::sync::Arc<onestop_domain::config::CityConfig>,
@@ -421,40 +628,7 @@ pub async fn post_action(
 ) -> Result<Json<WorkOrderItem>, ApiError> {
     let bytes = crate::middleware::read_body(body, state.body_limit).await?;
     let value = crate::api::parse_object(&bytes)?;
-    let mut errors = Vec::new();
-    let action = match value.get("action").and_then(|v| v.as_str()).map(str::trim) {
-        Some(a) if !a.is_empty() => Some(a.to_owned()),
-        _ => {
-            errors.push(field_error(
-                "action",
-                FieldCode::Required,
-                "请指明操作 action",
-            ));
-            None
-        }
-    };
-    let version = match value.get("version") {
-        Some(v) if v.as_i64().is_some_and(|n| n >= 1) => v.as_i64(),
-        Some(_) => {
-            errors.push(field_error(
-                "version",
-                FieldCode::InvalidFormat,
-                "version 须为所见工单的版本号（正整数）",
-            ));
-            None
-        }
-        None => {
-            errors.push(field_error(
-                "version",
-                FieldCode::Required,
-                "请提供所见工单的版本号 version",
-            ));
-            None
-        }
-    };
-    let (Some(action), Some(version)) = (action, version) else {
-        return Err(ApiError::validation(errors));
-    };
+    let (action, version) = action_and_version(&value, "").map_err(ApiError::validation)?;
     act(&state, &caller, id, &action, version, &value)
         .await
         .map(Json)

@@ -19,6 +19,7 @@ on_both_databases!(
     one_joint_survey_per_application,
     operators_act_from_the_order_page,
     at_or_above_500_m_with_commitment_and_with_a_rejection,
+    many_actions_in_one_request,
 );
 
 async fn decide(app: &TestApp, s: &Session, item: &str, body: Value) -> Answer {
@@ -1035,4 +1036,119 @@ async fn return_for_correction_stops_the_clock(backend: Backend) {
         .unwrap();
     assert_eq!(clock.suspended_at_ms, None);
     assert!(clock.suspended_seconds >= 0);
+}
+
+/// A utility's system sends many actions at once: each is checked and
+/// applied on its own, answered in order with the status it alone would
+/// have had; the refused ones write nothing and stop nothing.
+async fn many_actions_in_one_request(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let key = app.key("workorders:write:sz-water").await;
+    let mut orders = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let created = app
+            .post_json("/api/v1/applications", &water_only(USCC), None)
+            .await
+            .json();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+        orders.push(order_of(&created, "sz-water").0);
+    }
+    let power_app = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await
+        .json();
+    let (power, _) = order_of(&power_app, "sz-power");
+    let path = "/api/v1/work-orders/actions";
+    // The whole body is checked first.
+    for bad in [
+        json!({}),
+        json!({"actions": []}),
+        json!({"actions": "accept"}),
+    ] {
+        let res = post_as_key(&app, &key, path, bad).await;
+        assert_eq!(
+            res.field_codes(),
+            vec![("actions".to_owned(), "required".to_owned())]
+        );
+    }
+    let res = post_as_key(
+        &app,
+        &key,
+        path,
+        json!({"actions": [
+            {"work_order_id": orders[0], "action": "accept", "version": 1},
+            {"work_order_id": orders[0], "action": "record_survey", "version": 2, "findings": "具备条件"},
+            {"work_order_id": orders[1], "action": "accept", "version": 5},
+            {"work_order_id": orders[2], "action": "connect", "version": 1},
+            {"work_order_id": power, "action": "accept", "version": 1},
+            {"work_order_id": orders[2], "action": "accept"},
+            {"action": "accept", "version": 1},
+        ]}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let results = res.json()["results"].as_array().unwrap().clone();
+    let statuses: Vec<i64> = results
+        .iter()
+        .map(|r| r["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![200, 200, 409, 409, 404, 422, 422]);
+    assert_eq!(results[0]["work_order"]["stage"], "survey");
+    assert_eq!(results[1]["work_order"]["stage"], "design");
+    assert_eq!(results[1]["work_order"]["version"], 3);
+    assert_eq!(results[2]["error"]["code"], "stale_version");
+    assert_eq!(results[3]["error"]["code"], "invalid_transition");
+    assert_eq!(
+        results[3]["error"]["allowed"],
+        json!(["accept", "return_for_correction", "reject"])
+    );
+    assert_eq!(
+        results[4]["error"]["code"], "not_found",
+        "another unit's order"
+    );
+    assert_eq!(
+        results[5]["error"]["fields"][0]["field"],
+        "actions.5.version"
+    );
+    assert_eq!(
+        results[6]["error"]["fields"][0]["field"],
+        "actions.6.work_order_id"
+    );
+    // What was refused wrote nothing.
+    for o in [&orders[1], &orders[2]] {
+        let stored = app.get(&format!("/api/v1/work-orders/{o}")).await.json();
+        assert_eq!(stored["version"], 1, "{stored}");
+    }
+    let stored = app
+        .get(&format!("/api/v1/work-orders/{power}"))
+        .await
+        .json();
+    assert_eq!(stored["stage"], "acceptance");
+    // The rest of the first order's life in one more request.
+    let res = post_as_key(
+        &app,
+        &key,
+        path,
+        json!({"actions": [
+            {"work_order_id": orders[0], "action": "record_design", "version": 3, "external_works_m": 0},
+            {"work_order_id": orders[0], "action": "connect", "version": 4, "connected_at": "2026-12-01T10:00:00+08:00"},
+        ]}),
+    )
+    .await;
+    let results = res.json()["results"].clone();
+    assert_eq!(results[1]["status"], 200, "{results}");
+    assert_eq!(results[1]["work_order"]["status"], "done");
+    assert_eq!(application(&app, &ids[0]).await["status"], "completed");
+    // More than a hundred at once is refused whole.
+    let many: Vec<Value> = (0..101)
+        .map(|_| json!({"work_order_id": orders[1], "action": "accept", "version": 1}))
+        .collect();
+    let res = post_as_key(&app, &key, path, json!({ "actions": many })).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let stored = app
+        .get(&format!("/api/v1/work-orders/{}", orders[1]))
+        .await
+        .json();
+    assert_eq!(stored["version"], 1);
 }
