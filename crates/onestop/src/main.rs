@@ -607,6 +607,13 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         ready_ms = started.elapsed().as_millis() as u64,
         "onestop is serving"
     );
+    // Answers go out at once, not held back to be merged with later bytes.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
