@@ -197,7 +197,7 @@ async fn openapi() -> Response {
 }
 
 /// Reads the `Idempotency-Key` header (≤ 200 visible characters).
-fn idempotency_key(
+pub(crate) fn idempotency_key(
     headers: &HeaderMap,
     scope: &str,
     hash: impl FnOnce() -> String,
@@ -224,7 +224,7 @@ fn idempotency_key(
     }))
 }
 
-fn saved_response(saved: SavedResponse) -> Response {
+pub(crate) fn saved_response(saved: SavedResponse) -> Response {
     let status = StatusCode::from_u16(saved.status_code).unwrap_or(StatusCode::OK);
     let mut res = (status, saved.body).into_response();
     let h = res.headers_mut();

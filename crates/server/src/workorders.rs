@@ -234,10 +234,37 @@ pub async fn act(
     version: i64,
     input: &serde_json::Value,
 ) -> Result<WorkOrderItem, ApiError> {
+    match act_once(state, caller, id, action, version, input, None).await? {
+        Acted::Done(item) => Ok(item),
+        Acted::Replayed(_) => Err(ApiError::internal()),
+    }
+}
+
+/// What an action with an `Idempotency-Key` came to.
+pub enum Acted {
+    Done(WorkOrderItem),
+    /// The key's first answer, replayed.
+    Replayed(onestop_store::idempotency::SavedResponse),
+}
+
+/// [`act`], with an `Idempotency-Key`: the first answer to the key (a
+/// success or a refusal) is stored in the action's own transaction and
+/// replayed for every repeat; the same key with another request is
+/// `409 idempotency_conflict`.
+pub async fn act_once(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    action: &str,
+    version: i64,
+    input: &serde_json::Value,
+    key: Option<onestop_store::idempotency::IdempotencyKey>,
+) -> Result<Acted, ApiError> {
     let visibility = caller.subject.work_orders();
     if visibility.is_nothing() || id.len() > 64 {
         return Err(ApiError::not_found());
     }
+    let hash = key.as_ref().map(|k| k.request_hash.clone());
     let job = ActJob {
         config: state.config.clone(),
         clock: state.clock.clone(),
@@ -255,14 +282,38 @@ pub async fn act(
         now_ms: state.now_ms(),
     };
     let job = std::sync::Arc::new(job);
-    state.store.write(move |c| job.run(c)).await?
+    let outcome = state
+        .store
+        .write(move |c| {
+            if let Some(k) = &key
+                && let Some(saved) = onestop_store::idempotency::claim(c, k, job.now_ms)?
+            {
+                return Ok(Err(saved));
+            }
+            let outcome = job.run(c)?;
+            if let Some(k) = &key {
+                let (status, body) = match &outcome {
+                    Ok(item) => (200, serde_json::to_string(item)),
+                    Err(e) => (e.status.as_u16(), serde_json::to_string(&e.body())),
+                };
+                let body = body.map_err(|e| onestop_store::StoreError::Database(e.to_string()))?;
+                onestop_store::idempotency::complete(c, k, status, None, &body)?;
+            }
+            Ok(Ok(outcome))
+        })
+        .await?;
+    match outcome {
+        Ok(done) => done.map(Acted::Done),
+        Err(saved) if Some(&saved.request_hash) == hash.as_ref() => Ok(Acted::Replayed(saved)),
+        Err(_) => Err(crate::service::idempotency_conflict()),
+    }
 }
 
 /// Most actions in one batch request.
 pub const MAX_BATCH_ACTIONS: usize = 100;
 
 /// One item's outcome in a batch of actions.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BatchResult {
     pub work_order_id: String,
     /// The HTTP status this action alone would have had.
@@ -273,7 +324,7 @@ pub struct BatchResult {
     pub error: Option<crate::error::ErrorDetail>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BatchResults {
     /// One per action, in the order sent.
     pub results: Vec<BatchResult>,
@@ -329,7 +380,8 @@ pub async fn act_many(
     state: &AppState,
     caller: &Caller,
     items: &[serde_json::Value],
-) -> Result<Vec<BatchResult>, ApiError> {
+    key: Option<onestop_store::idempotency::IdempotencyKey>,
+) -> Result<Batch, ApiError> {
     let visibility = caller.subject.work_orders();
     let (kind, _, name) = caller.subject.audit_identity();
     let actor = format!("{kind}:{name}");
@@ -392,40 +444,74 @@ pub async fn act_many(
             }
         }
     }
-    let jobs = std::sync::Arc::new(jobs);
-    let outcomes = if jobs.is_empty() {
-        Vec::new()
-    } else {
-        let jobs = jobs.clone();
-        state
-            .store
-            .write(move |c| jobs.iter().map(|j| j.run(c)).collect::<Result<Vec<_>, _>>())
-            .await?
-    };
-    let mut outcomes = outcomes.into_iter().zip(jobs.iter());
-    Ok(early
-        .into_iter()
-        .map(|e| match e {
-            Some(r) => r,
-            None => {
-                let (outcome, job) = outcomes.next().expect("one outcome per job");
-                match outcome {
-                    Ok(item) => BatchResult {
-                        work_order_id: job.id.clone(),
-                        status: 200,
-                        work_order: Some(item),
-                        error: None,
-                    },
-                    Err(e) => BatchResult {
-                        work_order_id: job.id.clone(),
-                        status: e.status.as_u16(),
-                        work_order: None,
-                        error: Some(e.body().error),
-                    },
-                }
+    let hash = key.as_ref().map(|k| k.request_hash.clone());
+    let shared = std::sync::Arc::new((jobs, early));
+    let outcome = state
+        .store
+        .write(move |c| {
+            let (jobs, early) = &*shared;
+            if let Some(k) = &key
+                && let Some(saved) = onestop_store::idempotency::claim(c, k, now_ms)?
+            {
+                return Ok(Err(saved));
             }
+            let mut outcomes = Vec::with_capacity(jobs.len());
+            for j in jobs {
+                outcomes.push(j.run(c)?);
+            }
+            let results = merge(early, jobs, outcomes);
+            if let Some(k) = &key {
+                let body = serde_json::to_string(&BatchResults {
+                    results: results.clone(),
+                })
+                .map_err(|e| onestop_store::StoreError::Database(e.to_string()))?;
+                onestop_store::idempotency::complete(c, k, 200, None, &body)?;
+            }
+            Ok(Ok(results))
         })
-        .collect())
+        .await?;
+    match outcome {
+        Ok(results) => Ok(Batch::Done(results)),
+        Err(saved) if Some(&saved.request_hash) == hash.as_ref() => Ok(Batch::Replayed(saved)),
+        Err(_) => Err(crate::service::idempotency_conflict()),
+    }
+}
+
+/// What a batch of actions came to.
+pub enum Batch {
+    Done(Vec<BatchResult>),
+    /// The key's first answer, replayed.
+    Replayed(onestop_store::idempotency::SavedResponse),
+}
+
+/// The answers in the order sent: those refused before any work, and the
+/// outcomes of the jobs in between.
+fn merge(
+    early: &[Option<BatchResult>],
+    jobs: &[ActJob],
+    outcomes: Vec<Result<WorkOrderItem, ApiError>>,
+) -> Vec<BatchResult> {
+    let mut done = outcomes.into_iter().zip(jobs.iter());
+    early
+        .iter()
+        .filter_map(|e| match e {
+            Some(r) => Some(r.clone()),
+            None => done.next().map(|(outcome, job)| match outcome {
+                Ok(item) => BatchResult {
+                    work_order_id: job.id.clone(),
+                    status: 200,
+                    work_order: Some(item),
+                    error: None,
+                },
+                Err(e) => BatchResult {
+                    work_order_id: job.id.clone(),
+                    status: e.status.as_u16(),
+                    work_order: None,
+                    error: Some(e.body().error),
+                },
+            }),
+        })
+        .collect()
 }
 
 /// Take several actions at once, each on its own work order, for systems
@@ -446,9 +532,12 @@ pub async fn act_many(
 pub async fn post_actions(
     State(state): State<AppState>,
     caller: ApiCaller,
+    headers: axum::http::HeaderMap,
     body: axum::body::Body,
-) -> Result<Json<BatchResults>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let key = idempotency(&caller, &headers, "/api/v1/work-orders/actions", &bytes)?;
     let value = crate::api::parse_object(&bytes)?;
     let items = match value.get("actions").and_then(|a| a.as_array()) {
         Some(a) if !a.is_empty() && a.len() <= MAX_BATCH_ACTIONS => a,
@@ -460,9 +549,10 @@ pub async fn post_actions(
             )]));
         }
     };
-    Ok(Json(BatchResults {
-        results: act_many(&state, &caller, items).await?,
-    }))
+    Ok(match act_many(&state, &caller, items, key).await? {
+        Batch::Done(results) => Json(BatchResults { results }).into_response(),
+        Batch::Replayed(saved) => crate::api::saved_response(saved),
+    })
 }
 
 /// Everything one action needs, owned, for the writer thread.
@@ -624,14 +714,39 @@ pub async fn post_action(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Body,
-) -> Result<Json<WorkOrderItem>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let key = idempotency(
+        &caller,
+        &headers,
+        &format!("/api/v1/work-orders/{id}/actions"),
+        &bytes,
+    )?;
     let value = crate::api::parse_object(&bytes)?;
     let (action, version) = action_and_version(&value, "").map_err(ApiError::validation)?;
-    act(&state, &caller, id, &action, version, &value)
-        .await
-        .map(Json)
+    Ok(
+        match act_once(&state, &caller, id, &action, version, &value, key).await? {
+            Acted::Done(item) => Json(item).into_response(),
+            Acted::Replayed(saved) => crate::api::saved_response(saved),
+        },
+    )
+}
+
+/// The request's `Idempotency-Key`, scoped to the client (two clients may
+/// use the same key text).
+fn idempotency(
+    caller: &Caller,
+    headers: &axum::http::HeaderMap,
+    path: &str,
+    bytes: &[u8],
+) -> Result<Option<onestop_store::idempotency::IdempotencyKey>, ApiError> {
+    let (kind, who, _) = caller.subject.audit_identity();
+    crate::api::idempotency_key(headers, &format!("api:{kind}:{who}"), || {
+        crate::service::request_hash("POST", path, bytes)
+    })
 }
 
 /// The process roles a caller holds for a whole application (cancelling).

@@ -20,6 +20,7 @@ on_both_databases!(
     operators_act_from_the_order_page,
     at_or_above_500_m_with_commitment_and_with_a_rejection,
     many_actions_in_one_request,
+    repeated_actions_with_an_idempotency_key,
 );
 
 async fn decide(app: &TestApp, s: &Session, item: &str, body: Value) -> Answer {
@@ -1151,4 +1152,124 @@ async fn many_actions_in_one_request(backend: Backend) {
         .await
         .json();
     assert_eq!(stored["version"], 1);
+}
+
+async fn post_keyed(app: &TestApp, key: &str, path: &str, idem: &str, body: Value) -> Answer {
+    let auth = format!("Bearer {key}");
+    app.request(
+        Method::POST,
+        path,
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+            ("idempotency-key", idem),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+/// A utility's system that retries after a lost answer gets the first
+/// answer again, and the order moves once.
+async fn repeated_actions_with_an_idempotency_key(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let key = app.key("workorders:write:sz-water").await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let (order, _) = order_of(&created, "sz-water");
+    let path = format!("/api/v1/work-orders/{order}/actions");
+    let first = post_keyed(
+        &app,
+        &key,
+        &path,
+        "sync-0001",
+        json!({"action": "accept", "version": 1}),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    let again = post_keyed(
+        &app,
+        &key,
+        &path,
+        "sync-0001",
+        json!({"action": "accept", "version": 1}),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json(), first.json());
+    let stored = app
+        .get(&format!("/api/v1/work-orders/{order}"))
+        .await
+        .json();
+    assert_eq!(stored["version"], 2, "moved once");
+    // The same key with another request is a conflict, not a replay.
+    let other = post_keyed(
+        &app,
+        &key,
+        &path,
+        "sync-0001",
+        json!({"action": "reject", "version": 2, "reason": "x"}),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::CONFLICT);
+    assert_eq!(other.json()["error"]["code"], "idempotency_conflict");
+    // A refusal is an answer too: replayed as it was.
+    let refused = post_keyed(
+        &app,
+        &key,
+        &path,
+        "sync-0002",
+        json!({"action": "connect", "version": 2}),
+    )
+    .await;
+    assert_eq!(refused.json()["error"]["code"], "invalid_transition");
+    let again = post_keyed(
+        &app,
+        &key,
+        &path,
+        "sync-0002",
+        json!({"action": "connect", "version": 2}),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    // Another client's key of the same text is its own.
+    let gas = app.key("workorders:write:sz-water").await;
+    let theirs = post_keyed(
+        &app,
+        &gas,
+        &path,
+        "sync-0001",
+        json!({"action": "record_survey", "version": 2, "findings": "可接入"}),
+    )
+    .await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.text());
+    // Batches too.
+    let batch = json!({"actions": [{"work_order_id": order, "action": "record_design", "version": 3, "external_works_m": 0}]});
+    let first = post_keyed(
+        &app,
+        &key,
+        "/api/v1/work-orders/actions",
+        "batch-1",
+        batch.clone(),
+    )
+    .await;
+    assert_eq!(
+        first.json()["results"][0]["status"],
+        200,
+        "{}",
+        first.text()
+    );
+    let again = post_keyed(&app, &key, "/api/v1/work-orders/actions", "batch-1", batch).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json(), first.json());
+    let stored = app
+        .get(&format!("/api/v1/work-orders/{order}"))
+        .await
+        .json();
+    assert_eq!(stored["version"], 4);
+    assert_eq!(stored["stage"], "connection");
 }
