@@ -71,7 +71,18 @@ pub struct ActionDef {
     /// The applicant answered: the clock runs again.
     #[serde(default)]
     pub resumes: bool,
+    /// Facts the order's application must have for the action to be
+    /// offered (see [`FACTS`]), e.g. `project_code`.
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
+
+/// The application carries a project code (its project is registered with
+/// the investment project approval platform).
+pub const FACT_PROJECT_CODE: &str = "project_code";
+
+/// Every fact an action may require.
+pub const FACTS: [&str; 1] = [FACT_PROJECT_CODE];
 
 fn default_when_status() -> Vec<String> {
     vec![OrderStatus::Open.as_str().to_owned()]
@@ -174,6 +185,15 @@ impl ProcessConfig {
                     problems.push(format!("process: action {} names unknown role {r}", a.code));
                 }
             }
+            for f in &a.requires {
+                if !FACTS.contains(&f.as_str()) {
+                    problems.push(format!(
+                        "process: action {} requires unknown fact {f} (known: {})",
+                        a.code,
+                        FACTS.join(", ")
+                    ));
+                }
+            }
             if a.from.is_empty() {
                 problems.push(format!(
                     "process: action {} has no stage to start from",
@@ -263,14 +283,27 @@ impl ProcessConfig {
         problems
     }
 
-    /// The actions a holder of `roles` may take on an order in this stage and status.
+    /// The actions a holder of `roles` may take on an order in this stage and
+    /// status (of those that require nothing of the application).
     pub fn allowed(&self, stage: Stage, status: OrderStatus, roles: &[&str]) -> Vec<&ActionDef> {
+        self.allowed_with(stage, status, roles, &[])
+    }
+
+    /// [`allowed`](Self::allowed), for an order whose application has `facts`.
+    pub fn allowed_with(
+        &self,
+        stage: Stage,
+        status: OrderStatus,
+        roles: &[&str],
+        facts: &[&str],
+    ) -> Vec<&ActionDef> {
         self.actions
             .iter()
             .filter(|a| {
                 a.from.iter().any(|f| f == stage.as_str())
                     && a.when_status.iter().any(|s| s == status.as_str())
                     && a.roles.iter().any(|r| roles.contains(&r.as_str()))
+                    && a.requires.iter().all(|f| facts.contains(&f.as_str()))
             })
             .collect()
     }
@@ -287,8 +320,24 @@ impl ProcessConfig {
         roles: &[&str],
         limits: &Limits,
     ) -> Result<Transition, PlanError> {
+        self.plan_with(stage, status, action, input, roles, &[], limits)
+    }
+
+    /// [`plan`](Self::plan), for an order whose application has `facts`: an
+    /// action requiring a fact it lacks is not allowed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn plan_with(
+        &self,
+        stage: Stage,
+        status: OrderStatus,
+        action: &str,
+        input: &Value,
+        roles: &[&str],
+        facts: &[&str],
+        limits: &Limits,
+    ) -> Result<Transition, PlanError> {
         let allowed = || {
-            self.allowed(stage, status, roles)
+            self.allowed_with(stage, status, roles, facts)
                 .iter()
                 .map(|a| a.code.clone())
                 .collect::<Vec<_>>()
@@ -297,7 +346,8 @@ impl ProcessConfig {
             return Err(PlanError::InvalidTransition { allowed: allowed() });
         };
         let here = def.from.iter().any(|f| f == stage.as_str())
-            && def.when_status.iter().any(|s| s == status.as_str());
+            && def.when_status.iter().any(|s| s == status.as_str())
+            && def.requires.iter().all(|f| facts.contains(&f.as_str()));
         if !here {
             return Err(PlanError::InvalidTransition { allowed: allowed() });
         }
@@ -671,5 +721,54 @@ mod tests {
             p.plan(Stage::Closed, OrderStatus::Done, "accept", &json!({}), &["operator"], &c.limits),
             Err(PlanError::InvalidTransition { ref allowed }) if allowed.is_empty()
         ));
+    }
+
+    #[test]
+    fn an_action_that_requires_a_fact_is_offered_only_with_it() {
+        let c = crate::config::CityConfig::default_city();
+        let p = &c.process;
+        let codes = |facts: &[&str]| {
+            p.allowed_with(Stage::Survey, OrderStatus::Open, &["operator"], facts)
+                .iter()
+                .map(|a| a.code.clone())
+                .collect::<Vec<_>>()
+        };
+        assert!(!codes(&[]).contains(&"skip_survey".to_owned()));
+        assert!(codes(&[FACT_PROJECT_CODE]).contains(&"skip_survey".to_owned()));
+        let input = json!({"reason": "项目已预登记，前期已完成现场踏勘"});
+        match p.plan(
+            Stage::Survey,
+            OrderStatus::Open,
+            "skip_survey",
+            &input,
+            &["operator"],
+            &c.limits,
+        ) {
+            Err(PlanError::InvalidTransition { allowed }) => {
+                assert!(!allowed.contains(&"skip_survey".to_owned()))
+            }
+            other => panic!("{other:?}"),
+        }
+        let t = p
+            .plan_with(
+                Stage::Survey,
+                OrderStatus::Open,
+                "skip_survey",
+                &input,
+                &["operator"],
+                &[FACT_PROJECT_CODE],
+                &c.limits,
+            )
+            .unwrap();
+        assert_eq!(t.to, Stage::Design);
+        let mut bad = p.clone();
+        bad.actions[0].requires = vec!["moon_phase".into()];
+        assert!(
+            bad.check(&c.limits)
+                .iter()
+                .any(|m| m.contains("unknown fact moon_phase")),
+            "{:?}",
+            bad.check(&c.limits)
+        );
     }
 }

@@ -837,7 +837,7 @@ fn action_forms(
     state
         .config
         .process
-        .allowed(o.stage, o.status, &roles)
+        .allowed_with(o.stage, o.status, &roles, &row.process_facts())
         .into_iter()
         .map(|a| ActionForm {
             code: a.code.clone(),

@@ -616,12 +616,13 @@ impl ActJob {
         let plan = self
             .config
             .process
-            .plan(
+            .plan_with(
                 order.stage,
                 order.status,
                 &self.action,
                 &self.input,
                 &roles,
+                &row.process_facts(),
                 &self.config.limits,
             )
             .map_err(|e| match e {

@@ -21,6 +21,7 @@ on_both_databases!(
     at_or_above_500_m_with_commitment_and_with_a_rejection,
     many_actions_in_one_request,
     repeated_actions_with_an_idempotency_key,
+    registered_projects_may_skip_the_survey,
 );
 
 async fn decide(app: &TestApp, s: &Session, item: &str, body: Value) -> Answer {
@@ -1272,4 +1273,57 @@ async fn repeated_actions_with_an_idempotency_key(backend: Backend) {
         .json();
     assert_eq!(stored["version"], 4);
     assert_eq!(stored["stage"], "connection");
+}
+
+/// With a project code (a registered project), the utility may skip the
+/// joint survey, saying why; without one, the action is not offered.
+async fn registered_projects_may_skip_the_survey(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let key = app.key("workorders:write:sz-water").await;
+    let plain = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let (order, mut v) = order_of(&plain, "sz-water");
+    step(&app, &key, &order, &mut v, json!({"action": "accept"})).await;
+    let res = act(
+        &app,
+        &key,
+        &order,
+        json!({"action": "skip_survey", "version": v, "reason": "前期已踏勘"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    let allowed: Vec<String> =
+        serde_json::from_value(res.json()["error"]["allowed"].clone()).unwrap();
+    assert!(!allowed.contains(&"skip_survey".to_owned()), "{allowed:?}");
+
+    let mut body = water_only(USCC);
+    body["project_code"] = json!("2611-421303-04-01-123456");
+    let registered = app
+        .post_json("/api/v1/applications", &body, None)
+        .await
+        .json();
+    let (order, mut v) = order_of(&registered, "sz-water");
+    step(&app, &key, &order, &mut v, json!({"action": "accept"})).await;
+    let res = act(
+        &app,
+        &key,
+        &order,
+        json!({"action": "skip_survey", "version": v}),
+    )
+    .await;
+    assert_eq!(
+        res.field_codes(),
+        vec![("reason".to_owned(), "required".to_owned())]
+    );
+    let skipped = step(
+        &app,
+        &key,
+        &order,
+        &mut v,
+        json!({"action": "skip_survey", "reason": "项目已预登记，前期已完成现场踏勘"}),
+    )
+    .await;
+    assert_eq!(skipped["stage"], "design");
 }

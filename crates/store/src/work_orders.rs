@@ -15,9 +15,21 @@ pub struct OrderRow {
     pub item: WorkOrderItem,
     pub uscc: String,
     pub hall_id: Option<String>,
+    /// The application's project code (investment project approval), if any.
+    pub project_code: Option<String>,
 }
 
 impl OrderRow {
+    /// What the process may require of the order's application
+    /// (`requires` in the process definition).
+    pub fn process_facts(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        if self.project_code.is_some() {
+            f.push(onestop_domain::workflow::FACT_PROJECT_CODE);
+        }
+        f
+    }
+
     pub fn facts(&self) -> OrderFacts<'_> {
         OrderFacts {
             unit: &self.item.order.unit.code,
@@ -33,7 +45,9 @@ fn columns() -> String {
         .map(|c| format!("w.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    format!("{orders}, a.number, a.applicant_name, a.district_code, a.uscc, a.hall_id")
+    format!(
+        "{orders}, a.number, a.applicant_name, a.district_code, a.uscc, a.hall_id, a.project_code"
+    )
 }
 
 fn decode(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<OrderRow, StoreError> {
@@ -48,6 +62,7 @@ fn decode(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<OrderRow, S
         },
         uscc: r.text(13)?.to_owned(),
         hall_id: r.opt_text(14)?.map(str::to_owned),
+        project_code: r.opt_text(15)?.map(str::to_owned),
     })
 }
 
@@ -95,10 +110,10 @@ pub fn get_with_clock(
         stage: o.stage,
         status: o.status,
         version: o.version,
-        stage_started_at_ms: r.int(15)?,
-        budget_seconds: r.int(16)?,
-        suspended_seconds: r.int(17)?,
-        suspended_at_ms: r.opt_int(18)?,
+        stage_started_at_ms: r.int(16)?,
+        budget_seconds: r.int(17)?,
+        suspended_seconds: r.int(18)?,
+        suspended_at_ms: r.opt_int(19)?,
         due_at_ms: r.int(7)?,
     };
     Ok(Some((row, clock)))
