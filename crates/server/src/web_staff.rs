@@ -660,6 +660,7 @@ struct WorkbenchPage {
     stages: Vec<Opt>,
     levels: Vec<Opt>,
     statuses: Vec<Opt>,
+    sorts: Vec<Opt>,
     filtered: bool,
     notice: Option<String>,
     page: u32,
@@ -681,6 +682,7 @@ async fn workbench(
     let stage = parse_opt(&q, "stage", Stage::parse, &mut invalid);
     let level = parse_opt(&q, "level", Level::parse, &mut invalid);
     let status = parse_opt(&q, "status", OrderStatus::parse, &mut invalid);
+    let sort = parse_opt(&q, "sort", work_orders::OrderSort::parse, &mut invalid);
     let page = parse_page(&q, &mut invalid);
     let filter = OrderFilter {
         unit: None,
@@ -690,6 +692,7 @@ async fn workbench(
         page,
         per_page: PER_PAGE,
         visibility: caller.subject.work_orders(),
+        sort: sort.unwrap_or_default(),
     };
     let config = state.config.clone();
     let offset = state.offset;
@@ -729,10 +732,12 @@ async fn workbench(
     let stage_code = stage.map_or("", |s| s.as_str());
     let level_code = level.map_or("", |s| s.as_str());
     let status_code = status.map_or("", |s| s.as_str());
+    let sort_code = sort.map_or("", |s| s.as_str());
     let filters = [
         ("stage", stage_code),
         ("level", level_code),
         ("status", status_code),
+        ("sort", sort_code),
     ];
     let own = own_unit_names(&state, &caller);
     let csrf = caller.csrf_token();
@@ -752,7 +757,13 @@ async fn workbench(
             OrderStatus::ALL.iter().map(|s| (s.as_str(), s.label_zh())),
             status_code,
         ),
-        filtered: stage.is_some() || level.is_some() || status.is_some(),
+        sorts: options(
+            work_orders::OrderSort::ALL
+                .iter()
+                .map(|s| (s.as_str(), s.label_zh())),
+            sort_code,
+        ),
+        filtered: stage.is_some() || level.is_some() || status.is_some() || sort.is_some(),
         notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
         page,
         prev: (page > 1).then(|| page_link("/workbench", &filters, page - 1)),

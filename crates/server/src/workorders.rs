@@ -28,6 +28,8 @@ pub struct OrderQuery {
     status: Option<String>,
     /// `normal` | `warning` | `overdue`.
     level: Option<String>,
+    /// `due` (open first, nearest deadline first; the default) | `newest` | `oldest`.
+    sort: Option<String>,
     page: Option<String>,
     per_page: Option<String>,
 }
@@ -109,6 +111,13 @@ pub async fn list_work_orders(
         page: parse_page("page", q.page.as_deref(), 1, 1_000_000, &mut errors),
         per_page: parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors),
         visibility: caller.subject.work_orders(),
+        sort: parse_code(
+            "sort",
+            q.sort.as_deref(),
+            work_orders::OrderSort::parse,
+            &mut errors,
+        )
+        .unwrap_or_default(),
     };
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

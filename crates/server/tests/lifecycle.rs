@@ -1148,6 +1148,45 @@ async fn many_actions_in_one_request(backend: Backend) {
         .collect();
     let res = post_as_key(&app, &key, path, json!({ "actions": many })).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The unit's list, newest first or oldest first.
+    let reader = app.key("workorders:read:sz-water").await;
+    let list = |sort: &'static str| {
+        let reader = reader.clone();
+        let app = &app;
+        async move {
+            let auth = format!("Bearer {reader}");
+            app.request(
+                Method::GET,
+                &format!("/api/v1/work-orders?sort={sort}"),
+                &[("authorization", &auth)],
+                axum::body::Body::empty(),
+            )
+            .await
+        }
+    };
+    let ids_of = |v: Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let newest = ids_of(list("newest").await.json());
+    let oldest = ids_of(list("oldest").await.json());
+    assert_eq!(
+        newest.len(),
+        4,
+        "three water-only and one five-service water order"
+    );
+    assert_eq!(oldest[0], orders[0]);
+    let mut reversed = newest.clone();
+    reversed.reverse();
+    assert_eq!(reversed, oldest);
+    assert_eq!(
+        list("sideways").await.field_codes(),
+        vec![("sort".to_owned(), "unknown_value".to_owned())]
+    );
     let stored = app
         .get(&format!("/api/v1/work-orders/{}", orders[1]))
         .await

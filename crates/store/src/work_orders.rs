@@ -119,6 +119,55 @@ pub fn get_with_clock(
     Ok(Some((row, clock)))
 }
 
+/// How a list of orders is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OrderSort {
+    /// Open first, then the nearest deadline first (the default).
+    #[default]
+    Due,
+    /// The most recently submitted first.
+    Newest,
+    /// The earliest submitted first.
+    Oldest,
+}
+
+impl OrderSort {
+    pub fn parse(s: &str) -> Option<OrderSort> {
+        match s {
+            "due" => Some(OrderSort::Due),
+            "newest" => Some(OrderSort::Newest),
+            "oldest" => Some(OrderSort::Oldest),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderSort::Due => "due",
+            OrderSort::Newest => "newest",
+            OrderSort::Oldest => "oldest",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            OrderSort::Due => "时限最近",
+            OrderSort::Newest => "最新提交",
+            OrderSort::Oldest => "最早提交",
+        }
+    }
+
+    pub const ALL: [OrderSort; 3] = [OrderSort::Due, OrderSort::Newest, OrderSort::Oldest];
+
+    fn sql(self) -> &'static str {
+        match self {
+            OrderSort::Due => "CASE WHEN w.status = 'open' THEN 0 ELSE 1 END, w.due_at, w.id",
+            OrderSort::Newest => "w.created_at DESC, w.id DESC",
+            OrderSort::Oldest => "w.created_at, w.id",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
     pub unit: Option<String>,
@@ -128,6 +177,7 @@ pub struct OrderFilter {
     pub page: u32,
     pub per_page: u32,
     pub visibility: Visibility,
+    pub sort: OrderSort,
 }
 
 /// Open orders first, then by due instant (the most urgent first).
@@ -193,9 +243,9 @@ pub fn list(
     args.push(Value::Int((i64::from(page) - 1) * i64::from(per_page)));
     let sql = format!(
         "SELECT {} FROM work_orders w JOIN applications a ON a.id = w.application_id {where_sql}
-         ORDER BY CASE WHEN w.status = 'open' THEN 0 ELSE 1 END, w.due_at, w.id
-         LIMIT ${} OFFSET ${}",
+         ORDER BY {} LIMIT ${} OFFSET ${}",
         columns(),
+        f.sort.sql(),
         n + 1,
         n + 2
     );
