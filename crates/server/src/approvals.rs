@@ -265,6 +265,45 @@ fn actor_of(caller: &Caller) -> String {
     format!("{kind}:{name}")
 }
 
+/// What raising a case came to.
+enum Raised {
+    Created,
+    Exists,
+    /// A work left the approval stage meanwhile.
+    Moved,
+}
+
+/// What a decision came to.
+enum Decided {
+    Done,
+    /// Someone decided (or the case was resubmitted) since the caller looked.
+    Stale,
+    /// None of the case's works waits on it any more (cancelled).
+    NoWorks,
+}
+
+fn works_moved() -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::CONFLICT,
+        "invalid_transition",
+        "该审批案件涉及的工单已不在并联审批环节（申请可能已撤销），请刷新后查看",
+    );
+    e.allowed = Some(Vec::new());
+    e
+}
+
+/// Whether any of `works` still waits in the approval stage.
+fn any_waiting(c: &mut dyn Conn, works: &[String]) -> Result<bool, StoreError> {
+    for w in works {
+        if work_orders::clock(c, w)?
+            .is_some_and(|o| o.stage == Stage::Approval && o.status == OrderStatus::Open)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Raises the application's one approval case.
 pub async fn raise(
     state: &AppState,
@@ -373,7 +412,16 @@ pub async fn raise(
         .store
         .write(move |c| {
             if approvals::by_application(c, &c2.application_id)?.is_some() {
-                return Ok(false);
+                return Ok(Raised::Exists);
+            }
+            // The works are still waiting on a case (checked again here,
+            // where nothing can move them meanwhile).
+            for w in &c2.works {
+                let waiting = work_orders::clock(c, w)?
+                    .is_some_and(|o| o.stage == Stage::Approval && o.status == OrderStatus::Open);
+                if !waiting {
+                    return Ok(Raised::Moved);
+                }
             }
             approvals::insert(c, &c2, &actor)?;
             event(c, &c2.application_id, now_ms, &actor, "approval_case_raised", serde_json::json!({
@@ -382,15 +430,19 @@ pub async fn raise(
             if c2.status == CaseStatus::Approved {
                 grant_works(c, &c2.works, &process, &limits, &clock, now_ms, &actor)?;
             }
-            Ok(true)
+            Ok(Raised::Created)
         })
         .await?;
-    if !created {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "case_exists",
-            "该申请已有并联审批案件",
-        ));
+    match created {
+        Raised::Created => {}
+        Raised::Exists => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "case_exists",
+                "该申请已有并联审批案件",
+            ));
+        }
+        Raised::Moved => return Err(works_moved()),
     }
     let stored = load_case(state, case.id.clone())
         .await?
@@ -514,11 +566,19 @@ pub async fn decide(
         state.clock.clone(),
     );
     let case_id = case.id.clone();
-    state
+    let outcome = state
         .store
         .write(move |c| {
-            if !approvals::decide(c, &item, version, decision, &opinion, &actor, now_ms)? {
-                return Err(StoreError::Conflict(item.id.clone()));
+            let current = approvals::get(c, &case_id)?.ok_or_else(|| StoreError::Decode("case vanished".into()))?;
+            if !any_waiting(c, &current.works)? {
+                return Ok(Decided::NoWorks);
+            }
+            // The item as it stands now (a resubmission may have opened a new round).
+            let Some(now_item) = current.items.iter().find(|i| i.id == item.id) else {
+                return Ok(Decided::Stale);
+            };
+            if !approvals::decide(c, now_item, version, decision, &opinion, &actor, now_ms)? {
+                return Ok(Decided::Stale);
             }
             let current = approvals::get(c, &case_id)?.ok_or_else(|| StoreError::Decode("case vanished".into()))?;
             let pairs: Vec<(bool, ItemStatus)> = current.items.iter().map(|i| (i.required, i.status)).collect();
@@ -532,9 +592,14 @@ pub async fn decide(
                     grant_works(c, &current.works, &process, &limits, &clock, now_ms, &actor)?;
                 }
             }
-            Ok(())
+            Ok(Decided::Done)
         })
         .await?;
+    match outcome {
+        Decided::Done => {}
+        Decided::Stale => return Err(stale_version()),
+        Decided::NoWorks => return Err(works_moved()),
+    }
     let stored = load_case(state, case.id.clone())
         .await?
         .ok_or_else(ApiError::internal)?;
@@ -710,6 +775,12 @@ pub async fn resubmit(
         e.allowed = Some(Vec::new());
         return Err(e);
     }
+    let waiting = app.work_orders.iter().any(|o| {
+        case.works.contains(&o.id) && o.stage == Stage::Approval && o.status == OrderStatus::Open
+    });
+    if !waiting {
+        return Err(works_moved());
+    }
     let (Some(note), Some(place), Some(from), Some(to), Some(version)) =
         (note, place, from, to, version)
     else {
@@ -739,10 +810,11 @@ pub async fn resubmit(
         due_at_ms,
     };
     let app_id = case.application_id.clone();
+    let works = case.works.clone();
     let done = state
         .store
         .write(move |c| {
-            if !approvals::resubmit(c, &r)? {
+            if !any_waiting(c, &works)? || !approvals::resubmit(c, &r)? {
                 return Ok(false);
             }
             event(c, &app_id, now_ms, &actor, "approval_case_resubmitted", serde_json::json!({

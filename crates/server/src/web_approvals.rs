@@ -503,6 +503,9 @@ async fn post_decision(
         return r;
     }
     let item = form.get("item_id").cloned().unwrap_or_default();
+    if item.len() > 64 || id.len() > 64 {
+        return not_found_page();
+    }
     let mut body = serde_json::Map::new();
     if let Some(d) = form.get("decision").filter(|d| !d.is_empty()) {
         body.insert("decision".into(), d.clone().into());

@@ -183,6 +183,8 @@ fn passed(order: &WorkOrder, events: &[Event]) -> Vec<Stage> {
     events
         .iter()
         .filter(|e| e.work_order_id.as_deref() == Some(order.id.as_str()))
+        // A stage left by skipping it was not passed through.
+        .filter(|e| !e.kind.starts_with("skip_"))
         .filter_map(|e| {
             e.data
                 .get("from")

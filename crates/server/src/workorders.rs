@@ -249,6 +249,13 @@ pub async fn act(
     }
 }
 
+/// Whether a refusal is the lasting answer to a request (kept for its
+/// `Idempotency-Key`), rather than a passing failure a retry may get past:
+/// a server error, or a calendar year not loaded yet.
+fn replayable(e: &ApiError) -> bool {
+    e.status.is_client_error() && e.code != "calendar_year_missing"
+}
+
 /// What an action with an `Idempotency-Key` came to.
 pub enum Acted {
     Done(WorkOrderItem),
@@ -303,7 +310,13 @@ pub async fn act_once(
             if let Some(k) = &key {
                 let (status, body) = match &outcome {
                     Ok(item) => (200, serde_json::to_string(item)),
-                    Err(e) => (e.status.as_u16(), serde_json::to_string(&e.body())),
+                    Err(e) if replayable(e) => {
+                        (e.status.as_u16(), serde_json::to_string(&e.body()))
+                    }
+                    Err(_) => {
+                        onestop_store::idempotency::release(c, k)?;
+                        return Ok(Ok(outcome));
+                    }
                 };
                 let body = body.map_err(|e| onestop_store::StoreError::Database(e.to_string()))?;
                 onestop_store::idempotency::complete(c, k, status, None, &body)?;
@@ -468,8 +481,15 @@ pub async fn act_many(
             for j in jobs {
                 outcomes.push(j.run(c)?);
             }
+            let passing = outcomes
+                .iter()
+                .any(|o| o.as_ref().is_err_and(|e| !replayable(e)));
             let results = merge(early, jobs, outcomes);
-            if let Some(k) = &key {
+            if let Some(k) = &key
+                && passing
+            {
+                onestop_store::idempotency::release(c, k)?;
+            } else if let Some(k) = &key {
                 let body = serde_json::to_string(&BatchResults {
                     results: results.clone(),
                 })

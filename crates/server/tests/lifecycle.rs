@@ -22,6 +22,7 @@ on_both_databases!(
     many_actions_in_one_request,
     repeated_actions_with_an_idempotency_key,
     registered_projects_may_skip_the_survey,
+    a_cancelled_application_closes_its_case,
 );
 
 async fn decide(app: &TestApp, s: &Session, item: &str, body: Value) -> Answer {
@@ -295,6 +296,11 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
     let z = item(&again, "sz-zrzy");
     assert_eq!(z["status"], "pending");
     assert_eq!(z["round"], 2);
+    assert_eq!(
+        item(&again, "sz-jj")["round"],
+        2,
+        "a department yet to decide decides on the revised plan"
+    );
     assert_eq!(again["revisions"][0]["round"], 2);
     let res = post_as_key(
         &app,
@@ -1365,4 +1371,78 @@ async fn registered_projects_may_skip_the_survey(backend: Backend) {
     )
     .await;
     assert_eq!(skipped["stage"], "design");
+}
+
+/// Once the application is cancelled, its case cannot be decided or
+/// resubmitted any more.
+async fn a_cancelled_application_closes_its_case(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (created, heat, telecom) = two_long_works(&app).await;
+    let id = created["id"].as_str().unwrap();
+    let heat_key = app.key("workorders:write:sz-heat").await;
+    let from = &appointment()[..10];
+    let res = post_as_key(
+        &app,
+        &heat_key,
+        &format!("/api/v1/applications/{id}/approval-case"),
+        json!({"works": [heat, telecom], "place": "沿河大道", "from": from, "to": from}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let case = res.json();
+    let dept_item = |d: &str| {
+        case["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["department"]["code"] == d)
+            .unwrap()
+            .clone()
+    };
+    app.account("zrzy.x", &["approver:sz-zrzy"]).await;
+    let zrzy = app.login("zrzy.x", PASSWORD).await;
+    let z = dept_item("sz-zrzy");
+    let res = decide(
+        &app,
+        &zrzy,
+        z["id"].as_str().unwrap(),
+        json!({"decision": "reject", "opinion": "请调整路由", "version": 1}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let writer = format!(
+        "Bearer {}",
+        app.key("applications:read,applications:write").await
+    );
+    let res = cancel(
+        &app,
+        &[("authorization", &writer)],
+        id,
+        json!({"reason": "项目暂缓"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let case_path = format!("/api/v1/approval-cases/{}", case["id"].as_str().unwrap());
+    let v = app.get_as(&zrzy, &case_path).await.json()["version"].clone();
+    let res = post_as_key(
+        &app,
+        &heat_key,
+        &format!("{case_path}/resubmission"),
+        json!({"version": v, "note": "改线"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    assert_eq!(res.json()["error"]["code"], "invalid_transition");
+    app.account("jj.x", &["approver:sz-jj"]).await;
+    let jj = app.login("jj.x", PASSWORD).await;
+    let j = dept_item("sz-jj");
+    let res = decide(
+        &app,
+        &jj,
+        j["id"].as_str().unwrap(),
+        json!({"decision": "approve", "opinion": "同意", "version": 1}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    assert_eq!(res.json()["error"]["code"], "invalid_transition");
 }

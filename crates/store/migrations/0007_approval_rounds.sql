@@ -28,3 +28,11 @@ CREATE TABLE approval_revisions (
     revised_at  BIGINT NOT NULL,
     PRIMARY KEY (case_id, round)
 );
+
+-- Decisions made before rounds existed are the first round's.
+INSERT INTO approval_decisions (item_id, round, case_id, department_code, status, automatic,
+                                opinion, decided_by, decided_at)
+SELECT id, 1, case_id, department_code, status, automatic, COALESCE(opinion, ''),
+       COALESCE(decided_by, ''), decided_at
+FROM approval_items
+WHERE decided_at IS NOT NULL AND status IN ('approved', 'rejected');

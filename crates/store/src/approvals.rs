@@ -226,8 +226,8 @@ pub struct Resubmission {
 }
 
 /// Puts a rejected case to its departments again (inside the caller's
-/// transaction): a new round, the rejected items pending again with a new
-/// deadline, earlier decisions kept. False, writing nothing, unless the case
+/// transaction): a new round, the rejected (and still pending) items
+/// pending in it with a new deadline, earlier decisions kept. False, writing nothing, unless the case
 /// is rejected and still at the version seen.
 pub fn resubmit(conn: &mut dyn Conn, r: &Resubmission) -> Result<bool, StoreError> {
     let n = conn.execute(
@@ -254,10 +254,12 @@ pub fn resubmit(conn: &mut dyn Conn, r: &Resubmission) -> Result<bool, StoreErro
         )?
         .ok_or_else(|| StoreError::Decode("case vanished".into()))?
         .int(0)?;
+    // Rejected items are decided again; those still pending decide on the
+    // revised plan: both are in the new round, with its deadline.
     conn.execute(
         "UPDATE approval_items SET status = 'pending', opinion = NULL, decided_by = NULL,
              decided_at = NULL, round = $2, due_at = $3, version = version + 1
-         WHERE case_id = $1 AND status = 'rejected'",
+         WHERE case_id = $1 AND status IN ('rejected', 'pending')",
         params![&r.case_id, round, r.due_at_ms],
     )?;
     conn.execute(

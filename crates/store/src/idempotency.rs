@@ -83,3 +83,14 @@ pub fn complete(
     )?;
     Ok(())
 }
+
+/// Gives a claimed key back (inside the claiming transaction): the answer
+/// was a passing failure (say, a calendar year not yet loaded), so a retry
+/// must be tried afresh rather than told the same.
+pub fn release(conn: &mut dyn Conn, key: &IdempotencyKey) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
+        params![&key.scope, &key.key],
+    )?;
+    Ok(())
+}
