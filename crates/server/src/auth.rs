@@ -229,9 +229,26 @@ enum Cached {
 #[derive(Default)]
 pub struct CredentialCache {
     entries: Mutex<HashMap<String, (i64, Cached)>>,
+    /// Token → its SM3 digest, so that a busy client's every request does
+    /// not hash its token again.
+    digests: Mutex<HashMap<String, String>>,
 }
 
 impl CredentialCache {
+    /// The token's digest ([`token_hash`]), remembered for the next request.
+    pub fn digest(&self, token: &str) -> String {
+        let mut d = self.digests.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = d.get(token) {
+            return h.clone();
+        }
+        if d.len() >= 20_000 {
+            d.clear();
+        }
+        let h = token_hash(token);
+        d.insert(token.to_owned(), h.clone());
+        h
+    }
+
     fn get(&self, hash: &str, now_ms: i64) -> Option<Cached> {
         let e = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         e.get(hash)
@@ -422,7 +439,7 @@ impl Caller {
                 caller.problem = Some(CredentialProblem::MalformedAuthorization);
                 return Ok(caller);
             };
-            let hash = token_hash(key);
+            let hash = state.credentials.digest(key);
             let cached = match state.credentials.get(&hash, now_ms) {
                 Some(c) => c,
                 None => {
@@ -457,7 +474,7 @@ impl Caller {
             return Ok(caller);
         }
         if let Some(token) = cookie(headers, SESSION_COOKIE) {
-            let hash = token_hash(token);
+            let hash = state.credentials.digest(token);
             let found = match state.credentials.get(&hash, now_ms) {
                 Some(Cached::Session { session, account }) => Some((*session, *account)),
                 Some(_) => None,
