@@ -77,6 +77,30 @@ code_enum! {
     }
 }
 
+impl Level {
+    /// The level at `now` of a clock that warns at `warn_at` and is due at
+    /// `due_at` (instants in any one unit).
+    pub fn at(now: i64, warn_at: i64, due_at: i64) -> Level {
+        if now >= due_at {
+            Level::Overdue
+        } else if now >= warn_at {
+            Level::Warning
+        } else {
+            Level::Normal
+        }
+    }
+
+    /// When a clock at this level changes level next: the warning instant,
+    /// the deadline, or never (overdue is the last).
+    pub fn next_change(self, warn_at: i64, due_at: i64) -> Option<i64> {
+        match self {
+            Level::Normal => Some(warn_at),
+            Level::Warning => Some(due_at),
+            Level::Overdue => None,
+        }
+    }
+}
+
 impl ApplicationStatus {
     /// An application's status follows from its orders: all cancelled →
     /// cancelled; any waiting for the applicant → returned; all finished →

@@ -874,3 +874,42 @@ proptest! {
         prop_assert_eq!(c.add_working_days(from, days), expected);
     }
 }
+
+/// Early warning at 75 % of a two-working-day stage, and its deadline,
+/// across a weekend with a make-up working day (Sunday 2026-09-20) and
+/// across the National Day holidays (2026-10-01 … 10-07).
+#[test]
+fn warning_and_deadline_instants_across_weekends_and_holidays() {
+    use onestop_domain::application::Level;
+    let clock = Clock::new(
+        Calendar::builtin(),
+        WorkingHours::parse(&["08:30-12:00".into(), "14:30-17:30".into()], 480).unwrap(),
+    );
+    let at = |s: &str| onestop_domain::timefmt::parse(s).unwrap().unix_timestamp();
+    let two_days = clock.budget_for_days(2.0).unwrap();
+    assert_eq!(two_days, 2 * 23_400);
+
+    // Friday 16:30: one hour on Friday, none on Saturday, the whole make-up
+    // Sunday, then Monday.
+    let start = at("2026-09-18T16:30:00+08:00");
+    let (warn, due) = clock.level_instants(start, two_days, 0, 0.75).unwrap();
+    assert_eq!(warn, at("2026-09-21T10:45:00+08:00"));
+    assert_eq!(due, at("2026-09-21T16:30:00+08:00"));
+    assert_eq!(Level::at(warn - 1, warn, due), Level::Normal);
+    assert_eq!(Level::at(warn, warn, due), Level::Warning);
+    assert_eq!(Level::at(due, warn, due), Level::Overdue);
+    assert_eq!(Level::Normal.next_change(warn, due), Some(warn));
+    assert_eq!(Level::Warning.next_change(warn, due), Some(due));
+    assert_eq!(Level::Overdue.next_change(warn, due), None);
+
+    // The day before National Day: the holidays do not count.
+    let start = at("2026-09-30T09:00:00+08:00");
+    let (warn, due) = clock.level_instants(start, two_days, 0, 0.75).unwrap();
+    assert_eq!(warn, at("2026-10-08T14:45:00+08:00"));
+    assert_eq!(due, at("2026-10-09T09:00:00+08:00"));
+
+    // Two working hours spent waiting for the applicant move both on.
+    let (warn, due) = clock.level_instants(start, two_days, 7_200, 0.75).unwrap();
+    assert_eq!(warn, at("2026-10-08T16:45:00+08:00"));
+    assert_eq!(due, at("2026-10-09T11:00:00+08:00"));
+}

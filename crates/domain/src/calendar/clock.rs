@@ -224,6 +224,23 @@ impl Clock {
         Ok((local_midnight - self.offset + second, j, second))
     }
 
+    /// The instants a stage's clock reaches its early warning and its
+    /// deadline: `share` of the working-time `budget` used (rounded up to
+    /// the second), and all of it. `suspended` working seconds (waiting for
+    /// the applicant) do not count: both instants move on by them.
+    pub fn level_instants(
+        &self,
+        started: i64,
+        budget: i64,
+        suspended: i64,
+        share: f64,
+    ) -> Result<(i64, i64), CalendarError> {
+        let warn_budget = ((budget as f64) * share).ceil() as i64;
+        let warn = self.add_working_seconds(started, warn_budget.clamp(0, budget) + suspended)?;
+        let due = self.add_working_seconds(started, budget + suspended)?;
+        Ok((warn, due))
+    }
+
     /// Working seconds in `[a, b]` (0 if `b <= a`). Errors if any day from `a`'s to `b`'s is
     /// uncovered.
     pub fn working_seconds_between(&self, a: i64, b: i64) -> Result<i64, CalendarError> {
