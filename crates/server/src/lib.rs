@@ -34,6 +34,48 @@ use time::UtcOffset;
 /// Largest request body accepted (a five-service form is a few KB).
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
+/// Where "now" comes from: the system clock, or a clock set by hand (tests
+/// that walk deadlines across weekends and holidays, a labelled demo).
+#[derive(Clone, Default)]
+pub struct TimeSource {
+    manual: Option<Arc<std::sync::atomic::AtomicI64>>,
+}
+
+impl TimeSource {
+    /// The system clock.
+    pub fn system() -> Self {
+        TimeSource { manual: None }
+    }
+
+    /// A clock standing at `at_ms` (Unix milliseconds) until moved.
+    pub fn manual(at_ms: i64) -> Self {
+        TimeSource {
+            manual: Some(Arc::new(std::sync::atomic::AtomicI64::new(at_ms))),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        match &self.manual {
+            Some(t) => t.load(std::sync::atomic::Ordering::SeqCst),
+            None => onestop_store::now_ms(),
+        }
+    }
+
+    /// Moves a hand-set clock to `at_ms` (the system clock ignores it).
+    pub fn set_ms(&self, at_ms: i64) {
+        if let Some(t) = &self.manual {
+            t.store(at_ms, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Moves a hand-set clock on by `ms`.
+    pub fn advance_ms(&self, ms: i64) {
+        if let Some(t) = &self.manual {
+            t.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
 /// Everything a handler needs, cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -50,6 +92,8 @@ pub struct AppState {
     pub credentials: Arc<CredentialCache>,
     /// When each API key's `last_used_at` was last written (throttling).
     key_touches: Arc<Mutex<HashMap<String, i64>>>,
+    /// Where "now" comes from (the system clock unless set otherwise).
+    pub time: TimeSource,
 }
 
 impl AppState {
@@ -77,16 +121,17 @@ impl AppState {
             limiter: Arc::new(RateLimiter::default()),
             credentials: Arc::new(CredentialCache::default()),
             key_touches: Arc::new(Mutex::new(HashMap::new())),
+            time: TimeSource::system(),
         }
     }
 
     /// Now, at the city's offset.
     pub fn now(&self) -> time::OffsetDateTime {
-        time::OffsetDateTime::now_utc().to_offset(self.offset)
+        onestop_domain::timefmt::from_ms(self.now_ms(), self.offset)
     }
 
     pub fn now_ms(&self) -> i64 {
-        onestop_store::now_ms()
+        self.time.now_ms()
     }
 
     /// Records session activity in the background (the idle timeout).

@@ -23,6 +23,7 @@ on_both_databases!(
     repeated_actions_with_an_idempotency_key,
     registered_projects_may_skip_the_survey,
     a_cancelled_application_closes_its_case,
+    deadlines_follow_the_working_time_clock,
 );
 
 async fn decide(app: &TestApp, s: &Session, item: &str, body: Value) -> Answer {
@@ -1445,4 +1446,30 @@ async fn a_cancelled_application_closes_its_case(backend: Backend) {
     .await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
     assert_eq!(res.json()["error"]["code"], "invalid_transition");
+}
+
+/// With the clock standing on a Friday afternoon before the make-up Sunday
+/// of 2026-09-20, each stage's deadline is the exact working-time instant.
+async fn deadlines_follow_the_working_time_clock(backend: Backend) {
+    let app = TestApp::at_time(backend, "2026-09-18T16:30:00+08:00").await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let created = created.json();
+    // Acceptance: half a working day = 11,700 s. One hour on Friday, none
+    // on Saturday, the rest on the make-up Sunday morning.
+    assert_eq!(
+        created["work_orders"][0]["due_at"],
+        "2026-09-20T10:45:00+08:00"
+    );
+    assert_eq!(created["submitted_at"], "2026-09-18T16:30:00+08:00");
+    // Accepted on Sunday at 09:00: the survey's working day runs to Monday 09:00.
+    app.state.time.set_ms(onestop_domain::timefmt::to_ms(
+        onestop_domain::timefmt::parse("2026-09-20T09:00:00+08:00").unwrap(),
+    ));
+    let key = app.key("workorders:write:sz-water").await;
+    let (order, mut v) = order_of(&created, "sz-water");
+    let accepted = step(&app, &key, &order, &mut v, json!({"action": "accept"})).await;
+    assert_eq!(accepted["due_at"], "2026-09-21T09:00:00+08:00");
 }

@@ -114,8 +114,24 @@ impl TestApp {
         Self::with_config(backend, |_| {}).await
     }
 
+    /// A test app whose clock stands at `at` (RFC 3339) until the test moves
+    /// it (`app.state.time`).
+    pub async fn at_time(backend: Backend, at: &str) -> TestApp {
+        let ms =
+            onestop_domain::timefmt::to_ms(onestop_domain::timefmt::parse(at).expect("an instant"));
+        Self::build(backend, |_| {}, onestop_server::TimeSource::manual(ms)).await
+    }
+
     /// A test app over a changed copy of the default city's configuration.
     pub async fn with_config(backend: Backend, change: impl FnOnce(&mut CityConfig)) -> TestApp {
+        Self::build(backend, change, onestop_server::TimeSource::system()).await
+    }
+
+    async fn build(
+        backend: Backend,
+        change: impl FnOnce(&mut CityConfig),
+        time: onestop_server::TimeSource,
+    ) -> TestApp {
         let db = TestDb::new(backend);
         let mut config = CityConfig::default_city();
         change(&mut config);
@@ -124,12 +140,13 @@ impl TestApp {
         let store = db.open_store().await;
         // Argon2 at a labelled test-only cost keeps the suites fast; the
         // production cost is exercised by the benchmark.
-        let state = AppState::with_password_cost(
+        let mut state = AppState::with_password_cost(
             config,
             clock,
             store,
             onestop_server::auth::PasswordCost::TEST_ONLY,
         );
+        state.time = time;
         let system = onestop_server::accounts::system_caller("test");
         let (_, api_key) = onestop_server::accounts::create_api_key(
             &state,
