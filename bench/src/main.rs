@@ -104,6 +104,7 @@ fn sqlite_commit_limit(secs: u64) -> f64 {
                     planned: p.clone(),
                     budget_seconds: 11_700,
                     due_at_ms: onestop_store::now_ms() + 86_400_000,
+                    warn_at_ms: onestop_store::now_ms() + 64_800_000,
                 })
                 .collect(),
             actor: "bench".into(),

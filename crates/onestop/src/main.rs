@@ -597,6 +597,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     }
     let state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone());
     let audit = state.audit.clone();
+    let sweeper = onestop_server::levels::start(state.clone());
     let app = onestop_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -617,6 +618,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    sweeper.abort();
     tracing::info!("stopped accepting requests; finishing queued writes");
     audit.flush().await;
     drop(store);

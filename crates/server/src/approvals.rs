@@ -211,10 +211,11 @@ fn grant_works(
             Some(d) => clock.budget_for_days(d).map_err(cal)?,
             None => 0,
         };
-        let due = clock
-            .add_working_seconds(now_ms.div_euclid(1000), budget)
-            .map_err(cal)?
-            * 1000;
+        let (warn, due) = clock
+            .level_instants(now_ms.div_euclid(1000), budget, 0, limits.warning_share)
+            .map_err(cal)?;
+        let (warn, due) = (warn * 1000, due * 1000);
+        let level = onestop_domain::application::Level::at(now_ms, warn, due);
         let u = OrderUpdate {
             id: w.clone(),
             expected_version: oc.version,
@@ -227,6 +228,9 @@ fn grant_works(
             suspended_seconds: 0,
             suspended_at_ms: None,
             due_at_ms: due,
+            level,
+            warn_at_ms: Some(warn),
+            next_level_at_ms: level.next_change(warn, due),
             at_ms: now_ms,
             actor: actor.to_owned(),
             kind: t.action.clone(),

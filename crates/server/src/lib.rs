@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod flowchart;
+pub mod levels;
 pub mod middleware;
 pub mod service;
 pub mod web;

@@ -115,9 +115,12 @@ pub async fn submit(
     let budget = state
         .clock
         .budget_for_days(state.config.limits.acceptance_days)?;
-    let due_s = state
-        .clock
-        .add_working_seconds(now.unix_timestamp(), budget)?;
+    let (warn_s, due_s) = state.clock.level_instants(
+        now.unix_timestamp(),
+        budget,
+        0,
+        state.config.limits.warning_share,
+    )?;
     let orders = fan_out(&form, &state.config)
         .into_iter()
         .map(|planned| NewWorkOrder {
@@ -125,6 +128,7 @@ pub async fn submit(
             planned,
             budget_seconds: budget,
             due_at_ms: due_s * 1000,
+            warn_at_ms: warn_s * 1000,
         })
         .collect();
     let new = NewApplication {

@@ -629,7 +629,7 @@ impl ActJob {
         item.order.stage = next.stage;
         item.order.status = next.status;
         item.order.due_at = onestop_domain::timefmt::from_ms(next.due_at_ms, self.offset);
-        item.order.level = Level::Normal;
+        item.order.level = next.level;
         item.order.version = self.version + 1;
         Ok(Ok(item))
     }
@@ -686,23 +686,31 @@ impl ActJob {
             suspended_seconds: clock.suspended_seconds,
             suspended_at_ms: clock.suspended_at_ms,
             due_at_ms: clock.due_at_ms,
+            level: clock.level,
+            warn_at_ms: clock.warn_at_ms,
+            next_level_at_ms: None,
             at_ms: now_ms,
             actor: self.actor.clone(),
             kind: plan.action.clone(),
             data: String::new(),
         };
+        let share = self.config.limits.warning_share;
         if plan.to != plan.from {
             // A new stage: a new clock.
             let budget = match plan.limit_days {
                 Some(d) => c.budget_for_days(d)?,
                 None => 0,
             };
+            let (warn, due) = c.level_instants(now_s, budget, 0, share)?;
             next.stage_started_at_ms = now_ms;
             next.budget_seconds = budget;
             next.suspended_seconds = 0;
             next.suspended_at_ms = None;
-            next.due_at_ms = c.add_working_seconds(now_s, budget)? * 1000;
+            next.due_at_ms = due * 1000;
+            next.warn_at_ms = Some(warn * 1000);
+            next.level = Level::at(now_ms, warn * 1000, due * 1000);
         } else if plan.suspends {
+            // Waiting for the applicant: the clock and its level stand still.
             next.suspended_at_ms = Some(now_ms);
         } else if plan.resumes
             && let Some(from) = clock.suspended_at_ms
@@ -711,11 +719,27 @@ impl ActJob {
             let waited = c.working_seconds_between(from.div_euclid(1000), now_s)?;
             next.suspended_seconds += waited;
             next.suspended_at_ms = None;
-            next.due_at_ms = c.add_working_seconds(
+            let (warn, due) = c.level_instants(
                 clock.stage_started_at_ms.div_euclid(1000),
-                clock.budget_seconds + next.suspended_seconds,
-            )? * 1000;
+                clock.budget_seconds,
+                next.suspended_seconds,
+                share,
+            )?;
+            next.due_at_ms = due * 1000;
+            next.warn_at_ms = Some(warn * 1000);
+            next.level = Level::at(now_ms, warn * 1000, due * 1000);
         }
+        // A running clock of an open order changes level next at its
+        // warning instant or deadline; a finished or waiting one does not.
+        let running = next.status == OrderStatus::Open && next.suspended_at_ms.is_none();
+        if !matches!(next.status, OrderStatus::Open | OrderStatus::Returned) {
+            next.level = Level::Normal;
+            next.warn_at_ms = None;
+        }
+        next.next_level_at_ms = match (running, next.warn_at_ms) {
+            (true, Some(w)) => next.level.next_change(w, next.due_at_ms),
+            _ => None,
+        };
         next.data = work_orders::transition_data(
             (order.stage, order.status),
             (plan.to, plan.status),
@@ -841,6 +865,9 @@ pub async fn cancel_application(
                 suspended_seconds: 0,
                 suspended_at_ms: None,
                 due_at_ms: now_ms,
+                level: Level::Normal,
+                warn_at_ms: None,
+                next_level_at_ms: None,
                 at_ms: now_ms,
                 actor: actor.clone(),
                 kind: t.action.clone(),

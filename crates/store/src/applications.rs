@@ -35,6 +35,8 @@ pub struct NewWorkOrder {
     /// Working-time budget of the acceptance stage, in seconds.
     pub budget_seconds: i64,
     pub due_at_ms: i64,
+    /// When the acceptance stage's early warning begins.
+    pub warn_at_ms: i64,
 }
 
 /// Allocates the next number of `local_date` (inside the caller's transaction).
@@ -120,6 +122,8 @@ pub fn insert(
             o.due_at_ms.into(),
             app.submitted_at_ms.into(),
             app.submitted_at_ms.into(),
+            o.warn_at_ms.into(),
+            o.warn_at_ms.into(),
         ]);
         let created = serde_json::json!({
             "service": o.planned.service,
@@ -153,8 +157,8 @@ pub fn insert(
             conn,
             "INSERT INTO work_orders (id, application_id, seq, service, carrier, unit_code, stage,
                  status, level, stage_started_at, budget_seconds, due_at, created_at,
-                 updated_at, suspended_seconds, version)",
-            14,
+                 updated_at, warn_at, next_level_at, suspended_seconds, version)",
+            16,
             "0, 1",
             &order_rows,
         )?;

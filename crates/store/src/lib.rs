@@ -12,6 +12,7 @@ pub mod approvals;
 pub mod audit;
 pub mod db;
 pub mod idempotency;
+pub mod levels;
 pub mod migrate;
 pub mod surveys;
 #[cfg(feature = "testing")]

@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "approval_rounds",
         sql: include_str!("../migrations/0007_approval_rounds.sql"),
     },
+    Migration {
+        version: 8,
+        name: "levels",
+        sql: include_str!("../migrations/0008_levels.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

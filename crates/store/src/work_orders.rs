@@ -95,7 +95,8 @@ pub fn get_with_clock(
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let sql = SQL.get_or_init(|| {
         format!(
-            "SELECT {}, w.stage_started_at, w.budget_seconds, w.suspended_seconds, w.suspended_at
+            "SELECT {}, w.stage_started_at, w.budget_seconds, w.suspended_seconds, w.suspended_at,
+                    w.warn_at
              FROM work_orders w JOIN applications a ON a.id = w.application_id WHERE w.id = $1",
             columns()
         )
@@ -115,6 +116,8 @@ pub fn get_with_clock(
         suspended_seconds: r.int(18)?,
         suspended_at_ms: r.opt_int(19)?,
         due_at_ms: r.int(7)?,
+        level: o.level,
+        warn_at_ms: r.opt_int(20)?,
     };
     Ok(Some((row, clock)))
 }
@@ -273,12 +276,15 @@ pub struct OrderClock {
     /// Start of the running suspension, if any.
     pub suspended_at_ms: Option<i64>,
     pub due_at_ms: i64,
+    pub level: Level,
+    /// The stage's warning instant (absent on orders from before levels).
+    pub warn_at_ms: Option<i64>,
 }
 
 pub fn clock(conn: &mut dyn Conn, id: &str) -> Result<Option<OrderClock>, StoreError> {
     let Some(r) = conn.query_opt(
         "SELECT application_id, stage, status, version, stage_started_at, budget_seconds,
-                suspended_seconds, suspended_at, due_at
+                suspended_seconds, suspended_at, due_at, level, warn_at
          FROM work_orders WHERE id = $1",
         params![id],
     )?
@@ -298,6 +304,9 @@ pub fn clock(conn: &mut dyn Conn, id: &str) -> Result<Option<OrderClock>, StoreE
         suspended_seconds: r.int(6)?,
         suspended_at_ms: r.opt_int(7)?,
         due_at_ms: r.int(8)?,
+        level: Level::parse(r.text(9)?)
+            .ok_or_else(|| StoreError::Decode(format!("level {:?}", r.text(9))))?,
+        warn_at_ms: r.opt_int(10)?,
     }))
 }
 
@@ -317,6 +326,11 @@ pub struct OrderUpdate {
     pub suspended_seconds: i64,
     pub suspended_at_ms: Option<i64>,
     pub due_at_ms: i64,
+    /// The clock's level after the action, its warning instant, and when
+    /// its level changes next (`None`: it does not, see [`levels`](crate::levels)).
+    pub level: Level,
+    pub warn_at_ms: Option<i64>,
+    pub next_level_at_ms: Option<i64>,
     pub at_ms: i64,
     pub actor: String,
     /// History event kind (the action's code) and its data (JSON text,
@@ -367,9 +381,9 @@ pub fn apply(
     application_id: &str,
 ) -> Result<bool, StoreError> {
     let n = conn.execute(
-        "UPDATE work_orders SET stage = $3, status = $4, level = 'normal', stage_started_at = $5,
+        "UPDATE work_orders SET stage = $3, status = $4, level = $11, stage_started_at = $5,
              budget_seconds = $6, suspended_seconds = $7, suspended_at = $8, due_at = $9,
-             updated_at = $10, version = version + 1
+             updated_at = $10, warn_at = $12, next_level_at = $13, version = version + 1
          WHERE id = $1 AND version = $2",
         params![
             &u.id,
@@ -381,7 +395,10 @@ pub fn apply(
             u.suspended_seconds,
             u.suspended_at_ms,
             u.due_at_ms,
-            u.at_ms
+            u.at_ms,
+            u.level.as_str(),
+            u.warn_at_ms,
+            u.next_level_at_ms
         ],
     )?;
     if n != 1 {

@@ -1,0 +1,169 @@
+//! Early warning and overdue with the clock standing still and moved by
+//! hand, on SQLite and PostgreSQL: the exact instants across a weekend with
+//! a make-up working day, one history event per change however often (and
+//! however concurrently) the sweeper runs, a stopped clock while waiting for
+//! the applicant, and a new stage starting from normal again.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use onestop_domain::timefmt;
+use onestop_store::testing::Backend;
+use serde_json::{Value, json};
+
+on_both_databases!(
+    warning_then_overdue_at_the_exact_instants,
+    a_waiting_clock_does_not_move,
+);
+
+fn set(app: &TestApp, at: &str) {
+    app.state
+        .time
+        .set_ms(timefmt::to_ms(timefmt::parse(at).expect("an instant")));
+}
+
+async fn order(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/api/v1/work-orders/{id}")).await.json()
+}
+
+async fn act(app: &TestApp, key: &str, id: &str, body: Value) -> Value {
+    let auth = format!("Bearer {key}");
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/work-orders/{id}/actions"),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+            body.to_string(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    res.json()
+}
+
+async fn level_events(app: &TestApp, application: &str) -> Vec<(String, i64)> {
+    let id = application.to_owned();
+    app.state
+        .store
+        .read(move |c| onestop_store::applications::events(c, &id))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind.starts_with("level_"))
+        .map(|e| (e.kind, e.at_ms))
+        .collect()
+}
+
+async fn warning_then_overdue_at_the_exact_instants(backend: Backend) {
+    // Friday 16:30 before the make-up Sunday 2026-09-20.
+    let app = TestApp::at_time(backend, "2026-09-18T16:30:00+08:00").await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let app_id = created["id"].as_str().unwrap().to_owned();
+    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    // Acceptance: 11,700 working seconds; 75 % of it is 8,775 s: one hour
+    // on Friday, nothing on Saturday, then Sunday from 08:30 → 09:56:15.
+    assert_eq!(
+        created["work_orders"][0]["due_at"],
+        "2026-09-20T10:45:00+08:00"
+    );
+    set(&app, "2026-09-20T09:56:14+08:00");
+    let moved = onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+    assert!(moved.is_empty(), "{moved:?}");
+    assert_eq!(order(&app, &oid).await["level"], "normal");
+    set(&app, "2026-09-20T09:56:15+08:00");
+    let moved = onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(order(&app, &oid).await["level"], "warning");
+    // Sweeping again, or two sweepers at once, changes nothing more.
+    let (a, b) = tokio::join!(
+        onestop_server::levels::sweep_once(&app.state),
+        onestop_server::levels::sweep_once(&app.state)
+    );
+    assert!(a.unwrap().is_empty() && b.unwrap().is_empty());
+    // A second before the deadline it is still a warning; at it, overdue.
+    set(&app, "2026-09-20T10:44:59+08:00");
+    assert!(
+        onestop_server::levels::sweep_once(&app.state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    set(&app, "2026-09-21T08:00:00+08:00");
+    let (a, b) = tokio::join!(
+        onestop_server::levels::sweep_once(&app.state),
+        onestop_server::levels::sweep_once(&app.state)
+    );
+    assert_eq!(a.unwrap().len() + b.unwrap().len(), 1, "moved exactly once");
+    assert_eq!(order(&app, &oid).await["level"], "overdue");
+    let warn = timefmt::to_ms(timefmt::parse("2026-09-20T09:56:15+08:00").unwrap());
+    let due = timefmt::to_ms(timefmt::parse("2026-09-20T10:45:00+08:00").unwrap());
+    assert_eq!(
+        level_events(&app, &app_id).await,
+        vec![
+            ("level_warning".to_owned(), warn),
+            ("level_overdue".to_owned(), due)
+        ],
+        "one event per change, at the instant it happened"
+    );
+    // The overdue order on the workbench's filter.
+    let key = app.key("workorders:write:sz-water").await;
+    let auth = format!("Bearer {key}");
+    let list = app
+        .request(
+            Method::GET,
+            "/api/v1/work-orders?level=overdue",
+            &[("authorization", &auth)],
+            axum::body::Body::empty(),
+        )
+        .await
+        .json();
+    assert_eq!(list["items"][0]["id"], oid.as_str(), "{list}");
+    // Accepting it starts the survey's clock: normal again, with its own instants.
+    let v = order(&app, &oid).await["version"].clone();
+    let accepted = act(&app, &key, &oid, json!({"action": "accept", "version": v})).await;
+    assert_eq!(accepted["level"], "normal");
+    assert_eq!(accepted["due_at"], "2026-09-21T17:30:00+08:00");
+    assert_eq!(order(&app, &oid).await["level"], "normal");
+    set(&app, "2026-09-21T16:30:00+08:00");
+    let moved = onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1, "75 % of the survey's day has passed");
+    assert_eq!(order(&app, &oid).await["level"], "warning");
+}
+
+async fn a_waiting_clock_does_not_move(backend: Backend) {
+    let app = TestApp::at_time(backend, "2026-09-18T16:30:00+08:00").await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let key = app.key("workorders:write:sz-water").await;
+    act(
+        &app,
+        &key,
+        &oid,
+        json!({"action": "return_for_correction", "version": 1, "reason": "缺少用水量说明"}),
+    )
+    .await;
+    // Long past the deadline, the order waiting for the applicant stays as it was.
+    set(&app, "2026-09-25T08:00:00+08:00");
+    assert!(
+        onestop_server::levels::sweep_once(&app.state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(order(&app, &oid).await["level"], "normal");
+}

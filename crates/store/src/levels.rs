@@ -1,0 +1,144 @@
+//! Early warning and overdue: the sweeper's side in the store.
+//!
+//! Every open work order carries the instant its level changes next
+//! (`next_level_at`: the warning instant while normal, the deadline while in
+//! warning, none once overdue or while its clock is stopped). A sweep moves
+//! the orders whose instant has passed, each with its history event, in the
+//! caller's transaction. The move is conditional on the instant the sweep
+//! read, so when several processes sweep one database at once each change
+//! happens — and is recorded — exactly once.
+
+use crate::StoreError;
+use crate::db::Conn;
+use crate::params;
+use onestop_domain::application::{Level, OrderStatus, Stage};
+use onestop_domain::calendar::{CalendarError, Clock};
+
+/// Who the history names for a level change.
+pub const SWEEPER: &str = "system:clock";
+
+/// One order whose level changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub order_id: String,
+    pub application_id: String,
+    pub unit_code: String,
+    pub stage: Stage,
+    pub from: Level,
+    pub to: Level,
+    /// The instant the level changed (the warning instant or the deadline).
+    pub at_ms: i64,
+    pub due_at_ms: i64,
+}
+
+/// The history event kind of a move to `level`.
+pub fn event_kind(level: Level) -> &'static str {
+    match level {
+        Level::Normal => "level_normal",
+        Level::Warning => "level_warning",
+        Level::Overdue => "level_overdue",
+    }
+}
+
+/// Moves at most `limit` orders whose next level change is due at `now_ms`,
+/// oldest first. Returns what moved (an order another sweeper moved first
+/// is not in it).
+pub fn sweep(conn: &mut dyn Conn, now_ms: i64, limit: u32) -> Result<Vec<Moved>, StoreError> {
+    let rows = conn.query(
+        "SELECT id, application_id, unit_code, stage, level, warn_at, due_at, next_level_at
+         FROM work_orders
+         WHERE next_level_at IS NOT NULL AND next_level_at <= $1
+         ORDER BY next_level_at LIMIT $2",
+        params![now_ms, i64::from(limit)],
+    )?;
+    let mut moved = Vec::new();
+    for r in &rows {
+        let id = r.text(0)?;
+        let from = Level::parse(r.text(4)?)
+            .ok_or_else(|| StoreError::Decode(format!("level {:?}", r.text(4))))?;
+        let due = r.int(6)?;
+        let warn = r.opt_int(5)?.unwrap_or(due);
+        let seen = r.int(7)?;
+        let to = Level::at(now_ms, warn, due);
+        let next = to.next_change(warn, due);
+        let n = conn.execute(
+            "UPDATE work_orders SET level = $2, next_level_at = $3
+             WHERE id = $1 AND next_level_at = $4",
+            params![id, to.as_str(), next, seen],
+        )?;
+        if n != 1 || to == from {
+            continue;
+        }
+        let m = Moved {
+            order_id: id.to_owned(),
+            application_id: r.text(1)?.to_owned(),
+            unit_code: r.text(2)?.to_owned(),
+            stage: Stage::parse(r.text(3)?)
+                .ok_or_else(|| StoreError::Decode(format!("stage {:?}", r.text(3))))?,
+            from,
+            to,
+            at_ms: if to == Level::Overdue { due } else { warn },
+            due_at_ms: due,
+        };
+        let data = serde_json::json!({
+            "from": m.from.as_str(),
+            "to": m.to.as_str(),
+            "stage": m.stage.as_str(),
+            "due_at": m.due_at_ms,
+        });
+        conn.execute(
+            "INSERT INTO history_events (application_id, work_order_id, at, actor, kind, data)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            params![
+                &m.application_id,
+                &m.order_id,
+                m.at_ms,
+                SWEEPER,
+                event_kind(m.to),
+                data.to_string()
+            ],
+        )?;
+        moved.push(m);
+    }
+    Ok(moved)
+}
+
+/// Gives open orders from before levels existed their warning instant,
+/// level and next change (at most `limit` per call; returns how many).
+pub fn backfill(
+    conn: &mut dyn Conn,
+    clock: &Clock,
+    warning_share: f64,
+    now_ms: i64,
+    limit: u32,
+) -> Result<usize, StoreError> {
+    let rows = conn.query(
+        "SELECT id, status, stage_started_at, budget_seconds, suspended_seconds, suspended_at
+         FROM work_orders
+         WHERE warn_at IS NULL AND status IN ('open', 'returned')
+         LIMIT $1",
+        params![i64::from(limit)],
+    )?;
+    let cal = |e: CalendarError| StoreError::Database(e.to_string());
+    for r in &rows {
+        let started = r.int(2)?.div_euclid(1000);
+        let (warn, due) = clock
+            .level_instants(started, r.int(3)?, r.int(4)?, warning_share)
+            .map_err(cal)?;
+        let (warn, due) = (warn * 1000, due * 1000);
+        let stopped = r.opt_int(5)?;
+        let running = r.text(1)? == OrderStatus::Open.as_str() && stopped.is_none();
+        // A stopped clock keeps the level it had when it stopped.
+        let level = Level::at(stopped.unwrap_or(now_ms).min(now_ms), warn, due);
+        let next = if running {
+            level.next_change(warn, due)
+        } else {
+            None
+        };
+        conn.execute(
+            "UPDATE work_orders SET warn_at = $2, level = $3, next_level_at = $4 WHERE id = $1",
+            params![r.text(0)?, warn, level.as_str(), next],
+        )?;
+    }
+    Ok(rows.len())
+}
