@@ -1,6 +1,7 @@
 //! onestop's HTTP load scenarios. Results go to BENCHMARKS.md.
 //!
-//! `cargo run --release -p onestop-bench -- [--seconds N] [--connections C] [--skip-postgres]`
+//! `cargo run --release -p onestop-bench -- [--seconds N] [--connections C] [--skip-postgres]
+//! [--only lifecycle|sweep]`
 //!
 //! Expects the release server at `target/release/onestop` (`cargo build --release`).
 //! In one run it measures, on this machine:
@@ -116,6 +117,89 @@ fn sqlite_commit_limit(secs: u64) -> f64 {
         n += 1;
     }
     n as f64 / started.elapsed().as_secs_f64()
+}
+
+/// (9) The level sweeper with 1,000,000 open work orders stored (SQLite,
+/// durable): a sweep with nothing due, then one that moves 10,000 orders,
+/// each a whole transaction with its commit. Builds the data set itself
+/// (five-service applications, six orders each, in large transactions).
+fn sweep_scenario() {
+    const ORDERS: usize = 1_000_000;
+    const DUE: i64 = 10_000;
+    let db = TestDb::new(Backend::Sqlite);
+    let mut conn = db.target.connect(Role::Writer).expect("sqlite");
+    onestop_store::migrate::migrate(conn.as_mut()).expect("migrate");
+    let config = CityConfig::default_city();
+    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    let form = validate_application(&five_service_body(0), &config, now).expect("valid");
+    let planned = fan_out(&form, &config);
+    let built = Instant::now();
+    let now_ms = onestop_store::now_ms();
+    let mut orders = 0;
+    while orders < ORDERS {
+        conn.batch("BEGIN IMMEDIATE").unwrap();
+        for _ in 0..5_000 {
+            let app = NewApplication {
+                id: uuid::Uuid::now_v7().simple().to_string(),
+                submitted_at_ms: now_ms,
+                local_date: now.date(),
+                form: form.clone(),
+                orders: planned
+                    .iter()
+                    .map(|p| NewWorkOrder {
+                        id: uuid::Uuid::now_v7().simple().to_string(),
+                        planned: p.clone(),
+                        budget_seconds: 11_700,
+                        due_at_ms: now_ms + 86_400_000,
+                        warn_at_ms: now_ms + 64_800_000,
+                    })
+                    .collect(),
+                actor: "bench".into(),
+                submitted_by: None,
+            };
+            applications::insert(conn.as_mut(), &app, &config, now.offset()).unwrap();
+            orders += planned.len();
+        }
+        conn.batch("COMMIT").unwrap();
+    }
+    println!("\n## 9. Level sweeper, SQLite, durable, {orders} open work orders stored");
+    println!("data set built in {:.1} s", built.elapsed().as_secs_f64());
+    let sweep = |conn: &mut Box<dyn onestop_store::db::Conn>| {
+        let t = Instant::now();
+        conn.batch("BEGIN IMMEDIATE").unwrap();
+        let moved =
+            onestop_store::levels::sweep(conn.as_mut(), onestop_store::now_ms(), 10_000).unwrap();
+        conn.batch("COMMIT").unwrap();
+        (t.elapsed(), moved.len())
+    };
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        idle.push(sweep(&mut conn).0);
+    }
+    idle.sort();
+    let p50 = idle[idle.len() / 2];
+    let worst = idle[idle.len() - 1];
+    println!(
+        "nothing due: median {:.3} ms, slowest of 20 {:.3} ms (target < 5 ms: {})",
+        ms(p50),
+        ms(worst),
+        verdict(worst < Duration::from_millis(5))
+    );
+    // 10,000 orders reach their warning instant.
+    conn.batch("BEGIN IMMEDIATE").unwrap();
+    conn.execute(
+        "UPDATE work_orders SET warn_at = $1, next_level_at = $1
+         WHERE id IN (SELECT id FROM work_orders ORDER BY id LIMIT $2)",
+        onestop_store::params![now_ms - 1_000, DUE],
+    )
+    .unwrap();
+    conn.batch("COMMIT").unwrap();
+    let (took, moved) = sweep(&mut conn);
+    println!(
+        "{moved} orders moved to warning with their history events in {:.0} ms (target < 2 s: {})",
+        ms(took),
+        verdict(moved as i64 == DUE && took < Duration::from_secs(2))
+    );
 }
 
 struct Server {
@@ -788,6 +872,10 @@ fn lifecycle_section(
 
 fn main() {
     let args = parse_args();
+    if args.only.as_deref() == Some("sweep") {
+        sweep_scenario();
+        return;
+    }
     if args.only.as_deref() == Some("lifecycle") {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -1017,6 +1105,9 @@ fn main() {
         ms(quiet.p99)
     );
     drop(server);
+
+    // (9) The level sweeper over a million open orders.
+    sweep_scenario();
 
     if !args.skip_postgres {
         let db = TestDb::new(Backend::Postgres);
