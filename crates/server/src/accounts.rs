@@ -909,5 +909,6 @@ pub fn system_caller(name: &str) -> Caller {
         user_agent: String::new(),
         https: false,
         csrf_cookie: None,
+        unread: None,
     }
 }

@@ -48,6 +48,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::approvals::get_case,
         crate::approvals::post_resubmission,
         crate::approvals::list_items,
+        crate::web_notifications::list_api,
+        crate::web_notifications::read_api,
         calendar_day,
         calendar_deadline
     ),
@@ -69,6 +71,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::approvals::RevisionView,
         crate::approvals::InboxItem,
         crate::approvals::InboxList,
+        crate::web_notifications::NotificationView,
+        crate::web_notifications::NotificationList,
         DayInfo,
         Deadline
     ))

@@ -15,9 +15,8 @@ use onestop_domain::access::{Role, Scope, Subject};
 use onestop_domain::application::{OrderStatus, Stage, UnitRef};
 use onestop_domain::approval::{self, CaseStatus, ItemStatus};
 use onestop_domain::calendar::Clock;
-use onestop_domain::config::Limits;
 use onestop_domain::form::FieldCode;
-use onestop_domain::workflow::{ProcessConfig, SYSTEM_ROLE};
+use onestop_domain::workflow::SYSTEM_ROLE;
 use onestop_store::StoreError;
 use onestop_store::approvals::{self, Case, Item};
 use onestop_store::db::Conn;
@@ -186,13 +185,13 @@ pub fn view(state: &AppState, full: FullCase) -> CaseView {
 fn grant_works(
     c: &mut dyn Conn,
     works: &[String],
-    process: &ProcessConfig,
-    limits: &Limits,
+    config: &onestop_domain::config::CityConfig,
     clock: &Clock,
     now_ms: i64,
     actor: &str,
 ) -> Result<(), StoreError> {
     let cal = |e: onestop_domain::calendar::CalendarError| StoreError::Database(e.to_string());
+    let (process, limits) = (&config.process, &config.limits);
     for w in works {
         let Some(oc) = work_orders::clock(c, w)? else {
             continue;
@@ -244,6 +243,7 @@ fn grant_works(
         if !work_orders::apply(c, &u, &oc.application_id)? {
             return Err(StoreError::Conflict(w.clone()));
         }
+        crate::workorders::tell_applicant(c, config, &u, oc.version + 1)?;
     }
     Ok(())
 }
@@ -406,11 +406,7 @@ pub async fn raise(
             .collect(),
     };
     let actor = actor_of(caller);
-    let (process, limits, clock) = (
-        state.config.process.clone(),
-        state.config.limits.clone(),
-        state.clock.clone(),
-    );
+    let (config, clock) = (state.config.clone(), state.clock.clone());
     let c2 = case.clone();
     let created = state
         .store
@@ -432,7 +428,7 @@ pub async fn raise(
                 "case": c2.id, "works": c2.works, "commitment": c2.commitment.is_some(), "status": c2.status.as_str(),
             }))?;
             if c2.status == CaseStatus::Approved {
-                grant_works(c, &c2.works, &process, &limits, &clock, now_ms, &actor)?;
+                grant_works(c, &c2.works, &config, &clock, now_ms, &actor)?;
             }
             Ok(Raised::Created)
         })
@@ -564,11 +560,7 @@ pub async fn decide(
     let now_ms = state.now_ms();
     let actor = actor_of(caller);
     let opinion = opinion.to_owned();
-    let (process, limits, clock) = (
-        state.config.process.clone(),
-        state.config.limits.clone(),
-        state.clock.clone(),
-    );
+    let (config, clock) = (state.config.clone(), state.clock.clone());
     let case_id = case.id.clone();
     let outcome = state
         .store
@@ -593,7 +585,7 @@ pub async fn decide(
             if status != current.status {
                 approvals::set_status(c, &case_id, status, now_ms)?;
                 if status == CaseStatus::Approved {
-                    grant_works(c, &current.works, &process, &limits, &clock, now_ms, &actor)?;
+                    grant_works(c, &current.works, &config, &clock, now_ms, &actor)?;
                 }
             }
             Ok(Decided::Done)

@@ -336,6 +336,8 @@ pub struct Caller {
     pub https: bool,
     /// The anonymous CSRF cookie's value, if any.
     pub csrf_cookie: Option<String>,
+    /// Unread in-app messages of a signed-in account (pages only).
+    pub unread: Option<i64>,
 }
 
 /// A cookie's value from the request.
@@ -427,6 +429,7 @@ impl Caller {
                 .unwrap_or_default(),
             https,
             csrf_cookie: cookie(headers, CSRF_COOKIE).map(str::to_owned),
+            unread: None,
         };
         if let Some(auth) = headers.get(header::AUTHORIZATION) {
             let key = auth
@@ -516,6 +519,16 @@ impl Caller {
                         csrf_token: s.csrf_token,
                     });
                     caller.subject = Subject::Account(account_subject(&a));
+                    // The pages' message bell (the API has its own endpoint).
+                    if !parts.uri.path().starts_with("/api/") && !a.must_change_password {
+                        let id = a.id.clone();
+                        caller.unread = Some(
+                            state
+                                .store
+                                .read(move |c| onestop_store::notifications::unread_count(c, &id))
+                                .await?,
+                        );
+                    }
                 }
                 _ => caller.problem = Some(CredentialProblem::SessionEnded),
             }

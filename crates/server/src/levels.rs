@@ -18,9 +18,16 @@ pub async fn sweep_once(state: &AppState) -> Result<Vec<Moved>, ApiError> {
     let mut all = Vec::new();
     loop {
         let now_ms = state.now_ms();
+        let (config, offset) = (state.config.clone(), state.offset);
         let moved = state
             .store
-            .write(move |c| levels::sweep(c, now_ms, SWEEP_BATCH))
+            .write(move |c| {
+                let moved = levels::sweep(c, now_ms, SWEEP_BATCH)?;
+                for m in &moved {
+                    tell(c, m, &config, offset)?;
+                }
+                Ok(moved)
+            })
             .await?;
         let more = moved.len() as u32 >= SWEEP_BATCH;
         all.extend(moved);
@@ -28,6 +35,73 @@ pub async fn sweep_once(state: &AppState) -> Result<Vec<Moved>, ApiError> {
             return Ok(all);
         }
     }
+}
+
+/// Tells the handling unit's operators of a warning, and them and the
+/// supervisors of an overdue order, in the move's own transaction.
+fn tell(
+    c: &mut dyn onestop_store::db::Conn,
+    m: &Moved,
+    config: &onestop_domain::config::CityConfig,
+    offset: time::UtcOffset,
+) -> Result<(), onestop_store::StoreError> {
+    use onestop_domain::application::Level;
+    use onestop_store::notifications::{self, Message};
+    let mut to = notifications::holders(c, "operator", Some(&m.unit_code))?;
+    if m.to == Level::Overdue {
+        for s in notifications::holders(c, "supervisor", None)? {
+            if !to.contains(&s) {
+                to.push(s);
+            }
+        }
+    }
+    let service = config
+        .service(&m.service)
+        .map_or_else(|| m.service.clone(), |s| s.name.clone());
+    let unit = config
+        .unit(&m.unit_code)
+        .map_or_else(|| m.unit_code.clone(), |u| u.name.clone());
+    let due = onestop_domain::timefmt::from_ms(m.due_at_ms, offset);
+    let due = format!(
+        "{:04}年{:02}月{:02}日 {:02}:{:02}",
+        due.year(),
+        due.month() as u8,
+        due.day(),
+        due.hour(),
+        due.minute()
+    );
+    let (title, body) = match m.to {
+        Level::Warning => (
+            format!("工单预警：{} {}", m.application_number, service),
+            format!(
+                "{unit}承办的{service}工单（申请 {}，{}环节）办理时限已用去大半，请于 {due} 前办结。",
+                m.application_number,
+                m.stage.label_zh()
+            ),
+        ),
+        Level::Overdue => (
+            format!("工单超期：{} {}", m.application_number, service),
+            format!(
+                "{unit}承办的{service}工单（申请 {}，{}环节）已超过办理时限（{due}），请尽快办结。",
+                m.application_number,
+                m.stage.label_zh()
+            ),
+        ),
+        Level::Normal => return Ok(()),
+    };
+    notifications::send(
+        c,
+        &to,
+        &Message {
+            event_key: format!("{}:{}:{}", levels::event_kind(m.to), m.order_id, m.at_ms),
+            kind: levels::event_kind(m.to).to_owned(),
+            title,
+            body,
+            link: Some(format!("/work-orders/{}", m.order_id)),
+            at_ms: m.at_ms,
+        },
+    )?;
+    Ok(())
 }
 
 /// Gives orders from before levels existed their warning instant and level.

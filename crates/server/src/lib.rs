@@ -19,6 +19,7 @@ pub mod web;
 pub mod web_admin;
 pub mod web_approvals;
 pub mod web_auth;
+pub mod web_notifications;
 pub mod web_progress;
 pub mod web_staff;
 pub mod workorders;
@@ -181,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web_staff::routes())
         .merge(web_admin::routes())
         .merge(web_approvals::routes())
+        .merge(web_notifications::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

@@ -75,6 +75,8 @@ pub struct Nav {
     pub user: Option<String>,
     pub csrf: String,
     pub links: Vec<(&'static str, &'static str)>,
+    /// Unread messages (the bell), for a signed-in account.
+    pub unread: Option<i64>,
 }
 
 impl Nav {
@@ -85,6 +87,7 @@ impl Nav {
                 user: None,
                 csrf: csrf.to_owned(),
                 links,
+                unread: None,
             };
         };
         let has = |r: Role| a.grants.iter().any(|g| g.role == r);
@@ -118,6 +121,11 @@ impl Nav {
             user: Some(a.display_name.clone()),
             csrf: csrf.to_owned(),
             links,
+            unread: if a.must_change_password {
+                None
+            } else {
+                Some(caller.unread.unwrap_or(0))
+            },
         }
     }
 }

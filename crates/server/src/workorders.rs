@@ -584,6 +584,91 @@ pub async fn post_actions(
     })
 }
 
+/// The actions an applicant is told of (besides the application's completion).
+pub const TOLD_TO_APPLICANT: [&str; 5] = [
+    "accept",
+    "return_for_correction",
+    "reject",
+    "approval_granted",
+    "connect",
+];
+
+/// Tells the applicant's accounts of an action on one of its orders (those
+/// in [`TOLD_TO_APPLICANT`]), and of the application's completion, inside
+/// the action's transaction.
+pub(crate) fn tell_applicant(
+    c: &mut dyn onestop_store::db::Conn,
+    config: &onestop_domain::config::CityConfig,
+    u: &work_orders::OrderUpdate,
+    new_version: i64,
+) -> Result<(), onestop_store::StoreError> {
+    use onestop_store::notifications::{self, Message};
+    if !TOLD_TO_APPLICANT.contains(&u.kind.as_str()) {
+        return Ok(());
+    }
+    let Some(app) = c.query_opt(
+        "SELECT a.uscc, a.number, a.status, a.id, w.service, w.unit_code
+         FROM work_orders w JOIN applications a ON a.id = w.application_id WHERE w.id = $1",
+        onestop_store::params![&u.id],
+    )?
+    else {
+        return Ok(());
+    };
+    let (uscc, number, status) = (app.text(0)?, app.text(1)?, app.text(2)?);
+    let (application_id, service_code, unit_code) = (app.text(3)?, app.text(4)?, app.text(5)?);
+    let to = notifications::holders(c, "applicant", Some(uscc))?;
+    if to.is_empty() {
+        return Ok(());
+    }
+    let service = config
+        .service(service_code)
+        .map_or_else(|| service_code.to_owned(), |s| s.name.clone());
+    let unit = config
+        .unit(unit_code)
+        .map_or_else(|| unit_code.to_owned(), |x| x.name.clone());
+    let label = config
+        .process
+        .action(&u.kind)
+        .map_or_else(|| u.kind.clone(), |a| a.label.clone());
+    let reason = serde_json::from_str::<serde_json::Value>(&u.data)
+        .ok()
+        .and_then(|d| d["data"]["reason"].as_str().map(str::to_owned))
+        .map_or_else(String::new, |r| format!("原因：{r}。"));
+    let now = match u.status {
+        OrderStatus::Open => format!("当前环节：{}。", u.stage.label_zh()),
+        OrderStatus::Returned => "请按退回原因修改申请后重新提交，补正期间暂停计时。".to_owned(),
+        s => format!("办理结果：{}。", s.label_zh()),
+    };
+    let link = Some(format!("/applications/{application_id}"));
+    notifications::send(
+        c,
+        &to,
+        &Message {
+            event_key: format!("order:{}:v{new_version}", u.id),
+            kind: "order_progress".into(),
+            title: format!("申请进度：{number} {service}"),
+            body: format!("{unit}已办理“{label}”。{reason}{now}"),
+            link: link.clone(),
+            at_ms: u.at_ms,
+        },
+    )?;
+    if status == onestop_domain::application::ApplicationStatus::Completed.as_str() {
+        notifications::send(
+            c,
+            &to,
+            &Message {
+                event_key: format!("application:{application_id}:completed"),
+                kind: "application_completed".into(),
+                title: format!("申请已办结：{number}"),
+                body: "您申请的各项报装业务均已办结。欢迎对本次服务作出评价。".into(),
+                link,
+                at_ms: u.at_ms,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// Everything one action needs, owned, for the writer thread.
 struct ActJob {
     config: std::sync::Arc<onestop_domain::config::CityConfig>,
@@ -624,6 +709,7 @@ impl ActJob {
         if !work_orders::apply(c, &next, &clock.application_id)? {
             return Ok(Err(stale_version()));
         }
+        tell_applicant(c, &self.config, &next, self.version + 1)?;
         // The order as it now stands (what `apply` wrote), without reading it back.
         let mut item = row.item;
         item.order.stage = next.stage;

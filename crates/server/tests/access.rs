@@ -213,6 +213,11 @@ async fn every_route_for_every_subject(backend: Backend) {
         ),
         row(
             M::GET,
+            "/api/v1/notifications",
+            [401, 200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403],
+        ),
+        row(
+            M::GET,
             "/api/v1/approval-items",
             [401, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403],
         ),
@@ -312,6 +317,13 @@ async fn every_route_for_every_subject(backend: Backend) {
             format!("/work-orders/{power1}"),
             [
                 303, 200, 404, 404, 404, 200, 403, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/notifications",
+            [
+                303, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP,
             ],
         ),
         row(

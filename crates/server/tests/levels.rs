@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 on_both_databases!(
     warning_then_overdue_at_the_exact_instants,
     a_waiting_clock_does_not_move,
+    the_right_people_are_told_once,
 );
 
 fn set(app: &TestApp, at: &str) {
@@ -166,4 +167,89 @@ async fn a_waiting_clock_does_not_move(backend: Backend) {
             .is_empty()
     );
     assert_eq!(order(&app, &oid).await["level"], "normal");
+}
+
+/// The account's messages, signed in now (the clock moves days between).
+async fn inbox(app: &TestApp, who: &str) -> Value {
+    let s = app.login(who, PASSWORD).await;
+    let res = app.get_as(&s, "/api/v1/notifications").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    res.json()
+}
+
+fn kinds(v: &Value) -> Vec<String> {
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The handler on warning; the handler and the supervisors on overdue; the
+/// applicant on its order's progress — each once, however often the
+/// sweeper runs; nobody else.
+async fn the_right_people_are_told_once(backend: Backend) {
+    let app = TestApp::at_time(backend, "2026-09-18T16:30:00+08:00").await;
+    app.account("water.op", &["operator:sz-water"]).await;
+    app.account("gas.op", &["operator:sz-gas"]).await;
+    app.account("sup", &["supervisor:sz-zjj"]).await;
+    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
+    let (water, gas, sup, ent) = ("water.op", "gas.op", "sup", "ent.a");
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    set(&app, "2026-09-20T09:56:15+08:00");
+    onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+    onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(kinds(&inbox(&app, water).await), vec!["level_warning"]);
+    assert!(kinds(&inbox(&app, sup).await).is_empty());
+    set(&app, "2026-09-21T08:00:00+08:00");
+    let (a, b) = tokio::join!(
+        onestop_server::levels::sweep_once(&app.state),
+        onestop_server::levels::sweep_once(&app.state)
+    );
+    a.unwrap();
+    b.unwrap();
+    let told = inbox(&app, water).await;
+    assert_eq!(kinds(&told), vec!["level_overdue", "level_warning"]);
+    assert_eq!(told["unread"], 2);
+    assert!(
+        told["items"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("工单超期")
+    );
+    assert_eq!(told["items"][0]["link"], format!("/work-orders/{oid}"));
+    assert_eq!(kinds(&inbox(&app, sup).await), vec!["level_overdue"]);
+    assert!(kinds(&inbox(&app, gas).await).is_empty(), "another unit");
+    assert!(kinds(&inbox(&app, ent).await).is_empty());
+    // The enterprise hears of its order's acceptance.
+    let key = app.key("workorders:write:sz-water").await;
+    let v = order(&app, &oid).await["version"].clone();
+    act(&app, &key, &oid, json!({"action": "accept", "version": v})).await;
+    let heard = inbox(&app, ent).await;
+    assert_eq!(kinds(&heard), vec!["order_progress"]);
+    assert!(
+        heard["items"][0]["body"].as_str().unwrap().contains("受理"),
+        "{heard}"
+    );
+    // The bell on the pages, and reading.
+    let session = app.login(water, PASSWORD).await;
+    let page = app.get_as(&session, "/notifications").await.text();
+    assert!(page.contains("bell-count\">2<"), "{page}");
+    let res = app.post_form_as(&session, "/notifications/read", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(inbox(&app, water).await["unread"], 0);
+    // API keys have no inbox.
+    assert_eq!(
+        app.get("/api/v1/notifications").await.status,
+        StatusCode::FORBIDDEN
+    );
 }

@@ -22,6 +22,8 @@ pub const SWEEPER: &str = "system:clock";
 pub struct Moved {
     pub order_id: String,
     pub application_id: String,
+    pub application_number: String,
+    pub service: String,
     pub unit_code: String,
     pub stage: Stage,
     pub from: Level,
@@ -45,10 +47,11 @@ pub fn event_kind(level: Level) -> &'static str {
 /// is not in it).
 pub fn sweep(conn: &mut dyn Conn, now_ms: i64, limit: u32) -> Result<Vec<Moved>, StoreError> {
     let rows = conn.query(
-        "SELECT id, application_id, unit_code, stage, level, warn_at, due_at, next_level_at
-         FROM work_orders
-         WHERE next_level_at IS NOT NULL AND next_level_at <= $1
-         ORDER BY next_level_at LIMIT $2",
+        "SELECT w.id, w.application_id, w.unit_code, w.stage, w.level, w.warn_at, w.due_at,
+                w.next_level_at, a.number, w.service
+         FROM work_orders w JOIN applications a ON a.id = w.application_id
+         WHERE w.next_level_at IS NOT NULL AND w.next_level_at <= $1
+         ORDER BY w.next_level_at LIMIT $2",
         params![now_ms, i64::from(limit)],
     )?;
     let mut moved = Vec::new();
@@ -72,6 +75,8 @@ pub fn sweep(conn: &mut dyn Conn, now_ms: i64, limit: u32) -> Result<Vec<Moved>,
         let m = Moved {
             order_id: id.to_owned(),
             application_id: r.text(1)?.to_owned(),
+            application_number: r.text(8)?.to_owned(),
+            service: r.text(9)?.to_owned(),
             unit_code: r.text(2)?.to_owned(),
             stage: Stage::parse(r.text(3)?)
                 .ok_or_else(|| StoreError::Decode(format!("stage {:?}", r.text(3))))?,

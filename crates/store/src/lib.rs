@@ -14,6 +14,7 @@ pub mod db;
 pub mod idempotency;
 pub mod levels;
 pub mod migrate;
+pub mod notifications;
 pub mod surveys;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "levels",
         sql: include_str!("../migrations/0008_levels.sql"),
     },
+    Migration {
+        version: 9,
+        name: "notifications",
+        sql: include_str!("../migrations/0009_notifications.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

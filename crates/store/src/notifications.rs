@@ -1,0 +1,143 @@
+//! In-app messages: written with the change that causes them, read by their
+//! account, marked read.
+
+use crate::StoreError;
+use crate::db::{Conn, Value};
+use crate::params;
+
+/// A message to send: the same to every recipient of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Names the event: an account gets at most one message per key.
+    pub event_key: String,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub at_ms: i64,
+}
+
+/// One message as its account sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub id: i64,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub created_at_ms: i64,
+    pub read_at_ms: Option<i64>,
+}
+
+/// The enabled accounts holding `role` for `scope` (any scope when `None`).
+pub fn holders(
+    conn: &mut dyn Conn,
+    role: &str,
+    scope: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
+    let rows = match scope {
+        Some(s) => conn.query(
+            "SELECT DISTINCT r.account_id FROM account_roles r
+             JOIN accounts a ON a.id = r.account_id
+             WHERE r.role = $1 AND r.scope = $2 AND a.disabled = 0",
+            params![role, s],
+        )?,
+        None => conn.query(
+            "SELECT DISTINCT r.account_id FROM account_roles r
+             JOIN accounts a ON a.id = r.account_id
+             WHERE r.role = $1 AND a.disabled = 0",
+            params![role],
+        )?,
+    };
+    rows.iter().map(|r| r.text(0).map(str::to_owned)).collect()
+}
+
+/// Gives `message` to each account (inside the caller's transaction); an
+/// account that already has this event's message does not get it again.
+/// Returns how many were written.
+pub fn send(conn: &mut dyn Conn, accounts: &[String], m: &Message) -> Result<u64, StoreError> {
+    let mut written = 0;
+    for a in accounts {
+        written += conn.execute(
+            "INSERT INTO notifications (account_id, event_key, kind, title, body, link, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (account_id, event_key) DO NOTHING",
+            params![
+                a,
+                &m.event_key,
+                &m.kind,
+                &m.title,
+                &m.body,
+                m.link.as_deref(),
+                m.at_ms
+            ],
+        )?;
+    }
+    Ok(written)
+}
+
+pub fn unread_count(conn: &mut dyn Conn, account_id: &str) -> Result<i64, StoreError> {
+    conn.query_opt(
+        "SELECT COUNT(*) FROM notifications WHERE account_id = $1 AND read_at IS NULL",
+        params![account_id],
+    )?
+    .map_or(Ok(0), |r| r.int(0))
+}
+
+/// An account's messages, newest first; `Some(next page)` when there are more.
+pub fn list(
+    conn: &mut dyn Conn,
+    account_id: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<(Vec<Notification>, Option<u32>), StoreError> {
+    let per_page = per_page.clamp(1, 100);
+    let page = page.max(1);
+    let rows = conn.query(
+        "SELECT id, kind, title, body, link, created_at, read_at FROM notifications
+         WHERE account_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+        &[
+            Value::from(account_id),
+            Value::Int(i64::from(per_page) + 1),
+            Value::Int(i64::from(page - 1) * i64::from(per_page)),
+        ],
+    )?;
+    let more = rows.len() > per_page as usize;
+    let items = rows
+        .iter()
+        .take(per_page as usize)
+        .map(|r| {
+            Ok(Notification {
+                id: r.int(0)?,
+                kind: r.text(1)?.to_owned(),
+                title: r.text(2)?.to_owned(),
+                body: r.text(3)?.to_owned(),
+                link: r.opt_text(4)?.map(str::to_owned),
+                created_at_ms: r.int(5)?,
+                read_at_ms: r.opt_int(6)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((items, more.then_some(page + 1)))
+}
+
+/// Marks one of the account's messages read (`Some(id)`), or all of them.
+/// Returns how many changed.
+pub fn mark_read(
+    conn: &mut dyn Conn,
+    account_id: &str,
+    id: Option<i64>,
+    at_ms: i64,
+) -> Result<u64, StoreError> {
+    match id {
+        Some(id) => conn.execute(
+            "UPDATE notifications SET read_at = $3
+             WHERE account_id = $1 AND id = $2 AND read_at IS NULL",
+            params![account_id, id, at_ms],
+        ),
+        None => conn.execute(
+            "UPDATE notifications SET read_at = $2 WHERE account_id = $1 AND read_at IS NULL",
+            params![account_id, at_ms],
+        ),
+    }
+}
