@@ -1,6 +1,7 @@
 //! The real binary: nothing accepted is lost when the process is killed
 //! (SIGKILL) right after answering `201`, or stopped with SIGTERM while
-//! requests are in flight. On SQLite and on PostgreSQL.
+//! requests are in flight; two servers sweeping one database move (and
+//! tell of) each overdue order once. On SQLite and on PostgreSQL.
 
 use onestop_store::testing::{Backend, TestDb};
 use serde_json::Value;
@@ -248,4 +249,117 @@ fn sqlite_sigterm_finishes_in_flight_requests() {
 #[test]
 fn postgres_sigterm_finishes_in_flight_requests() {
     sigterm_finishes_in_flight_requests(Backend::Postgres);
+}
+
+/// Two servers on one database, both sweeping every second: every order
+/// that falls due is moved once, with one history event and one message per
+/// recipient — not one per server.
+fn two_servers_sweep_each_change_once(backend: Backend) {
+    let db = TestDb::new(backend);
+    let (a1, a2) = (free_addr(), free_addr());
+    let first = start(&db, a1);
+    let second = start(&db, a2);
+    let key = api_key(&db);
+    for (name, role) in [("water.op", "operator:sz-water"), ("sup", "supervisor")] {
+        let out = cli(
+            &db,
+            &[
+                "user",
+                "create",
+                "--username",
+                name,
+                "--name",
+                name,
+                "--role",
+                role,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let apps = 10;
+    for n in 0..apps {
+        let addr = if n % 2 == 0 { a1 } else { a2 };
+        let (status, body) = http(
+            addr,
+            &key,
+            "POST",
+            "/api/v1/applications",
+            Some(&application(n)),
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    // Every order's deadline passes at once.
+    let mut conn = db
+        .target
+        .connect(onestop_store::db::Role::Writer)
+        .expect("database");
+    let now = onestop_store::now_ms();
+    conn.execute(
+        "UPDATE work_orders SET warn_at = $1, due_at = $2, next_level_at = $1",
+        onestop_store::params![now - 2_000, now - 1_000],
+    )
+    .unwrap();
+    let count = |conn: &mut Box<dyn onestop_store::db::Conn>, sql: &str| {
+        conn.query_opt(sql, &[]).unwrap().unwrap().int(0).unwrap()
+    };
+    let orders = count(&mut conn, "SELECT COUNT(*) FROM work_orders");
+    assert_eq!(orders, apps as i64 * 6);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(
+        &mut conn,
+        "SELECT COUNT(*) FROM work_orders WHERE level = 'overdue'",
+    ) < orders
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the sweepers did not move every order"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let both sweepers run a few more times.
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) FROM history_events WHERE kind = 'level_overdue'"
+        ),
+        orders,
+        "one history event per order"
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) FROM notifications n JOIN accounts a ON a.id = n.account_id
+             WHERE a.username = 'sup'"
+        ),
+        orders,
+        "the supervisor is told of each order once"
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) FROM notifications n JOIN accounts a ON a.id = n.account_id
+             WHERE a.username = 'water.op'"
+        ),
+        apps as i64,
+        "the water company of its own orders, once each"
+    );
+    drop(first);
+    drop(second);
+}
+
+#[test]
+fn sqlite_two_servers_sweep_each_change_once() {
+    two_servers_sweep_each_change_once(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_two_servers_sweep_each_change_once() {
+    two_servers_sweep_each_change_once(Backend::Postgres);
 }
