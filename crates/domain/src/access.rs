@@ -279,6 +279,8 @@ pub enum Capability {
     ReadAudit,
     /// Decide a department's approval items (its inbox).
     DecideApprovals,
+    /// See the overdue list and send reminders (督办) on work orders.
+    Supervise,
 }
 
 /// Which rows a subject may see: the union of what each of its grants or
@@ -421,6 +423,7 @@ impl Subject {
             Capability::ReadCalendar => !self.is_anonymous(),
             Capability::ManageAccounts | Capability::ManageApiKeys => self.has_role(Role::Admin),
             Capability::ReadAudit => self.has_role(Role::Admin) || self.has_role(Role::Supervisor),
+            Capability::Supervise => self.has_role(Role::Supervisor) || self.has_role(Role::Admin),
             Capability::DecideApprovals => {
                 self.has_role(Role::Approver)
                     || self.has_scope(|s| matches!(s, Scope::ApprovalsWrite(_)))

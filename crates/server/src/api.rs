@@ -49,6 +49,9 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::approvals::post_resubmission,
         crate::approvals::list_items,
         crate::web_notifications::list_api,
+        crate::reminders::post_reminder,
+        crate::reminders::get_reminders,
+        crate::reminders::post_acknowledgement,
         crate::web_notifications::read_api,
         calendar_day,
         calendar_deadline
@@ -72,6 +75,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::approvals::InboxItem,
         crate::approvals::InboxList,
         crate::web_notifications::NotificationView,
+        crate::reminders::ReminderView,
         crate::web_notifications::NotificationList,
         DayInfo,
         Deadline
@@ -149,6 +153,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/work-orders/{id}",
             get(crate::workorders::get_work_order),
+        )
+        .route(
+            "/api/v1/work-orders/{id}/reminders",
+            get(crate::reminders::get_reminders).post(crate::reminders::post_reminder),
+        )
+        .route(
+            "/api/v1/reminders/{id}/acknowledgement",
+            axum::routing::post(crate::reminders::post_acknowledgement),
         )
         .route(
             "/api/v1/work-orders/{id}/actions",

@@ -14,6 +14,7 @@ pub mod error;
 pub mod flowchart;
 pub mod levels;
 pub mod middleware;
+pub mod reminders;
 pub mod service;
 pub mod web;
 pub mod web_admin;

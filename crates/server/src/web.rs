@@ -108,6 +108,9 @@ impl Nav {
             if caller.subject.may(Capability::DecideApprovals) {
                 links.push(("/approvals", "审批事项"));
             }
+            if caller.subject.may(Capability::Supervise) {
+                links.push(("/supervision", "超期督办"));
+            }
             if has(Role::Admin) {
                 links.push(("/admin/accounts", "账户"));
                 links.push(("/admin/apikeys", "API 密钥"));

@@ -43,6 +43,15 @@ pub fn routes() -> Router<AppState> {
             "/work-orders/{id}/survey",
             axum::routing::post(work_order_survey),
         )
+        .route(
+            "/work-orders/{id}/reminders",
+            axum::routing::post(work_order_remind),
+        )
+        .route(
+            "/work-orders/{id}/reminders/{rid}/acknowledgement",
+            axum::routing::post(work_order_acknowledge),
+        )
+        .route("/supervision", get(supervision))
 }
 
 /// Rows per page of the lists.
@@ -805,6 +814,11 @@ struct WorkOrderPage {
     may_raise: bool,
     history: Vec<crate::web_progress::Step>,
     chips: Vec<crate::web_progress::StageChip>,
+    reminders: Vec<crate::reminders::ReminderView>,
+    /// A supervisor may remind the unit (the order is still open).
+    may_remind: bool,
+    /// The caller handles the unit's orders (acknowledges reminders).
+    may_ack: bool,
 }
 
 impl WorkOrderPage {
@@ -888,6 +902,8 @@ async fn work_order(
     }
     let done = match q.done.as_deref() {
         Some("survey") => Some("已约定联合踏勘时间，本申请的各单位同时可见。".to_owned()),
+        Some("reminder") => Some("督办已发出，承办单位将收到消息。".to_owned()),
+        Some("acknowledged") => Some("已确认收到督办。".to_owned()),
         d => d
             .and_then(|d| state.config.process.action(d))
             .map(|a| format!("已办理：{}", a.label)),
@@ -959,6 +975,24 @@ async fn order_page(
     };
     let open_early =
         matches!(o.stage, Stage::Acceptance | Stage::Survey) && o.status == OrderStatus::Open;
+    let oid = o.id.clone();
+    let reminders = match state
+        .store
+        .read(move |c| onestop_store::reminders::of_order(c, &oid))
+        .await
+    {
+        Ok(r) => r
+            .into_iter()
+            .map(|r| crate::reminders::view(state, r))
+            .collect(),
+        Err(e) => {
+            let e = crate::error::ApiError::from(e);
+            return error_page(e.status, &e.message);
+        }
+    };
+    let may_remind = caller.subject.may(Capability::Supervise)
+        && matches!(o.status, OrderStatus::Open | OrderStatus::Returned);
+    let may_ack = crate::reminders::handles(&caller.subject, &o.unit.code);
     let p = WorkOrderPage {
         nav: Nav::for_caller(caller, &csrf),
         address: format!(
@@ -995,6 +1029,9 @@ async fn order_page(
             h.sort_by(|a, b| a.at_iso.cmp(&b.at_iso));
             h
         },
+        reminders,
+        may_remind,
+        may_ack,
         row,
         mine,
         csrf: csrf.clone(),
@@ -1072,6 +1109,172 @@ async fn work_order_survey(
             .await
         }
     }
+}
+
+/// A reminder sent from the order page (supervisors).
+async fn work_order_remind(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
+        return r;
+    }
+    if !Caller::origin_ok(&headers) || !caller.csrf_ok(form.get("csrf_token").map(String::as_str)) {
+        return crate::web::csrf_failed_page();
+    }
+    let body = serde_json::json!({"note": form.get("note").cloned().unwrap_or_default()});
+    match crate::reminders::send(&state, &caller, id.clone(), &body).await {
+        Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=reminder")).into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => refused(&state, &caller, id, "remind", &form, e).await,
+    }
+}
+
+/// A reminder acknowledged from the order page (the handling unit).
+async fn work_order_acknowledge(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    Path((id, rid)): Path<(String, String)>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
+        return r;
+    }
+    if !Caller::origin_ok(&headers) || !caller.csrf_ok(form.get("csrf_token").map(String::as_str)) {
+        return crate::web::csrf_failed_page();
+    }
+    let Ok(rid) = rid.parse::<i64>() else {
+        return not_found_page();
+    };
+    let body = serde_json::json!({"reply": form.get("reply").cloned().unwrap_or_default()});
+    match crate::reminders::acknowledge(&state, &caller, rid, &body).await {
+        Ok(r) => Redirect::to(&format!(
+            "/work-orders/{}?done=acknowledged",
+            r.work_order_id
+        ))
+        .into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => refused(&state, &caller, id, &format!("ack-{rid}"), &form, e).await,
+    }
+}
+
+/// The order page again, with a refused form's errors and what was typed.
+async fn refused(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form_name: &str,
+    form: &HashMap<String, String>,
+    e: crate::error::ApiError,
+) -> Response {
+    let mut errors = std::collections::BTreeMap::new();
+    for f in &e.fields {
+        errors.entry(f.field.clone()).or_insert(f.message.clone());
+    }
+    let typed = form
+        .iter()
+        .filter(|(k, _)| k.as_str() != "csrf_token")
+        .map(|(k, v)| (k.clone(), v.chars().take(1000).collect()))
+        .collect();
+    order_page(
+        state,
+        caller,
+        id,
+        e.status,
+        Some(Refusal {
+            action: form_name.to_owned(),
+            typed,
+            errors,
+            message: e.message,
+        }),
+        None,
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "supervision.html")]
+struct SupervisionPage {
+    nav: Nav,
+    rows: Vec<OrderRowView>,
+    page: u32,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+/// The supervisor's overdue list: every overdue order, the longest overdue first.
+async fn supervision(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::Supervise) {
+        return r;
+    }
+    let q = query_map(raw.as_deref());
+    let mut invalid = false;
+    let page = parse_page(&q, &mut invalid);
+    let filter = OrderFilter {
+        unit: None,
+        stage: None,
+        status: None,
+        level: Some(Level::Overdue),
+        page,
+        per_page: PER_PAGE,
+        visibility: caller.subject.work_orders(),
+        sort: work_orders::OrderSort::Due,
+    };
+    let config = state.config.clone();
+    let offset = state.offset;
+    let (found, next_page) = match state
+        .store
+        .read(move |c| work_orders::list(c, &filter, &config, offset))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let e = crate::error::ApiError::from(e);
+            return error_page(e.status, &e.message);
+        }
+    };
+    let rows = found
+        .into_iter()
+        .map(|r| {
+            let o = &r.item.order;
+            OrderRowView {
+                id: o.id.clone(),
+                application_id: r.item.application_id.clone(),
+                application_number: r.item.application_number.clone(),
+                enterprise: r.item.applicant_name.clone(),
+                district: district_name(&state, &r.item.district_code),
+                service: order_service(&state, &o.service, o.carrier.as_deref()),
+                unit: o.unit.name.clone(),
+                stage: o.stage.label_zh(),
+                status_code: o.status.as_str(),
+                status: o.status.label_zh(),
+                level_code: o.level.as_str(),
+                level: o.level.label_zh(),
+                due: when(&state, o.due_at),
+                due_iso: iso(&state, o.due_at),
+            }
+        })
+        .collect();
+    let csrf = caller.csrf_token();
+    let p = SupervisionPage {
+        nav: Nav::for_caller(&caller, &csrf),
+        rows,
+        page,
+        prev: (page > 1).then(|| format!("/supervision?page={}", page - 1)),
+        next: next_page.map(|n| format!("/supervision?page={n}")),
+    };
+    respond(&caller, &csrf, StatusCode::OK, &p)
 }
 
 /// An action taken from the order page: the same use case as the API.

@@ -321,6 +321,13 @@ async fn every_route_for_every_subject(backend: Backend) {
         ),
         row(
             M::GET,
+            "/supervision",
+            [
+                303, 403, 403, 403, 403, 403, 403, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
             "/notifications",
             [
                 303, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP,

@@ -16,6 +16,7 @@ on_both_databases!(
     warning_then_overdue_at_the_exact_instants,
     a_waiting_clock_does_not_move,
     the_right_people_are_told_once,
+    a_supervisor_reminds_and_the_unit_acknowledges,
 );
 
 fn set(app: &TestApp, at: &str) {
@@ -252,4 +253,115 @@ async fn the_right_people_are_told_once(backend: Backend) {
         app.get("/api/v1/notifications").await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+async fn post_as(app: &TestApp, key: &str, path: &str, body: Value) -> Answer {
+    let auth = format!("Bearer {key}");
+    app.request(
+        Method::POST,
+        path,
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+/// An overdue order on the supervisor's list; a reminder (督办) from the
+/// order page reaches the handling unit, which acknowledges it; all of it
+/// in the history and the messages.
+async fn a_supervisor_reminds_and_the_unit_acknowledges(backend: Backend) {
+    let app = TestApp::at_time(backend, "2026-09-18T16:30:00+08:00").await;
+    app.account("water.op", &["operator:sz-water"]).await;
+    app.account("sup", &["supervisor:sz-zjj"]).await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let app_id = created["id"].as_str().unwrap().to_owned();
+    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    set(&app, "2026-09-21T08:00:00+08:00");
+    onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+    let sup = app.login("sup", PASSWORD).await;
+    let list = app.get_as(&sup, "/supervision").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(
+        list.text().contains(&format!("/work-orders/{oid}")),
+        "{}",
+        list.text()
+    );
+    let path = format!("/work-orders/{oid}/reminders");
+    let res = app.post_form_as(&sup, &path, &[("note", " ")]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("id=\"e-remind-note\""));
+    let res = app
+        .post_form_as(&sup, &path, &[("note", "请今日内完成受理")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let told = inbox(&app, "water.op").await;
+    assert_eq!(kinds(&told)[0], "reminder");
+    assert!(
+        told["items"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("请今日内完成受理")
+    );
+    // Operators do not send reminders; another unit cannot acknowledge.
+    let water_key = app.key("workorders:write:sz-water").await;
+    let gas_key = app.key("workorders:write:sz-gas").await;
+    let res = post_as(
+        &app,
+        &water_key,
+        &format!("/api/v1/work-orders/{oid}/reminders"),
+        json!({"note": "x"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let listed = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/work-orders/{oid}/reminders"),
+            &[("authorization", &format!("Bearer {water_key}"))],
+            axum::body::Body::empty(),
+        )
+        .await
+        .json();
+    let rid = listed[0]["id"].as_i64().unwrap();
+    assert!(listed[0]["acknowledged_at"].is_null());
+    let ack = format!("/api/v1/reminders/{rid}/acknowledgement");
+    assert_eq!(
+        post_as(&app, &gas_key, &ack, json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let res = post_as(&app, &water_key, &ack, json!({"reply": "已安排今日受理"})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert!(res.json()["acknowledged_at"].is_string());
+    let again = post_as(&app, &water_key, &ack, json!({})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(kinds(&inbox(&app, "sup").await)[0], "reminder_acknowledged");
+    let id = app_id.clone();
+    let events: Vec<String> = app
+        .state
+        .store
+        .read(move |c| onestop_store::applications::events(c, &id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .filter(|k| k.starts_with("reminder"))
+        .collect();
+    assert_eq!(events, vec!["reminder_sent", "reminder_acknowledged"]);
+    // The order page shows it to both.
+    let page = app
+        .get_as(
+            &app.login("water.op", PASSWORD).await,
+            &format!("/work-orders/{oid}"),
+        )
+        .await
+        .text();
+    assert!(page.contains("已安排今日受理"), "{page}");
 }

@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../migrations/0009_notifications.sql"),
     },
+    Migration {
+        version: 10,
+        name: "reminders",
+        sql: include_str!("../migrations/0010_reminders.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
