@@ -38,6 +38,8 @@ pub struct ItemView {
     pub version: i64,
     /// The round this item was last put to its department in.
     pub round: i64,
+    /// `normal`, `warning` or `overdue` while pending.
+    pub level: onestop_domain::application::Level,
 }
 
 /// One decision in one round: a line of the consolidated opinion sheet.
@@ -176,6 +178,7 @@ pub fn view(state: &AppState, full: FullCase) -> CaseView {
                 due_at: t(i.due_at_ms),
                 version: i.version,
                 round: i.round,
+                level: i.level,
             })
             .collect(),
     }
@@ -359,10 +362,13 @@ pub async fn raise(
     let budget = state
         .clock
         .budget_for_days(state.config.limits.approval_days)?;
-    let due_ms = state
-        .clock
-        .add_working_seconds(now.unix_timestamp(), budget)?
-        * 1000;
+    let (warn_s, due_s) = state.clock.level_instants(
+        now.unix_timestamp(),
+        budget,
+        0,
+        state.config.limits.warning_share,
+    )?;
+    let (warn_ms, due_ms) = (warn_s * 1000, due_s * 1000);
     let planned = approval::plan_items(
         &state.config,
         &input.not_applicable,
@@ -402,6 +408,8 @@ pub async fn raise(
                 due_at_ms: due_ms,
                 version: 1,
                 round: 1,
+                level: onestop_domain::application::Level::Normal,
+                warn_at_ms: Some(warn_ms),
             })
             .collect(),
     };
@@ -789,10 +797,13 @@ pub async fn resubmit(
     let budget = state
         .clock
         .budget_for_days(state.config.limits.approval_days)?;
-    let due_at_ms = state
-        .clock
-        .add_working_seconds(now_ms.div_euclid(1000), budget)?
-        * 1000;
+    let (warn_s, due_s) = state.clock.level_instants(
+        now_ms.div_euclid(1000),
+        budget,
+        0,
+        state.config.limits.warning_share,
+    )?;
+    let (warn_at_ms, due_at_ms) = (warn_s * 1000, due_s * 1000);
     let actor = actor_of(caller);
     let r = approvals::Resubmission {
         case_id: case.id.clone(),
@@ -804,6 +815,7 @@ pub async fn resubmit(
         by: actor.clone(),
         at_ms: now_ms,
         due_at_ms,
+        warn_at_ms,
     };
     let app_id = case.application_id.clone();
     let works = case.works.clone();
@@ -938,6 +950,7 @@ pub async fn inbox(
                 due_at: t(r.item.due_at_ms),
                 version: r.item.version,
                 round: r.item.round,
+                level: r.item.level,
             },
             case_id: r.item.case_id,
             case_status: r.case_status,

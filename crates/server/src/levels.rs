@@ -26,6 +26,9 @@ pub async fn sweep_once(state: &AppState) -> Result<Vec<Moved>, ApiError> {
                 for m in &moved {
                     tell(c, m, &config, offset)?;
                 }
+                for m in levels::sweep_items(c, now_ms, SWEEP_BATCH)? {
+                    tell_item(c, &m, &config, offset)?;
+                }
                 Ok(moved)
             })
             .await?;
@@ -98,6 +101,69 @@ fn tell(
             title,
             body,
             link: Some(format!("/work-orders/{}", m.order_id)),
+            at_ms: m.at_ms,
+        },
+    )?;
+    Ok(())
+}
+
+/// Tells the department's approvers of a warning on their item, and them
+/// and the supervisors of an overdue one.
+fn tell_item(
+    c: &mut dyn onestop_store::db::Conn,
+    m: &levels::MovedItem,
+    config: &onestop_domain::config::CityConfig,
+    offset: time::UtcOffset,
+) -> Result<(), onestop_store::StoreError> {
+    use onestop_domain::application::Level;
+    use onestop_store::notifications::{self, Message};
+    let mut to = notifications::holders(c, "approver", Some(&m.department))?;
+    if m.to == Level::Overdue {
+        for s in notifications::holders(c, "supervisor", None)? {
+            if !to.contains(&s) {
+                to.push(s);
+            }
+        }
+    }
+    let dept = config
+        .unit(&m.department)
+        .map_or_else(|| m.department.clone(), |u| u.name.clone());
+    let due = onestop_domain::timefmt::from_ms(m.due_at_ms, offset);
+    let due = format!(
+        "{:04}年{:02}月{:02}日 {:02}:{:02}",
+        due.year(),
+        due.month() as u8,
+        due.day(),
+        due.hour(),
+        due.minute()
+    );
+    let (title, body) = match m.to {
+        Level::Warning => (
+            format!("审批预警：{}", m.application_number),
+            format!(
+                "{dept}的并联审批事项（申请 {}）请于 {due} 前签署意见。",
+                m.application_number
+            ),
+        ),
+        Level::Overdue => (
+            format!("审批超期：{}", m.application_number),
+            format!(
+                "{dept}的并联审批事项（申请 {}）已超过审批时限（{due}）。",
+                m.application_number
+            ),
+        ),
+        Level::Normal => return Ok(()),
+    };
+    let kind = format!("approval_{}", levels::event_kind(m.to));
+    notifications::send(
+        c,
+        &to,
+        &Message {
+            event_key: format!("{kind}:{}:{}", m.item_id, m.at_ms),
+            kind,
+            title,
+            body,
+            link: Some(format!("/approval-cases/{}", m.case_id)),
             at_ms: m.at_ms,
         },
     )?;

@@ -144,6 +144,12 @@ fn label_of(state: &AppState, kind: &str) -> String {
         "approval_case_raised" => "发起并联审批".to_owned(),
         "approval_item_decided" => "部门审批".to_owned(),
         "approval_case_resubmitted" => "修改后重新提交审批".to_owned(),
+        "level_warning" => "进入预警".to_owned(),
+        "level_overdue" => "已超期".to_owned(),
+        "approval_level_warning" => "审批事项进入预警".to_owned(),
+        "approval_level_overdue" => "审批事项已超期".to_owned(),
+        "reminder_sent" => "督办".to_owned(),
+        "reminder_acknowledged" => "确认收到督办".to_owned(),
         k => state
             .config
             .process

@@ -17,6 +17,7 @@ on_both_databases!(
     a_waiting_clock_does_not_move,
     the_right_people_are_told_once,
     a_supervisor_reminds_and_the_unit_acknowledges,
+    approval_items_warn_their_department,
 );
 
 fn set(app: &TestApp, at: &str) {
@@ -364,4 +365,112 @@ async fn a_supervisor_reminds_and_the_unit_acknowledges(backend: Backend) {
         .await
         .text();
     assert!(page.contains("已安排今日受理"), "{page}");
+}
+
+/// A pending approval item warns its department at 75 % of the two working
+/// days and goes overdue at the deadline; a decided one stops.
+async fn approval_items_warn_their_department(backend: Backend) {
+    let app = TestApp::at_time(backend, "2026-09-21T08:00:00+08:00").await;
+    app.account("zrzy.a", &["approver:sz-zrzy"]).await;
+    app.account("jj.a", &["approver:sz-jj"]).await;
+    let created = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let heat = created["work_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["unit"]["code"] == "sz-heat")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = app.key("workorders:write:sz-heat").await;
+    act(&app, &key, &heat, json!({"action": "accept", "version": 1})).await;
+    act(
+        &app,
+        &key,
+        &heat,
+        json!({"action": "record_survey", "version": 2, "external_works_m": 800, "route": "沿交通大道"}),
+    )
+    .await;
+    set(&app, "2026-09-21T09:00:00+08:00");
+    let res = post_as(
+        &app,
+        &key,
+        &format!("/api/v1/applications/{id}/approval-case"),
+        json!({"works": [heat], "place": "交通大道", "from": "2026-09-25", "to": "2026-09-25",
+               "not_applicable": ["sz-cgzf", "sz-jtj", "sz-zsj", "sz-jxj"]}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let case = res.json();
+    assert_eq!(case["items"][0]["due_at"], "2026-09-23T09:00:00+08:00");
+    let item = |c: &Value, d: &str| {
+        c["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["department"]["code"] == d)
+            .unwrap()
+            .clone()
+    };
+    // The traffic police decide before the warning; natural resources do not.
+    let jj = app.login("jj.a", PASSWORD).await;
+    let j = item(&case, "sz-jj");
+    let res = app
+        .request(
+            Method::POST,
+            &format!(
+                "/api/v1/approval-items/{}/decision",
+                j["id"].as_str().unwrap()
+            ),
+            &[
+                ("content-type", "application/json"),
+                ("cookie", &jj.cookie_header()),
+                ("x-csrf-token", &jj.csrf),
+            ],
+            json!({"decision": "approve", "opinion": "同意", "version": 1}).to_string(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    set(&app, "2026-09-22T14:44:59+08:00");
+    onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+    assert!(kinds(&inbox(&app, "zrzy.a").await).is_empty());
+    set(&app, "2026-09-22T14:45:00+08:00");
+    onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&inbox(&app, "zrzy.a").await),
+        vec!["approval_level_warning"]
+    );
+    set(&app, "2026-09-23T09:00:00+08:00");
+    onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+    onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&inbox(&app, "zrzy.a").await),
+        vec!["approval_level_overdue", "approval_level_warning"]
+    );
+    assert!(
+        kinds(&inbox(&app, "jj.a").await).is_empty(),
+        "decided in time"
+    );
+    let seen = app
+        .get_as(
+            &app.login("zrzy.a", PASSWORD).await,
+            &format!("/api/v1/approval-cases/{}", case["id"].as_str().unwrap()),
+        )
+        .await
+        .json();
+    assert_eq!(item(&seen, "sz-zrzy")["level"], "overdue");
+    assert_eq!(item(&seen, "sz-jj")["level"], "normal");
 }

@@ -3,6 +3,7 @@
 use crate::StoreError;
 use crate::db::{Conn, Row};
 use crate::params;
+use onestop_domain::application::Level;
 use onestop_domain::approval::{CaseStatus, ItemStatus};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +21,9 @@ pub struct Item {
     pub version: i64,
     /// The case round this item was last put to its department in.
     pub round: i64,
+    /// The level of a pending item's clock, and its warning instant.
+    pub level: Level,
+    pub warn_at_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +68,7 @@ pub struct Revision {
 }
 
 const ITEM_COLUMNS: &str = "id, case_id, department_code, required, status, automatic, opinion, \
-                            decided_by, decided_at, due_at, version, round";
+                            decided_by, decided_at, due_at, version, round, level, warn_at";
 
 fn item_from(r: &Row) -> Result<Item, StoreError> {
     Ok(Item {
@@ -81,6 +85,8 @@ fn item_from(r: &Row) -> Result<Item, StoreError> {
         due_at_ms: r.int(9)?,
         version: r.int(10)?,
         round: r.int(11)?,
+        level: Level::parse(r.text(12)?).ok_or_else(|| StoreError::Decode("item level".into()))?,
+        warn_at_ms: r.opt_int(13)?,
     })
 }
 
@@ -112,7 +118,7 @@ pub fn insert(conn: &mut dyn Conn, c: &Case, raised_by: &str) -> Result<(), Stor
     }
     for i in &c.items {
         conn.execute(
-            &format!("INSERT INTO approval_items ({ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, 1)"),
+            &format!("INSERT INTO approval_items ({ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, 1, 'normal', $11)"),
             params![
                 &i.id,
                 &c.id,
@@ -123,9 +129,16 @@ pub fn insert(conn: &mut dyn Conn, c: &Case, raised_by: &str) -> Result<(), Stor
                 i.opinion.as_deref(),
                 i.decided_by.as_deref(),
                 i.decided_at_ms,
-                i.due_at_ms
+                i.due_at_ms,
+                i.warn_at_ms
             ],
         )?;
+        if i.status == ItemStatus::Pending {
+            conn.execute(
+                "UPDATE approval_items SET next_level_at = warn_at WHERE id = $1",
+                params![&i.id],
+            )?;
+        }
         if let (Some(by), Some(at), Some(opinion)) = (&i.decided_by, i.decided_at_ms, &i.opinion) {
             record_decision(
                 conn,
@@ -221,8 +234,9 @@ pub struct Resubmission {
     pub note: String,
     pub by: String,
     pub at_ms: i64,
-    /// The new deadline of the items decided again.
+    /// The new deadline of the items decided again, and its warning instant.
     pub due_at_ms: i64,
+    pub warn_at_ms: i64,
 }
 
 /// Puts a rejected case to its departments again (inside the caller's
@@ -258,9 +272,10 @@ pub fn resubmit(conn: &mut dyn Conn, r: &Resubmission) -> Result<bool, StoreErro
     // revised plan: both are in the new round, with its deadline.
     conn.execute(
         "UPDATE approval_items SET status = 'pending', opinion = NULL, decided_by = NULL,
-             decided_at = NULL, round = $2, due_at = $3, version = version + 1
+             decided_at = NULL, round = $2, due_at = $3, level = 'normal', warn_at = $4,
+             next_level_at = $4, version = version + 1
          WHERE case_id = $1 AND status IN ('rejected', 'pending')",
-        params![&r.case_id, round, r.due_at_ms],
+        params![&r.case_id, round, r.due_at_ms, r.warn_at_ms],
     )?;
     conn.execute(
         "INSERT INTO approval_revisions (case_id, round, note, revised_by, revised_at)
@@ -352,7 +367,7 @@ pub fn decide(
 ) -> Result<bool, StoreError> {
     if conn.execute(
         "UPDATE approval_items SET status = $3, opinion = $4, decided_by = $5, decided_at = $6,
-             version = version + 1
+             next_level_at = NULL, version = version + 1
          WHERE id = $1 AND version = $2 AND status = 'pending'",
         params![&item.id, version, status.as_str(), opinion, by, at_ms],
     )? != 1
@@ -411,7 +426,7 @@ pub fn inbox(
     }
     let mut sql = format!(
         "SELECT i.id, i.case_id, i.department_code, i.required, i.status, i.automatic, i.opinion,
-                i.decided_by, i.decided_at, i.due_at, i.version, i.round,
+                i.decided_by, i.decided_at, i.due_at, i.version, i.round, i.level, i.warn_at,
                 a.id, a.number, a.applicant_name, a.district_code,
                 c.place, c.from_date, c.to_date, c.status,
                 CASE WHEN c.commitment IS NULL THEN 0 ELSE 1 END
@@ -442,16 +457,16 @@ pub fn inbox(
         .map(|r| {
             Ok(InboxRow {
                 item: item_from(r)?,
-                application_id: r.text(12)?.to_owned(),
-                application_number: r.text(13)?.to_owned(),
-                applicant_name: r.text(14)?.to_owned(),
-                district_code: r.text(15)?.to_owned(),
-                place: r.text(16)?.to_owned(),
-                from_date: r.text(17)?.to_owned(),
-                to_date: r.text(18)?.to_owned(),
-                case_status: CaseStatus::parse(r.text(19)?)
+                application_id: r.text(14)?.to_owned(),
+                application_number: r.text(15)?.to_owned(),
+                applicant_name: r.text(16)?.to_owned(),
+                district_code: r.text(17)?.to_owned(),
+                place: r.text(18)?.to_owned(),
+                from_date: r.text(19)?.to_owned(),
+                to_date: r.text(20)?.to_owned(),
+                case_status: CaseStatus::parse(r.text(21)?)
                     .ok_or_else(|| StoreError::Decode("case status".into()))?,
-                commitment: r.int(20)? != 0,
+                commitment: r.int(22)? != 0,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

@@ -147,3 +147,87 @@ pub fn backfill(
     }
     Ok(rows.len())
 }
+
+/// One approval item whose level changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedItem {
+    pub item_id: String,
+    pub case_id: String,
+    pub application_id: String,
+    pub application_number: String,
+    pub department: String,
+    pub from: Level,
+    pub to: Level,
+    pub at_ms: i64,
+    pub due_at_ms: i64,
+}
+
+/// [`sweep`] for pending approval items: the same rules, the history event
+/// on the application.
+pub fn sweep_items(
+    conn: &mut dyn Conn,
+    now_ms: i64,
+    limit: u32,
+) -> Result<Vec<MovedItem>, StoreError> {
+    let rows = conn.query(
+        "SELECT i.id, i.case_id, c.application_id, a.number, i.department_code, i.level,
+                i.warn_at, i.due_at, i.next_level_at
+         FROM approval_items i
+         JOIN approval_cases c ON c.id = i.case_id
+         JOIN applications a ON a.id = c.application_id
+         WHERE i.next_level_at IS NOT NULL AND i.next_level_at <= $1
+         ORDER BY i.next_level_at LIMIT $2",
+        params![now_ms, i64::from(limit)],
+    )?;
+    let mut moved = Vec::new();
+    for r in &rows {
+        let id = r.text(0)?;
+        let from = Level::parse(r.text(5)?)
+            .ok_or_else(|| StoreError::Decode(format!("level {:?}", r.text(5))))?;
+        let due = r.int(7)?;
+        let warn = r.opt_int(6)?.unwrap_or(due);
+        let seen = r.int(8)?;
+        let to = Level::at(now_ms, warn, due);
+        let next = to.next_change(warn, due);
+        let n = conn.execute(
+            "UPDATE approval_items SET level = $2, next_level_at = $3
+             WHERE id = $1 AND next_level_at = $4",
+            params![id, to.as_str(), next, seen],
+        )?;
+        if n != 1 || to == from {
+            continue;
+        }
+        let m = MovedItem {
+            item_id: id.to_owned(),
+            case_id: r.text(1)?.to_owned(),
+            application_id: r.text(2)?.to_owned(),
+            application_number: r.text(3)?.to_owned(),
+            department: r.text(4)?.to_owned(),
+            from,
+            to,
+            at_ms: if to == Level::Overdue { due } else { warn },
+            due_at_ms: due,
+        };
+        let data = serde_json::json!({
+            "item": m.item_id,
+            "case": m.case_id,
+            "department": m.department,
+            "from": m.from.as_str(),
+            "to": m.to.as_str(),
+            "due_at": m.due_at_ms,
+        });
+        conn.execute(
+            "INSERT INTO history_events (application_id, work_order_id, at, actor, kind, data)
+             VALUES ($1, NULL, $2, $3, $4, $5)",
+            params![
+                &m.application_id,
+                m.at_ms,
+                SWEEPER,
+                format!("approval_{}", event_kind(m.to)),
+                data.to_string()
+            ],
+        )?;
+        moved.push(m);
+    }
+    Ok(moved)
+}

@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reminders",
         sql: include_str!("../migrations/0010_reminders.sql"),
     },
+    Migration {
+        version: 11,
+        name: "approval_levels",
+        sql: include_str!("../migrations/0011_approval_levels.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
