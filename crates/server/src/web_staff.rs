@@ -660,6 +660,27 @@ struct OrderRowView {
     due_iso: String,
 }
 
+/// One order as the lists and the order page show it.
+fn order_row_view(state: &AppState, r: &work_orders::OrderRow) -> OrderRowView {
+    let o = &r.item.order;
+    OrderRowView {
+        id: o.id.clone(),
+        application_id: r.item.application_id.clone(),
+        application_number: r.item.application_number.clone(),
+        enterprise: r.item.applicant_name.clone(),
+        district: district_name(state, &r.item.district_code),
+        service: order_service(state, &o.service, o.carrier.as_deref()),
+        unit: o.unit.name.clone(),
+        stage: o.stage.label_zh(),
+        status_code: o.status.as_str(),
+        status: o.status.label_zh(),
+        level_code: o.level.as_str(),
+        level: o.level.label_zh(),
+        due: when(state, o.due_at),
+        due_iso: iso(state, o.due_at),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "staff_workbench.html")]
 struct WorkbenchPage {
@@ -718,25 +739,7 @@ async fn workbench(
     };
     let rows = found
         .into_iter()
-        .map(|r| {
-            let o = &r.item.order;
-            OrderRowView {
-                id: o.id.clone(),
-                application_id: r.item.application_id.clone(),
-                application_number: r.item.application_number.clone(),
-                enterprise: r.item.applicant_name.clone(),
-                district: district_name(&state, &r.item.district_code),
-                service: order_service(&state, &o.service, o.carrier.as_deref()),
-                unit: o.unit.name.clone(),
-                stage: o.stage.label_zh(),
-                status_code: o.status.as_str(),
-                status: o.status.label_zh(),
-                level_code: o.level.as_str(),
-                level: o.level.label_zh(),
-                due: when(&state, o.due_at),
-                due_iso: iso(&state, o.due_at),
-            }
-        })
+        .map(|r| order_row_view(&state, &r))
         .collect();
     let stage_code = stage.map_or("", |s| s.as_str());
     let level_code = level.map_or("", |s| s.as_str());
@@ -937,22 +940,7 @@ async fn order_page(
         .subject
         .scopes_of(Role::Operator)
         .contains(&o.unit.code.as_str());
-    let row = OrderRowView {
-        id: o.id.clone(),
-        application_id: found.item.application_id.clone(),
-        application_number: found.item.application_number.clone(),
-        enterprise: found.item.applicant_name.clone(),
-        district: district_name(state, &found.item.district_code),
-        service: order_service(state, &o.service, o.carrier.as_deref()),
-        unit: o.unit.name.clone(),
-        stage: o.stage.label_zh(),
-        status_code: o.status.as_str(),
-        status: o.status.label_zh(),
-        level_code: o.level.as_str(),
-        level: o.level.label_zh(),
-        due: when(state, o.due_at),
-        due_iso: iso(state, o.due_at),
-    };
+    let row = order_row_view(state, &found);
     let csrf = caller.csrf_token();
     let actions = action_forms(state, caller, &found);
     let app =
@@ -1246,25 +1234,7 @@ async fn supervision(
     };
     let rows = found
         .into_iter()
-        .map(|r| {
-            let o = &r.item.order;
-            OrderRowView {
-                id: o.id.clone(),
-                application_id: r.item.application_id.clone(),
-                application_number: r.item.application_number.clone(),
-                enterprise: r.item.applicant_name.clone(),
-                district: district_name(&state, &r.item.district_code),
-                service: order_service(&state, &o.service, o.carrier.as_deref()),
-                unit: o.unit.name.clone(),
-                stage: o.stage.label_zh(),
-                status_code: o.status.as_str(),
-                status: o.status.label_zh(),
-                level_code: o.level.as_str(),
-                level: o.level.label_zh(),
-                due: when(&state, o.due_at),
-                due_iso: iso(&state, o.due_at),
-            }
-        })
+        .map(|r| order_row_view(&state, &r))
         .collect();
     let csrf = caller.csrf_token();
     let p = SupervisionPage {
