@@ -12,8 +12,8 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::web::{Nav, error_page, not_found_page, respond};
 use crate::web_staff::{
-    Opt, PER_PAGE, district_name, gate, iso, options, order_service, page_link, parse_opt,
-    parse_page, query_map, when,
+    DoneQuery, Opt, PER_PAGE, district_name, gate, iso, options, order_service, page_link,
+    parse_opt, parse_page, query_map, when,
 };
 use askama::Template;
 use axum::Router;
@@ -73,7 +73,9 @@ fn form_checks(headers: &HeaderMap, caller: &Caller, token: Option<&str>) -> Opt
     (!Caller::origin_ok(headers) || !caller.csrf_ok(token)).then(crate::web::csrf_failed_page)
 }
 
-fn errors_of(e: &ApiError) -> BTreeMap<String, String> {
+/// A refused request's field errors, the first message per field (for the
+/// forms that show each beside its field).
+pub(crate) fn errors_of(e: &ApiError) -> BTreeMap<String, String> {
     let mut errors = BTreeMap::new();
     for f in &e.fields {
         errors.entry(f.field.clone()).or_insert(f.message.clone());
@@ -319,11 +321,6 @@ struct Refusal {
     errors: BTreeMap<String, String>,
     typed: HashMap<String, String>,
     message: String,
-}
-
-#[derive(serde::Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
 }
 
 async fn case_page(

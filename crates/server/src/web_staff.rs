@@ -660,6 +660,27 @@ struct OrderRowView {
     due_iso: String,
 }
 
+/// A page of the orders `filter` selects, as the lists show them (or the
+/// error page).
+async fn order_rows(
+    state: &AppState,
+    filter: OrderFilter,
+) -> Result<(Vec<OrderRowView>, Option<u32>), Response> {
+    let (config, offset) = (state.config.clone(), state.offset);
+    let (found, next_page) = state
+        .store
+        .read(move |c| work_orders::list(c, &filter, &config, offset))
+        .await
+        .map_err(|e| {
+            let e = crate::error::ApiError::from(e);
+            error_page(e.status, &e.message)
+        })?;
+    Ok((
+        found.iter().map(|r| order_row_view(state, r)).collect(),
+        next_page,
+    ))
+}
+
 /// One order as the lists and the order page show it.
 fn order_row_view(state: &AppState, r: &work_orders::OrderRow) -> OrderRowView {
     let o = &r.item.order;
@@ -724,23 +745,10 @@ async fn workbench(
         visibility: caller.subject.work_orders(),
         sort: sort.unwrap_or_default(),
     };
-    let config = state.config.clone();
-    let offset = state.offset;
-    let (found, next_page) = match state
-        .store
-        .read(move |c| work_orders::list(c, &filter, &config, offset))
-        .await
-    {
+    let (rows, next_page) = match order_rows(&state, filter).await {
         Ok(r) => r,
-        Err(e) => {
-            let e = crate::error::ApiError::from(e);
-            return error_page(e.status, &e.message);
-        }
+        Err(page) => return page,
     };
-    let rows = found
-        .into_iter()
-        .map(|r| order_row_view(&state, &r))
-        .collect();
     let stage_code = stage.map_or("", |s| s.as_str());
     let level_code = level.map_or("", |s| s.as_str());
     let status_code = status.map_or("", |s| s.as_str());
@@ -888,9 +896,10 @@ fn action_forms(
         .collect()
 }
 
+/// `?done=…`: what the page confirms after a form was taken.
 #[derive(serde::Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
+pub(crate) struct DoneQuery {
+    pub(crate) done: Option<String>,
 }
 
 async fn work_order(
@@ -1075,10 +1084,7 @@ async fn work_order_survey(
     {
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=survey")).into_response(),
         Err(e) => {
-            let mut errors = std::collections::BTreeMap::new();
-            for f in &e.fields {
-                errors.entry(f.field.clone()).or_insert(f.message.clone());
-            }
+            let errors = crate::web_approvals::errors_of(&e);
             let mut kept = HashMap::new();
             kept.insert("at".to_owned(), typed.chars().take(40).collect());
             order_page(
@@ -1161,10 +1167,7 @@ async fn refused(
     form: &HashMap<String, String>,
     e: crate::error::ApiError,
 ) -> Response {
-    let mut errors = std::collections::BTreeMap::new();
-    for f in &e.fields {
-        errors.entry(f.field.clone()).or_insert(f.message.clone());
-    }
+    let errors = crate::web_approvals::errors_of(&e);
     let typed = form
         .iter()
         .filter(|(k, _)| k.as_str() != "csrf_token")
@@ -1219,23 +1222,10 @@ async fn supervision(
         visibility: caller.subject.work_orders(),
         sort: work_orders::OrderSort::Due,
     };
-    let config = state.config.clone();
-    let offset = state.offset;
-    let (found, next_page) = match state
-        .store
-        .read(move |c| work_orders::list(c, &filter, &config, offset))
-        .await
-    {
+    let (rows, next_page) = match order_rows(&state, filter).await {
         Ok(r) => r,
-        Err(e) => {
-            let e = crate::error::ApiError::from(e);
-            return error_page(e.status, &e.message);
-        }
+        Err(page) => return page,
     };
-    let rows = found
-        .into_iter()
-        .map(|r| order_row_view(&state, &r))
-        .collect();
     let csrf = caller.csrf_token();
     let p = SupervisionPage {
         nav: Nav::for_caller(&caller, &csrf),
@@ -1305,10 +1295,7 @@ async fn work_order_action(
         Ok(_) => axum::response::Redirect::to(&format!("/work-orders/{id}?done={action}"))
             .into_response(),
         Err(e) => {
-            let mut errors = std::collections::BTreeMap::new();
-            for f in &e.fields {
-                errors.entry(f.field.clone()).or_insert(f.message.clone());
-            }
+            let errors = crate::web_approvals::errors_of(&e);
             let typed = form
                 .into_iter()
                 .filter(|(k, _)| k != "csrf_token")
