@@ -22,6 +22,9 @@ pub struct CityConfig {
     pub working_time: WorkingTimeConfig,
     #[serde(default)]
     pub security: SecurityConfig,
+    /// Outward notifications: email, SMS, retries (`[notify]`).
+    #[serde(default)]
+    pub notify: NotifyConfig,
     /// The connection process: stages, actions, roles, limits (附1).
     pub process: crate::workflow::ProcessConfig,
 }
@@ -52,6 +55,172 @@ pub struct SecurityConfig {
     pub register_per_hour: u32,
     /// Public status lookups per client address, per minute.
     pub lookup_per_minute: u32,
+}
+
+/// How messages leave the platform (`[notify]`). In-app messages need no
+/// settings; email and SMS are off until their table is present.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Attempts per message before it is given up and recorded as failed.
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt; doubled after each further one.
+    pub retry_base_seconds: u32,
+    /// Longest wait between attempts.
+    pub retry_max_seconds: u32,
+    /// Address of the pages, for links in email (`https://…`, no trailing `/`).
+    pub public_url: Option<String>,
+    pub email: Option<EmailConfig>,
+    pub sms: Option<SmsConfig>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            max_attempts: 8,
+            retry_base_seconds: 30,
+            retry_max_seconds: 3_600,
+            public_url: None,
+            email: None,
+            sms: None,
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// The wait before attempt `attempts + 1`, after `attempts` failed ones.
+    pub fn backoff_ms(&self, attempts: u32) -> i64 {
+        let base = i64::from(self.retry_base_seconds.max(1)) * 1_000;
+        let max = i64::from(self.retry_max_seconds.max(self.retry_base_seconds).max(1)) * 1_000;
+        let doublings = attempts.saturating_sub(1).min(30);
+        base.saturating_mul(1_i64 << doublings).min(max)
+    }
+}
+
+/// Email through an SMTP relay (`[notify.email]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub smtp_host: String,
+    #[serde(default = "default_smtp_port")]
+    pub smtp_port: u16,
+    /// The sender address, e.g. `noreply@onestop.example.gov.cn`.
+    pub from: String,
+    /// The sender's display name.
+    #[serde(default = "default_from_name")]
+    pub from_name: String,
+    /// The name this server gives in `EHLO` (default: the sender's domain).
+    #[serde(default)]
+    pub helo: Option<String>,
+    /// Longest wait for the relay at each step.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u32,
+}
+
+/// SMS through a gateway's HTTP API (`[notify.sms]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// The adapter: `http_json` posts `{"to", "text", "id"}` to `endpoint`.
+    #[serde(default = "default_gateway")]
+    pub gateway: String,
+    /// `http://host:port/path` of the gateway (or of the local relay to it).
+    pub endpoint: String,
+    /// Environment variable holding the gateway's bearer token, if it needs one.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// The signature the carrier shows, e.g. 【一站式接入】.
+    #[serde(default = "default_sms_sign")]
+    pub sign: String,
+    /// The text, with `{sign}`, `{title}` and `{body}` filled in.
+    #[serde(default = "default_sms_template")]
+    pub template: String,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u32,
+}
+
+/// The SMS gateway adapters this build has.
+pub const SMS_GATEWAYS: [&str; 1] = ["http_json"];
+
+fn default_smtp_port() -> u16 {
+    25
+}
+fn default_from_name() -> String {
+    "水电气暖网联合报装".into()
+}
+fn default_timeout() -> u32 {
+    20
+}
+fn default_gateway() -> String {
+    "http_json".into()
+}
+fn default_sms_sign() -> String {
+    "联合报装".into()
+}
+fn default_sms_template() -> String {
+    "【{sign}】{title}。{body}".into()
+}
+
+impl NotifyConfig {
+    fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.max_attempts == 0 || self.retry_base_seconds == 0 {
+            problems.push("notify.max_attempts and retry_base_seconds must be at least 1".into());
+        }
+        if let Some(u) = &self.public_url
+            && (!(u.starts_with("https://") || u.starts_with("http://")) || u.ends_with('/'))
+        {
+            problems.push(
+                "notify.public_url must be http(s)://host[/path] without a trailing /".into(),
+            );
+        }
+        if let Some(e) = &self.email {
+            if e.smtp_host.trim().is_empty() {
+                problems.push("notify.email.smtp_host is empty".into());
+            }
+            if !crate::contact::is_email(&e.from) {
+                problems.push(format!(
+                    "notify.email.from {:?} is not an email address",
+                    e.from
+                ));
+            }
+            if e.timeout_seconds == 0 {
+                problems.push("notify.email.timeout_seconds must be at least 1".into());
+            }
+        }
+        if let Some(s) = &self.sms {
+            if !SMS_GATEWAYS.contains(&s.gateway.as_str()) {
+                problems.push(format!(
+                    "notify.sms.gateway {:?} is unknown; this build has {}",
+                    s.gateway,
+                    SMS_GATEWAYS.join(", ")
+                ));
+            }
+            if !s.endpoint.starts_with("http://") {
+                problems.push(
+                    "notify.sms.endpoint must be an http:// address (a TLS gateway is reached through the local relay)"
+                        .into(),
+                );
+            }
+            if !s.template.contains("{title}") && !s.template.contains("{body}") {
+                problems.push("notify.sms.template must contain {title} or {body}".into());
+            }
+            if s.timeout_seconds == 0 {
+                problems.push("notify.sms.timeout_seconds must be at least 1".into());
+            }
+        }
+        problems
+    }
+}
+
+impl SmsConfig {
+    /// The message text for one notification.
+    pub fn render(&self, title: &str, body: &str) -> String {
+        self.template
+            .replace("{sign}", &self.sign)
+            .replace("{title}", title)
+            .replace("{body}", body)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,6 +498,7 @@ impl CityConfig {
         if !(l.external_works_threshold_m.is_finite() && l.external_works_threshold_m > 0.0) {
             problems.push("limits.external_works_threshold_m must be positive".into());
         }
+        problems.extend(self.notify.check());
         let b = &self.city.bounds;
         if !(b.min_lng < b.max_lng && b.min_lat < b.max_lat) {
             problems.push("city.bounds: min must be below max".into());

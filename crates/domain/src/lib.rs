@@ -14,6 +14,7 @@ pub mod application;
 pub mod approval;
 pub mod calendar;
 pub mod config;
+pub mod contact;
 pub mod form;
 pub mod timefmt;
 pub mod workflow;

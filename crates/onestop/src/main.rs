@@ -598,6 +598,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     let state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone());
     let audit = state.audit.clone();
     let sweeper = onestop_server::levels::start(state.clone());
+    let deliverer = onestop_server::delivery::start(state.clone());
     let app = onestop_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -619,6 +620,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
+    deliverer.abort();
     tracing::info!("stopped accepting requests; finishing queued writes");
     audit.flush().await;
     drop(store);

@@ -103,6 +103,7 @@ fn tell(
             link: Some(format!("/work-orders/{}", m.order_id)),
             at_ms: m.at_ms,
         },
+        crate::delivery::outward(config),
     )?;
     Ok(())
 }
@@ -166,6 +167,7 @@ fn tell_item(
             link: Some(format!("/approval-cases/{}", m.case_id)),
             at_ms: m.at_ms,
         },
+        crate::delivery::outward(config),
     )?;
     Ok(())
 }

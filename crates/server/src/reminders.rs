@@ -117,6 +117,7 @@ pub async fn send(
         .service(&o.service)
         .map_or_else(|| o.service.clone(), |s| s.name.clone());
     let number = row.item.application_number.clone();
+    let outward = crate::delivery::outward(&state.config);
     let id = state
         .store
         .write(move |c| {
@@ -154,6 +155,7 @@ pub async fn send(
                     link: Some(format!("/work-orders/{oid}")),
                     at_ms: now_ms,
                 },
+                outward,
             )?;
             Ok(id)
         })
@@ -203,6 +205,7 @@ pub async fn acknowledge(
     let now_ms = state.now_ms();
     let by = actor(caller);
     let r2 = r.clone();
+    let outward = crate::delivery::outward(&state.config);
     let done = state
         .store
         .write(move |c| {
@@ -238,6 +241,7 @@ pub async fn acknowledge(
                         link: Some(format!("/work-orders/{}", r2.work_order_id)),
                         at_ms: now_ms,
                     },
+                    outward,
                 )?;
             }
             Ok(true)

@@ -651,6 +651,7 @@ pub(crate) fn tell_applicant(
             link: link.clone(),
             at_ms: u.at_ms,
         },
+        crate::delivery::outward(config),
     )?;
     if status == onestop_domain::application::ApplicationStatus::Completed.as_str() {
         notifications::send(
@@ -664,6 +665,7 @@ pub(crate) fn tell_applicant(
                 link,
                 at_ms: u.at_ms,
             },
+            crate::delivery::outward(config),
         )?;
     }
     Ok(())

@@ -537,3 +537,53 @@ pub fn touch_api_key(conn: &mut dyn Conn, id: &str, at_ms: i64) -> Result<(), St
     )?;
     Ok(())
 }
+
+/// Where and how an account is told (its notification settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub in_app: bool,
+    pub email_on: bool,
+    pub sms_on: bool,
+}
+
+pub fn contact(conn: &mut dyn Conn, id: &str) -> Result<Option<Contact>, StoreError> {
+    conn.query_opt(
+        "SELECT email, phone, notify_in_app, notify_email, notify_sms FROM accounts WHERE id = $1",
+        params![id],
+    )?
+    .map(|r| {
+        Ok(Contact {
+            email: r.opt_text(0)?.map(str::to_owned),
+            phone: r.opt_text(1)?.map(str::to_owned),
+            in_app: r.int(2)? != 0,
+            email_on: r.int(3)? != 0,
+            sms_on: r.int(4)? != 0,
+        })
+    })
+    .transpose()
+}
+
+/// Sets the email address and the channel switches (the phone number is
+/// changed elsewhere). Returns false when there is no such account.
+pub fn set_contact(
+    conn: &mut dyn Conn,
+    id: &str,
+    c: &Contact,
+    at_ms: i64,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE accounts SET email = $2, notify_in_app = $3, notify_email = $4, notify_sms = $5,
+             updated_at = $6, version = version + 1
+         WHERE id = $1",
+        params![
+            id,
+            c.email.as_deref(),
+            i64::from(c.in_app),
+            i64::from(c.email_on),
+            i64::from(c.sms_on),
+            at_ms
+        ],
+    )? == 1)
+}

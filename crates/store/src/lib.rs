@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod levels;
 pub mod migrate;
 pub mod notifications;
+pub mod outbox;
 pub mod reminders;
 pub mod surveys;
 #[cfg(feature = "testing")]

@@ -52,15 +52,30 @@ pub fn holders(
     rows.iter().map(|r| r.text(0).map(str::to_owned)).collect()
 }
 
-/// Gives `message` to each account (inside the caller's transaction); an
-/// account that already has this event's message does not get it again.
-/// Returns how many were written.
-pub fn send(conn: &mut dyn Conn, accounts: &[String], m: &Message) -> Result<u64, StoreError> {
+/// The outward channels a server has configured (`[notify.email]`,
+/// `[notify.sms]`): a message is queued for those only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outward {
+    pub email: bool,
+    pub sms: bool,
+}
+
+/// Gives `message` to each account (inside the caller's transaction): in the
+/// app, and queued in the outbox for email and SMS, each as the account's
+/// switches allow and where it has an address. An account that already has
+/// this event's message on a channel does not get it again. Returns how many
+/// in-app messages were written.
+pub fn send(
+    conn: &mut dyn Conn,
+    accounts: &[String],
+    m: &Message,
+    outward: Outward,
+) -> Result<u64, StoreError> {
     let mut written = 0;
     for a in accounts {
         written += conn.execute(
             "INSERT INTO notifications (account_id, event_key, kind, title, body, link, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             SELECT id, $2, $3, $4, $5, $6, $7 FROM accounts WHERE id = $1 AND notify_in_app = 1
              ON CONFLICT (account_id, event_key) DO NOTHING",
             params![
                 a,
@@ -72,6 +87,33 @@ pub fn send(conn: &mut dyn Conn, accounts: &[String], m: &Message) -> Result<u64
                 m.at_ms
             ],
         )?;
+        for (on, channel, address, switch) in [
+            (outward.email, "email", "email", "notify_email"),
+            (outward.sms, "sms", "phone", "notify_sms"),
+        ] {
+            if !on {
+                continue;
+            }
+            conn.execute(
+                &format!(
+                    "INSERT INTO deliveries (account_id, event_key, channel, address, kind, title,
+                         body, link, status, attempts, next_attempt_at, created_at)
+                     SELECT id, $2, '{channel}', {address}, $3, $4, $5, $6, 'pending', 0, $7, $7
+                     FROM accounts
+                     WHERE id = $1 AND {switch} = 1 AND {address} IS NOT NULL AND {address} <> ''
+                     ON CONFLICT (account_id, event_key, channel) DO NOTHING"
+                ),
+                params![
+                    a,
+                    &m.event_key,
+                    &m.kind,
+                    &m.title,
+                    &m.body,
+                    m.link.as_deref(),
+                    m.at_ms
+                ],
+            )?;
+        }
     }
     Ok(written)
 }
