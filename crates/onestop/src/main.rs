@@ -90,6 +90,9 @@ enum UserCommand {
         roles: Vec<String>,
         #[arg(long)]
         phone: Option<String>,
+        /// Where the account's email notifications go.
+        #[arg(long)]
+        email: Option<String>,
         /// Read the initial password from standard input instead of
         /// generating one (it must still be changed at first login).
         #[arg(long)]
@@ -263,8 +266,15 @@ async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
             name,
             roles,
             phone,
+            email,
             password_stdin,
         } => {
+            let email = email.map(|e| e.trim().to_ascii_lowercase());
+            if let Some(e) = &email
+                && !onestop_domain::contact::is_email(e)
+            {
+                anyhow::bail!("--email {e:?} is not an email address");
+            }
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().read_line(&mut line)?;
@@ -286,6 +296,26 @@ async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
             .await
             .map_err(api_error)?;
             let a = &created.account;
+            if let Some(e) = email {
+                let (id, now_ms) = (a.id.clone(), state.now_ms());
+                state
+                    .store
+                    .write(move |c| {
+                        onestop_store::accounts::set_contact(
+                            c,
+                            &id,
+                            &onestop_store::accounts::Contact {
+                                email: Some(e.clone()),
+                                phone: None,
+                                in_app: true,
+                                email_on: true,
+                                sms_on: true,
+                            },
+                            now_ms,
+                        )
+                    })
+                    .await?;
+            }
             let roles: Vec<String> = a
                 .grants
                 .iter()

@@ -53,6 +53,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::reminders::get_reminders,
         crate::reminders::post_acknowledgement,
         crate::web_notifications::read_api,
+        crate::web_settings::get_api,
+        crate::web_settings::put_api,
         calendar_day,
         calendar_deadline
     ),
@@ -77,6 +79,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::web_notifications::NotificationView,
         crate::reminders::ReminderView,
         crate::web_notifications::NotificationList,
+        crate::web_settings::NotificationSettings,
         DayInfo,
         Deadline
     ))

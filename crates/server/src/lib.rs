@@ -25,6 +25,7 @@ pub mod web_approvals;
 pub mod web_auth;
 pub mod web_notifications;
 pub mod web_progress;
+pub mod web_settings;
 pub mod web_staff;
 pub mod workorders;
 
@@ -187,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web_admin::routes())
         .merge(web_approvals::routes())
         .merge(web_notifications::routes())
+        .merge(web_settings::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "approval_levels",
         sql: include_str!("../migrations/0011_approval_levels.sql"),
     },
+    Migration {
+        version: 12,
+        name: "outbox",
+        sql: include_str!("../migrations/0012_outbox.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

@@ -30,6 +30,9 @@ macro_rules! on_both_databases {
 
 pub use onestop_store::testing::test_clock;
 
+pub mod sms_gateway;
+pub mod smtp;
+
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
@@ -120,6 +123,17 @@ impl TestApp {
         let ms =
             onestop_domain::timefmt::to_ms(onestop_domain::timefmt::parse(at).expect("an instant"));
         Self::build(backend, |_| {}, onestop_server::TimeSource::manual(ms)).await
+    }
+
+    /// A changed configuration and a clock standing at `at`.
+    pub async fn with_config_at(
+        backend: Backend,
+        at: &str,
+        change: impl FnOnce(&mut CityConfig),
+    ) -> TestApp {
+        let ms =
+            onestop_domain::timefmt::to_ms(onestop_domain::timefmt::parse(at).expect("an instant"));
+        Self::build(backend, change, onestop_server::TimeSource::manual(ms)).await
     }
 
     /// A test app over a changed copy of the default city's configuration.

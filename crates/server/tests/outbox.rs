@@ -1,0 +1,537 @@
+//! Email and SMS through the durable outbox, on SQLite and PostgreSQL, with a
+//! real SMTP server (aiosmtpd) and a local HTTP receiver as the SMS gateway:
+//! who is told on which channel, once; the account's switches; retries with
+//! backoff and the give-up limit; a dead relay never slowing a user's action.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::sms_gateway::Gateway;
+use common::smtp::{SmtpServer, free_port};
+use common::*;
+use onestop_domain::config::{CityConfig, EmailConfig, SmsConfig};
+use onestop_domain::timefmt;
+use onestop_server::delivery::{Deliverer, Report, deliver_once};
+use onestop_store::testing::Backend;
+use serde_json::{Value, json};
+
+on_both_databases!(
+    warnings_reach_email_and_sms_once,
+    failed_attempts_back_off_then_give_up,
+    settings_switch_channels,
+);
+
+const FRIDAY: &str = "2026-09-18T16:30:00+08:00";
+
+fn notify(c: &mut CityConfig, smtp_port: u16, sms_endpoint: &str) {
+    c.notify.max_attempts = 3;
+    c.notify.retry_base_seconds = 30;
+    c.notify.retry_max_seconds = 3_600;
+    c.notify.public_url = Some("https://onestop.example.gov.cn".into());
+    c.notify.email = Some(EmailConfig {
+        smtp_host: "127.0.0.1".into(),
+        smtp_port,
+        from: "noreply@onestop.example.gov.cn".into(),
+        from_name: "联合报装".into(),
+        helo: None,
+        timeout_seconds: 5,
+    });
+    c.notify.sms = Some(SmsConfig {
+        gateway: "http_json".into(),
+        endpoint: sms_endpoint.into(),
+        token_env: None,
+        sign: "联合报装".into(),
+        template: "【{sign}】{title}。{body}".into(),
+        timeout_seconds: 5,
+    });
+}
+
+fn set(app: &TestApp, at: &str) {
+    app.state
+        .time
+        .set_ms(timefmt::to_ms(timefmt::parse(at).expect("an instant")));
+}
+
+fn advance(app: &TestApp, ms: i64) {
+    app.state.time.set_ms(app.state.now_ms() + ms);
+}
+
+/// Gives an account an email address and a mobile number.
+async fn reach(app: &TestApp, username: &str, email: Option<&str>, phone: Option<&str>) {
+    let (u, e, p) = (
+        username.to_owned(),
+        email.map(str::to_owned),
+        phone.map(str::to_owned),
+    );
+    app.state
+        .store
+        .write(move |c| {
+            c.execute(
+                "UPDATE accounts SET email = $2, phone = $3 WHERE username = $1",
+                onestop_store::params![&u, e.as_deref(), p.as_deref()],
+            )
+        })
+        .await
+        .unwrap();
+}
+
+async fn deliver(app: &TestApp, d: &Deliverer) -> Report {
+    deliver_once(&app.state, d).await.expect("a delivery round")
+}
+
+async fn sweep(app: &TestApp) {
+    onestop_server::levels::sweep_once(&app.state)
+        .await
+        .unwrap();
+}
+
+async fn rows(app: &TestApp) -> Vec<onestop_store::outbox::Delivery> {
+    app.state
+        .store
+        .read(|c| onestop_store::outbox::list(c, None, 1_000))
+        .await
+        .unwrap()
+}
+
+async fn put_settings(app: &TestApp, s: &Session, body: &Value) -> Answer {
+    app.request(
+        Method::PUT,
+        "/api/v1/account/notification-settings",
+        &[
+            ("content-type", "application/json"),
+            ("cookie", &s.cookie_header()),
+            ("x-csrf-token", &s.csrf),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+/// The handler's operator by email and SMS on warning; the operator and the
+/// supervisor on overdue; the enterprise on acceptance; each message once
+/// however often the worker runs, and nobody who switched the channel off.
+async fn warnings_reach_email_and_sms_once(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let gateway = Gateway::start().await;
+    let endpoint = gateway.endpoint();
+    let port = smtp.addr.port();
+    let app = TestApp::with_config_at(backend, FRIDAY, |c| notify(c, port, &endpoint)).await;
+    app.account("water.op", &["operator:sz-water"]).await;
+    app.account("water.quiet", &["operator:sz-water"]).await;
+    app.account("sup", &["supervisor:sz-zjj"]).await;
+    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
+    reach(
+        &app,
+        "water.op",
+        Some("op@water.example.cn"),
+        Some("13800000001"),
+    )
+    .await;
+    reach(
+        &app,
+        "water.quiet",
+        Some("quiet@water.example.cn"),
+        Some("13800000002"),
+    )
+    .await;
+    reach(&app, "sup", Some("sup@zjj.example.cn"), None).await;
+    reach(
+        &app,
+        "ent.a",
+        Some("boss@ent.example.cn"),
+        Some("13800000004"),
+    )
+    .await;
+    // One operator wants neither email nor SMS.
+    let quiet = app.login("water.quiet", PASSWORD).await;
+    let res = put_settings(
+        &app,
+        &quiet,
+        &json!({"email": "quiet@water.example.cn", "in_app": true, "email_enabled": false, "sms_enabled": false}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let d = Deliverer::new(&app.state.config);
+
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let number = created["number"].as_str().unwrap().to_owned();
+    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    // Warning at Sunday 09:56:15 (the make-up working day).
+    set(&app, "2026-09-20T09:56:15+08:00");
+    sweep(&app).await;
+    assert_eq!(
+        deliver(&app, &d).await,
+        Report {
+            sent: 2,
+            retrying: 0,
+            given_up: 0
+        }
+    );
+    assert_eq!(deliver(&app, &d).await, Report::default(), "nothing twice");
+    let mail = smtp.wait_for(1, 10);
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0].to, "op@water.example.cn");
+    assert!(
+        mail[0].subject.starts_with(&format!("工单预警：{number}")),
+        "{:?}",
+        mail[0]
+    );
+    assert!(
+        mail[0].text.contains("请于 2026年09月20日 10:45 前办结"),
+        "{}",
+        mail[0].text
+    );
+    assert!(
+        mail[0]
+            .text
+            .contains(&format!("https://onestop.example.gov.cn/work-orders/{oid}")),
+        "{}",
+        mail[0].text
+    );
+    let texts = gateway.received();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert_eq!(texts[0].to, "13800000001");
+    assert!(
+        texts[0].text.starts_with("【联合报装】工单预警："),
+        "{}",
+        texts[0].text
+    );
+    assert_eq!(texts[0].id, texts[0].idempotency_key);
+
+    // Overdue on Monday: the operator and the supervisor (who has no phone).
+    set(&app, "2026-09-21T08:00:00+08:00");
+    sweep(&app).await;
+    sweep(&app).await;
+    let (a, b) = tokio::join!(deliver_once(&app.state, &d), deliver_once(&app.state, &d));
+    assert_eq!(a.unwrap().sent + b.unwrap().sent, 3, "two emails, one SMS");
+    let mail = smtp.wait_for(3, 10);
+    let mut to: Vec<(String, bool)> = mail
+        .iter()
+        .map(|m| (m.to.clone(), m.subject.starts_with("工单超期")))
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        vec![
+            ("op@water.example.cn".to_owned(), false),
+            ("op@water.example.cn".to_owned(), true),
+            ("sup@zjj.example.cn".to_owned(), true),
+        ]
+    );
+    assert_eq!(gateway.received().len(), 2);
+    // The quiet operator still has both messages in the app.
+    let s = app.login("water.quiet", PASSWORD).await;
+    let inbox = app.get_as(&s, "/api/v1/notifications").await.json();
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 2);
+
+    // The enterprise hears of the acceptance by every channel.
+    let key = app.key("workorders:write:sz-water").await;
+    let v = app.get(&format!("/api/v1/work-orders/{oid}")).await.json()["version"].clone();
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/work-orders/{oid}/actions"),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {key}")),
+            ],
+            json!({"action": "accept", "version": v}).to_string(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(deliver(&app, &d).await.sent, 2);
+    let mail = smtp.wait_for(4, 10);
+    let ent: Vec<_> = mail
+        .iter()
+        .filter(|m| m.to == "boss@ent.example.cn")
+        .collect();
+    assert_eq!(ent.len(), 1);
+    assert!(ent[0].subject.starts_with("申请进度："), "{:?}", ent[0]);
+    assert!(ent[0].text.contains("受理"), "{}", ent[0].text);
+    let texts = gateway.received();
+    assert_eq!(texts.last().unwrap().to, "13800000004");
+    // Every message id is distinct; every row is sent, once.
+    let mut ids: Vec<String> = mail.iter().map(|m| m.message_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4);
+    let all = rows(&app).await;
+    assert_eq!(all.len(), 7);
+    assert!(
+        all.iter().all(|r| r.status == "sent" && r.attempts == 1),
+        "{all:?}"
+    );
+}
+
+/// A refusing gateway is tried again after 30 s and 60 s; an unreachable
+/// relay is given up after three attempts and the error kept; the action
+/// that queued the messages never waits for either.
+async fn failed_attempts_back_off_then_give_up(backend: Backend) {
+    let gateway = Gateway::start().await;
+    let endpoint = gateway.endpoint();
+    let dead = free_port();
+    let app = TestApp::with_config_at(backend, FRIDAY, |c| notify(c, dead, &endpoint)).await;
+    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
+    reach(
+        &app,
+        "ent.a",
+        Some("boss@ent.example.cn"),
+        Some("13800000004"),
+    )
+    .await;
+    let d = Deliverer::new(&app.state.config);
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let key = app.key("workorders:write:sz-water").await;
+    let v = app.get(&format!("/api/v1/work-orders/{oid}")).await.json()["version"].clone();
+    let started = std::time::Instant::now();
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/work-orders/{oid}/actions"),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {key}")),
+            ],
+            json!({"action": "accept", "version": v}).to_string(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+
+    gateway.answer(&[503, 429]);
+    assert_eq!(
+        deliver(&app, &d).await,
+        Report {
+            sent: 0,
+            retrying: 2,
+            given_up: 0
+        }
+    );
+    let by = |rows: &[onestop_store::outbox::Delivery], ch: &str| {
+        rows.iter().find(|r| r.channel == ch).cloned().unwrap()
+    };
+    let now = app.state.now_ms();
+    let r = rows(&app).await;
+    assert_eq!(by(&r, "sms").next_attempt_at_ms, now + 30_000);
+    assert!(
+        by(&r, "email")
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("无法连接邮件服务器")
+    );
+    assert!(
+        !by(&r, "email").last_error.unwrap().contains("boss@"),
+        "no address in errors"
+    );
+    // Not before its time.
+    advance(&app, 29_999);
+    assert_eq!(deliver(&app, &d).await, Report::default());
+    advance(&app, 1);
+    assert_eq!(
+        deliver(&app, &d).await,
+        Report {
+            sent: 0,
+            retrying: 2,
+            given_up: 0
+        }
+    );
+    assert_eq!(
+        by(&rows(&app).await, "sms").next_attempt_at_ms,
+        app.state.now_ms() + 60_000
+    );
+    advance(&app, 60_000);
+    assert_eq!(
+        deliver(&app, &d).await,
+        Report {
+            sent: 1,
+            retrying: 0,
+            given_up: 1
+        }
+    );
+    let r = rows(&app).await;
+    let (sms, email) = (by(&r, "sms"), by(&r, "email"));
+    assert_eq!((sms.status.as_str(), sms.attempts), ("sent", 3));
+    assert_eq!((email.status.as_str(), email.attempts), ("failed", 3));
+    assert!(email.last_error.is_some());
+    let texts = gateway.received();
+    assert_eq!(texts.len(), 3);
+    assert!(
+        texts
+            .iter()
+            .all(|t| t.idempotency_key == texts[0].idempotency_key)
+    );
+    // Given up is final.
+    advance(&app, 86_400_000);
+    assert_eq!(deliver(&app, &d).await, Report::default());
+
+    // A gateway's refusal of the request itself is not retried.
+    gateway.answer(&[400]);
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let v = app.get(&format!("/api/v1/work-orders/{oid}")).await.json()["version"].clone();
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/work-orders/{oid}/actions"),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {key}")),
+            ],
+            json!({"action": "accept", "version": v}).to_string(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let report = deliver(&app, &d).await;
+    assert_eq!(report.sent, 0);
+    assert_eq!(report.given_up, 1, "{report:?}");
+    assert_eq!(report.retrying, 1, "the email waits for its relay");
+}
+
+/// The settings page and API: defaults, a bad address named beside its
+/// field, switches stored, in-app messages switched off.
+async fn settings_switch_channels(backend: Backend) {
+    let app = TestApp::with_config_at(backend, FRIDAY, |c| {
+        notify(c, free_port(), "http://127.0.0.1:9/sms")
+    })
+    .await;
+    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
+    let s = app.login("ent.a", PASSWORD).await;
+    let got = app
+        .get_as(&s, "/api/v1/account/notification-settings")
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(
+        got.json(),
+        json!({"email": null, "phone": null, "in_app": true, "email_enabled": true,
+               "sms_enabled": true, "email_available": true, "sms_available": true})
+    );
+    let bad = put_settings(
+        &app,
+        &s,
+        &json!({"email": "boss@ent", "in_app": true, "email_enabled": "yes", "sms_enabled": true}),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.field_codes(),
+        vec![("email_enabled".to_owned(), "invalid_format".to_owned())]
+    );
+    let bad = put_settings(
+        &app,
+        &s,
+        &json!({"email": "boss@ent", "in_app": true, "email_enabled": true, "sms_enabled": true}),
+    )
+    .await;
+    assert_eq!(
+        bad.field_codes(),
+        vec![("email".to_owned(), "invalid_format".to_owned())]
+    );
+    // The page names the field too, and keeps what was typed.
+    let page = app
+        .post_form_as(
+            &s,
+            "/account/notifications",
+            &[("email", "boss at ent"), ("email_enabled", "on")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = page.text();
+    assert!(html.contains("id=\"e-email\""), "{html}");
+    assert!(html.contains("value=\"boss at ent\""));
+    let ok = app
+        .post_form_as(
+            &s,
+            "/account/notifications",
+            &[("email", " Boss@Ent.Example.CN "), ("email_enabled", "on")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let got = app
+        .get_as(&s, "/api/v1/account/notification-settings")
+        .await
+        .json();
+    assert_eq!(got["email"], "boss@ent.example.cn");
+    assert_eq!(
+        (
+            got["in_app"].clone(),
+            got["email_enabled"].clone(),
+            got["sms_enabled"].clone()
+        ),
+        (json!(false), json!(true), json!(false))
+    );
+    let page = app
+        .get_as(&s, "/account/notifications?saved=1")
+        .await
+        .text();
+    assert!(page.contains("通知设置已保存"));
+    // With in-app off, progress comes by email only.
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let key = app.key("workorders:write:sz-water").await;
+    let v = app.get(&format!("/api/v1/work-orders/{oid}")).await.json()["version"].clone();
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/work-orders/{oid}/actions"),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {key}")),
+            ],
+            json!({"action": "accept", "version": v}).to_string(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let inbox = app.get_as(&s, "/api/v1/notifications").await.json();
+    assert!(inbox["items"].as_array().unwrap().is_empty(), "{inbox}");
+    let r = rows(&app).await;
+    assert_eq!(r.len(), 1);
+    assert_eq!(
+        (r[0].channel.as_str(), r[0].address.as_str()),
+        ("email", "boss@ent.example.cn")
+    );
+    // Only accounts have settings; the change is audited.
+    let key = app.get("/api/v1/account/notification-settings").await;
+    assert_eq!(
+        key.status,
+        StatusCode::FORBIDDEN,
+        "an API key is not an account"
+    );
+    let anon = app
+        .request(
+            Method::GET,
+            "/api/v1/account/notification-settings",
+            &[],
+            "",
+        )
+        .await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    let audited = app
+        .state
+        .store
+        .read(|c| {
+            c.query_opt(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'notification_settings_changed'",
+                &[],
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .int(0)
+        .unwrap();
+    assert_eq!(audited, 1);
+}
