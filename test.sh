@@ -24,14 +24,15 @@ if ! pg_up; then
   pg_up || { echo "test.sh: PostgreSQL is not reachable at 127.0.0.1:5432; the suite needs it" >&2; exit 1; }
 fi
 
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+  || ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing chromium and chromium-driver for the browser tests"
+    echo "test.sh: installing chromium, chromium-driver and python3-aiosmtpd for the browser and mail tests"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq chromium chromium-driver >/dev/null
+    apt-get install -y -qq chromium chromium-driver python3-aiosmtpd >/dev/null
   else
-    echo "test.sh: the browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)" >&2
+    echo "test.sh: the browser and mail tests need Debian's chromium, chromium-driver and python3-aiosmtpd (apt-get install chromium chromium-driver python3-aiosmtpd)" >&2
     exit 1
   fi
 fi

@@ -1,7 +1,12 @@
 //! The real binary: nothing accepted is lost when the process is killed
 //! (SIGKILL) right after answering `201`, or stopped with SIGTERM while
 //! requests are in flight; two servers sweeping one database move (and
-//! tell of) each overdue order once. On SQLite and on PostgreSQL.
+//! tell of) each overdue order once; a server killed between a level change
+//! and its email sends the email after restart, once, even with two servers
+//! delivering. On SQLite and on PostgreSQL.
+
+#[path = "../../server/tests/common/smtp.rs"]
+mod smtp;
 
 use onestop_store::testing::{Backend, TestDb};
 use serde_json::Value;
@@ -62,6 +67,11 @@ fn free_addr() -> SocketAddr {
 }
 
 fn start(db: &TestDb, addr: SocketAddr) -> Server {
+    start_with(db, addr, None)
+}
+
+/// Starts the server with a configuration file (`None`: the built-in city).
+fn start_with(db: &TestDb, addr: SocketAddr, config: Option<&std::path::Path>) -> Server {
     let overrides = db.dir.join("calendar-fixture.toml");
     std::fs::write(&overrides, onestop_store::testing::TEST_OVERRIDES).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_onestop"));
@@ -72,6 +82,9 @@ fn start(db: &TestDb, addr: SocketAddr) -> Server {
         .env_remove("ONESTOP_CONFIG")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
+    if let Some(c) = config {
+        cmd.env("ONESTOP_CONFIG", c);
+    }
     match db.database_url() {
         Some(url) => cmd.env("DATABASE_URL", url),
         None => cmd.env_remove("DATABASE_URL"),
@@ -362,4 +375,142 @@ fn sqlite_two_servers_sweep_each_change_once() {
 #[test]
 fn postgres_two_servers_sweep_each_change_once() {
     two_servers_sweep_each_change_once(Backend::Postgres);
+}
+
+/// Email for every overdue order: the relay is down when the orders fall
+/// due, so the server queues and attempts the messages but cannot send them;
+/// it is killed (SIGKILL); the relay comes up; two servers start on the same
+/// database and deliver every message exactly once.
+fn killed_between_level_change_and_email(backend: Backend) {
+    let db = TestDb::new(backend);
+    let smtp_port = smtp::free_port();
+    let config = db.dir.join("onestop-mail.toml");
+    let text = onestop_domain::config::DEFAULT_CONFIG_TOML
+        .replace("retry_base_seconds = 30", "retry_base_seconds = 1")
+        .replace("retry_max_seconds = 3600", "retry_max_seconds = 2");
+    std::fs::write(
+        &config,
+        format!(
+            "{text}\n[notify.email]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\n\
+             from = \"noreply@onestop.example.gov.cn\"\ntimeout_seconds = 2\n"
+        ),
+    )
+    .unwrap();
+    for (name, role, email) in [
+        ("water.op", "operator:sz-water", "op@water.example.cn"),
+        ("sup", "supervisor", "sup@zjj.example.cn"),
+    ] {
+        let out = cli(
+            &db,
+            &[
+                "user",
+                "create",
+                "--username",
+                name,
+                "--name",
+                name,
+                "--role",
+                role,
+                "--email",
+                email,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let addr = free_addr();
+    let first = start_with(&db, addr, Some(&config));
+    let key = api_key(&db);
+    let apps = 3;
+    for n in 0..apps {
+        let (status, body) = http(
+            addr,
+            &key,
+            "POST",
+            "/api/v1/applications",
+            Some(&application(n)),
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut conn = db
+        .target
+        .connect(onestop_store::db::Role::Writer)
+        .expect("database");
+    let now = onestop_store::now_ms();
+    conn.execute(
+        "UPDATE work_orders SET warn_at = $1, due_at = $2, next_level_at = $1",
+        onestop_store::params![now - 2_000, now - 1_000],
+    )
+    .unwrap();
+    let count = |conn: &mut Box<dyn onestop_store::db::Conn>, sql: &str| {
+        conn.query_opt(sql, &[]).unwrap().unwrap().int(0).unwrap()
+    };
+    let orders = count(&mut conn, "SELECT COUNT(*) FROM work_orders");
+    // The supervisor of every order, the water company of its own.
+    let expected = orders + apps as i64;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(
+        &mut conn,
+        "SELECT COUNT(*) FROM deliveries WHERE attempts >= 1 AND last_error IS NOT NULL",
+    ) < expected
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the messages were not queued and attempted"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&first.child, "-KILL");
+    drop(first);
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'sent'"
+        ),
+        0
+    );
+    let relay = smtp::SmtpServer::start_on(smtp_port, None);
+    let a = start_with(&db, free_addr(), Some(&config));
+    let b = start_with(&db, free_addr(), Some(&config));
+    let got = relay.wait_for(expected as usize, 30);
+    assert_eq!(
+        got.len() as i64,
+        expected,
+        "every message after the restart"
+    );
+    // Both servers keep delivering for a while: nothing comes twice.
+    std::thread::sleep(Duration::from_millis(3_000));
+    let got = relay.received();
+    assert_eq!(got.len() as i64, expected, "nothing twice");
+    let mut ids: Vec<String> = got.iter().map(|m| m.message_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len() as i64, expected);
+    let to_water = got.iter().filter(|m| m.to == "op@water.example.cn").count();
+    assert_eq!(to_water, apps);
+    assert!(got.iter().all(|m| m.subject.starts_with("工单超期")));
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'sent'"
+        ),
+        expected
+    );
+    drop(a);
+    drop(b);
+}
+
+#[test]
+fn sqlite_killed_between_level_change_and_email() {
+    killed_between_level_change_and_email(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_killed_between_level_change_and_email() {
+    killed_between_level_change_and_email(Backend::Postgres);
 }
