@@ -149,6 +149,12 @@ enum AuditCommand {
 enum CalendarCommand {
     /// List the years covered; warn when next year is missing.
     Check,
+    /// Import a calendar file (the overrides format) into the database for
+    /// every server; recomputes every open work order's deadline and level.
+    Import {
+        /// The file; `-` reads standard input.
+        file: PathBuf,
+    },
 }
 
 fn main() {
@@ -187,6 +193,37 @@ fn run(cli: Cli, started: Instant) -> Result<()> {
         Command::Calendar {
             command: CalendarCommand::Check,
         } => calendar_check(cli.config.as_deref()),
+        Command::Calendar {
+            command: CalendarCommand::Import { file },
+        } => {
+            let text = if file.as_os_str() == "-" {
+                let mut t = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)?;
+                t
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?
+            };
+            let city = load_city(cli.config.as_deref())?;
+            with_state(city, &cli.data_dir, |state| async move {
+                let actor = operator_name();
+                match onestop_server::calendar_admin::import(&state, &actor, text).await {
+                    Ok(done) => {
+                        println!(
+                            "calendar imported (import {}); {} open work orders' deadlines recomputed",
+                            done.id, done.orders_moved
+                        );
+                        Ok(())
+                    }
+                    Err(e) => {
+                        for f in &e.fields {
+                            eprintln!("  - {}", f.message);
+                        }
+                        bail!("{}", e.message)
+                    }
+                }
+            })
+        }
         Command::User { command } => {
             let city = load_city(cli.config.as_deref())?;
             with_state(city, &cli.data_dir, |state| user_command(state, command))
@@ -627,6 +664,10 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     }
     let state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone());
     let audit = state.audit.clone();
+    // A calendar imported by an administrator replaces the file's.
+    onestop_server::calendar_admin::reload_if_changed(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("stored calendar: {}", e.message))?;
     let sweeper = onestop_server::levels::start(state.clone());
     let deliverer = onestop_server::delivery::start(state.clone());
     let app = onestop_server::router(state).into_make_service_with_connect_info::<SocketAddr>();

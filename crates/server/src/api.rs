@@ -524,7 +524,7 @@ async fn calendar_day(
             "日期格式应为 YYYY-MM-DD，例如 2026-02-14",
         )])
     })?;
-    Ok(Json(state.clock.calendar().day(date)?))
+    Ok(Json(state.clock.get().calendar().day(date)?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -619,7 +619,7 @@ async fn calendar_deadline(
     let (Some(from), Some(days)) = (from, days) else {
         return Err(ApiError::validation(errors));
     };
-    let due = state.clock.add_working_days(from, days)?;
+    let due = state.clock.get().add_working_days(from, days)?;
     Ok(Json(Deadline {
         from: timefmt::format(from.to_offset(state.offset)),
         working_days: days,

@@ -361,8 +361,9 @@ pub async fn raise(
     let now_ms = state.now_ms();
     let budget = state
         .clock
+        .get()
         .budget_for_days(state.config.limits.approval_days)?;
-    let (warn_s, due_s) = state.clock.level_instants(
+    let (warn_s, due_s) = state.clock.get().level_instants(
         now.unix_timestamp(),
         budget,
         0,
@@ -414,7 +415,7 @@ pub async fn raise(
             .collect(),
     };
     let actor = actor_of(caller);
-    let (config, clock) = (state.config.clone(), state.clock.clone());
+    let (config, clock) = (state.config.clone(), state.clock.get());
     let c2 = case.clone();
     let created = state
         .store
@@ -568,7 +569,7 @@ pub async fn decide(
     let now_ms = state.now_ms();
     let actor = actor_of(caller);
     let opinion = opinion.to_owned();
-    let (config, clock) = (state.config.clone(), state.clock.clone());
+    let (config, clock) = (state.config.clone(), state.clock.get());
     let case_id = case.id.clone();
     let outcome = state
         .store
@@ -796,8 +797,9 @@ pub async fn resubmit(
     let now_ms = state.now_ms();
     let budget = state
         .clock
+        .get()
         .budget_for_days(state.config.limits.approval_days)?;
-    let (warn_s, due_s) = state.clock.level_instants(
+    let (warn_s, due_s) = state.clock.get().level_instants(
         now_ms.div_euclid(1000),
         budget,
         0,

@@ -177,7 +177,7 @@ pub async fn backfill(state: &AppState) -> Result<usize, ApiError> {
     let mut total = 0;
     loop {
         let (clock, share, now_ms) = (
-            state.clock.clone(),
+            state.clock.get(),
             state.config.limits.warning_share,
             state.now_ms(),
         );
@@ -204,6 +204,9 @@ pub fn start(state: AppState) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            if let Err(e) = crate::calendar_admin::reload_if_changed(&state).await {
+                tracing::warn!(error = %e.message, "calendar not reloaded");
+            }
             match sweep_once(&state).await {
                 Ok(moved) if !moved.is_empty() => {
                     tracing::info!(orders = moved.len(), "levels moved");

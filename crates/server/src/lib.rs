@@ -10,6 +10,7 @@ pub mod api;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod calendar_admin;
 pub mod delivery;
 pub mod error;
 pub mod flowchart;
@@ -40,6 +41,33 @@ use time::UtcOffset;
 
 /// Largest request body accepted (a five-service form is a few KB).
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+
+/// The working-time clock in use, with the calendar import it was built
+/// from (0: the file or built-in data). Every server swaps it when an
+/// administrator imports a calendar (see `calendar_admin`).
+#[derive(Clone)]
+pub struct SharedClock(Arc<std::sync::RwLock<(Arc<Clock>, i64)>>);
+
+impl SharedClock {
+    pub fn new(clock: Arc<Clock>) -> Self {
+        SharedClock(Arc::new(std::sync::RwLock::new((clock, 0))))
+    }
+
+    /// The clock to use now.
+    pub fn get(&self) -> Arc<Clock> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    /// The calendar import the clock was built from.
+    pub fn import_id(&self) -> i64 {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).1
+    }
+
+    /// Puts a clock built from import `id` in use.
+    pub fn set(&self, clock: Arc<Clock>, id: i64) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = (clock, id);
+    }
+}
 
 /// Where "now" comes from: the system clock, or a clock set by hand (tests
 /// that walk deadlines across weekends and holidays, a labelled demo).
@@ -87,7 +115,8 @@ impl TimeSource {
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<CityConfig>,
-    pub clock: Arc<Clock>,
+    /// The working-time clock; replaced whole when the calendar is imported.
+    pub clock: SharedClock,
     pub store: Store,
     /// The city's offset from UTC (the API answers in it).
     pub offset: UtcOffset,
@@ -119,7 +148,7 @@ impl AppState {
             .unwrap_or(UtcOffset::UTC);
         AppState {
             config,
-            clock,
+            clock: SharedClock::new(clock),
             audit: audit::AuditSink::start(store.clone()),
             store,
             offset,
@@ -189,6 +218,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web_approvals::routes())
         .merge(web_notifications::routes())
         .merge(web_settings::routes())
+        .merge(calendar_admin::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

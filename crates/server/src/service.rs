@@ -114,8 +114,9 @@ pub async fn submit(
     let now_ms = timefmt::to_ms(now);
     let budget = state
         .clock
+        .get()
         .budget_for_days(state.config.limits.acceptance_days)?;
-    let (warn_s, due_s) = state.clock.level_instants(
+    let (warn_s, due_s) = state.clock.get().level_instants(
         now.unix_timestamp(),
         budget,
         0,

@@ -194,7 +194,7 @@ struct HomePage {
 
 async fn home(State(state): State<AppState>, caller: Caller) -> Response {
     let l = &state.config.limits;
-    let hours = l.acceptance_days * state.clock.hours().day_seconds() as f64 / 3600.0;
+    let hours = l.acceptance_days * state.clock.get().hours().day_seconds() as f64 / 3600.0;
     let csrf = caller.csrf_token();
     respond(
         &caller,

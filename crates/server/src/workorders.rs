@@ -283,7 +283,7 @@ pub async fn act_once(
     let hash = key.as_ref().map(|k| k.request_hash.clone());
     let job = ActJob {
         config: state.config.clone(),
-        clock: state.clock.clone(),
+        clock: state.clock.get(),
         offset: state.offset,
         subject: caller.subject.clone(),
         visibility,
@@ -452,7 +452,7 @@ pub async fn act_many(
                 early.push(None);
                 jobs.push(ActJob {
                     config: state.config.clone(),
-                    clock: state.clock.clone(),
+                    clock: state.clock.get(),
                     offset: state.offset,
                     subject: caller.subject.clone(),
                     visibility: visibility.clone(),

@@ -18,6 +18,7 @@ on_both_databases!(
     the_right_people_are_told_once,
     a_supervisor_reminds_and_the_unit_acknowledges,
     approval_items_warn_their_department,
+    a_calendar_import_moves_open_deadlines,
 );
 
 fn set(app: &TestApp, at: &str) {
@@ -473,4 +474,133 @@ async fn approval_items_warn_their_department(backend: Backend) {
         .json();
     assert_eq!(item(&seen, "sz-zrzy")["level"], "overdue");
     assert_eq!(item(&seen, "sz-jj")["level"], "normal");
+}
+
+/// An administrator corrects the calendar (the make-up Sunday is a day off
+/// after all): the open order's deadline and warning move to Monday with a
+/// history event, the sweeper follows the new instants, and orders made
+/// afterwards use the new calendar. A wrong file is refused, every problem
+/// named, and changes nothing.
+async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
+    let app = TestApp::at_time(backend, "2026-09-18T16:30:00+08:00").await;
+    app.account("admin", &["admin"]).await;
+    app.account("water.op", &["operator:sz-water"]).await;
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let app_id = created["id"].as_str().unwrap().to_owned();
+    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        order(&app, &oid).await["due_at"],
+        "2026-09-20T10:45:00+08:00"
+    );
+    let op = app.login("water.op", PASSWORD).await;
+    assert_eq!(
+        app.get_as(&op, "/admin/calendar").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let admin = app.login("admin", PASSWORD).await;
+    let page = app.get_as(&admin, "/admin/calendar").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("2026"), "{}", page.text());
+    // Two mistakes, both named; nothing changes.
+    let bad = app
+        .post_form_as(
+            &admin,
+            "/admin/calendar",
+            &[(
+                "overrides",
+                "[[days]]\ndate = \"2026-09-21\"\nkind = \"makeup_workday\"\n[[days]]\ndate = \"2026-13-01\"\nkind = \"holiday\"\nname = \"x\"\n",
+            )],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text();
+    assert!(
+        html.contains("调休上班日（makeup_workday）只能是星期六或星期日"),
+        "{html}"
+    );
+    assert!(html.contains("2026-13-01"), "{html}");
+    assert_eq!(
+        order(&app, &oid).await["due_at"],
+        "2026-09-20T10:45:00+08:00"
+    );
+    let ok = app
+        .post_form_as(
+            &admin,
+            "/admin/calendar",
+            &[(
+                "overrides",
+                "[[days]]\ndate = \"2026-09-20\"\nkind = \"weekend\"\n",
+            )],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+    assert_eq!(ok.header("location"), Some("/admin/calendar?moved=1"));
+    let o = order(&app, &oid).await;
+    assert_eq!(o["due_at"], "2026-09-21T10:45:00+08:00");
+    assert_eq!(o["level"], "normal");
+    let id = app_id.clone();
+    let events = app
+        .state
+        .store
+        .read(move |c| onestop_store::applications::events(c, &id))
+        .await
+        .unwrap();
+    let moved: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "deadline_recomputed")
+        .collect();
+    assert_eq!(moved.len(), 1);
+    // Sunday is no longer a working day: the warning comes on Monday.
+    set(&app, "2026-09-20T12:00:00+08:00");
+    assert!(
+        onestop_server::levels::sweep_once(&app.state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    set(&app, "2026-09-21T09:56:14+08:00");
+    assert!(
+        onestop_server::levels::sweep_once(&app.state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    set(&app, "2026-09-21T09:56:15+08:00");
+    assert_eq!(
+        onestop_server::levels::sweep_once(&app.state)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        level_events(&app, &app_id).await,
+        vec![(
+            "level_warning".to_owned(),
+            timefmt::to_ms(timefmt::parse("2026-09-21T09:56:15+08:00").unwrap())
+        )]
+    );
+    // New orders use the new calendar; the stored import is the one in use.
+    set(&app, "2026-09-18T16:30:00+08:00");
+    let later = app
+        .post_json("/api/v1/applications", &water_only(OTHER_USCC), None)
+        .await
+        .json();
+    assert_eq!(
+        later["work_orders"][0]["due_at"],
+        "2026-09-21T10:45:00+08:00"
+    );
+    assert!(
+        !onestop_server::calendar_admin::reload_if_changed(&app.state)
+            .await
+            .unwrap()
+    );
+    let page = app.get_as(&admin, "/admin/calendar?moved=1").await.text();
+    assert!(
+        page.contains("1 个在办工单的办理时限已按新日历重新计算"),
+        "{page}"
+    );
 }

@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "outbox",
         sql: include_str!("../migrations/0012_outbox.sql"),
     },
+    Migration {
+        version: 14,
+        name: "calendar_imports",
+        sql: include_str!("../migrations/0014_calendar_imports.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
