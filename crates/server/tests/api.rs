@@ -70,10 +70,11 @@ async fn submit_fans_out_with_deadlines(backend: Backend) {
     assert_eq!(orders[1]["unit"]["name"], "国网随州供电公司");
     // Every order: acceptance, open, normal, and due 0.5 working day after submission.
     let submitted = onestop_domain::timefmt::parse(body["submitted_at"].as_str().unwrap()).unwrap();
-    let budget = app.state.clock.budget_for_days(0.5).unwrap();
+    let budget = app.state.clock.get().budget_for_days(0.5).unwrap();
     let due = app
         .state
         .clock
+        .get()
         .add_working_seconds(submitted.unix_timestamp(), budget)
         .unwrap();
     for o in orders {
