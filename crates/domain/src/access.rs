@@ -279,6 +279,8 @@ pub enum Capability {
     ReadAudit,
     /// Import the working-day calendar (which moves open deadlines).
     ManageCalendar,
+    /// See outgoing email and SMS, and send given-up ones again.
+    ManageDeliveries,
     /// Decide a department's approval items (its inbox).
     DecideApprovals,
     /// See the overdue list and send reminders (督办) on work orders.
@@ -423,9 +425,10 @@ impl Subject {
             }
             Capability::ReadWorkOrders => !self.is_anonymous() && !self.work_orders().is_nothing(),
             Capability::ReadCalendar => !self.is_anonymous(),
-            Capability::ManageAccounts | Capability::ManageApiKeys | Capability::ManageCalendar => {
-                self.has_role(Role::Admin)
-            }
+            Capability::ManageAccounts
+            | Capability::ManageApiKeys
+            | Capability::ManageCalendar
+            | Capability::ManageDeliveries => self.has_role(Role::Admin),
             Capability::ReadAudit => self.has_role(Role::Admin) || self.has_role(Role::Supervisor),
             Capability::Supervise => self.has_role(Role::Supervisor) || self.has_role(Role::Admin),
             Capability::DecideApprovals => {

@@ -24,6 +24,7 @@ pub mod web;
 pub mod web_admin;
 pub mod web_approvals;
 pub mod web_auth;
+pub mod web_deliveries;
 pub mod web_notifications;
 pub mod web_progress;
 pub mod web_settings;
@@ -219,6 +220,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web_notifications::routes())
         .merge(web_settings::routes())
         .merge(calendar_admin::routes())
+        .merge(web_deliveries::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

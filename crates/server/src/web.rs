@@ -114,6 +114,8 @@ impl Nav {
             if has(Role::Admin) {
                 links.push(("/admin/accounts", "账户"));
                 links.push(("/admin/apikeys", "API 密钥"));
+                links.push(("/admin/calendar", "工作日历"));
+                links.push(("/admin/deliveries", "邮件短信"));
             }
             if caller.subject.may(Capability::ReadAudit) {
                 links.push(("/admin/audit", "审计日志"));

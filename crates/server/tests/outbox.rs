@@ -396,6 +396,45 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
     assert_eq!(report.sent, 0);
     assert_eq!(report.given_up, 1, "{report:?}");
     assert_eq!(report.retrying, 1, "the email waits for its relay");
+
+    // Administrators see what was given up, masked, and can send it again.
+    app.account("admin", &["admin"]).await;
+    let admin = app.login("admin", PASSWORD).await;
+    let page = app.get_as(&admin, "/admin/deliveries").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("已放弃 2 条"), "{html}");
+    assert!(html.contains("b***@ent.example.cn"), "{html}");
+    assert!(
+        !html.contains("boss@ent.example.cn"),
+        "addresses are masked"
+    );
+    assert!(html.contains("无法连接邮件服务器"), "{html}");
+    let given_up = rows(&app)
+        .await
+        .into_iter()
+        .find(|r| r.channel == "email" && r.status == "failed")
+        .unwrap()
+        .id;
+    let res = app
+        .post_form_as(&admin, &format!("/admin/deliveries/{given_up}/retry"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let again = rows(&app)
+        .await
+        .into_iter()
+        .find(|r| r.id == given_up)
+        .unwrap();
+    assert_eq!((again.status.as_str(), again.attempts), ("pending", 0));
+    let twice = app
+        .post_form_as(&admin, &format!("/admin/deliveries/{given_up}/retry"), &[])
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    let ent = app.login("ent.a", PASSWORD).await;
+    assert_eq!(
+        app.get_as(&ent, "/admin/deliveries").await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 /// The settings page and API: defaults, a bad address named beside its
