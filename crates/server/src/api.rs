@@ -53,6 +53,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::reminders::get_reminders,
         crate::reminders::post_acknowledgement,
         crate::web_notifications::read_api,
+        crate::board::get_board,
         calendar_day,
         calendar_deadline
     ),
@@ -77,6 +78,17 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::web_notifications::NotificationView,
         crate::reminders::ReminderView,
         crate::web_notifications::NotificationList,
+        crate::board::Board,
+        crate::board::LevelCounts,
+        crate::board::StageOpen,
+        crate::board::UnitOpen,
+        crate::board::OpenFigures,
+        crate::board::OverdueOrder,
+        crate::board::StageFigures,
+        crate::board::UnitFigures,
+        crate::board::TrendPoint,
+        crate::board::PeriodView,
+        crate::board::FilterView,
         DayInfo,
         Deadline
     ))
@@ -166,6 +178,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/work-orders/{id}/actions",
             axum::routing::post(crate::workorders::post_action),
         )
+        .route("/api/v1/board", get(crate::board::get_board))
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))
         .fallback(fallback)

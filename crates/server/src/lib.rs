@@ -10,6 +10,7 @@ pub mod api;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod board;
 pub mod error;
 pub mod flowchart;
 pub mod levels;
@@ -20,6 +21,7 @@ pub mod web;
 pub mod web_admin;
 pub mod web_approvals;
 pub mod web_auth;
+pub mod web_board;
 pub mod web_notifications;
 pub mod web_progress;
 pub mod web_staff;
@@ -184,6 +186,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web_admin::routes())
         .merge(web_approvals::routes())
         .merge(web_notifications::routes())
+        .merge(web_board::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "approval_levels",
         sql: include_str!("../migrations/0011_approval_levels.sql"),
     },
+    Migration {
+        version: 13,
+        name: "board",
+        sql: include_str!("../migrations/0013_board.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
@@ -101,7 +106,7 @@ pub fn migrate(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
             if done {
                 return Ok(false);
             }
-            conn.batch(&m.sql.replace("{{serial_pk}}", dialect.serial_pk()))?;
+            conn.batch(&dialect.expand(m.sql))?;
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                 params![m.version, m.name, crate::now_ms()],
