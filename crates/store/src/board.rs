@@ -54,8 +54,9 @@ pub struct OpenCount {
 pub fn open_counts(conn: &mut dyn Conn, f: &BoardFilter) -> Result<Vec<OpenCount>, StoreError> {
     let mut args = Vec::new();
     let filters = f.clauses("", &mut args);
+    let hint = conn.dialect().index_hint("work_orders_board_open");
     let sql = format!(
-        "SELECT service, unit_code, stage, level, COUNT(*) FROM work_orders
+        "SELECT service, unit_code, stage, level, COUNT(*) FROM work_orders{hint}
          WHERE status IN ('open', 'returned'){filters}
          GROUP BY district_code, service, unit_code, stage, level"
     );
