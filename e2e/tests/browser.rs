@@ -1061,14 +1061,15 @@ async fn a_supervisor_sees_an_overdue_order_on_the_board_and_reminds(backend: Ba
     b.wait_displayed("#reminders", true).await;
     let history = b.text("#history").await;
     b.check(
-        history.contains("督办") && history.contains("已超期，请今日内完成受理并回复。"),
+        history.contains("2026年11月17日 09:00 督办") && history.contains("super.zjj"),
         format!("the reminder in the history: {history}"),
     )
     .await;
     let reminders = b.text("#reminders").await;
     b.check(
-        reminders.contains("待承办单位确认"),
-        format!("the reminder awaits acknowledgement: {reminders}"),
+        reminders.contains("已超期，请今日内完成受理并回复。")
+            && reminders.contains("待承办单位确认"),
+        format!("the reminder's note, awaiting acknowledgement: {reminders}"),
     )
     .await;
     b.close().await;
