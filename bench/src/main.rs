@@ -287,7 +287,7 @@ fn finished_stages_dataset(conn: &mut dyn onestop_store::db::Conn, now_ms: i64, 
                 let ended = now_ms - span + (i as i64 * span) / rows as i64;
                 let (service, unit) = UNITS[i % UNITS.len()];
                 let worked = 3_600 + (i as i64 * 37) % 20_000;
-                let late = i % 10 == 0;
+                let late = i.is_multiple_of(10);
                 values.extend([
                     Value::from(ended),
                     Value::from(format!("bench{i:08}")),
