@@ -1,7 +1,7 @@
 //! onestop's HTTP load scenarios. Results go to BENCHMARKS.md.
 //!
 //! `cargo run --release -p onestop-bench -- [--seconds N] [--connections C] [--skip-postgres]
-//! [--only lifecycle|sweep]`
+//! [--only lifecycle|sweep|board]`
 //!
 //! Expects the release server at `target/release/onestop` (`cargo build --release`).
 //! In one run it measures, on this machine:
@@ -119,13 +119,20 @@ fn sqlite_commit_limit(secs: u64) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
-/// (9) The level sweeper with 1,000,000 open work orders stored (SQLite,
-/// durable): a sweep with nothing due, then one that moves 10,000 orders,
-/// each a whole transaction with its commit. Builds the data set itself
-/// (five-service applications, six orders each, in large transactions).
-fn sweep_scenario() {
-    const ORDERS: usize = 1_000_000;
-    const DUE: i64 = 10_000;
+/// A fresh SQLite database holding at least `target` open work orders:
+/// five-service applications (six orders each) over the city's districts in
+/// turn, all submitted now, written in transactions of 5,000 applications.
+/// Returns the database, a writer connection, now, the number of orders and
+/// how long building took.
+fn open_orders_dataset(
+    target: usize,
+) -> (
+    TestDb,
+    Box<dyn onestop_store::db::Conn>,
+    i64,
+    usize,
+    Duration,
+) {
     let db = TestDb::new(Backend::Sqlite);
     let mut conn = db.target.connect(Role::Writer).expect("sqlite");
     onestop_store::migrate::migrate(conn.as_mut()).expect("migrate");
@@ -133,17 +140,28 @@ fn sweep_scenario() {
     let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
     let form = validate_application(&five_service_body(0), &config, now).expect("valid");
     let planned = fan_out(&form, &config);
+    let forms: Vec<_> = config
+        .districts
+        .iter()
+        .map(|d| {
+            let mut f = form.clone();
+            f.address.district_code = d.code.clone();
+            f
+        })
+        .collect();
     let built = Instant::now();
     let now_ms = onestop_store::now_ms();
     let mut orders = 0;
-    while orders < ORDERS {
+    let mut n = 0usize;
+    while orders < target {
         conn.batch("BEGIN IMMEDIATE").unwrap();
         for _ in 0..5_000 {
+            n += 1;
             let app = NewApplication {
                 id: uuid::Uuid::now_v7().simple().to_string(),
                 submitted_at_ms: now_ms,
                 local_date: now.date(),
-                form: form.clone(),
+                form: forms[n % forms.len()].clone(),
                 orders: planned
                     .iter()
                     .map(|p| NewWorkOrder {
@@ -162,8 +180,18 @@ fn sweep_scenario() {
         }
         conn.batch("COMMIT").unwrap();
     }
+    (db, conn, now_ms, orders, built.elapsed())
+}
+
+/// (9) The level sweeper with 1,000,000 open work orders stored (SQLite,
+/// durable): a sweep with nothing due, then one that moves 10,000 orders,
+/// each a whole transaction with its commit. Builds the data set itself
+/// (five-service applications, six orders each, in large transactions).
+fn sweep_scenario() {
+    const DUE: i64 = 10_000;
+    let (_db, mut conn, now_ms, orders, built) = open_orders_dataset(1_000_000);
     println!("\n## 9. Level sweeper, SQLite, durable, {orders} open work orders stored");
-    println!("data set built in {:.1} s", built.elapsed().as_secs_f64());
+    println!("data set built in {:.1} s", built.as_secs_f64());
     let sweep = |conn: &mut Box<dyn onestop_store::db::Conn>| {
         let t = Instant::now();
         conn.batch("BEGIN IMMEDIATE").unwrap();
@@ -199,6 +227,233 @@ fn sweep_scenario() {
         "{moved} orders moved to warning with their history events in {:.0} ms (target < 2 s: {})",
         ms(took),
         verdict(moved as i64 == DUE && took < Duration::from_secs(2))
+    );
+}
+
+/// The board's limit per query, and for the whole board.
+const BOARD_LIMIT: Duration = Duration::from_millis(200);
+
+/// Spreads the data set's open orders over stages and levels as a working
+/// city's would be: five stages in turn, 5 % in warning, 1 % overdue with
+/// deadlines over the last 30 days, 1 % waiting for the applicant.
+fn spread_open_orders(conn: &mut dyn onestop_store::db::Conn, now_ms: i64) {
+    conn.batch("BEGIN IMMEDIATE").unwrap();
+    conn.batch(
+        "UPDATE work_orders SET stage = CASE rowid % 5 WHEN 0 THEN 'acceptance'
+             WHEN 1 THEN 'survey' WHEN 2 THEN 'design' WHEN 3 THEN 'construction'
+             ELSE 'connection' END;
+         UPDATE work_orders SET level = 'warning' WHERE rowid % 20 = 7;
+         UPDATE work_orders SET status = 'returned', next_level_at = NULL WHERE rowid % 100 = 50;",
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE work_orders SET level = 'overdue', next_level_at = NULL,
+             due_at = $1 - (rowid % 30) * 86400000 - (rowid * 7919) % 86400000
+         WHERE rowid % 100 = 3",
+        onestop_store::params![now_ms],
+    )
+    .unwrap();
+    conn.batch("COMMIT").unwrap();
+}
+
+/// `rows` finished stages over the last 60 days, every unit, stage and
+/// district in turn, one in ten late.
+fn finished_stages_dataset(conn: &mut dyn onestop_store::db::Conn, now_ms: i64, rows: usize) {
+    use onestop_store::db::Value;
+    const UNITS: [(&str, &str); 6] = [
+        ("water", "sz-water"),
+        ("power", "sz-power"),
+        ("gas", "sz-gas"),
+        ("heat", "sz-heat"),
+        ("network", "sz-telecom"),
+        ("network", "sz-mobile"),
+    ];
+    const STAGES: [&str; 5] = [
+        "acceptance",
+        "survey",
+        "design",
+        "construction",
+        "connection",
+    ];
+    const DISTRICTS: [&str; 3] = ["421303", "421321", "421381"];
+    let span = 60 * 86_400_000i64;
+    let per_statement = 2_000;
+    let mut i = 0usize;
+    while i < rows {
+        conn.batch("BEGIN IMMEDIATE").unwrap();
+        for _ in 0..10 {
+            let mut values = Vec::with_capacity(per_statement * 11);
+            for _ in 0..per_statement.min(rows - i) {
+                let ended = now_ms - span + (i as i64 * span) / rows as i64;
+                let (service, unit) = UNITS[i % UNITS.len()];
+                let worked = 3_600 + (i as i64 * 37) % 20_000;
+                let late = i.is_multiple_of(10);
+                values.extend([
+                    Value::from(ended),
+                    Value::from(format!("bench{i:08}")),
+                    Value::from(STAGES[(i / 6) % STAGES.len()]),
+                    Value::from(unit),
+                    Value::from(service),
+                    Value::from(DISTRICTS[(i / 30) % DISTRICTS.len()]),
+                    Value::from("bench"),
+                    Value::from(ended - worked * 1_000),
+                    Value::from(if late {
+                        ended - 60_000
+                    } else {
+                        ended + 3_600_000
+                    }),
+                    Value::from(worked),
+                    Value::from(late),
+                ]);
+                i += 1;
+            }
+            if values.is_empty() {
+                break;
+            }
+            onestop_store::db::insert_rows(
+                conn,
+                "INSERT INTO stage_times (ended_at, work_order_id, stage, unit_code, service,
+                     district_code, action, started_at, due_at, working_seconds, late)",
+                11,
+                "",
+                &values,
+            )
+            .unwrap();
+        }
+        conn.batch("COMMIT").unwrap();
+    }
+}
+
+/// Runs `f` five times; prints the median and the slowest against the
+/// board's limit; returns the slowest.
+fn time_query(name: &str, mut f: impl FnMut() -> usize) -> Duration {
+    let mut runs = Vec::new();
+    let mut rows = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        rows = f();
+        runs.push(t.elapsed());
+    }
+    runs.sort();
+    let worst = runs[runs.len() - 1];
+    println!(
+        "| {name} | {rows} | {:.1} ms | {:.1} ms | {} |",
+        ms(runs[runs.len() / 2]),
+        ms(worst),
+        verdict(worst < BOARD_LIMIT)
+    );
+    worst
+}
+
+/// (10) The supervisor's board with 1,000,000 open work orders stored
+/// (SQLite): each of its queries, and the whole board (every query of one
+/// page, one after the other, as the server runs them), five times each,
+/// against 200 ms. Builds the data set itself: the sweeper's, its orders
+/// spread over stages and levels, plus 300,000 finished stages over the
+/// last 60 days. Reads through a reader connection, as the server does.
+fn board_scenario() {
+    use onestop_store::board::{self, BoardFilter, Period};
+    const STAGE_ROWS: usize = 300_000;
+    let (db, mut conn, now_ms, orders, built) = open_orders_dataset(1_000_000);
+    let t = Instant::now();
+    spread_open_orders(conn.as_mut(), now_ms);
+    finished_stages_dataset(conn.as_mut(), now_ms, STAGE_ROWS);
+    println!(
+        "\n## 10. The supervisor's board, SQLite, {orders} open work orders, {STAGE_ROWS} finished stages"
+    );
+    println!(
+        "data set built in {:.1} s (orders) + {:.1} s (levels, stages, finished stages)\n",
+        built.as_secs_f64(),
+        t.elapsed().as_secs_f64()
+    );
+    drop(conn);
+    let mut r = db.target.connect(Role::Reader).expect("reader");
+    let offset_ms = 8 * 3_600_000;
+    let today = (now_ms + offset_ms).div_euclid(board::DAY_MS);
+    let period = Period {
+        from_ms: (today - 29) * board::DAY_MS - offset_ms,
+        to_ms: (today + 1) * board::DAY_MS - offset_ms,
+        offset_ms,
+    };
+    let all = BoardFilter::default();
+    let district = BoardFilter {
+        district: Some("421321".into()),
+        service: None,
+    };
+    let service = BoardFilter {
+        district: None,
+        service: Some("gas".into()),
+    };
+    let both = BoardFilter {
+        district: Some("421381".into()),
+        service: Some("network".into()),
+    };
+    println!("| query | rows | median of 5 | slowest of 5 | < 200 ms |");
+    println!("|---|---|---|---|---|");
+    let mut worst = Duration::ZERO;
+    for (name, f) in [
+        ("open orders by service, unit, stage, level", &all),
+        ("the same, one district", &district),
+        ("the same, one service", &service),
+        ("the same, one district and one service", &both),
+    ] {
+        worst = worst.max(time_query(name, || {
+            board::open_counts(r.as_mut(), f).unwrap().len()
+        }));
+    }
+    for (name, f) in [
+        ("overdue list, 50 longest overdue", &all),
+        ("overdue list, one service", &service),
+        ("overdue list, one district and one service", &both),
+    ] {
+        worst = worst.max(time_query(name, || {
+            board::overdue(r.as_mut(), f, 50).unwrap().len()
+        }));
+    }
+    for (name, f) in [
+        ("finished stages of 30 days by unit, stage, day", &all),
+        ("the same, one district and one service", &both),
+    ] {
+        worst = worst.max(time_query(name, || {
+            board::finished_stages(r.as_mut(), f, period).unwrap().len()
+        }));
+    }
+    for (name, f) in [
+        ("overdue by day over 30 days", &all),
+        ("the same, one district and one service", &both),
+    ] {
+        worst = worst.max(time_query(name, || {
+            board::overdue_by_day(r.as_mut(), f, period).unwrap().len()
+        }));
+    }
+    // The whole board as the server reads it: its four queries at once,
+    // each on its own reader connection.
+    let mut readers: Vec<_> = (0..4)
+        .map(|_| db.target.connect(Role::Reader).expect("reader"))
+        .collect();
+    let mut whole = Duration::ZERO;
+    for (name, f) in [
+        ("whole board (its four queries at once), no filter", &all),
+        ("whole board, one district and one service", &both),
+    ] {
+        whole = whole.max(time_query(name, || {
+            let [a, b, c, d] = &mut readers[..] else {
+                unreachable!("four readers")
+            };
+            std::thread::scope(|s| {
+                let open = s.spawn(|| board::open_counts(a.as_mut(), f).unwrap().len());
+                let late = s.spawn(|| board::overdue(b.as_mut(), f, 50).unwrap().len());
+                let done = s.spawn(|| board::finished_stages(c.as_mut(), f, period).unwrap().len());
+                let days = board::overdue_by_day(d.as_mut(), f, period).unwrap().len();
+                open.join().unwrap() + late.join().unwrap() + done.join().unwrap() + days
+            })
+        }));
+    }
+    println!(
+        "\nslowest single query {:.1} ms, slowest whole board {:.1} ms (target < 200 ms each: {})",
+        ms(worst),
+        ms(whole),
+        verdict(worst < BOARD_LIMIT && whole < BOARD_LIMIT)
     );
 }
 
@@ -874,6 +1129,10 @@ fn main() {
     let args = parse_args();
     if args.only.as_deref() == Some("sweep") {
         sweep_scenario();
+        return;
+    }
+    if args.only.as_deref() == Some("board") {
+        board_scenario();
         return;
     }
     if args.only.as_deref() == Some("lifecycle") {

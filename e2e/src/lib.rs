@@ -122,17 +122,34 @@ impl Drop for RunningServer {
 /// test calendar, a fresh database of the given kind) and serves it on
 /// `127.0.0.1:0`.
 pub async fn start_server(backend: Backend) -> RunningServer {
+    start_server_with_time(backend, onestop_server::TimeSource::system()).await
+}
+
+/// [`start_server`] with the server's clock standing at `at` (RFC 3339)
+/// until the test moves it (`server.state.time`): deadlines can pass
+/// without waiting for them.
+pub async fn start_server_at(backend: Backend, at: &str) -> RunningServer {
+    let t = onestop_domain::timefmt::parse(at).expect("an RFC 3339 instant");
+    let ms = onestop_domain::timefmt::to_ms(t);
+    start_server_with_time(backend, onestop_server::TimeSource::manual(ms)).await
+}
+
+async fn start_server_with_time(
+    backend: Backend,
+    time: onestop_server::TimeSource,
+) -> RunningServer {
     let db = TestDb::new(backend);
     let config = Arc::new(CityConfig::default_city());
     let clock = Arc::new(test_clock(&config));
     let store = db.open_store().await;
     // Argon2 at the labelled test-only cost keeps sign-ins fast.
-    let state = AppState::with_password_cost(
+    let mut state = AppState::with_password_cost(
         config,
         clock,
         store,
         onestop_server::auth::PasswordCost::TEST_ONLY,
     );
+    state.time = time;
     let router = onestop_server::router(state.clone())
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

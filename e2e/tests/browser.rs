@@ -2,7 +2,9 @@
 //! with and without JavaScript, a field error shown beside its field, the
 //! receipt on a phone-sized screen.
 
-use onestop_e2e::{Browser, DbBackend as Backend, RunningServer, browser, start_server};
+use onestop_e2e::{
+    Browser, DbBackend as Backend, RunningServer, browser, start_server, start_server_at,
+};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,7 @@ onestop_e2e::on_both_databases!(
     works_without_javascript,
     each_sees_only_their_own,
     one_lifecycle_through_the_pages,
+    a_supervisor_sees_an_overdue_order_on_the_board_and_reminds,
 );
 
 /// A valid USCC (GB 32100 check character computed), and the same with a
@@ -963,6 +966,110 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
     b.check(
         power_line.contains("无需"),
         format_args!("the power timeline should show skipped stages: {power_line}"),
+    )
+    .await;
+    b.close().await;
+    server.stop().await;
+}
+
+/// The clock stands on Monday 16 November 2026, 09:00; a power order's
+/// acceptance (half a working day) is due at 14:45. On Tuesday at 09:00 it
+/// is overdue: the supervisor opens the board from the header, sees it on
+/// the overdue list, follows it to the order page and sends a reminder
+/// (督办) with a note, which the order's history then shows.
+async fn a_supervisor_sees_an_overdue_order_on_the_board_and_reminds(backend: Backend) {
+    let server = start_server_at(backend, "2026-11-16T09:00:00+08:00").await;
+    let body = serde_json::json!({
+        "applicant": {"name": "随州市某某机械有限公司", "uscc": USCC},
+        "address": {"district_code": "421303", "detail": "交通大道8号"},
+        "contact": {"name": "赵六", "phone": "13900001111"},
+        "mode": "a_la_carte",
+        "channel": "api",
+        "services": {"power": {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0}}
+    });
+    let form = onestop_server::service::validate(&server.state, &body).expect("valid");
+    let system = onestop_server::accounts::system_caller("e2e");
+    let (number, order) = match onestop_server::service::submit(&server.state, form, &system, None)
+        .await
+        .expect("submitted")
+    {
+        onestop_server::service::Submitted::Created { application, .. } => (
+            application.number.clone(),
+            application.work_orders[0].id.clone(),
+        ),
+        onestop_server::service::Submitted::Replayed(_) => unreachable!(),
+    };
+    let tuesday = onestop_domain::timefmt::parse("2026-11-17T09:00:00+08:00").unwrap();
+    server
+        .state
+        .time
+        .set_ms(onestop_domain::timefmt::to_ms(tuesday));
+    let moved = onestop_server::levels::sweep_once(&server.state)
+        .await
+        .expect("sweep");
+    assert_eq!(moved.len(), 1, "the order went overdue");
+    staff(
+        &server,
+        "super.zjj",
+        "住建局督办员",
+        "supervisor:sz-zjj",
+        "Super-2026-ok",
+    )
+    .await;
+
+    let b = browser(true).await;
+    b.set_window_size(1280, 900).await;
+    sign_in(&b, &server, "super.zjj", "Super-2026-ok").await;
+    b.wait_displayed("a[href='/board']", true).await;
+    b.click_to_next_page("header a[href='/board']").await;
+    b.wait_for_path("/board").await;
+    b.check(
+        b.text("#kpi-overdue").await == "1",
+        "one overdue order on the board",
+    )
+    .await;
+    b.check(
+        b.text("#board-updated").await == "09:00:00",
+        "the time of the figures",
+    )
+    .await;
+    b.check(
+        b.text("#open-by-unit").await.contains("国网随州供电公司"),
+        "the power company among the units",
+    )
+    .await;
+    let row = b.text("#board-overdue tbody tr").await;
+    b.check(
+        row.contains(&number) && row.contains("受理"),
+        format!("the overdue order on the list: {row}"),
+    )
+    .await;
+    // The live part comes from the fragment the script fetches.
+    b.check(
+        b.attr("#board-live", "data-src").await.as_deref()
+            == Some("/board/live?from=2026-10-19&to=2026-11-17"),
+        "the refresh keeps the filters",
+    )
+    .await;
+
+    b.click_to_next_page(&format!("#board-overdue a[href='/work-orders/{order}']"))
+        .await;
+    b.wait_for_path(&format!("/work-orders/{order}")).await;
+    b.fill("#f-remind-note", "已超期，请今日内完成受理并回复。")
+        .await;
+    b.click_to_next_page("#remind button[type=submit]").await;
+    b.wait_displayed("#reminders", true).await;
+    let history = b.text("#history").await;
+    b.check(
+        history.contains("2026年11月17日 09:00 督办") && history.contains("super.zjj"),
+        format!("the reminder in the history: {history}"),
+    )
+    .await;
+    let reminders = b.text("#reminders").await;
+    b.check(
+        reminders.contains("已超期，请今日内完成受理并回复。")
+            && reminders.contains("待承办单位确认"),
+        format!("the reminder's note, awaiting acknowledgement: {reminders}"),
     )
     .await;
     b.close().await;

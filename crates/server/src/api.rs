@@ -55,6 +55,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::web_notifications::read_api,
         crate::web_settings::get_api,
         crate::web_settings::put_api,
+        crate::board::get_board,
         calendar_day,
         calendar_deadline
     ),
@@ -80,6 +81,17 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::reminders::ReminderView,
         crate::web_notifications::NotificationList,
         crate::web_settings::NotificationSettings,
+        crate::board::Board,
+        crate::board::LevelCounts,
+        crate::board::StageOpen,
+        crate::board::UnitOpen,
+        crate::board::OpenFigures,
+        crate::board::OverdueOrder,
+        crate::board::StageFigures,
+        crate::board::UnitFigures,
+        crate::board::TrendPoint,
+        crate::board::PeriodView,
+        crate::board::FilterView,
         DayInfo,
         Deadline
     ))
@@ -169,6 +181,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/work-orders/{id}/actions",
             axum::routing::post(crate::workorders::post_action),
         )
+        .route("/api/v1/board", get(crate::board::get_board))
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))
         .fallback(fallback)

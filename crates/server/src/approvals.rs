@@ -242,6 +242,10 @@ fn grant_works(
                 &t.data,
                 due,
             ),
+            ended: work_orders::finishes_stage((oc.stage, oc.status), (t.to, t.status))
+                .then(|| work_orders::StageEnd::of(&oc, now_ms, clock))
+                .transpose()
+                .map_err(cal)?,
         };
         if !work_orders::apply(c, &u, &oc.application_id)? {
             return Err(StoreError::Conflict(w.clone()));

@@ -10,6 +10,7 @@ pub mod api;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod board;
 pub mod calendar_admin;
 pub mod delivery;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod web;
 pub mod web_admin;
 pub mod web_approvals;
 pub mod web_auth;
+pub mod web_board;
 pub mod web_deliveries;
 pub mod web_notifications;
 pub mod web_progress;
@@ -221,6 +223,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web_settings::routes())
         .merge(calendar_admin::routes())
         .merge(web_deliveries::routes())
+        .merge(web_board::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

@@ -110,6 +110,7 @@ impl Nav {
             }
             if caller.subject.may(Capability::Supervise) {
                 links.push(("/supervision", "超期督办"));
+                links.push(("/board", "监督看板"));
             }
             if has(Role::Admin) {
                 links.push(("/admin/accounts", "账户"));

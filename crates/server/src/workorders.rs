@@ -781,7 +781,11 @@ impl ActJob {
             actor: self.actor.clone(),
             kind: plan.action.clone(),
             data: String::new(),
+            ended: None,
         };
+        if work_orders::finishes_stage((order.stage, order.status), (plan.to, plan.status)) {
+            next.ended = Some(work_orders::StageEnd::of(clock, now_ms, c)?);
+        }
         let share = self.config.limits.warning_share;
         if plan.to != plan.from {
             // A new stage: a new clock.
@@ -965,6 +969,9 @@ pub async fn cancel_application(
                     &t.data,
                     now_ms,
                 ),
+                // A cancelled order's stage is neither done nor late: the
+                // board's figures leave it out.
+                ended: None,
             }),
             Err(PlanError::InvalidTransition { .. }) => {}
             Err(e) => last_err = Some(e),

@@ -69,3 +69,32 @@
     }
   });
 })();
+
+// The supervisor's board fetches its live part again every 30 s and swaps
+// it in, keeping the filters (they are in the fragment's address). Without
+// this script the page shows the figures of its own loading.
+(function () {
+  "use strict";
+  var live = document.getElementById("board-live");
+  if (!live || !window.fetch) return;
+  var src = live.getAttribute("data-src");
+  var every = parseInt(live.getAttribute("data-refresh"), 10) || 30;
+  function refresh() {
+    if (document.hidden) return;
+    fetch(src, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (res) {
+        // Only the fragment is swapped in: never, say, a sign-in page.
+        if (!res.ok || res.headers.get("X-Board-Fragment") !== "1") throw new Error(String(res.status));
+        return res.text();
+      })
+      .then(function (html) {
+        live.innerHTML = html;
+        live.removeAttribute("data-stale");
+      })
+      .catch(function () { live.setAttribute("data-stale", "1"); });
+  }
+  setInterval(refresh, every * 1000);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) refresh();
+  });
+})();

@@ -203,6 +203,11 @@ async fn every_route_for_every_subject(backend: Backend) {
         ),
         row(
             M::GET,
+            "/api/v1/board",
+            [401, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 403],
+        ),
+        row(
+            M::GET,
             format!("/api/v1/work-orders/{water1}"),
             [401, 200, 404, 404, 200, 404, 403, 200, 200, 200, 403, 404],
         ),
@@ -322,6 +327,27 @@ async fn every_route_for_every_subject(backend: Backend) {
         row(
             M::GET,
             "/supervision",
+            [
+                303, 403, 403, 403, 403, 403, 403, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/board",
+            [
+                303, 403, 403, 403, 403, 403, 403, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/board/live",
+            [
+                303, 403, 403, 403, 403, 403, 403, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/board/export.xlsx",
             [
                 303, 403, 403, 403, 403, 403, 403, 200, 200, SKIP, SKIP, SKIP,
             ],

@@ -95,7 +95,7 @@ pub fn insert(
     });
     // All orders in one statement, all first events in another: a batch of
     // applications costs few round trips on PostgreSQL.
-    let mut order_rows = Vec::with_capacity(app.orders.len() * 14);
+    let mut order_rows = Vec::with_capacity(app.orders.len() * 17);
     let mut event_rows = Vec::with_capacity((app.orders.len() + 1) * 6);
     event_rows.extend([
         Value::from(&app.id),
@@ -124,6 +124,7 @@ pub fn insert(
             app.submitted_at_ms.into(),
             o.warn_at_ms.into(),
             o.warn_at_ms.into(),
+            Value::from(&f.address.district_code),
         ]);
         let created = serde_json::json!({
             "service": o.planned.service,
@@ -157,8 +158,8 @@ pub fn insert(
             conn,
             "INSERT INTO work_orders (id, application_id, seq, service, carrier, unit_code, stage,
                  status, level, stage_started_at, budget_seconds, due_at, created_at,
-                 updated_at, warn_at, next_level_at, suspended_seconds, version)",
-            16,
+                 updated_at, warn_at, next_level_at, district_code, suspended_seconds, version)",
+            17,
             "0, 1",
             &order_rows,
         )?;

@@ -28,6 +28,32 @@ impl Dialect {
         }
     }
 
+    /// A table clustered by its primary key: SQLite's `WITHOUT ROWID`
+    /// (PostgreSQL tables are heaps either way).
+    pub fn without_rowid(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => " WITHOUT ROWID",
+            Dialect::Postgres => "",
+        }
+    }
+
+    /// Names the index a query must read (SQLite's `INDEXED BY`; its
+    /// planner, without statistics, may otherwise prefer a worse one).
+    /// PostgreSQL's planner chooses by itself: nothing.
+    pub fn index_hint(self, index: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!(" INDEXED BY {index}"),
+            Dialect::Postgres => String::new(),
+        }
+    }
+
+    /// A migration's text with its dialect tokens (`{{serial_pk}}`,
+    /// `{{without_rowid}}`) replaced.
+    pub fn expand(self, sql: &str) -> String {
+        sql.replace("{{serial_pk}}", self.serial_pk())
+            .replace("{{without_rowid}}", self.without_rowid())
+    }
+
     /// Opens a write transaction. SQLite takes the write lock at once so that
     /// a batch never fails half-way on a lock upgrade.
     pub fn begin_write(self) -> &'static str {

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod applications;
 pub mod approvals;
 pub mod audit;
+pub mod board;
 pub mod calendar;
 pub mod db;
 pub mod idempotency;

@@ -76,6 +76,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0012_outbox.sql"),
     },
     Migration {
+        version: 13,
+        name: "board",
+        sql: include_str!("../migrations/0013_board.sql"),
+    },
+    Migration {
         version: 14,
         name: "calendar_imports",
         sql: include_str!("../migrations/0014_calendar_imports.sql"),
@@ -111,7 +116,7 @@ pub fn migrate(conn: &mut dyn Conn) -> Result<Vec<i64>, StoreError> {
             if done {
                 return Ok(false);
             }
-            conn.batch(&m.sql.replace("{{serial_pk}}", dialect.serial_pk()))?;
+            conn.batch(&dialect.expand(m.sql))?;
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                 params![m.version, m.name, crate::now_ms()],

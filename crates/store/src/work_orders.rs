@@ -337,6 +337,52 @@ pub struct OrderUpdate {
     /// see [`transition_data`]).
     pub kind: String,
     pub data: String,
+    /// The stage the action finished, for the board's figures (`None`
+    /// when the action does not finish the stage, or cancels the order).
+    pub ended: Option<StageEnd>,
+}
+
+/// A finished stage's clock, as `stage_times` keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageEnd {
+    pub started_at_ms: i64,
+    /// The deadline in force when the stage ended.
+    pub due_at_ms: i64,
+    /// Working time the stage took on the official calendar, its
+    /// suspensions (waiting for the applicant) excluded.
+    pub working_seconds: i64,
+    /// Whether its clock passed the deadline before it ended (or stopped).
+    pub late: bool,
+}
+
+impl StageEnd {
+    /// The stage of `clock` ending at `now_ms`. A stage ending while its
+    /// clock stands still (waiting for the applicant) counts up to the
+    /// moment it stopped.
+    pub fn of(
+        clock: &OrderClock,
+        now_ms: i64,
+        calendar: &onestop_domain::calendar::Clock,
+    ) -> Result<StageEnd, onestop_domain::calendar::CalendarError> {
+        let until_ms = clock.suspended_at_ms.unwrap_or(now_ms).min(now_ms);
+        let worked = calendar.working_seconds_between(
+            clock.stage_started_at_ms.div_euclid(1000),
+            until_ms.div_euclid(1000),
+        )?;
+        Ok(StageEnd {
+            started_at_ms: clock.stage_started_at_ms,
+            due_at_ms: clock.due_at_ms,
+            working_seconds: (worked - clock.suspended_seconds).max(0),
+            late: until_ms > clock.due_at_ms,
+        })
+    }
+}
+
+/// Whether an action moving an order from `from` to `to` finishes the
+/// stage it was in: the order moves to another stage, or is finished.
+pub fn finishes_stage(from: (Stage, OrderStatus), to: (Stage, OrderStatus)) -> bool {
+    let live = |s: OrderStatus| matches!(s, OrderStatus::Open | OrderStatus::Returned);
+    live(from.1) && (from.0 != to.0 || !live(to.1))
 }
 
 /// A transition's history data: where the order came from and went, the
@@ -409,6 +455,9 @@ pub fn apply(
          VALUES ($1, $2, $3, $4, $5, $6)",
         params![application_id, &u.id, u.at_ms, &u.actor, &u.kind, &u.data],
     )?;
+    if let Some(e) = &u.ended {
+        record_stage(conn, u, e)?;
+    }
     // Most actions move an order within the same class (say, survey to
     // design): the application's status cannot change, so it is not read.
     if onestop_domain::application::ApplicationStatus::unchanged_by(
@@ -437,4 +486,26 @@ pub fn apply(
         params![application_id, status.as_str(), u.at_ms],
     )?;
     Ok(true)
+}
+
+/// Appends the finished stage to `stage_times` (the order's unit, service
+/// and district read from the row just updated).
+fn record_stage(conn: &mut dyn Conn, u: &OrderUpdate, e: &StageEnd) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO stage_times (ended_at, work_order_id, stage, unit_code, service,
+             district_code, action, started_at, due_at, working_seconds, late)
+         SELECT $1, id, $2, unit_code, service, district_code, $3, $4, $5, $6, $7
+         FROM work_orders WHERE id = $8",
+        params![
+            u.at_ms,
+            u.from_stage.as_str(),
+            &u.kind,
+            e.started_at_ms,
+            e.due_at_ms,
+            e.working_seconds,
+            e.late,
+            &u.id
+        ],
+    )?;
+    Ok(())
 }
