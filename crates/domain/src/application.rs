@@ -78,6 +78,16 @@ code_enum! {
 }
 
 impl Level {
+    /// The most urgent of `levels` (normal when there are none): a case's
+    /// level is the worst of its pending items'.
+    pub fn worst(levels: impl IntoIterator<Item = Level>) -> Level {
+        levels.into_iter().fold(Level::Normal, |a, b| match (a, b) {
+            (Level::Overdue, _) | (_, Level::Overdue) => Level::Overdue,
+            (Level::Warning, _) | (_, Level::Warning) => Level::Warning,
+            _ => Level::Normal,
+        })
+    }
+
     /// The level at `now` of a clock that warns at `warn_at` and is due at
     /// `due_at` (instants in any one unit).
     pub fn at(now: i64, warn_at: i64, due_at: i64) -> Level {

@@ -82,6 +82,8 @@ pub struct CaseView {
     pub raised_by_unit: String,
     pub works: Vec<String>,
     pub due_at: String,
+    /// The most urgent level of the items still pending (normal when none is).
+    pub level: onestop_domain::application::Level,
     pub version: i64,
     /// 1, then one more for each resubmission after a rejection.
     pub round: i64,
@@ -140,6 +142,7 @@ pub fn view(state: &AppState, full: FullCase) -> CaseView {
         raised_by_unit: c.raised_by_unit,
         works: c.works,
         due_at: t(c.due_at_ms),
+        level: case_level(&c.items),
         version: c.version,
         round: c.round,
         decisions: decisions
@@ -182,6 +185,16 @@ pub fn view(state: &AppState, full: FullCase) -> CaseView {
             })
             .collect(),
     }
+}
+
+/// The most urgent level among a case's pending items.
+pub(crate) fn case_level(items: &[Item]) -> onestop_domain::application::Level {
+    onestop_domain::application::Level::worst(
+        items
+            .iter()
+            .filter(|i| i.status == onestop_domain::approval::ItemStatus::Pending)
+            .map(|i| i.level),
+    )
 }
 
 /// Moves every work of an approved case on, inside the caller's transaction.

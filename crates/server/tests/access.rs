@@ -223,6 +223,11 @@ async fn every_route_for_every_subject(backend: Backend) {
         ),
         row(
             M::GET,
+            "/api/v1/account/notification-settings",
+            [401, 200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403],
+        ),
+        row(
+            M::GET,
             "/api/v1/approval-items",
             [401, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403],
         ),
@@ -397,6 +402,27 @@ async fn every_route_for_every_subject(backend: Backend) {
         row(
             M::GET,
             "/admin/apikeys",
+            [
+                303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/account/notifications",
+            [
+                303, 200, 200, 200, 200, 200, 200, 200, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/admin/calendar",
+            [
+                303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP,
+            ],
+        ),
+        row(
+            M::GET,
+            "/admin/deliveries",
             [
                 303, 403, 403, 403, 403, 403, 403, 403, 200, SKIP, SKIP, SKIP,
             ],

@@ -474,6 +474,18 @@ async fn approval_items_warn_their_department(backend: Backend) {
         .json();
     assert_eq!(item(&seen, "sz-zrzy")["level"], "overdue");
     assert_eq!(item(&seen, "sz-jj")["level"], "normal");
+    assert_eq!(
+        seen["level"], "overdue",
+        "the case is as late as its latest pending item"
+    );
+    let page = app
+        .get_as(
+            &app.login("zrzy.a", PASSWORD).await,
+            &format!("/approval-cases/{}", case["id"].as_str().unwrap()),
+        )
+        .await
+        .text();
+    assert!(page.contains("id=\"case-level\">超期<"), "{page}");
 }
 
 /// An administrator corrects the calendar (the make-up Sunday is a day off
