@@ -324,19 +324,6 @@ fn finished_stages_dataset(conn: &mut dyn onestop_store::db::Conn, now_ms: i64, 
     }
 }
 
-/// The median of five runs of `f`.
-fn time_query_plain(mut f: impl FnMut() -> usize) -> Duration {
-    let mut runs: Vec<Duration> = (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    runs.sort();
-    runs[runs.len() / 2]
-}
-
 /// Runs `f` five times; prints the median and the slowest against the
 /// board's limit; returns the slowest.
 fn time_query(name: &str, mut f: impl FnMut() -> usize) -> Duration {
@@ -379,23 +366,6 @@ fn board_scenario() {
         built.as_secs_f64(),
         t.elapsed().as_secs_f64()
     );
-    // The server's sweeper folds the open-order tally every second; the
-    // data set's million inserts and updates are folded once here.
-    let t = Instant::now();
-    let mut folded = 0;
-    loop {
-        conn.batch("BEGIN IMMEDIATE").unwrap();
-        let n = board::fold_tally(conn.as_mut(), 50_000).unwrap();
-        conn.batch("COMMIT").unwrap();
-        folded += n;
-        if n < 50_000 {
-            break;
-        }
-    }
-    println!(
-        "open-order tally: {folded} deltas of the data set folded in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
     drop(conn);
     let mut r = db.target.connect(Role::Reader).expect("reader");
     let offset_ms = 8 * 3_600_000;
@@ -431,19 +401,6 @@ fn board_scenario() {
             board::open_counts(r.as_mut(), f).unwrap().len()
         }));
     }
-    // The tally agrees with counting the orders themselves.
-    for f in [&all, &district, &service, &both] {
-        assert_eq!(
-            board::open_counts(r.as_mut(), f).unwrap(),
-            board::open_counts_scanned(r.as_mut(), f).unwrap(),
-            "the tally must equal the count of open orders"
-        );
-    }
-    let scanned = time_query_plain(|| board::open_counts_scanned(r.as_mut(), &all).unwrap().len());
-    println!(
-        "| (for comparison: counting every open order instead of the tally) | | {:.1} ms | | |",
-        ms(scanned)
-    );
     for (name, f) in [
         ("overdue list, 50 longest overdue", &all),
         ("overdue list, one service", &service),
@@ -492,37 +449,6 @@ fn board_scenario() {
             })
         }));
     }
-    // A second's worth of changes not folded yet (10,000 orders change
-    // level): the board reads them with the tally.
-    {
-        let mut w = db.target.connect(Role::Writer).expect("writer");
-        w.batch("BEGIN IMMEDIATE").unwrap();
-        w.execute(
-            "UPDATE work_orders SET level = 'warning'
-             WHERE rowid IN (SELECT rowid FROM work_orders WHERE level = 'normal'
-                             AND status = 'open' LIMIT 10000)",
-            &[],
-        )
-        .unwrap();
-        w.batch("COMMIT").unwrap();
-    }
-    whole = whole.max(time_query(
-        "open orders with 20,000 deltas not folded yet",
-        || board::open_counts(r.as_mut(), &all).unwrap().len(),
-    ));
-    let mut w = db.target.connect(Role::Writer).expect("writer");
-    let t = Instant::now();
-    w.batch("BEGIN IMMEDIATE").unwrap();
-    let n = board::fold_tally(w.as_mut(), 50_000).unwrap();
-    w.batch("COMMIT").unwrap();
-    println!(
-        "\nfolding those {n} deltas (the sweeper's work for that second): {:.1} ms",
-        ms(t.elapsed())
-    );
-    assert_eq!(
-        board::open_counts(r.as_mut(), &all).unwrap(),
-        board::open_counts_scanned(r.as_mut(), &all).unwrap()
-    );
     println!(
         "\nslowest single query {:.1} ms, slowest whole board {:.1} ms (target < 200 ms each: {})",
         ms(worst),

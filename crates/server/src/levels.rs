@@ -192,22 +192,6 @@ pub async fn backfill(state: &AppState) -> Result<usize, ApiError> {
     }
 }
 
-/// Folds the open-order tally's pending deltas (see
-/// `onestop_store::board::fold_tally`); returns how many were folded.
-pub async fn fold_tally(state: &AppState) -> Result<usize, ApiError> {
-    let mut total = 0;
-    loop {
-        let n = state
-            .store
-            .write(|c| onestop_store::board::fold_tally(c, 20_000))
-            .await?;
-        total += n;
-        if n < 20_000 {
-            return Ok(total);
-        }
-    }
-}
-
 /// Sweeps every [`SWEEP_EVERY`] until the runtime stops.
 pub fn start(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -222,9 +206,6 @@ pub fn start(state: AppState) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             if let Err(e) = crate::calendar_admin::reload_if_changed(&state).await {
                 tracing::warn!(error = %e.message, "calendar not reloaded");
-            }
-            if let Err(e) = fold_tally(&state).await {
-                tracing::warn!(error = %e.message, "open-order tally not folded");
             }
             match sweep_once(&state).await {
                 Ok(moved) if !moved.is_empty() => {

@@ -48,106 +48,38 @@ pub struct OpenCount {
 }
 
 /// Open orders (status `open` or `returned`) counted by service, unit,
-/// stage and level: the folded tally plus the deltas not folded yet
-/// (migration 15), read in one statement so that a fold running meanwhile
-/// is seen whole or not at all. A few hundred rows, whatever the number of
-/// open orders.
+/// stage and level. One pass over the partial index of open orders, in its
+/// order (the district is grouped on too, so no sorting is needed; groups
+/// that differ only in district are merged here).
 pub fn open_counts(conn: &mut dyn Conn, f: &BoardFilter) -> Result<Vec<OpenCount>, StoreError> {
-    let mut args = Vec::new();
-    let filters = f.clauses("", &mut args);
-    let sql = format!(
-        "SELECT service, unit_code, stage, level, CAST(SUM(n) AS BIGINT) FROM (
-             SELECT service, unit_code, stage, level, n FROM open_tally WHERE 1 = 1{filters}
-             UNION ALL
-             SELECT service, unit_code, stage, level, delta FROM open_tally_deltas WHERE 1 = 1{filters}
-         ) t
-         GROUP BY service, unit_code, stage, level
-         HAVING SUM(n) <> 0
-         ORDER BY service, unit_code, stage, level"
-    );
-    conn.query(&sql, &args)?
-        .iter()
-        .map(|r| {
-            Ok(OpenCount {
-                service: r.text(0)?.to_owned(),
-                unit_code: r.text(1)?.to_owned(),
-                stage: decode(r.text(2)?, Stage::parse)?,
-                level: decode(r.text(3)?, Level::parse)?,
-                count: r.int(4)?,
-            })
-        })
-        .collect()
-}
-
-/// The same figures counted from the open orders themselves (one pass over
-/// their partial index): the check on the tally, and the measure of what
-/// the tally saves.
-pub fn open_counts_scanned(
-    conn: &mut dyn Conn,
-    f: &BoardFilter,
-) -> Result<Vec<OpenCount>, StoreError> {
     let mut args = Vec::new();
     let filters = f.clauses("", &mut args);
     let hint = conn.dialect().index_hint("work_orders_board_open");
     let sql = format!(
         "SELECT service, unit_code, stage, level, COUNT(*) FROM work_orders{hint}
          WHERE status IN ('open', 'returned'){filters}
-         GROUP BY service, unit_code, stage, level
-         ORDER BY service, unit_code, stage, level"
+         GROUP BY district_code, service, unit_code, stage, level"
     );
-    conn.query(&sql, &args)?
-        .iter()
-        .map(|r| {
-            Ok(OpenCount {
-                service: r.text(0)?.to_owned(),
-                unit_code: r.text(1)?.to_owned(),
-                stage: decode(r.text(2)?, Stage::parse)?,
-                level: decode(r.text(3)?, Level::parse)?,
-                count: r.int(4)?,
-            })
-        })
-        .collect()
-}
-
-/// Folds up to `limit` unfolded deltas into the tally (in the caller's
-/// transaction). The deltas are deleted first and only those this call
-/// deleted are added, so concurrent folds never count one twice. Returns
-/// how many were folded.
-pub fn fold_tally(conn: &mut dyn Conn, limit: u32) -> Result<usize, StoreError> {
-    let rows = conn.query(
-        "DELETE FROM open_tally_deltas WHERE id IN (
-             SELECT id FROM open_tally_deltas ORDER BY id LIMIT $1)
-         RETURNING district_code, service, unit_code, stage, level, delta",
-        &[Value::Int(i64::from(limit))],
-    )?;
-    let mut sums: std::collections::BTreeMap<[String; 5], i64> = Default::default();
-    for r in &rows {
-        let key = [
-            r.text(0)?.to_owned(),
-            r.text(1)?.to_owned(),
-            r.text(2)?.to_owned(),
-            r.text(3)?.to_owned(),
-            r.text(4)?.to_owned(),
-        ];
-        *sums.entry(key).or_default() += r.int(5)?;
+    let mut out: Vec<OpenCount> = Vec::new();
+    for r in conn.query(&sql, &args)? {
+        let stage = decode(r.text(2)?, Stage::parse)?;
+        let level = decode(r.text(3)?, Level::parse)?;
+        let (service, unit) = (r.text(0)?, r.text(1)?);
+        let n = r.int(4)?;
+        match out.iter_mut().find(|c| {
+            c.service == service && c.unit_code == unit && c.stage == stage && c.level == level
+        }) {
+            Some(c) => c.count += n,
+            None => out.push(OpenCount {
+                service: service.to_owned(),
+                unit_code: unit.to_owned(),
+                stage,
+                level,
+                count: n,
+            }),
+        }
     }
-    for (k, n) in sums.into_iter().filter(|(_, n)| *n != 0) {
-        conn.execute(
-            "INSERT INTO open_tally (district_code, service, unit_code, stage, level, n)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (district_code, service, unit_code, stage, level)
-             DO UPDATE SET n = open_tally.n + excluded.n",
-            &[
-                Value::from(k[0].as_str()),
-                Value::from(k[1].as_str()),
-                Value::from(k[2].as_str()),
-                Value::from(k[3].as_str()),
-                Value::from(k[4].as_str()),
-                Value::Int(n),
-            ],
-        )?;
-    }
-    Ok(rows.len())
+    Ok(out)
 }
 
 /// One overdue order on the board's list.

@@ -48,28 +48,10 @@ impl Dialect {
     }
 
     /// A migration's text with its dialect tokens (`{{serial_pk}}`,
-    /// `{{without_rowid}}`) replaced, keeping the text between
-    /// `{{sqlite}}`…`{{/sqlite}}` or `{{postgres}}`…`{{/postgres}}` for this
-    /// dialect only (triggers differ between the two).
+    /// `{{without_rowid}}`) replaced.
     pub fn expand(self, sql: &str) -> String {
-        let mut text = sql
-            .replace("{{serial_pk}}", self.serial_pk())
-            .replace("{{without_rowid}}", self.without_rowid());
-        for d in [Dialect::Sqlite, Dialect::Postgres] {
-            let (open, close) = (
-                format!("{{{{{}}}}}", d.name()),
-                format!("{{{{/{}}}}}", d.name()),
-            );
-            while let Some(start) = text.find(&open) {
-                let Some(end) = text[start..].find(&close).map(|e| start + e) else {
-                    break;
-                };
-                let inner = text[start + open.len()..end].to_owned();
-                let keep = if d == self { inner } else { String::new() };
-                text.replace_range(start..end + close.len(), &keep);
-            }
-        }
-        text
+        sql.replace("{{serial_pk}}", self.serial_pk())
+            .replace("{{without_rowid}}", self.without_rowid())
     }
 
     /// Opens a write transaction. SQLite takes the write lock at once so that

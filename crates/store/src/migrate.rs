@@ -85,11 +85,6 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "calendar_imports",
         sql: include_str!("../migrations/0014_calendar_imports.sql"),
     },
-    Migration {
-        version: 15,
-        name: "open_tally",
-        sql: include_str!("../migrations/0015_open_tally.sql"),
-    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
