@@ -670,6 +670,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         .map_err(|e| anyhow::anyhow!("stored calendar: {}", e.message))?;
     let sweeper = onestop_server::levels::start(state.clone());
     let deliverer = onestop_server::delivery::start(state.clone());
+    let counter = onestop_server::board::start_open_counts(state.clone());
     let app = onestop_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -692,6 +693,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         .await?;
     sweeper.abort();
     deliverer.abort();
+    counter.abort();
     tracing::info!("stopped accepting requests; finishing queued writes");
     audit.flush().await;
     drop(store);

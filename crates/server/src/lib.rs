@@ -133,6 +133,8 @@ pub struct AppState {
     key_touches: Arc<Mutex<HashMap<String, i64>>>,
     /// Where "now" comes from (the system clock unless set otherwise).
     pub time: TimeSource,
+    /// The latest background count of open orders for the board.
+    pub open_counts: Arc<std::sync::RwLock<Option<Arc<board::OpenSnapshot>>>>,
 }
 
 impl AppState {
@@ -160,6 +162,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::default()),
             credentials: Arc::new(CredentialCache::default()),
             key_touches: Arc::new(Mutex::new(HashMap::new())),
+            open_counts: Arc::new(std::sync::RwLock::new(None)),
             time: TimeSource::system(),
         }
     }

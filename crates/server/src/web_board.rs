@@ -93,6 +93,8 @@ pub struct UnitRow {
 /// Everything the live part of the page shows, as text.
 pub struct BoardView {
     pub updated: String,
+    /// When the open orders were counted.
+    pub counted: String,
     pub period: String,
     pub scope: String,
     pub open_total: i64,
@@ -129,6 +131,7 @@ fn view(state: &AppState, p: &BoardParams, b: &Board) -> BoardView {
     let on_time: i64 = b.units.iter().map(|u| u.on_time).sum();
     BoardView {
         updated: b.generated_at.format(&fmt).unwrap_or_default(),
+        counted: b.open_counted_at.format(&fmt).unwrap_or_default(),
         period: format!(
             "{} 至 {}（{} 天）",
             b.period.from, b.period.to, b.period.days

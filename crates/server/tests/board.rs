@@ -293,6 +293,31 @@ async fn figures_filters_and_trend(backend: Backend) {
     // The OpenAPI document lists the endpoint.
     let doc = s.app.get("/api/v1/openapi.json").await.json();
     assert!(doc["paths"]["/api/v1/board"]["get"].is_object());
+
+    // Counted live (no background count yet): the count is of now.
+    assert_eq!(b["open_counted_at"], b["generated_at"]);
+    // The server's background count: the board reads it while it is at
+    // most 30 s old, with the instant it was taken, then counts itself.
+    onestop_server::board::refresh_open_counts(&s.app.state)
+        .await
+        .unwrap();
+    let counted = board(&s, "").await;
+    assert_eq!(counted["open"], b["open"]);
+    let total = b["open"]["all"]["total"].as_i64().unwrap();
+    submit(&s.app, &water_only(OTHER_USCC)).await;
+    s.app.state.time.set_ms(s.app.state.now_ms() + 30_000);
+    let stale = board(&s, "").await;
+    assert_eq!(
+        stale["open"]["all"]["total"], total,
+        "the count of 30 s ago"
+    );
+    assert_eq!(stale["open_counted_at"], counted["generated_at"]);
+    let water = board(&s, "?service=water").await;
+    assert_eq!(water["open_counted_at"], counted["generated_at"]);
+    s.app.state.time.set_ms(s.app.state.now_ms() + 1);
+    let fresh = board(&s, "").await;
+    assert_eq!(fresh["open"]["all"]["total"], total + 1);
+    assert_eq!(fresh["open_counted_at"], fresh["generated_at"]);
 }
 
 async fn who_may_see_the_board(backend: Backend) {

@@ -82,6 +82,58 @@ pub fn open_counts(conn: &mut dyn Conn, f: &BoardFilter) -> Result<Vec<OpenCount
     Ok(out)
 }
 
+/// Every open order counted by district, service, unit, stage and level
+/// (one pass over the partial index of open orders): what the server's
+/// background count keeps, filtered by [`merge_counts`].
+pub fn open_counts_by_district(
+    conn: &mut dyn Conn,
+) -> Result<Vec<(String, OpenCount)>, StoreError> {
+    let hint = conn.dialect().index_hint("work_orders_board_open");
+    let sql = format!(
+        "SELECT district_code, service, unit_code, stage, level, COUNT(*) FROM work_orders{hint}
+         WHERE status IN ('open', 'returned')
+         GROUP BY district_code, service, unit_code, stage, level"
+    );
+    conn.query(&sql, &[])?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.text(0)?.to_owned(),
+                OpenCount {
+                    service: r.text(1)?.to_owned(),
+                    unit_code: r.text(2)?.to_owned(),
+                    stage: decode(r.text(3)?, Stage::parse)?,
+                    level: decode(r.text(4)?, Level::parse)?,
+                    count: r.int(5)?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// [`open_counts`] from rows of [`open_counts_by_district`]: those the
+/// filter keeps, merged over districts, in first-seen order.
+pub fn merge_counts(rows: &[(String, OpenCount)], f: &BoardFilter) -> Vec<OpenCount> {
+    let mut out: Vec<OpenCount> = Vec::new();
+    for (district, c) in rows {
+        if f.district.as_ref().is_some_and(|d| d != district)
+            || f.service.as_ref().is_some_and(|s| *s != c.service)
+        {
+            continue;
+        }
+        match out.iter_mut().find(|o| {
+            o.service == c.service
+                && o.unit_code == c.unit_code
+                && o.stage == c.stage
+                && o.level == c.level
+        }) {
+            Some(o) => o.count += c.count,
+            None => out.push(c.clone()),
+        }
+    }
+    out
+}
+
 /// One overdue order on the board's list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverdueOrder {
