@@ -394,10 +394,11 @@ fn board_scenario() {
     // The server counts every open order in the background every 10 s
     // (`board::start_open_counts`); a board merges that count for its filters.
     let snapshot = board::open_counts_by_district(r.as_mut()).unwrap();
-    worst = worst.max(time_query(
-        "background count: every open order by district, service, unit, stage, level",
+    // Nobody waits on the background count: reported, not in the verdict.
+    time_query(
+        "(background count every 10 s, nobody waits on it: every open order by district, service, unit, stage, level)",
         || board::open_counts_by_district(r.as_mut()).unwrap().len(),
-    ));
+    );
     for f in [&all, &district, &service, &both] {
         let mut live = board::open_counts(r.as_mut(), f).unwrap();
         let mut merged = board::merge_counts(&snapshot, f);
