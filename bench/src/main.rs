@@ -391,12 +391,12 @@ fn board_scenario() {
     println!("| query | rows | median of 5 | slowest of 5 | < 200 ms |");
     println!("|---|---|---|---|---|");
     let mut worst = Duration::ZERO;
-    // The server counts every open order in the background every 10 s
+    // The server counts every open order in the background every minute
     // (`board::start_open_counts`); a board merges that count for its filters.
     let snapshot = board::open_counts_by_district(r.as_mut()).unwrap();
     // Nobody waits on the background count: reported, not in the verdict.
     time_query(
-        "(background count every 10 s, nobody waits on it: every open order by district, service, unit, stage, level)",
+        "(background count every minute, nobody waits on it: every open order by district, service, unit, stage, level)",
         || board::open_counts_by_district(r.as_mut()).unwrap().len(),
     );
     for f in [&all, &district, &service, &both] {
@@ -480,7 +480,7 @@ fn board_scenario() {
         }));
     }
     // For comparison, not in the verdict: the whole board when no
-    // background count is recent (the first 10 s after start-up).
+    // background count is recent (the first seconds after start-up).
     {
         let (name, f) = (
             "(whole board counting live, no filter: first seconds after start-up)",

@@ -48,15 +48,13 @@ pub struct OpenCount {
 }
 
 /// Open orders (status `open` or `returned`) counted by service, unit,
-/// stage and level. One pass over the partial index of open orders, in its
-/// order (the district is grouped on too, so no sorting is needed; groups
-/// that differ only in district are merged here).
+/// stage and level, counted now (a pass over the work orders; the board uses
+/// it only while the server has no recent background count).
 pub fn open_counts(conn: &mut dyn Conn, f: &BoardFilter) -> Result<Vec<OpenCount>, StoreError> {
     let mut args = Vec::new();
     let filters = f.clauses("", &mut args);
-    let hint = conn.dialect().index_hint("work_orders_board_open");
     let sql = format!(
-        "SELECT service, unit_code, stage, level, COUNT(*) FROM work_orders{hint}
+        "SELECT service, unit_code, stage, level, COUNT(*) FROM work_orders
          WHERE status IN ('open', 'returned'){filters}
          GROUP BY district_code, service, unit_code, stage, level"
     );
@@ -83,18 +81,15 @@ pub fn open_counts(conn: &mut dyn Conn, f: &BoardFilter) -> Result<Vec<OpenCount
 }
 
 /// Every open order counted by district, service, unit, stage and level
-/// (one pass over the partial index of open orders): what the server's
-/// background count keeps, filtered by [`merge_counts`].
+/// (one pass over the work orders): what the server's background count
+/// keeps, filtered by [`merge_counts`].
 pub fn open_counts_by_district(
     conn: &mut dyn Conn,
 ) -> Result<Vec<(String, OpenCount)>, StoreError> {
-    let hint = conn.dialect().index_hint("work_orders_board_open");
-    let sql = format!(
-        "SELECT district_code, service, unit_code, stage, level, COUNT(*) FROM work_orders{hint}
+    let sql = "SELECT district_code, service, unit_code, stage, level, COUNT(*) FROM work_orders
          WHERE status IN ('open', 'returned')
-         GROUP BY district_code, service, unit_code, stage, level"
-    );
-    conn.query(&sql, &[])?
+         GROUP BY district_code, service, unit_code, stage, level";
+    conn.query(sql, &[])?
         .iter()
         .map(|r| {
             Ok((

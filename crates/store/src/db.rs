@@ -37,16 +37,6 @@ impl Dialect {
         }
     }
 
-    /// Names the index a query must read (SQLite's `INDEXED BY`; its
-    /// planner, without statistics, may otherwise prefer a worse one).
-    /// PostgreSQL's planner chooses by itself: nothing.
-    pub fn index_hint(self, index: &str) -> String {
-        match self {
-            Dialect::Sqlite => format!(" INDEXED BY {index}"),
-            Dialect::Postgres => String::new(),
-        }
-    }
-
     /// A migration's text with its dialect tokens (`{{serial_pk}}`,
     /// `{{without_rowid}}`) replaced.
     pub fn expand(self, sql: &str) -> String {
