@@ -66,10 +66,11 @@ pub async fn import(
     let clock = Arc::new(clock_from(state, &overrides)?);
     let now_ms = state.now_ms();
     let share = state.config.limits.warning_share;
+    let budget = clock.budget_for_days(state.config.limits.approval_days)?;
     let (c2, actor) = (clock.clone(), actor.to_owned());
     let (id, moved) = state
         .store
-        .write(move |c| store_calendar::import(c, &overrides, &c2, share, &actor, now_ms))
+        .write(move |c| store_calendar::import(c, &overrides, &c2, share, budget, &actor, now_ms))
         .await?;
     state.clock.set(clock, id);
     Ok(Imported {

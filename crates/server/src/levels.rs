@@ -172,9 +172,21 @@ fn tell_item(
     Ok(())
 }
 
-/// Gives orders from before levels existed their warning instant and level.
+/// Gives orders and pending approval items from before levels existed
+/// their warning instant and level.
 pub async fn backfill(state: &AppState) -> Result<usize, ApiError> {
-    let mut total = 0;
+    let (clock, share, now_ms) = (
+        state.clock.get(),
+        state.config.limits.warning_share,
+        state.now_ms(),
+    );
+    let budget = clock.budget_for_days(state.config.limits.approval_days)?;
+    let mut total = state
+        .store
+        .write(move |c| {
+            onestop_store::calendar::recompute_items(c, &clock, budget, share, now_ms, true)
+        })
+        .await?;
     loop {
         let (clock, share, now_ms) = (
             state.clock.get(),

@@ -409,6 +409,50 @@ async fn approval_items_warn_their_department(backend: Backend) {
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let case = res.json();
     assert_eq!(case["items"][0]["due_at"], "2026-09-23T09:00:00+08:00");
+    // Items from before levels existed (no warning instant) get the same
+    // instants from the start of their round at start-up.
+    let stored = |app: &TestApp| {
+        let store = app.state.store.clone();
+        async move {
+            store
+                .read(|c| {
+                    c.query(
+                        "SELECT id, due_at, warn_at, next_level_at, level FROM approval_items
+                         ORDER BY id",
+                        &[],
+                    )
+                    .map(|rows| {
+                        rows.iter()
+                            .map(|r| {
+                                (
+                                    r.text(0).unwrap().to_owned(),
+                                    r.int(1).unwrap(),
+                                    r.opt_int(2).unwrap(),
+                                    r.opt_int(3).unwrap(),
+                                    r.text(4).unwrap().to_owned(),
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let before = stored(&app).await;
+    app.state
+        .store
+        .write(|c| {
+            c.execute(
+                "UPDATE approval_items SET warn_at = NULL, next_level_at = NULL
+                 WHERE status = 'pending'",
+                &[],
+            )
+        })
+        .await
+        .unwrap();
+    assert!(onestop_server::levels::backfill(&app.state).await.unwrap() > 0);
+    assert_eq!(stored(&app).await, before);
     let item = |c: &Value, d: &str| {
         c["items"]
             .as_array()
@@ -486,6 +530,47 @@ async fn approval_items_warn_their_department(backend: Backend) {
         .await
         .text();
     assert!(page.contains("id=\"case-level\">超期<"), "{page}");
+    // A calendar import that makes Tuesday a holiday moves the pending
+    // item's deadline (and the case's) a working day on, with a history event.
+    let done = onestop_server::calendar_admin::import(
+        &app.state,
+        "account:admin",
+        "[[days]]\ndate = \"2026-09-22\"\nkind = \"holiday\"\nname = \"临时调整\"\n".into(),
+    )
+    .await
+    .unwrap();
+    assert!(done.id > 0);
+    let moved = app
+        .get_as(
+            &app.login("zrzy.a", PASSWORD).await,
+            &format!("/api/v1/approval-cases/{}", case["id"].as_str().unwrap()),
+        )
+        .await
+        .json();
+    assert_eq!(
+        item(&moved, "sz-zrzy")["due_at"],
+        "2026-09-24T09:00:00+08:00"
+    );
+    assert_eq!(moved["due_at"], "2026-09-24T09:00:00+08:00");
+    assert_eq!(
+        item(&moved, "sz-jj")["due_at"],
+        item(&seen, "sz-jj")["due_at"],
+        "decided: unchanged"
+    );
+    let app_id = moved["application_id"].as_str().unwrap().to_owned();
+    let events = app
+        .state
+        .store
+        .read(move |c| onestop_store::applications::events(c, &app_id))
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "approval_deadline_recomputed")
+            .count(),
+        1
+    );
 }
 
 /// An administrator corrects the calendar (the make-up Sunday is a day off

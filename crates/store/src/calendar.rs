@@ -64,17 +64,27 @@ pub struct Moved {
 
 /// Stores `overrides` as the calendar in use and recomputes, with `clock`
 /// (built from it), the deadline, warning instant and level of every open
-/// or returned work order, each moved one with a history event — all in
-/// the caller's transaction. Returns the import's id and the orders moved.
+/// or returned work order and every pending approval item, each moved one
+/// with a history event — all in the caller's transaction. Returns the
+/// import's id and the orders moved.
 pub fn import(
     conn: &mut dyn Conn,
     overrides: &str,
     clock: &Clock,
     warning_share: f64,
+    approval_budget_seconds: i64,
     actor: &str,
     now_ms: i64,
 ) -> Result<(i64, Vec<Moved>), StoreError> {
     let moved = recompute(conn, clock, warning_share, now_ms)?;
+    recompute_items(
+        conn,
+        clock,
+        approval_budget_seconds,
+        warning_share,
+        now_ms,
+        false,
+    )?;
     let row = conn
         .query_opt(
             "INSERT INTO calendar_imports (overrides, imported_at, imported_by, orders_moved)
@@ -159,4 +169,95 @@ fn recompute(
             });
         }
     }
+}
+
+/// Recomputes the deadline, warning instant and level of pending approval
+/// items from the start of their round (the case raised, or the revision
+/// that opened the round) and the approval budget; with `only_missing`,
+/// only items without a warning instant (from before levels existed), and
+/// without history events. Returns how many items changed.
+pub fn recompute_items(
+    conn: &mut dyn Conn,
+    clock: &Clock,
+    budget_seconds: i64,
+    share: f64,
+    now_ms: i64,
+    only_missing: bool,
+) -> Result<usize, StoreError> {
+    let cal = |e: CalendarError| StoreError::Database(e.to_string());
+    let rows = conn.query(
+        &format!(
+            "SELECT i.id, c.application_id, i.case_id, i.department_code, c.created_at,
+                    r.revised_at, i.due_at, i.warn_at, i.level
+             FROM approval_items i
+             JOIN approval_cases c ON c.id = i.case_id
+             LEFT JOIN approval_revisions r ON r.case_id = i.case_id AND r.round = i.round
+             WHERE i.status = 'pending'{}",
+            if only_missing {
+                " AND i.warn_at IS NULL"
+            } else {
+                ""
+            }
+        ),
+        &[],
+    )?;
+    let mut changed = 0;
+    let mut cases = Vec::new();
+    for r in &rows {
+        let started = r.opt_int(5)?.unwrap_or(r.int(4)?);
+        let (warn, due) = clock
+            .level_instants(started.div_euclid(1000), budget_seconds, 0, share)
+            .map_err(cal)?;
+        let (warn, due) = (warn * 1000, due * 1000);
+        let old_due = r.int(6)?;
+        if due == old_due && r.opt_int(7)? == Some(warn) {
+            continue;
+        }
+        let old_level = Level::parse(r.text(8)?).unwrap_or(Level::Normal);
+        let level = Level::at(now_ms, warn, due);
+        conn.execute(
+            "UPDATE approval_items SET due_at = $2, warn_at = $3, level = $4, next_level_at = $5
+             WHERE id = $1",
+            params![
+                r.text(0)?,
+                due,
+                warn,
+                level.as_str(),
+                level.next_change(warn, due)
+            ],
+        )?;
+        if !only_missing {
+            crate::applications::history(
+                conn,
+                r.text(1)?,
+                None,
+                now_ms,
+                CALENDAR_ACTOR,
+                "approval_deadline_recomputed",
+                &serde_json::json!({
+                    "reason": "calendar_import",
+                    "item": r.text(0)?,
+                    "department": r.text(3)?,
+                    "from_due_at_ms": old_due,
+                    "due_at_ms": due,
+                    "from_level": old_level.as_str(),
+                    "level": level.as_str(),
+                }),
+            )?;
+        }
+        cases.push(r.text(2)?.to_owned());
+        changed += 1;
+    }
+    cases.sort();
+    cases.dedup();
+    for c in cases {
+        conn.execute(
+            "UPDATE approval_cases SET due_at = COALESCE(
+                 (SELECT MAX(due_at) FROM approval_items
+                  WHERE case_id = $1 AND round = approval_cases.round), due_at)
+             WHERE id = $1",
+            params![&c],
+        )?;
+    }
+    Ok(changed)
 }
