@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use onestop_domain::access::{Capability, Subject};
+use onestop_domain::access::Capability;
 use onestop_domain::calendar::{Calendar, CalendarError, CalendarOverrides, Clock};
 use onestop_domain::form::{FieldCode, FieldError};
 use onestop_store::calendar as store_calendar;
@@ -125,14 +125,7 @@ struct Page {
 }
 
 fn gate(caller: &Caller) -> Option<Response> {
-    match &caller.subject {
-        Subject::Anonymous => Some(crate::web_auth::login_redirect(caller, "/admin/calendar")),
-        Subject::Account(a) if a.must_change_password => {
-            Some(Redirect::to("/account/password").into_response())
-        }
-        s if s.may(Capability::ManageCalendar) => None,
-        _ => Some(error_page(StatusCode::FORBIDDEN, "无权访问此页面")),
-    }
+    crate::web_admin::gate(caller, Capability::ManageCalendar, "/admin/calendar")
 }
 
 async fn render(

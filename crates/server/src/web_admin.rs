@@ -82,7 +82,7 @@ fn seg(s: &str) -> String {
 
 /// The answer to a caller who may not open a page that needs `cap`, or None
 /// when they may. `path` is where the login page should bring them back to.
-fn gate(caller: &Caller, cap: Capability, path: &str) -> Option<Response> {
+pub(crate) fn gate(caller: &Caller, cap: Capability, path: &str) -> Option<Response> {
     match &caller.subject {
         // The path only, never a query: filters may hold personal data.
         Subject::Anonymous => Some(crate::web_auth::login_redirect(caller, path)),

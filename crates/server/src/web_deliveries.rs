@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use onestop_domain::access::{Capability, Subject, mask_phone};
+use onestop_domain::access::{Capability, mask_phone};
 use onestop_store::outbox;
 use std::collections::HashMap;
 
@@ -22,14 +22,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn gate(caller: &Caller) -> Option<Response> {
-    match &caller.subject {
-        Subject::Anonymous => Some(crate::web_auth::login_redirect(caller, "/admin/deliveries")),
-        Subject::Account(a) if a.must_change_password => {
-            Some(Redirect::to("/account/password").into_response())
-        }
-        s if s.may(Capability::ManageDeliveries) => None,
-        _ => Some(error_page(StatusCode::FORBIDDEN, "无权访问此页面")),
-    }
+    crate::web_admin::gate(caller, Capability::ManageDeliveries, "/admin/deliveries")
 }
 
 /// `zhang.san@example.cn` → `z***@example.cn`; phones as everywhere else.

@@ -75,6 +75,23 @@ async fn reach(app: &TestApp, username: &str, email: Option<&str>, phone: Option
         .unwrap();
 }
 
+/// Accepts a work order through the API as its utility's key.
+async fn accept(app: &TestApp, key: &str, oid: &str) {
+    let v = app.get(&format!("/api/v1/work-orders/{oid}")).await.json()["version"].clone();
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/work-orders/{oid}/actions"),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {key}")),
+            ],
+            json!({"action": "accept", "version": v}).to_string(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+}
+
 async fn deliver(app: &TestApp, d: &Deliverer) -> Report {
     deliver_once(&app.state, d).await.expect("a delivery round")
 }
@@ -229,19 +246,7 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
 
     // The enterprise hears of the acceptance by every channel.
     let key = app.key("workorders:write:sz-water").await;
-    let v = app.get(&format!("/api/v1/work-orders/{oid}")).await.json()["version"].clone();
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/work-orders/{oid}/actions"),
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &format!("Bearer {key}")),
-            ],
-            json!({"action": "accept", "version": v}).to_string(),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    accept(&app, &key, &oid).await;
     assert_eq!(deliver(&app, &d).await.sent, 2);
     let mail = smtp.wait_for(4, 10);
     let ent: Vec<_> = mail
@@ -289,20 +294,8 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
         .json();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
     let key = app.key("workorders:write:sz-water").await;
-    let v = app.get(&format!("/api/v1/work-orders/{oid}")).await.json()["version"].clone();
     let started = std::time::Instant::now();
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/work-orders/{oid}/actions"),
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &format!("Bearer {key}")),
-            ],
-            json!({"action": "accept", "version": v}).to_string(),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    accept(&app, &key, &oid).await;
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 
     gateway.answer(&[503, 429]);
@@ -379,19 +372,7 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
         .await
         .json();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
-    let v = app.get(&format!("/api/v1/work-orders/{oid}")).await.json()["version"].clone();
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/work-orders/{oid}/actions"),
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &format!("Bearer {key}")),
-            ],
-            json!({"action": "accept", "version": v}).to_string(),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    accept(&app, &key, &oid).await;
     let report = deliver(&app, &d).await;
     assert_eq!(report.sent, 0);
     assert_eq!(report.given_up, 1, "{report:?}");
@@ -521,19 +502,7 @@ async fn settings_switch_channels(backend: Backend) {
         .json();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
     let key = app.key("workorders:write:sz-water").await;
-    let v = app.get(&format!("/api/v1/work-orders/{oid}")).await.json()["version"].clone();
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/work-orders/{oid}/actions"),
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &format!("Bearer {key}")),
-            ],
-            json!({"action": "accept", "version": v}).to_string(),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK);
+    accept(&app, &key, &oid).await;
     let inbox = app.get_as(&s, "/api/v1/notifications").await.json();
     assert!(inbox["items"].as_array().unwrap().is_empty(), "{inbox}");
     let r = rows(&app).await;
