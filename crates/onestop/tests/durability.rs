@@ -264,6 +264,47 @@ fn postgres_sigterm_finishes_in_flight_requests() {
     sigterm_finishes_in_flight_requests(Backend::Postgres);
 }
 
+/// Creates accounts through the command line: `(username, role, email)`.
+fn create_users(db: &TestDb, users: &[(&str, &str, Option<&str>)]) {
+    for (name, role, email) in users {
+        let mut args = vec![
+            "user",
+            "create",
+            "--username",
+            name,
+            "--name",
+            name,
+            "--role",
+            role,
+        ];
+        if let Some(e) = email {
+            args.extend(["--email", e]);
+        }
+        let out = cli(db, &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Every work order's warning and deadline pass at once; returns a writer
+/// connection to the database.
+fn all_orders_fall_due(db: &TestDb) -> Box<dyn onestop_store::db::Conn> {
+    let mut conn = db
+        .target
+        .connect(onestop_store::db::Role::Writer)
+        .expect("database");
+    let now = onestop_store::now_ms();
+    conn.execute(
+        "UPDATE work_orders SET warn_at = $1, due_at = $2, next_level_at = $1",
+        onestop_store::params![now - 2_000, now - 1_000],
+    )
+    .unwrap();
+    conn
+}
+
 /// Two servers on one database, both sweeping every second: every order
 /// that falls due is moved once, with one history event and one message per
 /// recipient — not one per server.
@@ -273,26 +314,13 @@ fn two_servers_sweep_each_change_once(backend: Backend) {
     let first = start(&db, a1);
     let second = start(&db, a2);
     let key = api_key(&db);
-    for (name, role) in [("water.op", "operator:sz-water"), ("sup", "supervisor")] {
-        let out = cli(
-            &db,
-            &[
-                "user",
-                "create",
-                "--username",
-                name,
-                "--name",
-                name,
-                "--role",
-                role,
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    create_users(
+        &db,
+        &[
+            ("water.op", "operator:sz-water", None),
+            ("sup", "supervisor", None),
+        ],
+    );
     let apps = 10;
     for n in 0..apps {
         let addr = if n % 2 == 0 { a1 } else { a2 };
@@ -308,16 +336,7 @@ fn two_servers_sweep_each_change_once(backend: Backend) {
         assert_eq!(status, 201, "{body}");
     }
     // Every order's deadline passes at once.
-    let mut conn = db
-        .target
-        .connect(onestop_store::db::Role::Writer)
-        .expect("database");
-    let now = onestop_store::now_ms();
-    conn.execute(
-        "UPDATE work_orders SET warn_at = $1, due_at = $2, next_level_at = $1",
-        onestop_store::params![now - 2_000, now - 1_000],
-    )
-    .unwrap();
+    let mut conn = all_orders_fall_due(&db);
     let count = |conn: &mut Box<dyn onestop_store::db::Conn>, sql: &str| {
         conn.query_opt(sql, &[]).unwrap().unwrap().int(0).unwrap()
     };
@@ -396,31 +415,13 @@ fn killed_between_level_change_and_email(backend: Backend) {
         ),
     )
     .unwrap();
-    for (name, role, email) in [
-        ("water.op", "operator:sz-water", "op@water.example.cn"),
-        ("sup", "supervisor", "sup@zjj.example.cn"),
-    ] {
-        let out = cli(
-            &db,
-            &[
-                "user",
-                "create",
-                "--username",
-                name,
-                "--name",
-                name,
-                "--role",
-                role,
-                "--email",
-                email,
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    create_users(
+        &db,
+        &[
+            ("water.op", "operator:sz-water", Some("op@water.example.cn")),
+            ("sup", "supervisor", Some("sup@zjj.example.cn")),
+        ],
+    );
     let addr = free_addr();
     let first = start_with(&db, addr, Some(&config));
     let key = api_key(&db);
@@ -437,16 +438,7 @@ fn killed_between_level_change_and_email(backend: Backend) {
         .unwrap();
         assert_eq!(status, 201, "{body}");
     }
-    let mut conn = db
-        .target
-        .connect(onestop_store::db::Role::Writer)
-        .expect("database");
-    let now = onestop_store::now_ms();
-    conn.execute(
-        "UPDATE work_orders SET warn_at = $1, due_at = $2, next_level_at = $1",
-        onestop_store::params![now - 2_000, now - 1_000],
-    )
-    .unwrap();
+    let mut conn = all_orders_fall_due(&db);
     let count = |conn: &mut Box<dyn onestop_store::db::Conn>, sql: &str| {
         conn.query_opt(sql, &[]).unwrap().unwrap().int(0).unwrap()
     };

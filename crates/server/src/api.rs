@@ -407,16 +407,15 @@ pub(crate) fn field_error(field: &str, code: FieldCode, message: &str) -> FieldE
     }
 }
 
-fn parse_date_param(
-    state: &AppState,
+/// A `YYYY-MM-DD` value, or a field error naming `name`.
+pub(crate) fn parse_ymd(
     name: &str,
-    value: Option<&str>,
+    value: &str,
     errors: &mut Vec<FieldError>,
-) -> Option<time::OffsetDateTime> {
-    let v = value?.trim();
+) -> Option<time::Date> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    match time::Date::parse(v, &fmt) {
-        Ok(d) => Some(d.midnight().assume_offset(state.offset)),
+    match time::Date::parse(value.trim(), &fmt) {
+        Ok(d) => Some(d),
         Err(_) => {
             errors.push(field_error(
                 name,
@@ -426,6 +425,15 @@ fn parse_date_param(
             None
         }
     }
+}
+
+fn parse_date_param(
+    state: &AppState,
+    name: &str,
+    value: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<time::OffsetDateTime> {
+    parse_ymd(name, value?, errors).map(|d| d.midnight().assume_offset(state.offset))
 }
 
 /// Applications, newest first, filtered and paged.

@@ -91,18 +91,7 @@ pub fn date_text(d: Date) -> String {
 
 fn parse_date(name: &str, v: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Date> {
     let v = v.map(str::trim).filter(|v| !v.is_empty())?;
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    match Date::parse(v, &fmt) {
-        Ok(d) => Some(d),
-        Err(_) => {
-            errors.push(field_error(
-                name,
-                FieldCode::InvalidFormat,
-                "日期格式应为 YYYY-MM-DD",
-            ));
-            None
-        }
-    }
+    crate::api::parse_ymd(name, v, errors)
 }
 
 /// A filter code, checked against the configured values.

@@ -429,6 +429,25 @@ fn page_response(
     respond(caller, &csrf, status, &p)
 }
 
+/// What a page or export of the board needs: the caller may see it, the
+/// filters are valid, and the figures are read — or the page that says why not.
+async fn loaded(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    raw: Option<&str>,
+) -> Result<(BoardQuery, BoardParams, Board), Response> {
+    if let Some(r) = gate(caller, uri, Capability::Supervise) {
+        return Err(r);
+    }
+    let q = query_of(raw);
+    let p = checked(state, caller, &q).map_err(|page| *page)?;
+    let b = board::load(state, &p)
+        .await
+        .map_err(|e| crate::web::error_page(e.status, &e.message))?;
+    Ok((q, p, b))
+}
+
 /// The board.
 async fn board_page(
     State(state): State<AppState>,
@@ -436,28 +455,19 @@ async fn board_page(
     uri: Uri,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Some(r) = gate(&caller, &uri, Capability::Supervise) {
-        return r;
-    }
-    let q = query_of(raw.as_deref());
-    let p = match checked(&state, &caller, &q) {
-        Ok(p) => p,
-        Err(page) => return *page,
+    let (q, p, b) = match loaded(&state, &caller, &uri, raw.as_deref()).await {
+        Ok(l) => l,
+        Err(r) => return r,
     };
-    match board::load(&state, &p).await {
-        Ok(b) => {
-            let v = view(&state, &p, &b);
-            page_response(
-                &state,
-                &caller,
-                &q,
-                Some((p, v)),
-                Vec::new(),
-                StatusCode::OK,
-            )
-        }
-        Err(e) => crate::web::error_page(e.status, &e.message),
-    }
+    let v = view(&state, &p, &b);
+    page_response(
+        &state,
+        &caller,
+        &q,
+        Some((p, v)),
+        Vec::new(),
+        StatusCode::OK,
+    )
 }
 
 /// The live part of the board alone, for the page's refresh.
@@ -608,17 +618,9 @@ async fn board_export(
     uri: Uri,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Some(r) = gate(&caller, &uri, Capability::Supervise) {
-        return r;
-    }
-    let q = query_of(raw.as_deref());
-    let p = match checked(&state, &caller, &q) {
-        Ok(p) => p,
-        Err(page) => return *page,
-    };
-    let b = match board::load(&state, &p).await {
-        Ok(b) => b,
-        Err(e) => return crate::web::error_page(e.status, &e.message),
+    let (_, p, b) = match loaded(&state, &caller, &uri, raw.as_deref()).await {
+        Ok(l) => l,
+        Err(r) => return r,
     };
     let bytes = match workbook(&state, &p, &b) {
         Ok(bytes) => bytes,
