@@ -6,6 +6,7 @@
 use crate::application::code_enum;
 use crate::config::{CityConfig, UnitKind};
 use crate::form::{FieldCode, FieldError};
+use crate::text::TextKind;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
@@ -168,24 +169,18 @@ pub fn check_case(
             Vec::new()
         }
     };
-    let place = v
-        .get("place")
-        .and_then(|p| p.as_str())
-        .map(str::trim)
-        .unwrap_or("");
-    if place.is_empty() {
-        errors.push(FieldError::new(
-            "place",
-            FieldCode::Required,
-            "请填写施工地点",
-        ));
-    } else if place.chars().count() > 200 {
-        errors.push(FieldError::new(
-            "place",
-            FieldCode::TooLong,
-            "施工地点至多 200 字",
-        ));
-    }
+    let place = crate::text::check_field(
+        "place",
+        "施工地点",
+        TextKind::Place,
+        v.get("place").and_then(|p| p.as_str()),
+        true,
+    )
+    .unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+    .unwrap_or_default();
     let mut date = |name: &str| match v.get(name).and_then(|d| d.as_str()) {
         None => {
             errors.push(FieldError::new(name, FieldCode::Required, "请填写施工日期"));
@@ -256,27 +251,32 @@ pub fn check_case(
     let commitment = match v.get("commitment") {
         None | Some(serde_json::Value::Null) => None,
         Some(c) => {
-            let text = |name: &str, max: usize, errors: &mut Vec<FieldError>| {
+            let text = |name: &str, label: &str, kind: TextKind, errors: &mut Vec<FieldError>| {
                 let field = format!("commitment.{name}");
-                match c.get(name).and_then(|x| x.as_str()).map(str::trim) {
-                    Some(s) if !s.is_empty() && s.chars().count() <= max => Some(s.to_owned()),
-                    Some(s) if !s.is_empty() => {
-                        errors.push(FieldError::new(
-                            field,
-                            FieldCode::TooLong,
-                            format!("至多 {max} 字"),
-                        ));
-                        None
-                    }
-                    _ => {
-                        errors.push(FieldError::new(field, FieldCode::Required, "请填写"));
+                let raw = c.get(name).and_then(|x| x.as_str());
+                match crate::text::check_field(&field, label, kind, raw, true) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        errors.push(e);
                         None
                     }
                 }
             };
-            let signed_by = text("signed_by", 30, &mut errors);
-            let unit = text("unit", 100, &mut errors);
-            let signed_at = text("signed_at", 10, &mut errors);
+            let signed_by = text("signed_by", "签署人", TextKind::PersonName, &mut errors);
+            let unit = text("unit", "承诺单位", TextKind::UnitName, &mut errors);
+            let signed_at = c
+                .get("signed_at")
+                .and_then(|x| x.as_str())
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned);
+            if signed_at.is_none() {
+                errors.push(FieldError::new(
+                    "commitment.signed_at",
+                    FieldCode::Required,
+                    "请填写签署日期",
+                ));
+            }
             if let Some(d) = &signed_at
                 && Date::parse(d, &fmt).map_or(true, |d| d > today)
             {
@@ -312,7 +312,7 @@ pub fn check_case(
     match (from, to) {
         (Some(from), Some(to)) if errors.is_empty() => Ok(CaseInput {
             works,
-            place: place.to_owned(),
+            place,
             from,
             to,
             not_applicable,

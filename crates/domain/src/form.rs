@@ -25,11 +25,14 @@ pub use validate::{MAX_ERRORS, check_selection, validate_application};
 pub mod limits {
     use std::ops::RangeInclusive;
 
-    pub const APPLICANT_NAME_CHARS: (usize, usize) = (2, 100);
-    pub const ADDRESS_DETAIL_CHARS: (usize, usize) = (1, 200);
-    pub const CONTACT_NAME_CHARS: (usize, usize) = (1, 50);
-    pub const GAS_EQUIPMENT_NAME_CHARS: (usize, usize) = (1, 50);
-    pub const GAS_PRESSURE_CHARS: (usize, usize) = (1, 50);
+    use crate::text::TextKind;
+
+    // Free text: the one table is `TextKind::limits`.
+    pub const APPLICANT_NAME_CHARS: (usize, usize) = TextKind::EnterpriseName.limits();
+    pub const ADDRESS_DETAIL_CHARS: (usize, usize) = TextKind::Address.limits();
+    pub const CONTACT_NAME_CHARS: (usize, usize) = TextKind::PersonName.limits();
+    pub const GAS_EQUIPMENT_NAME_CHARS: (usize, usize) = TextKind::EquipmentName.limits();
+    pub const GAS_PRESSURE_CHARS: (usize, usize) = TextKind::Pressure.limits();
     pub const HALL_ID_CHARS: (usize, usize) = (1, 64);
     /// Whole units per equipment line, `(min, max)`.
     pub const GAS_EQUIPMENT_QUANTITY: (u32, u32) = (1, 100_000);

@@ -7,6 +7,7 @@
 //! - [`approval`]: parallel approval (附表4) and the commitment fast path (附表3).
 //! - [`workflow`]: the connection process as data, and every transition.
 //! - [`application`]: fan-out of a valid form into work orders, ids and numbers.
+//! - [`text`]: the one text-cleaning rule and the table of text lengths.
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -16,5 +17,6 @@ pub mod calendar;
 pub mod config;
 pub mod contact;
 pub mod form;
+pub mod text;
 pub mod timefmt;
 pub mod workflow;

@@ -10,6 +10,7 @@ use crate::access::Role;
 use crate::application::{OrderStatus, Stage};
 use crate::config::Limits;
 use crate::form::{FieldCode, FieldError};
+use crate::text::TextKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
@@ -366,9 +367,11 @@ impl ProcessConfig {
                 )),
                 (None, false) => {}
                 (Some(v), _) => match check_field(f, v) {
-                    Ok(v) => {
+                    Ok(Some(v)) => {
                         data.insert(f.name.clone(), v);
                     }
+                    // Blank optional text is left out.
+                    Ok(None) => {}
                     Err(e) => errors.push(e),
                 },
             }
@@ -442,23 +445,20 @@ impl ActionDef {
     }
 }
 
-fn check_field(f: &FieldDef, v: &Value) -> Result<Value, FieldError> {
+/// One field's value: cleaned text (free text goes through the one rule;
+/// blank optional text is `None`), a number in range, or an instant.
+fn check_field(f: &FieldDef, v: &Value) -> Result<Option<Value>, FieldError> {
     let bad = |code: FieldCode, m: String| Err(FieldError::new(&f.name, code, m));
     match f.kind {
-        FieldKind::Text => match v.as_str().map(str::trim) {
-            Some("") if f.required => bad(FieldCode::Required, format!("请填写{}", f.label)),
-            Some(s) if s.chars().count() > 1000 => {
-                bad(FieldCode::TooLong, format!("{}至多 1000 字", f.label))
+        FieldKind::Text => match v.as_str() {
+            Some(s) => {
+                crate::text::check_field(&f.name, &f.label, TextKind::Note, Some(s), f.required)
+                    .map(|s| s.map(Value::from))
             }
-            Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => bad(
-                FieldCode::InvalidFormat,
-                format!("{}含有不可见字符", f.label),
-            ),
-            Some(s) => Ok(Value::from(s)),
             None => bad(FieldCode::InvalidFormat, format!("{}应为文字", f.label)),
         },
         FieldKind::Number => match v.as_f64() {
-            Some(n) if n.is_finite() && (0.0..=1_000_000.0).contains(&n) => Ok(v.clone()),
+            Some(n) if n.is_finite() && (0.0..=1_000_000.0).contains(&n) => Ok(Some(v.clone())),
             Some(_) => bad(
                 FieldCode::OutOfRange,
                 format!("{}须在 0 到 1000000 之间", f.label),
@@ -466,7 +466,7 @@ fn check_field(f: &FieldDef, v: &Value) -> Result<Value, FieldError> {
             None => bad(FieldCode::InvalidFormat, format!("{}应为数字", f.label)),
         },
         FieldKind::Datetime => match v.as_str().and_then(crate::timefmt::parse) {
-            Some(_) => Ok(v.clone()),
+            Some(_) => Ok(Some(v.clone())),
             None => bad(
                 FieldCode::InvalidFormat,
                 format!(
@@ -476,7 +476,9 @@ fn check_field(f: &FieldDef, v: &Value) -> Result<Value, FieldError> {
             ),
         },
         FieldKind::Object => match v {
-            Value::Object(m) if v.to_string().len() <= 8_000 && m.len() <= 50 => Ok(v.clone()),
+            Value::Object(m) if v.to_string().len() <= 8_000 && m.len() <= 50 => {
+                Ok(Some(v.clone()))
+            }
             Value::Object(_) => bad(FieldCode::TooLong, format!("{}内容过多", f.label)),
             _ => bad(FieldCode::InvalidFormat, format!("{}应为对象", f.label)),
         },

@@ -1518,3 +1518,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn free_text_goes_through_the_one_cleaning_rule() {
+    // Direction overrides are refused beside their field.
+    fails_with(
+        &with("applicant.name", json!("\u{202e}\u{200b}司公限有ABC")),
+        "applicant.name",
+        FieldCode::InvalidFormat,
+    );
+    // Invisible characters are removed, line breaks in one-line fields refused.
+    let mut body = example();
+    set(&mut body, "contact.name", json!("\u{feff}张\u{200b}三"));
+    assert_eq!(passes(&body).contact.name, "张三");
+    set(&mut body, "contact.name", json!("张\n三"));
+    fails_with(&body, "contact.name", FieldCode::InvalidFormat);
+    set(&mut body, "contact.name", json!("张三"));
+    set(
+        &mut body,
+        "address.detail",
+        json!("交通大道\u{1b}[31m100号"),
+    );
+    fails_with(&body, "address.detail", FieldCode::InvalidFormat);
+}

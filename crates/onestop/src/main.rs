@@ -262,10 +262,16 @@ where
     })
 }
 
+/// Who runs the command, for the audit log: `cli:<login>`, the login name
+/// cleaned by the one text rule (anything odd becomes `operator`).
 fn operator_name() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "operator".into());
+        .ok()
+        .and_then(|u| {
+            onestop_domain::text::clean(onestop_domain::text::TextKind::DisplayName, &u).ok()
+        })
+        .unwrap_or_else(|| "operator".into());
     format!("cli:{user}")
 }
 

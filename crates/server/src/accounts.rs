@@ -11,6 +11,7 @@ use onestop_domain::access::{
     Capability, Grant, Role, Scope, Subject, check_password, normalize_username,
 };
 use onestop_domain::form::{FieldCode, FieldError, uscc_is_valid};
+use onestop_domain::text::TextKind;
 use onestop_store::StoreError;
 use onestop_store::accounts::{self, Account, ApiKey, NewAccount, NewSession};
 use onestop_store::audit::{self, NewAuditRecord};
@@ -311,34 +312,26 @@ pub async fn register(
             "统一社会信用代码校验位错误，请核对",
         ));
     }
-    let enterprise = r.enterprise_name.trim().to_owned();
-    if enterprise.is_empty() {
-        errors.push(field(
-            "enterprise_name",
-            FieldCode::Required,
-            "请填写企业名称",
-        ));
-    } else if enterprise.chars().count() > 100 {
-        errors.push(field(
-            "enterprise_name",
-            FieldCode::TooLong,
-            "企业名称至多 100 字",
-        ));
-    }
-    let contact = r.contact_name.trim().to_owned();
-    if contact.is_empty() {
-        errors.push(field(
-            "contact_name",
-            FieldCode::Required,
-            "请填写联系人姓名",
-        ));
-    } else if contact.chars().count() > 30 {
-        errors.push(field(
-            "contact_name",
-            FieldCode::TooLong,
-            "联系人姓名至多 30 字",
-        ));
-    }
+    let mut text = |name: &str, label: &str, kind: TextKind, raw: &str| {
+        onestop_domain::text::check_field(name, label, kind, Some(raw), true)
+            .unwrap_or_else(|e| {
+                errors.push(e);
+                None
+            })
+            .unwrap_or_default()
+    };
+    let enterprise = text(
+        "enterprise_name",
+        "企业名称",
+        TextKind::EnterpriseName,
+        &r.enterprise_name,
+    );
+    let contact = text(
+        "contact_name",
+        "联系人姓名",
+        TextKind::PersonName,
+        &r.contact_name,
+    );
     let phone = r.phone.trim().to_owned();
     if phone.is_empty() {
         errors.push(field("phone", FieldCode::Required, "请填写手机号码"));
@@ -578,12 +571,18 @@ pub async fn create_account(
             "登录名须为 3–32 位字母、数字或 . _ - @",
         ));
     }
-    let display = input.display_name.trim().to_owned();
-    if display.is_empty() {
-        errors.push(field("display_name", FieldCode::Required, "请填写姓名"));
-    } else if display.chars().count() > 30 {
-        errors.push(field("display_name", FieldCode::TooLong, "姓名至多 30 字"));
-    }
+    let display = onestop_domain::text::check_field(
+        "display_name",
+        "姓名",
+        TextKind::DisplayName,
+        Some(&input.display_name),
+        true,
+    )
+    .unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+    .unwrap_or_default();
     let phone = input
         .phone
         .map(|p| p.trim().to_owned())
@@ -814,12 +813,18 @@ pub async fn create_api_key(
 ) -> Result<(ApiKey, String), ApiError> {
     require(state, caller, Capability::ManageApiKeys, "apikey_created").await?;
     let mut errors = Vec::new();
-    let name = name.trim().to_owned();
-    if name.is_empty() {
-        errors.push(field("name", FieldCode::Required, "请填写调用方名称"));
-    } else if name.chars().count() > 60 {
-        errors.push(field("name", FieldCode::TooLong, "名称至多 60 字"));
-    }
+    let name = onestop_domain::text::check_field(
+        "name",
+        "调用方名称",
+        TextKind::KeyName,
+        Some(name),
+        true,
+    )
+    .unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+    .unwrap_or_default();
     let scopes = match Scope::parse_list(scopes, &state.config) {
         Ok(s) => s,
         Err(e) => {

@@ -16,6 +16,7 @@ use onestop_domain::application::{OrderStatus, Stage, UnitRef};
 use onestop_domain::approval::{self, CaseStatus, ItemStatus};
 use onestop_domain::calendar::Clock;
 use onestop_domain::form::FieldCode;
+use onestop_domain::text::TextKind;
 use onestop_domain::workflow::SYSTEM_ROLE;
 use onestop_store::StoreError;
 use onestop_store::approvals::{self, Case, Item};
@@ -539,24 +540,18 @@ pub async fn decide(
             None
         }
     };
-    let opinion = input
-        .get("opinion")
-        .and_then(|o| o.as_str())
-        .map(str::trim)
-        .unwrap_or("");
-    if opinion.is_empty() {
-        errors.push(field_error(
-            "opinion",
-            FieldCode::Required,
-            "请填写审批意见",
-        ));
-    } else if opinion.chars().count() > 1000 {
-        errors.push(field_error(
-            "opinion",
-            FieldCode::TooLong,
-            "审批意见至多 1000 字",
-        ));
-    }
+    let opinion = onestop_domain::text::check_field(
+        "opinion",
+        "审批意见",
+        TextKind::Opinion,
+        input.get("opinion").and_then(|o| o.as_str()),
+        true,
+    )
+    .unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+    .unwrap_or_default();
     let version = input.get("version").and_then(|v| v.as_i64());
     if version.is_none() {
         errors.push(field_error(
@@ -700,31 +695,24 @@ pub async fn resubmit(
     }
     let today = state.now().date();
     let mut errors = Vec::new();
-    let text = |name: &str, max: usize, current: Option<&str>, errors: &mut Vec<_>| match input
-        .get(name)
-    {
-        None | Some(serde_json::Value::Null) => current.map(str::to_owned),
-        Some(v) => match v.as_str().map(str::trim) {
-            Some("") => {
-                errors.push(field_error(name, FieldCode::Required, "请填写"));
-                None
+    let text =
+        |name: &str, label: &str, kind: TextKind, current: Option<&str>, errors: &mut Vec<_>| {
+            match input.get(name) {
+                None | Some(serde_json::Value::Null) => current.map(str::to_owned),
+                Some(v) => match v.as_str() {
+                    Some(s) => onestop_domain::text::check_field(name, label, kind, Some(s), true)
+                        .unwrap_or_else(|e| {
+                            errors.push(e);
+                            None
+                        }),
+                    None => {
+                        errors.push(field_error(name, FieldCode::InvalidFormat, "须为文本"));
+                        None
+                    }
+                },
             }
-            Some(s) if s.chars().count() > max => {
-                errors.push(field_error(
-                    name,
-                    FieldCode::TooLong,
-                    &format!("至多 {max} 字"),
-                ));
-                None
-            }
-            Some(s) => Some(s.to_owned()),
-            None => {
-                errors.push(field_error(name, FieldCode::InvalidFormat, "须为文本"));
-                None
-            }
-        },
-    };
-    let note = text("note", 1000, None, &mut errors);
+        };
+    let note = text("note", "修改说明", TextKind::Note, None, &mut errors);
     if note.is_none() && !errors.iter().any(|e| e.field == "note") {
         errors.push(field_error(
             "note",
@@ -732,7 +720,13 @@ pub async fn resubmit(
             "请说明针对审批意见所作的修改",
         ));
     }
-    let place = text("place", 200, Some(&case.place), &mut errors);
+    let place = text(
+        "place",
+        "施工地点",
+        TextKind::Place,
+        Some(&case.place),
+        &mut errors,
+    );
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let mut date = |name: &str, current: &str| -> Option<time::Date> {
         let s = match input.get(name) {

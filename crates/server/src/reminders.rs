@@ -3,7 +3,6 @@
 //! the other side as in-app messages.
 
 use crate::AppState;
-use crate::api::field_error;
 use crate::auth::{ApiCaller, Caller, forbidden};
 use crate::error::{ApiError, ErrorBody};
 use crate::workorders::visible_order;
@@ -12,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use onestop_domain::access::{Capability, Role, Scope, Subject};
 use onestop_domain::application::OrderStatus;
-use onestop_domain::form::FieldCode;
+use onestop_domain::text::TextKind;
 use onestop_store::notifications::{self, Message};
 use onestop_store::reminders::{self, Reminder};
 use serde::Serialize;
@@ -51,33 +50,16 @@ fn actor(caller: &Caller) -> String {
     format!("{kind}:{name}")
 }
 
-/// A text field of at most `max` characters; `required` or not.
+/// A free-text field (the one cleaning rule); `required` or not.
 fn text(
     input: &serde_json::Value,
     name: &str,
-    max: usize,
+    label: &str,
     required: bool,
-    missing: &str,
 ) -> Result<Option<String>, ApiError> {
-    let v = input
-        .get(name)
-        .and_then(|v| v.as_str())
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    match v {
-        None if required => Err(ApiError::validation(vec![field_error(
-            name,
-            FieldCode::Required,
-            missing,
-        )])),
-        None => Ok(None),
-        Some(s) if s.chars().count() > max => Err(ApiError::validation(vec![field_error(
-            name,
-            FieldCode::TooLong,
-            &format!("至多 {max} 字"),
-        )])),
-        Some(s) => Ok(Some(s.to_owned())),
-    }
+    let raw = input.get(name).and_then(|v| v.as_str());
+    onestop_domain::text::check_field(name, label, TextKind::ShortNote, raw, required)
+        .map_err(|e| ApiError::validation(vec![e]))
 }
 
 /// A supervisor reminds the handling unit of an open order.
@@ -103,7 +85,7 @@ pub async fn send(
         e.allowed = Some(Vec::new());
         return Err(e);
     }
-    let note = text(input, "note", 500, true, "请填写督办意见")?.unwrap_or_default();
+    let note = text(input, "note", "督办意见", true)?.unwrap_or_default();
     let now_ms = state.now_ms();
     let by = actor(caller);
     let account = caller.account().map(|a| a.id.clone());
@@ -201,7 +183,7 @@ pub async fn acknowledge(
     if !handles(&caller.subject, &r.unit_code) {
         return Err(forbidden());
     }
-    let reply = text(input, "reply", 500, false, "")?;
+    let reply = text(input, "reply", "回复", false)?;
     let now_ms = state.now_ms();
     let by = actor(caller);
     let r2 = r.clone();

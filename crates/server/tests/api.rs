@@ -302,8 +302,23 @@ async fn idempotency_races_create_one_application(backend: Backend) {
         ids.insert(json["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids.len(), 1, "every racer sees the same application");
+    // The direction override is named beside its field.
+    let mut body = water_only(USCC);
+    body["applicant"]["name"] = json!("\u{202e}\u{200b}司公限有ABC");
+    let res = app.post_json("/api/v1/applications", &body, None).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.field_codes(),
+        vec![("applicant.name".to_owned(), "invalid_format".to_owned())]
+    );
+    // Invisible characters are removed, not stored.
+    let mut body = water_only(USCC);
+    body["applicant"]["name"] = json!("\u{feff}随州\u{200b}示例\u{200d}公司");
+    let res = app.post_json("/api/v1/applications", &body, None).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    assert_eq!(res.json()["applicant"]["name"], "随州示例公司");
     let list = app.get("/api/v1/applications").await.json();
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
 }
 
 async fn list_filters_and_pages(backend: Backend) {
@@ -422,6 +437,8 @@ async fn hostile_text_is_stored_as_text(backend: Backend) {
         json!({"services": {"water": {"business_type": 5, "demand_tons_per_day": "50"}}}),
         json!({"mode": {"x": 1}, "channel": ["api"], "surprise": true}),
         json!({"applicant": {"name": 1e308, "uscc": -1}, "address": {"lng": "east"}}),
+        json!({"applicant": {"name": "\u{202e}\u{200b}司公限有ABC", "uscc": USCC}}),
+        json!({"contact": {"name": "张\r\n三", "phone": "13800000000"}}),
     ];
     for case in cases {
         let res = app.post_json("/api/v1/applications", &case, None).await;
@@ -433,8 +450,23 @@ async fn hostile_text_is_stored_as_text(backend: Backend) {
         );
         assert!(!res.field_codes().is_empty());
     }
+    // The direction override is named beside its field.
+    let mut body = water_only(USCC);
+    body["applicant"]["name"] = json!("\u{202e}\u{200b}司公限有ABC");
+    let res = app.post_json("/api/v1/applications", &body, None).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.field_codes(),
+        vec![("applicant.name".to_owned(), "invalid_format".to_owned())]
+    );
+    // Invisible characters are removed, not stored.
+    let mut body = water_only(USCC);
+    body["applicant"]["name"] = json!("\u{feff}随州\u{200b}示例\u{200d}公司");
+    let res = app.post_json("/api/v1/applications", &body, None).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    assert_eq!(res.json()["applicant"]["name"], "随州示例公司");
     let list = app.get("/api/v1/applications").await.json();
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
 }
 
 async fn calendar_endpoints(backend: Backend) {

@@ -10,6 +10,7 @@ use super::limits::*;
 use super::types::*;
 use super::uscc::{USCC_LEN, uscc_char_value, uscc_is_valid};
 use crate::config::{CityConfig, KNOWN_SERVICES};
+use crate::text::{TextKind, TextProblem};
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -235,9 +236,11 @@ fn echo(s: &str) -> String {
     out
 }
 
-/// Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+/// What a code-like string may not hold: controls, line breaks, direction
+/// controls and invisible characters (free text goes through
+/// [`crate::text::clean`] instead).
 fn is_forbidden_char(c: char) -> bool {
-    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+    c.is_control() || crate::text::is_forbidden(c) || crate::text::is_invisible(c)
 }
 
 fn fmt_num(x: f64) -> String {
@@ -348,8 +351,8 @@ impl Ctx<'_> {
         }
     }
 
-    /// A trimmed, non-blank string without control characters, of at most
-    /// `max` characters (else `too_long_code`) and at least `min` (else `out_of_range`).
+    /// A trimmed, non-blank code-like string without control or invisible
+    /// characters, of at most `max` characters (else `too_long_code`) and at least `min` (else `out_of_range`).
     #[allow(clippy::too_many_arguments)]
     fn string_with(
         &mut self,
@@ -391,7 +394,7 @@ impl Ctx<'_> {
             self.push(
                 field,
                 FieldCode::InvalidFormat,
-                format!("{label}含有换行、制表符等控制字符，请删除后重新填写"),
+                format!("{label}含有换行、控制字符或不可见字符，请删除后重新填写"),
             );
             return Got::Bad;
         }
@@ -406,16 +409,45 @@ impl Ctx<'_> {
         Got::Val(s.to_owned())
     }
 
-    /// Free text of `min..=max` characters.
+    /// Free text of `kind`, cleaned by the one rule ([`crate::text::clean`]).
     fn text(
         &mut self,
         v: Option<&Value>,
         field: &str,
         label: &str,
         required: bool,
-        (min, max): (usize, usize),
+        kind: TextKind,
     ) -> Got<String> {
-        self.string_with(v, field, label, required, min, max, None)
+        let Some(v) = given(v) else {
+            self.missing(field, label, required);
+            return Got::Absent;
+        };
+        let Some(s) = v.as_str() else {
+            self.push(
+                field,
+                FieldCode::InvalidFormat,
+                format!("{label}应为文本（加引号的字符串）"),
+            );
+            return Got::Bad;
+        };
+        match crate::text::clean(kind, s) {
+            Ok(s) => Got::Val(s),
+            Err(TextProblem::Blank) => {
+                self.missing(field, label, required);
+                Got::Absent
+            }
+            Err(p) => {
+                let code = match p {
+                    TextProblem::TooLong { .. } => FieldCode::TooLong,
+                    TextProblem::TooShort { .. } => FieldCode::OutOfRange,
+                    TextProblem::Blank | TextProblem::LineBreak | TextProblem::ForbiddenChar => {
+                        FieldCode::InvalidFormat
+                    }
+                };
+                self.push(field, code, p.message(label));
+                Got::Bad
+            }
+        }
     }
 
     /// A code-like string (checked further by the caller); beyond `max` characters it is `invalid_format`.
@@ -579,7 +611,7 @@ impl Ctx<'_> {
             "applicant.name",
             "申请单位名称",
             true,
-            APPLICANT_NAME_CHARS,
+            TextKind::EnterpriseName,
         );
         let uscc = self.uscc(map.get("uscc"));
         Some(Applicant {
@@ -698,7 +730,7 @@ impl Ctx<'_> {
             "address.detail",
             "详细地址",
             true,
-            ADDRESS_DETAIL_CHARS,
+            TextKind::Address,
         );
         let (lng, lat) = self.coordinates(map.get("lng"), map.get("lat"));
         Some(Address {
@@ -853,7 +885,7 @@ impl Ctx<'_> {
             "contact.name",
             "联系人姓名",
             true,
-            CONTACT_NAME_CHARS,
+            TextKind::PersonName,
         );
         const HINT: &str = "手机号为11位，以1开头；固定电话如 0722-1234567";
         let phone = match self.code_str(
@@ -922,7 +954,8 @@ impl Ctx<'_> {
             }
             _ => {}
         }
-        match self.text(v, FIELD, "服务大厅编号", false, HALL_ID_CHARS) {
+        let (min, max) = HALL_ID_CHARS;
+        match self.string_with(v, FIELD, "服务大厅编号", false, min, max, None) {
             Got::Val(h) if h.chars().all(hall_id_char_ok) => Some(Some(h)),
             Got::Val(_) => {
                 self.push(
@@ -1163,7 +1196,7 @@ impl Ctx<'_> {
                 &path(&prefix, "name"),
                 &format!("第{row}行用气设备的名称"),
                 true,
-                GAS_EQUIPMENT_NAME_CHARS,
+                TextKind::EquipmentName,
             );
             let quantity = self.integer(
                 map.get("quantity"),
@@ -1177,7 +1210,7 @@ impl Ctx<'_> {
                 &path(&prefix, "pressure"),
                 &format!("第{row}行用气设备的使用压力"),
                 true,
-                GAS_PRESSURE_CHARS,
+                TextKind::Pressure,
             );
             match (name, quantity, pressure) {
                 (Got::Val(name), Got::Val(quantity), Got::Val(pressure)) => {
