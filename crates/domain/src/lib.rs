@@ -8,6 +8,7 @@
 //! - [`workflow`]: the connection process as data, and every transition.
 //! - [`application`]: fan-out of a valid form into work orders, ids and numbers.
 //! - [`text`]: the one text-cleaning rule and the table of text lengths.
+//! - [`lockout`]: login throttling per account and client address.
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -17,6 +18,7 @@ pub mod calendar;
 pub mod config;
 pub mod contact;
 pub mod form;
+pub mod lockout;
 pub mod text;
 pub mod timefmt;
 pub mod workflow;

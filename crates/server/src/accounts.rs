@@ -11,6 +11,7 @@ use onestop_domain::access::{
     Capability, Grant, Role, Scope, Subject, check_password, normalize_username,
 };
 use onestop_domain::form::{FieldCode, FieldError, uscc_is_valid};
+use onestop_domain::lockout::{Failures, LockoutPolicy};
 use onestop_domain::text::TextKind;
 use onestop_store::StoreError;
 use onestop_store::accounts::{self, Account, ApiKey, NewAccount, NewSession};
@@ -115,10 +116,46 @@ pub fn login_failed(state: &AppState) -> ApiError {
         StatusCode::UNAUTHORIZED,
         "login_failed",
         format!(
-            "账号或密码错误，或账户已被锁定、停用。连续输错 {} 次将锁定 {} 分钟；如需帮助请联系管理员。",
-            s.lockout_failures, s.lockout_minutes
+            "账号或密码错误，或账户暂时不能登录。多次输错后需等待一段时间（最长 {} 分钟）才能再试；如需帮助请联系管理员。",
+            s.lockout_minutes
         ),
     )
+}
+
+/// The lockout policy of this city's configuration.
+pub fn lockout_policy(state: &AppState) -> LockoutPolicy {
+    let s = &state.config.security;
+    LockoutPolicy::new(s.lockout_failures, s.lockout_minutes)
+}
+
+/// Counts one failed password of `account` from the caller's address, in the
+/// caller's transaction: the address's new failure state, its audit detail,
+/// and an `account_locked` record when the failure reaches the lock.
+fn count_failure(
+    c: &mut dyn onestop_store::db::Conn,
+    policy: LockoutPolicy,
+    account_id: &str,
+    base: &NewAuditRecord,
+    now: i64,
+) -> Result<Failures, StoreError> {
+    let before = accounts::login_failures(c, account_id, &base.ip)?;
+    let after = policy.after_failure(before, now);
+    accounts::put_login_failures(c, account_id, &base.ip, &after, now - policy.lock_ms)?;
+    if policy.is_lock(&after) {
+        let rec = NewAuditRecord {
+            action: "account_locked".into(),
+            outcome: "denied".into(),
+            detail: serde_json::json!({
+                "address": base.ip,
+                "failures_in_a_row": after.count,
+                "locked_until_ms": after.blocked_until_ms,
+            })
+            .to_string(),
+            ..base.clone()
+        };
+        audit::append(c, std::slice::from_ref(&rec))?;
+    }
+    Ok(after)
 }
 
 pub async fn login(
@@ -128,28 +165,36 @@ pub async fn login(
     password: String,
 ) -> Result<LoggedIn, ApiError> {
     let now = state.now_ms();
+    let policy = lockout_policy(state);
     let name = normalize_username(username);
-    let account = match &name {
+    let ip = caller.ip.clone();
+    let found = match &name {
         Some(n) => {
             let n = n.clone();
             state
                 .store
-                .read(move |c| accounts::by_username(c, &n))
+                .read(move |c| {
+                    let Some(a) = accounts::by_username(c, &n)? else {
+                        return Ok(None);
+                    };
+                    let f = accounts::login_failures(c, &a.id, &ip)?;
+                    Ok(Some((a, f)))
+                })
                 .await?
         }
         None => None,
     };
-    let locked = account
+    let blocked = found
         .as_ref()
-        .is_some_and(|a| a.locked_until.is_some_and(|t| t > now));
+        .and_then(|(_, f)| policy.blocked_until(*f, now));
     // Always one Argon2 verification, whatever the account's state.
-    let hash = account
+    let hash = found
         .as_ref()
-        .filter(|_| !locked)
-        .map(|a| a.password_hash.clone());
+        .filter(|_| blocked.is_none())
+        .map(|(a, _)| a.password_hash.clone());
     let ok = state.passwords.verify(password, hash).await;
     let attempted: String = username.trim().chars().take(64).collect();
-    let Some(account) = account else {
+    let Some((account, _)) = found else {
         let rec = NewAuditRecord {
             actor_kind: "anonymous".into(),
             actor_name: attempted,
@@ -168,46 +213,6 @@ pub async fn login(
             .await?;
         return Err(login_failed(state));
     };
-    let sec = state.config.security.clone();
-    if ok && !account.disabled {
-        let (token, csrf, session) = new_session(state, caller, &account.id, now);
-        let rec = NewAuditRecord {
-            actor_kind: "account".into(),
-            actor_id: account.id.clone(),
-            actor_name: account.username.clone(),
-            ..caller.audit(
-                now,
-                "login",
-                "success",
-                "account",
-                &account.id,
-                serde_json::json!({}),
-            )
-        };
-        let id = account.id.clone();
-        state
-            .store
-            .write(move |c| {
-                accounts::record_success(c, &id, now)?;
-                accounts::create_session(c, &session)?;
-                audit::append(c, std::slice::from_ref(&rec))?;
-                Ok(())
-            })
-            .await?;
-        return Ok(LoggedIn {
-            token,
-            csrf_token: csrf,
-            account,
-        });
-    }
-    let reason = if locked {
-        "locked"
-    } else if account.disabled {
-        "disabled"
-    } else {
-        "wrong_password"
-    };
-    let id = account.id.clone();
     let base = NewAuditRecord {
         actor_kind: "account".into(),
         actor_id: account.id.clone(),
@@ -221,18 +226,52 @@ pub async fn login(
             serde_json::json!({}),
         )
     };
-    let lock_until = now + i64::from(sec.lockout_minutes) * 60_000;
-    let counts = reason == "wrong_password";
+    if ok && !account.disabled && blocked.is_none() {
+        let (token, csrf, session) = new_session(state, caller, &account.id, now);
+        let rec = NewAuditRecord {
+            outcome: "success".into(),
+            ..base
+        };
+        let id = account.id.clone();
+        let ip = caller.ip.clone();
+        state
+            .store
+            .write(move |c| {
+                accounts::record_success(c, &id, now)?;
+                accounts::clear_login_failures(c, &id, &ip)?;
+                accounts::create_session(c, &session)?;
+                audit::append(c, std::slice::from_ref(&rec))?;
+                Ok(())
+            })
+            .await?;
+        return Ok(LoggedIn {
+            token,
+            csrf_token: csrf,
+            account,
+        });
+    }
+    let reason = if blocked.is_some() {
+        "locked"
+    } else if account.disabled {
+        "disabled"
+    } else {
+        "wrong_password"
+    };
+    let id = account.id.clone();
     state
         .store
         .write(move |c| {
             let mut detail = serde_json::json!({"reason": reason});
-            if counts {
-                let (n, until) =
-                    accounts::record_failure(c, &id, now, sec.lockout_failures, lock_until)?;
-                detail["failures_in_a_row"] = n.into();
-                if until == Some(lock_until) && n >= i64::from(sec.lockout_failures) {
-                    detail["locked_until_ms"] = lock_until.into();
+            if let Some(until) = blocked {
+                detail["blocked_until_ms"] = until.into();
+            }
+            // Only a wrong password counts; an address that must wait is
+            // refused unchecked, and a disabled account is not guessed at.
+            if reason == "wrong_password" {
+                let f = count_failure(c, policy, &id, &base, now)?;
+                detail["failures_in_a_row"] = f.count.into();
+                if f.blocked_until_ms > now {
+                    detail["blocked_until_ms"] = f.blocked_until_ms.into();
                 }
             }
             let rec = NewAuditRecord {
@@ -439,6 +478,24 @@ pub async fn change_password(
         .read(move |c| accounts::get(c, &id))
         .await?
         .ok_or_else(|| crate::auth::unauthenticated("请先登录"))?;
+    let now = state.now_ms();
+    let policy = lockout_policy(state);
+    // Wrong current passwords count like failed logins, per address.
+    let (id, ip) = (account.id.clone(), caller.ip.clone());
+    let failures = state
+        .store
+        .read(move |c| accounts::login_failures(c, &id, &ip))
+        .await?;
+    if let Some(until) = policy.blocked_until(failures, now) {
+        return Err(validation(vec![field(
+            "current_password",
+            FieldCode::Mismatch,
+            &format!(
+                "当前密码输错次数过多，请于 {} 后再试",
+                onestop_domain::timefmt::clock_zh(until, state.offset)
+            ),
+        )]));
+    }
     let mut errors = Vec::new();
     if let Err(m) = check_password(&new_password, &account.username) {
         errors.push(field("new_password", FieldCode::WeakPassword, m));
@@ -460,16 +517,45 @@ pub async fn change_password(
         .verify(current, Some(account.password_hash.clone()))
         .await;
     if !ok {
-        errors.insert(
-            0,
-            field("current_password", FieldCode::Mismatch, "当前密码不正确"),
+        let base = caller.audit(
+            now,
+            "password_changed",
+            "failure",
+            "account",
+            &account.id,
+            serde_json::json!({}),
         );
+        let id = account.id.clone();
+        let f = state
+            .store
+            .write(move |c| {
+                let f = count_failure(c, policy, &id, &base, now)?;
+                let rec = NewAuditRecord {
+                    detail: serde_json::json!({
+                        "reason": "wrong_current_password",
+                        "failures_in_a_row": f.count,
+                    })
+                    .to_string(),
+                    ..base.clone()
+                };
+                audit::append(c, std::slice::from_ref(&rec))?;
+                Ok(f)
+            })
+            .await?;
+        let message = if f.blocked_until_ms > now {
+            format!(
+                "当前密码不正确。输错次数过多，请于 {} 后再试",
+                onestop_domain::timefmt::clock_zh(f.blocked_until_ms, state.offset)
+            )
+        } else {
+            "当前密码不正确".to_owned()
+        };
+        errors.insert(0, field("current_password", FieldCode::Mismatch, &message));
     }
     if !errors.is_empty() {
         return Err(validation(errors));
     }
     let hash = state.passwords.hash(new_password).await?;
-    let now = state.now_ms();
     let (token, csrf, session) = new_session(state, caller, &account.id, now);
     let rec = caller.audit(
         now,

@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use onestop_domain::access::{Capability, Role, Subject, mask_phone};
 use onestop_domain::config::UnitKind;
+use onestop_domain::lockout::Failures;
 use onestop_store::accounts::{self, Account, AccountFilter, ApiKey};
 use onestop_store::audit::{self, AuditFilter, AuditRecord, VerifyReport};
 use onestop_store::db::Dialect;
@@ -245,17 +246,49 @@ pub struct AccountView {
     pub created: String,
     pub created_by: String,
     pub password_changed: String,
-    pub failed_logins: i64,
+    /// Addresses whose recent failed logins count, the most recent first.
+    pub failures: Vec<FailureView>,
     /// One `role:scope` per line, for the roles form.
     pub role_codes: String,
 }
 
-fn account_view(state: &AppState, a: &Account, now_ms: i64) -> AccountView {
+/// Failed logins of an account from one address.
+#[derive(Clone)]
+pub struct FailureView {
+    pub address: String,
+    pub count: u32,
+    pub last: String,
+    /// "限制登录至 …" while that address must wait, else empty.
+    pub blocked: String,
+}
+
+fn account_view(
+    state: &AppState,
+    a: &Account,
+    failures: &[(String, Failures)],
+    now_ms: i64,
+) -> AccountView {
     let off = state.offset;
+    let policy = crate::accounts::lockout_policy(state);
+    let failures: Vec<FailureView> = failures
+        .iter()
+        .filter_map(|(address, f)| {
+            let f = policy.current(Some(*f), now_ms)?;
+            Some(FailureView {
+                address: address.clone(),
+                count: f.count,
+                last: when(f.last_ms, off),
+                blocked: policy
+                    .blocked_until(Some(f), now_ms)
+                    .map(|t| format!("限制登录至 {}", when(t, off)))
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
     let (status, status_class) = if a.disabled {
         ("已停用".to_owned(), "off")
-    } else if let Some(t) = a.locked_until.filter(|t| *t > now_ms) {
-        (format!("已锁定至 {}", when(t, off)), "locked")
+    } else if failures.iter().any(|f| !f.blocked.is_empty()) {
+        ("部分地址暂停登录".to_owned(), "locked")
     } else {
         ("正常".to_owned(), "ok")
     };
@@ -284,7 +317,7 @@ fn account_view(state: &AppState, a: &Account, now_ms: i64) -> AccountView {
         created: when(a.created_at, off),
         created_by: a.created_by.clone(),
         password_changed: when(a.password_changed_at, off),
-        failed_logins: a.failed_logins,
+        failures,
         role_codes: a
             .grants
             .iter()
@@ -473,7 +506,10 @@ async fn accounts_list(
         StatusCode::OK,
         &AccountsPage {
             nav: Nav::for_caller(&caller, &csrf),
-            accounts: list.iter().map(|a| account_view(&state, a, now)).collect(),
+            accounts: list
+                .iter()
+                .map(|a| account_view(&state, a, &[], now))
+                .collect(),
             prev: (page > 1).then(|| list_href(&q, &role, page - 1)),
             next: more.then(|| list_href(&q, &role, page + 1)),
             roles: Role::ALL
@@ -584,7 +620,7 @@ async fn account_create(
                 &PasswordOncePage {
                     nav: Nav::for_caller(&caller, &csrf),
                     title: "账户已创建".into(),
-                    account: account_view(&state, &created.account, state.now_ms()),
+                    account: account_view(&state, &created.account, &[], state.now_ms()),
                     password: created.temporary_password,
                 },
             )
@@ -622,13 +658,29 @@ struct AccountPage {
     help: Help,
 }
 
-async fn load_account(state: &AppState, id: &str) -> Result<Account, Response> {
+/// An account with its recent failed logins by address.
+struct Loaded {
+    account: Account,
+    failures: Vec<(String, Failures)>,
+}
+
+async fn load_account(state: &AppState, id: &str) -> Result<Loaded, Response> {
     if id.is_empty() || id.len() > MAX_ID {
         return Err(not_found_page());
     }
     let id = id.to_owned();
-    match state.store.read(move |c| accounts::get(c, &id)).await {
-        Ok(Some(a)) => Ok(a),
+    let found = state
+        .store
+        .read(move |c| {
+            let Some(account) = accounts::get(c, &id)? else {
+                return Ok(None);
+            };
+            let failures = accounts::login_failures_of(c, &id, 20)?;
+            Ok(Some(Loaded { account, failures }))
+        })
+        .await;
+    match found {
+        Ok(Some(l)) => Ok(l),
         Ok(None) => Err(not_found_page()),
         Err(e) => Err(store_failed(e)),
     }
@@ -637,12 +689,13 @@ async fn load_account(state: &AppState, id: &str) -> Result<Account, Response> {
 fn account_page(
     state: &AppState,
     caller: &Caller,
-    a: &Account,
+    loaded: &Loaded,
     status: StatusCode,
     message: Option<(bool, String)>,
 ) -> (AccountPage, StatusCode) {
     let csrf = caller.csrf_token();
-    let view = account_view(state, a, state.now_ms());
+    let a = &loaded.account;
+    let view = account_view(state, a, &loaded.failures, state.now_ms());
     (
         AccountPage {
             nav: Nav::for_caller(caller, &csrf),
@@ -821,7 +874,7 @@ async fn account_reset(
                 &PasswordOncePage {
                     nav: Nav::for_caller(&caller, &csrf),
                     title: "密码已重置".into(),
-                    account: account_view(&state, &done.account, state.now_ms()),
+                    account: account_view(&state, &done.account, &[], state.now_ms()),
                     password: done.temporary_password,
                 },
             )
@@ -1048,6 +1101,7 @@ async fn apikey_revoke(
 /// The actions the audit page knows by name.
 pub const ACTIONS: &[(&str, &str)] = &[
     ("login", "登录"),
+    ("account_locked", "多次输错密码，暂停该地址登录"),
     ("logout", "退出登录"),
     ("account_registered", "企业注册"),
     ("account_created", "创建账户"),

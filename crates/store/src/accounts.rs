@@ -7,6 +7,7 @@
 use crate::StoreError;
 use crate::db::{Conn, Row, Value};
 use crate::params;
+use onestop_domain::lockout::Failures;
 
 /// An account to create.
 #[derive(Debug, Clone)]
@@ -38,8 +39,6 @@ pub struct Account {
     pub password_hash: String,
     pub must_change_password: bool,
     pub disabled: bool,
-    pub failed_logins: i64,
-    pub locked_until: Option<i64>,
     pub password_changed_at: i64,
     pub last_login_at: Option<i64>,
     pub created_at: i64,
@@ -62,9 +61,9 @@ impl std::fmt::Debug for Account {
 }
 
 const ACCOUNT_COLUMNS: &str = "id, username, display_name, phone, uscc, enterprise_name, \
-     password_hash, must_change_password, disabled, failed_logins, locked_until, \
+     password_hash, must_change_password, disabled, \
      password_changed_at, last_login_at, created_at, created_by, updated_at, version";
-const ACCOUNT_WIDTH: usize = 17;
+const ACCOUNT_WIDTH: usize = 15;
 
 fn account_from(row: &Row, at: usize) -> Result<Account, StoreError> {
     let t = |i: usize| row.text(at + i).map(str::to_owned);
@@ -79,14 +78,12 @@ fn account_from(row: &Row, at: usize) -> Result<Account, StoreError> {
         password_hash: t(6)?,
         must_change_password: row.int(at + 7)? != 0,
         disabled: row.int(at + 8)? != 0,
-        failed_logins: row.int(at + 9)?,
-        locked_until: row.opt_int(at + 10)?,
-        password_changed_at: row.int(at + 11)?,
-        last_login_at: row.opt_int(at + 12)?,
-        created_at: row.int(at + 13)?,
-        created_by: t(14)?,
-        updated_at: row.int(at + 15)?,
-        version: row.int(at + 16)?,
+        password_changed_at: row.int(at + 9)?,
+        last_login_at: row.opt_int(at + 10)?,
+        created_at: row.int(at + 11)?,
+        created_by: t(12)?,
+        updated_at: row.int(at + 13)?,
+        version: row.int(at + 14)?,
         grants: Vec::new(),
     })
 }
@@ -107,8 +104,8 @@ fn load_grants(conn: &mut dyn Conn, account: &mut Account) -> Result<(), StoreEr
 pub fn insert(conn: &mut dyn Conn, a: &NewAccount) -> Result<(), StoreError> {
     conn.execute(
         &format!(
-            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, NULL, $9, NULL, $9, $10, $9, 1)"
+            "INSERT INTO accounts ({ACCOUNT_COLUMNS}, failed_logins) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, NULL, $9, $10, $9, 1, 0)"
         ),
         params![
             &a.id,
@@ -219,42 +216,99 @@ pub fn count(conn: &mut dyn Conn) -> Result<i64, StoreError> {
         .map_or(Ok(0), |r| r.int(0))
 }
 
-/// One more failed login in a row; locks the account until `lock_until_ms`
-/// when the count reaches `threshold`. Returns the new count and lock.
-pub fn record_failure(
+/// The failures of one account from one address (`onestop_domain::lockout`).
+pub fn login_failures(
     conn: &mut dyn Conn,
-    id: &str,
-    at_ms: i64,
-    threshold: u32,
-    lock_until_ms: i64,
-) -> Result<(i64, Option<i64>), StoreError> {
-    conn.execute(
-        "UPDATE accounts SET failed_logins = failed_logins + 1, \
-         locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE locked_until END, \
-         updated_at = $2 WHERE id = $1",
-        params![id, at_ms, i64::from(threshold), lock_until_ms],
-    )?;
-    let row = conn
-        .query_opt(
-            "SELECT failed_logins, locked_until FROM accounts WHERE id = $1",
-            params![id],
-        )?
-        .ok_or_else(|| StoreError::Decode(format!("account {id} vanished")))?;
-    Ok((row.int(0)?, row.opt_int(1)?))
+    account_id: &str,
+    address: &str,
+) -> Result<Option<Failures>, StoreError> {
+    conn.query_opt(
+        "SELECT failures, last_failure_at, blocked_until FROM login_failures \
+         WHERE account_id = $1 AND address = $2",
+        params![account_id, address],
+    )?
+    .map(|r| failures_from(&r, 0))
+    .transpose()
 }
 
-/// A successful login: the failure count and any lock are cleared.
+fn failures_from(r: &Row, at: usize) -> Result<Failures, StoreError> {
+    Ok(Failures {
+        count: u32::try_from(r.int(at)?).unwrap_or(u32::MAX),
+        last_ms: r.int(at + 1)?,
+        blocked_until_ms: r.int(at + 2)?,
+    })
+}
+
+/// Stores the failures of one account from one address, and forgets that
+/// account's failures from any address that have not counted since `stale_before_ms`.
+pub fn put_login_failures(
+    conn: &mut dyn Conn,
+    account_id: &str,
+    address: &str,
+    f: &Failures,
+    stale_before_ms: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM login_failures WHERE account_id = $1 AND address <> $2 \
+         AND last_failure_at < $3 AND blocked_until < $3",
+        params![account_id, address, stale_before_ms],
+    )?;
+    conn.execute(
+        "INSERT INTO login_failures (account_id, address, failures, last_failure_at, blocked_until) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (account_id, address) DO UPDATE SET failures = $3, \
+         last_failure_at = $4, blocked_until = $5",
+        params![
+            account_id,
+            address,
+            i64::from(f.count),
+            f.last_ms,
+            f.blocked_until_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Forgets the failures of one account from one address (a success there).
+pub fn clear_login_failures(
+    conn: &mut dyn Conn,
+    account_id: &str,
+    address: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM login_failures WHERE account_id = $1 AND address = $2",
+        params![account_id, address],
+    )?;
+    Ok(())
+}
+
+/// An account's failures by address, the most recent first (at most `limit`).
+pub fn login_failures_of(
+    conn: &mut dyn Conn,
+    account_id: &str,
+    limit: u32,
+) -> Result<Vec<(String, Failures)>, StoreError> {
+    conn.query(
+        "SELECT address, failures, last_failure_at, blocked_until FROM login_failures \
+         WHERE account_id = $1 ORDER BY last_failure_at DESC LIMIT $2",
+        params![account_id, i64::from(limit)],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?.to_owned(), failures_from(r, 1)?)))
+    .collect()
+}
+
+/// A successful login: when it happened.
 pub fn record_success(conn: &mut dyn Conn, id: &str, at_ms: i64) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $2, \
-         updated_at = $2 WHERE id = $1",
+        "UPDATE accounts SET last_login_at = $2, updated_at = $2 WHERE id = $1",
         params![id, at_ms],
     )?;
     Ok(())
 }
 
-/// A new password hash; clears failures and locks. `must_change` is set when
-/// an administrator resets it. Returns false when the account does not exist.
+/// A new password hash; forgets every failed login. `must_change` is set
+/// when an administrator resets it. Returns false when the account does not exist.
 pub fn set_password(
     conn: &mut dyn Conn,
     id: &str,
@@ -262,12 +316,16 @@ pub fn set_password(
     must_change: bool,
     at_ms: i64,
 ) -> Result<bool, StoreError> {
-    Ok(conn.execute(
-        "UPDATE accounts SET password_hash = $2, must_change_password = $3, failed_logins = 0, \
-         locked_until = NULL, password_changed_at = $4, updated_at = $4, version = version + 1 \
-         WHERE id = $1",
+    let changed = conn.execute(
+        "UPDATE accounts SET password_hash = $2, must_change_password = $3, \
+         password_changed_at = $4, updated_at = $4, version = version + 1 WHERE id = $1",
         params![id, hash, must_change, at_ms],
-    )? == 1)
+    )? == 1;
+    conn.execute(
+        "DELETE FROM login_failures WHERE account_id = $1",
+        params![id],
+    )?;
+    Ok(changed)
 }
 
 pub fn set_disabled(
