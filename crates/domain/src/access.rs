@@ -20,6 +20,7 @@ code_enum! {
     /// A role an account holds (PRODUCT.md §1). Each grant carries a scope.
     Role {
         Applicant => "applicant", "申请单位";
+        Claimant => "claimant", "申请单位（待认证）";
         Clerk => "clerk", "窗口人员";
         Operator => "operator", "公用事业单位经办人";
         Approver => "approver", "审批部门";
@@ -32,7 +33,7 @@ impl Role {
     /// What the scope of a grant of this role names.
     pub fn scope_label_zh(self) -> &'static str {
         match self {
-            Role::Applicant => "统一社会信用代码",
+            Role::Applicant | Role::Claimant => "统一社会信用代码",
             Role::Clerk => "营业厅编号",
             Role::Operator => "公用事业单位",
             Role::Approver => "审批部门",
@@ -88,7 +89,7 @@ impl Grant {
                 .any(|u| u.code == scope && u.kind == kind)
         };
         match role {
-            Role::Applicant => {
+            Role::Applicant | Role::Claimant => {
                 let s = scope.to_uppercase();
                 if !uscc_is_valid(&s) {
                     return err("申请单位角色须填写有效的统一社会信用代码".into());
@@ -285,6 +286,11 @@ pub enum Capability {
     DecideApprovals,
     /// See the overdue list and send reminders (督办) on work orders.
     Supervise,
+    /// See and verify one's own enterprise claims (企业认证); an enterprise's
+    /// owner also decides colleagues' claims.
+    ClaimEnterprise,
+    /// Verify any enterprise's claims at a hall window (clerks, administrators).
+    VerifyEnterprises,
 }
 
 /// Which rows a subject may see: the union of what each of its grants or
@@ -292,8 +298,11 @@ pub enum Capability {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Visibility {
     pub all: bool,
-    /// Applications of these enterprises.
+    /// Applications of these enterprises filed through a verified channel
+    /// (see [`Subject::submission_verified`]).
     pub usccs: Vec<String>,
+    /// Applications these accounts submitted themselves (verified or not).
+    pub submitters: Vec<String>,
     /// Applications submitted at these halls.
     pub halls: Vec<String>,
     /// Work orders of these units, and the applications that have one.
@@ -307,6 +316,11 @@ pub struct Visibility {
 pub struct ApplicationFacts<'a> {
     pub uscc: &'a str,
     pub hall_id: Option<&'a str>,
+    /// Filed through a verified channel (a hall window, an account verified
+    /// for the enterprise, an integration key).
+    pub verified: bool,
+    /// The account that submitted it, if one did.
+    pub submitted_by: Option<&'a str>,
     /// Units that hold a work order of it.
     pub units: &'a [String],
     /// Departments that hold an approval item of it.
@@ -319,6 +333,9 @@ pub struct OrderFacts<'a> {
     pub unit: &'a str,
     pub uscc: &'a str,
     pub hall_id: Option<&'a str>,
+    /// The application's, as in [`ApplicationFacts`].
+    pub verified: bool,
+    pub submitted_by: Option<&'a str>,
 }
 
 impl Visibility {
@@ -336,6 +353,7 @@ impl Visibility {
     pub fn is_nothing(&self) -> bool {
         !self.all
             && self.usccs.is_empty()
+            && self.submitters.is_empty()
             && self.halls.is_empty()
             && self.units.is_empty()
             && self.departments.is_empty()
@@ -343,19 +361,24 @@ impl Visibility {
 
     pub fn admits_application(&self, f: &ApplicationFacts<'_>) -> bool {
         self.all
-            || self.usccs.iter().any(|u| u == f.uscc)
+            || (f.verified && self.usccs.iter().any(|u| u == f.uscc))
+            || f.submitted_by
+                .is_some_and(|a| self.submitters.iter().any(|x| x == a))
             || f.hall_id.is_some_and(|h| self.halls.iter().any(|x| x == h))
             || f.units.iter().any(|u| self.units.contains(u))
             || f.departments.iter().any(|d| self.departments.contains(d))
     }
 
     /// Work orders: an operator sees their unit's; an applicant their
-    /// enterprise's; a clerk their hall's; departments see orders through
-    /// their approval items (a later feature), not directly.
+    /// enterprise's (filed through a verified channel) and their own; a
+    /// clerk their hall's; departments see orders through their approval
+    /// items, not directly.
     pub fn admits_order(&self, f: &OrderFacts<'_>) -> bool {
         self.all
             || self.units.iter().any(|u| u == f.unit)
-            || self.usccs.iter().any(|u| u == f.uscc)
+            || (f.verified && self.usccs.iter().any(|u| u == f.uscc))
+            || f.submitted_by
+                .is_some_and(|a| self.submitters.iter().any(|x| x == a))
             || f.hall_id.is_some_and(|h| self.halls.iter().any(|x| x == h))
     }
 
@@ -417,6 +440,7 @@ impl Subject {
         match cap {
             Capability::SubmitApplication => {
                 self.has_role(Role::Applicant)
+                    || self.has_role(Role::Claimant)
                     || self.has_role(Role::Clerk)
                     || self.has_scope(|s| *s == Scope::ApplicationsWrite)
             }
@@ -431,6 +455,12 @@ impl Subject {
             | Capability::ManageDeliveries => self.has_role(Role::Admin),
             Capability::ReadAudit => self.has_role(Role::Admin) || self.has_role(Role::Supervisor),
             Capability::Supervise => self.has_role(Role::Supervisor) || self.has_role(Role::Admin),
+            Capability::ClaimEnterprise => {
+                self.has_role(Role::Applicant) || self.has_role(Role::Claimant)
+            }
+            Capability::VerifyEnterprises => {
+                self.has_role(Role::Clerk) || self.has_role(Role::Admin)
+            }
             Capability::DecideApprovals => {
                 self.has_role(Role::Approver)
                     || self.has_scope(|s| matches!(s, Scope::ApprovalsWrite(_)))
@@ -451,7 +481,13 @@ impl Subject {
                 for g in &a.grants {
                     match g.role {
                         Role::Supervisor | Role::Admin => v.all = true,
-                        Role::Applicant => Visibility::push(&mut v.usccs, &g.scope),
+                        Role::Applicant => {
+                            Visibility::push(&mut v.usccs, &g.scope);
+                            Visibility::push(&mut v.submitters, &a.id);
+                        }
+                        // Until its claim is verified, an account sees only
+                        // what it submitted itself.
+                        Role::Claimant => Visibility::push(&mut v.submitters, &a.id),
                         Role::Clerk => Visibility::push(&mut v.halls, &g.scope),
                         Role::Operator => Visibility::push(&mut v.units, &g.scope),
                         Role::Approver => Visibility::push(&mut v.departments, &g.scope),
@@ -486,6 +522,89 @@ impl Subject {
             v.all = true;
         }
         v
+    }
+
+    /// Whether an application for enterprise `uscc` submitted by this
+    /// subject comes through a verified channel: an integration key, the
+    /// command line, a staff account (a clerk at a window checks the business
+    /// licence), or an account verified for that enterprise. Anonymous
+    /// submissions and accounts whose claim is not verified are not.
+    pub fn submission_verified(&self, uscc: &str) -> bool {
+        match self {
+            Subject::Anonymous => false,
+            Subject::ApiKey(_) | Subject::System(_) => true,
+            Subject::Account(a) => a.grants.iter().any(|g| match g.role {
+                Role::Applicant => g.scope == uscc,
+                Role::Claimant => false,
+                Role::Clerk | Role::Operator | Role::Approver | Role::Supervisor | Role::Admin => {
+                    true
+                }
+            }),
+        }
+    }
+
+    /// The process roles (`[[process.actions]]` `roles`) this subject plays
+    /// on one application: `applicant` for an account verified for its
+    /// enterprise (on a verified application) or for its own submission, an
+    /// integration key that submits applications; `clerk` at its hall;
+    /// `admin`; the system.
+    pub fn roles_on_application(&self, f: &ApplicationFacts<'_>) -> Vec<&'static str> {
+        self.roles_on(f.uscc, f.hall_id, f.verified, f.submitted_by, None)
+    }
+
+    /// The process roles this subject plays on one work order: those of its
+    /// application, and `operator` for the order's unit.
+    pub fn roles_on_order(&self, f: &OrderFacts<'_>) -> Vec<&'static str> {
+        self.roles_on(f.uscc, f.hall_id, f.verified, f.submitted_by, Some(f.unit))
+    }
+
+    fn roles_on(
+        &self,
+        uscc: &str,
+        hall_id: Option<&str>,
+        verified: bool,
+        submitted_by: Option<&str>,
+        unit: Option<&str>,
+    ) -> Vec<&'static str> {
+        let mut roles = Vec::new();
+        let mut add = |r: &'static str| {
+            if !roles.contains(&r) {
+                roles.push(r);
+            }
+        };
+        match self {
+            Subject::Anonymous => {}
+            Subject::Account(a) => {
+                if a.must_change_password {
+                    return roles;
+                }
+                let own = submitted_by == Some(a.id.as_str());
+                for g in &a.grants {
+                    match g.role {
+                        Role::Operator if Some(g.scope.as_str()) == unit => add("operator"),
+                        Role::Applicant if g.scope == uscc && (verified || own) => add("applicant"),
+                        Role::Claimant if g.scope == uscc && own => add("applicant"),
+                        Role::Clerk if hall_id == Some(g.scope.as_str()) => add("clerk"),
+                        Role::Admin => add("admin"),
+                        _ => {}
+                    }
+                }
+            }
+            Subject::ApiKey(k) => {
+                for s in &k.scopes {
+                    match s {
+                        Scope::WorkOrdersWrite(u) if Some(u.as_str()) == unit => add("operator"),
+                        Scope::ApplicationsWrite => add("applicant"),
+                        _ => {}
+                    }
+                }
+            }
+            Subject::System(_) => {
+                add(crate::workflow::SYSTEM_ROLE);
+                add("admin");
+            }
+        }
+        roles
     }
 
     /// Who this is, for logs and the audit trail: (kind, id, name).

@@ -194,6 +194,14 @@ pub struct Application {
     pub submitted_at: OffsetDateTime,
     #[serde(flatten)]
     pub form: ApplicationForm,
+    /// Filed through a verified channel: a hall window, an account verified
+    /// for the enterprise (企业认证), an integration key. Staff see the
+    /// others marked 未认证.
+    #[serde(default)]
+    pub identity_verified: bool,
+    /// The account that submitted it, if one did (not part of the API).
+    #[serde(skip)]
+    pub submitted_by: Option<String>,
     pub work_orders: Vec<WorkOrder>,
     /// The joint survey appointment, once a utility has proposed it (on the
     /// single resource; lists leave it out).

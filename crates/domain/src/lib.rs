@@ -9,6 +9,7 @@
 //! - [`application`]: fan-out of a valid form into work orders, ids and numbers.
 //! - [`text`]: the one text-cleaning rule and the table of text lengths.
 //! - [`lockout`]: login throttling per account and client address.
+//! - [`identity`]: enterprise claims (企业认证) and who decides them.
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -18,6 +19,7 @@ pub mod calendar;
 pub mod config;
 pub mod contact;
 pub mod form;
+pub mod identity;
 pub mod lockout;
 pub mod text;
 pub mod timefmt;

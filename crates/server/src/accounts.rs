@@ -327,13 +327,28 @@ pub struct Registration {
     pub password_confirm: String,
 }
 
+/// What a registration did. The page answers both the same, so that nobody
+/// learns whether a phone number is registered; the SMS to that phone says
+/// which it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    /// A new account, holding a pending claim on the enterprise.
+    Created(String),
+    /// The phone already had an account: nothing was created.
+    AlreadyRegistered,
+}
+
 /// An enterprise registers itself: the login name is the contact's mobile
-/// number; the account holds the applicant role for the USCC.
+/// number; the account claims the enterprise (`claimant:<USCC>`) until the
+/// claim is verified (`crate::identity`). Whether or not the number was
+/// registered before, the same work is done and the same answer given; an
+/// SMS (when the city has an SMS gateway) tells the phone's owner what
+/// happened.
 pub async fn register(
     state: &AppState,
     caller: &Caller,
     r: Registration,
-) -> Result<Account, ApiError> {
+) -> Result<Registered, ApiError> {
     let mut errors = Vec::new();
     let uscc = r.uscc.trim().to_uppercase();
     if uscc.is_empty() {
@@ -395,19 +410,20 @@ pub async fn register(
     if !errors.is_empty() {
         return Err(validation(errors));
     }
+    // Hashed whether or not the number is taken: the answer takes as long.
     let hash = state.passwords.hash(r.password).await?;
     let now = state.now_ms();
     let new = NewAccount {
         id: crate::service::new_id(),
         username: phone.clone(),
         display_name: contact,
-        phone: Some(phone),
+        phone: Some(phone.clone()),
         uscc: Some(uscc.clone()),
-        enterprise_name: Some(enterprise),
+        enterprise_name: Some(enterprise.clone()),
         password_hash: hash,
         must_change_password: false,
         created_by: "self".into(),
-        grants: vec![(Role::Applicant.as_str().into(), uscc.clone())],
+        grants: vec![(Role::Claimant.as_str().into(), uscc.clone())],
         at_ms: now,
     };
     let rec = NewAuditRecord {
@@ -420,10 +436,104 @@ pub async fn register(
             "success",
             "account",
             &new.id,
-            serde_json::json!({"roles": [format!("applicant:{uscc}")]}),
+            serde_json::json!({"roles": [format!("claimant:{uscc}")]}),
         )
     };
-    insert_account(state, new, rec).await
+    let repeated = caller.audit(
+        now,
+        "account_registered",
+        "failure",
+        "account",
+        "",
+        serde_json::json!({"reason": "phone_registered"}),
+    );
+    let sms = state.config.notify.sms.is_some();
+    let city = state.config.city.name.clone();
+    let id = new.id.clone();
+    let outcome = state
+        .store
+        .write(move |c| {
+            let existing = accounts::by_username(c, &new.username)?;
+            let inserted = match existing {
+                Some(_) => false,
+                None => match accounts::insert(c, &new) {
+                    Ok(()) => true,
+                    Err(StoreError::UniqueViolation(_)) => false,
+                    Err(e) => return Err(e),
+                },
+            };
+            if !inserted {
+                // The number is taken: nothing changes but the record and
+                // the SMS to the number's own account.
+                let existing = match existing {
+                    Some(a) => Some(a),
+                    None => accounts::by_username(c, &new.username)?,
+                };
+                let target = existing.as_ref().map_or(String::new(), |a| a.id.clone());
+                let rec = NewAuditRecord {
+                    target_id: target.clone(),
+                    ..repeated.clone()
+                };
+                audit::append(c, std::slice::from_ref(&rec))?;
+                if sms && let Some(a) = existing {
+                    let m = onestop_store::notifications::Message {
+                        event_key: format!("register_repeat:{now}"),
+                        kind: "registration".into(),
+                        title: "注册提醒".into(),
+                        body: format!(
+                            "有人使用本手机号在{city}水电气网暖联动报装平台申请注册。本号码已有账户，未重复开通；可直接用手机号和原密码登录，忘记密码请到营业厅或联系管理员重置。如非本人操作，请忽略"
+                        ),
+                        link: None,
+                        at_ms: now,
+                    };
+                    onestop_store::outbox::queue_sms(c, &a.id, &new.username, &m)?;
+                }
+                return Ok(false);
+            }
+            onestop_store::claims::sync_with_roles(
+                c,
+                &new.id,
+                new.enterprise_name.as_deref().unwrap_or(""),
+                &[],
+                std::slice::from_ref(&uscc),
+                "self",
+                now,
+            )?;
+            audit::append(c, std::slice::from_ref(&rec))?;
+            if sms {
+                let m = onestop_store::notifications::Message {
+                    event_key: "registered".into(),
+                    kind: "registration".into(),
+                    title: "账户已开通".into(),
+                    body: format!(
+                        "您在{city}水电气网暖联动报装平台的账户已开通，请用本手机号和注册时设置的密码登录，并在“企业认证”页完成认证后查看本企业的全部申请"
+                    ),
+                    link: Some("/account/enterprise".into()),
+                    at_ms: now,
+                };
+                onestop_store::outbox::queue_sms(c, &new.id, &new.username, &m)?;
+            }
+            crate::identity::tell_owners_of_new_claim(c, &uscc, &new.display_name, now)?;
+            Ok(true)
+        })
+        .await?;
+    Ok(if outcome {
+        Registered::Created(id)
+    } else {
+        Registered::AlreadyRegistered
+    })
+}
+
+/// The enterprise roles among `grants`: (verified, pending) USCCs.
+fn enterprise_roles(grants: &[(String, String)]) -> (Vec<String>, Vec<String>) {
+    let of = |role: Role| {
+        grants
+            .iter()
+            .filter(|(r, _)| r == role.as_str())
+            .map(|(_, s)| s.clone())
+            .collect::<Vec<_>>()
+    };
+    (of(Role::Applicant), of(Role::Claimant))
 }
 
 async fn insert_account(
@@ -440,6 +550,16 @@ async fn insert_account(
                 Err(StoreError::UniqueViolation(_)) => return Ok(false),
                 Err(e) => return Err(e),
             }
+            let (verified, pending) = enterprise_roles(&new.grants);
+            onestop_store::claims::sync_with_roles(
+                c,
+                &new.id,
+                new.enterprise_name.as_deref().unwrap_or(""),
+                &verified,
+                &pending,
+                &new.created_by,
+                new.at_ms,
+            )?;
             audit::append(c, std::slice::from_ref(&rec))?;
             Ok(true)
         })
@@ -878,10 +998,23 @@ pub async fn set_grants(
     );
     let pairs = grant_pairs(&grants);
     let aid = account.id.clone();
+    let enterprise = account.enterprise_name.clone().unwrap_or_default();
+    let (_, by_id, by_name) = caller.subject.audit_identity();
+    let by = if by_id.is_empty() { by_name } else { by_id }.to_owned();
     state
         .store
         .write(move |c| {
             accounts::set_grants(c, &aid, &pairs, now)?;
+            let (verified, pending) = enterprise_roles(&pairs);
+            onestop_store::claims::sync_with_roles(
+                c,
+                &aid,
+                &enterprise,
+                &verified,
+                &pending,
+                &by,
+                now,
+            )?;
             audit::append(c, std::slice::from_ref(&rec))?;
             Ok(())
         })

@@ -15,6 +15,7 @@ pub mod calendar_admin;
 pub mod delivery;
 pub mod error;
 pub mod flowchart;
+pub mod identity;
 pub mod levels;
 pub mod mail;
 pub mod middleware;
@@ -27,6 +28,7 @@ pub mod web_approvals;
 pub mod web_auth;
 pub mod web_board;
 pub mod web_deliveries;
+pub mod web_identity;
 pub mod web_notifications;
 pub mod web_progress;
 pub mod web_settings;
@@ -227,6 +229,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar_admin::routes())
         .merge(web_deliveries::routes())
         .merge(web_board::routes())
+        .merge(web_identity::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

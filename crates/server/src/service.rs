@@ -110,6 +110,7 @@ pub async fn submit(
         _ => format!("{kind}:{name}"),
     };
     let submitted_by = (kind == "account").then(|| account_id.to_owned());
+    let identity_verified = caller.subject.submission_verified(&form.applicant.uscc);
     let now = state.now();
     let now_ms = timefmt::to_ms(now);
     let budget = state
@@ -140,6 +141,7 @@ pub async fn submit(
         orders,
         actor,
         submitted_by,
+        identity_verified,
     };
     let config = state.config.clone();
     let offset = state.offset;
@@ -190,12 +192,23 @@ pub fn admits(v: &Visibility, app: &Application, departments: &[String]) -> bool
         .iter()
         .map(|o| o.unit.code.clone())
         .collect();
-    v.admits_application(&ApplicationFacts {
+    v.admits_application(&facts(app, &units, departments))
+}
+
+/// What access decisions need to know about one application.
+pub fn facts<'a>(
+    app: &'a Application,
+    units: &'a [String],
+    departments: &'a [String],
+) -> ApplicationFacts<'a> {
+    ApplicationFacts {
         uscc: &app.form.applicant.uscc,
         hall_id: app.form.hall_id.as_deref(),
-        units: &units,
+        verified: app.identity_verified,
+        submitted_by: app.submitted_by.as_deref(),
+        units,
         departments,
-    })
+    }
 }
 
 /// Whom a signed-in applicant or clerk may submit for: an applicant only for
@@ -209,7 +222,8 @@ pub fn check_submitter(subject: &Subject, form: &ApplicationForm) -> Result<(), 
     if has(Role::Admin) || has(Role::Supervisor) {
         return Ok(());
     }
-    let usccs = subject.scopes_of(Role::Applicant);
+    let mut usccs = subject.scopes_of(Role::Applicant);
+    usccs.extend(subject.scopes_of(Role::Claimant));
     let halls = subject.scopes_of(Role::Clerk);
     let mut errors = Vec::new();
     if !halls.is_empty() {

@@ -95,7 +95,7 @@ impl Nav {
             if caller.subject.may(Capability::ReadApplications) {
                 links.push((
                     "/applications",
-                    if has(Role::Applicant) && a.grants.len() == 1 {
+                    if (has(Role::Applicant) || has(Role::Claimant)) && a.grants.len() == 1 {
                         "我的申请"
                     } else {
                         "申请"
@@ -104,6 +104,12 @@ impl Nav {
             }
             if has(Role::Operator) {
                 links.push(("/workbench", "工单"));
+            }
+            if caller.subject.may(Capability::ClaimEnterprise) {
+                links.push(("/account/enterprise", "企业认证"));
+            }
+            if caller.subject.may(Capability::VerifyEnterprises) {
+                links.push(("/hall/claims", "认证核验"));
             }
             if caller.subject.may(Capability::DecideApprovals) {
                 links.push(("/approvals", "审批事项"));

@@ -214,7 +214,7 @@ fn grant_label(state: &AppState, role: &str, scope: &str) -> String {
     let what = match r {
         Role::Operator | Role::Approver | Role::Supervisor => unit_name(state, scope),
         Role::Clerk => format!("营业厅 {scope}"),
-        Role::Applicant | Role::Admin => scope.to_owned(),
+        Role::Applicant | Role::Claimant | Role::Admin => scope.to_owned(),
     };
     format!("{} · {what}", r.label_zh())
 }
@@ -344,6 +344,7 @@ fn help(state: &AppState) -> Help {
         .map(|r| {
             let form = match r {
                 Role::Applicant => "applicant:<统一社会信用代码>",
+                Role::Claimant => "claimant:<统一社会信用代码>",
                 Role::Clerk => "clerk:<营业厅编号>",
                 Role::Operator => "operator:<公用事业单位代码>",
                 Role::Approver => "approver:<审批部门代码>",

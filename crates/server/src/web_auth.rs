@@ -92,7 +92,9 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "expired" => "登录已超时或已失效，请重新登录。",
         "logged_out" => "您已安全退出。",
-        "registered" => "注册成功，请使用手机号和密码登录。",
+        "registered" => {
+            "已受理注册，我们已向您填写的手机号发送短信告知结果。如该号码此前未注册，账户已开通，请用手机号和刚才设置的密码登录，登录后在“企业认证”页完成认证。"
+        }
         "password_changed" => "密码已修改，请使用新密码登录。",
         _ => return None,
     })

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use onestop_domain::access::{Capability, Role, Scope, Subject};
 use onestop_domain::application::{Level, OrderStatus, Stage, WorkOrderItem};
 use onestop_domain::form::FieldCode;
-use onestop_domain::workflow::{PlanError, SYSTEM_ROLE};
+use onestop_domain::workflow::PlanError;
 use onestop_store::work_orders::{self, OrderFilter, OrderRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -181,42 +181,7 @@ pub async fn get_work_order(
 /// enterprise's (or an `applications:write` key acting for applicants),
 /// `clerk` at the order's hall, `admin`, and `system` for the command line.
 pub fn order_roles(subject: &Subject, row: &OrderRow) -> Vec<&'static str> {
-    let mut roles = Vec::new();
-    let unit = row.item.order.unit.code.as_str();
-    match subject {
-        Subject::Anonymous => {}
-        Subject::Account(a) => {
-            if a.must_change_password {
-                return roles;
-            }
-            for g in &a.grants {
-                let r = match g.role {
-                    Role::Operator if g.scope == unit => "operator",
-                    Role::Applicant if g.scope == row.uscc => "applicant",
-                    Role::Clerk if row.hall_id.as_deref() == Some(g.scope.as_str()) => "clerk",
-                    Role::Admin => "admin",
-                    _ => continue,
-                };
-                if !roles.contains(&r) {
-                    roles.push(r);
-                }
-            }
-        }
-        Subject::ApiKey(k) => {
-            for s in &k.scopes {
-                let r = match s {
-                    Scope::WorkOrdersWrite(u) if u == unit => "operator",
-                    Scope::ApplicationsWrite => "applicant",
-                    _ => continue,
-                };
-                if !roles.contains(&r) {
-                    roles.push(r);
-                }
-            }
-        }
-        Subject::System(_) => roles.extend([SYSTEM_ROLE, "admin"]),
-    }
-    roles
+    subject.roles_on_order(&row.facts())
 }
 
 pub fn stale_version() -> ApiError {
@@ -900,28 +865,7 @@ fn application_roles(
     subject: &Subject,
     app: &onestop_domain::application::Application,
 ) -> Vec<&'static str> {
-    let mut roles = Vec::new();
-    match subject {
-        Subject::Account(a) if !a.must_change_password => {
-            for g in &a.grants {
-                let r = match g.role {
-                    Role::Applicant if g.scope == app.form.applicant.uscc => "applicant",
-                    Role::Clerk if app.form.hall_id.as_deref() == Some(g.scope.as_str()) => "clerk",
-                    Role::Admin => "admin",
-                    _ => continue,
-                };
-                if !roles.contains(&r) {
-                    roles.push(r);
-                }
-            }
-        }
-        Subject::ApiKey(k) if k.scopes.contains(&Scope::ApplicationsWrite) => {
-            roles.push("applicant")
-        }
-        Subject::System(_) => roles.extend([SYSTEM_ROLE, "admin"]),
-        _ => {}
-    }
-    roles
+    subject.roles_on_application(&crate::service::facts(app, &[], &[]))
 }
 
 /// Cancels an application: every order still open or returned takes the

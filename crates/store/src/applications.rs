@@ -26,6 +26,8 @@ pub struct NewApplication {
     pub actor: String,
     /// The account that submitted it, if any.
     pub submitted_by: Option<String>,
+    /// Filed through a verified channel (`Subject::submission_verified`).
+    pub identity_verified: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -68,8 +70,8 @@ pub fn insert(
     conn.execute(
         "INSERT INTO applications (id, number, status, uscc, applicant_name, district_code, channel,
              mode, hall_id, project_code, contact_phone, submitted_at, updated_at, form, version,
-             submitted_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 1, $14)",
+             submitted_by, identity_verified)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 1, $14, $15)",
         params![
             &app.id,
             &number,
@@ -85,6 +87,7 @@ pub fn insert(
             app.submitted_at_ms,
             form_json,
             app.submitted_by.as_deref(),
+            app.identity_verified,
         ],
     )?;
     let submitted = serde_json::json!({
@@ -177,6 +180,8 @@ pub fn insert(
         status,
         submitted_at: timefmt::from_ms(app.submitted_at_ms, offset),
         form: app.form.clone(),
+        identity_verified: app.identity_verified,
+        submitted_by: app.submitted_by.clone(),
         work_orders: orders,
         survey: None,
     })
@@ -217,7 +222,8 @@ pub(crate) fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
     }
 }
 
-pub(crate) const APP_COLUMNS: &str = "id, number, status, submitted_at, form";
+pub(crate) const APP_COLUMNS: &str =
+    "id, number, status, submitted_at, form, identity_verified, submitted_by";
 pub(crate) const ORDER_COLUMNS: &str =
     "application_id, id, service, carrier, unit_code, stage, status, due_at, level, version";
 
@@ -230,6 +236,8 @@ fn decode_app(r: &Row, offset: UtcOffset) -> Result<Application, StoreError> {
         status: decode_enum(r.text(2)?, ApplicationStatus::parse)?,
         submitted_at: timefmt::from_ms(r.int(3)?, offset),
         form,
+        identity_verified: r.int(5)? != 0,
+        submitted_by: r.opt_text(6)?.filter(|s| !s.is_empty()).map(str::to_owned),
         work_orders: Vec::new(),
         survey: None,
     })
@@ -310,52 +318,62 @@ pub struct Page {
     pub next_page: Option<u32>,
 }
 
-/// The SQL form of a [`Visibility`]: one OR-ed condition (or `1 = 0`).
+/// `$n, $n+1, …` for `values`, bound in `args`.
+pub(crate) fn marks(values: &[String], args: &mut Vec<Value>) -> String {
+    values
+        .iter()
+        .map(|v| {
+            args.push(v.into());
+            format!("${}", args.len())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The SQL form of a [`Visibility`] over `applications` (aliased `a.` when
+/// `prefix` is `"a."`): one OR-ed condition (or `1 = 0`).
 pub(crate) fn visibility_clause(v: &Visibility, clauses: &mut Vec<String>, args: &mut Vec<Value>) {
+    visibility_clause_on(v, "", clauses, args)
+}
+
+pub(crate) fn visibility_clause_on(
+    v: &Visibility,
+    prefix: &str,
+    clauses: &mut Vec<String>,
+    args: &mut Vec<Value>,
+) {
     if v.all {
         return;
     }
     let mut any = Vec::new();
-    let mut list = |col: &str, values: &[String], args: &mut Vec<Value>| {
-        if values.is_empty() {
-            return;
-        }
-        let marks = values
-            .iter()
-            .map(|v| {
-                args.push(v.into());
-                format!("${}", args.len())
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        any.push(format!("{col} IN ({marks})"));
-    };
-    list("uscc", &v.usccs, args);
-    list("hall_id", &v.halls, args);
-    list(
-        "id IN (SELECT application_id FROM work_orders WHERE unit_code",
-        &v.units,
-        args,
-    );
-    if let Some(last) = any.last_mut()
-        && last.starts_with("id IN (SELECT")
-    {
-        last.push(')');
+    // An enterprise sees what was filed in its name through a verified channel.
+    if !v.usccs.is_empty() {
+        let m = marks(&v.usccs, args);
+        any.push(format!(
+            "({prefix}uscc IN ({m}) AND {prefix}identity_verified = 1)"
+        ));
+    }
+    if !v.submitters.is_empty() {
+        any.push(format!(
+            "{prefix}submitted_by IN ({})",
+            marks(&v.submitters, args)
+        ));
+    }
+    if !v.halls.is_empty() {
+        any.push(format!("{prefix}hall_id IN ({})", marks(&v.halls, args)));
+    }
+    if !v.units.is_empty() {
+        any.push(format!(
+            "{prefix}id IN (SELECT application_id FROM work_orders WHERE unit_code IN ({}))",
+            marks(&v.units, args)
+        ));
     }
     // A department sees the applications with an approval item of its own.
     if !v.departments.is_empty() {
-        let marks = v
-            .departments
-            .iter()
-            .map(|d| {
-                args.push(d.into());
-                format!("${}", args.len())
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
         any.push(format!(
-            "id IN (SELECT c.application_id FROM approval_cases c \
-             JOIN approval_items i ON i.case_id = c.id WHERE i.department_code IN ({marks}))"
+            "{prefix}id IN (SELECT c.application_id FROM approval_cases c \
+             JOIN approval_items i ON i.case_id = c.id WHERE i.department_code IN ({}))",
+            marks(&v.departments, args)
         ));
     }
     if any.is_empty() {

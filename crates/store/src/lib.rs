@@ -12,6 +12,7 @@ pub mod approvals;
 pub mod audit;
 pub mod board;
 pub mod calendar;
+pub mod claims;
 pub mod db;
 pub mod idempotency;
 pub mod levels;

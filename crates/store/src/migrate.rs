@@ -90,6 +90,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "login_failures",
         sql: include_str!("../migrations/0017_login_failures.sql"),
     },
+    Migration {
+        version: 18,
+        name: "enterprise_identity",
+        sql: include_str!("../migrations/0018_enterprise_identity.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

@@ -188,3 +188,31 @@ pub fn counts(conn: &mut dyn Conn) -> Result<(i64, i64, i64), StoreError> {
     }
     Ok((p, s, f))
 }
+
+/// Queues one SMS of `m` to `phone` for `account_id` regardless of the
+/// account's notification switches: what a person must hear about their own
+/// identity (a registration, a verification code). Once per account and event.
+pub fn queue_sms(
+    conn: &mut dyn Conn,
+    account_id: &str,
+    phone: &str,
+    m: &crate::notifications::Message,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO deliveries (account_id, event_key, channel, address, kind, title, body,
+             link, status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, 'sms', $3, $4, $5, $6, $7, 'pending', 0, $8, $8)
+         ON CONFLICT (account_id, event_key, channel) DO NOTHING",
+        params![
+            account_id,
+            &m.event_key,
+            phone,
+            &m.kind,
+            &m.title,
+            &m.body,
+            m.link.as_deref(),
+            m.at_ms
+        ],
+    )?;
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! Work orders as a utility sees them: listed per unit, read one by one.
 
 use crate::StoreError;
-use crate::applications::{ORDER_COLUMNS, decode_order};
+use crate::applications::{ORDER_COLUMNS, decode_order, marks, visibility_clause_on};
 use crate::db::{Conn, Row, Value};
 use crate::params;
 use onestop_domain::access::{OrderFacts, Visibility};
@@ -17,6 +17,10 @@ pub struct OrderRow {
     pub hall_id: Option<String>,
     /// The application's project code (investment project approval), if any.
     pub project_code: Option<String>,
+    /// The application was filed through a verified channel.
+    pub identity_verified: bool,
+    /// The account that submitted the application, if one did.
+    pub submitted_by: Option<String>,
 }
 
 impl OrderRow {
@@ -35,6 +39,8 @@ impl OrderRow {
             unit: &self.item.order.unit.code,
             uscc: &self.uscc,
             hall_id: self.hall_id.as_deref(),
+            verified: self.identity_verified,
+            submitted_by: self.submitted_by.as_deref(),
         }
     }
 }
@@ -46,7 +52,8 @@ fn columns() -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "{orders}, a.number, a.applicant_name, a.district_code, a.uscc, a.hall_id, a.project_code"
+        "{orders}, a.number, a.applicant_name, a.district_code, a.uscc, a.hall_id, a.project_code, \
+         a.identity_verified, a.submitted_by"
     )
 }
 
@@ -63,6 +70,8 @@ fn decode(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<OrderRow, S
         uscc: r.text(13)?.to_owned(),
         hall_id: r.opt_text(14)?.map(str::to_owned),
         project_code: r.opt_text(15)?.map(str::to_owned),
+        identity_verified: r.int(16)? != 0,
+        submitted_by: r.opt_text(17)?.filter(|s| !s.is_empty()).map(str::to_owned),
     })
 }
 
@@ -195,23 +204,18 @@ pub fn list(
     let v = &f.visibility;
     if !v.all {
         let mut any = Vec::new();
-        let mut list = |col: &str, values: &[String], args: &mut Vec<Value>| {
-            if values.is_empty() {
-                return;
-            }
-            let marks = values
-                .iter()
-                .map(|x| {
-                    args.push(x.into());
-                    format!("${}", args.len())
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            any.push(format!("{col} IN ({marks})"));
+        // A unit sees its own orders (not every order of its applications).
+        if !v.units.is_empty() {
+            any.push(format!("w.unit_code IN ({})", marks(&v.units, &mut args)));
+        }
+        let by_application = Visibility {
+            units: Vec::new(),
+            departments: Vec::new(),
+            ..v.clone()
         };
-        list("w.unit_code", &v.units, &mut args);
-        list("a.uscc", &v.usccs, &mut args);
-        list("a.hall_id", &v.halls, &mut args);
+        if !by_application.is_nothing() {
+            visibility_clause_on(&by_application, "a.", &mut any, &mut args);
+        }
         if any.is_empty() {
             clauses.push("1 = 0".into());
         } else {

@@ -1,0 +1,574 @@
+//! Enterprise identity use cases (企业认证): an account's claims, their
+//! verification at a hall window, by the enterprise's own administrator, by
+//! a one-time SMS code, or by the provincial portal's legal-person login,
+//! and their refusal or revocation. The rules are in
+//! `onestop_domain::identity`; every decision commits with its role change,
+//! its audit record and the claimant's message, in one transaction.
+
+use crate::AppState;
+use crate::auth::{Caller, ct_eq, token_hash};
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use onestop_domain::access::{Role, mask_phone};
+use onestop_domain::identity::{
+    self as rules, ClaimDecision, ClaimStatus, ClaimVia, Decider, DecisionError,
+};
+use onestop_store::StoreError;
+use onestop_store::audit::{self, NewAuditRecord};
+use onestop_store::claims::{self, Claim};
+use onestop_store::db::Conn;
+use onestop_store::notifications::{self, Message};
+
+/// Claims listed for one enterprise at most.
+const ENTERPRISE_LIST: u32 = 200;
+
+fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+fn conflict(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, message)
+}
+
+fn stale() -> ApiError {
+    conflict(
+        "stale_version",
+        "该认证申请已被他人处理，请刷新页面后查看最新状态",
+    )
+}
+
+/// The caller's own claims, the newest first.
+pub async fn my_claims(state: &AppState, caller: &Caller) -> Result<Vec<Claim>, ApiError> {
+    let Some(me) = caller.account() else {
+        return Err(crate::auth::unauthenticated("请先登录"));
+    };
+    let id = me.id.clone();
+    Ok(state
+        .store
+        .read(move |c| claims::of_account(c, &id))
+        .await?)
+}
+
+/// The enterprises the caller administers (verified owner of).
+pub async fn owned_enterprises(state: &AppState, caller: &Caller) -> Result<Vec<String>, ApiError> {
+    Ok(my_claims(state, caller)
+        .await?
+        .into_iter()
+        .filter(|c| c.owner && c.status == ClaimStatus::Verified)
+        .map(|c| c.uscc)
+        .collect())
+}
+
+/// Whether the caller decides claims as a clerk or administrator (any
+/// enterprise's).
+fn staff_decider(caller: &Caller) -> Option<Decider> {
+    let a = caller.account()?;
+    if a.must_change_password {
+        return None;
+    }
+    let has = |r: Role| a.grants.iter().any(|g| g.role == r);
+    if has(Role::Admin) {
+        Some(Decider::Admin)
+    } else if has(Role::Clerk) {
+        Some(Decider::Clerk)
+    } else {
+        None
+    }
+}
+
+/// Who the caller is towards the claims of enterprise `uscc`, if anyone.
+async fn decider_for(
+    state: &AppState,
+    caller: &Caller,
+    uscc: &str,
+) -> Result<Option<Decider>, ApiError> {
+    if let Some(d) = staff_decider(caller) {
+        return Ok(Some(d));
+    }
+    let Some(me) = caller.account().filter(|a| !a.must_change_password) else {
+        return Ok(None);
+    };
+    let (id, uscc) = (me.id.clone(), uscc.to_owned());
+    let owner = state
+        .store
+        .read(move |c| claims::is_owner(c, &id, &uscc))
+        .await?;
+    Ok(owner.then_some(Decider::Owner))
+}
+
+/// The claims of one enterprise, for its owners, clerks and administrators.
+/// `None` when the caller may not see them.
+pub async fn enterprise_claims(
+    state: &AppState,
+    caller: &Caller,
+    uscc: &str,
+) -> Result<Option<Vec<Claim>>, ApiError> {
+    if decider_for(state, caller, uscc).await?.is_none() {
+        return Ok(None);
+    }
+    let uscc = uscc.to_owned();
+    let list = state
+        .store
+        .read(move |c| claims::of_enterprise(c, &uscc, ENTERPRISE_LIST))
+        .await?;
+    if !list.is_empty() {
+        state
+            .audit
+            .record(caller.audit(
+                state.now_ms(),
+                "enterprise_claims_read",
+                "success",
+                "enterprise",
+                &list[0].uscc,
+                serde_json::json!({"claims": list.len()}),
+            ))
+            .await?;
+    }
+    Ok(Some(list))
+}
+
+/// The audit action of a decision.
+fn action_of(decision: ClaimDecision) -> &'static str {
+    match decision {
+        ClaimDecision::Verify { .. } => "enterprise_claim_verified",
+        ClaimDecision::Reject => "enterprise_claim_rejected",
+        ClaimDecision::Revoke => "enterprise_claim_revoked",
+        ClaimDecision::MakeOwner => "enterprise_owner_set",
+    }
+}
+
+/// The claimant's message about a decision.
+fn message_of(
+    claim: &Claim,
+    status: ClaimStatus,
+    owner: bool,
+    at_ms: i64,
+    version: i64,
+) -> Message {
+    let name = &claim.enterprise_name;
+    let (title, body) = match status {
+        ClaimStatus::Verified if owner => (
+            "企业认证已通过",
+            format!(
+                "您已通过“{name}”的企业认证，并成为该企业的管理员，可查看和办理本企业的全部申请，并审核同事的认证申请。"
+            ),
+        ),
+        ClaimStatus::Verified => (
+            "企业认证已通过",
+            format!("您已通过“{name}”的企业认证，可查看和办理本企业的全部申请。"),
+        ),
+        ClaimStatus::Rejected => (
+            "企业认证未通过",
+            format!(
+                "您认领“{name}”的申请未通过。如有疑问，请携带营业执照和本人身份证件到营业厅窗口办理。"
+            ),
+        ),
+        ClaimStatus::Revoked | ClaimStatus::Pending => (
+            "企业认证已撤销",
+            format!("您代表“{name}”办理业务的资格已被撤销，此后只能查看本账户提交的申请。"),
+        ),
+    };
+    Message {
+        event_key: format!("claim:{}:{version}", claim.id),
+        kind: "identity".into(),
+        title: title.into(),
+        body,
+        link: Some("/account/enterprise".into()),
+        at_ms,
+    }
+}
+
+/// Applies a checked decision in the caller's transaction: the claim, the
+/// account's enterprise role, its own submissions, the audit record and the
+/// claimant's message. `None` when the claim moved on meanwhile.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    c: &mut dyn Conn,
+    claim: &Claim,
+    decider: Decider,
+    decision: ClaimDecision,
+    by: &str,
+    note: Option<&str>,
+    rec: &NewAuditRecord,
+    outward: notifications::Outward,
+    now: i64,
+) -> Result<Option<Claim>, StoreError> {
+    let via = decider.via();
+    let (status, owner) = match decision {
+        ClaimDecision::Verify { owner } => {
+            let has_owner = claims::has_owner(c, &claim.uscc)?;
+            (
+                ClaimStatus::Verified,
+                rules::owner_on_verify(via, owner, has_owner),
+            )
+        }
+        ClaimDecision::Reject => (ClaimStatus::Rejected, false),
+        ClaimDecision::Revoke => (ClaimStatus::Revoked, false),
+        ClaimDecision::MakeOwner => (ClaimStatus::Verified, true),
+    };
+    if !claims::decide(
+        c,
+        &claim.id,
+        claim.version,
+        status,
+        owner,
+        Some(via),
+        by,
+        note,
+        now,
+    )? {
+        return Ok(None);
+    }
+    claims::set_enterprise_role(c, &claim.account_id, &claim.uscc, status)?;
+    let verified_submissions = if status == ClaimStatus::Verified {
+        claims::verify_own_submissions(c, &claim.account_id, &claim.uscc)?
+    } else {
+        0
+    };
+    let rec = NewAuditRecord {
+        detail: serde_json::json!({
+            "claim": claim.id,
+            "account": claim.account_id,
+            "uscc": claim.uscc,
+            "via": via.as_str(),
+            "owner": owner,
+            "submissions_verified": verified_submissions,
+        })
+        .to_string(),
+        ..rec.clone()
+    };
+    audit::append(c, std::slice::from_ref(&rec))?;
+    let m = message_of(claim, status, owner, now, claim.version + 1);
+    notifications::send(c, std::slice::from_ref(&claim.account_id), &m, outward)?;
+    claims::get(c, &claim.id)
+}
+
+/// Tells the verified owners of an enterprise that someone claims it (in
+/// the caller's transaction).
+pub fn tell_owners_of_new_claim(
+    c: &mut dyn Conn,
+    uscc: &str,
+    claimant_name: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let owners: Vec<String> = claims::of_enterprise(c, uscc, ENTERPRISE_LIST)?
+        .into_iter()
+        .filter(|x| x.owner && x.status == ClaimStatus::Verified)
+        .map(|x| x.account_id)
+        .collect();
+    if owners.is_empty() {
+        return Ok(());
+    }
+    let m = Message {
+        event_key: format!("claim_new:{uscc}:{now}"),
+        kind: "identity".into(),
+        title: "有同事申请加入本企业".into(),
+        body: format!(
+            "“{claimant_name}”申请以本企业名义办理业务，请核实后在“企业认证”页批准或不予通过。"
+        ),
+        link: Some("/account/enterprise".into()),
+        at_ms: now,
+    };
+    notifications::send(c, &owners, &m, notifications::Outward::default())?;
+    Ok(())
+}
+
+/// A decision on a claim by a clerk, an administrator or the enterprise's
+/// owner. A claim the caller may not decide is answered as absent.
+pub async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    claim_id: &str,
+    version: i64,
+    decision: ClaimDecision,
+    note: Option<String>,
+) -> Result<Claim, ApiError> {
+    let id = claim_id.to_owned();
+    let Some(claim) = state.store.read(move |c| claims::get(c, &id)).await? else {
+        return Err(not_found());
+    };
+    let Some(decider) = decider_for(state, caller, &claim.uscc).await? else {
+        return Err(not_found());
+    };
+    let own = caller.account().is_some_and(|a| a.id == claim.account_id);
+    match rules::check_decision(decider, decision, claim.status, own) {
+        Ok(()) => {}
+        Err(DecisionError::NotAllowed) => {
+            return Err(crate::auth::forbidden());
+        }
+        Err(DecisionError::WrongStatus) => {
+            return Err(conflict(
+                "invalid_transition",
+                "该认证申请当前的状态不能进行此操作，请刷新页面后查看最新状态",
+            ));
+        }
+    }
+    if claim.version != version {
+        return Err(stale());
+    }
+    let note = match note {
+        Some(n) => onestop_domain::text::check_field(
+            "note",
+            "说明",
+            onestop_domain::text::TextKind::ShortNote,
+            Some(&n),
+            false,
+        )
+        .map_err(|e| ApiError::validation(vec![e]))?,
+        None => None,
+    };
+    let now = state.now_ms();
+    let rec = caller.audit(
+        now,
+        action_of(decision),
+        "success",
+        "enterprise_claim",
+        &claim.id,
+        serde_json::json!({}),
+    );
+    let (_, by_id, by_name) = caller.subject.audit_identity();
+    let by = if by_id.is_empty() { by_name } else { by_id }.to_owned();
+    let outward = crate::delivery::outward(&state.config);
+    let account = claim.account_id.clone();
+    let done = state
+        .store
+        .write(move |c| {
+            apply(
+                c,
+                &claim,
+                decider,
+                decision,
+                &by,
+                note.as_deref(),
+                &rec,
+                outward,
+                now,
+            )
+        })
+        .await?
+        .ok_or_else(stale)?;
+    state.credentials.forget_account(&account);
+    Ok(done)
+}
+
+/// The caller's own pending claim, or absent.
+async fn own_pending(state: &AppState, caller: &Caller, claim_id: &str) -> Result<Claim, ApiError> {
+    let Some(me) = caller.account().filter(|a| !a.must_change_password) else {
+        return Err(crate::auth::unauthenticated("请先登录"));
+    };
+    let id = claim_id.to_owned();
+    let claim = state
+        .store
+        .read(move |c| claims::get(c, &id))
+        .await?
+        .filter(|c| c.account_id == me.id)
+        .ok_or_else(not_found)?;
+    if claim.status != ClaimStatus::Pending {
+        return Err(conflict(
+            "invalid_transition",
+            "该认证申请已处理，无需再次认证",
+        ));
+    }
+    Ok(claim)
+}
+
+/// Where an SMS code for this enterprise would go: the masked contact phone
+/// of its latest application filed through a verified channel, if any.
+pub async fn code_destination(state: &AppState, uscc: &str) -> Result<Option<String>, ApiError> {
+    let uscc = uscc.to_owned();
+    Ok(state
+        .store
+        .read(move |c| claims::verified_contact_phone(c, &uscc))
+        .await?
+        .map(|p| mask_phone(&p)))
+}
+
+/// A code went out.
+#[derive(Debug, Clone)]
+pub struct CodeSent {
+    /// The phone it went to, masked.
+    pub to: String,
+    pub expires_at_ms: i64,
+}
+
+fn code_digest(claim_id: &str, code: &str) -> String {
+    token_hash(&format!("claim-code:{claim_id}:{code}"))
+}
+
+/// Sends a one-time code for the caller's pending claim to the contact phone
+/// of the enterprise's latest application filed through a verified channel.
+pub async fn send_code(
+    state: &AppState,
+    caller: &Caller,
+    claim_id: &str,
+) -> Result<CodeSent, ApiError> {
+    let claim = own_pending(state, caller, claim_id).await?;
+    if state.config.notify.sms.is_none() {
+        return Err(conflict(
+            "sms_unavailable",
+            "本平台暂未开通短信服务，请选择到营业厅窗口认证或由企业管理员审核",
+        ));
+    }
+    let now = state.now_ms();
+    if let Some(sent) = claim.code_sent_at_ms
+        && claim.code_expires_at_ms.is_some()
+        && now - sent < rules::CODE_RESEND_MS
+    {
+        let wait = (rules::CODE_RESEND_MS - (now - sent) + 999) / 1000;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("验证码已发送，请 {wait} 秒后再重新获取"),
+        ));
+    }
+    let uscc = claim.uscc.clone();
+    let Some(phone) = state
+        .store
+        .read(move |c| claims::verified_contact_phone(c, &uscc))
+        .await?
+    else {
+        return Err(conflict(
+            "no_verified_contact",
+            "贵企业还没有经认证渠道提交过申请，无法发送短信验证码。请到营业厅窗口认证，或由企业管理员审核",
+        ));
+    };
+    let code: String = {
+        let mut bytes = [0u8; 8];
+        getrandom::getrandom(&mut bytes).expect("the operating system's random source");
+        let n = u64::from_le_bytes(bytes) % 10u64.pow(rules::CODE_DIGITS as u32);
+        format!("{n:0width$}", width = rules::CODE_DIGITS)
+    };
+    let expires = now + rules::CODE_TTL_MS;
+    let digest = code_digest(&claim.id, &code);
+    let m = Message {
+        event_key: format!("claim_code:{}:{now}", claim.id),
+        kind: "identity_code".into(),
+        title: "企业认证验证码".into(),
+        body: format!(
+            "验证码 {code}，{} 分钟内有效。“{}”正在申请代表“{}”办理水电气网暖业务；如非本企业同意，请勿告知他人",
+            rules::CODE_TTL_MS / 60_000,
+            claim.account_name,
+            claim.enterprise_name
+        ),
+        link: None,
+        at_ms: now,
+    };
+    let rec = caller.audit(
+        now,
+        "enterprise_claim_code_sent",
+        "success",
+        "enterprise_claim",
+        &claim.id,
+        serde_json::json!({"uscc": claim.uscc, "to": mask_phone(&phone)}),
+    );
+    let (id, account) = (claim.id.clone(), claim.account_id.clone());
+    let masked = mask_phone(&phone);
+    state
+        .store
+        .write(move |c| {
+            claims::put_code(c, &id, &digest, &phone, now, expires)?;
+            onestop_store::outbox::queue_sms(c, &account, &phone, &m)?;
+            audit::append(c, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    Ok(CodeSent {
+        to: masked,
+        expires_at_ms: expires,
+    })
+}
+
+/// The caller types the code: a right one verifies the claim; a wrong one
+/// counts (at most [`rules::CODE_MAX_ATTEMPTS`] per code).
+pub async fn confirm_code(
+    state: &AppState,
+    caller: &Caller,
+    claim_id: &str,
+    code: &str,
+) -> Result<Claim, ApiError> {
+    let claim = own_pending(state, caller, claim_id).await?;
+    let code: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(16)
+        .collect();
+    let field_error = |m: String| {
+        ApiError::validation(vec![onestop_domain::form::FieldError::new(
+            "code",
+            onestop_domain::form::FieldCode::Mismatch,
+            m,
+        )])
+    };
+    if code.len() != rules::CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(field_error(format!(
+            "请输入短信中的 {} 位数字验证码",
+            rules::CODE_DIGITS
+        )));
+    }
+    let now = state.now_ms();
+    let digest = code_digest(&claim.id, &code);
+    let rec = caller.audit(
+        now,
+        action_of(ClaimDecision::Verify { owner: false }),
+        "success",
+        "enterprise_claim",
+        &claim.id,
+        serde_json::json!({}),
+    );
+    let failed = caller.audit(
+        now,
+        "enterprise_claim_code_failed",
+        "failure",
+        "enterprise_claim",
+        &claim.id,
+        serde_json::json!({"uscc": claim.uscc}),
+    );
+    let outward = crate::delivery::outward(&state.config);
+    let by = claim.account_id.clone();
+    let account = claim.account_id.clone();
+    enum Outcome {
+        Done(Option<Claim>),
+        NoCode,
+        Expired,
+        TooMany,
+        Wrong(i64),
+    }
+    let outcome = state
+        .store
+        .write(move |c| {
+            let Some((hash, expires, attempts)) = claims::code_of(c, &claim.id)? else {
+                return Ok(Outcome::NoCode);
+            };
+            if now >= expires {
+                return Ok(Outcome::Expired);
+            }
+            if attempts >= rules::CODE_MAX_ATTEMPTS {
+                return Ok(Outcome::TooMany);
+            }
+            if !ct_eq(&hash, &digest) {
+                claims::code_failed(c, &claim.id)?;
+                audit::append(c, std::slice::from_ref(&failed))?;
+                return Ok(Outcome::Wrong(rules::CODE_MAX_ATTEMPTS - attempts - 1));
+            }
+            let decider = Decider::Claimant(ClaimVia::Sms);
+            let decision = ClaimDecision::Verify { owner: false };
+            Ok(Outcome::Done(apply(
+                c, &claim, decider, decision, &by, None, &rec, outward, now,
+            )?))
+        })
+        .await?;
+    match outcome {
+        Outcome::Done(Some(c)) => {
+            state.credentials.forget_account(&account);
+            Ok(c)
+        }
+        Outcome::Done(None) => Err(stale()),
+        Outcome::NoCode => Err(field_error("请先获取验证码".into())),
+        Outcome::Expired => Err(field_error("验证码已过期，请重新获取".into())),
+        Outcome::TooMany => Err(field_error("验证码错误次数过多，请重新获取".into())),
+        Outcome::Wrong(0) => Err(field_error(
+            "验证码不正确。错误次数已达上限，请重新获取".into(),
+        )),
+        Outcome::Wrong(left) => Err(field_error(format!("验证码不正确，还可以再试 {left} 次"))),
+    }
+}
