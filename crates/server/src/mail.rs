@@ -8,7 +8,7 @@
 
 use crate::delivery::{SendError, load_ca_file, scrub};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Mailbox, MessageBuilder};
+use lettre::message::{Mailbox, MessageBuilder, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
@@ -155,9 +155,12 @@ impl Mailer {
             .subject(mail.subject)
             .date(std::time::SystemTime::from(mail.date))
             .message_id(Some(format!("<{}>", mail.message_id)))
-            .header(ContentType::TEXT_PLAIN)
-            .header(ContentTransferEncoding::Base64)
-            .body(text)
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .header(ContentTransferEncoding::Base64)
+                    .body(text),
+            )
             .map_err(|e| {
                 SendError::Permanent(format!("邮件无法生成：{}", scrub(&e.to_string(), mail.to)))
             })
@@ -253,4 +256,100 @@ pub(crate) fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Opti
 
 fn tls_problem(e: &smtp::Error) -> bool {
     rustls_error(e).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onestop_domain::config::EmailConfig;
+
+    fn decode64(s: &str) -> Vec<u8> {
+        let val = |c: u8| match c {
+            b'A'..=b'Z' => Some(c - b'A'),
+            b'a'..=b'z' => Some(c - b'a' + 26),
+            b'0'..=b'9' => Some(c - b'0' + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        };
+        let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0);
+        for c in s.bytes().filter_map(val) {
+            acc = (acc << 6) | u32::from(c);
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn messages_are_utf8_base64_with_encoded_words_and_the_given_id() {
+        let cfg = EmailConfig {
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: Some(2525),
+            tls: SmtpTls::None,
+            username: None,
+            password_env: None,
+            ca_file: None,
+            from: "noreply@onestop.example.gov.cn".into(),
+            from_name: "水电气暖网联合报装".into(),
+            helo: None,
+            timeout_seconds: 5,
+        };
+        let mailer = Mailer::new(&cfg, &|_| None).unwrap();
+        let id = mailer.message_id(42, 1_790_000_000_000);
+        assert_eq!(id, "onestop-42-1790000000000@onestop.example.gov.cn");
+        let subject = "工单预警：SZ-20261130-000001 供电，受理环节办理时限已用去大半";
+        let text = "第一行\n第二行：https://onestop.example.gov.cn/work-orders/x\n";
+        let date = time::macros::datetime!(2026-09-20 09:56:15 +08:00);
+        let m = mailer
+            .message(&Mail {
+                to: "op@water.example.cn",
+                subject,
+                text,
+                message_id: &id,
+                date,
+            })
+            .unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(raw.is_ascii(), "{raw}");
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let head = head.replace("\r\n ", " ");
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .unwrap_or_else(|| panic!("{name} in {head}"))
+                .to_owned()
+        };
+        assert_eq!(header("MIME-Version"), "1.0");
+        assert_eq!(header("Content-Type"), "text/plain; charset=utf-8");
+        assert_eq!(header("Content-Transfer-Encoding"), "base64");
+        assert_eq!(
+            header("Message-ID"),
+            "<onestop-42-1790000000000@onestop.example.gov.cn>"
+        );
+        assert_eq!(header("Date"), "Sun, 20 Sep 2026 01:56:15 +0000");
+        assert_eq!(header("To"), "op@water.example.cn");
+        let words = |v: String| -> String {
+            v.split_whitespace()
+                .map(|w| {
+                    let inner = w
+                        .strip_prefix("=?utf-8?b?")
+                        .and_then(|w| w.strip_suffix("?="))
+                        .unwrap_or_else(|| panic!("an encoded word: {w}"));
+                    String::from_utf8(decode64(inner)).unwrap()
+                })
+                .collect()
+        };
+        assert_eq!(words(header("Subject")), subject);
+        let from = header("From");
+        let (name, addr) = from.rsplit_once(' ').unwrap();
+        assert_eq!(words(name.to_owned()), "水电气暖网联合报装");
+        assert_eq!(addr, "<noreply@onestop.example.gov.cn>");
+        assert!(body.lines().all(|l| l.len() <= 76), "{body}");
+        let decoded = String::from_utf8(decode64(&body.replace("\r\n", ""))).unwrap();
+        assert_eq!(decoded, text.replace('\n', "\r\n"));
+    }
 }

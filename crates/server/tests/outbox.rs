@@ -335,6 +335,19 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
             .all(|m| m.tls.starts_with("TLSv1.") && m.auth == SMTP_USER),
         "{mail:?}"
     );
+    // Each email's Message-ID is its row's, the same for every attempt.
+    let mut from_rows: Vec<String> = all
+        .iter()
+        .filter(|r| r.channel == "email")
+        .map(|r| {
+            format!(
+                "<onestop-{}-{}@onestop.example.gov.cn>",
+                r.id, r.created_at_ms
+            )
+        })
+        .collect();
+    from_rows.sort();
+    assert_eq!(ids, from_rows);
 }
 
 /// A refusing gateway is tried again after 30 s and 60 s; an unreachable
