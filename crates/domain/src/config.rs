@@ -102,8 +102,24 @@ impl NotifyConfig {
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     pub smtp_host: String,
-    #[serde(default = "default_smtp_port")]
-    pub smtp_port: u16,
+    /// Default: 587 with `starttls`, 465 with `implicit`, 25 with `none`.
+    #[serde(default)]
+    pub smtp_port: Option<u16>,
+    /// How the connection is encrypted (default `starttls`, required: a
+    /// relay that does not offer it gets nothing).
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// The account to log in with (`AUTH`, only ever over TLS).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The environment variable holding that account's password (never the
+    /// password itself in this file).
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// A PEM file of certificates to trust besides the public roots: the
+    /// city's own CA, or the relay's self-signed certificate.
+    #[serde(default)]
+    pub ca_file: Option<String>,
     /// The sender address, e.g. `noreply@onestop.example.gov.cn`.
     pub from: String,
     /// The sender's display name.
@@ -117,6 +133,30 @@ pub struct EmailConfig {
     pub timeout_seconds: u32,
 }
 
+/// Encryption of the connection to the mail relay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with `STARTTLS`, which the relay must offer.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Implicit,
+    /// No encryption: only to a relay on this machine (a loopback address).
+    None,
+}
+
+impl EmailConfig {
+    /// The relay's port: as configured, or the usual one for `tls`.
+    pub fn port(&self) -> u16 {
+        self.smtp_port.unwrap_or(match self.tls {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Implicit => 465,
+            SmtpTls::None => 25,
+        })
+    }
+}
+
 /// SMS through a gateway's HTTP API (`[notify.sms]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,8 +164,15 @@ pub struct SmsConfig {
     /// The adapter: `http_json` posts `{"to", "text", "id"}` to `endpoint`.
     #[serde(default = "default_gateway")]
     pub gateway: String,
-    /// `http://host:port/path` of the gateway (or of the local relay to it).
+    /// `https://host[:port]/path` of the gateway.
     pub endpoint: String,
+    /// Allows an `http://` endpoint on this machine (a loopback address),
+    /// e.g. a local relay that forwards to the gateway over TLS.
+    #[serde(default)]
+    pub allow_plain_http: bool,
+    /// A PEM file of certificates to trust besides the public roots.
+    #[serde(default)]
+    pub ca_file: Option<String>,
     /// Environment variable holding the gateway's bearer token, if it needs one.
     #[serde(default)]
     pub token_env: Option<String>,
@@ -142,9 +189,6 @@ pub struct SmsConfig {
 /// The SMS gateway adapters this build has.
 pub const SMS_GATEWAYS: [&str; 1] = ["http_json"];
 
-fn default_smtp_port() -> u16 {
-    25
-}
 fn default_from_name() -> String {
     "水电气暖网联合报装".into()
 }
@@ -175,18 +219,7 @@ impl NotifyConfig {
             );
         }
         if let Some(e) = &self.email {
-            if e.smtp_host.trim().is_empty() {
-                problems.push("notify.email.smtp_host is empty".into());
-            }
-            if !crate::contact::is_email(&e.from) {
-                problems.push(format!(
-                    "notify.email.from {:?} is not an email address",
-                    e.from
-                ));
-            }
-            if e.timeout_seconds == 0 {
-                problems.push("notify.email.timeout_seconds must be at least 1".into());
-            }
+            problems.extend(e.check());
         }
         if let Some(s) = &self.sms {
             if !SMS_GATEWAYS.contains(&s.gateway.as_str()) {
@@ -196,11 +229,33 @@ impl NotifyConfig {
                     SMS_GATEWAYS.join(", ")
                 ));
             }
-            if !s.endpoint.starts_with("http://") {
+            match url_host(&s.endpoint) {
+                Some(("https", _)) => {}
+                Some(("http", host)) if is_loopback_host(host) => {
+                    if !s.allow_plain_http {
+                        problems.push(format!(
+                            "notify.sms.endpoint {:?} is plain http://: set notify.sms.allow_plain_http = true to allow it to a relay on this machine, or use https://",
+                            s.endpoint
+                        ));
+                    }
+                }
+                Some(("http", _)) => problems.push(format!(
+                    "notify.sms.endpoint {:?} is plain http:// to another machine: phone numbers and texts would cross the network unencrypted; use https:// (plain http:// is allowed only to a loopback address, with allow_plain_http = true)",
+                    s.endpoint
+                )),
+                _ => problems.push(format!(
+                    "notify.sms.endpoint {:?} must be an https://host[:port]/path address",
+                    s.endpoint
+                )),
+            }
+            if s.token_env.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 problems.push(
-                    "notify.sms.endpoint must be an http:// address (a TLS gateway is reached through the local relay)"
+                    "notify.sms.token_env is empty (leave it out if the gateway needs no token)"
                         .into(),
                 );
+            }
+            if s.ca_file.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                problems.push("notify.sms.ca_file is empty".into());
             }
             if !s.template.contains("{title}") && !s.template.contains("{body}") {
                 problems.push("notify.sms.template must contain {title} or {body}".into());
@@ -211,6 +266,89 @@ impl NotifyConfig {
         }
         problems
     }
+}
+
+impl EmailConfig {
+    fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let host = self.smtp_host.trim();
+        if host.is_empty() {
+            problems.push("notify.email.smtp_host is empty".into());
+        }
+        if self.tls == SmtpTls::None && !host.is_empty() && !is_loopback_host(host) {
+            problems.push(format!(
+                "notify.email.tls = \"none\" would send mail, addresses and passwords unencrypted to {host}; \
+                 it is allowed only for a relay on this machine (localhost, 127.0.0.1, ::1): use tls = \"starttls\" or \"implicit\""
+            ));
+        }
+        match (&self.username, &self.password_env) {
+            (Some(u), _) if u.trim().is_empty() => {
+                problems.push("notify.email.username is empty".into());
+            }
+            (Some(_), None) => problems.push(
+                "notify.email.username needs password_env: the environment variable holding the password".into(),
+            ),
+            (None, Some(_)) => {
+                problems.push("notify.email.password_env is set but username is not".into());
+            }
+            _ => {}
+        }
+        if self
+            .password_env
+            .as_deref()
+            .is_some_and(|v| v.trim().is_empty())
+        {
+            problems.push("notify.email.password_env is empty".into());
+        }
+        if self.username.is_some() && self.tls == SmtpTls::None {
+            problems.push(
+                "notify.email.username: the relay is logged in to only over TLS (tls = \"starttls\" or \"implicit\"), never with tls = \"none\"".into(),
+            );
+        }
+        if self.ca_file.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            problems.push("notify.email.ca_file is empty".into());
+        }
+        if self.smtp_port == Some(0) {
+            problems.push("notify.email.smtp_port must not be 0".into());
+        }
+        if !crate::contact::is_email(&self.from) {
+            problems.push(format!(
+                "notify.email.from {:?} is not an email address",
+                self.from
+            ));
+        }
+        if self.timeout_seconds == 0 {
+            problems.push("notify.email.timeout_seconds must be at least 1".into());
+        }
+        problems
+    }
+}
+
+/// Whether `host` (a name or an address, IPv6 with or without brackets)
+/// is this machine: `localhost`, 127.0.0.0/8 or ::1.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The scheme and host of an `http(s)://` URL (`None` for anything else).
+fn url_host(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = match scheme {
+        "https" => "https",
+        "http" => "http",
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        &v6[..v6.find(']')?]
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    (!host.is_empty()).then_some((scheme, host))
 }
 
 impl SmsConfig {
@@ -556,5 +694,132 @@ mod tests {
         let err = CityConfig::from_toml(&text).unwrap_err().to_string();
         assert!(err.contains("sz-nowhere"), "{err}");
         assert!(err.contains("warning_share"), "{err}");
+    }
+
+    fn with_notify(extra: &str) -> Result<CityConfig, ConfigError> {
+        CityConfig::from_toml(&format!("{DEFAULT_CONFIG_TOML}\n{extra}"))
+    }
+
+    fn problems(extra: &str) -> Vec<String> {
+        match with_notify(extra) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid(p)) => p,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn email_defaults_to_required_starttls_on_the_submission_port() {
+        let c = with_notify(
+            "[notify.email]\nsmtp_host = \"mail.example.gov.cn\"\nfrom = \"noreply@example.gov.cn\"\n",
+        )
+        .unwrap();
+        let e = c.notify.email.unwrap();
+        assert_eq!((e.tls, e.port()), (SmtpTls::Starttls, 587));
+        let c = with_notify(
+            "[notify.email]\nsmtp_host = \"mail.example.gov.cn\"\ntls = \"implicit\"\nfrom = \"noreply@example.gov.cn\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.notify.email.unwrap().port(), 465);
+    }
+
+    #[test]
+    fn plain_smtp_only_to_this_machine_and_never_with_a_password() {
+        for host in ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.53"] {
+            let p = problems(&format!(
+                "[notify.email]\nsmtp_host = \"{host}\"\ntls = \"none\"\nfrom = \"noreply@example.gov.cn\"\n"
+            ));
+            assert!(p.is_empty(), "{host}: {p:?}");
+        }
+        for host in [
+            "10.0.0.25",
+            "mail.example.gov.cn",
+            "128.0.0.1",
+            "localhost.example.cn",
+        ] {
+            let p = problems(&format!(
+                "[notify.email]\nsmtp_host = \"{host}\"\ntls = \"none\"\nfrom = \"noreply@example.gov.cn\"\n"
+            ));
+            assert_eq!(p.len(), 1, "{host}: {p:?}");
+            assert!(
+                p[0].contains("tls = \"none\"") && p[0].contains(host),
+                "{p:?}"
+            );
+        }
+        let p = problems(
+            "[notify.email]\nsmtp_host = \"127.0.0.1\"\ntls = \"none\"\nusername = \"onestop\"\n\
+             password_env = \"SMTP_PASSWORD\"\nfrom = \"noreply@example.gov.cn\"\n",
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("only over TLS"), "{p:?}");
+        assert!(matches!(
+            with_notify(
+                "[notify.email]\nsmtp_host = \"127.0.0.1\"\ntls = \"plain\"\nfrom = \"a@b.cn\"\n"
+            ),
+            Err(ConfigError::Parse(_))
+        ));
+    }
+
+    #[test]
+    fn every_transport_problem_is_named_at_once() {
+        let p = problems(
+            "[notify.email]\nsmtp_host = \"mail.example.gov.cn\"\ntls = \"none\"\nusername = \"onestop\"\n\
+             from = \"noreply@example.gov.cn\"\nca_file = \"\"\n\
+             [notify.sms]\nendpoint = \"http://sms.example.cn/send\"\ntoken_env = \"\"\n",
+        );
+        let text = p.join("\n");
+        for want in [
+            "tls = \"none\" would send",
+            "needs password_env",
+            "only over TLS",
+            "ca_file is empty",
+            "plain http:// to another machine",
+            "token_env is empty",
+        ] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
+        assert_eq!(p.len(), 6, "{text}");
+    }
+
+    #[test]
+    fn sms_needs_https_except_to_this_machine_when_allowed() {
+        let sms = |endpoint: &str, allow: bool| {
+            problems(&format!(
+                "[notify.sms]\nendpoint = \"{endpoint}\"\nallow_plain_http = {allow}\n"
+            ))
+        };
+        assert!(sms("https://sms.example.cn/send", false).is_empty());
+        assert!(sms("https://[2001:db8::1]:8443/send", false).is_empty());
+        assert!(sms("http://127.0.0.1:9090/sms", true).is_empty());
+        assert!(sms("http://[::1]:9090/sms", true).is_empty());
+        assert!(sms("http://localhost/sms", true).is_empty());
+        let p = sms("http://127.0.0.1:9090/sms", false);
+        assert!(
+            p.len() == 1 && p[0].contains("allow_plain_http = true"),
+            "{p:?}"
+        );
+        for far in [
+            "http://sms.example.cn/send",
+            "http://10.1.2.3:9090/sms",
+            "http://127.0.0.1.example.cn/sms",
+            "http://user@sms.example.cn/sms",
+        ] {
+            let p = sms(far, true);
+            assert!(
+                p.len() == 1 && p[0].contains("another machine"),
+                "{far}: {p:?}"
+            );
+        }
+        for bad in [
+            "ftp://sms.example.cn/",
+            "sms.example.cn/send",
+            "https:///send",
+        ] {
+            let p = sms(bad, false);
+            assert!(
+                p.len() == 1 && p[0].contains("must be an https://"),
+                "{bad}: {p:?}"
+            );
+        }
     }
 }

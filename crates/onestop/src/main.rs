@@ -565,7 +565,7 @@ struct City {
 }
 
 fn load_city(path: Option<&Path>) -> Result<City> {
-    let (config, base) = match path {
+    let (mut config, base) = match path {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read configuration {}", p.display()))?;
@@ -578,6 +578,20 @@ fn load_city(path: Option<&Path>) -> Result<City> {
             None,
         ),
     };
+    // Certificate files named in the configuration are relative to it.
+    let beside = |f: &mut Option<String>| {
+        if let (Some(b), Some(path)) = (&base, f.as_mut())
+            && Path::new(path.as_str()).is_relative()
+        {
+            *path = b.join(path.as_str()).to_string_lossy().into_owned();
+        }
+    };
+    if let Some(e) = config.notify.email.as_mut() {
+        beside(&mut e.ca_file);
+    }
+    if let Some(s) = config.notify.sms.as_mut() {
+        beside(&mut s.ca_file);
+    }
     let overrides_path = std::env::var_os("ONESTOP_CALENDAR_OVERRIDES")
         .map(PathBuf::from)
         .or_else(|| {
@@ -655,6 +669,9 @@ fn calendar_check(config: Option<&Path>) -> Result<()> {
 }
 
 async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant) -> Result<()> {
+    // The mail relay's and SMS gateway's clients: a password missing from
+    // the environment or an unreadable certificate file stops start-up here.
+    let deliverer = onestop_server::delivery::Deliverer::new(&city.config)?;
     let target = db_target(data_dir)?;
     let options = StoreOptions::for_target(&target);
     let store = {
@@ -675,7 +692,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         .await
         .map_err(|e| anyhow::anyhow!("stored calendar: {}", e.message))?;
     let sweeper = onestop_server::levels::start(state.clone());
-    let deliverer = onestop_server::delivery::start(state.clone());
+    let deliverer = onestop_server::delivery::start(state.clone(), deliverer);
     let counter = onestop_server::board::start_open_counts(state.clone());
     let app = onestop_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)

@@ -7,6 +7,8 @@
 
 #[path = "../../server/tests/common/smtp.rs"]
 mod smtp;
+#[path = "../../server/tests/common/tls.rs"]
+mod tls;
 
 use onestop_store::testing::{Backend, TestDb};
 use serde_json::Value;
@@ -71,6 +73,9 @@ fn start(db: &TestDb, addr: SocketAddr) -> Server {
 }
 
 /// Starts the server with a configuration file (`None`: the built-in city).
+/// The mail relay's password, in the servers' environment.
+const SMTP_PASSWORD: &str = "relay-s3cret";
+
 fn start_with(db: &TestDb, addr: SocketAddr, config: Option<&std::path::Path>) -> Server {
     let overrides = db.dir.join("calendar-fixture.toml");
     std::fs::write(&overrides, onestop_store::testing::TEST_OVERRIDES).unwrap();
@@ -79,6 +84,7 @@ fn start_with(db: &TestDb, addr: SocketAddr, config: Option<&std::path::Path>) -
         .env("ONESTOP_DATA_DIR", &db.dir)
         .env("ONESTOP_CALENDAR_OVERRIDES", &overrides)
         .env("RUST_LOG", "warn")
+        .env("ONESTOP_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
         .env_remove("ONESTOP_CONFIG")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -399,10 +405,14 @@ fn postgres_two_servers_sweep_each_change_once() {
 /// Email for every overdue order: the relay is down when the orders fall
 /// due, so the server queues and attempts the messages but cannot send them;
 /// it is killed (SIGKILL); the relay comes up; two servers start on the same
-/// database and deliver every message exactly once.
+/// database and deliver every message exactly once — over STARTTLS, logged
+/// in with the password from their environment, trusting the relay's
+/// certificate through a `ca_file` beside the configuration.
 fn killed_between_level_change_and_email(backend: Backend) {
     let db = TestDb::new(backend);
     let smtp_port = smtp::free_port();
+    let cert = tls::TestCert::new();
+    std::fs::write(db.dir.join("relay-ca.pem"), &cert.cert_pem).unwrap();
     let config = db.dir.join("onestop-mail.toml");
     let text = onestop_domain::config::DEFAULT_CONFIG_TOML
         .replace("retry_base_seconds = 30", "retry_base_seconds = 1")
@@ -411,6 +421,8 @@ fn killed_between_level_change_and_email(backend: Backend) {
         &config,
         format!(
             "{text}\n[notify.email]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\n\
+             tls = \"starttls\"\nusername = \"onestop\"\npassword_env = \"ONESTOP_TEST_SMTP_PASSWORD\"\n\
+             ca_file = \"relay-ca.pem\"\n\
              from = \"noreply@onestop.example.gov.cn\"\ntimeout_seconds = 2\n"
         ),
     )
@@ -466,7 +478,10 @@ fn killed_between_level_change_and_email(backend: Backend) {
         ),
         0
     );
-    let relay = smtp::SmtpServer::start_on(smtp_port, None);
+    let relay = smtp::SmtpServer::start_relay(
+        smtp::Relay::tls(smtp_port, smtp::Mode::Starttls, &cert.cert, &cert.key)
+            .login("onestop", SMTP_PASSWORD),
+    );
     let a = start_with(&db, free_addr(), Some(&config));
     let b = start_with(&db, free_addr(), Some(&config));
     let got = relay.wait_for(expected as usize, 30);
@@ -486,6 +501,11 @@ fn killed_between_level_change_and_email(backend: Backend) {
     let to_water = got.iter().filter(|m| m.to == "op@water.example.cn").count();
     assert_eq!(to_water, apps);
     assert!(got.iter().all(|m| m.subject.starts_with("工单超期")));
+    assert!(
+        got.iter()
+            .all(|m| m.tls.starts_with("TLSv1.") && m.auth == "onestop"),
+        "{got:?}"
+    );
     assert_eq!(
         count(
             &mut conn,
@@ -505,4 +525,95 @@ fn sqlite_killed_between_level_change_and_email() {
 #[test]
 fn postgres_killed_between_level_change_and_email() {
     killed_between_level_change_and_email(Backend::Postgres);
+}
+
+/// Runs `onestop serve` with `config` (written beside a scratch data folder)
+/// and returns what it printed when it refused to start.
+fn refused_start(name: &str, config: &str) -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "onestop-refused-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!("{}\n{config}", onestop_domain::config::DEFAULT_CONFIG_TOML),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_onestop"))
+        .args(["serve", "--listen", &free_addr().to_string()])
+        .env("ONESTOP_DATA_DIR", dir.join("data"))
+        .env("ONESTOP_CONFIG", &path)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("ONESTOP_TEST_MISSING_PASSWORD")
+        .env_remove("ONESTOP_TEST_MISSING_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start onestop");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{name}: the server started");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!status.success(), "{name}: {err}");
+    assert!(
+        !dir.join("data").join("onestop.sqlite3").exists(),
+        "{name}: refused before opening the database"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    err
+}
+
+/// A server does not start when mail or texts would cross the network
+/// unencrypted, nor when a password, token or certificate file it is told
+/// to use is missing; it names every reason at once.
+#[test]
+fn unsafe_or_incomplete_transports_stop_start_up() {
+    let err = refused_start(
+        "plain",
+        "[notify.email]\nsmtp_host = \"mail.example.gov.cn\"\ntls = \"none\"\n\
+         from = \"noreply@onestop.example.gov.cn\"\n\
+         [notify.sms]\nendpoint = \"http://sms.example.cn/send\"\nallow_plain_http = true\n",
+    );
+    assert!(
+        err.contains("notify.email.tls = \"none\"") && err.contains("mail.example.gov.cn"),
+        "{err}"
+    );
+    assert!(
+        err.contains("notify.sms.endpoint") && err.contains("another machine"),
+        "{err}"
+    );
+    let err = refused_start(
+        "missing",
+        "[notify.email]\nsmtp_host = \"mail.example.gov.cn\"\nusername = \"onestop\"\n\
+         password_env = \"ONESTOP_TEST_MISSING_PASSWORD\"\nca_file = \"no-such-ca.pem\"\n\
+         from = \"noreply@onestop.example.gov.cn\"\n\
+         [notify.sms]\nendpoint = \"https://sms.example.cn/send\"\n\
+         token_env = \"ONESTOP_TEST_MISSING_TOKEN\"\n",
+    );
+    for want in [
+        "ONESTOP_TEST_MISSING_PASSWORD",
+        "no-such-ca.pem cannot be read",
+        "ONESTOP_TEST_MISSING_TOKEN",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
 }

@@ -14,7 +14,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::mail;
+use crate::mail::{self, Mailer};
 use crate::sms::{self, Sms, SmsGateway};
 use onestop_domain::config::CityConfig;
 use onestop_store::notifications::Outward;
@@ -52,24 +52,58 @@ pub struct Report {
     pub given_up: usize,
 }
 
-/// The worker's identity and its SMS adapter.
+/// The email and SMS transports of this server could not be set up: every
+/// reason (a password or token missing from the environment, an unreadable
+/// `ca_file`).
+#[derive(Debug, thiserror::Error)]
+#[error("notification transport:\n  - {}", .0.join("\n  - "))]
+pub struct TransportError(pub Vec<String>);
+
+/// The worker's identity and its transports: one mail relay client and one
+/// SMS gateway client per server, shared by every attempt.
 #[derive(Clone)]
 pub struct Deliverer {
     worker: Arc<str>,
+    mail: Option<Arc<Mailer>>,
     sms: Option<Arc<dyn SmsGateway>>,
 }
 
 impl Deliverer {
-    pub fn new(config: &CityConfig) -> Self {
-        Deliverer {
-            worker: format!("worker-{}", uuid::Uuid::new_v4().simple()).into(),
-            sms: config
-                .notify
-                .sms
-                .as_ref()
-                .and_then(sms::gateway)
+    /// The transports `config` describes, with secrets from the process
+    /// environment. Must run inside the Tokio runtime.
+    pub fn new(config: &CityConfig) -> Result<Self, TransportError> {
+        Self::with_secrets(config, &|var| std::env::var(var).ok())
+    }
+
+    /// As [`Deliverer::new`], with secrets (`password_env`, `token_env`)
+    /// looked up by `secret`.
+    pub fn with_secrets(
+        config: &CityConfig,
+        secret: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, TransportError> {
+        let mut problems = Vec::new();
+        let mail = match &config.notify.email {
+            Some(cfg) => Mailer::new(cfg, secret)
+                .map_err(|p| problems.extend(p))
+                .ok()
+                .map(Arc::new),
+            None => None,
+        };
+        let sms = match &config.notify.sms {
+            Some(cfg) => sms::gateway(cfg, secret)
+                .map_err(|p| problems.extend(p))
+                .ok()
                 .map(Arc::from),
+            None => None,
+        };
+        if !problems.is_empty() {
+            return Err(TransportError(problems));
         }
+        Ok(Deliverer {
+            worker: format!("worker-{}", uuid::Uuid::new_v4().simple()).into(),
+            mail,
+            sms,
+        })
     }
 
     /// The longest an attempt can take, doubled: a claimed row is not
@@ -129,26 +163,19 @@ enum Outcome {
 /// One attempt at one row, and its outcome recorded.
 async fn attempt(state: &AppState, d: &Deliverer, row: Delivery) -> Result<Outcome, ApiError> {
     let result = match row.channel.as_str() {
-        "email" => match &state.config.notify.email {
-            Some(cfg) => {
+        "email" => match &d.mail {
+            Some(mailer) => {
                 let text = email_text(state, &row);
-                let message_id = format!(
-                    "onestop-{}-{}@{}",
-                    row.id,
-                    row.created_at_ms,
-                    cfg.from.split_once('@').map_or("localhost", |(_, d)| d)
-                );
-                mail::send(
-                    cfg,
-                    &mail::Mail {
+                let message_id = mailer.message_id(row.id, row.created_at_ms);
+                mailer
+                    .send(&mail::Mail {
                         to: &row.address,
                         subject: &row.title,
                         text: &text,
                         message_id: &message_id,
                         date: state.now(),
-                    },
-                )
-                .await
+                    })
+                    .await
             }
             None => Err(SendError::Transient("邮件通道未配置".into())),
         },
@@ -211,10 +238,9 @@ fn email_text(state: &AppState, row: &Delivery) -> String {
     text
 }
 
-/// Delivers every [`DELIVER_EVERY`] until the runtime stops.
-pub fn start(state: AppState) -> tokio::task::JoinHandle<()> {
+/// Delivers with `d` every [`DELIVER_EVERY`] until the runtime stops.
+pub fn start(state: AppState, d: Deliverer) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let d = Deliverer::new(&state.config);
         let mut tick = tokio::time::interval(DELIVER_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -233,4 +259,88 @@ pub fn start(state: AppState) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// The certificates of a PEM file (`ca_file`), to trust besides the public
+/// roots. An unreadable file or one without a certificate is an error
+/// (beginning with the path).
+pub(crate) fn load_ca_file(
+    path: &str,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(path).map_err(|e| format!("{path} cannot be read: {e}"))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{path} is not a PEM file of certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{path} holds no certificate (PEM, BEGIN CERTIFICATE)"
+        ));
+    }
+    Ok(certs)
+}
+
+/// `text` (an error from a relay or gateway) without the recipient's
+/// `address` or anything else that looks like an email address.
+pub(crate) fn scrub(text: &str, address: &str) -> String {
+    let mut out = text.to_owned();
+    if !address.is_empty() {
+        out = replace_ignoring_case(&out, address, "***");
+    }
+    out.split_inclusive(|c: char| c.is_whitespace() || "<>()[],;:\"'".contains(c))
+        .map(|piece| {
+            let word =
+                piece.trim_end_matches(|c: char| c.is_whitespace() || "<>()[],;:\"'".contains(c));
+            if word.contains('@') {
+                piece.replacen(word, "***", 1)
+            } else {
+                piece.to_owned()
+            }
+        })
+        .collect()
+}
+
+fn replace_ignoring_case(text: &str, needle: &str, with: &str) -> String {
+    let (lower, needle) = (text.to_lowercase(), needle.to_lowercase());
+    if lower.len() != text.len() {
+        return text.replace(&needle, with);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, _) in lower.match_indices(&needle) {
+        out.push_str(&text[last..i]);
+        out.push_str(with);
+        last = i + needle.len();
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub;
+
+    #[test]
+    fn errors_keep_no_address() {
+        assert_eq!(
+            scrub(
+                "550 5.1.1 <Boss@Ent.example.cn>: unknown user",
+                "boss@ent.example.cn"
+            ),
+            "550 5.1.1 <***>: unknown user"
+        );
+        assert_eq!(
+            scrub("553 other@x.cn refused", "boss@ent.example.cn"),
+            "553 *** refused"
+        );
+        assert_eq!(
+            scrub("invalid number 13800000004", "13800000004"),
+            "invalid number ***"
+        );
+        assert_eq!(
+            scrub("Connection refused (os error 111)", "a@b.cn"),
+            "Connection refused (os error 111)"
+        );
+    }
 }

@@ -1,21 +1,18 @@
 //! SMS through a gateway: the [`SmsGateway`] trait is the plug; `http_json`
 //! is the adapter this build has. It posts
 //! `{"to": "13800000000", "text": "【联合报装】…", "id": "…"}` to the configured
-//! endpoint with `Idempotency-Key: id` (the same for every attempt at one
-//! message) and an optional bearer token from the environment. 2xx is sent;
-//! 429, 5xx and broken connections are tried again; any other answer is a
-//! refusal that no retry would change.
+//! endpoint over HTTPS (`reqwest` with rustls; one client per server, its
+//! connections reused) with `Idempotency-Key: id` (the same for every attempt
+//! at one message) and an optional bearer token from the environment. 2xx is
+//! sent; 429, 5xx, time-outs, broken connections and failed TLS handshakes are
+//! tried again; any other answer is a refusal that no retry would change.
 
-use crate::delivery::SendError;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
+use crate::delivery::{SendError, load_ca_file, scrub};
+use crate::mail::{certificate_problem, chain};
 use onestop_domain::config::SmsConfig;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 /// One text message to send.
 #[derive(Debug, Clone)]
@@ -33,87 +30,113 @@ pub trait SmsGateway: Send + Sync {
     fn send<'a>(&'a self, sms: &'a Sms<'a>) -> SendFuture<'a>;
 }
 
-/// The gateway `config` names, if this build has it.
-pub fn gateway(config: &SmsConfig) -> Option<Box<dyn SmsGateway>> {
+/// The gateway `config` names. `secret` looks up environment variables (the
+/// token named by `token_env`). Every problem is named.
+pub fn gateway(
+    config: &SmsConfig,
+    secret: &dyn Fn(&str) -> Option<String>,
+) -> Result<Box<dyn SmsGateway>, Vec<String>> {
     match config.gateway.as_str() {
-        "http_json" => HttpJson::new(config).map(|g| Box::new(g) as Box<dyn SmsGateway>),
-        _ => None,
+        "http_json" => HttpJson::new(config, secret).map(|g| Box::new(g) as Box<dyn SmsGateway>),
+        other => Err(vec![format!("notify.sms.gateway {other:?} is unknown")]),
     }
 }
 
-/// POSTs JSON to an HTTP endpoint.
+/// POSTs JSON to an HTTPS endpoint.
 pub struct HttpJson {
-    host: String,
-    port: u16,
-    path: String,
+    client: reqwest::Client,
+    endpoint: reqwest::Url,
     token: Option<String>,
-    limit: Duration,
 }
 
 impl HttpJson {
-    pub fn new(config: &SmsConfig) -> Option<Self> {
-        let rest = config.endpoint.strip_prefix("http://")?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
+    pub fn new(
+        config: &SmsConfig,
+        secret: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        let endpoint = reqwest::Url::parse(&config.endpoint)
+            .map_err(|e| problems.push(format!("notify.sms.endpoint: {e}")))
+            .ok();
+        let token = match &config.token_env {
+            Some(var) => match secret(var).filter(|t| !t.is_empty()) {
+                Some(t) => Some(t),
+                None => {
+                    problems.push(format!(
+                        "notify.sms.token_env: the environment variable {var} holding the gateway's token is not set"
+                    ));
+                    None
+                }
+            },
+            None => None,
         };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse().ok()?),
-            None => (authority, 80),
-        };
-        Some(HttpJson {
-            host: host.to_owned(),
-            port,
-            path: path.to_owned(),
-            token: config
-                .token_env
-                .as_deref()
-                .and_then(|v| std::env::var(v).ok()),
-            limit: Duration::from_secs(u64::from(config.timeout_seconds.max(1))),
-        })
+        let limit = Duration::from_secs(u64::from(config.timeout_seconds.max(1)));
+        // Plain http:// only where the configuration check allowed it (a
+        // loopback address, explicitly); never a redirect elsewhere.
+        let plain_ok =
+            config.allow_plain_http && endpoint.as_ref().is_some_and(|u| u.scheme() == "http");
+        let mut builder = reqwest::Client::builder()
+            .https_only(!plain_ok)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(limit)
+            .timeout(limit)
+            .pool_idle_timeout(Duration::from_secs(60));
+        if let Some(path) = &config.ca_file {
+            match load_ca_file(path) {
+                Ok(certs) => {
+                    for der in certs {
+                        match reqwest::Certificate::from_der(&der) {
+                            Ok(c) => builder = builder.add_root_certificate(c),
+                            Err(e) => problems.push(format!(
+                                "notify.sms.ca_file {path}: a certificate cannot be used: {e}"
+                            )),
+                        }
+                    }
+                }
+                Err(e) => problems.push(format!("notify.sms.ca_file: {e}")),
+            }
+        }
+        let client = builder
+            .build()
+            .map_err(|e| {
+                problems.push(format!(
+                    "notify.sms: the HTTPS client cannot be set up: {e}"
+                ))
+            })
+            .ok();
+        match (problems.is_empty(), client, endpoint) {
+            (true, Some(client), Some(endpoint)) => Ok(HttpJson {
+                client,
+                endpoint,
+                token,
+            }),
+            _ => Err(problems),
+        }
     }
 
     async fn post(&self, sms: &Sms<'_>) -> Result<(), SendError> {
-        let body = serde_json::json!({"to": sms.to, "text": sms.text, "id": sms.id}).to_string();
-        let stream = TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| SendError::Transient(format!("无法连接短信网关：{e}")))?;
-        let _ = stream.set_nodelay(true);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| SendError::Transient(format!("短信网关握手失败：{e}")))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let mut req = Request::post(self.path.as_str())
-            .header("host", format!("{}:{}", self.host, self.port))
-            .header("content-type", "application/json; charset=utf-8")
-            .header("idempotency-key", sms.id);
+        let mut req = self
+            .client
+            .post(self.endpoint.clone())
+            .header("idempotency-key", sms.id)
+            .json(&serde_json::json!({"to": sms.to, "text": sms.text, "id": sms.id}));
         if let Some(t) = &self.token {
-            req = req.header("authorization", format!("Bearer {t}"));
+            req = req.bearer_auth(t);
         }
-        let req = req
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| SendError::Permanent(format!("短信请求无法构造：{e}")))?;
-        let res = sender
-            .send_request(req)
-            .await
-            .map_err(|e| SendError::Transient(format!("短信网关连接中断：{e}")))?;
+        let res = req.send().await.map_err(|e| classify(&e, sms.to))?;
         let status = res.status();
-        let text = res
-            .into_body()
-            .collect()
-            .await
-            .map(|b| {
-                String::from_utf8_lossy(&b.to_bytes())
-                    .chars()
-                    .take(200)
-                    .collect::<String>()
-            })
-            .unwrap_or_default();
         if status.is_success() {
-            Ok(())
-        } else if status.as_u16() == 429 || status.is_server_error() {
+            return Ok(());
+        }
+        let text: String = res
+            .text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
+        let text = scrub(&text, sms.to);
+        if status.as_u16() == 429 || status.is_server_error() {
             Err(SendError::Transient(format!(
                 "短信网关暂不可用：{status} {text}"
             )))
@@ -125,12 +148,31 @@ impl HttpJson {
     }
 }
 
+/// A request that got no answer: always worth another attempt.
+fn classify(e: &reqwest::Error, to: &str) -> SendError {
+    if e.is_timeout() {
+        return SendError::Transient("短信网关超时".into());
+    }
+    if let Some(reason) = certificate_problem(e) {
+        return SendError::Transient(format!(
+            "短信网关的证书不受信任（{reason}），短信未发送；请核对 notify.sms.ca_file 与网关证书"
+        ));
+    }
+    // The causes only: the top error repeats the endpoint's address.
+    let detail = match std::error::Error::source(e) {
+        Some(cause) => chain(cause),
+        None => e.to_string(),
+    };
+    let detail = scrub(&detail, to);
+    if e.is_connect() {
+        SendError::Transient(format!("无法连接短信网关：{detail}"))
+    } else {
+        SendError::Transient(format!("短信网关连接中断：{detail}"))
+    }
+}
+
 impl SmsGateway for HttpJson {
     fn send<'a>(&'a self, sms: &'a Sms<'a>) -> SendFuture<'a> {
-        Box::pin(async move {
-            tokio::time::timeout(self.limit, self.post(sms))
-                .await
-                .map_err(|_| SendError::Transient("短信网关超时".into()))?
-        })
+        Box::pin(self.post(sms))
     }
 }

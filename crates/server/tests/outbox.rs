@@ -1,15 +1,18 @@
 //! Email and SMS through the durable outbox, on SQLite and PostgreSQL, with a
-//! real SMTP server (aiosmtpd) and a local HTTP receiver as the SMS gateway:
-//! who is told on which channel, once; the account's switches; retries with
-//! backoff and the give-up limit; a dead relay never slowing a user's action.
+//! real SMTP server (aiosmtpd, over STARTTLS or TLS with a certificate made
+//! for the test) and a local HTTPS receiver as the SMS gateway: who is told
+//! on which channel, once; the account's switches; retries with backoff and
+//! the give-up limit; a dead relay never slowing a user's action; nothing
+//! sent to a relay or gateway that is not trusted or does not encrypt.
 
 mod common;
 
 use axum::http::{Method, StatusCode};
 use common::sms_gateway::Gateway;
-use common::smtp::{SmtpServer, free_port};
+use common::smtp::{Mode, Relay, SmtpServer, free_port};
+use common::tls::TestCert;
 use common::*;
-use onestop_domain::config::{CityConfig, EmailConfig, SmsConfig};
+use onestop_domain::config::{CityConfig, EmailConfig, SmsConfig, SmtpTls};
 use onestop_domain::timefmt;
 use onestop_server::delivery::{Deliverer, Report, deliver_once};
 use onestop_store::testing::Backend;
@@ -19,31 +22,68 @@ on_both_databases!(
     warnings_reach_email_and_sms_once,
     failed_attempts_back_off_then_give_up,
     settings_switch_channels,
+    mail_over_implicit_tls,
+    untrusted_or_unencrypted_peers_get_nothing,
 );
 
 const FRIDAY: &str = "2026-09-18T16:30:00+08:00";
 
-fn notify(c: &mut CityConfig, smtp_port: u16, sms_endpoint: &str) {
-    c.notify.max_attempts = 3;
-    c.notify.retry_base_seconds = 30;
-    c.notify.retry_max_seconds = 3_600;
-    c.notify.public_url = Some("https://onestop.example.gov.cn".into());
-    c.notify.email = Some(EmailConfig {
+/// The relay's account, and the password the environment holds for it.
+const SMTP_USER: &str = "onestop";
+const SMTP_PASSWORD: &str = "relay-s3cret";
+const SMS_TOKEN: &str = "gw-t0ken";
+
+/// The process environment, as far as these tests need it.
+fn secrets(var: &str) -> Option<String> {
+    match var {
+        "TEST_SMTP_PASSWORD" => Some(SMTP_PASSWORD.into()),
+        "TEST_SMS_TOKEN" => Some(SMS_TOKEN.into()),
+        _ => None,
+    }
+}
+
+fn deliverer(config: &CityConfig) -> Deliverer {
+    Deliverer::with_secrets(config, &secrets).expect("the transports")
+}
+
+/// A relay on this machine: `tls`, logging in when `login`, trusting `ca`.
+fn email(port: u16, tls: SmtpTls, ca: Option<String>, login: bool) -> EmailConfig {
+    EmailConfig {
         smtp_host: "127.0.0.1".into(),
-        smtp_port,
+        smtp_port: Some(port),
+        tls,
+        username: login.then(|| SMTP_USER.into()),
+        password_env: login.then(|| "TEST_SMTP_PASSWORD".into()),
+        ca_file: ca,
         from: "noreply@onestop.example.gov.cn".into(),
         from_name: "联合报装".into(),
         helo: None,
         timeout_seconds: 5,
-    });
-    c.notify.sms = Some(SmsConfig {
+    }
+}
+
+/// The gateway at `endpoint` (plain http:// allowed, it being local),
+/// trusting `ca`, with the bearer token.
+fn sms(endpoint: &str, ca: Option<String>) -> SmsConfig {
+    SmsConfig {
         gateway: "http_json".into(),
-        endpoint: sms_endpoint.into(),
-        token_env: None,
+        endpoint: endpoint.into(),
+        allow_plain_http: endpoint.starts_with("http://"),
+        ca_file: ca,
+        token_env: Some("TEST_SMS_TOKEN".into()),
         sign: "联合报装".into(),
         template: "【{sign}】{title}。{body}".into(),
         timeout_seconds: 5,
-    });
+    }
+}
+
+fn notify(c: &mut CityConfig, mail: EmailConfig, sms: SmsConfig) {
+    c.notify.max_attempts = 3;
+    c.notify.retry_base_seconds = 30;
+    c.notify.retry_max_seconds = 3_600;
+    c.notify.public_url = Some("https://onestop.example.gov.cn".into());
+    c.notify.email = Some(mail);
+    c.notify.sms = Some(sms);
 }
 
 fn set(app: &TestApp, at: &str) {
@@ -128,11 +168,24 @@ async fn put_settings(app: &TestApp, s: &Session, body: &Value) -> Answer {
 /// supervisor on overdue; the enterprise on acceptance; each message once
 /// however often the worker runs, and nobody who switched the channel off.
 async fn warnings_reach_email_and_sms_once(backend: Backend) {
-    let smtp = SmtpServer::start();
-    let gateway = Gateway::start().await;
+    let cert = TestCert::new();
+    let smtp = SmtpServer::start_relay(
+        Relay::tls(free_port(), Mode::Starttls, &cert.cert, &cert.key)
+            .login(SMTP_USER, SMTP_PASSWORD),
+    );
+    let gateway = Gateway::start_https(&cert.cert_pem, &cert.key_pem).await;
     let endpoint = gateway.endpoint();
+    assert!(endpoint.starts_with("https://"));
     let port = smtp.addr.port();
-    let app = TestApp::with_config_at(backend, FRIDAY, |c| notify(c, port, &endpoint)).await;
+    let app = TestApp::with_config_at(backend, FRIDAY, |c| {
+        notify(
+            c,
+            email(port, SmtpTls::Starttls, cert.ca_file(), true),
+            sms(&endpoint, cert.ca_file()),
+        )
+    })
+    .await;
+    app.state.config.validate().expect("a valid configuration");
     app.account("water.op", &["operator:sz-water"]).await;
     app.account("water.quiet", &["operator:sz-water"]).await;
     app.account("sup", &["supervisor:sz-zjj"]).await;
@@ -168,7 +221,7 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    let d = Deliverer::new(&app.state.config);
+    let d = deliverer(&app.state.config);
 
     let created = app
         .post_json("/api/v1/applications", &water_only(USCC), None)
@@ -191,6 +244,11 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
     let mail = smtp.wait_for(1, 10);
     assert_eq!(mail.len(), 1, "{mail:?}");
     assert_eq!(mail[0].to, "op@water.example.cn");
+    // Over TLS (after STARTTLS), logged in with the password from the
+    // environment.
+    assert!(mail[0].tls.starts_with("TLSv1."), "{:?}", mail[0]);
+    assert_eq!(mail[0].auth, SMTP_USER);
+    assert_eq!(smtp.logins(), vec![(SMTP_USER.to_owned(), true)]);
     assert!(
         mail[0].subject.starts_with(&format!("工单预警：{number}")),
         "{:?}",
@@ -217,6 +275,9 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
         texts[0].text
     );
     assert_eq!(texts[0].id, texts[0].idempotency_key);
+    assert!(texts[0].id.starts_with("onestop-"), "{:?}", texts[0]);
+    assert_eq!(texts[0].authorization, format!("Bearer {SMS_TOKEN}"));
+    assert_eq!(texts[0].content_type, "application/json");
 
     // Overdue on Monday: the operator and the supervisor (who has no phone).
     set(&app, "2026-09-21T08:00:00+08:00");
@@ -269,6 +330,24 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
         all.iter().all(|r| r.status == "sent" && r.attempts == 1),
         "{all:?}"
     );
+    assert!(
+        mail.iter()
+            .all(|m| m.tls.starts_with("TLSv1.") && m.auth == SMTP_USER),
+        "{mail:?}"
+    );
+    // Each email's Message-ID is its row's, the same for every attempt.
+    let mut from_rows: Vec<String> = all
+        .iter()
+        .filter(|r| r.channel == "email")
+        .map(|r| {
+            format!(
+                "<onestop-{}-{}@onestop.example.gov.cn>",
+                r.id, r.created_at_ms
+            )
+        })
+        .collect();
+    from_rows.sort();
+    assert_eq!(ids, from_rows);
 }
 
 /// A refusing gateway is tried again after 30 s and 60 s; an unreachable
@@ -278,7 +357,18 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
     let gateway = Gateway::start().await;
     let endpoint = gateway.endpoint();
     let dead = free_port();
-    let app = TestApp::with_config_at(backend, FRIDAY, |c| notify(c, dead, &endpoint)).await;
+    let app = TestApp::with_config_at(backend, FRIDAY, |c| {
+        notify(
+            c,
+            email(dead, SmtpTls::None, None, false),
+            sms(&endpoint, None),
+        )
+    })
+    .await;
+    app.state
+        .config
+        .validate()
+        .expect("plain to this machine, allowed");
     app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
     reach(
         &app,
@@ -287,7 +377,7 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
         Some("13800000004"),
     )
     .await;
-    let d = Deliverer::new(&app.state.config);
+    let d = deliverer(&app.state.config);
     let created = app
         .post_json("/api/v1/applications", &water_only(USCC), None)
         .await
@@ -422,7 +512,11 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
 /// field, switches stored, in-app messages switched off.
 async fn settings_switch_channels(backend: Backend) {
     let app = TestApp::with_config_at(backend, FRIDAY, |c| {
-        notify(c, free_port(), "http://127.0.0.1:9/sms")
+        notify(
+            c,
+            email(free_port(), SmtpTls::Starttls, None, false),
+            sms("http://127.0.0.1:9/sms", None),
+        )
     })
     .await;
     app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
@@ -542,4 +636,197 @@ async fn settings_switch_channels(backend: Backend) {
         .int(0)
         .unwrap();
     assert_eq!(audited, 1);
+}
+
+/// TLS from the first byte (SMTPS), logging in over it.
+async fn mail_over_implicit_tls(backend: Backend) {
+    let cert = TestCert::new();
+    let smtp = SmtpServer::start_relay(
+        Relay::tls(free_port(), Mode::Implicit, &cert.cert, &cert.key)
+            .login(SMTP_USER, SMTP_PASSWORD),
+    );
+    let port = smtp.addr.port();
+    let app = TestApp::with_config_at(backend, FRIDAY, |c| {
+        notify(
+            c,
+            email(port, SmtpTls::Implicit, cert.ca_file(), true),
+            sms("http://127.0.0.1:9/sms", None),
+        );
+        c.notify.sms = None;
+    })
+    .await;
+    app.state.config.validate().expect("a valid configuration");
+    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
+    reach(&app, "ent.a", Some("boss@ent.example.cn"), None).await;
+    let d = deliverer(&app.state.config);
+    let key = app.key("workorders:write:sz-water").await;
+    for _ in 0..2 {
+        let created = app
+            .post_json("/api/v1/applications", &water_only(USCC), None)
+            .await
+            .json();
+        let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+        accept(&app, &key, &oid).await;
+        assert_eq!(deliver(&app, &d).await.sent, 1);
+    }
+    let mail = smtp.wait_for(2, 10);
+    assert_eq!(mail.len(), 2, "{mail:?}");
+    for m in &mail {
+        assert_eq!(m.to, "boss@ent.example.cn");
+        assert!(m.tls.starts_with("TLSv1."), "{m:?}");
+        assert_eq!(m.auth, SMTP_USER);
+        assert!(m.subject.starts_with("申请进度："), "{m:?}");
+    }
+    assert_ne!(mail[0].message_id, mail[1].message_id);
+    // The second message went over the pooled connection: one login.
+    assert_eq!(smtp.logins(), vec![(SMTP_USER.to_owned(), true)]);
+}
+
+/// A relay that offers no STARTTLS, a relay or gateway whose certificate is
+/// not trusted, and a refused password: nothing is sent, each attempt is
+/// recorded with an error that says why (and holds neither the address nor
+/// the password), and the messages wait for another attempt — which
+/// succeeds once the relay and gateway can be trusted.
+async fn untrusted_or_unencrypted_peers_get_nothing(backend: Backend) {
+    let (cert, stranger) = (TestCert::new(), TestCert::new());
+    let good = SmtpServer::start_relay(
+        Relay::tls(free_port(), Mode::Starttls, &cert.cert, &cert.key)
+            .login(SMTP_USER, SMTP_PASSWORD),
+    );
+    let plain = SmtpServer::start();
+    let impostor = SmtpServer::start_relay(
+        Relay::tls(free_port(), Mode::Starttls, &stranger.cert, &stranger.key)
+            .login(SMTP_USER, SMTP_PASSWORD),
+    );
+    let gateway = Gateway::start_https(&cert.cert_pem, &cert.key_pem).await;
+    let fake_gateway = Gateway::start_https(&stranger.cert_pem, &stranger.key_pem).await;
+    let (good_port, endpoint) = (good.addr.port(), gateway.endpoint());
+    let app = TestApp::with_config_at(backend, FRIDAY, |c| {
+        notify(
+            c,
+            email(good_port, SmtpTls::Starttls, cert.ca_file(), true),
+            sms(&endpoint, cert.ca_file()),
+        )
+    })
+    .await;
+    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
+    reach(
+        &app,
+        "ent.a",
+        Some("boss@ent.example.cn"),
+        Some("13800000004"),
+    )
+    .await;
+    let key = app.key("workorders:write:sz-water").await;
+    // 1. A relay without STARTTLS: no fallback to plain text.
+    let plain_port = plain.addr.port();
+    let (report, mail, _) = attempt_with(&app, &key, |c| {
+        c.notify.email.as_mut().unwrap().smtp_port = Some(plain_port);
+    })
+    .await;
+    assert_eq!(report, SENT_AND_RETRYING, "the SMS goes");
+    assert_eq!((mail.status.as_str(), mail.attempts), ("pending", 1));
+    let error = mail.last_error.unwrap();
+    assert!(error.contains("未提供 STARTTLS"), "{error}");
+    assert!(plain.received().is_empty());
+
+    // 2. A relay presenting a certificate nobody vouched for.
+    let impostor_port = impostor.addr.port();
+    let (report, mail, _) = attempt_with(&app, &key, |c| {
+        c.notify.email.as_mut().unwrap().smtp_port = Some(impostor_port);
+    })
+    .await;
+    assert_eq!(report, SENT_AND_RETRYING, "the SMS goes");
+    let error = mail.last_error.unwrap();
+    assert!(error.contains("证书不受信任"), "{error}");
+    assert!(impostor.received().is_empty());
+    assert!(impostor.logins().is_empty(), "no password to an impostor");
+
+    // 3. A refused password.
+    let (report, mail, _) = attempt_with(&app, &key, |c| {
+        c.notify.email.as_mut().unwrap().password_env = Some("TEST_SMS_TOKEN".into());
+    })
+    .await;
+    assert_eq!(report, SENT_AND_RETRYING, "the SMS goes");
+    let error = mail.last_error.unwrap();
+    assert!(error.contains("拒绝登录"), "{error}");
+    assert_eq!(good.logins(), vec![(SMTP_USER.to_owned(), false)]);
+    assert!(good.received().is_empty());
+
+    // 4. A gateway presenting a certificate nobody vouched for.
+    let fake = fake_gateway.endpoint();
+    let (report, _, text) = attempt_with(&app, &key, |c| {
+        c.notify.sms.as_mut().unwrap().endpoint = fake.clone();
+    })
+    .await;
+    assert_eq!(report, SENT_AND_RETRYING, "the email goes");
+    let error = text.last_error.unwrap();
+    assert!(error.contains("证书不受信任"), "{error}");
+    assert!(fake_gateway.received().is_empty());
+    assert!(fake_gateway.refused_handshakes() >= 1);
+
+    // No error holds an address, a number or a secret.
+    for r in rows(&app).await {
+        let e = r.last_error.unwrap_or_default();
+        for secret in ["boss@", "13800000004", SMTP_PASSWORD, SMS_TOKEN] {
+            assert!(!e.contains(secret), "{e}");
+        }
+    }
+
+    // With the configured (trusted) transports, everything goes, over TLS.
+    advance(&app, 30_000);
+    let report = deliver(&app, &deliverer(&app.state.config)).await;
+    assert_eq!(
+        report,
+        Report {
+            sent: 4,
+            retrying: 0,
+            given_up: 0
+        }
+    );
+    let mail = good.wait_for(4, 10);
+    assert_eq!(mail.len(), 4, "{mail:?}");
+    assert!(
+        mail.iter()
+            .all(|m| m.tls.starts_with("TLSv1.") && m.auth == SMTP_USER)
+    );
+    assert_eq!(gateway.received().len(), 4);
+}
+
+const SENT_AND_RETRYING: Report = Report {
+    sent: 1,
+    retrying: 1,
+    given_up: 0,
+};
+
+/// A new message (email and SMS) for `ent.a`, attempted by a server whose
+/// transports are the configuration's after `change`; the report and the
+/// newest email and SMS rows.
+async fn attempt_with(
+    app: &TestApp,
+    key: &str,
+    change: impl FnOnce(&mut CityConfig),
+) -> (
+    Report,
+    onestop_store::outbox::Delivery,
+    onestop_store::outbox::Delivery,
+) {
+    let created = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    accept(app, key, &oid).await;
+    let mut config = (*app.state.config).clone();
+    change(&mut config);
+    let report = deliver(app, &deliverer(&config)).await;
+    let all = rows(app).await;
+    let newest = |ch: &str| {
+        all.iter()
+            .filter(|r| r.channel == ch)
+            .max_by_key(|r| r.id)
+            .cloned()
+            .unwrap()
+    };
+    (report, newest("email"), newest("sms"))
 }

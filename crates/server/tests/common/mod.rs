@@ -32,6 +32,7 @@ pub use onestop_store::testing::test_clock;
 
 pub mod sms_gateway;
 pub mod smtp;
+pub mod tls;
 
 pub struct TestApp {
     pub router: Router,

@@ -1,5 +1,6 @@
-//! A local HTTP receiver standing in for an SMS gateway: records every
-//! request and answers with the statuses it is told to, then 200.
+//! A local receiver standing in for an SMS gateway, over HTTPS (rustls, with
+//! a test certificate) or plain HTTP: records every request and answers with
+//! the statuses it is told to, then 200.
 
 #![allow(dead_code)]
 
@@ -10,6 +11,9 @@ use axum::routing::post;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
 
 /// One request the gateway received.
 #[derive(Debug, Clone)]
@@ -19,38 +23,121 @@ pub struct Texted {
     pub id: String,
     pub idempotency_key: String,
     pub authorization: String,
+    pub content_type: String,
 }
 
 #[derive(Clone, Default)]
 struct Inner {
     got: Arc<Mutex<Vec<Texted>>>,
     answers: Arc<Mutex<VecDeque<u16>>>,
+    refused_handshakes: Arc<Mutex<usize>>,
+}
+
+fn app(inner: &Inner) -> Router {
+    Router::new()
+        .route("/sms", post(receive))
+        .with_state(inner.clone())
+}
+
+/// Accepts TCP connections and completes the TLS handshake on each.
+struct TlsListener {
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    refused: Arc<Mutex<usize>>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            match self.acceptor.accept(tcp).await {
+                Ok(tls) => return (tls, addr),
+                Err(_) => *self.refused.lock().unwrap() += 1,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
 }
 
 pub struct Gateway {
     pub addr: SocketAddr,
+    https: bool,
     inner: Inner,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Gateway {
-    /// Listens on a free port, inside the current Tokio runtime.
+    /// Plain HTTP on a free port, inside the current Tokio runtime.
     pub async fn start() -> Gateway {
         let inner = Inner::default();
-        let app = Router::new()
-            .route("/sms", post(receive))
-            .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let app = app(&inner);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Gateway { addr, inner, task }
+        Gateway {
+            addr,
+            https: false,
+            inner,
+            task,
+        }
+    }
+
+    /// HTTPS on a free port, presenting `cert_pem` (with `key_pem`).
+    pub async fn start_https(cert_pem: &str, key_pem: &str) -> Gateway {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let inner = Inner::default();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let listener = TlsListener {
+            tcp,
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            refused: inner.refused_handshakes.clone(),
+        };
+        let app = app(&inner);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Gateway {
+            addr,
+            https: true,
+            inner,
+            task,
+        }
     }
 
     /// The endpoint for `[notify.sms]`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}/sms", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}/sms", self.addr)
+    }
+
+    /// TLS handshakes that failed (e.g. a client that does not trust the
+    /// certificate).
+    pub fn refused_handshakes(&self) -> usize {
+        *self.inner.refused_handshakes.lock().unwrap()
     }
 
     /// The next requests are answered with these statuses, in order.
@@ -93,6 +180,7 @@ async fn receive(
         id: v["id"].as_str().unwrap_or_default().to_owned(),
         idempotency_key: h("idempotency-key"),
         authorization: h("authorization"),
+        content_type: h("content-type"),
     });
     let status = inner.answers.lock().unwrap().pop_front().unwrap_or(200);
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
