@@ -815,6 +815,8 @@ mod tests {
         let app = ApplicationFacts {
             uscc: &u,
             hall_id: h,
+            verified: true,
+            submitted_by: None,
             units,
             departments: &[],
         };
@@ -860,6 +862,8 @@ mod tests {
             unit: "sz-water",
             uscc: &u,
             hall_id: None,
+            verified: true,
+            submitted_by: None,
         };
         assert!(
             account(&["operator:sz-water"])
@@ -877,6 +881,61 @@ mod tests {
                 .admits_order(&order)
         );
     }
+
+    #[test]
+    fn enterprise_identity() {
+        let uscc = valid_uscc();
+        let verified = account(&[&format!("applicant:{uscc}")]);
+        let claimant = account(&[&format!("claimant:{uscc}")]);
+        // Filed through a verified channel by someone else.
+        let filed = ApplicationFacts {
+            uscc: &uscc,
+            hall_id: None,
+            verified: true,
+            submitted_by: Some("someone-else"),
+            units: &[],
+            departments: &[],
+        };
+        assert!(verified.applications().admits_application(&filed));
+        assert!(!claimant.applications().admits_application(&filed));
+        assert_eq!(verified.roles_on_application(&filed), vec!["applicant"]);
+        assert!(claimant.roles_on_application(&filed).is_empty());
+        // The claimant's own, unverified submission: its own alone.
+        let own = ApplicationFacts {
+            verified: false,
+            submitted_by: Some("a1"),
+            ..filed
+        };
+        assert!(claimant.applications().admits_application(&own));
+        assert_eq!(claimant.roles_on_application(&own), vec!["applicant"]);
+        // Another account's unverified submission in the enterprise's name.
+        let stranger = ApplicationFacts {
+            verified: false,
+            submitted_by: Some("stranger"),
+            ..filed
+        };
+        assert!(!verified.applications().admits_application(&stranger));
+        assert!(!claimant.applications().admits_application(&stranger));
+        assert!(verified.roles_on_application(&stranger).is_empty());
+        assert!(
+            account(&["operator:sz-water"])
+                .roles_on_application(&stranger)
+                .is_empty()
+        );
+        // Who submits through a verified channel.
+        assert!(verified.submission_verified(&uscc));
+        assert!(!verified.submission_verified(OTHER));
+        assert!(!claimant.submission_verified(&uscc));
+        assert!(account(&["clerk:hall-01"]).submission_verified(&uscc));
+        assert!(!Subject::Anonymous.submission_verified(&uscc));
+        assert!(claimant.may(Capability::SubmitApplication));
+        assert!(claimant.may(Capability::ReadApplications));
+        assert!(claimant.may(Capability::ClaimEnterprise));
+        assert!(!claimant.may(Capability::VerifyEnterprises));
+        assert!(account(&["clerk:hall-01"]).may(Capability::VerifyEnterprises));
+    }
+
+    const OTHER: &str = "91350100M000100Y43";
 
     #[test]
     fn capabilities_by_role() {

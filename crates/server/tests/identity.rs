@@ -1,0 +1,580 @@
+//! Enterprise identity (企业认证), on SQLite and on PostgreSQL: a registered
+//! account claims an enterprise and sees nothing of it until the claim is
+//! verified — at a hall window, by the enterprise's owner, or by an SMS code
+//! to the latest verified contact — and registration says the same whether
+//! or not a number is known.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use onestop_domain::config::SmsConfig;
+use onestop_store::testing::Backend;
+use serde_json::{Value, json};
+
+on_both_databases!(
+    a_claimant_sees_and_acts_on_nothing_of_the_enterprise,
+    a_clerk_verifies_at_the_window,
+    the_owner_approves_and_revokes_colleagues,
+    an_sms_code_to_the_verified_contact_verifies,
+    registration_answers_the_same_for_a_known_number,
+);
+
+const T0: &str = "2026-12-01T10:00:00+08:00";
+const PASSWORD_E: &str = "Shop-2026-ok";
+
+fn with_sms(c: &mut onestop_domain::config::CityConfig) {
+    // Messages are only queued here (no worker runs in these tests).
+    c.notify.sms = Some(SmsConfig {
+        gateway: "http_json".into(),
+        endpoint: "http://127.0.0.1:9/sms".into(),
+        allow_plain_http: true,
+        ca_file: None,
+        token_env: None,
+        sign: "联合报装".into(),
+        template: "【{sign}】{title}。{body}".into(),
+        timeout_seconds: 5,
+    });
+}
+
+async fn register(app: &TestApp, uscc: &str, name: &str, phone: &str) -> Answer {
+    app.post_form(
+        "/register",
+        &[
+            ("uscc", uscc),
+            ("enterprise_name", "随州市示例商贸有限公司"),
+            ("contact_name", name),
+            ("phone", phone),
+            ("password", PASSWORD_E),
+            ("password_confirm", PASSWORD_E),
+        ],
+    )
+    .await
+}
+
+async fn api_get(app: &TestApp, s: &Session, uri: &str) -> Answer {
+    app.request(
+        Method::GET,
+        uri,
+        &[("cookie", &s.cookie_header())],
+        axum::body::Body::empty(),
+    )
+    .await
+}
+
+async fn api_post(app: &TestApp, s: &Session, uri: &str, body: Value) -> Answer {
+    let cookie = s.cookie_header();
+    app.request(
+        Method::POST,
+        uri,
+        &[
+            ("content-type", "application/json"),
+            ("cookie", &cookie),
+            ("x-csrf-token", &s.csrf),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The claim ids on a page, in order (`id="claim-…"`).
+fn claim_ids(html: &str) -> Vec<String> {
+    html.match_indices("id=\"claim-")
+        .filter_map(|(i, _)| {
+            let rest = &html[i + 10..];
+            let end = rest.find('"')?;
+            let id = &rest[..end];
+            (id != "status").then(|| id.to_owned())
+        })
+        .collect()
+}
+
+fn version_after(html: &str, claim: &str) -> String {
+    let i = html
+        .find(&format!("/enterprise-claims/{claim}/decision"))
+        .expect("a decision form");
+    let rest = &html[i..];
+    let v = rest.find("name=\"version\" value=\"").unwrap() + 22;
+    rest[v..v + rest[v..].find('"').unwrap()].to_owned()
+}
+
+async fn roles_of(app: &TestApp, username: &str) -> Vec<(String, String)> {
+    let u = username.to_owned();
+    let a = app
+        .state
+        .store
+        .read(move |c| onestop_store::accounts::by_username(c, &u))
+        .await
+        .unwrap()
+        .unwrap();
+    a.grants
+}
+
+async fn a_claimant_sees_and_acts_on_nothing_of_the_enterprise(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    // The enterprise's application, filed through an integration key.
+    let theirs = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let theirs_id = theirs["id"].as_str().unwrap().to_owned();
+    assert_eq!(theirs["identity_verified"], true);
+
+    // Someone registers with the enterprise's USCC (it is printed on its licence).
+    assert_eq!(
+        register(&app, USCC, "冒名者", "13900001111").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        roles_of(&app, "13900001111").await,
+        vec![("claimant".to_owned(), USCC.to_owned())]
+    );
+    let s = app.login("13900001111", PASSWORD_E).await;
+    let list = api_get(&app, &s, "/api/v1/applications").await.json();
+    assert!(ids(&list).is_empty(), "{list}");
+    for uri in [
+        format!("/api/v1/applications/{theirs_id}"),
+        format!("/applications/{theirs_id}"),
+    ] {
+        assert_eq!(
+            api_get(&app, &s, &uri).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
+    }
+    let cancel = api_post(
+        &app,
+        &s,
+        &format!("/api/v1/applications/{theirs_id}/cancel"),
+        json!({"reason": "不需要了"}),
+    )
+    .await;
+    assert_eq!(cancel.status, StatusCode::NOT_FOUND);
+    let page = app.get_as(&s, "/applications").await.text();
+    assert!(!page.contains(theirs["number"].as_str().unwrap()));
+
+    // What it submits itself: visible to it alone, 未认证 to staff.
+    let own = api_post(&app, &s, "/api/v1/applications", water_only(USCC)).await;
+    assert_eq!(own.status, StatusCode::CREATED, "{}", own.text());
+    let own = own.json();
+    assert_eq!(own["identity_verified"], false);
+    let own_id = own["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ids(&api_get(&app, &s, "/api/v1/applications").await.json()),
+        vec![own_id.clone()]
+    );
+    // The enterprise's verified member does not see the stranger's filing.
+    app.account("member.verified", &[&format!("applicant:{USCC}")])
+        .await;
+    let m = app.login("member.verified", PASSWORD).await;
+    let seen = ids(&api_get(&app, &m, "/api/v1/applications").await.json());
+    assert_eq!(seen, vec![theirs_id.clone()]);
+    // Staff see the mark.
+    app.account("clerk.one", &["supervisor"]).await;
+    let sup = app.login("clerk.one", PASSWORD).await;
+    let staff = app
+        .get_as(&sup, &format!("/applications/{own_id}"))
+        .await
+        .text();
+    assert!(staff.contains("未认证"), "{staff}");
+    let staff = app
+        .get_as(&sup, &format!("/applications/{theirs_id}"))
+        .await
+        .text();
+    assert!(!staff.contains("未认证"));
+    // The claimant may cancel its own.
+    let cancel = api_post(
+        &app,
+        &s,
+        &format!("/api/v1/applications/{own_id}/cancel"),
+        json!({"reason": "填错了"}),
+    )
+    .await;
+    assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text());
+}
+
+async fn a_clerk_verifies_at_the_window(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let theirs = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    register(&app, USCC, "王经办", "13900002222").await;
+    let s = app.login("13900002222", PASSWORD_E).await;
+    let own = api_post(&app, &s, "/api/v1/applications", water_only(USCC))
+        .await
+        .json();
+    let page = app.get_as(&s, "/account/enterprise").await.text();
+    assert!(
+        page.contains("待认证") && page.contains("营业厅窗口核验"),
+        "{page}"
+    );
+
+    app.account("window.clerk", &["clerk:hall-01"]).await;
+    let clerk = app.login("window.clerk", PASSWORD).await;
+    let bad = app.get_as(&clerk, "/hall/claims?uscc=12345").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("请填写 18 位统一社会信用代码"));
+    let found = app
+        .get_as(
+            &clerk,
+            &format!("/hall/claims?uscc={}", USCC.to_lowercase()),
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK);
+    let html = found.text();
+    assert!(
+        html.contains("王经办") && html.contains("139****2222"),
+        "{html}"
+    );
+    let claim = claim_ids(&html).remove(0);
+    let version = version_after(&html, &claim);
+    let uri = format!("/enterprise-claims/{claim}/decision");
+    // Without ticking that the papers were checked: refused, with the reason.
+    let unchecked = app
+        .post_form_as(
+            &clerk,
+            &uri,
+            &[
+                ("decision", "verify"),
+                ("version", &version),
+                ("from_hall", USCC),
+            ],
+        )
+        .await;
+    assert_eq!(unchecked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unchecked.text().contains("请先核验营业执照原件"));
+    let ok = app
+        .post_form_as(
+            &clerk,
+            &uri,
+            &[
+                ("decision", "verify"),
+                ("version", &version),
+                ("from_hall", USCC),
+                ("checked", "on"),
+                ("owner", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+    assert_eq!(
+        roles_of(&app, "13900002222").await,
+        vec![("applicant".to_owned(), USCC.to_owned())]
+    );
+    // A second decision on the old version is refused.
+    let again = app
+        .post_form_as(
+            &clerk,
+            &uri,
+            &[
+                ("decision", "revoke"),
+                ("version", &version),
+                ("from_hall", USCC),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    // Now the account sees the enterprise's applications, and its own
+    // earlier submission counts as verified.
+    let mut seen = ids(&api_get(&app, &s, "/api/v1/applications").await.json());
+    seen.sort();
+    let mut expected = vec![
+        theirs["id"].as_str().unwrap().to_owned(),
+        own["id"].as_str().unwrap().to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected);
+    let own_now = app
+        .get(&format!(
+            "/api/v1/applications/{}",
+            own["id"].as_str().unwrap()
+        ))
+        .await
+        .json();
+    assert_eq!(own_now["identity_verified"], true);
+    let page = app.get_as(&s, "/account/enterprise").await.text();
+    assert!(page.contains("已认证 · 企业管理员"), "{page}");
+    assert!(page.contains("营业厅窗口核验"));
+    // Recorded, and the account was told.
+    app.state.audit.flush().await;
+    let records = app
+        .state
+        .store
+        .read(|c| {
+            onestop_store::audit::list(
+                c,
+                &onestop_store::audit::AuditFilter {
+                    action: Some("enterprise_claim_verified".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    assert!(
+        records[0].detail.contains("\"via\":\"window\""),
+        "{}",
+        records[0].detail
+    );
+    let notes = app.get_as(&s, "/notifications").await.text();
+    assert!(notes.contains("企业认证已通过"));
+    // A plain enterprise account may not open the window page.
+    assert_eq!(
+        app.get_as(&s, "/hall/claims").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+async fn the_owner_approves_and_revokes_colleagues(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let theirs = app
+        .post_json("/api/v1/applications", &water_only(USCC), None)
+        .await
+        .json();
+    let theirs_id = theirs["id"].as_str().unwrap().to_owned();
+    // The owner: verified by an administrator's grant, then made owner at the window.
+    app.account("boss", &[&format!("applicant:{USCC}")]).await;
+    app.account("window.clerk", &["clerk:hall-01"]).await;
+    let clerk = app.login("window.clerk", PASSWORD).await;
+    let html = app
+        .get_as(&clerk, &format!("/hall/claims?uscc={USCC}"))
+        .await
+        .text();
+    let boss_claim = claim_ids(&html).remove(0);
+    let v = version_after(&html, &boss_claim);
+    let made = app
+        .post_form_as(
+            &clerk,
+            &format!("/enterprise-claims/{boss_claim}/decision"),
+            &[
+                ("decision", "make_owner"),
+                ("version", &v),
+                ("from_hall", USCC),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text());
+    let boss = app.login("boss", PASSWORD).await;
+
+    // A colleague registers; the owner is told and approves.
+    register(&app, USCC, "李同事", "13900003333").await;
+    let colleague = app.login("13900003333", PASSWORD_E).await;
+    assert!(
+        app.get_as(&boss, "/notifications")
+            .await
+            .text()
+            .contains("有同事申请加入本企业")
+    );
+    let page = app.get_as(&boss, "/account/enterprise").await.text();
+    assert!(
+        page.contains("待审核（1）") && page.contains("李同事"),
+        "{page}"
+    );
+    let pending = page
+        .split("id=\"pending-")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let v = version_after(&page, &pending);
+    let uri = format!("/enterprise-claims/{pending}/decision");
+    // The colleague cannot approve itself.
+    let own = app
+        .post_form_as(&colleague, &uri, &[("decision", "verify"), ("version", &v)])
+        .await;
+    assert_eq!(own.status, StatusCode::NOT_FOUND);
+    let ok = app
+        .post_form_as(&boss, &uri, &[("decision", "verify"), ("version", &v)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+    assert_eq!(
+        api_get(
+            &app,
+            &colleague,
+            &format!("/api/v1/applications/{theirs_id}")
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    // Not made owner by the owner's approval.
+    let page = app.get_as(&colleague, "/account/enterprise").await.text();
+    assert!(
+        page.contains("企业管理员审核") && !page.contains("已认证 · 企业管理员"),
+        "{page}"
+    );
+    // Revoked: the colleague sees nothing of the enterprise again.
+    let page = app.get_as(&boss, "/account/enterprise").await.text();
+    let v = version_after(&page, &pending);
+    let revoked = app
+        .post_form_as(&boss, &uri, &[("decision", "revoke"), ("version", &v)])
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text());
+    // With no enterprise role left, the account may read no application at all.
+    assert_eq!(
+        api_get(
+            &app,
+            &colleague,
+            &format!("/api/v1/applications/{theirs_id}")
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(roles_of(&app, "13900003333").await.is_empty());
+    // The owner cannot revoke itself (no form is offered, and a forged one is refused).
+    let page = app.get_as(&boss, "/account/enterprise").await.text();
+    let v = version_after(&html, &boss_claim);
+    assert!(!page.contains(&format!("/enterprise-claims/{boss_claim}/decision")));
+    let forged = app
+        .post_form_as(
+            &boss,
+            &format!("/enterprise-claims/{boss_claim}/decision"),
+            &[("decision", "revoke"), ("version", &v)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+/// The code in the newest SMS queued to `phone`.
+async fn sms_code(app: &TestApp, phone: &str) -> String {
+    let rows = app
+        .state
+        .store
+        .read(|c| onestop_store::outbox::list(c, None, 100))
+        .await
+        .unwrap();
+    let row = rows
+        .iter()
+        .find(|d| d.address == phone && d.kind == "identity_code")
+        .expect("a code SMS");
+    let i = row.body.find("验证码 ").unwrap() + "验证码 ".len();
+    row.body[i..i + 6].to_owned()
+}
+
+async fn an_sms_code_to_the_verified_contact_verifies(backend: Backend) {
+    let app = TestApp::with_config_at(backend, T0, with_sms).await;
+    register(&app, USCC, "赵经办", "13900004444").await;
+    let s = app.login("13900004444", PASSWORD_E).await;
+    let page = app.get_as(&s, "/account/enterprise").await.text();
+    assert!(page.contains("还没有经认证渠道提交过申请"), "{page}");
+    let claim = claim_ids(&page).remove(0);
+    let send = format!("/account/enterprise/{claim}/code");
+    let none = app.post_form_as(&s, &send, &[]).await;
+    assert_eq!(none.status, StatusCode::CONFLICT);
+
+    // The enterprise files at a window (verified): its contact gets the code.
+    let mut body = water_only(USCC);
+    body["contact"]["phone"] = json!("13712345678");
+    app.post_json("/api/v1/applications", &body, None).await;
+    let page = app.get_as(&s, "/account/enterprise").await.text();
+    assert!(page.contains("137****5678"), "{page}");
+    let sent = app.post_form_as(&s, &send, &[]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    // Not again within a minute.
+    let soon = app.post_form_as(&s, &send, &[]).await;
+    assert_eq!(soon.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(soon.text().contains("60 秒后"), "{}", soon.text());
+    let code = sms_code(&app, "13712345678").await;
+    let confirm = format!("/account/enterprise/{claim}/confirm");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let res = app.post_form_as(&s, &confirm, &[("code", wrong)]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("还可以再试 4 次"), "{}", res.text());
+    // After ten minutes the code is gone.
+    app.state.time.advance_ms(10 * 60_000);
+    let res = app.post_form_as(&s, &confirm, &[("code", &code)]).await;
+    assert!(res.text().contains("验证码已过期"), "{}", res.text());
+    // A new code, typed right, verifies; the first verified member becomes owner.
+    assert_eq!(
+        app.post_form_as(&s, &send, &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let code = sms_code(&app, "13712345678").await;
+    let res = app.post_form_as(&s, &confirm, &[("code", &code)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let page = app.get_as(&s, "/account/enterprise").await.text();
+    assert!(
+        page.contains("已认证 · 企业管理员") && page.contains("短信验证码"),
+        "{page}"
+    );
+    assert_eq!(
+        roles_of(&app, "13900004444").await,
+        vec![("applicant".to_owned(), USCC.to_owned())]
+    );
+}
+
+async fn registration_answers_the_same_for_a_known_number(backend: Backend) {
+    let app = TestApp::with_config_at(backend, T0, with_sms).await;
+    let first = register(&app, USCC, "张三", "13900005555").await;
+    let second = app
+        .post_form(
+            "/register",
+            &[
+                ("uscc", OTHER_USCC),
+                ("enterprise_name", "另一家公司"),
+                ("contact_name", "李四"),
+                ("phone", "13900005555"),
+                ("password", "Other-2026-pw"),
+                ("password_confirm", "Other-2026-pw"),
+            ],
+        )
+        .await;
+    assert_eq!(first.status, second.status);
+    assert_eq!(first.header("location"), second.header("location"));
+    assert_eq!(first.text(), second.text());
+    // The number's owner hears what happened each time; nothing else changed.
+    let rows = app
+        .state
+        .store
+        .read(|c| onestop_store::outbox::list(c, None, 100))
+        .await
+        .unwrap();
+    let mut titles: Vec<&str> = rows
+        .iter()
+        .filter(|d| d.address == "13900005555")
+        .map(|d| d.title.as_str())
+        .collect();
+    titles.sort();
+    assert_eq!(titles, vec!["注册提醒", "账户已开通"]);
+    assert_eq!(
+        roles_of(&app, "13900005555").await,
+        vec![("claimant".to_owned(), USCC.to_owned())]
+    );
+    // The second registration's password does not open the account.
+    assert_eq!(
+        app.try_login("13900005555", "Other-2026-pw").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.try_login("13900005555", PASSWORD_E).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Invisible and direction characters in names: cleaned or refused.
+    let bad = app
+        .post_form(
+            "/register",
+            &[
+                ("uscc", USCC),
+                ("enterprise_name", "\u{202e}司公限有ABC"),
+                ("contact_name", "王\u{200b}五"),
+                ("phone", "13900006666"),
+                ("password", PASSWORD_E),
+                ("password_confirm", PASSWORD_E),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("文字方向控制符"));
+}
