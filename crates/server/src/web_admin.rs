@@ -1103,6 +1103,13 @@ async fn apikey_revoke(
 pub const ACTIONS: &[(&str, &str)] = &[
     ("login", "登录"),
     ("account_locked", "多次输错密码，暂停该地址登录"),
+    ("enterprise_claim_verified", "企业认证通过"),
+    ("enterprise_claim_rejected", "企业认证未通过"),
+    ("enterprise_claim_revoked", "撤销企业认证"),
+    ("enterprise_owner_set", "设为企业管理员"),
+    ("enterprise_claim_code_sent", "发送企业认证验证码"),
+    ("enterprise_claim_code_failed", "企业认证验证码错误"),
+    ("enterprise_claims_read", "查看企业认证申请"),
     ("logout", "退出登录"),
     ("account_registered", "企业注册"),
     ("account_created", "创建账户"),
@@ -1152,6 +1159,8 @@ fn target_kind_label(kind: &str) -> &'static str {
         "application" => "申请",
         "work_order" => "工单",
         "audit_log" => "审计日志",
+        "enterprise_claim" => "企业认证",
+        "enterprise" => "企业",
         "" => "",
         _ => "对象",
     }

@@ -57,6 +57,9 @@ fn columns() -> String {
     )
 }
 
+/// How many columns [`columns`] selects (and [`decode`] reads).
+const ROW_WIDTH: usize = 18;
+
 fn decode(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<OrderRow, StoreError> {
     let order = decode_order(r, config, offset)?;
     Ok(OrderRow {
@@ -120,13 +123,13 @@ pub fn get_with_clock(
         stage: o.stage,
         status: o.status,
         version: o.version,
-        stage_started_at_ms: r.int(16)?,
-        budget_seconds: r.int(17)?,
-        suspended_seconds: r.int(18)?,
-        suspended_at_ms: r.opt_int(19)?,
+        stage_started_at_ms: r.int(ROW_WIDTH)?,
+        budget_seconds: r.int(ROW_WIDTH + 1)?,
+        suspended_seconds: r.int(ROW_WIDTH + 2)?,
+        suspended_at_ms: r.opt_int(ROW_WIDTH + 3)?,
         due_at_ms: r.int(7)?,
         level: o.level,
-        warn_at_ms: r.opt_int(20)?,
+        warn_at_ms: r.opt_int(ROW_WIDTH + 4)?,
     };
     Ok(Some((row, clock)))
 }
