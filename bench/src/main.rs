@@ -110,6 +110,7 @@ fn sqlite_commit_limit(secs: u64) -> f64 {
                 .collect(),
             actor: "bench".into(),
             submitted_by: None,
+            query_code: None,
         };
         conn.batch("BEGIN IMMEDIATE").unwrap();
         applications::insert(conn.as_mut(), &app, &config, now.offset()).unwrap();
@@ -174,6 +175,7 @@ fn open_orders_dataset(
                     .collect(),
                 actor: "bench".into(),
                 submitted_by: None,
+                query_code: None,
             };
             applications::insert(conn.as_mut(), &app, &config, now.offset()).unwrap();
             orders += planned.len();

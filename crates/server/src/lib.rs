@@ -27,6 +27,7 @@ pub mod web_approvals;
 pub mod web_auth;
 pub mod web_board;
 pub mod web_deliveries;
+pub mod web_form;
 pub mod web_notifications;
 pub mod web_progress;
 pub mod web_settings;
@@ -228,5 +229,6 @@ pub fn router(state: AppState) -> Router {
         .merge(web_deliveries::routes())
         .merge(web_board::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn(middleware::framework_rejections))
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

@@ -26,6 +26,8 @@ pub struct NewApplication {
     pub actor: String,
     /// The account that submitted it, if any.
     pub submitted_by: Option<String>,
+    /// The receipt's query code (see `onestop_domain::application::query_code`).
+    pub query_code: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,8 +70,8 @@ pub fn insert(
     conn.execute(
         "INSERT INTO applications (id, number, status, uscc, applicant_name, district_code, channel,
              mode, hall_id, project_code, contact_phone, submitted_at, updated_at, form, version,
-             submitted_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 1, $14)",
+             submitted_by, query_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 1, $14, $15)",
         params![
             &app.id,
             &number,
@@ -85,6 +87,7 @@ pub fn insert(
             app.submitted_at_ms,
             form_json,
             app.submitted_by.as_deref(),
+            app.query_code.as_deref(),
         ],
     )?;
     let submitted = serde_json::json!({
@@ -179,6 +182,7 @@ pub fn insert(
         form: app.form.clone(),
         work_orders: orders,
         survey: None,
+        query_code: app.query_code.clone(),
     })
 }
 
@@ -217,7 +221,7 @@ pub(crate) fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
     }
 }
 
-pub(crate) const APP_COLUMNS: &str = "id, number, status, submitted_at, form";
+pub(crate) const APP_COLUMNS: &str = "id, number, status, submitted_at, form, query_code";
 pub(crate) const ORDER_COLUMNS: &str =
     "application_id, id, service, carrier, unit_code, stage, status, due_at, level, version";
 
@@ -232,6 +236,7 @@ fn decode_app(r: &Row, offset: UtcOffset) -> Result<Application, StoreError> {
         form,
         work_orders: Vec::new(),
         survey: None,
+        query_code: r.opt_text(5)?.map(str::to_owned),
     })
 }
 

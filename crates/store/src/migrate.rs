@@ -85,6 +85,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "calendar_imports",
         sql: include_str!("../migrations/0014_calendar_imports.sql"),
     },
+    Migration {
+        version: 16,
+        name: "query_codes",
+        sql: include_str!("../migrations/0016_query_codes.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
