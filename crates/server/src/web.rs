@@ -418,14 +418,13 @@ fn compact_rows(values: &mut HashMap<String, String>) -> usize {
     numbers.sort_unstable();
     numbers.dedup();
     if numbers.iter().enumerate().any(|(pos, n)| pos != *n) {
-        let moved: Vec<(String, String)> = values
+        let keys: Vec<String> = values
             .keys()
             .filter(|k| web_form::split_row(k, EQUIPMENT).is_some())
             .cloned()
-            .collect::<Vec<_>>()
-            .into_iter()
-            .filter_map(|k| values.remove_entry(&k))
             .collect();
+        let moved: Vec<(String, String)> =
+            keys.iter().filter_map(|k| values.remove_entry(k)).collect();
         for (k, v) in moved {
             if let Some((i, leaf)) = web_form::split_row(&k, EQUIPMENT)
                 && let Ok(pos) = numbers.binary_search(&i)

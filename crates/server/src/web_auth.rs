@@ -228,10 +228,10 @@ async fn logout(
     caller: Caller,
     _form: PageForm<LogoutFields>,
 ) -> Response {
-    if caller.session.is_some() {
-        if let Err(e) = accounts::logout(&state, &caller).await {
-            return error_page(e.status, &e.message);
-        }
+    if caller.session.is_some()
+        && let Err(e) = accounts::logout(&state, &caller).await
+    {
+        return error_page(e.status, &e.message);
     }
     let mut res = Redirect::to("/login?notice=logged_out").into_response();
     if let Ok(v) = HeaderValue::from_str(&clear_session_cookie()) {
