@@ -110,6 +110,8 @@ fn sqlite_commit_limit(secs: u64) -> f64 {
                 .collect(),
             actor: "bench".into(),
             submitted_by: None,
+            query_code: None,
+            identity_verified: true,
         };
         conn.batch("BEGIN IMMEDIATE").unwrap();
         applications::insert(conn.as_mut(), &app, &config, now.offset()).unwrap();
@@ -174,6 +176,8 @@ fn open_orders_dataset(
                     .collect(),
                 actor: "bench".into(),
                 submitted_by: None,
+                query_code: None,
+                identity_verified: true,
             };
             applications::insert(conn.as_mut(), &app, &config, now.offset()).unwrap();
             orders += planned.len();

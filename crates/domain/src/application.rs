@@ -207,6 +207,13 @@ pub struct Application {
     /// single resource; lists leave it out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub survey: Option<Survey>,
+    /// The 8-character query code printed on the receipt (works instead of
+    /// the phone digits in the public status lookup). Shown only to those who
+    /// may read the application in full; applications from before query
+    /// codes have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "7KQ2M9XA")]
+    pub query_code: Option<String>,
 }
 
 /// The one joint survey appointment of an application (联合踏勘).
@@ -297,10 +304,67 @@ pub fn number_counter(local_date: Date) -> String {
     )
 }
 
+/// The receipt's query code (查询码): [`QUERY_CODE_LEN`] characters of
+/// [`QUERY_CODE_ALPHABET`], which leaves out the look-alikes 0/O and 1/I.
+pub mod query_code {
+    /// 32 characters: digits 2–9 and the capital letters but I and O.
+    pub const QUERY_CODE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    pub const QUERY_CODE_LEN: usize = 8;
+
+    /// The code for eight random bytes (each picks one of 32 characters
+    /// uniformly: 40 bits in all).
+    pub fn from_random(bytes: [u8; QUERY_CODE_LEN]) -> String {
+        bytes
+            .iter()
+            .map(|b| char::from(QUERY_CODE_ALPHABET[usize::from(b & 31)]))
+            .collect()
+    }
+
+    /// What someone typed, as a code: spaces and hyphens dropped, letters
+    /// upper-cased; `None` unless it is [`QUERY_CODE_LEN`] characters of the
+    /// alphabet.
+    pub fn normalise(typed: &str) -> Option<String> {
+        let mut out = String::with_capacity(QUERY_CODE_LEN);
+        for c in typed.chars() {
+            if c == ' ' || c == '-' || c == '\u{3000}' {
+                continue;
+            }
+            let c = c.to_ascii_uppercase();
+            if out.len() == QUERY_CODE_LEN
+                || !c.is_ascii()
+                || !QUERY_CODE_ALPHABET.contains(&(c as u8))
+            {
+                return None;
+            }
+            out.push(c);
+        }
+        (out.len() == QUERY_CODE_LEN).then_some(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn query_codes_use_the_alphabet_and_normalise_what_was_typed() {
+        use query_code::*;
+        let code = from_random([0, 31, 32, 255, 7, 8, 100, 200]);
+        assert_eq!(code, "2Z2Z9A6A");
+        assert_eq!(code.len(), QUERY_CODE_LEN);
+        assert!(code.bytes().all(|b| QUERY_CODE_ALPHABET.contains(&b)));
+        for look_alike in [b'0', b'1', b'I', b'O'] {
+            assert!(!QUERY_CODE_ALPHABET.contains(&look_alike));
+        }
+        assert_eq!(normalise("2z2z-9an8"), Some("2Z2Z9AN8".into()));
+        assert_eq!(normalise(" 2Z2Z 9AN8 "), Some("2Z2Z9AN8".into()));
+        assert_eq!(normalise("2Z2Z9AN"), None);
+        assert_eq!(normalise("2Z2Z9AN88"), None);
+        assert_eq!(normalise("2Z2Z9AO8"), None);
+        assert_eq!(normalise("5678"), None);
+        assert_eq!(normalise("２Z2Z9AN8"), None);
+    }
 
     #[test]
     fn numbers_have_the_date_and_four_digits_at_least() {

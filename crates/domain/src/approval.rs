@@ -224,6 +224,15 @@ pub fn check_case(
         .collect();
     let not_applicable: Vec<String> = match v.get("not_applicable") {
         None | Some(serde_json::Value::Null) => Vec::new(),
+        // One error for a list longer than there are departments, never one per element.
+        Some(serde_json::Value::Array(a)) if a.len() > departments.len() => {
+            errors.push(FieldError::new(
+                "not_applicable",
+                FieldCode::OutOfRange,
+                format!("至多列出 {} 个审批部门", departments.len()),
+            ));
+            Vec::new()
+        }
         Some(serde_json::Value::Array(a)) => a
             .iter()
             .enumerate()
@@ -334,6 +343,21 @@ mod tests {
     fn commitment() -> serde_json::Value {
         json!({"signed_by": "王工", "unit": "随州市某建设有限公司", "signed_at": "2026-11-27",
                "confirmation": CONFIRMATION})
+    }
+
+    #[test]
+    fn a_long_not_applicable_list_is_one_error() {
+        let c = CityConfig::default_city();
+        let many = vec![json!("sz-jxj"); 100_000];
+        let errors = check_case(
+            &json!({"works": ["o1"], "place": "交通大道", "from": "2026-12-01", "to": "2026-12-03",
+                    "not_applicable": many}),
+            &c,
+            today(),
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "not_applicable");
     }
 
     #[test]

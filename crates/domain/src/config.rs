@@ -55,6 +55,10 @@ pub struct SecurityConfig {
     pub register_per_hour: u32,
     /// Public status lookups per client address, per minute.
     pub lookup_per_minute: u32,
+    /// Failed public status lookups per application number, per hour; beyond
+    /// it the number answers no lookup by phone digits until the hour is over
+    /// (its query code still works).
+    pub lookup_failures_per_hour: u32,
 }
 
 /// How messages leave the platform (`[notify]`). In-app messages need no
@@ -382,6 +386,7 @@ impl Default for SecurityConfig {
             login_per_minute: 20,
             register_per_hour: 10,
             lookup_per_minute: 30,
+            lookup_failures_per_hour: 10,
         }
     }
 }
@@ -558,7 +563,11 @@ impl CityConfig {
                 sec.audit_retention_days
             ));
         }
-        if sec.login_per_minute == 0 || sec.register_per_hour == 0 || sec.lookup_per_minute == 0 {
+        if sec.login_per_minute == 0
+            || sec.register_per_hour == 0
+            || sec.lookup_per_minute == 0
+            || sec.lookup_failures_per_hour == 0
+        {
             problems.push("security rate limits must be at least 1".into());
         }
         let mut unit_codes = HashSet::new();

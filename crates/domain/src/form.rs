@@ -37,6 +37,8 @@ pub mod limits {
     /// Whole units per equipment line, `(min, max)`.
     pub const GAS_EQUIPMENT_QUANTITY: (u32, u32) = (1, 100_000);
     pub const MAX_GAS_EQUIPMENT_LINES: usize = 200;
+    /// Carriers chosen for network access (each a distinct configured carrier).
+    pub const MAX_NETWORK_CARRIERS: usize = 20;
     /// Buildings to cover, `(min, max)`.
     pub const NETWORK_BUILDINGS: (u32, u32) = (1, 10_000);
     pub const MAX_WATER_DEMAND_TONS_PER_DAY: f64 = 1_000_000.0;

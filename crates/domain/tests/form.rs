@@ -1439,6 +1439,44 @@ fn uscc_char() -> impl Strategy<Value = char> {
     prop::sample::select(USCC_ALPHABET.chars().collect::<Vec<_>>())
 }
 
+/// A list longer than its limit is one error, however long: a body of
+/// 100,000 lines cannot make a multi-megabyte answer.
+#[test]
+fn lists_over_their_limit_are_one_error() {
+    let line = json!({"name": "燃气灶", "quantity": 4, "pressure": "2kPa"});
+    let errors = errors_of(&with(
+        "services.gas.equipment",
+        Value::Array(vec![line.clone(); 100_000]),
+    ));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "services.gas.equipment");
+    assert_eq!(errors[0].code, FieldCode::OutOfRange);
+    // At the limit it is accepted.
+    let ok = validate(&with(
+        "services.gas.equipment",
+        Value::Array(vec![line; limits::MAX_GAS_EQUIPMENT_LINES]),
+    ))
+    .unwrap();
+    assert_eq!(
+        ok.services.gas.unwrap().equipment.len(),
+        limits::MAX_GAS_EQUIPMENT_LINES
+    );
+
+    let errors = errors_of(&with(
+        "services.network.carriers",
+        Value::Array(vec![json!(7); 100_000]),
+    ));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "services.network.carriers");
+    assert_eq!(errors[0].code, FieldCode::OutOfRange);
+    // Just within the limit, each bad item is still named.
+    let errors = errors_of(&with(
+        "services.network.carriers",
+        Value::Array(vec![json!(7); limits::MAX_NETWORK_CARRIERS]),
+    ));
+    assert_eq!(errors.len(), limits::MAX_NETWORK_CARRIERS);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

@@ -29,8 +29,12 @@ pub const CSRF_COOKIE: &str = "onestop_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Prefix of every API key (`osk_` + 64 hex digits).
 pub const API_KEY_PREFIX: &str = "osk_";
-/// A session's `last_seen_at` is written at most this often.
-const TOUCH_EVERY_MS: i64 = 60_000;
+/// A session's `last_seen_at` is written at most once a minute, and at
+/// least four times per idle timeout, so that an active session never
+/// ends for idleness: `min(60 s, timeout / 4)`.
+pub fn touch_every_ms(idle_timeout_minutes: u32) -> i64 {
+    (i64::from(idle_timeout_minutes) * 60_000 / 4).min(60_000)
+}
 
 /// `n` random bytes from the operating system, as lower-case hex.
 pub fn random_hex(n: usize) -> String {
@@ -167,13 +171,17 @@ impl Passwords {
 pub enum Limit {
     Login,
     Register,
+    /// Public status lookups, per client address.
     Lookup,
+    /// Failed public status lookups, per application number.
+    LookupNumber,
 }
 
 /// Fixed-window counters per (limit, client address), in memory. Several
 /// processes each count their own share, which errs on the lenient side.
 #[derive(Default)]
 pub struct RateLimiter {
+    /// (limit, key) → (end of the current window in Unix ms, attempts in it).
     windows: Mutex<HashMap<(Limit, String), (i64, u32)>>,
 }
 
@@ -181,20 +189,41 @@ impl RateLimiter {
     /// Counts one attempt; false when `max` attempts were already made in the
     /// current window of `window_ms`.
     pub fn allow(&self, limit: Limit, key: &str, max: u32, window_ms: i64, now_ms: i64) -> bool {
-        let window = now_ms.div_euclid(window_ms);
+        let end = (now_ms.div_euclid(window_ms) + 1) * window_ms;
         let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if w.len() > 50_000 {
-            w.retain(|_, (start, _)| *start == window);
+            w.retain(|_, (until, _)| *until > now_ms);
         }
-        let entry = w.entry((limit, key.to_owned())).or_insert((window, 0));
-        if entry.0 != window {
-            *entry = (window, 0);
+        let entry = w.entry((limit, key.to_owned())).or_insert((end, 0));
+        if entry.0 != end {
+            *entry = (end, 0);
         }
         if entry.1 >= max {
             return false;
         }
         entry.1 += 1;
         true
+    }
+
+    /// Whether `max` attempts were counted already in the current window
+    /// (counts nothing).
+    pub fn exhausted(
+        &self,
+        limit: Limit,
+        key: &str,
+        max: u32,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> bool {
+        let end = (now_ms.div_euclid(window_ms) + 1) * window_ms;
+        let w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        w.get(&(limit, key.to_owned()))
+            .is_some_and(|(until, n)| *until == end && *n >= max)
+    }
+
+    /// Counts one attempt (a failure) in the current window.
+    pub fn record(&self, limit: Limit, key: &str, window_ms: i64, now_ms: i64) {
+        self.allow(limit, key, u32::MAX, window_ms, now_ms);
     }
 }
 
@@ -500,7 +529,8 @@ impl Caller {
             };
             match found {
                 Some((s, a)) if session_live(&s, &a, now_ms, state) => {
-                    if now_ms - s.last_seen_at >= TOUCH_EVERY_MS {
+                    let every = touch_every_ms(state.config.security.idle_timeout_minutes);
+                    if now_ms - s.last_seen_at >= every {
                         state.touch_session(hash.clone(), now_ms);
                         // The cached copy carries the new activity too.
                         let mut s = s.clone();

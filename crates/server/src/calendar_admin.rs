@@ -10,11 +10,12 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::web::{Nav, csrf_failed_page, error_page, respond};
+use crate::web::{Nav, error_page, respond};
+use crate::web_form::{PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use onestop_domain::access::Capability;
@@ -205,19 +206,24 @@ async fn page(
     .await
 }
 
+/// The pasted calendar file (up to the body limit).
+struct ImportFields;
+
+impl PageFields for ImportFields {
+    fn spec(state: &AppState) -> Spec {
+        Spec::new().long("overrides", state.body_limit)
+    }
+}
+
 async fn submit(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    axum::Form(f): axum::Form<HashMap<String, String>>,
+    f: PageForm<ImportFields>,
 ) -> Response {
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(f.get("csrf_token").map(String::as_str)) {
-        return csrf_failed_page();
-    }
     if let Some(r) = gate(&caller) {
         return r;
     }
-    let text = f.get("overrides").cloned().unwrap_or_default();
+    let text = f.text("overrides");
     let actor = {
         let (kind, _, name) = caller.subject.audit_identity();
         format!("{kind}:{name}")

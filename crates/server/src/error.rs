@@ -48,7 +48,10 @@ impl ApiError {
         }
     }
 
-    pub fn validation(fields: Vec<FieldError>) -> Self {
+    /// Field problems (`422`): at most `MAX_ERRORS` of them, however many
+    /// a validator found, so that no body can make a large answer.
+    pub fn validation(mut fields: Vec<FieldError>) -> Self {
+        fields.truncate(onestop_domain::form::MAX_ERRORS);
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "validation_failed",

@@ -28,6 +28,7 @@ pub mod web_approvals;
 pub mod web_auth;
 pub mod web_board;
 pub mod web_deliveries;
+pub mod web_form;
 pub mod web_identity;
 pub mod web_notifications;
 pub mod web_progress;
@@ -231,5 +232,6 @@ pub fn router(state: AppState) -> Router {
         .merge(web_board::routes())
         .merge(web_identity::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn(middleware::framework_rejections))
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

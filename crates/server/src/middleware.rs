@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -101,4 +101,82 @@ pub async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, Ap
             ApiError::malformed("请求内容读取失败")
         }
     })
+}
+
+/// Paths answered as API (JSON errors) rather than as pages.
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/healthz" || path == "/readyz"
+}
+
+/// The framework's own rejections in the house style. A path or query that
+/// does not parse into its extractor, a method the route does not take, an
+/// unsupported content type or a body an extractor refuses come out of axum
+/// as plain text (or nothing); here, in one place, they become the API error
+/// body under `/api/` (stable codes: `malformed_path`, `malformed_query`,
+/// `malformed_body`, `method_not_allowed`, `unsupported_media_type`,
+/// `payload_too_large`, `not_found`, `bad_request`) and the Chinese error
+/// page elsewhere. Answers of our own are never plain text, so they pass.
+pub async fn framework_rejections(req: Request, next: Next) -> Response {
+    let api = is_api_path(req.uri().path());
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !plain {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    // The framework's texts are one line; nothing longer is looked at.
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let (code, message) = classify_rejection(status, &String::from_utf8_lossy(&text));
+    let mut out = if api {
+        ApiError::new(status, code, message).into_response()
+    } else if status == axum::http::StatusCode::NOT_FOUND {
+        crate::web::not_found_page()
+    } else {
+        crate::web::error_page(status, message)
+    };
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
+}
+
+/// A rejection's stable code and Chinese message, from its status and the
+/// framework's text.
+fn classify_rejection(status: axum::http::StatusCode, text: &str) -> (&'static str, &'static str) {
+    use axum::http::StatusCode as S;
+    match status {
+        S::METHOD_NOT_ALLOWED => ("method_not_allowed", "该地址不支持此请求方法"),
+        S::NOT_FOUND => ("not_found", "您访问的地址不存在"),
+        S::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "请求内容的类型不受支持（接口请使用 Content-Type: application/json）",
+        ),
+        S::PAYLOAD_TOO_LARGE => ("payload_too_large", "请求内容过大"),
+        s if s.is_server_error() => ("internal_error", "系统繁忙，请稍后重试"),
+        _ if text.starts_with("Invalid URL")
+            || text.contains("path argument")
+            || text.starts_with("Invalid UTF-8 in `") =>
+        {
+            ("malformed_path", "地址中的参数格式不正确")
+        }
+        _ if text.starts_with("Failed to deserialize query string") => {
+            ("malformed_query", "查询参数格式不正确")
+        }
+        _ if text.starts_with("Failed to parse the request body as JSON")
+            || text.starts_with("Failed to deserialize the JSON body")
+            || text.starts_with("Failed to deserialize form")
+            || text.starts_with("Failed to buffer the request body")
+            || text.starts_with("Request body didn't contain valid UTF-8") =>
+        {
+            ("malformed_body", "请求内容格式不正确")
+        }
+        _ => ("bad_request", "请求格式不正确"),
+    }
 }

@@ -18,6 +18,14 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
+/// A new receipt query code (查询码) from the operating system's random source.
+pub fn new_query_code() -> String {
+    use onestop_domain::application::query_code::{QUERY_CODE_LEN, from_random};
+    let mut bytes = [0u8; QUERY_CODE_LEN];
+    getrandom::getrandom(&mut bytes).expect("the operating system's random source");
+    from_random(bytes)
+}
+
 /// SM3 digest of a request, for comparing repeats of an idempotency key.
 pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
     let mut h = Sm3::new();
@@ -142,6 +150,7 @@ pub async fn submit(
         actor,
         submitted_by,
         identity_verified,
+        query_code: Some(new_query_code()),
     };
     let config = state.config.clone();
     let offset = state.offset;

@@ -7,11 +7,10 @@
 use crate::AppState;
 use crate::auth::{Caller, Limit};
 use crate::error::ApiError;
-use crate::middleware::read_body;
 use crate::service;
+use crate::web_form::{self, Decoded, PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -19,6 +18,7 @@ use axum::routing::get;
 use onestop_domain::access::{Capability, Role, mask_phone as mask_phone_number};
 use onestop_domain::application::Application;
 use onestop_domain::form::FieldError;
+use onestop_domain::form::limits as form_limits;
 use onestop_domain::timefmt;
 use onestop_store::idempotency::IdempotencyKey;
 use serde::Deserialize;
@@ -246,6 +246,8 @@ struct ApplyPage {
     token: String,
     equipment_rows: usize,
     min_appointment: String,
+    /// Part of what was posted was not recognised and was left out.
+    unrecognised: bool,
 }
 
 impl ApplyPage {
@@ -309,7 +311,8 @@ impl ApplyPage {
             errors: BTreeMap::new(),
             chosen: false,
             token: service::new_id(),
-            equipment_rows: 3,
+            equipment_rows: MIN_EQUIPMENT_ROWS,
+            unrecognised: false,
             min_appointment: format!(
                 "{:04}-{:02}-{:02}T{:02}:00",
                 now.year(),
@@ -321,6 +324,78 @@ impl ApplyPage {
     }
 }
 
+/// Equipment rows the form shows at least.
+const MIN_EQUIPMENT_ROWS: usize = 3;
+const EQUIPMENT: &str = "services.gas.equipment";
+const EQUIPMENT_LEAVES: &[&str] = &["name", "quantity", "pressure"];
+/// The fields of the form that repeat: the services chosen, the carriers.
+const MULTI: &[&str] = &["services", "services.network.carriers"];
+
+/// How a single-valued field of the form becomes the API body's JSON.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Number,
+    Boolean,
+    /// `<input type="datetime-local">`, at the city's offset.
+    LocalDateTime,
+}
+
+/// Every single-valued field of the form (by its path in the API body);
+/// the page's JSON is built from these paths and no others.
+const APPLY_FIELDS: &[(&str, Kind)] = &[
+    ("mode", Kind::Text),
+    ("applicant.name", Kind::Text),
+    ("applicant.uscc", Kind::Text),
+    ("address.district_code", Kind::Text),
+    ("address.detail", Kind::Text),
+    ("address.lng", Kind::Number),
+    ("address.lat", Kind::Number),
+    ("appointment_at", Kind::LocalDateTime),
+    ("contact.name", Kind::Text),
+    ("contact.phone", Kind::Text),
+    ("project_code", Kind::Text),
+    ("services.water.business_type", Kind::Text),
+    ("services.water.demand_tons_per_day", Kind::Number),
+    ("services.power.business_type", Kind::Text),
+    ("services.power.main_capacity_kva", Kind::Number),
+    ("services.power.backup_capacity_kva", Kind::Number),
+    ("services.gas.category", Kind::Text),
+    ("services.heat.category", Kind::Text),
+    ("services.heat.heating_area_m2", Kind::Number),
+    ("services.network.building_area_m2", Kind::Number),
+    ("services.network.building_height_m", Kind::Number),
+    ("services.network.delivery_date", Kind::Text),
+    ("services.network.basement_coverage", Kind::Boolean),
+    ("services.network.buildings", Kind::Number),
+    ("services.network.elevator_coverage", Kind::Boolean),
+];
+
+/// The form's declared fields: its single fields, its two controls, the
+/// repeated choices, and equipment rows up to the validator's own limit.
+struct ApplyFields;
+
+impl PageFields for ApplyFields {
+    const KEEPS_PARTIAL: bool = true;
+
+    fn spec(_state: &AppState) -> Spec {
+        let mut spec = Spec::new().fields(&["action", "submission_token"]);
+        for (name, _) in APPLY_FIELDS {
+            spec = spec.field(*name);
+        }
+        spec.many("services", onestop_domain::config::KNOWN_SERVICES.len())
+            .many(
+                "services.network.carriers",
+                form_limits::MAX_NETWORK_CARRIERS,
+            )
+            .rows(
+                EQUIPMENT,
+                form_limits::MAX_GAS_EQUIPMENT_LINES,
+                EQUIPMENT_LEAVES,
+            )
+    }
+}
+
 /// Form pairs → (single values, multi values).
 fn split_pairs(
     pairs: Vec<(String, String)>,
@@ -328,13 +403,43 @@ fn split_pairs(
     let mut single = HashMap::new();
     let mut multi: HashMap<String, Vec<String>> = HashMap::new();
     for (k, v) in pairs {
-        if k == "services" || k == "services.network.carriers" {
+        if MULTI.contains(&k.as_str()) {
             multi.entry(k).or_default().push(v);
         } else {
-            single.insert(k, v);
+            single.entry(k).or_insert(v);
         }
     }
     (single, multi)
+}
+
+/// Renumbers the equipment rows that were sent `0, 1, …` in the order of
+/// their numbers, so that the page shows the rows actually sent (no more
+/// than the validator's limit: the decoder admits no others). Returns the
+/// number of rows to show.
+fn compact_rows(values: &mut HashMap<String, String>) -> usize {
+    let mut numbers: Vec<usize> = values
+        .keys()
+        .filter_map(|k| web_form::split_row(k, EQUIPMENT).map(|(i, _)| i))
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    if numbers.iter().enumerate().any(|(pos, n)| pos != *n) {
+        let keys: Vec<String> = values
+            .keys()
+            .filter(|k| web_form::split_row(k, EQUIPMENT).is_some())
+            .cloned()
+            .collect();
+        let moved: Vec<(String, String)> =
+            keys.iter().filter_map(|k| values.remove_entry(k)).collect();
+        for (k, v) in moved {
+            if let Some((i, leaf)) = web_form::split_row(&k, EQUIPMENT)
+                && let Ok(pos) = numbers.binary_search(&i)
+            {
+                values.insert(format!("{EQUIPMENT}.{pos}.{leaf}"), v);
+            }
+        }
+    }
+    numbers.len().max(MIN_EQUIPMENT_ROWS)
 }
 
 async fn apply_form(
@@ -342,9 +447,10 @@ async fn apply_form(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
-    let (values, mut multi) = split_pairs(pairs);
+    // `?mode=bundle` and `?services=…` preselect; nothing else is read.
+    let query = ApplyFields::spec(&state).decode(q.as_deref().unwrap_or("").as_bytes());
+    let (values, mut multi) = split_pairs(query.into_pairs());
+    multi.retain(|k, _| k == "services");
     let mut p = ApplyPage::new(&state, &caller);
     prefill_applicant(&state, &caller, &mut p).await;
     let bundle = choose_bundle(&state, &values, &mut multi);
@@ -398,24 +504,12 @@ fn choose_bundle(
     bundle
 }
 
-const NUMERIC: &[&str] = &[
-    "address.lng",
-    "address.lat",
-    "services.water.demand_tons_per_day",
-    "services.power.main_capacity_kva",
-    "services.power.backup_capacity_kva",
-    "services.heat.heating_area_m2",
-    "services.network.building_area_m2",
-    "services.network.building_height_m",
-    "services.network.buildings",
-];
-const BOOLEAN: &[&str] = &[
-    "services.network.basement_coverage",
-    "services.network.elevator_coverage",
-];
-
+/// Sets a value at one of the form's own paths (at most three levels:
+/// `services.network.buildings`); called with declared paths only.
 fn set_path(root: &mut Map<String, Value>, path: &[&str], value: Value) {
-    let (last, parents) = path.split_last().expect("non-empty path");
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
     let mut cur = root;
     for p in parents {
         let next = cur
@@ -424,22 +518,29 @@ fn set_path(root: &mut Map<String, Value>, path: &[&str], value: Value) {
         if !next.is_object() {
             *next = Value::Object(Map::new());
         }
-        cur = next.as_object_mut().expect("object");
+        let Some(obj) = next.as_object_mut() else {
+            return;
+        };
+        cur = obj;
     }
     cur.insert((*last).to_owned(), value);
 }
 
 /// Builds the API's JSON body from the page's fields, so that the page and
-/// the API share one validator. Returns the body and, for gas equipment rows
-/// that were left empty and dropped, the map from new index to row number.
+/// the API share one validator. Only the form's own paths are read
+/// ([`APPLY_FIELDS`], the repeated choices, the equipment rows). Returns
+/// the body and, for gas equipment rows that were left empty and dropped,
+/// the map from new index to row number.
 fn form_to_json(
     state: &AppState,
     values: &HashMap<String, String>,
     multi: &HashMap<String, Vec<String>>,
+    equipment_rows: usize,
     channel: &str,
 ) -> (Value, Vec<usize>) {
     let mut root = Map::new();
     let selected = multi.get("services").cloned().unwrap_or_default();
+    let chosen = |service: &str| selected.iter().any(|s| s == service);
     // Sections of the chosen services always exist, so that an untouched
     // section reports its required fields one by one.
     for s in &selected {
@@ -447,52 +548,34 @@ fn form_to_json(
             set_path(&mut root, &["services", s], Value::Object(Map::new()));
         }
     }
-    let mut equipment: BTreeMap<usize, Map<String, Value>> = BTreeMap::new();
-    for (k, v) in values {
-        let v = v.trim();
-        if v.is_empty() || matches!(k.as_str(), "submission_token" | "services" | "action") {
+    for (path, kind) in APPLY_FIELDS {
+        let Some(v) = values
+            .get(*path)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        else {
             continue;
-        }
+        };
+        let parts: Vec<&str> = path.split('.').collect();
         // Sections of services not chosen are dropped: the applicant unticked them.
-        if let Some(rest) = k.strip_prefix("services.") {
-            let service = rest.split('.').next().unwrap_or("");
-            if !selected.iter().any(|s| s == service) {
-                continue;
-            }
-        }
-        let parts: Vec<&str> = k.split('.').collect();
-        if parts.len() == 5 && k.starts_with("services.gas.equipment.") {
-            if let Ok(row) = parts[3].parse::<usize>() {
-                let val = if parts[4] == "quantity" {
-                    number_or_text(v)
-                } else {
-                    Value::String(v.to_owned())
-                };
-                equipment
-                    .entry(row)
-                    .or_default()
-                    .insert(parts[4].to_owned(), val);
-            }
+        if parts[0] == "services" && !chosen(parts[1]) {
             continue;
         }
-        let value = if k == "appointment_at" {
-            Value::String(local_datetime_to_rfc3339(v, state))
-        } else if NUMERIC.contains(&k.as_str()) {
-            number_or_text(v)
-        } else if BOOLEAN.contains(&k.as_str()) {
-            match v {
+        let value = match kind {
+            Kind::Text => Value::String(v.to_owned()),
+            Kind::Number => number_or_text(v),
+            Kind::Boolean => match v {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
                 other => Value::String(other.to_owned()),
-            }
-        } else {
-            Value::String(v.to_owned())
+            },
+            Kind::LocalDateTime => Value::String(local_datetime_to_rfc3339(v, state)),
         };
         set_path(&mut root, &parts, value);
     }
     if let Some(carriers) = multi
         .get("services.network.carriers")
-        .filter(|_| selected.iter().any(|s| s == "network"))
+        .filter(|_| chosen("network"))
     {
         set_path(
             &mut root,
@@ -500,12 +583,35 @@ fn form_to_json(
             Value::Array(carriers.iter().cloned().map(Value::String).collect()),
         );
     }
-    let rows: Vec<usize> = equipment.keys().copied().collect();
-    if selected.iter().any(|s| s == "gas") {
+    let mut rows: Vec<usize> = Vec::new();
+    let mut equipment: Vec<Value> = Vec::new();
+    for row in 0..equipment_rows {
+        let mut line = Map::new();
+        for leaf in EQUIPMENT_LEAVES {
+            let Some(v) = values
+                .get(&format!("{EQUIPMENT}.{row}.{leaf}"))
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+            else {
+                continue;
+            };
+            let v = if *leaf == "quantity" {
+                number_or_text(v)
+            } else {
+                Value::String(v.to_owned())
+            };
+            line.insert((*leaf).to_owned(), v);
+        }
+        if !line.is_empty() {
+            rows.push(row);
+            equipment.push(Value::Object(line));
+        }
+    }
+    if chosen("gas") {
         set_path(
             &mut root,
             &["services", "gas", "equipment"],
-            Value::Array(equipment.into_values().map(Value::Object).collect()),
+            Value::Array(equipment),
         );
     }
     root.insert("channel".into(), Value::String(channel.to_owned()));
@@ -552,18 +658,11 @@ async fn apply_submit(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    body: Body,
+    form: PageForm<ApplyFields>,
 ) -> Response {
-    let bytes = match read_body(body, state.body_limit).await {
-        Ok(b) => b,
-        Err(e) => return error_page(e.status, &e.message),
-    };
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let (mut values, mut multi) = split_pairs(pairs);
-    let submitted_csrf = values.remove("csrf_token");
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(submitted_csrf.as_deref()) {
-        return csrf_failed_page();
-    }
+    let unrecognised = form.unrecognised;
+    let (mut values, mut multi) = split_pairs(form.form.into_pairs());
+    let equipment_rows = compact_rows(&mut values);
     if values.get("action").is_some_and(|a| a == "choose") {
         // The no-JavaScript path: show the sections of the services just chosen.
         choose_bundle(&state, &values, &mut multi);
@@ -574,11 +673,18 @@ async fn apply_submit(
         }
         p.values = values;
         p.multi = multi;
+        p.equipment_rows = equipment_rows;
+        p.unrecognised = unrecognised;
         let csrf = p.csrf.clone();
-        return respond(&caller, &csrf, StatusCode::OK, &p);
+        let status = if unrecognised {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        return respond(&caller, &csrf, status, &p);
     }
     let channel = if is_mobile(&headers) { "h5" } else { "web" };
-    let (json, rows) = form_to_json(&state, &values, &multi, channel);
+    let (json, rows) = form_to_json(&state, &values, &multi, equipment_rows, channel);
     let selected = multi.get("services").cloned().unwrap_or_default();
     let mut errors: Vec<FieldError> = Vec::new();
     if selected.is_empty() {
@@ -593,6 +699,8 @@ async fn apply_submit(
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty() && t.len() <= 64);
     let result = match service::validate(&state, &json) {
+        // Nothing is submitted while part of the form was not recognised.
+        Ok(_) if unrecognised => Err(ApiError::validation(std::mem::take(&mut errors))),
         Ok(form) if errors.is_empty() => {
             let key = token.as_ref().map(|t| IdempotencyKey {
                 scope: "web".into(),
@@ -612,7 +720,7 @@ async fn apply_submit(
     };
     match result {
         Ok(submitted) => match submitted.id() {
-            Some(id) => Redirect::to(&format!("/receipt/{id}")).into_response(),
+            Some(id) => submitted_receipt(&caller, &id, &submitted),
             None => error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "提交结果读取失败，请查询申请状态",
@@ -624,15 +732,11 @@ async fn apply_submit(
                 let field = remap_equipment_row(&f.field, &rows);
                 p.errors.entry(field).or_insert(f.message);
             }
-            p.equipment_rows = values
-                .keys()
-                .filter_map(|k| k.strip_prefix("services.gas.equipment."))
-                .filter_map(|k| k.split('.').next()?.parse::<usize>().ok())
-                .max()
-                .map_or(3, |m| (m + 1).max(3));
+            p.equipment_rows = equipment_rows;
             p.values = values;
             p.multi = multi;
             p.chosen = true;
+            p.unrecognised = unrecognised;
             if let Some(t) = token {
                 p.token = t;
             }
@@ -677,6 +781,9 @@ struct ReceiptPage {
     services: Vec<ServiceView>,
     districts: Vec<(String, String)>,
     just_submitted: bool,
+    /// The query code, for those who may read the application and for the
+    /// browser that has just submitted it.
+    query_code: Option<String>,
 }
 
 impl ReceiptPage {
@@ -749,16 +856,52 @@ fn receipt_page(
             .map(|d| (d.code.clone(), d.name.clone()))
             .collect(),
         just_submitted,
+        query_code: None,
     }
+}
+
+/// The cookie that lets the browser which has just submitted an
+/// application see its query code on the receipt (an hour, that receipt only).
+const RECEIPT_COOKIE: &str = "onestop_receipt";
+
+/// Marks an answer as not to be kept by any cache (receipts, lookups).
+fn no_store(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// The answer to a submission: its receipt, with the cookie that shows the
+/// query code there to this browser.
+fn submitted_receipt(caller: &Caller, id: &str, submitted: &service::Submitted) -> Response {
+    let code = match submitted {
+        service::Submitted::Created { application, .. } => application.query_code.clone(),
+        service::Submitted::Replayed(saved) => serde_json::from_str::<Value>(&saved.body)
+            .ok()
+            .and_then(|v| v.get("query_code")?.as_str().map(str::to_owned)),
+    };
+    let mut res = Redirect::to(&format!("/receipt/{id}")).into_response();
+    let id_ok = id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if let Some(code) = code.filter(|_| id_ok) {
+        let cookie = format!(
+            "{RECEIPT_COOKIE}={code}; Path=/receipt/{id}; Max-Age=3600; HttpOnly; SameSite=Strict{}",
+            if caller.https { "; Secure" } else { "" }
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    no_store(res)
 }
 
 async fn receipt(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
     if id.len() > 64 {
-        return not_found_page();
+        return no_store(not_found_page());
     }
     let csrf = caller.csrf_token();
     let nav = Nav::for_caller(&caller, &csrf);
@@ -766,24 +909,28 @@ async fn receipt(
     // everyone else the public view, without personal data.
     let full = match service::read_application(&state, &caller, id.clone()).await {
         Ok(found) => found,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return no_store(error_page(e.status, &e.message)),
     };
     let (app, full_view) = match full {
         Some(app) => (Some(app), true),
         None => match service::get_unchecked(&state, id).await {
             Ok(app) => (app, false),
-            Err(e) => return error_page(e.status, &e.message),
+            Err(e) => return no_store(error_page(e.status, &e.message)),
         },
     };
-    match app {
-        Some(app) => respond(
-            &caller,
-            &csrf,
-            StatusCode::OK,
-            &receipt_page(&state, nav, full_view, app, true),
-        ),
-        None => not_found_page(),
-    }
+    let Some(app) = app else {
+        return no_store(not_found_page());
+    };
+    // The browser that has just submitted it holds its code in a cookie.
+    let just_submitted_here = crate::auth::cookie(&headers, RECEIPT_COOKIE)
+        .zip(app.query_code.as_deref())
+        .is_some_and(|(held, code)| crate::auth::ct_eq(held, code));
+    let query_code = (full_view || just_submitted_here)
+        .then(|| app.query_code.clone())
+        .flatten();
+    let mut p = receipt_page(&state, nav, full_view, app, true);
+    p.query_code = query_code;
+    no_store(respond(&caller, &csrf, StatusCode::OK, &p))
 }
 
 #[derive(Deserialize)]
@@ -830,69 +977,142 @@ async fn status_form(caller: Caller, Query(q): Query<StatusQuery>) -> Response {
     status_page(&caller, StatusCode::OK, number, None)
 }
 
-#[derive(Deserialize)]
-struct StatusLookup {
-    number: Option<String>,
-    phone_last4: Option<String>,
-    csrf_token: Option<String>,
+/// The lookup form: the number, and in `check` either the last four digits
+/// of the contact's phone or the receipt's query code (`phone_last4`, the
+/// field's former name, is read too).
+struct StatusFields;
+
+impl PageFields for StatusFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["number", "check", "phone_last4"])
+    }
 }
 
-/// By number and the last four digits of the contact's phone, posted so that
-/// neither appears in a URL; answers the public view, never personal data.
+/// What proves the asker knows the application.
+enum Proof {
+    /// The last four digits of the contact's phone.
+    PhoneDigits(String),
+    /// The receipt's query code.
+    QueryCode(String),
+}
+
+impl Proof {
+    fn read(typed: &str) -> Option<Proof> {
+        let typed = typed.trim();
+        if typed.len() == 4 && typed.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(Proof::PhoneDigits(typed.to_owned()));
+        }
+        onestop_domain::application::query_code::normalise(typed).map(Proof::QueryCode)
+    }
+
+    /// Compared in constant time.
+    fn matches(&self, app: &Application) -> bool {
+        use crate::auth::ct_eq;
+        match self {
+            Proof::PhoneDigits(d) => {
+                let phone = &app.form.contact.phone;
+                phone
+                    .get(phone.len().saturating_sub(4)..)
+                    .is_some_and(|tail| ct_eq(tail, d))
+            }
+            Proof::QueryCode(c) => app.query_code.as_deref().is_some_and(|q| ct_eq(q, c)),
+        }
+    }
+}
+
+/// By number and the last four digits of the contact's phone or the
+/// receipt's query code, posted so that neither appears in a URL; answers
+/// the public view, never personal data, and is never cached. Limited per
+/// client address (`lookup_per_minute`) and per application number: after
+/// `lookup_failures_per_hour` failed lookups of a number in an hour, it
+/// answers no lookup by phone digits until the hour is over (its query code,
+/// 40 random bits, still works).
 async fn status_lookup(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    axum::Form(f): axum::Form<StatusLookup>,
+    form: PageForm<StatusFields>,
 ) -> Response {
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(f.csrf_token.as_deref()) {
-        return csrf_failed_page();
-    }
-    let number = clean_number(f.number.as_deref().unwrap_or(""));
-    let last4: String = f
-        .phone_last4
-        .unwrap_or_default()
-        .trim()
+    no_store(lookup(&state, &caller, &form).await)
+}
+
+async fn lookup(state: &AppState, caller: &Caller, form: &Decoded) -> Response {
+    let number = clean_number(form.get("number").unwrap_or(""));
+    let typed: String = form
+        .get("check")
+        .filter(|v| !v.trim().is_empty())
+        .or(form.get("phone_last4"))
+        .unwrap_or("")
         .chars()
-        .take(8)
+        .take(32)
         .collect();
-    if number.is_empty() || last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
+    let proof = Proof::read(&typed);
+    let Some(proof) = proof.filter(|_| !number.is_empty()) else {
         return status_page(
-            &caller,
+            caller,
             StatusCode::UNPROCESSABLE_ENTITY,
             number,
-            Some("请填写申请编号和联系电话的后四位数字".into()),
+            Some("请填写申请编号，以及联系电话的后四位或回执上的8位查询码".into()),
         );
-    }
-    let per = state.config.security.lookup_per_minute;
-    if !state
-        .limiter
-        .allow(Limit::Lookup, &caller.ip, per, 60_000, state.now_ms())
-    {
+    };
+    let sec = &state.config.security;
+    let now_ms = state.now_ms();
+    if !state.limiter.allow(
+        Limit::Lookup,
+        &caller.ip,
+        sec.lookup_per_minute,
+        60_000,
+        now_ms,
+    ) {
         return status_page(
-            &caller,
+            caller,
             StatusCode::TOO_MANY_REQUESTS,
             number,
             Some("查询过于频繁，请一分钟后再试".into()),
         );
     }
-    match service::get_by_number(&state, number.clone()).await {
-        Ok(Some(app)) if app.form.contact.phone.ends_with(&last4) => {
+    const HOUR_MS: i64 = 3_600_000;
+    let per_number = sec.lookup_failures_per_hour;
+    if matches!(proof, Proof::PhoneDigits(_))
+        && state
+            .limiter
+            .exhausted(Limit::LookupNumber, &number, per_number, HOUR_MS, now_ms)
+    {
+        return status_page(
+            caller,
+            StatusCode::TOO_MANY_REQUESTS,
+            number,
+            Some("该申请编号的查询失败次数过多，请一小时后再试；也可以用回执上的查询码查询".into()),
+        );
+    }
+    match service::get_by_number(state, number.clone()).await {
+        Ok(Some(app)) if proof.matches(&app) => {
             let csrf = caller.csrf_token();
-            let nav = Nav::for_caller(&caller, &csrf);
+            let nav = Nav::for_caller(caller, &csrf);
             respond(
-                &caller,
+                caller,
                 &csrf,
                 StatusCode::OK,
-                &receipt_page(&state, nav, false, app, false),
+                &receipt_page(state, nav, false, app, false),
             )
         }
-        Ok(_) => status_page(
-            &caller,
-            StatusCode::NOT_FOUND,
-            number,
-            Some("未找到匹配的申请，请核对申请编号（如 LB202611270001）和联系电话后四位".into()),
-        ),
+        found @ Ok(_) => {
+            // Failures are counted for numbers that exist (the only ones
+            // whose phone digits can be guessed).
+            if let Ok(Some(app)) = found {
+                state
+                    .limiter
+                    .record(Limit::LookupNumber, &app.number, HOUR_MS, now_ms);
+            }
+            status_page(
+                caller,
+                StatusCode::NOT_FOUND,
+                number,
+                Some(
+                    "未找到匹配的申请，请核对申请编号（如 LB202611270001）和联系电话后四位或查询码"
+                        .into(),
+                ),
+            )
+        }
         Err(e) => error_page(e.status, &e.message),
     }
 }

@@ -14,13 +14,12 @@ use crate::AppState;
 use crate::accounts::{self as uc, NewAccountInput};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::middleware::read_body;
-use crate::web::{Nav, csrf_failed_page, error_page, not_found_page, respond};
+use crate::web::{Nav, error_page, not_found_page, respond};
+use crate::web_form::{PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use onestop_domain::access::{Capability, Role, Subject, mask_phone};
@@ -93,38 +92,59 @@ pub(crate) fn gate(caller: &Caller, cap: Capability, path: &str) -> Option<Respo
     }
 }
 
-/// A posted form's fields, in order.
-struct Posted(Vec<(String, String)>);
+/// The account form (`/admin/accounts`).
+struct NewAccountFields;
 
-impl Posted {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn text(&self, name: &str) -> String {
-        self.get(name).unwrap_or("").to_owned()
+impl PageFields for NewAccountFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["username", "display_name", "phone", "password", "roles"])
     }
 }
 
-/// Reads a posted form, then checks origin and CSRF token, then the
-/// capability — in that order.
+/// The roles form of an account.
+struct RolesFields;
+
+impl PageFields for RolesFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["roles"])
+    }
+}
+
+/// Buttons that post only their token (disable, enable, reset, revoke).
+struct TokenOnly;
+
+impl PageFields for TokenOnly {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new()
+    }
+}
+
+/// The new API key form.
+struct ApiKeyFields;
+
+impl PageFields for ApiKeyFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["name", "scopes"])
+    }
+}
+
+/// The audit chain check, with the filters the page had.
+struct VerifyFields;
+
+impl PageFields for VerifyFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["actor", "action", "target", "from", "to"])
+    }
+}
+
+/// After the form was read (origin and CSRF token checked by
+/// [`PageForm`]), the capability — in that order.
 async fn posted(
     state: &AppState,
     caller: &Caller,
-    headers: &HeaderMap,
-    body: Body,
     cap: Capability,
     path: &str,
-) -> Result<Posted, Response> {
-    let bytes = read_body(body, state.body_limit)
-        .await
-        .map_err(|e| error_page(e.status, &e.message))?;
-    let form = Posted(serde_urlencoded::from_bytes(&bytes).unwrap_or_default());
-    if !Caller::origin_ok(headers) || !caller.csrf_ok(form.get("csrf_token")) {
-        return Err(csrf_failed_page());
-    }
+) -> Result<(), Response> {
     if let Some(r) = gate(caller, cap, path) {
         // A signed-in caller attempting an administrative action it may not
         // take is recorded (等保: denied attempts are audited).
@@ -145,7 +165,7 @@ async fn posted(
         }
         return Err(r);
     }
-    Ok(form)
+    Ok(())
 }
 
 fn query_pairs(q: Option<&str>) -> HashMap<String, String> {
@@ -587,22 +607,18 @@ struct PasswordOncePage {
 async fn account_create(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Body,
+    form: PageForm<NewAccountFields>,
 ) -> Response {
-    let form = match posted(
+    if let Err(r) = posted(
         &state,
         &caller,
-        &headers,
-        body,
         Capability::ManageAccounts,
         "/admin/accounts/new",
     )
     .await
     {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+        return r;
+    }
     let roles_text = form.text("roles");
     let input = NewAccountInput {
         username: form.text("username"),
@@ -751,39 +767,23 @@ async fn account_detail(
     )
 }
 
-/// Checks a POST under `/admin/accounts/{id}/…`; answers the form.
-async fn account_post(
-    state: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-    body: Body,
-    id: &str,
-) -> Result<Posted, Response> {
+/// Checks a POST under `/admin/accounts/{id}/…` (its form already read).
+async fn account_post(state: &AppState, caller: &Caller, id: &str) -> Result<(), Response> {
     if id.len() > MAX_ID {
         return Err(not_found_page());
     }
-    posted(
-        state,
-        caller,
-        headers,
-        body,
-        Capability::ManageAccounts,
-        &account_path(id),
-    )
-    .await
+    posted(state, caller, Capability::ManageAccounts, &account_path(id)).await
 }
 
 async fn account_roles(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    form: PageForm<RolesFields>,
 ) -> Response {
-    let form = match account_post(&state, &caller, &headers, body, &id).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    if let Err(r) = account_post(&state, &caller, &id).await {
+        return r;
+    }
     let roles_text = form.text("roles");
     match uc::set_grants(&state, &caller, &id, &role_lines(&roles_text)).await {
         Ok(a) => see_other(&format!("{}?ok=roles", account_path(&a.id))),
@@ -804,15 +804,8 @@ async fn account_roles(
     }
 }
 
-async fn set_disabled(
-    state: AppState,
-    caller: Caller,
-    headers: HeaderMap,
-    id: String,
-    body: Body,
-    disabled: bool,
-) -> Response {
-    if let Err(r) = account_post(&state, &caller, &headers, body, &id).await {
+async fn set_disabled(state: AppState, caller: Caller, id: String, disabled: bool) -> Response {
+    if let Err(r) = account_post(&state, &caller, &id).await {
         return r;
     }
     match uc::set_disabled(&state, &caller, &id, disabled).await {
@@ -838,31 +831,28 @@ async fn set_disabled(
 async fn account_disable(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    _form: PageForm<TokenOnly>,
 ) -> Response {
-    set_disabled(state, caller, headers, id, body, true).await
+    set_disabled(state, caller, id, true).await
 }
 
 async fn account_enable(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    _form: PageForm<TokenOnly>,
 ) -> Response {
-    set_disabled(state, caller, headers, id, body, false).await
+    set_disabled(state, caller, id, false).await
 }
 
 async fn account_reset(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    _form: PageForm<TokenOnly>,
 ) -> Response {
-    if let Err(r) = account_post(&state, &caller, &headers, body, &id).await {
+    if let Err(r) = account_post(&state, &caller, &id).await {
         return r;
     }
     match uc::reset_password(&state, &caller, &id).await {
@@ -1017,22 +1007,11 @@ async fn apikeys_list(
 async fn apikey_create(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Body,
+    form: PageForm<ApiKeyFields>,
 ) -> Response {
-    let form = match posted(
-        &state,
-        &caller,
-        &headers,
-        body,
-        Capability::ManageApiKeys,
-        "/admin/apikeys",
-    )
-    .await
-    {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    if let Err(r) = posted(&state, &caller, Capability::ManageApiKeys, "/admin/apikeys").await {
+        return r;
+    }
     let (name, scopes) = (form.text("name"), form.text("scopes"));
     let result = uc::create_api_key(&state, &caller, &name, &scopes).await;
     let mut p = match apikeys_page(&state, &caller).await {
@@ -1063,23 +1042,13 @@ async fn apikey_create(
 async fn apikey_revoke(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    _form: PageForm<TokenOnly>,
 ) -> Response {
     if id.len() > MAX_ID {
         return not_found_page();
     }
-    if let Err(r) = posted(
-        &state,
-        &caller,
-        &headers,
-        body,
-        Capability::ManageApiKeys,
-        "/admin/apikeys",
-    )
-    .await
-    {
+    if let Err(r) = posted(&state, &caller, Capability::ManageApiKeys, "/admin/apikeys").await {
         return r;
     }
     match uc::revoke_api_key(&state, &caller, &id).await {
@@ -1475,31 +1444,16 @@ fn broken_reason_zh(reason: &str) -> String {
 async fn audit_verify(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Body,
+    form: PageForm<VerifyFields>,
 ) -> Response {
-    let form = match posted(
-        &state,
-        &caller,
-        &headers,
-        body,
-        Capability::ReadAudit,
-        "/admin/audit",
-    )
-    .await
-    {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    if let Err(r) = posted(&state, &caller, Capability::ReadAudit, "/admin/audit").await {
+        return r;
+    }
     let report = match state.store.read(verify_in_snapshot).await {
         Ok(r) => r,
         Err(e) => return store_failed(e),
     };
     // The filters the page had, carried in hidden fields, stay applied.
-    let q: HashMap<String, String> = form
-        .0
-        .into_iter()
-        .filter(|(k, _)| matches!(k.as_str(), "actor" | "action" | "target" | "from" | "to"))
-        .collect();
+    let q: HashMap<String, String> = form.map();
     audit_view(&state, &caller, &q, Some(verify_text(&report))).await
 }

@@ -11,6 +11,7 @@ use crate::approvals::{self, FullCase};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::web::{Nav, error_page, not_found_page, respond};
+use crate::web_form::{PageFields, PageForm, Spec};
 use crate::web_staff::{
     DoneQuery, Opt, PER_PAGE, district_name, gate, iso, options, order_service, page_link,
     parse_opt, parse_page, query_map, when,
@@ -18,7 +19,7 @@ use crate::web_staff::{
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use onestop_domain::access::{Capability, Role};
@@ -69,9 +70,63 @@ fn signer(by: &str) -> String {
     by.split_once(':').map_or(by, |(_, name)| name).to_owned()
 }
 
-fn form_checks(headers: &HeaderMap, caller: &Caller, token: Option<&str>) -> Option<Response> {
-    (!Caller::origin_ok(headers) || !caller.csrf_ok(token)).then(crate::web::csrf_failed_page)
+/// A department's decision on one item of a case.
+struct DecisionFields;
+
+impl PageFields for DecisionFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["item_id", "decision", "opinion", "version"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::DecideApprovals)
+    }
 }
+
+/// The works utility's resubmission after a rejection.
+struct ResubmissionFields;
+
+impl PageFields for ResubmissionFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["note", "place", "from", "to", "version"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+/// Raising a case: the works (one box per waiting order), the departments
+/// not concerned (one box per configured department), and the commitment.
+struct RaiseFields;
+
+impl PageFields for RaiseFields {
+    fn spec(state: &AppState) -> Spec {
+        let departments = state
+            .config
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Department)
+            .count();
+        Spec::new()
+            .many("works", MAX_CASE_WORKS)
+            .many("not_applicable", departments)
+            .fields(&[
+                "place",
+                "from",
+                "to",
+                "sign",
+                "commitment.signed_by",
+                "commitment.unit",
+                "commitment.signed_at",
+                "commitment.confirmation",
+            ])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+/// Works one case may list (the validator's own limit).
+const MAX_CASE_WORKS: usize = 20;
 
 /// A refused request's field errors, the first message per field (for the
 /// forms that show each beside its field).
@@ -488,21 +543,10 @@ fn typed_of(form: &HashMap<String, String>) -> HashMap<String, String> {
 async fn post_decision(
     State(state): State<AppState>,
     caller: Caller,
-    uri: Uri,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    form: PageForm<DecisionFields>,
 ) -> Response {
-    if let Some(r) = gate(&caller, &uri, Capability::DecideApprovals) {
-        return r;
-    }
-    if let Some(r) = form_checks(
-        &headers,
-        &caller,
-        form.get("csrf_token").map(String::as_str),
-    ) {
-        return r;
-    }
+    let form = form.map();
     let item = form.get("item_id").cloned().unwrap_or_default();
     if item.len() > 64 || id.len() > 64 {
         return not_found_page();
@@ -536,21 +580,10 @@ async fn post_decision(
 async fn post_resubmission(
     State(state): State<AppState>,
     caller: Caller,
-    uri: Uri,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    form: PageForm<ResubmissionFields>,
 ) -> Response {
-    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
-        return r;
-    }
-    if let Some(r) = form_checks(
-        &headers,
-        &caller,
-        form.get("csrf_token").map(String::as_str),
-    ) {
-        return r;
-    }
+    let form = form.map();
     let mut body = serde_json::Map::new();
     for name in ["note", "place", "from", "to"] {
         if let Some(v) = form.get(name) {
@@ -750,23 +783,11 @@ async fn raise_page(
 async fn post_raise(
     State(state): State<AppState>,
     caller: Caller,
-    uri: Uri,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+    form: PageForm<RaiseFields>,
 ) -> Response {
-    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
-        return r;
-    }
-    let one = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_owned())
-    };
-    if let Some(r) = form_checks(&headers, &caller, one("csrf_token").as_deref()) {
-        return r;
-    }
+    let pairs = form.pairs();
+    let one = |name: &str| form.get(name).map(|v| v.trim().to_owned());
     if id.len() > 64 {
         return not_found_page();
     }

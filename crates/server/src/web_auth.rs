@@ -5,11 +5,12 @@
 use crate::AppState;
 use crate::accounts::{self, Registration};
 use crate::auth::{Caller, CredentialProblem, Limit, clear_session_cookie, session_cookie};
-use crate::web::{Nav, csrf_failed_page, error_page, respond};
+use crate::web::{Nav, error_page, respond};
+use crate::web_form::{PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use onestop_domain::access::{Role, mask_phone};
@@ -146,31 +147,21 @@ async fn login_form(caller: Caller, Query(q): Query<LoginQuery>) -> Response {
     res
 }
 
-#[derive(Deserialize)]
-struct LoginForm {
-    username: Option<String>,
-    password: Option<String>,
-    next: Option<String>,
-    csrf_token: Option<String>,
+struct LoginFields;
+
+impl PageFields for LoginFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["username", "password", "next"])
+    }
 }
 
 async fn login_submit(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    axum::Form(f): axum::Form<LoginForm>,
+    f: PageForm<LoginFields>,
 ) -> Response {
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(f.csrf_token.as_deref()) {
-        return csrf_failed_page();
-    }
-    let username: String = f
-        .username
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .take(64)
-        .collect();
-    let next = safe_next(f.next.as_deref());
+    let username: String = f.text("username").trim().chars().take(64).collect();
+    let next = safe_next(f.get("next"));
     let again = |status: StatusCode, error: String| {
         let csrf = caller.csrf_token();
         respond(
@@ -200,7 +191,7 @@ async fn login_submit(
             "登录尝试过于频繁，请一分钟后再试。".into(),
         );
     }
-    let password = f.password.unwrap_or_default();
+    let password = f.text("password");
     if username.is_empty() || password.is_empty() {
         return again(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -222,24 +213,27 @@ async fn login_submit(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf_token: Option<String>,
+/// Only the token; checked when there is a session to end.
+struct LogoutFields;
+
+impl PageFields for LogoutFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new()
+    }
+    fn needs_csrf(caller: &Caller) -> bool {
+        caller.session.is_some()
+    }
 }
 
 async fn logout(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    axum::Form(f): axum::Form<CsrfOnly>,
+    _form: PageForm<LogoutFields>,
 ) -> Response {
-    if caller.session.is_some() {
-        if !Caller::origin_ok(&headers) || !caller.csrf_ok(f.csrf_token.as_deref()) {
-            return csrf_failed_page();
-        }
-        if let Err(e) = accounts::logout(&state, &caller).await {
-            return error_page(e.status, &e.message);
-        }
+    if caller.session.is_some()
+        && let Err(e) = accounts::logout(&state, &caller).await
+    {
+        return error_page(e.status, &e.message);
     }
     let mut res = Redirect::to("/login?notice=logged_out").into_response();
     if let Ok(v) = HeaderValue::from_str(&clear_session_cookie()) {
@@ -285,37 +279,29 @@ async fn register_form(caller: Caller) -> Response {
     )
 }
 
-#[derive(Deserialize)]
-struct RegisterForm {
-    uscc: Option<String>,
-    enterprise_name: Option<String>,
-    contact_name: Option<String>,
-    phone: Option<String>,
-    password: Option<String>,
-    password_confirm: Option<String>,
-    csrf_token: Option<String>,
+struct RegisterFields;
+
+impl PageFields for RegisterFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&[
+            "uscc",
+            "enterprise_name",
+            "contact_name",
+            "phone",
+            "password",
+            "password_confirm",
+        ])
+    }
 }
 
 async fn register_submit(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    axum::Form(f): axum::Form<RegisterForm>,
+    f: PageForm<RegisterFields>,
 ) -> Response {
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(f.csrf_token.as_deref()) {
-        return csrf_failed_page();
-    }
     let mut values = BTreeMap::new();
-    for (k, v) in [
-        ("uscc", &f.uscc),
-        ("enterprise_name", &f.enterprise_name),
-        ("contact_name", &f.contact_name),
-        ("phone", &f.phone),
-    ] {
-        values.insert(
-            k.to_owned(),
-            v.clone().unwrap_or_default().chars().take(200).collect(),
-        );
+    for k in ["uscc", "enterprise_name", "contact_name", "phone"] {
+        values.insert(k.to_owned(), f.text(k).chars().take(200).collect());
     }
     let render = |status: StatusCode, errors: BTreeMap<String, String>, message: Option<String>| {
         let csrf = caller.csrf_token();
@@ -346,12 +332,12 @@ async fn register_submit(
         );
     }
     let r = Registration {
-        uscc: f.uscc.unwrap_or_default(),
-        enterprise_name: f.enterprise_name.unwrap_or_default(),
-        contact_name: f.contact_name.unwrap_or_default(),
-        phone: f.phone.unwrap_or_default(),
-        password: f.password.unwrap_or_default(),
-        password_confirm: f.password_confirm.unwrap_or_default(),
+        uscc: f.text("uscc"),
+        enterprise_name: f.text("enterprise_name"),
+        contact_name: f.text("contact_name"),
+        phone: f.text("phone"),
+        password: f.text("password"),
+        password_confirm: f.text("password_confirm"),
     };
     match accounts::register(&state, &caller, r).await {
         Ok(_) => Redirect::to("/login?notice=registered").into_response(),
@@ -504,33 +490,36 @@ async fn password_form(caller: Caller) -> Response {
     )
 }
 
-#[derive(Deserialize)]
-struct PasswordForm {
-    current_password: Option<String>,
-    new_password: Option<String>,
-    new_password_confirm: Option<String>,
-    csrf_token: Option<String>,
+/// The password form; signed-in callers only.
+struct PasswordFields;
+
+impl PageFields for PasswordFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["current_password", "new_password", "new_password_confirm"])
+    }
+    fn gate(caller: &Caller, _uri: &Uri) -> Option<Response> {
+        caller
+            .account()
+            .is_none()
+            .then(|| login_redirect(caller, "/account/password"))
+    }
 }
 
 async fn password_submit(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    axum::Form(f): axum::Form<PasswordForm>,
+    f: PageForm<PasswordFields>,
 ) -> Response {
     let Some(me) = caller.account() else {
         return login_redirect(&caller, "/account/password");
     };
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(f.csrf_token.as_deref()) {
-        return csrf_failed_page();
-    }
     let forced = me.must_change_password;
     match accounts::change_password(
         &state,
         &caller,
-        f.current_password.unwrap_or_default(),
-        f.new_password.unwrap_or_default(),
-        f.new_password_confirm.unwrap_or_default(),
+        f.text("current_password"),
+        f.text("new_password"),
+        f.text("new_password_confirm"),
     )
     .await
     {

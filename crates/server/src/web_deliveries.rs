@@ -4,11 +4,12 @@
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::web::{Nav, csrf_failed_page, error_page, respond};
+use crate::web::{Nav, error_page, respond};
+use crate::web_form::{PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use onestop_domain::access::{Capability, mask_phone};
@@ -128,16 +129,21 @@ async fn page(
     )
 }
 
+/// The retry button: only its token.
+struct RetryFields;
+
+impl PageFields for RetryFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new()
+    }
+}
+
 async fn retry(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    axum::Form(f): axum::Form<HashMap<String, String>>,
+    _form: PageForm<RetryFields>,
 ) -> Response {
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(f.get("csrf_token").map(String::as_str)) {
-        return csrf_failed_page();
-    }
     if let Some(r) = gate(&caller) {
         return r;
     }

@@ -7,19 +7,19 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::identity;
-use crate::web::{Nav, csrf_failed_page, error_page, respond};
+use crate::web::{Nav, error_page, respond};
 use crate::web_admin::gate;
+use crate::web_form::{Decoded, PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use onestop_domain::access::{Capability, mask_phone};
 use onestop_domain::identity::{ClaimDecision, ClaimStatus};
 use onestop_domain::timefmt;
 use onestop_store::claims::Claim;
-use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -235,18 +235,42 @@ async fn my_page(
     .await
 }
 
-/// Checks origin and CSRF token of a posted form, then the page's gate.
-fn checked(
-    caller: &Caller,
-    headers: &HeaderMap,
-    form: &HashMap<String, String>,
-    cap: Capability,
-    path: &str,
-) -> Option<Response> {
-    if !Caller::origin_ok(headers) || !caller.csrf_ok(form.get("csrf_token").map(String::as_str)) {
-        return Some(csrf_failed_page());
+/// The forms of an enterprise account's own claims.
+struct OwnClaimFields;
+
+impl PageFields for OwnClaimFields {
+    fn spec(_: &AppState) -> Spec {
+        Spec::new().fields(&["code"])
     }
-    gate(caller, cap, path)
+    fn gate(caller: &Caller, _uri: &Uri) -> Option<Response> {
+        gate(caller, Capability::ClaimEnterprise, MY_PATH)
+    }
+}
+
+/// A decision on a claim, from an owner's page or the clerks' window.
+struct DecisionFields;
+
+impl PageFields for DecisionFields {
+    fn spec(_: &AppState) -> Spec {
+        Spec::new().fields(&[
+            "decision",
+            "version",
+            "owner",
+            "checked",
+            "note",
+            "from_hall",
+        ])
+    }
+    fn gate(caller: &Caller, _uri: &Uri) -> Option<Response> {
+        // Owners (enterprise accounts) and clerks alike; the handler checks more.
+        if caller.subject.may(Capability::ClaimEnterprise)
+            || caller.subject.may(Capability::VerifyEnterprises)
+        {
+            None
+        } else {
+            gate(caller, Capability::ClaimEnterprise, MY_PATH)
+        }
+    }
 }
 
 fn see_other(to: &str) -> Response {
@@ -256,19 +280,9 @@ fn see_other(to: &str) -> Response {
 async fn send_code(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    _form: PageForm<OwnClaimFields>,
 ) -> Response {
-    if let Some(r) = checked(
-        &caller,
-        &headers,
-        &form,
-        Capability::ClaimEnterprise,
-        MY_PATH,
-    ) {
-        return r;
-    }
     match identity::send_code(&state, &caller, &id).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=code_sent")),
         Err(e) if e.status == StatusCode::NOT_FOUND => crate::web::not_found_page(),
@@ -279,20 +293,10 @@ async fn send_code(
 async fn confirm_code(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    form: PageForm<OwnClaimFields>,
 ) -> Response {
-    if let Some(r) = checked(
-        &caller,
-        &headers,
-        &form,
-        Capability::ClaimEnterprise,
-        MY_PATH,
-    ) {
-        return r;
-    }
-    let code = form.get("code").map(String::as_str).unwrap_or("");
+    let code = form.get("code").unwrap_or("");
     match identity::confirm_code(&state, &caller, &id, code).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=verified")),
         Err(e) if e.status == StatusCode::NOT_FOUND => crate::web::not_found_page(),
@@ -307,9 +311,9 @@ async fn confirm_code(
     }
 }
 
-fn decision_of(form: &HashMap<String, String>) -> Option<ClaimDecision> {
+fn decision_of(form: &Decoded) -> Option<ClaimDecision> {
     let on = |k: &str| form.get(k).is_some_and(|v| v == "on" || v == "true");
-    Some(match form.get("decision").map(String::as_str)? {
+    Some(match form.get("decision")? {
         "verify" => ClaimDecision::Verify { owner: on("owner") },
         "reject" => ClaimDecision::Reject,
         "revoke" => ClaimDecision::Revoke,
@@ -320,7 +324,7 @@ fn decision_of(form: &HashMap<String, String>) -> Option<ClaimDecision> {
 
 /// Where a decision form came from: the clerks' page for one enterprise, or
 /// the owner's own page.
-fn back_of(form: &HashMap<String, String>) -> Option<String> {
+fn back_of(form: &Decoded) -> Option<String> {
     let uscc = form.get("from_hall")?;
     let uscc: String = uscc
         .trim()
@@ -335,16 +339,15 @@ fn back_of(form: &HashMap<String, String>) -> Option<String> {
 async fn decide(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    form: PageForm<DecisionFields>,
 ) -> Response {
     let hall = back_of(&form);
     let (cap, path) = match &hall {
         Some(_) => (Capability::VerifyEnterprises, HALL_PATH),
         None => (Capability::ClaimEnterprise, MY_PATH),
     };
-    if let Some(r) = checked(&caller, &headers, &form, cap, path) {
+    if let Some(r) = gate(&caller, cap, path) {
         return r;
     }
     let again = |e: ApiError| {
@@ -379,7 +382,10 @@ async fn decide(
         ))
         .await;
     }
-    let note = form.get("note").cloned().filter(|n| !n.trim().is_empty());
+    let note = form
+        .get("note")
+        .map(str::to_owned)
+        .filter(|n| !n.trim().is_empty());
     match identity::decide(&state, &caller, &id, version, decision, note).await {
         Ok(c) => match hall {
             Some(_) => see_other(&format!("{HALL_PATH}?uscc={}&notice=decided", c.uscc)),

@@ -5,17 +5,17 @@ use crate::AppState;
 use crate::auth::{ApiCaller, Caller, forbidden};
 use crate::error::{ApiError, ErrorBody};
 use crate::web::{Nav, error_page, respond};
+use crate::web_form::{PageFields, PageForm, Spec};
 use crate::web_staff::{PER_PAGE, encode_next, parse_page, query_map, when};
 use askama::Template;
 use axum::Json;
 use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use onestop_store::notifications::{self, Notification};
 use serde::Serialize;
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
@@ -128,18 +128,29 @@ async fn page(
     respond(&caller, &csrf, StatusCode::OK, &p)
 }
 
+/// Marking one message (`id`, then going to `go`) or all as read.
+struct ReadFields;
+
+impl PageFields for ReadFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["id", "go"])
+    }
+    fn gate(caller: &Caller, _uri: &Uri) -> Option<Response> {
+        account_id(caller)
+            .is_none()
+            .then(|| Redirect::to("/login?next=/notifications").into_response())
+    }
+}
+
 async fn read_form(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    form: PageForm<ReadFields>,
 ) -> Response {
     let Some(account) = account_id(&caller) else {
         return Redirect::to("/login?next=/notifications").into_response();
     };
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(form.get("csrf_token").map(String::as_str)) {
-        return crate::web::csrf_failed_page();
-    }
+    let form = form.map();
     let id = form.get("id").and_then(|v| v.parse::<i64>().ok());
     match mark(&state, account, id).await {
         Ok(_) => {

@@ -6,13 +6,14 @@ use crate::AppState;
 use crate::api::field_error;
 use crate::auth::{ApiCaller, Caller, forbidden};
 use crate::error::{ApiError, ErrorBody};
-use crate::web::{Nav, csrf_failed_page, error_page, respond};
+use crate::web::{Nav, error_page, respond};
 use crate::web_auth::login_redirect;
+use crate::web_form::{PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use onestop_domain::access::mask_phone;
@@ -182,18 +183,29 @@ async fn page(
     )
 }
 
+/// The account's email address and channel switches.
+struct SettingsFields;
+
+impl PageFields for SettingsFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["email", "in_app", "email_enabled", "sms_enabled"])
+    }
+    fn gate(caller: &Caller, _uri: &Uri) -> Option<Response> {
+        account_id(caller)
+            .is_none()
+            .then(|| login_redirect(caller, "/account/notifications"))
+    }
+}
+
 async fn submit(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    axum::Form(f): axum::Form<HashMap<String, String>>,
+    f: PageForm<SettingsFields>,
 ) -> Response {
     let Some(id) = account_id(&caller) else {
         return login_redirect(&caller, "/account/notifications");
     };
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(f.get("csrf_token").map(String::as_str)) {
-        return csrf_failed_page();
-    }
+    let f = f.map();
     let on = |k: &str| {
         f.get(k)
             .is_some_and(|v| v == "on" || v == "1" || v == "true")

@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::service;
 use crate::web::{Nav, error_page, not_found_page, respond};
+use crate::web_form::{PageFields, PageForm, Spec};
 use crate::workorders::visible_order;
 use askama::Template;
 use axum::Router;
@@ -1052,22 +1053,74 @@ async fn order_page(
     respond(caller, &csrf, status, &p)
 }
 
+/// The forms of the order page (staff only): the process's actions (their
+/// fields come from the configured process), the survey appointment, a
+/// reminder and its acknowledgement.
+pub(crate) struct ActionFields;
+
+impl PageFields for ActionFields {
+    fn spec(state: &AppState) -> Spec {
+        let mut spec = Spec::new().fields(&["action", "version"]);
+        let mut names: Vec<&str> = Vec::new();
+        for a in &state.config.process.actions {
+            for f in &a.fields {
+                if !names.contains(&f.name.as_str()) && f.name != "action" && f.name != "version" {
+                    names.push(&f.name);
+                }
+            }
+        }
+        for n in names {
+            spec = spec.field(n.to_owned());
+        }
+        spec
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+pub(crate) struct SurveyFields;
+
+impl PageFields for SurveyFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["at"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+pub(crate) struct RemindFields;
+
+impl PageFields for RemindFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["note"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+pub(crate) struct AcknowledgeFields;
+
+impl PageFields for AcknowledgeFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["reply"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
 /// The joint survey appointment proposed from an order page: the same use
 /// case as the API, for the order's application.
 async fn work_order_survey(
     State(state): State<AppState>,
     caller: Caller,
-    uri: Uri,
-    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    form: PageForm<SurveyFields>,
 ) -> Response {
-    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
-        return r;
-    }
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(form.get("csrf_token").map(String::as_str)) {
-        return crate::web::csrf_failed_page();
-    }
+    let form = form.map();
     let found = match visible_order(&state, &caller, id.clone()).await {
         Ok(Some(r)) => r,
         Ok(None) => return not_found_page(),
@@ -1118,17 +1171,10 @@ async fn work_order_survey(
 async fn work_order_remind(
     State(state): State<AppState>,
     caller: Caller,
-    uri: Uri,
-    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    form: PageForm<RemindFields>,
 ) -> Response {
-    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
-        return r;
-    }
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(form.get("csrf_token").map(String::as_str)) {
-        return crate::web::csrf_failed_page();
-    }
+    let form = form.map();
     let body = serde_json::json!({"note": form.get("note").cloned().unwrap_or_default()});
     match crate::reminders::send(&state, &caller, id.clone(), &body).await {
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=reminder")).into_response(),
@@ -1141,17 +1187,10 @@ async fn work_order_remind(
 async fn work_order_acknowledge(
     State(state): State<AppState>,
     caller: Caller,
-    uri: Uri,
-    headers: axum::http::HeaderMap,
     Path((id, rid)): Path<(String, String)>,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    form: PageForm<AcknowledgeFields>,
 ) -> Response {
-    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
-        return r;
-    }
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(form.get("csrf_token").map(String::as_str)) {
-        return crate::web::csrf_failed_page();
-    }
+    let form = form.map();
     let Ok(rid) = rid.parse::<i64>() else {
         return not_found_page();
     };
@@ -1250,17 +1289,10 @@ async fn supervision(
 async fn work_order_action(
     State(state): State<AppState>,
     caller: Caller,
-    uri: Uri,
-    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    form: PageForm<ActionFields>,
 ) -> Response {
-    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
-        return r;
-    }
-    if !Caller::origin_ok(&headers) || !caller.csrf_ok(form.get("csrf_token").map(String::as_str)) {
-        return crate::web::csrf_failed_page();
-    }
+    let form = form.map();
     let action = form.get("action").cloned().unwrap_or_default();
     let version = form
         .get("version")

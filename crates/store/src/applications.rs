@@ -28,6 +28,8 @@ pub struct NewApplication {
     pub submitted_by: Option<String>,
     /// Filed through a verified channel (`Subject::submission_verified`).
     pub identity_verified: bool,
+    /// The receipt's query code (see `onestop_domain::application::query_code`).
+    pub query_code: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,8 +72,8 @@ pub fn insert(
     conn.execute(
         "INSERT INTO applications (id, number, status, uscc, applicant_name, district_code, channel,
              mode, hall_id, project_code, contact_phone, submitted_at, updated_at, form, version,
-             submitted_by, identity_verified)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 1, $14, $15)",
+             submitted_by, identity_verified, query_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 1, $14, $15, $16)",
         params![
             &app.id,
             &number,
@@ -88,6 +90,7 @@ pub fn insert(
             form_json,
             app.submitted_by.as_deref(),
             app.identity_verified,
+            app.query_code.as_deref(),
         ],
     )?;
     let submitted = serde_json::json!({
@@ -184,6 +187,7 @@ pub fn insert(
         submitted_by: app.submitted_by.clone(),
         work_orders: orders,
         survey: None,
+        query_code: app.query_code.clone(),
     })
 }
 
@@ -223,7 +227,7 @@ pub(crate) fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
 }
 
 pub(crate) const APP_COLUMNS: &str =
-    "id, number, status, submitted_at, form, identity_verified, submitted_by";
+    "id, number, status, submitted_at, form, identity_verified, submitted_by, query_code";
 pub(crate) const ORDER_COLUMNS: &str =
     "application_id, id, service, carrier, unit_code, stage, status, due_at, level, version";
 
@@ -240,6 +244,7 @@ fn decode_app(r: &Row, offset: UtcOffset) -> Result<Application, StoreError> {
         submitted_by: r.opt_text(6)?.filter(|s| !s.is_empty()).map(str::to_owned),
         work_orders: Vec::new(),
         survey: None,
+        query_code: r.opt_text(7)?.map(str::to_owned),
     })
 }
 

@@ -86,6 +86,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0014_calendar_imports.sql"),
     },
     Migration {
+        version: 16,
+        name: "query_codes",
+        sql: include_str!("../migrations/0016_query_codes.sql"),
+    },
+    Migration {
         version: 17,
         name: "login_failures",
         sql: include_str!("../migrations/0017_login_failures.sql"),

@@ -1382,6 +1382,17 @@ impl Ctx<'_> {
             );
             return None;
         }
+        if items.len() > MAX_NETWORK_CARRIERS {
+            self.push(
+                field,
+                FieldCode::OutOfRange,
+                format!(
+                    "运营商最多选择{MAX_NETWORK_CARRIERS}家，当前为{}项，请删除重复或多余的项",
+                    items.len()
+                ),
+            );
+            return None;
+        }
         let mut out: Vec<String> = Vec::new();
         let mut ok = true;
         for (i, item) in items.iter().enumerate() {

@@ -1,0 +1,445 @@
+//! The one page-form extractor: every page POST is read through [`PageForm`].
+//!
+//! Bounded decoding, in this order:
+//!
+//! 1. the form's gate (sign-in, capability), before anything is read;
+//! 2. the body, up to the server's body limit (`413` page beyond);
+//! 3. the `application/x-www-form-urlencoded` pairs, at most the form's
+//!    capacity of them (every declared field once, every repeated field to
+//!    its limit, every numbered row filled, and the CSRF token), each key at
+//!    most [`MAX_KEY_BYTES`], each value at most its field's limit;
+//! 4. each key against the form's declared fields ([`Spec`]): an exact name,
+//!    a repeated name (check boxes), or a numbered row
+//!    `prefix.{i}.leaf` with `i` below the validator's own limit;
+//! 5. the `Origin` and the CSRF token (the CSRF failure page otherwise).
+//!
+//! A key the form does not declare is never used for anything: handlers
+//! see only the declared fields. When something was not recognised (an
+//! unknown key, a row beyond the limit, an over-long key or value, too many
+//! fields), a small form answers a Chinese `400` page; a form that
+//! re-renders what was typed (`/apply`, [`PageFields::KEEPS_PARTIAL`]) is
+//! handed the recognised fields with [`Decoded::unrecognised`] set, and says
+//! so at the top of the page.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::middleware::read_body;
+use crate::web::{csrf_failed_page, error_page};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::marker::PhantomData;
+
+/// Longest key looked at (the longest real one, a gas equipment row's
+/// quantity, is 35 bytes).
+pub const MAX_KEY_BYTES: usize = 128;
+/// Longest value of a field unless the form says otherwise.
+pub const MAX_VALUE_BYTES: usize = 8 * 1024;
+/// Longest value of a repeated field (codes and ids).
+pub const MAX_MANY_VALUE_BYTES: usize = 256;
+/// The field every state-changing form carries.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+#[derive(Debug, Clone)]
+enum Rule {
+    /// One value (a repeat is ignored: the first counts).
+    One {
+        name: Cow<'static, str>,
+        max_bytes: usize,
+    },
+    /// Up to `max_values` values (check boxes, multiple choice).
+    Many {
+        name: Cow<'static, str>,
+        max_values: usize,
+    },
+    /// `prefix.{i}.leaf` for `i` in `0..rows` (decimal, no leading zeros).
+    Rows {
+        prefix: &'static str,
+        rows: usize,
+        leaves: &'static [&'static str],
+    },
+}
+
+/// The fields a form declares.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    rules: Vec<Rule>,
+}
+
+impl Spec {
+    pub fn new() -> Spec {
+        Spec::default()
+    }
+
+    /// Single-valued fields, each up to [`MAX_VALUE_BYTES`].
+    pub fn fields(mut self, names: &[&'static str]) -> Spec {
+        for n in names {
+            self.rules.push(Rule::One {
+                name: Cow::Borrowed(n),
+                max_bytes: MAX_VALUE_BYTES,
+            });
+        }
+        self
+    }
+
+    /// One single-valued field whose name comes from configuration.
+    pub fn field(mut self, name: impl Into<Cow<'static, str>>) -> Spec {
+        self.rules.push(Rule::One {
+            name: name.into(),
+            max_bytes: MAX_VALUE_BYTES,
+        });
+        self
+    }
+
+    /// One single-valued field of up to `max_bytes` (a pasted file).
+    pub fn long(mut self, name: &'static str, max_bytes: usize) -> Spec {
+        self.rules.push(Rule::One {
+            name: Cow::Borrowed(name),
+            max_bytes,
+        });
+        self
+    }
+
+    /// A repeated field (check boxes): up to `max_values` values of up to
+    /// [`MAX_MANY_VALUE_BYTES`] each.
+    pub fn many(mut self, name: &'static str, max_values: usize) -> Spec {
+        self.rules.push(Rule::Many {
+            name: Cow::Borrowed(name),
+            max_values,
+        });
+        self
+    }
+
+    /// Numbered rows `prefix.{i}.leaf`, `i` in `0..rows`.
+    pub fn rows(
+        mut self,
+        prefix: &'static str,
+        rows: usize,
+        leaves: &'static [&'static str],
+    ) -> Spec {
+        self.rules.push(Rule::Rows {
+            prefix,
+            rows,
+            leaves,
+        });
+        self
+    }
+
+    /// The most pairs a browser sends for this form: every field once,
+    /// every repeated field to its limit, every row filled, and the token.
+    pub fn capacity(&self) -> usize {
+        1 + self
+            .rules
+            .iter()
+            .map(|r| match r {
+                Rule::One { .. } => 1,
+                Rule::Many { max_values, .. } => *max_values,
+                Rule::Rows { rows, leaves, .. } => rows * leaves.len(),
+            })
+            .sum::<usize>()
+    }
+
+    /// The rule a key falls under, with the longest value it takes.
+    fn rule_of(&self, key: &str) -> Option<(usize, usize)> {
+        self.rules.iter().enumerate().find_map(|(i, r)| match r {
+            Rule::One { name, max_bytes } => (name == key).then_some((i, *max_bytes)),
+            Rule::Many { name, .. } => (name == key).then_some((i, MAX_MANY_VALUE_BYTES)),
+            Rule::Rows {
+                prefix,
+                rows,
+                leaves,
+            } => {
+                let (row, leaf) = split_row(key, prefix)?;
+                (row < *rows && leaves.contains(&leaf)).then_some((i, MAX_VALUE_BYTES))
+            }
+        })
+    }
+
+    /// Decodes a urlencoded body against the declared fields.
+    pub fn decode(&self, body: &[u8]) -> Decoded {
+        let capacity = self.capacity();
+        let mut out = Decoded::default();
+        let mut counts = vec![0usize; self.rules.len()];
+        let mut rows_seen: HashSet<String> = HashSet::new();
+        let mut seen = 0usize;
+        for (k, v) in form_urlencoded::parse(body) {
+            seen += 1;
+            if seen > capacity {
+                // More pairs than the form can send: the rest is not looked at.
+                out.unrecognised = true;
+                break;
+            }
+            if k.len() > MAX_KEY_BYTES {
+                out.unrecognised = true;
+                continue;
+            }
+            if k == CSRF_FIELD {
+                if out.csrf.is_none() && v.len() <= MAX_MANY_VALUE_BYTES {
+                    out.csrf = Some(v.into_owned());
+                }
+                continue;
+            }
+            let Some((rule, max_bytes)) = self.rule_of(&k) else {
+                out.unrecognised = true;
+                continue;
+            };
+            if v.len() > max_bytes {
+                out.unrecognised = true;
+                continue;
+            }
+            match &self.rules[rule] {
+                Rule::One { .. } => {
+                    if counts[rule] > 0 {
+                        continue;
+                    }
+                }
+                Rule::Many { max_values, .. } => {
+                    if counts[rule] >= *max_values {
+                        out.unrecognised = true;
+                        continue;
+                    }
+                }
+                Rule::Rows { .. } => {
+                    if !rows_seen.insert(k.to_string()) {
+                        continue;
+                    }
+                }
+            }
+            counts[rule] += 1;
+            out.pairs.push((k.into_owned(), v.into_owned()));
+        }
+        out
+    }
+}
+
+/// `prefix.{i}.leaf` → `(i, leaf)`: `i` decimal without leading zeros.
+pub fn split_row<'k>(key: &'k str, prefix: &str) -> Option<(usize, &'k str)> {
+    let rest = key.strip_prefix(prefix)?.strip_prefix('.')?;
+    let (index, leaf) = rest.split_once('.')?;
+    let well_formed = !index.is_empty()
+        && index.len() <= 6
+        && index.bytes().all(|b| b.is_ascii_digit())
+        && (index == "0" || !index.starts_with('0'));
+    if !well_formed {
+        return None;
+    }
+    Some((index.parse().ok()?, leaf))
+}
+
+/// A decoded form: the declared fields that were sent, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Decoded {
+    pairs: Vec<(String, String)>,
+    csrf: Option<String>,
+    /// Something was sent that the form does not declare, or beyond its limits
+    /// (and was left out).
+    pub unrecognised: bool,
+}
+
+impl Decoded {
+    /// The first value of a field.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of a field, or empty.
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or("").to_owned()
+    }
+
+    /// Every value of a repeated field, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The fields as a map (each field's first value).
+    pub fn map(&self) -> HashMap<String, String> {
+        let mut m = HashMap::with_capacity(self.pairs.len());
+        for (k, v) in &self.pairs {
+            m.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        m
+    }
+
+    /// The fields, in the order sent (the CSRF token is not among them).
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.pairs
+    }
+
+    /// The CSRF token sent with the form.
+    pub fn csrf_token(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+/// A page form: its declared fields, its gate, and how it answers content
+/// it does not recognise.
+pub trait PageFields: Send + Sync + 'static {
+    /// The declared fields.
+    fn spec(state: &AppState) -> Spec;
+
+    /// An answer for callers who may not use the form at all (sign-in,
+    /// capability), given before the body is read; `None` lets them on.
+    fn gate(_caller: &Caller, _uri: &Uri) -> Option<Response> {
+        None
+    }
+
+    /// Whether this caller's form must carry a valid CSRF token (always,
+    /// unless a form says otherwise).
+    fn needs_csrf(_caller: &Caller) -> bool {
+        true
+    }
+
+    /// The handler re-renders the form from the recognised fields (and says
+    /// that something was not recognised) instead of a `400` page.
+    const KEEPS_PARTIAL: bool = false;
+}
+
+/// The `400` page for a form with content it does not recognise.
+pub fn unrecognised_page() -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "提交的内容中有无法识别的项目，本次提交未被处理。请返回上一页，刷新后重新填写并提交。",
+    )
+}
+
+/// A page form read through its [`PageFields`]: the recognised fields, the
+/// origin and CSRF token checked.
+pub struct PageForm<F> {
+    pub form: Decoded,
+    _fields: PhantomData<fn() -> F>,
+}
+
+impl<F> std::ops::Deref for PageForm<F> {
+    type Target = Decoded;
+    fn deref(&self) -> &Decoded {
+        &self.form
+    }
+}
+
+impl<F: PageFields> FromRequest<AppState> for PageForm<F> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let caller = Caller::from_request_parts(&mut parts, state).await?;
+        if let Some(r) = F::gate(&caller, &parts.uri) {
+            return Err(r);
+        }
+        let bytes = read_body(body, state.body_limit)
+            .await
+            .map_err(|e| error_page(e.status, &e.message))?;
+        let form = F::spec(state).decode(&bytes);
+        if F::needs_csrf(&caller)
+            && (!Caller::origin_ok(&parts.headers) || !caller.csrf_ok(form.csrf_token()))
+        {
+            return Err(csrf_failed_page());
+        }
+        if form.unrecognised && !F::KEEPS_PARTIAL {
+            return Err(unrecognised_page());
+        }
+        Ok(PageForm {
+            form,
+            _fields: PhantomData,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEAVES: &[&str] = &["name", "quantity"];
+
+    fn spec() -> Spec {
+        Spec::new()
+            .fields(&["a", "b.c"])
+            .many("services", 3)
+            .rows("eq", 200, LEAVES)
+    }
+
+    #[test]
+    fn declared_fields_pass_and_others_are_flagged() {
+        let d = spec().decode(b"a=1&b.c=2&csrf_token=t&eq.0.name=x&eq.199.quantity=3");
+        assert!(!d.unrecognised);
+        assert_eq!(d.get("a"), Some("1"));
+        assert_eq!(d.get("b.c"), Some("2"));
+        assert_eq!(d.get("eq.199.quantity"), Some("3"));
+        assert_eq!(d.csrf_token(), Some("t"));
+        assert!(d.pairs().iter().all(|(k, _)| k != "csrf_token"));
+
+        for bad in [
+            "eq.200.name=x",
+            "eq.1000000.name=x",
+            "eq.-1.name=x",
+            "eq.01.name=x",
+            "eq.x.name=x",
+            "eq.1.colour=x",
+            "eq.1.name.deeper=x",
+            "a.a=1",
+            "c=1",
+            "services=a&services=b&services=c&services=d",
+        ] {
+            let d = spec().decode(bad.as_bytes());
+            assert!(d.unrecognised, "{bad}");
+            assert!(
+                d.pairs()
+                    .iter()
+                    .all(|(k, _)| k != "c" && !k.contains("colour")),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn deep_keys_many_fields_and_long_values_cost_nothing() {
+        let deep = format!("a{}=1&a=2", ".a".repeat(16_000));
+        let d = spec().decode(deep.as_bytes());
+        assert!(d.unrecognised);
+        assert_eq!(d.get("a"), Some("2"));
+
+        let many: String = (0..100_000).map(|i| format!("a=1&x{i}=2&")).collect();
+        let d = spec().decode(many.as_bytes());
+        assert!(d.unrecognised);
+        assert_eq!(d.pairs().len(), 1);
+
+        let long = format!("a={}", "x".repeat(MAX_VALUE_BYTES + 1));
+        let d = spec().decode(long.as_bytes());
+        assert!(d.unrecognised);
+        assert_eq!(d.get("a"), None);
+    }
+
+    #[test]
+    fn repeats_keep_the_first_value_and_up_to_the_limit_of_a_repeated_field() {
+        let d = spec().decode(b"a=1&a=2&services=w&services=g&eq.0.name=x&eq.0.name=y");
+        assert!(!d.unrecognised);
+        assert_eq!(d.get("a"), Some("1"));
+        assert_eq!(d.all("services"), vec!["w", "g"]);
+        assert_eq!(d.all("eq.0.name"), vec!["x"]);
+        assert_eq!(spec().capacity(), 1 + 2 + 3 + 400);
+    }
+
+    #[test]
+    fn row_keys_split_strictly() {
+        assert_eq!(split_row("eq.7.name", "eq"), Some((7, "name")));
+        assert_eq!(split_row("eq.0.name", "eq"), Some((0, "name")));
+        assert_eq!(split_row("eq.007.name", "eq"), None);
+        assert_eq!(split_row("eq.+7.name", "eq"), None);
+        assert_eq!(split_row("eq.9999999.name", "eq"), None);
+        assert_eq!(split_row("eqx.7.name", "eq"), None);
+        assert_eq!(split_row("eq.7", "eq"), None);
+    }
+}
