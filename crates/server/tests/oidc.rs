@@ -208,6 +208,34 @@ async fn the_uscc_comes_from_userinfo_when_the_id_token_lacks_it() {
 }
 
 #[tokio::test]
+async fn a_failing_userinfo_fails_only_logins_that_need_it() {
+    let idp = Idp::start().await;
+    idp.set(|k| k.userinfo_fails = true);
+    // The name claim is nowhere: userinfo is asked, fails, and the USCC
+    // from the ID token is enough.
+    let mut config = idp.config(CALLBACK);
+    config.name_claim = Some("corp_name".into());
+    let c = OidcConnector::with_client_secret(&config, None, Some(CLIENT_SECRET.into())).unwrap();
+    let (start, callback) = login(&idp, &c).await;
+    let person = c
+        .finish(&callback.code, &start.pkce_verifier, &start.nonce)
+        .await
+        .unwrap();
+    assert_eq!(
+        (person.uscc.as_str(), person.name),
+        ("91421300MA4900000M", None)
+    );
+    assert_eq!(idp.counts().userinfo, 1);
+    // The USCC only in userinfo: the login fails.
+    idp.set(|k| k.uscc_in_id_token = false);
+    let result = attempt(&idp).await;
+    match result {
+        Err(OidcError::Unreachable(detail)) => assert!(detail.contains("500"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn no_uscc_anywhere_is_refused() {
     let idp = Idp::start().await;
     idp.set(|k| {

@@ -420,22 +420,17 @@ impl OidcConnector {
         let mut name = name_claim.and_then(|c| string_claim(&id_claims, c));
         let userinfo_url = provider.client.user_info_url().is_some();
         if userinfo_url && (uscc.is_none() || (name_claim.is_some() && name.is_none())) {
-            let info = provider
-                .client
-                .user_info(
-                    answer.access_token().clone(),
-                    Some(claims.subject().clone()),
-                )
-                .map_err(|e| OidcError::Refused(format!("userinfo: {e}")))?
-                .request_async::<OtherClaims, _, CoreGenderClaim>(&self.http)
-                .await
-                .map_err(userinfo_error)?;
-            let info = serde_json::to_value(&info).map_err(|e| OidcError::TokenInvalid {
-                problem: TokenProblem::Other,
-                detail: format!("userinfo claims: {e}"),
-            })?;
-            uscc = uscc.or_else(|| string_claim(&info, &self.config.uscc_claim));
-            name = name.or_else(|| name_claim.and_then(|c| string_claim(&info, c)));
+            match self.userinfo(&provider.client, &answer, claims).await {
+                Ok(info) => {
+                    uscc = uscc.or_else(|| string_claim(&info, &self.config.uscc_claim));
+                    name = name.or_else(|| name_claim.and_then(|c| string_claim(&info, c)));
+                }
+                // Only the (optional) name was missing: go on without it.
+                Err(e) if uscc.is_some() => {
+                    tracing::warn!(error = %e, "identity provider: userinfo failed; the name is left out");
+                }
+                Err(e) => return Err(e),
+            }
         }
         let uscc = uscc
             .map(|u| u.trim().to_uppercase())
@@ -451,6 +446,28 @@ impl OidcConnector {
             issuer: claims.issuer().as_str().to_owned(),
             uscc,
             name: name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+        })
+    }
+
+    /// The userinfo answer's claims, for the ID token's subject.
+    async fn userinfo(
+        &self,
+        client: &DiscoveredClient,
+        answer: &TokenAnswer,
+        claims: &IdTokenClaims<OtherClaims, CoreGenderClaim>,
+    ) -> Result<serde_json::Value, OidcError> {
+        let info = client
+            .user_info(
+                answer.access_token().clone(),
+                Some(claims.subject().clone()),
+            )
+            .map_err(|e| OidcError::Refused(format!("userinfo: {e}")))?
+            .request_async::<OtherClaims, _, CoreGenderClaim>(&self.http)
+            .await
+            .map_err(userinfo_error)?;
+        serde_json::to_value(&info).map_err(|e| OidcError::TokenInvalid {
+            problem: TokenProblem::Other,
+            detail: format!("userinfo claims: {e}"),
         })
     }
 
@@ -618,6 +635,9 @@ fn userinfo_error(e: UserInfoError<HttpClientError<reqwest::Error>>) -> OidcErro
             },
             other => other,
         },
+        UserInfoError::Response(status, _, _) if status.is_server_error() => {
+            OidcError::Unreachable(format!("userinfo answered {status}"))
+        }
         UserInfoError::Response(status, _, _) => {
             OidcError::Refused(format!("userinfo answered {status}"))
         }

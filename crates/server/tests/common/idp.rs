@@ -77,6 +77,8 @@ pub struct Knobs {
     pub expired: bool,
     /// The discovery document answers 503.
     pub discovery_fails: bool,
+    /// Userinfo answers 500.
+    pub userinfo_fails: bool,
 }
 
 impl Default for Knobs {
@@ -91,6 +93,7 @@ impl Default for Knobs {
             uscc_in_userinfo: true,
             expired: false,
             discovery_fails: false,
+            userinfo_fails: false,
         }
     }
 }
@@ -559,6 +562,9 @@ async fn token(
 async fn userinfo(State(inner): State<Inner>, headers: HeaderMap) -> Response {
     let mut s = inner.lock().unwrap();
     s.counts.userinfo += 1;
+    if s.knobs.userinfo_fails {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     let subject = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
