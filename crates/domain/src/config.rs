@@ -25,6 +25,9 @@ pub struct CityConfig {
     /// Outward notifications: email, SMS, retries (`[notify]`).
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// External identity providers (`[identity]`).
+    #[serde(default)]
+    pub identity: IdentityConfig,
     /// The connection process: stages, actions, roles, limits (附1).
     pub process: crate::workflow::ProcessConfig,
 }
@@ -365,6 +368,198 @@ impl SmsConfig {
     }
 }
 
+/// External identity providers (`[identity]`); each is off until its table
+/// is present.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// The provincial portal's legal-person login (法人登录) over OpenID
+    /// Connect, which verifies an enterprise claim.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An OpenID Connect provider (`[identity.oidc]`): authorization-code flow
+/// with PKCE; the enterprise's USCC comes from a claim of the ID token or
+/// of the userinfo answer. The client secret itself is never in the file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The label of the login button, e.g. 湖北政务服务网法人登录.
+    pub name: String,
+    /// The provider's issuer (`https://…`; `http://` only on a loopback
+    /// host); its discovery document is at
+    /// `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// Environment variable holding the client secret (none for a public
+    /// client).
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// Our callback, as registered with the provider (absolute URL).
+    pub redirect_url: String,
+    /// Scopes asked for; must include `openid`.
+    #[serde(default = "default_oidc_scopes")]
+    pub scopes: Vec<String>,
+    /// The claim holding the enterprise's unified social credit code.
+    #[serde(default = "default_uscc_claim")]
+    pub uscc_claim: String,
+    /// The claim holding the enterprise's (or legal person's) name, if any.
+    #[serde(default)]
+    pub name_claim: Option<String>,
+    /// A PEM file of certificates to trust besides the public roots (a
+    /// private CA); relative to the configuration file's folder.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Longest wait for the provider, per request.
+    #[serde(default = "default_oidc_timeout")]
+    pub timeout_seconds: u32,
+}
+
+fn default_oidc_scopes() -> Vec<String> {
+    vec!["openid".into()]
+}
+fn default_uscc_claim() -> String {
+    "uscc".into()
+}
+fn default_oidc_timeout() -> u32 {
+    10
+}
+
+impl IdentityConfig {
+    fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let Some(o) = &self.oidc else {
+            return problems;
+        };
+        let p = "identity.oidc";
+        let name = o.name.trim();
+        if name.is_empty()
+            || name.chars().count() > 40
+            || name.chars().any(|c| {
+                c.is_control() || crate::text::is_forbidden(c) || crate::text::is_invisible(c)
+            })
+        {
+            problems.push(format!("{p}.name must be a label of 1 to 40 characters"));
+        }
+        for (key, value) in [("issuer", &o.issuer), ("redirect_url", &o.redirect_url)] {
+            match web_url(value) {
+                None => problems.push(format!(
+                    "{p}.{key} {value:?} is not an absolute http(s) URL without a fragment"
+                )),
+                Some(u) if !u.https && !u.loopback => problems.push(format!(
+                    "{p}.{key} {value:?} must use https:// (http:// only on a loopback host)"
+                )),
+                Some(u) if key == "issuer" && u.query => {
+                    problems.push(format!("{p}.issuer {value:?} must not have a query"))
+                }
+                Some(_) => {}
+            }
+        }
+        if !is_token(&o.client_id) {
+            problems.push(format!(
+                "{p}.client_id must be non-empty, without spaces or control characters"
+            ));
+        }
+        if let Some(v) = &o.client_secret_env
+            && !is_env_name(v)
+        {
+            problems.push(format!(
+                "{p}.client_secret_env {v:?} is not an environment variable name"
+            ));
+        }
+        if !o.scopes.iter().any(|s| s == "openid") {
+            problems.push(format!("{p}.scopes must include \"openid\""));
+        }
+        for s in &o.scopes {
+            if !is_token(s) {
+                problems.push(format!("{p}.scopes: {s:?} is not a scope name"));
+            }
+        }
+        if !is_token(&o.uscc_claim) {
+            problems.push(format!("{p}.uscc_claim must be a claim name"));
+        }
+        if let Some(c) = &o.name_claim
+            && !is_token(c)
+        {
+            problems.push(format!("{p}.name_claim must be a claim name"));
+        }
+        if o.ca_file.as_ref().is_some_and(|f| f.trim().is_empty()) {
+            problems.push(format!("{p}.ca_file is empty"));
+        }
+        if !(1..=120).contains(&o.timeout_seconds) {
+            problems.push(format!("{p}.timeout_seconds must be between 1 and 120"));
+        }
+        problems
+    }
+}
+
+/// What [`web_url`] found in a URL.
+struct WebUrl {
+    https: bool,
+    loopback: bool,
+    query: bool,
+}
+
+/// An absolute `http(s)://host[:port][/path][?query]` URL without user info
+/// or fragment.
+fn web_url(u: &str) -> Option<WebUrl> {
+    let (https, rest) = if let Some(r) = u.strip_prefix("https://") {
+        (true, r)
+    } else {
+        (false, u.strip_prefix("http://")?)
+    };
+    if u.contains('#') || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.contains('@') {
+        return None;
+    }
+    let host = if let Some(r) = authority.strip_prefix('[') {
+        let (h, port) = r.split_once(']')?;
+        if !(port.is_empty() || port.strip_prefix(':').is_some_and(is_port)) {
+            return None;
+        }
+        h.parse::<std::net::Ipv6Addr>().ok()?;
+        h
+    } else {
+        match authority.split_once(':') {
+            Some((h, port)) if is_port(port) => h,
+            Some(_) => return None,
+            None => authority,
+        }
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    Some(WebUrl {
+        https,
+        loopback,
+        query: rest[end..].contains('?'),
+    })
+}
+
+fn is_port(p: &str) -> bool {
+    !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Printable ASCII without spaces (client ids, scopes, claim names).
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn is_env_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CookieSecure {
@@ -646,6 +841,7 @@ impl CityConfig {
             problems.push("limits.external_works_threshold_m must be positive".into());
         }
         problems.extend(self.notify.check());
+        problems.extend(self.identity.check());
         let b = &self.city.bounds;
         if !(b.min_lng < b.max_lng && b.min_lat < b.max_lat) {
             problems.push("city.bounds: min must be below max".into());
@@ -830,5 +1026,86 @@ mod tests {
                 "{bad}: {p:?}"
             );
         }
+    }
+
+    const OIDC: &str = r#"
+[identity.oidc]
+name = "湖北政务服务网法人登录"
+issuer = "https://auth.example.gov.cn/oidc"
+client_id = "onestop-suizhou"
+client_secret_env = "ONESTOP_OIDC_SECRET"
+redirect_url = "https://onestop.example.gov.cn/identity/oidc/callback"
+"#;
+
+    #[test]
+    fn oidc_is_off_by_default_and_defaults_fill_in() {
+        assert!(CityConfig::default_city().identity.oidc.is_none());
+        let c = CityConfig::from_toml(&format!("{DEFAULT_CONFIG_TOML}{OIDC}")).unwrap();
+        let o = c.identity.oidc.unwrap();
+        assert_eq!(o.scopes, ["openid"]);
+        assert_eq!(o.uscc_claim, "uscc");
+        assert_eq!(o.name_claim, None);
+        assert_eq!(o.timeout_seconds, 10);
+    }
+
+    #[test]
+    fn oidc_problems_are_all_named() {
+        let oidc = OIDC
+            .replace(
+                "https://auth.example.gov.cn/oidc",
+                "http://auth.example.gov.cn",
+            )
+            .replace(
+                "https://onestop.example.gov.cn/identity/oidc/callback",
+                "/identity/oidc/callback",
+            )
+            .replace("\"ONESTOP_OIDC_SECRET\"", "\"ONESTOP OIDC\"")
+            .replace(
+                "name = \"湖北政务服务网法人登录\"",
+                "name = \" \"\nscopes = [\"profile\"]\ntimeout_seconds = 0",
+            );
+        let text = format!("{DEFAULT_CONFIG_TOML}{oidc}");
+        let err = CityConfig::from_toml(&text).unwrap_err().to_string();
+        for needle in [
+            "identity.oidc.name",
+            "identity.oidc.issuer \"http://auth.example.gov.cn\" must use https://",
+            "identity.oidc.redirect_url \"/identity/oidc/callback\" is not an absolute",
+            "identity.oidc.client_secret_env",
+            "identity.oidc.scopes must include \"openid\"",
+            "identity.oidc.timeout_seconds",
+        ] {
+            assert!(err.contains(needle), "{needle} missing from {err}");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        for (url, https, loopback) in [
+            ("https://auth.example.gov.cn", true, false),
+            ("http://127.0.0.1:8443/oidc", false, true),
+            ("http://localhost", false, true),
+            ("http://[::1]:80/", false, true),
+            ("http://10.0.0.1", false, false),
+            ("http://127.0.0.1.example.com", false, false),
+        ] {
+            let u = web_url(url).unwrap_or_else(|| panic!("{url}"));
+            assert_eq!((u.https, u.loopback), (https, loopback), "{url}");
+        }
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https://user@host",
+            "https://host#f",
+            "https://host:port",
+            "https://[::1",
+            "https://ho st",
+        ] {
+            assert!(web_url(bad).is_none(), "{bad}");
+        }
+        let text = format!(
+            "{DEFAULT_CONFIG_TOML}{}",
+            OIDC.replace("https://auth.example.gov.cn/oidc", "http://127.0.0.1:9000")
+        );
+        assert!(CityConfig::from_toml(&text).is_ok());
     }
 }

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod board;
 pub mod calendar_admin;
+pub mod connectors;
 pub mod delivery;
 pub mod error;
 pub mod flowchart;

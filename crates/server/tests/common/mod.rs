@@ -30,6 +30,7 @@ macro_rules! on_both_databases {
 
 pub use onestop_store::testing::test_clock;
 
+pub mod idp;
 pub mod sms_gateway;
 pub mod smtp;
 pub mod tls;
