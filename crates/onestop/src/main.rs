@@ -592,6 +592,9 @@ fn load_city(path: Option<&Path>) -> Result<City> {
     if let Some(s) = config.notify.sms.as_mut() {
         beside(&mut s.ca_file);
     }
+    if let Some(o) = config.identity.oidc.as_mut() {
+        beside(&mut o.ca_file);
+    }
     let overrides_path = std::env::var_os("ONESTOP_CALENDAR_OVERRIDES")
         .map(PathBuf::from)
         .or_else(|| {
@@ -672,6 +675,14 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     // The mail relay's and SMS gateway's clients: a password missing from
     // the environment or an unreadable certificate file stops start-up here.
     let deliverer = onestop_server::delivery::Deliverer::new(&city.config)?;
+    // The legal-person login's client: a missing client secret stops start-up too.
+    let oidc = match &city.config.identity.oidc {
+        Some(c) => Some(Arc::new(
+            onestop_server::connectors::oidc::OidcConnector::new(c, None)
+                .map_err(|e| anyhow::anyhow!("identity.oidc: {e}"))?,
+        )),
+        None => None,
+    };
     let target = db_target(data_dir)?;
     let options = StoreOptions::for_target(&target);
     let store = {
@@ -685,7 +696,8 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
             "calendar: next year's holiday schedule is missing; run `onestop calendar check`"
         );
     }
-    let state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone());
+    let mut state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone());
+    state.oidc = oidc;
     let audit = state.audit.clone();
     // A calendar imported by an administrator replaces the file's.
     onestop_server::calendar_admin::reload_if_changed(&state)

@@ -225,16 +225,24 @@ fn apply(
     } else {
         0
     };
+    // The decision's facts, beside whatever the caller put in the record.
+    let mut detail: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&rec.detail).unwrap_or_default();
+    for (k, v) in [
+        ("claim", serde_json::json!(claim.id)),
+        ("account", serde_json::json!(claim.account_id)),
+        ("uscc", serde_json::json!(claim.uscc)),
+        ("via", serde_json::json!(via.as_str())),
+        ("owner", serde_json::json!(owner)),
+        (
+            "submissions_verified",
+            serde_json::json!(verified_submissions),
+        ),
+    ] {
+        detail.insert(k.to_owned(), v);
+    }
     let rec = NewAuditRecord {
-        detail: serde_json::json!({
-            "claim": claim.id,
-            "account": claim.account_id,
-            "uscc": claim.uscc,
-            "via": via.as_str(),
-            "owner": owner,
-            "submissions_verified": verified_submissions,
-        })
-        .to_string(),
+        detail: serde_json::Value::Object(detail).to_string(),
         ..rec.clone()
     };
     audit::append(c, std::slice::from_ref(&rec))?;
@@ -571,4 +579,178 @@ pub async fn confirm_code(
         )),
         Outcome::Wrong(left) => Err(field_error(format!("验证码不正确，还可以再试 {left} 次"))),
     }
+}
+
+// ───────────────────────────── legal-person login ─────────────────────────────
+
+/// How long a legal-person login may take from start to callback.
+const LOGIN_TTL_MS: i64 = 10 * 60_000;
+
+/// The provincial portal's legal-person login, if this city has one: its label.
+pub fn legal_person_login(state: &AppState) -> Option<&str> {
+    state.oidc.as_deref().map(|o| o.name())
+}
+
+fn oidc_failed(e: &crate::connectors::oidc::OidcError) -> ApiError {
+    use crate::connectors::oidc::OidcError as E;
+    tracing::warn!(error = %e, "legal-person login failed");
+    let (status, code, message) = match e {
+        E::Config(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "login_unavailable",
+            "法人登录暂不可用，请选择其他认证方式",
+        ),
+        E::Unreachable(_) => (
+            StatusCode::BAD_GATEWAY,
+            "provider_unreachable",
+            "暂时无法连接政务服务网的法人登录，请稍后再试，或选择其他认证方式",
+        ),
+        E::Refused(_) => (
+            StatusCode::CONFLICT,
+            "login_refused",
+            "法人登录没有完成（可能已取消或已过期），请重新发起",
+        ),
+        E::TokenInvalid { .. } => (
+            StatusCode::CONFLICT,
+            "login_invalid",
+            "法人登录返回的身份信息未通过校验，请重新发起；如多次失败，请选择其他认证方式",
+        ),
+        E::NoUscc { .. } => (
+            StatusCode::CONFLICT,
+            "login_without_uscc",
+            "法人登录没有提供统一社会信用代码，不能用于企业认证，请选择其他认证方式",
+        ),
+        E::InvalidUscc { .. } => (
+            StatusCode::CONFLICT,
+            "login_invalid_uscc",
+            "法人登录提供的统一社会信用代码无效，请选择其他认证方式",
+        ),
+    };
+    ApiError::new(status, code, message)
+}
+
+/// Starts the legal-person login for the caller's pending claim: the
+/// provider's address to send the browser to. The login's state, nonce and
+/// PKCE verifier stay on the server, under the state's digest, for
+/// [`finish_legal_person_login`].
+pub async fn begin_legal_person_login(
+    state: &AppState,
+    caller: &Caller,
+    claim_id: &str,
+) -> Result<String, ApiError> {
+    let Some(oidc) = state.oidc.clone() else {
+        return Err(not_found());
+    };
+    let claim = own_pending(state, caller, claim_id).await?;
+    let start = oidc.begin().await.map_err(|e| oidc_failed(&e))?;
+    let now = state.now_ms();
+    let login = claims::OidcLogin {
+        account_id: claim.account_id,
+        claim_id: claim.id,
+        nonce: start.nonce,
+        verifier: start.pkce_verifier,
+        created_at_ms: now,
+    };
+    let digest = token_hash(&start.state);
+    state
+        .store
+        .write(move |c| claims::put_oidc_login(c, &digest, &login, now - LOGIN_TTL_MS))
+        .await?;
+    Ok(start.authorize_url)
+}
+
+/// The provider sent the browser back with `code` and `state`: the login is
+/// finished, and when the legal person's enterprise is the one claimed, the
+/// claim is verified (and its account made the enterprise's owner).
+pub async fn finish_legal_person_login(
+    state: &AppState,
+    caller: &Caller,
+    login_state: &str,
+    code: &str,
+) -> Result<Claim, ApiError> {
+    let Some(oidc) = state.oidc.clone() else {
+        return Err(not_found());
+    };
+    let Some(me) = caller.account().filter(|a| !a.must_change_password) else {
+        return Err(crate::auth::unauthenticated("请先登录"));
+    };
+    let expired = || {
+        conflict(
+            "login_expired",
+            "这次法人登录已失效，请回到企业认证页重新发起",
+        )
+    };
+    if login_state.is_empty() || login_state.len() > 512 || code.is_empty() || code.len() > 2048 {
+        return Err(expired());
+    }
+    let digest = token_hash(login_state);
+    let login = state
+        .store
+        .write(move |c| claims::take_oidc_login(c, &digest))
+        .await?
+        .ok_or_else(expired)?;
+    let now = state.now_ms();
+    if login.account_id != me.id || now - login.created_at_ms > LOGIN_TTL_MS {
+        return Err(expired());
+    }
+    let person = oidc
+        .finish(code, &login.verifier, &login.nonce)
+        .await
+        .map_err(|e| oidc_failed(&e))?;
+    let id = login.claim_id.clone();
+    let claim = state
+        .store
+        .read(move |c| claims::get(c, &id))
+        .await?
+        .filter(|c| c.account_id == me.id && c.status == ClaimStatus::Pending)
+        .ok_or_else(expired)?;
+    if person.uscc != claim.uscc {
+        let rec = caller.audit(
+            now,
+            "enterprise_claim_login_mismatch",
+            "failure",
+            "enterprise_claim",
+            &claim.id,
+            serde_json::json!({"claimed": claim.uscc, "logged_in": person.uscc, "issuer": person.issuer}),
+        );
+        state
+            .store
+            .write(move |c| audit::append(c, std::slice::from_ref(&rec)).map(|_| ()))
+            .await?;
+        return Err(conflict(
+            "uscc_mismatch",
+            "法人登录的企业与您认领的企业不是同一家（统一社会信用代码不一致），未能认证。请用本企业的法人账号登录，或选择其他认证方式",
+        ));
+    }
+    // Who vouched: the provider and its identifier of the person.
+    let rec = caller.audit(
+        now,
+        action_of(ClaimDecision::Verify { owner: true }),
+        "success",
+        "enterprise_claim",
+        &claim.id,
+        serde_json::json!({"issuer": person.issuer, "subject": person.subject}),
+    );
+    let outward = crate::delivery::outward(&state.config);
+    let by = format!("oidc:{}", person.issuer);
+    let account = claim.account_id.clone();
+    let done = state
+        .store
+        .write(move |c| {
+            apply(
+                c,
+                &claim,
+                Decider::Claimant(ClaimVia::Oidc),
+                ClaimDecision::Verify { owner: true },
+                &by,
+                None,
+                &rec,
+                outward,
+                now,
+            )
+        })
+        .await?
+        .ok_or_else(stale)?;
+    state.credentials.forget_account(&account);
+    Ok(done)
 }

@@ -139,6 +139,8 @@ pub struct AppState {
     pub time: TimeSource,
     /// The latest background count of open orders for the board.
     pub open_counts: Arc<std::sync::RwLock<Option<Arc<board::OpenSnapshot>>>>,
+    /// The provincial portal's legal-person login (`[identity.oidc]`), if configured.
+    pub oidc: Option<Arc<connectors::oidc::OidcConnector>>,
 }
 
 impl AppState {
@@ -168,6 +170,7 @@ impl AppState {
             key_touches: Arc::new(Mutex::new(HashMap::new())),
             open_counts: Arc::new(std::sync::RwLock::new(None)),
             time: TimeSource::system(),
+            oidc: None,
         }
     }
 

@@ -26,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/enterprise", get(my_page))
         .route("/account/enterprise/{id}/code", post(send_code))
         .route("/account/enterprise/{id}/confirm", post(confirm_code))
+        .route("/account/enterprise/{id}/legal-person", post(legal_person))
+        .route("/identity/oidc/callback", get(legal_person_back))
         .route("/enterprise-claims/{id}/decision", post(decide))
         .route("/hall/claims", get(hall_page))
 }
@@ -127,6 +129,8 @@ struct MyPage {
     claims: Vec<MyClaim>,
     owned: Vec<OwnedEnterprise>,
     sms: bool,
+    /// The label of the legal-person login button, when the city has one.
+    legal_person: Option<String>,
     /// (good news, text).
     message: Option<(bool, String)>,
     /// The claim whose code field shows an error, and the error.
@@ -211,6 +215,7 @@ async fn render_my(
             claims,
             owned,
             sms,
+            legal_person: identity::legal_person_login(state).map(str::to_owned),
             message,
             code_error,
         },
@@ -307,6 +312,56 @@ async fn confirm_code(
                 .map_or(e.message.clone(), |f| f.message.clone());
             render_my(&state, &caller, e.status, None, Some((id, m))).await
         }
+        Err(e) => render_my(&state, &caller, e.status, Some((false, e.message)), None).await,
+    }
+}
+
+async fn legal_person(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    _form: PageForm<OwnClaimFields>,
+) -> Response {
+    match identity::begin_legal_person_login(&state, &caller, &id).await {
+        Ok(url) => see_other(&url),
+        Err(e) if e.status == StatusCode::NOT_FOUND => crate::web::not_found_page(),
+        Err(e) => render_my(&state, &caller, e.status, Some((false, e.message)), None).await,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// The provider sends the browser back here (`redirect_url`).
+async fn legal_person_back(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<Callback>,
+) -> Response {
+    if let Some(r) = gate(&caller, Capability::ClaimEnterprise, MY_PATH) {
+        return r;
+    }
+    if q.error.is_some() {
+        return render_my(
+            &state,
+            &caller,
+            StatusCode::CONFLICT,
+            Some((
+                false,
+                "法人登录没有完成（已取消或未授权），请重新发起，或选择其他认证方式".to_owned(),
+            )),
+            None,
+        )
+        .await;
+    }
+    let (login_state, code) = (q.state.unwrap_or_default(), q.code.unwrap_or_default());
+    match identity::finish_legal_person_login(&state, &caller, &login_state, &code).await {
+        Ok(_) => see_other(&format!("{MY_PATH}?notice=verified")),
+        Err(e) if e.status == StatusCode::NOT_FOUND => crate::web::not_found_page(),
         Err(e) => render_my(&state, &caller, e.status, Some((false, e.message)), None).await,
     }
 }

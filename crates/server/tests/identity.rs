@@ -18,6 +18,7 @@ on_both_databases!(
     the_owner_approves_and_revokes_colleagues,
     an_sms_code_to_the_verified_contact_verifies,
     registration_answers_the_same_for_a_known_number,
+    the_legal_person_login_verifies_the_same_enterprise_only,
 );
 
 const T0: &str = "2026-12-01T10:00:00+08:00";
@@ -577,4 +578,75 @@ async fn registration_answers_the_same_for_a_known_number(backend: Backend) {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().contains("文字方向控制符"));
+}
+
+async fn the_legal_person_login_verifies_the_same_enterprise_only(backend: Backend) {
+    use common::idp::{CLIENT_SECRET, Idp, TestPerson};
+    use onestop_server::connectors::oidc::OidcConnector;
+    let idp = Idp::start().await;
+    let mut app = TestApp::new(backend).await;
+    let config = idp.config("https://onestop.example.gov.cn/identity/oidc/callback");
+    app.state.oidc = Some(std::sync::Arc::new(
+        OidcConnector::with_client_secret(&config, None, Some(CLIENT_SECRET.into())).unwrap(),
+    ));
+    app.router = onestop_server::router(app.state.clone());
+    let legal = TestPerson::default();
+    register(&app, &legal.uscc, "钱法人", "13900007777").await;
+    let s = app.login("13900007777", PASSWORD_E).await;
+    let page = app.get_as(&s, "/account/enterprise").await.text();
+    assert!(page.contains("测试政务服务网法人登录"), "{page}");
+    let claim = claim_ids(&page).remove(0);
+    let start = format!("/account/enterprise/{claim}/legal-person");
+
+    // Logged in as another enterprise's legal person: refused, nothing changes.
+    idp.set(|k| k.person.uscc = OTHER_USCC.into());
+    let go = app.post_form_as(&s, &start, &[]).await;
+    assert_eq!(go.status, StatusCode::SEE_OTHER, "{}", go.text());
+    let back = idp.authorize(go.header("location").unwrap()).await;
+    let uri = |b: &common::idp::Callback| {
+        format!(
+            "/identity/oidc/callback?code={}&state={}",
+            urlencode(&b.code),
+            urlencode(&b.state)
+        )
+    };
+    let res = app.get_as(&s, &uri(&back)).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.text().contains("不是同一家"), "{}", res.text());
+    assert_eq!(
+        roles_of(&app, "13900007777").await,
+        vec![("claimant".to_owned(), legal.uscc.clone())]
+    );
+    // A state works once.
+    let again = app.get_as(&s, &uri(&back)).await;
+    assert!(again.text().contains("已失效"), "{}", again.text());
+
+    // The right enterprise: verified, and owner.
+    idp.set(|k| k.person = TestPerson::default());
+    let go = app.post_form_as(&s, &start, &[]).await;
+    let back = idp.authorize(go.header("location").unwrap()).await;
+    // Another signed-in account cannot finish this login.
+    app.account("someone.else", &[&format!("claimant:{}", legal.uscc)])
+        .await;
+    let other = app.login("someone.else", PASSWORD).await;
+    let stolen = app.get_as(&other, &uri(&back)).await;
+    assert!(stolen.text().contains("已失效"));
+    // (The state was used up by that attempt: start again.)
+    let go = app.post_form_as(&s, &start, &[]).await;
+    let back = idp.authorize(go.header("location").unwrap()).await;
+    let res = app.get_as(&s, &uri(&back)).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let page = app.get_as(&s, "/account/enterprise").await.text();
+    assert!(
+        page.contains("已认证 · 企业管理员") && page.contains("法人登录"),
+        "{page}"
+    );
+    assert_eq!(
+        roles_of(&app, "13900007777").await,
+        vec![("applicant".to_owned(), legal.uscc.clone())]
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)]).unwrap()[1..].to_owned()
 }
