@@ -15,6 +15,7 @@ onestop_e2e::on_both_databases!(
     each_sees_only_their_own,
     one_lifecycle_through_the_pages,
     a_supervisor_sees_an_overdue_order_on_the_board_and_reminds,
+    an_enterprise_is_verified_at_the_window,
 );
 
 /// A valid USCC (GB 32100 check character computed), and the same with a
@@ -508,8 +509,14 @@ async fn works_without_javascript(backend: Backend) {
 /// Files an application for another enterprise directly (as a window clerk
 /// would), so that there is something the browser's users must not see.
 async fn other_enterprise_application(server: &RunningServer) -> String {
+    verified_application(server, OTHER_USCC).await
+}
+
+/// Files an application for `uscc` through a verified channel (as a window
+/// clerk would); its number.
+async fn verified_application(server: &RunningServer, uscc: &str) -> String {
     let body = serde_json::json!({
-        "applicant": {"name": "随州市另一家有限公司", "uscc": OTHER_USCC},
+        "applicant": {"name": "随州市另一家有限公司", "uscc": uscc},
         "address": {"district_code": "421321", "detail": "厉山镇工业园1号"},
         "contact": {"name": "李四", "phone": "13900009999"},
         "mode": "a_la_carte",
@@ -593,7 +600,7 @@ async fn each_sees_only_their_own(backend: Backend) {
         .await;
     b.wait_for_path("/login").await;
     b.check(
-        b.text("main").await.contains("注册成功"),
+        b.text("main").await.contains("已受理注册"),
         "no confirmation after registering",
     )
     .await;
@@ -1070,6 +1077,125 @@ async fn a_supervisor_sees_an_overdue_order_on_the_board_and_reminds(backend: Ba
         reminders.contains("已超期，请今日内完成受理并回复。")
             && reminders.contains("待承办单位确认"),
         format!("the reminder's note, awaiting acknowledgement: {reminders}"),
+    )
+    .await;
+    b.close().await;
+    server.stop().await;
+}
+
+/// Words that must never reach a person on these pages: codes and English.
+fn leaks(text: &str) -> Option<&'static str> {
+    [
+        "claimant",
+        "applicant",
+        "pending",
+        "verified",
+        "window",
+        "owner",
+        "sms",
+        "oidc",
+        "null",
+    ]
+    .into_iter()
+    .find(|w| text.to_lowercase().contains(w))
+}
+
+/// An enterprise registers on a phone and sees nothing of its enterprise
+/// until a window clerk, at a desk, checks its papers and verifies it.
+async fn an_enterprise_is_verified_at_the_window(backend: Backend) {
+    let server = start_server(backend).await;
+    let filed = verified_application(&server, USCC).await;
+    staff(
+        &server,
+        "window.zhou",
+        "周窗口",
+        "clerk:hall-01",
+        "Hall-2026-ok",
+    )
+    .await;
+    let b = browser(true).await;
+    b.set_window_size(390, 844).await;
+    b.goto(&server.url("/register")).await;
+    b.fill("#f-uscc", USCC).await;
+    b.fill("#f-enterprise_name", APPLICANT).await;
+    b.fill("#f-contact_name", "张三").await;
+    b.fill("#f-phone", PHONE).await;
+    b.fill("#f-password", "Shop-2026-ok").await;
+    b.fill("#f-password_confirm", "Shop-2026-ok").await;
+    b.click_to_next_page("form[action='/register'] button[type=submit]")
+        .await;
+    sign_in(&b, &server, PHONE, "Shop-2026-ok").await;
+    b.wait_for_path("/applications").await;
+    let list = b.text("main").await;
+    b.check(
+        !list.contains(&filed),
+        "an unverified account sees the enterprise's application",
+    )
+    .await;
+    b.goto(&server.url("/account/enterprise")).await;
+    let page = b.text("main").await;
+    b.check(
+        page.contains("待认证") && page.contains("营业厅窗口核验") && page.contains(USCC),
+        format_args!("the enterprise page does not say how to verify: {page}"),
+    )
+    .await;
+    b.check(
+        leaks(&page).is_none(),
+        format_args!("{:?} shown: {page}", leaks(&page)),
+    )
+    .await;
+    sign_out(&b).await;
+
+    // The clerk, at a desk.
+    b.set_window_size(1280, 900).await;
+    sign_in(&b, &server, "window.zhou", "Hall-2026-ok").await;
+    b.goto(&server.url("/hall/claims")).await;
+    b.fill("#f-uscc", &USCC.to_lowercase()).await;
+    b.click_to_next_page("form[action='/hall/claims'] button[type=submit]")
+        .await;
+    let found = b.text("main").await;
+    b.check(
+        found.contains("张三") && found.contains("138****0000") && !found.contains(PHONE),
+        format_args!("the claim is not shown as expected: {found}"),
+    )
+    .await;
+    // Passing without ticking that the papers were checked says what to do.
+    b.click_to_next_page("button[name=decision][value=verify]")
+        .await;
+    b.check(
+        b.text("#message").await.contains("请先核验营业执照原件"),
+        "no reason given for the refused verification",
+    )
+    .await;
+    b.tick("input[name=checked]").await;
+    b.click_to_next_page("button[name=decision][value=verify]")
+        .await;
+    let done = b.text("main").await;
+    b.check(
+        done.contains("已认证") && done.contains("营业厅窗口核验"),
+        format_args!("not verified: {done}"),
+    )
+    .await;
+    b.check(
+        leaks(&done).is_none(),
+        format_args!("{:?} shown: {done}", leaks(&done)),
+    )
+    .await;
+    sign_out(&b).await;
+
+    // Back on the phone: the enterprise's application is there now.
+    b.set_window_size(390, 844).await;
+    sign_in(&b, &server, PHONE, "Shop-2026-ok").await;
+    b.wait_for_path("/applications").await;
+    b.check(
+        b.text("main").await.contains(&filed),
+        "the verified account does not see its enterprise's application",
+    )
+    .await;
+    b.goto(&server.url("/account/enterprise")).await;
+    b.check(
+        b.text("main").await.contains("已认证 · 企业管理员"),
+        "the enterprise page does not show the verification",
     )
     .await;
     b.close().await;

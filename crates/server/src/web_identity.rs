@@ -75,7 +75,11 @@ fn view(state: &AppState, c: &Claim, me: &str) -> ClaimView {
     ClaimView {
         id: c.id.clone(),
         version: c.version,
-        enterprise_name: c.enterprise_name.clone(),
+        enterprise_name: if c.enterprise_name.trim().is_empty() {
+            format!("信用代码为 {} 的企业", c.uscc)
+        } else {
+            c.enterprise_name.clone()
+        },
         uscc: c.uscc.clone(),
         status: if c.owner && c.status == ClaimStatus::Verified {
             "已认证 · 企业管理员"
