@@ -535,7 +535,7 @@ pub async fn confirm_code(
     let by = claim.account_id.clone();
     let account = claim.account_id.clone();
     enum Outcome {
-        Done(Option<Claim>),
+        Done(Option<Box<Claim>>),
         NoCode,
         Expired,
         TooMany,
@@ -560,15 +560,15 @@ pub async fn confirm_code(
             }
             let decider = Decider::Claimant(ClaimVia::Sms);
             let decision = ClaimDecision::Verify { owner: false };
-            Ok(Outcome::Done(apply(
-                c, &claim, decider, decision, &by, None, &rec, outward, now,
-            )?))
+            Ok(Outcome::Done(
+                apply(c, &claim, decider, decision, &by, None, &rec, outward, now)?.map(Box::new),
+            ))
         })
         .await?;
     match outcome {
         Outcome::Done(Some(c)) => {
             state.credentials.forget_account(&account);
-            Ok(c)
+            Ok(*c)
         }
         Outcome::Done(None) => Err(stale()),
         Outcome::NoCode => Err(field_error("请先获取验证码".into())),
