@@ -178,21 +178,24 @@ fn message_of(
     }
 }
 
+/// A checked decision, ready to apply.
+struct Decided {
+    decider: Decider,
+    decision: ClaimDecision,
+    /// Who decided, as stored with the claim.
+    by: String,
+    note: Option<String>,
+    /// The audit record (its detail gets the decision's facts added).
+    rec: NewAuditRecord,
+    outward: notifications::Outward,
+    now: i64,
+}
+
 /// Applies a checked decision in the caller's transaction: the claim, the
 /// account's enterprise role, its own submissions, the audit record and the
 /// claimant's message. `None` when the claim moved on meanwhile.
-#[allow(clippy::too_many_arguments)]
-fn apply(
-    c: &mut dyn Conn,
-    claim: &Claim,
-    decider: Decider,
-    decision: ClaimDecision,
-    by: &str,
-    note: Option<&str>,
-    rec: &NewAuditRecord,
-    outward: notifications::Outward,
-    now: i64,
-) -> Result<Option<Claim>, StoreError> {
+fn apply(c: &mut dyn Conn, claim: &Claim, d: &Decided) -> Result<Option<Claim>, StoreError> {
+    let (decider, decision, now) = (d.decider, d.decision, d.now);
     let via = decider.via();
     let (status, owner) = match decision {
         ClaimDecision::Verify { owner } => {
@@ -213,8 +216,8 @@ fn apply(
         status,
         owner,
         Some(via),
-        by,
-        note,
+        &d.by,
+        d.note.as_deref(),
         now,
     )? {
         return Ok(None);
@@ -227,7 +230,7 @@ fn apply(
     };
     // The decision's facts, beside whatever the caller put in the record.
     let mut detail: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&rec.detail).unwrap_or_default();
+        serde_json::from_str(&d.rec.detail).unwrap_or_default();
     for (k, v) in [
         ("claim", serde_json::json!(claim.id)),
         ("account", serde_json::json!(claim.account_id)),
@@ -243,12 +246,25 @@ fn apply(
     }
     let rec = NewAuditRecord {
         detail: serde_json::Value::Object(detail).to_string(),
-        ..rec.clone()
+        ..d.rec.clone()
     };
     audit::append(c, std::slice::from_ref(&rec))?;
     let m = message_of(claim, status, owner, now, claim.version + 1);
-    notifications::send(c, std::slice::from_ref(&claim.account_id), &m, outward)?;
+    notifications::send(c, std::slice::from_ref(&claim.account_id), &m, d.outward)?;
     claims::get(c, &claim.id)
+}
+
+/// Commits a checked decision on `claim`; the claimant's cached sessions
+/// pick up the new role at once.
+async fn commit(state: &AppState, claim: Claim, d: Decided) -> Result<Claim, ApiError> {
+    let account = claim.account_id.clone();
+    let done = state
+        .store
+        .write(move |c| apply(c, &claim, &d))
+        .await?
+        .ok_or_else(stale)?;
+    state.credentials.forget_account(&account);
+    Ok(done)
 }
 
 /// Tells the verified owners of an enterprise that someone claims it (in
@@ -336,27 +352,16 @@ pub async fn decide(
     );
     let (_, by_id, by_name) = caller.subject.audit_identity();
     let by = if by_id.is_empty() { by_name } else { by_id }.to_owned();
-    let outward = crate::delivery::outward(&state.config);
-    let account = claim.account_id.clone();
-    let done = state
-        .store
-        .write(move |c| {
-            apply(
-                c,
-                &claim,
-                decider,
-                decision,
-                &by,
-                note.as_deref(),
-                &rec,
-                outward,
-                now,
-            )
-        })
-        .await?
-        .ok_or_else(stale)?;
-    state.credentials.forget_account(&account);
-    Ok(done)
+    let d = Decided {
+        decider,
+        decision,
+        by,
+        note,
+        rec,
+        outward: crate::delivery::outward(&state.config),
+        now,
+    };
+    commit(state, claim, d).await
 }
 
 /// The caller's own pending claim, or absent.
@@ -531,8 +536,15 @@ pub async fn confirm_code(
         &claim.id,
         serde_json::json!({"uscc": claim.uscc}),
     );
-    let outward = crate::delivery::outward(&state.config);
-    let by = claim.account_id.clone();
+    let d = Decided {
+        decider: Decider::Claimant(ClaimVia::Sms),
+        decision: ClaimDecision::Verify { owner: false },
+        by: claim.account_id.clone(),
+        note: None,
+        rec,
+        outward: crate::delivery::outward(&state.config),
+        now,
+    };
     let account = claim.account_id.clone();
     enum Outcome {
         Done(Option<Box<Claim>>),
@@ -558,11 +570,7 @@ pub async fn confirm_code(
                 audit::append(c, std::slice::from_ref(&failed))?;
                 return Ok(Outcome::Wrong(rules::CODE_MAX_ATTEMPTS - attempts - 1));
             }
-            let decider = Decider::Claimant(ClaimVia::Sms);
-            let decision = ClaimDecision::Verify { owner: false };
-            Ok(Outcome::Done(
-                apply(c, &claim, decider, decision, &by, None, &rec, outward, now)?.map(Box::new),
-            ))
+            Ok(Outcome::Done(apply(c, &claim, &d)?.map(Box::new)))
         })
         .await?;
     match outcome {
@@ -731,26 +739,14 @@ pub async fn finish_legal_person_login(
         &claim.id,
         serde_json::json!({"issuer": person.issuer, "subject": person.subject}),
     );
-    let outward = crate::delivery::outward(&state.config);
-    let by = format!("oidc:{}", person.issuer);
-    let account = claim.account_id.clone();
-    let done = state
-        .store
-        .write(move |c| {
-            apply(
-                c,
-                &claim,
-                Decider::Claimant(ClaimVia::Oidc),
-                ClaimDecision::Verify { owner: true },
-                &by,
-                None,
-                &rec,
-                outward,
-                now,
-            )
-        })
-        .await?
-        .ok_or_else(stale)?;
-    state.credentials.forget_account(&account);
-    Ok(done)
+    let d = Decided {
+        decider: Decider::Claimant(ClaimVia::Oidc),
+        decision: ClaimDecision::Verify { owner: true },
+        by: format!("oidc:{}", person.issuer),
+        note: None,
+        rec,
+        outward: crate::delivery::outward(&state.config),
+        now,
+    };
+    commit(state, claim, d).await
 }
