@@ -85,6 +85,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "calendar_imports",
         sql: include_str!("../migrations/0014_calendar_imports.sql"),
     },
+    Migration {
+        version: 15,
+        name: "audit_keyed",
+        sql: include_str!("../migrations/0015_audit_keyed.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).
