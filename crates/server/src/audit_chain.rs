@@ -297,15 +297,7 @@ impl Checkpointer {
                 );
             }
         }
-        tracing::info!(
-            target: CHECKPOINT_TARGET,
-            seq = c.seq,
-            hash = %c.hash,
-            at = c.at_ms,
-            keyed_from = c.keyed_from,
-            mac = %c.mac,
-            "audit checkpoint"
-        );
+        log_checkpoint(&c);
         let cp = c.clone();
         state
             .store
@@ -314,6 +306,21 @@ impl Checkpointer {
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((c.seq, c.hash.clone()));
         Ok(Some(c))
     }
+}
+
+/// The checkpoint as one structured log line (target
+/// [`CHECKPOINT_TARGET`]) for an external collector to keep;
+/// [`parse_checkpoint`] reads it back, in text or JSON format.
+pub fn log_checkpoint(c: &Checkpoint) {
+    tracing::info!(
+        target: CHECKPOINT_TARGET,
+        seq = c.seq,
+        hash = %c.hash,
+        at = c.at_ms,
+        keyed_from = c.keyed_from,
+        mac = %c.mac,
+        "audit checkpoint"
+    );
 }
 
 /// The background job: a checkpoint every [`CHECKPOINT_EVERY`] when the log

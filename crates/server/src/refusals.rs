@@ -591,6 +591,11 @@ impl Refusals {
     pub async fn flush(&self, sink: &AuditSink) {
         send(sink, self.take_all()).await;
     }
+
+    /// Queues the summaries of a minute over by `now_ms`.
+    pub async fn flush_ended(&self, sink: &AuditSink, now_ms: i64) {
+        send(sink, self.ended(now_ms)).await;
+    }
 }
 
 /// Writes the summaries of each minute once it is over, even when no
@@ -601,8 +606,10 @@ pub fn start(state: AppState) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let records = state.refusals.ended(state.now_ms());
-            send(&state.audit, records).await;
+            state
+                .refusals
+                .flush_ended(&state.audit, state.now_ms())
+                .await;
         }
     })
 }
