@@ -34,7 +34,6 @@ use crate::db::{Conn, Dialect, Row, Value, insert_rows};
 use crate::params;
 use hmac::{Hmac, Mac};
 use sm3::{Digest, Sm3};
-use std::collections::HashMap;
 
 /// The previous hash of the very first record (and the initial anchor).
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -834,20 +833,11 @@ impl Problems {
 /// (the anchor has since moved past it: the records were pruned under the
 /// walk) is not reported, and the walk goes on from the new anchor.
 pub fn verify(conn: &mut dyn Conn, options: VerifyOptions<'_>) -> Result<VerifyReport, StoreError> {
-    // Checkpoints first, then the head: none of them can be newer than it.
-    let mut checkpoints: Vec<SourcedCheckpoint> = stored_checkpoints(conn)?
-        .into_iter()
-        .map(|c| SourcedCheckpoint {
-            source: format!("the database's checkpoint of {}", utc(c.at_ms)),
-            checkpoint: c,
-        })
-        .collect();
-    checkpoints.extend(options.checkpoints.iter().cloned());
     let mut head = read_head(conn, false)?;
     // Every retry starts past a strictly later anchor, so this ends; the
     // bound only caps the work under a retention run that never stops.
     for _ in 0..1_000 {
-        let report = verify_from(conn, options, &head, &checkpoints)?;
+        let report = verify_from(conn, options, &head)?;
         let Some(first) = report.problems.first() else {
             return Ok(report);
         };
@@ -857,39 +847,154 @@ pub fn verify(conn: &mut dyn Conn, options: VerifyOptions<'_>) -> Result<VerifyR
         }
         head = now;
     }
-    verify_from(conn, options, &head, &checkpoints)
+    verify_from(conn, options, &head)
+}
+
+const CHECKPOINT_COLUMNS: &str = "seq, hash, at, keyed_from, mac";
+
+fn decode_checkpoint(r: &Row) -> Result<Checkpoint, StoreError> {
+    Ok(Checkpoint {
+        seq: r.int(0)?,
+        hash: r.text(1)?.to_owned(),
+        at_ms: r.int(2)?,
+        keyed_from: r.int(3)?,
+        mac: r.text(4)?.to_owned(),
+    })
+}
+
+fn db_source(c: &Checkpoint) -> String {
+    format!("the database's checkpoint of {}", utc(c.at_ms))
+}
+
+/// What the checkpoints prove, gathered as they are read: the database's a
+/// page at a time (their table grows by one row a minute per server), the
+/// files' from memory.
+struct Evidence<'a> {
+    key: &'a AuditKey,
+    head: &'a Head,
+    /// MACs of the valid outside checkpoints (a database row with the same
+    /// MAC is the same checkpoint, counted once).
+    outside: std::collections::HashSet<&'a str>,
+    counted: i64,
+    /// The valid checkpoint with the highest seq.
+    latest: Option<(Checkpoint, String)>,
+    /// The valid checkpoint with the highest seq before the anchor's.
+    before_anchor: Option<(Checkpoint, String)>,
+    /// A valid checkpoint that saw another keyed boundary.
+    boundary: Option<(Checkpoint, String)>,
+    /// A valid checkpoint of the anchor's record with another hash.
+    anchor: Option<(Checkpoint, String)>,
+}
+
+impl<'a> Evidence<'a> {
+    /// Checks one checkpoint's MAC and takes note of what it proves; false
+    /// when it is forged (and reported).
+    fn consider(
+        &mut self,
+        c: &Checkpoint,
+        source: impl FnOnce() -> String,
+        from_db: bool,
+        problems: &mut Problems,
+    ) -> bool {
+        if !c.mac_ok(self.key) {
+            problems.add(
+                ProblemKind::CheckpointForged,
+                c.seq,
+                c.seq,
+                format!(
+                    "{} (record {}, {}) has a wrong MAC: forged, or made with another key",
+                    source(),
+                    c.seq,
+                    utc(c.at_ms)
+                ),
+            );
+            return false;
+        }
+        if !(from_db && self.outside.contains(c.mac.as_str())) {
+            self.counted += 1;
+        }
+        let later = |best: &Option<(Checkpoint, String)>| {
+            best.as_ref()
+                .is_none_or(|(b, _)| (c.seq, c.at_ms) > (b.seq, b.at_ms))
+        };
+        let wanted = [
+            later(&self.latest),
+            c.seq < self.head.anchor_seq && later(&self.before_anchor),
+            c.keyed_from != self.head.keyed_from && self.boundary.is_none(),
+            c.seq == self.head.anchor_seq
+                && c.hash != self.head.anchor_hash
+                && self.anchor.is_none(),
+        ];
+        if wanted.iter().any(|w| *w) {
+            let s = source();
+            if wanted[0] {
+                self.latest = Some((c.clone(), s.clone()));
+            }
+            if wanted[1] {
+                self.before_anchor = Some((c.clone(), s.clone()));
+            }
+            if wanted[2] {
+                self.boundary = Some((c.clone(), s.clone()));
+            }
+            if wanted[3] {
+                self.anchor = Some((c.clone(), s));
+            }
+        }
+        true
+    }
 }
 
 fn verify_from(
     conn: &mut dyn Conn,
     options: VerifyOptions<'_>,
     head: &Head,
-    all_checkpoints: &[SourcedCheckpoint],
 ) -> Result<VerifyReport, StoreError> {
     let key = options.key;
     let mut problems = Problems::new();
     let first_seq = head.anchor_seq + 1;
     let retention_ms = i64::from(MIN_RETENTION_DAYS) * DAY_MS;
+    let mut evidence = Evidence {
+        key,
+        head,
+        outside: std::collections::HashSet::new(),
+        counted: 0,
+        latest: None,
+        before_anchor: None,
+        boundary: None,
+        anchor: None,
+    };
 
-    // The checkpoints: only those signed with the key count as evidence.
-    let mut good: Vec<&SourcedCheckpoint> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for c in all_checkpoints {
-        if !c.checkpoint.mac_ok(key) {
-            problems.add(
-                ProblemKind::CheckpointForged,
-                c.checkpoint.seq,
-                c.checkpoint.seq,
-                format!(
-                    "{} (record {}, {}) has a wrong MAC: forged, or made with another key",
-                    c.source,
-                    c.checkpoint.seq,
-                    utc(c.checkpoint.at_ms)
-                ),
-            );
-        } else if seen.insert(c.checkpoint.mac.clone()) {
-            good.push(c);
+    // The checkpoints from outside, and those of the database that bear on
+    // the anchor and the boundary; the rest are read along the walk.
+    let mut outside_at: std::collections::BTreeMap<i64, Vec<&SourcedCheckpoint>> =
+        std::collections::BTreeMap::new();
+    for c in options.checkpoints {
+        let cp = &c.checkpoint;
+        if evidence.consider(cp, || c.source.clone(), false, &mut problems) {
+            evidence.outside.insert(cp.mac.as_str());
+            if cp.seq > head.anchor_seq && cp.seq <= head.seq {
+                outside_at.entry(cp.seq).or_default().push(c);
+            }
         }
+    }
+    // (Retention removes the rows of pruned records older than its cut:
+    // few are left at or before the anchor.)
+    for r in conn.query(
+        &format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE seq <= $1 ORDER BY seq"),
+        params![head.anchor_seq],
+    )? {
+        let c = decode_checkpoint(&r)?;
+        evidence.consider(&c, || db_source(&c), true, &mut problems);
+    }
+    for r in conn.query(
+        &format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints \
+             WHERE keyed_from <> $1 AND seq > $2 ORDER BY seq"
+        ),
+        params![head.keyed_from, head.anchor_seq],
+    )? {
+        let c = decode_checkpoint(&r)?;
+        evidence.consider(&c, || db_source(&c), true, &mut problems);
     }
 
     // The seal over the anchor and the keyed boundary.
@@ -918,17 +1023,14 @@ fn verify_from(
             ),
         );
     }
-    if let Some(c) = good
-        .iter()
-        .find(|c| c.checkpoint.keyed_from != head.keyed_from)
-    {
+    if let Some((c, source)) = &evidence.boundary {
         problems.add(
             ProblemKind::BoundaryMoved,
             head.keyed_from,
             head.keyed_from,
             format!(
-                "the keyed chain starts at record {}, but {} saw it start at record {}",
-                head.keyed_from, c.source, c.checkpoint.keyed_from
+                "the keyed chain starts at record {}, but {source} saw it start at record {}",
+                head.keyed_from, c.keyed_from
             ),
         );
     }
@@ -961,50 +1063,34 @@ fn verify_from(
         // …then the evidence: a checkpoint before the anchor's record proves
         // that record was written after the checkpoint's time; if that is
         // less than the retention period ago, it cannot have gone lawfully.
-        let before = good
-            .iter()
-            .filter(|c| c.checkpoint.seq < head.anchor_seq)
-            .max_by_key(|c| (c.checkpoint.seq, c.checkpoint.at_ms));
-        if let Some(c) = before
-            && c.checkpoint.at_ms - COMMIT_SLACK_MS > options.now_ms - retention_ms
+        if let Some((c, source)) = &evidence.before_anchor
+            && c.at_ms - COMMIT_SLACK_MS > options.now_ms - retention_ms
         {
             problems.add(
                 ProblemKind::AnchorInsideRetention,
                 head.anchor_seq,
                 head.anchor_seq,
                 format!(
-                    "the anchor removed records up to record {}, but {} shows the log was at \
-                     record {} then, so record {} was written after {}: less than {} days ago",
+                    "the anchor removed records up to record {}, but {source} shows the log was \
+                     at record {} then, so record {} was written after {}: less than {} days ago",
                     head.anchor_seq,
-                    c.source,
-                    c.checkpoint.seq,
+                    c.seq,
                     head.anchor_seq,
-                    utc(c.checkpoint.at_ms),
+                    utc(c.at_ms),
                     MIN_RETENTION_DAYS
                 ),
             );
         }
-        if let Some(c) = good
-            .iter()
-            .find(|c| c.checkpoint.seq == head.anchor_seq && c.checkpoint.hash != head.anchor_hash)
-        {
+        if let Some((_, source)) = &evidence.anchor {
             problems.add(
                 ProblemKind::CheckpointMismatch,
                 head.anchor_seq,
                 head.anchor_seq,
                 format!(
-                    "the anchor's hash for record {} differs from {}",
-                    head.anchor_seq, c.source
+                    "the anchor's hash for record {} differs from {source}",
+                    head.anchor_seq
                 ),
             );
-        }
-    }
-
-    // Checkpoints inside the walk, by seq.
-    let mut at_seq: HashMap<i64, Vec<&SourcedCheckpoint>> = HashMap::new();
-    for c in &good {
-        if c.checkpoint.seq > head.anchor_seq && c.checkpoint.seq <= head.seq {
-            at_seq.entry(c.checkpoint.seq).or_default().push(c);
         }
     }
 
@@ -1027,9 +1113,11 @@ fn verify_from(
         );
     }
 
+    // The walk, a page of records at a time, each page's checkpoints after it.
     let mut last_seq = head.anchor_seq;
     let mut prev = head.anchor_hash.clone();
     let mut checked = 0;
+    let mut compared_to = head.anchor_seq;
     loop {
         let rows = conn.query(
             &format!(
@@ -1038,9 +1126,8 @@ fn verify_from(
             ),
             params![last_seq, head.seq, VERIFY_PAGE],
         )?;
-        if rows.is_empty() {
-            break;
-        }
+        let done = (rows.len() as i64) < VERIFY_PAGE;
+        let mut hashes: Vec<(i64, String)> = Vec::with_capacity(rows.len());
         for row in &rows {
             let expected = last_seq + 1;
             let record = match decode(row) {
@@ -1098,43 +1185,80 @@ fn verify_from(
                     "a record from before the keyed chain, hashed with plain SM3".into(),
                 );
             }
-            if let Some(cs) = at_seq.get(&record.seq)
-                && let Some(c) = cs.iter().find(|c| c.checkpoint.hash != record.hash)
-            {
-                problems.add(
-                    ProblemKind::CheckpointMismatch,
-                    record.seq,
-                    record.seq,
-                    format!(
-                        "record {} has another hash than {} saw: it was rewritten since",
-                        record.seq, c.source
-                    ),
-                );
-            }
+            hashes.push((record.seq, record.hash.clone()));
             prev = record.hash;
             last_seq = record.seq;
         }
+        // The checkpoints of the stretch just walked (to the head at the end).
+        let upto = if done { head.seq } else { last_seq };
+        let page = conn.query(
+            &format!(
+                "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints \
+                 WHERE seq > $1 AND seq <= $2 AND keyed_from = $3 ORDER BY seq"
+            ),
+            params![compared_to, upto, head.keyed_from],
+        )?;
+        let mut mismatched = std::collections::HashSet::new();
+        let mut compare = |c: &Checkpoint, source: &dyn Fn() -> String, problems: &mut Problems| {
+            let Ok(i) = hashes.binary_search_by_key(&c.seq, |(s, _)| *s) else {
+                return; // a missing record, reported as such
+            };
+            if hashes[i].1 != c.hash && mismatched.insert(c.seq) {
+                problems.add(
+                    ProblemKind::CheckpointMismatch,
+                    c.seq,
+                    c.seq,
+                    format!(
+                        "record {} has another hash than {} saw: it was rewritten since",
+                        c.seq,
+                        source()
+                    ),
+                );
+            }
+        };
+        if upto > compared_to {
+            for cs in outside_at.range((compared_to + 1)..=upto).map(|(_, cs)| cs) {
+                for c in cs {
+                    compare(&c.checkpoint, &|| c.source.clone(), &mut problems);
+                }
+            }
+        }
+        for r in &page {
+            let c = decode_checkpoint(r)?;
+            if evidence.consider(&c, || db_source(&c), true, &mut problems) {
+                compare(&c, &|| db_source(&c), &mut problems);
+            }
+        }
+        compared_to = upto;
+        if done || rows.is_empty() {
+            break;
+        }
+    }
+
+    // Checkpoints beyond the head (the database's; the outside ones are
+    // already in).
+    for r in conn.query(
+        &format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints \
+             WHERE seq > $1 AND keyed_from = $2 ORDER BY seq"
+        ),
+        params![head.seq, head.keyed_from],
+    )? {
+        let c = decode_checkpoint(&r)?;
+        evidence.consider(&c, || db_source(&c), true, &mut problems);
     }
 
     // The end of the log. A checkpoint beyond the head is explained by
     // appends since the head was read only if the head has moved past it.
-    let latest = good
-        .iter()
-        .max_by_key(|c| (c.checkpoint.seq, c.checkpoint.at_ms));
-    let beyond = match latest.filter(|c| c.checkpoint.seq > head.seq) {
-        Some(c) if read_head(conn, false)?.seq < c.checkpoint.seq => Some(c),
+    let beyond = match evidence.latest.as_ref().filter(|(c, _)| c.seq > head.seq) {
+        Some(l) if read_head(conn, false)?.seq < l.0.seq => Some(l),
         _ => None,
     };
     if checked == 0 && (head.seq > head.anchor_seq || beyond.is_some()) {
         let (seq, what) = match beyond {
-            Some(c) => (
-                c.checkpoint.seq,
-                format!(
-                    "{} ({}) saw record {}",
-                    c.source,
-                    utc(c.checkpoint.at_ms),
-                    c.checkpoint.seq
-                ),
+            Some((c, source)) => (
+                c.seq,
+                format!("{source} ({}) saw record {}", utc(c.at_ms), c.seq),
             ),
             None => (head.seq, format!("the head says {}", head.seq)),
         };
@@ -1167,18 +1291,17 @@ fn verify_from(
                 format!("the head's hash does not match record {}", head.seq),
             );
         }
-        if let Some(c) = beyond {
+        if let Some((c, source)) = beyond {
             problems.add(
                 ProblemKind::Truncated,
                 head.seq + 1,
-                c.checkpoint.seq,
+                c.seq,
                 format!(
-                    "{}: missing at the end — {} ({}) saw record {}, but the log ends at \
+                    "{}: missing at the end — {source} ({}) saw record {}, but the log ends at \
                      record {} (records were cut off and the head moved back)",
-                    span(head.seq + 1, c.checkpoint.seq),
-                    c.source,
-                    utc(c.checkpoint.at_ms),
-                    c.checkpoint.seq,
+                    span(head.seq + 1, c.seq),
+                    utc(c.at_ms),
+                    c.seq,
                     head.seq
                 ),
             );
@@ -1202,13 +1325,14 @@ fn verify_from(
             );
         }
     }
+    let counted = evidence.counted;
     let (problems, more_problems) = problems.finish();
     Ok(VerifyReport {
         checked,
         first_seq,
         last_seq,
         keyed_from: head.keyed_from,
-        checkpoints: good.len() as i64,
+        checkpoints: counted,
         problems,
         more_problems,
     })

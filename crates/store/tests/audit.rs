@@ -1072,6 +1072,46 @@ async fn forged_checkpoints_are_found(backend: Backend) {
     );
 }
 
+/// The database's checkpoints are read along the walk, a page of records
+/// at a time: each is compared with its record, on every page.
+async fn checkpoints_are_checked_page_by_page(backend: Backend) {
+    use ProblemKind::*;
+    let (store, _db) = open(backend).await;
+    for k in 0..12 {
+        append_range(&store, k * 1_000, 1_000, 1_000).await;
+        checkpoint(&store, rec(k * 1_000 + 999).at_ms).await;
+    }
+    let report = verify(&store).await;
+    assert_intact(&report, 12_000, 1, 12_000);
+    assert_eq!(report.checkpoints, 12);
+    // The hash of record 9,000 (on the second page) replaced; and a forged
+    // row among the checkpoints of the third.
+    sql(
+        &store,
+        "UPDATE audit_log SET hash = $1 WHERE seq = 9000",
+        vec!["ab".repeat(32).into()],
+    )
+    .await;
+    sql(
+        &store,
+        "UPDATE audit_checkpoints SET at = at + 1 WHERE seq = 11000",
+        vec![],
+    )
+    .await;
+    let report = verify(&store).await;
+    assert_eq!(
+        kinds(&report),
+        vec![
+            (Changed, 9_000, 9_000),
+            (Relinked, 9_001, 9_001),
+            (CheckpointMismatch, 9_000, 9_000),
+            (CheckpointForged, 11_000, 11_000),
+        ],
+        "{report:#?}"
+    );
+    assert_eq!(report.checkpoints, 11);
+}
+
 // ─────────────────────── records from before the key ───────────────────────
 
 /// A log as it was before migration 15 (plain SM3 records 1..=n), then
@@ -1360,9 +1400,9 @@ async fn an_anchor_moved_inside_retention_is_found(backend: Backend) {
     assert_eq!((report.checked, report.first_seq), (100, 101));
     assert_eq!(
         report.problems[1].message,
-        "the anchor removed records up to record 100, but the database's checkpoint of \
-         2026-01-01T00:00:50Z shows the log was at record 50 then, so record 100 was written \
-         after 2026-01-01T00:00:50Z: less than 180 days ago"
+        "the anchor removed records up to record 100, but checkpoint file line 50 shows the log \
+         was at record 50 then, so record 100 was written after 2026-01-01T00:00:50Z: less than \
+         180 days ago"
     );
     // With the anchor record's true time, its own claim gives it away too.
     sql(
@@ -1552,6 +1592,7 @@ both!(
     a_chain_recomputed_without_the_key_is_found,
     inserted_records_are_found,
     forged_checkpoints_are_found,
+    checkpoints_are_checked_page_by_page,
     records_from_before_the_key_stay_verifiable,
     prune_moves_the_anchor,
     prune_keeps_records_inside_retention,
