@@ -1610,8 +1610,7 @@ fn audit_scenario(args: &Args) {
     );
     println!("| round | before p50 / p99 | after p50 / p99 | before CPU/req | after CPU/req |");
     println!("|---|---|---|---|---|");
-    for r in 0..rounds {
-        let (b, a) = (&results[0][r], &results[1][r]);
+    for (r, (b, a)) in results[0].iter().zip(&results[1]).enumerate() {
         println!(
             "| {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.0} µs | {:.0} µs |",
             r + 1,
@@ -1634,8 +1633,7 @@ fn audit_scenario(args: &Args) {
     );
     println!("| round | before p50 / p99 | after p50 / p99 | before CPU/req | after CPU/req |");
     println!("|---|---|---|---|---|");
-    for r in 0..rounds {
-        let (b, a) = (&results[0][r], &results[1][r]);
+    for (r, (b, a)) in results[0].iter().zip(&results[1]).enumerate() {
         println!(
             "| {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.0} µs | {:.0} µs |",
             r + 1,
@@ -1654,8 +1652,7 @@ fn audit_scenario(args: &Args) {
         "| round | before logins/s (p50, p99) | after logins/s (p50, p99) | before CPU/login | after CPU/login |"
     );
     println!("|---|---|---|---|---|");
-    for r in 0..rounds {
-        let (b, a) = (&results[0][r], &results[1][r]);
+    for (r, (b, a)) in results[0].iter().zip(&results[1]).enumerate() {
         println!(
             "| {} | {:.1} ({:.1}, {:.1} ms) | {:.1} ({:.1}, {:.1} ms) | {:.1} ms | {:.1} ms |",
             r + 1,

@@ -661,6 +661,15 @@ async fn chain_of_40(backend: Backend) -> (Store, TestDb) {
     (store, db)
 }
 
+/// (field, the UPDATE, the changed value, the original, the problems).
+type Case = (
+    &'static str,
+    &'static str,
+    Value,
+    Value,
+    Vec<(ProblemKind, i64, i64)>,
+);
+
 /// Changes one byte of one field of a middle record, then puts it back.
 async fn one_changed_byte_is_found(backend: Backend) {
     let (store, _db) = chain_of_40(backend).await;
@@ -674,13 +683,7 @@ async fn one_changed_byte_is_found(backend: Backend) {
     let hash = flip(&original.hash);
 
     use ProblemKind::*;
-    let cases: Vec<(
-        &str,
-        &'static str,
-        Value,
-        Value,
-        Vec<(ProblemKind, i64, i64)>,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             "actor_name",
             "UPDATE audit_log SET actor_name = $1 WHERE seq = $2",
