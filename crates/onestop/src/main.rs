@@ -804,6 +804,21 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     }
     let files = AuditFiles::of(&city, data_dir);
     let key = files.key(&store).await?;
+    // A checkpoint file that cannot be written is a mistake to fix now,
+    // not a minute-by-minute error later.
+    if let Some(dir) = files
+        .checkpoints
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("audit checkpoint folder {}", dir.display()))?;
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&files.checkpoints)
+        .with_context(|| format!("audit checkpoint file {}", files.checkpoints.display()))?;
     tracing::info!(
         key_id = key.id(),
         key_file = %files.key.display(),
