@@ -1,7 +1,7 @@
 //! onestop's HTTP load scenarios. Results go to BENCHMARKS.md.
 //!
 //! `cargo run --release -p onestop-bench -- [--seconds N] [--connections C] [--skip-postgres]
-//! [--only lifecycle|sweep|board]`
+//! [--only lifecycle|sweep|board|audit]`
 //!
 //! Expects the release server at `target/release/onestop` (`cargo build --release`).
 //! In one run it measures, on this machine:
@@ -20,6 +20,12 @@
 //!    `--baseline-bin PATH` names its binary (target: within 20 %);
 //! 7. logins (Argon2id at the production cost): the most per second, and the
 //!    p99 of other requests while 50 logins/s run.
+//!
+//! `--only audit --baseline-bin BEFORE` (11) pairs the server at
+//! `ONESTOP_BIN` (default `target/release/onestop`) with BEFORE, rounds
+//! alternating on the same machine: the audited GET, a refused GET (401)
+//! and logins, with the server's CPU per request; and SM3 against HMAC-SM3
+//! per audit record.
 #![forbid(unsafe_code)]
 
 use onestop_domain::application::fan_out;
@@ -704,8 +710,13 @@ fn post_request(body: &str, auth: &str) -> Vec<u8> {
 
 /// Runs the server binary's command line against `db`; returns stdout.
 fn cli(db: &TestDb, args: &[&str], stdin: Option<&str>) -> String {
+    cli_of(&server_bin(), db, args, stdin)
+}
+
+/// Runs `bin`'s command line against `db`; returns stdout.
+fn cli_of(bin: &str, db: &TestDb, args: &[&str], stdin: Option<&str>) -> String {
     use std::io::Write;
-    let mut cmd = Command::new(server_bin());
+    let mut cmd = Command::new(bin);
     cmd.args(args)
         .env("ONESTOP_DATA_DIR", &db.dir)
         .env("RUST_LOG", "warn")
@@ -736,7 +747,13 @@ const BENCH_PASSWORD: &str = "Bench-2026-pw";
 /// An API key (`Authorization` header line) and a supervisor account whose
 /// first-login password change is already done.
 fn credentials(db: &TestDb) -> String {
-    let out = cli(
+    credentials_of(&server_bin(), db)
+}
+
+/// [`credentials`] made with `bin`'s own command line.
+fn credentials_of(bin: &str, db: &TestDb) -> String {
+    let out = cli_of(
+        bin,
         db,
         &[
             "apikey",
@@ -749,7 +766,8 @@ fn credentials(db: &TestDb) -> String {
         None,
     );
     let key = out.lines().last().unwrap().to_owned();
-    cli(
+    cli_of(
+        bin,
         db,
         &[
             "user",
@@ -1189,6 +1207,10 @@ fn main() {
         board_scenario();
         return;
     }
+    if args.only.as_deref() == Some("audit") {
+        audit_scenario(&args);
+        return;
+    }
     if args.only.as_deref() == Some("lifecycle") {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -1458,4 +1480,212 @@ fn main() {
         drop(server);
         drop(db);
     }
+}
+
+/// (11) What the keyed audit chain and the refusal records cost: the
+/// server at `ONESTOP_BIN` against `--baseline-bin` (the release before),
+/// each on its own fresh SQLite database with the same load, measured in
+/// rounds that alternate which goes first.
+fn audit_scenario(args: &Args) {
+    let Some(before) = args.baseline_bin.clone() else {
+        eprintln!("--only audit needs --baseline-bin PATH (the release before the change)");
+        std::process::exit(2);
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("# onestop benchmark: the keyed audit chain and refusal records (11)");
+    println!(
+        "machine: {} cores; seconds per measurement: {}; GET rate {}/s; after = {}, before = {before}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args.seconds,
+        args.get_rate,
+        server_bin()
+    );
+
+    // Per audit record: plain SM3 (before) against HMAC-SM3 (after), on a
+    // typical audited read's record, alternating five times.
+    let record = onestop_store::audit::NewAuditRecord {
+        at_ms: 1_767_225_600_123,
+        actor_kind: "api_key".into(),
+        actor_id: "0193b3c4d5e6f7a8b9c0d1e2f3a4b5c6".into(),
+        actor_name: "政务服务网".into(),
+        action: "application_read".into(),
+        outcome: "success".into(),
+        target_kind: "application".into(),
+        target_id: "0193b3c4d5e6f7a8b9c0d1e2f3a4b5c7".into(),
+        detail: r#"{"number":"LB202612010001"}"#.into(),
+        ip: "10.12.34.56".into(),
+        request_id: "1f2e-3d4c5b".into(),
+    };
+    let key = onestop_store::audit::AuditKey::from_bytes(&[0x5a; 32]).unwrap();
+    let prev = "ab".repeat(32);
+    let n = 200_000u32;
+    let (mut plain, mut keyed) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut sink = 0usize;
+        for i in 0..n {
+            sink += onestop_store::audit::record_hash(&prev, i64::from(i), &record).len();
+        }
+        plain.push(t.elapsed().as_nanos() as f64 / f64::from(n));
+        let t = Instant::now();
+        for i in 0..n {
+            sink += onestop_store::audit::record_mac(&key, &prev, i64::from(i), &record).len();
+        }
+        keyed.push(t.elapsed().as_nanos() as f64 / f64::from(n));
+        assert!(sink > 0);
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (p, k) = (med(&mut plain), med(&mut keyed));
+    println!("\n## 11a. One audit record's hash, median of 5 × {n}");
+    println!(
+        "SM3 {p:.0} ns; HMAC-SM3 {k:.0} ns; +{:.0} ns per record (×{:.2})",
+        k - p,
+        k / p
+    );
+
+    // Two servers, the same history: 3 s of POSTs each, then the same
+    // 5,000 applications read.
+    let mut servers = Vec::new();
+    for (label, bin) in [("before", before.clone()), ("after", server_bin())] {
+        let db = TestDb::new(Backend::Sqlite);
+        let config = bench_config(&db);
+        let server = start_server_with(&db, &bin, Some(&config));
+        let key = credentials_of(&bin, &db);
+        let mut post = rt.block_on(post_load(server.addr, args.connections, 3, &key));
+        post.ids.truncate(5_000);
+        settle(&db);
+        rt.block_on(get_load(server.addr, &post.ids, args.get_rate, 2, &key));
+        servers.push((label, db, server, key, post.ids));
+    }
+    let ids = servers[0].4.len().min(servers[1].4.len());
+    println!("\nboth servers: {ids} applications to read; warmed up 2 s");
+
+    struct Round {
+        get: Latency,
+        get_cpu_us: f64,
+        refused: Latency,
+        refused_cpu_us: f64,
+        logins: LoginResult,
+        login_cpu_ms: f64,
+    }
+    let rounds = 3;
+    let mut results: Vec<Vec<Round>> = vec![Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for &i in &order {
+            let (_, _, server, key, all_ids) = &servers[i];
+            let ids = &all_ids[..ids];
+            let pid = server.child.id();
+            let cpu = cpu_seconds(pid);
+            let get = rt.block_on(get_load(server.addr, ids, args.get_rate, args.seconds, key));
+            let get_cpu_us = (cpu_seconds(pid) - cpu) * 1e6 / get.sent as f64;
+            let cpu = cpu_seconds(pid);
+            let refused = rt.block_on(get_load(server.addr, ids, args.get_rate, args.seconds, ""));
+            let refused_cpu_us = (cpu_seconds(pid) - cpu) * 1e6 / refused.sent as f64;
+            let cpu = cpu_seconds(pid);
+            let logins = rt.block_on(login_load(server.addr, 0, 4, args.seconds));
+            let login_cpu_ms =
+                (cpu_seconds(pid) - cpu) * 1e3 / (logins.ok + logins.failed).max(1) as f64;
+            results[i].push(Round {
+                get,
+                get_cpu_us,
+                refused,
+                refused_cpu_us,
+                logins,
+                login_cpu_ms,
+            });
+        }
+        println!(
+            "round {} done (order: {})",
+            round + 1,
+            order.map(|i| servers[i].0).join(", ")
+        );
+    }
+
+    println!(
+        "\n## 11b. GET /api/v1/applications/{{id}}, API key, audited, {}/s open loop; per round",
+        args.get_rate
+    );
+    println!("| round | before p50 / p99 | after p50 / p99 | before CPU/req | after CPU/req |");
+    println!("|---|---|---|---|---|");
+    for (r, (b, a)) in results[0].iter().zip(&results[1]).enumerate() {
+        println!(
+            "| {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.0} µs | {:.0} µs |",
+            r + 1,
+            ms(b.get.p50),
+            ms(b.get.p99),
+            ms(a.get.p50),
+            ms(a.get.p99),
+            b.get_cpu_us,
+            a.get_cpu_us
+        );
+    }
+    println!(
+        "errors: before {}, after {}",
+        results[0].iter().map(|r| r.get.errors).sum::<u64>(),
+        results[1].iter().map(|r| r.get.errors).sum::<u64>()
+    );
+    println!(
+        "\n## 11c. The same GET without credentials (every one 401, refused), {}/s; per round",
+        args.get_rate
+    );
+    println!("| round | before p50 / p99 | after p50 / p99 | before CPU/req | after CPU/req |");
+    println!("|---|---|---|---|---|");
+    for (r, (b, a)) in results[0].iter().zip(&results[1]).enumerate() {
+        println!(
+            "| {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.0} µs | {:.0} µs |",
+            r + 1,
+            ms(b.refused.p50),
+            ms(b.refused.p99),
+            ms(a.refused.p50),
+            ms(a.refused.p99),
+            b.refused_cpu_us,
+            a.refused_cpu_us
+        );
+    }
+    println!(
+        "\n## 11d. Logins (Argon2id m=19 MiB, t=2), closed loop over 4 connections; per round"
+    );
+    println!(
+        "| round | before logins/s (p50, p99) | after logins/s (p50, p99) | before CPU/login | after CPU/login |"
+    );
+    println!("|---|---|---|---|---|");
+    for (r, (b, a)) in results[0].iter().zip(&results[1]).enumerate() {
+        println!(
+            "| {} | {:.1} ({:.1}, {:.1} ms) | {:.1} ({:.1}, {:.1} ms) | {:.1} ms | {:.1} ms |",
+            r + 1,
+            b.logins.rate,
+            ms(b.logins.p50),
+            ms(b.logins.p99),
+            a.logins.rate,
+            ms(a.logins.p50),
+            ms(a.logins.p99),
+            b.login_cpu_ms,
+            a.login_cpu_ms
+        );
+    }
+    // The after server stopped: its last summaries written.
+    let (_, db, server, _, _) = servers.pop().unwrap();
+    drop(server);
+    let refusals = {
+        let mut c = db.target.connect(Role::Writer).unwrap();
+        c.query(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'access_refused'",
+            &[],
+        )
+        .ok()
+        .and_then(|r| r.first().and_then(|r| r.int(0).ok()))
+        .unwrap_or(-1)
+    };
+    let refused_sent: usize = results[1].iter().map(|r| r.refused.sent).sum();
+    println!(
+        "\nafter: {refused_sent} refused requests left {refusals} access_refused records \
+         (aggregated per caller, route and reason per minute)"
+    );
 }

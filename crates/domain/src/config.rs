@@ -47,6 +47,14 @@ pub struct SecurityConfig {
     pub session_max_hours: u32,
     /// Audit records are kept at least this long (never below 180).
     pub audit_retention_days: u32,
+    /// The key the audit chain is MAC'd with (a file of 64 hex digits,
+    /// mode 0600; made at first start). Relative to the configuration file;
+    /// default `<data dir>/audit.key`. Servers sharing a database must use
+    /// the same key.
+    pub audit_key_file: Option<String>,
+    /// The append-only file of signed audit checkpoints. Relative to the
+    /// configuration file; default `<data dir>/audit-checkpoints.log`.
+    pub audit_checkpoint_file: Option<String>,
     /// `auto`: the session cookie is `Secure` when the request arrived over
     /// TLS (`X-Forwarded-Proto: https` from the proxy); `always`; `never`.
     pub cookie_secure: CookieSecure,
@@ -576,6 +584,8 @@ impl Default for SecurityConfig {
             idle_timeout_minutes: 30,
             session_max_hours: 12,
             audit_retention_days: 180,
+            audit_key_file: None,
+            audit_checkpoint_file: None,
             cookie_secure: CookieSecure::Auto,
             trust_forwarded_for: false,
             login_per_minute: 20,

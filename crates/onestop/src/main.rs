@@ -139,9 +139,17 @@ enum ApikeyCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the whole hash chain; names the first broken record (exit code 1).
-    Verify,
-    /// Remove records older than `security.audit_retention_days` (at least 180).
+    /// Check every record against the audit key and the signed checkpoints
+    /// (the database's, the checkpoint file's, and those of any log files
+    /// given); names every problem found (exit code 1).
+    Verify {
+        /// A server log (text or JSON) or another checkpoint file whose
+        /// checkpoint lines are checked too; repeat for several.
+        #[arg(long = "checkpoints")]
+        checkpoints: Vec<PathBuf>,
+    },
+    /// Remove records older than `security.audit_retention_days` (at least
+    /// 180); never younger ones. Records its own run in the log.
     Prune,
 }
 
@@ -205,7 +213,7 @@ fn run(cli: Cli, started: Instant) -> Result<()> {
                     .with_context(|| format!("cannot read {}", file.display()))?
             };
             let city = load_city(cli.config.as_deref())?;
-            with_state(city, &cli.data_dir, |state| async move {
+            with_state(city, &cli.data_dir, false, |state| async move {
                 let actor = operator_name();
                 match onestop_server::calendar_admin::import(&state, &actor, text).await {
                     Ok(done) => {
@@ -226,22 +234,30 @@ fn run(cli: Cli, started: Instant) -> Result<()> {
         }
         Command::User { command } => {
             let city = load_city(cli.config.as_deref())?;
-            with_state(city, &cli.data_dir, |state| user_command(state, command))
+            with_state(city, &cli.data_dir, false, |state| {
+                user_command(state, command)
+            })
         }
         Command::Apikey { command } => {
             let city = load_city(cli.config.as_deref())?;
-            with_state(city, &cli.data_dir, |state| apikey_command(state, command))
+            with_state(city, &cli.data_dir, false, |state| {
+                apikey_command(state, command)
+            })
         }
         Command::Audit { command } => {
             let city = load_city(cli.config.as_deref())?;
-            with_state(city, &cli.data_dir, |state| audit_command(state, command))
+            let files = AuditFiles::of(&city, &cli.data_dir);
+            with_state(city, &cli.data_dir, true, |state| {
+                audit_command(state, files, command)
+            })
         }
     }
 }
 
 /// Runs an administrative command against the database with a full
 /// application state (the same use cases as the pages), then flushes.
-fn with_state<F, Fut>(city: City, data_dir: &Path, f: F) -> Result<()>
+/// The audit key is made when there is none, unless `existing_key`.
+fn with_state<F, Fut>(city: City, data_dir: &Path, existing_key: bool, f: F) -> Result<()>
 where
     F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
@@ -251,10 +267,20 @@ where
         .worker_threads(2)
         .build()?;
     let target = db_target(data_dir)?;
+    let files = AuditFiles::of(&city, data_dir);
     runtime.block_on(async move {
         let options = StoreOptions::for_target(&target);
         let store = tokio::task::spawn_blocking(move || Store::open(target, options)).await??;
-        let state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store);
+        let key = if existing_key {
+            let path = files.key.clone();
+            tokio::task::spawn_blocking(move || onestop_server::audit_chain::read_key(&path))
+                .await?
+                .with_context(|| "the audit key is needed (the server makes it at first start)")?
+        } else {
+            files.key(&store).await?
+        };
+        let state =
+            AppState::new(Arc::new(city.config), Arc::new(city.clock), store).with_audit_key(key);
         let audit = state.audit.clone();
         let result = f(state).await;
         audit.flush().await;
@@ -494,53 +520,164 @@ async fn apikey_command(state: AppState, command: ApikeyCommand) -> Result<()> {
     Ok(())
 }
 
-async fn audit_command(state: AppState, command: AuditCommand) -> Result<()> {
+async fn audit_command(state: AppState, files: AuditFiles, command: AuditCommand) -> Result<()> {
     match command {
-        AuditCommand::Verify => {
-            let report = state.store.read(onestop_store::audit::verify).await?;
-            match report.broken {
-                None => {
-                    println!(
-                        "audit log intact: {} records checked (seq {}..{})",
-                        report.checked, report.first_seq, report.last_seq
-                    );
-                    Ok(())
+        AuditCommand::Verify { checkpoints } => {
+            // The files first: no checkpoint in them can be newer than the
+            // head the database shows afterwards.
+            let mut outside = Vec::new();
+            let mut unreadable = Vec::new();
+            let (found, bad) =
+                onestop_server::audit_chain::read_checkpoints(&files.checkpoints, true)
+                    .with_context(|| format!("cannot read {}", files.checkpoints.display()))?;
+            let file_missing = !files.checkpoints.exists();
+            outside.extend(found);
+            unreadable.extend(bad);
+            for path in &checkpoints {
+                let (found, bad) = onestop_server::audit_chain::read_checkpoints(path, false)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                if found.is_empty() && bad.is_empty() {
+                    eprintln!("warning: {} holds no audit checkpoint", path.display());
                 }
-                Some(b) => {
-                    println!(
-                        "audit log BROKEN at record {}: {} ({} records before it verified)",
-                        b.seq, b.reason, report.checked
-                    );
-                    std::process::exit(1);
-                }
+                outside.extend(found);
+                unreadable.extend(bad);
             }
+            let report = onestop_server::audit_chain::verify(&state, outside).await?;
+            println!(
+                "audit log: {} records checked (seq {}..{}), keyed from record {}, {} checkpoints \
+                 checked",
+                report.checked,
+                report.first_seq,
+                report.last_seq,
+                report.keyed_from,
+                report.checkpoints
+            );
+            if file_missing {
+                eprintln!(
+                    "warning: no checkpoint file at {}: without it (or the server logs, \
+                     --checkpoints), records cut off the end or a wiped log cannot be detected",
+                    files.checkpoints.display()
+                );
+            }
+            let problems =
+                report.problems.len() as i64 + report.more_problems + unreadable.len() as i64;
+            if problems == 0 {
+                println!("audit log intact");
+                return Ok(());
+            }
+            println!("audit log NOT intact: {problems} problems");
+            for p in &report.problems {
+                println!("  - {}", p.message);
+            }
+            if report.more_problems > 0 {
+                println!("  - … and {} more problems", report.more_problems);
+            }
+            for source in &unreadable {
+                println!("  - {source} is not a readable checkpoint: the file was edited");
+            }
+            std::process::exit(1);
         }
         AuditCommand::Prune => {
-            let days = i64::from(state.config.security.audit_retention_days.max(180));
-            let now = state.now_ms();
-            let before = now - days * 86_400_000;
             let me = onestop_server::accounts::system_caller(&operator_name());
-            let rec = me.audit(
-                now,
-                "audit_pruned",
-                "success",
-                "audit_log",
-                "",
-                serde_json::json!({"before_ms": before, "retention_days": days}),
-            );
-            let removed = state
-                .store
-                .write(move |c| {
-                    let n = onestop_store::audit::prune(c, before)?;
-                    let mut r = rec.clone();
-                    r.detail = serde_json::json!({"before_ms": before, "retention_days": days, "removed": n}).to_string();
-                    onestop_store::audit::append(c, std::slice::from_ref(&r))?;
-                    Ok(n)
-                })
-                .await?;
-            println!("removed {removed} audit records older than {days} days");
+            let done = onestop_server::audit_chain::prune(&state, &me)
+                .await
+                .map_err(api_error)?;
+            let days = state
+                .config
+                .security
+                .audit_retention_days
+                .max(onestop_store::audit::MIN_RETENTION_DAYS);
+            match done {
+                onestop_store::audit::Pruned::Removed {
+                    count,
+                    first_seq,
+                    last_seq,
+                    ..
+                } => println!(
+                    "removed {count} audit records (seq {first_seq}..{last_seq}) older than \
+                     {days} days"
+                ),
+                onestop_store::audit::Pruned::Nothing => {
+                    println!("no audit record is older than {days} days; nothing removed")
+                }
+                onestop_store::audit::Pruned::Refused(reason) => bail!("prune refused: {reason}"),
+            }
             Ok(())
         }
+    }
+}
+
+/// Where the audit key and the checkpoint file are: the environment, else
+/// the configuration (relative to its file), else beside the data.
+struct AuditFiles {
+    key: PathBuf,
+    checkpoints: PathBuf,
+}
+
+impl AuditFiles {
+    fn of(city: &City, data_dir: &Path) -> AuditFiles {
+        let pick = |env: &str, configured: &Option<String>, default: &str| {
+            std::env::var_os(env)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| {
+                    configured.as_ref().map(|f| {
+                        let f = PathBuf::from(f);
+                        match (&city.base, f.is_relative()) {
+                            (Some(b), true) => b.join(f),
+                            _ => f,
+                        }
+                    })
+                })
+                .unwrap_or_else(|| data_dir.join(default))
+        };
+        let sec = &city.config.security;
+        AuditFiles {
+            key: pick("ONESTOP_AUDIT_KEY_FILE", &sec.audit_key_file, "audit.key"),
+            checkpoints: pick(
+                "ONESTOP_AUDIT_CHECKPOINT_FILE",
+                &sec.audit_checkpoint_file,
+                "audit-checkpoints.log",
+            ),
+        }
+    }
+
+    /// The audit key, made at first start; refused when a new key would
+    /// meet a database already chained with another one.
+    async fn key(&self, store: &Store) -> Result<onestop_store::audit::AuditKey> {
+        let path = self.key.clone();
+        let (key, created) = tokio::task::spawn_blocking(move || {
+            onestop_server::audit_chain::load_or_create_key(&path)
+        })
+        .await??;
+        let k = key.clone();
+        let matches = store
+            .read(move |c| onestop_store::audit::key_matches(c, &k))
+            .await?;
+        match matches {
+            Some(false) if created => bail!(
+                "a new audit key was made at {}, but this database's audit chain was made with \
+                 another key: point security.audit_key_file (or ONESTOP_AUDIT_KEY_FILE) at the \
+                 key the other servers use (the new file can be removed)",
+                self.key.display()
+            ),
+            Some(false) => tracing::error!(
+                key_file = %self.key.display(),
+                key_id = key.id(),
+                "the audit chain's seal does not verify with this key: another key, or the \
+                 head was changed; run `onestop audit verify`"
+            ),
+            _ => {}
+        }
+        if created {
+            tracing::warn!(
+                key_file = %self.key.display(),
+                key_id = key.id(),
+                "made a new audit key; keep a copy safe (without it the audit log cannot be \
+                 verified) and give every server sharing this database the same file"
+            );
+        }
+        Ok(key)
     }
 }
 
@@ -562,6 +699,8 @@ fn init_logging() {
 struct City {
     config: CityConfig,
     clock: Clock,
+    /// The configuration file's folder (relative paths in it start there).
+    base: Option<PathBuf>,
 }
 
 fn load_city(path: Option<&Path>) -> Result<City> {
@@ -627,6 +766,7 @@ fn load_city(path: Option<&Path>) -> Result<City> {
     Ok(City {
         config,
         clock: Clock::new(calendar, hours),
+        base,
     })
 }
 
@@ -696,7 +836,31 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
             "calendar: next year's holiday schedule is missing; run `onestop calendar check`"
         );
     }
-    let mut state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone());
+    let files = AuditFiles::of(&city, data_dir);
+    let key = files.key(&store).await?;
+    // A checkpoint file that cannot be written is a mistake to fix now,
+    // not a minute-by-minute error later.
+    if let Some(dir) = files
+        .checkpoints
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("audit checkpoint folder {}", dir.display()))?;
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&files.checkpoints)
+        .with_context(|| format!("audit checkpoint file {}", files.checkpoints.display()))?;
+    tracing::info!(
+        key_id = key.id(),
+        key_file = %files.key.display(),
+        checkpoint_file = %files.checkpoints.display(),
+        "audit log keyed"
+    );
+    let mut state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone())
+        .with_audit_key(key);
     state.oidc = oidc;
     let audit = state.audit.clone();
     // A calendar imported by an administrator replaces the file's.
@@ -706,6 +870,12 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     let sweeper = onestop_server::levels::start(state.clone());
     let deliverer = onestop_server::delivery::start(state.clone(), deliverer);
     let counter = onestop_server::board::start_open_counts(state.clone());
+    let refusals = onestop_server::refusals::start(state.clone());
+    let checkpointer =
+        onestop_server::audit_chain::Checkpointer::new(Some(files.checkpoints.clone()));
+    let checkpoints =
+        onestop_server::audit_chain::start_checkpoints(state.clone(), checkpointer.clone());
+    let stopping = state.clone();
     let app = onestop_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -729,8 +899,16 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     sweeper.abort();
     deliverer.abort();
     counter.abort();
+    refusals.abort();
+    checkpoints.abort();
     tracing::info!("stopped accepting requests; finishing queued writes");
+    stopping.refusals.flush(&audit).await;
     audit.flush().await;
+    // The last checkpoint covers everything written before the stop.
+    if let Err(e) = checkpointer.run_once(&stopping, false).await {
+        tracing::error!(error = %e, "audit checkpoint at shutdown failed");
+    }
+    drop(stopping);
     drop(store);
     Ok(())
 }

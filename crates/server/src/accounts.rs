@@ -27,10 +27,11 @@ fn validation(errors: Vec<FieldError>) -> ApiError {
     e
 }
 
-/// Checks a capability; a refusal is itself audited (等保: denied
-/// attempts at administrative actions are recorded).
+/// Checks a capability. A refusal is audited (等保: denied attempts at
+/// administrative actions are recorded) by the one refusal mechanism
+/// (`refusals`), which this tells what was missing.
 async fn require(
-    state: &AppState,
+    _state: &AppState,
     caller: &Caller,
     cap: Capability,
     action: &str,
@@ -38,17 +39,8 @@ async fn require(
     if caller.subject.may(cap) {
         return Ok(());
     }
-    state
-        .audit
-        .record(caller.audit(
-            state.now_ms(),
-            action,
-            "denied",
-            "",
-            "",
-            serde_json::json!({"capability": format!("{cap:?}")}),
-        ))
-        .await?;
+    caller.mark.detail("capability", format!("{cap:?}").into());
+    caller.mark.detail("attempted", action.into());
     Err(crate::auth::forbidden())
 }
 
@@ -133,6 +125,7 @@ pub fn lockout_policy(state: &AppState) -> LockoutPolicy {
 /// and an `account_locked` record when the failure reaches the lock.
 fn count_failure(
     c: &mut dyn onestop_store::db::Conn,
+    audit_key: &onestop_store::audit::AuditKey,
     policy: LockoutPolicy,
     account_id: &str,
     base: &NewAuditRecord,
@@ -153,7 +146,7 @@ fn count_failure(
             .to_string(),
             ..base.clone()
         };
-        audit::append(c, std::slice::from_ref(&rec))?;
+        audit::append(c, audit_key, std::slice::from_ref(&rec))?;
     }
     Ok(after)
 }
@@ -207,9 +200,10 @@ pub async fn login(
                 serde_json::json!({"reason": "unknown_account"}),
             )
         };
+        let audit_key = state.audit_key.clone();
         state
             .store
-            .write(move |c| audit::append(c, std::slice::from_ref(&rec)))
+            .write(move |c| audit::append(c, &audit_key, std::slice::from_ref(&rec)))
             .await?;
         return Err(login_failed(state));
     };
@@ -234,13 +228,14 @@ pub async fn login(
         };
         let id = account.id.clone();
         let ip = caller.ip.clone();
+        let audit_key = state.audit_key.clone();
         state
             .store
             .write(move |c| {
                 accounts::record_success(c, &id, now)?;
                 accounts::clear_login_failures(c, &id, &ip)?;
                 accounts::create_session(c, &session)?;
-                audit::append(c, std::slice::from_ref(&rec))?;
+                audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
                 Ok(())
             })
             .await?;
@@ -258,6 +253,7 @@ pub async fn login(
         "wrong_password"
     };
     let id = account.id.clone();
+    let audit_key = state.audit_key.clone();
     state
         .store
         .write(move |c| {
@@ -268,7 +264,7 @@ pub async fn login(
             // Only a wrong password counts; an address that must wait is
             // refused unchecked, and a disabled account is not guessed at.
             if reason == "wrong_password" {
-                let f = count_failure(c, policy, &id, &base, now)?;
+                let f = count_failure(c, &audit_key, policy, &id, &base, now)?;
                 detail["failures_in_a_row"] = f.count.into();
                 if f.blocked_until_ms > now {
                     detail["blocked_until_ms"] = f.blocked_until_ms.into();
@@ -278,7 +274,7 @@ pub async fn login(
                 detail: detail.to_string(),
                 ..base.clone()
             };
-            audit::append(c, std::slice::from_ref(&rec))?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             Ok(())
         })
         .await?;
@@ -302,11 +298,12 @@ pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
         serde_json::json!({}),
     );
     let token = hash.clone();
+    let audit_key = state.audit_key.clone();
     state
         .store
         .write(move |c| {
             if accounts::end_session(c, &hash, now)? {
-                audit::append(c, std::slice::from_ref(&rec))?;
+                audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             }
             Ok(())
         })
@@ -450,6 +447,7 @@ pub async fn register(
     let sms = state.config.notify.sms.is_some();
     let city = state.config.city.name.clone();
     let id = new.id.clone();
+    let audit_key = state.audit_key.clone();
     let outcome = state
         .store
         .write(move |c| {
@@ -474,7 +472,7 @@ pub async fn register(
                     target_id: target.clone(),
                     ..repeated.clone()
                 };
-                audit::append(c, std::slice::from_ref(&rec))?;
+                audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
                 if sms && let Some(a) = existing {
                     let m = onestop_store::notifications::Message {
                         event_key: format!("register_repeat:{now}"),
@@ -499,7 +497,7 @@ pub async fn register(
                 "self",
                 now,
             )?;
-            audit::append(c, std::slice::from_ref(&rec))?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             if sms {
                 let m = onestop_store::notifications::Message {
                     event_key: "registered".into(),
@@ -542,6 +540,7 @@ async fn insert_account(
     rec: NewAuditRecord,
 ) -> Result<Account, ApiError> {
     let id = new.id.clone();
+    let audit_key = state.audit_key.clone();
     let outcome = state
         .store
         .write(move |c| {
@@ -560,7 +559,7 @@ async fn insert_account(
                 &new.created_by,
                 new.at_ms,
             )?;
-            audit::append(c, std::slice::from_ref(&rec))?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             Ok(true)
         })
         .await?;
@@ -646,10 +645,11 @@ pub async fn change_password(
             serde_json::json!({}),
         );
         let id = account.id.clone();
+        let audit_key = state.audit_key.clone();
         let f = state
             .store
             .write(move |c| {
-                let f = count_failure(c, policy, &id, &base, now)?;
+                let f = count_failure(c, &audit_key, policy, &id, &base, now)?;
                 let rec = NewAuditRecord {
                     detail: serde_json::json!({
                         "reason": "wrong_current_password",
@@ -658,7 +658,7 @@ pub async fn change_password(
                     .to_string(),
                     ..base.clone()
                 };
-                audit::append(c, std::slice::from_ref(&rec))?;
+                audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
                 Ok(f)
             })
             .await?;
@@ -686,13 +686,14 @@ pub async fn change_password(
         serde_json::json!({}),
     );
     let id = account.id.clone();
+    let audit_key = state.audit_key.clone();
     state
         .store
         .write(move |c| {
             accounts::set_password(c, &id, &hash, false, now)?;
             accounts::end_sessions_of(c, &id, now)?;
             accounts::create_session(c, &session)?;
-            audit::append(c, std::slice::from_ref(&rec))?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             Ok(())
         })
         .await?;
@@ -905,6 +906,7 @@ pub async fn set_disabled(
         serde_json::json!({"username": account.username}),
     );
     let aid = account.id.clone();
+    let audit_key = state.audit_key.clone();
     state
         .store
         .write(move |c| {
@@ -912,7 +914,7 @@ pub async fn set_disabled(
             if disabled {
                 accounts::end_sessions_of(c, &aid, now)?;
             }
-            audit::append(c, std::slice::from_ref(&rec))?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             Ok(())
         })
         .await?;
@@ -941,12 +943,13 @@ pub async fn reset_password(
         serde_json::json!({"username": account.username}),
     );
     let aid = account.id.clone();
+    let audit_key = state.audit_key.clone();
     state
         .store
         .write(move |c| {
             accounts::set_password(c, &aid, &hash, true, now)?;
             accounts::end_sessions_of(c, &aid, now)?;
-            audit::append(c, std::slice::from_ref(&rec))?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             Ok(())
         })
         .await?;
@@ -1001,6 +1004,7 @@ pub async fn set_grants(
     let enterprise = account.enterprise_name.clone().unwrap_or_default();
     let (_, by_id, by_name) = caller.subject.audit_identity();
     let by = if by_id.is_empty() { by_name } else { by_id }.to_owned();
+    let audit_key = state.audit_key.clone();
     state
         .store
         .write(move |c| {
@@ -1015,7 +1019,7 @@ pub async fn set_grants(
                 &by,
                 now,
             )?;
-            audit::append(c, std::slice::from_ref(&rec))?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             Ok(())
         })
         .await?;
@@ -1082,11 +1086,12 @@ pub async fn create_api_key(
         serde_json::json!({"name": row.name, "scopes": row.scopes, "prefix": row.prefix}),
     );
     let r = row.clone();
+    let audit_key = state.audit_key.clone();
     state
         .store
         .write(move |c| {
             accounts::insert_api_key(c, &r)?;
-            audit::append(c, std::slice::from_ref(&rec))?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             Ok(())
         })
         .await?;
@@ -1108,12 +1113,13 @@ pub async fn revoke_api_key(state: &AppState, caller: &Caller, id: &str) -> Resu
         serde_json::json!({}),
     );
     let key_id = id.to_owned();
+    let audit_key = state.audit_key.clone();
     let done = state
         .store
         .write(move |c| {
             let done = accounts::revoke_api_key(c, &key_id, &by, now)?;
             if done {
-                audit::append(c, std::slice::from_ref(&rec))?;
+                audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             }
             Ok(done)
         })
@@ -1134,5 +1140,6 @@ pub fn system_caller(name: &str) -> Caller {
         https: false,
         csrf_cookie: None,
         unread: None,
+        mark: Default::default(),
     }
 }

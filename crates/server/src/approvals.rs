@@ -516,9 +516,13 @@ pub async fn decide(
             Ok(approvals::get(c, &item.case_id)?.map(|case| (item, case)))
         })
         .await?;
-    let Some((item, case)) = found.filter(|(item, _)| mine.contains(&item.department)) else {
+    let Some((item, case)) = found else {
         return Err(ApiError::not_found());
     };
+    if !mine.contains(&item.department) {
+        caller.hidden("approval_item", &item.id);
+        return Err(ApiError::not_found());
+    }
     let mut errors = Vec::new();
     let decision = match input.get("decision").and_then(|d| d.as_str()) {
         Some("approve") => Some(ItemStatus::Approved),
@@ -638,9 +642,11 @@ pub async fn read_case(
         return Ok(None);
     };
     let app_id = full.case.application_id.clone();
-    Ok(crate::service::read_application(state, caller, app_id)
-        .await?
-        .map(|app| (app, full)))
+    let Some(app) = crate::service::read_application(state, caller, app_id).await? else {
+        caller.hidden("approval_case", &full.case.id);
+        return Ok(None);
+    };
+    Ok(Some((app, full)))
 }
 
 /// Whether the caller acts for a utility with works in the case.

@@ -6,7 +6,7 @@
 
 use crate::error::ApiError;
 use onestop_store::Store;
-use onestop_store::audit::{self, NewAuditRecord};
+use onestop_store::audit::{self, AuditKey, NewAuditRecord};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -29,10 +29,11 @@ pub struct AuditSink {
 }
 
 impl AuditSink {
-    /// Starts the writer task on the current Tokio runtime.
-    pub fn start(store: Store) -> AuditSink {
+    /// Starts the writer task on the current Tokio runtime; records are
+    /// chained with `key`.
+    pub fn start(store: Store, key: AuditKey) -> AuditSink {
         let (tx, rx) = mpsc::channel(65_536);
-        tokio::spawn(run(store, rx));
+        tokio::spawn(run(store, key, rx));
         AuditSink { tx }
     }
 
@@ -54,7 +55,7 @@ impl AuditSink {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Msg>) {
+async fn run(store: Store, key: AuditKey, mut rx: mpsc::Receiver<Msg>) {
     let mut batch = Vec::new();
     let mut waiters = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -84,8 +85,8 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>) {
             let records = Arc::new(std::mem::take(&mut batch));
             let mut delay = Duration::from_millis(50);
             for attempt in 1.. {
-                let r = records.clone();
-                match store.write(move |c| audit::append(c, &r)).await {
+                let (r, key) = (records.clone(), key.clone());
+                match store.write(move |c| audit::append(c, &key, &r)).await {
                     Ok(_) => break,
                     Err(onestop_store::StoreError::Closed) => {
                         tracing::error!(

@@ -367,6 +367,9 @@ pub struct Caller {
     pub csrf_cookie: Option<String>,
     /// Unread in-app messages of a signed-in account (pages only).
     pub unread: Option<i64>,
+    /// The request's refusal slot (`refusals`): the access checks that
+    /// hide a record say so through it.
+    pub mark: crate::refusals::Mark,
 }
 
 /// A cookie's value from the request.
@@ -459,6 +462,11 @@ impl Caller {
             https,
             csrf_cookie: cookie(headers, CSRF_COOKIE).map(str::to_owned),
             unread: None,
+            mark: parts
+                .extensions
+                .get::<crate::refusals::Mark>()
+                .cloned()
+                .unwrap_or_default(),
         };
         if let Some(auth) = headers.get(header::AUTHORIZATION) {
             let key = auth
@@ -570,6 +578,12 @@ impl Caller {
         self.subject.account()
     }
 
+    /// The access check hides an existing record of `kind` from this
+    /// caller (answered `404`, as for an unknown id): audited as a refusal.
+    pub fn hidden(&self, kind: &'static str, id: &str) {
+        self.mark.hidden(kind, id);
+    }
+
     /// An audit record about this caller.
     pub fn audit(
         &self,
@@ -664,6 +678,13 @@ impl FromRequestParts<AppState> for Caller {
         }
         match Caller::resolve(parts, state).await {
             Ok(c) => {
+                let problem = c.problem.map(|p| match p {
+                    CredentialProblem::SessionEnded => "session_ended",
+                    CredentialProblem::KeyRejected => "key_rejected",
+                    CredentialProblem::MalformedAuthorization => "malformed_authorization",
+                });
+                c.mark
+                    .caller(c.subject.audit_identity(), &c.ip, &c.request_id, problem);
                 parts.extensions.insert(c.clone());
                 Ok(c)
             }

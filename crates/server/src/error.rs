@@ -97,9 +97,16 @@ impl ApiError {
     }
 }
 
+/// On an answer made from an [`ApiError`]: its code, for the middleware
+/// that audits refusals (`refusals::classify`).
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body())).into_response()
+        let mut res = (self.status, axum::Json(self.body())).into_response();
+        res.extensions_mut().insert(ErrorCode(self.code));
+        res
     }
 }
 

@@ -187,6 +187,7 @@ struct Decided {
     note: Option<String>,
     /// The audit record (its detail gets the decision's facts added).
     rec: NewAuditRecord,
+    audit_key: onestop_store::audit::AuditKey,
     outward: notifications::Outward,
     now: i64,
 }
@@ -248,7 +249,7 @@ fn apply(c: &mut dyn Conn, claim: &Claim, d: &Decided) -> Result<Option<Claim>, 
         detail: serde_json::Value::Object(detail).to_string(),
         ..d.rec.clone()
     };
-    audit::append(c, std::slice::from_ref(&rec))?;
+    audit::append(c, &d.audit_key, std::slice::from_ref(&rec))?;
     let m = message_of(claim, status, owner, now, claim.version + 1);
     notifications::send(c, std::slice::from_ref(&claim.account_id), &m, d.outward)?;
     claims::get(c, &claim.id)
@@ -312,6 +313,7 @@ pub async fn decide(
         return Err(not_found());
     };
     let Some(decider) = decider_for(state, caller, &claim.uscc).await? else {
+        caller.hidden("enterprise_claim", &claim.id);
         return Err(not_found());
     };
     let own = caller.account().is_some_and(|a| a.id == claim.account_id);
@@ -358,6 +360,7 @@ pub async fn decide(
         by,
         note,
         rec,
+        audit_key: state.audit_key.clone(),
         outward: crate::delivery::outward(&state.config),
         now,
     };
@@ -374,8 +377,11 @@ async fn own_pending(state: &AppState, caller: &Caller, claim_id: &str) -> Resul
         .store
         .read(move |c| claims::get(c, &id))
         .await?
-        .filter(|c| c.account_id == me.id)
         .ok_or_else(not_found)?;
+    if claim.account_id != me.id {
+        caller.hidden("enterprise_claim", &claim.id);
+        return Err(not_found());
+    }
     if claim.status != ClaimStatus::Pending {
         return Err(conflict(
             "invalid_transition",
@@ -476,12 +482,13 @@ pub async fn send_code(
     );
     let (id, account) = (claim.id.clone(), claim.account_id.clone());
     let masked = mask_phone(&phone);
+    let audit_key = state.audit_key.clone();
     state
         .store
         .write(move |c| {
             claims::put_code(c, &id, &digest, &phone, now, expires)?;
             onestop_store::outbox::queue_sms(c, &account, &phone, &m)?;
-            audit::append(c, std::slice::from_ref(&rec))?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             Ok(())
         })
         .await?;
@@ -542,6 +549,7 @@ pub async fn confirm_code(
         by: claim.account_id.clone(),
         note: None,
         rec,
+        audit_key: state.audit_key.clone(),
         outward: crate::delivery::outward(&state.config),
         now,
     };
@@ -567,7 +575,7 @@ pub async fn confirm_code(
             }
             if !ct_eq(&hash, &digest) {
                 claims::code_failed(c, &claim.id)?;
-                audit::append(c, std::slice::from_ref(&failed))?;
+                audit::append(c, &d.audit_key, std::slice::from_ref(&failed))?;
                 return Ok(Outcome::Wrong(rules::CODE_MAX_ATTEMPTS - attempts - 1));
             }
             Ok(Outcome::Done(apply(c, &claim, &d)?.map(Box::new)))
@@ -721,9 +729,10 @@ pub async fn finish_legal_person_login(
             &claim.id,
             serde_json::json!({"claimed": claim.uscc, "logged_in": person.uscc, "issuer": person.issuer}),
         );
+        let audit_key = state.audit_key.clone();
         state
             .store
-            .write(move |c| audit::append(c, std::slice::from_ref(&rec)).map(|_| ()))
+            .write(move |c| audit::append(c, &audit_key, std::slice::from_ref(&rec)).map(|_| ()))
             .await?;
         return Err(conflict(
             "uscc_mismatch",
@@ -745,6 +754,7 @@ pub async fn finish_legal_person_login(
         by: format!("oidc:{}", person.issuer),
         note: None,
         rec,
+        audit_key: state.audit_key.clone(),
         outward: crate::delivery::outward(&state.config),
         now,
     };

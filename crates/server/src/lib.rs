@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod api;
 pub mod approvals;
 pub mod audit;
+pub mod audit_chain;
 pub mod auth;
 pub mod board;
 pub mod calendar_admin;
@@ -20,6 +21,7 @@ pub mod identity;
 pub mod levels;
 pub mod mail;
 pub mod middleware;
+pub mod refusals;
 pub mod reminders;
 pub mod service;
 pub mod sms;
@@ -131,6 +133,11 @@ pub struct AppState {
     pub passwords: Passwords,
     pub limiter: Arc<RateLimiter>,
     pub audit: audit::AuditSink,
+    /// The key the audit chain is MAC'd with (see `audit_chain` for where
+    /// it comes from). Never logged.
+    pub audit_key: onestop_store::audit::AuditKey,
+    /// Refused requests of the current minute, aggregated (`refusals`).
+    pub refusals: Arc<refusals::Refusals>,
     /// Recently resolved sessions and API keys (see `auth::CREDENTIAL_CACHE_MS`).
     pub credentials: Arc<CredentialCache>,
     /// When each API key's `last_used_at` was last written (throttling).
@@ -157,10 +164,16 @@ impl AppState {
     ) -> Self {
         let offset = UtcOffset::from_whole_seconds(config.working_time.utc_offset_minutes * 60)
             .unwrap_or(UtcOffset::UTC);
+        // A key of this process only, until `with_audit_key` gives the real
+        // one (the binary always does; tests may not need to).
+        let audit_key = onestop_store::audit::AuditKey::from_bytes(&rand_bytes(32))
+            .expect("32 random bytes make a key");
         AppState {
             config,
             clock: SharedClock::new(clock),
-            audit: audit::AuditSink::start(store.clone()),
+            audit: audit::AuditSink::start(store.clone(), audit_key.clone()),
+            audit_key,
+            refusals: Arc::new(refusals::Refusals::default()),
             store,
             offset,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -172,6 +185,14 @@ impl AppState {
             time: TimeSource::system(),
             oidc: None,
         }
+    }
+
+    /// Chains the audit log with `key` from now on (restarts the audit
+    /// sink with it). Call before serving.
+    pub fn with_audit_key(mut self, key: onestop_store::audit::AuditKey) -> Self {
+        self.audit = audit::AuditSink::start(self.store.clone(), key.clone());
+        self.audit_key = key;
+        self
     }
 
     /// Now, at the city's offset.
@@ -220,8 +241,15 @@ impl AppState {
     }
 }
 
+fn rand_bytes(n: usize) -> Vec<u8> {
+    let mut b = vec![0u8; n];
+    getrandom::getrandom(&mut b).expect("the operating system's random source");
+    b
+}
+
 /// The whole application: API, pages, health checks, static assets.
 pub fn router(state: AppState) -> Router {
+    let refusals = axum::middleware::from_fn_with_state(state.clone(), refusals::track);
     Router::new()
         .merge(api::routes())
         .merge(web::routes())
@@ -237,5 +265,6 @@ pub fn router(state: AppState) -> Router {
         .merge(web_identity::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::framework_rejections))
+        .layer(refusals)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

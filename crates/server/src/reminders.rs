@@ -178,6 +178,7 @@ pub async fn acknowledge(
         .await?
         .is_none()
     {
+        caller.hidden("reminder", &id.to_string());
         return Err(ApiError::not_found());
     }
     if !handles(&caller.subject, &r.unit_code) {

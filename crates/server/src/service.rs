@@ -287,8 +287,14 @@ pub async fn read_application(
             Ok(Some((app, departments)))
         })
         .await?
-        .filter(|(a, d)| admits(&visibility, a, d))
-        .map(|(a, _)| a);
+        .and_then(|(a, d)| {
+            if admits(&visibility, &a, &d) {
+                Some(a)
+            } else {
+                caller.hidden("application", &a.id);
+                None
+            }
+        });
     if let Some(a) = &app {
         state
             .audit

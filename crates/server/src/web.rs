@@ -1119,9 +1119,12 @@ async fn lookup(state: &AppState, caller: &Caller, form: &Decoded) -> Response {
 
 /// A state-changing form arrived without a valid CSRF token.
 pub fn csrf_failed_page() -> Response {
-    error_page(
-        StatusCode::FORBIDDEN,
-        "页面已过期或请求来源无效。请返回上一页，刷新后重新提交。",
+    crate::refusals::refused(
+        error_page(
+            StatusCode::FORBIDDEN,
+            "页面已过期或请求来源无效。请返回上一页，刷新后重新提交。",
+        ),
+        crate::refusals::Reason::Csrf,
     )
 }
 

@@ -26,8 +26,7 @@ use onestop_domain::access::{Capability, Role, Subject, mask_phone};
 use onestop_domain::config::UnitKind;
 use onestop_domain::lockout::Failures;
 use onestop_store::accounts::{self, Account, AccountFilter, ApiKey};
-use onestop_store::audit::{self, AuditFilter, AuditRecord, VerifyReport};
-use onestop_store::db::Dialect;
+use onestop_store::audit::{self, AuditFilter, AuditRecord, ProblemKind, VerifyReport};
 use std::collections::{BTreeMap, HashMap};
 use time::UtcOffset;
 
@@ -88,7 +87,11 @@ pub(crate) fn gate(caller: &Caller, cap: Capability, path: &str) -> Option<Respo
         Subject::Anonymous => Some(crate::web_auth::login_redirect(caller, path)),
         Subject::Account(a) if a.must_change_password => Some(see_other("/account/password")),
         s if s.may(cap) => None,
-        _ => Some(error_page(StatusCode::FORBIDDEN, "无权访问此页面")),
+        _ => {
+            // Audited as a refusal (`refusals`), with what was missing.
+            caller.mark.detail("capability", format!("{cap:?}").into());
+            Some(error_page(StatusCode::FORBIDDEN, "无权访问此页面"))
+        }
     }
 }
 
@@ -139,33 +142,11 @@ impl PageFields for VerifyFields {
 
 /// After the form was read (origin and CSRF token checked by
 /// [`PageForm`]), the capability — in that order.
-async fn posted(
-    state: &AppState,
-    caller: &Caller,
-    cap: Capability,
-    path: &str,
-) -> Result<(), Response> {
-    if let Some(r) = gate(caller, cap, path) {
-        // A signed-in caller attempting an administrative action it may not
-        // take is recorded (等保: denied attempts are audited).
-        if r.status() == StatusCode::FORBIDDEN {
-            let rec = caller.audit(
-                state.now_ms(),
-                "access_denied",
-                "denied",
-                "page",
-                path,
-                serde_json::json!({"capability": format!("{cap:?}")}),
-            );
-            state
-                .audit
-                .record(rec)
-                .await
-                .map_err(|e| error_page(e.status, &e.message))?;
-        }
-        return Err(r);
+fn posted(caller: &Caller, cap: Capability, path: &str) -> Result<(), Response> {
+    match gate(caller, cap, path) {
+        Some(r) => Err(r),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn query_pairs(q: Option<&str>) -> HashMap<String, String> {
@@ -609,14 +590,7 @@ async fn account_create(
     caller: Caller,
     form: PageForm<NewAccountFields>,
 ) -> Response {
-    if let Err(r) = posted(
-        &state,
-        &caller,
-        Capability::ManageAccounts,
-        "/admin/accounts/new",
-    )
-    .await
-    {
+    if let Err(r) = posted(&caller, Capability::ManageAccounts, "/admin/accounts/new") {
         return r;
     }
     let roles_text = form.text("roles");
@@ -768,11 +742,11 @@ async fn account_detail(
 }
 
 /// Checks a POST under `/admin/accounts/{id}/…` (its form already read).
-async fn account_post(state: &AppState, caller: &Caller, id: &str) -> Result<(), Response> {
+fn account_post(caller: &Caller, id: &str) -> Result<(), Response> {
     if id.len() > MAX_ID {
         return Err(not_found_page());
     }
-    posted(state, caller, Capability::ManageAccounts, &account_path(id)).await
+    posted(caller, Capability::ManageAccounts, &account_path(id))
 }
 
 async fn account_roles(
@@ -781,7 +755,7 @@ async fn account_roles(
     Path(id): Path<String>,
     form: PageForm<RolesFields>,
 ) -> Response {
-    if let Err(r) = account_post(&state, &caller, &id).await {
+    if let Err(r) = account_post(&caller, &id) {
         return r;
     }
     let roles_text = form.text("roles");
@@ -805,7 +779,7 @@ async fn account_roles(
 }
 
 async fn set_disabled(state: AppState, caller: Caller, id: String, disabled: bool) -> Response {
-    if let Err(r) = account_post(&state, &caller, &id).await {
+    if let Err(r) = account_post(&caller, &id) {
         return r;
     }
     match uc::set_disabled(&state, &caller, &id, disabled).await {
@@ -852,7 +826,7 @@ async fn account_reset(
     Path(id): Path<String>,
     _form: PageForm<TokenOnly>,
 ) -> Response {
-    if let Err(r) = account_post(&state, &caller, &id).await {
+    if let Err(r) = account_post(&caller, &id) {
         return r;
     }
     match uc::reset_password(&state, &caller, &id).await {
@@ -1009,7 +983,7 @@ async fn apikey_create(
     caller: Caller,
     form: PageForm<ApiKeyFields>,
 ) -> Response {
-    if let Err(r) = posted(&state, &caller, Capability::ManageApiKeys, "/admin/apikeys").await {
+    if let Err(r) = posted(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
         return r;
     }
     let (name, scopes) = (form.text("name"), form.text("scopes"));
@@ -1048,7 +1022,7 @@ async fn apikey_revoke(
     if id.len() > MAX_ID {
         return not_found_page();
     }
-    if let Err(r) = posted(&state, &caller, Capability::ManageApiKeys, "/admin/apikeys").await {
+    if let Err(r) = posted(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
         return r;
     }
     match uc::revoke_api_key(&state, &caller, &id).await {
@@ -1092,8 +1066,64 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("application_read", "查看申请"),
     ("application_list", "查询申请列表"),
     ("audit_pruned", "清理过期审计记录"),
+    ("access_refused", "访问被拒绝"),
     ("access_denied", "越权操作被拒绝"),
 ];
+
+/// The reasons of `access_refused` records (`refusals::Reason` codes).
+fn refusal_reason_label(code: &str) -> &str {
+    match code {
+        "unauthenticated" => "未登录",
+        "forbidden" => "无权限",
+        "scope" => "密钥权限范围不足",
+        "hidden" => "记录不可见",
+        "csrf" => "页面已过期(CSRF)",
+        "rate_limited" => "请求过于频繁",
+        "password_change_required" => "须先修改密码",
+        other => other,
+    }
+}
+
+/// An `access_refused` record's detail, readable: reason, request, count
+/// and times (the JSON stays in the title for the curious).
+fn refusal_text(detail: &str, offset: UtcOffset) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(detail).ok()?;
+    let reason = refusal_reason_label(v.get("reason")?.as_str()?);
+    let method = v.get("method").and_then(|m| m.as_str()).unwrap_or("");
+    let route = v.get("route").and_then(|m| m.as_str()).unwrap_or("");
+    let count = v
+        .get("count")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(1);
+    let first = v.get("first_at").and_then(serde_json::Value::as_i64);
+    let last = v.get("last_at").and_then(serde_json::Value::as_i64);
+    let clock = |ms: i64| {
+        let t = onestop_domain::timefmt::from_ms(ms, offset);
+        format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+    };
+    let mut out = format!("原因：{reason}；请求：{method} {route}");
+    match v.get("part").and_then(|p| p.as_str()) {
+        Some("rest") => out.push_str(&format!("；本分钟内此后又 {count} 次")),
+        Some("overflow") => out.push_str(&format!("；来源过多，合计 {count} 次")),
+        _ if count > 1 => out.push_str(&format!("；共 {count} 次")),
+        _ => {}
+    }
+    if let (Some(a), Some(b)) = (first, last)
+        && count > 1
+    {
+        out.push_str(&format!("（{}–{}）", clock(a), clock(b)));
+    }
+    if let Some(cap) = v.get("capability").and_then(|c| c.as_str()) {
+        out.push_str(&format!("；所需权限：{cap}"));
+    }
+    if let Some(t) = v.get("targets").and_then(|t| t.as_array())
+        && !t.is_empty()
+    {
+        let ids: Vec<&str> = t.iter().filter_map(|x| x.as_str()).collect();
+        out.push_str(&format!("；涉及记录：{}", ids.join("、")));
+    }
+    Some(out)
+}
 
 fn action_label(code: &str) -> String {
     ACTIONS
@@ -1117,6 +1147,7 @@ fn actor_kind_label(kind: &str) -> &'static str {
         "api_key" => "API 密钥",
         "anonymous" => "匿名",
         "system" => "系统",
+        "many" => "多个来源",
         _ => "其他",
     }
 }
@@ -1127,6 +1158,9 @@ fn target_kind_label(kind: &str) -> &'static str {
         "api_key" => "API 密钥",
         "application" => "申请",
         "work_order" => "工单",
+        "approval_case" => "并联审批",
+        "approval_item" => "审批事项",
+        "reminder" => "督办",
         "audit_log" => "审计日志",
         "enterprise_claim" => "企业认证",
         "enterprise" => "企业",
@@ -1181,6 +1215,10 @@ fn audit_row(r: &AuditRecord, offset: UtcOffset, can_manage: bool) -> AuditRow {
         ip: r.ip.clone(),
         detail: if r.detail == "{}" {
             String::new()
+        } else if r.action == crate::refusals::ACTION
+            && let Some(text) = refusal_text(&r.detail, offset)
+        {
+            text
         } else {
             onestop_domain::access::mask_phones_in(&r.detail)
         },
@@ -1381,64 +1419,71 @@ async fn audit_page(
     audit_view(&state, &caller, &query_pairs(raw.as_deref()), None).await
 }
 
-/// Runs [`audit::verify`] in one read-only snapshot, so that appends made
-/// meanwhile are not mistaken for breaks.
-fn verify_in_snapshot(
-    c: &mut dyn onestop_store::db::Conn,
-) -> Result<VerifyReport, onestop_store::StoreError> {
-    let begin = match c.dialect() {
-        Dialect::Sqlite => "BEGIN",
-        Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-    };
-    c.batch(begin)?;
-    let report = audit::verify(c);
-    let end = c.batch("ROLLBACK");
-    let report = report?;
-    end?;
-    Ok(report)
-}
-
 fn verify_text(r: &VerifyReport) -> (bool, String) {
-    match &r.broken {
-        None if r.checked == 0 => (true, "哈希链完整：当前没有需要校验的审计记录。".to_owned()),
-        None => (
-            true,
-            format!(
-                "哈希链完整：已校验 {} 条记录（序号 {}–{}），未发现篡改、插入或删除。",
-                r.checked, r.first_seq, r.last_seq
-            ),
-        ),
-        Some(b) => (
-            false,
-            format!(
-                "哈希链已断裂：第一条异常记录的序号为 {}（此前已校验 {} 条）。原因：{}。请立即保全数据库并报告安全管理员。",
-                b.seq,
-                r.checked,
-                broken_reason_zh(&b.reason)
-            ),
-        ),
+    if r.intact() {
+        let checkpoints = if r.checkpoints > 0 {
+            format!("，与 {} 个检查点一致", r.checkpoints)
+        } else {
+            String::new()
+        };
+        return if r.checked == 0 {
+            (
+                true,
+                format!("哈希链完整：当前没有需要校验的审计记录{checkpoints}。"),
+            )
+        } else {
+            (
+                true,
+                format!(
+                    "哈希链完整：已校验 {} 条记录（序号 {}–{}）{checkpoints}，未发现篡改、插入或删除。",
+                    r.checked, r.first_seq, r.last_seq
+                ),
+            )
+        };
     }
+    let total = r.problems.len() as i64 + r.more_problems;
+    let items: Vec<String> = r
+        .problems
+        .iter()
+        .map(|p| {
+            let at = if p.first_seq == p.last_seq {
+                format!("序号为 {}", p.first_seq)
+            } else {
+                format!("序号为 {}–{}", p.first_seq, p.last_seq)
+            };
+            format!("{at}：{} [{}]", problem_zh(p.kind), p.message)
+        })
+        .collect();
+    (
+        false,
+        format!(
+            "哈希链已断裂：发现 {total} 处问题（已校验 {} 条记录）。{}。请立即保全数据库与检查点文件，并报告安全管理员。",
+            r.checked,
+            items.join("；")
+        ),
+    )
 }
 
-/// The store's English reason, in Chinese where it is one of the known kinds
-/// (the original follows in brackets for the operator).
-fn broken_reason_zh(reason: &str) -> String {
-    let zh = if reason.contains("prev_hash does not match") {
-        "该记录的前序哈希与上一条记录不符（记录被插入、删除或改动）"
-    } else if reason.contains("hash does not match the record") {
-        "该记录的内容与其哈希不符（记录被改动）"
-    } else if reason.contains("is missing") {
-        "该序号的记录缺失（记录被删除）"
-    } else if reason.contains("head") {
-        "链头与记录不一致（最新记录被删除或伪造）"
-    } else if reason.contains("anchor") {
-        "保留期起点之前仍有记录（记录被恢复或伪造）"
-    } else if reason.contains("cannot be read") {
-        "记录无法读取"
-    } else {
-        "哈希链不一致"
-    };
-    format!("{zh} [{reason}]")
+/// Each kind of problem, in Chinese (the store's English follows in
+/// brackets for the operator).
+fn problem_zh(kind: ProblemKind) -> &'static str {
+    match kind {
+        ProblemKind::Changed => "记录内容与其哈希不符（记录被改动）",
+        ProblemKind::RecomputedWithoutKey => "哈希链被无密钥重算（记录被改动后伪造了哈希）",
+        ProblemKind::Relinked => "前序哈希与上一条记录不符（记录被插入、替换或哈希被改）",
+        ProblemKind::Removed => "记录缺失（记录被删除）",
+        ProblemKind::Truncated => "末尾记录缺失（最新的记录被截去）",
+        ProblemKind::Wiped => "审计日志被清空",
+        ProblemKind::Inserted => "链外记录（被插入或伪造）",
+        ProblemKind::HeadMismatch => "链头与最新记录不一致",
+        ProblemKind::SealBroken => "保留期起点或密钥链起点被无密钥改动",
+        ProblemKind::SealMissing => "链头封印被删除",
+        ProblemKind::AnchorInsideRetention => "保留期内的记录被清除",
+        ProblemKind::BoundaryMoved => "密钥链起点被移动",
+        ProblemKind::CheckpointForged => "检查点签名无效（伪造，或使用了其他密钥）",
+        ProblemKind::CheckpointMismatch => "记录与检查点不符（检查点之后被改写）",
+        ProblemKind::Unreadable => "记录无法读取",
+    }
 }
 
 async fn audit_verify(
@@ -1446,10 +1491,10 @@ async fn audit_verify(
     caller: Caller,
     form: PageForm<VerifyFields>,
 ) -> Response {
-    if let Err(r) = posted(&state, &caller, Capability::ReadAudit, "/admin/audit").await {
+    if let Err(r) = posted(&caller, Capability::ReadAudit, "/admin/audit") {
         return r;
     }
-    let report = match state.store.read(verify_in_snapshot).await {
+    let report = match crate::audit_chain::verify(&state, Vec::new()).await {
         Ok(r) => r,
         Err(e) => return store_failed(e),
     };

@@ -208,7 +208,10 @@ async fn login_submit(
             };
             signed_in(&state, &caller, &done.token, &to)
         }
-        Err(e) if e.code == "login_failed" => again(StatusCode::UNAUTHORIZED, e.message),
+        // Recorded as a failed login already: not a second refusal record.
+        Err(e) if e.code == "login_failed" => {
+            crate::refusals::audited(again(StatusCode::UNAUTHORIZED, e.message))
+        }
         Err(e) => error_page(e.status, &e.message),
     }
 }

@@ -156,12 +156,13 @@ async fn retry(
         &id.to_string(),
         serde_json::json!({}),
     );
+    let audit_key = state.audit_key.clone();
     let done = state
         .store
         .write(move |c| {
             let done = outbox::requeue(c, id, now_ms)?;
             if done {
-                onestop_store::audit::append(c, std::slice::from_ref(&rec))?;
+                onestop_store::audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             }
             Ok(done)
         })

@@ -121,13 +121,14 @@ async fn save(
         }),
     );
     let stored = new.clone();
+    let audit_key = state.audit_key.clone();
     let found = state
         .store
         .write(move |c| {
             if !accounts::set_contact(c, &id, &stored, now_ms)? {
                 return Ok(false);
             }
-            onestop_store::audit::append(c, std::slice::from_ref(&rec))?;
+            onestop_store::audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
             Ok(true)
         })
         .await?;

@@ -150,7 +150,13 @@ pub async fn visible_order(
         .store
         .read(move |c| work_orders::get(c, &id, &config, offset))
         .await?
-        .filter(|r| visibility.admits_order(&r.facts())))
+        .filter(|r| {
+            let seen = visibility.admits_order(&r.facts());
+            if !seen {
+                caller.hidden("work_order", &r.item.order.id);
+            }
+            seen
+        }))
 }
 
 /// One work order.
@@ -261,6 +267,7 @@ pub async fn act_once(
             format!("{kind}:{name}")
         },
         now_ms: state.now_ms(),
+        mark: caller.mark.clone(),
     };
     let job = std::sync::Arc::new(job);
     let outcome = state
@@ -427,6 +434,7 @@ pub async fn act_many(
                     input: item.clone(),
                     actor: actor.clone(),
                     now_ms,
+                    mark: caller.mark.clone(),
                 });
             }
         }
@@ -649,6 +657,9 @@ struct ActJob {
     input: serde_json::Value,
     actor: String,
     now_ms: i64,
+    /// The request's refusal slot: an order that exists but is hidden from
+    /// the caller is audited as a refusal.
+    mark: crate::refusals::Mark,
 }
 
 impl ActJob {
@@ -660,10 +671,13 @@ impl ActJob {
     ) -> Result<Result<WorkOrderItem, ApiError>, onestop_store::StoreError> {
         let Some((row, clock)) =
             work_orders::get_with_clock(c, &self.id, &self.config, self.offset)?
-                .filter(|(r, _)| self.visibility.admits_order(&r.facts()))
         else {
             return Ok(Err(ApiError::not_found()));
         };
+        if !self.visibility.admits_order(&row.facts()) {
+            self.mark.hidden("work_order", &self.id);
+            return Ok(Err(ApiError::not_found()));
+        }
         // Someone acted since the caller looked: that comes first, whatever
         // the action (the caller must look again).
         if clock.version != self.version {

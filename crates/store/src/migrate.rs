@@ -86,6 +86,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0014_calendar_imports.sql"),
     },
     Migration {
+        version: 15,
+        name: "audit_keyed",
+        sql: include_str!("../migrations/0015_audit_keyed.sql"),
+    },
+    Migration {
         version: 16,
         name: "query_codes",
         sql: include_str!("../migrations/0016_query_codes.sql"),
