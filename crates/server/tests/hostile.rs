@@ -418,7 +418,26 @@ fn api_routes(w: &World) -> Vec<(Method, String, bool)> {
     v
 }
 
-fn check(what: &str, a: &Answer) -> Result<(), TestCaseError> {
+/// Requests sent and the largest answer, for the record (`--nocapture`).
+#[derive(Default)]
+struct Tally {
+    sent: std::cell::Cell<usize>,
+    largest: std::cell::Cell<usize>,
+}
+
+impl Tally {
+    fn print(&self, what: &str) {
+        eprintln!(
+            "{what}: {} hostile requests, largest answer {} KB",
+            self.sent.get(),
+            self.largest.get().div_ceil(1024)
+        );
+    }
+}
+
+fn check(t: &Tally, what: &str, a: &Answer) -> Result<(), TestCaseError> {
+    t.sent.set(t.sent.get() + 1);
+    t.largest.set(t.largest.get().max(a.body.len()));
     prop_assert!(
         !a.status.is_server_error() && !a.status.is_informational(),
         "{what}: {} {}",
@@ -445,6 +464,7 @@ fn page_forms(backend: Backend) {
         ..Config::default()
     });
     let n = std::cell::Cell::new(0u32);
+    let tally = Tally::default();
     runner
         .run(&(form_body(), 1u8..=254), |(body, peer)| {
             rt.block_on(async {
@@ -471,13 +491,18 @@ fn page_forms(backend: Backend) {
                                 body.encode(csrf),
                             )
                             .await;
-                        check(&format!("POST {path} (token: {})", csrf.is_some()), &a)?;
+                        check(
+                            &tally,
+                            &format!("POST {path} (token: {})", csrf.is_some()),
+                            &a,
+                        )?;
                     }
                 }
                 still_serving(&w.app).await
             })
         })
         .unwrap();
+    tally.print("page forms");
     // The signed-in sessions survived it all (nothing above signs them out).
     rt.block_on(async {
         assert_eq!(
@@ -497,6 +522,7 @@ fn api_bodies(backend: Backend) {
         ..Config::default()
     });
     let auth = format!("Bearer {}", w.key);
+    let tally = Tally::default();
     runner
         .run(&json_body(), |body| {
             rt.block_on(async {
@@ -519,12 +545,13 @@ fn api_bodies(backend: Backend) {
                         .app
                         .request(method.clone(), path, &headers, text.clone())
                         .await;
-                    check(&format!("{method} {path}"), &a)?;
+                    check(&tally, &format!("{method} {path}"), &a)?;
                 }
                 still_serving(&w.app).await
             })
         })
         .unwrap();
+    tally.print("API bodies");
 }
 
 #[test]
