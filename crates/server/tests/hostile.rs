@@ -385,6 +385,7 @@ fn page_routes(w: &World) -> Vec<(As, String)> {
         format!("/applications/{a}/approval-case"),
         "/account/enterprise/nope/code".into(),
         "/account/enterprise/nope/confirm".into(),
+        "/account/enterprise/nope/legal-person".into(),
         "/enterprise-claims/nope/decision".into(),
     ] {
         v.push((As::Staff, p));
