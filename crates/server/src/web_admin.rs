@@ -140,15 +140,6 @@ impl PageFields for VerifyFields {
     }
 }
 
-/// After the form was read (origin and CSRF token checked by
-/// [`PageForm`]), the capability — in that order.
-fn posted(caller: &Caller, cap: Capability, path: &str) -> Result<(), Response> {
-    match gate(caller, cap, path) {
-        Some(r) => Err(r),
-        None => Ok(()),
-    }
-}
-
 fn query_pairs(q: Option<&str>) -> HashMap<String, String> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(q.unwrap_or(""))
         .unwrap_or_default()
@@ -590,7 +581,7 @@ async fn account_create(
     caller: Caller,
     form: PageForm<NewAccountFields>,
 ) -> Response {
-    if let Err(r) = posted(&caller, Capability::ManageAccounts, "/admin/accounts/new") {
+    if let Some(r) = gate(&caller, Capability::ManageAccounts, "/admin/accounts/new") {
         return r;
     }
     let roles_text = form.text("roles");
@@ -742,11 +733,11 @@ async fn account_detail(
 }
 
 /// Checks a POST under `/admin/accounts/{id}/…` (its form already read).
-fn account_post(caller: &Caller, id: &str) -> Result<(), Response> {
+fn account_post(caller: &Caller, id: &str) -> Option<Response> {
     if id.len() > MAX_ID {
-        return Err(not_found_page());
+        return Some(not_found_page());
     }
-    posted(caller, Capability::ManageAccounts, &account_path(id))
+    gate(caller, Capability::ManageAccounts, &account_path(id))
 }
 
 async fn account_roles(
@@ -755,7 +746,7 @@ async fn account_roles(
     Path(id): Path<String>,
     form: PageForm<RolesFields>,
 ) -> Response {
-    if let Err(r) = account_post(&caller, &id) {
+    if let Some(r) = account_post(&caller, &id) {
         return r;
     }
     let roles_text = form.text("roles");
@@ -779,7 +770,7 @@ async fn account_roles(
 }
 
 async fn set_disabled(state: AppState, caller: Caller, id: String, disabled: bool) -> Response {
-    if let Err(r) = account_post(&caller, &id) {
+    if let Some(r) = account_post(&caller, &id) {
         return r;
     }
     match uc::set_disabled(&state, &caller, &id, disabled).await {
@@ -826,7 +817,7 @@ async fn account_reset(
     Path(id): Path<String>,
     _form: PageForm<TokenOnly>,
 ) -> Response {
-    if let Err(r) = account_post(&caller, &id) {
+    if let Some(r) = account_post(&caller, &id) {
         return r;
     }
     match uc::reset_password(&state, &caller, &id).await {
@@ -983,7 +974,7 @@ async fn apikey_create(
     caller: Caller,
     form: PageForm<ApiKeyFields>,
 ) -> Response {
-    if let Err(r) = posted(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
+    if let Some(r) = gate(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
         return r;
     }
     let (name, scopes) = (form.text("name"), form.text("scopes"));
@@ -1022,7 +1013,7 @@ async fn apikey_revoke(
     if id.len() > MAX_ID {
         return not_found_page();
     }
-    if let Err(r) = posted(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
+    if let Some(r) = gate(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
         return r;
     }
     match uc::revoke_api_key(&state, &caller, &id).await {
@@ -1491,7 +1482,7 @@ async fn audit_verify(
     caller: Caller,
     form: PageForm<VerifyFields>,
 ) -> Response {
-    if let Err(r) = posted(&caller, Capability::ReadAudit, "/admin/audit") {
+    if let Some(r) = gate(&caller, Capability::ReadAudit, "/admin/audit") {
         return r;
     }
     let report = match crate::audit_chain::verify(&state, Vec::new()).await {
