@@ -391,22 +391,25 @@ async fn own_pending(state: &AppState, caller: &Caller, claim_id: &str) -> Resul
     Ok(claim)
 }
 
-/// Where an SMS code for this enterprise would go: the masked contact phone
-/// of its latest application filed through a verified channel, if any.
+/// Where an SMS code for this enterprise would go: the contact phone of its
+/// latest application filed through a verified channel, if any, shown to the
+/// claimant by its first three digits only (the last four are what the
+/// public status lookup asks for).
 pub async fn code_destination(state: &AppState, uscc: &str) -> Result<Option<String>, ApiError> {
     let uscc = uscc.to_owned();
     Ok(state
         .store
         .read(move |c| claims::verified_contact_phone(c, &uscc))
         .await?
-        .map(|p| mask_phone(&p)))
+        .map(|p| {
+            let head: String = p.chars().take(3).collect();
+            format!("{head}{}", "*".repeat(p.chars().count().saturating_sub(3)))
+        }))
 }
 
 /// A code went out.
 #[derive(Debug, Clone)]
 pub struct CodeSent {
-    /// The phone it went to, masked.
-    pub to: String,
     pub expires_at_ms: i64,
 }
 
@@ -481,7 +484,6 @@ pub async fn send_code(
         serde_json::json!({"uscc": claim.uscc, "to": mask_phone(&phone)}),
     );
     let (id, account) = (claim.id.clone(), claim.account_id.clone());
-    let masked = mask_phone(&phone);
     let audit_key = state.audit_key.clone();
     state
         .store
@@ -493,7 +495,6 @@ pub async fn send_code(
         })
         .await?;
     Ok(CodeSent {
-        to: masked,
         expires_at_ms: expires,
     })
 }
