@@ -88,18 +88,35 @@ impl Decider {
     }
 }
 
-/// May `decider` take `decision` on a claim in `status`? `own` is whether the
-/// claim is the decider's own (an owner may not decide their own claim).
+/// The claim a decision is about, as far as the rules need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimFacts {
+    pub status: ClaimStatus,
+    pub owner: bool,
+    /// How it was verified, if it was.
+    pub via: Option<ClaimVia>,
+    /// It is the decider's own claim.
+    pub own: bool,
+}
+
+/// May `decider` take `decision` on this claim? An owner never decides their
+/// own claim, and revokes only members that an owner approved or that an
+/// SMS code verified — never another owner, nor a claim a clerk, an
+/// administrator or the legal-person login verified (that takes a clerk or
+/// an administrator).
 pub fn check_decision(
     decider: Decider,
     decision: ClaimDecision,
-    status: ClaimStatus,
-    own: bool,
+    claim: ClaimFacts,
 ) -> Result<(), DecisionError> {
     use ClaimDecision as D;
     use ClaimStatus as S;
+    let (status, own) = (claim.status, claim.own);
     let allowed = match (decider, decision) {
         (Decider::Clerk | Decider::Admin, _) => true,
+        (Decider::Owner, D::Revoke) => {
+            !own && !claim.owner && matches!(claim.via, Some(ClaimVia::Owner | ClaimVia::Sms))
+        }
         (Decider::Owner, _) => !own,
         (Decider::Claimant(ClaimVia::Sms | ClaimVia::Oidc), D::Verify { .. }) => own,
         (Decider::Claimant(_), _) => false,
@@ -125,30 +142,83 @@ pub fn check_decision(
 }
 
 /// Whether a claim verified now becomes the enterprise's administrator: the
-/// legal person's own login always does; a clerk decides at the window; the
-/// first verified member of an enterprise without an owner does; a colleague
-/// approved by the owner does not.
+/// legal person's own login always does; at a window (or by an
+/// administrator) when asked or when the enterprise has no owner yet; a
+/// colleague approved by the owner when the owner asks; an SMS code never
+/// (it proves the enterprise's contact agreed, not who the person is).
 pub fn owner_on_verify(via: ClaimVia, requested: bool, enterprise_has_owner: bool) -> bool {
     match via {
         ClaimVia::Oidc => true,
         ClaimVia::Window | ClaimVia::Admin => requested || !enterprise_has_owner,
-        ClaimVia::Sms => !enterprise_has_owner,
+        ClaimVia::Sms => false,
         ClaimVia::Owner => requested,
     }
 }
 
-/// One-time SMS codes: six digits, valid this long, this many wrong tries,
-/// and not sent again sooner than this.
+/// One-time SMS codes: six digits, valid this long, not sent again sooner
+/// than this; a claim gets at most [`CODES_PER_CLAIM`] codes and
+/// [`CODE_MAX_ATTEMPTS`] wrong tries in all, and an enterprise's contact at
+/// most [`CODES_PER_ENTERPRISE_PER_DAY`] codes (for as many claims) a day —
+/// so guessing is bounded per enterprise, however many accounts claim it:
+/// at most 5 × 10 tries a day against a million codes.
 pub const CODE_DIGITS: usize = 6;
 pub const CODE_TTL_MS: i64 = 10 * 60_000;
-pub const CODE_MAX_ATTEMPTS: i64 = 5;
+pub const CODE_MAX_ATTEMPTS: i64 = 10;
 pub const CODE_RESEND_MS: i64 = 60_000;
+pub const CODES_PER_CLAIM: i64 = 3;
+pub const CODES_PER_ENTERPRISE_PER_DAY: i64 = 5;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ClaimDecision as D;
     use ClaimStatus as S;
+
+    fn claim(status: ClaimStatus, own: bool) -> ClaimFacts {
+        ClaimFacts {
+            status,
+            owner: false,
+            via: (status == S::Verified).then_some(ClaimVia::Owner),
+            own,
+        }
+    }
+
+    fn check_decision(
+        d: Decider,
+        x: ClaimDecision,
+        s: ClaimStatus,
+        own: bool,
+    ) -> Result<(), DecisionError> {
+        super::check_decision(d, x, claim(s, own))
+    }
+
+    #[test]
+    fn owners_revoke_only_members_they_could_have_approved() {
+        let member = |via, owner| ClaimFacts {
+            status: S::Verified,
+            owner,
+            via: Some(via),
+            own: false,
+        };
+        let revoke = |f| super::check_decision(Decider::Owner, D::Revoke, f);
+        assert_eq!(revoke(member(ClaimVia::Owner, false)), Ok(()));
+        assert_eq!(revoke(member(ClaimVia::Sms, false)), Ok(()));
+        for strong in [ClaimVia::Window, ClaimVia::Admin, ClaimVia::Oidc] {
+            assert_eq!(
+                revoke(member(strong, false)),
+                Err(DecisionError::NotAllowed)
+            );
+        }
+        assert_eq!(
+            revoke(member(ClaimVia::Owner, true)),
+            Err(DecisionError::NotAllowed),
+            "not another owner"
+        );
+        assert_eq!(
+            super::check_decision(Decider::Clerk, D::Revoke, member(ClaimVia::Oidc, true)),
+            Ok(())
+        );
+    }
 
     #[test]
     fn who_decides_what() {
@@ -210,7 +280,7 @@ mod tests {
     #[test]
     fn owners() {
         assert!(owner_on_verify(ClaimVia::Oidc, false, true));
-        assert!(owner_on_verify(ClaimVia::Sms, false, false));
+        assert!(!owner_on_verify(ClaimVia::Sms, false, false));
         assert!(!owner_on_verify(ClaimVia::Sms, true, true));
         assert!(owner_on_verify(ClaimVia::Window, true, true));
         assert!(!owner_on_verify(ClaimVia::Window, false, true));

@@ -91,6 +91,22 @@ impl LockoutPolicy {
     }
 }
 
+/// The address failures are counted under: an IPv4 address as it is, an
+/// IPv6 address by its /64 network (one subscriber's usual allocation, so
+/// that rotating through it does not earn fresh attempts).
+pub fn address_key(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| address.to_owned(), |v4| v4.to_string()),
+        _ => address.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +157,22 @@ mod tests {
         // When the lock runs out, the count starts again.
         assert_eq!(p.current(Some(f), fifth + 15 * MIN), None);
         assert_eq!(p.after_failure(Some(f), fifth + 15 * MIN).count, 1);
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_network() {
+        assert_eq!(address_key("10.0.0.7"), "10.0.0.7");
+        assert_eq!(
+            address_key("2001:db8:1:2:aaaa::1"),
+            address_key("2001:db8:1:2:ffff:1:2:3")
+        );
+        assert_eq!(address_key("2001:db8:1:2::9"), "2001:db8:1:2::/64");
+        assert_ne!(
+            address_key("2001:db8:1:3::9"),
+            address_key("2001:db8:1:2::9")
+        );
+        assert_eq!(address_key("::ffff:10.0.0.7"), "10.0.0.7");
+        assert_eq!(address_key("unknown"), "unknown");
     }
 
     #[test]

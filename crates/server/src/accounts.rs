@@ -131,15 +131,16 @@ fn count_failure(
     base: &NewAuditRecord,
     now: i64,
 ) -> Result<Failures, StoreError> {
-    let before = accounts::login_failures(c, account_id, &base.ip)?;
+    let address = onestop_domain::lockout::address_key(&base.ip);
+    let before = accounts::login_failures_for_update(c, account_id, &address)?;
     let after = policy.after_failure(before, now);
-    accounts::put_login_failures(c, account_id, &base.ip, &after, now - policy.lock_ms)?;
+    accounts::put_login_failures(c, account_id, &address, &after, now - policy.lock_ms)?;
     if policy.is_lock(&after) {
         let rec = NewAuditRecord {
             action: "account_locked".into(),
             outcome: "denied".into(),
             detail: serde_json::json!({
-                "address": base.ip,
+                "address": address,
                 "failures_in_a_row": after.count,
                 "locked_until_ms": after.blocked_until_ms,
             })
@@ -160,7 +161,24 @@ pub async fn login(
     let now = state.now_ms();
     let policy = lockout_policy(state);
     let name = normalize_username(username);
-    let ip = caller.ip.clone();
+    let ip = onestop_domain::lockout::address_key(&caller.ip);
+    // One check at a time per login name and address, taken before the
+    // failures are read: a burst cannot outrun the count.
+    let check_key = name
+        .clone()
+        .unwrap_or_else(|| username.trim().to_lowercase());
+    let Some(_check) = state.password_checks.enter(&check_key, &ip) else {
+        let rec = caller.audit(
+            now,
+            "login",
+            "failure",
+            "account",
+            "",
+            serde_json::json!({"reason": "concurrent_attempt"}),
+        );
+        state.audit.record(rec).await?;
+        return Err(login_failed(state));
+    };
     let found = match &name {
         Some(n) => {
             let n = n.clone();
@@ -227,7 +245,7 @@ pub async fn login(
             ..base
         };
         let id = account.id.clone();
-        let ip = caller.ip.clone();
+        let ip = onestop_domain::lockout::address_key(&caller.ip);
         let audit_key = state.audit_key.clone();
         state
             .store
@@ -600,7 +618,15 @@ pub async fn change_password(
     let now = state.now_ms();
     let policy = lockout_policy(state);
     // Wrong current passwords count like failed logins, per address.
-    let (id, ip) = (account.id.clone(), caller.ip.clone());
+    let address = onestop_domain::lockout::address_key(&caller.ip);
+    let Some(_check) = state.password_checks.enter(&account.username, &address) else {
+        return Err(validation(vec![field(
+            "current_password",
+            FieldCode::Mismatch,
+            "上一次提交尚在核对中，请稍候再试",
+        )]));
+    };
+    let (id, ip) = (account.id.clone(), address.clone());
     let failures = state
         .store
         .read(move |c| accounts::login_failures(c, &id, &ip))

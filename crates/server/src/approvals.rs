@@ -277,12 +277,7 @@ fn event(
     kind: &str,
     data: serde_json::Value,
 ) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO history_events (application_id, work_order_id, at, actor, kind, data)
-         VALUES ($1, NULL, $2, $3, $4, $5)",
-        onestop_store::params![app_id, at, actor, kind, data.to_string()],
-    )?;
-    Ok(())
+    onestop_store::applications::history(c, app_id, None, at, actor, kind, &data)
 }
 
 fn actor_of(caller: &Caller) -> String {

@@ -165,6 +165,43 @@ impl Passwords {
     }
 }
 
+// ───────────────────────────── password checks in flight ─────────────────────────────
+
+/// Password checks in progress, per (login name, address): one at a time,
+/// so that a burst of attempts from one address cannot all be checked
+/// before the first failure is counted (the lockout's waits would not hold).
+/// In memory, per process.
+#[derive(Default)]
+pub struct PasswordChecks(Mutex<std::collections::HashSet<(String, String)>>);
+
+/// Holds one check; leaving it (drop) lets the next one in.
+pub struct PasswordCheck {
+    checks: Arc<PasswordChecks>,
+    key: (String, String),
+}
+
+impl PasswordChecks {
+    /// Starts a check for `name` from `address`, unless one is in progress.
+    pub fn enter(self: &Arc<Self>, name: &str, address: &str) -> Option<PasswordCheck> {
+        let key = (name.to_owned(), address.to_owned());
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(key.clone()).then(|| PasswordCheck {
+            checks: self.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for PasswordCheck {
+    fn drop(&mut self) {
+        self.checks
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
+}
+
 // ───────────────────────────── rate limits ─────────────────────────────
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -386,22 +423,35 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn client_ip(parts: &Parts, trust_forwarded: bool) -> String {
-    if trust_forwarded
-        && let Some(f) = parts
+    client_address(
+        parts
             .headers
             .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty() && v.len() <= 64)
+            .filter(|_| trust_forwarded),
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip()),
+    )
+}
+
+/// The client's address: with `forwarded` (an `X-Forwarded-For` the server
+/// was told to trust, `security.trust_forwarded_for`), its **last** entry —
+/// the address the one trusted proxy in front of the server saw; the entries
+/// before it are whatever the client chose to send. Otherwise the peer.
+pub fn client_address(
+    forwarded: Option<&axum::http::HeaderValue>,
+    peer: Option<std::net::IpAddr>,
+) -> String {
+    if let Some(ip) = forwarded
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .and_then(|v| v.parse::<std::net::IpAddr>().ok())
     {
-        return f.to_owned();
+        return ip.to_string();
     }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
+    peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string())
 }
 
 /// Builds the subject of a stored account.

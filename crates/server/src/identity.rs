@@ -142,10 +142,12 @@ fn message_of(
     claim: &Claim,
     status: ClaimStatus,
     owner: bool,
+    note: Option<&str>,
     at_ms: i64,
     version: i64,
 ) -> Message {
     let name = &claim.enterprise_name;
+    let note = note.map_or_else(String::new, |n| format!("说明：{n}。"));
     let (title, body) = match status {
         ClaimStatus::Verified if owner => (
             "企业认证已通过",
@@ -160,12 +162,12 @@ fn message_of(
         ClaimStatus::Rejected => (
             "企业认证未通过",
             format!(
-                "您认领“{name}”的申请未通过。如有疑问，请携带营业执照和本人身份证件到营业厅窗口办理。"
+                "您认领“{name}”的申请未通过。{note}如有疑问，请携带营业执照和本人身份证件到营业厅窗口办理。"
             ),
         ),
         ClaimStatus::Revoked | ClaimStatus::Pending => (
             "企业认证已撤销",
-            format!("您代表“{name}”办理业务的资格已被撤销，此后只能查看本账户提交的申请。"),
+            format!("您代表“{name}”办理业务的资格已被撤销，此后只能查看本账户提交的申请。{note}"),
         ),
     };
     Message {
@@ -242,6 +244,15 @@ fn apply(c: &mut dyn Conn, claim: &Claim, d: &Decided) -> Result<Option<Claim>, 
             "submissions_verified",
             serde_json::json!(verified_submissions),
         ),
+        ("note", serde_json::json!(d.note)),
+        // At a window a verification needs the clerk's tick that the
+        // licence and the person were checked.
+        (
+            "papers_checked",
+            serde_json::json!(
+                decider == Decider::Clerk && matches!(decision, ClaimDecision::Verify { .. })
+            ),
+        ),
     ] {
         detail.insert(k.to_owned(), v);
     }
@@ -250,7 +261,14 @@ fn apply(c: &mut dyn Conn, claim: &Claim, d: &Decided) -> Result<Option<Claim>, 
         ..d.rec.clone()
     };
     audit::append(c, &d.audit_key, std::slice::from_ref(&rec))?;
-    let m = message_of(claim, status, owner, now, claim.version + 1);
+    let m = message_of(
+        claim,
+        status,
+        owner,
+        d.note.as_deref(),
+        now,
+        claim.version + 1,
+    );
     notifications::send(c, std::slice::from_ref(&claim.account_id), &m, d.outward)?;
     claims::get(c, &claim.id)
 }
@@ -317,7 +335,13 @@ pub async fn decide(
         return Err(not_found());
     };
     let own = caller.account().is_some_and(|a| a.id == claim.account_id);
-    match rules::check_decision(decider, decision, claim.status, own) {
+    let facts = rules::ClaimFacts {
+        status: claim.status,
+        owner: claim.owner,
+        via: claim.via,
+        own,
+    };
+    match rules::check_decision(decider, decision, facts) {
         Ok(()) => {}
         Err(DecisionError::NotAllowed) => {
             return Err(crate::auth::forbidden());
@@ -399,9 +423,9 @@ pub async fn code_destination(state: &AppState, uscc: &str) -> Result<Option<Str
     let uscc = uscc.to_owned();
     Ok(state
         .store
-        .read(move |c| claims::verified_contact_phone(c, &uscc))
+        .read(move |c| claims::verified_contact(c, &uscc))
         .await?
-        .map(|p| {
+        .map(|(p, _)| {
             let head: String = p.chars().take(3).collect();
             format!("{head}{}", "*".repeat(p.chars().count().saturating_sub(3)))
         }))
@@ -417,8 +441,19 @@ fn code_digest(claim_id: &str, code: &str) -> String {
     token_hash(&format!("claim-code:{claim_id}:{code}"))
 }
 
+/// Why a code was not sent (checked in the sending transaction).
+enum NotSent {
+    NoContact,
+    TooSoon(i64),
+    ClaimUsedUp,
+    EnterpriseBusy,
+    Moved,
+}
+
 /// Sends a one-time code for the caller's pending claim to the contact phone
 /// of the enterprise's latest application filed through a verified channel.
+/// Bounded per claim (codes, wrong tries) and per enterprise (claims sent a
+/// code a day): see `onestop_domain::identity`.
 pub async fn send_code(
     state: &AppState,
     caller: &Caller,
@@ -432,28 +467,6 @@ pub async fn send_code(
         ));
     }
     let now = state.now_ms();
-    if let Some(sent) = claim.code_sent_at_ms
-        && claim.code_expires_at_ms.is_some()
-        && now - sent < rules::CODE_RESEND_MS
-    {
-        let wait = (rules::CODE_RESEND_MS - (now - sent) + 999) / 1000;
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("验证码已发送，请 {wait} 秒后再重新获取"),
-        ));
-    }
-    let uscc = claim.uscc.clone();
-    let Some(phone) = state
-        .store
-        .read(move |c| claims::verified_contact_phone(c, &uscc))
-        .await?
-    else {
-        return Err(conflict(
-            "no_verified_contact",
-            "贵企业还没有经认证渠道提交过申请，无法发送短信验证码。请到营业厅窗口认证，或由企业管理员审核",
-        ));
-    };
     let code: String = {
         let mut bytes = [0u8; 8];
         getrandom::getrandom(&mut bytes).expect("the operating system's random source");
@@ -462,45 +475,100 @@ pub async fn send_code(
     };
     let expires = now + rules::CODE_TTL_MS;
     let digest = code_digest(&claim.id, &code);
-    let m = Message {
-        event_key: format!("claim_code:{}:{now}", claim.id),
-        kind: "identity_code".into(),
-        title: "企业认证验证码".into(),
-        body: format!(
-            "验证码 {code}，{} 分钟内有效。“{}”正在申请代表“{}”办理水电气网暖业务；如非本企业同意，请勿告知他人",
-            rules::CODE_TTL_MS / 60_000,
-            claim.account_name,
-            claim.enterprise_name
-        ),
-        link: None,
-        at_ms: now,
-    };
     let rec = caller.audit(
         now,
         "enterprise_claim_code_sent",
         "success",
         "enterprise_claim",
         &claim.id,
-        serde_json::json!({"uscc": claim.uscc, "to": mask_phone(&phone)}),
+        serde_json::json!({"uscc": claim.uscc}),
     );
-    let (id, account) = (claim.id.clone(), claim.account_id.clone());
     let audit_key = state.audit_key.clone();
-    state
+    let outcome = state
         .store
         .write(move |c| {
-            claims::put_code(c, &id, &digest, &phone, now, expires)?;
-            onestop_store::outbox::queue_sms(c, &account, &phone, &m)?;
+            // Read again here: two sends at once count once.
+            let Some(now_claim) = claims::get(c, &claim.id)?
+                .filter(|x| x.status == ClaimStatus::Pending)
+            else {
+                return Ok(Err(NotSent::Moved));
+            };
+            if let Some(sent) = now_claim.code_sent_at_ms
+                && now - sent < rules::CODE_RESEND_MS
+            {
+                return Ok(Err(NotSent::TooSoon(rules::CODE_RESEND_MS - (now - sent))));
+            }
+            if now_claim.codes_sent >= rules::CODES_PER_CLAIM
+                || now_claim.code_attempts >= rules::CODE_MAX_ATTEMPTS
+            {
+                return Ok(Err(NotSent::ClaimUsedUp));
+            }
+            let day_ago = now - 24 * 3_600_000;
+            let recent = now_claim.code_sent_at_ms.is_some_and(|t| t >= day_ago);
+            if !recent
+                && claims::claims_sent_codes_since(c, &claim.uscc, day_ago)?
+                    >= rules::CODES_PER_ENTERPRISE_PER_DAY
+            {
+                return Ok(Err(NotSent::EnterpriseBusy));
+            }
+            let Some((phone, enterprise)) = claims::verified_contact(c, &claim.uscc)? else {
+                return Ok(Err(NotSent::NoContact));
+            };
+            if !claims::put_code(c, &claim.id, now_claim.codes_sent, &digest, &phone, now, expires)? {
+                return Ok(Err(NotSent::Moved));
+            }
+            // The enterprise's own name from its verified filing, never what
+            // the claimant typed.
+            let m = Message {
+                event_key: format!("claim_code:{}:{now}", claim.id),
+                kind: "identity_code".into(),
+                title: "企业认证验证码".into(),
+                body: format!(
+                    "验证码 {code}，{} 分钟内有效。有人申请以“{enterprise}”的名义在水电气网暖联动报装平台办理业务，需要贵企业同意；如非本企业经办人申请，请勿告知他人",
+                    rules::CODE_TTL_MS / 60_000
+                ),
+                link: None,
+                at_ms: now,
+            };
+            onestop_store::outbox::queue_sms(c, &claim.account_id, &phone, &m)?;
+            let rec = NewAuditRecord {
+                detail: serde_json::json!({"uscc": claim.uscc, "to": mask_phone(&phone)}).to_string(),
+                ..rec.clone()
+            };
             audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
-            Ok(())
+            Ok(Ok(()))
         })
         .await?;
-    Ok(CodeSent {
-        expires_at_ms: expires,
-    })
+    match outcome {
+        Ok(()) => Ok(CodeSent {
+            expires_at_ms: expires,
+        }),
+        Err(NotSent::NoContact) => Err(conflict(
+            "no_verified_contact",
+            "贵企业还没有经认证渠道提交过申请，无法发送短信验证码。请到营业厅窗口认证，或由企业管理员审核",
+        )),
+        Err(NotSent::TooSoon(wait_ms)) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("验证码已发送，请 {} 秒后再重新获取", (wait_ms + 999) / 1000),
+        )),
+        Err(NotSent::ClaimUsedUp) => Err(conflict(
+            "codes_used_up",
+            "短信验证的次数已用完，请携带营业执照和本人身份证件到营业厅窗口认证，或由企业管理员审核",
+        )),
+        Err(NotSent::EnterpriseBusy) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "今天已向贵企业联系人发送了多条验证码，请明天再试，或到营业厅窗口认证",
+        )),
+        Err(NotSent::Moved) => Err(stale()),
+    }
 }
 
-/// The caller types the code: a right one verifies the claim; a wrong one
-/// counts (at most [`rules::CODE_MAX_ATTEMPTS`] per code).
+/// The caller types the code: a right one verifies the claim. Every try
+/// counts against the claim's [`rules::CODE_MAX_ATTEMPTS`] (a right one is
+/// given back), counted before the code is looked at, so tries at once
+/// cannot exceed it.
 pub async fn confirm_code(
     state: &AppState,
     caller: &Caller,
@@ -559,7 +627,7 @@ pub async fn confirm_code(
         Done(Option<Box<Claim>>),
         NoCode,
         Expired,
-        TooMany,
+        UsedUp,
         Wrong(i64),
     }
     let outcome = state
@@ -571,14 +639,14 @@ pub async fn confirm_code(
             if now >= expires {
                 return Ok(Outcome::Expired);
             }
-            if attempts >= rules::CODE_MAX_ATTEMPTS {
-                return Ok(Outcome::TooMany);
+            if !claims::code_try(c, &claim.id, rules::CODE_MAX_ATTEMPTS)? {
+                return Ok(Outcome::UsedUp);
             }
             if !ct_eq(&hash, &digest) {
-                claims::code_failed(c, &claim.id)?;
                 audit::append(c, &d.audit_key, std::slice::from_ref(&failed))?;
                 return Ok(Outcome::Wrong(rules::CODE_MAX_ATTEMPTS - attempts - 1));
             }
+            claims::code_try_was_right(c, &claim.id)?;
             Ok(Outcome::Done(apply(c, &claim, &d)?.map(Box::new)))
         })
         .await?;
@@ -590,9 +658,8 @@ pub async fn confirm_code(
         Outcome::Done(None) => Err(stale()),
         Outcome::NoCode => Err(field_error("请先获取验证码".into())),
         Outcome::Expired => Err(field_error("验证码已过期，请重新获取".into())),
-        Outcome::TooMany => Err(field_error("验证码错误次数过多，请重新获取".into())),
-        Outcome::Wrong(0) => Err(field_error(
-            "验证码不正确。错误次数已达上限，请重新获取".into(),
+        Outcome::UsedUp | Outcome::Wrong(0) => Err(field_error(
+            "验证码错误次数已达上限，请到营业厅窗口认证，或由企业管理员审核".into(),
         )),
         Outcome::Wrong(left) => Err(field_error(format!("验证码不正确，还可以再试 {left} 次"))),
     }

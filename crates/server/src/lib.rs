@@ -132,6 +132,8 @@ pub struct AppState {
     pub body_limit: usize,
     pub passwords: Passwords,
     pub limiter: Arc<RateLimiter>,
+    /// Password checks in progress per (login name, address).
+    pub password_checks: Arc<auth::PasswordChecks>,
     pub audit: audit::AuditSink,
     /// The key the audit chain is MAC'd with (see `audit_chain` for where
     /// it comes from). Never logged.
@@ -179,6 +181,7 @@ impl AppState {
             body_limit: DEFAULT_BODY_LIMIT,
             passwords: Passwords::new(cost),
             limiter: Arc::new(RateLimiter::default()),
+            password_checks: Arc::new(auth::PasswordChecks::default()),
             credentials: Arc::new(CredentialCache::default()),
             key_touches: Arc::new(Mutex::new(HashMap::new())),
             open_counts: Arc::new(std::sync::RwLock::new(None)),

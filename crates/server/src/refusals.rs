@@ -293,7 +293,7 @@ pub async fn track(State(state): State<AppState>, mut req: Request, next: Next) 
             ip: s
                 .ip
                 .clone()
-                .unwrap_or_else(|| fallback_ip(forwarded.as_ref(), peer)),
+                .unwrap_or_else(|| crate::auth::client_address(forwarded.as_ref(), peer)),
             request_id: if s.request_id.is_empty() {
                 header_text(request_id.as_ref())
             } else {
@@ -318,19 +318,6 @@ fn header_text(v: Option<&HeaderValue>) -> String {
     v.and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(64).collect())
         .unwrap_or_default()
-}
-
-/// The client address when no caller was resolved (as auth.rs finds it).
-fn fallback_ip(forwarded: Option<&HeaderValue>, peer: Option<std::net::IpAddr>) -> String {
-    if let Some(f) = forwarded
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 64)
-    {
-        return f.to_owned();
-    }
-    peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string())
 }
 
 async fn send(sink: &AuditSink, records: Vec<NewAuditRecord>) {

@@ -579,17 +579,15 @@ pub(crate) fn tell_applicant(
     if !TOLD_TO_APPLICANT.contains(&u.kind.as_str()) {
         return Ok(());
     }
-    let Some(app) = c.query_opt(
-        "SELECT a.uscc, a.number, a.status, a.id, w.service, w.unit_code
-         FROM work_orders w JOIN applications a ON a.id = w.application_id WHERE w.id = $1",
-        onestop_store::params![&u.id],
-    )?
-    else {
+    let Some(aud) = onestop_store::applications::order_audience(c, &u.id)? else {
         return Ok(());
     };
-    let (uscc, number, status) = (app.text(0)?, app.text(1)?, app.text(2)?);
-    let (application_id, service_code, unit_code) = (app.text(3)?, app.text(4)?, app.text(5)?);
-    let to = notifications::holders(c, "applicant", Some(uscc))?;
+    let (number, status, to) = (aud.number.as_str(), aud.status.as_str(), &aud.accounts);
+    let (application_id, service_code, unit_code) = (
+        aud.application_id.as_str(),
+        aud.service.as_str(),
+        aud.unit_code.as_str(),
+    );
     if to.is_empty() {
         return Ok(());
     }
@@ -615,7 +613,7 @@ pub(crate) fn tell_applicant(
     let link = Some(format!("/applications/{application_id}"));
     notifications::send(
         c,
-        &to,
+        to,
         &Message {
             event_key: format!("order:{}:v{new_version}", u.id),
             kind: "order_progress".into(),
@@ -629,7 +627,7 @@ pub(crate) fn tell_applicant(
     if status == onestop_domain::application::ApplicationStatus::Completed.as_str() {
         notifications::send(
             c,
-            &to,
+            to,
             &Message {
                 event_key: format!("application:{application_id}:completed"),
                 kind: "application_completed".into(),

@@ -19,6 +19,7 @@ on_both_databases!(
     an_sms_code_to_the_verified_contact_verifies,
     registration_answers_the_same_for_a_known_number,
     the_legal_person_login_verifies_the_same_enterprise_only,
+    sms_codes_are_bounded_and_cannot_be_steered,
 );
 
 const T0: &str = "2026-12-01T10:00:00+08:00";
@@ -422,7 +423,8 @@ async fn the_owner_approves_and_revokes_colleagues(backend: Backend) {
         .post_form_as(&boss, &uri, &[("decision", "revoke"), ("version", &v)])
         .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text());
-    // With no enterprise role left, the account may read no application at all.
+    // It keeps what any claimant has: its own submissions and its page,
+    // where it reads that the claim was revoked.
     assert_eq!(
         api_get(
             &app,
@@ -431,9 +433,14 @@ async fn the_owner_approves_and_revokes_colleagues(backend: Backend) {
         )
         .await
         .status,
-        StatusCode::FORBIDDEN
+        StatusCode::NOT_FOUND
     );
-    assert!(roles_of(&app, "13900003333").await.is_empty());
+    assert_eq!(
+        roles_of(&app, "13900003333").await,
+        vec![("claimant".to_owned(), USCC.to_owned())]
+    );
+    let page = app.get_as(&colleague, "/account/enterprise").await.text();
+    assert!(page.contains("已撤销"), "{page}");
     // The owner cannot revoke itself (no form is offered, and a forged one is refused).
     let page = app.get_as(&boss, "/account/enterprise").await.text();
     let v = version_after(&html, &boss_claim);
@@ -496,12 +503,13 @@ async fn an_sms_code_to_the_verified_contact_verifies(backend: Backend) {
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let res = app.post_form_as(&s, &confirm, &[("code", wrong)]).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().contains("还可以再试 4 次"), "{}", res.text());
+    assert!(res.text().contains("还可以再试 9 次"), "{}", res.text());
     // After ten minutes the code is gone.
     app.state.time.advance_ms(10 * 60_000);
     let res = app.post_form_as(&s, &confirm, &[("code", &code)]).await;
     assert!(res.text().contains("验证码已过期"), "{}", res.text());
-    // A new code, typed right, verifies; the first verified member becomes owner.
+    // A new code, typed right, verifies — as a member: an SMS code proves
+    // the contact agreed, not who the person is, so it never makes an owner.
     assert_eq!(
         app.post_form_as(&s, &send, &[]).await.status,
         StatusCode::SEE_OTHER
@@ -511,13 +519,112 @@ async fn an_sms_code_to_the_verified_contact_verifies(backend: Backend) {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let page = app.get_as(&s, "/account/enterprise").await.text();
     assert!(
-        page.contains("已认证 · 企业管理员") && page.contains("短信验证码"),
+        page.contains("已认证") && !page.contains("企业管理员") && page.contains("短信验证码"),
         "{page}"
     );
     assert_eq!(
         roles_of(&app, "13900004444").await,
         vec![("applicant".to_owned(), USCC.to_owned())]
     );
+}
+
+async fn sms_codes_are_bounded_and_cannot_be_steered(backend: Backend) {
+    let app = TestApp::with_config_at(backend, T0, with_sms).await;
+    // The enterprise's contact, from a window filing.
+    let mut body = water_only(USCC);
+    body["contact"]["phone"] = json!("13712345678");
+    app.post_json("/api/v1/applications", &body, None).await;
+    // A member, verified by an administrator, files later with its own
+    // phone, and is then revoked at the window.
+    app.account("former.member", &[&format!("applicant:{USCC}")])
+        .await;
+    let former = app.login("former.member", PASSWORD).await;
+    let mut body = water_only(USCC);
+    body["contact"]["phone"] = json!("13600000000");
+    let own = api_post(&app, &former, "/api/v1/applications", body).await;
+    assert_eq!(own.json()["identity_verified"], true);
+    app.account("window.clerk", &["clerk:hall-01"]).await;
+    let clerk = app.login("window.clerk", PASSWORD).await;
+    let html = app
+        .get_as(&clerk, &format!("/hall/claims?uscc={USCC}"))
+        .await
+        .text();
+    let claim = claim_ids(&html).remove(0);
+    let v = version_after(&html, &claim);
+    let revoked = app
+        .post_form_as(
+            &clerk,
+            &format!("/enterprise-claims/{claim}/decision"),
+            &[("decision", "revoke"), ("version", &v), ("from_hall", USCC)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text());
+
+    // A new claimant's code goes to the enterprise's contact, not to the
+    // revoked member's phone, and names the enterprise as filed.
+    register(&app, USCC, "冒名者", "13900008888").await;
+    let s = app.login("13900008888", PASSWORD_E).await;
+    let page = app.get_as(&s, "/account/enterprise").await.text();
+    let mine = claim_ids(&page).remove(0);
+    let send = format!("/account/enterprise/{mine}/code");
+    assert_eq!(
+        app.post_form_as(&s, &send, &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let rows = app
+        .state
+        .store
+        .read(|c| onestop_store::outbox::list(c, None, 100))
+        .await
+        .unwrap();
+    let codes: Vec<_> = rows.iter().filter(|d| d.kind == "identity_code").collect();
+    assert_eq!(codes.len(), 1);
+    assert_eq!(codes[0].address, "13712345678");
+    assert!(!codes[0].body.contains("冒名者"), "{}", codes[0].body);
+    // Three codes per claim, ten wrong tries in all.
+    let confirm = format!("/account/enterprise/{mine}/confirm");
+    for n in 1..=2 {
+        app.state.time.advance_ms(61_000);
+        assert_eq!(
+            app.post_form_as(&s, &send, &[]).await.status,
+            StatusCode::SEE_OTHER,
+            "code {}",
+            n + 1
+        );
+    }
+    app.state.time.advance_ms(61_000);
+    let fourth = app.post_form_as(&s, &send, &[]).await;
+    assert_eq!(fourth.status, StatusCode::CONFLICT);
+    assert!(fourth.text().contains("次数已用完"), "{}", fourth.text());
+    let code = sms_code(&app, "13712345678").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..10 {
+        app.post_form_as(&s, &confirm, &[("code", wrong)]).await;
+    }
+    let right = app.post_form_as(&s, &confirm, &[("code", &code)]).await;
+    assert_eq!(right.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        right.text().contains("错误次数已达上限"),
+        "{}",
+        right.text()
+    );
+    // Five claims a day may be sent codes for one enterprise.
+    for n in 0..5 {
+        let phone = format!("1390000910{n}");
+        register(&app, USCC, "某人", &phone).await;
+        let s = app.login(&phone, PASSWORD_E).await;
+        let page = app.get_as(&s, "/account/enterprise").await.text();
+        let c = claim_ids(&page).remove(0);
+        let res = app
+            .post_form_as(&s, &format!("/account/enterprise/{c}/code"), &[])
+            .await;
+        let expected = if n < 4 {
+            StatusCode::SEE_OTHER
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(res.status, expected, "claim {n}: {}", res.text());
+    }
 }
 
 async fn registration_answers_the_same_for_a_known_number(backend: Backend) {

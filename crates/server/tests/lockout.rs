@@ -15,6 +15,7 @@ use onestop_store::testing::Backend;
 on_both_databases!(
     waits_grow_per_address_and_another_address_is_never_refused,
     wrong_current_passwords_count_too,
+    one_check_at_a_time_and_the_proxys_address_counts,
 );
 
 const T0: &str = "2026-12-01T10:00:00+08:00";
@@ -249,4 +250,55 @@ async fn wrong_current_passwords_count_too(backend: Backend) {
         .filter(|r| r.outcome == "failure")
         .collect();
     assert_eq!(failed.len(), 3);
+}
+
+async fn one_check_at_a_time_and_the_proxys_address_counts(backend: Backend) {
+    let app = TestApp::with_config_at(backend, T0, |c| c.security.trust_forwarded_for = true).await;
+    let id = app.account("li.operator", &["operator:sz-water"]).await;
+    // While a check for this name and address is in progress, another
+    // attempt from there is refused unchecked (and not counted).
+    let held = app.state.password_checks.enter("li.operator", A).unwrap();
+    let refused = login_from(&app, "li.operator", PASSWORD, A).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login_from(&app, "li.operator", PASSWORD, B).await.status,
+        StatusCode::SEE_OTHER,
+        "another address is not held up"
+    );
+    drop(held);
+    assert_eq!(
+        login_from(&app, "li.operator", PASSWORD, A).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let concurrent = records(&app, "login")
+        .await
+        .into_iter()
+        .filter(|r| r.detail.contains("concurrent_attempt"))
+        .count();
+    assert_eq!(concurrent, 1);
+
+    // Behind the proxy, the address is the last hop of X-Forwarded-For (what
+    // the proxy saw), not what the client wrote before it.
+    let (cookie, token) = TestApp::anon_csrf();
+    for forged in ["1.1.1.1", "2.2.2.2", "3.3.3.3"] {
+        let body = serde_urlencoded::to_string([
+            ("username", "li.operator"),
+            ("password", "Wrong-pass1"),
+            ("csrf_token", token.as_str()),
+        ])
+        .unwrap();
+        app.request(
+            Method::POST,
+            "/login",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+                ("x-forwarded-for", &format!("{forged}, 10.0.0.9")),
+            ],
+            body,
+        )
+        .await;
+    }
+    assert_eq!(failures(&app, &id, "10.0.0.9").await.unwrap().count, 3);
+    assert_eq!(failures(&app, &id, "1.1.1.1").await, None);
 }

@@ -31,11 +31,13 @@ CREATE TABLE enterprise_claims (
     decided_at      BIGINT,
     note            TEXT,
     -- The one-time SMS code in flight (its SM3 digest), where it went, until
-    -- when it holds and how many wrong codes were typed.
+    -- when it holds; how many codes this claim was sent and how many wrong
+    -- codes were typed for it in all.
     code_hash       TEXT,
     code_sent_to    TEXT,
     code_sent_at    BIGINT,
     code_expires_at BIGINT,
+    codes_sent      INTEGER NOT NULL,
     code_attempts   INTEGER NOT NULL,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,
@@ -43,12 +45,13 @@ CREATE TABLE enterprise_claims (
     UNIQUE (account_id, uscc)
 );
 CREATE INDEX enterprise_claims_by_uscc ON enterprise_claims (uscc, status);
+CREATE INDEX enterprise_claims_by_code_sent ON enterprise_claims (uscc, code_sent_at);
 
 -- Accounts that registered themselves before claims existed were never
 -- verified: their enterprise role becomes a pending claim. Accounts an
 -- administrator created keep theirs, as verified by the administrator.
 INSERT INTO enterprise_claims (id, account_id, uscc, enterprise_name, status, owner, via,
-    decided_by, decided_at, note, code_attempts, created_at, updated_at, version)
+    decided_by, decided_at, note, codes_sent, code_attempts, created_at, updated_at, version)
 SELECT r.account_id || ':' || r.scope, r.account_id, r.scope,
        COALESCE(a.enterprise_name, ''),
        CASE WHEN a.created_by = 'self' THEN 'pending' ELSE 'verified' END,
@@ -56,7 +59,7 @@ SELECT r.account_id || ':' || r.scope, r.account_id, r.scope,
        CASE WHEN a.created_by = 'self' THEN NULL ELSE 'admin' END,
        CASE WHEN a.created_by = 'self' THEN NULL ELSE a.created_by END,
        CASE WHEN a.created_by = 'self' THEN NULL ELSE a.created_at END,
-       NULL, 0, a.created_at, a.created_at, 1
+       NULL, 0, 0, a.created_at, a.created_at, 1
   FROM account_roles r JOIN accounts a ON a.id = r.account_id
  WHERE r.role = 'applicant';
 INSERT INTO account_roles (account_id, role, scope)

@@ -231,6 +231,30 @@ pub fn login_failures(
     .transpose()
 }
 
+/// [`login_failures`] for an update in the caller's transaction: on
+/// PostgreSQL the row is locked, so that failures counted at once by several
+/// writers or servers all count (SQLite's write transaction holds the
+/// database already).
+pub fn login_failures_for_update(
+    conn: &mut dyn Conn,
+    account_id: &str,
+    address: &str,
+) -> Result<Option<Failures>, StoreError> {
+    let sql = match conn.dialect() {
+        crate::db::Dialect::Postgres => {
+            "SELECT failures, last_failure_at, blocked_until FROM login_failures \
+             WHERE account_id = $1 AND address = $2 FOR UPDATE"
+        }
+        crate::db::Dialect::Sqlite => {
+            "SELECT failures, last_failure_at, blocked_until FROM login_failures \
+             WHERE account_id = $1 AND address = $2"
+        }
+    };
+    conn.query_opt(sql, params![account_id, address])?
+        .map(|r| failures_from(&r, 0))
+        .transpose()
+}
+
 fn failures_from(r: &Row, at: usize) -> Result<Failures, StoreError> {
     Ok(Failures {
         count: u32::try_from(r.int(at)?).unwrap_or(u32::MAX),

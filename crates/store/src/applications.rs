@@ -475,6 +475,66 @@ pub fn history_count(conn: &mut dyn Conn, application_id: &str) -> Result<i64, S
     .map_or(Ok(0), |r| r.int(0))
 }
 
+/// Who hears about an order's progress, and what for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderAudience {
+    pub application_id: String,
+    pub number: String,
+    pub status: String,
+    pub service: String,
+    pub unit_code: String,
+    /// The accounts told: the one that submitted the application, and, when
+    /// it was filed through a verified channel, the enterprise's verified
+    /// members (`applicant:<USCC>`) — those who may see it.
+    pub accounts: Vec<String>,
+}
+
+/// The audience of one work order's progress (`None`: no such order).
+pub fn order_audience(
+    conn: &mut dyn Conn,
+    work_order_id: &str,
+) -> Result<Option<OrderAudience>, StoreError> {
+    let Some(r) = conn.query_opt(
+        "SELECT a.uscc, a.number, a.status, a.id, w.service, w.unit_code, a.identity_verified,
+                a.submitted_by
+         FROM work_orders w JOIN applications a ON a.id = w.application_id WHERE w.id = $1",
+        params![work_order_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let uscc = r.text(0)?.to_owned();
+    let verified = r.int(6)? != 0;
+    let mut accounts: Vec<String> = Vec::new();
+    if let Some(by) = r.opt_text(7)?.filter(|s| !s.is_empty()) {
+        // Only if the account is still enabled.
+        if conn
+            .query_opt(
+                "SELECT 1 FROM accounts WHERE id = $1 AND disabled = 0",
+                params![by],
+            )?
+            .is_some()
+        {
+            accounts.push(by.to_owned());
+        }
+    }
+    if verified {
+        for a in crate::notifications::holders(conn, "applicant", Some(&uscc))? {
+            if !accounts.contains(&a) {
+                accounts.push(a);
+            }
+        }
+    }
+    Ok(Some(OrderAudience {
+        application_id: r.text(3)?.to_owned(),
+        number: r.text(1)?.to_owned(),
+        status: r.text(2)?.to_owned(),
+        service: r.text(4)?.to_owned(),
+        unit_code: r.text(5)?.to_owned(),
+        accounts,
+    }))
+}
+
 /// One history event as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {

@@ -27,6 +27,8 @@ pub struct Claim {
     pub code_sent_to: Option<String>,
     pub code_sent_at_ms: Option<i64>,
     pub code_expires_at_ms: Option<i64>,
+    /// Codes this claim was sent, and wrong codes typed for it, in all.
+    pub codes_sent: i64,
     pub code_attempts: i64,
     pub created_at_ms: i64,
     pub version: i64,
@@ -47,7 +49,7 @@ pub struct NewClaim {
 
 const COLUMNS: &str = "c.id, c.account_id, c.uscc, c.enterprise_name, c.status, c.owner, c.via, \
      c.decided_by, c.decided_at, c.note, c.code_sent_to, c.code_sent_at, c.code_expires_at, \
-     c.code_attempts, c.created_at, c.version, a.display_name, a.phone";
+     c.code_attempts, c.created_at, c.version, a.display_name, a.phone, c.codes_sent";
 
 fn select(filter: &str) -> String {
     format!(
@@ -79,6 +81,7 @@ fn decode(r: &Row) -> Result<Claim, StoreError> {
         version: r.int(15)?,
         account_name: t(16)?,
         account_phone: ot(17)?,
+        codes_sent: r.int(18)?,
     })
 }
 
@@ -87,8 +90,8 @@ fn decode(r: &Row) -> Result<Claim, StoreError> {
 pub fn insert(conn: &mut dyn Conn, c: &NewClaim) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO enterprise_claims (id, account_id, uscc, enterprise_name, status, owner,
-             code_attempts, created_at, updated_at, version)
-         VALUES ($1, $2, $3, $4, 'pending', 0, 0, $5, $5, 1)",
+             codes_sent, code_attempts, created_at, updated_at, version)
+         VALUES ($1, $2, $3, $4, 'pending', 0, 0, 0, $5, $5, 1)",
         params![&c.id, &c.account_id, &c.uscc, &c.enterprise_name, c.at_ms],
     )?;
     Ok(())
@@ -186,8 +189,7 @@ pub fn decide(
 }
 
 /// Gives the account the enterprise role that matches its claim:
-/// `applicant:<USCC>` when verified, `claimant:<USCC>` when pending, none
-/// otherwise (rejected, revoked).
+/// `applicant:<USCC>` when verified, `claimant:<USCC>` otherwise.
 pub fn set_enterprise_role(
     conn: &mut dyn Conn,
     account_id: &str,
@@ -199,10 +201,11 @@ pub fn set_enterprise_role(
          AND role IN ('applicant', 'claimant')",
         params![account_id, uscc],
     )?;
+    // A refused or revoked account keeps what any claimant has: what it
+    // submitted itself, and its enterprise page (where it reads why).
     let role = match status {
         ClaimStatus::Verified => "applicant",
-        ClaimStatus::Pending => "claimant",
-        ClaimStatus::Rejected | ClaimStatus::Revoked => return Ok(()),
+        ClaimStatus::Pending | ClaimStatus::Rejected | ClaimStatus::Revoked => "claimant",
     };
     conn.execute(
         "INSERT INTO account_roles (account_id, role, scope) VALUES ($1, $2, $3)",
@@ -255,7 +258,8 @@ pub fn sync_with_roles(
         if status == c.status {
             continue;
         }
-        let owner = c.owner && status == ClaimStatus::Verified;
+        let verifying = status == ClaimStatus::Verified;
+        let owner = verifying && (c.owner || !has_owner(conn, &c.uscc)?);
         decide(
             conn,
             &c.id,
@@ -267,6 +271,9 @@ pub fn sync_with_roles(
             None,
             at_ms,
         )?;
+        if verifying {
+            verify_own_submissions(conn, account_id, &c.uscc)?;
+        }
     }
     for (uscc, status) in verified
         .iter()
@@ -277,63 +284,89 @@ pub fn sync_with_roles(
             continue;
         }
         let decided = status == ClaimStatus::Verified;
+        let owner = decided && !has_owner(conn, uscc)?;
         conn.execute(
             "INSERT INTO enterprise_claims (id, account_id, uscc, enterprise_name, status,
-                 owner, via, decided_by, decided_at, code_attempts, created_at, updated_at,
-                 version)
-             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, 0, $9, $9, 1)",
+                 owner, via, decided_by, decided_at, codes_sent, code_attempts, created_at,
+                 updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, $10, $10, 1)",
             params![
                 format!("{account_id}:{uscc}"),
                 account_id,
                 uscc,
                 enterprise_name,
                 status.as_str(),
+                owner,
                 decided.then_some("admin"),
                 decided.then_some(by),
                 decided.then_some(at_ms),
                 at_ms
             ],
         )?;
+        if decided {
+            verify_own_submissions(conn, account_id, uscc)?;
+        }
     }
     Ok(())
 }
 
 // ───────────────────────────── SMS codes ─────────────────────────────
 
-/// The contact phone of the enterprise's most recent application filed
-/// through a verified channel: where a claim's SMS code goes.
-pub fn verified_contact_phone(
+/// The enterprise's contact for SMS codes: the contact phone and the
+/// enterprise's name on its most recent application filed through a
+/// verified channel — leaving out what accounts submitted whose own claim
+/// on the enterprise is not verified (now), so that a revoked or refused
+/// member cannot steer the code to itself.
+pub fn verified_contact(
     conn: &mut dyn Conn,
     uscc: &str,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<(String, String)>, StoreError> {
     conn.query_opt(
-        "SELECT contact_phone FROM applications WHERE uscc = $1 AND identity_verified = 1 \
+        "SELECT contact_phone, applicant_name FROM applications
+         WHERE uscc = $1 AND identity_verified = 1
+           AND (submitted_by IS NULL OR submitted_by NOT IN (
+                SELECT account_id FROM enterprise_claims WHERE uscc = $1 AND status <> 'verified'))
          ORDER BY submitted_at DESC, id DESC LIMIT 1",
         params![uscc],
     )?
-    .map(|r| r.text(0).map(str::to_owned))
+    .map(|r| Ok((r.text(0)?.to_owned(), r.text(1)?.to_owned())))
     .transpose()
 }
 
-/// Puts a new code in flight (its digest), replacing any earlier one.
+/// How many of the enterprise's claims were sent a code since `since_ms`.
+pub fn claims_sent_codes_since(
+    conn: &mut dyn Conn,
+    uscc: &str,
+    since_ms: i64,
+) -> Result<i64, StoreError> {
+    conn.query_opt(
+        "SELECT COUNT(*) FROM enterprise_claims WHERE uscc = $1 AND code_sent_at >= $2",
+        params![uscc, since_ms],
+    )?
+    .map_or(Ok(0), |r| r.int(0))
+}
+
+/// Puts a new code in flight (its digest), replacing any earlier one, and
+/// counts it; only while the claim is pending and at `version`'s code count
+/// (two sends racing count once). Returns whether it was put.
 pub fn put_code(
     conn: &mut dyn Conn,
     id: &str,
+    codes_sent: i64,
     code_hash: &str,
     sent_to: &str,
     at_ms: i64,
     expires_at_ms: i64,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE enterprise_claims SET code_hash = $2, code_sent_to = $3, code_sent_at = $4,
-             code_expires_at = $5, code_attempts = 0, updated_at = $4
-         WHERE id = $1 AND status = 'pending'",
-        params![id, code_hash, sent_to, at_ms, expires_at_ms],
-    )?;
-    Ok(())
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE enterprise_claims SET code_hash = $3, code_sent_to = $4, code_sent_at = $5,
+             code_expires_at = $6, codes_sent = codes_sent + 1, updated_at = $5
+         WHERE id = $1 AND status = 'pending' AND codes_sent = $2",
+        params![id, codes_sent, code_hash, sent_to, at_ms, expires_at_ms],
+    )? == 1)
 }
 
-/// The code in flight: its digest, expiry and wrong tries so far.
+/// The code in flight: its digest, expiry and the claim's wrong tries so far.
 pub fn code_of(conn: &mut dyn Conn, id: &str) -> Result<Option<(String, i64, i64)>, StoreError> {
     let Some(r) = conn.query_opt(
         "SELECT code_hash, code_expires_at, code_attempts FROM enterprise_claims \
@@ -346,10 +379,20 @@ pub fn code_of(conn: &mut dyn Conn, id: &str) -> Result<Option<(String, i64, i64
     Ok(Some((r.text(0)?.to_owned(), r.int(1)?, r.int(2)?)))
 }
 
-/// Counts one wrong code.
-pub fn code_failed(conn: &mut dyn Conn, id: &str) -> Result<(), StoreError> {
+/// Counts one try of a code, if the claim has fewer than `max` tries;
+/// false when it has used them all (then the try is not looked at).
+pub fn code_try(conn: &mut dyn Conn, id: &str, max: i64) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE enterprise_claims SET code_attempts = code_attempts + 1
+         WHERE id = $1 AND code_attempts < $2",
+        params![id, max],
+    )? == 1)
+}
+
+/// Gives back the try a right code counted (a right code is not a wrong try).
+pub fn code_try_was_right(conn: &mut dyn Conn, id: &str) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE enterprise_claims SET code_attempts = code_attempts + 1 WHERE id = $1",
+        "UPDATE enterprise_claims SET code_attempts = code_attempts - 1 WHERE id = $1",
         params![id],
     )?;
     Ok(())
