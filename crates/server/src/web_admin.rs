@@ -1044,7 +1044,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("enterprise_claim_code_sent", "发送企业认证验证码"),
     ("enterprise_claim_code_failed", "企业认证验证码错误"),
     ("enterprise_claims_read", "查看企业认证申请"),
-    ("enterprise_claim_login_mismatch", "法人登录的企业与认领的企业不一致"),
+    (
+        "enterprise_claim_login_mismatch",
+        "法人登录的企业与认领的企业不一致",
+    ),
     ("logout", "退出登录"),
     ("account_registered", "企业注册"),
     ("account_created", "创建账户"),
