@@ -52,22 +52,7 @@ async fn phones_are_masked_in_administrator_lists(backend: Backend) {
 }
 
 async fn audit_actions(app: &TestApp, action: &str) -> Vec<audit::AuditRecord> {
-    app.state.audit.flush().await;
-    let action = action.to_owned();
-    app.state
-        .store
-        .read(move |c| {
-            audit::list(
-                c,
-                &AuditFilter {
-                    action: Some(action),
-                    limit: 1000,
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .unwrap()
+    app.audit_records(action).await
 }
 
 async fn api_as(app: &TestApp, s: &Session, uri: &str) -> Answer {

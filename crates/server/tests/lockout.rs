@@ -9,7 +9,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::*;
 use onestop_domain::lockout::Failures;
-use onestop_store::audit::{self, AuditFilter};
+use onestop_store::audit;
 use onestop_store::testing::Backend;
 
 on_both_databases!(
@@ -60,22 +60,7 @@ async fn failures(app: &TestApp, id: &str, address: &str) -> Option<Failures> {
 }
 
 async fn records(app: &TestApp, action: &str) -> Vec<audit::AuditRecord> {
-    app.state.audit.flush().await;
-    let action = action.to_owned();
-    app.state
-        .store
-        .read(move |c| {
-            audit::list(
-                c,
-                &AuditFilter {
-                    action: Some(action),
-                    limit: 1000,
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .unwrap()
+    app.audit_records(action).await
 }
 
 async fn waits_grow_per_address_and_another_address_is_never_refused(backend: Backend) {

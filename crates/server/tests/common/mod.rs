@@ -219,6 +219,27 @@ impl TestApp {
             .1
     }
 
+    /// The audit records of `action`, newest first (after the sink's queue
+    /// is written).
+    pub async fn audit_records(&self, action: &str) -> Vec<onestop_store::audit::AuditRecord> {
+        self.state.audit.flush().await;
+        let action = action.to_owned();
+        self.state
+            .store
+            .read(move |c| {
+                onestop_store::audit::list(
+                    c,
+                    &onestop_store::audit::AuditFilter {
+                        action: Some(action),
+                        limit: 1000,
+                        ..Default::default()
+                    },
+                )
+            })
+            .await
+            .unwrap()
+    }
+
     /// The anonymous CSRF pair a browser gets from any form page.
     pub fn anon_csrf() -> (String, String) {
         let token = onestop_server::auth::random_hex(16);
