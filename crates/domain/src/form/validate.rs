@@ -364,17 +364,10 @@ impl Ctx<'_> {
         max: usize,
         too_long: Option<String>,
     ) -> Got<String> {
-        let Some(v) = given(v) else {
-            self.missing(field, label, required);
-            return Got::Absent;
-        };
-        let Some(s) = v.as_str() else {
-            self.push(
-                field,
-                FieldCode::InvalidFormat,
-                format!("{label}应为文本（加引号的字符串）"),
-            );
-            return Got::Bad;
+        let s = match self.given_str(v, field, label, required) {
+            Got::Val(s) => s,
+            Got::Absent => return Got::Absent,
+            Got::Bad => return Got::Bad,
         };
         let s = s.trim();
         // Bounded work: never look at more than `max + 1` characters to count.
@@ -409,6 +402,31 @@ impl Ctx<'_> {
         Got::Val(s.to_owned())
     }
 
+    /// A given string value (absent or not a string reported as such).
+    fn given_str<'v>(
+        &mut self,
+        v: Option<&'v Value>,
+        field: &str,
+        label: &str,
+        required: bool,
+    ) -> Got<&'v str> {
+        let Some(v) = given(v) else {
+            self.missing(field, label, required);
+            return Got::Absent;
+        };
+        match v.as_str() {
+            Some(s) => Got::Val(s),
+            None => {
+                self.push(
+                    field,
+                    FieldCode::InvalidFormat,
+                    format!("{label}应为文本（加引号的字符串）"),
+                );
+                Got::Bad
+            }
+        }
+    }
+
     /// Free text of `kind`, cleaned by the one rule ([`crate::text::clean`]).
     fn text(
         &mut self,
@@ -418,17 +436,10 @@ impl Ctx<'_> {
         required: bool,
         kind: TextKind,
     ) -> Got<String> {
-        let Some(v) = given(v) else {
-            self.missing(field, label, required);
-            return Got::Absent;
-        };
-        let Some(s) = v.as_str() else {
-            self.push(
-                field,
-                FieldCode::InvalidFormat,
-                format!("{label}应为文本（加引号的字符串）"),
-            );
-            return Got::Bad;
+        let s = match self.given_str(v, field, label, required) {
+            Got::Val(s) => s,
+            Got::Absent => return Got::Absent,
+            Got::Bad => return Got::Bad,
         };
         match crate::text::clean(kind, s) {
             Ok(s) => Got::Val(s),
@@ -437,14 +448,8 @@ impl Ctx<'_> {
                 Got::Absent
             }
             Err(p) => {
-                let code = match p {
-                    TextProblem::TooLong { .. } => FieldCode::TooLong,
-                    TextProblem::TooShort { .. } => FieldCode::OutOfRange,
-                    TextProblem::Blank | TextProblem::LineBreak | TextProblem::ForbiddenChar => {
-                        FieldCode::InvalidFormat
-                    }
-                };
-                self.push(field, code, p.message(label));
+                let e = crate::text::field_error(field, label, p);
+                self.push(e.field, e.code, e.message);
                 Got::Bad
             }
         }
