@@ -577,7 +577,8 @@ async fn sign_in(b: &Browser, server: &RunningServer, username: &str, password: 
     b.goto(&server.url("/login")).await;
     b.fill("#f-username", username).await;
     b.fill("#f-password", password).await;
-    b.click("form[action='/login'] button[type=submit]").await;
+    b.click_to_next_page("form[action='/login'] button[type=submit]")
+        .await;
 }
 
 /// An enterprise registers, signs in, submits, and sees only its own
