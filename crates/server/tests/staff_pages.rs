@@ -50,7 +50,7 @@ async fn api_key(app: &TestApp) -> String {
         "applications:write,applications:read",
     )
     .await
-    .unwrap_or_else(|e| panic!("api key: {}", e.message));
+    .unwrap_or_else(|e| panic!("api key: {e:?}"));
     key
 }
 
@@ -136,7 +136,7 @@ async fn session(app: &TestApp, username: &str, grants: &[&str], ready: bool) ->
         },
     )
     .await
-    .unwrap_or_else(|e| panic!("account {username}: {} {:?}", e.message, e.fields));
+    .unwrap_or_else(|e| panic!("account {username}: {e:?}"));
     let account = created.account;
     let now = onestop_store::now_ms();
     if ready {

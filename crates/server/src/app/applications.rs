@@ -1,9 +1,8 @@
 //! Use cases shared by the API and the pages: submit, read, list.
 
 use crate::AppState;
+use crate::app::error::{Error, Refusal};
 use crate::auth::Caller;
-use crate::error::ApiError;
-use axum::http::StatusCode;
 use onestop_domain::access::{ApplicationFacts, Role, Subject, Visibility};
 use onestop_domain::application::{Application, fan_out};
 use onestop_domain::form::FieldCode;
@@ -72,7 +71,7 @@ impl Submitted {
 pub async fn replay(
     state: &AppState,
     key: &IdempotencyKey,
-) -> Result<Option<SavedResponse>, ApiError> {
+) -> Result<Option<SavedResponse>, Error> {
     let (scope, k) = (key.scope.clone(), key.key.clone());
     let saved = state
         .store
@@ -88,9 +87,9 @@ pub async fn replay(
     }
 }
 
-pub fn idempotency_conflict() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
+pub fn idempotency_conflict() -> Error {
+    Error::refused(
+        Refusal::Conflict,
         "idempotency_conflict",
         "该幂等键已用于内容不同的请求，请更换 Idempotency-Key",
     )
@@ -111,7 +110,7 @@ pub async fn submit(
     form: ApplicationForm,
     caller: &Caller,
     key: Option<IdempotencyKey>,
-) -> Result<Submitted, ApiError> {
+) -> Result<Submitted, Error> {
     let (kind, account_id, _) = caller.subject.audit_identity();
     let actor = caller.subject.actor();
     let submitted_by = (kind == "account").then(|| account_id.to_owned());
@@ -178,7 +177,8 @@ pub async fn submit(
         Ok((app, body)) => {
             let body = match body {
                 Some(b) => b,
-                None => serde_json::to_string(&app).map_err(|_| ApiError::internal())?,
+                None => serde_json::to_string(&app)
+                    .map_err(|_| Error::Internal("an application could not be serialised"))?,
             };
             Ok(Submitted::Created {
                 application: Box::new(app),
@@ -262,7 +262,7 @@ pub async fn read_application(
     state: &AppState,
     caller: &Caller,
     id: String,
-) -> Result<Option<Application>, ApiError> {
+) -> Result<Option<Application>, Error> {
     let visibility = caller.subject.applications();
     if visibility.is_nothing() {
         return Ok(None);
@@ -310,10 +310,7 @@ pub async fn read_application(
 
 /// An application by number, without access checks: for the public status
 /// lookup, which shows no personal data and checks the phone itself.
-pub async fn get_by_number(
-    state: &AppState,
-    number: String,
-) -> Result<Option<Application>, ApiError> {
+pub async fn get_by_number(state: &AppState, number: String) -> Result<Option<Application>, Error> {
     let config = state.config.clone();
     let offset = state.offset;
     Ok(state
@@ -327,7 +324,7 @@ pub async fn get_by_number(
 
 /// An application by id, without access checks: for the public receipt,
 /// which shows no personal data.
-pub async fn get_unchecked(state: &AppState, id: String) -> Result<Option<Application>, ApiError> {
+pub async fn get_unchecked(state: &AppState, id: String) -> Result<Option<Application>, Error> {
     let config = state.config.clone();
     let offset = state.offset;
     Ok(state
@@ -342,7 +339,7 @@ pub async fn list(
     state: &AppState,
     caller: &Caller,
     mut filter: ListFilter,
-) -> Result<Page, ApiError> {
+) -> Result<Page, Error> {
     filter.visibility = caller.subject.applications();
     let config = state.config.clone();
     let offset = state.offset;

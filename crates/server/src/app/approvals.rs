@@ -4,10 +4,9 @@
 //! items at once; an approved case moves its works on to construction.
 
 use crate::AppState;
+use crate::app::error::{Error, Refusal};
 use crate::app::workorders::stale_version;
-use crate::auth::{Caller, forbidden};
-use crate::error::ApiError;
-use axum::http::StatusCode;
+use crate::auth::Caller;
 use onestop_domain::access::{Role, Scope, Subject};
 use onestop_domain::application::{OrderStatus, Stage, UnitRef};
 use onestop_domain::approval::{self, CaseStatus, ItemStatus};
@@ -110,7 +109,7 @@ fn load(c: &mut dyn Conn, id: &str) -> Result<Option<FullCase>, StoreError> {
     }))
 }
 
-async fn load_case(state: &AppState, id: String) -> Result<Option<FullCase>, ApiError> {
+async fn load_case(state: &AppState, id: String) -> Result<Option<FullCase>, Error> {
     Ok(state.store.read(move |c| load(c, &id)).await?)
 }
 
@@ -295,13 +294,13 @@ enum Decided {
     NoWorks,
 }
 
-fn works_moved() -> ApiError {
-    let mut e = ApiError::new(
-        StatusCode::CONFLICT,
+fn works_moved() -> Error {
+    let mut e = Error::refused(
+        Refusal::Conflict,
         "invalid_transition",
         "该审批案件涉及的工单已不在并联审批环节（申请可能已撤销），请刷新后查看",
     );
-    e.allowed = Some(Vec::new());
+    e.set_allowed(Vec::new());
     e
 }
 
@@ -323,12 +322,12 @@ pub async fn raise(
     caller: &Caller,
     id: String,
     input: &serde_json::Value,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, Error> {
     let Some(app) = crate::app::applications::read_application(state, caller, id).await? else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
-    let input = approval::check_case(input, &state.config, state.now().date())
-        .map_err(ApiError::validation)?;
+    let input =
+        approval::check_case(input, &state.config, state.now().date()).map_err(Error::Invalid)?;
     let mut errors = Vec::new();
     let mut units = Vec::new();
     for (i, w) in input.works.iter().enumerate() {
@@ -349,7 +348,7 @@ pub async fn raise(
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     }
     let own = |unit: &String| match &caller.subject {
         Subject::Account(a) => a
@@ -361,7 +360,7 @@ pub async fn raise(
         Subject::Anonymous => false,
     };
     let Some(raiser) = units.iter().find(|u| own(u)).cloned() else {
-        return Err(forbidden());
+        return Err(Error::forbidden());
     };
     let now = state.now();
     let now_ms = state.now_ms();
@@ -451,8 +450,8 @@ pub async fn raise(
     match created {
         Raised::Created => {}
         Raised::Exists => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
+            return Err(Error::refused(
+                Refusal::Conflict,
                 "case_exists",
                 "该申请已有并联审批案件",
             ));
@@ -461,7 +460,9 @@ pub async fn raise(
     }
     let stored = load_case(state, case.id.clone())
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))?;
     Ok(view(state, stored))
 }
 
@@ -492,7 +493,7 @@ pub async fn decide(
     caller: &Caller,
     item_id: String,
     input: &serde_json::Value,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, Error> {
     let mine = departments(&caller.subject);
     let i = item_id.clone();
     let found = state
@@ -505,11 +506,11 @@ pub async fn decide(
         })
         .await?;
     let Some((item, case)) = found else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     if !mine.contains(&item.department) {
         caller.hidden("approval_item", &item.id);
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     }
     let mut errors = Vec::new();
     let decision = match input.get("decision").and_then(|d| d.as_str()) {
@@ -553,21 +554,17 @@ pub async fn decide(
         ));
     }
     let (Some(decision), Some(version)) = (decision, version) else {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     };
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     }
     if item.version != version {
         return Err(stale_version());
     }
     if item.status != ItemStatus::Pending {
-        let mut e = ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_transition",
-            "该审批事项已办结",
-        );
-        e.allowed = Some(Vec::new());
+        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", "该审批事项已办结");
+        e.set_allowed(Vec::new());
         return Err(e);
     }
     let now_ms = state.now_ms();
@@ -611,7 +608,9 @@ pub async fn decide(
     }
     let stored = load_case(state, case.id.clone())
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))?;
     Ok(view(state, stored))
 }
 
@@ -622,7 +621,7 @@ pub async fn read_case(
     state: &AppState,
     caller: &Caller,
     id: String,
-) -> Result<Option<(onestop_domain::application::Application, FullCase)>, ApiError> {
+) -> Result<Option<(onestop_domain::application::Application, FullCase)>, Error> {
     if id.len() > 64 {
         return Ok(None);
     }
@@ -679,13 +678,13 @@ pub async fn resubmit(
     caller: &Caller,
     id: String,
     input: &serde_json::Value,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, Error> {
     let Some((app, full)) = read_case(state, caller, id).await? else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     let case = full.case;
     if !works_unit(caller, &app, &case) {
-        return Err(forbidden());
+        return Err(Error::forbidden());
     }
     let today = state.now().date();
     let mut errors = Vec::new();
@@ -774,15 +773,15 @@ pub async fn resubmit(
         return Err(stale_version());
     }
     if case.status != CaseStatus::Rejected {
-        let mut e = ApiError::new(
-            StatusCode::CONFLICT,
+        let mut e = Error::refused(
+            Refusal::Conflict,
             "invalid_transition",
             format!(
                 "审批案件当前为“{}”，只有未通过的案件才能修改后重新提交",
                 case.status.label_zh()
             ),
         );
-        e.allowed = Some(Vec::new());
+        e.set_allowed(Vec::new());
         return Err(e);
     }
     let waiting = app.work_orders.iter().any(|o| {
@@ -794,10 +793,10 @@ pub async fn resubmit(
     let (Some(note), Some(place), Some(from), Some(to), Some(version)) =
         (note, place, from, to, version)
     else {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     };
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     }
     let now_ms = state.now_ms();
     let budget = state
@@ -843,7 +842,9 @@ pub async fn resubmit(
     }
     let stored = load_case(state, case.id.clone())
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))?;
     Ok(view(state, stored))
 }
 
@@ -872,7 +873,7 @@ pub async fn inbox(
     status: Option<ItemStatus>,
     page: u32,
     per_page: u32,
-) -> Result<(Vec<InboxItem>, Option<u32>), ApiError> {
+) -> Result<(Vec<InboxItem>, Option<u32>), Error> {
     let mine = departments(&caller.subject);
     let (rows, next) = state
         .store

@@ -1,8 +1,8 @@
 //! In-app messages: an account's list, unread count, and marking read.
 
 use crate::AppState;
+use crate::app::error::Error;
 use crate::auth::Caller;
-use crate::error::ApiError;
 use onestop_store::notifications::{self, Notification};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -22,7 +22,7 @@ pub async fn load(
     state: &AppState,
     account: String,
     page: u32,
-) -> Result<(Vec<Notification>, Option<u32>, i64), ApiError> {
+) -> Result<(Vec<Notification>, Option<u32>, i64), Error> {
     Ok(state
         .store
         .read(move |c| {
@@ -32,7 +32,7 @@ pub async fn load(
         .await?)
 }
 
-pub async fn mark(state: &AppState, account: String, id: Option<i64>) -> Result<u64, ApiError> {
+pub async fn mark(state: &AppState, account: String, id: Option<i64>) -> Result<u64, Error> {
     let now_ms = state.now_ms();
     Ok(state
         .store

@@ -6,7 +6,7 @@ use crate::app::notifications::*;
 use crate::auth::Caller;
 use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::staff::{encode_next, parse_page, query_map, when};
-use crate::web::{Nav, error_page, respond};
+use crate::web::{Nav, failure_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -61,7 +61,7 @@ async fn page(
     let page = parse_page(&q, &mut invalid);
     let (items, next_page, unread) = match load(&state, account, page).await {
         Ok(r) => r,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let csrf = caller.csrf_token();
     let mut caller = caller;
@@ -125,6 +125,6 @@ async fn read_form(
                 .unwrap_or_else(|| "/notifications".to_owned());
             Redirect::to(&to).into_response()
         }
-        Err(e) => error_page(e.status, &e.message),
+        Err(e) => failure_page(e),
     }
 }

@@ -11,8 +11,9 @@ use crate::AppState;
 use crate::app::applications;
 use crate::app::workorders::visible_order;
 use crate::auth::Caller;
+use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, not_found_page, respond};
+use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -336,7 +337,7 @@ async fn applications(
     };
     let result = match applications::list(&state, &caller, filter).await {
         Ok(p) => p,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let status_code = status.map_or("", |s| s.as_str());
     let district_code = district.as_deref().unwrap_or("");
@@ -597,11 +598,11 @@ async fn application_detail(
     let app = match applications::read_application(&state, &caller, id).await {
         Ok(Some(app)) => app,
         Ok(None) => return not_found_page(),
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let progress = match crate::web::progress::load(&state, app.id.clone()).await {
         Ok(p) => p,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let f = &app.form;
     let own_units = own_unit_names(&state, &caller);
@@ -682,7 +683,7 @@ async fn order_rows(
         .await
         .map_err(|e| {
             let e = crate::error::ApiError::from(e);
-            error_page(e.status, &e.message)
+            failure_page(e)
         })?;
     Ok((
         found.iter().map(|r| order_row_view(state, r)).collect(),
@@ -952,7 +953,7 @@ async fn order_page(
     let found = match visible_order(state, caller, id).await {
         Ok(Some(r)) => r,
         Ok(None) => return not_found_page(),
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let o = &found.item.order;
     let mine = caller
@@ -967,11 +968,11 @@ async fn order_page(
     {
         Ok(Some(app)) => app,
         Ok(None) => return not_found_page(),
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let progress = match crate::web::progress::load(state, app.id.clone()).await {
         Ok(p) => p,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let order = app.work_orders.iter().find(|w| w.id == o.id);
     let timeline = order.map(|w| crate::web::progress::order_timeline(state, w, &progress.events));
@@ -995,7 +996,7 @@ async fn order_page(
             .collect(),
         Err(e) => {
             let e = crate::error::ApiError::from(e);
-            return error_page(e.status, &e.message);
+            return failure_page(e);
         }
     };
     let may_remind = caller.subject.may(Capability::Supervise)
@@ -1125,7 +1126,7 @@ async fn work_order_survey(
     let found = match visible_order(&state, &caller, id.clone()).await {
         Ok(Some(r)) => r,
         Ok(None) => return not_found_page(),
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let typed = form.get("at").map(|v| v.trim()).unwrap_or("");
     let mut body = serde_json::Map::new();
@@ -1155,12 +1156,12 @@ async fn work_order_survey(
                 &state,
                 &caller,
                 id,
-                e.status,
+                e.status(),
                 Some(Refusal {
                     action: "survey".into(),
                     typed: kept,
                     errors,
-                    message: e.message,
+                    message: e.message(),
                 }),
                 None,
             )
@@ -1180,7 +1181,7 @@ async fn work_order_remind(
     let body = serde_json::json!({"note": form.get("note").cloned().unwrap_or_default()});
     match crate::app::reminders::send(&state, &caller, id.clone(), &body).await {
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=reminder")).into_response(),
-        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => refused(&state, &caller, id, "remind", &form, e).await,
     }
 }
@@ -1203,7 +1204,7 @@ async fn work_order_acknowledge(
             r.work_order_id
         ))
         .into_response(),
-        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => refused(&state, &caller, id, &format!("ack-{rid}"), &form, e).await,
     }
 }
@@ -1215,7 +1216,7 @@ async fn refused(
     id: String,
     form_name: &str,
     form: &HashMap<String, String>,
-    e: crate::error::ApiError,
+    e: crate::app::error::Error,
 ) -> Response {
     let errors = crate::web::approvals::errors_of(&e);
     let typed = form
@@ -1227,12 +1228,12 @@ async fn refused(
         state,
         caller,
         id,
-        e.status,
+        e.status(),
         Some(Refusal {
             action: form_name.to_owned(),
             typed,
             errors,
-            message: e.message,
+            message: e.message(),
         }),
         None,
     )
@@ -1348,12 +1349,12 @@ async fn work_order_action(
                 &state,
                 &caller,
                 id,
-                e.status,
+                e.status(),
                 Some(Refusal {
                     action,
                     typed,
                     errors,
-                    message: e.message,
+                    message: e.message(),
                 }),
                 None,
             )
