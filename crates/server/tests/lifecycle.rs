@@ -986,14 +986,60 @@ async fn wrong_actions_and_races_are_refused(backend: Backend) {
     assert_eq!(res.status, StatusCode::CONFLICT);
 }
 
+/// The instant `at` (RFC 3339) in Unix milliseconds.
+fn ms(at: &str) -> i64 {
+    onestop_domain::timefmt::to_ms(onestop_domain::timefmt::parse(at).expect("an instant"))
+}
+
+/// On a plain week of November 2026 (no holidays; working time 08:30–12:00
+/// and 14:30–17:30, 23,400 s a day): submitted Thursday 16:00, so the
+/// acceptance (half a working day, 11,700 s) is due Friday 10:15 and warns
+/// at 75 % (8,775 s) on Friday 09:26:15. Returned on Friday 09:00 and
+/// resubmitted on Tuesday 09:00, the order waited exactly two working days
+/// (Friday 09:00–17:30, Monday, Tuesday 08:30–09:00: 46,800 s) across the
+/// weekend, and its deadline and warning move by exactly that.
 async fn return_for_correction_stops_the_clock(backend: Backend) {
-    let app = TestApp::new(backend).await;
+    let app = TestApp::at_time(backend, "2026-11-19T16:00:00+08:00").await;
     let created = app
         .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let created = created.json();
     let id = created["id"].as_str().unwrap();
     let (order, mut v) = order_of(&created, "sz-water");
+    assert_eq!(
+        created["work_orders"][0]["due_at"],
+        "2026-11-20T10:15:00+08:00"
+    );
+    let clock = |order: &str| {
+        let o = order.to_owned();
+        let store = app.state.store.clone();
+        async move {
+            store
+                .read(move |c| onestop_store::work_orders::clock(c, &o))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let before = clock(&order).await;
+    assert_eq!(
+        (
+            before.stage_started_at_ms,
+            before.budget_seconds,
+            before.due_at_ms,
+            before.warn_at_ms
+        ),
+        (
+            ms("2026-11-19T16:00:00+08:00"),
+            11_700,
+            ms("2026-11-20T10:15:00+08:00"),
+            Some(ms("2026-11-20T09:26:15+08:00"))
+        )
+    );
+
+    // Friday 09:00: returned; the clock stops there.
+    app.state.time.set_ms(ms("2026-11-20T09:00:00+08:00"));
     let water = app.key("workorders:write:sz-water").await;
     let returned = step(
         &app,
@@ -1008,6 +1054,12 @@ async fn return_for_correction_stops_the_clock(backend: Backend) {
         (Some("acceptance"), Some("returned"))
     );
     assert_eq!(application(&app, id).await["status"], "returned");
+    let waiting = clock(&order).await;
+    assert_eq!(
+        (waiting.suspended_at_ms, waiting.suspended_seconds),
+        (Some(ms("2026-11-20T09:00:00+08:00")), 0)
+    );
+    assert_eq!(waiting.due_at_ms, before.due_at_ms);
     // While returned, the operator can do nothing; the applicant resubmits.
     let res = act(
         &app,
@@ -1018,6 +1070,9 @@ async fn return_for_correction_stops_the_clock(backend: Backend) {
     .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert_eq!(res.json()["error"]["allowed"], json!([]));
+
+    // Tuesday 09:00: resubmitted; two working days were spent waiting.
+    app.state.time.set_ms(ms("2026-11-24T09:00:00+08:00"));
     let applicant = app.key("applications:read,applications:write").await;
     let resumed = step(
         &app,
@@ -1029,22 +1084,23 @@ async fn return_for_correction_stops_the_clock(backend: Backend) {
     .await;
     assert_eq!(resumed["status"], "open");
     assert_eq!(application(&app, id).await["status"], "submitted");
-    // The deadline never moves earlier for the time spent waiting.
-    let before =
-        onestop_domain::timefmt::parse(created["work_orders"][0]["due_at"].as_str().unwrap())
-            .unwrap();
-    let after = onestop_domain::timefmt::parse(resumed["due_at"].as_str().unwrap()).unwrap();
-    assert!(after >= before);
-    let o = order.clone();
-    let clock = app
-        .state
-        .store
-        .read(move |c| onestop_store::work_orders::clock(c, &o))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(clock.suspended_at_ms, None);
-    assert!(clock.suspended_seconds >= 0);
+    let two_working_days = 2 * 23_400;
+    let after = clock(&order).await;
+    assert_eq!(after.suspended_at_ms, None);
+    assert_eq!(after.suspended_seconds, two_working_days);
+    assert_eq!(after.stage_started_at_ms, before.stage_started_at_ms);
+    assert_eq!(after.budget_seconds, before.budget_seconds);
+    // Friday 10:15 plus two working days is Tuesday 10:15; the warning
+    // likewise moves from Friday 09:26:15 to Tuesday 09:26:15.
+    assert_eq!(resumed["due_at"], "2026-11-24T10:15:00+08:00");
+    assert_eq!(after.due_at_ms, ms("2026-11-24T10:15:00+08:00"));
+    assert_eq!(after.warn_at_ms, Some(ms("2026-11-24T09:26:15+08:00")));
+    assert_eq!(
+        app.get(&format!("/api/v1/work-orders/{order}"))
+            .await
+            .json()["due_at"],
+        "2026-11-24T10:15:00+08:00"
+    );
 }
 
 /// A utility's system sends many actions at once: each is checked and
