@@ -13,7 +13,7 @@ use common::smtp::{Mode, Relay, SmtpServer, free_port};
 use common::tls::TestCert;
 use common::*;
 use onestop_domain::config::{CityConfig, EmailConfig, SmsConfig, SmtpTls};
-use onestop_server::delivery::{Deliverer, Report, deliver_once};
+use onestop_server::jobs::delivery::{Deliverer, Report, deliver_once};
 use onestop_store::testing::Backend;
 use serde_json::json;
 

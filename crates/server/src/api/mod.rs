@@ -1,0 +1,645 @@
+//! The partner-facing JSON API, v1 (`spec/API.md`).
+
+pub mod query;
+
+pub mod notifications;
+pub mod settings;
+
+pub mod approvals;
+pub mod board;
+pub mod reminders;
+
+pub mod work_orders;
+
+use crate::AppState;
+use crate::app::applications::{self, Submitted};
+use crate::auth::{ApiCaller, forbidden};
+use crate::error::{ApiError, ErrorBody};
+use crate::middleware::read_body;
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use onestop_domain::access::{Capability, Visibility};
+use onestop_domain::application::{Application, ApplicationStatus};
+use onestop_domain::calendar::DayInfo;
+use onestop_domain::form::{ApplicationForm, FieldCode, FieldError};
+use onestop_domain::timefmt;
+use onestop_store::applications::ListFilter;
+use onestop_store::idempotency::{IdempotencyKey, SavedResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "onestop API",
+        version = "1",
+        description = "水电气网暖联动报装 — joint utility connection. Errors are always \
+                       `{\"error\": {\"code\", \"message\", \"fields\"?}}`; writes accept \
+                       `Idempotency-Key`."
+    ),
+    paths(
+        healthz,
+        readyz,
+        create_application,
+        get_application,
+        list_applications,
+        work_orders::list_work_orders,
+        work_orders::get_work_order,
+        work_orders::post_action,
+        work_orders::post_actions,
+        work_orders::post_cancel,
+        work_orders::post_survey,
+        approvals::post_case,
+        approvals::post_decision,
+        approvals::get_case,
+        approvals::post_resubmission,
+        approvals::list_items,
+        notifications::list_api,
+        reminders::post_reminder,
+        reminders::get_reminders,
+        reminders::post_acknowledgement,
+        notifications::read_api,
+        settings::get_api,
+        settings::put_api,
+        board::get_board,
+        calendar_day,
+        calendar_deadline
+    ),
+    modifiers(&BearerAuth),
+    security(("api_key" = [])),
+    components(schemas(
+        ErrorBody,
+        Application,
+        ApplicationForm,
+        ApplicationList,
+        work_orders::WorkOrderList,
+        crate::app::workorders::BatchResult,
+        crate::app::workorders::BatchResults,
+        onestop_domain::application::WorkOrderItem,
+        onestop_domain::application::Survey,
+        crate::app::approvals::CaseView,
+        crate::app::approvals::ItemView,
+        crate::app::approvals::DecisionView,
+        crate::app::approvals::RevisionView,
+        crate::app::approvals::InboxItem,
+        approvals::InboxList,
+        crate::app::notifications::NotificationView,
+        crate::app::reminders::ReminderView,
+        crate::app::notifications::NotificationList,
+        crate::app::settings::NotificationSettings,
+        crate::app::board::Board,
+        crate::app::board::LevelCounts,
+        crate::app::board::StageOpen,
+        crate::app::board::UnitOpen,
+        crate::app::board::OpenFigures,
+        crate::app::board::OverdueOrder,
+        crate::app::board::StageFigures,
+        crate::app::board::UnitFigures,
+        crate::app::board::TrendPoint,
+        crate::app::board::PeriodView,
+        crate::app::board::FilterView,
+        DayInfo,
+        Deadline
+    ))
+)]
+pub struct ApiDoc;
+
+/// Every endpoint but the health checks and this document takes an API key
+/// (`Authorization: Bearer osk_…`), or a browser session.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key created by an administrator (`onestop apikey create`), \
+                         scoped: applications:read, applications:write, \
+                         workorders:read:<unit>, workorders:write:<unit>, approvals:write:<department>",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/notifications", get(notifications::list_api))
+        .route(
+            "/api/v1/notifications/read",
+            axum::routing::post(notifications::read_api),
+        )
+        .route(
+            "/api/v1/account/notification-settings",
+            get(settings::get_api).put(settings::put_api),
+        )
+        .route(
+            "/api/v1/applications",
+            get(list_applications).post(create_application),
+        )
+        .route("/api/v1/applications/{id}", get(get_application))
+        .route(
+            "/api/v1/applications/{id}/cancel",
+            axum::routing::post(work_orders::post_cancel),
+        )
+        .route(
+            "/api/v1/applications/{id}/survey",
+            axum::routing::post(work_orders::post_survey),
+        )
+        .route(
+            "/api/v1/applications/{id}/approval-case",
+            axum::routing::post(approvals::post_case),
+        )
+        .route("/api/v1/approval-cases/{id}", get(approvals::get_case))
+        .route(
+            "/api/v1/approval-cases/{id}/resubmission",
+            axum::routing::post(approvals::post_resubmission),
+        )
+        .route("/api/v1/approval-items", get(approvals::list_items))
+        .route(
+            "/api/v1/approval-items/{id}/decision",
+            axum::routing::post(approvals::post_decision),
+        )
+        .route("/api/v1/work-orders", get(work_orders::list_work_orders))
+        .route(
+            "/api/v1/work-orders/actions",
+            axum::routing::post(work_orders::post_actions),
+        )
+        .route("/api/v1/work-orders/{id}", get(work_orders::get_work_order))
+        .route(
+            "/api/v1/work-orders/{id}/reminders",
+            get(reminders::get_reminders).post(reminders::post_reminder),
+        )
+        .route(
+            "/api/v1/reminders/{id}/acknowledgement",
+            axum::routing::post(reminders::post_acknowledgement),
+        )
+        .route(
+            "/api/v1/work-orders/{id}/actions",
+            axum::routing::post(work_orders::post_action),
+        )
+        .route("/api/v1/board", get(board::get_board))
+        .route("/api/v1/calendar/days/{date}", get(calendar_day))
+        .route("/api/v1/calendar/deadline", get(calendar_deadline))
+}
+
+/// The answer to an API path that does not exist.
+pub fn no_such_path() -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "接口不存在").into_response()
+}
+
+#[derive(Serialize, ToSchema)]
+struct Health {
+    status: &'static str,
+}
+
+/// The process is running.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// The database answers.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(Health { status: "ok" }).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "数据库暂不可用",
+            )
+            .into_response()
+        }
+    }
+}
+
+async fn openapi() -> Response {
+    let doc = ApiDoc::openapi();
+    Json(doc).into_response()
+}
+
+/// Reads the `Idempotency-Key` header (≤ 200 visible characters).
+pub(crate) fn idempotency_key(
+    headers: &HeaderMap,
+    scope: &str,
+    hash: impl FnOnce() -> String,
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.chars().count() <= 200)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                "Idempotency-Key 须为 1–200 个可见字符",
+            )
+        })?;
+    Ok(Some(IdempotencyKey {
+        scope: scope.to_owned(),
+        key: key.to_owned(),
+        request_hash: hash(),
+    }))
+}
+
+pub(crate) fn saved_response(saved: SavedResponse) -> Response {
+    let status = StatusCode::from_u16(saved.status_code).unwrap_or(StatusCode::OK);
+    let mut res = (status, saved.body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    if let Some(loc) = saved.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        h.insert(header::LOCATION, loc);
+    }
+    res
+}
+
+fn created(id: &str, body: String) -> Response {
+    let mut res = (StatusCode::CREATED, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(loc) = HeaderValue::from_str(&applications::location_of(id)) {
+        h.insert(header::LOCATION, loc);
+    }
+    res
+}
+
+/// Parses a JSON object body; anything else is `400 malformed_body`.
+pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::malformed(format!(
+            "请求内容不是有效的 JSON（第 {} 行第 {} 列）",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::malformed("请求内容须为 JSON 对象"));
+    }
+    Ok(value)
+}
+
+/// Submit a joint application (附表2): one work order per chosen service and carrier.
+#[utoipa::path(
+    post, path = "/api/v1/applications",
+    request_body = ApplicationForm,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key, ≤ 200 chars")),
+    responses(
+        (status = 201, body = Application, headers(("Location" = String))),
+        (status = 400, body = ErrorBody, description = "malformed_body"),
+        (status = 409, body = ErrorBody, description = "idempotency_conflict, calendar_year_missing"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 422, body = ErrorBody, description = "validation_failed, with fields"),
+    )
+)]
+async fn create_application(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if !caller.subject.may(Capability::SubmitApplication) {
+        return Err(forbidden());
+    }
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > state.body_limit
+    {
+        return Err(ApiError::too_large(state.body_limit));
+    }
+    let bytes = read_body(body, state.body_limit).await?;
+    // Keys are per client: two clients may use the same key text.
+    let (kind, who, _) = caller.subject.audit_identity();
+    let scope = format!("api:{kind}:{who}");
+    let key = idempotency_key(&headers, &scope, || {
+        applications::request_hash("POST", "/api/v1/applications", &bytes)
+    })?;
+    if let Some(key) = &key
+        && let Some(saved) = applications::replay(&state, key).await?
+    {
+        return Ok(saved_response(saved));
+    }
+    let value = parse_object(&bytes)?;
+    let form = applications::validate(&state, &value).map_err(ApiError::validation)?;
+    applications::check_submitter(&caller.subject, &form).map_err(ApiError::validation)?;
+    match applications::submit(&state, form, &caller, key).await? {
+        Submitted::Created { application, body } => Ok(created(&application.id, body)),
+        Submitted::Replayed(saved) => Ok(saved_response(saved)),
+    }
+}
+
+/// One application with its work orders.
+#[utoipa::path(
+    get, path = "/api/v1/applications/{id}",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Application), (status = 404, body = ErrorBody))
+)]
+async fn get_application(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Application>, ApiError> {
+    if !caller.subject.may(Capability::ReadApplications) {
+        return Err(forbidden());
+    }
+    if id.len() > 64 {
+        return Err(ApiError::not_found());
+    }
+    applications::read_application(&state, &caller, id)
+        .await?
+        .map(Json)
+        .ok_or_else(ApiError::not_found)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Unified social credit code of the applicant.
+    uscc: Option<String>,
+    /// `submitted` | `in_progress` | `returned` | `completed` | `cancelled`.
+    status: Option<String>,
+    district_code: Option<String>,
+    project_code: Option<String>,
+    /// Submitted on or after this date (YYYY-MM-DD, city time).
+    submitted_from: Option<String>,
+    /// Submitted on or before this date (YYYY-MM-DD, city time).
+    submitted_to: Option<String>,
+    /// 1-based page number.
+    page: Option<String>,
+    /// 1–100, default 20.
+    per_page: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationList {
+    items: Vec<Application>,
+    /// The next page's number, or null on the last page.
+    next_page: Option<u32>,
+}
+
+/// A `YYYY-MM-DD` value, or a field error naming `name`.
+pub(crate) fn parse_ymd(
+    name: &str,
+    value: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<time::Date> {
+    let d = onestop_domain::timefmt::parse_date(value);
+    if d.is_none() {
+        errors.push(FieldError::new(
+            name,
+            FieldCode::InvalidFormat,
+            "日期格式应为 YYYY-MM-DD",
+        ));
+    }
+    d
+}
+
+fn parse_date_param(
+    state: &AppState,
+    name: &str,
+    value: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<time::OffsetDateTime> {
+    parse_ymd(name, value?, errors).map(|d| d.midnight().assume_offset(state.offset))
+}
+
+/// Applications, newest first, filtered and paged.
+#[utoipa::path(
+    get, path = "/api/v1/applications", params(ListQuery),
+    responses((status = 200, body = ApplicationList), (status = 422, body = ErrorBody))
+)]
+async fn list_applications(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<ApplicationList>, ApiError> {
+    if !caller.subject.may(Capability::ReadApplications) {
+        return Err(forbidden());
+    }
+    let mut errors = Vec::new();
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => match ApplicationStatus::parse(s) {
+            Some(v) => Some(v),
+            None => {
+                errors.push(FieldError::new(
+                    "status",
+                    FieldCode::UnknownValue,
+                    "状态取值无效",
+                ));
+                None
+            }
+        },
+    };
+    let mut number = |name: &str, v: Option<&str>, default: u32, max: u32| -> u32 {
+        match v.map(str::trim).filter(|s| !s.is_empty()) {
+            None => default,
+            Some(s) => match s.parse::<u32>() {
+                Ok(n) if (1..=max).contains(&n) => n,
+                _ => {
+                    errors.push(FieldError::new(
+                        name,
+                        FieldCode::OutOfRange,
+                        format!("须为 1 到 {max} 之间的整数"),
+                    ));
+                    default
+                }
+            },
+        }
+    };
+    let page = number("page", q.page.as_deref(), 1, 1_000_000);
+    let per_page = number("per_page", q.per_page.as_deref(), 20, 100);
+    let from = parse_date_param(
+        &state,
+        "submitted_from",
+        q.submitted_from.as_deref(),
+        &mut errors,
+    );
+    let to = parse_date_param(
+        &state,
+        "submitted_to",
+        q.submitted_to.as_deref(),
+        &mut errors,
+    );
+    let clean = |v: Option<String>| {
+        v.map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty() && s.chars().count() <= 64)
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let filter = ListFilter {
+        uscc: clean(q.uscc).map(|s| s.to_uppercase()),
+        status,
+        district_code: clean(q.district_code),
+        project_code: clean(q.project_code),
+        submitted_from_ms: from.map(timefmt::to_ms),
+        submitted_to_ms: to.map(|t| timefmt::to_ms(t + time::Duration::days(1))),
+        page,
+        per_page,
+        visibility: Visibility::nothing(),
+    };
+    let result = applications::list(&state, &caller, filter).await?;
+    Ok(Json(ApplicationList {
+        items: result.items,
+        next_page: result.next_page,
+    }))
+}
+
+/// Is this date a working day on the official calendar?
+#[utoipa::path(
+    get, path = "/api/v1/calendar/days/{date}",
+    params(("date" = String, Path, description = "YYYY-MM-DD")),
+    responses(
+        (status = 200, body = DayInfo),
+        (status = 409, body = ErrorBody, description = "calendar_year_missing"),
+        (status = 422, body = ErrorBody),
+    )
+)]
+async fn calendar_day(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(date): Path<String>,
+) -> Result<Json<DayInfo>, ApiError> {
+    if !caller.subject.may(Capability::ReadCalendar) {
+        return Err(forbidden());
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(date.trim(), &fmt).map_err(|_| {
+        ApiError::validation(vec![FieldError::new(
+            "date",
+            FieldCode::InvalidFormat,
+            "日期格式应为 YYYY-MM-DD，例如 2026-02-14",
+        )])
+    })?;
+    Ok(Json(state.clock.get().calendar().day(date)?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadlineQuery {
+    /// RFC 3339 instant, e.g. `2026-11-27T16:00:00+08:00`.
+    from: Option<String>,
+    /// Working days to add (may be fractional, e.g. 0.5).
+    working_days: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Deadline {
+    from: String,
+    working_days: f64,
+    due_at: String,
+}
+
+/// N working days from an instant, on the official calendar and working hours.
+#[utoipa::path(
+    get, path = "/api/v1/calendar/deadline", params(DeadlineQuery),
+    responses(
+        (status = 200, body = Deadline),
+        (status = 409, body = ErrorBody, description = "calendar_year_missing"),
+        (status = 422, body = ErrorBody),
+    )
+)]
+async fn calendar_deadline(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(q): Query<DeadlineQuery>,
+) -> Result<Json<Deadline>, ApiError> {
+    if !caller.subject.may(Capability::ReadCalendar) {
+        return Err(forbidden());
+    }
+    let mut errors = Vec::new();
+    let from = match q.from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => {
+            errors.push(FieldError::new(
+                "from",
+                FieldCode::Required,
+                "请提供起算时间 from",
+            ));
+            None
+        }
+        Some(s) => match timefmt::parse(s) {
+            Some(t) => Some(t),
+            None => {
+                errors.push(FieldError::new(
+                    "from",
+                    FieldCode::InvalidFormat,
+                    "起算时间须为带时区的 RFC 3339 格式，例如 2026-11-27T16:00:00+08:00",
+                ));
+                None
+            }
+        },
+    };
+    let days = match q
+        .working_days
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => {
+            errors.push(FieldError::new(
+                "working_days",
+                FieldCode::Required,
+                "请提供工作日数 working_days",
+            ));
+            None
+        }
+        Some(s) => match s.parse::<f64>() {
+            Ok(n) if n.is_finite() && (0.0..=365.0).contains(&n) => Some(n),
+            Ok(_) => {
+                errors.push(FieldError::new(
+                    "working_days",
+                    FieldCode::OutOfRange,
+                    "工作日数须在 0 到 365 之间",
+                ));
+                None
+            }
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "working_days",
+                    FieldCode::InvalidFormat,
+                    "工作日数须为数字",
+                ));
+                None
+            }
+        },
+    };
+    let (Some(from), Some(days)) = (from, days) else {
+        return Err(ApiError::validation(errors));
+    };
+    let due = state.clock.get().add_working_days(from, days)?;
+    Ok(Json(Deadline {
+        from: timefmt::format(from.to_offset(state.offset)),
+        working_days: days,
+        due_at: timefmt::format(due.to_offset(state.offset)),
+    }))
+}

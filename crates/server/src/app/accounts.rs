@@ -1,0 +1,1171 @@
+//! Account use cases shared by the pages, the API and the command line:
+//! login and logout, registration, password changes, administration of
+//! accounts and API keys. Each state change commits together with its audit
+//! record, in one transaction.
+
+use crate::AppState;
+use crate::auth::{Caller, random_hex, token_hash};
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use onestop_domain::access::{
+    Capability, Grant, Role, Scope, Subject, check_password, normalize_username,
+};
+use onestop_domain::form::{FieldCode, FieldError, uscc_is_valid};
+use onestop_domain::lockout::{Failures, LockoutPolicy};
+use onestop_domain::text::TextKind;
+use onestop_store::StoreError;
+use onestop_store::accounts::{self, Account, ApiKey, NewAccount, NewSession};
+use onestop_store::audit::{self, NewAuditRecord};
+
+fn field(name: &str, code: FieldCode, message: &str) -> FieldError {
+    FieldError::new(name, code, message)
+}
+
+fn validation(errors: Vec<FieldError>) -> ApiError {
+    let mut e = ApiError::validation(errors);
+    e.message = "填写内容有误，请按提示修改".into();
+    e
+}
+
+/// Checks a capability. A refusal is audited (等保: denied attempts at
+/// administrative actions are recorded) by the one refusal mechanism
+/// (`refusals`), which this tells what was missing.
+async fn require(
+    _state: &AppState,
+    caller: &Caller,
+    cap: Capability,
+    action: &str,
+) -> Result<(), ApiError> {
+    if caller.subject.may(cap) {
+        return Ok(());
+    }
+    caller.mark.detail("capability", format!("{cap:?}").into());
+    caller.mark.detail("attempted", action.into());
+    Err(crate::auth::forbidden())
+}
+
+/// A password that satisfies the rules, for accounts an administrator
+/// creates or resets (the holder must change it at first login).
+pub fn temporary_password() -> String {
+    // Four groups of four from an alphabet without look-alikes (about 90
+    // bits), plus a fixed tail that guarantees every character class.
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).expect("the operating system's random source");
+    let mut out = String::with_capacity(24);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push('-');
+        }
+        out.push(ALPHABET[usize::from(*b) % ALPHABET.len()] as char);
+    }
+    out.push_str("-Aa9");
+    out
+}
+
+/// The Chinese phone check used for registration: an 11-digit mobile number.
+fn phone_ok(p: &str) -> bool {
+    p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit())
+}
+
+// ───────────────────────────── login ─────────────────────────────
+
+/// A successful login: the new session's cookie token (shown to the browser
+/// once) and its CSRF token.
+pub struct LoggedIn {
+    pub token: String,
+    pub csrf_token: String,
+    pub account: Account,
+}
+
+/// A new session for an account: the cookie's token (never stored), its
+/// CSRF token, and the row to store.
+fn new_session(
+    state: &AppState,
+    caller: &Caller,
+    account_id: &str,
+    now: i64,
+) -> (String, String, NewSession) {
+    let token = random_hex(32);
+    let csrf = random_hex(16);
+    let session = NewSession {
+        token_hash: token_hash(&token),
+        account_id: account_id.to_owned(),
+        csrf_token: csrf.clone(),
+        at_ms: now,
+        expires_at_ms: now + i64::from(state.config.security.session_max_hours) * 3_600_000,
+        ip: caller.ip.clone(),
+        user_agent: caller.user_agent.clone(),
+    };
+    (token, csrf, session)
+}
+
+/// The one answer to every failed login: it never says whether the account
+/// exists, is locked or is disabled.
+pub fn login_failed(state: &AppState) -> ApiError {
+    let s = &state.config.security;
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "login_failed",
+        format!(
+            "账号或密码错误，或账户暂时不能登录。多次输错后需等待一段时间（最长 {} 分钟）才能再试；如需帮助请联系管理员。",
+            s.lockout_minutes
+        ),
+    )
+}
+
+/// The lockout policy of this city's configuration.
+pub fn lockout_policy(state: &AppState) -> LockoutPolicy {
+    let s = &state.config.security;
+    LockoutPolicy::new(s.lockout_failures, s.lockout_minutes)
+}
+
+/// Counts one failed password of `account` from the caller's address, in the
+/// caller's transaction: the address's new failure state, its audit detail,
+/// and an `account_locked` record when the failure reaches the lock.
+fn count_failure(
+    c: &mut dyn onestop_store::db::Conn,
+    audit_key: &onestop_store::audit::AuditKey,
+    policy: LockoutPolicy,
+    account_id: &str,
+    base: &NewAuditRecord,
+    now: i64,
+) -> Result<Failures, StoreError> {
+    let address = onestop_domain::lockout::address_key(&base.ip);
+    let before = accounts::login_failures_for_update(c, account_id, &address)?;
+    let after = policy.after_failure(before, now);
+    accounts::put_login_failures(c, account_id, &address, &after, now - policy.lock_ms)?;
+    if policy.is_lock(&after) {
+        let rec = NewAuditRecord {
+            action: "account_locked".into(),
+            outcome: "denied".into(),
+            detail: serde_json::json!({
+                "address": address,
+                "failures_in_a_row": after.count,
+                "locked_until_ms": after.blocked_until_ms,
+            })
+            .to_string(),
+            ..base.clone()
+        };
+        audit::append(c, audit_key, std::slice::from_ref(&rec))?;
+    }
+    Ok(after)
+}
+
+pub async fn login(
+    state: &AppState,
+    caller: &Caller,
+    username: &str,
+    password: String,
+) -> Result<LoggedIn, ApiError> {
+    let now = state.now_ms();
+    let policy = lockout_policy(state);
+    let name = normalize_username(username);
+    let ip = onestop_domain::lockout::address_key(&caller.ip);
+    // One check at a time per login name and address, taken before the
+    // failures are read: a burst cannot outrun the count.
+    let check_key = name
+        .clone()
+        .unwrap_or_else(|| username.trim().to_lowercase());
+    let Some(_check) = state.password_checks.enter(&check_key, &ip) else {
+        let rec = caller.audit(
+            now,
+            "login",
+            "failure",
+            "account",
+            "",
+            serde_json::json!({"reason": "concurrent_attempt"}),
+        );
+        state.audit.record(rec).await?;
+        return Err(login_failed(state));
+    };
+    let found = match &name {
+        Some(n) => {
+            let n = n.clone();
+            state
+                .store
+                .read(move |c| {
+                    let Some(a) = accounts::by_username(c, &n)? else {
+                        return Ok(None);
+                    };
+                    let f = accounts::login_failures(c, &a.id, &ip)?;
+                    Ok(Some((a, f)))
+                })
+                .await?
+        }
+        None => None,
+    };
+    let blocked = found
+        .as_ref()
+        .and_then(|(_, f)| policy.blocked_until(*f, now));
+    // Always one Argon2 verification, whatever the account's state.
+    let hash = found
+        .as_ref()
+        .filter(|_| blocked.is_none())
+        .map(|(a, _)| a.password_hash.clone());
+    let ok = state.passwords.verify(password, hash).await;
+    let attempted: String = username.trim().chars().take(64).collect();
+    let Some((account, _)) = found else {
+        let rec = NewAuditRecord {
+            actor_kind: "anonymous".into(),
+            actor_name: attempted,
+            ..caller.audit(
+                now,
+                "login",
+                "failure",
+                "account",
+                "",
+                serde_json::json!({"reason": "unknown_account"}),
+            )
+        };
+        let audit_key = state.audit_key.clone();
+        state
+            .store
+            .write(move |c| audit::append(c, &audit_key, std::slice::from_ref(&rec)))
+            .await?;
+        return Err(login_failed(state));
+    };
+    let base = NewAuditRecord {
+        actor_kind: "account".into(),
+        actor_id: account.id.clone(),
+        actor_name: account.username.clone(),
+        ..caller.audit(
+            now,
+            "login",
+            "failure",
+            "account",
+            &account.id,
+            serde_json::json!({}),
+        )
+    };
+    if ok && !account.disabled && blocked.is_none() {
+        let (token, csrf, session) = new_session(state, caller, &account.id, now);
+        let rec = NewAuditRecord {
+            outcome: "success".into(),
+            ..base
+        };
+        let id = account.id.clone();
+        let ip = onestop_domain::lockout::address_key(&caller.ip);
+        let audit_key = state.audit_key.clone();
+        state
+            .store
+            .write(move |c| {
+                accounts::record_success(c, &id, now)?;
+                accounts::clear_login_failures(c, &id, &ip)?;
+                accounts::create_session(c, &session)?;
+                audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+                Ok(())
+            })
+            .await?;
+        return Ok(LoggedIn {
+            token,
+            csrf_token: csrf,
+            account,
+        });
+    }
+    let reason = if blocked.is_some() {
+        "locked"
+    } else if account.disabled {
+        "disabled"
+    } else {
+        "wrong_password"
+    };
+    let id = account.id.clone();
+    let audit_key = state.audit_key.clone();
+    state
+        .store
+        .write(move |c| {
+            let mut detail = serde_json::json!({"reason": reason});
+            if let Some(until) = blocked {
+                detail["blocked_until_ms"] = until.into();
+            }
+            // Only a wrong password counts; an address that must wait is
+            // refused unchecked, and a disabled account is not guessed at.
+            if reason == "wrong_password" {
+                let f = count_failure(c, &audit_key, policy, &id, &base, now)?;
+                detail["failures_in_a_row"] = f.count.into();
+                if f.blocked_until_ms > now {
+                    detail["blocked_until_ms"] = f.blocked_until_ms.into();
+                }
+            }
+            let rec = NewAuditRecord {
+                detail: detail.to_string(),
+                ..base.clone()
+            };
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    Err(login_failed(state))
+}
+
+/// Ends the caller's session (idempotent).
+pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    let Some(session) = &caller.session else {
+        return Ok(());
+    };
+    let now = state.now_ms();
+    let hash = session.token_hash.clone();
+    let id = caller.account().map(|a| a.id.clone()).unwrap_or_default();
+    let rec = caller.audit(
+        now,
+        "logout",
+        "success",
+        "account",
+        &id,
+        serde_json::json!({}),
+    );
+    let token = hash.clone();
+    let audit_key = state.audit_key.clone();
+    state
+        .store
+        .write(move |c| {
+            if accounts::end_session(c, &hash, now)? {
+                audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            }
+            Ok(())
+        })
+        .await?;
+    state.credentials.forget_token(&token);
+    Ok(())
+}
+
+// ───────────────────────────── registration ─────────────────────────────
+
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    pub uscc: String,
+    pub enterprise_name: String,
+    pub contact_name: String,
+    pub phone: String,
+    pub password: String,
+    pub password_confirm: String,
+}
+
+/// What a registration did. The page answers both the same, so that nobody
+/// learns whether a phone number is registered; the SMS to that phone says
+/// which it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    /// A new account, holding a pending claim on the enterprise.
+    Created(String),
+    /// The phone already had an account: nothing was created.
+    AlreadyRegistered,
+}
+
+/// An enterprise registers itself: the login name is the contact's mobile
+/// number; the account claims the enterprise (`claimant:<USCC>`) until the
+/// claim is verified (`crate::app::identity`). Whether or not the number was
+/// registered before, the same work is done and the same answer given; an
+/// SMS (when the city has an SMS gateway) tells the phone's owner what
+/// happened.
+pub async fn register(
+    state: &AppState,
+    caller: &Caller,
+    r: Registration,
+) -> Result<Registered, ApiError> {
+    let mut errors = Vec::new();
+    let uscc = r.uscc.trim().to_uppercase();
+    if uscc.is_empty() {
+        errors.push(field("uscc", FieldCode::Required, "请填写统一社会信用代码"));
+    } else if uscc.chars().count() != 18 {
+        errors.push(field(
+            "uscc",
+            FieldCode::InvalidFormat,
+            "统一社会信用代码应为 18 位",
+        ));
+    } else if !uscc_is_valid(&uscc) {
+        errors.push(field(
+            "uscc",
+            FieldCode::UsccChecksum,
+            "统一社会信用代码校验位错误，请核对",
+        ));
+    }
+    let mut text = |name: &str, label: &str, kind: TextKind, raw: &str| {
+        onestop_domain::text::check_field(name, label, kind, Some(raw), true)
+            .unwrap_or_else(|e| {
+                errors.push(e);
+                None
+            })
+            .unwrap_or_default()
+    };
+    let enterprise = text(
+        "enterprise_name",
+        "企业名称",
+        TextKind::EnterpriseName,
+        &r.enterprise_name,
+    );
+    let contact = text(
+        "contact_name",
+        "联系人姓名",
+        TextKind::PersonName,
+        &r.contact_name,
+    );
+    let phone = r.phone.trim().to_owned();
+    if phone.is_empty() {
+        errors.push(field("phone", FieldCode::Required, "请填写手机号码"));
+    } else if !phone_ok(&phone) {
+        errors.push(field(
+            "phone",
+            FieldCode::InvalidFormat,
+            "请填写 11 位手机号码",
+        ));
+    }
+    if r.password.is_empty() {
+        errors.push(field("password", FieldCode::Required, "请设置密码"));
+    } else if let Err(m) = check_password(&r.password, &phone) {
+        errors.push(field("password", FieldCode::WeakPassword, m));
+    } else if r.password != r.password_confirm {
+        errors.push(field(
+            "password_confirm",
+            FieldCode::Mismatch,
+            "两次输入的密码不一致",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(validation(errors));
+    }
+    // Hashed whether or not the number is taken: the answer takes as long.
+    let hash = state.passwords.hash(r.password).await?;
+    let now = state.now_ms();
+    let new = NewAccount {
+        id: crate::app::applications::new_id(),
+        username: phone.clone(),
+        display_name: contact,
+        phone: Some(phone.clone()),
+        uscc: Some(uscc.clone()),
+        enterprise_name: Some(enterprise.clone()),
+        password_hash: hash,
+        must_change_password: false,
+        created_by: "self".into(),
+        grants: vec![(Role::Claimant.as_str().into(), uscc.clone())],
+        at_ms: now,
+    };
+    let rec = NewAuditRecord {
+        actor_kind: "account".into(),
+        actor_id: new.id.clone(),
+        actor_name: new.username.clone(),
+        ..caller.audit(
+            now,
+            "account_registered",
+            "success",
+            "account",
+            &new.id,
+            serde_json::json!({"roles": [format!("claimant:{uscc}")]}),
+        )
+    };
+    let repeated = caller.audit(
+        now,
+        "account_registered",
+        "failure",
+        "account",
+        "",
+        serde_json::json!({"reason": "phone_registered"}),
+    );
+    let sms = state.config.notify.sms.is_some();
+    let city = state.config.city.name.clone();
+    let id = new.id.clone();
+    let audit_key = state.audit_key.clone();
+    let outcome = state
+        .store
+        .write(move |c| {
+            let existing = accounts::by_username(c, &new.username)?;
+            let inserted = match existing {
+                Some(_) => false,
+                None => match accounts::insert(c, &new) {
+                    Ok(()) => true,
+                    Err(StoreError::UniqueViolation(_)) => false,
+                    Err(e) => return Err(e),
+                },
+            };
+            if !inserted {
+                // The number is taken: nothing changes but the record and
+                // the SMS to the number's own account.
+                let existing = match existing {
+                    Some(a) => Some(a),
+                    None => accounts::by_username(c, &new.username)?,
+                };
+                let target = existing.as_ref().map_or(String::new(), |a| a.id.clone());
+                let rec = NewAuditRecord {
+                    target_id: target.clone(),
+                    ..repeated.clone()
+                };
+                audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+                if sms && let Some(a) = existing {
+                    let m = onestop_store::notifications::Message {
+                        event_key: format!("register_repeat:{now}"),
+                        kind: "registration".into(),
+                        title: "注册提醒".into(),
+                        body: format!(
+                            "有人使用本手机号在{city}水电气网暖联动报装平台申请注册。本号码已有账户，未重复开通；可直接用手机号和原密码登录，忘记密码请到营业厅或联系管理员重置。如非本人操作，请忽略"
+                        ),
+                        link: None,
+                        at_ms: now,
+                    };
+                    onestop_store::outbox::queue_sms(c, &a.id, &new.username, &m)?;
+                }
+                return Ok(false);
+            }
+            onestop_store::claims::sync_with_roles(
+                c,
+                &new.id,
+                new.enterprise_name.as_deref().unwrap_or(""),
+                &[],
+                std::slice::from_ref(&uscc),
+                "self",
+                now,
+            )?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            if sms {
+                let m = onestop_store::notifications::Message {
+                    event_key: "registered".into(),
+                    kind: "registration".into(),
+                    title: "账户已开通".into(),
+                    body: format!(
+                        "您在{city}水电气网暖联动报装平台的账户已开通，请用本手机号和注册时设置的密码登录，并在“企业认证”页完成认证后查看本企业的全部申请"
+                    ),
+                    link: Some("/account/enterprise".into()),
+                    at_ms: now,
+                };
+                onestop_store::outbox::queue_sms(c, &new.id, &new.username, &m)?;
+            }
+            crate::app::identity::tell_owners_of_new_claim(c, &uscc, &new.display_name, now)?;
+            Ok(true)
+        })
+        .await?;
+    Ok(if outcome {
+        Registered::Created(id)
+    } else {
+        Registered::AlreadyRegistered
+    })
+}
+
+/// The enterprise roles among `grants`: (verified, pending) USCCs.
+fn enterprise_roles(grants: &[(String, String)]) -> (Vec<String>, Vec<String>) {
+    let of = |role: Role| {
+        grants
+            .iter()
+            .filter(|(r, _)| r == role.as_str())
+            .map(|(_, s)| s.clone())
+            .collect::<Vec<_>>()
+    };
+    (of(Role::Applicant), of(Role::Claimant))
+}
+
+async fn insert_account(
+    state: &AppState,
+    new: NewAccount,
+    rec: NewAuditRecord,
+) -> Result<Account, ApiError> {
+    let id = new.id.clone();
+    let audit_key = state.audit_key.clone();
+    let outcome = state
+        .store
+        .write(move |c| {
+            match accounts::insert(c, &new) {
+                Ok(()) => {}
+                Err(StoreError::UniqueViolation(_)) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            let (verified, pending) = enterprise_roles(&new.grants);
+            onestop_store::claims::sync_with_roles(
+                c,
+                &new.id,
+                new.enterprise_name.as_deref().unwrap_or(""),
+                &verified,
+                &pending,
+                &new.created_by,
+                new.at_ms,
+            )?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            Ok(true)
+        })
+        .await?;
+    if !outcome {
+        return Err(validation(vec![field(
+            "username",
+            FieldCode::AlreadyExists,
+            "该账号已被注册；如是本人，请直接登录或联系管理员重置密码",
+        )]));
+    }
+    state
+        .store
+        .read(move |c| accounts::get(c, &id))
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
+// ───────────────────────────── passwords ─────────────────────────────
+
+/// The caller changes their own password; every session of the account ends
+/// and a new one is returned for this browser.
+pub async fn change_password(
+    state: &AppState,
+    caller: &Caller,
+    current: String,
+    new_password: String,
+    confirm: String,
+) -> Result<LoggedIn, ApiError> {
+    let Some(me) = caller.account() else {
+        return Err(crate::auth::unauthenticated("请先登录"));
+    };
+    let id = me.id.clone();
+    let account = state
+        .store
+        .read(move |c| accounts::get(c, &id))
+        .await?
+        .ok_or_else(|| crate::auth::unauthenticated("请先登录"))?;
+    let now = state.now_ms();
+    let policy = lockout_policy(state);
+    // Wrong current passwords count like failed logins, per address.
+    let address = onestop_domain::lockout::address_key(&caller.ip);
+    let Some(_check) = state.password_checks.enter(&account.username, &address) else {
+        return Err(validation(vec![field(
+            "current_password",
+            FieldCode::Mismatch,
+            "上一次提交尚在核对中，请稍候再试",
+        )]));
+    };
+    let (id, ip) = (account.id.clone(), address.clone());
+    let failures = state
+        .store
+        .read(move |c| accounts::login_failures(c, &id, &ip))
+        .await?;
+    if let Some(until) = policy.blocked_until(failures, now) {
+        return Err(validation(vec![field(
+            "current_password",
+            FieldCode::Mismatch,
+            &format!(
+                "当前密码输错次数过多，请于 {} 后再试",
+                onestop_domain::timefmt::clock_zh(until, state.offset)
+            ),
+        )]));
+    }
+    let mut errors = Vec::new();
+    if let Err(m) = check_password(&new_password, &account.username) {
+        errors.push(field("new_password", FieldCode::WeakPassword, m));
+    } else if new_password != confirm {
+        errors.push(field(
+            "new_password_confirm",
+            FieldCode::Mismatch,
+            "两次输入的新密码不一致",
+        ));
+    } else if new_password == current {
+        errors.push(field(
+            "new_password",
+            FieldCode::WeakPassword,
+            "新密码不能与当前密码相同",
+        ));
+    }
+    let ok = state
+        .passwords
+        .verify(current, Some(account.password_hash.clone()))
+        .await;
+    if !ok {
+        let base = caller.audit(
+            now,
+            "password_changed",
+            "failure",
+            "account",
+            &account.id,
+            serde_json::json!({}),
+        );
+        let id = account.id.clone();
+        let audit_key = state.audit_key.clone();
+        let f = state
+            .store
+            .write(move |c| {
+                let f = count_failure(c, &audit_key, policy, &id, &base, now)?;
+                let rec = NewAuditRecord {
+                    detail: serde_json::json!({
+                        "reason": "wrong_current_password",
+                        "failures_in_a_row": f.count,
+                    })
+                    .to_string(),
+                    ..base.clone()
+                };
+                audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+                Ok(f)
+            })
+            .await?;
+        let message = if f.blocked_until_ms > now {
+            format!(
+                "当前密码不正确。输错次数过多，请于 {} 后再试",
+                onestop_domain::timefmt::clock_zh(f.blocked_until_ms, state.offset)
+            )
+        } else {
+            "当前密码不正确".to_owned()
+        };
+        errors.insert(0, field("current_password", FieldCode::Mismatch, &message));
+    }
+    if !errors.is_empty() {
+        return Err(validation(errors));
+    }
+    let hash = state.passwords.hash(new_password).await?;
+    let (token, csrf, session) = new_session(state, caller, &account.id, now);
+    let rec = caller.audit(
+        now,
+        "password_changed",
+        "success",
+        "account",
+        &account.id,
+        serde_json::json!({}),
+    );
+    let id = account.id.clone();
+    let audit_key = state.audit_key.clone();
+    state
+        .store
+        .write(move |c| {
+            accounts::set_password(c, &id, &hash, false, now)?;
+            accounts::end_sessions_of(c, &id, now)?;
+            accounts::create_session(c, &session)?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    state.credentials.forget_account(&account.id);
+    Ok(LoggedIn {
+        token,
+        csrf_token: csrf,
+        account,
+    })
+}
+
+// ───────────────────────────── administration ─────────────────────────────
+
+#[derive(Debug, Clone, Default)]
+pub struct NewAccountInput {
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    /// `role` or `role:scope` texts.
+    pub grants: Vec<String>,
+    /// None: a temporary password is generated.
+    pub password: Option<String>,
+}
+
+/// What creating or resetting an account hands back once.
+pub struct Created {
+    pub account: Account,
+    /// The temporary password, when one was generated.
+    pub temporary_password: Option<String>,
+}
+
+fn parse_grants(state: &AppState, texts: &[String]) -> Result<Vec<Grant>, Vec<FieldError>> {
+    let mut grants = Vec::new();
+    let mut errors = Vec::new();
+    for (i, t) in texts.iter().filter(|t| !t.trim().is_empty()).enumerate() {
+        match Grant::parse(t, &state.config) {
+            Ok(g) if !grants.contains(&g) => grants.push(g),
+            Ok(_) => {}
+            Err(e) => errors.push(field(
+                &format!("roles.{i}"),
+                FieldCode::UnknownValue,
+                &e.message,
+            )),
+        }
+    }
+    if grants.is_empty() && errors.is_empty() {
+        errors.push(field("roles", FieldCode::Required, "至少授予一个角色"));
+    }
+    if errors.is_empty() {
+        Ok(grants)
+    } else {
+        Err(errors)
+    }
+}
+
+fn grant_pairs(grants: &[Grant]) -> Vec<(String, String)> {
+    grants
+        .iter()
+        .map(|g| (g.role.as_str().to_owned(), g.scope.clone()))
+        .collect()
+}
+
+fn grant_codes(grants: &[Grant]) -> Vec<String> {
+    grants.iter().map(Grant::code).collect()
+}
+
+/// An administrator (or the command line) creates an account. Without a
+/// password a temporary one is generated; either way the holder must change
+/// it at first login.
+pub async fn create_account(
+    state: &AppState,
+    caller: &Caller,
+    input: NewAccountInput,
+) -> Result<Created, ApiError> {
+    require(state, caller, Capability::ManageAccounts, "account_created").await?;
+    let mut errors = Vec::new();
+    let username = normalize_username(&input.username);
+    if username.is_none() {
+        errors.push(field(
+            "username",
+            FieldCode::InvalidFormat,
+            "登录名须为 3–32 位字母、数字或 . _ - @",
+        ));
+    }
+    let display = onestop_domain::text::check_field(
+        "display_name",
+        "姓名",
+        TextKind::DisplayName,
+        Some(&input.display_name),
+        true,
+    )
+    .unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+    .unwrap_or_default();
+    let phone = input
+        .phone
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty());
+    if let Some(p) = &phone
+        && !phone_ok(p)
+    {
+        errors.push(field(
+            "phone",
+            FieldCode::InvalidFormat,
+            "请填写 11 位手机号码",
+        ));
+    }
+    let grants = match parse_grants(state, &input.grants) {
+        Ok(g) => g,
+        Err(mut e) => {
+            errors.append(&mut e);
+            Vec::new()
+        }
+    };
+    let (password, generated) = match input.password.filter(|p| !p.is_empty()) {
+        Some(p) => (p, false),
+        None => (temporary_password(), true),
+    };
+    if let Some(u) = &username
+        && let Err(m) = check_password(&password, u)
+    {
+        errors.push(field("password", FieldCode::WeakPassword, m));
+    }
+    if !errors.is_empty() {
+        return Err(validation(errors));
+    }
+    let username = username.unwrap_or_default();
+    let uscc = grants
+        .iter()
+        .find(|g| g.role == Role::Applicant)
+        .map(|g| g.scope.clone());
+    let hash = state.passwords.hash(password.clone()).await?;
+    let now = state.now_ms();
+    let (_, creator_id, creator_name) = caller.subject.audit_identity();
+    let new = NewAccount {
+        id: crate::app::applications::new_id(),
+        username,
+        display_name: display,
+        phone,
+        uscc,
+        enterprise_name: None,
+        password_hash: hash,
+        must_change_password: true,
+        created_by: if creator_id.is_empty() {
+            creator_name.to_owned()
+        } else {
+            creator_id.to_owned()
+        },
+        grants: grant_pairs(&grants),
+        at_ms: now,
+    };
+    let rec = caller.audit(
+        now,
+        "account_created",
+        "success",
+        "account",
+        &new.id,
+        serde_json::json!({"username": new.username, "roles": grant_codes(&grants)}),
+    );
+    let account = insert_account(state, new, rec).await?;
+    Ok(Created {
+        account,
+        temporary_password: generated.then_some(password),
+    })
+}
+
+async fn existing(state: &AppState, id: &str) -> Result<Account, ApiError> {
+    let id = id.to_owned();
+    state
+        .store
+        .read(move |c| accounts::get(c, &id))
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Disables (ending every session) or re-enables an account.
+pub async fn set_disabled(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    disabled: bool,
+) -> Result<Account, ApiError> {
+    let action = if disabled {
+        "account_disabled"
+    } else {
+        "account_enabled"
+    };
+    require(state, caller, Capability::ManageAccounts, action).await?;
+    let account = existing(state, id).await?;
+    if disabled && caller.account().is_some_and(|me| me.id == account.id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "cannot_disable_self",
+            "不能停用自己的账户",
+        ));
+    }
+    let now = state.now_ms();
+    let rec = caller.audit(
+        now,
+        if disabled {
+            "account_disabled"
+        } else {
+            "account_enabled"
+        },
+        "success",
+        "account",
+        &account.id,
+        serde_json::json!({"username": account.username}),
+    );
+    let aid = account.id.clone();
+    let audit_key = state.audit_key.clone();
+    state
+        .store
+        .write(move |c| {
+            accounts::set_disabled(c, &aid, disabled, now)?;
+            if disabled {
+                accounts::end_sessions_of(c, &aid, now)?;
+            }
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    state.credentials.forget_account(id);
+    existing(state, id).await
+}
+
+/// Resets a password to a new temporary one (shown once), ends every
+/// session, clears a lockout; the holder must change it at next login.
+pub async fn reset_password(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Created, ApiError> {
+    require(state, caller, Capability::ManageAccounts, "password_reset").await?;
+    let account = existing(state, id).await?;
+    let password = temporary_password();
+    let hash = state.passwords.hash(password.clone()).await?;
+    let now = state.now_ms();
+    let rec = caller.audit(
+        now,
+        "password_reset",
+        "success",
+        "account",
+        &account.id,
+        serde_json::json!({"username": account.username}),
+    );
+    let aid = account.id.clone();
+    let audit_key = state.audit_key.clone();
+    state
+        .store
+        .write(move |c| {
+            accounts::set_password(c, &aid, &hash, true, now)?;
+            accounts::end_sessions_of(c, &aid, now)?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    state.credentials.forget_account(id);
+    Ok(Created {
+        account: existing(state, id).await?,
+        temporary_password: Some(password),
+    })
+}
+
+/// Replaces an account's roles (a permission change, audited with before and after).
+pub async fn set_grants(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    texts: &[String],
+) -> Result<Account, ApiError> {
+    require(state, caller, Capability::ManageAccounts, "roles_changed").await?;
+    let account = existing(state, id).await?;
+    let grants = parse_grants(state, texts).map_err(validation)?;
+    if caller.account().is_some_and(|me| me.id == account.id)
+        && !grants.iter().any(|g| g.role == Role::Admin)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "cannot_demote_self",
+            "不能移除自己的系统管理员角色",
+        ));
+    }
+    let before: Vec<String> = account
+        .grants
+        .iter()
+        .map(|(r, s)| {
+            if s.is_empty() {
+                r.clone()
+            } else {
+                format!("{r}:{s}")
+            }
+        })
+        .collect();
+    let now = state.now_ms();
+    let rec = caller.audit(
+        now,
+        "roles_changed",
+        "success",
+        "account",
+        &account.id,
+        serde_json::json!({"username": account.username, "before": before, "after": grant_codes(&grants)}),
+    );
+    let pairs = grant_pairs(&grants);
+    let aid = account.id.clone();
+    let enterprise = account.enterprise_name.clone().unwrap_or_default();
+    let (_, by_id, by_name) = caller.subject.audit_identity();
+    let by = if by_id.is_empty() { by_name } else { by_id }.to_owned();
+    let audit_key = state.audit_key.clone();
+    state
+        .store
+        .write(move |c| {
+            accounts::set_grants(c, &aid, &pairs, now)?;
+            let (verified, pending) = enterprise_roles(&pairs);
+            onestop_store::claims::sync_with_roles(
+                c,
+                &aid,
+                &enterprise,
+                &verified,
+                &pending,
+                &by,
+                now,
+            )?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    state.credentials.forget_account(id);
+    existing(state, id).await
+}
+
+/// A new API key: the key is returned once and stored only as its digest.
+pub async fn create_api_key(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    scopes: &str,
+) -> Result<(ApiKey, String), ApiError> {
+    require(state, caller, Capability::ManageApiKeys, "apikey_created").await?;
+    let mut errors = Vec::new();
+    let name = onestop_domain::text::check_field(
+        "name",
+        "调用方名称",
+        TextKind::KeyName,
+        Some(name),
+        true,
+    )
+    .unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+    .unwrap_or_default();
+    let scopes = match Scope::parse_list(scopes, &state.config) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(field("scopes", FieldCode::UnknownValue, &e.message));
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(validation(errors));
+    }
+    let (key, hash, prefix) = crate::auth::new_api_key();
+    let now = state.now_ms();
+    let (_, creator_id, creator_name) = caller.subject.audit_identity();
+    let row = ApiKey {
+        id: crate::app::applications::new_id(),
+        name,
+        prefix,
+        secret_hash: hash,
+        scopes: scopes.iter().map(Scope::code).collect::<Vec<_>>().join(","),
+        created_at: now,
+        created_by: if creator_id.is_empty() {
+            creator_name.to_owned()
+        } else {
+            creator_id.to_owned()
+        },
+        revoked_at: None,
+        revoked_by: None,
+        last_used_at: None,
+    };
+    let rec = caller.audit(
+        now,
+        "apikey_created",
+        "success",
+        "api_key",
+        &row.id,
+        serde_json::json!({"name": row.name, "scopes": row.scopes, "prefix": row.prefix}),
+    );
+    let r = row.clone();
+    let audit_key = state.audit_key.clone();
+    state
+        .store
+        .write(move |c| {
+            accounts::insert_api_key(c, &r)?;
+            audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            Ok(())
+        })
+        .await?;
+    Ok((row, key))
+}
+
+/// Revokes a key at once; false when it does not exist or was revoked already.
+pub async fn revoke_api_key(state: &AppState, caller: &Caller, id: &str) -> Result<bool, ApiError> {
+    require(state, caller, Capability::ManageApiKeys, "apikey_revoked").await?;
+    let now = state.now_ms();
+    let (_, by_id, by_name) = caller.subject.audit_identity();
+    let by = if by_id.is_empty() { by_name } else { by_id }.to_owned();
+    let rec = caller.audit(
+        now,
+        "apikey_revoked",
+        "success",
+        "api_key",
+        id,
+        serde_json::json!({}),
+    );
+    let key_id = id.to_owned();
+    let audit_key = state.audit_key.clone();
+    let done = state
+        .store
+        .write(move |c| {
+            let done = accounts::revoke_api_key(c, &key_id, &by, now)?;
+            if done {
+                audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            }
+            Ok(done)
+        })
+        .await?;
+    state.credentials.forget_key(id);
+    Ok(done)
+}
+
+/// A caller for the command line: the operator at the server, as `system`.
+pub fn system_caller(name: &str) -> Caller {
+    Caller {
+        subject: Subject::System(name.to_owned()),
+        session: None,
+        problem: None,
+        ip: "local".into(),
+        request_id: String::new(),
+        user_agent: String::new(),
+        https: false,
+        csrf_cookie: None,
+        unread: None,
+        mark: Default::default(),
+    }
+}

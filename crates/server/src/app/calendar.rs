@@ -1,0 +1,85 @@
+//! Importing the working-day calendar (for example, next year's holidays
+//! once the State Council publishes them), from the administrators' page
+//! `/admin/calendar` or `onestop calendar import FILE`. The import is
+//! checked whole (every problem named), stored in the database, and in the
+//! same transaction every open work order's deadline, warning instant and
+//! level is recomputed with a history event. Each server then swaps its
+//! clock; the others notice the new import within a second (see
+//! [`reload_if_changed`], called by the sweeper).
+
+use crate::AppState;
+use crate::error::ApiError;
+use onestop_domain::calendar::{Calendar, CalendarError, CalendarOverrides, Clock};
+use onestop_domain::form::{FieldCode, FieldError};
+use onestop_store::calendar as store_calendar;
+use std::sync::Arc;
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub id: i64,
+    pub orders_moved: usize,
+}
+
+/// Builds the clock `overrides` describe, with this server's working hours.
+fn clock_from(state: &AppState, overrides: &str) -> Result<Clock, ApiError> {
+    let problems = |e: CalendarError| match e {
+        CalendarError::InvalidOverrides { problems } => problems,
+        other => vec![other.to_string()],
+    };
+    let parsed = CalendarOverrides::from_toml(overrides).map_err(|e| invalid(problems(e)))?;
+    let calendar = Calendar::new(Some(&parsed)).map_err(|e| invalid(problems(e)))?;
+    Ok(Clock::new(calendar, state.clock.get().hours().clone()))
+}
+
+fn invalid(problems: Vec<String>) -> ApiError {
+    let mut e = ApiError::validation(
+        problems
+            .into_iter()
+            .map(|p| FieldError {
+                field: "overrides".into(),
+                code: FieldCode::InvalidFormat,
+                message: p,
+            })
+            .collect(),
+    );
+    e.message = "日历文件有误，请按提示修改后重新导入".into();
+    e
+}
+
+/// Checks, stores and applies a calendar; recomputes open deadlines.
+pub async fn import(
+    state: &AppState,
+    actor: &str,
+    overrides: String,
+) -> Result<Imported, ApiError> {
+    let clock = Arc::new(clock_from(state, &overrides)?);
+    let now_ms = state.now_ms();
+    let share = state.config.limits.warning_share;
+    let budget = clock.budget_for_days(state.config.limits.approval_days)?;
+    let (c2, actor) = (clock.clone(), actor.to_owned());
+    let (id, moved) = state
+        .store
+        .write(move |c| store_calendar::import(c, &overrides, &c2, share, budget, &actor, now_ms))
+        .await?;
+    state.clock.set(clock, id);
+    Ok(Imported {
+        id,
+        orders_moved: moved.len(),
+    })
+}
+
+/// Puts the newest stored calendar in use when another server imported it.
+pub async fn reload_if_changed(state: &AppState) -> Result<bool, ApiError> {
+    let id = state.store.read(store_calendar::latest_id).await?;
+    if id == 0 || id == state.clock.import_id() {
+        return Ok(false);
+    }
+    let Some((id, text)) = state.store.read(store_calendar::latest).await? else {
+        return Ok(false);
+    };
+    let clock = clock_from(state, &text)?;
+    state.clock.set(Arc::new(clock), id);
+    tracing::info!(import = id, "calendar changed; the new one is in use");
+    Ok(true)
+}

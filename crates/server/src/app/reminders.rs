@@ -1,0 +1,261 @@
+//! Reminders (督办): a supervisor's note on an open work order, which the
+//! handling unit acknowledges. Both are in the order's history and reach
+//! the other side as in-app messages.
+
+use crate::AppState;
+use crate::app::workorders::visible_order;
+use crate::auth::{Caller, forbidden};
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use onestop_domain::access::{Capability, Role, Scope, Subject};
+use onestop_domain::application::OrderStatus;
+use onestop_domain::text::TextKind;
+use onestop_store::notifications::{self, Message};
+use onestop_store::reminders::{self, Reminder};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReminderView {
+    pub id: i64,
+    pub work_order_id: String,
+    pub note: String,
+    pub sent_by: String,
+    pub sent_at: String,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<String>,
+    pub reply: Option<String>,
+}
+
+pub fn view(state: &AppState, r: Reminder) -> ReminderView {
+    let t = |ms: i64| {
+        onestop_domain::timefmt::format(onestop_domain::timefmt::from_ms(ms, state.offset))
+    };
+    ReminderView {
+        id: r.id,
+        work_order_id: r.work_order_id,
+        note: r.note,
+        sent_by: onestop_domain::access::actor_label(&r.sent_by),
+        sent_at: t(r.sent_at_ms),
+        acknowledged_by: r
+            .acknowledged_by
+            .as_deref()
+            .map(onestop_domain::access::actor_label),
+        acknowledged_at: r.acknowledged_at_ms.map(t),
+        reply: r.reply,
+    }
+}
+
+/// A free-text field (the one cleaning rule); `required` or not.
+fn text(
+    input: &serde_json::Value,
+    name: &str,
+    label: &str,
+    required: bool,
+) -> Result<Option<String>, ApiError> {
+    let raw = input.get(name).and_then(|v| v.as_str());
+    onestop_domain::text::check_field(name, label, TextKind::ShortNote, raw, required)
+        .map_err(|e| ApiError::validation(vec![e]))
+}
+
+/// A supervisor reminds the handling unit of an open order.
+pub async fn send(
+    state: &AppState,
+    caller: &Caller,
+    order_id: String,
+    input: &serde_json::Value,
+) -> Result<ReminderView, ApiError> {
+    let Some(row) = visible_order(state, caller, order_id).await? else {
+        return Err(ApiError::not_found());
+    };
+    if !caller.subject.may(Capability::Supervise) {
+        return Err(forbidden());
+    }
+    let o = &row.item.order;
+    if !matches!(o.status, OrderStatus::Open | OrderStatus::Returned) {
+        let mut e = ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            "该工单已办结，无需督办",
+        );
+        e.allowed = Some(Vec::new());
+        return Err(e);
+    }
+    let note = text(input, "note", "督办意见", true)?.unwrap_or_default();
+    let now_ms = state.now_ms();
+    let by = caller.subject.actor();
+    let account = caller.account().map(|a| a.id.clone());
+    let (oid, app_id, unit) = (
+        o.id.clone(),
+        row.item.application_id.clone(),
+        o.unit.code.clone(),
+    );
+    let service = state
+        .config
+        .service(&o.service)
+        .map_or_else(|| o.service.clone(), |s| s.name.clone());
+    let number = row.item.application_number.clone();
+    let outward = crate::jobs::delivery::outward(&state.config);
+    let id = state
+        .store
+        .write(move |c| {
+            let id = reminders::insert(
+                c,
+                &oid,
+                &app_id,
+                &unit,
+                &note,
+                &by,
+                account.as_deref(),
+                now_ms,
+            )?;
+            onestop_store::applications::history(
+                c,
+                &app_id,
+                Some(&oid),
+                now_ms,
+                &by,
+                "reminder_sent",
+                &serde_json::json!({"reminder": id, "note": note}),
+            )?;
+            let to = notifications::holders(c, "operator", Some(&unit))?;
+            notifications::send(
+                c,
+                &to,
+                &Message {
+                    event_key: format!("reminder:{id}"),
+                    kind: "reminder".into(),
+                    title: format!("督办：{number} {service}"),
+                    body: format!(
+                        "{}：{note}。请办理并确认收到。",
+                        onestop_domain::access::actor_label(&by)
+                    ),
+                    link: Some(format!("/work-orders/{oid}")),
+                    at_ms: now_ms,
+                },
+                outward,
+            )?;
+            Ok(id)
+        })
+        .await?;
+    let r = state
+        .store
+        .read(move |c| reminders::get(c, id))
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok(view(state, r))
+}
+
+/// Whether the caller handles the unit's orders.
+pub fn handles(subject: &Subject, unit: &str) -> bool {
+    match subject {
+        Subject::Account(a) => {
+            !a.must_change_password
+                && a.grants
+                    .iter()
+                    .any(|g| g.role == Role::Operator && g.scope == unit)
+        }
+        Subject::ApiKey(k) => k.scopes.contains(&Scope::WorkOrdersWrite(unit.to_owned())),
+        _ => false,
+    }
+}
+
+/// The handling unit acknowledges a reminder, optionally with a reply.
+pub async fn acknowledge(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    input: &serde_json::Value,
+) -> Result<ReminderView, ApiError> {
+    let Some(r) = state.store.read(move |c| reminders::get(c, id)).await? else {
+        return Err(ApiError::not_found());
+    };
+    if visible_order(state, caller, r.work_order_id.clone())
+        .await?
+        .is_none()
+    {
+        caller.hidden("reminder", &id.to_string());
+        return Err(ApiError::not_found());
+    }
+    if !handles(&caller.subject, &r.unit_code) {
+        return Err(forbidden());
+    }
+    let reply = text(input, "reply", "回复", false)?;
+    let now_ms = state.now_ms();
+    let by = caller.subject.actor();
+    let r2 = r.clone();
+    let outward = crate::jobs::delivery::outward(&state.config);
+    let done = state
+        .store
+        .write(move |c| {
+            if !reminders::acknowledge(c, r2.id, &by, reply.as_deref(), now_ms)? {
+                return Ok(false);
+            }
+            onestop_store::applications::history(
+                c,
+                &r2.application_id,
+                Some(&r2.work_order_id),
+                now_ms,
+                &by,
+                "reminder_acknowledged",
+                &serde_json::json!({"reminder": r2.id, "reply": reply}),
+            )?;
+            if let Some(sender) = &r2.sent_by_account {
+                notifications::send(
+                    c,
+                    std::slice::from_ref(sender),
+                    &Message {
+                        event_key: format!("reminder:{}:acknowledged", r2.id),
+                        kind: "reminder_acknowledged".into(),
+                        title: "督办已确认收到".into(),
+                        body: format!(
+                            "{}已确认收到督办“{}”。{}",
+                            onestop_domain::access::actor_label(&by),
+                            r2.note,
+                            reply
+                                .as_deref()
+                                .map(|x| format!("回复：{x}"))
+                                .unwrap_or_default()
+                        ),
+                        link: Some(format!("/work-orders/{}", r2.work_order_id)),
+                        at_ms: now_ms,
+                    },
+                    outward,
+                )?;
+            }
+            Ok(true)
+        })
+        .await?;
+    if !done {
+        let mut e = ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            "该督办已确认收到",
+        );
+        e.allowed = Some(Vec::new());
+        return Err(e);
+    }
+    let r = state
+        .store
+        .read(move |c| reminders::get(c, id))
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok(view(state, r))
+}
+
+/// A work order's reminders, oldest first.
+pub async fn of_order(
+    state: &AppState,
+    caller: &Caller,
+    order_id: String,
+) -> Result<Vec<ReminderView>, ApiError> {
+    let Some(row) = visible_order(state, caller, order_id).await? else {
+        return Err(ApiError::not_found());
+    };
+    let id = row.item.order.id.clone();
+    let found = state
+        .store
+        .read(move |c| reminders::of_order(c, &id))
+        .await?;
+    Ok(found.into_iter().map(|r| view(state, r)).collect())
+}

@@ -1,0 +1,828 @@
+//! Work orders over the API, scoped to the caller (`spec/API.md`): an
+//! operator or a `workorders:*:<unit>` key sees its unit's orders only.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::auth::forbidden;
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use onestop_domain::access::{Role, Scope, Subject};
+use onestop_domain::application::{Level, OrderStatus, WorkOrderItem};
+use onestop_domain::form::FieldCode;
+use onestop_domain::form::FieldError;
+use onestop_domain::workflow::PlanError;
+use onestop_store::work_orders::{self, OrderRow};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One work order the caller may see; others are `404`, as if absent.
+pub async fn visible_order(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    id: String,
+) -> Result<Option<OrderRow>, ApiError> {
+    let visibility = caller.subject.work_orders();
+    if visibility.is_nothing() || id.len() > 64 {
+        return Ok(None);
+    }
+    let config = state.config.clone();
+    let offset = state.offset;
+    Ok(state
+        .store
+        .read(move |c| work_orders::get(c, &id, &config, offset))
+        .await?
+        .filter(|r| {
+            let seen = visibility.admits_order(&r.facts());
+            if !seen {
+                caller.hidden("work_order", &r.item.order.id);
+            }
+            seen
+        }))
+}
+
+/// The process roles a caller holds for one order: `operator` for its own
+/// unit's orders (or a `workorders:write:<unit>` key), `applicant` for its
+/// enterprise's (or an `applications:write` key acting for applicants),
+/// `clerk` at the order's hall, `admin`, and `system` for the command line.
+pub fn order_roles(subject: &Subject, row: &OrderRow) -> Vec<&'static str> {
+    subject.roles_on_order(&row.facts())
+}
+
+pub fn stale_version() -> ApiError {
+    ApiError::stale_version()
+}
+
+/// Takes one action on one order, as the process definition allows: the
+/// order, its history event and its application's status change together,
+/// only if the order is still at the version the caller saw.
+///
+/// The whole action — reading the order, checking access, version and
+/// process, computing the new clock, writing — is one job on the writer, so
+/// nothing can change between the check and the write, and the read is
+/// served from the writer's warm cache.
+pub async fn act(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    action: &str,
+    version: i64,
+    input: &serde_json::Value,
+) -> Result<WorkOrderItem, ApiError> {
+    match act_once(state, caller, id, action, version, input, None).await? {
+        Acted::Done(item) => Ok(item),
+        Acted::Replayed(_) => Err(ApiError::internal()),
+    }
+}
+
+/// Whether a refusal is the lasting answer to a request (kept for its
+/// `Idempotency-Key`), rather than a passing failure a retry may get past:
+/// a server error, or a calendar year not loaded yet.
+fn replayable(e: &ApiError) -> bool {
+    e.status.is_client_error() && e.code != "calendar_year_missing"
+}
+
+/// What an action with an `Idempotency-Key` came to.
+pub enum Acted {
+    Done(WorkOrderItem),
+    /// The key's first answer, replayed.
+    Replayed(onestop_store::idempotency::SavedResponse),
+}
+
+/// [`act`], with an `Idempotency-Key`: the first answer to the key (a
+/// success or a refusal) is stored in the action's own transaction and
+/// replayed for every repeat; the same key with another request is
+/// `409 idempotency_conflict`.
+pub async fn act_once(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    action: &str,
+    version: i64,
+    input: &serde_json::Value,
+    key: Option<onestop_store::idempotency::IdempotencyKey>,
+) -> Result<Acted, ApiError> {
+    let visibility = caller.subject.work_orders();
+    if visibility.is_nothing() || id.len() > 64 {
+        return Err(ApiError::not_found());
+    }
+    let hash = key.as_ref().map(|k| k.request_hash.clone());
+    let job = ActJob {
+        config: state.config.clone(),
+        clock: state.clock.get(),
+        offset: state.offset,
+        subject: caller.subject.clone(),
+        visibility,
+        id,
+        action: action.to_owned(),
+        version,
+        input: input.clone(),
+        actor: caller.subject.actor(),
+        now_ms: state.now_ms(),
+        mark: caller.mark.clone(),
+    };
+    let job = std::sync::Arc::new(job);
+    let outcome = state
+        .store
+        .write(move |c| {
+            if let Some(k) = &key
+                && let Some(saved) = onestop_store::idempotency::claim(c, k, job.now_ms)?
+            {
+                return Ok(Err(saved));
+            }
+            let outcome = job.run(c)?;
+            if let Some(k) = &key {
+                let (status, body) = match &outcome {
+                    Ok(item) => (200, serde_json::to_string(item)),
+                    Err(e) if replayable(e) => {
+                        (e.status.as_u16(), serde_json::to_string(&e.body()))
+                    }
+                    Err(_) => {
+                        onestop_store::idempotency::release(c, k)?;
+                        return Ok(Ok(outcome));
+                    }
+                };
+                let body = body.map_err(|e| onestop_store::StoreError::Database(e.to_string()))?;
+                onestop_store::idempotency::complete(c, k, status, None, &body)?;
+            }
+            Ok(Ok(outcome))
+        })
+        .await?;
+    match outcome {
+        Ok(done) => done.map(Acted::Done),
+        Err(saved) if Some(&saved.request_hash) == hash.as_ref() => Ok(Acted::Replayed(saved)),
+        Err(_) => Err(crate::app::applications::idempotency_conflict()),
+    }
+}
+
+/// Most actions in one batch request.
+pub const MAX_BATCH_ACTIONS: usize = 100;
+
+/// One item's outcome in a batch of actions.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchResult {
+    pub work_order_id: String,
+    /// The HTTP status this action alone would have had.
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_order: Option<WorkOrderItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::error::ErrorDetail>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchResults {
+    /// One per action, in the order sent.
+    pub results: Vec<BatchResult>,
+}
+
+/// The `action` and `version` of one action's body, or its field errors
+/// (named under `prefix`).
+pub(crate) fn action_and_version(
+    value: &serde_json::Value,
+    prefix: &str,
+) -> Result<(String, i64), Vec<onestop_domain::form::FieldError>> {
+    let mut errors = Vec::new();
+    let action = match value.get("action").and_then(|v| v.as_str()).map(str::trim) {
+        Some(a) if !a.is_empty() => Some(a.to_owned()),
+        _ => {
+            errors.push(FieldError::new(
+                format!("{prefix}action"),
+                FieldCode::Required,
+                "请指明操作 action",
+            ));
+            None
+        }
+    };
+    let version = match value.get("version") {
+        Some(v) if v.as_i64().is_some_and(|n| n >= 1) => v.as_i64(),
+        Some(_) => {
+            errors.push(FieldError::new(
+                format!("{prefix}version"),
+                FieldCode::InvalidFormat,
+                "version 须为所见工单的版本号（正整数）",
+            ));
+            None
+        }
+        None => {
+            errors.push(FieldError::new(
+                format!("{prefix}version"),
+                FieldCode::Required,
+                "请提供所见工单的版本号 version",
+            ));
+            None
+        }
+    };
+    match (action, version) {
+        (Some(a), Some(v)) => Ok((a, v)),
+        _ => Err(errors),
+    }
+}
+
+/// Several actions, each on its own order, in one request and one
+/// transaction: each is checked and applied on its own (a refused one
+/// writes nothing and does not stop the others), in the order sent.
+pub async fn act_many(
+    state: &AppState,
+    caller: &Caller,
+    items: &[serde_json::Value],
+    key: Option<onestop_store::idempotency::IdempotencyKey>,
+) -> Result<Batch, ApiError> {
+    let visibility = caller.subject.work_orders();
+    let actor = caller.subject.actor();
+    let now_ms = state.now_ms();
+    // Items that cannot even be read are answered without a job.
+    let mut early: Vec<Option<BatchResult>> = Vec::with_capacity(items.len());
+    let mut jobs = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let id = item
+            .get("work_order_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let refused = |e: ApiError| {
+            Some(BatchResult {
+                work_order_id: id.clone(),
+                status: e.status.as_u16(),
+                work_order: None,
+                error: Some(e.body().error),
+            })
+        };
+        if !item.is_object() {
+            early.push(refused(ApiError::validation(vec![FieldError::new(
+                format!("actions.{i}"),
+                FieldCode::InvalidFormat,
+                "每项操作须为 JSON 对象",
+            )])));
+            continue;
+        }
+        if id.is_empty() {
+            early.push(refused(ApiError::validation(vec![FieldError::new(
+                format!("actions.{i}.work_order_id"),
+                FieldCode::Required,
+                "请指明工单 work_order_id",
+            )])));
+            continue;
+        }
+        if visibility.is_nothing() || id.len() > 64 {
+            early.push(refused(ApiError::not_found()));
+            continue;
+        }
+        match action_and_version(item, &format!("actions.{i}.")) {
+            Err(fields) => early.push(refused(ApiError::validation(fields))),
+            Ok((action, version)) => {
+                early.push(None);
+                jobs.push(ActJob {
+                    config: state.config.clone(),
+                    clock: state.clock.get(),
+                    offset: state.offset,
+                    subject: caller.subject.clone(),
+                    visibility: visibility.clone(),
+                    id,
+                    action,
+                    version,
+                    input: item.clone(),
+                    actor: actor.clone(),
+                    now_ms,
+                    mark: caller.mark.clone(),
+                });
+            }
+        }
+    }
+    let hash = key.as_ref().map(|k| k.request_hash.clone());
+    let shared = std::sync::Arc::new((jobs, early));
+    let outcome = state
+        .store
+        .write(move |c| {
+            let (jobs, early) = &*shared;
+            if let Some(k) = &key
+                && let Some(saved) = onestop_store::idempotency::claim(c, k, now_ms)?
+            {
+                return Ok(Err(saved));
+            }
+            let mut outcomes = Vec::with_capacity(jobs.len());
+            for j in jobs {
+                outcomes.push(j.run(c)?);
+            }
+            let passing = outcomes
+                .iter()
+                .any(|o| o.as_ref().is_err_and(|e| !replayable(e)));
+            let results = merge(early, jobs, outcomes);
+            if let Some(k) = &key
+                && passing
+            {
+                onestop_store::idempotency::release(c, k)?;
+            } else if let Some(k) = &key {
+                let body = serde_json::to_string(&BatchResults {
+                    results: results.clone(),
+                })
+                .map_err(|e| onestop_store::StoreError::Database(e.to_string()))?;
+                onestop_store::idempotency::complete(c, k, 200, None, &body)?;
+            }
+            Ok(Ok(results))
+        })
+        .await?;
+    match outcome {
+        Ok(results) => Ok(Batch::Done(results)),
+        Err(saved) if Some(&saved.request_hash) == hash.as_ref() => Ok(Batch::Replayed(saved)),
+        Err(_) => Err(crate::app::applications::idempotency_conflict()),
+    }
+}
+
+/// What a batch of actions came to.
+pub enum Batch {
+    Done(Vec<BatchResult>),
+    /// The key's first answer, replayed.
+    Replayed(onestop_store::idempotency::SavedResponse),
+}
+
+/// The answers in the order sent: those refused before any work, and the
+/// outcomes of the jobs in between.
+fn merge(
+    early: &[Option<BatchResult>],
+    jobs: &[ActJob],
+    outcomes: Vec<Result<WorkOrderItem, ApiError>>,
+) -> Vec<BatchResult> {
+    let mut done = outcomes.into_iter().zip(jobs.iter());
+    early
+        .iter()
+        .filter_map(|e| match e {
+            Some(r) => Some(r.clone()),
+            None => done.next().map(|(outcome, job)| match outcome {
+                Ok(item) => BatchResult {
+                    work_order_id: job.id.clone(),
+                    status: 200,
+                    work_order: Some(item),
+                    error: None,
+                },
+                Err(e) => BatchResult {
+                    work_order_id: job.id.clone(),
+                    status: e.status.as_u16(),
+                    work_order: None,
+                    error: Some(e.body().error),
+                },
+            }),
+        })
+        .collect()
+}
+
+/// The actions an applicant is told of (besides the application's completion).
+pub const TOLD_TO_APPLICANT: [&str; 5] = [
+    "accept",
+    "return_for_correction",
+    "reject",
+    "approval_granted",
+    "connect",
+];
+
+/// Tells the applicant's accounts of an action on one of its orders (those
+/// in [`TOLD_TO_APPLICANT`]), and of the application's completion, inside
+/// the action's transaction.
+pub(crate) fn tell_applicant(
+    c: &mut dyn onestop_store::db::Conn,
+    config: &onestop_domain::config::CityConfig,
+    u: &work_orders::OrderUpdate,
+    new_version: i64,
+) -> Result<(), onestop_store::StoreError> {
+    use onestop_store::notifications::{self, Message};
+    if !TOLD_TO_APPLICANT.contains(&u.kind.as_str()) {
+        return Ok(());
+    }
+    let Some(aud) = onestop_store::applications::order_audience(c, &u.id)? else {
+        return Ok(());
+    };
+    let (number, status, to) = (aud.number.as_str(), aud.status.as_str(), &aud.accounts);
+    let (application_id, service_code, unit_code) = (
+        aud.application_id.as_str(),
+        aud.service.as_str(),
+        aud.unit_code.as_str(),
+    );
+    if to.is_empty() {
+        return Ok(());
+    }
+    let service = config
+        .service(service_code)
+        .map_or_else(|| service_code.to_owned(), |s| s.name.clone());
+    let unit = config
+        .unit(unit_code)
+        .map_or_else(|| unit_code.to_owned(), |x| x.name.clone());
+    let label = config
+        .process
+        .action(&u.kind)
+        .map_or_else(|| u.kind.clone(), |a| a.label.clone());
+    let reason = serde_json::from_str::<serde_json::Value>(&u.data)
+        .ok()
+        .and_then(|d| d["data"]["reason"].as_str().map(str::to_owned))
+        .map_or_else(String::new, |r| format!("原因：{r}。"));
+    let now = match u.status {
+        OrderStatus::Open => format!("当前环节：{}。", u.stage.label_zh()),
+        OrderStatus::Returned => "请按退回原因修改申请后重新提交，补正期间暂停计时。".to_owned(),
+        s => format!("办理结果：{}。", s.label_zh()),
+    };
+    let link = Some(format!("/applications/{application_id}"));
+    notifications::send(
+        c,
+        to,
+        &Message {
+            event_key: format!("order:{}:v{new_version}", u.id),
+            kind: "order_progress".into(),
+            title: format!("申请进度：{number} {service}"),
+            body: format!("{unit}已办理“{label}”。{reason}{now}"),
+            link: link.clone(),
+            at_ms: u.at_ms,
+        },
+        crate::jobs::delivery::outward(config),
+    )?;
+    if status == onestop_domain::application::ApplicationStatus::Completed.as_str() {
+        notifications::send(
+            c,
+            to,
+            &Message {
+                event_key: format!("application:{application_id}:completed"),
+                kind: "application_completed".into(),
+                title: format!("申请已办结：{number}"),
+                body: "您申请的各项报装业务均已办结。欢迎对本次服务作出评价。".into(),
+                link,
+                at_ms: u.at_ms,
+            },
+            crate::jobs::delivery::outward(config),
+        )?;
+    }
+    Ok(())
+}
+
+/// Everything one action needs, owned, for the writer thread.
+struct ActJob {
+    config: std::sync::Arc<onestop_domain::config::CityConfig>,
+    clock: std::sync::Arc<onestop_domain::calendar::Clock>,
+    offset: time::UtcOffset,
+    subject: Subject,
+    visibility: onestop_domain::access::Visibility,
+    id: String,
+    action: String,
+    version: i64,
+    input: serde_json::Value,
+    actor: String,
+    now_ms: i64,
+    /// The request's refusal slot: an order that exists but is hidden from
+    /// the caller is audited as a refusal.
+    mark: crate::refusals::Mark,
+}
+
+impl ActJob {
+    /// The outcome for the caller; `Err` only for a database failure (which
+    /// rolls the job back). Refusals write nothing and commit nothing.
+    fn run(
+        &self,
+        c: &mut dyn onestop_store::db::Conn,
+    ) -> Result<Result<WorkOrderItem, ApiError>, onestop_store::StoreError> {
+        let Some((row, clock)) =
+            work_orders::get_with_clock(c, &self.id, &self.config, self.offset)?
+        else {
+            return Ok(Err(ApiError::not_found()));
+        };
+        if !self.visibility.admits_order(&row.facts()) {
+            self.mark.hidden("work_order", &self.id);
+            return Ok(Err(ApiError::not_found()));
+        }
+        // Someone acted since the caller looked: that comes first, whatever
+        // the action (the caller must look again).
+        if clock.version != self.version {
+            return Ok(Err(stale_version()));
+        }
+        let next = match self.next(&row, &clock) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        if !work_orders::apply(c, &next, &clock.application_id)? {
+            return Ok(Err(stale_version()));
+        }
+        tell_applicant(c, &self.config, &next, self.version + 1)?;
+        // The order as it now stands (what `apply` wrote), without reading it back.
+        let mut item = row.item;
+        item.order.stage = next.stage;
+        item.order.status = next.status;
+        item.order.due_at = onestop_domain::timefmt::from_ms(next.due_at_ms, self.offset);
+        item.order.level = next.level;
+        item.order.version = self.version + 1;
+        Ok(Ok(item))
+    }
+
+    /// The order's next state by the process definition, with its new clock.
+    fn next(
+        &self,
+        row: &OrderRow,
+        clock: &work_orders::OrderClock,
+    ) -> Result<work_orders::OrderUpdate, ApiError> {
+        let roles = order_roles(&self.subject, row);
+        let order = &row.item.order;
+        let plan = self
+            .config
+            .process
+            .plan_with(
+                order.stage,
+                order.status,
+                &self.action,
+                &self.input,
+                &roles,
+                &row.process_facts(),
+                &self.config.limits,
+            )
+            .map_err(|e| match e {
+                PlanError::InvalidTransition { allowed } => {
+                    let mut err = ApiError::new(
+                        StatusCode::CONFLICT,
+                        "invalid_transition",
+                        format!(
+                            "工单当前处于“{}（{}）”，不能执行该操作",
+                            order.stage.label_zh(),
+                            order.status.label_zh()
+                        ),
+                    );
+                    err.allowed = Some(allowed);
+                    err
+                }
+                PlanError::Forbidden => forbidden(),
+                PlanError::Validation(fields) => ApiError::validation(fields),
+            })?;
+        let now_ms = self.now_ms;
+        let now_s = now_ms.div_euclid(1000);
+        let c = &self.clock;
+        let mut next = work_orders::OrderUpdate {
+            id: self.id.clone(),
+            expected_version: self.version,
+            from_stage: order.stage,
+            from_status: order.status,
+            stage: plan.to,
+            status: plan.status,
+            stage_started_at_ms: clock.stage_started_at_ms,
+            budget_seconds: clock.budget_seconds,
+            suspended_seconds: clock.suspended_seconds,
+            suspended_at_ms: clock.suspended_at_ms,
+            due_at_ms: clock.due_at_ms,
+            level: clock.level,
+            warn_at_ms: clock.warn_at_ms,
+            next_level_at_ms: None,
+            at_ms: now_ms,
+            actor: self.actor.clone(),
+            kind: plan.action.clone(),
+            data: String::new(),
+            ended: None,
+        };
+        if work_orders::finishes_stage((order.stage, order.status), (plan.to, plan.status)) {
+            next.ended = Some(work_orders::StageEnd::of(clock, now_ms, c)?);
+        }
+        let share = self.config.limits.warning_share;
+        if plan.to != plan.from {
+            // A new stage: a new clock.
+            let budget = match plan.limit_days {
+                Some(d) => c.budget_for_days(d)?,
+                None => 0,
+            };
+            let (warn, due) = c.level_instants(now_s, budget, 0, share)?;
+            next.stage_started_at_ms = now_ms;
+            next.budget_seconds = budget;
+            next.suspended_seconds = 0;
+            next.suspended_at_ms = None;
+            next.due_at_ms = due * 1000;
+            next.warn_at_ms = Some(warn * 1000);
+            next.level = Level::at(now_ms, warn * 1000, due * 1000);
+        } else if plan.suspends {
+            // Waiting for the applicant: the clock and its level stand still.
+            next.suspended_at_ms = Some(now_ms);
+        } else if plan.resumes
+            && let Some(from) = clock.suspended_at_ms
+        {
+            // The suspension's working time is added to the stage's budget.
+            let waited = c.working_seconds_between(from.div_euclid(1000), now_s)?;
+            next.suspended_seconds += waited;
+            next.suspended_at_ms = None;
+            let (warn, due) = c.level_instants(
+                clock.stage_started_at_ms.div_euclid(1000),
+                clock.budget_seconds,
+                next.suspended_seconds,
+                share,
+            )?;
+            next.due_at_ms = due * 1000;
+            next.warn_at_ms = Some(warn * 1000);
+            next.level = Level::at(now_ms, warn * 1000, due * 1000);
+        }
+        // A running clock of an open order changes level next at its
+        // warning instant or deadline; a finished or waiting one does not.
+        let running = next.status == OrderStatus::Open && next.suspended_at_ms.is_none();
+        if !matches!(next.status, OrderStatus::Open | OrderStatus::Returned) {
+            next.level = Level::Normal;
+            next.warn_at_ms = None;
+        }
+        next.next_level_at_ms = match (running, next.warn_at_ms) {
+            (true, Some(w)) => next.level.next_change(w, next.due_at_ms),
+            _ => None,
+        };
+        next.data = work_orders::transition_data(
+            (order.stage, order.status),
+            (plan.to, plan.status),
+            &plan.data,
+            next.due_at_ms,
+        );
+        Ok(next)
+    }
+}
+
+/// The process roles a caller holds for a whole application (cancelling).
+fn application_roles(
+    subject: &Subject,
+    app: &onestop_domain::application::Application,
+) -> Vec<&'static str> {
+    subject.roles_on_application(&crate::app::applications::facts(app, &[], &[]))
+}
+
+/// Cancels an application: every order still open or returned takes the
+/// process's `cancel` action, all in one transaction with the history.
+pub async fn cancel_application(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    input: &serde_json::Value,
+) -> Result<onestop_domain::application::Application, ApiError> {
+    let Some(app) = crate::app::applications::read_application(state, caller, id.clone()).await?
+    else {
+        return Err(ApiError::not_found());
+    };
+    let roles = application_roles(&caller.subject, &app);
+    let process = &state.config.process;
+    let limits = &state.config.limits;
+    let now_ms = state.now_ms();
+    let actor = caller.subject.actor();
+    let mut updates = Vec::new();
+    let mut last_err = None;
+    for o in &app.work_orders {
+        match process.plan(o.stage, o.status, "cancel", input, &roles, limits) {
+            Ok(t) => updates.push(work_orders::OrderUpdate {
+                id: o.id.clone(),
+                expected_version: o.version,
+                from_stage: o.stage,
+                from_status: o.status,
+                stage: t.to,
+                status: t.status,
+                stage_started_at_ms: now_ms,
+                budget_seconds: 0,
+                suspended_seconds: 0,
+                suspended_at_ms: None,
+                due_at_ms: now_ms,
+                level: Level::Normal,
+                warn_at_ms: None,
+                next_level_at_ms: None,
+                at_ms: now_ms,
+                actor: actor.clone(),
+                kind: t.action.clone(),
+                data: work_orders::transition_data(
+                    (o.stage, o.status),
+                    (t.to, t.status),
+                    &t.data,
+                    now_ms,
+                ),
+                // A cancelled order's stage is neither done nor late: the
+                // board's figures leave it out.
+                ended: None,
+            }),
+            Err(PlanError::InvalidTransition { .. }) => {}
+            Err(e) => last_err = Some(e),
+        }
+    }
+    if let Some(e) = last_err {
+        return Err(match e {
+            PlanError::Forbidden => forbidden(),
+            PlanError::Validation(f) => ApiError::validation(f),
+            PlanError::InvalidTransition { .. } => ApiError::internal(),
+        });
+    }
+    if updates.is_empty() {
+        let mut err = ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            "该申请已办结或已撤销，不能再撤销",
+        );
+        err.allowed = Some(Vec::new());
+        return Err(err);
+    }
+    let app_id = app.id.clone();
+    state
+        .store
+        .write(move |c| {
+            for u in &updates {
+                if !work_orders::apply(c, u, &app_id)? {
+                    return Err(onestop_store::StoreError::Conflict(u.id.clone()));
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    crate::app::applications::read_application(state, caller, id)
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
+/// Proposes (or, with the version seen, moves) the one joint survey
+/// appointment of an application. Only a utility with an order in the
+/// application may; everyone on the application sees it.
+pub async fn propose_survey(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    input: &serde_json::Value,
+) -> Result<(bool, onestop_domain::application::Survey), ApiError> {
+    let Some(app) = crate::app::applications::read_application(state, caller, id.clone()).await?
+    else {
+        return Err(ApiError::not_found());
+    };
+    // The caller's unit among the application's orders.
+    let unit = app.work_orders.iter().find_map(|o| {
+        let own = match &caller.subject {
+            Subject::Account(a) => a
+                .grants
+                .iter()
+                .any(|g| g.role == Role::Operator && g.scope == o.unit.code),
+            Subject::ApiKey(k) => k
+                .scopes
+                .contains(&Scope::WorkOrdersWrite(o.unit.code.clone())),
+            _ => false,
+        };
+        own.then(|| o.unit.code.clone())
+    });
+    let Some(unit) = unit else {
+        return Err(forbidden());
+    };
+    let mut errors = Vec::new();
+    let at = match input.get("at").and_then(|v| v.as_str()) {
+        None => {
+            errors.push(FieldError::new("at", FieldCode::Required, "请填写踏勘时间"));
+            None
+        }
+        Some(s) => match onestop_domain::timefmt::parse(s) {
+            None => {
+                errors.push(FieldError::new(
+                    "at",
+                    FieldCode::InvalidFormat,
+                    "踏勘时间须为带时区的时间，例如 2026-12-01T09:00:00+08:00",
+                ));
+                None
+            }
+            Some(t) if t <= state.now() => {
+                errors.push(FieldError::new(
+                    "at",
+                    FieldCode::NotInFuture,
+                    "踏勘时间须晚于当前时间",
+                ));
+                None
+            }
+            Some(t) => Some(t),
+        },
+    };
+    let version = match input.get("version") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => match v.as_i64().filter(|n| *n >= 1) {
+            Some(n) => Some(n),
+            None => {
+                errors.push(FieldError::new(
+                    "version",
+                    FieldCode::InvalidFormat,
+                    "version 须为正整数",
+                ));
+                None
+            }
+        },
+    };
+    let Some(at) = at.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let at_ms = onestop_domain::timefmt::to_ms(at);
+    let now_ms = state.now_ms();
+    let actor = caller.subject.actor();
+    let app_id = app.id.clone();
+    let outcome = state
+        .store
+        .write(move |c| {
+            onestop_store::surveys::propose(c, &app_id, at_ms, &unit, &actor, version, now_ms)
+        })
+        .await?;
+    use onestop_store::surveys::Outcome;
+    match outcome {
+        Outcome::Exists => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "survey_exists",
+                "该申请已约定联合踏勘时间；如需改期，请带上所见的 version 重新提交",
+            ));
+        }
+        Outcome::Stale => return Err(stale_version()),
+        Outcome::Created | Outcome::Moved => {}
+    }
+    let config = state.config.clone();
+    let offset = state.offset;
+    let survey = state
+        .store
+        .read(move |c| onestop_store::surveys::get(c, &id, &config, offset))
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok((outcome == Outcome::Created, survey))
+}

@@ -1,0 +1,1501 @@
+//! The administrator's pages: accounts, API keys and the audit log.
+//!
+//! Server-rendered, no JavaScript. Every page checks who is calling first:
+//! anonymous callers are sent to the login page (with the path only, never
+//! a query, in `next`), sessions that must change their password to the
+//! password page, and everyone else without the capability gets `403`.
+//! Every form posts a CSRF token; the use cases in [`crate::app::accounts`] check
+//! the capability again and write the audit record with the change.
+//!
+//! Secrets (a temporary password, a new API key) are shown once, on the
+//! answer to the POST that made them, and are never stored in clear.
+
+pub mod calendar;
+
+use crate::AppState;
+use crate::app::accounts::{self as uc, NewAccountInput};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::{Nav, error_page, not_found_page, respond};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use onestop_domain::access::{Capability, Role, Subject, mask_phone};
+use onestop_domain::config::UnitKind;
+use onestop_domain::lockout::Failures;
+use onestop_store::accounts::{self, Account, AccountFilter, ApiKey};
+use onestop_store::audit::{self, AuditFilter, AuditRecord, ProblemKind, VerifyReport};
+use std::collections::{BTreeMap, HashMap};
+use time::UtcOffset;
+
+/// Accounts per page of the list.
+const PAGE_SIZE: u32 = 50;
+/// Audit records per page.
+const AUDIT_PAGE: u32 = 50;
+/// Longest id accepted in a path.
+const MAX_ID: usize = 64;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/accounts", get(accounts_list).post(account_create))
+        .route("/admin/accounts/new", get(account_new))
+        .route("/admin/accounts/{id}", get(account_detail))
+        .route("/admin/accounts/{id}/roles", post(account_roles))
+        .route("/admin/accounts/{id}/disable", post(account_disable))
+        .route("/admin/accounts/{id}/enable", post(account_enable))
+        .route("/admin/accounts/{id}/reset-password", post(account_reset))
+        .route("/admin/apikeys", get(apikeys_list).post(apikey_create))
+        .route("/admin/apikeys/{id}/revoke", post(apikey_revoke))
+        .route("/admin/audit", get(audit_page))
+        .route("/admin/audit/verify", post(audit_verify))
+}
+
+// ───────────────────────────── access ─────────────────────────────
+
+/// A `303 See Other` to a path of this site (falls back to the accounts list
+/// should the path not be a valid header value).
+fn see_other(location: &str) -> Response {
+    let value = HeaderValue::from_str(location)
+        .unwrap_or_else(|_| HeaderValue::from_static("/admin/accounts"));
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    res.headers_mut().insert(header::LOCATION, value);
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Percent-encodes one path segment (ids come from the path, so may hold anything).
+fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The answer to a caller who may not open a page that needs `cap`, or None
+/// when they may. `path` is where the login page should bring them back to.
+pub(crate) fn gate(caller: &Caller, cap: Capability, path: &str) -> Option<Response> {
+    match &caller.subject {
+        // The path only, never a query: filters may hold personal data.
+        Subject::Anonymous => Some(crate::web::auth::login_redirect(caller, path)),
+        Subject::Account(a) if a.must_change_password => Some(see_other("/account/password")),
+        s if s.may(cap) => None,
+        _ => {
+            // Audited as a refusal (`refusals`), with what was missing.
+            caller.mark.detail("capability", format!("{cap:?}").into());
+            Some(error_page(StatusCode::FORBIDDEN, "无权访问此页面"))
+        }
+    }
+}
+
+/// The account form (`/admin/accounts`).
+struct NewAccountFields;
+
+impl PageFields for NewAccountFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["username", "display_name", "phone", "password", "roles"])
+    }
+}
+
+/// The roles form of an account.
+struct RolesFields;
+
+impl PageFields for RolesFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["roles"])
+    }
+}
+
+/// Buttons that post only their token (disable, enable, reset, revoke).
+struct TokenOnly;
+
+impl PageFields for TokenOnly {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new()
+    }
+}
+
+/// The new API key form.
+struct ApiKeyFields;
+
+impl PageFields for ApiKeyFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["name", "scopes"])
+    }
+}
+
+/// The audit chain check, with the filters the page had.
+struct VerifyFields;
+
+impl PageFields for VerifyFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["actor", "action", "target", "from", "to"])
+    }
+}
+
+fn query_pairs(q: Option<&str>) -> HashMap<String, String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(q.unwrap_or(""))
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+/// A trimmed value cut to `max` characters; None when empty.
+fn clean(v: Option<&String>, max: usize) -> Option<String> {
+    let v: String = v?.trim().chars().take(max).collect();
+    (!v.is_empty()).then_some(v)
+}
+
+fn store_failed(e: onestop_store::StoreError) -> Response {
+    let e = ApiError::from(e);
+    error_page(e.status, &e.message)
+}
+
+fn api_failed(e: ApiError) -> Response {
+    match e.status {
+        StatusCode::NOT_FOUND => not_found_page(),
+        s => error_page(s, &e.message),
+    }
+}
+
+// ───────────────────────────── display helpers ─────────────────────────────
+
+/// Unix milliseconds → `2026-11-27 10:05` in city time.
+fn when(ms: i64, offset: UtcOffset) -> String {
+    let t = onestop_domain::timefmt::from_ms(ms, offset);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+fn when_opt(ms: Option<i64>, offset: UtcOffset, none: &str) -> String {
+    ms.map_or_else(|| none.to_owned(), |m| when(m, offset))
+}
+
+fn unit_name(state: &AppState, code: &str) -> String {
+    state
+        .config
+        .unit(code)
+        .map_or_else(|| code.to_owned(), |u| u.name.clone())
+}
+
+/// `公用事业单位经办人 · 随州市水务集团`.
+fn grant_label(state: &AppState, role: &str, scope: &str) -> String {
+    let Some(r) = Role::parse(role) else {
+        return if scope.is_empty() {
+            role.to_owned()
+        } else {
+            format!("{role} · {scope}")
+        };
+    };
+    if scope.is_empty() {
+        return r.label_zh().to_owned();
+    }
+    let what = match r {
+        Role::Operator | Role::Approver | Role::Supervisor => unit_name(state, scope),
+        Role::Clerk => format!("营业厅 {scope}"),
+        Role::Applicant | Role::Claimant | Role::Admin => scope.to_owned(),
+    };
+    format!("{} · {what}", r.label_zh())
+}
+
+fn grant_code(role: &str, scope: &str) -> String {
+    if scope.is_empty() {
+        role.to_owned()
+    } else {
+        format!("{role}:{scope}")
+    }
+}
+
+/// An account as the pages show it.
+#[derive(Clone)]
+pub struct AccountView {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub phone: String,
+    pub roles: Vec<String>,
+    pub status: String,
+    /// `ok` | `off` | `locked` (for the style).
+    pub status_class: &'static str,
+    pub must_change_password: bool,
+    pub disabled: bool,
+    pub last_login: String,
+    pub uscc: String,
+    pub enterprise_name: String,
+    pub created: String,
+    pub created_by: String,
+    pub password_changed: String,
+    /// Addresses whose recent failed logins count, the most recent first.
+    pub failures: Vec<FailureView>,
+    /// One `role:scope` per line, for the roles form.
+    pub role_codes: String,
+}
+
+/// Failed logins of an account from one address.
+#[derive(Clone)]
+pub struct FailureView {
+    pub address: String,
+    pub count: u32,
+    pub last: String,
+    /// "限制登录至 …" while that address must wait, else empty.
+    pub blocked: String,
+}
+
+fn account_view(
+    state: &AppState,
+    a: &Account,
+    failures: &[(String, Failures)],
+    now_ms: i64,
+) -> AccountView {
+    let off = state.offset;
+    let policy = crate::app::accounts::lockout_policy(state);
+    let failures: Vec<FailureView> = failures
+        .iter()
+        .filter_map(|(address, f)| {
+            let f = policy.current(Some(*f), now_ms)?;
+            Some(FailureView {
+                address: address.clone(),
+                count: f.count,
+                last: when(f.last_ms, off),
+                blocked: policy
+                    .blocked_until(Some(f), now_ms)
+                    .map(|t| format!("限制登录至 {}", when(t, off)))
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
+    let (status, status_class) = if a.disabled {
+        ("已停用".to_owned(), "off")
+    } else if failures.iter().any(|f| !f.blocked.is_empty()) {
+        ("部分地址暂停登录".to_owned(), "locked")
+    } else {
+        ("正常".to_owned(), "ok")
+    };
+    AccountView {
+        id: a.id.clone(),
+        // Applicants sign in with their mobile number: masked like any phone.
+        username: onestop_domain::access::mask_phones_in(&a.username),
+        display_name: a.display_name.clone(),
+        phone: a
+            .phone
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map_or_else(|| "—".to_owned(), mask_phone),
+        roles: a
+            .grants
+            .iter()
+            .map(|(r, s)| grant_label(state, r, s))
+            .collect(),
+        status,
+        status_class,
+        must_change_password: a.must_change_password,
+        disabled: a.disabled,
+        last_login: when_opt(a.last_login_at, off, "从未登录"),
+        uscc: a.uscc.clone().unwrap_or_default(),
+        enterprise_name: a.enterprise_name.clone().unwrap_or_default(),
+        created: when(a.created_at, off),
+        created_by: a.created_by.clone(),
+        password_changed: when(a.password_changed_at, off),
+        failures,
+        role_codes: a
+            .grants
+            .iter()
+            .map(|(r, s)| grant_code(r, s))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// The valid forms of a role grant and the configured units, shown beside
+/// every roles and scopes field.
+pub struct Help {
+    /// (form, meaning, scope).
+    pub roles: Vec<(String, String, String)>,
+    /// (form, meaning).
+    pub scopes: Vec<(String, String)>,
+    /// (kind label, [(code, name)]).
+    pub units: Vec<(&'static str, Vec<(String, String)>)>,
+}
+
+fn help(state: &AppState) -> Help {
+    let roles = Role::ALL
+        .iter()
+        .map(|r| {
+            let form = match r {
+                Role::Applicant => "applicant:<统一社会信用代码>",
+                Role::Claimant => "claimant:<统一社会信用代码>",
+                Role::Clerk => "clerk:<营业厅编号>",
+                Role::Operator => "operator:<公用事业单位代码>",
+                Role::Approver => "approver:<审批部门代码>",
+                Role::Supervisor => "supervisor 或 supervisor:<督办单位代码>",
+                Role::Admin => "admin",
+            };
+            (
+                form.to_owned(),
+                r.label_zh().to_owned(),
+                r.scope_label_zh().to_owned(),
+            )
+        })
+        .collect();
+    let scopes = [
+        ("applications:read", "读取全部申请（含其工单）"),
+        ("applications:write", "提交申请"),
+        ("workorders:read:<公用事业单位代码>", "读取该单位的工单"),
+        ("workorders:write:<公用事业单位代码>", "办理该单位的工单"),
+        ("approvals:write:<审批部门代码>", "办理该部门的审批事项"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    let units = [
+        (UnitKind::Utility, "公用事业单位"),
+        (UnitKind::Department, "审批部门"),
+        (UnitKind::Supervisor, "督办单位"),
+    ]
+    .into_iter()
+    .map(|(kind, label)| {
+        (
+            label,
+            state
+                .config
+                .units
+                .iter()
+                .filter(|u| u.kind == kind)
+                .map(|u| (u.code.clone(), u.name.clone()))
+                .collect(),
+        )
+    })
+    .collect();
+    Help {
+        roles,
+        scopes,
+        units,
+    }
+}
+
+/// Splits the roles textarea into its lines, as the use case takes them.
+fn role_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Field errors → (field → message), with `roles.N` turned into one line
+/// each under `roles` ("第 3 行 “…”：…", counting the lines as typed).
+fn split_errors(e: &ApiError, roles_text: &str) -> (BTreeMap<String, String>, Vec<String>) {
+    let typed: Vec<(usize, &str)> = roles_text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l.trim()))
+        .collect();
+    let mut fields = BTreeMap::new();
+    let mut role_errors = Vec::new();
+    for f in &e.fields {
+        if let Some(n) = f.field.strip_prefix("roles.") {
+            let line = n.parse::<usize>().ok().and_then(|n| typed.get(n));
+            role_errors.push(match line {
+                Some((no, text)) => format!("第 {no} 行 “{text}”：{}", f.message),
+                None => f.message.clone(),
+            });
+        } else if f.field == "roles" {
+            role_errors.push(f.message.clone());
+        } else {
+            fields
+                .entry(f.field.clone())
+                .or_insert_with(|| f.message.clone());
+        }
+    }
+    (fields, role_errors)
+}
+
+// ───────────────────────────── account list ─────────────────────────────
+
+#[derive(Template)]
+#[template(path = "admin_accounts.html")]
+struct AccountsPage {
+    nav: Nav,
+    accounts: Vec<AccountView>,
+    q: String,
+    role: String,
+    roles: Vec<(&'static str, &'static str)>,
+    page: u32,
+    prev: Option<String>,
+    next: Option<String>,
+    total: i64,
+}
+
+fn list_href(q: &str, role: &str, page: u32) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if !q.is_empty() {
+        pairs.push(("q", q.to_owned()));
+    }
+    if !role.is_empty() {
+        pairs.push(("role", role.to_owned()));
+    }
+    if page > 1 {
+        pairs.push(("page", page.to_string()));
+    }
+    let qs = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    if qs.is_empty() {
+        "/admin/accounts".into()
+    } else {
+        format!("/admin/accounts?{qs}")
+    }
+}
+
+async fn accounts_list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = gate(&caller, Capability::ManageAccounts, "/admin/accounts") {
+        return r;
+    }
+    let q = query_pairs(raw.as_deref());
+    let text = clean(q.get("q"), 64);
+    let role = clean(q.get("role"), 32).filter(|r| Role::parse(r).is_some());
+    let page = q
+        .get("page")
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        .unwrap_or(1)
+        .clamp(1, 100_000);
+    let filter = AccountFilter {
+        text: text.clone(),
+        role: role.clone(),
+        limit: PAGE_SIZE + 1,
+        offset: (page - 1).saturating_mul(PAGE_SIZE),
+    };
+    let found = state
+        .store
+        .read(move |c| Ok((accounts::list(c, &filter)?, accounts::count(c)?)))
+        .await;
+    let (mut list, total) = match found {
+        Ok(v) => v,
+        Err(e) => return store_failed(e),
+    };
+    let more = list.len() > PAGE_SIZE as usize;
+    list.truncate(PAGE_SIZE as usize);
+    let now = state.now_ms();
+    let (q, role) = (text.unwrap_or_default(), role.unwrap_or_default());
+    let csrf = caller.csrf_token();
+    respond(
+        &caller,
+        &csrf,
+        StatusCode::OK,
+        &AccountsPage {
+            nav: Nav::for_caller(&caller, &csrf),
+            accounts: list
+                .iter()
+                .map(|a| account_view(&state, a, &[], now))
+                .collect(),
+            prev: (page > 1).then(|| list_href(&q, &role, page - 1)),
+            next: more.then(|| list_href(&q, &role, page + 1)),
+            roles: Role::ALL
+                .iter()
+                .map(|r| (r.as_str(), r.label_zh()))
+                .collect(),
+            q,
+            role,
+            page,
+            total,
+        },
+    )
+}
+
+// ───────────────────────────── create ─────────────────────────────
+
+#[derive(Template)]
+#[template(path = "admin_account_new.html")]
+struct NewAccountPage {
+    nav: Nav,
+    csrf: String,
+    username: String,
+    display_name: String,
+    phone: String,
+    roles: String,
+    errors: BTreeMap<String, String>,
+    role_errors: Vec<String>,
+    help: Help,
+}
+
+impl NewAccountPage {
+    fn err(&self, name: &str) -> Option<&str> {
+        self.errors.get(name).map(String::as_str)
+    }
+    fn error_count(&self) -> usize {
+        self.errors.len() + self.role_errors.len()
+    }
+}
+
+fn new_account_page(state: &AppState, caller: &Caller) -> NewAccountPage {
+    let csrf = caller.csrf_token();
+    NewAccountPage {
+        nav: Nav::for_caller(caller, &csrf),
+        csrf,
+        username: String::new(),
+        display_name: String::new(),
+        phone: String::new(),
+        roles: String::new(),
+        errors: BTreeMap::new(),
+        role_errors: Vec::new(),
+        help: help(state),
+    }
+}
+
+async fn account_new(State(state): State<AppState>, caller: Caller) -> Response {
+    if let Some(r) = gate(&caller, Capability::ManageAccounts, "/admin/accounts/new") {
+        return r;
+    }
+    let p = new_account_page(&state, &caller);
+    let csrf = p.csrf.clone();
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+/// The answer that shows a temporary password once.
+#[derive(Template)]
+#[template(path = "admin_password_once.html")]
+struct PasswordOncePage {
+    nav: Nav,
+    title: String,
+    account: AccountView,
+    password: Option<String>,
+}
+
+async fn account_create(
+    State(state): State<AppState>,
+    caller: Caller,
+    form: PageForm<NewAccountFields>,
+) -> Response {
+    if let Some(r) = gate(&caller, Capability::ManageAccounts, "/admin/accounts/new") {
+        return r;
+    }
+    let roles_text = form.text("roles");
+    let input = NewAccountInput {
+        username: form.text("username"),
+        display_name: form.text("display_name"),
+        phone: form.get("phone").map(str::to_owned),
+        grants: role_lines(&roles_text),
+        password: form.get("password").map(str::to_owned),
+    };
+    match uc::create_account(&state, &caller, input).await {
+        Ok(created) => {
+            let csrf = caller.csrf_token();
+            respond(
+                &caller,
+                &csrf,
+                StatusCode::CREATED,
+                &PasswordOncePage {
+                    nav: Nav::for_caller(&caller, &csrf),
+                    title: "账户已创建".into(),
+                    account: account_view(&state, &created.account, &[], state.now_ms()),
+                    password: created.temporary_password,
+                },
+            )
+        }
+        Err(e) if e.code == "validation_failed" => {
+            let mut p = new_account_page(&state, &caller);
+            let (errors, role_errors) = split_errors(&e, &roles_text);
+            p.errors = errors;
+            p.role_errors = role_errors;
+            p.username = form.text("username").trim().chars().take(64).collect();
+            p.display_name = form.text("display_name").trim().chars().take(60).collect();
+            p.phone = form.text("phone").trim().chars().take(20).collect();
+            p.roles = roles_text.chars().take(2_000).collect();
+            let csrf = p.csrf.clone();
+            respond(&caller, &csrf, StatusCode::UNPROCESSABLE_ENTITY, &p)
+        }
+        Err(e) => api_failed(e),
+    }
+}
+
+// ───────────────────────────── detail and its forms ─────────────────────────────
+
+#[derive(Template)]
+#[template(path = "admin_account.html")]
+struct AccountPage {
+    nav: Nav,
+    csrf: String,
+    a: AccountView,
+    /// The roles field as typed (or as stored).
+    roles: String,
+    role_errors: Vec<String>,
+    /// (is it good news, text).
+    message: Option<(bool, String)>,
+    is_self: bool,
+    help: Help,
+}
+
+/// An account with its recent failed logins by address.
+struct Loaded {
+    account: Account,
+    failures: Vec<(String, Failures)>,
+}
+
+async fn load_account(state: &AppState, id: &str) -> Result<Loaded, Response> {
+    if id.is_empty() || id.len() > MAX_ID {
+        return Err(not_found_page());
+    }
+    let id = id.to_owned();
+    let found = state
+        .store
+        .read(move |c| {
+            let Some(account) = accounts::get(c, &id)? else {
+                return Ok(None);
+            };
+            let failures = accounts::login_failures_of(c, &id, 20)?;
+            Ok(Some(Loaded { account, failures }))
+        })
+        .await;
+    match found {
+        Ok(Some(l)) => Ok(l),
+        Ok(None) => Err(not_found_page()),
+        Err(e) => Err(store_failed(e)),
+    }
+}
+
+fn account_page(
+    state: &AppState,
+    caller: &Caller,
+    loaded: &Loaded,
+    status: StatusCode,
+    message: Option<(bool, String)>,
+) -> (AccountPage, StatusCode) {
+    let csrf = caller.csrf_token();
+    let a = &loaded.account;
+    let view = account_view(state, a, &loaded.failures, state.now_ms());
+    (
+        AccountPage {
+            nav: Nav::for_caller(caller, &csrf),
+            csrf,
+            roles: view.role_codes.clone(),
+            a: view,
+            role_errors: Vec::new(),
+            message,
+            is_self: caller.account().is_some_and(|me| me.id == a.id),
+            help: help(state),
+        },
+        status,
+    )
+}
+
+fn render_account(caller: &Caller, (p, status): (AccountPage, StatusCode)) -> Response {
+    let csrf = p.csrf.clone();
+    respond(caller, &csrf, status, &p)
+}
+
+fn account_path(id: &str) -> String {
+    format!("/admin/accounts/{}", seg(id))
+}
+
+async fn account_detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if id.len() > MAX_ID {
+        return not_found_page();
+    }
+    if let Some(r) = gate(&caller, Capability::ManageAccounts, &account_path(&id)) {
+        return r;
+    }
+    let a = match load_account(&state, &id).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let q = query_pairs(raw.as_deref());
+    let message = match q.get("ok").map(String::as_str) {
+        Some("roles") => Some("角色已更新，新的权限在该账户的下一次请求时生效。"),
+        Some("disabled") => Some("账户已停用，其所有登录会话已结束。"),
+        Some("enabled") => Some("账户已启用。"),
+        _ => None,
+    }
+    .map(|m| (true, m.to_owned()));
+    render_account(
+        &caller,
+        account_page(&state, &caller, &a, StatusCode::OK, message),
+    )
+}
+
+/// Checks a POST under `/admin/accounts/{id}/…` (its form already read).
+fn account_post(caller: &Caller, id: &str) -> Option<Response> {
+    if id.len() > MAX_ID {
+        return Some(not_found_page());
+    }
+    gate(caller, Capability::ManageAccounts, &account_path(id))
+}
+
+async fn account_roles(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<RolesFields>,
+) -> Response {
+    if let Some(r) = account_post(&caller, &id) {
+        return r;
+    }
+    let roles_text = form.text("roles");
+    match uc::set_grants(&state, &caller, &id, &role_lines(&roles_text)).await {
+        Ok(a) => see_other(&format!("{}?ok=roles", account_path(&a.id))),
+        Err(e) if e.code == "validation_failed" || e.code == "cannot_demote_self" => {
+            let a = match load_account(&state, &id).await {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let status = e.status;
+            let (_, role_errors) = split_errors(&e, &roles_text);
+            let message = (e.code != "validation_failed").then(|| (false, e.message.clone()));
+            let (mut p, status) = account_page(&state, &caller, &a, status, message);
+            p.roles = roles_text.chars().take(2_000).collect();
+            p.role_errors = role_errors;
+            render_account(&caller, (p, status))
+        }
+        Err(e) => api_failed(e),
+    }
+}
+
+async fn set_disabled(state: AppState, caller: Caller, id: String, disabled: bool) -> Response {
+    if let Some(r) = account_post(&caller, &id) {
+        return r;
+    }
+    match uc::set_disabled(&state, &caller, &id, disabled).await {
+        Ok(a) => see_other(&format!(
+            "{}?ok={}",
+            account_path(&a.id),
+            if disabled { "disabled" } else { "enabled" }
+        )),
+        Err(e) if e.status == StatusCode::CONFLICT => {
+            let a = match load_account(&state, &id).await {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            render_account(
+                &caller,
+                account_page(&state, &caller, &a, e.status, Some((false, e.message))),
+            )
+        }
+        Err(e) => api_failed(e),
+    }
+}
+
+async fn account_disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    _form: PageForm<TokenOnly>,
+) -> Response {
+    set_disabled(state, caller, id, true).await
+}
+
+async fn account_enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    _form: PageForm<TokenOnly>,
+) -> Response {
+    set_disabled(state, caller, id, false).await
+}
+
+async fn account_reset(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    _form: PageForm<TokenOnly>,
+) -> Response {
+    if let Some(r) = account_post(&caller, &id) {
+        return r;
+    }
+    match uc::reset_password(&state, &caller, &id).await {
+        Ok(done) => {
+            let csrf = caller.csrf_token();
+            respond(
+                &caller,
+                &csrf,
+                StatusCode::OK,
+                &PasswordOncePage {
+                    nav: Nav::for_caller(&caller, &csrf),
+                    title: "密码已重置".into(),
+                    account: account_view(&state, &done.account, &[], state.now_ms()),
+                    password: done.temporary_password,
+                },
+            )
+        }
+        Err(e) => api_failed(e),
+    }
+}
+
+// ───────────────────────────── API keys ─────────────────────────────
+
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    /// (code, meaning).
+    pub scopes: Vec<(String, String)>,
+    pub created: String,
+    pub created_by: String,
+    pub last_used: String,
+    pub revoked: Option<String>,
+}
+
+fn scope_meaning(state: &AppState, code: &str) -> String {
+    if let Some(u) = code.strip_prefix("workorders:read:") {
+        format!("读取{}的工单", unit_name(state, u))
+    } else if let Some(u) = code.strip_prefix("workorders:write:") {
+        format!("办理{}的工单", unit_name(state, u))
+    } else if let Some(u) = code.strip_prefix("approvals:write:") {
+        format!("办理{}的审批事项", unit_name(state, u))
+    } else {
+        match code {
+            "applications:read" => "读取全部申请".into(),
+            "applications:write" => "提交申请".into(),
+            other => other.to_owned(),
+        }
+    }
+}
+
+fn key_view(state: &AppState, k: &ApiKey, names: &HashMap<String, String>) -> KeyView {
+    let off = state.offset;
+    KeyView {
+        id: k.id.clone(),
+        name: k.name.clone(),
+        prefix: k.prefix.clone(),
+        scopes: k
+            .scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| (s.to_owned(), scope_meaning(state, s)))
+            .collect(),
+        created: when(k.created_at, off),
+        created_by: names
+            .get(&k.created_by)
+            .cloned()
+            .unwrap_or_else(|| k.created_by.clone()),
+        last_used: when_opt(k.last_used_at, off, "从未使用"),
+        revoked: k.revoked_at.map(|t| when(t, off)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_apikeys.html")]
+struct ApiKeysPage {
+    nav: Nav,
+    csrf: String,
+    keys: Vec<KeyView>,
+    name: String,
+    scopes: String,
+    errors: BTreeMap<String, String>,
+    /// (name, key): a key just created, shown this once.
+    new_key: Option<(String, String)>,
+    message: Option<String>,
+    help: Help,
+}
+
+impl ApiKeysPage {
+    fn err(&self, name: &str) -> Option<&str> {
+        self.errors.get(name).map(String::as_str)
+    }
+}
+
+async fn apikeys_page(state: &AppState, caller: &Caller) -> Result<ApiKeysPage, Response> {
+    let keys = state
+        .store
+        .read(|c| {
+            let keys = accounts::list_api_keys(c)?;
+            let mut names = HashMap::new();
+            for k in &keys {
+                if !names.contains_key(&k.created_by)
+                    && k.created_by.len() <= MAX_ID
+                    && let Some(a) = accounts::get(c, &k.created_by)?
+                {
+                    names.insert(
+                        k.created_by.clone(),
+                        onestop_domain::access::mask_phones_in(&a.username),
+                    );
+                }
+            }
+            Ok((keys, names))
+        })
+        .await;
+    let (keys, names) = keys.map_err(store_failed)?;
+    let csrf = caller.csrf_token();
+    Ok(ApiKeysPage {
+        nav: Nav::for_caller(caller, &csrf),
+        csrf,
+        keys: keys.iter().map(|k| key_view(state, k, &names)).collect(),
+        name: String::new(),
+        scopes: String::new(),
+        errors: BTreeMap::new(),
+        new_key: None,
+        message: None,
+        help: help(state),
+    })
+}
+
+async fn apikeys_list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = gate(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
+        return r;
+    }
+    let mut p = match apikeys_page(&state, &caller).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if query_pairs(raw.as_deref())
+        .get("ok")
+        .is_some_and(|v| v == "revoked")
+    {
+        p.message = Some("密钥已吊销，使用它的请求将立即被拒绝。".into());
+    }
+    let csrf = p.csrf.clone();
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+async fn apikey_create(
+    State(state): State<AppState>,
+    caller: Caller,
+    form: PageForm<ApiKeyFields>,
+) -> Response {
+    if let Some(r) = gate(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
+        return r;
+    }
+    let (name, scopes) = (form.text("name"), form.text("scopes"));
+    let result = uc::create_api_key(&state, &caller, &name, &scopes).await;
+    let mut p = match apikeys_page(&state, &caller).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let status = match result {
+        Ok((row, key)) => {
+            p.new_key = Some((row.name, key));
+            StatusCode::CREATED
+        }
+        Err(e) if e.code == "validation_failed" => {
+            p.errors = e
+                .fields
+                .iter()
+                .map(|f| (f.field.clone(), f.message.clone()))
+                .collect();
+            p.name = name.trim().chars().take(100).collect();
+            p.scopes = scopes.trim().chars().take(1_000).collect();
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(e) => return api_failed(e),
+    };
+    let csrf = p.csrf.clone();
+    respond(&caller, &csrf, status, &p)
+}
+
+async fn apikey_revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    _form: PageForm<TokenOnly>,
+) -> Response {
+    if id.len() > MAX_ID {
+        return not_found_page();
+    }
+    if let Some(r) = gate(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
+        return r;
+    }
+    match uc::revoke_api_key(&state, &caller, &id).await {
+        Ok(true) => see_other("/admin/apikeys?ok=revoked"),
+        Ok(false) => {
+            let i = id.clone();
+            match state.store.read(move |c| accounts::api_key(c, &i)).await {
+                // Revoked already (another administrator, or a second click).
+                Ok(Some(_)) => see_other("/admin/apikeys"),
+                Ok(None) => not_found_page(),
+                Err(e) => store_failed(e),
+            }
+        }
+        Err(e) => api_failed(e),
+    }
+}
+
+// ───────────────────────────── audit log ─────────────────────────────
+
+/// The actions the audit page knows by name.
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("login", "登录"),
+    ("account_locked", "多次输错密码，暂停该地址登录"),
+    ("enterprise_claim_verified", "企业认证通过"),
+    ("enterprise_claim_rejected", "企业认证未通过"),
+    ("enterprise_claim_revoked", "撤销企业认证"),
+    ("enterprise_owner_set", "设为企业管理员"),
+    ("enterprise_claim_code_sent", "发送企业认证验证码"),
+    ("enterprise_claim_code_failed", "企业认证验证码错误"),
+    ("enterprise_claims_read", "查看企业认证申请"),
+    (
+        "enterprise_claim_login_mismatch",
+        "法人登录的企业与认领的企业不一致",
+    ),
+    ("logout", "退出登录"),
+    ("account_registered", "企业注册"),
+    ("account_created", "创建账户"),
+    ("account_disabled", "停用账户"),
+    ("account_enabled", "启用账户"),
+    ("password_reset", "重置密码"),
+    ("password_changed", "修改密码"),
+    ("roles_changed", "变更角色"),
+    ("apikey_created", "创建 API 密钥"),
+    ("apikey_revoked", "吊销 API 密钥"),
+    ("application_read", "查看申请"),
+    ("application_list", "查询申请列表"),
+    ("audit_pruned", "清理过期审计记录"),
+    ("access_refused", "访问被拒绝"),
+    ("access_denied", "越权操作被拒绝"),
+];
+
+/// The reasons of `access_refused` records (`refusals::Reason` codes).
+fn refusal_reason_label(code: &str) -> &str {
+    match code {
+        "unauthenticated" => "未登录",
+        "forbidden" => "无权限",
+        "scope" => "密钥权限范围不足",
+        "hidden" => "记录不可见",
+        "csrf" => "页面已过期(CSRF)",
+        "rate_limited" => "请求过于频繁",
+        "password_change_required" => "须先修改密码",
+        other => other,
+    }
+}
+
+/// An `access_refused` record's detail, readable: reason, request, count
+/// and times (the JSON stays in the title for the curious).
+fn refusal_text(detail: &str, offset: UtcOffset) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(detail).ok()?;
+    let reason = refusal_reason_label(v.get("reason")?.as_str()?);
+    let method = v.get("method").and_then(|m| m.as_str()).unwrap_or("");
+    let route = v.get("route").and_then(|m| m.as_str()).unwrap_or("");
+    let count = v
+        .get("count")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(1);
+    let first = v.get("first_at").and_then(serde_json::Value::as_i64);
+    let last = v.get("last_at").and_then(serde_json::Value::as_i64);
+    let clock = |ms: i64| {
+        let t = onestop_domain::timefmt::from_ms(ms, offset);
+        format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+    };
+    let mut out = format!("原因：{reason}；请求：{method} {route}");
+    match v.get("part").and_then(|p| p.as_str()) {
+        Some("rest") => out.push_str(&format!("；本分钟内此后又 {count} 次")),
+        Some("overflow") => out.push_str(&format!("；来源过多，合计 {count} 次")),
+        _ if count > 1 => out.push_str(&format!("；共 {count} 次")),
+        _ => {}
+    }
+    if let (Some(a), Some(b)) = (first, last)
+        && count > 1
+    {
+        out.push_str(&format!("（{}–{}）", clock(a), clock(b)));
+    }
+    if let Some(cap) = v.get("capability").and_then(|c| c.as_str()) {
+        out.push_str(&format!("；所需权限：{cap}"));
+    }
+    if let Some(t) = v.get("targets").and_then(|t| t.as_array())
+        && !t.is_empty()
+    {
+        let ids: Vec<&str> = t.iter().filter_map(|x| x.as_str()).collect();
+        out.push_str(&format!("；涉及记录：{}", ids.join("、")));
+    }
+    Some(out)
+}
+
+fn action_label(code: &str) -> String {
+    ACTIONS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or_else(|| code.to_owned(), |(_, l)| (*l).to_owned())
+}
+
+fn outcome_label(code: &str) -> (&'static str, &'static str) {
+    match code {
+        "success" => ("成功", "ok"),
+        "failure" => ("失败", "bad"),
+        "denied" => ("拒绝", "bad"),
+        _ => ("其他", ""),
+    }
+}
+
+fn actor_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "account" => "账户",
+        "api_key" => "API 密钥",
+        "anonymous" => "匿名",
+        "system" => "系统",
+        "many" => "多个来源",
+        _ => "其他",
+    }
+}
+
+fn target_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "account" => "账户",
+        "api_key" => "API 密钥",
+        "application" => "申请",
+        "work_order" => "工单",
+        "approval_case" => "并联审批",
+        "approval_item" => "审批事项",
+        "reminder" => "督办",
+        "audit_log" => "审计日志",
+        "enterprise_claim" => "企业认证",
+        "enterprise" => "企业",
+        "" => "",
+        _ => "对象",
+    }
+}
+
+pub struct AuditRow {
+    pub seq: i64,
+    pub when: String,
+    pub actor: String,
+    pub actor_kind: &'static str,
+    pub actor_id: String,
+    pub action: String,
+    pub action_code: String,
+    pub outcome: &'static str,
+    pub outcome_class: &'static str,
+    pub target_kind: &'static str,
+    pub target_id: String,
+    /// A link to the target's page, when there is one this caller may open.
+    pub target_link: Option<String>,
+    pub ip: String,
+    pub detail: String,
+    pub hash: String,
+    pub hash_short: String,
+}
+
+fn audit_row(r: &AuditRecord, offset: UtcOffset, can_manage: bool) -> AuditRow {
+    let (outcome, outcome_class) = outcome_label(&r.outcome);
+    AuditRow {
+        seq: r.seq,
+        when: when(r.at_ms, offset),
+        actor: if r.actor_name.is_empty() {
+            "—".into()
+        } else {
+            onestop_domain::access::mask_phones_in(&r.actor_name)
+        },
+        actor_kind: actor_kind_label(&r.actor_kind),
+        actor_id: r.actor_id.clone(),
+        action: action_label(&r.action),
+        action_code: r.action.clone(),
+        outcome,
+        outcome_class,
+        target_kind: target_kind_label(&r.target_kind),
+        target_id: r.target_id.clone(),
+        target_link: (can_manage
+            && r.target_kind == "account"
+            && !r.target_id.is_empty()
+            && r.target_id.len() <= MAX_ID)
+            .then(|| account_path(&r.target_id)),
+        ip: r.ip.clone(),
+        detail: if r.detail == "{}" {
+            String::new()
+        } else if r.action == crate::refusals::ACTION
+            && let Some(text) = refusal_text(&r.detail, offset)
+        {
+            text
+        } else {
+            onestop_domain::access::mask_phones_in(&r.detail)
+        },
+        hash_short: r.hash.chars().take(12).collect(),
+        hash: r.hash.clone(),
+    }
+}
+
+/// What the audit filters hold, as typed.
+#[derive(Default, Clone)]
+pub struct AuditForm {
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+struct AuditPage {
+    nav: Nav,
+    csrf: String,
+    f: AuditForm,
+    actions: Vec<(String, String)>,
+    rows: Vec<AuditRow>,
+    errors: BTreeMap<String, String>,
+    /// Link to the next (older) page.
+    next: Option<String>,
+    /// Link back to the newest page, when paging.
+    newest: Option<String>,
+    total: i64,
+    /// (intact, text): the result of checking the hash chain.
+    verify: Option<(bool, String)>,
+}
+
+impl AuditPage {
+    fn err(&self, name: &str) -> Option<&str> {
+        self.errors.get(name).map(String::as_str)
+    }
+}
+
+/// `2026-11-27` → midnight in city time, as Unix milliseconds.
+fn day_start_ms(text: &str, offset: UtcOffset, days_after: i64) -> Option<i64> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let d = time::Date::parse(text, &fmt).ok()?;
+    let d = d.checked_add(time::Duration::days(days_after))?;
+    Some(onestop_domain::timefmt::to_ms(
+        d.midnight().assume_offset(offset),
+    ))
+}
+
+fn audit_href(f: &AuditForm, before: Option<i64>) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    for (k, v) in [
+        ("actor", &f.actor),
+        ("action", &f.action),
+        ("target", &f.target),
+        ("from", &f.from),
+        ("to", &f.to),
+    ] {
+        if !v.is_empty() {
+            pairs.push((k, v.clone()));
+        }
+    }
+    if let Some(b) = before {
+        pairs.push(("before", b.to_string()));
+    }
+    let qs = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    if qs.is_empty() {
+        "/admin/audit".into()
+    } else {
+        format!("/admin/audit?{qs}")
+    }
+}
+
+async fn audit_view(
+    state: &AppState,
+    caller: &Caller,
+    q: &HashMap<String, String>,
+    verify: Option<(bool, String)>,
+) -> Response {
+    let off = state.offset;
+    let f = AuditForm {
+        actor: clean(q.get("actor"), 64).unwrap_or_default(),
+        action: clean(q.get("action"), 64)
+            .filter(|a| a.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .unwrap_or_default(),
+        target: clean(q.get("target"), 64).unwrap_or_default(),
+        from: clean(q.get("from"), 10).unwrap_or_default(),
+        to: clean(q.get("to"), 10).unwrap_or_default(),
+    };
+    let mut errors = BTreeMap::new();
+    let from_ms = if f.from.is_empty() {
+        None
+    } else {
+        let v = day_start_ms(&f.from, off, 0);
+        if v.is_none() {
+            errors.insert(
+                "from".to_owned(),
+                "请按 年-月-日 填写，如 2026-11-27".to_owned(),
+            );
+        }
+        v
+    };
+    let to_ms = if f.to.is_empty() {
+        None
+    } else {
+        let v = day_start_ms(&f.to, off, 1);
+        if v.is_none() {
+            errors.insert(
+                "to".to_owned(),
+                "请按 年-月-日 填写，如 2026-11-30".to_owned(),
+            );
+        }
+        v
+    };
+    if let (Some(a), Some(b)) = (from_ms, to_ms)
+        && a >= b
+    {
+        errors.insert("to".to_owned(), "结束日期不能早于开始日期".to_owned());
+    }
+    let before = q
+        .get("before")
+        .and_then(|b| b.trim().parse::<i64>().ok())
+        .filter(|b| *b > 0);
+    let filter = AuditFilter {
+        actor: (!f.actor.is_empty()).then(|| f.actor.clone()),
+        action: (!f.action.is_empty()).then(|| f.action.clone()),
+        target_id: (!f.target.is_empty()).then(|| f.target.clone()),
+        from_ms,
+        to_ms,
+        before_seq: before,
+        limit: AUDIT_PAGE + 1,
+    };
+    let run = errors.is_empty();
+    let found = state
+        .store
+        .read(move |c| {
+            let rows = if run {
+                audit::list(c, &filter)?
+            } else {
+                Vec::new()
+            };
+            Ok((rows, audit::count(c)?))
+        })
+        .await;
+    let (mut records, total) = match found {
+        Ok(v) => v,
+        Err(e) => return store_failed(e),
+    };
+    let more = records.len() > AUDIT_PAGE as usize;
+    records.truncate(AUDIT_PAGE as usize);
+    let can_manage = caller.subject.may(Capability::ManageAccounts);
+    let mut actions: Vec<(String, String)> = ACTIONS
+        .iter()
+        .map(|(c, l)| ((*c).to_owned(), (*l).to_owned()))
+        .collect();
+    if !f.action.is_empty() && !actions.iter().any(|(c, _)| *c == f.action) {
+        actions.push((f.action.clone(), f.action.clone()));
+    }
+    let csrf = caller.csrf_token();
+    let page = AuditPage {
+        nav: Nav::for_caller(caller, &csrf),
+        csrf: csrf.clone(),
+        rows: records
+            .iter()
+            .map(|r| audit_row(r, off, can_manage))
+            .collect(),
+        next: if more {
+            records.last().map(|r| audit_href(&f, Some(r.seq)))
+        } else {
+            None
+        },
+        newest: before.map(|_| audit_href(&f, None)),
+        actions,
+        f,
+        errors,
+        total,
+        verify,
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    respond(caller, &csrf, status, &page)
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = gate(&caller, Capability::ReadAudit, "/admin/audit") {
+        return r;
+    }
+    audit_view(&state, &caller, &query_pairs(raw.as_deref()), None).await
+}
+
+fn verify_text(r: &VerifyReport) -> (bool, String) {
+    if r.intact() {
+        let checkpoints = if r.checkpoints > 0 {
+            format!("，与 {} 个检查点一致", r.checkpoints)
+        } else {
+            String::new()
+        };
+        return if r.checked == 0 {
+            (
+                true,
+                format!("哈希链完整：当前没有需要校验的审计记录{checkpoints}。"),
+            )
+        } else {
+            (
+                true,
+                format!(
+                    "哈希链完整：已校验 {} 条记录（序号 {}–{}）{checkpoints}，未发现篡改、插入或删除。",
+                    r.checked, r.first_seq, r.last_seq
+                ),
+            )
+        };
+    }
+    let total = r.problems.len() as i64 + r.more_problems;
+    let items: Vec<String> = r
+        .problems
+        .iter()
+        .map(|p| {
+            let at = if p.first_seq == p.last_seq {
+                format!("序号为 {}", p.first_seq)
+            } else {
+                format!("序号为 {}–{}", p.first_seq, p.last_seq)
+            };
+            format!("{at}：{} [{}]", problem_zh(p.kind), p.message)
+        })
+        .collect();
+    (
+        false,
+        format!(
+            "哈希链已断裂：发现 {total} 处问题（已校验 {} 条记录）。{}。请立即保全数据库与检查点文件，并报告安全管理员。",
+            r.checked,
+            items.join("；")
+        ),
+    )
+}
+
+/// Each kind of problem, in Chinese (the store's English follows in
+/// brackets for the operator).
+fn problem_zh(kind: ProblemKind) -> &'static str {
+    match kind {
+        ProblemKind::Changed => "记录内容与其哈希不符（记录被改动）",
+        ProblemKind::RecomputedWithoutKey => "哈希链被无密钥重算（记录被改动后伪造了哈希）",
+        ProblemKind::Relinked => "前序哈希与上一条记录不符（记录被插入、替换或哈希被改）",
+        ProblemKind::Removed => "记录缺失（记录被删除）",
+        ProblemKind::Truncated => "末尾记录缺失（最新的记录被截去）",
+        ProblemKind::Wiped => "审计日志被清空",
+        ProblemKind::Inserted => "链外记录（被插入或伪造）",
+        ProblemKind::HeadMismatch => "链头与最新记录不一致",
+        ProblemKind::SealBroken => "保留期起点或密钥链起点被无密钥改动",
+        ProblemKind::SealMissing => "链头封印被删除",
+        ProblemKind::AnchorInsideRetention => "保留期内的记录被清除",
+        ProblemKind::BoundaryMoved => "密钥链起点被移动",
+        ProblemKind::CheckpointForged => "检查点签名无效（伪造，或使用了其他密钥）",
+        ProblemKind::CheckpointMismatch => "记录与检查点不符（检查点之后被改写）",
+        ProblemKind::Unreadable => "记录无法读取",
+    }
+}
+
+async fn audit_verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    form: PageForm<VerifyFields>,
+) -> Response {
+    if let Some(r) = gate(&caller, Capability::ReadAudit, "/admin/audit") {
+        return r;
+    }
+    let report = match crate::app::audit_chain::verify(&state, Vec::new()).await {
+        Ok(r) => r,
+        Err(e) => return store_failed(e),
+    };
+    // The filters the page had, carried in hidden fields, stay applied.
+    let q: HashMap<String, String> = form.map();
+    audit_view(&state, &caller, &q, Some(verify_text(&report))).await
+}

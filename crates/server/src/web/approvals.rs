@@ -1,0 +1,867 @@
+//! The parallel approval pages (并联审批): a department's inbox, one case
+//! with its consolidated opinion sheet (附表4) and the forms on it (decide an
+//! item; revise and resubmit a rejected case), and the form a utility raises
+//! a case with, optionally signing the notification-commitment (附表3).
+//!
+//! Each form calls the same use case as the API (`crate::app::approvals`), so
+//! the pages can never allow what the API refuses.
+
+use crate::AppState;
+use crate::app::approvals::{self, FullCase};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::staff::{
+    DoneQuery, Opt, PER_PAGE, district_name, gate, iso, options, order_service, page_link,
+    parse_opt, parse_page, query_map, when,
+};
+use crate::web::{Nav, error_page, not_found_page, respond};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use onestop_domain::access::{Capability, Role};
+use onestop_domain::application::{Application, OrderStatus, Stage};
+use onestop_domain::approval::{COMMITMENTS, CONFIRMATION, ItemStatus};
+use onestop_domain::config::UnitKind;
+use onestop_domain::timefmt;
+use std::collections::{BTreeMap, HashMap};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/approvals", get(inbox))
+        .route("/approval-cases/{id}", get(case_page))
+        .route(
+            "/approval-cases/{id}/decision",
+            axum::routing::post(post_decision),
+        )
+        .route(
+            "/approval-cases/{id}/resubmission",
+            axum::routing::post(post_resubmission),
+        )
+        .route(
+            "/applications/{id}/approval-case",
+            get(raise_page).post(post_raise),
+        )
+}
+
+fn at(state: &AppState, ms: i64) -> String {
+    when(state, timefmt::from_ms(ms, state.offset))
+}
+
+fn at_iso(state: &AppState, ms: i64) -> String {
+    iso(state, timefmt::from_ms(ms, state.offset))
+}
+
+fn unit_name(state: &AppState, code: &str) -> String {
+    state
+        .config
+        .unit(code)
+        .map_or_else(|| code.to_owned(), |u| u.name.clone())
+}
+
+/// `account:张三` → `张三`; the commitment's automatic approval reads as such.
+fn signer(by: &str) -> String {
+    if by == "system:commitment" {
+        return "告知承诺制自动办结".to_owned();
+    }
+    by.split_once(':').map_or(by, |(_, name)| name).to_owned()
+}
+
+/// A department's decision on one item of a case.
+struct DecisionFields;
+
+impl PageFields for DecisionFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["item_id", "decision", "opinion", "version"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::DecideApprovals)
+    }
+}
+
+/// The works utility's resubmission after a rejection.
+struct ResubmissionFields;
+
+impl PageFields for ResubmissionFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["note", "place", "from", "to", "version"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+/// Raising a case: the works (one box per waiting order), the departments
+/// not concerned (one box per configured department), and the commitment.
+struct RaiseFields;
+
+impl PageFields for RaiseFields {
+    fn spec(state: &AppState) -> Spec {
+        let departments = state
+            .config
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Department)
+            .count();
+        Spec::new()
+            .many("works", MAX_CASE_WORKS)
+            .many("not_applicable", departments)
+            .fields(&[
+                "place",
+                "from",
+                "to",
+                "sign",
+                "commitment.signed_by",
+                "commitment.unit",
+                "commitment.signed_at",
+                "commitment.confirmation",
+            ])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+/// Works one case may list (the validator's own limit).
+const MAX_CASE_WORKS: usize = 20;
+
+/// A refused request's field errors, the first message per field (for the
+/// forms that show each beside its field).
+pub(crate) fn errors_of(e: &ApiError) -> BTreeMap<String, String> {
+    let mut errors = BTreeMap::new();
+    for f in &e.fields {
+        errors.entry(f.field.clone()).or_insert(f.message.clone());
+    }
+    errors
+}
+
+// ───────────────────────────── the inbox ─────────────────────────────
+
+struct InboxRowView {
+    case_id: String,
+    application_number: String,
+    enterprise: String,
+    district: String,
+    department: String,
+    place: String,
+    dates: String,
+    round: i64,
+    status_code: &'static str,
+    status: &'static str,
+    commitment: bool,
+    /// The deadline (pending) or the signed time (decided).
+    time: String,
+    time_iso: String,
+    pending: bool,
+    overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "approvals_inbox.html")]
+struct InboxPage {
+    nav: Nav,
+    departments: String,
+    rows: Vec<InboxRowView>,
+    statuses: Vec<Opt>,
+    filtered: bool,
+    notice: Option<String>,
+    page: u32,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::DecideApprovals) {
+        return r;
+    }
+    let q = query_map(raw.as_deref());
+    let mut invalid = false;
+    let status = parse_opt(&q, "status", ItemStatus::parse, &mut invalid);
+    let page = parse_page(&q, &mut invalid);
+    let (items, next_page) = match approvals::inbox(&state, &caller, status, page, PER_PAGE).await {
+        Ok(r) => r,
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let now = state.now();
+    let rows = items
+        .into_iter()
+        .map(|r| {
+            let pending = r.item.status == ItemStatus::Pending;
+            let time = if pending {
+                Some(r.item.due_at.clone())
+            } else {
+                r.item.decided_at.clone()
+            };
+            let t = time.as_deref().and_then(timefmt::parse);
+            InboxRowView {
+                case_id: r.case_id,
+                application_number: r.application_number,
+                enterprise: r.applicant_name,
+                district: district_name(&state, &r.district_code),
+                department: r.item.department.name.clone(),
+                place: r.place,
+                dates: if r.from == r.to {
+                    r.from
+                } else {
+                    format!("{} 至 {}", r.from, r.to)
+                },
+                round: r.item.round,
+                status_code: r.item.status.as_str(),
+                status: r.item.status.label_zh(),
+                commitment: r.commitment,
+                time: t.map(|t| when(&state, t)).unwrap_or_default(),
+                time_iso: t.map(|t| iso(&state, t)).unwrap_or_default(),
+                pending,
+                overdue: pending && t.is_some_and(|t| t < now),
+            }
+        })
+        .collect();
+    let code = status.map_or("", |s| s.as_str());
+    let csrf = caller.csrf_token();
+    let mine = approvals::departments(&caller.subject);
+    let p = InboxPage {
+        nav: Nav::for_caller(&caller, &csrf),
+        departments: mine
+            .iter()
+            .map(|d| unit_name(&state, d))
+            .collect::<Vec<_>>()
+            .join("、"),
+        rows,
+        statuses: options(
+            [
+                ItemStatus::Pending,
+                ItemStatus::Approved,
+                ItemStatus::Rejected,
+            ]
+            .iter()
+            .map(|s| (s.as_str(), s.label_zh())),
+            code,
+        ),
+        filtered: status.is_some(),
+        notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
+        page,
+        prev: (page > 1).then(|| page_link("/approvals", &[("status", code)], page - 1)),
+        next: next_page.map(|n| page_link("/approvals", &[("status", code)], n)),
+    };
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+// ───────────────────────────── one case ─────────────────────────────
+
+struct SheetLine {
+    department: String,
+    required: bool,
+    status_code: &'static str,
+    status: &'static str,
+    automatic: bool,
+    opinion: String,
+    signer: String,
+    signed: String,
+    signed_iso: String,
+    due: String,
+}
+
+struct HistoryLine {
+    round: i64,
+    department: String,
+    decision_code: &'static str,
+    decision: &'static str,
+    opinion: String,
+    signer: String,
+    signed: String,
+    signed_iso: String,
+}
+
+struct RevisionLine {
+    round: i64,
+    note: String,
+    by: String,
+    at: String,
+}
+
+struct WorkLine {
+    id: String,
+    service: String,
+    unit: String,
+    stage: &'static str,
+    status: &'static str,
+}
+
+/// A decision form for one of the caller's pending items.
+struct DecideForm {
+    item_id: String,
+    department: String,
+    version: i64,
+}
+
+struct CommitmentView {
+    signed_by: String,
+    unit: String,
+    signed_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "approval_case.html")]
+struct CasePage {
+    nav: Nav,
+    csrf: String,
+    id: String,
+    application_id: String,
+    application_number: String,
+    enterprise: String,
+    district: String,
+    place: String,
+    from: String,
+    to: String,
+    raised_by: String,
+    status_code: &'static str,
+    status: &'static str,
+    round: i64,
+    due: String,
+    due_iso: String,
+    level_code: &'static str,
+    level: &'static str,
+    version: i64,
+    commitment: Option<CommitmentView>,
+    commitments: [&'static str; 4],
+    works: Vec<WorkLine>,
+    sheet: Vec<SheetLine>,
+    history: Vec<HistoryLine>,
+    revisions: Vec<RevisionLine>,
+    decide: Vec<DecideForm>,
+    resubmit: bool,
+    /// The form that was refused (`decide:<item>` or `resubmit`), its
+    /// field errors and what was typed.
+    failed: String,
+    errors: BTreeMap<String, String>,
+    typed: HashMap<String, String>,
+    message: Option<String>,
+    done: Option<String>,
+}
+
+impl CasePage {
+    fn err(&self, form: &str, field: &str) -> Option<&str> {
+        (self.failed == form)
+            .then(|| self.errors.get(field).map(String::as_str))
+            .flatten()
+    }
+    fn typed(&self, form: &str, field: &str) -> &str {
+        if self.failed == form {
+            self.typed.get(field).map(String::as_str).unwrap_or("")
+        } else {
+            ""
+        }
+    }
+    /// For the resubmission form: what was typed, else the case's value.
+    fn typed_or<'a>(&'a self, field: &str, current: &'a str) -> &'a str {
+        if self.failed == "resubmit" {
+            self.typed.get(field).map(String::as_str).unwrap_or("")
+        } else {
+            current
+        }
+    }
+    fn chose(&self, form: &str, value: &str) -> bool {
+        self.failed == form && self.typed.get("decision").map(String::as_str) == Some(value)
+    }
+}
+
+struct Refusal {
+    form: String,
+    errors: BTreeMap<String, String>,
+    typed: HashMap<String, String>,
+    message: String,
+}
+
+async fn case_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadApplications) {
+        return r;
+    }
+    let done = match q.done.as_deref() {
+        Some("decision") => Some("审批意见已签署。".to_owned()),
+        Some("resubmission") => Some("已修改并重新提交，退回的部门将重新审批。".to_owned()),
+        Some("raised") => Some("并联审批已发起，各部门同时收到审批事项。".to_owned()),
+        _ => None,
+    };
+    render_case(&state, &caller, id, StatusCode::OK, None, done).await
+}
+
+async fn render_case(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    status: StatusCode,
+    refusal: Option<Refusal>,
+    done: Option<String>,
+) -> Response {
+    let (app, full) = match approvals::read_case(state, caller, id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found_page(),
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let resubmit = approvals::may_resubmit(caller, &app, &full.case);
+    let mine = approvals::departments(&caller.subject);
+    let FullCase {
+        case,
+        decisions,
+        revisions,
+    } = full;
+    let commitment = case
+        .commitment
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<onestop_domain::approval::Commitment>(c).ok())
+        .map(|c| CommitmentView {
+            signed_by: c.signed_by,
+            unit: c.unit,
+            signed_at: c.signed_at,
+        });
+    let works = app
+        .work_orders
+        .iter()
+        .filter(|o| case.works.contains(&o.id))
+        .map(|o| WorkLine {
+            id: o.id.clone(),
+            service: order_service(state, &o.service, o.carrier.as_deref()),
+            unit: o.unit.name.clone(),
+            stage: o.stage.label_zh(),
+            status: o.status.label_zh(),
+        })
+        .collect();
+    let decide = case
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::Pending && mine.contains(&i.department))
+        .map(|i| DecideForm {
+            item_id: i.id.clone(),
+            department: unit_name(state, &i.department),
+            version: i.version,
+        })
+        .collect();
+    let sheet = case
+        .items
+        .iter()
+        .map(|i| SheetLine {
+            department: unit_name(state, &i.department),
+            required: i.required,
+            status_code: i.status.as_str(),
+            status: i.status.label_zh(),
+            automatic: i.automatic,
+            opinion: i.opinion.clone().unwrap_or_default(),
+            signer: i.decided_by.as_deref().map(signer).unwrap_or_default(),
+            signed: i.decided_at_ms.map(|t| at(state, t)).unwrap_or_default(),
+            signed_iso: i
+                .decided_at_ms
+                .map(|t| at_iso(state, t))
+                .unwrap_or_default(),
+            due: at(state, i.due_at_ms),
+        })
+        .collect();
+    let history = decisions
+        .iter()
+        .map(|d| HistoryLine {
+            round: d.round,
+            department: unit_name(state, &d.department),
+            decision_code: d.status.as_str(),
+            decision: d.status.label_zh(),
+            opinion: d.opinion.clone(),
+            signer: signer(&d.decided_by),
+            signed: at(state, d.decided_at_ms),
+            signed_iso: at_iso(state, d.decided_at_ms),
+        })
+        .collect();
+    let revisions = revisions
+        .iter()
+        .map(|r| RevisionLine {
+            round: r.round,
+            note: r.note.clone(),
+            by: signer(&r.revised_by),
+            at: at(state, r.revised_at_ms),
+        })
+        .collect();
+    let (failed, errors, typed, message) = match refusal {
+        Some(r) => (r.form, r.errors, r.typed, Some(r.message)),
+        None => Default::default(),
+    };
+    let csrf = caller.csrf_token();
+    let p = CasePage {
+        nav: Nav::for_caller(caller, &csrf),
+        csrf: csrf.clone(),
+        id: case.id.clone(),
+        application_id: app.id.clone(),
+        application_number: app.number.clone(),
+        enterprise: app.form.applicant.name.clone(),
+        district: district_name(state, &app.form.address.district_code),
+        place: case.place.clone(),
+        from: case.from_date.clone(),
+        to: case.to_date.clone(),
+        raised_by: unit_name(state, &case.raised_by_unit),
+        status_code: case.status.as_str(),
+        status: case.status.label_zh(),
+        round: case.round,
+        due: at(state, case.due_at_ms),
+        due_iso: at_iso(state, case.due_at_ms),
+        level_code: crate::app::approvals::case_level(&case.items).as_str(),
+        level: crate::app::approvals::case_level(&case.items).label_zh(),
+        version: case.version,
+        commitment,
+        commitments: COMMITMENTS,
+        works,
+        sheet,
+        history,
+        revisions,
+        decide,
+        resubmit,
+        failed,
+        errors,
+        typed,
+        message,
+        done,
+    };
+    respond(caller, &csrf, status, &p)
+}
+
+fn typed_of(form: &HashMap<String, String>) -> HashMap<String, String> {
+    form.iter()
+        .filter(|(k, _)| k.as_str() != "csrf_token")
+        .map(|(k, v)| (k.clone(), v.chars().take(2000).collect()))
+        .collect()
+}
+
+async fn post_decision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<DecisionFields>,
+) -> Response {
+    let form = form.map();
+    let item = form.get("item_id").cloned().unwrap_or_default();
+    if item.len() > 64 || id.len() > 64 {
+        return not_found_page();
+    }
+    let mut body = serde_json::Map::new();
+    if let Some(d) = form.get("decision").filter(|d| !d.is_empty()) {
+        body.insert("decision".into(), d.clone().into());
+    }
+    if let Some(o) = form.get("opinion") {
+        body.insert("opinion".into(), o.clone().into());
+    }
+    if let Some(v) = form.get("version").and_then(|v| v.parse::<i64>().ok()) {
+        body.insert("version".into(), v.into());
+    }
+    let body = serde_json::Value::Object(body);
+    match approvals::decide(&state, &caller, item.clone(), &body).await {
+        Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=decision")).into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => {
+            let refusal = Refusal {
+                form: format!("decide:{item}"),
+                errors: errors_of(&e),
+                typed: typed_of(&form),
+                message: e.message.clone(),
+            };
+            render_case(&state, &caller, id, e.status, Some(refusal), None).await
+        }
+    }
+}
+
+async fn post_resubmission(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<ResubmissionFields>,
+) -> Response {
+    let form = form.map();
+    let mut body = serde_json::Map::new();
+    for name in ["note", "place", "from", "to"] {
+        if let Some(v) = form.get(name) {
+            body.insert(name.into(), v.clone().into());
+        }
+    }
+    if let Some(v) = form.get("version").and_then(|v| v.parse::<i64>().ok()) {
+        body.insert("version".into(), v.into());
+    }
+    let body = serde_json::Value::Object(body);
+    match approvals::resubmit(&state, &caller, id.clone(), &body).await {
+        Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=resubmission")).into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => {
+            let refusal = Refusal {
+                form: "resubmit".into(),
+                errors: errors_of(&e),
+                typed: typed_of(&form),
+                message: e.message.clone(),
+            };
+            render_case(&state, &caller, id, e.status, Some(refusal), None).await
+        }
+    }
+}
+
+// ───────────────────────────── raising a case ─────────────────────────────
+
+struct WorkChoice {
+    id: String,
+    label: String,
+    checked: bool,
+}
+
+struct DepartmentChoice {
+    code: String,
+    name: String,
+    accepts_commitment: bool,
+    not_applicable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "approval_raise.html")]
+struct RaisePage {
+    nav: Nav,
+    csrf: String,
+    application_id: String,
+    application_number: String,
+    enterprise: String,
+    works: Vec<WorkChoice>,
+    departments: Vec<DepartmentChoice>,
+    commitments: [&'static str; 4],
+    confirmation: &'static str,
+    today: String,
+    sign: bool,
+    errors: BTreeMap<String, String>,
+    typed: HashMap<String, String>,
+    message: Option<String>,
+}
+
+impl RaisePage {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(String::as_str)
+    }
+    fn typed(&self, field: &str) -> &str {
+        self.typed.get(field).map(String::as_str).unwrap_or("")
+    }
+    /// The first error among the works (`works`, `works.0`, …).
+    fn works_err(&self) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(k, _)| *k == "works" || k.starts_with("works."))
+            .map(|(_, v)| v.as_str())
+    }
+    fn departments_err(&self) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(k, _)| k.starts_with("not_applicable"))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A refused raise: field errors, what was typed, the message.
+type RaiseRefusal = (BTreeMap<String, String>, HashMap<String, String>, String);
+
+/// The application's orders waiting on a case, and whether the caller runs
+/// one of them; `None` when it has a case already.
+async fn raise_context(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+) -> Result<Option<(Application, Option<String>)>, ApiError> {
+    let Some(app) = crate::app::applications::read_application(state, caller, id).await? else {
+        return Ok(None);
+    };
+    let app_id = app.id.clone();
+    let existing = state
+        .store
+        .read(move |c| onestop_store::approvals::by_application(c, &app_id))
+        .await?
+        .map(|c| c.id);
+    Ok(Some((app, existing)))
+}
+
+fn waiting(app: &Application) -> impl Iterator<Item = &onestop_domain::application::WorkOrder> {
+    app.work_orders
+        .iter()
+        .filter(|o| o.stage == Stage::Approval && o.status == OrderStatus::Open)
+}
+
+fn raise_view(
+    state: &AppState,
+    caller: &Caller,
+    app: &Application,
+    chosen: Option<(&[String], &[String], bool)>,
+    refusal: Option<RaiseRefusal>,
+) -> RaisePage {
+    let csrf = caller.csrf_token();
+    let (errors, typed, message) = match refusal {
+        Some((e, t, m)) => (e, t, Some(m)),
+        None => Default::default(),
+    };
+    RaisePage {
+        nav: Nav::for_caller(caller, &csrf),
+        csrf,
+        application_id: app.id.clone(),
+        application_number: app.number.clone(),
+        enterprise: app.form.applicant.name.clone(),
+        works: waiting(app)
+            .map(|o| WorkChoice {
+                id: o.id.clone(),
+                label: format!(
+                    "{}（{}）",
+                    order_service(state, &o.service, o.carrier.as_deref()),
+                    o.unit.name
+                ),
+                checked: chosen.is_none_or(|(w, _, _)| w.contains(&o.id)),
+            })
+            .collect(),
+        departments: state
+            .config
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Department)
+            .map(|u| DepartmentChoice {
+                code: u.code.clone(),
+                name: u.name.clone(),
+                accepts_commitment: u.accepts_commitment,
+                not_applicable: chosen.is_some_and(|(_, n, _)| n.contains(&u.code)),
+            })
+            .collect(),
+        commitments: COMMITMENTS,
+        confirmation: CONFIRMATION,
+        today: state.now().date().to_string(),
+        sign: chosen.is_some_and(|(_, _, s)| s),
+        errors,
+        typed,
+        message,
+    }
+}
+
+fn operator_of_any(caller: &Caller, app: &Application) -> bool {
+    let own = caller.subject.scopes_of(Role::Operator);
+    waiting(app).any(|o| own.contains(&o.unit.code.as_str()))
+}
+
+async fn raise_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
+        return r;
+    }
+    if id.len() > 64 {
+        return not_found_page();
+    }
+    let (app, existing) = match raise_context(&state, &caller, id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found_page(),
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    if let Some(case) = existing {
+        return Redirect::to(&format!("/approval-cases/{case}")).into_response();
+    }
+    if !operator_of_any(&caller, &app) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "只有外线工程进入并联审批环节的公用事业单位才能发起并联审批。",
+        );
+    }
+    let p = raise_view(&state, &caller, &app, None, None);
+    let csrf = p.csrf.clone();
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+async fn post_raise(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<RaiseFields>,
+) -> Response {
+    let pairs = form.pairs();
+    let one = |name: &str| form.get(name).map(|v| v.trim().to_owned());
+    if id.len() > 64 {
+        return not_found_page();
+    }
+    let many = |name: &str| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let works = many("works");
+    let not_applicable = many("not_applicable");
+    let sign = one("sign").is_some();
+    let mut body = serde_json::json!({
+        "works": works,
+        "not_applicable": not_applicable,
+        "place": one("place").unwrap_or_default(),
+        "from": one("from").unwrap_or_default(),
+        "to": one("to").unwrap_or_default(),
+    });
+    if sign {
+        body["commitment"] = serde_json::json!({
+            "signed_by": one("commitment.signed_by").unwrap_or_default(),
+            "unit": one("commitment.unit").unwrap_or_default(),
+            "signed_at": one("commitment.signed_at").unwrap_or_default(),
+            "confirmation": one("commitment.confirmation").unwrap_or_default(),
+        });
+    }
+    match approvals::raise(&state, &caller, id.clone(), &body).await {
+        Ok(case) => {
+            Redirect::to(&format!("/approval-cases/{}?done=raised", case.id)).into_response()
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => {
+            let (app, existing) = match raise_context(&state, &caller, id).await {
+                Ok(Some(found)) => found,
+                Ok(None) => return not_found_page(),
+                Err(e) => return error_page(e.status, &e.message),
+            };
+            if let Some(case) = existing {
+                return Redirect::to(&format!("/approval-cases/{case}")).into_response();
+            }
+            let typed: HashMap<String, String> = pairs
+                .iter()
+                .filter(|(k, _)| k != "csrf_token" && k != "works" && k != "not_applicable")
+                .map(|(k, v)| (k.clone(), v.chars().take(1000).collect()))
+                .collect();
+            let p = raise_view(
+                &state,
+                &caller,
+                &app,
+                Some((&works, &not_applicable, sign)),
+                Some((errors_of(&e), typed, e.message.clone())),
+            );
+            let csrf = p.csrf.clone();
+            respond(&caller, &csrf, e.status, &p)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signers_read_as_names() {
+        assert_eq!(signer("account:张三"), "张三");
+        assert_eq!(signer("apikey:交警系统"), "交警系统");
+        assert_eq!(signer("system:commitment"), "告知承诺制自动办结");
+    }
+
+    #[test]
+    fn statuses_of_cases_have_labels() {
+        use onestop_domain::approval::CaseStatus;
+        assert_eq!(CaseStatus::Rejected.label_zh(), "未通过");
+    }
+}

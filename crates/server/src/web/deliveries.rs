@@ -1,0 +1,175 @@
+//! Outgoing email and SMS for administrators (`/admin/deliveries`): how many
+//! wait, were sent or were given up; the given-up ones with their last error,
+//! each of which can be sent again. Addresses are shown masked.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::{Nav, error_page, respond};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use onestop_domain::access::{Capability, mask_phone};
+use onestop_store::outbox;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/deliveries", get(page))
+        .route("/admin/deliveries/{id}/retry", post(retry))
+}
+
+fn gate(caller: &Caller) -> Option<Response> {
+    crate::web::admin::gate(caller, Capability::ManageDeliveries, "/admin/deliveries")
+}
+
+/// `zhang.san@example.cn` → `z***@example.cn`; phones as everywhere else.
+fn mask(channel: &str, address: &str) -> String {
+    match (channel, address.split_once('@')) {
+        ("email", Some((local, domain))) => {
+            format!("{}***@{domain}", local.chars().next().unwrap_or('*'))
+        }
+        _ => mask_phone(address),
+    }
+}
+
+struct Line {
+    id: i64,
+    channel: &'static str,
+    address: String,
+    title: String,
+    status: &'static str,
+    failed: bool,
+    attempts: i64,
+    error: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_deliveries.html")]
+struct Page {
+    nav: Nav,
+    csrf: String,
+    pending: i64,
+    sent: i64,
+    failed: i64,
+    filter: String,
+    lines: Vec<Line>,
+    notice: Option<&'static str>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = gate(&caller) {
+        return r;
+    }
+    let filter = match q.get("status").map(String::as_str) {
+        Some("pending") => "pending",
+        Some("sent") => "sent",
+        Some("all") => "all",
+        _ => "failed",
+    };
+    let status = (filter != "all").then_some(filter);
+    let loaded = state
+        .store
+        .read(move |c| Ok((outbox::counts(c)?, outbox::list(c, status, 100)?)))
+        .await;
+    let ((pending, sent, failed), rows) = match loaded {
+        Ok(r) => r,
+        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let lines = rows
+        .into_iter()
+        .map(|d| Line {
+            id: d.id,
+            channel: if d.channel == "email" {
+                "邮件"
+            } else {
+                "短信"
+            },
+            address: mask(&d.channel, &d.address),
+            title: d.title,
+            status: match d.status.as_str() {
+                "sent" => "已发送",
+                "failed" => "已放弃",
+                _ => "待发送",
+            },
+            failed: d.status == "failed",
+            attempts: d.attempts,
+            error: d.last_error.unwrap_or_default(),
+            created: crate::web::staff::when(
+                &state,
+                onestop_domain::timefmt::from_ms(d.created_at_ms, state.offset),
+            ),
+        })
+        .collect();
+    let csrf = caller.csrf_token();
+    respond(
+        &caller,
+        &csrf,
+        StatusCode::OK,
+        &Page {
+            nav: Nav::for_caller(&caller, &csrf),
+            csrf: csrf.clone(),
+            pending,
+            sent,
+            failed,
+            filter: filter.to_owned(),
+            lines,
+            notice: q
+                .contains_key("requeued")
+                .then_some("已重新排队，将尽快发送。"),
+        },
+    )
+}
+
+/// The retry button: only its token.
+struct RetryFields;
+
+impl PageFields for RetryFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new()
+    }
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    _form: PageForm<RetryFields>,
+) -> Response {
+    if let Some(r) = gate(&caller) {
+        return r;
+    }
+    let now_ms = state.now_ms();
+    let rec = caller.audit(
+        now_ms,
+        "delivery_requeued",
+        "success",
+        "delivery",
+        &id.to_string(),
+        serde_json::json!({}),
+    );
+    let audit_key = state.audit_key.clone();
+    let done = state
+        .store
+        .write(move |c| {
+            let done = outbox::requeue(c, id, now_ms)?;
+            if done {
+                onestop_store::audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
+            }
+            Ok(done)
+        })
+        .await;
+    match done {
+        Ok(true) => Redirect::to("/admin/deliveries?requeued=1").into_response(),
+        Ok(false) => error_page(StatusCode::CONFLICT, "该消息不是已放弃状态，无需重发。"),
+        Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}

@@ -1,0 +1,135 @@
+//! Notification settings (通知设置): the account's email address and one
+//! switch per channel — in the app, email, SMS — on a page and over the API.
+//! Every change is audited with the old and new switches (never the address).
+
+use crate::AppState;
+use crate::app::settings::*;
+use crate::auth::Caller;
+use crate::web::auth::login_redirect;
+use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::{Nav, error_page, respond};
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use std::collections::{BTreeMap, HashMap};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/account/notifications", get(page).post(submit))
+}
+
+#[derive(Template)]
+#[template(path = "account_notifications.html")]
+struct Page {
+    nav: Nav,
+    csrf: String,
+    s: NotificationSettings,
+    errors: BTreeMap<String, String>,
+    saved: bool,
+}
+
+impl Page {
+    fn err(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let Some(id) = account_id(&caller) else {
+        if caller.account().is_some() {
+            return Redirect::to("/account/password").into_response();
+        }
+        return login_redirect(&caller, "/account/notifications");
+    };
+    let contact = match load(&state, id).await {
+        Ok(c) => c,
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let csrf = caller.csrf_token();
+    respond(
+        &caller,
+        &csrf,
+        StatusCode::OK,
+        &Page {
+            nav: Nav::for_caller(&caller, &csrf),
+            csrf: csrf.clone(),
+            s: view(&state, contact),
+            errors: BTreeMap::new(),
+            saved: q.contains_key("saved"),
+        },
+    )
+}
+
+/// The account's email address and channel switches.
+struct SettingsFields;
+
+impl PageFields for SettingsFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["email", "in_app", "email_enabled", "sms_enabled"])
+    }
+    fn gate(caller: &Caller, _uri: &Uri) -> Option<Response> {
+        account_id(caller)
+            .is_none()
+            .then(|| login_redirect(caller, "/account/notifications"))
+    }
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    f: PageForm<SettingsFields>,
+) -> Response {
+    let Some(id) = account_id(&caller) else {
+        return login_redirect(&caller, "/account/notifications");
+    };
+    let f = f.map();
+    let on = |k: &str| {
+        f.get(k)
+            .is_some_and(|v| v == "on" || v == "1" || v == "true")
+    };
+    let email = f.get("email").cloned();
+    match save(
+        &state,
+        &caller,
+        id.clone(),
+        email.clone(),
+        on("in_app"),
+        on("email_enabled"),
+        on("sms_enabled"),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to("/account/notifications?saved=1").into_response(),
+        Err(e) if e.code == "validation_failed" => {
+            let contact = match load(&state, id).await {
+                Ok(c) => c,
+                Err(e) => return error_page(e.status, &e.message),
+            };
+            let mut s = view(&state, contact);
+            s.email = email;
+            s.in_app = on("in_app");
+            s.email_enabled = on("email_enabled");
+            s.sms_enabled = on("sms_enabled");
+            let csrf = caller.csrf_token();
+            respond(
+                &caller,
+                &csrf,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &Page {
+                    nav: Nav::for_caller(&caller, &csrf),
+                    csrf: csrf.clone(),
+                    s,
+                    errors: crate::web::approvals::errors_of(&e),
+                    saved: false,
+                },
+            )
+        }
+        Err(e) => error_page(e.status, &e.message),
+    }
+}

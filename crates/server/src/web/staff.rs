@@ -1,0 +1,1399 @@
+//! The signed-in pages: the applications a caller may see (list and
+//! detail), the operator's work-order inbox (工单) and one work order.
+//!
+//! Every read goes through the same visibility checks as the API
+//! (`applications::list`, `applications::read_application`, `workorders::visible_order`);
+//! application reads are audited there. Rows the caller may not see answer
+//! `404`, exactly as unknown ids do. Lists never show full personal data:
+//! contact names and phones are masked.
+
+use crate::AppState;
+use crate::app::applications;
+use crate::app::workorders::visible_order;
+use crate::auth::Caller;
+use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::{Nav, error_page, not_found_page, respond};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use onestop_domain::access::{Capability, OrderFacts, Role, mask_name, mask_phone};
+use onestop_domain::application::{
+    Application, ApplicationStatus, Level, OrderStatus, Stage, WorkOrder,
+};
+use onestop_domain::form::Services;
+use onestop_domain::timefmt;
+use onestop_store::applications::ListFilter;
+use onestop_store::work_orders::{self, OrderFilter};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/applications", get(applications))
+        .route("/applications/{id}", get(application_detail))
+        .route("/workbench", get(workbench))
+        .route("/work-orders/{id}", get(work_order))
+        .route(
+            "/work-orders/{id}/actions",
+            axum::routing::post(work_order_action),
+        )
+        .route(
+            "/work-orders/{id}/survey",
+            axum::routing::post(work_order_survey),
+        )
+        .route(
+            "/work-orders/{id}/reminders",
+            axum::routing::post(work_order_remind),
+        )
+        .route(
+            "/work-orders/{id}/reminders/{rid}/acknowledgement",
+            axum::routing::post(work_order_acknowledge),
+        )
+        .route("/supervision", get(supervision))
+}
+
+/// Rows per page of the lists.
+pub(crate) const PER_PAGE: u32 = 20;
+/// Highest page number accepted from a query.
+const MAX_PAGE: u32 = 1_000_000;
+
+// ───────────────────────────── shared helpers ─────────────────────────────
+
+/// Who may open a signed-in page: the anonymous are sent to sign in (and
+/// back here afterwards), an account that must change its password to do so
+/// first, an account without `cap` gets `403`. `None`: come in.
+pub(crate) fn gate(caller: &Caller, uri: &Uri, cap: Capability) -> Option<Response> {
+    let Some(account) = caller.account() else {
+        let next = uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+        let to = format!("/login?next={}", encode_next(&next));
+        return Some(Redirect::to(&to).into_response());
+    };
+    if account.must_change_password {
+        return Some(Redirect::to("/account/password").into_response());
+    }
+    if !caller.subject.may(cap) {
+        return Some(error_page(
+            StatusCode::FORBIDDEN,
+            "您的账户无权查看此页面。如需开通，请联系系统管理员。",
+        ));
+    }
+    None
+}
+
+/// Percent-encodes a local path for the `next` parameter, keeping `/` (and
+/// the other unreserved characters) readable.
+pub(crate) fn encode_next(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The query's pairs; the first value of a repeated name wins.
+pub(crate) fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    let mut map = HashMap::new();
+    for (k, v) in pairs {
+        map.entry(k).or_insert_with(|| v.trim().to_owned());
+    }
+    map
+}
+
+/// A filter value: `None` when absent or blank; an unknown code also gives
+/// `None` and sets `invalid`.
+pub(crate) fn parse_opt<T>(
+    q: &HashMap<String, String>,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+    invalid: &mut bool,
+) -> Option<T> {
+    let v = q.get(name).map(String::as_str).filter(|v| !v.is_empty())?;
+    let parsed = parse(v);
+    *invalid |= parsed.is_none();
+    parsed
+}
+
+/// The page number, 1 when absent; a number out of range also gives 1 and
+/// sets `invalid`.
+pub(crate) fn parse_page(q: &HashMap<String, String>, invalid: &mut bool) -> u32 {
+    match q.get("page").map(String::as_str).filter(|v| !v.is_empty()) {
+        None => 1,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+            _ => {
+                *invalid = true;
+                1
+            }
+        },
+    }
+}
+
+/// `path?name=value&…` for the non-empty values, plus `page` when above 1.
+pub(crate) fn page_link(path: &str, filters: &[(&str, &str)], page: u32) -> String {
+    let mut pairs: Vec<(&str, String)> = filters
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (*k, (*v).to_owned()))
+        .collect();
+    if page > 1 {
+        pairs.push(("page", page.to_string()));
+    }
+    if pairs.is_empty() {
+        return path.to_owned();
+    }
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+/// One `<option>` of a filter.
+pub(crate) struct Opt {
+    pub(crate) code: String,
+    pub(crate) label: String,
+    pub(crate) selected: bool,
+}
+
+pub(crate) fn options<'a>(
+    items: impl Iterator<Item = (&'a str, &'a str)>,
+    chosen: &str,
+) -> Vec<Opt> {
+    items
+        .map(|(code, label)| Opt {
+            code: code.to_owned(),
+            label: label.to_owned(),
+            selected: code == chosen,
+        })
+        .collect()
+}
+
+/// City time, for people: `2026年11月27日 09:00`.
+pub(crate) fn when(state: &AppState, t: OffsetDateTime) -> String {
+    let t = t.to_offset(state.offset);
+    format!(
+        "{:04}年{:02}月{:02}日 {:02}:{:02}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// City time, for `<time datetime>`.
+pub(crate) fn iso(state: &AppState, t: OffsetDateTime) -> String {
+    timefmt::format(t.to_offset(state.offset))
+}
+
+pub(crate) fn district_name(state: &AppState, code: &str) -> String {
+    state
+        .config
+        .district(code)
+        .map_or_else(|| code.to_owned(), |d| d.name.clone())
+}
+
+pub(crate) fn service_name(state: &AppState, code: &str) -> String {
+    state
+        .config
+        .service(code)
+        .map_or_else(|| code.to_owned(), |s| s.name.clone())
+}
+
+fn carrier_name(state: &AppState, code: &str) -> String {
+    state
+        .config
+        .carriers()
+        .find(|c| c.code == code)
+        .map_or_else(|| code.to_owned(), |c| c.name.clone())
+}
+
+/// `用水`, or `用网（中国电信）` for an order routed per carrier.
+pub(crate) fn order_service(state: &AppState, service: &str, carrier: Option<&str>) -> String {
+    match carrier {
+        Some(c) => format!(
+            "{}（{}）",
+            service_name(state, service),
+            carrier_name(state, c)
+        ),
+        None => service_name(state, service),
+    }
+}
+
+fn chosen_services(state: &AppState, services: &Services) -> String {
+    services
+        .chosen()
+        .iter()
+        .map(|s| service_name(state, s))
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// `50`, `12.5`: numbers without trailing zeros.
+fn number(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "是" } else { "否" }.to_owned()
+}
+
+/// Only applicants (one enterprise, nothing else) see "my" applications.
+fn applicant_only(caller: &Caller) -> bool {
+    caller
+        .account()
+        .is_some_and(|a| a.grants.len() == 1 && a.grants[0].role == Role::Applicant)
+}
+
+/// The names of the caller's own units (operators), for the page headers.
+fn own_unit_names(state: &AppState, caller: &Caller) -> Vec<String> {
+    caller
+        .subject
+        .scopes_of(Role::Operator)
+        .into_iter()
+        .map(|u| {
+            state
+                .config
+                .unit(u)
+                .map_or_else(|| u.to_owned(), |x| x.name.clone())
+        })
+        .collect()
+}
+
+// ───────────────────────────── the list of applications ─────────────────────────────
+
+struct AppRow {
+    id: String,
+    number: String,
+    enterprise: String,
+    /// Filed by an unverified account or anonymously (未认证).
+    unverified: bool,
+    district: String,
+    services: String,
+    status_code: &'static str,
+    status: &'static str,
+    submitted: String,
+    submitted_iso: String,
+    contact: String,
+    phone: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_applications.html")]
+struct ApplicationsPage {
+    nav: Nav,
+    title: String,
+    rows: Vec<AppRow>,
+    statuses: Vec<Opt>,
+    districts: Vec<Opt>,
+    filtered: bool,
+    notice: Option<String>,
+    page: u32,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+async fn applications(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadApplications) {
+        return r;
+    }
+    let q = query_map(raw.as_deref());
+    let mut invalid = false;
+    let status = parse_opt(&q, "status", ApplicationStatus::parse, &mut invalid);
+    let district = q
+        .get("district_code")
+        .filter(|d| !d.is_empty())
+        .and_then(|d| {
+            let known = state.config.district(d).is_some();
+            if !known {
+                invalid = true;
+            }
+            known.then(|| d.clone())
+        });
+    let page = parse_page(&q, &mut invalid);
+    let filter = ListFilter {
+        status,
+        district_code: district.clone(),
+        page,
+        per_page: PER_PAGE,
+        ..ListFilter::default()
+    };
+    let result = match applications::list(&state, &caller, filter).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let status_code = status.map_or("", |s| s.as_str());
+    let district_code = district.as_deref().unwrap_or("");
+    let filters = [("status", status_code), ("district_code", district_code)];
+    let rows = result
+        .items
+        .iter()
+        .map(|a| AppRow {
+            id: a.id.clone(),
+            number: a.number.clone(),
+            enterprise: a.form.applicant.name.clone(),
+            unverified: !a.identity_verified,
+            district: district_name(&state, &a.form.address.district_code),
+            services: chosen_services(&state, &a.form.services),
+            status_code: a.status.as_str(),
+            status: a.status.label_zh(),
+            submitted: when(&state, a.submitted_at),
+            submitted_iso: iso(&state, a.submitted_at),
+            contact: mask_name(&a.form.contact.name),
+            phone: mask_phone(&a.form.contact.phone),
+        })
+        .collect();
+    let csrf = caller.csrf_token();
+    let p = ApplicationsPage {
+        nav: Nav::for_caller(&caller, &csrf),
+        title: if applicant_only(&caller) {
+            "我的申请".into()
+        } else {
+            "申请".into()
+        },
+        rows,
+        statuses: options(
+            ApplicationStatus::ALL
+                .iter()
+                .map(|s| (s.as_str(), s.label_zh())),
+            status_code,
+        ),
+        districts: options(
+            state
+                .config
+                .districts
+                .iter()
+                .map(|d| (d.code.as_str(), d.name.as_str())),
+            district_code,
+        ),
+        filtered: status.is_some() || district.is_some(),
+        notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
+        page,
+        prev: (page > 1).then(|| page_link("/applications", &filters, page - 1)),
+        next: result
+            .next_page
+            .map(|n| page_link("/applications", &filters, n)),
+    };
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+// ───────────────────────────── one application ─────────────────────────────
+
+/// A chosen service and its details, as label–value pairs.
+struct ServiceBlock {
+    name: String,
+    facts: Vec<(String, String)>,
+    /// Gas equipment: (name, quantity, pressure).
+    equipment: Vec<(String, String, String)>,
+}
+
+struct OrderView {
+    id: String,
+    service: String,
+    unit: String,
+    stage: &'static str,
+    status: &'static str,
+    level_code: &'static str,
+    level: &'static str,
+    due: String,
+    due_iso: String,
+    /// One of the caller's own units (an operator's).
+    mine: bool,
+    /// The caller may open the order's page.
+    link: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_application.html")]
+struct ApplicationPage {
+    nav: Nav,
+    id: String,
+    number: String,
+    status: &'static str,
+    enterprise: String,
+    unverified: bool,
+    uscc: String,
+    project_code: Option<String>,
+    district: String,
+    address: String,
+    coordinates: Option<String>,
+    appointment: String,
+    contact: String,
+    phone: String,
+    mode: &'static str,
+    channel: &'static str,
+    hall: Option<String>,
+    submitted: String,
+    submitted_iso: String,
+    services: Vec<ServiceBlock>,
+    orders: Vec<OrderView>,
+    /// The caller is an operator (their units' orders are highlighted).
+    operator: bool,
+    own_units: String,
+    back: String,
+    /// Each order's progress, and what happened to the whole application.
+    timelines: Vec<crate::web::progress::OrderTimeline>,
+    shared: Vec<crate::web::progress::Step>,
+    survey: Option<SurveyView>,
+    case_id: Option<String>,
+    /// The caller's utility may raise the approval case now.
+    may_raise: bool,
+}
+
+/// The joint survey appointment, for the pages.
+pub(crate) struct SurveyView {
+    at: String,
+    at_iso: String,
+    unit: String,
+}
+
+fn survey_view(state: &AppState, s: &onestop_domain::application::Survey) -> SurveyView {
+    SurveyView {
+        at: when(state, s.at),
+        at_iso: iso(state, s.at),
+        unit: s.proposed_by.name.clone(),
+    }
+}
+
+/// Whether one of the caller's units has an order waiting on an approval
+/// case that does not exist yet.
+fn may_raise(caller: &Caller, app: &Application, case_id: Option<&String>) -> bool {
+    let own = caller.subject.scopes_of(Role::Operator);
+    case_id.is_none()
+        && app.work_orders.iter().any(|o| {
+            o.stage == Stage::Approval
+                && o.status == OrderStatus::Open
+                && own.contains(&o.unit.code.as_str())
+        })
+}
+
+fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
+    let mut out = Vec::new();
+    let block = |code: &str, facts: Vec<(&str, String)>| ServiceBlock {
+        name: service_name(state, code),
+        facts: facts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        equipment: Vec::new(),
+    };
+    if let Some(w) = &s.water {
+        out.push(block(
+            "water",
+            vec![
+                ("业务类型", w.business_type.label_zh().to_owned()),
+                ("用水量", format!("{} 吨/日", number(w.demand_tons_per_day))),
+            ],
+        ));
+    }
+    if let Some(p) = &s.power {
+        out.push(block(
+            "power",
+            vec![
+                ("业务类型", p.business_type.label_zh().to_owned()),
+                ("主供容量", format!("{} kVA", number(p.main_capacity_kva))),
+                ("备用容量", format!("{} kVA", number(p.backup_capacity_kva))),
+            ],
+        ));
+    }
+    if let Some(g) = &s.gas {
+        let mut b = block("gas", vec![("用气类别", g.category.label_zh().to_owned())]);
+        b.equipment = g
+            .equipment
+            .iter()
+            .map(|e| (e.name.clone(), e.quantity.to_string(), e.pressure.clone()))
+            .collect();
+        out.push(b);
+    }
+    if let Some(h) = &s.heat {
+        out.push(block(
+            "heat",
+            vec![
+                ("供暖类别", h.category.label_zh().to_owned()),
+                ("供暖面积", format!("{} 平方米", number(h.heating_area_m2))),
+            ],
+        ));
+    }
+    if let Some(n) = &s.network {
+        let d = n.delivery_date;
+        out.push(block(
+            "network",
+            vec![
+                ("建筑面积", format!("{} 平方米", number(n.building_area_m2))),
+                ("建筑高度", format!("{} 米", number(n.building_height_m))),
+                (
+                    "交付日期",
+                    format!("{:04}年{:02}月{:02}日", d.year(), d.month() as u8, d.day()),
+                ),
+                ("覆盖楼栋数", n.buildings.to_string()),
+                ("地下室覆盖", yes_no(n.basement_coverage)),
+                ("电梯覆盖", yes_no(n.elevator_coverage)),
+                (
+                    "运营商",
+                    n.carriers
+                        .iter()
+                        .map(|c| carrier_name(state, c))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                ),
+            ],
+        ));
+    }
+    out
+}
+
+fn order_views(state: &AppState, caller: &Caller, app: &Application) -> Vec<OrderView> {
+    let own = caller.subject.scopes_of(Role::Operator);
+    let visible = caller.subject.work_orders();
+    app.work_orders
+        .iter()
+        .map(|o: &WorkOrder| OrderView {
+            id: o.id.clone(),
+            service: order_service(state, &o.service, o.carrier.as_deref()),
+            unit: o.unit.name.clone(),
+            stage: o.stage.label_zh(),
+            status: o.status.label_zh(),
+            level_code: o.level.as_str(),
+            level: o.level.label_zh(),
+            due: when(state, o.due_at),
+            due_iso: iso(state, o.due_at),
+            mine: own.contains(&o.unit.code.as_str()),
+            link: visible.admits_order(&OrderFacts {
+                unit: &o.unit.code,
+                uscc: &app.form.applicant.uscc,
+                hall_id: app.form.hall_id.as_deref(),
+                verified: app.identity_verified,
+                submitted_by: app.submitted_by.as_deref(),
+            }),
+        })
+        .collect()
+}
+
+async fn application_detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadApplications) {
+        return r;
+    }
+    if id.len() > 64 {
+        return not_found_page();
+    }
+    let app = match applications::read_application(&state, &caller, id).await {
+        Ok(Some(app)) => app,
+        Ok(None) => return not_found_page(),
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let progress = match crate::web::progress::load(&state, app.id.clone()).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let f = &app.form;
+    let own_units = own_unit_names(&state, &caller);
+    let csrf = caller.csrf_token();
+    let p = ApplicationPage {
+        timelines: crate::web::progress::timelines(&state, &app, &progress.events),
+        shared: crate::web::progress::shared_steps(&state, &progress.events),
+        survey: progress.survey.as_ref().map(|s| survey_view(&state, s)),
+        may_raise: may_raise(&caller, &app, progress.case_id.as_ref()),
+        case_id: progress.case_id,
+        id: app.id.clone(),
+        nav: Nav::for_caller(&caller, &csrf),
+        number: app.number.clone(),
+        status: app.status.label_zh(),
+        enterprise: f.applicant.name.clone(),
+        unverified: !app.identity_verified,
+        uscc: f.applicant.uscc.clone(),
+        project_code: f.project_code.clone(),
+        district: district_name(&state, &f.address.district_code),
+        address: f.address.detail.clone(),
+        coordinates: match (f.address.lng, f.address.lat) {
+            (Some(lng), Some(lat)) => Some(format!("东经 {lng:.5}°，北纬 {lat:.5}°")),
+            _ => None,
+        },
+        appointment: f
+            .appointment_at
+            .map_or_else(|| "尽快接入".to_owned(), |t| when(&state, t)),
+        contact: f.contact.name.clone(),
+        phone: mask_phone(&f.contact.phone),
+        mode: f.mode.label_zh(),
+        channel: f.channel.label_zh(),
+        hall: f.hall_id.clone(),
+        submitted: when(&state, app.submitted_at),
+        submitted_iso: iso(&state, app.submitted_at),
+        services: service_blocks(&state, &f.services),
+        orders: order_views(&state, &caller, &app),
+        operator: !own_units.is_empty(),
+        own_units: own_units.join("、"),
+        back: if applicant_only(&caller) {
+            "返回我的申请".into()
+        } else {
+            "返回申请列表".into()
+        },
+    };
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+// ───────────────────────────── the workbench ─────────────────────────────
+
+struct OrderRowView {
+    id: String,
+    application_id: String,
+    application_number: String,
+    enterprise: String,
+    unverified: bool,
+    district: String,
+    service: String,
+    unit: String,
+    stage: &'static str,
+    status_code: &'static str,
+    status: &'static str,
+    level_code: &'static str,
+    level: &'static str,
+    due: String,
+    due_iso: String,
+}
+
+/// A page of the orders `filter` selects, as the lists show them (or the
+/// error page).
+async fn order_rows(
+    state: &AppState,
+    filter: OrderFilter,
+) -> Result<(Vec<OrderRowView>, Option<u32>), Response> {
+    let (config, offset) = (state.config.clone(), state.offset);
+    let (found, next_page) = state
+        .store
+        .read(move |c| work_orders::list(c, &filter, &config, offset))
+        .await
+        .map_err(|e| {
+            let e = crate::error::ApiError::from(e);
+            error_page(e.status, &e.message)
+        })?;
+    Ok((
+        found.iter().map(|r| order_row_view(state, r)).collect(),
+        next_page,
+    ))
+}
+
+/// One order as the lists and the order page show it.
+fn order_row_view(state: &AppState, r: &work_orders::OrderRow) -> OrderRowView {
+    let o = &r.item.order;
+    OrderRowView {
+        id: o.id.clone(),
+        application_id: r.item.application_id.clone(),
+        application_number: r.item.application_number.clone(),
+        enterprise: r.item.applicant_name.clone(),
+        unverified: !r.identity_verified,
+        district: district_name(state, &r.item.district_code),
+        service: order_service(state, &o.service, o.carrier.as_deref()),
+        unit: o.unit.name.clone(),
+        stage: o.stage.label_zh(),
+        status_code: o.status.as_str(),
+        status: o.status.label_zh(),
+        level_code: o.level.as_str(),
+        level: o.level.label_zh(),
+        due: when(state, o.due_at),
+        due_iso: iso(state, o.due_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff_workbench.html")]
+struct WorkbenchPage {
+    nav: Nav,
+    own_units: String,
+    rows: Vec<OrderRowView>,
+    stages: Vec<Opt>,
+    levels: Vec<Opt>,
+    statuses: Vec<Opt>,
+    sorts: Vec<Opt>,
+    filtered: bool,
+    notice: Option<String>,
+    page: u32,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+async fn workbench(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
+        return r;
+    }
+    let q = query_map(raw.as_deref());
+    let mut invalid = false;
+    let stage = parse_opt(&q, "stage", Stage::parse, &mut invalid);
+    let level = parse_opt(&q, "level", Level::parse, &mut invalid);
+    let status = parse_opt(&q, "status", OrderStatus::parse, &mut invalid);
+    let sort = parse_opt(&q, "sort", work_orders::OrderSort::parse, &mut invalid);
+    let page = parse_page(&q, &mut invalid);
+    let filter = OrderFilter {
+        unit: None,
+        stage,
+        status,
+        level,
+        page,
+        per_page: PER_PAGE,
+        visibility: caller.subject.work_orders(),
+        sort: sort.unwrap_or_default(),
+    };
+    let (rows, next_page) = match order_rows(&state, filter).await {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    let stage_code = stage.map_or("", |s| s.as_str());
+    let level_code = level.map_or("", |s| s.as_str());
+    let status_code = status.map_or("", |s| s.as_str());
+    let sort_code = sort.map_or("", |s| s.as_str());
+    let filters = [
+        ("stage", stage_code),
+        ("level", level_code),
+        ("status", status_code),
+        ("sort", sort_code),
+    ];
+    let own = own_unit_names(&state, &caller);
+    let csrf = caller.csrf_token();
+    let p = WorkbenchPage {
+        nav: Nav::for_caller(&caller, &csrf),
+        own_units: own.join("、"),
+        rows,
+        stages: options(
+            Stage::ALL.iter().map(|s| (s.as_str(), s.label_zh())),
+            stage_code,
+        ),
+        levels: options(
+            Level::ALL.iter().map(|s| (s.as_str(), s.label_zh())),
+            level_code,
+        ),
+        statuses: options(
+            OrderStatus::ALL.iter().map(|s| (s.as_str(), s.label_zh())),
+            status_code,
+        ),
+        sorts: options(
+            work_orders::OrderSort::ALL
+                .iter()
+                .map(|s| (s.as_str(), s.label_zh())),
+            sort_code,
+        ),
+        filtered: stage.is_some() || level.is_some() || status.is_some() || sort.is_some(),
+        notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
+        page,
+        prev: (page > 1).then(|| page_link("/workbench", &filters, page - 1)),
+        next: next_page.map(|n| page_link("/workbench", &filters, n)),
+    };
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+// ───────────────────────────── one work order ─────────────────────────────
+
+#[derive(Template)]
+#[template(path = "staff_work_order.html")]
+struct WorkOrderPage {
+    nav: Nav,
+    row: OrderRowView,
+    mine: bool,
+    csrf: String,
+    version: i64,
+    /// The actions this caller may take now, from the process definition.
+    actions: Vec<ActionForm>,
+    /// Field → message, for the action just refused.
+    errors: std::collections::BTreeMap<String, String>,
+    /// The refused action's code, and what was typed.
+    failed_action: String,
+    typed: HashMap<String, String>,
+    message: Option<String>,
+    done: Option<String>,
+    /// The application behind the order (address, contact, this service).
+    address: String,
+    appointment: String,
+    contact: String,
+    phone: String,
+    project_code: Option<String>,
+    service_facts: Vec<ServiceBlock>,
+    survey: Option<SurveyView>,
+    /// The caller's unit may propose the joint survey now (none yet).
+    may_propose: bool,
+    case_id: Option<String>,
+    may_raise: bool,
+    history: Vec<crate::web::progress::Step>,
+    chips: Vec<crate::web::progress::StageChip>,
+    reminders: Vec<crate::app::reminders::ReminderView>,
+    /// A supervisor may remind the unit (the order is still open).
+    may_remind: bool,
+    /// The caller handles the unit's orders (acknowledges reminders).
+    may_ack: bool,
+}
+
+impl WorkOrderPage {
+    fn err(&self, action: &str, field: &str) -> Option<&str> {
+        (self.failed_action == action)
+            .then(|| self.errors.get(field).map(String::as_str))
+            .flatten()
+    }
+    fn typed(&self, action: &str, field: &str) -> &str {
+        if self.failed_action == action {
+            self.typed.get(field).map(String::as_str).unwrap_or("")
+        } else {
+            ""
+        }
+    }
+}
+
+/// One action's form on the order page.
+pub struct ActionForm {
+    pub code: String,
+    pub label: String,
+    pub fields: Vec<ActionField>,
+}
+
+pub struct ActionField {
+    pub name: String,
+    pub label: String,
+    /// `text`, `number` or `datetime-local` (the input type).
+    pub input: &'static str,
+    pub required: bool,
+}
+
+fn action_forms(
+    state: &AppState,
+    caller: &Caller,
+    row: &onestop_store::work_orders::OrderRow,
+) -> Vec<ActionForm> {
+    use onestop_domain::workflow::FieldKind;
+    let roles = crate::app::workorders::order_roles(&caller.subject, row);
+    let o = &row.item.order;
+    state
+        .config
+        .process
+        .allowed_with(o.stage, o.status, &roles, &row.process_facts())
+        .into_iter()
+        .map(|a| ActionForm {
+            code: a.code.clone(),
+            label: a.label.clone(),
+            fields: a
+                .fields
+                .iter()
+                .map(|f| ActionField {
+                    name: f.name.clone(),
+                    label: f.label.clone(),
+                    input: match f.kind {
+                        FieldKind::Number => "number",
+                        FieldKind::Datetime => "datetime-local",
+                        FieldKind::Text | FieldKind::Object => "text",
+                    },
+                    required: f.required,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// `?done=…`: what the page confirms after a form was taken.
+#[derive(serde::Deserialize)]
+pub(crate) struct DoneQuery {
+    pub(crate) done: Option<String>,
+}
+
+async fn work_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
+        return r;
+    }
+    let done = match q.done.as_deref() {
+        Some("survey") => Some("已约定联合踏勘时间，本申请的各单位同时可见。".to_owned()),
+        Some("reminder") => Some("督办已发出，承办单位将收到消息。".to_owned()),
+        Some("acknowledged") => Some("已确认收到督办。".to_owned()),
+        d => d
+            .and_then(|d| state.config.process.action(d))
+            .map(|a| format!("已办理：{}", a.label)),
+    };
+    order_page(&state, &caller, id, StatusCode::OK, None, done).await
+}
+
+/// What a refused action leaves on the page.
+struct Refusal {
+    action: String,
+    typed: HashMap<String, String>,
+    errors: std::collections::BTreeMap<String, String>,
+    message: String,
+}
+
+async fn order_page(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    status: StatusCode,
+    refusal: Option<Refusal>,
+    done: Option<String>,
+) -> Response {
+    let found = match visible_order(state, caller, id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return not_found_page(),
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let o = &found.item.order;
+    let mine = caller
+        .subject
+        .scopes_of(Role::Operator)
+        .contains(&o.unit.code.as_str());
+    let row = order_row_view(state, &found);
+    let csrf = caller.csrf_token();
+    let actions = action_forms(state, caller, &found);
+    let app = match applications::read_application(state, caller, found.item.application_id.clone())
+        .await
+    {
+        Ok(Some(app)) => app,
+        Ok(None) => return not_found_page(),
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let progress = match crate::web::progress::load(state, app.id.clone()).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let order = app.work_orders.iter().find(|w| w.id == o.id);
+    let timeline = order.map(|w| crate::web::progress::order_timeline(state, w, &progress.events));
+    let service = state.config.service(&o.service).map(|sv| sv.name.clone());
+    let f = &app.form;
+    let (failed_action, typed, errors, message) = match refusal {
+        Some(r) => (r.action, r.typed, r.errors, Some(r.message)),
+        None => Default::default(),
+    };
+    let open_early =
+        matches!(o.stage, Stage::Acceptance | Stage::Survey) && o.status == OrderStatus::Open;
+    let oid = o.id.clone();
+    let reminders = match state
+        .store
+        .read(move |c| onestop_store::reminders::of_order(c, &oid))
+        .await
+    {
+        Ok(r) => r
+            .into_iter()
+            .map(|r| crate::app::reminders::view(state, r))
+            .collect(),
+        Err(e) => {
+            let e = crate::error::ApiError::from(e);
+            return error_page(e.status, &e.message);
+        }
+    };
+    let may_remind = caller.subject.may(Capability::Supervise)
+        && matches!(o.status, OrderStatus::Open | OrderStatus::Returned);
+    let may_ack = crate::app::reminders::handles(&caller.subject, &o.unit.code);
+    let p = WorkOrderPage {
+        nav: Nav::for_caller(caller, &csrf),
+        address: format!(
+            "{} {}",
+            district_name(state, &f.address.district_code),
+            f.address.detail
+        ),
+        appointment: f
+            .appointment_at
+            .map_or_else(|| "尽快接入".to_owned(), |t| when(state, t)),
+        contact: mask_name(&f.contact.name),
+        phone: mask_phone(&f.contact.phone),
+        project_code: f.project_code.clone(),
+        service_facts: service_blocks(state, &f.services)
+            .into_iter()
+            .filter(|b| Some(&b.name) == service.as_ref())
+            .collect(),
+        survey: progress.survey.as_ref().map(|s| survey_view(state, s)),
+        may_propose: mine && open_early && progress.survey.is_none(),
+        may_raise: mine && may_raise(caller, &app, progress.case_id.as_ref()),
+        case_id: progress.case_id.clone(),
+        chips: timeline.as_ref().map_or_else(Vec::new, |t| {
+            t.chips
+                .iter()
+                .map(|c| crate::web::progress::StageChip {
+                    label: c.label,
+                    state: c.state,
+                })
+                .collect()
+        }),
+        history: {
+            let mut h: Vec<_> = timeline.map(|t| t.steps).unwrap_or_default();
+            h.extend(crate::web::progress::shared_steps(state, &progress.events));
+            h.sort_by(|a, b| a.at_iso.cmp(&b.at_iso));
+            h
+        },
+        reminders,
+        may_remind,
+        may_ack,
+        row,
+        mine,
+        csrf: csrf.clone(),
+        version: o.version,
+        actions,
+        errors,
+        failed_action,
+        typed,
+        message,
+        done,
+    };
+    respond(caller, &csrf, status, &p)
+}
+
+/// The forms of the order page (staff only): the process's actions (their
+/// fields come from the configured process), the survey appointment, a
+/// reminder and its acknowledgement.
+pub(crate) struct ActionFields;
+
+impl PageFields for ActionFields {
+    fn spec(state: &AppState) -> Spec {
+        let mut spec = Spec::new().fields(&["action", "version"]);
+        let mut names: Vec<&str> = Vec::new();
+        for a in &state.config.process.actions {
+            for f in &a.fields {
+                if !names.contains(&f.name.as_str()) && f.name != "action" && f.name != "version" {
+                    names.push(&f.name);
+                }
+            }
+        }
+        for n in names {
+            spec = spec.field(n.to_owned());
+        }
+        spec
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+pub(crate) struct SurveyFields;
+
+impl PageFields for SurveyFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["at"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+pub(crate) struct RemindFields;
+
+impl PageFields for RemindFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["note"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+pub(crate) struct AcknowledgeFields;
+
+impl PageFields for AcknowledgeFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["reply"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+/// The joint survey appointment proposed from an order page: the same use
+/// case as the API, for the order's application.
+async fn work_order_survey(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<SurveyFields>,
+) -> Response {
+    let form = form.map();
+    let found = match visible_order(&state, &caller, id.clone()).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return not_found_page(),
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let typed = form.get("at").map(|v| v.trim()).unwrap_or("");
+    let mut body = serde_json::Map::new();
+    if !typed.is_empty() {
+        let secs = if typed.len() == 16 { ":00" } else { "" };
+        let off = state.offset;
+        body.insert(
+            "at".into(),
+            format!(
+                "{typed}{secs}{:+03}:{:02}",
+                off.whole_hours(),
+                off.minutes_past_hour().abs()
+            )
+            .into(),
+        );
+    }
+    let body = serde_json::Value::Object(body);
+    match crate::app::workorders::propose_survey(&state, &caller, found.item.application_id, &body)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=survey")).into_response(),
+        Err(e) => {
+            let errors = crate::web::approvals::errors_of(&e);
+            let mut kept = HashMap::new();
+            kept.insert("at".to_owned(), typed.chars().take(40).collect());
+            order_page(
+                &state,
+                &caller,
+                id,
+                e.status,
+                Some(Refusal {
+                    action: "survey".into(),
+                    typed: kept,
+                    errors,
+                    message: e.message,
+                }),
+                None,
+            )
+            .await
+        }
+    }
+}
+
+/// A reminder sent from the order page (supervisors).
+async fn work_order_remind(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<RemindFields>,
+) -> Response {
+    let form = form.map();
+    let body = serde_json::json!({"note": form.get("note").cloned().unwrap_or_default()});
+    match crate::app::reminders::send(&state, &caller, id.clone(), &body).await {
+        Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=reminder")).into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => refused(&state, &caller, id, "remind", &form, e).await,
+    }
+}
+
+/// A reminder acknowledged from the order page (the handling unit).
+async fn work_order_acknowledge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, rid)): Path<(String, String)>,
+    form: PageForm<AcknowledgeFields>,
+) -> Response {
+    let form = form.map();
+    let Ok(rid) = rid.parse::<i64>() else {
+        return not_found_page();
+    };
+    let body = serde_json::json!({"reply": form.get("reply").cloned().unwrap_or_default()});
+    match crate::app::reminders::acknowledge(&state, &caller, rid, &body).await {
+        Ok(r) => Redirect::to(&format!(
+            "/work-orders/{}?done=acknowledged",
+            r.work_order_id
+        ))
+        .into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => refused(&state, &caller, id, &format!("ack-{rid}"), &form, e).await,
+    }
+}
+
+/// The order page again, with a refused form's errors and what was typed.
+async fn refused(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form_name: &str,
+    form: &HashMap<String, String>,
+    e: crate::error::ApiError,
+) -> Response {
+    let errors = crate::web::approvals::errors_of(&e);
+    let typed = form
+        .iter()
+        .filter(|(k, _)| k.as_str() != "csrf_token")
+        .map(|(k, v)| (k.clone(), v.chars().take(1000).collect()))
+        .collect();
+    order_page(
+        state,
+        caller,
+        id,
+        e.status,
+        Some(Refusal {
+            action: form_name.to_owned(),
+            typed,
+            errors,
+            message: e.message,
+        }),
+        None,
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "supervision.html")]
+struct SupervisionPage {
+    nav: Nav,
+    rows: Vec<OrderRowView>,
+    page: u32,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+/// The supervisor's overdue list: every overdue order, the longest overdue first.
+async fn supervision(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = gate(&caller, &uri, Capability::Supervise) {
+        return r;
+    }
+    let q = query_map(raw.as_deref());
+    let mut invalid = false;
+    let page = parse_page(&q, &mut invalid);
+    let filter = OrderFilter {
+        unit: None,
+        stage: None,
+        status: None,
+        level: Some(Level::Overdue),
+        page,
+        per_page: PER_PAGE,
+        visibility: caller.subject.work_orders(),
+        sort: work_orders::OrderSort::Due,
+    };
+    let (rows, next_page) = match order_rows(&state, filter).await {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    let csrf = caller.csrf_token();
+    let p = SupervisionPage {
+        nav: Nav::for_caller(&caller, &csrf),
+        rows,
+        page,
+        prev: (page > 1).then(|| format!("/supervision?page={}", page - 1)),
+        next: next_page.map(|n| format!("/supervision?page={n}")),
+    };
+    respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+/// An action taken from the order page: the same use case as the API.
+async fn work_order_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<ActionFields>,
+) -> Response {
+    let form = form.map();
+    let action = form.get("action").cloned().unwrap_or_default();
+    let version = form
+        .get("version")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    // The form's fields as the API's JSON: numbers as numbers, local
+    // date-times with the city's offset, everything else as text.
+    let mut body = serde_json::Map::new();
+    if let Some(def) = state.config.process.action(&action) {
+        for f in &def.fields {
+            let Some(v) = form
+                .get(&f.name)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+            else {
+                continue;
+            };
+            use onestop_domain::workflow::FieldKind;
+            let value = match f.kind {
+                FieldKind::Number => v
+                    .parse::<f64>()
+                    .map(serde_json::Value::from)
+                    .unwrap_or_else(|_| serde_json::Value::from(v)),
+                FieldKind::Datetime => {
+                    let secs = if v.len() == 16 { ":00" } else { "" };
+                    let off = state.offset;
+                    serde_json::Value::from(format!(
+                        "{v}{secs}{:+03}:{:02}",
+                        off.whole_hours(),
+                        off.minutes_past_hour().abs()
+                    ))
+                }
+                FieldKind::Object => serde_json::json!({"note": v}),
+                FieldKind::Text => serde_json::Value::from(v),
+            };
+            body.insert(f.name.clone(), value);
+        }
+    }
+    let body = serde_json::Value::Object(body);
+    match crate::app::workorders::act(&state, &caller, id.clone(), &action, version, &body).await {
+        Ok(_) => axum::response::Redirect::to(&format!("/work-orders/{id}?done={action}"))
+            .into_response(),
+        Err(e) => {
+            let errors = crate::web::approvals::errors_of(&e);
+            let typed = form
+                .into_iter()
+                .filter(|(k, _)| k != "csrf_token")
+                .map(|(k, v)| (k, v.chars().take(1000).collect()))
+                .collect();
+            order_page(
+                &state,
+                &caller,
+                id,
+                e.status,
+                Some(Refusal {
+                    action,
+                    typed,
+                    errors,
+                    message: e.message,
+                }),
+                None,
+            )
+            .await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_keeps_slashes_and_encodes_the_rest() {
+        assert_eq!(encode_next("/applications"), "/applications");
+        assert_eq!(
+            encode_next("/workbench?stage=survey&page=2"),
+            "/workbench%3Fstage%3Dsurvey%26page%3D2"
+        );
+    }
+
+    #[test]
+    fn page_links_carry_the_filters() {
+        assert_eq!(
+            page_link("/workbench", &[("stage", ""), ("level", "")], 1),
+            "/workbench"
+        );
+        assert_eq!(
+            page_link(
+                "/applications",
+                &[("status", "submitted"), ("district_code", "")],
+                3
+            ),
+            "/applications?status=submitted&page=3"
+        );
+    }
+
+    #[test]
+    fn numbers_lose_trailing_zeros() {
+        assert_eq!(number(50.0), "50");
+        assert_eq!(number(12.5), "12.5");
+    }
+}
