@@ -3,7 +3,6 @@
 
 mod common;
 
-use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::*;
 use onestop_store::testing::Backend;
@@ -426,15 +425,7 @@ async fn api_key_is_shown_once_and_can_be_revoked(backend: Backend) {
     assert!(list.contains("读取随州市水务集团的工单"));
 
     // The key works, until it is revoked.
-    let bearer = format!("Bearer {key}");
-    let api = app
-        .request(
-            Method::GET,
-            "/api/v1/work-orders",
-            &[("authorization", &bearer)],
-            Body::empty(),
-        )
-        .await;
+    let api = app.as_key(&key).get("/api/v1/work-orders").await;
     assert_eq!(api.status, StatusCode::OK, "{}", api.text());
 
     let keys = app
@@ -458,14 +449,7 @@ async fn api_key_is_shown_once_and_can_be_revoked(backend: Backend) {
     let row = between(&list, "政务服务网</td>", "</tr>").unwrap();
     assert!(row.contains("已吊销"), "{row}");
     assert!(!row.contains("/revoke"), "no second revoke button");
-    let api = app
-        .request(
-            Method::GET,
-            "/api/v1/work-orders",
-            &[("authorization", &bearer)],
-            Body::empty(),
-        )
-        .await;
+    let api = app.as_key(&key).get("/api/v1/work-orders").await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
 
     // Unknown scopes are refused beside the field, with the input kept.

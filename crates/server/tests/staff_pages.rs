@@ -72,18 +72,7 @@ impl Submitted {
 }
 
 async fn submit(app: &TestApp, key: &str, body: &Value) -> Submitted {
-    let auth = format!("Bearer {key}");
-    let res = app
-        .request(
-            Method::POST,
-            "/api/v1/applications",
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &auth),
-            ],
-            body.to_string(),
-        )
-        .await;
+    let res = app.as_key(key).post("/api/v1/applications", body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let v = res.json();
     Submitted {
