@@ -257,7 +257,7 @@ fn grant_works(
                 due,
             ),
             ended: work_orders::finishes_stage((oc.stage, oc.status), (t.to, t.status))
-                .then(|| work_orders::StageEnd::of(&oc, now_ms, clock))
+                .then(|| oc.stage_clock().end(clock, now_ms))
                 .transpose()
                 .map_err(cal)?,
         };

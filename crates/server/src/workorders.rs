@@ -761,7 +761,7 @@ impl ActJob {
             ended: None,
         };
         if work_orders::finishes_stage((order.stage, order.status), (plan.to, plan.status)) {
-            next.ended = Some(work_orders::StageEnd::of(clock, now_ms, c)?);
+            next.ended = Some(clock.stage_clock().end(c, now_ms)?);
         }
         let share = self.config.limits.warning_share;
         if plan.to != plan.from {
