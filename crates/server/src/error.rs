@@ -113,7 +113,7 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if let StoreError::Conflict(_) = e {
-            return crate::workorders::stale_version();
+            return crate::app::workorders::stale_version();
         }
         tracing::error!(error = %e, "storage error");
         match e {
