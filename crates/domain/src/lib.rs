@@ -11,6 +11,9 @@
 //! - [`text`]: the one text-cleaning rule and the table of text lengths.
 //! - [`lockout`]: login throttling per account and client address.
 //! - [`identity`]: enterprise claims (企业认证) and who decides them.
+//!
+//! The `openapi` feature derives the OpenAPI schemas (utoipa) of the types the
+//! API answers with; without it the domain depends on no API library.
 #![forbid(unsafe_code)]
 
 pub mod access;
