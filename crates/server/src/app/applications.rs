@@ -117,14 +117,13 @@ pub async fn submit(
     let identity_verified = caller.subject.submission_verified(&form.applicant.uscc);
     let now = state.now();
     let now_ms = timefmt::to_ms(now);
-    let budget = state
-        .clock
-        .get()
-        .budget_for_days(state.config.limits.acceptance_days)?;
-    let (warn_s, due_s) = state.clock.get().level_instants(
-        now.unix_timestamp(),
+    let clock = state.clock.get();
+    let budget = clock.budget_for_days(state.config.limits.acceptance_days)?;
+    // Every order's acceptance stage starts now.
+    let acceptance = onestop_domain::clock::StageClock::start(
+        &clock,
+        now_ms,
         budget,
-        0,
         state.config.limits.warning_share,
     )?;
     let orders = fan_out(&form, &state.config)
@@ -132,9 +131,9 @@ pub async fn submit(
         .map(|planned| NewWorkOrder {
             id: new_id(),
             planned,
-            budget_seconds: budget,
-            due_at_ms: due_s * 1000,
-            warn_at_ms: warn_s * 1000,
+            budget_seconds: acceptance.budget_seconds,
+            due_at_ms: acceptance.instants.due_at_ms,
+            warn_at_ms: acceptance.instants.warn_at_ms,
         })
         .collect();
     let new = NewApplication {

@@ -11,6 +11,7 @@ use onestop_domain::access::{Role, Scope, Subject};
 use onestop_domain::application::{OrderStatus, Stage, UnitRef};
 use onestop_domain::approval::{self, CaseStatus, ItemStatus};
 use onestop_domain::calendar::Clock;
+use onestop_domain::clock::StageClock;
 use onestop_domain::form::FieldCode;
 use onestop_domain::form::FieldError;
 use onestop_domain::text::TextKind;
@@ -195,6 +196,19 @@ pub(crate) fn case_level(items: &[Item]) -> onestop_domain::application::Level {
     )
 }
 
+/// The clock of an approval round's items starting at `now_ms`: the
+/// approval limit, warning at the configured share.
+fn approval_clock(state: &AppState, now_ms: i64) -> Result<StageClock, ApiError> {
+    let clock = state.clock.get();
+    let budget = clock.budget_for_days(state.config.limits.approval_days)?;
+    Ok(StageClock::start(
+        &clock,
+        now_ms,
+        budget,
+        state.config.limits.warning_share,
+    )?)
+}
+
 /// Moves every work of an approved case on, inside the caller's transaction.
 fn grant_works(
     c: &mut dyn Conn,
@@ -220,15 +234,11 @@ fn grant_works(
         ) else {
             continue;
         };
-        let budget = match t.limit_days {
-            Some(d) => clock.budget_for_days(d).map_err(cal)?,
-            None => 0,
-        };
-        let (warn, due) = clock
-            .level_instants(now_ms.div_euclid(1000), budget, 0, limits.warning_share)
-            .map_err(cal)?;
-        let (warn, due) = (warn * 1000, due * 1000);
-        let level = onestop_domain::application::Level::at(now_ms, warn, due);
+        // A new stage: a new clock.
+        let budget = onestop_domain::clock::budget(clock, t.limit_days).map_err(cal)?;
+        let fresh = StageClock::start(clock, now_ms, budget, limits.warning_share).map_err(cal)?;
+        let due = fresh.instants.due_at_ms;
+        let level = fresh.level_at(now_ms);
         let u = OrderUpdate {
             id: w.clone(),
             expected_version: oc.version,
@@ -236,14 +246,14 @@ fn grant_works(
             from_status: oc.status,
             stage: t.to,
             status: t.status,
-            stage_started_at_ms: now_ms,
-            budget_seconds: budget,
-            suspended_seconds: 0,
-            suspended_at_ms: None,
+            stage_started_at_ms: fresh.started_at_ms,
+            budget_seconds: fresh.budget_seconds,
+            suspended_seconds: fresh.suspended_seconds,
+            suspended_at_ms: fresh.suspended_at_ms,
             due_at_ms: due,
             level,
-            warn_at_ms: Some(warn),
-            next_level_at_ms: level.next_change(warn, due),
+            warn_at_ms: Some(fresh.instants.warn_at_ms),
+            next_level_at_ms: fresh.next_change(level),
             at_ms: now_ms,
             actor: actor.to_owned(),
             kind: t.action.clone(),
@@ -254,7 +264,7 @@ fn grant_works(
                 due,
             ),
             ended: work_orders::finishes_stage((oc.stage, oc.status), (t.to, t.status))
-                .then(|| work_orders::StageEnd::of(&oc, now_ms, clock))
+                .then(|| oc.stage_clock().end(clock, now_ms))
                 .transpose()
                 .map_err(cal)?,
         };
@@ -362,19 +372,12 @@ pub async fn raise(
     let Some(raiser) = units.iter().find(|u| own(u)).cloned() else {
         return Err(Error::forbidden());
     };
-    let now = state.now();
     let now_ms = state.now_ms();
-    let budget = state
-        .clock
-        .get()
-        .budget_for_days(state.config.limits.approval_days)?;
-    let (warn_s, due_s) = state.clock.get().level_instants(
-        now.unix_timestamp(),
-        budget,
-        0,
-        state.config.limits.warning_share,
-    )?;
-    let (warn_ms, due_ms) = (warn_s * 1000, due_s * 1000);
+    let items_clock = approval_clock(state, now_ms)?;
+    let (warn_ms, due_ms) = (
+        items_clock.instants.warn_at_ms,
+        items_clock.instants.due_at_ms,
+    );
     let planned = approval::plan_items(
         &state.config,
         &input.not_applicable,
@@ -799,17 +802,11 @@ pub async fn resubmit(
         return Err(Error::Invalid(errors));
     }
     let now_ms = state.now_ms();
-    let budget = state
-        .clock
-        .get()
-        .budget_for_days(state.config.limits.approval_days)?;
-    let (warn_s, due_s) = state.clock.get().level_instants(
-        now_ms.div_euclid(1000),
-        budget,
-        0,
-        state.config.limits.warning_share,
-    )?;
-    let (warn_at_ms, due_at_ms) = (warn_s * 1000, due_s * 1000);
+    let items_clock = approval_clock(state, now_ms)?;
+    let (warn_at_ms, due_at_ms) = (
+        items_clock.instants.warn_at_ms,
+        items_clock.instants.due_at_ms,
+    );
     let actor = caller.subject.actor();
     let r = approvals::Resubmission {
         case_id: case.id.clone(),

@@ -6,6 +6,7 @@ use crate::app::error::{Error, Refusal};
 use crate::auth::Caller;
 use onestop_domain::access::{Role, Scope, Subject};
 use onestop_domain::application::{Level, OrderStatus, WorkOrderItem};
+use onestop_domain::clock::StageClock;
 use onestop_domain::form::FieldCode;
 use onestop_domain::form::FieldError;
 use onestop_domain::workflow::PlanError;
@@ -549,7 +550,6 @@ impl ActJob {
                 PlanError::Validation(fields) => Error::Invalid(fields),
             })?;
         let now_ms = self.now_ms;
-        let now_s = now_ms.div_euclid(1000);
         let c = &self.clock;
         let mut next = work_orders::OrderUpdate {
             id: self.id.clone(),
@@ -572,43 +572,25 @@ impl ActJob {
             data: String::new(),
             ended: None,
         };
+        let stage = clock.stage_clock();
         if work_orders::finishes_stage((order.stage, order.status), (plan.to, plan.status)) {
-            next.ended = Some(work_orders::StageEnd::of(clock, now_ms, c)?);
+            next.ended = Some(stage.end(c, now_ms)?);
         }
         let share = self.config.limits.warning_share;
         if plan.to != plan.from {
             // A new stage: a new clock.
-            let budget = match plan.limit_days {
-                Some(d) => c.budget_for_days(d)?,
-                None => 0,
-            };
-            let (warn, due) = c.level_instants(now_s, budget, 0, share)?;
-            next.stage_started_at_ms = now_ms;
-            next.budget_seconds = budget;
-            next.suspended_seconds = 0;
-            next.suspended_at_ms = None;
-            next.due_at_ms = due * 1000;
-            next.warn_at_ms = Some(warn * 1000);
-            next.level = Level::at(now_ms, warn * 1000, due * 1000);
+            let budget = onestop_domain::clock::budget(c, plan.limit_days)?;
+            let fresh = StageClock::start(c, now_ms, budget, share)?;
+            next.set_clock(&fresh);
+            next.level = fresh.level_at(now_ms);
         } else if plan.suspends {
             // Waiting for the applicant: the clock and its level stand still.
-            next.suspended_at_ms = Some(now_ms);
-        } else if plan.resumes
-            && let Some(from) = clock.suspended_at_ms
-        {
+            next.suspended_at_ms = stage.suspend(now_ms).suspended_at_ms;
+        } else if plan.resumes && !stage.is_running() {
             // The suspension's working time is added to the stage's budget.
-            let waited = c.working_seconds_between(from.div_euclid(1000), now_s)?;
-            next.suspended_seconds += waited;
-            next.suspended_at_ms = None;
-            let (warn, due) = c.level_instants(
-                clock.stage_started_at_ms.div_euclid(1000),
-                clock.budget_seconds,
-                next.suspended_seconds,
-                share,
-            )?;
-            next.due_at_ms = due * 1000;
-            next.warn_at_ms = Some(warn * 1000);
-            next.level = Level::at(now_ms, warn * 1000, due * 1000);
+            let resumed = stage.resume(c, now_ms, share)?;
+            next.set_clock(&resumed);
+            next.level = resumed.level_at(now_ms);
         }
         // A running clock of an open order changes level next at its
         // warning instant or deadline; a finished or waiting one does not.
