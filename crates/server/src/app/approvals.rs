@@ -198,7 +198,7 @@ pub(crate) fn case_level(items: &[Item]) -> onestop_domain::application::Level {
 
 /// The clock of an approval round's items starting at `now_ms`: the
 /// approval limit, warning at the configured share.
-fn approval_clock(state: &AppState, now_ms: i64) -> Result<StageClock, ApiError> {
+fn approval_clock(state: &AppState, now_ms: i64) -> Result<StageClock, Error> {
     let clock = state.clock.get();
     let budget = clock.budget_for_days(state.config.limits.approval_days)?;
     Ok(StageClock::start(
