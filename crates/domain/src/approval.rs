@@ -135,6 +135,9 @@ pub struct CaseInput {
     pub commitment: Option<Commitment>,
 }
 
+/// The most work orders one approval case covers.
+pub const MAX_CASE_WORKS: usize = 20;
+
 /// Checks a raised case (`{"works", "place", "from", "to", "not_applicable"?,
 /// "commitment"?}`), reporting every problem at once.
 pub fn check_case(
@@ -145,7 +148,7 @@ pub fn check_case(
     let mut errors = Vec::new();
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let works: Vec<String> = match v.get("works").and_then(|w| w.as_array()) {
-        Some(a) if !a.is_empty() && a.len() <= 20 => a
+        Some(a) if !a.is_empty() && a.len() <= MAX_CASE_WORKS => a
             .iter()
             .enumerate()
             .filter_map(|(i, w)| match w.as_str() {

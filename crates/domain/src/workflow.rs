@@ -445,6 +445,13 @@ impl ActionDef {
     }
 }
 
+/// The largest number a `number` field of an action takes (the least is 0).
+pub const MAX_FIELD_NUMBER: f64 = 1_000_000.0;
+/// The most keys an `object` field of an action holds (and at most
+/// [`MAX_FIELD_OBJECT_BYTES`] of JSON).
+pub const MAX_FIELD_OBJECT_KEYS: usize = 50;
+pub const MAX_FIELD_OBJECT_BYTES: usize = 8_000;
+
 /// One field's value: cleaned text (free text goes through the one rule;
 /// blank optional text is `None`), a number in range, or an instant.
 fn check_field(f: &FieldDef, v: &Value) -> Result<Option<Value>, FieldError> {
@@ -458,7 +465,9 @@ fn check_field(f: &FieldDef, v: &Value) -> Result<Option<Value>, FieldError> {
             None => bad(FieldCode::InvalidFormat, format!("{}应为文字", f.label)),
         },
         FieldKind::Number => match v.as_f64() {
-            Some(n) if n.is_finite() && (0.0..=1_000_000.0).contains(&n) => Ok(Some(v.clone())),
+            Some(n) if n.is_finite() && (0.0..=MAX_FIELD_NUMBER).contains(&n) => {
+                Ok(Some(v.clone()))
+            }
             Some(_) => bad(
                 FieldCode::OutOfRange,
                 format!("{}须在 0 到 1000000 之间", f.label),
@@ -476,7 +485,10 @@ fn check_field(f: &FieldDef, v: &Value) -> Result<Option<Value>, FieldError> {
             ),
         },
         FieldKind::Object => match v {
-            Value::Object(m) if v.to_string().len() <= 8_000 && m.len() <= 50 => {
+            Value::Object(m)
+                if v.to_string().len() <= MAX_FIELD_OBJECT_BYTES
+                    && m.len() <= MAX_FIELD_OBJECT_KEYS =>
+            {
                 Ok(Some(v.clone()))
             }
             Value::Object(_) => bad(FieldCode::TooLong, format!("{}内容过多", f.label)),

@@ -19,8 +19,8 @@ pub struct ErrorDetail {
     pub code: String,
     /// Chinese, for people.
     pub message: String,
+    /// With `validation_failed`: every refused field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
     pub fields: Vec<FieldError>,
     /// With `invalid_transition`: the actions the order accepts now.
     #[serde(skip_serializing_if = "Option::is_none")]

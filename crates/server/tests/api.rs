@@ -542,6 +542,19 @@ async fn health_and_openapi(backend: Backend) {
             .get("ApplicationForm")
             .is_some()
     );
+    // The served document carries the city's process: the action codes.
+    let actions = &doc["components"]["schemas"]["WorkOrderAction"]["properties"]["action"];
+    assert!(
+        actions["enum"]
+            .as_array()
+            .is_some_and(|codes| codes.contains(&json!("accept"))),
+        "{actions}"
+    );
+    assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([]));
+    let create = &doc["paths"]["/api/v1/applications"]["post"];
+    for status in ["400", "401", "403", "413", "422"] {
+        assert!(create["responses"].get(status).is_some(), "{status}");
+    }
     let h = app.get("/healthz").await;
     assert!(h.header("x-request-id").is_some());
     assert_eq!(h.header("x-content-type-options"), Some("nosniff"));

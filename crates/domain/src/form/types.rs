@@ -138,7 +138,7 @@ pub struct ApplicationForm {
         with = "rfc3339_option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00+08:00"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub appointment_at: Option<OffsetDateTime>,
     pub contact: Contact,
     /// Investment project code (项目代码), `NNNN-NNNNNN-NN-NN-NNNNNN`.

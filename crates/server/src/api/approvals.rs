@@ -9,8 +9,112 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use onestop_domain::approval::ItemStatus;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+/// Raising an application's approval case (附表4).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CaseRequest {
+    /// The application's work orders in the approval stage whose external
+    /// works need approval.
+    #[schema(schema_with = work_ids)]
+    pub works: Vec<String>,
+    /// Where the works are done (施工地点).
+    #[schema(min_length = 1, max_length = 200)]
+    pub place: String,
+    /// First day of the works, `YYYY-MM-DD`, not before today.
+    #[schema(format = Date)]
+    pub from: String,
+    /// Last day of the works, `YYYY-MM-DD`, not before `from`.
+    #[schema(format = Date)]
+    pub to: String,
+    /// Configured approval departments the works do not concern.
+    pub not_applicable: Option<Vec<String>>,
+    /// The signed commitment (附表3): departments that accept commitments
+    /// approve at once.
+    pub commitment: Option<CommitmentInput>,
+}
+
+fn work_ids() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(64)),
+        )
+        .min_items(Some(1))
+        .max_items(Some(onestop_domain::approval::MAX_CASE_WORKS))
+        .description(Some(
+            "The application's work orders in the approval stage whose external works need approval.",
+        ))
+        .build()
+}
+
+/// The signed commitment (告知承诺书, 附表3).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommitmentInput {
+    #[schema(min_length = 1, max_length = 50)]
+    pub signed_by: String,
+    /// The committing unit (承诺单位).
+    #[schema(min_length = 1, max_length = 100)]
+    pub unit: String,
+    /// `YYYY-MM-DD`, not after today.
+    #[schema(format = Date)]
+    pub signed_at: String,
+    /// The commitment's sentence, typed out.
+    #[schema(schema_with = confirmation)]
+    pub confirmation: String,
+}
+
+fn confirmation() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([onestop_domain::approval::CONFIRMATION]))
+        .description(Some("The commitment's sentence, typed out."))
+        .build()
+}
+
+/// A department's decision on its item.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"decision": "approve", "opinion": "同意按方案施工", "version": 1}))]
+pub struct DecisionRequest {
+    pub decision: Decision,
+    /// The department's opinion (审批意见).
+    #[schema(min_length = 1, max_length = 1000)]
+    pub opinion: String,
+    /// The item's version as the caller saw it.
+    #[schema(minimum = 1)]
+    pub version: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// A rejected case, revised and put to the departments again.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResubmissionRequest {
+    /// The case's version as the caller saw it.
+    #[schema(minimum = 1)]
+    pub version: i64,
+    /// What was changed in answer to the opinions (修改说明).
+    #[schema(min_length = 1, max_length = 1000)]
+    pub note: String,
+    /// A new place of works; absent keeps the case's.
+    #[schema(min_length = 1, max_length = 200)]
+    pub place: Option<String>,
+    /// New first day of the works (`YYYY-MM-DD`, not before today); absent keeps the case's.
+    #[schema(format = Date)]
+    pub from: Option<String>,
+    /// New last day (`YYYY-MM-DD`, not before `from`); absent keeps the case's.
+    #[schema(format = Date)]
+    pub to: Option<String>,
+}
 
 /// One approval case with its consolidated opinion sheet (附表4).
 #[utoipa::path(
@@ -35,7 +139,7 @@ pub async fn get_case(
 /// `{"version", "note", "place"?, "from"?, "to"?}`.
 #[utoipa::path(
     post, path = "/api/v1/approval-cases/{id}/resubmission", params(("id" = String, Path)),
-    request_body = Object,
+    request_body = ResubmissionRequest,
     responses(
         (status = 200, body = CaseView),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -62,9 +166,14 @@ pub struct InboxList {
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InboxQuery {
-    /// `pending` | `approved` | `rejected`; all but not-applicable by default.
+    /// All but not-applicable items by default.
+    #[param(value_type = Option<ItemStatus>)]
     pub status: Option<String>,
+    /// 1-based page number.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
     pub page: Option<String>,
+    /// Items per page, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub per_page: Option<String>,
 }
 
@@ -106,7 +215,7 @@ pub async fn list_items(
 /// commitment (附表3).
 #[utoipa::path(
     post, path = "/api/v1/applications/{id}/approval-case", params(("id" = String, Path)),
-    request_body = Object,
+    request_body = CaseRequest,
     responses(
         (status = 201, body = CaseView),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -133,7 +242,7 @@ pub async fn post_case(
 /// A department's decision on its item: `{"decision": "approve" | "reject", "opinion", "version"}`.
 #[utoipa::path(
     post, path = "/api/v1/approval-items/{id}/decision", params(("id" = String, Path)),
-    request_body = Object,
+    request_body = DecisionRequest,
     responses(
         (status = 200, body = CaseView),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),

@@ -14,6 +14,7 @@ use onestop_domain::access::Capability;
 /// supervisors and administrators (a session).
 #[utoipa::path(
     get, path = "/api/v1/board", params(BoardQuery),
+    security(("session" = [])),
     responses(
         (status = 200, body = Board),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

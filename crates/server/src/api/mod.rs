@@ -1,5 +1,7 @@
 //! The partner-facing JSON API, v1 (`spec/API.md`).
 
+pub mod application_form;
+pub mod doc;
 pub mod query;
 
 pub mod notifications;
@@ -23,6 +25,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use doc::{Conventions, Security};
 use onestop_domain::access::{Capability, Visibility};
 use onestop_domain::application::{Application, ApplicationStatus};
 use onestop_domain::calendar::DayInfo;
@@ -70,8 +73,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         calendar_day,
         calendar_deadline
     ),
-    modifiers(&BearerAuth),
-    security(("api_key" = [])),
+    modifiers(&Security, &Conventions),
     components(schemas(
         ErrorBody,
         Application,
@@ -108,30 +110,6 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
     ))
 )]
 pub struct ApiDoc;
-
-/// Every endpoint but the health checks and this document takes an API key
-/// (`Authorization: Bearer osk_…`), or a browser session.
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "An API key created by an administrator (`onestop apikey create`), \
-                         scoped: applications:read, applications:write, \
-                         workorders:read:<unit>, workorders:write:<unit>, approvals:write:<department>",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -230,8 +208,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn openapi() -> Response {
-    let doc = ApiDoc::openapi();
+/// The OpenAPI document, with the city's process definition (action codes
+/// and their data fields) filled in.
+async fn openapi(State(state): State<AppState>) -> Response {
+    let mut doc = ApiDoc::openapi();
+    doc::for_city(&mut doc, &state.config);
     Json(doc).into_response()
 }
 
@@ -309,8 +290,8 @@ pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
 /// Submit a joint application (附表2): one work order per chosen service and carrier.
 #[utoipa::path(
     post, path = "/api/v1/applications",
-    request_body = ApplicationForm,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key, ≤ 200 chars")),
+    request_body = application_form::ApplicationRequest,
+    params(doc::IdempotencyHeader),
     responses(
         (status = 201, body = Application, headers(("Location" = String))),
         (status = 400, body = ErrorBody, description = "malformed_body"),
@@ -383,19 +364,26 @@ async fn get_application(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Unified social credit code of the applicant.
+    /// Unified social credit code of the applicant (any case).
+    #[param(max_length = 64)]
     uscc: Option<String>,
-    /// `submitted` | `in_progress` | `returned` | `completed` | `cancelled`.
+    #[param(value_type = Option<ApplicationStatus>)]
     status: Option<String>,
+    #[param(max_length = 64)]
     district_code: Option<String>,
+    #[param(max_length = 64)]
     project_code: Option<String>,
-    /// Submitted on or after this date (YYYY-MM-DD, city time).
+    /// Submitted on or after this date (city time).
+    #[param(format = Date)]
     submitted_from: Option<String>,
-    /// Submitted on or before this date (YYYY-MM-DD, city time).
+    /// Submitted on or before this date (city time).
+    #[param(format = Date)]
     submitted_to: Option<String>,
     /// 1-based page number.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
     page: Option<String>,
-    /// 1–100, default 20.
+    /// Items per page, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     per_page: Option<String>,
 }
 
@@ -518,7 +506,7 @@ async fn list_applications(
 /// Is this date a working day on the official calendar?
 #[utoipa::path(
     get, path = "/api/v1/calendar/days/{date}",
-    params(("date" = String, Path, description = "YYYY-MM-DD")),
+    params(("date" = String, Path, format = Date, description = "YYYY-MM-DD")),
     responses(
         (status = 200, body = DayInfo),
         (status = 409, body = ErrorBody, description = "calendar_year_missing"),
@@ -548,8 +536,10 @@ async fn calendar_day(
 #[into_params(parameter_in = Query)]
 pub struct DeadlineQuery {
     /// RFC 3339 instant, e.g. `2026-11-27T16:00:00+08:00`.
+    #[param(value_type = String, format = DateTime, required = true)]
     from: Option<String>,
     /// Working days to add (may be fractional, e.g. 0.5).
+    #[param(value_type = f64, minimum = 0, maximum = 365, required = true)]
     working_days: Option<String>,
 }
 

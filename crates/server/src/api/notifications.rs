@@ -9,11 +9,27 @@ use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::{Query, State};
 use onestop_domain::form::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Which messages to mark read.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReadRequest {
+    /// One message; absent or `null`: all of them.
+    pub id: Option<i64>,
+}
+
+/// How many messages were marked read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Marked {
+    pub marked: u64,
+}
 
 /// The signed-in account's messages, newest first, with the unread count.
 #[utoipa::path(
     get, path = "/api/v1/notifications",
     params(PageQuery),
+    security(("session" = [])),
     responses(
         (status = 200, body = NotificationList),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not an account"),
@@ -56,14 +72,19 @@ pub async fn list_api(
 /// Marks one message read (`{"id": n}`), or all of them (`{}`).
 #[utoipa::path(
     post, path = "/api/v1/notifications/read",
-    request_body = Object,
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+    request_body = ReadRequest,
+    security(("session" = [])),
+    responses(
+        (status = 200, body = Marked),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not an account"),
+        (status = 422, body = ErrorBody, description = "`id` is not an integer")
+    )
 )]
 pub async fn read_api(
     State(state): State<AppState>,
     caller: ApiCaller,
     body: axum::body::Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Marked>, ApiError> {
     let account = account_id(&caller).ok_or_else(forbidden)?;
     let bytes = crate::middleware::read_body(body, state.body_limit).await?;
     let value = crate::api::parse_object(&bytes)?;
@@ -78,5 +99,5 @@ pub async fn read_api(
         })?),
     };
     let marked = mark(&state, account, id).await?;
-    Ok(Json(serde_json::json!({ "marked": marked })))
+    Ok(Json(Marked { marked }))
 }

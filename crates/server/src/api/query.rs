@@ -14,6 +14,7 @@ pub const MAX_PAGE: u32 = 1_000_000;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page number, from 1.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
     pub page: Option<String>,
 }
 

@@ -8,11 +8,29 @@ use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// A supervisor's reminder (督办意见).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReminderRequest {
+    #[schema(min_length = 1, max_length = 500)]
+    pub note: String,
+}
+
+/// The handling unit's acknowledgement of a reminder.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AcknowledgementRequest {
+    /// An optional reply.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reply: Option<String>,
+}
 
 /// Remind the handling unit of an open order (supervisors): `{"note"}`.
 #[utoipa::path(
     post, path = "/api/v1/work-orders/{id}/reminders", params(("id" = String, Path)),
-    request_body = Object,
+    request_body = ReminderRequest,
+    security(("session" = [])),
     responses(
         (status = 201, body = ReminderView),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -49,7 +67,7 @@ pub async fn get_reminders(
 /// The handling unit confirms it has the reminder: `{"reply"?}`.
 #[utoipa::path(
     post, path = "/api/v1/reminders/{id}/acknowledgement", params(("id" = i64, Path)),
-    request_body = Object,
+    request_body = AcknowledgementRequest,
     responses(
         (status = 200, body = ReminderView),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),

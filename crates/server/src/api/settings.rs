@@ -8,10 +8,24 @@ use axum::Json;
 use axum::extract::State;
 use onestop_domain::form::FieldCode;
 use onestop_domain::form::FieldError;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// The signed-in account's email address and channel switches, all given.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SettingsUpdate {
+    /// Where email goes; `null` or blank for none.
+    #[schema(format = Email)]
+    pub email: Option<String>,
+    pub in_app: bool,
+    pub email_enabled: bool,
+    pub sms_enabled: bool,
+}
 
 /// The signed-in account's notification settings.
 #[utoipa::path(
     get, path = "/api/v1/account/notification-settings",
+    security(("session" = [])),
     responses(
         (status = 200, body = NotificationSettings),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not an account")
@@ -28,7 +42,8 @@ pub async fn get_api(
 /// Replaces the signed-in account's email address and channel switches.
 #[utoipa::path(
     put, path = "/api/v1/account/notification-settings",
-    request_body = NotificationSettings,
+    request_body = SettingsUpdate,
+    security(("session" = [])),
     responses(
         (status = 200, body = NotificationSettings),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

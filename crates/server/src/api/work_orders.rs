@@ -21,17 +21,88 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub struct OrderQuery {
     /// Unit code (must be one the caller may see).
+    #[param(max_length = 64)]
     unit: Option<String>,
-    /// `acceptance` | `survey` | `design` | `approval` | `construction` | `connection` | `closed`.
+    #[param(value_type = Option<Stage>)]
     stage: Option<String>,
-    /// `open` | `returned` | `done` | `cancelled` | `rejected`.
+    #[param(value_type = Option<OrderStatus>)]
     status: Option<String>,
-    /// `normal` | `warning` | `overdue`.
+    #[param(value_type = Option<Level>)]
     level: Option<String>,
     /// `due` (open first, nearest deadline first; the default) | `newest` | `oldest`.
+    #[param(schema_with = sorts)]
     sort: Option<String>,
+    /// 1-based page number.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
     page: Option<String>,
+    /// Items per page, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     per_page: Option<String>,
+}
+
+/// The orders a list can be sorted in (`OrderSort::parse` reads them).
+const SORTS: [&str; 3] = ["due", "newest", "oldest"];
+
+fn sorts() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(SORTS))
+        .build()
+}
+
+/// An action on a work order: its code and the order's `version` the
+/// caller saw, with the action's data. The served document lists the codes
+/// and data fields of the city's process definition (`[[process.actions]]`):
+/// text (1–1000 characters), numbers (0–1000000), RFC 3339 instants,
+/// objects. Other fields are ignored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"action": "return_for_correction", "version": 1, "reason": "营业执照复印件不清晰"}))]
+pub struct WorkOrderAction {
+    /// An action of the process definition, e.g. `accept`.
+    #[schema(min_length = 1)]
+    pub action: String,
+    /// The order's version as the caller saw it.
+    #[schema(minimum = 1)]
+    pub version: i64,
+}
+
+/// One action of a batch: a [`WorkOrderAction`] naming its order.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchAction {
+    #[schema(min_length = 1, max_length = 64)]
+    pub work_order_id: String,
+    /// An action of the process definition, e.g. `accept`.
+    #[schema(min_length = 1)]
+    pub action: String,
+    #[schema(minimum = 1)]
+    pub version: i64,
+}
+
+/// Several actions, each on its own order. An action that cannot be read
+/// is answered in its own result (with the status it alone would have had),
+/// not by refusing the batch.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchRequest {
+    #[schema(min_items = 1, max_items = 100)]
+    pub actions: Vec<BatchAction>,
+}
+
+/// Cancelling an application: the data of the process's `cancel` action
+/// (the served document lists its fields, e.g. `reason`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "项目取消"}))]
+pub struct CancelRequest {}
+
+/// Proposing or moving the joint survey appointment.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SurveyRequest {
+    /// RFC 3339 instant with offset, later than now.
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// The survey's version as the caller saw it: moves the appointment.
+    /// Absent: proposes it (once per application).
+    #[schema(minimum = 1)]
+    pub version: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -128,7 +199,8 @@ pub async fn get_work_order(
 /// have had; one refused action does not stop the others.
 #[utoipa::path(
     post, path = "/api/v1/work-orders/actions",
-    request_body = Object,
+    request_body = BatchRequest,
+    params(crate::api::doc::IdempotencyHeader),
     responses(
         (status = 200, body = BatchResults),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -165,8 +237,9 @@ pub async fn post_actions(
 /// `record_survey`, `record_design`, `complete_construction`, `connect`, …):
 /// `{"action": …, "version": n, …data}`.
 #[utoipa::path(
-    post, path = "/api/v1/work-orders/{id}/actions", params(("id" = String, Path)),
-    request_body = Object,
+    post, path = "/api/v1/work-orders/{id}/actions",
+    params(("id" = String, Path), crate::api::doc::IdempotencyHeader),
+    request_body = WorkOrderAction,
     responses(
         (status = 200, body = WorkOrderItem),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -217,7 +290,7 @@ fn idempotency(
 /// Cancel an application before connection: its open orders are cancelled with it.
 #[utoipa::path(
     post, path = "/api/v1/applications/{id}/cancel", params(("id" = String, Path)),
-    request_body = Object,
+    request_body = CancelRequest,
     responses(
         (status = 200, body = onestop_domain::application::Application),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -246,7 +319,7 @@ pub async fn post_cancel(
 /// `{"at": RFC 3339, "version"?: n}`.
 #[utoipa::path(
     post, path = "/api/v1/applications/{id}/survey", params(("id" = String, Path)),
-    request_body = Object,
+    request_body = SurveyRequest,
     responses(
         (status = 201, body = onestop_domain::application::Survey, description = "proposed"),
         (status = 200, body = onestop_domain::application::Survey, description = "moved"),

@@ -50,8 +50,10 @@ pub struct BoardQuery {
     /// A service code (`water`, `power`, `gas`, `heat`, `network`); absent: all.
     pub service: Option<String>,
     /// First day of the period, `YYYY-MM-DD` (default: 29 days before `to`).
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last day of the period, `YYYY-MM-DD`, included (default: today).
+    #[param(format = Date)]
     pub to: Option<String>,
 }
 
