@@ -21,6 +21,7 @@ on_both_databases!(
     hostile_text_is_stored_as_text,
     calendar_endpoints,
     health_and_openapi,
+    empty_filters_are_absent,
 );
 
 async fn submit_fans_out_with_deadlines(backend: Backend) {
@@ -558,4 +559,48 @@ async fn health_and_openapi(backend: Backend) {
     let h = app.get("/healthz").await;
     assert!(h.header("x-request-id").is_some());
     assert_eq!(h.header("x-content-type-options"), Some("nosniff"));
+}
+
+/// An empty query value is an absent filter, on every filter alike; an
+/// over-long one is refused rather than ignored.
+async fn empty_filters_are_absent(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    for uscc in [USCC, OTHER_USCC] {
+        let r = app
+            .post_json("/api/v1/applications", &water_only(uscc), None)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let all = app
+        .get(
+            "/api/v1/applications?uscc=&status=&district_code=&project_code=\
+             &submitted_from=&submitted_to=%20&page=&per_page=",
+        )
+        .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text());
+    assert_eq!(all.json()["items"].as_array().unwrap().len(), 2);
+    let long = "9".repeat(65);
+    let res = app
+        .get(&format!(
+            "/api/v1/applications?uscc={long}&district_code={long}"
+        ))
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    assert_eq!(
+        res.field_codes(),
+        vec![
+            ("uscc".to_owned(), "too_long".to_owned()),
+            ("district_code".to_owned(), "too_long".to_owned())
+        ]
+    );
+    let orders = app
+        .get("/api/v1/work-orders?unit=&stage=&status=&level=&sort=&page=&per_page=")
+        .await;
+    assert_eq!(orders.status, StatusCode::OK, "{}", orders.text());
+    assert_eq!(orders.json()["items"].as_array().unwrap().len(), 2);
 }

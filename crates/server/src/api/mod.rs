@@ -417,7 +417,8 @@ fn parse_date_param(
     value: Option<&str>,
     errors: &mut Vec<FieldError>,
 ) -> Option<time::OffsetDateTime> {
-    parse_ymd(name, value?, errors).map(|d| d.midnight().assume_offset(state.offset))
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    parse_ymd(name, value, errors).map(|d| d.midnight().assume_offset(state.offset))
 }
 
 /// Applications, newest first, filtered and paged.
@@ -478,18 +479,29 @@ async fn list_applications(
         q.submitted_to.as_deref(),
         &mut errors,
     );
-    let clean = |v: Option<String>| {
-        v.map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty() && s.chars().count() <= 64)
+    let mut clean = |name: &str, v: Option<String>| {
+        let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())?;
+        if v.chars().count() > 64 {
+            errors.push(FieldError::new(
+                name,
+                FieldCode::TooLong,
+                "不能超过 64 个字符",
+            ));
+            return None;
+        }
+        Some(v)
     };
+    let uscc = clean("uscc", q.uscc).map(|s| s.to_uppercase());
+    let district_code = clean("district_code", q.district_code);
+    let project_code = clean("project_code", q.project_code);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     let filter = ListFilter {
-        uscc: clean(q.uscc).map(|s| s.to_uppercase()),
+        uscc,
         status,
-        district_code: clean(q.district_code),
-        project_code: clean(q.project_code),
+        district_code,
+        project_code,
         submitted_from_ms: from.map(timefmt::to_ms),
         submitted_to_ms: to.map(|t| timefmt::to_ms(t + time::Duration::days(1))),
         page,
