@@ -349,6 +349,19 @@ impl Visibility {
         }
     }
 
+    /// Whether work orders of `unit` can be among those admitted: the
+    /// caller sees every order, orders of that unit, or orders through the
+    /// applications it sees (whichever unit handles them). A unit filter
+    /// outside this is refused rather than answered with an empty list.
+    pub fn may_see_unit(&self, unit: &str) -> bool {
+        self.all
+            || self.units.iter().any(|u| u == unit)
+            || !self.usccs.is_empty()
+            || !self.submitters.is_empty()
+            || !self.halls.is_empty()
+            || !self.departments.is_empty()
+    }
+
     pub fn is_nothing(&self) -> bool {
         !self.all
             && self.usccs.is_empty()
@@ -819,6 +832,22 @@ mod tests {
         assert!(Scope::parse("approvals:write:sz-water", &c).is_err());
         assert!(Scope::parse("everything", &c).is_err());
         assert!(Scope::parse_list(" , ", &c).is_err());
+    }
+
+    #[test]
+    fn unit_filters_within_what_the_caller_sees() {
+        let operator = account(&["operator:sz-water"]).work_orders();
+        assert!(operator.may_see_unit("sz-water"));
+        assert!(!operator.may_see_unit("sz-power"));
+        // Applicants see their applications' orders, whichever unit has them.
+        let applicant = account(&[&format!("applicant:{}", valid_uscc())]).work_orders();
+        assert!(applicant.may_see_unit("sz-power"));
+        assert!(
+            account(&["supervisor"])
+                .work_orders()
+                .may_see_unit("sz-power")
+        );
+        assert!(!Visibility::nothing().may_see_unit("sz-water"));
     }
 
     #[test]

@@ -22,6 +22,7 @@ on_both_databases!(
     calendar_endpoints,
     health_and_openapi,
     empty_filters_are_absent,
+    unit_filter_outside_the_callers_units_is_refused,
 );
 
 async fn submit_fans_out_with_deadlines(backend: Backend) {
@@ -603,4 +604,36 @@ async fn empty_filters_are_absent(backend: Backend) {
         .await;
     assert_eq!(orders.status, StatusCode::OK, "{}", orders.text());
     assert_eq!(orders.json()["items"].as_array().unwrap().len(), 2);
+}
+
+/// `?unit=` names a configured unit whose orders the caller may see:
+/// another unit is `403`, a code that is no unit `422` on `unit`.
+async fn unit_filter_outside_the_callers_units_is_refused(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let r = app
+        .post_json("/api/v1/applications", &five_services(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let water = app.key("workorders:read:sz-water").await;
+    let as_water = app.as_key(&water);
+    let own = as_water.get("/api/v1/work-orders?unit=sz-water").await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text());
+    assert_eq!(own.json()["items"].as_array().unwrap().len(), 1);
+    let other = as_water.get("/api/v1/work-orders?unit=sz-power").await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.text());
+    assert_eq!(other.json()["error"]["code"], "forbidden");
+    let unknown = as_water.get("/api/v1/work-orders?unit=sz-nowhere").await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        unknown.field_codes(),
+        vec![("unit".to_owned(), "unknown_value".to_owned())]
+    );
+    // A reader of all applications sees every unit's orders.
+    let reader = app.key("applications:read").await;
+    let power = app
+        .as_key(&reader)
+        .get("/api/v1/work-orders?unit=sz-power")
+        .await;
+    assert_eq!(power.status, StatusCode::OK, "{}", power.text());
+    assert_eq!(power.json()["items"].as_array().unwrap().len(), 1);
 }

@@ -20,7 +20,8 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrderQuery {
-    /// Unit code (must be one the caller may see).
+    /// A configured unit's code (`422` otherwise), one whose orders the
+    /// caller may see (`403` otherwise).
     #[param(max_length = 64)]
     unit: Option<String>,
     #[param(value_type = Option<Stage>)]
@@ -129,11 +130,28 @@ pub async fn list_work_orders(
         return Err(forbidden());
     }
     let mut errors = Vec::new();
+    let visibility = caller.subject.work_orders();
+    let unit = match q.unit.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        None => None,
+        Some(u) if state.config.unit(u).is_none() => {
+            errors.push(FieldError::new(
+                "unit",
+                FieldCode::UnknownValue,
+                "不是已配置的单位编码",
+            ));
+            None
+        }
+        Some(u) if !visibility.may_see_unit(u) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "无权查看该单位的工单",
+            ));
+        }
+        Some(u) => Some(u.to_owned()),
+    };
     let filter = OrderFilter {
-        unit: q
-            .unit
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty() && u.len() <= 64),
+        unit,
         stage: parse_code("stage", q.stage.as_deref(), Stage::parse, &mut errors),
         status: parse_code(
             "status",
@@ -144,7 +162,7 @@ pub async fn list_work_orders(
         level: parse_code("level", q.level.as_deref(), Level::parse, &mut errors),
         page: parse_page("page", q.page.as_deref(), 1, 1_000_000, &mut errors),
         per_page: parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors),
-        visibility: caller.subject.work_orders(),
+        visibility,
         sort: parse_code(
             "sort",
             q.sort.as_deref(),
