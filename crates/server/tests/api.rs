@@ -23,6 +23,7 @@ on_both_databases!(
     health_and_openapi,
     empty_filters_are_absent,
     unit_filter_outside_the_callers_units_is_refused,
+    wrong_methods_answer_the_error_body,
 );
 
 async fn submit_fans_out_with_deadlines(backend: Backend) {
@@ -636,4 +637,41 @@ async fn unit_filter_outside_the_callers_units_is_refused(backend: Backend) {
         .await;
     assert_eq!(power.status, StatusCode::OK, "{}", power.text());
     assert_eq!(power.json()["items"].as_array().unwrap().len(), 1);
+}
+
+/// A method a path does not take is `405` with the API's error body and
+/// `Allow`, whatever the method.
+async fn wrong_methods_answer_the_error_body(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let key = app.key("applications:read").await;
+    for (method, path, allow) in [
+        (Method::PATCH, "/api/v1/work-orders", "GET"),
+        (Method::PUT, "/api/v1/applications/x", "GET"),
+        (Method::DELETE, "/api/v1/work-orders/x/actions", "POST"),
+        (Method::TRACE, "/api/v1/calendar/deadline", "GET"),
+        (Method::POST, "/readyz", "GET"),
+        (Method::DELETE, "/api/v1/openapi.json", "GET"),
+    ] {
+        let res = app.as_key(&key).send(method.clone(), path, None).await;
+        assert_eq!(
+            res.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(
+            res.header("content-type"),
+            Some("application/json"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            res.json()["error"]["code"],
+            "method_not_allowed",
+            "{method} {path}"
+        );
+        assert!(
+            res.header("allow").is_some_and(|a| a.contains(allow)),
+            "{method} {path}: {:?}",
+            res.header("allow")
+        );
+    }
 }
