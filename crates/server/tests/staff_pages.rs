@@ -467,10 +467,14 @@ async fn signed_out_and_unprivileged_are_turned_away(backend: Backend) {
     let order = app.get(&format!("/work-orders/{}", a.orders[0].0)).await;
     assert_eq!(order.status, StatusCode::SEE_OTHER);
 
-    // An unknown or ended session is the same as none.
+    // An unknown or ended session is turned away like none, told that its
+    // session ended.
     let res = get_as(&app, "/applications", "onestop_session=deadbeef").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(res.header("location"), Some("/login?next=/applications"));
+    assert_eq!(
+        res.header("location"),
+        Some("/login?next=/applications&notice=expired")
+    );
 
     // A session that must change its password goes there first.
     let (fresh, _) = session(&app, "fresh-op", &["operator:sz-water"], false).await;

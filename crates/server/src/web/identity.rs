@@ -55,16 +55,9 @@ pub struct ClaimView {
     pub mine: bool,
 }
 
+/// City time, for people (the pages' one format).
 fn when(state: &AppState, ms: i64) -> String {
-    let t = timefmt::from_ms(ms, state.offset);
-    format!(
-        "{}年{}月{}日 {:02}:{:02}",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    crate::web::staff::when(state, timefmt::from_ms(ms, state.offset))
 }
 
 fn view(state: &AppState, c: &Claim, me: &str) -> ClaimView {

@@ -13,7 +13,7 @@ use crate::app::workorders::visible_order;
 use crate::auth::Caller;
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
+use crate::web::{Nav, failure_page, not_found_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -63,27 +63,13 @@ const MAX_PAGE: u32 = 1_000_000;
 
 // ───────────────────────────── shared helpers ─────────────────────────────
 
-/// Who may open a signed-in page: the anonymous are sent to sign in (and
-/// back here afterwards), an account that must change its password to do so
-/// first, an account without `cap` gets `403`. `None`: come in.
+/// The one page gate (`crate::web::gate`), returning here afterwards with
+/// the filters kept.
 pub(crate) fn gate(caller: &Caller, uri: &Uri, cap: Capability) -> Option<Response> {
-    let Some(account) = caller.account() else {
-        let next = uri
-            .path_and_query()
-            .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
-        let to = format!("/login?next={}", encode_next(&next));
-        return Some(Redirect::to(&to).into_response());
-    };
-    if account.must_change_password {
-        return Some(Redirect::to("/account/password").into_response());
-    }
-    if !caller.subject.may(cap) {
-        return Some(error_page(
-            StatusCode::FORBIDDEN,
-            "您的账户无权查看此页面。如需开通，请联系系统管理员。",
-        ));
-    }
-    None
+    let back = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+    crate::web::gate(caller, cap, &back)
 }
 
 /// Percent-encodes a local path for the `next` parameter, keeping `/` (and
@@ -181,7 +167,13 @@ pub(crate) fn options<'a>(
 
 /// City time, for people: `2026年11月27日 09:00`.
 pub(crate) fn when(state: &AppState, t: OffsetDateTime) -> String {
-    let t = t.to_offset(state.offset);
+    when_at(t, state.offset)
+}
+
+/// `t` at `offset`, for people: `2026年11月27日 09:00` (the pages' one
+/// format for an instant).
+pub(crate) fn when_at(t: OffsetDateTime, offset: time::UtcOffset) -> String {
+    let t = t.to_offset(offset);
     format!(
         "{:04}年{:02}月{:02}日 {:02}:{:02}",
         t.year(),

@@ -25,7 +25,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use onestop_domain::access::{Capability, Role, Subject, mask_phone};
+use onestop_domain::access::{Capability, Role, mask_phone};
 use onestop_domain::config::UnitKind;
 use onestop_domain::lockout::Failures;
 use onestop_store::accounts::{self, Account, AccountFilter, ApiKey};
@@ -82,20 +82,10 @@ fn seg(s: &str) -> String {
     out
 }
 
-/// The answer to a caller who may not open a page that needs `cap`, or None
-/// when they may. `path` is where the login page should bring them back to.
+/// The one page gate (`crate::web::gate`), returning to `path` (never a
+/// query: an administrator's filters may hold personal data).
 pub(crate) fn gate(caller: &Caller, cap: Capability, path: &str) -> Option<Response> {
-    match &caller.subject {
-        // The path only, never a query: filters may hold personal data.
-        Subject::Anonymous => Some(crate::web::auth::login_redirect(caller, path)),
-        Subject::Account(a) if a.must_change_password => Some(see_other("/account/password")),
-        s if s.may(cap) => None,
-        _ => {
-            // Audited as a refusal (`refusals`), with what was missing.
-            caller.mark.detail("capability", format!("{cap:?}").into());
-            Some(error_page(StatusCode::FORBIDDEN, "无权访问此页面"))
-        }
-    }
+    crate::web::gate(caller, cap, path)
 }
 
 /// The account form (`/admin/accounts`).
@@ -170,17 +160,9 @@ fn api_failed(e: impl Failure) -> Response {
 
 // ───────────────────────────── display helpers ─────────────────────────────
 
-/// Unix milliseconds → `2026-11-27 10:05` in city time.
+/// Unix milliseconds in city time, in the pages' one format.
 fn when(ms: i64, offset: UtcOffset) -> String {
-    let t = onestop_domain::timefmt::from_ms(ms, offset);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    crate::web::staff::when_at(onestop_domain::timefmt::from_ms(ms, offset), offset)
 }
 
 fn when_opt(ms: Option<i64>, offset: UtcOffset, none: &str) -> String {
