@@ -207,7 +207,7 @@ fn grant_works(
     now_ms: i64,
     actor: &str,
 ) -> Result<(), StoreError> {
-    let cal = |e: onestop_domain::calendar::CalendarError| StoreError::Database(e.to_string());
+    let cal = StoreError::Calendar;
     let (process, limits) = (&config.process, &config.limits);
     for w in works {
         let Some(oc) = work_orders::clock(c, w)? else {

@@ -52,7 +52,7 @@ fn next_number(conn: &mut dyn Conn, local_date: Date) -> Result<String, StoreErr
              RETURNING value",
             params![number_counter(local_date)],
         )?
-        .ok_or_else(|| StoreError::Database("counter returned nothing".into()))?;
+        .ok_or_else(|| StoreError::Internal("counter returned nothing".into()))?;
     Ok(application_number(local_date, row.int(0)?))
 }
 
