@@ -53,6 +53,16 @@ impl Dialect {
         }
     }
 
+    /// Appended to a `SELECT … LIMIT n` that chooses rows to claim: on
+    /// PostgreSQL it locks them and passes over rows another transaction
+    /// holds; SQLite has one writer, so nothing else can hold a row.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Sqlite => "sqlite",
