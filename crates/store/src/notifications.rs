@@ -60,11 +60,19 @@ pub struct Outward {
     pub sms: bool,
 }
 
+/// Most recipients named in one statement (the databases bound how many
+/// parameters a statement takes); an event with more takes a few.
+const RECIPIENTS_PER_STATEMENT: usize = 500;
+
 /// Gives `message` to each account (inside the caller's transaction): in the
 /// app, and queued in the outbox for email and SMS, each as the account's
 /// switches allow and where it has an address. An account that already has
 /// this event's message on a channel does not get it again. Returns how many
 /// in-app messages were written.
+///
+/// Set-based: one statement writes the in-app messages of every recipient,
+/// one more queues every outward message (email and SMS together), however
+/// many recipients there are.
 pub fn send(
     conn: &mut dyn Conn,
     accounts: &[String],
@@ -72,48 +80,68 @@ pub fn send(
     outward: Outward,
 ) -> Result<u64, StoreError> {
     let mut written = 0;
-    for a in accounts {
-        written += conn.execute(
+    for chunk in accounts.chunks(RECIPIENTS_PER_STATEMENT) {
+        written += send_to(conn, chunk, m, outward)?;
+    }
+    Ok(written)
+}
+
+fn send_to(
+    conn: &mut dyn Conn,
+    accounts: &[String],
+    m: &Message,
+    outward: Outward,
+) -> Result<u64, StoreError> {
+    if accounts.is_empty() {
+        return Ok(0);
+    }
+    // $1..$6: the message; $7..: the recipients.
+    let mut args: Vec<Value> = vec![
+        m.event_key.as_str().into(),
+        m.kind.as_str().into(),
+        m.title.as_str().into(),
+        m.body.as_str().into(),
+        m.link.as_deref().into(),
+        m.at_ms.into(),
+    ];
+    let ids = crate::applications::marks(accounts, &mut args);
+    let written = conn.execute(
+        &format!(
             "INSERT INTO notifications (account_id, event_key, kind, title, body, link, created_at)
-             SELECT id, $2, $3, $4, $5, $6, $7 FROM accounts WHERE id = $1 AND notify_in_app = 1
-             ON CONFLICT (account_id, event_key) DO NOTHING",
-            params![
-                a,
-                &m.event_key,
-                &m.kind,
-                &m.title,
-                &m.body,
-                m.link.as_deref(),
-                m.at_ms
-            ],
+             SELECT id, $1, $2, $3, $4, $5, $6 FROM accounts
+             WHERE id IN ({ids}) AND notify_in_app = 1
+             ON CONFLICT (account_id, event_key) DO NOTHING"
+        ),
+        &args,
+    )?;
+    let selects: Vec<String> = [
+        (outward.email, "email", "email", "notify_email"),
+        (outward.sms, "sms", "phone", "notify_sms"),
+    ]
+    .into_iter()
+    .filter(|(on, ..)| *on)
+    .map(|(_, channel, address, switch)| {
+        format!(
+            // The instant is cast: a parameter in a UNION has no column
+            // to take its type from.
+            "SELECT id, $1, '{channel}', {address}, $2, $3, $4, $5, 'pending', 0,
+                    CAST($6 AS BIGINT), CAST($6 AS BIGINT)
+             FROM accounts
+             WHERE id IN ({ids}) AND {switch} = 1 AND {address} IS NOT NULL AND {address} <> ''"
+        )
+    })
+    .collect();
+    if !selects.is_empty() {
+        conn.execute(
+            &format!(
+                "INSERT INTO deliveries (account_id, event_key, channel, address, kind, title,
+                     body, link, status, attempts, next_attempt_at, created_at)
+                 {}
+                 ON CONFLICT (account_id, event_key, channel) DO NOTHING",
+                selects.join(" UNION ALL ")
+            ),
+            &args,
         )?;
-        for (on, channel, address, switch) in [
-            (outward.email, "email", "email", "notify_email"),
-            (outward.sms, "sms", "phone", "notify_sms"),
-        ] {
-            if !on {
-                continue;
-            }
-            conn.execute(
-                &format!(
-                    "INSERT INTO deliveries (account_id, event_key, channel, address, kind, title,
-                         body, link, status, attempts, next_attempt_at, created_at)
-                     SELECT id, $2, '{channel}', {address}, $3, $4, $5, $6, 'pending', 0, $7, $7
-                     FROM accounts
-                     WHERE id = $1 AND {switch} = 1 AND {address} IS NOT NULL AND {address} <> ''
-                     ON CONFLICT (account_id, event_key, channel) DO NOTHING"
-                ),
-                params![
-                    a,
-                    &m.event_key,
-                    &m.kind,
-                    &m.title,
-                    &m.body,
-                    m.link.as_deref(),
-                    m.at_ms
-                ],
-            )?;
-        }
     }
     Ok(written)
 }
