@@ -523,24 +523,26 @@ async fn verified_application(server: &RunningServer, uscc: &str) -> String {
         "channel": "api",
         "services": {"water": {"business_type": "temporary", "demand_tons_per_day": 2.5}}
     });
-    let form = onestop_server::service::validate(&server.state, &body).expect("valid");
-    let system = onestop_server::accounts::system_caller("e2e");
-    match onestop_server::service::submit(&server.state, form, &system, None)
+    let form = onestop_server::app::applications::validate(&server.state, &body).expect("valid");
+    let system = onestop_server::app::accounts::system_caller("e2e");
+    match onestop_server::app::applications::submit(&server.state, form, &system, None)
         .await
         .expect("submitted")
     {
-        onestop_server::service::Submitted::Created { application, .. } => application.number,
-        onestop_server::service::Submitted::Replayed(_) => unreachable!(),
+        onestop_server::app::applications::Submitted::Created { application, .. } => {
+            application.number
+        }
+        onestop_server::app::applications::Submitted::Replayed(_) => unreachable!(),
     }
 }
 
 /// A staff account with one role, its first-login change done.
 async fn staff(server: &RunningServer, username: &str, name: &str, grant: &str, password: &str) {
-    let system = onestop_server::accounts::system_caller("e2e");
-    let created = onestop_server::accounts::create_account(
+    let system = onestop_server::app::accounts::system_caller("e2e");
+    let created = onestop_server::app::accounts::create_account(
         &server.state,
         &system,
-        onestop_server::accounts::NewAccountInput {
+        onestop_server::app::accounts::NewAccountInput {
             username: username.into(),
             display_name: name.into(),
             phone: None,
@@ -995,24 +997,25 @@ async fn a_supervisor_sees_an_overdue_order_on_the_board_and_reminds(backend: Ba
         "channel": "api",
         "services": {"power": {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0}}
     });
-    let form = onestop_server::service::validate(&server.state, &body).expect("valid");
-    let system = onestop_server::accounts::system_caller("e2e");
-    let (number, order) = match onestop_server::service::submit(&server.state, form, &system, None)
-        .await
-        .expect("submitted")
-    {
-        onestop_server::service::Submitted::Created { application, .. } => (
-            application.number.clone(),
-            application.work_orders[0].id.clone(),
-        ),
-        onestop_server::service::Submitted::Replayed(_) => unreachable!(),
-    };
+    let form = onestop_server::app::applications::validate(&server.state, &body).expect("valid");
+    let system = onestop_server::app::accounts::system_caller("e2e");
+    let (number, order) =
+        match onestop_server::app::applications::submit(&server.state, form, &system, None)
+            .await
+            .expect("submitted")
+        {
+            onestop_server::app::applications::Submitted::Created { application, .. } => (
+                application.number.clone(),
+                application.work_orders[0].id.clone(),
+            ),
+            onestop_server::app::applications::Submitted::Replayed(_) => unreachable!(),
+        };
     let tuesday = onestop_domain::timefmt::parse("2026-11-17T09:00:00+08:00").unwrap();
     server
         .state
         .time
         .set_ms(onestop_domain::timefmt::to_ms(tuesday));
-    let moved = onestop_server::levels::sweep_once(&server.state)
+    let moved = onestop_server::jobs::sweeper::sweep_once(&server.state)
         .await
         .expect("sweep");
     assert_eq!(moved.len(), 1, "the order went overdue");

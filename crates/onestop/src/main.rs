@@ -215,7 +215,7 @@ fn run(cli: Cli, started: Instant) -> Result<()> {
             let city = load_city(cli.config.as_deref())?;
             with_state(city, &cli.data_dir, false, |state| async move {
                 let actor = operator_name();
-                match onestop_server::calendar_admin::import(&state, &actor, text).await {
+                match onestop_server::app::calendar::import(&state, &actor, text).await {
                     Ok(done) => {
                         println!(
                             "calendar imported (import {}); {} open work orders' deadlines recomputed",
@@ -273,7 +273,7 @@ where
         let store = tokio::task::spawn_blocking(move || Store::open(target, options)).await??;
         let key = if existing_key {
             let path = files.key.clone();
-            tokio::task::spawn_blocking(move || onestop_server::audit_chain::read_key(&path))
+            tokio::task::spawn_blocking(move || onestop_server::app::audit_chain::read_key(&path))
                 .await?
                 .with_context(|| "the audit key is needed (the server makes it at first start)")?
         } else {
@@ -327,7 +327,7 @@ async fn account_id(state: &AppState, username: &str) -> Result<String> {
 }
 
 async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
-    use onestop_server::accounts;
+    use onestop_server::app::accounts;
     let me = accounts::system_caller(&operator_name());
     match command {
         UserCommand::Create {
@@ -472,7 +472,7 @@ async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
 }
 
 async fn apikey_command(state: AppState, command: ApikeyCommand) -> Result<()> {
-    use onestop_server::accounts;
+    use onestop_server::app::accounts;
     let me = accounts::system_caller(&operator_name());
     match command {
         ApikeyCommand::Create { name, scopes } => {
@@ -528,13 +528,13 @@ async fn audit_command(state: AppState, files: AuditFiles, command: AuditCommand
             let mut outside = Vec::new();
             let mut unreadable = Vec::new();
             let (found, bad) =
-                onestop_server::audit_chain::read_checkpoints(&files.checkpoints, true)
+                onestop_server::app::audit_chain::read_checkpoints(&files.checkpoints, true)
                     .with_context(|| format!("cannot read {}", files.checkpoints.display()))?;
             let file_missing = !files.checkpoints.exists();
             outside.extend(found);
             unreadable.extend(bad);
             for path in &checkpoints {
-                let (found, bad) = onestop_server::audit_chain::read_checkpoints(path, false)
+                let (found, bad) = onestop_server::app::audit_chain::read_checkpoints(path, false)
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 if found.is_empty() && bad.is_empty() {
                     eprintln!("warning: {} holds no audit checkpoint", path.display());
@@ -542,7 +542,7 @@ async fn audit_command(state: AppState, files: AuditFiles, command: AuditCommand
                 outside.extend(found);
                 unreadable.extend(bad);
             }
-            let report = onestop_server::audit_chain::verify(&state, outside).await?;
+            let report = onestop_server::app::audit_chain::verify(&state, outside).await?;
             println!(
                 "audit log: {} records checked (seq {}..{}), keyed from record {}, {} checkpoints \
                  checked",
@@ -578,8 +578,8 @@ async fn audit_command(state: AppState, files: AuditFiles, command: AuditCommand
             std::process::exit(1);
         }
         AuditCommand::Prune => {
-            let me = onestop_server::accounts::system_caller(&operator_name());
-            let done = onestop_server::audit_chain::prune(&state, &me)
+            let me = onestop_server::app::accounts::system_caller(&operator_name());
+            let done = onestop_server::app::audit_chain::prune(&state, &me)
                 .await
                 .map_err(api_error)?;
             let days = state
@@ -647,7 +647,7 @@ impl AuditFiles {
     async fn key(&self, store: &Store) -> Result<onestop_store::audit::AuditKey> {
         let path = self.key.clone();
         let (key, created) = tokio::task::spawn_blocking(move || {
-            onestop_server::audit_chain::load_or_create_key(&path)
+            onestop_server::app::audit_chain::load_or_create_key(&path)
         })
         .await??;
         let k = key.clone();
@@ -814,7 +814,7 @@ fn calendar_check(config: Option<&Path>) -> Result<()> {
 async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant) -> Result<()> {
     // The mail relay's and SMS gateway's clients: a password missing from
     // the environment or an unreadable certificate file stops start-up here.
-    let deliverer = onestop_server::delivery::Deliverer::new(&city.config)?;
+    let deliverer = onestop_server::jobs::delivery::Deliverer::new(&city.config)?;
     // The legal-person login's client: a missing client secret stops start-up too.
     let oidc = match &city.config.identity.oidc {
         Some(c) => Some(Arc::new(
@@ -864,17 +864,17 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     state.oidc = oidc;
     let audit = state.audit.clone();
     // A calendar imported by an administrator replaces the file's.
-    onestop_server::calendar_admin::reload_if_changed(&state)
+    onestop_server::app::calendar::reload_if_changed(&state)
         .await
         .map_err(|e| anyhow::anyhow!("stored calendar: {}", e.message))?;
-    let sweeper = onestop_server::levels::start(state.clone());
-    let deliverer = onestop_server::delivery::start(state.clone(), deliverer);
-    let counter = onestop_server::board::start_open_counts(state.clone());
+    let sweeper = onestop_server::jobs::sweeper::start(state.clone());
+    let deliverer = onestop_server::jobs::delivery::start(state.clone(), deliverer);
+    let counter = onestop_server::app::board::start_open_counts(state.clone());
     let refusals = onestop_server::refusals::start(state.clone());
     let checkpointer =
-        onestop_server::audit_chain::Checkpointer::new(Some(files.checkpoints.clone()));
+        onestop_server::app::audit_chain::Checkpointer::new(Some(files.checkpoints.clone()));
     let checkpoints =
-        onestop_server::audit_chain::start_checkpoints(state.clone(), checkpointer.clone());
+        onestop_server::app::audit_chain::start_checkpoints(state.clone(), checkpointer.clone());
     let stopping = state.clone();
     let app = onestop_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)

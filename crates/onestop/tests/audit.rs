@@ -146,12 +146,12 @@ fn the_binary_checkpoints_and_verify_finds_a_cut_off_end(backend: Backend) {
     let (head_seq, head_hash) = head(&db);
     let file = db.dir.join("audit-checkpoints.log");
     let text = std::fs::read_to_string(&file).unwrap();
-    let last = onestop_server::audit_chain::parse_checkpoint(text.lines().last().unwrap())
+    let last = onestop_server::app::audit_chain::parse_checkpoint(text.lines().last().unwrap())
         .expect("a checkpoint line");
     assert_eq!((last.seq, &last.hash), (head_seq, &head_hash));
     let logged: Vec<_> = log
         .lines()
-        .filter_map(onestop_server::audit_chain::parse_checkpoint)
+        .filter_map(onestop_server::app::audit_chain::parse_checkpoint)
         .collect();
     assert_eq!(logged.last(), Some(&last), "{log}");
     // The refusals are on record: five API calls, the page's redirect.

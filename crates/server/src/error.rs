@@ -113,7 +113,7 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(_) => return crate::workorders::stale_version(),
+            StoreError::Conflict(_) => return crate::app::workorders::stale_version(),
             // A year the calendar has no data for: the administrator's to
             // import, not a failure of the server.
             StoreError::Calendar(e) => return e.into(),

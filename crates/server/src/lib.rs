@@ -5,39 +5,16 @@
 //! they may do; `audit` records it.
 #![forbid(unsafe_code)]
 
-pub mod accounts;
 pub mod api;
-pub mod approvals;
-pub mod audit;
-pub mod audit_chain;
+pub mod app;
 pub mod auth;
-pub mod board;
-pub mod calendar_admin;
 pub mod connectors;
-pub mod delivery;
 pub mod error;
-pub mod flowchart;
-pub mod identity;
-pub mod levels;
-pub mod mail;
+pub mod jobs;
 pub mod middleware;
+pub mod notify;
 pub mod refusals;
-pub mod reminders;
-pub mod service;
-pub mod sms;
 pub mod web;
-pub mod web_admin;
-pub mod web_approvals;
-pub mod web_auth;
-pub mod web_board;
-pub mod web_deliveries;
-pub mod web_form;
-pub mod web_identity;
-pub mod web_notifications;
-pub mod web_progress;
-pub mod web_settings;
-pub mod web_staff;
-pub mod workorders;
 
 use auth::{CredentialCache, PasswordCost, Passwords, RateLimiter};
 use axum::Router;
@@ -134,7 +111,7 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Password checks in progress per (login name, address).
     pub password_checks: Arc<auth::PasswordChecks>,
-    pub audit: audit::AuditSink,
+    pub audit: app::audit::AuditSink,
     /// The key the audit chain is MAC'd with (see `audit_chain` for where
     /// it comes from). Never logged.
     pub audit_key: onestop_store::audit::AuditKey,
@@ -147,7 +124,7 @@ pub struct AppState {
     /// Where "now" comes from (the system clock unless set otherwise).
     pub time: TimeSource,
     /// The latest background count of open orders for the board.
-    pub open_counts: Arc<std::sync::RwLock<Option<Arc<board::OpenSnapshot>>>>,
+    pub open_counts: Arc<std::sync::RwLock<Option<Arc<app::board::OpenSnapshot>>>>,
     /// The provincial portal's legal-person login (`[identity.oidc]`), if configured.
     pub oidc: Option<Arc<connectors::oidc::OidcConnector>>,
 }
@@ -173,7 +150,7 @@ impl AppState {
         AppState {
             config,
             clock: SharedClock::new(clock),
-            audit: audit::AuditSink::start(store.clone(), audit_key.clone()),
+            audit: app::audit::AuditSink::start(store.clone(), audit_key.clone()),
             audit_key,
             refusals: Arc::new(refusals::Refusals::default()),
             store,
@@ -193,7 +170,7 @@ impl AppState {
     /// Chains the audit log with `key` from now on (restarts the audit
     /// sink with it). Call before serving.
     pub fn with_audit_key(mut self, key: onestop_store::audit::AuditKey) -> Self {
-        self.audit = audit::AuditSink::start(self.store.clone(), key.clone());
+        self.audit = app::audit::AuditSink::start(self.store.clone(), key.clone());
         self.audit_key = key;
         self
     }
@@ -256,16 +233,16 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(web::routes())
-        .merge(web_auth::routes())
-        .merge(web_staff::routes())
-        .merge(web_admin::routes())
-        .merge(web_approvals::routes())
-        .merge(web_notifications::routes())
-        .merge(web_settings::routes())
-        .merge(calendar_admin::routes())
-        .merge(web_deliveries::routes())
-        .merge(web_board::routes())
-        .merge(web_identity::routes())
+        .merge(crate::web::auth::routes())
+        .merge(crate::web::staff::routes())
+        .merge(crate::web::admin::routes())
+        .merge(crate::web::approvals::routes())
+        .merge(crate::web::notifications::routes())
+        .merge(crate::web::settings::routes())
+        .merge(app::calendar::routes())
+        .merge(crate::web::deliveries::routes())
+        .merge(crate::web::board::routes())
+        .merge(crate::web::identity::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::framework_rejections))
         .layer(refusals)

@@ -23,7 +23,7 @@
 //! [`Caller`]: crate::auth::Caller
 
 use crate::AppState;
-use crate::audit::AuditSink;
+use crate::app::audit::AuditSink;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;

@@ -153,9 +153,9 @@ async fn every_route_for_every_subject(backend: Backend) {
 
     // A victim account and key for the administrative writes at the end.
     let victim = app.account("victim.user", &["operator:sz-gas"]).await;
-    let (victim_key_row, _) = onestop_server::accounts::create_api_key(
+    let (victim_key_row, _) = onestop_server::app::accounts::create_api_key(
         &app.state,
-        &onestop_server::accounts::system_caller("test"),
+        &onestop_server::app::accounts::system_caller("test"),
         "victim",
         "applications:read",
     )

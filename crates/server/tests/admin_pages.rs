@@ -558,11 +558,11 @@ async fn anonymous_and_must_change_are_redirected(backend: Backend) {
     }
 
     // A new administrator who has not yet changed the initial password.
-    let system = onestop_server::accounts::system_caller("test");
-    onestop_server::accounts::create_account(
+    let system = onestop_server::app::accounts::system_caller("test");
+    onestop_server::app::accounts::create_account(
         &app.state,
         &system,
-        onestop_server::accounts::NewAccountInput {
+        onestop_server::app::accounts::NewAccountInput {
             username: "fresh.admin".into(),
             display_name: "新管理员".into(),
             phone: None,
@@ -715,9 +715,9 @@ async fn audit_page_filters(backend: Backend) {
     assert!(bad.text().contains("id=\"f-from-err\">请按 年-月-日 填写"));
 
     // Keyset paging: more than a page of records, then the older ones.
-    let system = onestop_server::accounts::system_caller("test");
+    let system = onestop_server::app::accounts::system_caller("test");
     for i in 0..55 {
-        onestop_server::accounts::set_disabled(&app.state, &system, &op, i % 2 == 0)
+        onestop_server::app::accounts::set_disabled(&app.state, &system, &op, i % 2 == 0)
             .await
             .unwrap();
     }

@@ -7,7 +7,7 @@
 mod common;
 
 use common::TestApp;
-use onestop_server::audit_chain::{
+use onestop_server::app::audit_chain::{
     self, Checkpointer, KeyFileError, load_or_create_key, parse_checkpoint, read_checkpoints,
     read_key,
 };
@@ -483,7 +483,7 @@ async fn prune_refuses_young_records_and_records_itself(backend: Backend) {
     let app = TestApp::at_time(backend, "2026-12-01T10:00:00+08:00").await;
     append(&app, (0..30).map(|i| rec(&app, i, 60)).collect()).await;
     let before = app.state.store.read(audit::count).await.unwrap();
-    let me = onestop_server::accounts::system_caller("cli:ops");
+    let me = onestop_server::app::accounts::system_caller("cli:ops");
     assert_eq!(
         audit_chain::prune(&app.state, &me).await.unwrap(),
         Pruned::Nothing

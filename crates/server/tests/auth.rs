@@ -251,8 +251,8 @@ async fn disabled_accounts_and_revoked_keys(backend: Backend) {
     let app = TestApp::new(backend).await;
     let id = app.account("sun.clerk", &["clerk:hall-01"]).await;
     let s = app.login("sun.clerk", PASSWORD).await;
-    let system = onestop_server::accounts::system_caller("test");
-    onestop_server::accounts::set_disabled(&app.state, &system, &id, true)
+    let system = onestop_server::app::accounts::system_caller("test");
+    onestop_server::app::accounts::set_disabled(&app.state, &system, &id, true)
         .await
         .unwrap();
     assert_eq!(
@@ -261,7 +261,7 @@ async fn disabled_accounts_and_revoked_keys(backend: Backend) {
     );
     let again = app.try_login("sun.clerk", PASSWORD).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
-    onestop_server::accounts::set_disabled(&app.state, &system, &id, false)
+    onestop_server::app::accounts::set_disabled(&app.state, &system, &id, false)
         .await
         .unwrap();
     assert_eq!(
@@ -284,7 +284,7 @@ async fn disabled_accounts_and_revoked_keys(backend: Backend) {
         .unwrap();
     assert!(!key.contains(&row.secret_hash), "stored hashed");
     assert!(
-        onestop_server::accounts::revoke_api_key(&app.state, &system, &row.id)
+        onestop_server::app::accounts::revoke_api_key(&app.state, &system, &row.id)
             .await
             .unwrap()
     );
@@ -387,11 +387,11 @@ async fn csrf_is_required_on_every_state_change(backend: Backend) {
 
 async fn first_login_forces_a_password_change(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let system = onestop_server::accounts::system_caller("test");
-    let created = onestop_server::accounts::create_account(
+    let system = onestop_server::app::accounts::system_caller("test");
+    let created = onestop_server::app::accounts::create_account(
         &app.state,
         &system,
-        onestop_server::accounts::NewAccountInput {
+        onestop_server::app::accounts::NewAccountInput {
             username: "zhou.approver".into(),
             display_name: "周审批".into(),
             phone: Some("13900001111".into()),
@@ -694,7 +694,7 @@ async fn the_audit_log_records_logins_and_reads(backend: Backend) {
         "key reads too"
     );
     assert_eq!(audit_actions(&app, "logout").await.len(), 1);
-    let report = onestop_server::audit_chain::verify(&app.state, Vec::new())
+    let report = onestop_server::app::audit_chain::verify(&app.state, Vec::new())
         .await
         .unwrap();
     assert!(report.intact(), "{report:?}");

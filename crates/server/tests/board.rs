@@ -65,7 +65,7 @@ async fn accept(app: &TestApp, key: &str, id: &str) {
 }
 
 async fn sweep(app: &TestApp) {
-    onestop_server::levels::sweep_once(&app.state)
+    onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .expect("sweep");
 }
@@ -298,7 +298,7 @@ async fn figures_filters_and_trend(backend: Backend) {
     assert_eq!(b["open_counted_at"], b["generated_at"]);
     // The server's background count: the board reads it while it is at
     // most 2 minutes old, with the instant it was taken, then counts itself.
-    onestop_server::board::refresh_open_counts(&s.app.state)
+    onestop_server::app::board::refresh_open_counts(&s.app.state)
         .await
         .unwrap();
     let counted = board(&s, "").await;

@@ -77,35 +77,35 @@ async fn warning_then_overdue_at_the_exact_instants(backend: Backend) {
         "2026-09-20T10:45:00+08:00"
     );
     set(&app, "2026-09-20T09:56:14+08:00");
-    let moved = onestop_server::levels::sweep_once(&app.state)
+    let moved = onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert!(moved.is_empty(), "{moved:?}");
     assert_eq!(order(&app, &oid).await["level"], "normal");
     set(&app, "2026-09-20T09:56:15+08:00");
-    let moved = onestop_server::levels::sweep_once(&app.state)
+    let moved = onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert_eq!(moved.len(), 1);
     assert_eq!(order(&app, &oid).await["level"], "warning");
     // Sweeping again, or two sweepers at once, changes nothing more.
     let (a, b) = tokio::join!(
-        onestop_server::levels::sweep_once(&app.state),
-        onestop_server::levels::sweep_once(&app.state)
+        onestop_server::jobs::sweeper::sweep_once(&app.state),
+        onestop_server::jobs::sweeper::sweep_once(&app.state)
     );
     assert!(a.unwrap().is_empty() && b.unwrap().is_empty());
     // A second before the deadline it is still a warning; at it, overdue.
     set(&app, "2026-09-20T10:44:59+08:00");
     assert!(
-        onestop_server::levels::sweep_once(&app.state)
+        onestop_server::jobs::sweeper::sweep_once(&app.state)
             .await
             .unwrap()
             .is_empty()
     );
     set(&app, "2026-09-21T08:00:00+08:00");
     let (a, b) = tokio::join!(
-        onestop_server::levels::sweep_once(&app.state),
-        onestop_server::levels::sweep_once(&app.state)
+        onestop_server::jobs::sweeper::sweep_once(&app.state),
+        onestop_server::jobs::sweeper::sweep_once(&app.state)
     );
     assert_eq!(a.unwrap().len() + b.unwrap().len(), 1, "moved exactly once");
     assert_eq!(order(&app, &oid).await["level"], "overdue");
@@ -139,7 +139,7 @@ async fn warning_then_overdue_at_the_exact_instants(backend: Backend) {
     assert_eq!(accepted["due_at"], "2026-09-21T17:30:00+08:00");
     assert_eq!(order(&app, &oid).await["level"], "normal");
     set(&app, "2026-09-21T16:30:00+08:00");
-    let moved = onestop_server::levels::sweep_once(&app.state)
+    let moved = onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert_eq!(moved.len(), 1, "75 % of the survey's day has passed");
@@ -164,7 +164,7 @@ async fn a_waiting_clock_does_not_move(backend: Backend) {
     // Long past the deadline, the order waiting for the applicant stays as it was.
     set(&app, "2026-09-25T08:00:00+08:00");
     assert!(
-        onestop_server::levels::sweep_once(&app.state)
+        onestop_server::jobs::sweeper::sweep_once(&app.state)
             .await
             .unwrap()
             .is_empty()
@@ -205,18 +205,18 @@ async fn the_right_people_are_told_once(backend: Backend) {
         .json();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
     set(&app, "2026-09-20T09:56:15+08:00");
-    onestop_server::levels::sweep_once(&app.state)
+    onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
-    onestop_server::levels::sweep_once(&app.state)
+    onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert_eq!(kinds(&inbox(&app, water).await), vec!["level_warning"]);
     assert!(kinds(&inbox(&app, sup).await).is_empty());
     set(&app, "2026-09-21T08:00:00+08:00");
     let (a, b) = tokio::join!(
-        onestop_server::levels::sweep_once(&app.state),
-        onestop_server::levels::sweep_once(&app.state)
+        onestop_server::jobs::sweeper::sweep_once(&app.state),
+        onestop_server::jobs::sweeper::sweep_once(&app.state)
     );
     a.unwrap();
     b.unwrap();
@@ -285,7 +285,7 @@ async fn a_supervisor_reminds_and_the_unit_acknowledges(backend: Backend) {
     let app_id = created["id"].as_str().unwrap().to_owned();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
     set(&app, "2026-09-21T08:00:00+08:00");
-    onestop_server::levels::sweep_once(&app.state)
+    onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     let sup = app.login("sup", PASSWORD).await;
@@ -451,7 +451,12 @@ async fn approval_items_warn_their_department(backend: Backend) {
         })
         .await
         .unwrap();
-    assert!(onestop_server::levels::backfill(&app.state).await.unwrap() > 0);
+    assert!(
+        onestop_server::jobs::sweeper::backfill(&app.state)
+            .await
+            .unwrap()
+            > 0
+    );
     assert_eq!(stored(&app).await, before);
     let item = |c: &Value, d: &str| {
         c["items"]
@@ -482,12 +487,12 @@ async fn approval_items_warn_their_department(backend: Backend) {
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     set(&app, "2026-09-22T14:44:59+08:00");
-    onestop_server::levels::sweep_once(&app.state)
+    onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert!(kinds(&inbox(&app, "zrzy.a").await).is_empty());
     set(&app, "2026-09-22T14:45:00+08:00");
-    onestop_server::levels::sweep_once(&app.state)
+    onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert_eq!(
@@ -495,10 +500,10 @@ async fn approval_items_warn_their_department(backend: Backend) {
         vec!["approval_level_warning"]
     );
     set(&app, "2026-09-23T09:00:00+08:00");
-    onestop_server::levels::sweep_once(&app.state)
+    onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
-    onestop_server::levels::sweep_once(&app.state)
+    onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert_eq!(
@@ -532,7 +537,7 @@ async fn approval_items_warn_their_department(backend: Backend) {
     assert!(page.contains("id=\"case-level\">超期<"), "{page}");
     // A calendar import that makes Tuesday a holiday moves the pending
     // item's deadline (and the case's) a working day on, with a history event.
-    let done = onestop_server::calendar_admin::import(
+    let done = onestop_server::app::calendar::import(
         &app.state,
         "account:admin",
         "[[days]]\ndate = \"2026-09-22\"\nkind = \"holiday\"\nname = \"临时调整\"\n".into(),
@@ -653,21 +658,21 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
     // Sunday is no longer a working day: the warning comes on Monday.
     set(&app, "2026-09-20T12:00:00+08:00");
     assert!(
-        onestop_server::levels::sweep_once(&app.state)
+        onestop_server::jobs::sweeper::sweep_once(&app.state)
             .await
             .unwrap()
             .is_empty()
     );
     set(&app, "2026-09-21T09:56:14+08:00");
     assert!(
-        onestop_server::levels::sweep_once(&app.state)
+        onestop_server::jobs::sweeper::sweep_once(&app.state)
             .await
             .unwrap()
             .is_empty()
     );
     set(&app, "2026-09-21T09:56:15+08:00");
     assert_eq!(
-        onestop_server::levels::sweep_once(&app.state)
+        onestop_server::jobs::sweeper::sweep_once(&app.state)
             .await
             .unwrap()
             .len(),
@@ -691,7 +696,7 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
         "2026-09-21T10:45:00+08:00"
     );
     assert!(
-        !onestop_server::calendar_admin::reload_if_changed(&app.state)
+        !onestop_server::app::calendar::reload_if_changed(&app.state)
             .await
             .unwrap()
     );

@@ -14,7 +14,7 @@ use common::tls::TestCert;
 use common::*;
 use onestop_domain::config::{CityConfig, EmailConfig, SmsConfig, SmtpTls};
 use onestop_domain::timefmt;
-use onestop_server::delivery::{Deliverer, Report, deliver_once};
+use onestop_server::jobs::delivery::{Deliverer, Report, deliver_once};
 use onestop_store::testing::Backend;
 use serde_json::{Value, json};
 
@@ -137,7 +137,7 @@ async fn deliver(app: &TestApp, d: &Deliverer) -> Report {
 }
 
 async fn sweep(app: &TestApp) {
-    onestop_server::levels::sweep_once(&app.state)
+    onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
 }

@@ -7,7 +7,9 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::*;
-use onestop_server::accounts::{NewAccountInput, create_account, create_api_key, system_caller};
+use onestop_server::app::accounts::{
+    NewAccountInput, create_account, create_api_key, system_caller,
+};
 use onestop_server::auth::{random_hex, token_hash};
 use onestop_store::accounts::NewSession;
 use onestop_store::audit::AuditFilter;

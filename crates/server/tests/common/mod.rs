@@ -163,8 +163,8 @@ impl TestApp {
             onestop_server::auth::PasswordCost::TEST_ONLY,
         );
         state.time = time;
-        let system = onestop_server::accounts::system_caller("test");
-        let (_, api_key) = onestop_server::accounts::create_api_key(
+        let system = onestop_server::app::accounts::system_caller("test");
+        let (_, api_key) = onestop_server::app::accounts::create_api_key(
             &state,
             &system,
             "test client",
@@ -183,11 +183,11 @@ impl TestApp {
     /// An account with these roles (`role` or `role:scope`) and
     /// [`PASSWORD`], its first-login password change already done.
     pub async fn account(&self, username: &str, grants: &[&str]) -> String {
-        let system = onestop_server::accounts::system_caller("test");
-        let created = onestop_server::accounts::create_account(
+        let system = onestop_server::app::accounts::system_caller("test");
+        let created = onestop_server::app::accounts::create_account(
             &self.state,
             &system,
-            onestop_server::accounts::NewAccountInput {
+            onestop_server::app::accounts::NewAccountInput {
                 username: username.into(),
                 display_name: format!("测试{username}"),
                 phone: None,
@@ -212,8 +212,8 @@ impl TestApp {
 
     /// An API key with these scopes.
     pub async fn key(&self, scopes: &str) -> String {
-        let system = onestop_server::accounts::system_caller("test");
-        onestop_server::accounts::create_api_key(&self.state, &system, "test", scopes)
+        let system = onestop_server::app::accounts::system_caller("test");
+        onestop_server::app::accounts::create_api_key(&self.state, &system, "test", scopes)
             .await
             .unwrap_or_else(|e| panic!("key {scopes}: {e:?}"))
             .1

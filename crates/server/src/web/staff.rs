@@ -2,17 +2,17 @@
 //! detail), the operator's work-order inbox (工单) and one work order.
 //!
 //! Every read goes through the same visibility checks as the API
-//! (`service::list`, `service::read_application`, `workorders::visible_order`);
+//! (`applications::list`, `applications::read_application`, `workorders::visible_order`);
 //! application reads are audited there. Rows the caller may not see answer
 //! `404`, exactly as unknown ids do. Lists never show full personal data:
 //! contact names and phones are masked.
 
 use crate::AppState;
+use crate::app::applications;
+use crate::app::workorders::visible_order;
 use crate::auth::Caller;
-use crate::service;
+use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::{Nav, error_page, not_found_page, respond};
-use crate::web_form::{PageFields, PageForm, Spec};
-use crate::workorders::visible_order;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -334,7 +334,7 @@ async fn applications(
         per_page: PER_PAGE,
         ..ListFilter::default()
     };
-    let result = match service::list(&state, &caller, filter).await {
+    let result = match applications::list(&state, &caller, filter).await {
         Ok(p) => p,
         Err(e) => return error_page(e.status, &e.message),
     };
@@ -448,8 +448,8 @@ struct ApplicationPage {
     own_units: String,
     back: String,
     /// Each order's progress, and what happened to the whole application.
-    timelines: Vec<crate::web_progress::OrderTimeline>,
-    shared: Vec<crate::web_progress::Step>,
+    timelines: Vec<crate::web::progress::OrderTimeline>,
+    shared: Vec<crate::web::progress::Step>,
     survey: Option<SurveyView>,
     case_id: Option<String>,
     /// The caller's utility may raise the approval case now.
@@ -594,12 +594,12 @@ async fn application_detail(
     if id.len() > 64 {
         return not_found_page();
     }
-    let app = match service::read_application(&state, &caller, id).await {
+    let app = match applications::read_application(&state, &caller, id).await {
         Ok(Some(app)) => app,
         Ok(None) => return not_found_page(),
         Err(e) => return error_page(e.status, &e.message),
     };
-    let progress = match crate::web_progress::load(&state, app.id.clone()).await {
+    let progress = match crate::web::progress::load(&state, app.id.clone()).await {
         Ok(p) => p,
         Err(e) => return error_page(e.status, &e.message),
     };
@@ -607,8 +607,8 @@ async fn application_detail(
     let own_units = own_unit_names(&state, &caller);
     let csrf = caller.csrf_token();
     let p = ApplicationPage {
-        timelines: crate::web_progress::timelines(&state, &app, &progress.events),
-        shared: crate::web_progress::shared_steps(&state, &progress.events),
+        timelines: crate::web::progress::timelines(&state, &app, &progress.events),
+        shared: crate::web::progress::shared_steps(&state, &progress.events),
         survey: progress.survey.as_ref().map(|s| survey_view(&state, s)),
         may_raise: may_raise(&caller, &app, progress.case_id.as_ref()),
         case_id: progress.case_id,
@@ -833,9 +833,9 @@ struct WorkOrderPage {
     may_propose: bool,
     case_id: Option<String>,
     may_raise: bool,
-    history: Vec<crate::web_progress::Step>,
-    chips: Vec<crate::web_progress::StageChip>,
-    reminders: Vec<crate::reminders::ReminderView>,
+    history: Vec<crate::web::progress::Step>,
+    chips: Vec<crate::web::progress::StageChip>,
+    reminders: Vec<crate::app::reminders::ReminderView>,
     /// A supervisor may remind the unit (the order is still open).
     may_remind: bool,
     /// The caller handles the unit's orders (acknowledges reminders).
@@ -878,7 +878,7 @@ fn action_forms(
     row: &onestop_store::work_orders::OrderRow,
 ) -> Vec<ActionForm> {
     use onestop_domain::workflow::FieldKind;
-    let roles = crate::workorders::order_roles(&caller.subject, row);
+    let roles = crate::app::workorders::order_roles(&caller.subject, row);
     let o = &row.item.order;
     state
         .config
@@ -962,18 +962,19 @@ async fn order_page(
     let row = order_row_view(state, &found);
     let csrf = caller.csrf_token();
     let actions = action_forms(state, caller, &found);
-    let app =
-        match service::read_application(state, caller, found.item.application_id.clone()).await {
-            Ok(Some(app)) => app,
-            Ok(None) => return not_found_page(),
-            Err(e) => return error_page(e.status, &e.message),
-        };
-    let progress = match crate::web_progress::load(state, app.id.clone()).await {
+    let app = match applications::read_application(state, caller, found.item.application_id.clone())
+        .await
+    {
+        Ok(Some(app)) => app,
+        Ok(None) => return not_found_page(),
+        Err(e) => return error_page(e.status, &e.message),
+    };
+    let progress = match crate::web::progress::load(state, app.id.clone()).await {
         Ok(p) => p,
         Err(e) => return error_page(e.status, &e.message),
     };
     let order = app.work_orders.iter().find(|w| w.id == o.id);
-    let timeline = order.map(|w| crate::web_progress::order_timeline(state, w, &progress.events));
+    let timeline = order.map(|w| crate::web::progress::order_timeline(state, w, &progress.events));
     let service = state.config.service(&o.service).map(|sv| sv.name.clone());
     let f = &app.form;
     let (failed_action, typed, errors, message) = match refusal {
@@ -990,7 +991,7 @@ async fn order_page(
     {
         Ok(r) => r
             .into_iter()
-            .map(|r| crate::reminders::view(state, r))
+            .map(|r| crate::app::reminders::view(state, r))
             .collect(),
         Err(e) => {
             let e = crate::error::ApiError::from(e);
@@ -999,7 +1000,7 @@ async fn order_page(
     };
     let may_remind = caller.subject.may(Capability::Supervise)
         && matches!(o.status, OrderStatus::Open | OrderStatus::Returned);
-    let may_ack = crate::reminders::handles(&caller.subject, &o.unit.code);
+    let may_ack = crate::app::reminders::handles(&caller.subject, &o.unit.code);
     let p = WorkOrderPage {
         nav: Nav::for_caller(caller, &csrf),
         address: format!(
@@ -1024,7 +1025,7 @@ async fn order_page(
         chips: timeline.as_ref().map_or_else(Vec::new, |t| {
             t.chips
                 .iter()
-                .map(|c| crate::web_progress::StageChip {
+                .map(|c| crate::web::progress::StageChip {
                     label: c.label,
                     state: c.state,
                 })
@@ -1032,7 +1033,7 @@ async fn order_page(
         }),
         history: {
             let mut h: Vec<_> = timeline.map(|t| t.steps).unwrap_or_default();
-            h.extend(crate::web_progress::shared_steps(state, &progress.events));
+            h.extend(crate::web::progress::shared_steps(state, &progress.events));
             h.sort_by(|a, b| a.at_iso.cmp(&b.at_iso));
             h
         },
@@ -1142,11 +1143,12 @@ async fn work_order_survey(
         );
     }
     let body = serde_json::Value::Object(body);
-    match crate::workorders::propose_survey(&state, &caller, found.item.application_id, &body).await
+    match crate::app::workorders::propose_survey(&state, &caller, found.item.application_id, &body)
+        .await
     {
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=survey")).into_response(),
         Err(e) => {
-            let errors = crate::web_approvals::errors_of(&e);
+            let errors = crate::web::approvals::errors_of(&e);
             let mut kept = HashMap::new();
             kept.insert("at".to_owned(), typed.chars().take(40).collect());
             order_page(
@@ -1176,7 +1178,7 @@ async fn work_order_remind(
 ) -> Response {
     let form = form.map();
     let body = serde_json::json!({"note": form.get("note").cloned().unwrap_or_default()});
-    match crate::reminders::send(&state, &caller, id.clone(), &body).await {
+    match crate::app::reminders::send(&state, &caller, id.clone(), &body).await {
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=reminder")).into_response(),
         Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => refused(&state, &caller, id, "remind", &form, e).await,
@@ -1195,7 +1197,7 @@ async fn work_order_acknowledge(
         return not_found_page();
     };
     let body = serde_json::json!({"reply": form.get("reply").cloned().unwrap_or_default()});
-    match crate::reminders::acknowledge(&state, &caller, rid, &body).await {
+    match crate::app::reminders::acknowledge(&state, &caller, rid, &body).await {
         Ok(r) => Redirect::to(&format!(
             "/work-orders/{}?done=acknowledged",
             r.work_order_id
@@ -1215,7 +1217,7 @@ async fn refused(
     form: &HashMap<String, String>,
     e: crate::error::ApiError,
 ) -> Response {
-    let errors = crate::web_approvals::errors_of(&e);
+    let errors = crate::web::approvals::errors_of(&e);
     let typed = form
         .iter()
         .filter(|(k, _)| k.as_str() != "csrf_token")
@@ -1332,11 +1334,11 @@ async fn work_order_action(
         }
     }
     let body = serde_json::Value::Object(body);
-    match crate::workorders::act(&state, &caller, id.clone(), &action, version, &body).await {
+    match crate::app::workorders::act(&state, &caller, id.clone(), &action, version, &body).await {
         Ok(_) => axum::response::Redirect::to(&format!("/work-orders/{id}?done={action}"))
             .into_response(),
         Err(e) => {
-            let errors = crate::web_approvals::errors_of(&e);
+            let errors = crate::web::approvals::errors_of(&e);
             let typed = form
                 .into_iter()
                 .filter(|(k, _)| k != "csrf_token")

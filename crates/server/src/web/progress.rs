@@ -5,7 +5,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::web_staff::{iso, order_service, when};
+use crate::web::staff::{iso, order_service, when};
 use onestop_domain::application::{Application, OrderStatus, Stage, WorkOrder};
 use onestop_domain::timefmt;
 use onestop_store::applications::Event;

@@ -5,10 +5,10 @@
 //! script), the workbook.
 
 use crate::AppState;
+use crate::app::board::{self, Board, BoardParams, BoardQuery, date_text};
 use crate::auth::Caller;
-use crate::board::{self, Board, BoardParams, BoardQuery, date_text};
+use crate::web::staff::{district_name, gate, service_name, when};
 use crate::web::{Nav, respond};
-use crate::web_staff::{district_name, gate, service_name, when};
 use askama::Template;
 use axum::Router;
 use axum::extract::{RawQuery, State};

@@ -385,7 +385,7 @@ pub async fn decide(
         note,
         rec,
         audit_key: state.audit_key.clone(),
-        outward: crate::delivery::outward(&state.config),
+        outward: crate::jobs::delivery::outward(&state.config),
         now,
     };
     commit(state, claim, d).await
@@ -619,7 +619,7 @@ pub async fn confirm_code(
         note: None,
         rec,
         audit_key: state.audit_key.clone(),
-        outward: crate::delivery::outward(&state.config),
+        outward: crate::jobs::delivery::outward(&state.config),
         now,
     };
     let account = claim.account_id.clone();
@@ -823,7 +823,7 @@ pub async fn finish_legal_person_login(
         note: None,
         rec,
         audit_key: state.audit_key.clone(),
-        outward: crate::delivery::outward(&state.config),
+        outward: crate::jobs::delivery::outward(&state.config),
         now,
     };
     commit(state, claim, d).await

@@ -355,7 +355,7 @@ pub enum Registered {
 
 /// An enterprise registers itself: the login name is the contact's mobile
 /// number; the account claims the enterprise (`claimant:<USCC>`) until the
-/// claim is verified (`crate::identity`). Whether or not the number was
+/// claim is verified (`crate::app::identity`). Whether or not the number was
 /// registered before, the same work is done and the same answer given; an
 /// SMS (when the city has an SMS gateway) tells the phone's owner what
 /// happened.
@@ -429,7 +429,7 @@ pub async fn register(
     let hash = state.passwords.hash(r.password).await?;
     let now = state.now_ms();
     let new = NewAccount {
-        id: crate::service::new_id(),
+        id: crate::app::applications::new_id(),
         username: phone.clone(),
         display_name: contact,
         phone: Some(phone.clone()),
@@ -529,7 +529,7 @@ pub async fn register(
                 };
                 onestop_store::outbox::queue_sms(c, &new.id, &new.username, &m)?;
             }
-            crate::identity::tell_owners_of_new_claim(c, &uscc, &new.display_name, now)?;
+            crate::app::identity::tell_owners_of_new_claim(c, &uscc, &new.display_name, now)?;
             Ok(true)
         })
         .await?;
@@ -857,7 +857,7 @@ pub async fn create_account(
     let now = state.now_ms();
     let (_, creator_id, creator_name) = caller.subject.audit_identity();
     let new = NewAccount {
-        id: crate::service::new_id(),
+        id: crate::app::applications::new_id(),
         username,
         display_name: display,
         phone,
@@ -1088,7 +1088,7 @@ pub async fn create_api_key(
     let now = state.now_ms();
     let (_, creator_id, creator_name) = caller.subject.audit_identity();
     let row = ApiKey {
-        id: crate::service::new_id(),
+        id: crate::app::applications::new_id(),
         name,
         prefix,
         secret_hash: hash,

@@ -299,7 +299,7 @@ pub async fn act_once(
     match outcome {
         Ok(done) => done.map(Acted::Done),
         Err(saved) if Some(&saved.request_hash) == hash.as_ref() => Ok(Acted::Replayed(saved)),
-        Err(_) => Err(crate::service::idempotency_conflict()),
+        Err(_) => Err(crate::app::applications::idempotency_conflict()),
     }
 }
 
@@ -475,7 +475,7 @@ pub async fn act_many(
     match outcome {
         Ok(results) => Ok(Batch::Done(results)),
         Err(saved) if Some(&saved.request_hash) == hash.as_ref() => Ok(Batch::Replayed(saved)),
-        Err(_) => Err(crate::service::idempotency_conflict()),
+        Err(_) => Err(crate::app::applications::idempotency_conflict()),
     }
 }
 
@@ -622,7 +622,7 @@ pub(crate) fn tell_applicant(
             link: link.clone(),
             at_ms: u.at_ms,
         },
-        crate::delivery::outward(config),
+        crate::jobs::delivery::outward(config),
     )?;
     if status == onestop_domain::application::ApplicationStatus::Completed.as_str() {
         notifications::send(
@@ -636,7 +636,7 @@ pub(crate) fn tell_applicant(
                 link,
                 at_ms: u.at_ms,
             },
-            crate::delivery::outward(config),
+            crate::jobs::delivery::outward(config),
         )?;
     }
     Ok(())
@@ -868,7 +868,7 @@ fn idempotency(
 ) -> Result<Option<onestop_store::idempotency::IdempotencyKey>, ApiError> {
     let (kind, who, _) = caller.subject.audit_identity();
     crate::api::idempotency_key(headers, &format!("api:{kind}:{who}"), || {
-        crate::service::request_hash("POST", path, bytes)
+        crate::app::applications::request_hash("POST", path, bytes)
     })
 }
 
@@ -877,7 +877,7 @@ fn application_roles(
     subject: &Subject,
     app: &onestop_domain::application::Application,
 ) -> Vec<&'static str> {
-    subject.roles_on_application(&crate::service::facts(app, &[], &[]))
+    subject.roles_on_application(&crate::app::applications::facts(app, &[], &[]))
 }
 
 /// Cancels an application: every order still open or returned takes the
@@ -888,7 +888,8 @@ pub async fn cancel_application(
     id: String,
     input: &serde_json::Value,
 ) -> Result<onestop_domain::application::Application, ApiError> {
-    let Some(app) = crate::service::read_application(state, caller, id.clone()).await? else {
+    let Some(app) = crate::app::applications::read_application(state, caller, id.clone()).await?
+    else {
         return Err(ApiError::not_found());
     };
     let roles = application_roles(&caller.subject, &app);
@@ -961,7 +962,7 @@ pub async fn cancel_application(
             Ok(())
         })
         .await?;
-    crate::service::read_application(state, caller, id)
+    crate::app::applications::read_application(state, caller, id)
         .await?
         .ok_or_else(ApiError::internal)
 }
@@ -1003,7 +1004,8 @@ pub async fn propose_survey(
     id: String,
     input: &serde_json::Value,
 ) -> Result<(bool, onestop_domain::application::Survey), ApiError> {
-    let Some(app) = crate::service::read_application(state, caller, id.clone()).await? else {
+    let Some(app) = crate::app::applications::read_application(state, caller, id.clone()).await?
+    else {
         return Err(ApiError::not_found());
     };
     // The caller's unit among the application's orders.

@@ -14,8 +14,8 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::mail::{self, Mailer};
-use crate::sms::{self, Sms, SmsGateway};
+use crate::notify::mail::{self, Mailer};
+use crate::notify::sms::{self, Sms, SmsGateway};
 use onestop_domain::config::CityConfig;
 use onestop_store::notifications::Outward;
 use onestop_store::outbox::{self, Delivery};

@@ -3,19 +3,19 @@
 //! item; revise and resubmit a rejected case), and the form a utility raises
 //! a case with, optionally signing the notification-commitment (附表3).
 //!
-//! Each form calls the same use case as the API (`crate::approvals`), so
+//! Each form calls the same use case as the API (`crate::app::approvals`), so
 //! the pages can never allow what the API refuses.
 
 use crate::AppState;
-use crate::approvals::{self, FullCase};
+use crate::app::approvals::{self, FullCase};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::web::{Nav, error_page, not_found_page, respond};
-use crate::web_form::{PageFields, PageForm, Spec};
-use crate::web_staff::{
+use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::staff::{
     DoneQuery, Opt, PER_PAGE, district_name, gate, iso, options, order_service, page_link,
     parse_opt, parse_page, query_map, when,
 };
+use crate::web::{Nav, error_page, not_found_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -513,8 +513,8 @@ async fn render_case(
         round: case.round,
         due: at(state, case.due_at_ms),
         due_iso: at_iso(state, case.due_at_ms),
-        level_code: crate::approvals::case_level(&case.items).as_str(),
-        level: crate::approvals::case_level(&case.items).label_zh(),
+        level_code: crate::app::approvals::case_level(&case.items).as_str(),
+        level: crate::app::approvals::case_level(&case.items).label_zh(),
         version: case.version,
         commitment,
         commitments: COMMITMENTS,
@@ -675,7 +675,7 @@ async fn raise_context(
     caller: &Caller,
     id: String,
 ) -> Result<Option<(Application, Option<String>)>, ApiError> {
-    let Some(app) = crate::service::read_application(state, caller, id).await? else {
+    let Some(app) = crate::app::applications::read_application(state, caller, id).await? else {
         return Ok(None);
     };
     let app_id = app.id.clone();

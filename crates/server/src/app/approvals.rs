@@ -5,9 +5,9 @@
 
 use crate::AppState;
 use crate::api::field_error;
+use crate::app::workorders::stale_version;
 use crate::auth::{ApiCaller, Caller, forbidden};
 use crate::error::{ApiError, ErrorBody};
-use crate::workorders::stale_version;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -264,7 +264,7 @@ fn grant_works(
         if !work_orders::apply(c, &u, &oc.application_id)? {
             return Err(StoreError::Conflict(w.clone()));
         }
-        crate::workorders::tell_applicant(c, config, &u, oc.version + 1)?;
+        crate::app::workorders::tell_applicant(c, config, &u, oc.version + 1)?;
     }
     Ok(())
 }
@@ -331,7 +331,7 @@ pub async fn raise(
     id: String,
     input: &serde_json::Value,
 ) -> Result<CaseView, ApiError> {
-    let Some(app) = crate::service::read_application(state, caller, id).await? else {
+    let Some(app) = crate::app::applications::read_application(state, caller, id).await? else {
         return Err(ApiError::not_found());
     };
     let input = approval::check_case(input, &state.config, state.now().date())
@@ -391,7 +391,7 @@ pub async fn raise(
     let pairs: Vec<(bool, ItemStatus)> = planned.iter().map(|p| (p.required, p.status)).collect();
     let status = approval::case_status(&pairs);
     let case = Case {
-        id: crate::service::new_id(),
+        id: crate::app::applications::new_id(),
         application_id: app.id.clone(),
         status,
         place: input.place.clone(),
@@ -410,7 +410,7 @@ pub async fn raise(
         items: planned
             .into_iter()
             .map(|p| Item {
-                id: crate::service::new_id(),
+                id: crate::app::applications::new_id(),
                 case_id: String::new(),
                 department: p.department,
                 required: p.required,
@@ -637,7 +637,7 @@ pub async fn read_case(
         return Ok(None);
     };
     let app_id = full.case.application_id.clone();
-    let Some(app) = crate::service::read_application(state, caller, app_id).await? else {
+    let Some(app) = crate::app::applications::read_application(state, caller, app_id).await? else {
         caller.hidden("approval_case", &full.case.id);
         return Ok(None);
     };
@@ -999,15 +999,16 @@ pub async fn list_items(
         return Err(forbidden());
     }
     let mut errors = Vec::new();
-    let status = crate::workorders::parse_code(
+    let status = crate::app::workorders::parse_code(
         "status",
         q.status.as_deref(),
         ItemStatus::parse,
         &mut errors,
     );
-    let page = crate::workorders::parse_page("page", q.page.as_deref(), 1, 1_000_000, &mut errors);
+    let page =
+        crate::app::workorders::parse_page("page", q.page.as_deref(), 1, 1_000_000, &mut errors);
     let per_page =
-        crate::workorders::parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors);
+        crate::app::workorders::parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

@@ -103,7 +103,7 @@ fn tell(
             link: Some(format!("/work-orders/{}", m.order_id)),
             at_ms: m.at_ms,
         },
-        crate::delivery::outward(config),
+        crate::jobs::delivery::outward(config),
     )?;
     Ok(())
 }
@@ -167,7 +167,7 @@ fn tell_item(
             link: Some(format!("/approval-cases/{}", m.case_id)),
             at_ms: m.at_ms,
         },
-        crate::delivery::outward(config),
+        crate::jobs::delivery::outward(config),
     )?;
     Ok(())
 }
@@ -216,7 +216,7 @@ pub fn start(state: AppState) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = crate::calendar_admin::reload_if_changed(&state).await {
+            if let Err(e) = crate::app::calendar::reload_if_changed(&state).await {
                 tracing::warn!(error = %e.message, "calendar not reloaded");
             }
             match sweep_once(&state).await {

@@ -4,8 +4,8 @@
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::{Nav, error_page, respond};
-use crate::web_form::{PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -23,7 +23,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn gate(caller: &Caller) -> Option<Response> {
-    crate::web_admin::gate(caller, Capability::ManageDeliveries, "/admin/deliveries")
+    crate::web::admin::gate(caller, Capability::ManageDeliveries, "/admin/deliveries")
 }
 
 /// `zhang.san@example.cn` → `z***@example.cn`; phones as everywhere else.
@@ -103,7 +103,7 @@ async fn page(
             failed: d.status == "failed",
             attempts: d.attempts,
             error: d.last_error.unwrap_or_default(),
-            created: crate::web_staff::when(
+            created: crate::web::staff::when(
                 &state,
                 onestop_domain::timefmt::from_ms(d.created_at_ms, state.offset),
             ),

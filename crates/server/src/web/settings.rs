@@ -6,9 +6,9 @@ use crate::AppState;
 use crate::api::field_error;
 use crate::auth::{ApiCaller, Caller, forbidden};
 use crate::error::{ApiError, ErrorBody};
+use crate::web::auth::login_redirect;
+use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::{Nav, error_page, respond};
-use crate::web_auth::login_redirect;
-use crate::web_form::{PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Json;
 use axum::Router;
@@ -51,7 +51,7 @@ pub struct NotificationSettings {
 }
 
 fn view(state: &AppState, c: Contact) -> NotificationSettings {
-    let out = crate::delivery::outward(&state.config);
+    let out = crate::jobs::delivery::outward(&state.config);
     NotificationSettings {
         email: c.email,
         phone: c.phone.as_deref().map(mask_phone),
@@ -243,7 +243,7 @@ async fn submit(
                     nav: Nav::for_caller(&caller, &csrf),
                     csrf: csrf.clone(),
                     s,
-                    errors: crate::web_approvals::errors_of(&e),
+                    errors: crate::web::approvals::errors_of(&e),
                     saved: false,
                 },
             )

@@ -3,10 +3,10 @@
 //! the same, so that nothing tells whether an account exists.
 
 use crate::AppState;
-use crate::accounts::{self, Registration};
+use crate::app::accounts::{self, Registration};
 use crate::auth::{Caller, CredentialProblem, Limit, clear_session_cookie, session_cookie};
+use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::{Nav, error_page, respond};
-use crate::web_form::{PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};

@@ -4,9 +4,9 @@
 use crate::AppState;
 use crate::auth::{ApiCaller, Caller, forbidden};
 use crate::error::{ApiError, ErrorBody};
+use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::staff::{PER_PAGE, encode_next, parse_page, query_map, when};
 use crate::web::{Nav, error_page, respond};
-use crate::web_form::{PageFields, PageForm, Spec};
-use crate::web_staff::{PER_PAGE, encode_next, parse_page, query_map, when};
 use askama::Template;
 use axum::Json;
 use axum::Router;

@@ -3,9 +3,9 @@
 //! the other side as in-app messages.
 
 use crate::AppState;
+use crate::app::workorders::visible_order;
 use crate::auth::{ApiCaller, Caller, forbidden};
 use crate::error::{ApiError, ErrorBody};
-use crate::workorders::visible_order;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -37,9 +37,9 @@ pub fn view(state: &AppState, r: Reminder) -> ReminderView {
         id: r.id,
         work_order_id: r.work_order_id,
         note: r.note,
-        sent_by: crate::web_progress::who(&r.sent_by),
+        sent_by: crate::web::progress::who(&r.sent_by),
         sent_at: t(r.sent_at_ms),
-        acknowledged_by: r.acknowledged_by.as_deref().map(crate::web_progress::who),
+        acknowledged_by: r.acknowledged_by.as_deref().map(crate::web::progress::who),
         acknowledged_at: r.acknowledged_at_ms.map(t),
         reply: r.reply,
     }
@@ -99,7 +99,7 @@ pub async fn send(
         .service(&o.service)
         .map_or_else(|| o.service.clone(), |s| s.name.clone());
     let number = row.item.application_number.clone();
-    let outward = crate::delivery::outward(&state.config);
+    let outward = crate::jobs::delivery::outward(&state.config);
     let id = state
         .store
         .write(move |c| {
@@ -132,7 +132,7 @@ pub async fn send(
                     title: format!("督办：{number} {service}"),
                     body: format!(
                         "{}：{note}。请办理并确认收到。",
-                        crate::web_progress::who(&by)
+                        crate::web::progress::who(&by)
                     ),
                     link: Some(format!("/work-orders/{oid}")),
                     at_ms: now_ms,
@@ -188,7 +188,7 @@ pub async fn acknowledge(
     let now_ms = state.now_ms();
     let by = actor(caller);
     let r2 = r.clone();
-    let outward = crate::delivery::outward(&state.config);
+    let outward = crate::jobs::delivery::outward(&state.config);
     let done = state
         .store
         .write(move |c| {
@@ -214,7 +214,7 @@ pub async fn acknowledge(
                         title: "督办已确认收到".into(),
                         body: format!(
                             "{}已确认收到督办“{}”。{}",
-                            crate::web_progress::who(&by),
+                            crate::web::progress::who(&by),
                             r2.note,
                             reply
                                 .as_deref()

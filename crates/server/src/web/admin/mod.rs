@@ -4,18 +4,18 @@
 //! anonymous callers are sent to the login page (with the path only, never
 //! a query, in `next`), sessions that must change their password to the
 //! password page, and everyone else without the capability gets `403`.
-//! Every form posts a CSRF token; the use cases in [`crate::accounts`] check
+//! Every form posts a CSRF token; the use cases in [`crate::app::accounts`] check
 //! the capability again and write the audit record with the change.
 //!
 //! Secrets (a temporary password, a new API key) are shown once, on the
 //! answer to the POST that made them, and are never stored in clear.
 
 use crate::AppState;
-use crate::accounts::{self as uc, NewAccountInput};
+use crate::app::accounts::{self as uc, NewAccountInput};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::{Nav, error_page, not_found_page, respond};
-use crate::web_form::{PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -84,7 +84,7 @@ fn seg(s: &str) -> String {
 pub(crate) fn gate(caller: &Caller, cap: Capability, path: &str) -> Option<Response> {
     match &caller.subject {
         // The path only, never a query: filters may hold personal data.
-        Subject::Anonymous => Some(crate::web_auth::login_redirect(caller, path)),
+        Subject::Anonymous => Some(crate::web::auth::login_redirect(caller, path)),
         Subject::Account(a) if a.must_change_password => Some(see_other("/account/password")),
         s if s.may(cap) => None,
         _ => {
@@ -261,7 +261,7 @@ fn account_view(
     now_ms: i64,
 ) -> AccountView {
     let off = state.offset;
-    let policy = crate::accounts::lockout_policy(state);
+    let policy = crate::app::accounts::lockout_policy(state);
     let failures: Vec<FailureView> = failures
         .iter()
         .filter_map(|(address, f)| {
@@ -1489,7 +1489,7 @@ async fn audit_verify(
     if let Some(r) = gate(&caller, Capability::ReadAudit, "/admin/audit") {
         return r;
     }
-    let report = match crate::audit_chain::verify(&state, Vec::new()).await {
+    let report = match crate::app::audit_chain::verify(&state, Vec::new()).await {
         Ok(r) => r,
         Err(e) => return store_failed(e),
     };

@@ -1,15 +1,15 @@
 //! The pages of enterprise identity (企业认证): an enterprise account's own
 //! claims and the ways to verify them (`/account/enterprise`), its owner's
 //! list of colleagues to approve or revoke, and the clerks' window page
-//! (`/hall/claims`). Thin: the use cases are in `crate::identity`.
+//! (`/hall/claims`). Thin: the use cases are in `crate::app::identity`.
 
 use crate::AppState;
+use crate::app::identity;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::identity;
+use crate::web::admin::gate;
+use crate::web::form::{Decoded, PageFields, PageForm, Spec};
 use crate::web::{Nav, error_page, respond};
-use crate::web_admin::gate;
-use crate::web_form::{Decoded, PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};

@@ -10,8 +10,8 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::{Nav, error_page, respond};
-use crate::web_form::{PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -126,7 +126,7 @@ struct Page {
 }
 
 fn gate(caller: &Caller) -> Option<Response> {
-    crate::web_admin::gate(caller, Capability::ManageCalendar, "/admin/calendar")
+    crate::web::admin::gate(caller, Capability::ManageCalendar, "/admin/calendar")
 }
 
 async fn render(
@@ -159,11 +159,11 @@ async fn render(
         .into_iter()
         .map(|i| ImportLine {
             id: i.id,
-            at: crate::web_staff::when(
+            at: crate::web::staff::when(
                 state,
                 onestop_domain::timefmt::from_ms(i.imported_at_ms, state.offset),
             ),
-            by: crate::web_progress::who(&i.imported_by),
+            by: crate::web::progress::who(&i.imported_by),
             moved: i.orders_moved,
         })
         .collect();

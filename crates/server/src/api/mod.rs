@@ -1,10 +1,10 @@
 //! The partner-facing JSON API, v1 (`spec/API.md`).
 
 use crate::AppState;
+use crate::app::applications::{self, Submitted};
 use crate::auth::{ApiCaller, forbidden};
 use crate::error::{ApiError, ErrorBody};
 use crate::middleware::read_body;
-use crate::service::{self, Submitted};
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
@@ -37,25 +37,25 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         create_application,
         get_application,
         list_applications,
-        crate::workorders::list_work_orders,
-        crate::workorders::get_work_order,
-        crate::workorders::post_action,
-        crate::workorders::post_actions,
-        crate::workorders::post_cancel,
-        crate::workorders::post_survey,
-        crate::approvals::post_case,
-        crate::approvals::post_decision,
-        crate::approvals::get_case,
-        crate::approvals::post_resubmission,
-        crate::approvals::list_items,
-        crate::web_notifications::list_api,
-        crate::reminders::post_reminder,
-        crate::reminders::get_reminders,
-        crate::reminders::post_acknowledgement,
-        crate::web_notifications::read_api,
-        crate::web_settings::get_api,
-        crate::web_settings::put_api,
-        crate::board::get_board,
+        crate::app::workorders::list_work_orders,
+        crate::app::workorders::get_work_order,
+        crate::app::workorders::post_action,
+        crate::app::workorders::post_actions,
+        crate::app::workorders::post_cancel,
+        crate::app::workorders::post_survey,
+        crate::app::approvals::post_case,
+        crate::app::approvals::post_decision,
+        crate::app::approvals::get_case,
+        crate::app::approvals::post_resubmission,
+        crate::app::approvals::list_items,
+        crate::web::notifications::list_api,
+        crate::app::reminders::post_reminder,
+        crate::app::reminders::get_reminders,
+        crate::app::reminders::post_acknowledgement,
+        crate::web::notifications::read_api,
+        crate::web::settings::get_api,
+        crate::web::settings::put_api,
+        crate::app::board::get_board,
         calendar_day,
         calendar_deadline
     ),
@@ -66,32 +66,32 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         Application,
         ApplicationForm,
         ApplicationList,
-        crate::workorders::WorkOrderList,
-        crate::workorders::BatchResult,
-        crate::workorders::BatchResults,
+        crate::app::workorders::WorkOrderList,
+        crate::app::workorders::BatchResult,
+        crate::app::workorders::BatchResults,
         onestop_domain::application::WorkOrderItem,
         onestop_domain::application::Survey,
-        crate::approvals::CaseView,
-        crate::approvals::ItemView,
-        crate::approvals::DecisionView,
-        crate::approvals::RevisionView,
-        crate::approvals::InboxItem,
-        crate::approvals::InboxList,
-        crate::web_notifications::NotificationView,
-        crate::reminders::ReminderView,
-        crate::web_notifications::NotificationList,
-        crate::web_settings::NotificationSettings,
-        crate::board::Board,
-        crate::board::LevelCounts,
-        crate::board::StageOpen,
-        crate::board::UnitOpen,
-        crate::board::OpenFigures,
-        crate::board::OverdueOrder,
-        crate::board::StageFigures,
-        crate::board::UnitFigures,
-        crate::board::TrendPoint,
-        crate::board::PeriodView,
-        crate::board::FilterView,
+        crate::app::approvals::CaseView,
+        crate::app::approvals::ItemView,
+        crate::app::approvals::DecisionView,
+        crate::app::approvals::RevisionView,
+        crate::app::approvals::InboxItem,
+        crate::app::approvals::InboxList,
+        crate::web::notifications::NotificationView,
+        crate::app::reminders::ReminderView,
+        crate::web::notifications::NotificationList,
+        crate::web::settings::NotificationSettings,
+        crate::app::board::Board,
+        crate::app::board::LevelCounts,
+        crate::app::board::StageOpen,
+        crate::app::board::UnitOpen,
+        crate::app::board::OpenFigures,
+        crate::app::board::OverdueOrder,
+        crate::app::board::StageFigures,
+        crate::app::board::UnitFigures,
+        crate::app::board::TrendPoint,
+        crate::app::board::PeriodView,
+        crate::app::board::FilterView,
         DayInfo,
         Deadline
     ))
@@ -134,54 +134,57 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/applications/{id}", get(get_application))
         .route(
             "/api/v1/applications/{id}/cancel",
-            axum::routing::post(crate::workorders::post_cancel),
+            axum::routing::post(crate::app::workorders::post_cancel),
         )
         .route(
             "/api/v1/applications/{id}/survey",
-            axum::routing::post(crate::workorders::post_survey),
+            axum::routing::post(crate::app::workorders::post_survey),
         )
         .route(
             "/api/v1/applications/{id}/approval-case",
-            axum::routing::post(crate::approvals::post_case),
+            axum::routing::post(crate::app::approvals::post_case),
         )
         .route(
             "/api/v1/approval-cases/{id}",
-            get(crate::approvals::get_case),
+            get(crate::app::approvals::get_case),
         )
         .route(
             "/api/v1/approval-cases/{id}/resubmission",
-            axum::routing::post(crate::approvals::post_resubmission),
+            axum::routing::post(crate::app::approvals::post_resubmission),
         )
-        .route("/api/v1/approval-items", get(crate::approvals::list_items))
+        .route(
+            "/api/v1/approval-items",
+            get(crate::app::approvals::list_items),
+        )
         .route(
             "/api/v1/approval-items/{id}/decision",
-            axum::routing::post(crate::approvals::post_decision),
+            axum::routing::post(crate::app::approvals::post_decision),
         )
         .route(
             "/api/v1/work-orders",
-            get(crate::workorders::list_work_orders),
+            get(crate::app::workorders::list_work_orders),
         )
         .route(
             "/api/v1/work-orders/actions",
-            axum::routing::post(crate::workorders::post_actions),
+            axum::routing::post(crate::app::workorders::post_actions),
         )
         .route(
             "/api/v1/work-orders/{id}",
-            get(crate::workorders::get_work_order),
+            get(crate::app::workorders::get_work_order),
         )
         .route(
             "/api/v1/work-orders/{id}/reminders",
-            get(crate::reminders::get_reminders).post(crate::reminders::post_reminder),
+            get(crate::app::reminders::get_reminders).post(crate::app::reminders::post_reminder),
         )
         .route(
             "/api/v1/reminders/{id}/acknowledgement",
-            axum::routing::post(crate::reminders::post_acknowledgement),
+            axum::routing::post(crate::app::reminders::post_acknowledgement),
         )
         .route(
             "/api/v1/work-orders/{id}/actions",
-            axum::routing::post(crate::workorders::post_action),
+            axum::routing::post(crate::app::workorders::post_action),
         )
-        .route("/api/v1/board", get(crate::board::get_board))
+        .route("/api/v1/board", get(crate::app::board::get_board))
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))
         .fallback(fallback)
@@ -278,7 +281,7 @@ fn created(id: &str, body: String) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Ok(loc) = HeaderValue::from_str(&service::location_of(id)) {
+    if let Ok(loc) = HeaderValue::from_str(&applications::location_of(id)) {
         h.insert(header::LOCATION, loc);
     }
     res
@@ -334,17 +337,17 @@ async fn create_application(
     let (kind, who, _) = caller.subject.audit_identity();
     let scope = format!("api:{kind}:{who}");
     let key = idempotency_key(&headers, &scope, || {
-        service::request_hash("POST", "/api/v1/applications", &bytes)
+        applications::request_hash("POST", "/api/v1/applications", &bytes)
     })?;
     if let Some(key) = &key
-        && let Some(saved) = service::replay(&state, key).await?
+        && let Some(saved) = applications::replay(&state, key).await?
     {
         return Ok(saved_response(saved));
     }
     let value = parse_object(&bytes)?;
-    let form = service::validate(&state, &value).map_err(ApiError::validation)?;
-    service::check_submitter(&caller.subject, &form).map_err(ApiError::validation)?;
-    match service::submit(&state, form, &caller, key).await? {
+    let form = applications::validate(&state, &value).map_err(ApiError::validation)?;
+    applications::check_submitter(&caller.subject, &form).map_err(ApiError::validation)?;
+    match applications::submit(&state, form, &caller, key).await? {
         Submitted::Created { application, body } => Ok(created(&application.id, body)),
         Submitted::Replayed(saved) => Ok(saved_response(saved)),
     }
@@ -367,7 +370,7 @@ async fn get_application(
     if id.len() > 64 {
         return Err(ApiError::not_found());
     }
-    service::read_application(&state, &caller, id)
+    applications::read_application(&state, &caller, id)
         .await?
         .map(Json)
         .ok_or_else(ApiError::not_found)
@@ -512,7 +515,7 @@ async fn list_applications(
         per_page,
         visibility: Visibility::nothing(),
     };
-    let result = service::list(&state, &caller, filter).await?;
+    let result = applications::list(&state, &caller, filter).await?;
     Ok(Json(ApplicationList {
         items: result.items,
         next_page: result.next_page,

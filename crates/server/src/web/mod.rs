@@ -4,11 +4,24 @@
 //! JavaScript (`static/app.js` only shows and hides sections as the applicant
 //! picks services, and adds equipment rows).
 
+pub mod admin;
+pub mod approvals;
+pub mod auth;
+pub mod board;
+pub mod deliveries;
+pub mod flowchart;
+pub mod form;
+pub mod identity;
+pub mod notifications;
+pub mod progress;
+pub mod settings;
+pub mod staff;
+
 use crate::AppState;
+use crate::app::applications;
 use crate::auth::{Caller, Limit};
 use crate::error::ApiError;
-use crate::service;
-use crate::web_form::{self, Decoded, PageFields, PageForm, Spec};
+use crate::web::form::{Decoded, PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -36,8 +49,8 @@ pub fn routes() -> Router<AppState> {
         .route("/static/app.js", get(js))
 }
 
-const CSS: &str = include_str!("../static/app.css");
-const JS: &str = include_str!("../static/app.js");
+const CSS: &str = include_str!("../../static/app.css");
+const JS: &str = include_str!("../../static/app.js");
 
 async fn css() -> Response {
     static_asset(CSS, "text/css; charset=utf-8")
@@ -310,7 +323,7 @@ impl ApplyPage {
             multi: HashMap::new(),
             errors: BTreeMap::new(),
             chosen: false,
-            token: service::new_id(),
+            token: applications::new_id(),
             equipment_rows: MIN_EQUIPMENT_ROWS,
             unrecognised: false,
             min_appointment: format!(
@@ -419,20 +432,20 @@ fn split_pairs(
 fn compact_rows(values: &mut HashMap<String, String>) -> usize {
     let mut numbers: Vec<usize> = values
         .keys()
-        .filter_map(|k| web_form::split_row(k, EQUIPMENT).map(|(i, _)| i))
+        .filter_map(|k| form::split_row(k, EQUIPMENT).map(|(i, _)| i))
         .collect();
     numbers.sort_unstable();
     numbers.dedup();
     if numbers.iter().enumerate().any(|(pos, n)| pos != *n) {
         let keys: Vec<String> = values
             .keys()
-            .filter(|k| web_form::split_row(k, EQUIPMENT).is_some())
+            .filter(|k| form::split_row(k, EQUIPMENT).is_some())
             .cloned()
             .collect();
         let moved: Vec<(String, String)> =
             keys.iter().filter_map(|k| values.remove_entry(k)).collect();
         for (k, v) in moved {
-            if let Some((i, leaf)) = web_form::split_row(&k, EQUIPMENT)
+            if let Some((i, leaf)) = form::split_row(&k, EQUIPMENT)
                 && let Ok(pos) = numbers.binary_search(&i)
             {
                 values.insert(format!("{EQUIPMENT}.{pos}.{leaf}"), v);
@@ -698,17 +711,21 @@ async fn apply_submit(
         .get("submission_token")
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty() && t.len() <= 64);
-    let result = match service::validate(&state, &json) {
+    let result = match applications::validate(&state, &json) {
         // Nothing is submitted while part of the form was not recognised.
         Ok(_) if unrecognised => Err(ApiError::validation(std::mem::take(&mut errors))),
         Ok(form) if errors.is_empty() => {
             let key = token.as_ref().map(|t| IdempotencyKey {
                 scope: "web".into(),
                 key: t.clone(),
-                request_hash: service::request_hash("POST", "/apply", json.to_string().as_bytes()),
+                request_hash: applications::request_hash(
+                    "POST",
+                    "/apply",
+                    json.to_string().as_bytes(),
+                ),
             });
-            match service::check_submitter(&caller.subject, &form) {
-                Ok(()) => service::submit(&state, form, &caller, key).await,
+            match applications::check_submitter(&caller.subject, &form) {
+                Ok(()) => applications::submit(&state, form, &caller, key).await,
                 Err(fields) => Err(ApiError::validation(fields)),
             }
         }
@@ -873,10 +890,10 @@ fn no_store(mut res: Response) -> Response {
 
 /// The answer to a submission: its receipt, with the cookie that shows the
 /// query code there to this browser.
-fn submitted_receipt(caller: &Caller, id: &str, submitted: &service::Submitted) -> Response {
+fn submitted_receipt(caller: &Caller, id: &str, submitted: &applications::Submitted) -> Response {
     let code = match submitted {
-        service::Submitted::Created { application, .. } => application.query_code.clone(),
-        service::Submitted::Replayed(saved) => serde_json::from_str::<Value>(&saved.body)
+        applications::Submitted::Created { application, .. } => application.query_code.clone(),
+        applications::Submitted::Replayed(saved) => serde_json::from_str::<Value>(&saved.body)
             .ok()
             .and_then(|v| v.get("query_code")?.as_str().map(str::to_owned)),
     };
@@ -907,13 +924,13 @@ async fn receipt(
     let nav = Nav::for_caller(&caller, &csrf);
     // Those who may read the application get it in full (and audited);
     // everyone else the public view, without personal data.
-    let full = match service::read_application(&state, &caller, id.clone()).await {
+    let full = match applications::read_application(&state, &caller, id.clone()).await {
         Ok(found) => found,
         Err(e) => return no_store(error_page(e.status, &e.message)),
     };
     let (app, full_view) = match full {
         Some(app) => (Some(app), true),
-        None => match service::get_unchecked(&state, id).await {
+        None => match applications::get_unchecked(&state, id).await {
             Ok(app) => (app, false),
             Err(e) => return no_store(error_page(e.status, &e.message)),
         },
@@ -1084,7 +1101,7 @@ async fn lookup(state: &AppState, caller: &Caller, form: &Decoded) -> Response {
             Some("该申请编号的查询失败次数过多，请一小时后再试；也可以用回执上的查询码查询".into()),
         );
     }
-    match service::get_by_number(state, number.clone()).await {
+    match applications::get_by_number(state, number.clone()).await {
         Ok(Some(app)) if proof.matches(&app) => {
             let csrf = caller.csrf_token();
             let nav = Nav::for_caller(caller, &csrf);
@@ -1200,7 +1217,7 @@ async fn process_page(State(state): State<AppState>, caller: Caller) -> Response
         StatusCode::OK,
         &ProcessPage {
             nav: Nav::for_caller(&caller, &csrf),
-            svg: crate::flowchart::svg(&state.config),
+            svg: crate::web::flowchart::svg(&state.config),
             actions,
             threshold_m: trim_number(state.config.limits.external_works_threshold_m),
         },

@@ -1,0 +1,13 @@
+//! Use cases: what a caller may do and what it changes, called by the JSON
+//! API, the pages, the jobs and the command line alike.
+
+pub mod accounts;
+pub mod applications;
+pub mod approvals;
+pub mod audit;
+pub mod audit_chain;
+pub mod board;
+pub mod calendar;
+pub mod identity;
+pub mod reminders;
+pub mod workorders;

@@ -1,0 +1,4 @@
+//! Outbound messages: mail over SMTP and SMS through the gateway.
+
+pub mod mail;
+pub mod sms;
