@@ -616,6 +616,25 @@ impl Subject {
             Subject::System(name) => ("system", "", name),
         }
     }
+
+    /// Who this is in a history event or record: `account:张三`,
+    /// `api_key:水务接口`, `system:sweeper`, or `anonymous`.
+    pub fn actor(&self) -> String {
+        match self.audit_identity() {
+            ("anonymous", _, _) => "anonymous".to_owned(),
+            (kind, _, name) => format!("{kind}:{name}"),
+        }
+    }
+}
+
+/// The name to show for an actor recorded by [`Subject::actor`]:
+/// `account:张三` → `张三`; an automatic approval under the commitment
+/// reads as such.
+pub fn actor_label(actor: &str) -> String {
+    match actor {
+        "system:commitment" => "告知承诺制".to_owned(),
+        a => a.split_once(':').map_or(a, |(_, n)| n).to_owned(),
+    }
 }
 
 /// The password rules (等保2.0): 8–128 characters, at least three of the four

@@ -16,6 +16,12 @@ pub fn parse(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// Unix milliseconds → the instant at `offset`.
+/// A `YYYY-MM-DD` date (surrounding blanks ignored).
+pub fn parse_date(s: &str) -> Option<time::Date> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s.trim(), &fmt).ok()
+}
+
 pub fn from_ms(ms: i64, offset: UtcOffset) -> OffsetDateTime {
     let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);

@@ -739,10 +739,8 @@ impl FromRequestParts<AppState> for Caller {
                 Ok(c)
             }
             Err(e) if parts.uri.path().starts_with("/api/") => Err(e.into_response()),
-            Err(_) => Err(crate::web::error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "系统繁忙，请稍后重试",
-            )),
+            // Plain text: the rejections layer answers it as the Chinese page.
+            Err(_) => Err(StatusCode::INTERNAL_SERVER_ERROR.into_response()),
         }
     }
 }

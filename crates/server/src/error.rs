@@ -77,6 +77,15 @@ impl ApiError {
         )
     }
 
+    /// The record changed since the caller read it.
+    pub fn stale_version() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "stale_version",
+            "该工单已被他人处理，请刷新后按最新状态重新操作",
+        )
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -113,7 +122,7 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(_) => return crate::app::workorders::stale_version(),
+            StoreError::Conflict(_) => return ApiError::stale_version(),
             // A year the calendar has no data for: the administrator's to
             // import, not a failure of the server.
             StoreError::Calendar(e) => return e.into(),

@@ -227,24 +227,37 @@ fn rand_bytes(n: usize) -> Vec<u8> {
     b
 }
 
+/// An unknown path: the API's error body under `/api/`, the Chinese page
+/// elsewhere.
+async fn no_such_path(uri: axum::http::Uri) -> axum::response::Response {
+    if middleware::is_api_path(uri.path()) {
+        api::no_such_path()
+    } else {
+        web::not_found_page()
+    }
+}
+
 /// The whole application: API, pages, health checks, static assets.
 pub fn router(state: AppState) -> Router {
     let refusals = axum::middleware::from_fn_with_state(state.clone(), refusals::track);
     Router::new()
         .merge(api::routes())
         .merge(web::routes())
-        .merge(crate::web::auth::routes())
-        .merge(crate::web::staff::routes())
-        .merge(crate::web::admin::routes())
-        .merge(crate::web::approvals::routes())
-        .merge(crate::web::notifications::routes())
-        .merge(crate::web::settings::routes())
-        .merge(app::calendar::routes())
-        .merge(crate::web::deliveries::routes())
-        .merge(crate::web::board::routes())
-        .merge(crate::web::identity::routes())
+        .merge(web::auth::routes())
+        .merge(web::staff::routes())
+        .merge(web::admin::routes())
+        .merge(web::approvals::routes())
+        .merge(web::notifications::routes())
+        .merge(web::settings::routes())
+        .merge(web::admin::calendar::routes())
+        .merge(web::deliveries::routes())
+        .merge(web::board::routes())
+        .merge(web::identity::routes())
+        .fallback(no_such_path)
         .with_state(state)
-        .layer(axum::middleware::from_fn(middleware::framework_rejections))
+        .layer(axum::middleware::from_fn(|req, next| {
+            middleware::framework_rejections(web::ERROR_PAGES, req, next)
+        }))
         .layer(refusals)
         .layer(axum::middleware::from_fn(middleware::request_log))
 }

@@ -103,6 +103,14 @@ pub async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, Ap
     })
 }
 
+/// How the pages answer a failure: given by the router, so that the layers
+/// shared by the API and the pages need not know the pages.
+#[derive(Clone, Copy)]
+pub struct ErrorPages {
+    pub error: fn(axum::http::StatusCode, &str) -> Response,
+    pub not_found: fn() -> Response,
+}
+
 /// Paths answered as API (JSON errors) rather than as pages.
 pub fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/") || path == "/healthz" || path == "/readyz"
@@ -116,7 +124,7 @@ pub fn is_api_path(path: &str) -> bool {
 /// `malformed_body`, `method_not_allowed`, `unsupported_media_type`,
 /// `payload_too_large`, `not_found`, `bad_request`) and the Chinese error
 /// page elsewhere. Answers of our own are never plain text, so they pass.
-pub async fn framework_rejections(req: Request, next: Next) -> Response {
+pub async fn framework_rejections(pages: ErrorPages, req: Request, next: Next) -> Response {
     let api = is_api_path(req.uri().path());
     let res = next.run(req).await;
     let status = res.status();
@@ -137,9 +145,9 @@ pub async fn framework_rejections(req: Request, next: Next) -> Response {
     let mut out = if api {
         ApiError::new(status, code, message).into_response()
     } else if status == axum::http::StatusCode::NOT_FOUND {
-        crate::web::not_found_page()
+        (pages.not_found)()
     } else {
-        crate::web::error_page(status, message)
+        (pages.error)(status, message)
     };
     if let Some(allow) = parts.headers.get(header::ALLOW) {
         out.headers_mut().insert(header::ALLOW, allow.clone());

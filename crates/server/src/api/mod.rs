@@ -1,5 +1,16 @@
 //! The partner-facing JSON API, v1 (`spec/API.md`).
 
+pub mod query;
+
+pub mod notifications;
+pub mod settings;
+
+pub mod approvals;
+pub mod board;
+pub mod reminders;
+
+pub mod work_orders;
+
 use crate::AppState;
 use crate::app::applications::{self, Submitted};
 use crate::auth::{ApiCaller, forbidden};
@@ -37,25 +48,25 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         create_application,
         get_application,
         list_applications,
-        crate::app::workorders::list_work_orders,
-        crate::app::workorders::get_work_order,
-        crate::app::workorders::post_action,
-        crate::app::workorders::post_actions,
-        crate::app::workorders::post_cancel,
-        crate::app::workorders::post_survey,
-        crate::app::approvals::post_case,
-        crate::app::approvals::post_decision,
-        crate::app::approvals::get_case,
-        crate::app::approvals::post_resubmission,
-        crate::app::approvals::list_items,
-        crate::web::notifications::list_api,
-        crate::app::reminders::post_reminder,
-        crate::app::reminders::get_reminders,
-        crate::app::reminders::post_acknowledgement,
-        crate::web::notifications::read_api,
-        crate::web::settings::get_api,
-        crate::web::settings::put_api,
-        crate::app::board::get_board,
+        work_orders::list_work_orders,
+        work_orders::get_work_order,
+        work_orders::post_action,
+        work_orders::post_actions,
+        work_orders::post_cancel,
+        work_orders::post_survey,
+        approvals::post_case,
+        approvals::post_decision,
+        approvals::get_case,
+        approvals::post_resubmission,
+        approvals::list_items,
+        notifications::list_api,
+        reminders::post_reminder,
+        reminders::get_reminders,
+        reminders::post_acknowledgement,
+        notifications::read_api,
+        settings::get_api,
+        settings::put_api,
+        board::get_board,
         calendar_day,
         calendar_deadline
     ),
@@ -66,7 +77,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         Application,
         ApplicationForm,
         ApplicationList,
-        crate::app::workorders::WorkOrderList,
+        work_orders::WorkOrderList,
         crate::app::workorders::BatchResult,
         crate::app::workorders::BatchResults,
         onestop_domain::application::WorkOrderItem,
@@ -76,11 +87,11 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::app::approvals::DecisionView,
         crate::app::approvals::RevisionView,
         crate::app::approvals::InboxItem,
-        crate::app::approvals::InboxList,
-        crate::web::notifications::NotificationView,
+        approvals::InboxList,
+        crate::app::notifications::NotificationView,
         crate::app::reminders::ReminderView,
-        crate::web::notifications::NotificationList,
-        crate::web::settings::NotificationSettings,
+        crate::app::notifications::NotificationList,
+        crate::app::settings::NotificationSettings,
         crate::app::board::Board,
         crate::app::board::LevelCounts,
         crate::app::board::StageOpen,
@@ -127,6 +138,15 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/notifications", get(notifications::list_api))
+        .route(
+            "/api/v1/notifications/read",
+            axum::routing::post(notifications::read_api),
+        )
+        .route(
+            "/api/v1/account/notification-settings",
+            get(settings::get_api).put(settings::put_api),
+        )
         .route(
             "/api/v1/applications",
             get(list_applications).post(create_application),
@@ -134,68 +154,52 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/applications/{id}", get(get_application))
         .route(
             "/api/v1/applications/{id}/cancel",
-            axum::routing::post(crate::app::workorders::post_cancel),
+            axum::routing::post(work_orders::post_cancel),
         )
         .route(
             "/api/v1/applications/{id}/survey",
-            axum::routing::post(crate::app::workorders::post_survey),
+            axum::routing::post(work_orders::post_survey),
         )
         .route(
             "/api/v1/applications/{id}/approval-case",
-            axum::routing::post(crate::app::approvals::post_case),
+            axum::routing::post(approvals::post_case),
         )
-        .route(
-            "/api/v1/approval-cases/{id}",
-            get(crate::app::approvals::get_case),
-        )
+        .route("/api/v1/approval-cases/{id}", get(approvals::get_case))
         .route(
             "/api/v1/approval-cases/{id}/resubmission",
-            axum::routing::post(crate::app::approvals::post_resubmission),
+            axum::routing::post(approvals::post_resubmission),
         )
-        .route(
-            "/api/v1/approval-items",
-            get(crate::app::approvals::list_items),
-        )
+        .route("/api/v1/approval-items", get(approvals::list_items))
         .route(
             "/api/v1/approval-items/{id}/decision",
-            axum::routing::post(crate::app::approvals::post_decision),
+            axum::routing::post(approvals::post_decision),
         )
-        .route(
-            "/api/v1/work-orders",
-            get(crate::app::workorders::list_work_orders),
-        )
+        .route("/api/v1/work-orders", get(work_orders::list_work_orders))
         .route(
             "/api/v1/work-orders/actions",
-            axum::routing::post(crate::app::workorders::post_actions),
+            axum::routing::post(work_orders::post_actions),
         )
-        .route(
-            "/api/v1/work-orders/{id}",
-            get(crate::app::workorders::get_work_order),
-        )
+        .route("/api/v1/work-orders/{id}", get(work_orders::get_work_order))
         .route(
             "/api/v1/work-orders/{id}/reminders",
-            get(crate::app::reminders::get_reminders).post(crate::app::reminders::post_reminder),
+            get(reminders::get_reminders).post(reminders::post_reminder),
         )
         .route(
             "/api/v1/reminders/{id}/acknowledgement",
-            axum::routing::post(crate::app::reminders::post_acknowledgement),
+            axum::routing::post(reminders::post_acknowledgement),
         )
         .route(
             "/api/v1/work-orders/{id}/actions",
-            axum::routing::post(crate::app::workorders::post_action),
+            axum::routing::post(work_orders::post_action),
         )
-        .route("/api/v1/board", get(crate::app::board::get_board))
+        .route("/api/v1/board", get(board::get_board))
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))
-        .fallback(fallback)
 }
 
-async fn fallback(uri: axum::http::Uri) -> Response {
-    if uri.path().starts_with("/api/") {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "接口不存在").into_response()
-    } else {
-        crate::web::not_found_page()
-    }
+/// The answer to an API path that does not exist.
+pub fn no_such_path() -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "接口不存在").into_response()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -402,32 +406,21 @@ pub struct ApplicationList {
     next_page: Option<u32>,
 }
 
-pub(crate) fn field_error(field: &str, code: FieldCode, message: &str) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        code,
-        message: message.to_owned(),
-    }
-}
-
 /// A `YYYY-MM-DD` value, or a field error naming `name`.
 pub(crate) fn parse_ymd(
     name: &str,
     value: &str,
     errors: &mut Vec<FieldError>,
 ) -> Option<time::Date> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    match time::Date::parse(value.trim(), &fmt) {
-        Ok(d) => Some(d),
-        Err(_) => {
-            errors.push(field_error(
-                name,
-                FieldCode::InvalidFormat,
-                "日期格式应为 YYYY-MM-DD",
-            ));
-            None
-        }
+    let d = onestop_domain::timefmt::parse_date(value);
+    if d.is_none() {
+        errors.push(FieldError::new(
+            name,
+            FieldCode::InvalidFormat,
+            "日期格式应为 YYYY-MM-DD",
+        ));
     }
+    d
 }
 
 fn parse_date_param(
@@ -458,7 +451,7 @@ async fn list_applications(
         Some(s) => match ApplicationStatus::parse(s) {
             Some(v) => Some(v),
             None => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "status",
                     FieldCode::UnknownValue,
                     "状态取值无效",
@@ -473,10 +466,10 @@ async fn list_applications(
             Some(s) => match s.parse::<u32>() {
                 Ok(n) if (1..=max).contains(&n) => n,
                 _ => {
-                    errors.push(field_error(
+                    errors.push(FieldError::new(
                         name,
                         FieldCode::OutOfRange,
-                        &format!("须为 1 到 {max} 之间的整数"),
+                        format!("须为 1 到 {max} 之间的整数"),
                     ));
                     default
                 }
@@ -542,7 +535,7 @@ async fn calendar_day(
     }
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(date.trim(), &fmt).map_err(|_| {
-        ApiError::validation(vec![field_error(
+        ApiError::validation(vec![FieldError::new(
             "date",
             FieldCode::InvalidFormat,
             "日期格式应为 YYYY-MM-DD，例如 2026-02-14",
@@ -587,7 +580,7 @@ async fn calendar_deadline(
     let mut errors = Vec::new();
     let from = match q.from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => {
-            errors.push(field_error(
+            errors.push(FieldError::new(
                 "from",
                 FieldCode::Required,
                 "请提供起算时间 from",
@@ -597,7 +590,7 @@ async fn calendar_deadline(
         Some(s) => match timefmt::parse(s) {
             Some(t) => Some(t),
             None => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "from",
                     FieldCode::InvalidFormat,
                     "起算时间须为带时区的 RFC 3339 格式，例如 2026-11-27T16:00:00+08:00",
@@ -613,7 +606,7 @@ async fn calendar_deadline(
         .filter(|s| !s.is_empty())
     {
         None => {
-            errors.push(field_error(
+            errors.push(FieldError::new(
                 "working_days",
                 FieldCode::Required,
                 "请提供工作日数 working_days",
@@ -623,7 +616,7 @@ async fn calendar_deadline(
         Some(s) => match s.parse::<f64>() {
             Ok(n) if n.is_finite() && (0.0..=365.0).contains(&n) => Some(n),
             Ok(_) => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "working_days",
                     FieldCode::OutOfRange,
                     "工作日数须在 0 到 365 之间",
@@ -631,7 +624,7 @@ async fn calendar_deadline(
                 None
             }
             Err(_) => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "working_days",
                     FieldCode::InvalidFormat,
                     "工作日数须为数字",

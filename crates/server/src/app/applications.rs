@@ -112,11 +112,8 @@ pub async fn submit(
     caller: &Caller,
     key: Option<IdempotencyKey>,
 ) -> Result<Submitted, ApiError> {
-    let (kind, account_id, name) = caller.subject.audit_identity();
-    let actor = match kind {
-        "anonymous" => "anonymous".to_owned(),
-        _ => format!("{kind}:{name}"),
-    };
+    let (kind, account_id, _) = caller.subject.audit_identity();
+    let actor = caller.subject.actor();
     let submitted_by = (kind == "account").then(|| account_id.to_owned());
     let identity_verified = caller.subject.submission_verified(&form.applicant.uscc);
     let now = state.now();

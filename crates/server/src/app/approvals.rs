@@ -4,18 +4,16 @@
 //! items at once; an approved case moves its works on to construction.
 
 use crate::AppState;
-use crate::api::field_error;
 use crate::app::workorders::stale_version;
-use crate::auth::{ApiCaller, Caller, forbidden};
-use crate::error::{ApiError, ErrorBody};
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::auth::{Caller, forbidden};
+use crate::error::ApiError;
 use axum::http::StatusCode;
 use onestop_domain::access::{Role, Scope, Subject};
 use onestop_domain::application::{OrderStatus, Stage, UnitRef};
 use onestop_domain::approval::{self, CaseStatus, ItemStatus};
 use onestop_domain::calendar::Clock;
 use onestop_domain::form::FieldCode;
+use onestop_domain::form::FieldError;
 use onestop_domain::text::TextKind;
 use onestop_domain::workflow::SYSTEM_ROLE;
 use onestop_store::StoreError;
@@ -280,11 +278,6 @@ fn event(
     onestop_store::applications::history(c, app_id, None, at, actor, kind, &data)
 }
 
-fn actor_of(caller: &Caller) -> String {
-    let (kind, _, name) = caller.subject.audit_identity();
-    format!("{kind}:{name}")
-}
-
 /// What raising a case came to.
 enum Raised {
     Created,
@@ -343,13 +336,13 @@ pub async fn raise(
             Some(o) if o.stage == Stage::Approval && o.status == OrderStatus::Open => {
                 units.push(o.unit.code.clone())
             }
-            Some(_) => errors.push(field_error(
-                &format!("works.{i}"),
+            Some(_) => errors.push(FieldError::new(
+                format!("works.{i}"),
                 FieldCode::NotAllowed,
                 "该工单不在并联审批环节",
             )),
-            None => errors.push(field_error(
-                &format!("works.{i}"),
+            None => errors.push(FieldError::new(
+                format!("works.{i}"),
                 FieldCode::UnknownValue,
                 "不是本申请的工单",
             )),
@@ -427,7 +420,7 @@ pub async fn raise(
             })
             .collect(),
     };
-    let actor = actor_of(caller);
+    let actor = caller.subject.actor();
     let (config, clock) = (state.config.clone(), state.clock.get());
     let c2 = case.clone();
     let created = state
@@ -523,7 +516,7 @@ pub async fn decide(
         Some("approve") => Some(ItemStatus::Approved),
         Some("reject") => Some(ItemStatus::Rejected),
         Some(_) => {
-            errors.push(field_error(
+            errors.push(FieldError::new(
                 "decision",
                 FieldCode::UnknownValue,
                 "decision 须为 approve 或 reject",
@@ -531,7 +524,7 @@ pub async fn decide(
             None
         }
         None => {
-            errors.push(field_error(
+            errors.push(FieldError::new(
                 "decision",
                 FieldCode::Required,
                 "请选择同意或不同意",
@@ -553,7 +546,7 @@ pub async fn decide(
     .unwrap_or_default();
     let version = input.get("version").and_then(|v| v.as_i64());
     if version.is_none() {
-        errors.push(field_error(
+        errors.push(FieldError::new(
             "version",
             FieldCode::Required,
             "请提供所见审批事项的版本号 version",
@@ -578,7 +571,7 @@ pub async fn decide(
         return Err(e);
     }
     let now_ms = state.now_ms();
-    let actor = actor_of(caller);
+    let actor = caller.subject.actor();
     let opinion = opinion.to_owned();
     let (config, clock) = (state.config.clone(), state.clock.get());
     let case_id = case.id.clone();
@@ -707,7 +700,7 @@ pub async fn resubmit(
                             None
                         }),
                     None => {
-                        errors.push(field_error(name, FieldCode::InvalidFormat, "须为文本"));
+                        errors.push(FieldError::new(name, FieldCode::InvalidFormat, "须为文本"));
                         None
                     }
                 },
@@ -715,7 +708,7 @@ pub async fn resubmit(
         };
     let note = text("note", "修改说明", TextKind::Note, None, &mut errors);
     if note.is_none() && !errors.iter().any(|e| e.field == "note") {
-        errors.push(field_error(
+        errors.push(FieldError::new(
             "note",
             FieldCode::Required,
             "请说明针对审批意见所作的修改",
@@ -737,7 +730,7 @@ pub async fn resubmit(
         match time::Date::parse(&s, &fmt) {
             Ok(d) => Some(d),
             Err(_) => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     name,
                     FieldCode::InvalidFormat,
                     "日期格式应为 YYYY-MM-DD",
@@ -750,14 +743,14 @@ pub async fn resubmit(
     let to = date("to", &case.to_date);
     if let (Some(f), Some(t)) = (from, to) {
         if f < today {
-            errors.push(field_error(
+            errors.push(FieldError::new(
                 "from",
                 FieldCode::NotInFuture,
                 "开工日期不能早于今天",
             ));
         }
         if t < f {
-            errors.push(field_error(
+            errors.push(FieldError::new(
                 "to",
                 FieldCode::OutOfRange,
                 "完工日期不能早于开工日期",
@@ -767,7 +760,7 @@ pub async fn resubmit(
     let version = match input.get("version").and_then(|v| v.as_i64()) {
         Some(v) => Some(v),
         None => {
-            errors.push(field_error(
+            errors.push(FieldError::new(
                 "version",
                 FieldCode::Required,
                 "请提供所见审批案件的版本号 version",
@@ -818,7 +811,7 @@ pub async fn resubmit(
         state.config.limits.warning_share,
     )?;
     let (warn_at_ms, due_at_ms) = (warn_s * 1000, due_s * 1000);
-    let actor = actor_of(caller);
+    let actor = caller.subject.actor();
     let r = approvals::Resubmission {
         case_id: case.id.clone(),
         version,
@@ -854,47 +847,6 @@ pub async fn resubmit(
     Ok(view(state, stored))
 }
 
-/// One approval case with its consolidated opinion sheet (附表4).
-#[utoipa::path(
-    get, path = "/api/v1/approval-cases/{id}", params(("id" = String, Path)),
-    responses(
-        (status = 200, body = CaseView),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)
-    )
-)]
-pub async fn get_case(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-) -> Result<Json<CaseView>, ApiError> {
-    let (_, full) = read_case(&state, &caller, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(Json(view(&state, full)))
-}
-
-/// Revise a rejected case and put it to the departments again:
-/// `{"version", "note", "place"?, "from"?, "to"?}`.
-#[utoipa::path(
-    post, path = "/api/v1/approval-cases/{id}/resubmission", params(("id" = String, Path)),
-    request_body = Object,
-    responses(
-        (status = 200, body = CaseView),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"), (status = 422, body = ErrorBody)
-    )
-)]
-pub async fn post_resubmission(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-    body: axum::body::Body,
-) -> Result<Json<CaseView>, ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
-    Ok(Json(resubmit(&state, &caller, id, &value).await?))
-}
-
 /// One line of a department's approval inbox.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InboxItem {
@@ -911,21 +863,6 @@ pub struct InboxItem {
     pub to: String,
     /// The works unit signed the notification-commitment (附表3).
     pub commitment: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InboxList {
-    pub items: Vec<InboxItem>,
-    pub next_page: Option<u32>,
-}
-
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct InboxQuery {
-    /// `pending` | `approved` | `rejected`; all but not-applicable by default.
-    pub status: Option<String>,
-    pub page: Option<String>,
-    pub per_page: Option<String>,
 }
 
 /// The caller's departments' items, pending first and soonest due first.
@@ -979,91 +916,4 @@ pub async fn inbox(
         })
         .collect();
     Ok((items, next))
-}
-
-/// The approval items of the caller's departments (an approver, or a key
-/// with `approvals:write:<department>`).
-#[utoipa::path(
-    get, path = "/api/v1/approval-items", params(InboxQuery),
-    responses(
-        (status = 200, body = InboxList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)
-    )
-)]
-pub async fn list_items(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    axum::extract::Query(q): axum::extract::Query<InboxQuery>,
-) -> Result<Json<InboxList>, ApiError> {
-    if departments(&caller.subject).is_empty() {
-        return Err(forbidden());
-    }
-    let mut errors = Vec::new();
-    let status = crate::app::workorders::parse_code(
-        "status",
-        q.status.as_deref(),
-        ItemStatus::parse,
-        &mut errors,
-    );
-    let page =
-        crate::app::workorders::parse_page("page", q.page.as_deref(), 1, 1_000_000, &mut errors);
-    let per_page =
-        crate::app::workorders::parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let (items, next_page) = inbox(&state, &caller, status, page, per_page).await?;
-    Ok(Json(InboxList { items, next_page }))
-}
-
-/// Raise the application's approval case (附表4), optionally with the signed
-/// commitment (附表3).
-#[utoipa::path(
-    post, path = "/api/v1/applications/{id}/approval-case", params(("id" = String, Path)),
-    request_body = Object,
-    responses(
-        (status = 201, body = CaseView),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "case_exists"), (status = 422, body = ErrorBody)
-    )
-)]
-pub async fn post_case(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-    body: axum::body::Body,
-) -> Result<(StatusCode, Json<CaseView>), ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
-    if id.len() > 64 {
-        return Err(ApiError::not_found());
-    }
-    Ok((
-        StatusCode::CREATED,
-        Json(raise(&state, &caller, id, &value).await?),
-    ))
-}
-
-/// A department's decision on its item: `{"decision": "approve" | "reject", "opinion", "version"}`.
-#[utoipa::path(
-    post, path = "/api/v1/approval-items/{id}/decision", params(("id" = String, Path)),
-    request_body = Object,
-    responses(
-        (status = 200, body = CaseView),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"), (status = 422, body = ErrorBody)
-    )
-)]
-pub async fn post_decision(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-    body: axum::body::Body,
-) -> Result<Json<CaseView>, ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
-    if id.len() > 64 {
-        return Err(ApiError::not_found());
-    }
-    Ok(Json(decide(&state, &caller, id, &value).await?))
 }

@@ -16,12 +16,7 @@
 //!   unfinished (those finished late since, and those still overdue).
 
 use crate::AppState;
-use crate::api::field_error;
-use crate::auth::{ApiCaller, forbidden};
-use crate::error::{ApiError, ErrorBody};
-use axum::Json;
-use axum::extract::{Query, State};
-use onestop_domain::access::Capability;
+use crate::error::ApiError;
 use onestop_domain::application::{Level, OrderStatus, Stage, UnitRef};
 use onestop_domain::config::{CityConfig, UnitKind};
 use onestop_domain::form::{FieldCode, FieldError};
@@ -91,7 +86,15 @@ pub fn date_text(d: Date) -> String {
 
 fn parse_date(name: &str, v: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Date> {
     let v = v.map(str::trim).filter(|v| !v.is_empty())?;
-    crate::api::parse_ymd(name, v, errors)
+    let d = onestop_domain::timefmt::parse_date(v);
+    if d.is_none() {
+        errors.push(FieldError::new(
+            name,
+            onestop_domain::form::FieldCode::InvalidFormat,
+            "日期格式应为 YYYY-MM-DD",
+        ));
+    }
+    d
 }
 
 /// A filter code, checked against the configured values.
@@ -104,7 +107,7 @@ fn parse_code(
 ) -> Option<String> {
     let v = v.map(str::trim).filter(|v| !v.is_empty())?;
     if !known {
-        errors.push(field_error(name, FieldCode::UnknownValue, message));
+        errors.push(FieldError::new(name, FieldCode::UnknownValue, message));
         return None;
     }
     Some(v.to_owned())
@@ -140,16 +143,16 @@ pub fn params(
     let to = to.unwrap_or(today);
     let from = from.unwrap_or(to - Duration::days(DEFAULT_DAYS - 1));
     if from > to {
-        errors.push(field_error(
+        errors.push(FieldError::new(
             "from",
             FieldCode::OutOfRange,
             "开始日期不能晚于结束日期",
         ));
     } else if (to - from).whole_days() >= MAX_DAYS {
-        errors.push(field_error(
+        errors.push(FieldError::new(
             "from",
             FieldCode::OutOfRange,
-            &format!("统计期间最长 {MAX_DAYS} 天"),
+            format!("统计期间最长 {MAX_DAYS} 天"),
         ));
     }
     if !errors.is_empty() {
@@ -611,30 +614,6 @@ fn trend(period: Period, stages: &[board::StageDay], overdue: &[(i64, i64)]) -> 
             })
         })
         .collect()
-}
-
-/// The supervisor's board: open items by stage, unit and level, the overdue
-/// list, per-unit on-time rate and average working time per stage for the
-/// period, and the daily trend. Filters by district and service. For
-/// supervisors and administrators (a session).
-#[utoipa::path(
-    get, path = "/api/v1/board", params(BoardQuery),
-    responses(
-        (status = 200, body = Board),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "bad date, unknown district or service, from after to")
-    )
-)]
-pub async fn get_board(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Query(q): Query<BoardQuery>,
-) -> Result<Json<Board>, ApiError> {
-    if !caller.subject.may(Capability::Supervise) {
-        return Err(forbidden());
-    }
-    let p = params(&q, &state.config, state.now().date()).map_err(ApiError::validation)?;
-    load(&state, &p).await.map(Json)
 }
 
 #[cfg(test)]

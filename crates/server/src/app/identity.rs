@@ -581,7 +581,7 @@ pub async fn confirm_code(
         .filter(|c| !c.is_whitespace())
         .take(16)
         .collect();
-    let field_error = |m: String| {
+    let code_error = |m: String| {
         ApiError::validation(vec![onestop_domain::form::FieldError::new(
             "code",
             onestop_domain::form::FieldCode::Mismatch,
@@ -589,7 +589,7 @@ pub async fn confirm_code(
         )])
     };
     if code.len() != rules::CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(field_error(format!(
+        return Err(code_error(format!(
             "请输入短信中的 {} 位数字验证码",
             rules::CODE_DIGITS
         )));
@@ -656,12 +656,12 @@ pub async fn confirm_code(
             Ok(*c)
         }
         Outcome::Done(None) => Err(stale()),
-        Outcome::NoCode => Err(field_error("请先获取验证码".into())),
-        Outcome::Expired => Err(field_error("验证码已过期，请重新获取".into())),
-        Outcome::UsedUp | Outcome::Wrong(0) => Err(field_error(
+        Outcome::NoCode => Err(code_error("请先获取验证码".into())),
+        Outcome::Expired => Err(code_error("验证码已过期，请重新获取".into())),
+        Outcome::UsedUp | Outcome::Wrong(0) => Err(code_error(
             "验证码错误次数已达上限，请到营业厅窗口认证，或由企业管理员审核".into(),
         )),
-        Outcome::Wrong(left) => Err(field_error(format!("验证码不正确，还可以再试 {left} 次"))),
+        Outcome::Wrong(left) => Err(code_error(format!("验证码不正确，还可以再试 {left} 次"))),
     }
 }
 

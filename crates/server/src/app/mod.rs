@@ -9,5 +9,7 @@ pub mod audit_chain;
 pub mod board;
 pub mod calendar;
 pub mod identity;
+pub mod notifications;
 pub mod reminders;
+pub mod settings;
 pub mod workorders;

@@ -4,10 +4,8 @@
 
 use crate::AppState;
 use crate::app::workorders::visible_order;
-use crate::auth::{ApiCaller, Caller, forbidden};
-use crate::error::{ApiError, ErrorBody};
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::auth::{Caller, forbidden};
+use crate::error::ApiError;
 use axum::http::StatusCode;
 use onestop_domain::access::{Capability, Role, Scope, Subject};
 use onestop_domain::application::OrderStatus;
@@ -37,17 +35,15 @@ pub fn view(state: &AppState, r: Reminder) -> ReminderView {
         id: r.id,
         work_order_id: r.work_order_id,
         note: r.note,
-        sent_by: crate::web::progress::who(&r.sent_by),
+        sent_by: onestop_domain::access::actor_label(&r.sent_by),
         sent_at: t(r.sent_at_ms),
-        acknowledged_by: r.acknowledged_by.as_deref().map(crate::web::progress::who),
+        acknowledged_by: r
+            .acknowledged_by
+            .as_deref()
+            .map(onestop_domain::access::actor_label),
         acknowledged_at: r.acknowledged_at_ms.map(t),
         reply: r.reply,
     }
-}
-
-fn actor(caller: &Caller) -> String {
-    let (kind, _, name) = caller.subject.audit_identity();
-    format!("{kind}:{name}")
 }
 
 /// A free-text field (the one cleaning rule); `required` or not.
@@ -87,7 +83,7 @@ pub async fn send(
     }
     let note = text(input, "note", "督办意见", true)?.unwrap_or_default();
     let now_ms = state.now_ms();
-    let by = actor(caller);
+    let by = caller.subject.actor();
     let account = caller.account().map(|a| a.id.clone());
     let (oid, app_id, unit) = (
         o.id.clone(),
@@ -132,7 +128,7 @@ pub async fn send(
                     title: format!("督办：{number} {service}"),
                     body: format!(
                         "{}：{note}。请办理并确认收到。",
-                        crate::web::progress::who(&by)
+                        onestop_domain::access::actor_label(&by)
                     ),
                     link: Some(format!("/work-orders/{oid}")),
                     at_ms: now_ms,
@@ -186,7 +182,7 @@ pub async fn acknowledge(
     }
     let reply = text(input, "reply", "回复", false)?;
     let now_ms = state.now_ms();
-    let by = actor(caller);
+    let by = caller.subject.actor();
     let r2 = r.clone();
     let outward = crate::jobs::delivery::outward(&state.config);
     let done = state
@@ -214,7 +210,7 @@ pub async fn acknowledge(
                         title: "督办已确认收到".into(),
                         body: format!(
                             "{}已确认收到督办“{}”。{}",
-                            crate::web::progress::who(&by),
+                            onestop_domain::access::actor_label(&by),
                             r2.note,
                             reply
                                 .as_deref()
@@ -262,65 +258,4 @@ pub async fn of_order(
         .read(move |c| reminders::of_order(c, &id))
         .await?;
     Ok(found.into_iter().map(|r| view(state, r)).collect())
-}
-
-/// Remind the handling unit of an open order (supervisors): `{"note"}`.
-#[utoipa::path(
-    post, path = "/api/v1/work-orders/{id}/reminders", params(("id" = String, Path)),
-    request_body = Object,
-    responses(
-        (status = 201, body = ReminderView),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition"), (status = 422, body = ErrorBody)
-    )
-)]
-pub async fn post_reminder(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-    body: axum::body::Body,
-) -> Result<(StatusCode, Json<ReminderView>), ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(send(&state, &caller, id, &value).await?),
-    ))
-}
-
-/// A work order's reminders.
-#[utoipa::path(
-    get, path = "/api/v1/work-orders/{id}/reminders", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<ReminderView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
-)]
-pub async fn get_reminders(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-) -> Result<Json<Vec<ReminderView>>, ApiError> {
-    Ok(Json(of_order(&state, &caller, id).await?))
-}
-
-/// The handling unit confirms it has the reminder: `{"reply"?}`.
-#[utoipa::path(
-    post, path = "/api/v1/reminders/{id}/acknowledgement", params(("id" = i64, Path)),
-    request_body = Object,
-    responses(
-        (status = 200, body = ReminderView),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition")
-    )
-)]
-pub async fn post_acknowledgement(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-    body: axum::body::Body,
-) -> Result<Json<ReminderView>, ApiError> {
-    let Ok(id) = id.parse::<i64>() else {
-        return Err(ApiError::not_found());
-    };
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
-    Ok(Json(acknowledge(&state, &caller, id, &value).await?))
 }

@@ -2,137 +2,18 @@
 //! operator or a `workorders:*:<unit>` key sees its unit's orders only.
 
 use crate::AppState;
-use crate::api::field_error;
 use crate::auth::Caller;
-use crate::auth::{ApiCaller, forbidden};
-use crate::error::{ApiError, ErrorBody};
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::auth::forbidden;
+use crate::error::ApiError;
 use axum::http::StatusCode;
-use onestop_domain::access::{Capability, Role, Scope, Subject};
-use onestop_domain::application::{Level, OrderStatus, Stage, WorkOrderItem};
+use onestop_domain::access::{Role, Scope, Subject};
+use onestop_domain::application::{Level, OrderStatus, WorkOrderItem};
 use onestop_domain::form::FieldCode;
+use onestop_domain::form::FieldError;
 use onestop_domain::workflow::PlanError;
-use onestop_store::work_orders::{self, OrderFilter, OrderRow};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OrderQuery {
-    /// Unit code (must be one the caller may see).
-    unit: Option<String>,
-    /// `acceptance` | `survey` | `design` | `approval` | `construction` | `connection` | `closed`.
-    stage: Option<String>,
-    /// `open` | `returned` | `done` | `cancelled` | `rejected`.
-    status: Option<String>,
-    /// `normal` | `warning` | `overdue`.
-    level: Option<String>,
-    /// `due` (open first, nearest deadline first; the default) | `newest` | `oldest`.
-    sort: Option<String>,
-    page: Option<String>,
-    per_page: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WorkOrderList {
-    items: Vec<WorkOrderItem>,
-    next_page: Option<u32>,
-}
-
-pub(crate) fn parse_code<T>(
-    name: &str,
-    v: Option<&str>,
-    parse: fn(&str) -> Option<T>,
-    errors: &mut Vec<onestop_domain::form::FieldError>,
-) -> Option<T> {
-    let v = v.map(str::trim).filter(|s| !s.is_empty())?;
-    let parsed = parse(v);
-    if parsed.is_none() {
-        errors.push(field_error(name, FieldCode::UnknownValue, "取值无效"));
-    }
-    parsed
-}
-
-pub(crate) fn parse_page(
-    name: &str,
-    v: Option<&str>,
-    default: u32,
-    max: u32,
-    errors: &mut Vec<onestop_domain::form::FieldError>,
-) -> u32 {
-    match v.map(str::trim).filter(|s| !s.is_empty()) {
-        None => default,
-        Some(s) => match s.parse::<u32>() {
-            Ok(n) if (1..=max).contains(&n) => n,
-            _ => {
-                errors.push(field_error(
-                    name,
-                    FieldCode::OutOfRange,
-                    &format!("须为 1 到 {max} 之间的整数"),
-                ));
-                default
-            }
-        },
-    }
-}
-
-/// Work orders the caller may see, open first, most urgent first.
-#[utoipa::path(
-    get, path = "/api/v1/work-orders", params(OrderQuery),
-    responses(
-        (status = 200, body = WorkOrderList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody)
-    )
-)]
-pub async fn list_work_orders(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Query(q): Query<OrderQuery>,
-) -> Result<Json<WorkOrderList>, ApiError> {
-    if !caller.subject.may(Capability::ReadWorkOrders) {
-        return Err(forbidden());
-    }
-    let mut errors = Vec::new();
-    let filter = OrderFilter {
-        unit: q
-            .unit
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty() && u.len() <= 64),
-        stage: parse_code("stage", q.stage.as_deref(), Stage::parse, &mut errors),
-        status: parse_code(
-            "status",
-            q.status.as_deref(),
-            OrderStatus::parse,
-            &mut errors,
-        ),
-        level: parse_code("level", q.level.as_deref(), Level::parse, &mut errors),
-        page: parse_page("page", q.page.as_deref(), 1, 1_000_000, &mut errors),
-        per_page: parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors),
-        visibility: caller.subject.work_orders(),
-        sort: parse_code(
-            "sort",
-            q.sort.as_deref(),
-            work_orders::OrderSort::parse,
-            &mut errors,
-        )
-        .unwrap_or_default(),
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let config = state.config.clone();
-    let offset = state.offset;
-    let (rows, next_page) = state
-        .store
-        .read(move |c| work_orders::list(c, &filter, &config, offset))
-        .await?;
-    Ok(Json(WorkOrderList {
-        items: rows.into_iter().map(|r| r.item).collect(),
-        next_page,
-    }))
-}
+use onestop_store::work_orders::{self, OrderRow};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One work order the caller may see; others are `404`, as if absent.
 pub async fn visible_order(
@@ -159,29 +40,6 @@ pub async fn visible_order(
         }))
 }
 
-/// One work order.
-#[utoipa::path(
-    get, path = "/api/v1/work-orders/{id}", params(("id" = String, Path)),
-    responses(
-        (status = 200, body = WorkOrderItem),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)
-    )
-)]
-pub async fn get_work_order(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-) -> Result<Json<WorkOrderItem>, ApiError> {
-    if !caller.subject.may(Capability::ReadWorkOrders) {
-        return Err(forbidden());
-    }
-    visible_order(&state, &caller, id)
-        .await?
-        .map(|r| Json(r.item))
-        .ok_or_else(ApiError::not_found)
-}
-
 /// The process roles a caller holds for one order: `operator` for its own
 /// unit's orders (or a `workorders:write:<unit>` key), `applicant` for its
 /// enterprise's (or an `applications:write` key acting for applicants),
@@ -191,11 +49,7 @@ pub fn order_roles(subject: &Subject, row: &OrderRow) -> Vec<&'static str> {
 }
 
 pub fn stale_version() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "stale_version",
-        "该工单已被他人处理，请刷新后按最新状态重新操作",
-    )
+    ApiError::stale_version()
 }
 
 /// Takes one action on one order, as the process definition allows: the
@@ -262,10 +116,7 @@ pub async fn act_once(
         action: action.to_owned(),
         version,
         input: input.clone(),
-        actor: {
-            let (kind, _, name) = caller.subject.audit_identity();
-            format!("{kind}:{name}")
-        },
+        actor: caller.subject.actor(),
         now_ms: state.now_ms(),
         mark: caller.mark.clone(),
     };
@@ -326,7 +177,7 @@ pub struct BatchResults {
 
 /// The `action` and `version` of one action's body, or its field errors
 /// (named under `prefix`).
-fn action_and_version(
+pub(crate) fn action_and_version(
     value: &serde_json::Value,
     prefix: &str,
 ) -> Result<(String, i64), Vec<onestop_domain::form::FieldError>> {
@@ -334,8 +185,8 @@ fn action_and_version(
     let action = match value.get("action").and_then(|v| v.as_str()).map(str::trim) {
         Some(a) if !a.is_empty() => Some(a.to_owned()),
         _ => {
-            errors.push(field_error(
-                &format!("{prefix}action"),
+            errors.push(FieldError::new(
+                format!("{prefix}action"),
                 FieldCode::Required,
                 "请指明操作 action",
             ));
@@ -345,16 +196,16 @@ fn action_and_version(
     let version = match value.get("version") {
         Some(v) if v.as_i64().is_some_and(|n| n >= 1) => v.as_i64(),
         Some(_) => {
-            errors.push(field_error(
-                &format!("{prefix}version"),
+            errors.push(FieldError::new(
+                format!("{prefix}version"),
                 FieldCode::InvalidFormat,
                 "version 须为所见工单的版本号（正整数）",
             ));
             None
         }
         None => {
-            errors.push(field_error(
-                &format!("{prefix}version"),
+            errors.push(FieldError::new(
+                format!("{prefix}version"),
                 FieldCode::Required,
                 "请提供所见工单的版本号 version",
             ));
@@ -377,8 +228,7 @@ pub async fn act_many(
     key: Option<onestop_store::idempotency::IdempotencyKey>,
 ) -> Result<Batch, ApiError> {
     let visibility = caller.subject.work_orders();
-    let (kind, _, name) = caller.subject.audit_identity();
-    let actor = format!("{kind}:{name}");
+    let actor = caller.subject.actor();
     let now_ms = state.now_ms();
     // Items that cannot even be read are answered without a job.
     let mut early: Vec<Option<BatchResult>> = Vec::with_capacity(items.len());
@@ -399,16 +249,16 @@ pub async fn act_many(
             })
         };
         if !item.is_object() {
-            early.push(refused(ApiError::validation(vec![field_error(
-                &format!("actions.{i}"),
+            early.push(refused(ApiError::validation(vec![FieldError::new(
+                format!("actions.{i}"),
                 FieldCode::InvalidFormat,
                 "每项操作须为 JSON 对象",
             )])));
             continue;
         }
         if id.is_empty() {
-            early.push(refused(ApiError::validation(vec![field_error(
-                &format!("actions.{i}.work_order_id"),
+            early.push(refused(ApiError::validation(vec![FieldError::new(
+                format!("actions.{i}.work_order_id"),
                 FieldCode::Required,
                 "请指明工单 work_order_id",
             )])));
@@ -514,47 +364,6 @@ fn merge(
             }),
         })
         .collect()
-}
-
-/// Take several actions at once, each on its own work order, for systems
-/// that drive many orders: `{"actions": [{"work_order_id", "action",
-/// "version", …data}, …]}` (1–100). Each action is checked and applied on
-/// its own, exactly as `POST /api/v1/work-orders/{id}/actions` would, and
-/// answered in `results` in the same order with the status it alone would
-/// have had; one refused action does not stop the others.
-#[utoipa::path(
-    post, path = "/api/v1/work-orders/actions",
-    request_body = Object,
-    responses(
-        (status = 200, body = BatchResults),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "actions missing, empty or more than 100")
-    )
-)]
-pub async fn post_actions(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Body,
-) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let key = idempotency(&caller, &headers, "/api/v1/work-orders/actions", &bytes)?;
-    let value = crate::api::parse_object(&bytes)?;
-    let items = match value.get("actions").and_then(|a| a.as_array()) {
-        Some(a) if !a.is_empty() && a.len() <= MAX_BATCH_ACTIONS => a,
-        _ => {
-            return Err(ApiError::validation(vec![field_error(
-                "actions",
-                FieldCode::Required,
-                &format!("actions 须为 1–{MAX_BATCH_ACTIONS} 项操作的列表"),
-            )]));
-        }
-    };
-    Ok(match act_many(&state, &caller, items, key).await? {
-        Batch::Done(results) => Json(BatchResults { results }).into_response(),
-        Batch::Replayed(saved) => crate::api::saved_response(saved),
-    })
 }
 
 /// The actions an applicant is told of (besides the application's completion).
@@ -819,59 +628,6 @@ impl ActJob {
     }
 }
 
-/// Take an action on a work order (`accept`, `return_for_correction`, `reject`,
-/// `record_survey`, `record_design`, `complete_construction`, `connect`, …):
-/// `{"action": …, "version": n, …data}`.
-#[utoipa::path(
-    post, path = "/api/v1/work-orders/{id}/actions", params(("id" = String, Path)),
-    request_body = Object,
-    responses(
-        (status = 200, body = WorkOrderItem),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition (with `allowed`), stale_version"),
-        (status = 422, body = ErrorBody)
-    )
-)]
-pub async fn post_action(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Body,
-) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let key = idempotency(
-        &caller,
-        &headers,
-        &format!("/api/v1/work-orders/{id}/actions"),
-        &bytes,
-    )?;
-    let value = crate::api::parse_object(&bytes)?;
-    let (action, version) = action_and_version(&value, "").map_err(ApiError::validation)?;
-    Ok(
-        match act_once(&state, &caller, id, &action, version, &value, key).await? {
-            Acted::Done(item) => Json(item).into_response(),
-            Acted::Replayed(saved) => crate::api::saved_response(saved),
-        },
-    )
-}
-
-/// The request's `Idempotency-Key`, scoped to the client (two clients may
-/// use the same key text).
-fn idempotency(
-    caller: &Caller,
-    headers: &axum::http::HeaderMap,
-    path: &str,
-    bytes: &[u8],
-) -> Result<Option<onestop_store::idempotency::IdempotencyKey>, ApiError> {
-    let (kind, who, _) = caller.subject.audit_identity();
-    crate::api::idempotency_key(headers, &format!("api:{kind}:{who}"), || {
-        crate::app::applications::request_hash("POST", path, bytes)
-    })
-}
-
 /// The process roles a caller holds for a whole application (cancelling).
 fn application_roles(
     subject: &Subject,
@@ -896,8 +652,7 @@ pub async fn cancel_application(
     let process = &state.config.process;
     let limits = &state.config.limits;
     let now_ms = state.now_ms();
-    let (kind, _, name) = caller.subject.audit_identity();
-    let actor = format!("{kind}:{name}");
+    let actor = caller.subject.actor();
     let mut updates = Vec::new();
     let mut last_err = None;
     for o in &app.work_orders {
@@ -967,34 +722,6 @@ pub async fn cancel_application(
         .ok_or_else(ApiError::internal)
 }
 
-/// Cancel an application before connection: its open orders are cancelled with it.
-#[utoipa::path(
-    post, path = "/api/v1/applications/{id}/cancel", params(("id" = String, Path)),
-    request_body = Object,
-    responses(
-        (status = 200, body = onestop_domain::application::Application),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"),
-        (status = 422, body = ErrorBody)
-    )
-)]
-pub async fn post_cancel(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-    body: axum::body::Body,
-) -> Result<Json<onestop_domain::application::Application>, ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
-    if id.len() > 64 {
-        return Err(ApiError::not_found());
-    }
-    cancel_application(&state, &caller, id, &value)
-        .await
-        .map(Json)
-}
-
 /// Proposes (or, with the version seen, moves) the one joint survey
 /// appointment of an application. Only a utility with an order in the
 /// application may; everyone on the application sees it.
@@ -1028,12 +755,12 @@ pub async fn propose_survey(
     let mut errors = Vec::new();
     let at = match input.get("at").and_then(|v| v.as_str()) {
         None => {
-            errors.push(field_error("at", FieldCode::Required, "请填写踏勘时间"));
+            errors.push(FieldError::new("at", FieldCode::Required, "请填写踏勘时间"));
             None
         }
         Some(s) => match onestop_domain::timefmt::parse(s) {
             None => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "at",
                     FieldCode::InvalidFormat,
                     "踏勘时间须为带时区的时间，例如 2026-12-01T09:00:00+08:00",
@@ -1041,7 +768,7 @@ pub async fn propose_survey(
                 None
             }
             Some(t) if t <= state.now() => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "at",
                     FieldCode::NotInFuture,
                     "踏勘时间须晚于当前时间",
@@ -1056,7 +783,7 @@ pub async fn propose_survey(
         Some(v) => match v.as_i64().filter(|n| *n >= 1) {
             Some(n) => Some(n),
             None => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "version",
                     FieldCode::InvalidFormat,
                     "version 须为正整数",
@@ -1070,8 +797,7 @@ pub async fn propose_survey(
     };
     let at_ms = onestop_domain::timefmt::to_ms(at);
     let now_ms = state.now_ms();
-    let (kind, _, name) = caller.subject.audit_identity();
-    let actor = format!("{kind}:{name}");
+    let actor = caller.subject.actor();
     let app_id = app.id.clone();
     let outcome = state
         .store
@@ -1099,38 +825,4 @@ pub async fn propose_survey(
         .await?
         .ok_or_else(ApiError::internal)?;
     Ok((outcome == Outcome::Created, survey))
-}
-
-/// Propose (or move, with `version`) the one joint survey appointment:
-/// `{"at": RFC 3339, "version"?: n}`.
-#[utoipa::path(
-    post, path = "/api/v1/applications/{id}/survey", params(("id" = String, Path)),
-    request_body = Object,
-    responses(
-        (status = 201, body = onestop_domain::application::Survey, description = "proposed"),
-        (status = 200, body = onestop_domain::application::Survey, description = "moved"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "survey_exists, stale_version"),
-        (status = 422, body = ErrorBody)
-    )
-)]
-pub async fn post_survey(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-    body: axum::body::Body,
-) -> Result<(StatusCode, Json<onestop_domain::application::Survey>), ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
-    if id.len() > 64 {
-        return Err(ApiError::not_found());
-    }
-    let (created, survey) = propose_survey(&state, &caller, id, &value).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(survey)))
 }

@@ -6,7 +6,7 @@
 //! text, base64-encoded, with the subject and sender name as RFC 2047 words,
 //! and a `Message-ID` that stays the same for every attempt at one message.
 
-use crate::jobs::delivery::{SendError, load_ca_file, scrub};
+use crate::notify::{SendError, load_ca_file, scrub};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, MessageBuilder, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;

@@ -7,8 +7,8 @@
 //! sent; 429, 5xx, time-outs, broken connections and failed TLS handshakes are
 //! tried again; any other answer is a refusal that no retry would change.
 
-use crate::jobs::delivery::{SendError, load_ca_file, scrub};
 use crate::notify::mail::{certificate_problem, chain};
+use crate::notify::{SendError, load_ca_file, scrub};
 use onestop_domain::config::SmsConfig;
 use std::future::Future;
 use std::pin::Pin;

@@ -1232,6 +1232,12 @@ struct ErrorPage {
     message: String,
 }
 
+/// The pages' answers to failures, for the layers shared with the API.
+pub const ERROR_PAGES: crate::middleware::ErrorPages = crate::middleware::ErrorPages {
+    error: error_page,
+    not_found: not_found_page,
+};
+
 pub fn error_page(status: StatusCode, message: &str) -> Response {
     page(
         status,

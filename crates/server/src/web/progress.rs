@@ -70,13 +70,7 @@ pub async fn load(state: &AppState, application_id: String) -> Result<Progress, 
         .await?)
 }
 
-/// `account:张三` → `张三`.
-pub fn who(actor: &str) -> String {
-    match actor {
-        "system:commitment" => "告知承诺制".to_owned(),
-        a => a.split_once(':').map_or(a, |(_, n)| n).to_owned(),
-    }
-}
+pub use onestop_domain::access::actor_label as who;
 
 fn at_ms(state: &AppState, ms: i64) -> (String, String) {
     let t = timefmt::from_ms(ms, state.offset);

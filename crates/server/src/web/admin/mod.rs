@@ -10,6 +10,8 @@
 //! Secrets (a temporary password, a new API key) are shown once, on the
 //! answer to the POST that made them, and are never stored in clear.
 
+pub mod calendar;
+
 use crate::AppState;
 use crate::app::accounts::{self as uc, NewAccountInput};
 use crate::auth::Caller;

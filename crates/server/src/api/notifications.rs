@@ -1,0 +1,82 @@
+//! In-app messages over the API (session only).
+
+use crate::AppState;
+use crate::api::query::{MAX_PAGE, PageQuery, parse_page};
+use crate::app::notifications::*;
+use crate::auth::ApiCaller;
+use crate::auth::forbidden;
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
+use axum::extract::{Query, State};
+use onestop_domain::form::FieldError;
+
+/// The signed-in account's messages, newest first, with the unread count.
+#[utoipa::path(
+    get, path = "/api/v1/notifications",
+    params(PageQuery),
+    responses(
+        (status = 200, body = NotificationList),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not an account"),
+        (status = 422, body = ErrorBody)
+    )
+)]
+pub async fn list_api(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<NotificationList>, ApiError> {
+    let account = account_id(&caller).ok_or_else(forbidden)?;
+    let mut errors = Vec::new();
+    let page = parse_page("page", q.page.as_deref(), 1, MAX_PAGE, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let (items, next_page, unread) = load(&state, account, page).await?;
+    let t = |ms: i64| {
+        onestop_domain::timefmt::format(onestop_domain::timefmt::from_ms(ms, state.offset))
+    };
+    Ok(Json(NotificationList {
+        items: items
+            .into_iter()
+            .map(|n| NotificationView {
+                id: n.id,
+                kind: n.kind,
+                title: n.title,
+                body: n.body,
+                link: n.link,
+                created_at: t(n.created_at_ms),
+                read_at: n.read_at_ms.map(t),
+            })
+            .collect(),
+        unread,
+        next_page,
+    }))
+}
+
+/// Marks one message read (`{"id": n}`), or all of them (`{}`).
+#[utoipa::path(
+    post, path = "/api/v1/notifications/read",
+    request_body = Object,
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+pub async fn read_api(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: axum::body::Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let account = account_id(&caller).ok_or_else(forbidden)?;
+    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let value = crate::api::parse_object(&bytes)?;
+    let id = match value.get("id") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(v.as_i64().ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new(
+                "id",
+                onestop_domain::form::FieldCode::InvalidFormat,
+                "id 须为消息编号（整数）",
+            )])
+        })?),
+    };
+    let marked = mark(&state, account, id).await?;
+    Ok(Json(serde_json::json!({ "marked": marked })))
+}

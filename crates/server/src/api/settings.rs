@@ -1,0 +1,78 @@
+//! Notification settings over the API (session only).
+
+use crate::AppState;
+use crate::app::settings::*;
+use crate::auth::{ApiCaller, forbidden};
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
+use axum::extract::State;
+use onestop_domain::form::FieldCode;
+use onestop_domain::form::FieldError;
+
+/// The signed-in account's notification settings.
+#[utoipa::path(
+    get, path = "/api/v1/account/notification-settings",
+    responses(
+        (status = 200, body = NotificationSettings),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not an account")
+    )
+)]
+pub async fn get_api(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<NotificationSettings>, ApiError> {
+    let id = account_id(&caller).ok_or_else(forbidden)?;
+    Ok(Json(view(&state, load(&state, id).await?)))
+}
+
+/// Replaces the signed-in account's email address and channel switches.
+#[utoipa::path(
+    put, path = "/api/v1/account/notification-settings",
+    request_body = NotificationSettings,
+    responses(
+        (status = 200, body = NotificationSettings),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "email is not an address")
+    )
+)]
+pub async fn put_api(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: axum::body::Body,
+) -> Result<Json<NotificationSettings>, ApiError> {
+    let id = account_id(&caller).ok_or_else(forbidden)?;
+    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
+    let value = crate::api::parse_object(&bytes)?;
+    let mut problems = Vec::new();
+    let flag = |k: &str, problems: &mut Vec<_>| match value.get(k) {
+        Some(serde_json::Value::Bool(b)) => *b,
+        _ => {
+            problems.push(FieldError::new(
+                k,
+                FieldCode::InvalidFormat,
+                "须为 true 或 false",
+            ));
+            false
+        }
+    };
+    let in_app = flag("in_app", &mut problems);
+    let email_on = flag("email_enabled", &mut problems);
+    let sms_on = flag("sms_enabled", &mut problems);
+    let email = match value.get("email") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            problems.push(FieldError::new(
+                "email",
+                FieldCode::InvalidFormat,
+                "email 须为邮箱地址字符串或 null",
+            ));
+            None
+        }
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
+    }
+    let saved = save(&state, &caller, id, email, in_app, email_on, sms_on).await?;
+    Ok(Json(view(&state, saved)))
+}

@@ -1,0 +1,178 @@
+//! The administrators' calendar page (`/admin/calendar`): the years loaded,
+//! the imports made, and a form to import a new one.
+
+use crate::AppState;
+use crate::app::calendar::*;
+use crate::auth::Caller;
+use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::{Nav, error_page, respond};
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use onestop_domain::access::Capability;
+use onestop_store::calendar as store_calendar;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/admin/calendar", get(page).post(submit))
+}
+
+struct YearLine {
+    year: i32,
+    source: String,
+    first: String,
+    last: String,
+}
+
+struct ImportLine {
+    id: i64,
+    at: String,
+    by: String,
+    moved: i64,
+}
+
+#[derive(Template)]
+#[template(path = "admin_calendar.html")]
+struct Page {
+    nav: Nav,
+    csrf: String,
+    years: Vec<YearLine>,
+    imports: Vec<ImportLine>,
+    text: String,
+    problems: Vec<String>,
+    notice: Option<String>,
+}
+
+fn gate(caller: &Caller) -> Option<Response> {
+    crate::web::admin::gate(caller, Capability::ManageCalendar, "/admin/calendar")
+}
+
+async fn render(
+    state: &AppState,
+    caller: &Caller,
+    status: StatusCode,
+    text: String,
+    problems: Vec<String>,
+    notice: Option<String>,
+) -> Response {
+    let imports = match state.store.read(|c| store_calendar::imports(c, 20)).await {
+        Ok(i) => i,
+        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let csrf = caller.csrf_token();
+    let years = state
+        .clock
+        .get()
+        .calendar()
+        .coverage()
+        .into_iter()
+        .map(|y| YearLine {
+            year: y.year,
+            source: format!("{:?}", y.source),
+            first: y.first.to_string(),
+            last: y.last.to_string(),
+        })
+        .collect();
+    let imports = imports
+        .into_iter()
+        .map(|i| ImportLine {
+            id: i.id,
+            at: crate::web::staff::when(
+                state,
+                onestop_domain::timefmt::from_ms(i.imported_at_ms, state.offset),
+            ),
+            by: onestop_domain::access::actor_label(&i.imported_by),
+            moved: i.orders_moved,
+        })
+        .collect();
+    respond(
+        caller,
+        &csrf,
+        status,
+        &Page {
+            nav: Nav::for_caller(caller, &csrf),
+            csrf: csrf.clone(),
+            years,
+            imports,
+            text,
+            problems,
+            notice,
+        },
+    )
+}
+
+async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = gate(&caller) {
+        return r;
+    }
+    let notice = q
+        .get("moved")
+        .and_then(|m| m.parse::<usize>().ok())
+        .map(|m| format!("日历已导入并启用；{m} 个在办工单的办理时限已按新日历重新计算。"));
+    render(
+        &state,
+        &caller,
+        StatusCode::OK,
+        String::new(),
+        Vec::new(),
+        notice,
+    )
+    .await
+}
+
+/// The pasted calendar file (up to the body limit).
+struct ImportFields;
+
+impl PageFields for ImportFields {
+    fn spec(state: &AppState) -> Spec {
+        Spec::new().long("overrides", state.body_limit)
+    }
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    f: PageForm<ImportFields>,
+) -> Response {
+    if let Some(r) = gate(&caller) {
+        return r;
+    }
+    let text = f.text("overrides");
+    let actor = caller.subject.actor();
+    match import(&state, &actor, text.clone()).await {
+        Ok(done) => {
+            let rec = caller.audit(
+                state.now_ms(),
+                "calendar_imported",
+                "success",
+                "calendar",
+                &done.id.to_string(),
+                serde_json::json!({"orders_moved": done.orders_moved}),
+            );
+            if let Err(e) = state.audit.record(rec).await {
+                return error_page(e.status, &e.message);
+            }
+            Redirect::to(&format!("/admin/calendar?moved={}", done.orders_moved)).into_response()
+        }
+        Err(e) if e.code == "validation_failed" => {
+            let problems = e.fields.into_iter().map(|f| f.message).collect();
+            render(
+                &state,
+                &caller,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                text,
+                problems,
+                None,
+            )
+            .await
+        }
+        Err(e) => error_page(e.status, &e.message),
+    }
+}
