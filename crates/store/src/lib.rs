@@ -3,6 +3,7 @@
 //! - [`db`]: the connection interface both databases implement.
 //! - [`migrate`]: schema migrations.
 //! - [`writer`]: the group-commit writer every write goes through.
+//! - [`paging`]: lists read a page at a time, by keyset.
 //! - [`applications`], [`idempotency`]: repositories (plain functions over a [`db::Conn`]).
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ pub mod levels;
 pub mod migrate;
 pub mod notifications;
 pub mod outbox;
+pub mod paging;
 pub mod reminders;
 pub mod surveys;
 #[cfg(feature = "testing")]

@@ -3,6 +3,7 @@
 
 use crate::StoreError;
 use crate::db::{Conn, Value};
+use crate::paging::{KeyKind, Order, Page, PageAt, Paged};
 use crate::params;
 
 /// A message to send: the same to every recipient of one event.
@@ -154,41 +155,43 @@ pub fn unread_count(conn: &mut dyn Conn, account_id: &str) -> Result<i64, StoreE
     .map_or(Ok(0), |r| r.int(0))
 }
 
-/// An account's messages, newest first; `Some(next page)` when there are more.
+/// The order of [`list`]: newest first.
+pub const ORDER: Order = Order {
+    name: "notifications",
+    keys: &[("id", KeyKind::Int)],
+    descending: true,
+};
+
+/// A page of an account's messages, newest first.
 pub fn list(
     conn: &mut dyn Conn,
     account_id: &str,
-    page: u32,
+    at: &PageAt,
     per_page: u32,
-) -> Result<(Vec<Notification>, Option<u32>), StoreError> {
-    let per_page = per_page.clamp(1, 100);
-    let page = page.max(1);
-    let rows = conn.query(
-        "SELECT id, kind, title, body, link, created_at, read_at FROM notifications
-         WHERE account_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-        &[
-            Value::from(account_id),
-            Value::Int(i64::from(per_page) + 1),
-            Value::Int(i64::from(page - 1) * i64::from(per_page)),
-        ],
-    )?;
-    let more = rows.len() > per_page as usize;
-    let items = rows
-        .iter()
-        .take(per_page as usize)
-        .map(|r| {
-            Ok(Notification {
-                id: r.int(0)?,
-                kind: r.text(1)?.to_owned(),
-                title: r.text(2)?.to_owned(),
-                body: r.text(3)?.to_owned(),
-                link: r.opt_text(4)?.map(str::to_owned),
-                created_at_ms: r.int(5)?,
-                read_at_ms: r.opt_int(6)?,
-            })
+) -> Result<Page<Notification>, StoreError> {
+    let mut args = vec![Value::from(account_id)];
+    let mut clauses = vec!["account_id = $1".to_owned()];
+    let paged = Paged::new(&ORDER, at, per_page);
+    paged.filter(&mut clauses, &mut args)?;
+    let sql = format!(
+        "SELECT id, kind, title, body, link, created_at, read_at{} FROM notifications
+         WHERE {}{}",
+        ORDER.select(),
+        clauses.join(" AND "),
+        paged.tail(&mut args)
+    );
+    let rows = conn.query(&sql, &args)?;
+    paged.page(&rows, |r| {
+        Ok(Notification {
+            id: r.int(0)?,
+            kind: r.text(1)?.to_owned(),
+            title: r.text(2)?.to_owned(),
+            body: r.text(3)?.to_owned(),
+            link: r.opt_text(4)?.map(str::to_owned),
+            created_at_ms: r.int(5)?,
+            read_at_ms: r.opt_int(6)?,
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok((items, more.then_some(page + 1)))
+    })
 }
 
 /// Marks one of the account's messages read (`Some(id)`), or all of them.
