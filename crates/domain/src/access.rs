@@ -14,7 +14,6 @@ use crate::application::code_enum;
 use crate::config::{CityConfig, UnitKind};
 use crate::form::uscc_is_valid;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 code_enum! {
     /// A role an account holds (PRODUCT.md §1). Each grant carries a scope.

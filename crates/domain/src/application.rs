@@ -4,12 +4,12 @@ use crate::config::CityConfig;
 use crate::form::ApplicationForm;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
-use utoipa::ToSchema;
 
 macro_rules! code_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $code:literal, $zh:literal;)+ }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -159,14 +159,16 @@ impl ApplicationStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnitRef {
     pub code: String,
     pub name: String,
 }
 
 /// One utility's work order (工单) for one service (and carrier).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkOrder {
     pub id: String,
     pub service: String,
@@ -176,21 +178,22 @@ pub struct WorkOrder {
     pub stage: Stage,
     pub status: OrderStatus,
     #[serde(with = "crate::timefmt::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub due_at: OffsetDateTime,
     pub level: Level,
     pub version: i64,
 }
 
 /// The application resource as the API returns it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Application {
     pub id: String,
     /// Human-facing number, `LB` + date + sequence (e.g. `LB202611270001`).
     pub number: String,
     pub status: ApplicationStatus,
     #[serde(with = "crate::timefmt::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub submitted_at: OffsetDateTime,
     #[serde(flatten)]
     pub form: ApplicationForm,
@@ -212,15 +215,16 @@ pub struct Application {
     /// may read the application in full; applications from before query
     /// codes have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "7KQ2M9XA")]
+    #[cfg_attr(feature = "openapi", schema(example = "7KQ2M9XA"))]
     pub query_code: Option<String>,
 }
 
 /// The one joint survey appointment of an application (联合踏勘).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Survey {
     #[serde(with = "crate::timefmt::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: OffsetDateTime,
     /// The utility that proposed (or last moved) it.
     pub proposed_by: UnitRef,
@@ -229,7 +233,8 @@ pub struct Survey {
 
 /// A work order with its application's identity, as the work-order API
 /// lists it (no personal data: the enterprise's name and the district only).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkOrderItem {
     #[serde(flatten)]
     pub order: WorkOrder,

@@ -9,7 +9,6 @@ use crate::form::{FieldCode, FieldError};
 use crate::text::TextKind;
 use serde::{Deserialize, Serialize};
 use time::Date;
-use utoipa::ToSchema;
 
 code_enum! {
     /// Status of an approval case.
@@ -42,7 +41,8 @@ pub const COMMITMENTS: [&str; 4] = [
 pub const CONFIRMATION: &str = "本单位已阅读并承诺遵守以上事项";
 
 /// A signed notification-commitment (告知承诺书).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Commitment {
     pub signed_by: String,
     pub unit: String,

@@ -18,7 +18,6 @@
 
 use crate::application::code_enum;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 code_enum! {
     /// Where a claim stands.

@@ -3,6 +3,7 @@
 //! - [`access`]: roles, API-key scopes and every access decision.
 //! - [`config`]: the city's configuration (districts, units, services, limits, working time).
 //! - [`calendar`]: the official working-day calendar and the working-time clock.
+//! - [`clock`]: a stage's clock: its budget, suspensions, deadline and warning.
 //! - [`form`]: the joint application form (附表2), its normalisation and validation.
 //! - [`approval`]: parallel approval (附表4) and the commitment fast path (附表3).
 //! - [`workflow`]: the connection process as data, and every transition.
@@ -10,12 +11,16 @@
 //! - [`text`]: the one text-cleaning rule and the table of text lengths.
 //! - [`lockout`]: login throttling per account and client address.
 //! - [`identity`]: enterprise claims (企业认证) and who decides them.
+//!
+//! The `openapi` feature derives the OpenAPI schemas (utoipa) of the types the
+//! API answers with; without it the domain depends on no API library.
 #![forbid(unsafe_code)]
 
 pub mod access;
 pub mod application;
 pub mod approval;
 pub mod calendar;
+pub mod clock;
 pub mod config;
 pub mod contact;
 pub mod form;

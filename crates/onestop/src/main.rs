@@ -224,6 +224,7 @@ fn run(cli: Cli, started: Instant) -> Result<()> {
                         Ok(())
                     }
                     Err(e) => {
+                        let e = onestop_server::error::ApiError::from(e);
                         for f in &e.fields {
                             eprintln!("  - {}", f.message);
                         }
@@ -301,7 +302,10 @@ fn operator_name() -> String {
     format!("cli:{user}")
 }
 
-fn api_error(e: onestop_server::error::ApiError) -> anyhow::Error {
+/// A use case's refusal as the command line reports it: its Chinese
+/// message, then each field problem.
+fn app_error(e: onestop_server::app::error::Error) -> anyhow::Error {
+    let e = onestop_server::error::ApiError::from(e);
     let mut text = e.message.clone();
     for f in &e.fields {
         text.push_str(&format!(
@@ -363,7 +367,7 @@ async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
                 },
             )
             .await
-            .map_err(api_error)?;
+            .map_err(app_error)?;
             let a = &created.account;
             if let Some(e) = email {
                 let (id, now_ms) = (a.id.clone(), state.now_ms());
@@ -446,21 +450,21 @@ async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
             let id = account_id(&state, &username).await?;
             accounts::set_disabled(&state, &me, &id, true)
                 .await
-                .map_err(api_error)?;
+                .map_err(app_error)?;
             println!("disabled {username}; its sessions have ended");
         }
         UserCommand::Enable { username } => {
             let id = account_id(&state, &username).await?;
             accounts::set_disabled(&state, &me, &id, false)
                 .await
-                .map_err(api_error)?;
+                .map_err(app_error)?;
             println!("enabled {username}");
         }
         UserCommand::ResetPassword { username } => {
             let id = account_id(&state, &username).await?;
             let done = accounts::reset_password(&state, &me, &id)
                 .await
-                .map_err(api_error)?;
+                .map_err(app_error)?;
             println!(
                 "reset {username}; every session has ended; the password must be changed at next login"
             );
@@ -478,7 +482,7 @@ async fn apikey_command(state: AppState, command: ApikeyCommand) -> Result<()> {
         ApikeyCommand::Create { name, scopes } => {
             let (row, key) = accounts::create_api_key(&state, &me, &name, &scopes)
                 .await
-                .map_err(api_error)?;
+                .map_err(app_error)?;
             println!(
                 "created API key {} ({}) with scopes {}",
                 row.name, row.id, row.scopes
@@ -509,7 +513,7 @@ async fn apikey_command(state: AppState, command: ApikeyCommand) -> Result<()> {
         ApikeyCommand::Revoke { id } => {
             if accounts::revoke_api_key(&state, &me, &id)
                 .await
-                .map_err(api_error)?
+                .map_err(app_error)?
             {
                 println!("revoked {id}");
             } else {
@@ -581,7 +585,7 @@ async fn audit_command(state: AppState, files: AuditFiles, command: AuditCommand
             let me = onestop_server::app::accounts::system_caller(&operator_name());
             let done = onestop_server::app::audit_chain::prune(&state, &me)
                 .await
-                .map_err(api_error)?;
+                .map_err(app_error)?;
             let days = state
                 .config
                 .security
@@ -866,7 +870,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     // A calendar imported by an administrator replaces the file's.
     onestop_server::app::calendar::reload_if_changed(&state)
         .await
-        .map_err(|e| anyhow::anyhow!("stored calendar: {}", e.message))?;
+        .map_err(|e| anyhow::anyhow!("stored calendar: {e}"))?;
     let sweeper = onestop_server::jobs::sweeper::start(state.clone());
     let deliverer = onestop_server::jobs::delivery::start(state.clone(), deliverer);
     let counter = onestop_server::app::board::start_open_counts(state.clone());

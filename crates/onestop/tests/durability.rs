@@ -199,45 +199,135 @@ fn killed_right_after_201(backend: Backend) {
     assert_eq!(found["work_orders"].as_array().unwrap().len(), 6);
 }
 
+/// Sends a POST's head with `Expect: 100-continue` and waits for the
+/// server's `100 Continue`: the request has then passed the server's checks
+/// and its handler is reading the body, which is not sent yet.
+fn begin(addr: SocketAddr, auth: &str, path: &str, body_len: usize, key: &str) -> TcpStream {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+         Authorization: Bearer {auth}\r\nContent-Type: application/json\r\n\
+         Idempotency-Key: {key}\r\nExpect: 100-continue\r\n\
+         Content-Length: {body_len}\r\n\r\n"
+    )
+    .unwrap();
+    let interim = b"HTTP/1.1 100 Continue\r\n\r\n";
+    let mut got = vec![0u8; interim.len()];
+    s.read_exact(&mut got).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(interim),
+        "the server asks for the body"
+    );
+    s
+}
+
+/// Sends the body of a request [`begin`] started; returns the status, the
+/// declared `Content-Length` and the body as received to the end.
+fn finish(mut s: TcpStream, body: &str) -> std::io::Result<(u16, Option<usize>, String)> {
+    s.write_all(body.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8(raw).map_err(std::io::Error::other)?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("bad response: {text:?}")))?;
+    let status = head
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad response: {text:?}")))?;
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse().ok())?
+    });
+    Ok((status, length, body.to_owned()))
+}
+
+/// Whether a new connection is refused, or accepted by the kernel and then
+/// closed without an answer.
+fn turned_away(addr: SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return true;
+    };
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    if write!(
+        s,
+        "GET /readyz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .is_err()
+    {
+        return true;
+    }
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    !raw.starts_with(b"HTTP/1.1 ")
+}
+
+/// Requests whose handlers are running when SIGTERM arrives finish with
+/// their full answers; new connections are turned away meanwhile; the
+/// process then exits cleanly and everything it answered `201` to is there
+/// after a restart.
 fn sigterm_finishes_in_flight_requests(backend: Backend) {
     let db = TestDb::new(backend);
     let addr = free_addr();
-    let server = start(&db, addr);
+    let mut server = start(&db, addr);
     let key = api_key(&db);
-    let senders: Vec<_> = (0..24)
-        .map(|n| {
-            let key = key.clone();
-            std::thread::spawn(move || {
-                http(
-                    addr,
-                    &key,
-                    "POST",
-                    "/api/v1/applications",
-                    Some(&application(n)),
-                    Some(&format!("term-{n}")),
-                )
-            })
+    let bodies: Vec<String> = (0..8).map(application).collect();
+    let in_flight: Vec<TcpStream> = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            begin(
+                addr,
+                &key,
+                "/api/v1/applications",
+                body.len(),
+                &format!("term-{n}"),
+            )
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(5));
     signal(&server.child, "-TERM");
-    let mut answered = Vec::new();
-    for s in senders {
-        // A request that arrived after the listener closed is refused: fine,
-        // as long as every 201 is on disk.
-        if let Ok((201, body)) = s.join().unwrap() {
-            let v: Value = serde_json::from_str(&body).unwrap();
-            answered.push(v["id"].as_str().unwrap().to_owned());
-        }
+    // The listener closes while those requests are still open.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !turned_away(addr) {
+        assert!(
+            Instant::now() < deadline,
+            "new connections still answered after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err(),
+        "a connection after the listener closed is refused"
+    );
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the process waits for its requests"
+    );
+    let mut answered = Vec::new();
+    for (n, (s, body)) in in_flight.into_iter().zip(&bodies).enumerate() {
+        let (status, length, text) =
+            finish(s, body).unwrap_or_else(|e| panic!("request {n} cut off by the shutdown: {e}"));
+        assert_eq!(status, 201, "request {n}: {text}");
+        assert_eq!(length, Some(text.len()), "request {n}: the whole body");
+        let v: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("request {n}: not JSON ({e}): {text}"));
+        assert_eq!(v["work_orders"].as_array().unwrap().len(), 6, "{text}");
+        answered.push(v);
+    }
+    assert_eq!(answered.len(), bodies.len());
     let mut child = server;
     let status = child.child.wait().unwrap();
     assert!(status.success(), "graceful exit, got {status}");
     drop(child);
 
     let _server = start(&db, addr);
-    for id in answered {
-        let (status, _) = http(
+    for created in answered {
+        let id = created["id"].as_str().unwrap();
+        let (status, body) = http(
             addr,
             &key,
             "GET",
@@ -247,6 +337,8 @@ fn sigterm_finishes_in_flight_requests(backend: Backend) {
         )
         .unwrap();
         assert_eq!(status, 200, "{id} survived the shutdown");
+        let found: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(found, created, "the whole application survived");
     }
 }
 

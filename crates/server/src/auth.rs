@@ -132,16 +132,16 @@ impl Passwords {
     }
 
     /// The PHC string (`$argon2id$v=19$m=…`) of a new password.
-    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: String) -> Result<String, crate::app::error::Error> {
         let _permit = self
             .permits
             .acquire()
             .await
-            .map_err(|_| ApiError::internal())?;
+            .map_err(|_| crate::app::error::Error::Internal("the password hasher stopped"))?;
         let cost = self.cost;
         tokio::task::spawn_blocking(move || Self::hash_now(cost, &password))
             .await
-            .map_err(|_| ApiError::internal())
+            .map_err(|_| crate::app::error::Error::Internal("the password hasher stopped"))
     }
 
     /// Checks a password. With no stored hash (no such account) the same work

@@ -55,7 +55,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "validation_failed",
-            message: "申请内容有误，请按提示修改后重新提交".into(),
+            message: VALIDATION_MESSAGE.into(),
             fields,
             allowed: None,
         }
@@ -66,7 +66,7 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "未找到该记录")
+        Self::new(StatusCode::NOT_FOUND, "not_found", NOT_FOUND_MESSAGE)
     }
 
     pub fn too_large(limit: usize) -> Self {
@@ -77,20 +77,11 @@ impl ApiError {
         )
     }
 
-    /// The record changed since the caller read it.
-    pub fn stale_version() -> Self {
-        Self::new(
-            StatusCode::CONFLICT,
-            "stale_version",
-            "该工单已被他人处理，请刷新后按最新状态重新操作",
-        )
-    }
-
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
-            "系统繁忙，请稍后重试；已提交成功的申请不会丢失",
+            INTERNAL_MESSAGE,
         )
     }
 
@@ -122,7 +113,7 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(_) => return ApiError::stale_version(),
+            StoreError::Conflict(_) => return crate::app::error::Error::stale_version().into(),
             // A year the calendar has no data for: the administrator's to
             // import, not a failure of the server.
             StoreError::Calendar(e) => return e.into(),
@@ -133,21 +124,135 @@ impl From<StoreError> for ApiError {
             StoreError::Closed => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
-                "服务正在重启，请稍后重试",
+                CLOSED_MESSAGE,
             ),
             _ => Self::internal(),
         }
     }
 }
 
+const VALIDATION_MESSAGE: &str = "申请内容有误，请按提示修改后重新提交";
+const NOT_FOUND_MESSAGE: &str = "未找到该记录";
+const INTERNAL_MESSAGE: &str = "系统繁忙，请稍后重试；已提交成功的申请不会丢失";
+const CLOSED_MESSAGE: &str = "服务正在重启，请稍后重试";
+
+/// The Chinese message answered for a use case's error (a fault's details
+/// are never shown).
+pub fn message_of(e: &crate::app::error::Error) -> String {
+    use crate::app::error::Error;
+    match e {
+        Error::Invalid(_) => VALIDATION_MESSAGE.into(),
+        Error::InvalidAs(message, _) => (*message).into(),
+        Error::NotFound => NOT_FOUND_MESSAGE.into(),
+        Error::Refused { message, .. } => message.clone(),
+        Error::Calendar(e) if !calendar_status(e).is_server_error() => e.to_string(),
+        Error::Store(StoreError::Conflict(_)) => match Error::stale_version() {
+            Error::Refused { message, .. } => message,
+            _ => INTERNAL_MESSAGE.into(),
+        },
+        Error::Store(StoreError::Closed) => CLOSED_MESSAGE.into(),
+        Error::Internal(_) | Error::Calendar(_) | Error::Store(_) => INTERNAL_MESSAGE.into(),
+    }
+}
+
+/// The whole answer for a use case's error, without consuming it (an
+/// action's answer kept for its `Idempotency-Key`, a batch's results).
+pub fn answer_of(e: &crate::app::error::Error) -> (StatusCode, ErrorBody) {
+    use crate::app::error::Error;
+    let mut fields = match e {
+        Error::Invalid(f) | Error::InvalidAs(_, f) => f.clone(),
+        _ => Vec::new(),
+    };
+    fields.truncate(onestop_domain::form::MAX_ERRORS);
+    let allowed = match e {
+        Error::Refused { allowed, .. } => allowed.clone(),
+        _ => None,
+    };
+    (
+        status_of(e),
+        ErrorBody {
+            error: ErrorDetail {
+                code: e.code().to_owned(),
+                message: message_of(e),
+                fields,
+                allowed,
+            },
+        },
+    )
+}
+
+/// The answer's status for a use case's error.
+pub fn status_of(e: &crate::app::error::Error) -> StatusCode {
+    use crate::app::error::{Error, Refusal};
+    match e {
+        Error::Invalid(_) | Error::InvalidAs(..) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::NotFound => StatusCode::NOT_FOUND,
+        Error::Refused { why, .. } => match why {
+            Refusal::Malformed => StatusCode::BAD_REQUEST,
+            Refusal::SignInNeeded => StatusCode::UNAUTHORIZED,
+            Refusal::Forbidden => StatusCode::FORBIDDEN,
+            Refusal::Conflict => StatusCode::CONFLICT,
+            Refusal::Unacceptable => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::Upstream => StatusCode::BAD_GATEWAY,
+        },
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Calendar(e) => calendar_status(e),
+        Error::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+        Error::Store(StoreError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn calendar_status(e: &CalendarError) -> StatusCode {
+    match e {
+        CalendarError::YearMissing { .. } => StatusCode::CONFLICT,
+        CalendarError::InvalidDuration(_) => StatusCode::BAD_REQUEST,
+        CalendarError::InvalidOverrides { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<crate::app::error::Error> for ApiError {
+    fn from(e: crate::app::error::Error) -> Self {
+        use crate::app::error::Error;
+        match e {
+            Error::Invalid(fields) => Self::validation(fields),
+            Error::InvalidAs(message, fields) => {
+                let mut out = Self::validation(fields);
+                out.message = message.into();
+                out
+            }
+            Error::NotFound => Self::not_found(),
+            Error::Refused {
+                why,
+                code,
+                message,
+                allowed,
+            } => {
+                let status = status_of(&Error::Refused {
+                    why,
+                    code,
+                    message: String::new(),
+                    allowed: None,
+                });
+                let mut out = Self::new(status, code, message);
+                out.allowed = allowed;
+                out
+            }
+            Error::Internal(what) => {
+                tracing::error!(what, "internal error");
+                Self::internal()
+            }
+            Error::Calendar(e) => e.into(),
+            Error::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<CalendarError> for ApiError {
     fn from(e: CalendarError) -> Self {
-        let status = match e {
-            CalendarError::YearMissing { .. } => StatusCode::CONFLICT,
-            CalendarError::InvalidDuration(_) => StatusCode::BAD_REQUEST,
-            CalendarError::InvalidOverrides { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Self::new(status, e.code(), e.to_string())
+        Self::new(calendar_status(&e), e.code(), e.to_string())
     }
 }
 

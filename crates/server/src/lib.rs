@@ -1,8 +1,9 @@
-//! onestop over HTTP: the JSON API (`api`), the Chinese pages (`web`), and
-//! the middleware around them. Handlers translate HTTP to domain calls
-//! (`service`); rules live in the domain crate, rows in the store crate.
-//! `auth` resolves who is calling; `onestop_domain::access` decides what
-//! they may do; `audit` records it.
+//! onestop over HTTP: the JSON API (`api`), the Chinese pages (`web`), the
+//! use cases both call (`app`), background work (`jobs`) and outbound
+//! messages (`notify`). Handlers translate HTTP to use cases; rules live in
+//! the domain crate, rows in the store crate. `auth` resolves who is
+//! calling; `onestop_domain::access` decides what they may do;
+//! `app::audit` records it.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -30,7 +31,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
 /// The working-time clock in use, with the calendar import it was built
 /// from (0: the file or built-in data). Every server swaps it when an
-/// administrator imports a calendar (see `calendar_admin`).
+/// administrator imports a calendar (see `app::calendar`).
 #[derive(Clone)]
 pub struct SharedClock(Arc<std::sync::RwLock<(Arc<Clock>, i64)>>);
 

@@ -13,36 +13,6 @@ use serde_json::{Value, json};
 
 on_both_databases!(raise_reject_resubmit_approve_through_the_pages);
 
-fn order_of(app: &Value, unit: &str) -> (String, i64) {
-    let o = app["work_orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["unit"]["code"] == unit)
-        .unwrap();
-    (
-        o["id"].as_str().unwrap().to_owned(),
-        o["version"].as_i64().unwrap(),
-    )
-}
-
-async fn act(app: &TestApp, key: &str, order: &str, body: Value) -> Value {
-    let auth = format!("Bearer {key}");
-    let res = app
-        .request(
-            axum::http::Method::POST,
-            &format!("/api/v1/work-orders/{order}/actions"),
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &auth),
-            ],
-            body.to_string(),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    res.json()
-}
-
 fn location(a: &Answer) -> String {
     a.header("location").unwrap_or_default().to_owned()
 }
@@ -57,20 +27,17 @@ async fn raise_reject_resubmit_approve_through_the_pages(backend: Backend) {
     // The heat order's survey finds 800 m of external works.
     let heat_key = app.key("workorders:write:sz-heat").await;
     let (heat, v) = order_of(&created, "sz-heat");
-    let o = act(
-        &app,
-        &heat_key,
-        &heat,
-        json!({"action": "accept", "version": v}),
-    )
-    .await;
-    let o = act(
-        &app,
-        &heat_key,
-        &heat,
-        json!({"action": "record_survey", "version": o["version"], "external_works_m": 800, "route": "沿交通大道"}),
-    )
-    .await;
+    let o = app
+        .as_key(&heat_key)
+        .act_ok(&heat, json!({"action": "accept", "version": v}))
+        .await;
+    let o = app
+        .as_key(&heat_key)
+        .act_ok(
+            &heat,
+            json!({"action": "record_survey", "version": o["version"], "external_works_m": 800, "route": "沿交通大道"}),
+        )
+        .await;
     assert_eq!(o["stage"], "approval");
 
     app.account("heat.op", &["operator:sz-heat"]).await;

@@ -55,16 +55,6 @@ async fn audit_actions(app: &TestApp, action: &str) -> Vec<audit::AuditRecord> {
     app.audit_records(action).await
 }
 
-async fn api_as(app: &TestApp, s: &Session, uri: &str) -> Answer {
-    app.request(
-        Method::GET,
-        uri,
-        &[("cookie", &s.cookie_header())],
-        Body::empty(),
-    )
-    .await
-}
-
 async fn login_logout_and_replayed_cookies(backend: Backend) {
     let app = TestApp::new(backend).await;
     app.account("wang.admin", &["admin"]).await;
@@ -113,7 +103,7 @@ async fn login_logout_and_replayed_cookies(backend: Backend) {
     assert!(me.text().contains("wang.admin"));
     assert_eq!(me.header("cache-control"), Some("no-store"));
     assert_eq!(
-        api_as(&app, &s, "/api/v1/applications").await.status,
+        app.as_session(&s).get("/api/v1/applications").await.status,
         StatusCode::OK
     );
 
@@ -129,7 +119,7 @@ async fn login_logout_and_replayed_cookies(backend: Backend) {
             .unwrap()
             .starts_with("/login?next=%2Faccount")
     );
-    let api = api_as(&app, &s, "/api/v1/applications").await;
+    let api = app.as_session(&s).get("/api/v1/applications").await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
     assert_eq!(api.json()["error"]["code"], "unauthenticated");
 }
@@ -205,13 +195,13 @@ async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
         cookie: onestop_server::auth::random_hex(32),
         csrf: "x".into(),
     };
-    let res = api_as(&app, &forged, "/api/v1/applications").await;
+    let res = app.as_session(&forged).get("/api/v1/applications").await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert!(res.header("www-authenticate").is_some());
     // Idle for 31 minutes: ended.
     let s = app.login("zhao.super", PASSWORD).await;
     assert_eq!(
-        api_as(&app, &s, "/api/v1/applications").await.status,
+        app.as_session(&s).get("/api/v1/applications").await.status,
         StatusCode::OK
     );
     set_session(
@@ -221,7 +211,7 @@ async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
         onestop_store::now_ms() - 31 * 60_000,
     )
     .await;
-    let idle = api_as(&app, &s, "/api/v1/applications").await;
+    let idle = app.as_session(&s).get("/api/v1/applications").await;
     assert_eq!(idle.status, StatusCode::UNAUTHORIZED);
     assert_eq!(idle.json()["error"]["message"], "登录已失效，请重新登录");
     let page = app.get_as(&s, "/account").await;
@@ -237,12 +227,12 @@ async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
     )
     .await;
     assert_eq!(
-        api_as(&app, &s, "/api/v1/applications").await.status,
+        app.as_session(&s).get("/api/v1/applications").await.status,
         StatusCode::OK
     );
     set_session(&app, &s, "expires_at", onestop_store::now_ms() - 1).await;
     assert_eq!(
-        api_as(&app, &s, "/api/v1/applications").await.status,
+        app.as_session(&s).get("/api/v1/applications").await.status,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -406,7 +396,7 @@ async fn first_login_forces_a_password_change(backend: Backend) {
     let res = app.try_login("zhou.approver", &temporary).await;
     assert_eq!(res.header("location"), Some("/account/password"));
     let s = app.login("zhou.approver", &temporary).await;
-    let api = api_as(&app, &s, "/api/v1/applications").await;
+    let api = app.as_session(&s).get("/api/v1/applications").await;
     assert_eq!(api.status, StatusCode::FORBIDDEN);
     assert_eq!(api.json()["error"]["code"], "password_change_required");
     assert_eq!(
@@ -529,7 +519,7 @@ async fn enterprises_register_and_submit_for_themselves_only(backend: Backend) {
         .await
         .json();
     assert_eq!(earlier["identity_verified"], true);
-    let list = api_as(&app, &s, "/api/v1/applications").await.json();
+    let list = app.as_session(&s).get("/api/v1/applications").await.json();
     let ids: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
@@ -538,7 +528,10 @@ async fn enterprises_register_and_submit_for_themselves_only(backend: Backend) {
         .collect();
     assert_eq!(ids, vec![own.json()["id"].as_str().unwrap()], "{list}");
     let earlier_id = earlier["id"].as_str().unwrap();
-    let guess = api_as(&app, &s, &format!("/api/v1/applications/{earlier_id}")).await;
+    let guess = app
+        .as_session(&s)
+        .get(&format!("/api/v1/applications/{earlier_id}"))
+        .await;
     assert_eq!(guess.status, StatusCode::NOT_FOUND, "404, not 403");
     assert_eq!(guess.json()["error"]["code"], "not_found");
     let registered = audit_actions(&app, "account_registered").await;

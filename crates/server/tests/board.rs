@@ -6,9 +6,8 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use common::*;
-use onestop_domain::timefmt;
 use onestop_store::testing::Backend;
 use serde_json::{Value, json};
 use std::io::Read;
@@ -18,12 +17,6 @@ on_both_databases!(
     who_may_see_the_board,
     the_page_fragment_and_export,
 );
-
-fn set(app: &TestApp, at: &str) {
-    app.state
-        .time
-        .set_ms(timefmt::to_ms(timefmt::parse(at).expect("an instant")));
-}
 
 fn power_only(uscc: &str) -> Value {
     json!({
@@ -46,30 +39,6 @@ async fn submit(app: &TestApp, body: &Value) -> String {
         .to_owned()
 }
 
-async fn accept(app: &TestApp, key: &str, id: &str) {
-    let auth = format!("Bearer {key}");
-    let order = app.get(&format!("/api/v1/work-orders/{id}")).await.json();
-    let body = json!({"action": "accept", "version": order["version"]});
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/work-orders/{id}/actions"),
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &auth),
-            ],
-            body.to_string(),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-}
-
-async fn sweep(app: &TestApp) {
-    onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .expect("sweep");
-}
-
 /// Three orders on a plain week of November 2026 (no holidays): water W1
 /// and W2 in 随县, power P1 in 曾都区, all submitted Monday 09:00, so each
 /// acceptance (half a working day, 11,700 s) is due Monday 14:45.
@@ -89,17 +58,17 @@ async fn scene(backend: Backend) -> Scene {
     let w2 = submit(&app, &water_only(OTHER_USCC)).await;
     let p1 = submit(&app, &power_only(USCC)).await;
     let water = app.key("workorders:write:sz-water").await;
-    set(&app, "2026-11-16T10:00:00+08:00");
-    accept(&app, &water, &w1).await;
-    set(&app, "2026-11-16T15:00:00+08:00");
-    sweep(&app).await;
-    set(&app, "2026-11-16T16:00:00+08:00");
-    accept(&app, &water, &w2).await;
+    app.set_time("2026-11-16T10:00:00+08:00");
+    app.as_key(&water).accept(&w1).await;
+    app.set_time("2026-11-16T15:00:00+08:00");
+    app.sweep().await;
+    app.set_time("2026-11-16T16:00:00+08:00");
+    app.as_key(&water).accept(&w2).await;
     // Tuesday 09:00: W1's survey (from Monday 10:00, due Tuesday 10:00)
     // warned at Monday 17:22:30; W2's (from 16:00, due Tuesday 16:00) warns
     // at 11:52:30; P1 is overdue since Monday 14:45.
-    set(&app, "2026-11-17T09:00:00+08:00");
-    sweep(&app).await;
+    app.set_time("2026-11-17T09:00:00+08:00");
+    app.sweep().await;
     app.account("super.zjj", &["supervisor:sz-zjj"]).await;
     let supervisor = app.login("super.zjj", PASSWORD).await;
     Scene {
@@ -234,8 +203,8 @@ async fn figures_filters_and_trend(backend: Backend) {
 
     // Wednesday 09:00: both water surveys passed their deadlines (Tuesday
     // 10:00 and 16:00): the list is the longest overdue first.
-    set(&s.app, "2026-11-18T09:00:00+08:00");
-    sweep(&s.app).await;
+    s.app.set_time("2026-11-18T09:00:00+08:00");
+    s.app.sweep().await;
     // A day later the session has timed out: sign in again.
     let s = Scene {
         supervisor: s.app.login("super.zjj", PASSWORD).await,
@@ -353,9 +322,7 @@ async fn who_may_see_the_board(backend: Backend) {
     }
     // The API: a session of a supervisor or an administrator; keys have no
     // scope for it.
-    let anon = app
-        .request(Method::GET, "/api/v1/board", &[], axum::body::Body::empty())
-        .await;
+    let anon = app.as_nobody().get("/api/v1/board").await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.get("/api/v1/board").await.status, StatusCode::FORBIDDEN);
     let op = app.login("op.water", PASSWORD).await;
@@ -433,7 +400,7 @@ async fn the_page_fragment_and_export(backend: Backend) {
     assert!(bad.text().contains("日期格式应为 YYYY-MM-DD"));
 
     // The fragment: the live part alone, marked for the script.
-    set(&s.app, "2026-11-17T09:00:30+08:00");
+    s.app.set_time("2026-11-17T09:00:30+08:00");
     let live = s
         .app
         .get_as(

@@ -6,7 +6,7 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use common::*;
 use onestop_domain::config::SmsConfig;
 use onestop_store::testing::Backend;
@@ -50,31 +50,6 @@ async fn register(app: &TestApp, uscc: &str, name: &str, phone: &str) -> Answer 
             ("password", PASSWORD_E),
             ("password_confirm", PASSWORD_E),
         ],
-    )
-    .await
-}
-
-async fn api_get(app: &TestApp, s: &Session, uri: &str) -> Answer {
-    app.request(
-        Method::GET,
-        uri,
-        &[("cookie", &s.cookie_header())],
-        axum::body::Body::empty(),
-    )
-    .await
-}
-
-async fn api_post(app: &TestApp, s: &Session, uri: &str, body: Value) -> Answer {
-    let cookie = s.cookie_header();
-    app.request(
-        Method::POST,
-        uri,
-        &[
-            ("content-type", "application/json"),
-            ("cookie", &cookie),
-            ("x-csrf-token", &s.csrf),
-        ],
-        body.to_string(),
     )
     .await
 }
@@ -166,44 +141,47 @@ async fn a_claimant_sees_and_acts_on_nothing_of_the_enterprise(backend: Backend)
         vec![("claimant".to_owned(), USCC.to_owned())]
     );
     let s = app.login("13900001111", PASSWORD_E).await;
-    let list = api_get(&app, &s, "/api/v1/applications").await.json();
+    let list = app.as_session(&s).get("/api/v1/applications").await.json();
     assert!(ids(&list).is_empty(), "{list}");
     for uri in [
         format!("/api/v1/applications/{theirs_id}"),
         format!("/applications/{theirs_id}"),
     ] {
         assert_eq!(
-            api_get(&app, &s, &uri).await.status,
+            app.as_session(&s).get(&uri).await.status,
             StatusCode::NOT_FOUND,
             "{uri}"
         );
     }
-    let cancel = api_post(
-        &app,
-        &s,
-        &format!("/api/v1/applications/{theirs_id}/cancel"),
-        json!({"reason": "不需要了"}),
-    )
-    .await;
+    let cancel = app
+        .as_session(&s)
+        .post(
+            &format!("/api/v1/applications/{theirs_id}/cancel"),
+            json!({"reason": "不需要了"}),
+        )
+        .await;
     assert_eq!(cancel.status, StatusCode::NOT_FOUND);
     let page = app.get_as(&s, "/applications").await.text();
     assert!(!page.contains(theirs["number"].as_str().unwrap()));
 
     // What it submits itself: visible to it alone, 未认证 to staff.
-    let own = api_post(&app, &s, "/api/v1/applications", water_only(USCC)).await;
+    let own = app
+        .as_session(&s)
+        .post("/api/v1/applications", water_only(USCC))
+        .await;
     assert_eq!(own.status, StatusCode::CREATED, "{}", own.text());
     let own = own.json();
     assert_eq!(own["identity_verified"], false);
     let own_id = own["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        ids(&api_get(&app, &s, "/api/v1/applications").await.json()),
+        ids(&app.as_session(&s).get("/api/v1/applications").await.json()),
         vec![own_id.clone()]
     );
     // The enterprise's verified member does not see the stranger's filing.
     app.account("member.verified", &[&format!("applicant:{USCC}")])
         .await;
     let m = app.login("member.verified", PASSWORD).await;
-    let seen = ids(&api_get(&app, &m, "/api/v1/applications").await.json());
+    let seen = ids(&app.as_session(&m).get("/api/v1/applications").await.json());
     assert_eq!(seen, vec![theirs_id.clone()]);
     // Staff see the mark.
     app.account("clerk.one", &["supervisor"]).await;
@@ -219,13 +197,13 @@ async fn a_claimant_sees_and_acts_on_nothing_of_the_enterprise(backend: Backend)
         .text();
     assert!(!staff.contains("未认证"));
     // The claimant may cancel its own.
-    let cancel = api_post(
-        &app,
-        &s,
-        &format!("/api/v1/applications/{own_id}/cancel"),
-        json!({"reason": "填错了"}),
-    )
-    .await;
+    let cancel = app
+        .as_session(&s)
+        .post(
+            &format!("/api/v1/applications/{own_id}/cancel"),
+            json!({"reason": "填错了"}),
+        )
+        .await;
     assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text());
 }
 
@@ -237,7 +215,9 @@ async fn a_clerk_verifies_at_the_window(backend: Backend) {
         .json();
     register(&app, USCC, "王经办", "13900002222").await;
     let s = app.login("13900002222", PASSWORD_E).await;
-    let own = api_post(&app, &s, "/api/v1/applications", water_only(USCC))
+    let own = app
+        .as_session(&s)
+        .post("/api/v1/applications", water_only(USCC))
         .await
         .json();
     let page = app.get_as(&s, "/account/enterprise").await.text();
@@ -313,7 +293,7 @@ async fn a_clerk_verifies_at_the_window(backend: Backend) {
     assert_eq!(again.status, StatusCode::CONFLICT);
     // Now the account sees the enterprise's applications, and its own
     // earlier submission counts as verified.
-    let mut seen = ids(&api_get(&app, &s, "/api/v1/applications").await.json());
+    let mut seen = ids(&app.as_session(&s).get("/api/v1/applications").await.json());
     seen.sort();
     let mut expected = vec![
         theirs["id"].as_str().unwrap().to_owned(),
@@ -413,13 +393,10 @@ async fn the_owner_approves_and_revokes_colleagues(backend: Backend) {
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
     assert_eq!(
-        api_get(
-            &app,
-            &colleague,
-            &format!("/api/v1/applications/{theirs_id}")
-        )
-        .await
-        .status,
+        app.as_session(&colleague)
+            .get(&format!("/api/v1/applications/{theirs_id}"))
+            .await
+            .status,
         StatusCode::OK
     );
     // Not made owner by the owner's approval.
@@ -438,13 +415,10 @@ async fn the_owner_approves_and_revokes_colleagues(backend: Backend) {
     // It keeps what any claimant has: its own submissions and its page,
     // where it reads that the claim was revoked.
     assert_eq!(
-        api_get(
-            &app,
-            &colleague,
-            &format!("/api/v1/applications/{theirs_id}")
-        )
-        .await
-        .status,
+        app.as_session(&colleague)
+            .get(&format!("/api/v1/applications/{theirs_id}"))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
@@ -553,7 +527,10 @@ async fn sms_codes_are_bounded_and_cannot_be_steered(backend: Backend) {
     let former = app.login("former.member", PASSWORD).await;
     let mut body = water_only(USCC);
     body["contact"]["phone"] = json!("13600000000");
-    let own = api_post(&app, &former, "/api/v1/applications", body).await;
+    let own = app
+        .as_session(&former)
+        .post("/api/v1/applications", body)
+        .await;
     assert_eq!(own.json()["identity_verified"], true);
     app.account("window.clerk", &["clerk:hall-01"]).await;
     let clerk = app.login("window.clerk", PASSWORD).await;

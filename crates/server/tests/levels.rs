@@ -6,9 +6,8 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use common::*;
-use onestop_domain::timefmt;
 use onestop_store::testing::Backend;
 use serde_json::{Value, json};
 
@@ -20,33 +19,6 @@ on_both_databases!(
     approval_items_warn_their_department,
     a_calendar_import_moves_open_deadlines,
 );
-
-fn set(app: &TestApp, at: &str) {
-    app.state
-        .time
-        .set_ms(timefmt::to_ms(timefmt::parse(at).expect("an instant")));
-}
-
-async fn order(app: &TestApp, id: &str) -> Value {
-    app.get(&format!("/api/v1/work-orders/{id}")).await.json()
-}
-
-async fn act(app: &TestApp, key: &str, id: &str, body: Value) -> Value {
-    let auth = format!("Bearer {key}");
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/work-orders/{id}/actions"),
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &auth),
-            ],
-            body.to_string(),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    res.json()
-}
 
 async fn level_events(app: &TestApp, application: &str) -> Vec<(String, i64)> {
     let id = application.to_owned();
@@ -76,18 +48,18 @@ async fn warning_then_overdue_at_the_exact_instants(backend: Backend) {
         created["work_orders"][0]["due_at"],
         "2026-09-20T10:45:00+08:00"
     );
-    set(&app, "2026-09-20T09:56:14+08:00");
+    app.set_time("2026-09-20T09:56:14+08:00");
     let moved = onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert!(moved.is_empty(), "{moved:?}");
-    assert_eq!(order(&app, &oid).await["level"], "normal");
-    set(&app, "2026-09-20T09:56:15+08:00");
+    assert_eq!(app.work_order(&oid).await["level"], "normal");
+    app.set_time("2026-09-20T09:56:15+08:00");
     let moved = onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert_eq!(moved.len(), 1);
-    assert_eq!(order(&app, &oid).await["level"], "warning");
+    assert_eq!(app.work_order(&oid).await["level"], "warning");
     // Sweeping again, or two sweepers at once, changes nothing more.
     let (a, b) = tokio::join!(
         onestop_server::jobs::sweeper::sweep_once(&app.state),
@@ -95,22 +67,22 @@ async fn warning_then_overdue_at_the_exact_instants(backend: Backend) {
     );
     assert!(a.unwrap().is_empty() && b.unwrap().is_empty());
     // A second before the deadline it is still a warning; at it, overdue.
-    set(&app, "2026-09-20T10:44:59+08:00");
+    app.set_time("2026-09-20T10:44:59+08:00");
     assert!(
         onestop_server::jobs::sweeper::sweep_once(&app.state)
             .await
             .unwrap()
             .is_empty()
     );
-    set(&app, "2026-09-21T08:00:00+08:00");
+    app.set_time("2026-09-21T08:00:00+08:00");
     let (a, b) = tokio::join!(
         onestop_server::jobs::sweeper::sweep_once(&app.state),
         onestop_server::jobs::sweeper::sweep_once(&app.state)
     );
     assert_eq!(a.unwrap().len() + b.unwrap().len(), 1, "moved exactly once");
-    assert_eq!(order(&app, &oid).await["level"], "overdue");
-    let warn = timefmt::to_ms(timefmt::parse("2026-09-20T09:56:15+08:00").unwrap());
-    let due = timefmt::to_ms(timefmt::parse("2026-09-20T10:45:00+08:00").unwrap());
+    assert_eq!(app.work_order(&oid).await["level"], "overdue");
+    let warn = ms("2026-09-20T09:56:15+08:00");
+    let due = ms("2026-09-20T10:45:00+08:00");
     assert_eq!(
         level_events(&app, &app_id).await,
         vec![
@@ -121,29 +93,23 @@ async fn warning_then_overdue_at_the_exact_instants(backend: Backend) {
     );
     // The overdue order on the workbench's filter.
     let key = app.key("workorders:write:sz-water").await;
-    let auth = format!("Bearer {key}");
     let list = app
-        .request(
-            Method::GET,
-            "/api/v1/work-orders?level=overdue",
-            &[("authorization", &auth)],
-            axum::body::Body::empty(),
-        )
+        .as_key(&key)
+        .get("/api/v1/work-orders?level=overdue")
         .await
         .json();
     assert_eq!(list["items"][0]["id"], oid.as_str(), "{list}");
     // Accepting it starts the survey's clock: normal again, with its own instants.
-    let v = order(&app, &oid).await["version"].clone();
-    let accepted = act(&app, &key, &oid, json!({"action": "accept", "version": v})).await;
+    let accepted = app.as_key(&key).accept(&oid).await;
     assert_eq!(accepted["level"], "normal");
     assert_eq!(accepted["due_at"], "2026-09-21T17:30:00+08:00");
-    assert_eq!(order(&app, &oid).await["level"], "normal");
-    set(&app, "2026-09-21T16:30:00+08:00");
+    assert_eq!(app.work_order(&oid).await["level"], "normal");
+    app.set_time("2026-09-21T16:30:00+08:00");
     let moved = onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert_eq!(moved.len(), 1, "75 % of the survey's day has passed");
-    assert_eq!(order(&app, &oid).await["level"], "warning");
+    assert_eq!(app.work_order(&oid).await["level"], "warning");
 }
 
 async fn a_waiting_clock_does_not_move(backend: Backend) {
@@ -154,22 +120,21 @@ async fn a_waiting_clock_does_not_move(backend: Backend) {
         .json();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
     let key = app.key("workorders:write:sz-water").await;
-    act(
-        &app,
-        &key,
-        &oid,
-        json!({"action": "return_for_correction", "version": 1, "reason": "缺少用水量说明"}),
-    )
-    .await;
+    app.as_key(&key)
+        .act_ok(
+            &oid,
+            json!({"action": "return_for_correction", "version": 1, "reason": "缺少用水量说明"}),
+        )
+        .await;
     // Long past the deadline, the order waiting for the applicant stays as it was.
-    set(&app, "2026-09-25T08:00:00+08:00");
+    app.set_time("2026-09-25T08:00:00+08:00");
     assert!(
         onestop_server::jobs::sweeper::sweep_once(&app.state)
             .await
             .unwrap()
             .is_empty()
     );
-    assert_eq!(order(&app, &oid).await["level"], "normal");
+    assert_eq!(app.work_order(&oid).await["level"], "normal");
 }
 
 /// The account's messages, signed in now (the clock moves days between).
@@ -204,7 +169,7 @@ async fn the_right_people_are_told_once(backend: Backend) {
         .await
         .json();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
-    set(&app, "2026-09-20T09:56:15+08:00");
+    app.set_time("2026-09-20T09:56:15+08:00");
     onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
@@ -213,7 +178,7 @@ async fn the_right_people_are_told_once(backend: Backend) {
         .unwrap();
     assert_eq!(kinds(&inbox(&app, water).await), vec!["level_warning"]);
     assert!(kinds(&inbox(&app, sup).await).is_empty());
-    set(&app, "2026-09-21T08:00:00+08:00");
+    app.set_time("2026-09-21T08:00:00+08:00");
     let (a, b) = tokio::join!(
         onestop_server::jobs::sweeper::sweep_once(&app.state),
         onestop_server::jobs::sweeper::sweep_once(&app.state)
@@ -235,8 +200,7 @@ async fn the_right_people_are_told_once(backend: Backend) {
     assert!(kinds(&inbox(&app, ent).await).is_empty());
     // The enterprise hears of its order's acceptance.
     let key = app.key("workorders:write:sz-water").await;
-    let v = order(&app, &oid).await["version"].clone();
-    act(&app, &key, &oid, json!({"action": "accept", "version": v})).await;
+    app.as_key(&key).accept(&oid).await;
     let heard = inbox(&app, ent).await;
     assert_eq!(kinds(&heard), vec!["order_progress"]);
     assert!(
@@ -257,20 +221,6 @@ async fn the_right_people_are_told_once(backend: Backend) {
     );
 }
 
-async fn post_as(app: &TestApp, key: &str, path: &str, body: Value) -> Answer {
-    let auth = format!("Bearer {key}");
-    app.request(
-        Method::POST,
-        path,
-        &[
-            ("content-type", "application/json"),
-            ("authorization", &auth),
-        ],
-        body.to_string(),
-    )
-    .await
-}
-
 /// An overdue order on the supervisor's list; a reminder (督办) from the
 /// order page reaches the handling unit, which acknowledges it; all of it
 /// in the history and the messages.
@@ -284,7 +234,7 @@ async fn a_supervisor_reminds_and_the_unit_acknowledges(backend: Backend) {
         .json();
     let app_id = created["id"].as_str().unwrap().to_owned();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
-    set(&app, "2026-09-21T08:00:00+08:00");
+    app.set_time("2026-09-21T08:00:00+08:00");
     onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
@@ -315,34 +265,33 @@ async fn a_supervisor_reminds_and_the_unit_acknowledges(backend: Backend) {
     // Operators do not send reminders; another unit cannot acknowledge.
     let water_key = app.key("workorders:write:sz-water").await;
     let gas_key = app.key("workorders:write:sz-gas").await;
-    let res = post_as(
-        &app,
-        &water_key,
-        &format!("/api/v1/work-orders/{oid}/reminders"),
-        json!({"note": "x"}),
-    )
-    .await;
+    let res = app
+        .as_key(&water_key)
+        .post(
+            &format!("/api/v1/work-orders/{oid}/reminders"),
+            json!({"note": "x"}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let listed = app
-        .request(
-            Method::GET,
-            &format!("/api/v1/work-orders/{oid}/reminders"),
-            &[("authorization", &format!("Bearer {water_key}"))],
-            axum::body::Body::empty(),
-        )
+        .as_key(&water_key)
+        .get(&format!("/api/v1/work-orders/{oid}/reminders"))
         .await
         .json();
     let rid = listed[0]["id"].as_i64().unwrap();
     assert!(listed[0]["acknowledged_at"].is_null());
     let ack = format!("/api/v1/reminders/{rid}/acknowledgement");
     assert_eq!(
-        post_as(&app, &gas_key, &ack, json!({})).await.status,
+        app.as_key(&gas_key).post(&ack, json!({})).await.status,
         StatusCode::NOT_FOUND
     );
-    let res = post_as(&app, &water_key, &ack, json!({"reply": "已安排今日受理"})).await;
+    let res = app
+        .as_key(&water_key)
+        .post(&ack, json!({"reply": "已安排今日受理"}))
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert!(res.json()["acknowledged_at"].is_string());
-    let again = post_as(&app, &water_key, &ack, json!({})).await;
+    let again = app.as_key(&water_key).post(&ack, json!({})).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(kinds(&inbox(&app, "sup").await)[0], "reminder_acknowledged");
     let id = app_id.clone();
@@ -389,23 +338,25 @@ async fn approval_items_warn_their_department(backend: Backend) {
         .unwrap()
         .to_owned();
     let key = app.key("workorders:write:sz-heat").await;
-    act(&app, &key, &heat, json!({"action": "accept", "version": 1})).await;
-    act(
-        &app,
-        &key,
-        &heat,
-        json!({"action": "record_survey", "version": 2, "external_works_m": 800, "route": "沿交通大道"}),
-    )
-    .await;
-    set(&app, "2026-09-21T09:00:00+08:00");
-    let res = post_as(
-        &app,
-        &key,
-        &format!("/api/v1/applications/{id}/approval-case"),
-        json!({"works": [heat], "place": "交通大道", "from": "2026-09-25", "to": "2026-09-25",
+    app.as_key(&key)
+        .act_ok(&heat, json!({"action": "accept", "version": 1}))
+        .await;
+    app
+        .as_key(&key)
+        .act_ok(
+            &heat,
+            json!({"action": "record_survey", "version": 2, "external_works_m": 800, "route": "沿交通大道"}),
+        )
+        .await;
+    app.set_time("2026-09-21T09:00:00+08:00");
+    let res = app
+        .as_key(&key)
+        .post(
+            &format!("/api/v1/applications/{id}/approval-case"),
+            json!({"works": [heat], "place": "交通大道", "from": "2026-09-25", "to": "2026-09-25",
                "not_applicable": ["sz-cgzf", "sz-jtj", "sz-zsj", "sz-jxj"]}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let case = res.json();
     assert_eq!(case["items"][0]["due_at"], "2026-09-23T09:00:00+08:00");
@@ -471,27 +422,19 @@ async fn approval_items_warn_their_department(backend: Backend) {
     let jj = app.login("jj.a", PASSWORD).await;
     let j = item(&case, "sz-jj");
     let res = app
-        .request(
-            Method::POST,
-            &format!(
-                "/api/v1/approval-items/{}/decision",
-                j["id"].as_str().unwrap()
-            ),
-            &[
-                ("content-type", "application/json"),
-                ("cookie", &jj.cookie_header()),
-                ("x-csrf-token", &jj.csrf),
-            ],
-            json!({"decision": "approve", "opinion": "同意", "version": 1}).to_string(),
+        .as_session(&jj)
+        .decide(
+            j["id"].as_str().unwrap(),
+            json!({"decision": "approve", "opinion": "同意", "version": 1}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    set(&app, "2026-09-22T14:44:59+08:00");
+    app.set_time("2026-09-22T14:44:59+08:00");
     onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
     assert!(kinds(&inbox(&app, "zrzy.a").await).is_empty());
-    set(&app, "2026-09-22T14:45:00+08:00");
+    app.set_time("2026-09-22T14:45:00+08:00");
     onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
@@ -499,7 +442,7 @@ async fn approval_items_warn_their_department(backend: Backend) {
         kinds(&inbox(&app, "zrzy.a").await),
         vec!["approval_level_warning"]
     );
-    set(&app, "2026-09-23T09:00:00+08:00");
+    app.set_time("2026-09-23T09:00:00+08:00");
     onestop_server::jobs::sweeper::sweep_once(&app.state)
         .await
         .unwrap();
@@ -594,7 +537,7 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
     let app_id = created["id"].as_str().unwrap().to_owned();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        order(&app, &oid).await["due_at"],
+        app.work_order(&oid).await["due_at"],
         "2026-09-20T10:45:00+08:00"
     );
     let op = app.login("water.op", PASSWORD).await;
@@ -625,7 +568,7 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
     );
     assert!(html.contains("2026-13-01"), "{html}");
     assert_eq!(
-        order(&app, &oid).await["due_at"],
+        app.work_order(&oid).await["due_at"],
         "2026-09-20T10:45:00+08:00"
     );
     let ok = app
@@ -640,7 +583,7 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
     assert_eq!(ok.header("location"), Some("/admin/calendar?moved=1"));
-    let o = order(&app, &oid).await;
+    let o = app.work_order(&oid).await;
     assert_eq!(o["due_at"], "2026-09-21T10:45:00+08:00");
     assert_eq!(o["level"], "normal");
     let id = app_id.clone();
@@ -656,21 +599,21 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
         .collect();
     assert_eq!(moved.len(), 1);
     // Sunday is no longer a working day: the warning comes on Monday.
-    set(&app, "2026-09-20T12:00:00+08:00");
+    app.set_time("2026-09-20T12:00:00+08:00");
     assert!(
         onestop_server::jobs::sweeper::sweep_once(&app.state)
             .await
             .unwrap()
             .is_empty()
     );
-    set(&app, "2026-09-21T09:56:14+08:00");
+    app.set_time("2026-09-21T09:56:14+08:00");
     assert!(
         onestop_server::jobs::sweeper::sweep_once(&app.state)
             .await
             .unwrap()
             .is_empty()
     );
-    set(&app, "2026-09-21T09:56:15+08:00");
+    app.set_time("2026-09-21T09:56:15+08:00");
     assert_eq!(
         onestop_server::jobs::sweeper::sweep_once(&app.state)
             .await
@@ -680,13 +623,10 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
     );
     assert_eq!(
         level_events(&app, &app_id).await,
-        vec![(
-            "level_warning".to_owned(),
-            timefmt::to_ms(timefmt::parse("2026-09-21T09:56:15+08:00").unwrap())
-        )]
+        vec![("level_warning".to_owned(), ms("2026-09-21T09:56:15+08:00"))]
     );
     // New orders use the new calendar; the stored import is the one in use.
-    set(&app, "2026-09-18T16:30:00+08:00");
+    app.set_time("2026-09-18T16:30:00+08:00");
     let later = app
         .post_json("/api/v1/applications", &water_only(OTHER_USCC), None)
         .await

@@ -5,7 +5,7 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use common::*;
 use onestop_store::testing::Backend;
 use serde_json::{Value, json};
@@ -26,35 +26,6 @@ on_both_databases!(
     deadlines_follow_the_working_time_clock,
 );
 
-async fn decide(app: &TestApp, s: &Session, item: &str, body: Value) -> Answer {
-    let (cookie, csrf) = (s.cookie_header(), s.csrf.clone());
-    app.request(
-        Method::POST,
-        &format!("/api/v1/approval-items/{item}/decision"),
-        &[
-            ("content-type", "application/json"),
-            ("cookie", &cookie),
-            ("x-csrf-token", &csrf),
-        ],
-        body.to_string(),
-    )
-    .await
-}
-
-async fn post_as_key(app: &TestApp, key: &str, path: &str, body: Value) -> Answer {
-    let auth = format!("Bearer {key}");
-    app.request(
-        Method::POST,
-        path,
-        &[
-            ("content-type", "application/json"),
-            ("authorization", &auth),
-        ],
-        body.to_string(),
-    )
-    .await
-}
-
 /// Takes a fresh five-service application's heat and telecom orders to the
 /// approval stage; returns the application and the two order ids.
 async fn two_long_works(app: &TestApp) -> (Value, String, String) {
@@ -66,15 +37,17 @@ async fn two_long_works(app: &TestApp) -> (Value, String, String) {
     for unit in ["sz-heat", "sz-telecom"] {
         let key = app.key(&format!("workorders:write:{unit}")).await;
         let (order, mut v) = order_of(&created, unit);
-        step(app, &key, &order, &mut v, json!({"action": "accept"})).await;
-        let after = step(
-            app,
-            &key,
-            &order,
-            &mut v,
-            json!({"action": "record_survey", "external_works_m": 800, "route": "沿交通大道敷设"}),
-        )
-        .await;
+        app.as_key(&key)
+            .step(&order, &mut v, json!({"action": "accept"}))
+            .await;
+        let after = app
+            .as_key(&key)
+            .step(
+                &order,
+                &mut v,
+                json!({"action": "record_survey", "external_works_m": 800, "route": "沿交通大道敷设"}),
+            )
+            .await;
         assert_eq!(after["stage"], "approval");
         ids.push(order);
     }
@@ -98,7 +71,7 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
     let seen = app.get_as(&jj, &format!("/api/v1/applications/{id}")).await;
     assert_eq!(seen.status, StatusCode::NOT_FOUND);
     // A bad commitment is named field by field.
-    let res = post_as_key(&app, &heat_key, &path, case(json!({"signed_by": "王工", "unit": "某建设公司", "signed_at": "2026-11-01", "confirmation": "好"}))).await;
+    let res = app.as_key(&heat_key).post(&path, case(json!({"signed_by": "王工", "unit": "某建设公司", "signed_at": "2026-11-01", "confirmation": "好"}))).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         res.field_codes(),
@@ -107,7 +80,10 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
     // With the commitment: the accepting departments approve at once.
     let commitment = json!({"signed_by": "王工", "unit": "随州市某建设有限公司", "signed_at": "2026-11-01",
                             "confirmation": onestop_domain::approval::CONFIRMATION});
-    let res = post_as_key(&app, &heat_key, &path, case(commitment.clone())).await;
+    let res = app
+        .as_key(&heat_key)
+        .post(&path, case(commitment.clone()))
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let raised = res.json();
     assert_eq!(raised["status"], "pending");
@@ -129,7 +105,8 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
         "the traffic police review the plan"
     );
     assert_eq!(
-        post_as_key(&app, &heat_key, &path, case(commitment))
+        app.as_key(&heat_key)
+            .post(&path, case(commitment))
             .await
             .status,
         StatusCode::CONFLICT
@@ -143,26 +120,29 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
     app.account("zrzy.approver", &["approver:sz-zrzy"]).await;
     let zrzy = app.login("zrzy.approver", PASSWORD).await;
     let pid = police["id"].as_str().unwrap();
-    let res = decide(
-        &app,
-        &zrzy,
-        pid,
-        json!({"decision": "approve", "opinion": "同意", "version": 1}),
-    )
-    .await;
+    let res = app
+        .as_session(&zrzy)
+        .decide(
+            pid,
+            json!({"decision": "approve", "opinion": "同意", "version": 1}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
-    let res = decide(&app, &jj, pid, json!({"decision": "approve", "version": 1})).await;
+    let res = app
+        .as_session(&jj)
+        .decide(pid, json!({"decision": "approve", "version": 1}))
+        .await;
     assert_eq!(
         res.field_codes(),
         vec![("opinion".to_owned(), "required".to_owned())]
     );
-    let res = decide(
-        &app,
-        &jj,
-        pid,
-        json!({"decision": "approve", "opinion": "同意，请按交通组织方案施工", "version": 1}),
-    )
-    .await;
+    let res = app
+        .as_session(&jj)
+        .decide(
+            pid,
+            json!({"decision": "approve", "opinion": "同意，请按交通组织方案施工", "version": 1}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let decided = res.json();
     assert_eq!(decided["status"], "approved");
@@ -179,13 +159,13 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
     // Without a commitment, one rejection rejects the case; the works wait.
     let (created, heat, telecom) = two_long_works(&app).await;
     let id = created["id"].as_str().unwrap();
-    let res = post_as_key(
-        &app,
-        &heat_key,
-        &format!("/api/v1/applications/{id}/approval-case"),
-        json!({"works": [heat, telecom], "place": "沿河大道", "from": from, "to": from}),
-    )
-    .await;
+    let res = app
+        .as_key(&heat_key)
+        .post(
+            &format!("/api/v1/applications/{id}/approval-case"),
+            json!({"works": [heat, telecom], "place": "沿河大道", "from": from, "to": from}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let raised = res.json();
     assert!(
@@ -196,22 +176,22 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
             .all(|i| i["status"] == "pending")
     );
     let zid = item(&raised, "sz-zrzy")["id"].as_str().unwrap().to_owned();
-    let res = decide(
-        &app,
-        &zrzy,
-        &zid,
-        json!({"decision": "reject", "opinion": "路由穿越规划绿地，请调整", "version": 1}),
-    )
-    .await;
+    let res = app
+        .as_session(&zrzy)
+        .decide(
+            &zid,
+            json!({"decision": "reject", "opinion": "路由穿越规划绿地，请调整", "version": 1}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.json()["status"], "rejected");
-    let res = decide(
-        &app,
-        &zrzy,
-        &zid,
-        json!({"decision": "approve", "opinion": "改", "version": 2}),
-    )
-    .await;
+    let res = app
+        .as_session(&zrzy)
+        .decide(
+            &zid,
+            json!({"decision": "approve", "opinion": "改", "version": 2}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert_eq!(res.json()["error"]["code"], "invalid_transition");
     let o = app.get(&format!("/api/v1/work-orders/{heat}")).await.json();
@@ -256,39 +236,36 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
     let seen = app.get_as(&zrzy, &case_path).await.json();
     assert_eq!(seen["status"], "rejected");
     let v = seen["version"].as_i64().unwrap();
-    let res = post_as_key(&app, &heat_key, &resubmit, json!({"version": v})).await;
+    let res = app
+        .as_key(&heat_key)
+        .post(&resubmit, json!({"version": v}))
+        .await;
     assert_eq!(
         res.field_codes(),
         vec![("note".to_owned(), "required".to_owned())]
     );
-    let res = post_as_key(
-        &app,
-        &heat_key,
-        &resubmit,
-        json!({"version": v - 1, "note": "改线"}),
-    )
-    .await;
+    let res = app
+        .as_key(&heat_key)
+        .post(&resubmit, json!({"version": v - 1, "note": "改线"}))
+        .await;
     assert_eq!(res.json()["error"]["code"], "stale_version");
     let gas_key = app.key("workorders:write:sz-gas").await;
-    let res = post_as_key(
-        &app,
-        &gas_key,
-        &resubmit,
-        json!({"version": v, "note": "改线"}),
-    )
-    .await;
+    let res = app
+        .as_key(&gas_key)
+        .post(&resubmit, json!({"version": v, "note": "改线"}))
+        .await;
     assert_eq!(
         res.status,
         StatusCode::FORBIDDEN,
         "gas has no works in the case"
     );
-    let res = post_as_key(
-        &app,
-        &heat_key,
-        &resubmit,
-        json!({"version": v, "note": "路由改走沿河大道北侧人行道，避开规划绿地", "place": "沿河大道北侧"}),
-    )
-    .await;
+    let res = app
+        .as_key(&heat_key)
+        .post(
+            &resubmit,
+            json!({"version": v, "note": "路由改走沿河大道北侧人行道，避开规划绿地", "place": "沿河大道北侧"}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let again = res.json();
     assert_eq!(again["status"], "pending");
@@ -303,26 +280,26 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
         "a department yet to decide decides on the revised plan"
     );
     assert_eq!(again["revisions"][0]["round"], 2);
-    let res = post_as_key(
-        &app,
-        &heat_key,
-        &resubmit,
-        json!({"version": again["version"], "note": "再改"}),
-    )
-    .await;
+    let res = app
+        .as_key(&heat_key)
+        .post(
+            &resubmit,
+            json!({"version": again["version"], "note": "再改"}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert_eq!(res.json()["error"]["code"], "invalid_transition");
     // Every department now approves; the case is approved and the works move on.
     let mut last = Value::Null;
     for (who, dept) in [(&zrzy, "sz-zrzy"), (&jj, "sz-jj")] {
         let i = item(&again, dept);
-        let res = decide(
-            &app,
-            who,
-            i["id"].as_str().unwrap(),
-            json!({"decision": "approve", "opinion": "同意", "version": i["version"]}),
-        )
-        .await;
+        let res = app
+            .as_session(who)
+            .decide(
+                i["id"].as_str().unwrap(),
+                json!({"decision": "approve", "opinion": "同意", "version": i["version"]}),
+            )
+            .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         last = res.json();
     }
@@ -332,13 +309,13 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
         app.account(&name, &[&format!("approver:{dept}")]).await;
         let s = app.login(&name, PASSWORD).await;
         let i = item(&last, &dept);
-        let res = decide(
-            &app,
-            &s,
-            i["id"].as_str().unwrap(),
-            json!({"decision": "approve", "opinion": "同意", "version": i["version"]}),
-        )
-        .await;
+        let res = app
+            .as_session(&s)
+            .decide(
+                i["id"].as_str().unwrap(),
+                json!({"decision": "approve", "opinion": "同意", "version": i["version"]}),
+            )
+            .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         last = res.json();
     }
@@ -370,22 +347,17 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
     let mut v = app.get(&format!("/api/v1/work-orders/{heat}")).await.json()["version"]
         .as_i64()
         .unwrap();
-    step(
-        &app,
-        &heat_key2,
-        &heat,
-        &mut v,
-        json!({"action": "complete_construction"}),
-    )
-    .await;
-    let done = step(
-        &app,
-        &heat_key2,
-        &heat,
-        &mut v,
-        json!({"action": "connect", "connected_at": "2026-12-01T10:00:00+08:00"}),
-    )
-    .await;
+    app.as_key(&heat_key2)
+        .step(&heat, &mut v, json!({"action": "complete_construction"}))
+        .await;
+    let done = app
+        .as_key(&heat_key2)
+        .step(
+            &heat,
+            &mut v,
+            json!({"action": "connect", "connected_at": "2026-12-01T10:00:00+08:00"}),
+        )
+        .await;
     assert_eq!(done["status"], "done");
     // Another enterprise cannot open the case.
     app.account("other.ent", &[&format!("applicant:{OTHER_USCC}")])
@@ -517,20 +489,6 @@ async fn operators_act_from_the_order_page(backend: Backend) {
     );
 }
 
-async fn survey(app: &TestApp, key: &str, id: &str, body: Value) -> Answer {
-    let auth = format!("Bearer {key}");
-    app.request(
-        Method::POST,
-        &format!("/api/v1/applications/{id}/survey"),
-        &[
-            ("content-type", "application/json"),
-            ("authorization", &auth),
-        ],
-        body.to_string(),
-    )
-    .await
-}
-
 async fn one_joint_survey_per_application(backend: Backend) {
     let app = TestApp::new(backend).await;
     let created = app
@@ -542,18 +500,33 @@ async fn one_joint_survey_per_application(backend: Backend) {
     let gas = app.key("workorders:write:sz-gas").await;
     let at = appointment();
     // Refused input, each with its field.
-    let res = survey(&app, &water, id, json!({})).await;
+    let res = app
+        .as_key(&water)
+        .post(&format!("/api/v1/applications/{id}/survey"), json!({}))
+        .await;
     assert_eq!(
         res.field_codes(),
         vec![("at".to_owned(), "required".to_owned())]
     );
-    let res = survey(&app, &water, id, json!({"at": "2020-01-01T09:00:00+08:00"})).await;
+    let res = app
+        .as_key(&water)
+        .post(
+            &format!("/api/v1/applications/{id}/survey"),
+            json!({"at": "2020-01-01T09:00:00+08:00"}),
+        )
+        .await;
     assert_eq!(
         res.field_codes(),
         vec![("at".to_owned(), "not_in_future".to_owned())]
     );
     // The first utility proposes; everyone sees the one appointment.
-    let res = survey(&app, &water, id, json!({"at": at})).await;
+    let res = app
+        .as_key(&water)
+        .post(
+            &format!("/api/v1/applications/{id}/survey"),
+            json!({"at": at}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let proposed = res.json();
     assert_eq!(proposed["proposed_by"]["code"], "sz-water");
@@ -561,12 +534,30 @@ async fn one_joint_survey_per_application(backend: Backend) {
     let seen = app.get(&format!("/api/v1/applications/{id}")).await.json();
     assert_eq!(seen["survey"], proposed);
     // A second proposal is not a second survey; moving it needs the version.
-    let res = survey(&app, &gas, id, json!({"at": at})).await;
+    let res = app
+        .as_key(&gas)
+        .post(
+            &format!("/api/v1/applications/{id}/survey"),
+            json!({"at": at}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert_eq!(res.json()["error"]["code"], "survey_exists");
-    let res = survey(&app, &gas, id, json!({"at": at, "version": 7})).await;
+    let res = app
+        .as_key(&gas)
+        .post(
+            &format!("/api/v1/applications/{id}/survey"),
+            json!({"at": at, "version": 7}),
+        )
+        .await;
     assert_eq!(res.json()["error"]["code"], "stale_version");
-    let res = survey(&app, &gas, id, json!({"at": at, "version": 1})).await;
+    let res = app
+        .as_key(&gas)
+        .post(
+            &format!("/api/v1/applications/{id}/survey"),
+            json!({"at": at, "version": 1}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["proposed_by"]["code"], "sz-gas");
     assert_eq!(res.json()["version"], 2);
@@ -575,23 +566,26 @@ async fn one_joint_survey_per_application(backend: Backend) {
         .post_json("/api/v1/applications", &water_only(OTHER_USCC), None)
         .await
         .json();
-    let res = survey(&app, &gas, other["id"].as_str().unwrap(), json!({"at": at})).await;
+    let res = app
+        .as_key(&gas)
+        .post(
+            &format!(
+                "/api/v1/applications/{}/survey",
+                other["id"].as_str().unwrap()
+            ),
+            json!({"at": at}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     let reader = app.key("applications:read").await;
-    let res = survey(&app, &reader, id, json!({"at": at})).await;
+    let res = app
+        .as_key(&reader)
+        .post(
+            &format!("/api/v1/applications/{id}/survey"),
+            json!({"at": at}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-}
-
-async fn cancel(app: &TestApp, auth: &[(&str, &str)], id: &str, body: Value) -> Answer {
-    let mut h = vec![("content-type", "application/json")];
-    h.extend_from_slice(auth);
-    app.request(
-        Method::POST,
-        &format!("/api/v1/applications/{id}/cancel"),
-        &h,
-        body.to_string(),
-    )
-    .await
 }
 
 async fn cancellation_midway_cancels_every_open_order(backend: Backend) {
@@ -604,25 +598,25 @@ async fn cancellation_midway_cancels_every_open_order(backend: Backend) {
     // Midway: water accepted and surveyed, power returned for correction.
     let water = app.key("workorders:write:sz-water").await;
     let (o, mut v) = order_of(&created, "sz-water");
-    step(&app, &water, &o, &mut v, json!({"action": "accept"})).await;
-    step(
-        &app,
-        &water,
-        &o,
-        &mut v,
-        json!({"action": "record_survey", "external_works_m": 0}),
-    )
-    .await;
+    app.as_key(&water)
+        .step(&o, &mut v, json!({"action": "accept"}))
+        .await;
+    app.as_key(&water)
+        .step(
+            &o,
+            &mut v,
+            json!({"action": "record_survey", "external_works_m": 0}),
+        )
+        .await;
     let power = app.key("workorders:write:sz-power").await;
     let (o, mut v) = order_of(&created, "sz-power");
-    step(
-        &app,
-        &power,
-        &o,
-        &mut v,
-        json!({"action": "return_for_correction", "reason": "容量需核实"}),
-    )
-    .await;
+    app.as_key(&power)
+        .step(
+            &o,
+            &mut v,
+            json!({"action": "return_for_correction", "reason": "容量需核实"}),
+        )
+        .await;
 
     // Only the applicant's side may cancel; an operator may not, and
     // another enterprise does not see it.
@@ -633,45 +627,27 @@ async fn cancellation_midway_cancels_every_open_order(backend: Backend) {
     let a = app.login("ent.a", PASSWORD).await;
     let b = app.login("ent.b", PASSWORD).await;
     let op = app.login("op.gas", PASSWORD).await;
-    let as_session = |s: &Session| (s.cookie_header(), s.csrf.clone());
-    let (bc, bt) = as_session(&b);
-    let res = cancel(
-        &app,
-        &[("cookie", &bc), ("x-csrf-token", &bt)],
-        id,
-        json!({"reason": "x"}),
-    )
-    .await;
+    let cancel = format!("/api/v1/applications/{id}/cancel");
+    let res = app
+        .as_session(&b)
+        .post(&cancel, json!({"reason": "x"}))
+        .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
-    let (oc, ot) = as_session(&op);
-    let res = cancel(
-        &app,
-        &[("cookie", &oc), ("x-csrf-token", &ot)],
-        id,
-        json!({"reason": "x"}),
-    )
-    .await;
+    let res = app
+        .as_session(&op)
+        .post(&cancel, json!({"reason": "x"}))
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let (ac, at) = as_session(&a);
-    let res = cancel(
-        &app,
-        &[("cookie", &ac), ("x-csrf-token", &at)],
-        id,
-        json!({}),
-    )
-    .await;
+    let res = app.as_session(&a).post(&cancel, json!({})).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         res.field_codes(),
         vec![("reason".to_owned(), "required".to_owned())]
     );
-    let res = cancel(
-        &app,
-        &[("cookie", &ac), ("x-csrf-token", &at)],
-        id,
-        json!({"reason": "项目暂缓"}),
-    )
-    .await;
+    let res = app
+        .as_session(&a)
+        .post(&cancel, json!({"reason": "项目暂缓"}))
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let body = res.json();
     assert_eq!(body["status"], "cancelled");
@@ -683,60 +659,19 @@ async fn cancellation_midway_cancels_every_open_order(backend: Backend) {
         );
     }
     // Nothing left to cancel; no order takes actions any more.
-    let res = cancel(
-        &app,
-        &[("cookie", &ac), ("x-csrf-token", &at)],
-        id,
-        json!({"reason": "再次"}),
-    )
-    .await;
+    let res = app
+        .as_session(&a)
+        .post(&cancel, json!({"reason": "再次"}))
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert_eq!(res.json()["error"]["code"], "invalid_transition");
     let (o, _) = order_of(&body, "sz-gas");
     let gas = app.key("workorders:write:sz-gas").await;
-    let res = act(&app, &gas, &o, json!({"action": "accept", "version": 2})).await;
+    let res = app
+        .as_key(&gas)
+        .act(&o, json!({"action": "accept", "version": 2}))
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
-}
-
-async fn act(app: &TestApp, key: &str, order: &str, body: Value) -> Answer {
-    let auth = format!("Bearer {key}");
-    app.request(
-        Method::POST,
-        &format!("/api/v1/work-orders/{order}/actions"),
-        &[
-            ("content-type", "application/json"),
-            ("authorization", &auth),
-        ],
-        body.to_string(),
-    )
-    .await
-}
-
-fn order_of(app: &Value, unit: &str) -> (String, i64) {
-    let o = app["work_orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["unit"]["code"] == unit)
-        .unwrap();
-    (
-        o["id"].as_str().unwrap().to_owned(),
-        o["version"].as_i64().unwrap(),
-    )
-}
-
-async fn step(app: &TestApp, key: &str, order: &str, version: &mut i64, body: Value) -> Value {
-    let mut body = body;
-    body["version"] = json!(*version);
-    let res = act(app, key, order, body.clone()).await;
-    assert_eq!(res.status, StatusCode::OK, "{body}: {}", res.text());
-    let v = res.json();
-    *version = v["version"].as_i64().unwrap();
-    v
-}
-
-async fn application(app: &TestApp, id: &str) -> Value {
-    app.get(&format!("/api/v1/applications/{id}")).await.json()
 }
 
 async fn no_external_works_to_connection(backend: Backend) {
@@ -748,24 +683,27 @@ async fn no_external_works_to_connection(backend: Backend) {
     let id = created["id"].as_str().unwrap();
     let water = app.key("workorders:write:sz-water").await;
     let (order, mut v) = order_of(&created, "sz-water");
-    let accepted = step(&app, &water, &order, &mut v, json!({"action": "accept"})).await;
+    let accepted = app
+        .as_key(&water)
+        .step(&order, &mut v, json!({"action": "accept"}))
+        .await;
     assert_eq!(accepted["stage"], "survey");
     assert_eq!(accepted["status"], "open");
-    assert_eq!(application(&app, id).await["status"], "in_progress");
+    assert_eq!(app.application(id).await["status"], "in_progress");
     // The survey stage has its own deadline on the working-time clock.
     let due = onestop_domain::timefmt::parse(accepted["due_at"].as_str().unwrap()).unwrap();
     assert!(
         due > onestop_domain::timefmt::parse(created["work_orders"][0]["due_at"].as_str().unwrap())
             .unwrap()
     );
-    let surveyed = step(
-        &app,
-        &water,
-        &order,
-        &mut v,
-        json!({"action": "record_survey", "external_works_m": 0, "findings": "红线内已具备接入条件"}),
-    )
-    .await;
+    let surveyed = app
+        .as_key(&water)
+        .step(
+            &order,
+            &mut v,
+            json!({"action": "record_survey", "external_works_m": 0, "findings": "红线内已具备接入条件"}),
+        )
+        .await;
     assert_eq!(surveyed["stage"], "connection");
     // What an action answers is what is stored.
     let stored = app
@@ -773,19 +711,19 @@ async fn no_external_works_to_connection(backend: Backend) {
         .await
         .json();
     assert_eq!(stored, surveyed);
-    let done = step(
-        &app,
-        &water,
-        &order,
-        &mut v,
-        json!({"action": "connect", "connected_at": "2026-12-01T10:00:00+08:00", "details": {"meter": "DN50-0001"}}),
-    )
-    .await;
+    let done = app
+        .as_key(&water)
+        .step(
+            &order,
+            &mut v,
+            json!({"action": "connect", "connected_at": "2026-12-01T10:00:00+08:00", "details": {"meter": "DN50-0001"}}),
+        )
+        .await;
     assert_eq!(
         (done["stage"].as_str(), done["status"].as_str()),
         (Some("closed"), Some("done"))
     );
-    assert_eq!(application(&app, id).await["status"], "completed");
+    assert_eq!(app.application(id).await["status"], "completed");
     let i = id.to_owned();
     let history = app
         .state
@@ -815,15 +753,17 @@ async fn the_500_m_rule_routes_each_order(backend: Backend) {
     ] {
         let key = app.key(&format!("workorders:write:{unit}")).await;
         let (order, mut v) = order_of(&created, unit);
-        step(&app, &key, &order, &mut v, json!({"action": "accept"})).await;
-        let after = step(
-            &app,
-            &key,
-            &order,
-            &mut v,
-            json!({"action": "record_survey", "external_works_m": metres, "route": "交通大道北侧"}),
-        )
-        .await;
+        app.as_key(&key)
+            .step(&order, &mut v, json!({"action": "accept"}))
+            .await;
+        let after = app
+            .as_key(&key)
+            .step(
+                &order,
+                &mut v,
+                json!({"action": "record_survey", "external_works_m": metres, "route": "交通大道北侧"}),
+            )
+            .await;
         assert_eq!(after["stage"], stage, "{unit} with {metres} m");
     }
     // Below the threshold: construction, then connection.
@@ -832,48 +772,50 @@ async fn the_500_m_rule_routes_each_order(backend: Backend) {
     let mut v = app.get(&format!("/api/v1/work-orders/{order}")).await;
     assert_eq!(v.status, StatusCode::OK, "{}", v.text());
     let mut version = v.json()["version"].as_i64().unwrap();
-    let after = step(
-        &app,
-        &power,
-        &order,
-        &mut version,
-        json!({"action": "complete_construction"}),
-    )
-    .await;
+    let after = app
+        .as_key(&power)
+        .step(
+            &order,
+            &mut version,
+            json!({"action": "complete_construction"}),
+        )
+        .await;
     assert_eq!(after["stage"], "connection");
     // Through design: the length decides there.
     let mobile = app.key("workorders:write:sz-mobile").await;
     let (order, mut v2) = order_of(&created, "sz-mobile");
-    step(&app, &mobile, &order, &mut v2, json!({"action": "accept"})).await;
-    let d = step(
-        &app,
-        &mobile,
-        &order,
-        &mut v2,
-        json!({"action": "record_survey", "findings": "需设计"}),
-    )
-    .await;
+    app.as_key(&mobile)
+        .step(&order, &mut v2, json!({"action": "accept"}))
+        .await;
+    let d = app
+        .as_key(&mobile)
+        .step(
+            &order,
+            &mut v2,
+            json!({"action": "record_survey", "findings": "需设计"}),
+        )
+        .await;
     assert_eq!(d["stage"], "design");
-    let missing_route = act(
-        &app,
-        &mobile,
-        &order,
-        json!({"action": "record_design", "version": v2, "external_works_m": 80}),
-    )
-    .await;
+    let missing_route = app
+        .as_key(&mobile)
+        .act(
+            &order,
+            json!({"action": "record_design", "version": v2, "external_works_m": 80}),
+        )
+        .await;
     assert_eq!(missing_route.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         missing_route.field_codes(),
         vec![("route".to_owned(), "required".to_owned())]
     );
-    let d = step(
-        &app,
-        &mobile,
-        &order,
-        &mut v2,
-        json!({"action": "record_design", "external_works_m": 80, "route": "沿烈山大道"}),
-    )
-    .await;
+    let d = app
+        .as_key(&mobile)
+        .step(
+            &order,
+            &mut v2,
+            json!({"action": "record_design", "external_works_m": 80, "route": "沿烈山大道"}),
+        )
+        .await;
     assert_eq!(d["stage"], "construction");
     v = app
         .get(&format!(
@@ -894,22 +836,19 @@ async fn wrong_actions_and_races_are_refused(backend: Backend) {
     let water = app.key("workorders:write:sz-water").await;
     let gas = app.key("workorders:write:sz-gas").await;
     // Another unit's order does not exist for this key.
-    let res = act(
-        &app,
-        &gas,
-        &order,
-        json!({"action": "accept", "version": v}),
-    )
-    .await;
+    let res = app
+        .as_key(&gas)
+        .act(&order, json!({"action": "accept", "version": v}))
+        .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     // Not an action of this stage: 409 with what is allowed.
-    let res = act(
-        &app,
-        &water,
-        &order,
-        json!({"action": "connect", "version": v, "connected_at": "2026-12-01T10:00:00+08:00"}),
-    )
-    .await;
+    let res = app
+        .as_key(&water)
+        .act(
+            &order,
+            json!({"action": "connect", "version": v, "connected_at": "2026-12-01T10:00:00+08:00"}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     let body = res.json();
     assert_eq!(body["error"]["code"], "invalid_transition");
@@ -922,16 +861,16 @@ async fn wrong_actions_and_races_are_refused(backend: Backend) {
     assert_eq!(allowed, vec!["accept", "return_for_correction", "reject"]);
     // An action of the stage that this caller may not take.
     let reader = app.key("workorders:read:sz-water").await;
-    let res = act(
-        &app,
-        &reader,
-        &order,
-        json!({"action": "accept", "version": v}),
-    )
-    .await;
+    let res = app
+        .as_key(&reader)
+        .act(&order, json!({"action": "accept", "version": v}))
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     // Missing data: field errors.
-    let res = act(&app, &water, &order, json!({"version": "x"})).await;
+    let res = app
+        .as_key(&water)
+        .act(&order, json!({"version": "x"}))
+        .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         res.field_codes(),
@@ -940,28 +879,19 @@ async fn wrong_actions_and_races_are_refused(backend: Backend) {
             ("version".to_owned(), "invalid_format".to_owned())
         ]
     );
-    let res = act(
-        &app,
-        &water,
-        &order,
-        json!({"action": "reject", "version": v}),
-    )
-    .await;
+    let res = app
+        .as_key(&water)
+        .act(&order, json!({"action": "reject", "version": v}))
+        .await;
     assert_eq!(
         res.field_codes(),
         vec![("reason".to_owned(), "required".to_owned())]
     );
     // Two operators at once: exactly one wins.
     let (a, b) = tokio::join!(
-        act(
-            &app,
-            &water,
-            &order,
-            json!({"action": "accept", "version": v})
-        ),
-        act(
-            &app,
-            &water,
+        app.as_key(&water)
+            .act(&order, json!({"action": "accept", "version": v})),
+        app.as_key(&water).act(
             &order,
             json!({"action": "reject", "version": v, "reason": "重复申请"})
         ),
@@ -976,75 +906,116 @@ async fn wrong_actions_and_races_are_refused(backend: Backend) {
     };
     assert_eq!(loser.json()["error"]["code"], "stale_version");
     // An old version is refused afterwards too.
-    let res = act(
-        &app,
-        &water,
-        &order,
-        json!({"action": "accept", "version": v}),
-    )
-    .await;
+    let res = app
+        .as_key(&water)
+        .act(&order, json!({"action": "accept", "version": v}))
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
 }
 
+/// On a plain week of November 2026 (no holidays; working time 08:30–12:00
+/// and 14:30–17:30, 23,400 s a day): submitted Thursday 16:00, so the
+/// acceptance (half a working day, 11,700 s) is due Friday 10:15 and warns
+/// at 75 % (8,775 s) on Friday 09:26:15. Returned on Friday 09:00 and
+/// resubmitted on Tuesday 09:00, the order waited exactly two working days
+/// (Friday 09:00–17:30, Monday, Tuesday 08:30–09:00: 46,800 s) across the
+/// weekend, and its deadline and warning move by exactly that.
 async fn return_for_correction_stops_the_clock(backend: Backend) {
-    let app = TestApp::new(backend).await;
+    let app = TestApp::at_time(backend, "2026-11-19T16:00:00+08:00").await;
     let created = app
         .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let created = created.json();
     let id = created["id"].as_str().unwrap();
     let (order, mut v) = order_of(&created, "sz-water");
+    assert_eq!(
+        created["work_orders"][0]["due_at"],
+        "2026-11-20T10:15:00+08:00"
+    );
+    let clock = |order: &str| {
+        let o = order.to_owned();
+        let store = app.state.store.clone();
+        async move {
+            store
+                .read(move |c| onestop_store::work_orders::clock(c, &o))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let before = clock(&order).await;
+    assert_eq!(
+        (
+            before.stage_started_at_ms,
+            before.budget_seconds,
+            before.due_at_ms,
+            before.warn_at_ms
+        ),
+        (
+            ms("2026-11-19T16:00:00+08:00"),
+            11_700,
+            ms("2026-11-20T10:15:00+08:00"),
+            Some(ms("2026-11-20T09:26:15+08:00"))
+        )
+    );
+
+    // Friday 09:00: returned; the clock stops there.
+    app.set_time("2026-11-20T09:00:00+08:00");
     let water = app.key("workorders:write:sz-water").await;
-    let returned = step(
-        &app,
-        &water,
-        &order,
-        &mut v,
-        json!({"action": "return_for_correction", "reason": "门牌号不完整"}),
-    )
-    .await;
+    let returned = app
+        .as_key(&water)
+        .step(
+            &order,
+            &mut v,
+            json!({"action": "return_for_correction", "reason": "门牌号不完整"}),
+        )
+        .await;
     assert_eq!(
         (returned["stage"].as_str(), returned["status"].as_str()),
         (Some("acceptance"), Some("returned"))
     );
-    assert_eq!(application(&app, id).await["status"], "returned");
+    assert_eq!(app.application(id).await["status"], "returned");
+    let waiting = clock(&order).await;
+    assert_eq!(
+        (waiting.suspended_at_ms, waiting.suspended_seconds),
+        (Some(ms("2026-11-20T09:00:00+08:00")), 0)
+    );
+    assert_eq!(waiting.due_at_ms, before.due_at_ms);
     // While returned, the operator can do nothing; the applicant resubmits.
-    let res = act(
-        &app,
-        &water,
-        &order,
-        json!({"action": "accept", "version": v}),
-    )
-    .await;
+    let res = app
+        .as_key(&water)
+        .act(&order, json!({"action": "accept", "version": v}))
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert_eq!(res.json()["error"]["allowed"], json!([]));
+
+    // Tuesday 09:00: resubmitted; two working days were spent waiting.
+    app.set_time("2026-11-24T09:00:00+08:00");
     let applicant = app.key("applications:read,applications:write").await;
-    let resumed = step(
-        &app,
-        &applicant,
-        &order,
-        &mut v,
-        json!({"action": "resubmit"}),
-    )
-    .await;
+    let resumed = app
+        .as_key(&applicant)
+        .step(&order, &mut v, json!({"action": "resubmit"}))
+        .await;
     assert_eq!(resumed["status"], "open");
-    assert_eq!(application(&app, id).await["status"], "submitted");
-    // The deadline never moves earlier for the time spent waiting.
-    let before =
-        onestop_domain::timefmt::parse(created["work_orders"][0]["due_at"].as_str().unwrap())
-            .unwrap();
-    let after = onestop_domain::timefmt::parse(resumed["due_at"].as_str().unwrap()).unwrap();
-    assert!(after >= before);
-    let o = order.clone();
-    let clock = app
-        .state
-        .store
-        .read(move |c| onestop_store::work_orders::clock(c, &o))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(clock.suspended_at_ms, None);
-    assert!(clock.suspended_seconds >= 0);
+    assert_eq!(app.application(id).await["status"], "submitted");
+    let two_working_days = 2 * 23_400;
+    let after = clock(&order).await;
+    assert_eq!(after.suspended_at_ms, None);
+    assert_eq!(after.suspended_seconds, two_working_days);
+    assert_eq!(after.stage_started_at_ms, before.stage_started_at_ms);
+    assert_eq!(after.budget_seconds, before.budget_seconds);
+    // Friday 10:15 plus two working days is Tuesday 10:15; the warning
+    // likewise moves from Friday 09:26:15 to Tuesday 09:26:15.
+    assert_eq!(resumed["due_at"], "2026-11-24T10:15:00+08:00");
+    assert_eq!(after.due_at_ms, ms("2026-11-24T10:15:00+08:00"));
+    assert_eq!(after.warn_at_ms, Some(ms("2026-11-24T09:26:15+08:00")));
+    assert_eq!(
+        app.get(&format!("/api/v1/work-orders/{order}"))
+            .await
+            .json()["due_at"],
+        "2026-11-24T10:15:00+08:00"
+    );
 }
 
 /// A utility's system sends many actions at once: each is checked and
@@ -1075,27 +1046,27 @@ async fn many_actions_in_one_request(backend: Backend) {
         json!({"actions": []}),
         json!({"actions": "accept"}),
     ] {
-        let res = post_as_key(&app, &key, path, bad).await;
+        let res = app.as_key(&key).post(path, bad).await;
         assert_eq!(
             res.field_codes(),
             vec![("actions".to_owned(), "required".to_owned())]
         );
     }
-    let res = post_as_key(
-        &app,
-        &key,
-        path,
-        json!({"actions": [
-            {"work_order_id": orders[0], "action": "accept", "version": 1},
-            {"work_order_id": orders[0], "action": "record_survey", "version": 2, "findings": "具备条件"},
-            {"work_order_id": orders[1], "action": "accept", "version": 5},
-            {"work_order_id": orders[2], "action": "connect", "version": 1},
-            {"work_order_id": power, "action": "accept", "version": 1},
-            {"work_order_id": orders[2], "action": "accept"},
-            {"action": "accept", "version": 1},
-        ]}),
-    )
-    .await;
+    let res = app
+        .as_key(&key)
+        .post(
+            path,
+            json!({"actions": [
+                {"work_order_id": orders[0], "action": "accept", "version": 1},
+                {"work_order_id": orders[0], "action": "record_survey", "version": 2, "findings": "具备条件"},
+                {"work_order_id": orders[1], "action": "accept", "version": 5},
+                {"work_order_id": orders[2], "action": "connect", "version": 1},
+                {"work_order_id": power, "action": "accept", "version": 1},
+                {"work_order_id": orders[2], "action": "accept"},
+                {"action": "accept", "version": 1},
+            ]}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let results = res.json()["results"].as_array().unwrap().clone();
     let statuses: Vec<i64> = results
@@ -1135,40 +1106,37 @@ async fn many_actions_in_one_request(backend: Backend) {
         .json();
     assert_eq!(stored["stage"], "acceptance");
     // The rest of the first order's life in one more request.
-    let res = post_as_key(
-        &app,
-        &key,
-        path,
-        json!({"actions": [
-            {"work_order_id": orders[0], "action": "record_design", "version": 3, "external_works_m": 0},
-            {"work_order_id": orders[0], "action": "connect", "version": 4, "connected_at": "2026-12-01T10:00:00+08:00"},
-        ]}),
-    )
-    .await;
+    let res = app
+        .as_key(&key)
+        .post(
+            path,
+            json!({"actions": [
+                {"work_order_id": orders[0], "action": "record_design", "version": 3, "external_works_m": 0},
+                {"work_order_id": orders[0], "action": "connect", "version": 4, "connected_at": "2026-12-01T10:00:00+08:00"},
+            ]}),
+        )
+        .await;
     let results = res.json()["results"].clone();
     assert_eq!(results[1]["status"], 200, "{results}");
     assert_eq!(results[1]["work_order"]["status"], "done");
-    assert_eq!(application(&app, &ids[0]).await["status"], "completed");
+    assert_eq!(app.application(&ids[0]).await["status"], "completed");
     // More than a hundred at once is refused whole.
     let many: Vec<Value> = (0..101)
         .map(|_| json!({"work_order_id": orders[1], "action": "accept", "version": 1}))
         .collect();
-    let res = post_as_key(&app, &key, path, json!({ "actions": many })).await;
+    let res = app
+        .as_key(&key)
+        .post(path, json!({ "actions": many }))
+        .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     // The unit's list, newest first or oldest first.
     let reader = app.key("workorders:read:sz-water").await;
     let list = |sort: &'static str| {
-        let reader = reader.clone();
-        let app = &app;
+        let reader = app.as_key(&reader);
         async move {
-            let auth = format!("Bearer {reader}");
-            app.request(
-                Method::GET,
-                &format!("/api/v1/work-orders?sort={sort}"),
-                &[("authorization", &auth)],
-                axum::body::Body::empty(),
-            )
-            .await
+            reader
+                .get(&format!("/api/v1/work-orders?sort={sort}"))
+                .await
         }
     };
     let ids_of = |v: Value| -> Vec<String> {
@@ -1201,21 +1169,6 @@ async fn many_actions_in_one_request(backend: Backend) {
     assert_eq!(stored["version"], 1);
 }
 
-async fn post_keyed(app: &TestApp, key: &str, path: &str, idem: &str, body: Value) -> Answer {
-    let auth = format!("Bearer {key}");
-    app.request(
-        Method::POST,
-        path,
-        &[
-            ("content-type", "application/json"),
-            ("authorization", &auth),
-            ("idempotency-key", idem),
-        ],
-        body.to_string(),
-    )
-    .await
-}
-
 /// A utility's system that retries after a lost answer gets the first
 /// answer again, and the order moves once.
 async fn repeated_actions_with_an_idempotency_key(backend: Backend) {
@@ -1227,23 +1180,17 @@ async fn repeated_actions_with_an_idempotency_key(backend: Backend) {
         .json();
     let (order, _) = order_of(&created, "sz-water");
     let path = format!("/api/v1/work-orders/{order}/actions");
-    let first = post_keyed(
-        &app,
-        &key,
-        &path,
-        "sync-0001",
-        json!({"action": "accept", "version": 1}),
-    )
-    .await;
+    let first = app
+        .as_key(&key)
+        .idempotency_key("sync-0001")
+        .post(&path, json!({"action": "accept", "version": 1}))
+        .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text());
-    let again = post_keyed(
-        &app,
-        &key,
-        &path,
-        "sync-0001",
-        json!({"action": "accept", "version": 1}),
-    )
-    .await;
+    let again = app
+        .as_key(&key)
+        .idempotency_key("sync-0001")
+        .post(&path, json!({"action": "accept", "version": 1}))
+        .await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.json(), first.json());
@@ -1253,64 +1200,59 @@ async fn repeated_actions_with_an_idempotency_key(backend: Backend) {
         .json();
     assert_eq!(stored["version"], 2, "moved once");
     // The same key with another request is a conflict, not a replay.
-    let other = post_keyed(
-        &app,
-        &key,
-        &path,
-        "sync-0001",
-        json!({"action": "reject", "version": 2, "reason": "x"}),
-    )
-    .await;
+    let other = app
+        .as_key(&key)
+        .idempotency_key("sync-0001")
+        .post(
+            &path,
+            json!({"action": "reject", "version": 2, "reason": "x"}),
+        )
+        .await;
     assert_eq!(other.status, StatusCode::CONFLICT);
     assert_eq!(other.json()["error"]["code"], "idempotency_conflict");
     // A refusal is an answer too: replayed as it was.
-    let refused = post_keyed(
-        &app,
-        &key,
-        &path,
-        "sync-0002",
-        json!({"action": "connect", "version": 2}),
-    )
-    .await;
+    let refused = app
+        .as_key(&key)
+        .idempotency_key("sync-0002")
+        .post(&path, json!({"action": "connect", "version": 2}))
+        .await;
     assert_eq!(refused.json()["error"]["code"], "invalid_transition");
-    let again = post_keyed(
-        &app,
-        &key,
-        &path,
-        "sync-0002",
-        json!({"action": "connect", "version": 2}),
-    )
-    .await;
+    let again = app
+        .as_key(&key)
+        .idempotency_key("sync-0002")
+        .post(&path, json!({"action": "connect", "version": 2}))
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     // Another client's key of the same text is its own.
     let gas = app.key("workorders:write:sz-water").await;
-    let theirs = post_keyed(
-        &app,
-        &gas,
-        &path,
-        "sync-0001",
-        json!({"action": "record_survey", "version": 2, "findings": "可接入"}),
-    )
-    .await;
+    let theirs = app
+        .as_key(&gas)
+        .idempotency_key("sync-0001")
+        .post(
+            &path,
+            json!({"action": "record_survey", "version": 2, "findings": "可接入"}),
+        )
+        .await;
     assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.text());
     // Batches too.
     let batch = json!({"actions": [{"work_order_id": order, "action": "record_design", "version": 3, "external_works_m": 0}]});
-    let first = post_keyed(
-        &app,
-        &key,
-        "/api/v1/work-orders/actions",
-        "batch-1",
-        batch.clone(),
-    )
-    .await;
+    let first = app
+        .as_key(&key)
+        .idempotency_key("batch-1")
+        .post("/api/v1/work-orders/actions", batch.clone())
+        .await;
     assert_eq!(
         first.json()["results"][0]["status"],
         200,
         "{}",
         first.text()
     );
-    let again = post_keyed(&app, &key, "/api/v1/work-orders/actions", "batch-1", batch).await;
+    let again = app
+        .as_key(&key)
+        .idempotency_key("batch-1")
+        .post("/api/v1/work-orders/actions", batch)
+        .await;
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.json(), first.json());
     let stored = app
@@ -1331,14 +1273,16 @@ async fn registered_projects_may_skip_the_survey(backend: Backend) {
         .await
         .json();
     let (order, mut v) = order_of(&plain, "sz-water");
-    step(&app, &key, &order, &mut v, json!({"action": "accept"})).await;
-    let res = act(
-        &app,
-        &key,
-        &order,
-        json!({"action": "skip_survey", "version": v, "reason": "前期已踏勘"}),
-    )
-    .await;
+    app.as_key(&key)
+        .step(&order, &mut v, json!({"action": "accept"}))
+        .await;
+    let res = app
+        .as_key(&key)
+        .act(
+            &order,
+            json!({"action": "skip_survey", "version": v, "reason": "前期已踏勘"}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     let allowed: Vec<String> =
         serde_json::from_value(res.json()["error"]["allowed"].clone()).unwrap();
@@ -1351,26 +1295,25 @@ async fn registered_projects_may_skip_the_survey(backend: Backend) {
         .await
         .json();
     let (order, mut v) = order_of(&registered, "sz-water");
-    step(&app, &key, &order, &mut v, json!({"action": "accept"})).await;
-    let res = act(
-        &app,
-        &key,
-        &order,
-        json!({"action": "skip_survey", "version": v}),
-    )
-    .await;
+    app.as_key(&key)
+        .step(&order, &mut v, json!({"action": "accept"}))
+        .await;
+    let res = app
+        .as_key(&key)
+        .act(&order, json!({"action": "skip_survey", "version": v}))
+        .await;
     assert_eq!(
         res.field_codes(),
         vec![("reason".to_owned(), "required".to_owned())]
     );
-    let skipped = step(
-        &app,
-        &key,
-        &order,
-        &mut v,
-        json!({"action": "skip_survey", "reason": "项目已预登记，前期已完成现场踏勘"}),
-    )
-    .await;
+    let skipped = app
+        .as_key(&key)
+        .step(
+            &order,
+            &mut v,
+            json!({"action": "skip_survey", "reason": "项目已预登记，前期已完成现场踏勘"}),
+        )
+        .await;
     assert_eq!(skipped["stage"], "design");
 }
 
@@ -1382,13 +1325,13 @@ async fn a_cancelled_application_closes_its_case(backend: Backend) {
     let id = created["id"].as_str().unwrap();
     let heat_key = app.key("workorders:write:sz-heat").await;
     let from = &appointment()[..10];
-    let res = post_as_key(
-        &app,
-        &heat_key,
-        &format!("/api/v1/applications/{id}/approval-case"),
-        json!({"works": [heat, telecom], "place": "沿河大道", "from": from, "to": from}),
-    )
-    .await;
+    let res = app
+        .as_key(&heat_key)
+        .post(
+            &format!("/api/v1/applications/{id}/approval-case"),
+            json!({"works": [heat, telecom], "place": "沿河大道", "from": from, "to": from}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let case = res.json();
     let dept_item = |d: &str| {
@@ -1403,47 +1346,44 @@ async fn a_cancelled_application_closes_its_case(backend: Backend) {
     app.account("zrzy.x", &["approver:sz-zrzy"]).await;
     let zrzy = app.login("zrzy.x", PASSWORD).await;
     let z = dept_item("sz-zrzy");
-    let res = decide(
-        &app,
-        &zrzy,
-        z["id"].as_str().unwrap(),
-        json!({"decision": "reject", "opinion": "请调整路由", "version": 1}),
-    )
-    .await;
+    let res = app
+        .as_session(&zrzy)
+        .decide(
+            z["id"].as_str().unwrap(),
+            json!({"decision": "reject", "opinion": "请调整路由", "version": 1}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    let writer = format!(
-        "Bearer {}",
-        app.key("applications:read,applications:write").await
-    );
-    let res = cancel(
-        &app,
-        &[("authorization", &writer)],
-        id,
-        json!({"reason": "项目暂缓"}),
-    )
-    .await;
+    let writer = app.key("applications:read,applications:write").await;
+    let res = app
+        .as_key(&writer)
+        .post(
+            &format!("/api/v1/applications/{id}/cancel"),
+            json!({"reason": "项目暂缓"}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let case_path = format!("/api/v1/approval-cases/{}", case["id"].as_str().unwrap());
     let v = app.get_as(&zrzy, &case_path).await.json()["version"].clone();
-    let res = post_as_key(
-        &app,
-        &heat_key,
-        &format!("{case_path}/resubmission"),
-        json!({"version": v, "note": "改线"}),
-    )
-    .await;
+    let res = app
+        .as_key(&heat_key)
+        .post(
+            &format!("{case_path}/resubmission"),
+            json!({"version": v, "note": "改线"}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
     assert_eq!(res.json()["error"]["code"], "invalid_transition");
     app.account("jj.x", &["approver:sz-jj"]).await;
     let jj = app.login("jj.x", PASSWORD).await;
     let j = dept_item("sz-jj");
-    let res = decide(
-        &app,
-        &jj,
-        j["id"].as_str().unwrap(),
-        json!({"decision": "approve", "opinion": "同意", "version": 1}),
-    )
-    .await;
+    let res = app
+        .as_session(&jj)
+        .decide(
+            j["id"].as_str().unwrap(),
+            json!({"decision": "approve", "opinion": "同意", "version": 1}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
     assert_eq!(res.json()["error"]["code"], "invalid_transition");
 }
@@ -1465,11 +1405,12 @@ async fn deadlines_follow_the_working_time_clock(backend: Backend) {
     );
     assert_eq!(created["submitted_at"], "2026-09-18T16:30:00+08:00");
     // Accepted on Sunday at 09:00: the survey's working day runs to Monday 09:00.
-    app.state.time.set_ms(onestop_domain::timefmt::to_ms(
-        onestop_domain::timefmt::parse("2026-09-20T09:00:00+08:00").unwrap(),
-    ));
+    app.set_time("2026-09-20T09:00:00+08:00");
     let key = app.key("workorders:write:sz-water").await;
     let (order, mut v) = order_of(&created, "sz-water");
-    let accepted = step(&app, &key, &order, &mut v, json!({"action": "accept"})).await;
+    let accepted = app
+        .as_key(&key)
+        .step(&order, &mut v, json!({"action": "accept"}))
+        .await;
     assert_eq!(accepted["due_at"], "2026-09-21T09:00:00+08:00");
 }

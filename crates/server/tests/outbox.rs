@@ -7,16 +7,15 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use common::sms_gateway::Gateway;
 use common::smtp::{Mode, Relay, SmtpServer, free_port};
 use common::tls::TestCert;
 use common::*;
 use onestop_domain::config::{CityConfig, EmailConfig, SmsConfig, SmtpTls};
-use onestop_domain::timefmt;
 use onestop_server::jobs::delivery::{Deliverer, Report, deliver_once};
 use onestop_store::testing::Backend;
-use serde_json::{Value, json};
+use serde_json::json;
 
 on_both_databases!(
     warnings_reach_email_and_sms_once,
@@ -86,16 +85,6 @@ fn notify(c: &mut CityConfig, mail: EmailConfig, sms: SmsConfig) {
     c.notify.sms = Some(sms);
 }
 
-fn set(app: &TestApp, at: &str) {
-    app.state
-        .time
-        .set_ms(timefmt::to_ms(timefmt::parse(at).expect("an instant")));
-}
-
-fn advance(app: &TestApp, ms: i64) {
-    app.state.time.set_ms(app.state.now_ms() + ms);
-}
-
 /// Gives an account an email address and a mobile number.
 async fn reach(app: &TestApp, username: &str, email: Option<&str>, phone: Option<&str>) {
     let (u, e, p) = (
@@ -115,31 +104,8 @@ async fn reach(app: &TestApp, username: &str, email: Option<&str>, phone: Option
         .unwrap();
 }
 
-/// Accepts a work order through the API as its utility's key.
-async fn accept(app: &TestApp, key: &str, oid: &str) {
-    let v = app.get(&format!("/api/v1/work-orders/{oid}")).await.json()["version"].clone();
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/work-orders/{oid}/actions"),
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &format!("Bearer {key}")),
-            ],
-            json!({"action": "accept", "version": v}).to_string(),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-}
-
 async fn deliver(app: &TestApp, d: &Deliverer) -> Report {
     deliver_once(&app.state, d).await.expect("a delivery round")
-}
-
-async fn sweep(app: &TestApp) {
-    onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
 }
 
 async fn rows(app: &TestApp) -> Vec<onestop_store::outbox::Delivery> {
@@ -148,20 +114,6 @@ async fn rows(app: &TestApp) -> Vec<onestop_store::outbox::Delivery> {
         .read(|c| onestop_store::outbox::list(c, None, 1_000))
         .await
         .unwrap()
-}
-
-async fn put_settings(app: &TestApp, s: &Session, body: &Value) -> Answer {
-    app.request(
-        Method::PUT,
-        "/api/v1/account/notification-settings",
-        &[
-            ("content-type", "application/json"),
-            ("cookie", &s.cookie_header()),
-            ("x-csrf-token", &s.csrf),
-        ],
-        body.to_string(),
-    )
-    .await
 }
 
 /// The handler's operator by email and SMS on warning; the operator and the
@@ -214,12 +166,13 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
     .await;
     // One operator wants neither email nor SMS.
     let quiet = app.login("water.quiet", PASSWORD).await;
-    let res = put_settings(
-        &app,
-        &quiet,
-        &json!({"email": "quiet@water.example.cn", "in_app": true, "email_enabled": false, "sms_enabled": false}),
-    )
-    .await;
+    let res = app
+        .as_session(&quiet)
+        .put(
+            "/api/v1/account/notification-settings",
+            json!({"email": "quiet@water.example.cn", "in_app": true, "email_enabled": false, "sms_enabled": false}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let d = deliverer(&app.state.config);
 
@@ -230,8 +183,8 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
     let number = created["number"].as_str().unwrap().to_owned();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
     // Warning at Sunday 09:56:15 (the make-up working day).
-    set(&app, "2026-09-20T09:56:15+08:00");
-    sweep(&app).await;
+    app.set_time("2026-09-20T09:56:15+08:00");
+    app.sweep().await;
     assert_eq!(
         deliver(&app, &d).await,
         Report {
@@ -280,9 +233,9 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
     assert_eq!(texts[0].content_type, "application/json");
 
     // Overdue on Monday: the operator and the supervisor (who has no phone).
-    set(&app, "2026-09-21T08:00:00+08:00");
-    sweep(&app).await;
-    sweep(&app).await;
+    app.set_time("2026-09-21T08:00:00+08:00");
+    app.sweep().await;
+    app.sweep().await;
     let (a, b) = tokio::join!(deliver_once(&app.state, &d), deliver_once(&app.state, &d));
     assert_eq!(a.unwrap().sent + b.unwrap().sent, 3, "two emails, one SMS");
     let mail = smtp.wait_for(3, 10);
@@ -307,7 +260,7 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
 
     // The enterprise hears of the acceptance by every channel.
     let key = app.key("workorders:write:sz-water").await;
-    accept(&app, &key, &oid).await;
+    app.as_key(&key).accept(&oid).await;
     assert_eq!(deliver(&app, &d).await.sent, 2);
     let mail = smtp.wait_for(4, 10);
     let ent: Vec<_> = mail
@@ -385,7 +338,7 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
     let key = app.key("workorders:write:sz-water").await;
     let started = std::time::Instant::now();
-    accept(&app, &key, &oid).await;
+    app.as_key(&key).accept(&oid).await;
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 
     gateway.answer(&[503, 429]);
@@ -415,9 +368,9 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
         "no address in errors"
     );
     // Not before its time.
-    advance(&app, 29_999);
+    app.state.time.advance_ms(29_999);
     assert_eq!(deliver(&app, &d).await, Report::default());
-    advance(&app, 1);
+    app.state.time.advance_ms(1);
     assert_eq!(
         deliver(&app, &d).await,
         Report {
@@ -430,7 +383,7 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
         by(&rows(&app).await, "sms").next_attempt_at_ms,
         app.state.now_ms() + 60_000
     );
-    advance(&app, 60_000);
+    app.state.time.advance_ms(60_000);
     assert_eq!(
         deliver(&app, &d).await,
         Report {
@@ -452,7 +405,7 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
             .all(|t| t.idempotency_key == texts[0].idempotency_key)
     );
     // Given up is final.
-    advance(&app, 86_400_000);
+    app.state.time.advance_ms(86_400_000);
     assert_eq!(deliver(&app, &d).await, Report::default());
 
     // A gateway's refusal of the request itself is not retried.
@@ -462,7 +415,7 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
         .await
         .json();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
-    accept(&app, &key, &oid).await;
+    app.as_key(&key).accept(&oid).await;
     let report = deliver(&app, &d).await;
     assert_eq!(report.sent, 0);
     assert_eq!(report.given_up, 1, "{report:?}");
@@ -530,23 +483,25 @@ async fn settings_switch_channels(backend: Backend) {
         json!({"email": null, "phone": null, "in_app": true, "email_enabled": true,
                "sms_enabled": true, "email_available": true, "sms_available": true})
     );
-    let bad = put_settings(
-        &app,
-        &s,
-        &json!({"email": "boss@ent", "in_app": true, "email_enabled": "yes", "sms_enabled": true}),
-    )
-    .await;
+    let bad = app
+        .as_session(&s)
+        .put(
+            "/api/v1/account/notification-settings",
+            json!({"email": "boss@ent", "in_app": true, "email_enabled": "yes", "sms_enabled": true}),
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         bad.field_codes(),
         vec![("email_enabled".to_owned(), "invalid_format".to_owned())]
     );
-    let bad = put_settings(
-        &app,
-        &s,
-        &json!({"email": "boss@ent", "in_app": true, "email_enabled": true, "sms_enabled": true}),
-    )
-    .await;
+    let bad = app
+        .as_session(&s)
+        .put(
+            "/api/v1/account/notification-settings",
+            json!({"email": "boss@ent", "in_app": true, "email_enabled": true, "sms_enabled": true}),
+        )
+        .await;
     assert_eq!(
         bad.field_codes(),
         vec![("email".to_owned(), "invalid_format".to_owned())]
@@ -596,7 +551,7 @@ async fn settings_switch_channels(backend: Backend) {
         .json();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
     let key = app.key("workorders:write:sz-water").await;
-    accept(&app, &key, &oid).await;
+    app.as_key(&key).accept(&oid).await;
     let inbox = app.get_as(&s, "/api/v1/notifications").await.json();
     assert!(inbox["items"].as_array().unwrap().is_empty(), "{inbox}");
     let r = rows(&app).await;
@@ -613,12 +568,8 @@ async fn settings_switch_channels(backend: Backend) {
         "an API key is not an account"
     );
     let anon = app
-        .request(
-            Method::GET,
-            "/api/v1/account/notification-settings",
-            &[],
-            "",
-        )
+        .as_nobody()
+        .get("/api/v1/account/notification-settings")
         .await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
     let audited = app
@@ -666,7 +617,7 @@ async fn mail_over_implicit_tls(backend: Backend) {
             .await
             .json();
         let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
-        accept(&app, &key, &oid).await;
+        app.as_key(&key).accept(&oid).await;
         assert_eq!(deliver(&app, &d).await.sent, 1);
     }
     let mail = smtp.wait_for(2, 10);
@@ -774,7 +725,7 @@ async fn untrusted_or_unencrypted_peers_get_nothing(backend: Backend) {
     }
 
     // With the configured (trusted) transports, everything goes, over TLS.
-    advance(&app, 30_000);
+    app.state.time.advance_ms(30_000);
     let report = deliver(&app, &deliverer(&app.state.config)).await;
     assert_eq!(
         report,
@@ -816,7 +767,7 @@ async fn attempt_with(
         .await
         .json();
     let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
-    accept(app, key, &oid).await;
+    app.as_key(key).accept(&oid).await;
     let mut config = (*app.state.config).clone();
     change(&mut config);
     let report = deliver(app, &deliverer(&config)).await;

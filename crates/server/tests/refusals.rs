@@ -145,15 +145,8 @@ async fn forbidden_unauthenticated_and_scope_refusals(backend: Backend) {
     // An API key without the scope.
     let reader = app.key("applications:read").await;
     let res = app
-        .request(
-            Method::POST,
-            "/api/v1/applications",
-            &[
-                ("authorization", &format!("Bearer {reader}")),
-                ("content-type", "application/json"),
-            ],
-            five_services().to_string(),
-        )
+        .as_key(&reader)
+        .post("/api/v1/applications", five_services())
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
     // Not refusals: a success, a validation error, an unknown page.
@@ -258,15 +251,10 @@ async fn hidden_records_are_refusals(backend: Backend) {
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     // …and acting on it.
     let res = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/work-orders/{power1}/actions"),
-            &[
-                ("cookie", &cookie),
-                ("x-csrf-token", &op.csrf),
-                ("content-type", "application/json"),
-            ],
-            serde_json::json!({"action": "accept", "version": 1}).to_string(),
+        .as_session(&op)
+        .act(
+            &power1,
+            serde_json::json!({"action": "accept", "version": 1}),
         )
         .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.text());

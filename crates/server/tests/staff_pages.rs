@@ -50,7 +50,7 @@ async fn api_key(app: &TestApp) -> String {
         "applications:write,applications:read",
     )
     .await
-    .unwrap_or_else(|e| panic!("api key: {}", e.message));
+    .unwrap_or_else(|e| panic!("api key: {e:?}"));
     key
 }
 
@@ -72,18 +72,7 @@ impl Submitted {
 }
 
 async fn submit(app: &TestApp, key: &str, body: &Value) -> Submitted {
-    let auth = format!("Bearer {key}");
-    let res = app
-        .request(
-            Method::POST,
-            "/api/v1/applications",
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &auth),
-            ],
-            body.to_string(),
-        )
-        .await;
+    let res = app.as_key(key).post("/api/v1/applications", body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let v = res.json();
     Submitted {
@@ -136,7 +125,7 @@ async fn session(app: &TestApp, username: &str, grants: &[&str], ready: bool) ->
         },
     )
     .await
-    .unwrap_or_else(|e| panic!("account {username}: {} {:?}", e.message, e.fields));
+    .unwrap_or_else(|e| panic!("account {username}: {e:?}"));
     let account = created.account;
     let now = onestop_store::now_ms();
     if ready {

@@ -6,6 +6,7 @@ use crate::db::Conn;
 use crate::params;
 use onestop_domain::application::{Level, OrderStatus};
 use onestop_domain::calendar::Clock;
+use onestop_domain::clock::StageClock;
 
 /// Who the history names for a deadline moved by a calendar import.
 pub const CALENDAR_ACTOR: &str = "system:calendar";
@@ -118,25 +119,30 @@ fn recompute(
         };
         after = last.text(0)?.to_owned();
         for r in &rows {
-            let started = r.int(3)?.div_euclid(1000);
-            let (warn, due) = clock
-                .level_instants(started, r.int(4)?, r.int(5)?, share)
-                .map_err(cal)?;
-            let (warn, due) = (warn * 1000, due * 1000);
+            let stage = StageClock::from_ledger(
+                clock,
+                r.int(3)?,
+                r.int(4)?,
+                r.int(5)?,
+                r.opt_int(6)?,
+                share,
+            )
+            .map_err(cal)?;
+            let (warn, due) = (stage.instants.warn_at_ms, stage.instants.due_at_ms);
             let old_due = r.opt_int(7)?.unwrap_or(0);
             if due == old_due && r.opt_int(8)? == Some(warn) {
                 continue;
             }
-            let stopped = r.opt_int(6)?;
-            let running = r.text(2)? == OrderStatus::Open.as_str() && stopped.is_none();
+            let running = r.text(2)? == OrderStatus::Open.as_str() && stage.is_running();
             let old_level = Level::parse(r.text(9)?).unwrap_or(Level::Normal);
+            // A stopped clock keeps its level until it runs again.
             let level = if running {
-                Level::at(now_ms, warn, due)
+                stage.instants.level_at(now_ms)
             } else {
                 old_level
             };
             let next = if running {
-                level.next_change(warn, due)
+                stage.next_change(level)
             } else {
                 None
             };
@@ -204,17 +210,16 @@ pub fn recompute_items(
     let mut changed = 0;
     let mut cases = Vec::new();
     for r in &rows {
+        // An item's clock runs from the start of its round, never stopped.
         let started = r.opt_int(5)?.unwrap_or(r.int(4)?);
-        let (warn, due) = clock
-            .level_instants(started.div_euclid(1000), budget_seconds, 0, share)
-            .map_err(cal)?;
-        let (warn, due) = (warn * 1000, due * 1000);
+        let item = StageClock::start(clock, started, budget_seconds, share).map_err(cal)?;
+        let (warn, due) = (item.instants.warn_at_ms, item.instants.due_at_ms);
         let old_due = r.int(6)?;
         if due == old_due && r.opt_int(7)? == Some(warn) {
             continue;
         }
         let old_level = Level::parse(r.text(8)?).unwrap_or(Level::Normal);
-        let level = Level::at(now_ms, warn, due);
+        let level = item.level_at(now_ms);
         conn.execute(
             "UPDATE approval_items SET due_at = $2, warn_at = $3, level = $4, next_level_at = $5
              WHERE id = $1",
@@ -223,7 +228,7 @@ pub fn recompute_items(
                 due,
                 warn,
                 level.as_str(),
-                level.next_change(warn, due)
+                item.next_change(level)
             ],
         )?;
         if !only_missing {

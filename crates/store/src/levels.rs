@@ -13,6 +13,7 @@ use crate::db::Conn;
 use crate::params;
 use onestop_domain::application::{Level, OrderStatus, Stage};
 use onestop_domain::calendar::Clock;
+use onestop_domain::clock::{LevelInstants, StageClock};
 
 /// Who the history names for a level change.
 pub const SWEEPER: &str = "system:clock";
@@ -60,10 +61,13 @@ pub fn sweep(conn: &mut dyn Conn, now_ms: i64, limit: u32) -> Result<Vec<Moved>,
         let from = Level::parse(r.text(4)?)
             .ok_or_else(|| StoreError::Decode(format!("level {:?}", r.text(4))))?;
         let due = r.int(6)?;
-        let warn = r.opt_int(5)?.unwrap_or(due);
+        let at = LevelInstants {
+            warn_at_ms: r.opt_int(5)?.unwrap_or(due),
+            due_at_ms: due,
+        };
         let seen = r.int(7)?;
-        let to = Level::at(now_ms, warn, due);
-        let next = to.next_change(warn, due);
+        let to = at.level_at(now_ms);
+        let next = at.next_change(to);
         let n = conn.execute(
             "UPDATE work_orders SET level = $2, next_level_at = $3
              WHERE id = $1 AND next_level_at = $4",
@@ -82,7 +86,11 @@ pub fn sweep(conn: &mut dyn Conn, now_ms: i64, limit: u32) -> Result<Vec<Moved>,
                 .ok_or_else(|| StoreError::Decode(format!("stage {:?}", r.text(3))))?,
             from,
             to,
-            at_ms: if to == Level::Overdue { due } else { warn },
+            at_ms: if to == Level::Overdue {
+                due
+            } else {
+                at.warn_at_ms
+            },
             due_at_ms: due,
         };
         let data = serde_json::json!({
@@ -126,23 +134,25 @@ pub fn backfill(
     )?;
     let cal = StoreError::Calendar;
     for r in &rows {
-        let started = r.int(2)?.div_euclid(1000);
-        let (warn, due) = clock
-            .level_instants(started, r.int(3)?, r.int(4)?, warning_share)
-            .map_err(cal)?;
-        let (warn, due) = (warn * 1000, due * 1000);
-        let stopped = r.opt_int(5)?;
-        let running = r.text(1)? == OrderStatus::Open.as_str() && stopped.is_none();
+        let stage = StageClock::from_ledger(
+            clock,
+            r.int(2)?,
+            r.int(3)?,
+            r.int(4)?,
+            r.opt_int(5)?,
+            warning_share,
+        )
+        .map_err(cal)?;
         // A stopped clock keeps the level it had when it stopped.
-        let level = Level::at(stopped.unwrap_or(now_ms).min(now_ms), warn, due);
-        let next = if running {
-            level.next_change(warn, due)
+        let level = stage.level_at(now_ms);
+        let next = if r.text(1)? == OrderStatus::Open.as_str() {
+            stage.next_change(level)
         } else {
             None
         };
         conn.execute(
             "UPDATE work_orders SET warn_at = $2, level = $3, next_level_at = $4 WHERE id = $1",
-            params![r.text(0)?, warn, level.as_str(), next],
+            params![r.text(0)?, stage.instants.warn_at_ms, level.as_str(), next],
         )?;
     }
     Ok(rows.len())
@@ -185,10 +195,13 @@ pub fn sweep_items(
         let from = Level::parse(r.text(5)?)
             .ok_or_else(|| StoreError::Decode(format!("level {:?}", r.text(5))))?;
         let due = r.int(7)?;
-        let warn = r.opt_int(6)?.unwrap_or(due);
+        let at = LevelInstants {
+            warn_at_ms: r.opt_int(6)?.unwrap_or(due),
+            due_at_ms: due,
+        };
         let seen = r.int(8)?;
-        let to = Level::at(now_ms, warn, due);
-        let next = to.next_change(warn, due);
+        let to = at.level_at(now_ms);
+        let next = at.next_change(to);
         let n = conn.execute(
             "UPDATE approval_items SET level = $2, next_level_at = $3
              WHERE id = $1 AND next_level_at = $4",
@@ -205,7 +218,11 @@ pub fn sweep_items(
             department: r.text(4)?.to_owned(),
             from,
             to,
-            at_ms: if to == Level::Overdue { due } else { warn },
+            at_ms: if to == Level::Overdue {
+                due
+            } else {
+                at.warn_at_ms
+            },
             due_at_ms: due,
         };
         let data = serde_json::json!({

@@ -7,6 +7,7 @@ use crate::paging::{KeyKind, Order, Page, PageAt, Paged};
 use crate::params;
 use onestop_domain::access::{OrderFacts, Visibility};
 use onestop_domain::application::{Level, OrderStatus, Stage, WorkOrderItem};
+use onestop_domain::clock::{LevelInstants, StageClock};
 use onestop_domain::config::CityConfig;
 use time::UtcOffset;
 
@@ -303,6 +304,22 @@ pub struct OrderClock {
     pub warn_at_ms: Option<i64>,
 }
 
+impl OrderClock {
+    /// The stage's clock. An order from before levels warns when it falls due.
+    pub fn stage_clock(&self) -> StageClock {
+        StageClock {
+            started_at_ms: self.stage_started_at_ms,
+            budget_seconds: self.budget_seconds,
+            suspended_seconds: self.suspended_seconds,
+            suspended_at_ms: self.suspended_at_ms,
+            instants: LevelInstants {
+                warn_at_ms: self.warn_at_ms.unwrap_or(self.due_at_ms),
+                due_at_ms: self.due_at_ms,
+            },
+        }
+    }
+}
+
 pub fn clock(conn: &mut dyn Conn, id: &str) -> Result<Option<OrderClock>, StoreError> {
     let Some(r) = conn.query_opt(
         "SELECT application_id, stage, status, version, stage_started_at, budget_seconds,
@@ -365,38 +382,17 @@ pub struct OrderUpdate {
 }
 
 /// A finished stage's clock, as `stage_times` keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StageEnd {
-    pub started_at_ms: i64,
-    /// The deadline in force when the stage ended.
-    pub due_at_ms: i64,
-    /// Working time the stage took on the official calendar, its
-    /// suspensions (waiting for the applicant) excluded.
-    pub working_seconds: i64,
-    /// Whether its clock passed the deadline before it ended (or stopped).
-    pub late: bool,
-}
+pub use onestop_domain::clock::StageEnd;
 
-impl StageEnd {
-    /// The stage of `clock` ending at `now_ms`. A stage ending while its
-    /// clock stands still (waiting for the applicant) counts up to the
-    /// moment it stopped.
-    pub fn of(
-        clock: &OrderClock,
-        now_ms: i64,
-        calendar: &onestop_domain::calendar::Clock,
-    ) -> Result<StageEnd, onestop_domain::calendar::CalendarError> {
-        let until_ms = clock.suspended_at_ms.unwrap_or(now_ms).min(now_ms);
-        let worked = calendar.working_seconds_between(
-            clock.stage_started_at_ms.div_euclid(1000),
-            until_ms.div_euclid(1000),
-        )?;
-        Ok(StageEnd {
-            started_at_ms: clock.stage_started_at_ms,
-            due_at_ms: clock.due_at_ms,
-            working_seconds: (worked - clock.suspended_seconds).max(0),
-            late: until_ms > clock.due_at_ms,
-        })
+impl OrderUpdate {
+    /// The order's stage clock becomes `clock` (its level is the caller's).
+    pub fn set_clock(&mut self, clock: &StageClock) {
+        self.stage_started_at_ms = clock.started_at_ms;
+        self.budget_seconds = clock.budget_seconds;
+        self.suspended_seconds = clock.suspended_seconds;
+        self.suspended_at_ms = clock.suspended_at_ms;
+        self.due_at_ms = clock.instants.due_at_ms;
+        self.warn_at_ms = Some(clock.instants.warn_at_ms);
     }
 }
 

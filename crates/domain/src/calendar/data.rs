@@ -22,7 +22,8 @@ const OVERRIDE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 const OTHER_NAME: &str = "调休";
 
 /// What kind of day a date is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DayKind {
     /// Monday–Friday without a holiday.
@@ -77,21 +78,23 @@ impl DayKind {
 
 /// One day of the calendar, as served by `GET /api/v1/calendar/days/{date}`:
 /// `{"date":"2026-02-14","working":true,"kind":"makeup_workday","name":"春节"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayInfo {
     #[serde(serialize_with = "serialize_date")]
-    #[schema(value_type = String, format = Date, example = "2026-02-14")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date, example = "2026-02-14"))]
     pub date: Date,
     pub working: bool,
     pub kind: DayKind,
     /// Festival name, for holidays and make-up workdays only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "春节")]
+    #[cfg_attr(feature = "openapi", schema(example = "春节"))]
     pub name: Option<String>,
 }
 
 /// Where a year's calendar comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CoverageSource {
     #[serde(rename = "builtin")]
     Builtin,
@@ -120,15 +123,16 @@ impl std::fmt::Display for CoverageSource {
 
 /// How much of one year the calendar covers. Coverage within a year is always one
 /// contiguous range `first..=last`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct YearCoverage {
     pub year: i32,
     pub source: CoverageSource,
     #[serde(serialize_with = "serialize_date")]
-    #[schema(value_type = String, format = Date)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub first: Date,
     #[serde(serialize_with = "serialize_date")]
-    #[schema(value_type = String, format = Date)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub last: Date,
     /// Whether the whole year (January 1 to December 31) is covered.
     pub complete: bool,

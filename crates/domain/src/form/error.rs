@@ -2,21 +2,24 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use utoipa::ToSchema;
 
 /// One problem with one field of a submitted body.
 ///
 /// Serialised as `{"field": "applicant.uscc", "code": "uscc_checksum", "message": "…"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Dotted path into the request body (`services.gas.equipment.0.quantity`);
     /// empty when the body itself is wrong.
-    #[schema(example = "applicant.uscc")]
+    #[cfg_attr(feature = "openapi", schema(example = "applicant.uscc"))]
     pub field: String,
     /// Stable, machine-readable reason.
     pub code: FieldCode,
     /// Chinese, for people: what is wrong and how to fix it.
-    #[schema(example = "统一社会信用代码校验位错误，请核对后重新填写")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "统一社会信用代码校验位错误，请核对后重新填写")
+    )]
     pub message: String,
 }
 
@@ -43,7 +46,8 @@ impl fmt::Display for FieldError {
 }
 
 /// Why a field was refused. The codes are part of the API contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldCode {
     /// A required field is missing, `null` or blank.

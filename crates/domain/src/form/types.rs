@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
-use utoipa::ToSchema;
 
 /// An enum of the form with a stable `snake_case` code and a Chinese label.
 pub trait FormEnum: Sized + Copy + 'static {
@@ -26,7 +25,8 @@ macro_rules! form_enum {
         $(#[$meta])*
         // Codes are the snake_case variant names (a test checks `as_str` agrees);
         // utoipa does not see per-variant renames made inside a macro.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $( $(#[$vmeta])* $variant, )+
@@ -126,7 +126,8 @@ form_enum! {
 
 /// The joint application form (附表2), normalised: strings trimmed, the USCC
 /// upper-cased, blanks removed, the appointment in local (Beijing) time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct ApplicationForm {
     pub applicant: Applicant,
@@ -137,12 +138,12 @@ pub struct ApplicationForm {
         with = "rfc3339_option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00+08:00")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00+08:00"))]
     pub appointment_at: Option<OffsetDateTime>,
     pub contact: Contact,
     /// Investment project code (项目代码), `NNNN-NNNNNN-NN-NN-NNNNNN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "2611-421303-04-01-123456")]
+    #[cfg_attr(feature = "openapi", schema(example = "2611-421303-04-01-123456"))]
     pub project_code: Option<String>,
     pub mode: Mode,
     pub channel: Channel,
@@ -153,24 +154,26 @@ pub struct ApplicationForm {
 }
 
 /// The applicant enterprise (申请单位).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct Applicant {
-    #[schema(example = "随州市示例商贸有限公司")]
+    #[cfg_attr(feature = "openapi", schema(example = "随州市示例商贸有限公司"))]
     pub name: String,
     /// Unified social credit code (统一社会信用代码), 18 characters, upper case.
-    #[schema(example = "91421300MA4900000M")]
+    #[cfg_attr(feature = "openapi", schema(example = "91421300MA4900000M"))]
     pub uscc: String,
 }
 
 /// Installation address (报装地址).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct Address {
     /// One of the configured districts.
-    #[schema(example = "421303")]
+    #[cfg_attr(feature = "openapi", schema(example = "421303"))]
     pub district_code: String,
-    #[schema(example = "交通大道100号")]
+    #[cfg_attr(feature = "openapi", schema(example = "交通大道100号"))]
     pub detail: String,
     /// WGS-84 longitude, inside the city's bounds; given together with `lat`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,18 +184,20 @@ pub struct Address {
 }
 
 /// The applicant's contact person (联系人).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct Contact {
-    #[schema(example = "张三")]
+    #[cfg_attr(feature = "openapi", schema(example = "张三"))]
     pub name: String,
     /// Mainland mobile or landline number.
-    #[schema(example = "13800000000")]
+    #[cfg_attr(feature = "openapi", schema(example = "13800000000"))]
     pub phone: String,
 }
 
 /// The chosen services and their details; a present section is a chosen service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct Services {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,30 +234,33 @@ impl Services {
 }
 
 /// 用水.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct WaterDetails {
     pub business_type: WaterBusinessType,
     /// Demand in tonnes per day (用水量，吨/日).
-    #[schema(example = 50)]
+    #[cfg_attr(feature = "openapi", schema(example = 50))]
     pub demand_tons_per_day: f64,
 }
 
 /// 用电.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct PowerDetails {
     pub business_type: PowerBusinessType,
     /// Main capacity in kVA (主供容量).
-    #[schema(example = 630)]
+    #[cfg_attr(feature = "openapi", schema(example = 630))]
     pub main_capacity_kva: f64,
     /// Backup capacity in kVA (备用容量); may be 0.
-    #[schema(example = 0)]
+    #[cfg_attr(feature = "openapi", schema(example = 0))]
     pub backup_capacity_kva: f64,
 }
 
 /// 用气.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct GasDetails {
     pub category: GasCategory,
@@ -261,51 +269,54 @@ pub struct GasDetails {
 }
 
 /// One line of gas equipment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct GasEquipment {
-    #[schema(example = "燃气灶")]
+    #[cfg_attr(feature = "openapi", schema(example = "燃气灶"))]
     pub name: String,
-    #[schema(example = 4)]
+    #[cfg_attr(feature = "openapi", schema(example = 4))]
     pub quantity: u32,
     /// Required pressure, as written by the applicant.
-    #[schema(example = "2kPa")]
+    #[cfg_attr(feature = "openapi", schema(example = "2kPa"))]
     pub pressure: String,
 }
 
 /// 用暖.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct HeatDetails {
     pub category: HeatCategory,
     /// Heating area in m² (供暖面积).
-    #[schema(example = 12000)]
+    #[cfg_attr(feature = "openapi", schema(example = 12000))]
     pub heating_area_m2: f64,
 }
 
 /// 用网.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub struct NetworkDetails {
     /// Building area in m² (建筑面积).
-    #[schema(example = 20000)]
+    #[cfg_attr(feature = "openapi", schema(example = 20000))]
     pub building_area_m2: f64,
     /// Building height in m (建筑高度).
-    #[schema(example = 45)]
+    #[cfg_attr(feature = "openapi", schema(example = 45))]
     pub building_height_m: f64,
     /// Delivery date of the building (交付日期).
     #[serde(with = "date_ymd")]
-    #[schema(value_type = String, format = Date, example = "2027-06-30")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date, example = "2027-06-30"))]
     pub delivery_date: Date,
     /// Basement coverage needed (地下室覆盖).
     pub basement_coverage: bool,
     /// Number of buildings to cover (覆盖楼栋数).
-    #[schema(example = 3)]
+    #[cfg_attr(feature = "openapi", schema(example = 3))]
     pub buildings: u32,
     /// Elevator coverage needed (电梯覆盖).
     pub elevator_coverage: bool,
     /// Chosen carriers (configured carrier codes), each getting its own work order.
-    #[schema(example = json!(["telecom", "mobile"]))]
+    #[cfg_attr(feature = "openapi", schema(example = json!(["telecom", "mobile"])))]
     pub carriers: Vec<String>,
 }
 
@@ -440,7 +451,7 @@ mod tests {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "openapi"))]
 mod schema_tests {
     use super::*;
     use utoipa::PartialSchema;

@@ -29,5 +29,5 @@ pub async fn get_board(
         return Err(forbidden());
     }
     let p = params(&q, &state.config, state.now().date()).map_err(ApiError::validation)?;
-    load(&state, &p).await.map(Json)
+    Ok(load(&state, &p).await.map(Json)?)
 }

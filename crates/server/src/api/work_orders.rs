@@ -251,9 +251,9 @@ pub async fn post_cancel(
     if id.len() > 64 {
         return Err(ApiError::not_found());
     }
-    cancel_application(&state, &caller, id, &value)
+    Ok(cancel_application(&state, &caller, id, &value)
         .await
-        .map(Json)
+        .map(Json)?)
 }
 
 /// Propose (or move, with `version`) the one joint survey appointment:

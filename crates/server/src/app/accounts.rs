@@ -4,9 +4,8 @@
 //! record, in one transaction.
 
 use crate::AppState;
+use crate::app::error::{Error, Refusal};
 use crate::auth::{Caller, random_hex, token_hash};
-use crate::error::ApiError;
-use axum::http::StatusCode;
 use onestop_domain::access::{
     Capability, Grant, Role, Scope, Subject, check_password, normalize_username,
 };
@@ -21,10 +20,8 @@ fn field(name: &str, code: FieldCode, message: &str) -> FieldError {
     FieldError::new(name, code, message)
 }
 
-fn validation(errors: Vec<FieldError>) -> ApiError {
-    let mut e = ApiError::validation(errors);
-    e.message = "填写内容有误，请按提示修改".into();
-    e
+fn validation(errors: Vec<FieldError>) -> Error {
+    Error::InvalidAs("填写内容有误，请按提示修改", errors)
 }
 
 /// Checks a capability. A refusal is audited (等保: denied attempts at
@@ -35,13 +32,13 @@ async fn require(
     caller: &Caller,
     cap: Capability,
     action: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if caller.subject.may(cap) {
         return Ok(());
     }
     caller.mark.detail("capability", format!("{cap:?}").into());
     caller.mark.detail("attempted", action.into());
-    Err(crate::auth::forbidden())
+    Err(Error::forbidden())
 }
 
 /// A password that satisfies the rules, for accounts an administrator
@@ -102,10 +99,10 @@ fn new_session(
 
 /// The one answer to every failed login: it never says whether the account
 /// exists, is locked or is disabled.
-pub fn login_failed(state: &AppState) -> ApiError {
+pub fn login_failed(state: &AppState) -> Error {
     let s = &state.config.security;
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
+    Error::refused(
+        Refusal::SignInNeeded,
         "login_failed",
         format!(
             "账号或密码错误，或账户暂时不能登录。多次输错后需等待一段时间（最长 {} 分钟）才能再试；如需帮助请联系管理员。",
@@ -157,7 +154,7 @@ pub async fn login(
     caller: &Caller,
     username: &str,
     password: String,
-) -> Result<LoggedIn, ApiError> {
+) -> Result<LoggedIn, Error> {
     let now = state.now_ms();
     let policy = lockout_policy(state);
     let name = normalize_username(username);
@@ -300,7 +297,7 @@ pub async fn login(
 }
 
 /// Ends the caller's session (idempotent).
-pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), Error> {
     let Some(session) = &caller.session else {
         return Ok(());
     };
@@ -363,7 +360,7 @@ pub async fn register(
     state: &AppState,
     caller: &Caller,
     r: Registration,
-) -> Result<Registered, ApiError> {
+) -> Result<Registered, Error> {
     let mut errors = Vec::new();
     let uscc = r.uscc.trim().to_uppercase();
     if uscc.is_empty() {
@@ -556,7 +553,7 @@ async fn insert_account(
     state: &AppState,
     new: NewAccount,
     rec: NewAuditRecord,
-) -> Result<Account, ApiError> {
+) -> Result<Account, Error> {
     let id = new.id.clone();
     let audit_key = state.audit_key.clone();
     let outcome = state
@@ -592,7 +589,9 @@ async fn insert_account(
         .store
         .read(move |c| accounts::get(c, &id))
         .await?
-        .ok_or_else(ApiError::internal)
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))
 }
 
 // ───────────────────────────── passwords ─────────────────────────────
@@ -605,16 +604,16 @@ pub async fn change_password(
     current: String,
     new_password: String,
     confirm: String,
-) -> Result<LoggedIn, ApiError> {
+) -> Result<LoggedIn, Error> {
     let Some(me) = caller.account() else {
-        return Err(crate::auth::unauthenticated("请先登录"));
+        return Err(Error::unauthenticated("请先登录"));
     };
     let id = me.id.clone();
     let account = state
         .store
         .read(move |c| accounts::get(c, &id))
         .await?
-        .ok_or_else(|| crate::auth::unauthenticated("请先登录"))?;
+        .ok_or_else(|| Error::unauthenticated("请先登录"))?;
     let now = state.now_ms();
     let policy = lockout_policy(state);
     // Wrong current passwords count like failed logins, per address.
@@ -793,7 +792,7 @@ pub async fn create_account(
     state: &AppState,
     caller: &Caller,
     input: NewAccountInput,
-) -> Result<Created, ApiError> {
+) -> Result<Created, Error> {
     require(state, caller, Capability::ManageAccounts, "account_created").await?;
     let mut errors = Vec::new();
     let username = normalize_username(&input.username);
@@ -888,13 +887,13 @@ pub async fn create_account(
     })
 }
 
-async fn existing(state: &AppState, id: &str) -> Result<Account, ApiError> {
+async fn existing(state: &AppState, id: &str) -> Result<Account, Error> {
     let id = id.to_owned();
     state
         .store
         .read(move |c| accounts::get(c, &id))
         .await?
-        .ok_or_else(ApiError::not_found)
+        .ok_or(Error::NotFound)
 }
 
 /// Disables (ending every session) or re-enables an account.
@@ -903,7 +902,7 @@ pub async fn set_disabled(
     caller: &Caller,
     id: &str,
     disabled: bool,
-) -> Result<Account, ApiError> {
+) -> Result<Account, Error> {
     let action = if disabled {
         "account_disabled"
     } else {
@@ -912,8 +911,8 @@ pub async fn set_disabled(
     require(state, caller, Capability::ManageAccounts, action).await?;
     let account = existing(state, id).await?;
     if disabled && caller.account().is_some_and(|me| me.id == account.id) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(Error::refused(
+            Refusal::Conflict,
             "cannot_disable_self",
             "不能停用自己的账户",
         ));
@@ -950,11 +949,7 @@ pub async fn set_disabled(
 
 /// Resets a password to a new temporary one (shown once), ends every
 /// session, clears a lockout; the holder must change it at next login.
-pub async fn reset_password(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<Created, ApiError> {
+pub async fn reset_password(state: &AppState, caller: &Caller, id: &str) -> Result<Created, Error> {
     require(state, caller, Capability::ManageAccounts, "password_reset").await?;
     let account = existing(state, id).await?;
     let password = temporary_password();
@@ -992,15 +987,15 @@ pub async fn set_grants(
     caller: &Caller,
     id: &str,
     texts: &[String],
-) -> Result<Account, ApiError> {
+) -> Result<Account, Error> {
     require(state, caller, Capability::ManageAccounts, "roles_changed").await?;
     let account = existing(state, id).await?;
     let grants = parse_grants(state, texts).map_err(validation)?;
     if caller.account().is_some_and(|me| me.id == account.id)
         && !grants.iter().any(|g| g.role == Role::Admin)
     {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(Error::refused(
+            Refusal::Conflict,
             "cannot_demote_self",
             "不能移除自己的系统管理员角色",
         ));
@@ -1059,7 +1054,7 @@ pub async fn create_api_key(
     caller: &Caller,
     name: &str,
     scopes: &str,
-) -> Result<(ApiKey, String), ApiError> {
+) -> Result<(ApiKey, String), Error> {
     require(state, caller, Capability::ManageApiKeys, "apikey_created").await?;
     let mut errors = Vec::new();
     let name = onestop_domain::text::check_field(
@@ -1125,7 +1120,7 @@ pub async fn create_api_key(
 }
 
 /// Revokes a key at once; false when it does not exist or was revoked already.
-pub async fn revoke_api_key(state: &AppState, caller: &Caller, id: &str) -> Result<bool, ApiError> {
+pub async fn revoke_api_key(state: &AppState, caller: &Caller, id: &str) -> Result<bool, Error> {
     require(state, caller, Capability::ManageApiKeys, "apikey_revoked").await?;
     let now = state.now_ms();
     let (_, by_id, by_name) = caller.subject.audit_identity();

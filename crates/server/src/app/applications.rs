@@ -1,9 +1,8 @@
 //! Use cases shared by the API and the pages: submit, read, list.
 
 use crate::AppState;
+use crate::app::error::{Error, Refusal};
 use crate::auth::Caller;
-use crate::error::ApiError;
-use axum::http::StatusCode;
 use onestop_domain::access::{ApplicationFacts, Role, Subject, Visibility};
 use onestop_domain::application::{Application, fan_out};
 use onestop_domain::form::FieldCode;
@@ -72,7 +71,7 @@ impl Submitted {
 pub async fn replay(
     state: &AppState,
     key: &IdempotencyKey,
-) -> Result<Option<SavedResponse>, ApiError> {
+) -> Result<Option<SavedResponse>, Error> {
     let (scope, k) = (key.scope.clone(), key.key.clone());
     let saved = state
         .store
@@ -88,9 +87,9 @@ pub async fn replay(
     }
 }
 
-pub fn idempotency_conflict() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
+pub fn idempotency_conflict() -> Error {
+    Error::refused(
+        Refusal::Conflict,
         "idempotency_conflict",
         "该幂等键已用于内容不同的请求，请更换 Idempotency-Key",
     )
@@ -111,21 +110,20 @@ pub async fn submit(
     form: ApplicationForm,
     caller: &Caller,
     key: Option<IdempotencyKey>,
-) -> Result<Submitted, ApiError> {
+) -> Result<Submitted, Error> {
     let (kind, account_id, _) = caller.subject.audit_identity();
     let actor = caller.subject.actor();
     let submitted_by = (kind == "account").then(|| account_id.to_owned());
     let identity_verified = caller.subject.submission_verified(&form.applicant.uscc);
     let now = state.now();
     let now_ms = timefmt::to_ms(now);
-    let budget = state
-        .clock
-        .get()
-        .budget_for_days(state.config.limits.acceptance_days)?;
-    let (warn_s, due_s) = state.clock.get().level_instants(
-        now.unix_timestamp(),
+    let clock = state.clock.get();
+    let budget = clock.budget_for_days(state.config.limits.acceptance_days)?;
+    // Every order's acceptance stage starts now.
+    let acceptance = onestop_domain::clock::StageClock::start(
+        &clock,
+        now_ms,
         budget,
-        0,
         state.config.limits.warning_share,
     )?;
     let orders = fan_out(&form, &state.config)
@@ -133,9 +131,9 @@ pub async fn submit(
         .map(|planned| NewWorkOrder {
             id: new_id(),
             planned,
-            budget_seconds: budget,
-            due_at_ms: due_s * 1000,
-            warn_at_ms: warn_s * 1000,
+            budget_seconds: acceptance.budget_seconds,
+            due_at_ms: acceptance.instants.due_at_ms,
+            warn_at_ms: acceptance.instants.warn_at_ms,
         })
         .collect();
     let new = NewApplication {
@@ -178,7 +176,8 @@ pub async fn submit(
         Ok((app, body)) => {
             let body = match body {
                 Some(b) => b,
-                None => serde_json::to_string(&app).map_err(|_| ApiError::internal())?,
+                None => serde_json::to_string(&app)
+                    .map_err(|_| Error::Internal("an application could not be serialised"))?,
             };
             Ok(Submitted::Created {
                 application: Box::new(app),
@@ -262,7 +261,7 @@ pub async fn read_application(
     state: &AppState,
     caller: &Caller,
     id: String,
-) -> Result<Option<Application>, ApiError> {
+) -> Result<Option<Application>, Error> {
     let visibility = caller.subject.applications();
     if visibility.is_nothing() {
         return Ok(None);
@@ -310,10 +309,7 @@ pub async fn read_application(
 
 /// An application by number, without access checks: for the public status
 /// lookup, which shows no personal data and checks the phone itself.
-pub async fn get_by_number(
-    state: &AppState,
-    number: String,
-) -> Result<Option<Application>, ApiError> {
+pub async fn get_by_number(state: &AppState, number: String) -> Result<Option<Application>, Error> {
     let config = state.config.clone();
     let offset = state.offset;
     Ok(state
@@ -327,7 +323,7 @@ pub async fn get_by_number(
 
 /// An application by id, without access checks: for the public receipt,
 /// which shows no personal data.
-pub async fn get_unchecked(state: &AppState, id: String) -> Result<Option<Application>, ApiError> {
+pub async fn get_unchecked(state: &AppState, id: String) -> Result<Option<Application>, Error> {
     let config = state.config.clone();
     let offset = state.offset;
     Ok(state
@@ -342,7 +338,7 @@ pub async fn list(
     state: &AppState,
     caller: &Caller,
     mut filter: ListFilter,
-) -> Result<Page, ApiError> {
+) -> Result<Page, Error> {
     filter.visibility = caller.subject.applications();
     let config = state.config.clone();
     let offset = state.offset;

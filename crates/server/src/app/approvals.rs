@@ -4,14 +4,14 @@
 //! items at once; an approved case moves its works on to construction.
 
 use crate::AppState;
+use crate::app::error::{Error, Refusal};
 use crate::app::workorders::stale_version;
-use crate::auth::{Caller, forbidden};
-use crate::error::ApiError;
-use axum::http::StatusCode;
+use crate::auth::Caller;
 use onestop_domain::access::{Role, Scope, Subject};
 use onestop_domain::application::{OrderStatus, Stage, UnitRef};
 use onestop_domain::approval::{self, CaseStatus, ItemStatus};
 use onestop_domain::calendar::Clock;
+use onestop_domain::clock::StageClock;
 use onestop_domain::form::FieldCode;
 use onestop_domain::form::FieldError;
 use onestop_domain::text::TextKind;
@@ -111,7 +111,7 @@ fn load(c: &mut dyn Conn, id: &str) -> Result<Option<FullCase>, StoreError> {
     }))
 }
 
-async fn load_case(state: &AppState, id: String) -> Result<Option<FullCase>, ApiError> {
+async fn load_case(state: &AppState, id: String) -> Result<Option<FullCase>, Error> {
     Ok(state.store.read(move |c| load(c, &id)).await?)
 }
 
@@ -197,6 +197,19 @@ pub(crate) fn case_level(items: &[Item]) -> onestop_domain::application::Level {
     )
 }
 
+/// The clock of an approval round's items starting at `now_ms`: the
+/// approval limit, warning at the configured share.
+fn approval_clock(state: &AppState, now_ms: i64) -> Result<StageClock, Error> {
+    let clock = state.clock.get();
+    let budget = clock.budget_for_days(state.config.limits.approval_days)?;
+    Ok(StageClock::start(
+        &clock,
+        now_ms,
+        budget,
+        state.config.limits.warning_share,
+    )?)
+}
+
 /// Moves every work of an approved case on, inside the caller's transaction.
 fn grant_works(
     c: &mut dyn Conn,
@@ -222,15 +235,11 @@ fn grant_works(
         ) else {
             continue;
         };
-        let budget = match t.limit_days {
-            Some(d) => clock.budget_for_days(d).map_err(cal)?,
-            None => 0,
-        };
-        let (warn, due) = clock
-            .level_instants(now_ms.div_euclid(1000), budget, 0, limits.warning_share)
-            .map_err(cal)?;
-        let (warn, due) = (warn * 1000, due * 1000);
-        let level = onestop_domain::application::Level::at(now_ms, warn, due);
+        // A new stage: a new clock.
+        let budget = onestop_domain::clock::budget(clock, t.limit_days).map_err(cal)?;
+        let fresh = StageClock::start(clock, now_ms, budget, limits.warning_share).map_err(cal)?;
+        let due = fresh.instants.due_at_ms;
+        let level = fresh.level_at(now_ms);
         let u = OrderUpdate {
             id: w.clone(),
             expected_version: oc.version,
@@ -238,14 +247,14 @@ fn grant_works(
             from_status: oc.status,
             stage: t.to,
             status: t.status,
-            stage_started_at_ms: now_ms,
-            budget_seconds: budget,
-            suspended_seconds: 0,
-            suspended_at_ms: None,
+            stage_started_at_ms: fresh.started_at_ms,
+            budget_seconds: fresh.budget_seconds,
+            suspended_seconds: fresh.suspended_seconds,
+            suspended_at_ms: fresh.suspended_at_ms,
             due_at_ms: due,
             level,
-            warn_at_ms: Some(warn),
-            next_level_at_ms: level.next_change(warn, due),
+            warn_at_ms: Some(fresh.instants.warn_at_ms),
+            next_level_at_ms: fresh.next_change(level),
             at_ms: now_ms,
             actor: actor.to_owned(),
             kind: t.action.clone(),
@@ -256,7 +265,7 @@ fn grant_works(
                 due,
             ),
             ended: work_orders::finishes_stage((oc.stage, oc.status), (t.to, t.status))
-                .then(|| work_orders::StageEnd::of(&oc, now_ms, clock))
+                .then(|| oc.stage_clock().end(clock, now_ms))
                 .transpose()
                 .map_err(cal)?,
         };
@@ -296,13 +305,13 @@ enum Decided {
     NoWorks,
 }
 
-fn works_moved() -> ApiError {
-    let mut e = ApiError::new(
-        StatusCode::CONFLICT,
+fn works_moved() -> Error {
+    let mut e = Error::refused(
+        Refusal::Conflict,
         "invalid_transition",
         "该审批案件涉及的工单已不在并联审批环节（申请可能已撤销），请刷新后查看",
     );
-    e.allowed = Some(Vec::new());
+    e.set_allowed(Vec::new());
     e
 }
 
@@ -324,12 +333,12 @@ pub async fn raise(
     caller: &Caller,
     id: String,
     input: &serde_json::Value,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, Error> {
     let Some(app) = crate::app::applications::read_application(state, caller, id).await? else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
-    let input = approval::check_case(input, &state.config, state.now().date())
-        .map_err(ApiError::validation)?;
+    let input =
+        approval::check_case(input, &state.config, state.now().date()).map_err(Error::Invalid)?;
     let mut errors = Vec::new();
     let mut units = Vec::new();
     for (i, w) in input.works.iter().enumerate() {
@@ -350,7 +359,7 @@ pub async fn raise(
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     }
     let own = |unit: &String| match &caller.subject {
         Subject::Account(a) => a
@@ -362,21 +371,14 @@ pub async fn raise(
         Subject::Anonymous => false,
     };
     let Some(raiser) = units.iter().find(|u| own(u)).cloned() else {
-        return Err(forbidden());
+        return Err(Error::forbidden());
     };
-    let now = state.now();
     let now_ms = state.now_ms();
-    let budget = state
-        .clock
-        .get()
-        .budget_for_days(state.config.limits.approval_days)?;
-    let (warn_s, due_s) = state.clock.get().level_instants(
-        now.unix_timestamp(),
-        budget,
-        0,
-        state.config.limits.warning_share,
-    )?;
-    let (warn_ms, due_ms) = (warn_s * 1000, due_s * 1000);
+    let items_clock = approval_clock(state, now_ms)?;
+    let (warn_ms, due_ms) = (
+        items_clock.instants.warn_at_ms,
+        items_clock.instants.due_at_ms,
+    );
     let planned = approval::plan_items(
         &state.config,
         &input.not_applicable,
@@ -452,8 +454,8 @@ pub async fn raise(
     match created {
         Raised::Created => {}
         Raised::Exists => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
+            return Err(Error::refused(
+                Refusal::Conflict,
                 "case_exists",
                 "该申请已有并联审批案件",
             ));
@@ -462,7 +464,9 @@ pub async fn raise(
     }
     let stored = load_case(state, case.id.clone())
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))?;
     Ok(view(state, stored))
 }
 
@@ -493,7 +497,7 @@ pub async fn decide(
     caller: &Caller,
     item_id: String,
     input: &serde_json::Value,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, Error> {
     let mine = departments(&caller.subject);
     let i = item_id.clone();
     let found = state
@@ -506,11 +510,11 @@ pub async fn decide(
         })
         .await?;
     let Some((item, case)) = found else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     if !mine.contains(&item.department) {
         caller.hidden("approval_item", &item.id);
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     }
     let mut errors = Vec::new();
     let decision = match input.get("decision").and_then(|d| d.as_str()) {
@@ -554,21 +558,17 @@ pub async fn decide(
         ));
     }
     let (Some(decision), Some(version)) = (decision, version) else {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     };
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     }
     if item.version != version {
         return Err(stale_version());
     }
     if item.status != ItemStatus::Pending {
-        let mut e = ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_transition",
-            "该审批事项已办结",
-        );
-        e.allowed = Some(Vec::new());
+        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", "该审批事项已办结");
+        e.set_allowed(Vec::new());
         return Err(e);
     }
     let now_ms = state.now_ms();
@@ -612,7 +612,9 @@ pub async fn decide(
     }
     let stored = load_case(state, case.id.clone())
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))?;
     Ok(view(state, stored))
 }
 
@@ -623,7 +625,7 @@ pub async fn read_case(
     state: &AppState,
     caller: &Caller,
     id: String,
-) -> Result<Option<(onestop_domain::application::Application, FullCase)>, ApiError> {
+) -> Result<Option<(onestop_domain::application::Application, FullCase)>, Error> {
     if id.len() > 64 {
         return Ok(None);
     }
@@ -680,13 +682,13 @@ pub async fn resubmit(
     caller: &Caller,
     id: String,
     input: &serde_json::Value,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, Error> {
     let Some((app, full)) = read_case(state, caller, id).await? else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     let case = full.case;
     if !works_unit(caller, &app, &case) {
-        return Err(forbidden());
+        return Err(Error::forbidden());
     }
     let today = state.now().date();
     let mut errors = Vec::new();
@@ -775,15 +777,15 @@ pub async fn resubmit(
         return Err(stale_version());
     }
     if case.status != CaseStatus::Rejected {
-        let mut e = ApiError::new(
-            StatusCode::CONFLICT,
+        let mut e = Error::refused(
+            Refusal::Conflict,
             "invalid_transition",
             format!(
                 "审批案件当前为“{}”，只有未通过的案件才能修改后重新提交",
                 case.status.label_zh()
             ),
         );
-        e.allowed = Some(Vec::new());
+        e.set_allowed(Vec::new());
         return Err(e);
     }
     let waiting = app.work_orders.iter().any(|o| {
@@ -795,23 +797,17 @@ pub async fn resubmit(
     let (Some(note), Some(place), Some(from), Some(to), Some(version)) =
         (note, place, from, to, version)
     else {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     };
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     }
     let now_ms = state.now_ms();
-    let budget = state
-        .clock
-        .get()
-        .budget_for_days(state.config.limits.approval_days)?;
-    let (warn_s, due_s) = state.clock.get().level_instants(
-        now_ms.div_euclid(1000),
-        budget,
-        0,
-        state.config.limits.warning_share,
-    )?;
-    let (warn_at_ms, due_at_ms) = (warn_s * 1000, due_s * 1000);
+    let items_clock = approval_clock(state, now_ms)?;
+    let (warn_at_ms, due_at_ms) = (
+        items_clock.instants.warn_at_ms,
+        items_clock.instants.due_at_ms,
+    );
     let actor = caller.subject.actor();
     let r = approvals::Resubmission {
         case_id: case.id.clone(),
@@ -844,7 +840,9 @@ pub async fn resubmit(
     }
     let stored = load_case(state, case.id.clone())
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))?;
     Ok(view(state, stored))
 }
 
@@ -873,7 +871,7 @@ pub async fn inbox(
     status: Option<ItemStatus>,
     at: PageAt,
     per_page: u32,
-) -> Result<Page<InboxItem>, ApiError> {
+) -> Result<Page<InboxItem>, Error> {
     let mine = departments(&caller.subject);
     let rows = state
         .store

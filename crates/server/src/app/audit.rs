@@ -4,7 +4,7 @@
 //! appended inside the same transaction as the change, with
 //! `onestop_store::audit::append`.
 
-use crate::error::ApiError;
+use crate::app::error::Error;
 use onestop_store::Store;
 use onestop_store::audit::{self, AuditKey, NewAuditRecord};
 use std::sync::Arc;
@@ -39,10 +39,10 @@ impl AuditSink {
 
     /// Queues a record. Waits only when the queue is full; fails when the
     /// sink has stopped (then the caller must not hand out the data).
-    pub async fn record(&self, r: NewAuditRecord) -> Result<(), ApiError> {
+    pub async fn record(&self, r: NewAuditRecord) -> Result<(), Error> {
         self.tx.send(Msg::Record(Box::new(r))).await.map_err(|_| {
             tracing::error!("audit sink stopped; refusing the read");
-            ApiError::internal()
+            Error::Internal("the audit writer stopped")
         })
     }
 

@@ -15,8 +15,8 @@
 //!   given) before the database, so none can be newer than the head it sees.
 
 use crate::AppState;
+use crate::app::error::Error;
 use crate::auth::Caller;
-use crate::error::ApiError;
 use onestop_store::StoreError;
 use onestop_store::audit::{
     self, AuditKey, Checkpoint, Pruned, SourcedCheckpoint, VerifyOptions, VerifyReport,
@@ -389,7 +389,7 @@ fn in_snapshot<T>(
 /// `security.audit_retention_days` (never fewer than 180) and records that
 /// it did — or that it refused, or found nothing — in the same transaction
 /// (`audit_pruned`, with the range removed).
-pub async fn prune(state: &AppState, caller: &Caller) -> Result<Pruned, ApiError> {
+pub async fn prune(state: &AppState, caller: &Caller) -> Result<Pruned, Error> {
     let days = state
         .config
         .security

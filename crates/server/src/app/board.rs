@@ -1,6 +1,6 @@
 //! The supervisor's live board (监督考核): what is open, what is overdue,
 //! and how each unit kept its time limits over a period — one set of
-//! figures for the page (`web_board`), its Excel export and the JSON API.
+//! figures for the page (`web::board`), its Excel export and the JSON API.
 //!
 //! Definitions (the page states them too):
 //! - open items: work orders in progress or waiting for the applicant's
@@ -16,7 +16,7 @@
 //!   unfinished (those finished late since, and those still overdue).
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::app::error::Error;
 use onestop_domain::application::{Level, OrderStatus, Stage, UnitRef};
 use onestop_domain::config::{CityConfig, UnitKind};
 use onestop_domain::form::{FieldCode, FieldError};
@@ -341,7 +341,7 @@ pub struct OpenSnapshot {
 }
 
 /// Counts every open order now and keeps the count for the board.
-pub async fn refresh_open_counts(state: &AppState) -> Result<(), ApiError> {
+pub async fn refresh_open_counts(state: &AppState) -> Result<(), Error> {
     let taken_at_ms = state.now_ms();
     let rows = state.store.read(board::open_counts_by_district).await?;
     *state.open_counts.write().unwrap_or_else(|e| e.into_inner()) =
@@ -362,7 +362,7 @@ pub fn start_open_counts(state: AppState) -> tokio::task::JoinHandle<()> {
         loop {
             tick.tick().await;
             if let Err(e) = refresh_open_counts(&state).await {
-                tracing::warn!(error = %e.message, "open orders not counted");
+                tracing::warn!(error = %e, "open orders not counted");
             }
         }
     })
@@ -390,7 +390,7 @@ async fn open_counts(
 }
 
 /// The board's figures now, read in one reader job.
-pub async fn load(state: &AppState, p: &BoardParams) -> Result<Board, ApiError> {
+pub async fn load(state: &AppState, p: &BoardParams) -> Result<Board, Error> {
     let period = p.period(state.offset);
     let store = &state.store;
     let (f1, f2, f3, f4) = (

@@ -8,7 +8,7 @@
 //! [`reload_if_changed`], called by the sweeper).
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::app::error::Error;
 use onestop_domain::calendar::{Calendar, CalendarError, CalendarOverrides, Clock};
 use onestop_domain::form::{FieldCode, FieldError};
 use onestop_store::calendar as store_calendar;
@@ -22,7 +22,7 @@ pub struct Imported {
 }
 
 /// Builds the clock `overrides` describe, with this server's working hours.
-fn clock_from(state: &AppState, overrides: &str) -> Result<Clock, ApiError> {
+fn clock_from(state: &AppState, overrides: &str) -> Result<Clock, Error> {
     let problems = |e: CalendarError| match e {
         CalendarError::InvalidOverrides { problems } => problems,
         other => vec![other.to_string()],
@@ -32,8 +32,9 @@ fn clock_from(state: &AppState, overrides: &str) -> Result<Clock, ApiError> {
     Ok(Clock::new(calendar, state.clock.get().hours().clone()))
 }
 
-fn invalid(problems: Vec<String>) -> ApiError {
-    let mut e = ApiError::validation(
+fn invalid(problems: Vec<String>) -> Error {
+    Error::InvalidAs(
+        "日历文件有误，请按提示修改后重新导入",
         problems
             .into_iter()
             .map(|p| FieldError {
@@ -42,17 +43,11 @@ fn invalid(problems: Vec<String>) -> ApiError {
                 message: p,
             })
             .collect(),
-    );
-    e.message = "日历文件有误，请按提示修改后重新导入".into();
-    e
+    )
 }
 
 /// Checks, stores and applies a calendar; recomputes open deadlines.
-pub async fn import(
-    state: &AppState,
-    actor: &str,
-    overrides: String,
-) -> Result<Imported, ApiError> {
+pub async fn import(state: &AppState, actor: &str, overrides: String) -> Result<Imported, Error> {
     let clock = Arc::new(clock_from(state, &overrides)?);
     let now_ms = state.now_ms();
     let share = state.config.limits.warning_share;
@@ -70,7 +65,7 @@ pub async fn import(
 }
 
 /// Puts the newest stored calendar in use when another server imported it.
-pub async fn reload_if_changed(state: &AppState) -> Result<bool, ApiError> {
+pub async fn reload_if_changed(state: &AppState) -> Result<bool, Error> {
     let id = state.store.read(store_calendar::latest_id).await?;
     if id == 0 || id == state.clock.import_id() {
         return Ok(false);

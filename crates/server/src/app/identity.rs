@@ -6,9 +6,8 @@
 //! its audit record and the claimant's message, in one transaction.
 
 use crate::AppState;
+use crate::app::error::{Error, Refusal};
 use crate::auth::{Caller, ct_eq, token_hash};
-use crate::error::ApiError;
-use axum::http::StatusCode;
 use onestop_domain::access::{Role, mask_phone};
 use onestop_domain::identity::{
     self as rules, ClaimDecision, ClaimStatus, ClaimVia, Decider, DecisionError,
@@ -22,15 +21,15 @@ use onestop_store::notifications::{self, Message};
 /// Claims listed for one enterprise at most.
 const ENTERPRISE_LIST: u32 = 200;
 
-fn not_found() -> ApiError {
-    ApiError::not_found()
+fn not_found() -> Error {
+    Error::NotFound
 }
 
-fn conflict(code: &'static str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, code, message)
+fn conflict(code: &'static str, message: &str) -> Error {
+    Error::refused(Refusal::Conflict, code, message)
 }
 
-fn stale() -> ApiError {
+fn stale() -> Error {
     conflict(
         "stale_version",
         "该认证申请已被他人处理，请刷新页面后查看最新状态",
@@ -38,9 +37,9 @@ fn stale() -> ApiError {
 }
 
 /// The caller's own claims, the newest first.
-pub async fn my_claims(state: &AppState, caller: &Caller) -> Result<Vec<Claim>, ApiError> {
+pub async fn my_claims(state: &AppState, caller: &Caller) -> Result<Vec<Claim>, Error> {
     let Some(me) = caller.account() else {
-        return Err(crate::auth::unauthenticated("请先登录"));
+        return Err(Error::unauthenticated("请先登录"));
     };
     let id = me.id.clone();
     Ok(state
@@ -50,7 +49,7 @@ pub async fn my_claims(state: &AppState, caller: &Caller) -> Result<Vec<Claim>, 
 }
 
 /// The enterprises the caller administers (verified owner of).
-pub async fn owned_enterprises(state: &AppState, caller: &Caller) -> Result<Vec<String>, ApiError> {
+pub async fn owned_enterprises(state: &AppState, caller: &Caller) -> Result<Vec<String>, Error> {
     Ok(my_claims(state, caller)
         .await?
         .into_iter()
@@ -81,7 +80,7 @@ async fn decider_for(
     state: &AppState,
     caller: &Caller,
     uscc: &str,
-) -> Result<Option<Decider>, ApiError> {
+) -> Result<Option<Decider>, Error> {
     if let Some(d) = staff_decider(caller) {
         return Ok(Some(d));
     }
@@ -102,7 +101,7 @@ pub async fn enterprise_claims(
     state: &AppState,
     caller: &Caller,
     uscc: &str,
-) -> Result<Option<Vec<Claim>>, ApiError> {
+) -> Result<Option<Vec<Claim>>, Error> {
     if decider_for(state, caller, uscc).await?.is_none() {
         return Ok(None);
     }
@@ -275,7 +274,7 @@ fn apply(c: &mut dyn Conn, claim: &Claim, d: &Decided) -> Result<Option<Claim>, 
 
 /// Commits a checked decision on `claim`; the claimant's cached sessions
 /// pick up the new role at once.
-async fn commit(state: &AppState, claim: Claim, d: Decided) -> Result<Claim, ApiError> {
+async fn commit(state: &AppState, claim: Claim, d: Decided) -> Result<Claim, Error> {
     let account = claim.account_id.clone();
     let done = state
         .store
@@ -325,7 +324,7 @@ pub async fn decide(
     version: i64,
     decision: ClaimDecision,
     note: Option<String>,
-) -> Result<Claim, ApiError> {
+) -> Result<Claim, Error> {
     let id = claim_id.to_owned();
     let Some(claim) = state.store.read(move |c| claims::get(c, &id)).await? else {
         return Err(not_found());
@@ -344,7 +343,7 @@ pub async fn decide(
     match rules::check_decision(decider, decision, facts) {
         Ok(()) => {}
         Err(DecisionError::NotAllowed) => {
-            return Err(crate::auth::forbidden());
+            return Err(Error::forbidden());
         }
         Err(DecisionError::WrongStatus) => {
             return Err(conflict(
@@ -364,7 +363,7 @@ pub async fn decide(
             Some(&n),
             false,
         )
-        .map_err(|e| ApiError::validation(vec![e]))?,
+        .map_err(|e| Error::Invalid(vec![e]))?,
         None => None,
     };
     let now = state.now_ms();
@@ -392,9 +391,9 @@ pub async fn decide(
 }
 
 /// The caller's own pending claim, or absent.
-async fn own_pending(state: &AppState, caller: &Caller, claim_id: &str) -> Result<Claim, ApiError> {
+async fn own_pending(state: &AppState, caller: &Caller, claim_id: &str) -> Result<Claim, Error> {
     let Some(me) = caller.account().filter(|a| !a.must_change_password) else {
-        return Err(crate::auth::unauthenticated("请先登录"));
+        return Err(Error::unauthenticated("请先登录"));
     };
     let id = claim_id.to_owned();
     let claim = state
@@ -419,7 +418,7 @@ async fn own_pending(state: &AppState, caller: &Caller, claim_id: &str) -> Resul
 /// latest application filed through a verified channel, if any, shown to the
 /// claimant by its first three digits only (the last four are what the
 /// public status lookup asks for).
-pub async fn code_destination(state: &AppState, uscc: &str) -> Result<Option<String>, ApiError> {
+pub async fn code_destination(state: &AppState, uscc: &str) -> Result<Option<String>, Error> {
     let uscc = uscc.to_owned();
     Ok(state
         .store
@@ -458,7 +457,7 @@ pub async fn send_code(
     state: &AppState,
     caller: &Caller,
     claim_id: &str,
-) -> Result<CodeSent, ApiError> {
+) -> Result<CodeSent, Error> {
     let claim = own_pending(state, caller, claim_id).await?;
     if state.config.notify.sms.is_none() {
         return Err(conflict(
@@ -547,8 +546,8 @@ pub async fn send_code(
             "no_verified_contact",
             "贵企业还没有经认证渠道提交过申请，无法发送短信验证码。请到营业厅窗口认证，或由企业管理员审核",
         )),
-        Err(NotSent::TooSoon(wait_ms)) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+        Err(NotSent::TooSoon(wait_ms)) => Err(Error::refused(
+            Refusal::TooMany,
             "rate_limited",
             format!("验证码已发送，请 {} 秒后再重新获取", (wait_ms + 999) / 1000),
         )),
@@ -556,8 +555,8 @@ pub async fn send_code(
             "codes_used_up",
             "短信验证的次数已用完，请携带营业执照和本人身份证件到营业厅窗口认证，或由企业管理员审核",
         )),
-        Err(NotSent::EnterpriseBusy) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+        Err(NotSent::EnterpriseBusy) => Err(Error::refused(
+            Refusal::TooMany,
             "rate_limited",
             "今天已向贵企业联系人发送了多条验证码，请明天再试，或到营业厅窗口认证",
         )),
@@ -574,7 +573,7 @@ pub async fn confirm_code(
     caller: &Caller,
     claim_id: &str,
     code: &str,
-) -> Result<Claim, ApiError> {
+) -> Result<Claim, Error> {
     let claim = own_pending(state, caller, claim_id).await?;
     let code: String = code
         .chars()
@@ -582,7 +581,7 @@ pub async fn confirm_code(
         .take(16)
         .collect();
     let code_error = |m: String| {
-        ApiError::validation(vec![onestop_domain::form::FieldError::new(
+        Error::Invalid(vec![onestop_domain::form::FieldError::new(
             "code",
             onestop_domain::form::FieldCode::Mismatch,
             m,
@@ -675,42 +674,42 @@ pub fn legal_person_login(state: &AppState) -> Option<&str> {
     state.oidc.as_deref().map(|o| o.name())
 }
 
-fn oidc_failed(e: &crate::connectors::oidc::OidcError) -> ApiError {
+fn oidc_failed(e: &crate::connectors::oidc::OidcError) -> Error {
     use crate::connectors::oidc::OidcError as E;
     tracing::warn!(error = %e, "legal-person login failed");
     let (status, code, message) = match e {
         E::Config(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::Unavailable,
             "login_unavailable",
             "法人登录暂不可用，请选择其他认证方式",
         ),
         E::Unreachable(_) => (
-            StatusCode::BAD_GATEWAY,
+            Refusal::Upstream,
             "provider_unreachable",
             "暂时无法连接政务服务网的法人登录，请稍后再试，或选择其他认证方式",
         ),
         E::Refused(_) => (
-            StatusCode::CONFLICT,
+            Refusal::Conflict,
             "login_refused",
             "法人登录没有完成（可能已取消或已过期），请重新发起",
         ),
         E::TokenInvalid { .. } => (
-            StatusCode::CONFLICT,
+            Refusal::Conflict,
             "login_invalid",
             "法人登录返回的身份信息未通过校验，请重新发起；如多次失败，请选择其他认证方式",
         ),
         E::NoUscc { .. } => (
-            StatusCode::CONFLICT,
+            Refusal::Conflict,
             "login_without_uscc",
             "法人登录没有提供统一社会信用代码，不能用于企业认证，请选择其他认证方式",
         ),
         E::InvalidUscc { .. } => (
-            StatusCode::CONFLICT,
+            Refusal::Conflict,
             "login_invalid_uscc",
             "法人登录提供的统一社会信用代码无效，请选择其他认证方式",
         ),
     };
-    ApiError::new(status, code, message)
+    Error::refused(status, code, message)
 }
 
 /// Starts the legal-person login for the caller's pending claim: the
@@ -721,7 +720,7 @@ pub async fn begin_legal_person_login(
     state: &AppState,
     caller: &Caller,
     claim_id: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let Some(oidc) = state.oidc.clone() else {
         return Err(not_found());
     };
@@ -751,12 +750,12 @@ pub async fn finish_legal_person_login(
     caller: &Caller,
     login_state: &str,
     code: &str,
-) -> Result<Claim, ApiError> {
+) -> Result<Claim, Error> {
     let Some(oidc) = state.oidc.clone() else {
         return Err(not_found());
     };
     let Some(me) = caller.account().filter(|a| !a.must_change_password) else {
-        return Err(crate::auth::unauthenticated("请先登录"));
+        return Err(Error::unauthenticated("请先登录"));
     };
     let expired = || {
         conflict(

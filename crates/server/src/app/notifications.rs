@@ -1,8 +1,8 @@
 //! In-app messages: an account's list, unread count, and marking read.
 
 use crate::AppState;
+use crate::app::error::Error;
 use crate::auth::Caller;
-use crate::error::ApiError;
 use onestop_store::notifications::{self, Notification};
 use onestop_store::paging::{Page, PageAt};
 use serde::Serialize;
@@ -24,7 +24,7 @@ pub async fn load(
     state: &AppState,
     account: String,
     at: PageAt,
-) -> Result<(Page<Notification>, i64), ApiError> {
+) -> Result<(Page<Notification>, i64), Error> {
     Ok(state
         .store
         .read(move |c| {
@@ -34,7 +34,7 @@ pub async fn load(
         .await?)
 }
 
-pub async fn mark(state: &AppState, account: String, id: Option<i64>) -> Result<u64, ApiError> {
+pub async fn mark(state: &AppState, account: String, id: Option<i64>) -> Result<u64, Error> {
     let now_ms = state.now_ms();
     Ok(state
         .store

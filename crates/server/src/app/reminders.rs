@@ -3,10 +3,9 @@
 //! the other side as in-app messages.
 
 use crate::AppState;
+use crate::app::error::{Error, Refusal};
 use crate::app::workorders::visible_order;
-use crate::auth::{Caller, forbidden};
-use crate::error::ApiError;
-use axum::http::StatusCode;
+use crate::auth::Caller;
 use onestop_domain::access::{Capability, Role, Scope, Subject};
 use onestop_domain::application::OrderStatus;
 use onestop_domain::text::TextKind;
@@ -52,10 +51,10 @@ fn text(
     name: &str,
     label: &str,
     required: bool,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, Error> {
     let raw = input.get(name).and_then(|v| v.as_str());
     onestop_domain::text::check_field(name, label, TextKind::ShortNote, raw, required)
-        .map_err(|e| ApiError::validation(vec![e]))
+        .map_err(|e| Error::Invalid(vec![e]))
 }
 
 /// A supervisor reminds the handling unit of an open order.
@@ -64,21 +63,21 @@ pub async fn send(
     caller: &Caller,
     order_id: String,
     input: &serde_json::Value,
-) -> Result<ReminderView, ApiError> {
+) -> Result<ReminderView, Error> {
     let Some(row) = visible_order(state, caller, order_id).await? else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     if !caller.subject.may(Capability::Supervise) {
-        return Err(forbidden());
+        return Err(Error::forbidden());
     }
     let o = &row.item.order;
     if !matches!(o.status, OrderStatus::Open | OrderStatus::Returned) {
-        let mut e = ApiError::new(
-            StatusCode::CONFLICT,
+        let mut e = Error::refused(
+            Refusal::Conflict,
             "invalid_transition",
             "该工单已办结，无需督办",
         );
-        e.allowed = Some(Vec::new());
+        e.set_allowed(Vec::new());
         return Err(e);
     }
     let note = text(input, "note", "督办意见", true)?.unwrap_or_default();
@@ -142,7 +141,9 @@ pub async fn send(
         .store
         .read(move |c| reminders::get(c, id))
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))?;
     Ok(view(state, r))
 }
 
@@ -166,19 +167,19 @@ pub async fn acknowledge(
     caller: &Caller,
     id: i64,
     input: &serde_json::Value,
-) -> Result<ReminderView, ApiError> {
+) -> Result<ReminderView, Error> {
     let Some(r) = state.store.read(move |c| reminders::get(c, id)).await? else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     if visible_order(state, caller, r.work_order_id.clone())
         .await?
         .is_none()
     {
         caller.hidden("reminder", &id.to_string());
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     }
     if !handles(&caller.subject, &r.unit_code) {
-        return Err(forbidden());
+        return Err(Error::forbidden());
     }
     let reply = text(input, "reply", "回复", false)?;
     let now_ms = state.now_ms();
@@ -227,19 +228,17 @@ pub async fn acknowledge(
         })
         .await?;
     if !done {
-        let mut e = ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_transition",
-            "该督办已确认收到",
-        );
-        e.allowed = Some(Vec::new());
+        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", "该督办已确认收到");
+        e.set_allowed(Vec::new());
         return Err(e);
     }
     let r = state
         .store
         .read(move |c| reminders::get(c, id))
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))?;
     Ok(view(state, r))
 }
 
@@ -248,9 +247,9 @@ pub async fn of_order(
     state: &AppState,
     caller: &Caller,
     order_id: String,
-) -> Result<Vec<ReminderView>, ApiError> {
+) -> Result<Vec<ReminderView>, Error> {
     let Some(row) = visible_order(state, caller, order_id).await? else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     let id = row.item.order.id.clone();
     let found = state

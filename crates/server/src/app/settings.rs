@@ -2,8 +2,8 @@
 //! carry which messages, and the contact they go to.
 
 use crate::AppState;
+use crate::app::error::Error;
 use crate::auth::Caller;
-use crate::error::ApiError;
 use onestop_domain::access::mask_phone;
 use onestop_domain::form::FieldCode;
 use onestop_domain::form::FieldError;
@@ -49,12 +49,12 @@ pub fn account_id(caller: &Caller) -> Option<String> {
         .map(|a| a.id.clone())
 }
 
-pub async fn load(state: &AppState, id: String) -> Result<Contact, ApiError> {
+pub async fn load(state: &AppState, id: String) -> Result<Contact, Error> {
     state
         .store
         .read(move |c| accounts::contact(c, &id))
         .await?
-        .ok_or_else(ApiError::not_found)
+        .ok_or(Error::NotFound)
 }
 
 /// Checks and stores new settings; returns them as stored.
@@ -66,14 +66,14 @@ pub async fn save(
     in_app: bool,
     email_on: bool,
     sms_on: bool,
-) -> Result<Contact, ApiError> {
+) -> Result<Contact, Error> {
     let email = email
         .map(|e| e.trim().to_ascii_lowercase())
         .filter(|e| !e.is_empty());
     if let Some(e) = &email
         && !onestop_domain::contact::is_email(e)
     {
-        return Err(ApiError::validation(vec![FieldError::new(
+        return Err(Error::Invalid(vec![FieldError::new(
             "email",
             FieldCode::InvalidFormat,
             "请输入有效的电子邮箱地址，例如 zhang.san@example.com",
@@ -112,7 +112,7 @@ pub async fn save(
         })
         .await?;
     if !found {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     }
     Ok(new)
 }

@@ -2,12 +2,11 @@
 //! operator or a `workorders:*:<unit>` key sees its unit's orders only.
 
 use crate::AppState;
+use crate::app::error::{Error, Refusal};
 use crate::auth::Caller;
-use crate::auth::forbidden;
-use crate::error::ApiError;
-use axum::http::StatusCode;
 use onestop_domain::access::{Role, Scope, Subject};
 use onestop_domain::application::{Level, OrderStatus, WorkOrderItem};
+use onestop_domain::clock::StageClock;
 use onestop_domain::form::FieldCode;
 use onestop_domain::form::FieldError;
 use onestop_domain::workflow::PlanError;
@@ -20,7 +19,7 @@ pub async fn visible_order(
     state: &AppState,
     caller: &crate::auth::Caller,
     id: String,
-) -> Result<Option<OrderRow>, ApiError> {
+) -> Result<Option<OrderRow>, Error> {
     let visibility = caller.subject.work_orders();
     if visibility.is_nothing() || id.len() > 64 {
         return Ok(None);
@@ -48,8 +47,8 @@ pub fn order_roles(subject: &Subject, row: &OrderRow) -> Vec<&'static str> {
     subject.roles_on_order(&row.facts())
 }
 
-pub fn stale_version() -> ApiError {
-    ApiError::stale_version()
+pub fn stale_version() -> Error {
+    Error::stale_version()
 }
 
 /// Takes one action on one order, as the process definition allows: the
@@ -67,18 +66,18 @@ pub async fn act(
     action: &str,
     version: i64,
     input: &serde_json::Value,
-) -> Result<WorkOrderItem, ApiError> {
+) -> Result<WorkOrderItem, Error> {
     match act_once(state, caller, id, action, version, input, None).await? {
         Acted::Done(item) => Ok(item),
-        Acted::Replayed(_) => Err(ApiError::internal()),
+        Acted::Replayed(_) => Err(Error::Internal("an action without a key was replayed")),
     }
 }
 
 /// Whether a refusal is the lasting answer to a request (kept for its
 /// `Idempotency-Key`), rather than a passing failure a retry may get past:
 /// a server error, or a calendar year not loaded yet.
-fn replayable(e: &ApiError) -> bool {
-    e.status.is_client_error() && e.code != "calendar_year_missing"
+fn replayable(e: &Error) -> bool {
+    e.is_lasting()
 }
 
 /// What an action with an `Idempotency-Key` came to.
@@ -100,10 +99,10 @@ pub async fn act_once(
     version: i64,
     input: &serde_json::Value,
     key: Option<onestop_store::idempotency::IdempotencyKey>,
-) -> Result<Acted, ApiError> {
+) -> Result<Acted, Error> {
     let visibility = caller.subject.work_orders();
     if visibility.is_nothing() || id.len() > 64 {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     }
     let hash = key.as_ref().map(|k| k.request_hash.clone());
     let job = ActJob {
@@ -134,7 +133,8 @@ pub async fn act_once(
                 let (status, body) = match &outcome {
                     Ok(item) => (200, serde_json::to_string(item)),
                     Err(e) if replayable(e) => {
-                        (e.status.as_u16(), serde_json::to_string(&e.body()))
+                        let (status, body) = crate::error::answer_of(e);
+                        (status.as_u16(), serde_json::to_string(&body))
                     }
                     Err(_) => {
                         onestop_store::idempotency::release(c, k)?;
@@ -226,7 +226,7 @@ pub async fn act_many(
     caller: &Caller,
     items: &[serde_json::Value],
     key: Option<onestop_store::idempotency::IdempotencyKey>,
-) -> Result<Batch, ApiError> {
+) -> Result<Batch, Error> {
     let visibility = caller.subject.work_orders();
     let actor = caller.subject.actor();
     let now_ms = state.now_ms();
@@ -240,16 +240,17 @@ pub async fn act_many(
             .unwrap_or("")
             .trim()
             .to_owned();
-        let refused = |e: ApiError| {
+        let refused = |e: Error| {
+            let (status, body) = crate::error::answer_of(&e);
             Some(BatchResult {
                 work_order_id: id.clone(),
-                status: e.status.as_u16(),
+                status: status.as_u16(),
                 work_order: None,
-                error: Some(e.body().error),
+                error: Some(body.error),
             })
         };
         if !item.is_object() {
-            early.push(refused(ApiError::validation(vec![FieldError::new(
+            early.push(refused(Error::Invalid(vec![FieldError::new(
                 format!("actions.{i}"),
                 FieldCode::InvalidFormat,
                 "每项操作须为 JSON 对象",
@@ -257,7 +258,7 @@ pub async fn act_many(
             continue;
         }
         if id.is_empty() {
-            early.push(refused(ApiError::validation(vec![FieldError::new(
+            early.push(refused(Error::Invalid(vec![FieldError::new(
                 format!("actions.{i}.work_order_id"),
                 FieldCode::Required,
                 "请指明工单 work_order_id",
@@ -265,11 +266,11 @@ pub async fn act_many(
             continue;
         }
         if visibility.is_nothing() || id.len() > 64 {
-            early.push(refused(ApiError::not_found()));
+            early.push(refused(Error::NotFound));
             continue;
         }
         match action_and_version(item, &format!("actions.{i}.")) {
-            Err(fields) => early.push(refused(ApiError::validation(fields))),
+            Err(fields) => early.push(refused(Error::Invalid(fields))),
             Ok((action, version)) => {
                 early.push(None);
                 jobs.push(ActJob {
@@ -341,7 +342,7 @@ pub enum Batch {
 fn merge(
     early: &[Option<BatchResult>],
     jobs: &[ActJob],
-    outcomes: Vec<Result<WorkOrderItem, ApiError>>,
+    outcomes: Vec<Result<WorkOrderItem, Error>>,
 ) -> Vec<BatchResult> {
     let mut done = outcomes.into_iter().zip(jobs.iter());
     early
@@ -355,12 +356,15 @@ fn merge(
                     work_order: Some(item),
                     error: None,
                 },
-                Err(e) => BatchResult {
-                    work_order_id: job.id.clone(),
-                    status: e.status.as_u16(),
-                    work_order: None,
-                    error: Some(e.body().error),
-                },
+                Err(e) => {
+                    let (status, body) = crate::error::answer_of(&e);
+                    BatchResult {
+                        work_order_id: job.id.clone(),
+                        status: status.as_u16(),
+                        work_order: None,
+                        error: Some(body.error),
+                    }
+                }
             }),
         })
         .collect()
@@ -475,15 +479,15 @@ impl ActJob {
     fn run(
         &self,
         c: &mut dyn onestop_store::db::Conn,
-    ) -> Result<Result<WorkOrderItem, ApiError>, onestop_store::StoreError> {
+    ) -> Result<Result<WorkOrderItem, Error>, onestop_store::StoreError> {
         let Some((row, clock)) =
             work_orders::get_with_clock(c, &self.id, &self.config, self.offset)?
         else {
-            return Ok(Err(ApiError::not_found()));
+            return Ok(Err(Error::NotFound));
         };
         if !self.visibility.admits_order(&row.facts()) {
             self.mark.hidden("work_order", &self.id);
-            return Ok(Err(ApiError::not_found()));
+            return Ok(Err(Error::NotFound));
         }
         // Someone acted since the caller looked: that comes first, whatever
         // the action (the caller must look again).
@@ -513,7 +517,7 @@ impl ActJob {
         &self,
         row: &OrderRow,
         clock: &work_orders::OrderClock,
-    ) -> Result<work_orders::OrderUpdate, ApiError> {
+    ) -> Result<work_orders::OrderUpdate, Error> {
         let roles = order_roles(&self.subject, row);
         let order = &row.item.order;
         let plan = self
@@ -530,8 +534,8 @@ impl ActJob {
             )
             .map_err(|e| match e {
                 PlanError::InvalidTransition { allowed } => {
-                    let mut err = ApiError::new(
-                        StatusCode::CONFLICT,
+                    let mut err = Error::refused(
+                        Refusal::Conflict,
                         "invalid_transition",
                         format!(
                             "工单当前处于“{}（{}）”，不能执行该操作",
@@ -539,14 +543,13 @@ impl ActJob {
                             order.status.label_zh()
                         ),
                     );
-                    err.allowed = Some(allowed);
+                    err.set_allowed(allowed);
                     err
                 }
-                PlanError::Forbidden => forbidden(),
-                PlanError::Validation(fields) => ApiError::validation(fields),
+                PlanError::Forbidden => Error::forbidden(),
+                PlanError::Validation(fields) => Error::Invalid(fields),
             })?;
         let now_ms = self.now_ms;
-        let now_s = now_ms.div_euclid(1000);
         let c = &self.clock;
         let mut next = work_orders::OrderUpdate {
             id: self.id.clone(),
@@ -569,43 +572,25 @@ impl ActJob {
             data: String::new(),
             ended: None,
         };
+        let stage = clock.stage_clock();
         if work_orders::finishes_stage((order.stage, order.status), (plan.to, plan.status)) {
-            next.ended = Some(work_orders::StageEnd::of(clock, now_ms, c)?);
+            next.ended = Some(stage.end(c, now_ms)?);
         }
         let share = self.config.limits.warning_share;
         if plan.to != plan.from {
             // A new stage: a new clock.
-            let budget = match plan.limit_days {
-                Some(d) => c.budget_for_days(d)?,
-                None => 0,
-            };
-            let (warn, due) = c.level_instants(now_s, budget, 0, share)?;
-            next.stage_started_at_ms = now_ms;
-            next.budget_seconds = budget;
-            next.suspended_seconds = 0;
-            next.suspended_at_ms = None;
-            next.due_at_ms = due * 1000;
-            next.warn_at_ms = Some(warn * 1000);
-            next.level = Level::at(now_ms, warn * 1000, due * 1000);
+            let budget = onestop_domain::clock::budget(c, plan.limit_days)?;
+            let fresh = StageClock::start(c, now_ms, budget, share)?;
+            next.set_clock(&fresh);
+            next.level = fresh.level_at(now_ms);
         } else if plan.suspends {
             // Waiting for the applicant: the clock and its level stand still.
-            next.suspended_at_ms = Some(now_ms);
-        } else if plan.resumes
-            && let Some(from) = clock.suspended_at_ms
-        {
+            next.suspended_at_ms = stage.suspend(now_ms).suspended_at_ms;
+        } else if plan.resumes && !stage.is_running() {
             // The suspension's working time is added to the stage's budget.
-            let waited = c.working_seconds_between(from.div_euclid(1000), now_s)?;
-            next.suspended_seconds += waited;
-            next.suspended_at_ms = None;
-            let (warn, due) = c.level_instants(
-                clock.stage_started_at_ms.div_euclid(1000),
-                clock.budget_seconds,
-                next.suspended_seconds,
-                share,
-            )?;
-            next.due_at_ms = due * 1000;
-            next.warn_at_ms = Some(warn * 1000);
-            next.level = Level::at(now_ms, warn * 1000, due * 1000);
+            let resumed = stage.resume(c, now_ms, share)?;
+            next.set_clock(&resumed);
+            next.level = resumed.level_at(now_ms);
         }
         // A running clock of an open order changes level next at its
         // warning instant or deadline; a finished or waiting one does not.
@@ -643,10 +628,10 @@ pub async fn cancel_application(
     caller: &Caller,
     id: String,
     input: &serde_json::Value,
-) -> Result<onestop_domain::application::Application, ApiError> {
+) -> Result<onestop_domain::application::Application, Error> {
     let Some(app) = crate::app::applications::read_application(state, caller, id.clone()).await?
     else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     let roles = application_roles(&caller.subject, &app);
     let process = &state.config.process;
@@ -691,18 +676,20 @@ pub async fn cancel_application(
     }
     if let Some(e) = last_err {
         return Err(match e {
-            PlanError::Forbidden => forbidden(),
-            PlanError::Validation(f) => ApiError::validation(f),
-            PlanError::InvalidTransition { .. } => ApiError::internal(),
+            PlanError::Forbidden => Error::forbidden(),
+            PlanError::Validation(f) => Error::Invalid(f),
+            PlanError::InvalidTransition { .. } => {
+                Error::Internal("a planned transition was refused")
+            }
         });
     }
     if updates.is_empty() {
-        let mut err = ApiError::new(
-            StatusCode::CONFLICT,
+        let mut err = Error::refused(
+            Refusal::Conflict,
             "invalid_transition",
             "该申请已办结或已撤销，不能再撤销",
         );
-        err.allowed = Some(Vec::new());
+        err.set_allowed(Vec::new());
         return Err(err);
     }
     let app_id = app.id.clone();
@@ -719,7 +706,9 @@ pub async fn cancel_application(
         .await?;
     crate::app::applications::read_application(state, caller, id)
         .await?
-        .ok_or_else(ApiError::internal)
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))
 }
 
 /// Proposes (or, with the version seen, moves) the one joint survey
@@ -730,10 +719,10 @@ pub async fn propose_survey(
     caller: &Caller,
     id: String,
     input: &serde_json::Value,
-) -> Result<(bool, onestop_domain::application::Survey), ApiError> {
+) -> Result<(bool, onestop_domain::application::Survey), Error> {
     let Some(app) = crate::app::applications::read_application(state, caller, id.clone()).await?
     else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     // The caller's unit among the application's orders.
     let unit = app.work_orders.iter().find_map(|o| {
@@ -750,7 +739,7 @@ pub async fn propose_survey(
         own.then(|| o.unit.code.clone())
     });
     let Some(unit) = unit else {
-        return Err(forbidden());
+        return Err(Error::forbidden());
     };
     let mut errors = Vec::new();
     let at = match input.get("at").and_then(|v| v.as_str()) {
@@ -793,7 +782,7 @@ pub async fn propose_survey(
         },
     };
     let Some(at) = at.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::validation(errors));
+        return Err(Error::Invalid(errors));
     };
     let at_ms = onestop_domain::timefmt::to_ms(at);
     let now_ms = state.now_ms();
@@ -808,8 +797,8 @@ pub async fn propose_survey(
     use onestop_store::surveys::Outcome;
     match outcome {
         Outcome::Exists => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
+            return Err(Error::refused(
+                Refusal::Conflict,
                 "survey_exists",
                 "该申请已约定联合踏勘时间；如需改期，请带上所见的 version 重新提交",
             ));
@@ -823,6 +812,8 @@ pub async fn propose_survey(
         .store
         .read(move |c| onestop_store::surveys::get(c, &id, &config, offset))
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))?;
     Ok((outcome == Outcome::Created, survey))
 }

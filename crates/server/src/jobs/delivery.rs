@@ -13,7 +13,7 @@
 //! window left, and one a receiver can recognise).
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::app::error::Error;
 use crate::notify::SendError;
 use crate::notify::mail::{self, Mailer};
 use crate::notify::sms::{self, Sms, SmsGateway};
@@ -116,7 +116,7 @@ impl Deliverer {
 }
 
 /// Sends everything due now (in rounds of [`BATCH`]); returns what happened.
-pub async fn deliver_once(state: &AppState, d: &Deliverer) -> Result<Report, ApiError> {
+pub async fn deliver_once(state: &AppState, d: &Deliverer) -> Result<Report, Error> {
     let mut report = Report::default();
     loop {
         let (worker, now_ms) = (d.worker.clone(), state.now_ms());
@@ -136,7 +136,7 @@ pub async fn deliver_once(state: &AppState, d: &Deliverer) -> Result<Report, Api
                 Ok(Ok(Outcome::Sent)) => report.sent += 1,
                 Ok(Ok(Outcome::Retrying)) => report.retrying += 1,
                 Ok(Ok(Outcome::GivenUp)) => report.given_up += 1,
-                Ok(Err(e)) => tracing::warn!(error = %e.message, "delivery outcome not recorded"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "delivery outcome not recorded"),
                 Err(e) => tracing::warn!(error = %e, "delivery task failed"),
             }
         }
@@ -153,7 +153,7 @@ enum Outcome {
 }
 
 /// One attempt at one row, and its outcome recorded.
-async fn attempt(state: &AppState, d: &Deliverer, row: Delivery) -> Result<Outcome, ApiError> {
+async fn attempt(state: &AppState, d: &Deliverer, row: Delivery) -> Result<Outcome, Error> {
     let result = match row.channel.as_str() {
         "email" => match &d.mail {
             Some(mailer) => {
@@ -247,7 +247,7 @@ pub fn start(state: AppState, d: Deliverer) -> tokio::task::JoinHandle<()> {
                     );
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e.message, "delivery round failed"),
+                Err(e) => tracing::warn!(error = %e, "delivery round failed"),
             }
         }
     })

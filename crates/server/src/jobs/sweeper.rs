@@ -4,7 +4,7 @@
 //! PostgreSQL — each change happens once.
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::app::error::Error;
 use onestop_store::levels::{self, Moved};
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 pub const SWEEP_BATCH: u32 = 10_000;
 
 /// Moves everything due now; returns what moved.
-pub async fn sweep_once(state: &AppState) -> Result<Vec<Moved>, ApiError> {
+pub async fn sweep_once(state: &AppState) -> Result<Vec<Moved>, Error> {
     let mut all = Vec::new();
     loop {
         let now_ms = state.now_ms();
@@ -174,7 +174,7 @@ fn tell_item(
 
 /// Gives orders and pending approval items from before levels existed
 /// their warning instant and level.
-pub async fn backfill(state: &AppState) -> Result<usize, ApiError> {
+pub async fn backfill(state: &AppState) -> Result<usize, Error> {
     let (clock, share, now_ms) = (
         state.clock.get(),
         state.config.limits.warning_share,
@@ -210,21 +210,21 @@ pub fn start(state: AppState) -> tokio::task::JoinHandle<()> {
         match backfill(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(orders = n, "levels given to earlier open orders"),
-            Err(e) => tracing::warn!(error = %e.message, "levels not given to earlier orders"),
+            Err(e) => tracing::warn!(error = %e, "levels not given to earlier orders"),
         }
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             if let Err(e) = crate::app::calendar::reload_if_changed(&state).await {
-                tracing::warn!(error = %e.message, "calendar not reloaded");
+                tracing::warn!(error = %e, "calendar not reloaded");
             }
             match sweep_once(&state).await {
                 Ok(moved) if !moved.is_empty() => {
                     tracing::info!(orders = moved.len(), "levels moved");
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e.message, "sweep failed"),
+                Err(e) => tracing::warn!(error = %e, "sweep failed"),
             }
         }
     })

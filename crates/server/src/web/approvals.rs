@@ -10,12 +10,13 @@ use crate::AppState;
 use crate::app::approvals::{self, FullCase};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::staff::{
     DoneQuery, Opt, PER_PAGE, Pager, district_name, gate, iso, options, order_service, parse_opt,
     query_map, when,
 };
-use crate::web::{Nav, error_page, not_found_page, respond};
+use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -130,9 +131,9 @@ const MAX_CASE_WORKS: usize = 20;
 
 /// A refused request's field errors, the first message per field (for the
 /// forms that show each beside its field).
-pub(crate) fn errors_of(e: &ApiError) -> BTreeMap<String, String> {
+pub(crate) fn errors_of(e: &impl Failure) -> BTreeMap<String, String> {
     let mut errors = BTreeMap::new();
-    for f in &e.fields {
+    for f in &e.fields() {
         errors.entry(f.field.clone()).or_insert(f.message.clone());
     }
     errors
@@ -188,7 +189,7 @@ async fn inbox(
     let pager = Pager::parse(&q, &onestop_store::approvals::INBOX_ORDER, &mut invalid);
     let found = match approvals::inbox(&state, &caller, status, pager.at.clone(), PER_PAGE).await {
         Ok(r) => r,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let now = state.now();
     let code = status.map_or("", |s| s.as_str());
@@ -412,7 +413,7 @@ async fn render_case(
     let (app, full) = match approvals::read_case(state, caller, id).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found_page(),
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let resubmit = approvals::may_resubmit(caller, &app, &full.case);
     let mine = approvals::departments(&caller.subject);
@@ -566,15 +567,15 @@ async fn post_decision(
     let body = serde_json::Value::Object(body);
     match approvals::decide(&state, &caller, item.clone(), &body).await {
         Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=decision")).into_response(),
-        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => {
             let refusal = Refusal {
                 form: format!("decide:{item}"),
                 errors: errors_of(&e),
                 typed: typed_of(&form),
-                message: e.message.clone(),
+                message: e.message().clone(),
             };
-            render_case(&state, &caller, id, e.status, Some(refusal), None).await
+            render_case(&state, &caller, id, e.status(), Some(refusal), None).await
         }
     }
 }
@@ -598,15 +599,15 @@ async fn post_resubmission(
     let body = serde_json::Value::Object(body);
     match approvals::resubmit(&state, &caller, id.clone(), &body).await {
         Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=resubmission")).into_response(),
-        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => {
             let refusal = Refusal {
                 form: "resubmit".into(),
                 errors: errors_of(&e),
                 typed: typed_of(&form),
-                message: e.message.clone(),
+                message: e.message().clone(),
             };
-            render_case(&state, &caller, id, e.status, Some(refusal), None).await
+            render_case(&state, &caller, id, e.status(), Some(refusal), None).await
         }
     }
 }
@@ -766,7 +767,7 @@ async fn raise_page(
     let (app, existing) = match raise_context(&state, &caller, id).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found_page(),
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     if let Some(case) = existing {
         return Redirect::to(&format!("/approval-cases/{case}")).into_response();
@@ -822,12 +823,12 @@ async fn post_raise(
         Ok(case) => {
             Redirect::to(&format!("/approval-cases/{}?done=raised", case.id)).into_response()
         }
-        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => {
             let (app, existing) = match raise_context(&state, &caller, id).await {
                 Ok(Some(found)) => found,
                 Ok(None) => return not_found_page(),
-                Err(e) => return error_page(e.status, &e.message),
+                Err(e) => return failure_page(e),
             };
             if let Some(case) = existing {
                 return Redirect::to(&format!("/approval-cases/{case}")).into_response();
@@ -842,10 +843,10 @@ async fn post_raise(
                 &caller,
                 &app,
                 Some((&works, &not_applicable, sign)),
-                Some((errors_of(&e), typed, e.message.clone())),
+                Some((errors_of(&e), typed, e.message().clone())),
             );
             let csrf = p.csrf.clone();
-            respond(&caller, &csrf, e.status, &p)
+            respond(&caller, &csrf, e.status(), &p)
         }
     }
 }

@@ -5,8 +5,9 @@
 use crate::AppState;
 use crate::app::accounts::{self, Registration};
 use crate::auth::{Caller, CredentialProblem, Limit, clear_session_cookie, session_cookie};
+use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, respond};
+use crate::web::{Nav, error_page, failure_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -209,10 +210,10 @@ async fn login_submit(
             signed_in(&state, &caller, &done.token, &to)
         }
         // Recorded as a failed login already: not a second refusal record.
-        Err(e) if e.code == "login_failed" => {
-            crate::refusals::audited(again(StatusCode::UNAUTHORIZED, e.message))
+        Err(e) if e.code() == "login_failed" => {
+            crate::refusals::audited(again(StatusCode::UNAUTHORIZED, e.message()))
         }
-        Err(e) => error_page(e.status, &e.message),
+        Err(e) => failure_page(e),
     }
 }
 
@@ -236,7 +237,7 @@ async fn logout(
     if caller.session.is_some()
         && let Err(e) = accounts::logout(&state, &caller).await
     {
-        return error_page(e.status, &e.message);
+        return failure_page(e);
     }
     let mut res = Redirect::to("/login?notice=logged_out").into_response();
     if let Ok(v) = HeaderValue::from_str(&clear_session_cookie()) {
@@ -344,9 +345,9 @@ async fn register_submit(
     };
     match accounts::register(&state, &caller, r).await {
         Ok(_) => Redirect::to("/login?notice=registered").into_response(),
-        Err(e) if e.code == "validation_failed" => {
+        Err(e) if e.code() == "validation_failed" => {
             let mut errors = BTreeMap::new();
-            for fe in e.fields {
+            for fe in e.fields() {
                 // A taken login name is the phone number on this form.
                 let name = if fe.field == "username" {
                     "phone".to_owned()
@@ -361,7 +362,7 @@ async fn register_submit(
                 Some("填写内容有误，请按提示修改。".into()),
             )
         }
-        Err(e) => error_page(e.status, &e.message),
+        Err(e) => failure_page(e),
     }
 }
 
@@ -535,10 +536,10 @@ async fn password_submit(
             };
             signed_in(&state, &caller, &done.token, &to)
         }
-        Err(e) if e.code == "validation_failed" => {
+        Err(e) if e.code() == "validation_failed" => {
             let csrf = caller.csrf_token();
             let mut errors = BTreeMap::new();
-            for fe in e.fields {
+            for fe in e.fields() {
                 errors.entry(fe.field).or_insert(fe.message);
             }
             respond(
@@ -553,6 +554,6 @@ async fn password_submit(
                 },
             )
         }
-        Err(e) => error_page(e.status, &e.message),
+        Err(e) => failure_page(e),
     }
 }

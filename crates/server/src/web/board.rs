@@ -7,6 +7,7 @@
 use crate::AppState;
 use crate::app::board::{self, Board, BoardParams, BoardQuery, date_text};
 use crate::auth::Caller;
+use crate::web::Failure;
 use crate::web::staff::{district_name, gate, service_name, when};
 use crate::web::{Nav, respond};
 use askama::Template;
@@ -444,7 +445,7 @@ async fn loaded(
     let p = checked(state, caller, &q).map_err(|page| *page)?;
     let b = board::load(state, &p)
         .await
-        .map_err(|e| crate::web::error_page(e.status, &e.message))?;
+        .map_err(crate::web::failure_page)?;
     Ok((q, p, b))
 }
 
@@ -485,7 +486,7 @@ async fn board_live(
         Ok(p) => p,
         Err(errors) => {
             let e = crate::error::ApiError::validation(errors);
-            return (e.status, e.message).into_response();
+            return (e.status(), e.message()).into_response();
         }
     };
     match board::load(&state, &p).await {
@@ -499,7 +500,7 @@ async fn board_live(
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
-        Err(e) => (e.status, e.message).into_response(),
+        Err(e) => (e.status(), e.message()).into_response(),
     }
 }
 

@@ -24,7 +24,7 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::middleware::read_body;
-use crate::web::{csrf_failed_page, error_page};
+use crate::web::{csrf_failed_page, error_page, failure_page};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
@@ -341,7 +341,7 @@ impl<F: PageFields> FromRequest<AppState> for PageForm<F> {
         }
         let bytes = read_body(body, state.body_limit)
             .await
-            .map_err(|e| error_page(e.status, &e.message))?;
+            .map_err(failure_page)?;
         let form = F::spec(state).decode(&bytes);
         if F::needs_csrf(&caller)
             && (!Caller::origin_ok(&parts.headers) || !caller.csrf_ok(form.csrf_token()))

@@ -6,10 +6,10 @@
 use crate::AppState;
 use crate::app::identity;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::web::Failure;
 use crate::web::admin::gate;
 use crate::web::form::{Decoded, PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, respond};
+use crate::web::{Nav, error_page, failure_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -166,7 +166,7 @@ async fn render_my(
     let me = caller.account().map(|a| a.id.clone()).unwrap_or_default();
     let mine = match identity::my_claims(state, caller).await {
         Ok(c) => c,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let sms = state.config.notify.sms.is_some();
     let mut claims = Vec::with_capacity(mine.len());
@@ -174,7 +174,7 @@ async fn render_my(
         let code_to = if sms && c.status == ClaimStatus::Pending {
             match identity::code_destination(state, &c.uscc).await {
                 Ok(t) => t,
-                Err(e) => return error_page(e.status, &e.message),
+                Err(e) => return failure_page(e),
             }
         } else {
             None
@@ -194,7 +194,7 @@ async fn render_my(
     {
         let list = match identity::enterprise_claims(state, caller, &c.uscc).await {
             Ok(l) => l.unwrap_or_default(),
-            Err(e) => return error_page(e.status, &e.message),
+            Err(e) => return failure_page(e),
         };
         let (pending, members) = list
             .iter()
@@ -294,8 +294,17 @@ async fn send_code(
 ) -> Response {
     match identity::send_code(&state, &caller, &id).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=code_sent")),
-        Err(e) if e.status == StatusCode::NOT_FOUND => crate::web::not_found_page(),
-        Err(e) => render_my(&state, &caller, e.status, Some((false, e.message)), None).await,
+        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
+        Err(e) => {
+            render_my(
+                &state,
+                &caller,
+                e.status(),
+                Some((false, e.message())),
+                None,
+            )
+            .await
+        }
     }
 }
 
@@ -308,15 +317,24 @@ async fn confirm_code(
     let code = form.get("code").unwrap_or("");
     match identity::confirm_code(&state, &caller, &id, code).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=verified")),
-        Err(e) if e.status == StatusCode::NOT_FOUND => crate::web::not_found_page(),
-        Err(e) if e.code == "validation_failed" => {
+        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
+        Err(e) if e.code() == "validation_failed" => {
             let m = e
-                .fields
+                .fields()
                 .first()
-                .map_or(e.message.clone(), |f| f.message.clone());
-            render_my(&state, &caller, e.status, None, Some((id, m))).await
+                .map_or(e.message().clone(), |f| f.message.clone());
+            render_my(&state, &caller, e.status(), None, Some((id, m))).await
         }
-        Err(e) => render_my(&state, &caller, e.status, Some((false, e.message)), None).await,
+        Err(e) => {
+            render_my(
+                &state,
+                &caller,
+                e.status(),
+                Some((false, e.message())),
+                None,
+            )
+            .await
+        }
     }
 }
 
@@ -328,8 +346,17 @@ async fn legal_person(
 ) -> Response {
     match identity::begin_legal_person_login(&state, &caller, &id).await {
         Ok(url) => see_other(&url),
-        Err(e) if e.status == StatusCode::NOT_FOUND => crate::web::not_found_page(),
-        Err(e) => render_my(&state, &caller, e.status, Some((false, e.message)), None).await,
+        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
+        Err(e) => {
+            render_my(
+                &state,
+                &caller,
+                e.status(),
+                Some((false, e.message())),
+                None,
+            )
+            .await
+        }
     }
 }
 
@@ -365,8 +392,17 @@ async fn legal_person_back(
     let (login_state, code) = (q.state.unwrap_or_default(), q.code.unwrap_or_default());
     match identity::finish_legal_person_login(&state, &caller, &login_state, &code).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=verified")),
-        Err(e) if e.status == StatusCode::NOT_FOUND => crate::web::not_found_page(),
-        Err(e) => render_my(&state, &caller, e.status, Some((false, e.message)), None).await,
+        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
+        Err(e) => {
+            render_my(
+                &state,
+                &caller,
+                e.status(),
+                Some((false, e.message())),
+                None,
+            )
+            .await
+        }
     }
 }
 
@@ -409,16 +445,32 @@ async fn decide(
     if let Some(r) = gate(&caller, cap, path) {
         return r;
     }
-    let again = |e: ApiError| {
+    let again = |e: crate::app::error::Error| {
         let state = state.clone();
         let caller = caller.clone();
         let hall = hall.clone();
         async move {
             match hall {
                 Some(uscc) => {
-                    render_hall(&state, &caller, &uscc, e.status, Some((false, e.message))).await
+                    render_hall(
+                        &state,
+                        &caller,
+                        &uscc,
+                        e.status(),
+                        Some((false, e.message())),
+                    )
+                    .await
                 }
-                None => render_my(&state, &caller, e.status, Some((false, e.message)), None).await,
+                None => {
+                    render_my(
+                        &state,
+                        &caller,
+                        e.status(),
+                        Some((false, e.message())),
+                        None,
+                    )
+                    .await
+                }
             }
         }
     };
@@ -434,8 +486,8 @@ async fn decide(
         && matches!(decision, ClaimDecision::Verify { .. })
         && form.get("checked").is_none_or(|v| v != "on")
     {
-        return again(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return again(crate::app::error::Error::refused(
+            crate::app::error::Refusal::Unacceptable,
             "validation_failed",
             "请先核验营业执照原件和经办人身份证件，并勾选“已核验”后再通过",
         ))
@@ -450,7 +502,7 @@ async fn decide(
             Some(_) => see_other(&format!("{HALL_PATH}?uscc={}&notice=decided", c.uscc)),
             None => see_other(&format!("{MY_PATH}?notice=decided")),
         },
-        Err(e) if e.status == StatusCode::NOT_FOUND => crate::web::not_found_page(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
         Err(e) => again(e).await,
     }
 }
@@ -500,7 +552,7 @@ async fn render_hall(
             match identity::enterprise_claims(state, caller, uscc).await {
                 Ok(Some(list)) => claims = list.iter().map(|c| view(state, c, &me)).collect(),
                 Ok(None) => return error_page(StatusCode::FORBIDDEN, "无权访问此页面"),
-                Err(e) => return error_page(e.status, &e.message),
+                Err(e) => return failure_page(e),
             }
         } else {
             uscc_error = Some("请填写 18 位统一社会信用代码（以营业执照为准）".to_owned());

@@ -713,7 +713,9 @@ async fn apply_submit(
         .filter(|t| !t.is_empty() && t.len() <= 64);
     let result = match applications::validate(&state, &json) {
         // Nothing is submitted while part of the form was not recognised.
-        Ok(_) if unrecognised => Err(ApiError::validation(std::mem::take(&mut errors))),
+        Ok(_) if unrecognised => Err(crate::app::error::Error::Invalid(std::mem::take(
+            &mut errors,
+        ))),
         Ok(form) if errors.is_empty() => {
             let key = token.as_ref().map(|t| IdempotencyKey {
                 scope: "web".into(),
@@ -726,13 +728,17 @@ async fn apply_submit(
             });
             match applications::check_submitter(&caller.subject, &form) {
                 Ok(()) => applications::submit(&state, form, &caller, key).await,
-                Err(fields) => Err(ApiError::validation(fields)),
+                Err(fields) => Err(crate::app::error::Error::Invalid(fields)),
             }
         }
-        Ok(_) => Err(ApiError::validation(std::mem::take(&mut errors))),
+        Ok(_) => Err(crate::app::error::Error::Invalid(std::mem::take(
+            &mut errors,
+        ))),
         Err(mut field_errors) => {
             errors.append(&mut field_errors);
-            Err(ApiError::validation(std::mem::take(&mut errors)))
+            Err(crate::app::error::Error::Invalid(std::mem::take(
+                &mut errors,
+            )))
         }
     };
     match result {
@@ -743,9 +749,9 @@ async fn apply_submit(
                 "提交结果读取失败，请查询申请状态",
             ),
         },
-        Err(e) if e.code == "validation_failed" => {
+        Err(e) if e.code() == "validation_failed" => {
             let mut p = ApplyPage::new(&state, &caller);
-            for f in e.fields {
+            for f in e.fields() {
                 let field = remap_equipment_row(&f.field, &rows);
                 p.errors.entry(field).or_insert(f.message);
             }
@@ -760,11 +766,11 @@ async fn apply_submit(
             let csrf = p.csrf.clone();
             respond(&caller, &csrf, StatusCode::UNPROCESSABLE_ENTITY, &p)
         }
-        Err(e) if e.code == "idempotency_conflict" => error_page(
+        Err(e) if e.code() == "idempotency_conflict" => error_page(
             StatusCode::CONFLICT,
             "这份申请表已经提交过。如需再次申请，请重新打开申请页填写。",
         ),
-        Err(e) => error_page(e.status, &e.message),
+        Err(e) => failure_page(e),
     }
 }
 
@@ -926,13 +932,13 @@ async fn receipt(
     // everyone else the public view, without personal data.
     let full = match applications::read_application(&state, &caller, id.clone()).await {
         Ok(found) => found,
-        Err(e) => return no_store(error_page(e.status, &e.message)),
+        Err(e) => return no_store(failure_page(e)),
     };
     let (app, full_view) = match full {
         Some(app) => (Some(app), true),
         None => match applications::get_unchecked(&state, id).await {
             Ok(app) => (app, false),
-            Err(e) => return no_store(error_page(e.status, &e.message)),
+            Err(e) => return no_store(failure_page(e)),
         },
     };
     let Some(app) = app else {
@@ -1130,7 +1136,7 @@ async fn lookup(state: &AppState, caller: &Caller, form: &Decoded) -> Response {
                 ),
             )
         }
-        Err(e) => error_page(e.status, &e.message),
+        Err(e) => failure_page(e),
     }
 }
 
@@ -1237,6 +1243,57 @@ pub const ERROR_PAGES: crate::middleware::ErrorPages = crate::middleware::ErrorP
     error: error_page,
     not_found: not_found_page,
 };
+
+/// What a page shows of a use case's refusal or of an API error: the same
+/// status, code, message and field problems the API answers.
+pub trait Failure {
+    fn status(&self) -> StatusCode;
+    fn code(&self) -> &str;
+    fn message(&self) -> String;
+    fn fields(&self) -> Vec<FieldError>;
+}
+
+impl Failure for ApiError {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+    fn code(&self) -> &str {
+        self.code
+    }
+    fn message(&self) -> String {
+        self.message.clone()
+    }
+    fn fields(&self) -> Vec<FieldError> {
+        self.fields.clone()
+    }
+}
+
+impl Failure for crate::app::error::Error {
+    fn status(&self) -> StatusCode {
+        crate::error::status_of(self)
+    }
+    fn code(&self) -> &str {
+        crate::app::error::Error::code(self)
+    }
+    fn message(&self) -> String {
+        crate::error::message_of(self)
+    }
+    fn fields(&self) -> Vec<FieldError> {
+        match self {
+            crate::app::error::Error::Invalid(f) | crate::app::error::Error::InvalidAs(_, f) => {
+                f.clone()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The Chinese error page for a refusal or a fault (a fault's details are
+/// logged, never shown).
+pub fn failure_page(e: impl Into<ApiError>) -> Response {
+    let e: ApiError = e.into();
+    error_page(e.status, &e.message)
+}
 
 pub fn error_page(status: StatusCode, message: &str) -> Response {
     page(

@@ -6,7 +6,7 @@ use crate::app::notifications::*;
 use crate::auth::Caller;
 use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::staff::{Pager, encode_next, query_map, when};
-use crate::web::{Nav, error_page, respond};
+use crate::web::{Nav, failure_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -61,7 +61,7 @@ async fn page(
     let pager = Pager::parse(&q, &onestop_store::notifications::ORDER, &mut invalid);
     let (found, unread) = match load(&state, account, pager.at.clone()).await {
         Ok(r) => r,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let next = pager.next("/notifications", &[], &found);
     let csrf = caller.csrf_token();
@@ -127,6 +127,6 @@ async fn read_form(
                 .unwrap_or_else(|| "/notifications".to_owned());
             Redirect::to(&to).into_response()
         }
-        Err(e) => error_page(e.status, &e.message),
+        Err(e) => failure_page(e),
     }
 }

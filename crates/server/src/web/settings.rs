@@ -7,7 +7,7 @@ use crate::app::settings::*;
 use crate::auth::Caller;
 use crate::web::auth::login_redirect;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, respond};
+use crate::web::{Nav, failure_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -49,7 +49,7 @@ async fn page(
     };
     let contact = match load(&state, id).await {
         Ok(c) => c,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let csrf = caller.csrf_token();
     respond(
@@ -106,10 +106,10 @@ async fn submit(
     .await
     {
         Ok(_) => Redirect::to("/account/notifications?saved=1").into_response(),
-        Err(e) if e.code == "validation_failed" => {
+        Err(e) if e.code() == "validation_failed" => {
             let contact = match load(&state, id).await {
                 Ok(c) => c,
-                Err(e) => return error_page(e.status, &e.message),
+                Err(e) => return failure_page(e),
             };
             let mut s = view(&state, contact);
             s.email = email;
@@ -130,6 +130,6 @@ async fn submit(
                 },
             )
         }
-        Err(e) => error_page(e.status, &e.message),
+        Err(e) => failure_page(e),
     }
 }

@@ -11,8 +11,9 @@ use crate::AppState;
 use crate::app::applications;
 use crate::app::workorders::visible_order;
 use crate::auth::Caller;
+use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, not_found_page, respond};
+use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -402,7 +403,7 @@ async fn applications(
     };
     let result = match applications::list(&state, &caller, filter).await {
         Ok(p) => p,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let status_code = status.map_or("", |s| s.as_str());
     let district_code = district.as_deref().unwrap_or("");
@@ -661,11 +662,11 @@ async fn application_detail(
     let app = match applications::read_application(&state, &caller, id).await {
         Ok(Some(app)) => app,
         Ok(None) => return not_found_page(),
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let progress = match crate::web::progress::load(&state, app.id.clone()).await {
         Ok(p) => p,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let f = &app.form;
     let own_units = own_unit_names(&state, &caller);
@@ -746,7 +747,7 @@ async fn order_rows(
         .await
         .map_err(|e| {
             let e = crate::error::ApiError::from(e);
-            error_page(e.status, &e.message)
+            failure_page(e)
         })?;
     Ok(found.map(|r| order_row_view(state, &r)))
 }
@@ -1013,7 +1014,7 @@ async fn order_page(
     let found = match visible_order(state, caller, id).await {
         Ok(Some(r)) => r,
         Ok(None) => return not_found_page(),
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let o = &found.item.order;
     let mine = caller
@@ -1028,11 +1029,11 @@ async fn order_page(
     {
         Ok(Some(app)) => app,
         Ok(None) => return not_found_page(),
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let progress = match crate::web::progress::load(state, app.id.clone()).await {
         Ok(p) => p,
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let order = app.work_orders.iter().find(|w| w.id == o.id);
     let timeline = order.map(|w| crate::web::progress::order_timeline(state, w, &progress.events));
@@ -1056,7 +1057,7 @@ async fn order_page(
             .collect(),
         Err(e) => {
             let e = crate::error::ApiError::from(e);
-            return error_page(e.status, &e.message);
+            return failure_page(e);
         }
     };
     let may_remind = caller.subject.may(Capability::Supervise)
@@ -1186,7 +1187,7 @@ async fn work_order_survey(
     let found = match visible_order(&state, &caller, id.clone()).await {
         Ok(Some(r)) => r,
         Ok(None) => return not_found_page(),
-        Err(e) => return error_page(e.status, &e.message),
+        Err(e) => return failure_page(e),
     };
     let typed = form.get("at").map(|v| v.trim()).unwrap_or("");
     let mut body = serde_json::Map::new();
@@ -1216,12 +1217,12 @@ async fn work_order_survey(
                 &state,
                 &caller,
                 id,
-                e.status,
+                e.status(),
                 Some(Refusal {
                     action: "survey".into(),
                     typed: kept,
                     errors,
-                    message: e.message,
+                    message: e.message(),
                 }),
                 None,
             )
@@ -1241,7 +1242,7 @@ async fn work_order_remind(
     let body = serde_json::json!({"note": form.get("note").cloned().unwrap_or_default()});
     match crate::app::reminders::send(&state, &caller, id.clone(), &body).await {
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=reminder")).into_response(),
-        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => refused(&state, &caller, id, "remind", &form, e).await,
     }
 }
@@ -1264,7 +1265,7 @@ async fn work_order_acknowledge(
             r.work_order_id
         ))
         .into_response(),
-        Err(e) if e.status == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => refused(&state, &caller, id, &format!("ack-{rid}"), &form, e).await,
     }
 }
@@ -1276,7 +1277,7 @@ async fn refused(
     id: String,
     form_name: &str,
     form: &HashMap<String, String>,
-    e: crate::error::ApiError,
+    e: crate::app::error::Error,
 ) -> Response {
     let errors = crate::web::approvals::errors_of(&e);
     let typed = form
@@ -1288,12 +1289,12 @@ async fn refused(
         state,
         caller,
         id,
-        e.status,
+        e.status(),
         Some(Refusal {
             action: form_name.to_owned(),
             typed,
             errors,
-            message: e.message,
+            message: e.message(),
         }),
         None,
     )
@@ -1409,12 +1410,12 @@ async fn work_order_action(
                 &state,
                 &caller,
                 id,
-                e.status,
+                e.status(),
                 Some(Refusal {
                     action,
                     typed,
                     errors,
-                    message: e.message,
+                    message: e.message(),
                 }),
                 None,
             )

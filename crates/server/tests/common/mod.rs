@@ -8,6 +8,7 @@ use onestop_domain::config::CityConfig;
 use onestop_server::AppState;
 use onestop_store::testing::{Backend, TestDb};
 use serde_json::{Value, json};
+use std::borrow::Borrow;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -115,6 +116,55 @@ impl Answer {
 }
 
 impl TestApp {
+    /// Requests as the holder of an API key.
+    pub fn as_key<'a>(&'a self, key: &'a str) -> As<'a> {
+        As {
+            app: self,
+            who: Who::Key(key),
+            idempotency_key: None,
+        }
+    }
+
+    /// Requests as a signed-in browser.
+    pub fn as_session<'a>(&'a self, s: &'a Session) -> As<'a> {
+        As {
+            app: self,
+            who: Who::Browser(s),
+            idempotency_key: None,
+        }
+    }
+
+    /// Requests without credentials.
+    pub fn as_nobody(&self) -> As<'_> {
+        As {
+            app: self,
+            who: Who::Nobody,
+            idempotency_key: None,
+        }
+    }
+
+    /// Moves the hand-set clock to `at` (RFC 3339).
+    pub fn set_time(&self, at: &str) {
+        self.state.time.set_ms(ms(at));
+    }
+
+    /// One run of the level sweeper.
+    pub async fn sweep(&self) {
+        onestop_server::jobs::sweeper::sweep_once(&self.state)
+            .await
+            .expect("sweep");
+    }
+
+    /// A work order as the test client reads it.
+    pub async fn work_order(&self, id: &str) -> Value {
+        self.get(&format!("/api/v1/work-orders/{id}")).await.json()
+    }
+
+    /// An application as the test client reads it.
+    pub async fn application(&self, id: &str) -> Value {
+        self.get(&format!("/api/v1/applications/{id}")).await.json()
+    }
+
     pub async fn new(backend: Backend) -> TestApp {
         Self::with_config(backend, |_| {}).await
     }
@@ -122,9 +172,7 @@ impl TestApp {
     /// A test app whose clock stands at `at` (RFC 3339) until the test moves
     /// it (`app.state.time`).
     pub async fn at_time(backend: Backend, at: &str) -> TestApp {
-        let ms =
-            onestop_domain::timefmt::to_ms(onestop_domain::timefmt::parse(at).expect("an instant"));
-        Self::build(backend, |_| {}, onestop_server::TimeSource::manual(ms)).await
+        Self::build(backend, |_| {}, onestop_server::TimeSource::manual(ms(at))).await
     }
 
     /// A changed configuration and a clock standing at `at`.
@@ -133,9 +181,7 @@ impl TestApp {
         at: &str,
         change: impl FnOnce(&mut CityConfig),
     ) -> TestApp {
-        let ms =
-            onestop_domain::timefmt::to_ms(onestop_domain::timefmt::parse(at).expect("an instant"));
-        Self::build(backend, change, onestop_server::TimeSource::manual(ms)).await
+        Self::build(backend, change, onestop_server::TimeSource::manual(ms(at))).await
     }
 
     /// A test app over a changed copy of the default city's configuration.
@@ -291,13 +337,7 @@ impl TestApp {
 
     /// GET as a signed-in browser.
     pub async fn get_as(&self, s: &Session, uri: &str) -> Answer {
-        self.request(
-            Method::GET,
-            uri,
-            &[("cookie", &s.cookie_header())],
-            Body::empty(),
-        )
-        .await
+        self.as_session(s).get(uri).await
     }
 
     /// POST a form as a signed-in browser (the session's CSRF token added).
@@ -352,28 +392,20 @@ impl TestApp {
 
     /// GET; `/api/` paths carry the test client's API key.
     pub async fn get(&self, uri: &str) -> Answer {
-        let auth = format!("Bearer {}", self.api_key);
-        let headers: Vec<(&str, &str)> = if uri.starts_with("/api/") {
-            vec![("authorization", &auth)]
+        if uri.starts_with("/api/") {
+            self.as_key(&self.api_key).get(uri).await
         } else {
-            vec![]
-        };
-        self.request(Method::GET, uri, &headers, Body::empty())
-            .await
+            self.as_nobody().get(uri).await
+        }
     }
 
     /// POST JSON with the test client's API key.
     pub async fn post_json(&self, uri: &str, body: &Value, key: Option<&str>) -> Answer {
-        let auth = format!("Bearer {}", self.api_key);
-        let mut headers = vec![
-            ("content-type", "application/json"),
-            ("authorization", &auth),
-        ];
-        if let Some(k) = key {
-            headers.push(("idempotency-key", k));
+        let client = self.as_key(&self.api_key);
+        match key {
+            Some(k) => client.idempotency_key(k).post(uri, body).await,
+            None => client.post(uri, body).await,
         }
-        self.request(Method::POST, uri, &headers, body.to_string())
-            .await
     }
 
     /// POST a form as an anonymous browser (with a valid anonymous CSRF pair).
@@ -395,6 +427,143 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// Who a request is sent as.
+#[derive(Debug, Clone, Copy)]
+pub enum Who<'a> {
+    /// No credentials.
+    Nobody,
+    /// `Authorization: Bearer <key>`.
+    Key(&'a str),
+    /// A signed-in browser: its cookie, and its CSRF token on unsafe methods.
+    Browser(&'a Session),
+}
+
+/// Requests to the app as one caller: `app.as_key(&key).post(path, &body)`,
+/// `app.as_session(&s).get(path)`. JSON bodies; an `Idempotency-Key` when
+/// [`As::idempotency_key`] gave one.
+#[derive(Clone, Copy)]
+pub struct As<'a> {
+    app: &'a TestApp,
+    who: Who<'a>,
+    idempotency_key: Option<&'a str>,
+}
+
+impl<'a> As<'a> {
+    /// The same caller, sending `Idempotency-Key: key`.
+    pub fn idempotency_key(self, key: &'a str) -> Self {
+        As {
+            idempotency_key: Some(key),
+            ..self
+        }
+    }
+
+    /// A request with a JSON body (`None`: no body, no content type).
+    pub async fn send(self, method: Method, uri: &str, body: Option<&Value>) -> Answer {
+        let auth;
+        let cookie;
+        let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        match self.who {
+            Who::Nobody => {}
+            Who::Key(key) => {
+                auth = format!("Bearer {key}");
+                headers.push(("authorization", &auth));
+            }
+            Who::Browser(s) => {
+                cookie = s.cookie_header();
+                headers.push(("cookie", &cookie));
+                if unsafe_method {
+                    headers.push(("x-csrf-token", &s.csrf));
+                }
+            }
+        }
+        if let Some(k) = self.idempotency_key {
+            headers.push(("idempotency-key", k));
+        }
+        let body = body
+            .map(Value::to_string)
+            .map(Body::from)
+            .unwrap_or_else(Body::empty);
+        self.app.request(method, uri, &headers, body).await
+    }
+
+    pub async fn get(self, uri: &str) -> Answer {
+        self.send(Method::GET, uri, None).await
+    }
+
+    pub async fn post(self, uri: &str, body: impl Borrow<Value>) -> Answer {
+        self.send(Method::POST, uri, Some(body.borrow())).await
+    }
+
+    pub async fn put(self, uri: &str, body: impl Borrow<Value>) -> Answer {
+        self.send(Method::PUT, uri, Some(body.borrow())).await
+    }
+
+    pub async fn delete(self, uri: &str) -> Answer {
+        self.send(Method::DELETE, uri, None).await
+    }
+
+    /// `POST /api/v1/work-orders/{order}/actions`.
+    pub async fn act(self, order: &str, body: impl Borrow<Value>) -> Answer {
+        self.post(&format!("/api/v1/work-orders/{order}/actions"), body)
+            .await
+    }
+
+    /// An action that must succeed; the order as it answers.
+    pub async fn act_ok(self, order: &str, body: impl Borrow<Value>) -> Value {
+        let body = body.borrow();
+        let res = self.act(order, body).await;
+        assert_eq!(res.status, StatusCode::OK, "{body}: {}", res.text());
+        res.json()
+    }
+
+    /// An action that must succeed, at `version` (moved on to the answer's).
+    pub async fn step(self, order: &str, version: &mut i64, body: Value) -> Value {
+        let mut body = body;
+        body["version"] = json!(*version);
+        let v = self.act_ok(order, &body).await;
+        *version = v["version"].as_i64().unwrap();
+        v
+    }
+
+    /// Accepts an order at its current version; must succeed.
+    pub async fn accept(self, order: &str) -> Value {
+        let mut version = self.app.work_order(order).await["version"]
+            .as_i64()
+            .expect("a work order");
+        self.step(order, &mut version, json!({"action": "accept"}))
+            .await
+    }
+
+    /// `POST /api/v1/approval-items/{item}/decision`.
+    pub async fn decide(self, item: &str, body: impl Borrow<Value>) -> Answer {
+        self.post(&format!("/api/v1/approval-items/{item}/decision"), body)
+            .await
+    }
+}
+
+/// The instant `at` (RFC 3339) in Unix milliseconds.
+pub fn ms(at: &str) -> i64 {
+    onestop_domain::timefmt::to_ms(onestop_domain::timefmt::parse(at).expect("an instant"))
+}
+
+/// The id and version of an application's work order for `unit`.
+pub fn order_of(app: &Value, unit: &str) -> (String, i64) {
+    let o = app["work_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["unit"]["code"] == unit)
+        .unwrap_or_else(|| panic!("no order for {unit}"));
+    (
+        o["id"].as_str().unwrap().to_owned(),
+        o["version"].as_i64().unwrap(),
+    )
 }
 
 /// A valid USCC (GB 32100 check character computed).

@@ -4,8 +4,9 @@
 use crate::AppState;
 use crate::app::calendar::*;
 use crate::auth::Caller;
+use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, respond};
+use crate::web::{Nav, error_page, failure_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -157,12 +158,12 @@ async fn submit(
                 serde_json::json!({"orders_moved": done.orders_moved}),
             );
             if let Err(e) = state.audit.record(rec).await {
-                return error_page(e.status, &e.message);
+                return failure_page(e);
             }
             Redirect::to(&format!("/admin/calendar?moved={}", done.orders_moved)).into_response()
         }
-        Err(e) if e.code == "validation_failed" => {
-            let problems = e.fields.into_iter().map(|f| f.message).collect();
+        Err(e) if e.code() == "validation_failed" => {
+            let problems = e.fields().into_iter().map(|f| f.message).collect();
             render(
                 &state,
                 &caller,
@@ -173,6 +174,6 @@ async fn submit(
             )
             .await
         }
-        Err(e) => error_page(e.status, &e.message),
+        Err(e) => failure_page(e),
     }
 }

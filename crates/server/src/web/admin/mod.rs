@@ -16,8 +16,9 @@ use crate::AppState;
 use crate::app::accounts::{self as uc, NewAccountInput};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, not_found_page, respond};
+use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -157,13 +158,13 @@ fn clean(v: Option<&String>, max: usize) -> Option<String> {
 
 fn store_failed(e: onestop_store::StoreError) -> Response {
     let e = ApiError::from(e);
-    error_page(e.status, &e.message)
+    failure_page(e)
 }
 
-fn api_failed(e: ApiError) -> Response {
-    match e.status {
+fn api_failed(e: impl Failure) -> Response {
+    match e.status() {
         StatusCode::NOT_FOUND => not_found_page(),
-        s => error_page(s, &e.message),
+        s => error_page(s, &e.message()),
     }
 }
 
@@ -398,7 +399,7 @@ fn role_lines(text: &str) -> Vec<String> {
 
 /// Field errors → (field → message), with `roles.N` turned into one line
 /// each under `roles` ("第 3 行 “…”：…", counting the lines as typed).
-fn split_errors(e: &ApiError, roles_text: &str) -> (BTreeMap<String, String>, Vec<String>) {
+fn split_errors(e: &impl Failure, roles_text: &str) -> (BTreeMap<String, String>, Vec<String>) {
     let typed: Vec<(usize, &str)> = roles_text
         .lines()
         .enumerate()
@@ -407,7 +408,7 @@ fn split_errors(e: &ApiError, roles_text: &str) -> (BTreeMap<String, String>, Ve
         .collect();
     let mut fields = BTreeMap::new();
     let mut role_errors = Vec::new();
-    for f in &e.fields {
+    for f in &e.fields() {
         if let Some(n) = f.field.strip_prefix("roles.") {
             let line = n.parse::<usize>().ok().and_then(|n| typed.get(n));
             role_errors.push(match line {
@@ -609,7 +610,7 @@ async fn account_create(
                 },
             )
         }
-        Err(e) if e.code == "validation_failed" => {
+        Err(e) if e.code() == "validation_failed" => {
             let mut p = new_account_page(&state, &caller);
             let (errors, role_errors) = split_errors(&e, &roles_text);
             p.errors = errors;
@@ -754,14 +755,14 @@ async fn account_roles(
     let roles_text = form.text("roles");
     match uc::set_grants(&state, &caller, &id, &role_lines(&roles_text)).await {
         Ok(a) => see_other(&format!("{}?ok=roles", account_path(&a.id))),
-        Err(e) if e.code == "validation_failed" || e.code == "cannot_demote_self" => {
+        Err(e) if e.code() == "validation_failed" || e.code() == "cannot_demote_self" => {
             let a = match load_account(&state, &id).await {
                 Ok(a) => a,
                 Err(r) => return r,
             };
-            let status = e.status;
+            let status = e.status();
             let (_, role_errors) = split_errors(&e, &roles_text);
-            let message = (e.code != "validation_failed").then(|| (false, e.message.clone()));
+            let message = (e.code() != "validation_failed").then(|| (false, e.message().clone()));
             let (mut p, status) = account_page(&state, &caller, &a, status, message);
             p.roles = roles_text.chars().take(2_000).collect();
             p.role_errors = role_errors;
@@ -781,14 +782,14 @@ async fn set_disabled(state: AppState, caller: Caller, id: String, disabled: boo
             account_path(&a.id),
             if disabled { "disabled" } else { "enabled" }
         )),
-        Err(e) if e.status == StatusCode::CONFLICT => {
+        Err(e) if e.status() == StatusCode::CONFLICT => {
             let a = match load_account(&state, &id).await {
                 Ok(a) => a,
                 Err(r) => return r,
             };
             render_account(
                 &caller,
-                account_page(&state, &caller, &a, e.status, Some((false, e.message))),
+                account_page(&state, &caller, &a, e.status(), Some((false, e.message()))),
             )
         }
         Err(e) => api_failed(e),
@@ -990,9 +991,9 @@ async fn apikey_create(
             p.new_key = Some((row.name, key));
             StatusCode::CREATED
         }
-        Err(e) if e.code == "validation_failed" => {
+        Err(e) if e.code() == "validation_failed" => {
             p.errors = e
-                .fields
+                .fields()
                 .iter()
                 .map(|f| (f.field.clone(), f.message.clone()))
                 .collect();
