@@ -273,6 +273,19 @@ mod tests {
     }
 
     #[test]
+    fn a_use_case_meeting_a_missing_year_in_the_store_says_so() {
+        let date = time::macros::date!(2031 - 03 - 02);
+        let e = crate::app::error::Error::from(StoreError::from(CalendarError::YearMissing {
+            year: 2031,
+            date,
+        }));
+        assert_eq!(e.code(), "calendar_year_missing");
+        let e = ApiError::from(e);
+        assert_eq!(e.status, StatusCode::CONFLICT);
+        assert_eq!(e.code, "calendar_year_missing");
+    }
+
+    #[test]
     fn other_store_failures_stay_internal() {
         let e = ApiError::from(StoreError::Internal("x".into()));
         assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
