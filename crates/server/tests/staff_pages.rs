@@ -604,6 +604,30 @@ async fn filters_and_pages(backend: Backend) {
     assert_eq!(rows(&junk), 20, "unknown values are ignored");
     assert!(junk.contains("筛选条件无效"));
 
+    // Past the pages read by number, a page is read after the cursor of
+    // the one before it (the API's cursor marks the same place).
+    let deep = page(&app, "/applications?page=101", &cookie).await;
+    assert_eq!(rows(&deep), 20, "no page 101 by number: page 1");
+    assert!(deep.contains("筛选条件无效"));
+    let after_20 = app.get("/api/v1/applications?per_page=20").await.json()["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_cursor = page(
+        &app,
+        &format!("/applications?page=101&cursor={after_20}"),
+        &cookie,
+    )
+    .await;
+    assert_eq!(rows(&by_cursor), 2);
+    assert!(by_cursor.contains(&numbers[0]));
+    assert!(by_cursor.contains("第 101 页"));
+    assert!(by_cursor.contains("href=\"/applications?page=100\" rel=\"prev\""));
+    assert!(!by_cursor.contains("rel=\"next\""));
+    let junk = page(&app, "/applications?cursor=zz", &cookie).await;
+    assert_eq!(rows(&junk), 20);
+    assert!(junk.contains("筛选条件无效"));
+
     // The workbench pages the same way: 22 water orders.
     let wb = page(&app, "/workbench", &cookie).await;
     assert_eq!(rows(&wb), 20);

@@ -12,7 +12,7 @@ use crate::StoreError;
 use crate::db::Conn;
 use crate::params;
 use onestop_domain::application::{Level, OrderStatus, Stage};
-use onestop_domain::calendar::{CalendarError, Clock};
+use onestop_domain::calendar::Clock;
 use onestop_domain::clock::{LevelInstants, StageClock};
 
 /// Who the history names for a level change.
@@ -132,7 +132,7 @@ pub fn backfill(
          LIMIT $1",
         params![i64::from(limit)],
     )?;
-    let cal = |e: CalendarError| StoreError::Database(e.to_string());
+    let cal = StoreError::Calendar;
     for r in &rows {
         let stage = StageClock::from_ledger(
             clock,

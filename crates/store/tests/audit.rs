@@ -463,7 +463,7 @@ async fn append_chains_records_and_keeps_them_as_given(backend: Backend) {
     let failed = store
         .write(|c| {
             audit::append(c, &key(), &[rec(9)])?;
-            Err::<(), _>(StoreError::Database("the caller's work failed".into()))
+            Err::<(), _>(StoreError::Internal("the caller's work failed".into()))
         })
         .await;
     assert!(failed.is_err());

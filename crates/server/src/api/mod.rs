@@ -393,17 +393,21 @@ pub struct ListQuery {
     submitted_from: Option<String>,
     /// Submitted on or before this date (YYYY-MM-DD, city time).
     submitted_to: Option<String>,
-    /// 1-based page number.
+    /// 1-based page number, at most 100; deeper pages are read by `cursor`.
     page: Option<String>,
     /// 1–100, default 20.
     per_page: Option<String>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    cursor: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationList {
     items: Vec<Application>,
-    /// The next page's number, or null on the last page.
+    /// The next page's number while it is at most 100, else null.
     next_page: Option<u32>,
+    /// Where the next page starts (pass it as `cursor`); null on the last page.
+    next_cursor: Option<String>,
 }
 
 /// A `YYYY-MM-DD` value, or a field error naming `name`.
@@ -460,24 +464,13 @@ async fn list_applications(
             }
         },
     };
-    let mut number = |name: &str, v: Option<&str>, default: u32, max: u32| -> u32 {
-        match v.map(str::trim).filter(|s| !s.is_empty()) {
-            None => default,
-            Some(s) => match s.parse::<u32>() {
-                Ok(n) if (1..=max).contains(&n) => n,
-                _ => {
-                    errors.push(FieldError::new(
-                        name,
-                        FieldCode::OutOfRange,
-                        format!("须为 1 到 {max} 之间的整数"),
-                    ));
-                    default
-                }
-            },
-        }
-    };
-    let page = number("page", q.page.as_deref(), 1, 1_000_000);
-    let per_page = number("per_page", q.per_page.as_deref(), 20, 100);
+    let per_page = query::parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors);
+    let at = query::page_at(
+        q.page.as_deref(),
+        q.cursor.as_deref(),
+        &onestop_store::applications::ORDER,
+        &mut errors,
+    );
     let from = parse_date_param(
         &state,
         "submitted_from",
@@ -504,7 +497,7 @@ async fn list_applications(
         project_code: clean(q.project_code),
         submitted_from_ms: from.map(timefmt::to_ms),
         submitted_to_ms: to.map(|t| timefmt::to_ms(t + time::Duration::days(1))),
-        page,
+        at,
         per_page,
         visibility: Visibility::nothing(),
     };
@@ -512,6 +505,7 @@ async fn list_applications(
     Ok(Json(ApplicationList {
         items: result.items,
         next_page: result.next_page,
+        next_cursor: result.next_cursor.map(|c| c.encode()),
     }))
 }
 

@@ -141,7 +141,7 @@ pub async fn act_once(
                         return Ok(Ok(outcome));
                     }
                 };
-                let body = body.map_err(|e| onestop_store::StoreError::Database(e.to_string()))?;
+                let body = body.map_err(|e| onestop_store::StoreError::Internal(e.to_string()))?;
                 onestop_store::idempotency::complete(c, k, status, None, &body)?;
             }
             Ok(Ok(outcome))
@@ -317,7 +317,7 @@ pub async fn act_many(
                 let body = serde_json::to_string(&BatchResults {
                     results: results.clone(),
                 })
-                .map_err(|e| onestop_store::StoreError::Database(e.to_string()))?;
+                .map_err(|e| onestop_store::StoreError::Internal(e.to_string()))?;
                 onestop_store::idempotency::complete(c, k, 200, None, &body)?;
             }
             Ok(Ok(results))
