@@ -132,6 +132,25 @@ macro_rules! params {
     ($($v:expr),* $(,)?) => { &[$($crate::db::Value::from($v)),*] };
 }
 
+/// Runs `f` in one read-only snapshot of the database (on PostgreSQL a
+/// repeatable-read transaction; on SQLite a deferred one), so that writes
+/// made meanwhile are not seen halfway; always rolled back.
+pub fn in_snapshot<T>(
+    c: &mut dyn Conn,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let begin = match c.dialect() {
+        Dialect::Sqlite => "BEGIN",
+        Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    };
+    c.batch(begin)?;
+    let out = f(c);
+    let end = c.batch("ROLLBACK");
+    let out = out?;
+    end?;
+    Ok(out)
+}
+
 /// Inserts several rows with one statement: `head` is `INSERT INTO t (cols)`,
 /// `values` holds `width` values per row, and `tail` (may be empty) is a list
 /// of constant SQL expressions appended to every row for the last columns.

@@ -62,7 +62,7 @@ pub fn temporary_password() -> String {
 
 /// The Chinese phone check used for registration: an 11-digit mobile number.
 fn phone_ok(p: &str) -> bool {
-    p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit())
+    onestop_domain::contact::is_mobile(p)
 }
 
 // ───────────────────────────── login ─────────────────────────────

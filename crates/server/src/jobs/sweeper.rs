@@ -64,34 +64,22 @@ fn tell(
     let unit = config
         .unit(&m.unit_code)
         .map_or_else(|| m.unit_code.clone(), |u| u.name.clone());
-    let due = onestop_domain::timefmt::from_ms(m.due_at_ms, offset);
-    let due = format!(
-        "{:04}年{:02}月{:02}日 {:02}:{:02}",
-        due.year(),
-        due.month() as u8,
-        due.day(),
-        due.hour(),
-        due.minute()
+    if m.to == Level::Normal {
+        return Ok(());
+    }
+    let due = onestop_domain::timefmt::when_zh(
+        onestop_domain::timefmt::from_ms(m.due_at_ms, offset),
+        offset,
     );
-    let (title, body) = match m.to {
-        Level::Warning => (
-            format!("工单预警：{} {}", m.application_number, service),
-            format!(
-                "{unit}承办的{service}工单（申请 {}，{}环节）办理时限已用去大半，请于 {due} 前办结。",
-                m.application_number,
-                m.stage.label_zh()
-            ),
-        ),
-        Level::Overdue => (
-            format!("工单超期：{} {}", m.application_number, service),
-            format!(
-                "{unit}承办的{service}工单（申请 {}，{}环节）已超过办理时限（{due}），请尽快办结。",
-                m.application_number,
-                m.stage.label_zh()
-            ),
-        ),
-        Level::Normal => return Ok(()),
-    };
+    let crate::app::messages::Text { title, body } =
+        crate::app::messages::fill(&crate::app::messages::OrderLevel {
+            overdue: m.to == Level::Overdue,
+            number: &m.application_number,
+            service: &service,
+            unit: &unit,
+            stage: m.stage.label_zh(),
+            due: &due,
+        });
     notifications::send(
         c,
         &to,
@@ -129,32 +117,20 @@ fn tell_item(
     let dept = config
         .unit(&m.department)
         .map_or_else(|| m.department.clone(), |u| u.name.clone());
-    let due = onestop_domain::timefmt::from_ms(m.due_at_ms, offset);
-    let due = format!(
-        "{:04}年{:02}月{:02}日 {:02}:{:02}",
-        due.year(),
-        due.month() as u8,
-        due.day(),
-        due.hour(),
-        due.minute()
+    if m.to == Level::Normal {
+        return Ok(());
+    }
+    let due = onestop_domain::timefmt::when_zh(
+        onestop_domain::timefmt::from_ms(m.due_at_ms, offset),
+        offset,
     );
-    let (title, body) = match m.to {
-        Level::Warning => (
-            format!("审批预警：{}", m.application_number),
-            format!(
-                "{dept}的并联审批事项（申请 {}）请于 {due} 前签署意见。",
-                m.application_number
-            ),
-        ),
-        Level::Overdue => (
-            format!("审批超期：{}", m.application_number),
-            format!(
-                "{dept}的并联审批事项（申请 {}）已超过审批时限（{due}）。",
-                m.application_number
-            ),
-        ),
-        Level::Normal => return Ok(()),
-    };
+    let crate::app::messages::Text { title, body } =
+        crate::app::messages::fill(&crate::app::messages::ApprovalLevel {
+            overdue: m.to == Level::Overdue,
+            number: &m.application_number,
+            department: &dept,
+            due: &due,
+        });
     let kind = format!("approval_{}", levels::event_kind(m.to));
     notifications::send(
         c,

@@ -239,15 +239,7 @@ pub(crate) fn when(state: &AppState, t: OffsetDateTime) -> String {
 /// `t` at `offset`, for people: `2026年11月27日 09:00` (the pages' one
 /// format for an instant).
 pub(crate) fn when_at(t: OffsetDateTime, offset: time::UtcOffset) -> String {
-    let t = t.to_offset(offset);
-    format!(
-        "{:04}年{:02}月{:02}日 {:02}:{:02}",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    onestop_domain::timefmt::when_zh(t, offset)
 }
 
 /// City time, for `<time datetime>`.
