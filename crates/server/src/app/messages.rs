@@ -89,6 +89,25 @@ pub struct ReminderAcknowledged<'a> {
     pub reply: Option<&'a str>,
 }
 
+/// A decision on an enterprise claim, told to the claimant.
+#[derive(Template)]
+#[template(path = "messages/identity_decided.txt")]
+pub struct IdentityDecided<'a> {
+    /// `verified`, `rejected` or `revoked`.
+    pub status: &'a str,
+    /// The claimant became the enterprise's owner.
+    pub owner: bool,
+    pub name: &'a str,
+    pub note: Option<&'a str>,
+}
+
+/// A colleague claims the enterprise, told to its owners.
+#[derive(Template)]
+#[template(path = "messages/claim_requested.txt")]
+pub struct ClaimRequested<'a> {
+    pub claimant: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +149,16 @@ mod tests {
         });
         assert_eq!(t.title, "督办已确认收到");
         assert_eq!(t.body, "张三已确认收到督办“请加快”。");
+        let t = fill(&IdentityDecided {
+            status: "rejected",
+            owner: false,
+            name: "随州市某某有限公司",
+            note: Some("执照已注销"),
+        });
+        assert_eq!(t.title, "企业认证未通过");
+        assert_eq!(
+            t.body,
+            "您认领“随州市某某有限公司”的申请未通过。说明：执照已注销。如有疑问，请携带营业执照和本人身份证件到营业厅窗口办理。"
+        );
     }
 }
