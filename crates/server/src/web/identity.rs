@@ -149,6 +149,15 @@ fn notice_text(code: Option<&str>) -> Option<(bool, String)> {
     Some((true, t.to_owned()))
 }
 
+/// The enterprise page again with a use case's refusal on it (a claim the
+/// caller may not know of is not found).
+async fn my_refusal(state: &AppState, caller: &Caller, e: crate::app::error::Error) -> Response {
+    if e.status() == StatusCode::NOT_FOUND {
+        return crate::web::not_found_page();
+    }
+    render_my(state, caller, e.status(), Some((false, e.message())), None).await
+}
+
 async fn render_my(
     state: &AppState,
     caller: &Caller,
@@ -287,17 +296,7 @@ async fn send_code(
 ) -> Response {
     match identity::send_code(&state, &caller, &id).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=code_sent")),
-        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
-        Err(e) => {
-            render_my(
-                &state,
-                &caller,
-                e.status(),
-                Some((false, e.message())),
-                None,
-            )
-            .await
-        }
+        Err(e) => my_refusal(&state, &caller, e).await,
     }
 }
 
@@ -310,7 +309,6 @@ async fn confirm_code(
     let code = form.get("code").unwrap_or("");
     match identity::confirm_code(&state, &caller, &id, code).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=verified")),
-        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
         Err(e) if e.code() == "validation_failed" => {
             let m = e
                 .fields()
@@ -318,16 +316,7 @@ async fn confirm_code(
                 .map_or(e.message().clone(), |f| f.message.clone());
             render_my(&state, &caller, e.status(), None, Some((id, m))).await
         }
-        Err(e) => {
-            render_my(
-                &state,
-                &caller,
-                e.status(),
-                Some((false, e.message())),
-                None,
-            )
-            .await
-        }
+        Err(e) => my_refusal(&state, &caller, e).await,
     }
 }
 
@@ -339,17 +328,7 @@ async fn legal_person(
 ) -> Response {
     match identity::begin_legal_person_login(&state, &caller, &id).await {
         Ok(url) => see_other(&url),
-        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
-        Err(e) => {
-            render_my(
-                &state,
-                &caller,
-                e.status(),
-                Some((false, e.message())),
-                None,
-            )
-            .await
-        }
+        Err(e) => my_refusal(&state, &caller, e).await,
     }
 }
 
@@ -385,17 +364,7 @@ async fn legal_person_back(
     let (login_state, code) = (q.state.unwrap_or_default(), q.code.unwrap_or_default());
     match identity::finish_legal_person_login(&state, &caller, &login_state, &code).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=verified")),
-        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
-        Err(e) => {
-            render_my(
-                &state,
-                &caller,
-                e.status(),
-                Some((false, e.message())),
-                None,
-            )
-            .await
-        }
+        Err(e) => my_refusal(&state, &caller, e).await,
     }
 }
 
