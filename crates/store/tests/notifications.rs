@@ -234,18 +234,7 @@ async fn a_crowd_gets_one_message_each(backend: Backend) {
     assert!(outgoing.iter().all(|o| o.2 == "sms"));
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(onestop_store::testing::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(onestop_store::testing::Backend::Postgres).await })*
-        }
-    };
-}
+use onestop_store::on_both_databases as both;
 
 both!(
     each_recipient_gets_what_its_switches_allow,

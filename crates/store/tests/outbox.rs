@@ -191,18 +191,7 @@ async fn concurrent_claimers_share_nothing_and_miss_nothing() {
     }
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(onestop_store::testing::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(onestop_store::testing::Backend::Postgres).await })*
-        }
-    };
-}
+use onestop_store::on_both_databases as both;
 
 both!(
     claims_the_oldest_due_once_within_the_limit,

@@ -269,18 +269,7 @@ async fn notifications_page_by_cursor(backend: Backend) {
     assert!(Cursor::decode(&text, OrderSort::Due.order()).is_none());
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(onestop_store::testing::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(onestop_store::testing::Backend::Postgres).await })*
-        }
-    };
-}
+use onestop_store::on_both_databases as both;
 
 both!(
     every_row_once_in_order,
