@@ -1,4 +1,13 @@
-//! Contact details an account is told through: email addresses.
+//! Contact details an account is told through: mobile numbers and email
+//! addresses.
+
+/// Whether `s` is a mainland mobile number: `1[3-9]` and nine more digits.
+/// The one rule for every mobile number (the form's contact phone, an
+/// account's phone, a registration).
+pub fn is_mobile(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 11 && b[0] == b'1' && matches!(b[1], b'3'..=b'9') && b.iter().all(u8::is_ascii_digit)
+}
 
 /// Whether `s` is a plain email address `local@domain.tld`: ASCII, no spaces,
 /// quotes, angle brackets or line breaks (it goes into SMTP commands and
@@ -54,6 +63,29 @@ mod tests {
             "a@b..cn",
         ] {
             assert!(!is_email(bad), "{bad:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod mobile_tests {
+    use super::is_mobile;
+
+    #[test]
+    fn mobiles_are_1_3_to_9_and_eleven_digits() {
+        for ok in ["13800000000", "19912345678", "15000000001"] {
+            assert!(is_mobile(ok), "{ok}");
+        }
+        for bad in [
+            "12800000000",
+            "1380000000",
+            "138000000000",
+            "23800000000",
+            "1380000000a",
+            "",
+            "１３８００００００００",
+        ] {
+            assert!(!is_mobile(bad), "{bad}");
         }
     }
 }

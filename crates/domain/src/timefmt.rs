@@ -28,6 +28,20 @@ pub fn from_ms(ms: i64, offset: UtcOffset) -> OffsetDateTime {
     t.to_offset(offset)
 }
 
+/// `2026年11月27日 09:00`: an instant for people, at `offset` (the pages'
+/// and messages' one format for an instant).
+pub fn when_zh(t: OffsetDateTime, offset: UtcOffset) -> String {
+    let t = t.to_offset(offset);
+    format!(
+        "{:04}年{:02}月{:02}日 {:02}:{:02}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
 /// `12月1日 14:35` at `offset`: an instant for people, in a sentence.
 pub fn clock_zh(ms: i64, offset: UtcOffset) -> String {
     let t = from_ms(ms, offset);

@@ -112,8 +112,12 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        if let StoreError::Conflict(_) = e {
-            return crate::app::error::Error::stale_version().into();
+        match e {
+            StoreError::Conflict(_) => return crate::app::error::Error::stale_version().into(),
+            // A year the calendar has no data for: the administrator's to
+            // import, not a failure of the server.
+            StoreError::Calendar(e) => return e.into(),
+            _ => {}
         }
         tracing::error!(error = %e, "storage error");
         match e {
@@ -249,5 +253,42 @@ impl From<crate::app::error::Error> for ApiError {
 impl From<CalendarError> for ApiError {
     fn from(e: CalendarError) -> Self {
         Self::new(calendar_status(&e), e.code(), e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_calendar_year_from_the_store_is_calendar_year_missing() {
+        let date = time::macros::date!(2031 - 03 - 02);
+        let e = ApiError::from(StoreError::from(CalendarError::YearMissing {
+            year: 2031,
+            date,
+        }));
+        assert_eq!(e.status, StatusCode::CONFLICT);
+        assert_eq!(e.code, "calendar_year_missing");
+        assert!(e.message.contains("2031"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_use_case_meeting_a_missing_year_in_the_store_says_so() {
+        let date = time::macros::date!(2031 - 03 - 02);
+        let e = crate::app::error::Error::from(StoreError::from(CalendarError::YearMissing {
+            year: 2031,
+            date,
+        }));
+        assert_eq!(e.code(), "calendar_year_missing");
+        let e = ApiError::from(e);
+        assert_eq!(e.status, StatusCode::CONFLICT);
+        assert_eq!(e.code, "calendar_year_missing");
+    }
+
+    #[test]
+    fn other_store_failures_stay_internal() {
+        let e = ApiError::from(StoreError::Internal("x".into()));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.code, "internal_error");
     }
 }

@@ -17,6 +17,7 @@ on_both_databases!(
     idempotency_replays_and_conflicts,
     idempotency_races_create_one_application,
     list_filters_and_pages,
+    lists_page_by_cursor,
     unknown_ids_are_404,
     hostile_text_is_stored_as_text,
     calendar_endpoints,
@@ -387,6 +388,145 @@ async fn list_filters_and_pages(backend: Backend) {
     assert!(codes.contains(&("status".into(), "unknown_value".into())));
     assert!(codes.contains(&("page".into(), "out_of_range".into())));
     assert!(codes.contains(&("per_page".into(), "out_of_range".into())));
+}
+
+async fn get_with(app: &TestApp, key: &str, uri: impl AsRef<str>) -> Answer {
+    let auth = format!("Bearer {key}");
+    app.request(
+        Method::GET,
+        uri.as_ref(),
+        &[("authorization", &auth)],
+        Body::empty(),
+    )
+    .await
+}
+
+/// Every list reads its first pages by number and any page by the cursor
+/// the previous one gave; on a clock standing still, every application and
+/// order shares one instant, so only the id orders them.
+async fn lists_page_by_cursor(backend: Backend) {
+    let app = TestApp::at_time(backend, "2026-11-27T10:00:00+08:00").await;
+    for _ in 0..7 {
+        let r = app
+            .post_json("/api/v1/applications", &water_only(USCC), None)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let apps = app.api_key.clone();
+    let orders = app.key("workorders:read:sz-water").await;
+    let items = app.key("approvals:write:sz-zrzy").await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (list, key) in [
+        ("/api/v1/applications?", &apps),
+        ("/api/v1/work-orders?sort=newest&", &orders),
+    ] {
+        let get = |uri: String| get_with(&app, key, format!("{list}{uri}"));
+        let all = get("per_page=100".into()).await.json();
+        assert_eq!(ids(&all).len(), 7, "{list}");
+        assert_eq!(all["next_page"], Value::Null);
+        assert_eq!(all["next_cursor"], Value::Null);
+        let first = get("per_page=3".into()).await.json();
+        assert_eq!(first["next_page"], 2, "{list}");
+        let by_number = get("per_page=3&page=2".into()).await.json();
+        let (mut walked, mut next) = (ids(&first), first["next_cursor"].clone());
+        let mut pages = 1;
+        while let Some(c) = next.as_str() {
+            let page = get(format!("per_page=3&cursor={c}")).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+            let page = page.json();
+            if pages == 1 {
+                assert_eq!(ids(&page), ids(&by_number), "{list}: page 2 either way");
+            }
+            assert_eq!(
+                page["next_page"],
+                Value::Null,
+                "a page by cursor has no number"
+            );
+            walked.extend(ids(&page));
+            next = page["next_cursor"].clone();
+            pages += 1;
+        }
+        assert_eq!(pages, 3, "{list}");
+        assert_eq!(walked, ids(&all), "{list}: every row once, in order");
+    }
+
+    // Deep pages by number are refused and point to the cursor.
+    let last = app.get("/api/v1/applications?page=100").await;
+    assert_eq!(last.status, StatusCode::OK);
+    for (list, key) in [
+        ("/api/v1/applications", &apps),
+        ("/api/v1/work-orders", &orders),
+        ("/api/v1/approval-items", &items),
+    ] {
+        let ok = get_with(&app, key, &format!("{list}?per_page=1")).await;
+        assert_eq!(ok.status, StatusCode::OK, "{list}: {}", ok.text());
+        let deep = get_with(&app, key, &format!("{list}?page=101")).await;
+        assert_eq!(deep.status, StatusCode::UNPROCESSABLE_ENTITY, "{list}");
+        assert_eq!(
+            deep.field_codes(),
+            vec![("page".to_owned(), "out_of_range".to_owned())]
+        );
+        let message = deep.json()["error"]["fields"][0]["message"].clone();
+        assert!(
+            message.as_str().unwrap().contains("next_cursor"),
+            "{message}"
+        );
+        for bad in ["zz", "00", "7b7d"] {
+            let r = get_with(&app, key, &format!("{list}?cursor={bad}")).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{list} {bad}");
+            assert_eq!(
+                r.field_codes(),
+                vec![("cursor".to_owned(), "invalid_format".to_owned())]
+            );
+        }
+    }
+    // A cursor fits only the list and order that gave it, and never beside `page`.
+    let first = app.get("/api/v1/applications?per_page=1").await.json();
+    let c = first["next_cursor"].as_str().unwrap().to_owned();
+    let due = get_with(&app, &orders, "/api/v1/work-orders?per_page=1")
+        .await
+        .json()["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (key, uri) in [
+        (&orders, format!("/api/v1/work-orders?cursor={c}")),
+        (
+            &orders,
+            format!("/api/v1/work-orders?sort=oldest&cursor={due}"),
+        ),
+        (&apps, format!("/api/v1/applications?page=1&cursor={c}")),
+    ] {
+        let r = get_with(&app, key, &uri).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}");
+        assert_eq!(
+            r.field_codes(),
+            vec![("cursor".to_owned(), "invalid_format".to_owned())]
+        );
+    }
+
+    // An account's messages: the same parameters.
+    app.account("reader", &["supervisor:sz-zjj"]).await;
+    let s = app.login("reader", PASSWORD).await;
+    let mine = app.get_as(&s, "/api/v1/notifications").await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.text());
+    assert_eq!(mine.json()["next_cursor"], Value::Null);
+    for (uri, field) in [
+        ("/api/v1/notifications?page=-1", "page"),
+        ("/api/v1/notifications?page=101", "page"),
+        ("/api/v1/notifications?cursor=nope", "cursor"),
+    ] {
+        let r = app.get_as(&s, uri).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}");
+        assert_eq!(r.field_codes()[0].0, field, "{uri}");
+    }
 }
 
 async fn unknown_ids_are_404(backend: Backend) {

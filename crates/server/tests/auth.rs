@@ -117,7 +117,7 @@ async fn login_logout_and_replayed_cookies(backend: Backend) {
         again
             .header("location")
             .unwrap()
-            .starts_with("/login?next=%2Faccount")
+            .starts_with("/login?next=/account")
     );
     let api = app.as_session(&s).get("/api/v1/applications").await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);

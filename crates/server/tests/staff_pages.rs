@@ -467,10 +467,14 @@ async fn signed_out_and_unprivileged_are_turned_away(backend: Backend) {
     let order = app.get(&format!("/work-orders/{}", a.orders[0].0)).await;
     assert_eq!(order.status, StatusCode::SEE_OTHER);
 
-    // An unknown or ended session is the same as none.
+    // An unknown or ended session is turned away like none, told that its
+    // session ended.
     let res = get_as(&app, "/applications", "onestop_session=deadbeef").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(res.header("location"), Some("/login?next=/applications"));
+    assert_eq!(
+        res.header("location"),
+        Some("/login?next=/applications&notice=expired")
+    );
 
     // A session that must change its password goes there first.
     let (fresh, _) = session(&app, "fresh-op", &["operator:sz-water"], false).await;
@@ -598,6 +602,30 @@ async fn filters_and_pages(backend: Backend) {
     assert!(done.contains("没有符合条件的申请"));
     let junk = page(&app, "/applications?status=nope&page=zero", &cookie).await;
     assert_eq!(rows(&junk), 20, "unknown values are ignored");
+    assert!(junk.contains("筛选条件无效"));
+
+    // Past the pages read by number, a page is read after the cursor of
+    // the one before it (the API's cursor marks the same place).
+    let deep = page(&app, "/applications?page=101", &cookie).await;
+    assert_eq!(rows(&deep), 20, "no page 101 by number: page 1");
+    assert!(deep.contains("筛选条件无效"));
+    let after_20 = app.get("/api/v1/applications?per_page=20").await.json()["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_cursor = page(
+        &app,
+        &format!("/applications?page=101&cursor={after_20}"),
+        &cookie,
+    )
+    .await;
+    assert_eq!(rows(&by_cursor), 2);
+    assert!(by_cursor.contains(&numbers[0]));
+    assert!(by_cursor.contains("第 101 页"));
+    assert!(by_cursor.contains("href=\"/applications?page=100\" rel=\"prev\""));
+    assert!(!by_cursor.contains("rel=\"next\""));
+    let junk = page(&app, "/applications?cursor=zz", &cookie).await;
+    assert_eq!(rows(&junk), 20);
     assert!(junk.contains("筛选条件无效"));
 
     // The workbench pages the same way: 22 water orders.

@@ -100,7 +100,7 @@ fn load_grants(conn: &mut dyn Conn, account: &mut Account) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Creates an account; a taken username is [`StoreError::UniqueViolation`].
+/// Creates an account; a taken username is a [`crate::ErrorKind::UniqueViolation`].
 pub fn insert(conn: &mut dyn Conn, a: &NewAccount) -> Result<(), StoreError> {
     conn.execute(
         &format!(

@@ -2,6 +2,7 @@
 
 use crate::StoreError;
 use crate::db::{Conn, Row, Value, insert_rows};
+use crate::paging::{KeyKind, Order, PageAt, Paged};
 use crate::params;
 use onestop_domain::access::Visibility;
 use onestop_domain::application::{
@@ -52,7 +53,7 @@ fn next_number(conn: &mut dyn Conn, local_date: Date) -> Result<String, StoreErr
              RETURNING value",
             params![number_counter(local_date)],
         )?
-        .ok_or_else(|| StoreError::Database("counter returned nothing".into()))?;
+        .ok_or_else(|| StoreError::Internal("counter returned nothing".into()))?;
     Ok(application_number(local_date, row.int(0)?))
 }
 
@@ -310,18 +311,22 @@ pub struct ListFilter {
     pub submitted_from_ms: Option<i64>,
     /// Submitted before (Unix ms).
     pub submitted_to_ms: Option<i64>,
-    /// 1-based.
-    pub page: u32,
+    /// Where the page starts.
+    pub at: PageAt,
     pub per_page: u32,
     /// Only what the caller may see (`onestop_domain::access`).
     pub visibility: Visibility,
 }
 
-#[derive(Debug, Clone)]
-pub struct Page {
-    pub items: Vec<Application>,
-    pub next_page: Option<u32>,
-}
+/// One page of applications.
+pub type Page = crate::paging::Page<Application>;
+
+/// The order of [`list`]: newest first.
+pub const ORDER: Order = Order {
+    name: "applications",
+    keys: &[("submitted_at", KeyKind::Int), ("id", KeyKind::Text)],
+    descending: true,
+};
 
 /// `$n, $n+1, …` for `values`, bound in `args`.
 pub(crate) fn marks(values: &[String], args: &mut Vec<Value>) -> String {
@@ -420,29 +425,21 @@ pub fn list(
         add("submitted_at < ?", v.into());
     }
     visibility_clause(&filter.visibility, &mut clauses, &mut args);
-    let per_page = filter.per_page.clamp(1, 100);
-    let page = filter.page.max(1);
+    let paged = Paged::new(&ORDER, &filter.at, filter.per_page);
+    paged.filter(&mut clauses, &mut args)?;
     let where_sql = if clauses.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let n = args.len();
-    args.push(Value::Int(per_page as i64 + 1));
-    args.push(Value::Int((page as i64 - 1) * per_page as i64));
     let sql = format!(
-        "SELECT {APP_COLUMNS} FROM applications {where_sql}
-         ORDER BY submitted_at DESC, id DESC LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
+        "SELECT {APP_COLUMNS}{} FROM applications {where_sql}{}",
+        ORDER.select(),
+        paged.tail(&mut args)
     );
     let rows = conn.query(&sql, &args)?;
-    let has_more = rows.len() > per_page as usize;
-    let mut items = rows
-        .iter()
-        .take(per_page as usize)
-        .map(|r| decode_app(r, offset))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut page = paged.page(&rows, |r| decode_app(r, offset))?;
+    let items = &mut page.items;
     if !items.is_empty() {
         let placeholders = (1..=items.len())
             .map(|i| format!("${i}"))
@@ -460,10 +457,7 @@ pub fn list(
             }
         }
     }
-    Ok(Page {
-        items,
-        next_page: has_more.then_some(page + 1),
-    })
+    Ok(page)
 }
 
 /// Number of history events of an application (for tests and checks).

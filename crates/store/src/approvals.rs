@@ -2,6 +2,7 @@
 
 use crate::StoreError;
 use crate::db::{Conn, Row};
+use crate::paging::{KeyKind, Order, Page, PageAt, Paged};
 use crate::params;
 use onestop_domain::application::Level;
 use onestop_domain::approval::{CaseStatus, ItemStatus};
@@ -406,17 +407,39 @@ pub struct InboxRow {
     pub commitment: bool,
 }
 
-/// Items of the given departments, pending first and soonest due first, then
-/// the most recently decided; `status` narrows to one item status.
+/// The order of [`inbox`]: pending first and soonest due first, then the
+/// most recently decided.
+pub const INBOX_ORDER: Order = Order {
+    name: "approval_items",
+    keys: &[
+        (
+            "CASE WHEN i.status = 'pending' THEN 0 ELSE 1 END",
+            KeyKind::Int,
+        ),
+        (
+            "CASE WHEN i.status = 'pending' THEN i.due_at ELSE -COALESCE(i.decided_at, 0) END",
+            KeyKind::Int,
+        ),
+        ("i.id", KeyKind::Text),
+    ],
+    descending: false,
+};
+
+/// Items of the given departments, in [`INBOX_ORDER`]; `status` narrows to
+/// one item status.
 pub fn inbox(
     conn: &mut dyn Conn,
     departments: &[String],
     status: Option<ItemStatus>,
-    page: u32,
+    at: &PageAt,
     per_page: u32,
-) -> Result<(Vec<InboxRow>, Option<u32>), StoreError> {
+) -> Result<Page<InboxRow>, StoreError> {
     if departments.is_empty() {
-        return Ok((Vec::new(), None));
+        return Ok(Page {
+            items: Vec::new(),
+            next_page: None,
+            next_cursor: None,
+        });
     }
     let mut args: Vec<crate::db::Value> = Vec::new();
     let mut marks = Vec::new();
@@ -424,53 +447,45 @@ pub fn inbox(
         args.push(d.as_str().into());
         marks.push(format!("${}", args.len()));
     }
-    let mut sql = format!(
+    let mut clauses = vec![format!("i.department_code IN ({})", marks.join(", "))];
+    if let Some(s) = status {
+        args.push(s.as_str().into());
+        clauses.push(format!("i.status = ${}", args.len()));
+    } else {
+        clauses.push("i.status <> 'not_applicable'".into());
+    }
+    let paged = Paged::new(&INBOX_ORDER, at, per_page);
+    paged.filter(&mut clauses, &mut args)?;
+    let sql = format!(
         "SELECT i.id, i.case_id, i.department_code, i.required, i.status, i.automatic, i.opinion,
                 i.decided_by, i.decided_at, i.due_at, i.version, i.round, i.level, i.warn_at,
                 a.id, a.number, a.applicant_name, a.district_code,
                 c.place, c.from_date, c.to_date, c.status,
-                CASE WHEN c.commitment IS NULL THEN 0 ELSE 1 END
+                CASE WHEN c.commitment IS NULL THEN 0 ELSE 1 END{}
          FROM approval_items i
          JOIN approval_cases c ON c.id = i.case_id
          JOIN applications a ON a.id = c.application_id
-         WHERE i.department_code IN ({})",
-        marks.join(", ")
+         WHERE {}{}",
+        INBOX_ORDER.select(),
+        clauses.join(" AND "),
+        paged.tail(&mut args)
     );
-    if let Some(s) = status {
-        args.push(s.as_str().into());
-        sql.push_str(&format!(" AND i.status = ${}", args.len()));
-    } else {
-        sql.push_str(" AND i.status <> 'not_applicable'");
-    }
-    let limit = i64::from(per_page) + 1;
-    let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
-    sql.push_str(&format!(
-        " ORDER BY CASE WHEN i.status = 'pending' THEN 0 ELSE 1 END, \
-           CASE WHEN i.status = 'pending' THEN i.due_at ELSE -i.decided_at END, i.id \
-         LIMIT {limit} OFFSET {offset}"
-    ));
     let rows = conn.query(&sql, &args)?;
-    let more = rows.len() > per_page as usize;
-    let items = rows
-        .iter()
-        .take(per_page as usize)
-        .map(|r| {
-            Ok(InboxRow {
-                item: item_from(r)?,
-                application_id: r.text(14)?.to_owned(),
-                application_number: r.text(15)?.to_owned(),
-                applicant_name: r.text(16)?.to_owned(),
-                district_code: r.text(17)?.to_owned(),
-                place: r.text(18)?.to_owned(),
-                from_date: r.text(19)?.to_owned(),
-                to_date: r.text(20)?.to_owned(),
-                case_status: CaseStatus::parse(r.text(21)?)
-                    .ok_or_else(|| StoreError::Decode("case status".into()))?,
-                commitment: r.int(22)? != 0,
-            })
+    paged.page(&rows, |r| {
+        Ok(InboxRow {
+            item: item_from(r)?,
+            application_id: r.text(14)?.to_owned(),
+            application_number: r.text(15)?.to_owned(),
+            applicant_name: r.text(16)?.to_owned(),
+            district_code: r.text(17)?.to_owned(),
+            place: r.text(18)?.to_owned(),
+            from_date: r.text(19)?.to_owned(),
+            to_date: r.text(20)?.to_owned(),
+            case_status: CaseStatus::parse(r.text(21)?)
+                .ok_or_else(|| StoreError::Decode("case status".into()))?,
+            commitment: r.int(22)? != 0,
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok((items, more.then_some(page + 1)))
+    })
 }
 
 /// Sets a case's status (after an item changed).

@@ -5,7 +5,7 @@ use crate::StoreError;
 use crate::db::Conn;
 use crate::params;
 use onestop_domain::application::{Level, OrderStatus};
-use onestop_domain::calendar::{CalendarError, Clock};
+use onestop_domain::calendar::Clock;
 use onestop_domain::clock::StageClock;
 
 /// Who the history names for a deadline moved by a calendar import.
@@ -92,7 +92,7 @@ pub fn import(
              VALUES ($1, $2, $3, $4) RETURNING id",
             params![overrides, now_ms, actor, moved.len() as i64],
         )?
-        .ok_or_else(|| StoreError::Database("calendar import not stored".into()))?;
+        .ok_or_else(|| StoreError::Internal("calendar import not stored".into()))?;
     Ok((row.int(0)?, moved))
 }
 
@@ -102,7 +102,7 @@ fn recompute(
     share: f64,
     now_ms: i64,
 ) -> Result<Vec<Moved>, StoreError> {
-    let cal = |e: CalendarError| StoreError::Database(e.to_string());
+    let cal = StoreError::Calendar;
     let mut moved = Vec::new();
     let mut after = String::new();
     loop {
@@ -190,7 +190,7 @@ pub fn recompute_items(
     now_ms: i64,
     only_missing: bool,
 ) -> Result<usize, StoreError> {
-    let cal = |e: CalendarError| StoreError::Database(e.to_string());
+    let cal = StoreError::Calendar;
     let rows = conn.query(
         &format!(
             "SELECT i.id, c.application_id, i.case_id, i.department_code, c.created_at,

@@ -5,7 +5,7 @@
 //! Values cross the boundary as [`Value`], rows come back as [`Row`]. Every
 //! other dialect difference is a [`Dialect`] method, in this file.
 
-use crate::StoreError;
+use crate::{DbError, ErrorKind, StoreError};
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql as PgToSql, Type, to_sql_checked};
 use std::collections::HashMap;
@@ -50,6 +50,16 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
+        }
+    }
+
+    /// Appended to a `SELECT … LIMIT n` that chooses rows to claim: on
+    /// PostgreSQL it locks them and passes over rows another transaction
+    /// holds; SQLite has one writer, so nothing else can hold a row.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         }
     }
 
@@ -120,6 +130,25 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 #[macro_export]
 macro_rules! params {
     ($($v:expr),* $(,)?) => { &[$($crate::db::Value::from($v)),*] };
+}
+
+/// Runs `f` in one read-only snapshot of the database (on PostgreSQL a
+/// repeatable-read transaction; on SQLite a deferred one), so that writes
+/// made meanwhile are not seen halfway; always rolled back.
+pub fn in_snapshot<T>(
+    c: &mut dyn Conn,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let begin = match c.dialect() {
+        Dialect::Sqlite => "BEGIN",
+        Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    };
+    c.batch(begin)?;
+    let out = f(c);
+    let end = c.batch("ROLLBACK");
+    let out = out?;
+    end?;
+    Ok(out)
 }
 
 /// Inserts several rows with one statement: `head` is `INSERT INTO t (cols)`,
@@ -333,13 +362,8 @@ fn dollar_to_question(sql: &str) -> String {
 }
 
 fn sqlite_err(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(f, msg) = &e
-        && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
-    {
-        return StoreError::UniqueViolation(msg.clone().unwrap_or_default());
-    }
-    StoreError::Database(e.to_string())
+    let kind = crate::error::sqlite_kind(&e);
+    DbError::new(kind, None, e).into()
 }
 
 impl rusqlite::ToSql for Value {
@@ -440,13 +464,17 @@ impl PgConn {
 }
 
 fn pg_err(e: postgres::Error) -> StoreError {
-    if let Some(db) = e.as_db_error() {
-        if *db.code() == postgres::error::SqlState::UNIQUE_VIOLATION {
-            return StoreError::UniqueViolation(db.message().to_owned());
+    let (kind, sqlstate) = match e.code() {
+        Some(code) => (
+            crate::error::sqlstate_kind(code.code()),
+            Some(code.code().to_owned()),
+        ),
+        None if e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()) => {
+            (ErrorKind::Unavailable, None)
         }
-        return StoreError::Database(format!("{}: {}", db.code().code(), db.message()));
-    }
-    StoreError::Database(e.to_string())
+        None => (ErrorKind::Other, None),
+    };
+    DbError::new(kind, sqlstate, e).into()
 }
 
 impl PgToSql for Value {

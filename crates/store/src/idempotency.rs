@@ -65,7 +65,7 @@ pub fn claim(
     }
     find(conn, &key.scope, &key.key)?
         .map(Some)
-        .ok_or_else(|| StoreError::Database("idempotency key vanished".into()))
+        .ok_or_else(|| StoreError::NotFound("idempotency key vanished".into()))
 }
 
 /// Stores the response of a claimed key.

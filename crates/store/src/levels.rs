@@ -12,7 +12,7 @@ use crate::StoreError;
 use crate::db::Conn;
 use crate::params;
 use onestop_domain::application::{Level, OrderStatus, Stage};
-use onestop_domain::calendar::{CalendarError, Clock};
+use onestop_domain::calendar::Clock;
 use onestop_domain::clock::{LevelInstants, StageClock};
 
 /// Who the history names for a level change.
@@ -43,6 +43,38 @@ pub fn event_kind(level: Level) -> &'static str {
     }
 }
 
+/// One swept row's level change: reads its level columns (`cols`: level,
+/// warning instant, deadline, the next-change instant read) and moves it,
+/// unless another sweeper moved it first. `None`: nothing to tell (moved by
+/// another, or the level stays).
+fn step(
+    conn: &mut dyn Conn,
+    table: &str,
+    r: &crate::db::Row,
+    cols: [usize; 4],
+    now_ms: i64,
+) -> Result<Option<(Level, Level, LevelInstants)>, StoreError> {
+    let [level, warn, due, seen] = cols;
+    let from = Level::parse(r.text(level)?)
+        .ok_or_else(|| StoreError::Decode(format!("level {:?}", r.text(level))))?;
+    let due = r.int(due)?;
+    let at = LevelInstants {
+        warn_at_ms: r.opt_int(warn)?.unwrap_or(due),
+        due_at_ms: due,
+    };
+    let seen = r.int(seen)?;
+    let to = at.level_at(now_ms);
+    let next = at.next_change(to);
+    let n = conn.execute(
+        &format!(
+            "UPDATE {table} SET level = $2, next_level_at = $3
+             WHERE id = $1 AND next_level_at = $4"
+        ),
+        params![r.text(0)?, to.as_str(), next, seen],
+    )?;
+    Ok((n == 1 && to != from).then_some((from, to, at)))
+}
+
 /// Moves at most `limit` orders whose next level change is due at `now_ms`,
 /// oldest first. Returns what moved (an order another sweeper moved first
 /// is not in it).
@@ -58,24 +90,10 @@ pub fn sweep(conn: &mut dyn Conn, now_ms: i64, limit: u32) -> Result<Vec<Moved>,
     let mut moved = Vec::new();
     for r in &rows {
         let id = r.text(0)?;
-        let from = Level::parse(r.text(4)?)
-            .ok_or_else(|| StoreError::Decode(format!("level {:?}", r.text(4))))?;
-        let due = r.int(6)?;
-        let at = LevelInstants {
-            warn_at_ms: r.opt_int(5)?.unwrap_or(due),
-            due_at_ms: due,
-        };
-        let seen = r.int(7)?;
-        let to = at.level_at(now_ms);
-        let next = at.next_change(to);
-        let n = conn.execute(
-            "UPDATE work_orders SET level = $2, next_level_at = $3
-             WHERE id = $1 AND next_level_at = $4",
-            params![id, to.as_str(), next, seen],
-        )?;
-        if n != 1 || to == from {
+        let Some((from, to, at)) = step(conn, "work_orders", r, [4, 5, 6, 7], now_ms)? else {
             continue;
-        }
+        };
+        let due = at.due_at_ms;
         let m = Moved {
             order_id: id.to_owned(),
             application_id: r.text(1)?.to_owned(),
@@ -132,7 +150,7 @@ pub fn backfill(
          LIMIT $1",
         params![i64::from(limit)],
     )?;
-    let cal = |e: CalendarError| StoreError::Database(e.to_string());
+    let cal = StoreError::Calendar;
     for r in &rows {
         let stage = StageClock::from_ledger(
             clock,
@@ -192,24 +210,10 @@ pub fn sweep_items(
     let mut moved = Vec::new();
     for r in &rows {
         let id = r.text(0)?;
-        let from = Level::parse(r.text(5)?)
-            .ok_or_else(|| StoreError::Decode(format!("level {:?}", r.text(5))))?;
-        let due = r.int(7)?;
-        let at = LevelInstants {
-            warn_at_ms: r.opt_int(6)?.unwrap_or(due),
-            due_at_ms: due,
-        };
-        let seen = r.int(8)?;
-        let to = at.level_at(now_ms);
-        let next = at.next_change(to);
-        let n = conn.execute(
-            "UPDATE approval_items SET level = $2, next_level_at = $3
-             WHERE id = $1 AND next_level_at = $4",
-            params![id, to.as_str(), next, seen],
-        )?;
-        if n != 1 || to == from {
+        let Some((from, to, at)) = step(conn, "approval_items", r, [5, 6, 7, 8], now_ms)? else {
             continue;
-        }
+        };
+        let due = at.due_at_ms;
         let m = MovedItem {
             item_id: id.to_owned(),
             case_id: r.text(1)?.to_owned(),

@@ -3,6 +3,7 @@
 //! - [`db`]: the connection interface both databases implement.
 //! - [`migrate`]: schema migrations.
 //! - [`writer`]: the group-commit writer every write goes through.
+//! - [`paging`]: lists read a page at a time, by keyset.
 //! - [`applications`], [`idempotency`]: repositories (plain functions over a [`db::Conn`]).
 #![forbid(unsafe_code)]
 
@@ -14,11 +15,13 @@ pub mod board;
 pub mod calendar;
 pub mod claims;
 pub mod db;
+mod error;
 pub mod idempotency;
 pub mod levels;
 pub mod migrate;
 pub mod notifications;
 pub mod outbox;
+pub mod paging;
 pub mod reminders;
 pub mod surveys;
 #[cfg(feature = "testing")]
@@ -26,31 +29,11 @@ pub mod testing;
 pub mod work_orders;
 pub mod writer;
 
+pub use error::{DbError, ErrorKind, StoreError};
+
 use db::{Conn, DbTarget, Dialect, Role};
 use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(String),
-    #[error("unique constraint violated: {0}")]
-    UniqueViolation(String),
-    #[error("stored data could not be read: {0}")]
-    Decode(String),
-    #[error("database configuration: {0}")]
-    Config(String),
-    #[error("{0}")]
-    Migration(String),
-    #[error("database pool: {0}")]
-    Pool(String),
-    #[error("the store is shut down")]
-    Closed,
-    /// A row was changed by someone else since it was read (optimistic
-    /// concurrency); the transaction was rolled back.
-    #[error("changed concurrently: {0}")]
-    Conflict(String),
-}
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
@@ -164,7 +147,7 @@ impl Store {
             work(conn.as_mut())
         })
         .await
-        .map_err(|_| StoreError::Database("read task failed".into()))?
+        .map_err(|_| StoreError::Internal("read task failed".into()))?
     }
 
     /// Runs `work` in the writer's next transaction; resolves once committed.

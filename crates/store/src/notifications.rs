@@ -3,6 +3,7 @@
 
 use crate::StoreError;
 use crate::db::{Conn, Value};
+use crate::paging::{KeyKind, Order, Page, PageAt, Paged};
 use crate::params;
 
 /// A message to send: the same to every recipient of one event.
@@ -60,11 +61,19 @@ pub struct Outward {
     pub sms: bool,
 }
 
+/// Most recipients named in one statement (the databases bound how many
+/// parameters a statement takes); an event with more takes a few.
+const RECIPIENTS_PER_STATEMENT: usize = 500;
+
 /// Gives `message` to each account (inside the caller's transaction): in the
 /// app, and queued in the outbox for email and SMS, each as the account's
 /// switches allow and where it has an address. An account that already has
 /// this event's message on a channel does not get it again. Returns how many
 /// in-app messages were written.
+///
+/// Set-based: one statement writes the in-app messages of every recipient,
+/// one more queues every outward message (email and SMS together), however
+/// many recipients there are.
 pub fn send(
     conn: &mut dyn Conn,
     accounts: &[String],
@@ -72,48 +81,68 @@ pub fn send(
     outward: Outward,
 ) -> Result<u64, StoreError> {
     let mut written = 0;
-    for a in accounts {
-        written += conn.execute(
+    for chunk in accounts.chunks(RECIPIENTS_PER_STATEMENT) {
+        written += send_to(conn, chunk, m, outward)?;
+    }
+    Ok(written)
+}
+
+fn send_to(
+    conn: &mut dyn Conn,
+    accounts: &[String],
+    m: &Message,
+    outward: Outward,
+) -> Result<u64, StoreError> {
+    if accounts.is_empty() {
+        return Ok(0);
+    }
+    // $1..$6: the message; $7..: the recipients.
+    let mut args: Vec<Value> = vec![
+        m.event_key.as_str().into(),
+        m.kind.as_str().into(),
+        m.title.as_str().into(),
+        m.body.as_str().into(),
+        m.link.as_deref().into(),
+        m.at_ms.into(),
+    ];
+    let ids = crate::applications::marks(accounts, &mut args);
+    let written = conn.execute(
+        &format!(
             "INSERT INTO notifications (account_id, event_key, kind, title, body, link, created_at)
-             SELECT id, $2, $3, $4, $5, $6, $7 FROM accounts WHERE id = $1 AND notify_in_app = 1
-             ON CONFLICT (account_id, event_key) DO NOTHING",
-            params![
-                a,
-                &m.event_key,
-                &m.kind,
-                &m.title,
-                &m.body,
-                m.link.as_deref(),
-                m.at_ms
-            ],
+             SELECT id, $1, $2, $3, $4, $5, $6 FROM accounts
+             WHERE id IN ({ids}) AND notify_in_app = 1
+             ON CONFLICT (account_id, event_key) DO NOTHING"
+        ),
+        &args,
+    )?;
+    let selects: Vec<String> = [
+        (outward.email, "email", "email", "notify_email"),
+        (outward.sms, "sms", "phone", "notify_sms"),
+    ]
+    .into_iter()
+    .filter(|(on, ..)| *on)
+    .map(|(_, channel, address, switch)| {
+        format!(
+            // The instant is cast: a parameter in a UNION has no column
+            // to take its type from.
+            "SELECT id, $1, '{channel}', {address}, $2, $3, $4, $5, 'pending', 0,
+                    CAST($6 AS BIGINT), CAST($6 AS BIGINT)
+             FROM accounts
+             WHERE id IN ({ids}) AND {switch} = 1 AND {address} IS NOT NULL AND {address} <> ''"
+        )
+    })
+    .collect();
+    if !selects.is_empty() {
+        conn.execute(
+            &format!(
+                "INSERT INTO deliveries (account_id, event_key, channel, address, kind, title,
+                     body, link, status, attempts, next_attempt_at, created_at)
+                 {}
+                 ON CONFLICT (account_id, event_key, channel) DO NOTHING",
+                selects.join(" UNION ALL ")
+            ),
+            &args,
         )?;
-        for (on, channel, address, switch) in [
-            (outward.email, "email", "email", "notify_email"),
-            (outward.sms, "sms", "phone", "notify_sms"),
-        ] {
-            if !on {
-                continue;
-            }
-            conn.execute(
-                &format!(
-                    "INSERT INTO deliveries (account_id, event_key, channel, address, kind, title,
-                         body, link, status, attempts, next_attempt_at, created_at)
-                     SELECT id, $2, '{channel}', {address}, $3, $4, $5, $6, 'pending', 0, $7, $7
-                     FROM accounts
-                     WHERE id = $1 AND {switch} = 1 AND {address} IS NOT NULL AND {address} <> ''
-                     ON CONFLICT (account_id, event_key, channel) DO NOTHING"
-                ),
-                params![
-                    a,
-                    &m.event_key,
-                    &m.kind,
-                    &m.title,
-                    &m.body,
-                    m.link.as_deref(),
-                    m.at_ms
-                ],
-            )?;
-        }
     }
     Ok(written)
 }
@@ -126,41 +155,43 @@ pub fn unread_count(conn: &mut dyn Conn, account_id: &str) -> Result<i64, StoreE
     .map_or(Ok(0), |r| r.int(0))
 }
 
-/// An account's messages, newest first; `Some(next page)` when there are more.
+/// The order of [`list`]: newest first.
+pub const ORDER: Order = Order {
+    name: "notifications",
+    keys: &[("id", KeyKind::Int)],
+    descending: true,
+};
+
+/// A page of an account's messages, newest first.
 pub fn list(
     conn: &mut dyn Conn,
     account_id: &str,
-    page: u32,
+    at: &PageAt,
     per_page: u32,
-) -> Result<(Vec<Notification>, Option<u32>), StoreError> {
-    let per_page = per_page.clamp(1, 100);
-    let page = page.max(1);
-    let rows = conn.query(
-        "SELECT id, kind, title, body, link, created_at, read_at FROM notifications
-         WHERE account_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-        &[
-            Value::from(account_id),
-            Value::Int(i64::from(per_page) + 1),
-            Value::Int(i64::from(page - 1) * i64::from(per_page)),
-        ],
-    )?;
-    let more = rows.len() > per_page as usize;
-    let items = rows
-        .iter()
-        .take(per_page as usize)
-        .map(|r| {
-            Ok(Notification {
-                id: r.int(0)?,
-                kind: r.text(1)?.to_owned(),
-                title: r.text(2)?.to_owned(),
-                body: r.text(3)?.to_owned(),
-                link: r.opt_text(4)?.map(str::to_owned),
-                created_at_ms: r.int(5)?,
-                read_at_ms: r.opt_int(6)?,
-            })
+) -> Result<Page<Notification>, StoreError> {
+    let mut args = vec![Value::from(account_id)];
+    let mut clauses = vec!["account_id = $1".to_owned()];
+    let paged = Paged::new(&ORDER, at, per_page);
+    paged.filter(&mut clauses, &mut args)?;
+    let sql = format!(
+        "SELECT id, kind, title, body, link, created_at, read_at{} FROM notifications
+         WHERE {}{}",
+        ORDER.select(),
+        clauses.join(" AND "),
+        paged.tail(&mut args)
+    );
+    let rows = conn.query(&sql, &args)?;
+    paged.page(&rows, |r| {
+        Ok(Notification {
+            id: r.int(0)?,
+            kind: r.text(1)?.to_owned(),
+            title: r.text(2)?.to_owned(),
+            body: r.text(3)?.to_owned(),
+            link: r.opt_text(4)?.map(str::to_owned),
+            created_at_ms: r.int(5)?,
+            read_at_ms: r.opt_int(6)?,
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok((items, more.then_some(page + 1)))
+    })
 }
 
 /// Marks one of the account's messages read (`Some(id)`), or all of them.

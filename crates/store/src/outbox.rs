@@ -61,7 +61,17 @@ fn from_row(r: &Row) -> Result<Delivery, StoreError> {
 }
 
 /// Claims up to `limit` due rows for `worker` until `now_ms + lease_ms`,
-/// counting an attempt on each; returns the rows claimed (oldest due first).
+/// counting an attempt on each; returns the rows claimed (the oldest due are
+/// chosen first; returned by id).
+///
+/// One statement: the due rows are chosen and leased together. On
+/// PostgreSQL the choice skips rows another transaction holds (`FOR UPDATE
+/// SKIP LOCKED`), so concurrent claimers never wait on, nor share, a row;
+/// SQLite has a single writer, so nothing can hold them. The choice is a
+/// materialized CTE so that it runs once: as a plain `id IN (SELECT … LIMIT
+/// n FOR UPDATE SKIP LOCKED)`, PostgreSQL may rescan the subquery for each
+/// row of a nested-loop semi-join, and every rescan skips the rows already
+/// taken and locks more, claiming more than `limit`.
 pub fn claim(
     conn: &mut dyn Conn,
     worker: &str,
@@ -69,26 +79,22 @@ pub fn claim(
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let due = conn.query(
-        "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1
-         ORDER BY next_attempt_at, id LIMIT $2",
-        params![now_ms, i64::from(limit)],
+    let sql = format!(
+        "WITH due AS MATERIALIZED (
+             SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1
+             ORDER BY next_attempt_at, id LIMIT $2{}
+         )
+         UPDATE deliveries SET next_attempt_at = $3, attempts = attempts + 1, claimed_by = $4
+         WHERE id IN (SELECT id FROM due) AND status = 'pending' AND next_attempt_at <= $1
+         RETURNING {COLUMNS}",
+        conn.dialect().skip_locked()
+    );
+    let rows = conn.query(
+        &sql,
+        params![now_ms, i64::from(limit), now_ms + lease_ms, worker],
     )?;
-    let mut claimed = Vec::with_capacity(due.len());
-    for row in &due {
-        let id = row.int(0)?;
-        let got = conn.query_opt(
-            &format!(
-                "UPDATE deliveries SET next_attempt_at = $3, attempts = attempts + 1, claimed_by = $4
-                 WHERE id = $1 AND status = 'pending' AND next_attempt_at <= $2
-                 RETURNING {COLUMNS}"
-            ),
-            params![id, now_ms, now_ms + lease_ms, worker],
-        )?;
-        if let Some(r) = got {
-            claimed.push(from_row(&r)?);
-        }
-    }
+    let mut claimed = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    claimed.sort_by_key(|d| d.id);
     Ok(claimed)
 }
 

@@ -65,7 +65,7 @@ pub fn insert(
                 at_ms
             ],
         )?
-        .ok_or_else(|| StoreError::Database("reminder not written".into()))?;
+        .ok_or_else(|| StoreError::Internal("reminder not written".into()))?;
     r.int(0)
 }
 

@@ -68,7 +68,7 @@ pub fn propose(
             ) {
                 Ok(_) => Outcome::Created,
                 // Another utility proposed at the same moment.
-                Err(StoreError::UniqueViolation(_)) => return Ok(Outcome::Exists),
+                Err(e) if e.is_unique_violation() => return Ok(Outcome::Exists),
                 Err(e) => return Err(e),
             }
         }

@@ -155,3 +155,22 @@ pub fn example_application(applicant_name: &str) -> serde_json::Value {
         }
     })
 }
+
+/// Runs each async test body once per database, as `name::sqlite` and
+/// `name::postgres` (the body takes a [`Backend`]). Every crate's storage
+/// tests use it.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::testing::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::testing::Backend::Postgres).await
+            }
+        }
+    )*};
+}

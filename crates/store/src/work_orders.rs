@@ -3,6 +3,7 @@
 use crate::StoreError;
 use crate::applications::{ORDER_COLUMNS, decode_order, marks, visibility_clause_on};
 use crate::db::{Conn, Row, Value};
+use crate::paging::{KeyKind, Order, Page, PageAt, Paged};
 use crate::params;
 use onestop_domain::access::{OrderFacts, Visibility};
 use onestop_domain::application::{Level, OrderStatus, Stage, WorkOrderItem};
@@ -175,11 +176,34 @@ impl OrderSort {
 
     pub const ALL: [OrderSort; 3] = [OrderSort::Due, OrderSort::Newest, OrderSort::Oldest];
 
-    fn sql(self) -> &'static str {
+    /// The list's order, for its query and its cursors.
+    pub fn order(self) -> &'static Order {
+        const DUE: Order = Order {
+            name: "work_orders.due",
+            keys: &[
+                (
+                    "CASE WHEN w.status = 'open' THEN 0 ELSE 1 END",
+                    KeyKind::Int,
+                ),
+                ("w.due_at", KeyKind::Int),
+                ("w.id", KeyKind::Text),
+            ],
+            descending: false,
+        };
+        const NEWEST: Order = Order {
+            name: "work_orders.newest",
+            keys: &[("w.created_at", KeyKind::Int), ("w.id", KeyKind::Text)],
+            descending: true,
+        };
+        const OLDEST: Order = Order {
+            name: "work_orders.oldest",
+            keys: &[("w.created_at", KeyKind::Int), ("w.id", KeyKind::Text)],
+            descending: false,
+        };
         match self {
-            OrderSort::Due => "CASE WHEN w.status = 'open' THEN 0 ELSE 1 END, w.due_at, w.id",
-            OrderSort::Newest => "w.created_at DESC, w.id DESC",
-            OrderSort::Oldest => "w.created_at, w.id",
+            OrderSort::Due => &DUE,
+            OrderSort::Newest => &NEWEST,
+            OrderSort::Oldest => &OLDEST,
         }
     }
 }
@@ -190,7 +214,8 @@ pub struct OrderFilter {
     pub stage: Option<Stage>,
     pub status: Option<OrderStatus>,
     pub level: Option<Level>,
-    pub page: u32,
+    /// Where the page starts (a cursor of [`OrderSort::order`]).
+    pub at: PageAt,
     pub per_page: u32,
     pub visibility: Visibility,
     pub sort: OrderSort,
@@ -202,7 +227,7 @@ pub fn list(
     f: &OrderFilter,
     config: &CityConfig,
     offset: UtcOffset,
-) -> Result<(Vec<OrderRow>, Option<u32>), StoreError> {
+) -> Result<Page<OrderRow>, StoreError> {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     let v = &f.visibility;
@@ -242,32 +267,22 @@ pub fn list(
     if let Some(l) = f.level {
         add("w.level =", l.as_str().into(), &mut args);
     }
+    let order = f.sort.order();
+    let paged = Paged::new(order, &f.at, f.per_page);
+    paged.filter(&mut clauses, &mut args)?;
     let where_sql = if clauses.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let per_page = f.per_page.clamp(1, 100);
-    let page = f.page.max(1);
-    let n = args.len();
-    args.push(Value::Int(i64::from(per_page) + 1));
-    args.push(Value::Int((i64::from(page) - 1) * i64::from(per_page)));
     let sql = format!(
-        "SELECT {} FROM work_orders w JOIN applications a ON a.id = w.application_id {where_sql}
-         ORDER BY {} LIMIT ${} OFFSET ${}",
+        "SELECT {}{} FROM work_orders w JOIN applications a ON a.id = w.application_id {where_sql}{}",
         columns(),
-        f.sort.sql(),
-        n + 1,
-        n + 2
+        order.select(),
+        paged.tail(&mut args)
     );
     let rows = conn.query(&sql, &args)?;
-    let more = rows.len() > per_page as usize;
-    let items = rows
-        .iter()
-        .take(per_page as usize)
-        .map(|r| decode(r, config, offset))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((items, more.then_some(page + 1)))
+    paged.page(&rows, |r| decode(r, config, offset))
 }
 
 /// The clock of an order's current stage, as stored.

@@ -40,7 +40,7 @@ where
     fn run(&mut self, conn: &mut dyn Conn) -> Result<(), StoreError> {
         let work = &self.work;
         let outcome = catch_unwind(AssertUnwindSafe(|| work(conn)))
-            .unwrap_or_else(|_| Err(StoreError::Database("write job panicked".into())));
+            .unwrap_or_else(|_| Err(StoreError::Internal("write job panicked".into())));
         let failed = outcome.is_err();
         let err = outcome.as_ref().err().cloned();
         self.result = Some(outcome);
@@ -54,7 +54,7 @@ where
         let answer = match committed {
             Ok(()) => self
                 .result
-                .unwrap_or_else(|| Err(StoreError::Database("job did not run".into()))),
+                .unwrap_or_else(|| Err(StoreError::Internal("job did not run".into()))),
             Err(e) => Err(e),
         };
         // The caller may have gone away (client disconnected): the data is
@@ -79,7 +79,7 @@ impl Writer {
             let handle = std::thread::Builder::new()
                 .name(format!("onestop-writer-{i}"))
                 .spawn(move || writer_loop(conn, rx))
-                .map_err(|e| StoreError::Database(format!("cannot start writer: {e}")))?;
+                .map_err(|e| StoreError::Internal(format!("cannot start writer: {e}")))?;
             handles.push(handle);
         }
         Ok(Writer {

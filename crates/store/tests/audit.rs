@@ -463,7 +463,7 @@ async fn append_chains_records_and_keeps_them_as_given(backend: Backend) {
     let failed = store
         .write(|c| {
             audit::append(c, &key(), &[rec(9)])?;
-            Err::<(), _>(StoreError::Database("the caller's work failed".into()))
+            Err::<(), _>(StoreError::Internal("the caller's work failed".into()))
         })
         .await;
     assert!(failed.is_err());
@@ -1572,16 +1572,7 @@ async fn verify_during_prune(backend: Backend) {
     assert_intact(reports.last().unwrap(), 2_000, 10_001, 12_000);
 }
 
-macro_rules! both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { super::$name(onestop_store::testing::Backend::Sqlite).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { super::$name(onestop_store::testing::Backend::Postgres).await }
-        }
-    )*};
-}
+use onestop_store::on_both_databases as both;
 
 both!(
     append_chains_records_and_keeps_them_as_given,

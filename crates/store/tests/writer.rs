@@ -61,10 +61,7 @@ async fn a_failing_job_is_rolled_back_alone(backend: Backend) {
     let (hold, a, dup, boom, b) = tokio::join!(hold, a, dup, boom, b);
     hold.unwrap();
     assert_eq!(a.unwrap(), 1);
-    assert!(
-        matches!(dup, Err(StoreError::UniqueViolation(_))),
-        "{dup:?}"
-    );
+    assert!(matches!(&dup, Err(e) if e.is_unique_violation()), "{dup:?}");
     assert!(boom.is_err());
     assert_eq!(b.unwrap(), 1);
     assert_eq!(count(&store, "t-").await, 3, "dup, a, b — not boom");
@@ -85,16 +82,7 @@ async fn many_writers_share_commits(backend: Backend) {
     assert_eq!(count(&store, "m-").await, 200);
 }
 
-macro_rules! both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { super::$name(onestop_store::testing::Backend::Sqlite).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { super::$name(onestop_store::testing::Backend::Postgres).await }
-        }
-    )*};
-}
+use onestop_store::on_both_databases as both;
 
 both!(
     a_failing_job_is_rolled_back_alone,

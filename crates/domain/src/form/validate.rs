@@ -252,7 +252,7 @@ pub(crate) fn phone_is_valid(s: &str) -> bool {
     let b = s.as_bytes();
     let all_digits = |x: &[u8]| x.iter().all(u8::is_ascii_digit);
     match b.first() {
-        Some(b'1') => b.len() == 11 && matches!(b[1], b'3'..=b'9') && all_digits(b),
+        Some(b'1') => crate::contact::is_mobile(s),
         Some(b'0') => {
             if let Some(dash) = b.iter().position(|&c| c == b'-') {
                 let (area, local) = (&b[..dash], &b[dash + 1..]);

@@ -160,7 +160,10 @@ pub async fn post_resubmission(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InboxList {
     pub items: Vec<InboxItem>,
+    /// The next page's number while it is at most 100, else null.
     pub next_page: Option<u32>,
+    /// Where the next page starts (pass it as `cursor`); null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -169,12 +172,15 @@ pub struct InboxQuery {
     /// All but not-applicable items by default.
     #[param(value_type = Option<ItemStatus>)]
     pub status: Option<String>,
-    /// 1-based page number.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
+    /// 1-based page number, at most 100; deeper pages are read by `cursor`.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub page: Option<String>,
     /// Items per page, default 20.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub per_page: Option<String>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    #[param(max_length = 1024, pattern = r"^[0-9A-Fa-f]+$")]
+    pub cursor: Option<String>,
 }
 
 /// The approval items of the caller's departments (an approver, or a key
@@ -201,14 +207,23 @@ pub async fn list_items(
         ItemStatus::parse,
         &mut errors,
     );
-    let page = crate::api::query::parse_page("page", q.page.as_deref(), 1, 1_000_000, &mut errors);
+    let at = crate::api::query::page_at(
+        q.page.as_deref(),
+        q.cursor.as_deref(),
+        &onestop_store::approvals::INBOX_ORDER,
+        &mut errors,
+    );
     let per_page =
         crate::api::query::parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let (items, next_page) = inbox(&state, &caller, status, page, per_page).await?;
-    Ok(Json(InboxList { items, next_page }))
+    let page = inbox(&state, &caller, status, at, per_page).await?;
+    Ok(Json(InboxList {
+        items: page.items,
+        next_page: page.next_page,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
 }
 
 /// Raise the application's approval case (附表4), optionally with the signed

@@ -574,7 +574,21 @@ mod tests {
             let page = param(path, "page");
             assert_eq!(page["type"], "integer", "{path}");
             assert_eq!(page["minimum"], 1, "{path}");
-            assert_eq!(page["maximum"], crate::api::query::MAX_PAGE, "{path}");
+            assert_eq!(page["maximum"], onestop_store::paging::MAX_PAGE, "{path}");
+            let cursor = param(path, "cursor");
+            assert_eq!(
+                cursor["maxLength"],
+                onestop_store::paging::MAX_CURSOR_LEN,
+                "{path}"
+            );
+            if path != "/api/v1/notifications" {
+                let per_page = param(path, "per_page");
+                assert_eq!(
+                    per_page["maximum"],
+                    onestop_store::paging::MAX_PER_PAGE,
+                    "{path}"
+                );
+            }
         }
         // Required where the handler refuses their absence.
         let deadline = doc["paths"]["/api/v1/calendar/deadline"]["get"]["parameters"]

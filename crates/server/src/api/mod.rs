@@ -379,19 +379,24 @@ pub struct ListQuery {
     /// Submitted on or before this date (city time).
     #[param(format = Date)]
     submitted_to: Option<String>,
-    /// 1-based page number.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
+    /// 1-based page number, at most 100; deeper pages are read by `cursor`.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     page: Option<String>,
     /// Items per page, default 20.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     per_page: Option<String>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    #[param(max_length = 1024, pattern = r"^[0-9A-Fa-f]+$")]
+    cursor: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationList {
     items: Vec<Application>,
-    /// The next page's number, or null on the last page.
+    /// The next page's number while it is at most 100, else null.
     next_page: Option<u32>,
+    /// Where the next page starts (pass it as `cursor`); null on the last page.
+    next_cursor: Option<String>,
 }
 
 /// A `YYYY-MM-DD` value, or a field error naming `name`.
@@ -449,24 +454,13 @@ async fn list_applications(
             }
         },
     };
-    let mut number = |name: &str, v: Option<&str>, default: u32, max: u32| -> u32 {
-        match v.map(str::trim).filter(|s| !s.is_empty()) {
-            None => default,
-            Some(s) => match s.parse::<u32>() {
-                Ok(n) if (1..=max).contains(&n) => n,
-                _ => {
-                    errors.push(FieldError::new(
-                        name,
-                        FieldCode::OutOfRange,
-                        format!("须为 1 到 {max} 之间的整数"),
-                    ));
-                    default
-                }
-            },
-        }
-    };
-    let page = number("page", q.page.as_deref(), 1, 1_000_000);
-    let per_page = number("per_page", q.per_page.as_deref(), 20, 100);
+    let per_page = query::parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors);
+    let at = query::page_at(
+        q.page.as_deref(),
+        q.cursor.as_deref(),
+        &onestop_store::applications::ORDER,
+        &mut errors,
+    );
     let from = parse_date_param(
         &state,
         "submitted_from",
@@ -504,7 +498,7 @@ async fn list_applications(
         project_code,
         submitted_from_ms: from.map(timefmt::to_ms),
         submitted_to_ms: to.map(|t| timefmt::to_ms(t + time::Duration::days(1))),
-        page,
+        at,
         per_page,
         visibility: Visibility::nothing(),
     };
@@ -512,6 +506,7 @@ async fn list_applications(
     Ok(Json(ApplicationList {
         items: result.items,
         next_page: result.next_page,
+        next_cursor: result.next_cursor.map(|c| c.encode()),
     }))
 }
 

@@ -1,7 +1,7 @@
 //! In-app messages over the API (session only).
 
 use crate::AppState;
-use crate::api::query::{MAX_PAGE, PageQuery, parse_page};
+use crate::api::query::{PageQuery, page_at};
 use crate::app::notifications::*;
 use crate::auth::ApiCaller;
 use crate::auth::forbidden;
@@ -43,16 +43,22 @@ pub async fn list_api(
 ) -> Result<Json<NotificationList>, ApiError> {
     let account = account_id(&caller).ok_or_else(forbidden)?;
     let mut errors = Vec::new();
-    let page = parse_page("page", q.page.as_deref(), 1, MAX_PAGE, &mut errors);
+    let at = page_at(
+        q.page.as_deref(),
+        q.cursor.as_deref(),
+        &onestop_store::notifications::ORDER,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let (items, next_page, unread) = load(&state, account, page).await?;
+    let (found, unread) = load(&state, account, at).await?;
     let t = |ms: i64| {
         onestop_domain::timefmt::format(onestop_domain::timefmt::from_ms(ms, state.offset))
     };
     Ok(Json(NotificationList {
-        items: items
+        items: found
+            .items
             .into_iter()
             .map(|n| NotificationView {
                 id: n.id,
@@ -65,7 +71,8 @@ pub async fn list_api(
             })
             .collect(),
         unread,
-        next_page,
+        next_page: found.next_page,
+        next_cursor: found.next_cursor.map(|c| c.encode()),
     }))
 }
 

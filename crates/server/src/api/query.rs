@@ -3,19 +3,69 @@
 //! texts into typed values, naming each bad one as a field error (`422`).
 
 use onestop_domain::form::{FieldCode, FieldError};
+use onestop_store::paging::{self, PageAt};
 use serde::Deserialize;
 use utoipa::IntoParams;
-
-/// Highest page number a list accepts.
-pub const MAX_PAGE: u32 = 1_000_000;
 
 /// The parameters of a list that only pages.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Page number, from 1.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
+    /// 1-based page number, at most 100; deeper pages are read by `cursor`.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub page: Option<String>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    #[param(max_length = 1024, pattern = r"^[0-9A-Fa-f]+$")]
+    pub cursor: Option<String>,
+}
+
+/// Where a listed page starts: `page` (1 to [`paging::MAX_PAGE`]), or
+/// `cursor`, the `next_cursor` a page of the list in `order` gave; not both.
+pub fn page_at(
+    page: Option<&str>,
+    cursor: Option<&str>,
+    order: &paging::Order,
+    errors: &mut Vec<FieldError>,
+) -> PageAt {
+    fn given(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|s| !s.is_empty())
+    }
+    match (given(page), given(cursor)) {
+        (None, None) => PageAt::default(),
+        (Some(p), None) => match p.parse::<u32>() {
+            Ok(n) if (1..=paging::MAX_PAGE).contains(&n) => PageAt::Number(n),
+            _ => {
+                errors.push(FieldError::new(
+                    "page",
+                    FieldCode::OutOfRange,
+                    format!(
+                        "页码须为 1 到 {} 之间的整数；更后面的内容请以上一页返回的 next_cursor 作为 cursor 参数继续翻页",
+                        paging::MAX_PAGE
+                    ),
+                ));
+                PageAt::default()
+            }
+        },
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new(
+                "cursor",
+                FieldCode::InvalidFormat,
+                "page 与 cursor 只能使用其一",
+            ));
+            PageAt::default()
+        }
+        (None, Some(c)) => match paging::Cursor::decode(c, order) {
+            Some(c) => PageAt::After(c),
+            None => {
+                errors.push(FieldError::new(
+                    "cursor",
+                    FieldCode::InvalidFormat,
+                    "翻页位置无效，请使用上一页返回的 next_cursor",
+                ));
+                PageAt::default()
+            }
+        },
+    }
 }
 
 pub fn parse_code<T>(

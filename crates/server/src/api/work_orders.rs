@@ -2,7 +2,7 @@
 //! operator or a `workorders:*:<unit>` key sees its unit's orders only.
 
 use crate::AppState;
-use crate::api::query::{parse_code, parse_page};
+use crate::api::query::{page_at, parse_code, parse_page};
 use crate::app::workorders::*;
 use crate::auth::{ApiCaller, Caller, forbidden};
 use crate::error::{ApiError, ErrorBody};
@@ -33,12 +33,15 @@ pub struct OrderQuery {
     /// `due` (open first, nearest deadline first; the default) | `newest` | `oldest`.
     #[param(schema_with = sorts)]
     sort: Option<String>,
-    /// 1-based page number.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
+    /// 1-based page number, at most 100; deeper pages are read by `cursor`.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     page: Option<String>,
     /// Items per page, default 20.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     per_page: Option<String>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    #[param(max_length = 1024, pattern = r"^[0-9A-Fa-f]+$")]
+    cursor: Option<String>,
 }
 
 /// The orders a list can be sorted in (`OrderSort::parse` reads them).
@@ -109,7 +112,10 @@ pub struct SurveyRequest {
 #[derive(Serialize, ToSchema)]
 pub struct WorkOrderList {
     items: Vec<WorkOrderItem>,
+    /// The next page's number while it is at most 100, else null.
     next_page: Option<u32>,
+    /// Where the next page starts (pass it as `cursor`); null on the last page.
+    next_cursor: Option<String>,
 }
 
 /// Work orders the caller may see, open first, most urgent first.
@@ -150,6 +156,13 @@ pub async fn list_work_orders(
         }
         Some(u) => Some(u.to_owned()),
     };
+    let sort = parse_code(
+        "sort",
+        q.sort.as_deref(),
+        work_orders::OrderSort::parse,
+        &mut errors,
+    )
+    .unwrap_or_default();
     let filter = OrderFilter {
         unit,
         stage: parse_code("stage", q.stage.as_deref(), Stage::parse, &mut errors),
@@ -160,29 +173,29 @@ pub async fn list_work_orders(
             &mut errors,
         ),
         level: parse_code("level", q.level.as_deref(), Level::parse, &mut errors),
-        page: parse_page("page", q.page.as_deref(), 1, 1_000_000, &mut errors),
+        at: page_at(
+            q.page.as_deref(),
+            q.cursor.as_deref(),
+            sort.order(),
+            &mut errors,
+        ),
         per_page: parse_page("per_page", q.per_page.as_deref(), 20, 100, &mut errors),
         visibility,
-        sort: parse_code(
-            "sort",
-            q.sort.as_deref(),
-            work_orders::OrderSort::parse,
-            &mut errors,
-        )
-        .unwrap_or_default(),
+        sort,
     };
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     let config = state.config.clone();
     let offset = state.offset;
-    let (rows, next_page) = state
+    let page = state
         .store
         .read(move |c| work_orders::list(c, &filter, &config, offset))
         .await?;
     Ok(Json(WorkOrderList {
-        items: rows.into_iter().map(|r| r.item).collect(),
-        next_page,
+        items: page.items.into_iter().map(|r| r.item).collect(),
+        next_page: page.next_page,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
     }))
 }
 

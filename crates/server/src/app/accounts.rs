@@ -62,7 +62,7 @@ pub fn temporary_password() -> String {
 
 /// The Chinese phone check used for registration: an 11-digit mobile number.
 fn phone_ok(p: &str) -> bool {
-    p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit())
+    onestop_domain::contact::is_mobile(p)
 }
 
 // ───────────────────────────── login ─────────────────────────────
@@ -471,7 +471,7 @@ pub async fn register(
                 Some(_) => false,
                 None => match accounts::insert(c, &new) {
                     Ok(()) => true,
-                    Err(StoreError::UniqueViolation(_)) => false,
+                    Err(e) if e.is_unique_violation() => false,
                     Err(e) => return Err(e),
                 },
             };
@@ -561,7 +561,7 @@ async fn insert_account(
         .write(move |c| {
             match accounts::insert(c, &new) {
                 Ok(()) => {}
-                Err(StoreError::UniqueViolation(_)) => return Ok(false),
+                Err(e) if e.is_unique_violation() => return Ok(false),
                 Err(e) => return Err(e),
             }
             let (verified, pending) = enterprise_roles(&new.grants);

@@ -19,6 +19,7 @@ use onestop_domain::workflow::SYSTEM_ROLE;
 use onestop_store::StoreError;
 use onestop_store::approvals::{self, Case, Item};
 use onestop_store::db::Conn;
+use onestop_store::paging::{Page, PageAt};
 use onestop_store::work_orders::{self, OrderUpdate};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -218,7 +219,7 @@ fn grant_works(
     now_ms: i64,
     actor: &str,
 ) -> Result<(), StoreError> {
-    let cal = |e: onestop_domain::calendar::CalendarError| StoreError::Database(e.to_string());
+    let cal = StoreError::Calendar;
     let (process, limits) = (&config.process, &config.limits);
     for w in works {
         let Some(oc) = work_orders::clock(c, w)? else {
@@ -868,50 +869,46 @@ pub async fn inbox(
     state: &AppState,
     caller: &Caller,
     status: Option<ItemStatus>,
-    page: u32,
+    at: PageAt,
     per_page: u32,
-) -> Result<(Vec<InboxItem>, Option<u32>), Error> {
+) -> Result<Page<InboxItem>, Error> {
     let mine = departments(&caller.subject);
-    let (rows, next) = state
+    let rows = state
         .store
-        .read(move |c| approvals::inbox(c, &mine, status, page, per_page))
+        .read(move |c| approvals::inbox(c, &mine, status, &at, per_page))
         .await?;
     let t = |ms: i64| {
         onestop_domain::timefmt::format(onestop_domain::timefmt::from_ms(ms, state.offset))
     };
-    let items = rows
-        .into_iter()
-        .map(|r| InboxItem {
-            item: ItemView {
-                department: UnitRef {
-                    name: state
-                        .config
-                        .unit(&r.item.department)
-                        .map_or_else(|| r.item.department.clone(), |u| u.name.clone()),
-                    code: r.item.department.clone(),
-                },
-                id: r.item.id,
-                required: r.item.required,
-                status: r.item.status,
-                automatic: r.item.automatic,
-                opinion: r.item.opinion,
-                decided_at: r.item.decided_at_ms.map(t),
-                due_at: t(r.item.due_at_ms),
-                version: r.item.version,
-                round: r.item.round,
-                level: r.item.level,
+    Ok(rows.map(|r| InboxItem {
+        item: ItemView {
+            department: UnitRef {
+                name: state
+                    .config
+                    .unit(&r.item.department)
+                    .map_or_else(|| r.item.department.clone(), |u| u.name.clone()),
+                code: r.item.department.clone(),
             },
-            case_id: r.item.case_id,
-            case_status: r.case_status,
-            application_id: r.application_id,
-            application_number: r.application_number,
-            applicant_name: r.applicant_name,
-            district_code: r.district_code,
-            place: r.place,
-            from: r.from_date,
-            to: r.to_date,
-            commitment: r.commitment,
-        })
-        .collect();
-    Ok((items, next))
+            id: r.item.id,
+            required: r.item.required,
+            status: r.item.status,
+            automatic: r.item.automatic,
+            opinion: r.item.opinion,
+            decided_at: r.item.decided_at_ms.map(t),
+            due_at: t(r.item.due_at_ms),
+            version: r.item.version,
+            round: r.item.round,
+            level: r.item.level,
+        },
+        case_id: r.item.case_id,
+        case_status: r.case_status,
+        application_id: r.application_id,
+        application_number: r.application_number,
+        applicant_name: r.applicant_name,
+        district_code: r.district_code,
+        place: r.place,
+        from: r.from_date,
+        to: r.to_date,
+        commitment: r.commitment,
+    }))
 }

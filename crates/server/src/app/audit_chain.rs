@@ -21,7 +21,6 @@ use onestop_store::StoreError;
 use onestop_store::audit::{
     self, AuditKey, Checkpoint, Pruned, SourcedCheckpoint, VerifyOptions, VerifyReport,
 };
-use onestop_store::db::{Conn, Dialect};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -355,7 +354,7 @@ pub async fn verify(
     state
         .store
         .read(move |c| {
-            in_snapshot(c, |c| {
+            onestop_store::db::in_snapshot(c, |c| {
                 audit::verify(
                     c,
                     VerifyOptions {
@@ -367,22 +366,6 @@ pub async fn verify(
             })
         })
         .await
-}
-
-fn in_snapshot<T>(
-    c: &mut dyn Conn,
-    f: impl FnOnce(&mut dyn Conn) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let begin = match c.dialect() {
-        Dialect::Sqlite => "BEGIN",
-        Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-    };
-    c.batch(begin)?;
-    let out = f(c);
-    let end = c.batch("ROLLBACK");
-    let out = out?;
-    end?;
-    Ok(out)
 }
 
 /// Retention: removes the records older than

@@ -52,7 +52,18 @@ pub enum Error {
     #[error(transparent)]
     Calendar(#[from] CalendarError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // A year the calendar has no data for, met while writing: the
+            // calendar's answer (`calendar_year_missing`), not a store fault.
+            StoreError::Calendar(c) => Error::Calendar(c),
+            e => Error::Store(e),
+        }
+    }
 }
 
 impl Error {

@@ -7,6 +7,7 @@
 
 use crate::AppState;
 use crate::app::error::{Error, Refusal};
+use crate::app::messages;
 use crate::auth::{Caller, ct_eq, token_hash};
 use onestop_domain::access::{Role, mask_phone};
 use onestop_domain::identity::{
@@ -145,35 +146,21 @@ fn message_of(
     at_ms: i64,
     version: i64,
 ) -> Message {
-    let name = &claim.enterprise_name;
-    let note = note.map_or_else(String::new, |n| format!("说明：{n}。"));
-    let (title, body) = match status {
-        ClaimStatus::Verified if owner => (
-            "企业认证已通过",
-            format!(
-                "您已通过“{name}”的企业认证，并成为该企业的管理员，可查看和办理本企业的全部申请，并审核同事的认证申请。"
-            ),
-        ),
-        ClaimStatus::Verified => (
-            "企业认证已通过",
-            format!("您已通过“{name}”的企业认证，可查看和办理本企业的全部申请。"),
-        ),
-        ClaimStatus::Rejected => (
-            "企业认证未通过",
-            format!(
-                "您认领“{name}”的申请未通过。{note}如有疑问，请携带营业执照和本人身份证件到营业厅窗口办理。"
-            ),
-        ),
-        ClaimStatus::Revoked | ClaimStatus::Pending => (
-            "企业认证已撤销",
-            format!("您代表“{name}”办理业务的资格已被撤销，此后只能查看本账户提交的申请。{note}"),
-        ),
-    };
+    let text = messages::fill(&messages::IdentityDecided {
+        status: match status {
+            ClaimStatus::Verified => "verified",
+            ClaimStatus::Rejected => "rejected",
+            ClaimStatus::Revoked | ClaimStatus::Pending => "revoked",
+        },
+        owner,
+        name: &claim.enterprise_name,
+        note,
+    });
     Message {
         event_key: format!("claim:{}:{version}", claim.id),
         kind: "identity".into(),
-        title: title.into(),
-        body,
+        title: text.title,
+        body: text.body,
         link: Some("/account/enterprise".into()),
         at_ms,
     }
@@ -301,13 +288,14 @@ pub fn tell_owners_of_new_claim(
     if owners.is_empty() {
         return Ok(());
     }
+    let text = messages::fill(&messages::ClaimRequested {
+        claimant: claimant_name,
+    });
     let m = Message {
         event_key: format!("claim_new:{uscc}:{now}"),
         kind: "identity".into(),
-        title: "有同事申请加入本企业".into(),
-        body: format!(
-            "“{claimant_name}”申请以本企业名义办理业务，请核实后在“企业认证”页批准或不予通过。"
-        ),
+        title: text.title,
+        body: text.body,
         link: Some("/account/enterprise".into()),
         at_ms: now,
     };

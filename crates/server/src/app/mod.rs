@@ -10,6 +10,7 @@ pub mod board;
 pub mod calendar;
 pub mod error;
 pub mod identity;
+pub mod messages;
 pub mod notifications;
 pub mod reminders;
 pub mod settings;

@@ -4,6 +4,7 @@ use crate::AppState;
 use crate::app::error::Error;
 use crate::auth::Caller;
 use onestop_store::notifications::{self, Notification};
+use onestop_store::paging::{Page, PageAt};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -18,16 +19,17 @@ pub fn account_id(caller: &Caller) -> Option<String> {
         .map(|a| a.id.clone())
 }
 
+/// A page of the account's messages, and how many are unread.
 pub async fn load(
     state: &AppState,
     account: String,
-    page: u32,
-) -> Result<(Vec<Notification>, Option<u32>, i64), Error> {
+    at: PageAt,
+) -> Result<(Page<Notification>, i64), Error> {
     Ok(state
         .store
         .read(move |c| {
-            let (items, next) = notifications::list(c, &account, page, PER_PAGE)?;
-            Ok((items, next, notifications::unread_count(c, &account)?))
+            let page = notifications::list(c, &account, &at, PER_PAGE)?;
+            Ok((page, notifications::unread_count(c, &account)?))
         })
         .await?)
 }
@@ -56,5 +58,8 @@ pub struct NotificationView {
 pub struct NotificationList {
     pub items: Vec<NotificationView>,
     pub unread: i64,
+    /// The next page's number while it is at most 100, else null.
     pub next_page: Option<u32>,
+    /// Where the next page starts (pass it as `cursor`); null on the last page.
+    pub next_cursor: Option<String>,
 }

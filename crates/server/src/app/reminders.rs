@@ -4,6 +4,7 @@
 
 use crate::AppState;
 use crate::app::error::{Error, Refusal};
+use crate::app::messages;
 use crate::app::workorders::visible_order;
 use crate::auth::Caller;
 use onestop_domain::access::{Capability, Role, Scope, Subject};
@@ -118,17 +119,20 @@ pub async fn send(
                 &serde_json::json!({"reminder": id, "note": note}),
             )?;
             let to = notifications::holders(c, "operator", Some(&unit))?;
+            let text = messages::fill(&messages::Reminder {
+                number: &number,
+                service: &service,
+                by: &onestop_domain::access::actor_label(&by),
+                note: &note,
+            });
             notifications::send(
                 c,
                 &to,
                 &Message {
                     event_key: format!("reminder:{id}"),
                     kind: "reminder".into(),
-                    title: format!("督办：{number} {service}"),
-                    body: format!(
-                        "{}：{note}。请办理并确认收到。",
-                        onestop_domain::access::actor_label(&by)
-                    ),
+                    title: text.title,
+                    body: text.body,
                     link: Some(format!("/work-orders/{oid}")),
                     at_ms: now_ms,
                 },
@@ -202,22 +206,19 @@ pub async fn acknowledge(
                 &serde_json::json!({"reminder": r2.id, "reply": reply}),
             )?;
             if let Some(sender) = &r2.sent_by_account {
+                let text = messages::fill(&messages::ReminderAcknowledged {
+                    by: &onestop_domain::access::actor_label(&by),
+                    note: &r2.note,
+                    reply: reply.as_deref(),
+                });
                 notifications::send(
                     c,
                     std::slice::from_ref(sender),
                     &Message {
                         event_key: format!("reminder:{}:acknowledged", r2.id),
                         kind: "reminder_acknowledged".into(),
-                        title: "督办已确认收到".into(),
-                        body: format!(
-                            "{}已确认收到督办“{}”。{}",
-                            onestop_domain::access::actor_label(&by),
-                            r2.note,
-                            reply
-                                .as_deref()
-                                .map(|x| format!("回复：{x}"))
-                                .unwrap_or_default()
-                        ),
+                        title: text.title,
+                        body: text.body,
                         link: Some(format!("/work-orders/{}", r2.work_order_id)),
                         at_ms: now_ms,
                     },

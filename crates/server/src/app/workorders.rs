@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::app::error::{Error, Refusal};
+use crate::app::messages;
 use crate::auth::Caller;
 use onestop_domain::access::{Role, Scope, Subject};
 use onestop_domain::application::{Level, OrderStatus, WorkOrderItem};
@@ -141,7 +142,7 @@ pub async fn act_once(
                         return Ok(Ok(outcome));
                     }
                 };
-                let body = body.map_err(|e| onestop_store::StoreError::Database(e.to_string()))?;
+                let body = body.map_err(|e| onestop_store::StoreError::Internal(e.to_string()))?;
                 onestop_store::idempotency::complete(c, k, status, None, &body)?;
             }
             Ok(Ok(outcome))
@@ -317,7 +318,7 @@ pub async fn act_many(
                 let body = serde_json::to_string(&BatchResults {
                     results: results.clone(),
                 })
-                .map_err(|e| onestop_store::StoreError::Database(e.to_string()))?;
+                .map_err(|e| onestop_store::StoreError::Internal(e.to_string()))?;
                 onestop_store::idempotency::complete(c, k, 200, None, &body)?;
             }
             Ok(Ok(results))
@@ -416,13 +417,17 @@ pub(crate) fn tell_applicant(
         .map_or_else(|| u.kind.clone(), |a| a.label.clone());
     let reason = serde_json::from_str::<serde_json::Value>(&u.data)
         .ok()
-        .and_then(|d| d["data"]["reason"].as_str().map(str::to_owned))
-        .map_or_else(String::new, |r| format!("原因：{r}。"));
-    let now = match u.status {
-        OrderStatus::Open => format!("当前环节：{}。", u.stage.label_zh()),
-        OrderStatus::Returned => "请按退回原因修改申请后重新提交，补正期间暂停计时。".to_owned(),
-        s => format!("办理结果：{}。", s.label_zh()),
-    };
+        .and_then(|d| d["data"]["reason"].as_str().map(str::to_owned));
+    let progress = messages::fill(&messages::OrderProgress {
+        number,
+        service: &service,
+        unit: &unit,
+        label: &label,
+        reason: reason.as_deref(),
+        status: u.status.as_str(),
+        stage: u.stage.label_zh(),
+        result: u.status.label_zh(),
+    });
     let link = Some(format!("/applications/{application_id}"));
     notifications::send(
         c,
@@ -430,22 +435,23 @@ pub(crate) fn tell_applicant(
         &Message {
             event_key: format!("order:{}:v{new_version}", u.id),
             kind: "order_progress".into(),
-            title: format!("申请进度：{number} {service}"),
-            body: format!("{unit}已办理“{label}”。{reason}{now}"),
+            title: progress.title,
+            body: progress.body,
             link: link.clone(),
             at_ms: u.at_ms,
         },
         crate::jobs::delivery::outward(config),
     )?;
     if status == onestop_domain::application::ApplicationStatus::Completed.as_str() {
+        let done = messages::fill(&messages::ApplicationCompleted { number });
         notifications::send(
             c,
             to,
             &Message {
                 event_key: format!("application:{application_id}:completed"),
                 kind: "application_completed".into(),
-                title: format!("申请已办结：{number}"),
-                body: "您申请的各项报装业务均已办结。欢迎对本次服务作出评价。".into(),
+                title: done.title,
+                body: done.body,
                 link,
                 at_ms: u.at_ms,
             },

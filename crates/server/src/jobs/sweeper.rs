@@ -40,6 +40,31 @@ pub async fn sweep_once(state: &AppState) -> Result<Vec<Moved>, Error> {
     }
 }
 
+/// Who hears of a level change: the holders of `role` for `scope`, and the
+/// supervisors too when it fell overdue.
+fn audience(
+    c: &mut dyn onestop_store::db::Conn,
+    role: &str,
+    scope: &str,
+    to: onestop_domain::application::Level,
+) -> Result<Vec<String>, onestop_store::StoreError> {
+    use onestop_store::notifications;
+    let mut who = notifications::holders(c, role, Some(scope))?;
+    if to == onestop_domain::application::Level::Overdue {
+        for s in notifications::holders(c, "supervisor", None)? {
+            if !who.contains(&s) {
+                who.push(s);
+            }
+        }
+    }
+    Ok(who)
+}
+
+/// When a moved order or item is due, for people.
+fn due_text(due_at_ms: i64, offset: time::UtcOffset) -> String {
+    onestop_domain::timefmt::when_zh(onestop_domain::timefmt::from_ms(due_at_ms, offset), offset)
+}
+
 /// Tells the handling unit's operators of a warning, and them and the
 /// supervisors of an overdue order, in the move's own transaction.
 fn tell(
@@ -50,61 +75,34 @@ fn tell(
 ) -> Result<(), onestop_store::StoreError> {
     use onestop_domain::application::Level;
     use onestop_store::notifications::{self, Message};
-    let mut to = notifications::holders(c, "operator", Some(&m.unit_code))?;
-    if m.to == Level::Overdue {
-        for s in notifications::holders(c, "supervisor", None)? {
-            if !to.contains(&s) {
-                to.push(s);
-            }
-        }
+    if m.to == Level::Normal {
+        return Ok(());
     }
+    let to = audience(c, "operator", &m.unit_code, m.to)?;
     let service = config
         .service(&m.service)
         .map_or_else(|| m.service.clone(), |s| s.name.clone());
     let unit = config
         .unit(&m.unit_code)
         .map_or_else(|| m.unit_code.clone(), |u| u.name.clone());
-    let due = onestop_domain::timefmt::from_ms(m.due_at_ms, offset);
-    let due = format!(
-        "{:04}年{:02}月{:02}日 {:02}:{:02}",
-        due.year(),
-        due.month() as u8,
-        due.day(),
-        due.hour(),
-        due.minute()
-    );
-    let (title, body) = match m.to {
-        Level::Warning => (
-            format!("工单预警：{} {}", m.application_number, service),
-            format!(
-                "{unit}承办的{service}工单（申请 {}，{}环节）办理时限已用去大半，请于 {due} 前办结。",
-                m.application_number,
-                m.stage.label_zh()
-            ),
-        ),
-        Level::Overdue => (
-            format!("工单超期：{} {}", m.application_number, service),
-            format!(
-                "{unit}承办的{service}工单（申请 {}，{}环节）已超过办理时限（{due}），请尽快办结。",
-                m.application_number,
-                m.stage.label_zh()
-            ),
-        ),
-        Level::Normal => return Ok(()),
+    let text = crate::app::messages::fill(&crate::app::messages::OrderLevel {
+        overdue: m.to == Level::Overdue,
+        number: &m.application_number,
+        service: &service,
+        unit: &unit,
+        stage: m.stage.label_zh(),
+        due: &due_text(m.due_at_ms, offset),
+    });
+    let kind = levels::event_kind(m.to);
+    let message = Message {
+        event_key: format!("{kind}:{}:{}", m.order_id, m.at_ms),
+        kind: kind.to_owned(),
+        title: text.title,
+        body: text.body,
+        link: Some(format!("/work-orders/{}", m.order_id)),
+        at_ms: m.at_ms,
     };
-    notifications::send(
-        c,
-        &to,
-        &Message {
-            event_key: format!("{}:{}:{}", levels::event_kind(m.to), m.order_id, m.at_ms),
-            kind: levels::event_kind(m.to).to_owned(),
-            title,
-            body,
-            link: Some(format!("/work-orders/{}", m.order_id)),
-            at_ms: m.at_ms,
-        },
-        crate::jobs::delivery::outward(config),
-    )?;
+    notifications::send(c, &to, &message, crate::jobs::delivery::outward(config))?;
     Ok(())
 }
 
@@ -118,57 +116,29 @@ fn tell_item(
 ) -> Result<(), onestop_store::StoreError> {
     use onestop_domain::application::Level;
     use onestop_store::notifications::{self, Message};
-    let mut to = notifications::holders(c, "approver", Some(&m.department))?;
-    if m.to == Level::Overdue {
-        for s in notifications::holders(c, "supervisor", None)? {
-            if !to.contains(&s) {
-                to.push(s);
-            }
-        }
+    if m.to == Level::Normal {
+        return Ok(());
     }
+    let to = audience(c, "approver", &m.department, m.to)?;
     let dept = config
         .unit(&m.department)
         .map_or_else(|| m.department.clone(), |u| u.name.clone());
-    let due = onestop_domain::timefmt::from_ms(m.due_at_ms, offset);
-    let due = format!(
-        "{:04}年{:02}月{:02}日 {:02}:{:02}",
-        due.year(),
-        due.month() as u8,
-        due.day(),
-        due.hour(),
-        due.minute()
-    );
-    let (title, body) = match m.to {
-        Level::Warning => (
-            format!("审批预警：{}", m.application_number),
-            format!(
-                "{dept}的并联审批事项（申请 {}）请于 {due} 前签署意见。",
-                m.application_number
-            ),
-        ),
-        Level::Overdue => (
-            format!("审批超期：{}", m.application_number),
-            format!(
-                "{dept}的并联审批事项（申请 {}）已超过审批时限（{due}）。",
-                m.application_number
-            ),
-        ),
-        Level::Normal => return Ok(()),
-    };
+    let text = crate::app::messages::fill(&crate::app::messages::ApprovalLevel {
+        overdue: m.to == Level::Overdue,
+        number: &m.application_number,
+        department: &dept,
+        due: &due_text(m.due_at_ms, offset),
+    });
     let kind = format!("approval_{}", levels::event_kind(m.to));
-    notifications::send(
-        c,
-        &to,
-        &Message {
-            event_key: format!("{kind}:{}:{}", m.item_id, m.at_ms),
-            kind,
-            title,
-            body,
-            link: Some(format!("/approval-cases/{}", m.case_id)),
-            at_ms: m.at_ms,
-        },
-        crate::jobs::delivery::outward(config),
-    )?;
+    let message = Message {
+        event_key: format!("{kind}:{}:{}", m.item_id, m.at_ms),
+        kind,
+        title: text.title,
+        body: text.body,
+        link: Some(format!("/approval-cases/{}", m.case_id)),
+        at_ms: m.at_ms,
+    };
+    notifications::send(c, &to, &message, crate::jobs::delivery::outward(config))?;
     Ok(())
 }
 

@@ -13,8 +13,8 @@ use crate::error::ApiError;
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::staff::{
-    DoneQuery, Opt, PER_PAGE, district_name, gate, iso, options, order_service, page_link,
-    parse_opt, parse_page, query_map, when,
+    DoneQuery, Opt, PER_PAGE, Pager, district_name, gate, iso, options, order_service, parse_opt,
+    query_map, when,
 };
 use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
 use askama::Template;
@@ -186,13 +186,16 @@ async fn inbox(
     let q = query_map(raw.as_deref());
     let mut invalid = false;
     let status = parse_opt(&q, "status", ItemStatus::parse, &mut invalid);
-    let page = parse_page(&q, &mut invalid);
-    let (items, next_page) = match approvals::inbox(&state, &caller, status, page, PER_PAGE).await {
+    let pager = Pager::parse(&q, &onestop_store::approvals::INBOX_ORDER, &mut invalid);
+    let found = match approvals::inbox(&state, &caller, status, pager.at.clone(), PER_PAGE).await {
         Ok(r) => r,
         Err(e) => return failure_page(e),
     };
     let now = state.now();
-    let rows = items
+    let code = status.map_or("", |s| s.as_str());
+    let next = pager.next("/approvals", &[("status", code)], &found);
+    let rows = found
+        .items
         .into_iter()
         .map(|r| {
             let pending = r.item.status == ItemStatus::Pending;
@@ -225,7 +228,6 @@ async fn inbox(
             }
         })
         .collect();
-    let code = status.map_or("", |s| s.as_str());
     let csrf = caller.csrf_token();
     let mine = approvals::departments(&caller.subject);
     let p = InboxPage {
@@ -248,9 +250,9 @@ async fn inbox(
         ),
         filtered: status.is_some(),
         notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
-        page,
-        prev: (page > 1).then(|| page_link("/approvals", &[("status", code)], page - 1)),
-        next: next_page.map(|n| page_link("/approvals", &[("status", code)], n)),
+        page: pager.page,
+        prev: pager.prev("/approvals", &[("status", code)]),
+        next,
     };
     respond(&caller, &csrf, StatusCode::OK, &p)
 }

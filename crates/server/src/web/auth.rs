@@ -45,7 +45,7 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
 /// Where to send someone to sign in before they may see `path`.
 pub fn login_redirect(caller: &Caller, path: &str) -> Response {
     let expired = caller.problem == Some(CredentialProblem::SessionEnded);
-    let mut url = format!("/login?next={}", urlencode(path));
+    let mut url = format!("/login?next={}", crate::web::staff::encode_next(path));
     if expired {
         url.push_str("&notice=expired");
     }
@@ -54,12 +54,6 @@ pub fn login_redirect(caller: &Caller, path: &str) -> Response {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
-}
-
-fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)])
-        .map(|e| e.trim_start_matches('=').to_owned())
-        .unwrap_or_default()
 }
 
 /// The answer to a new session: its cookie, and a redirect to `to`.

@@ -55,16 +55,9 @@ pub struct ClaimView {
     pub mine: bool,
 }
 
+/// City time, for people (the pages' one format).
 fn when(state: &AppState, ms: i64) -> String {
-    let t = timefmt::from_ms(ms, state.offset);
-    format!(
-        "{}年{}月{}日 {:02}:{:02}",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    crate::web::staff::when(state, timefmt::from_ms(ms, state.offset))
 }
 
 fn view(state: &AppState, c: &Claim, me: &str) -> ClaimView {
@@ -154,6 +147,15 @@ fn notice_text(code: Option<&str>) -> Option<(bool, String)> {
         _ => return None,
     };
     Some((true, t.to_owned()))
+}
+
+/// The enterprise page again with a use case's refusal on it (a claim the
+/// caller may not know of is not found).
+async fn my_refusal(state: &AppState, caller: &Caller, e: crate::app::error::Error) -> Response {
+    if e.status() == StatusCode::NOT_FOUND {
+        return crate::web::not_found_page();
+    }
+    render_my(state, caller, e.status(), Some((false, e.message())), None).await
 }
 
 async fn render_my(
@@ -294,17 +296,7 @@ async fn send_code(
 ) -> Response {
     match identity::send_code(&state, &caller, &id).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=code_sent")),
-        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
-        Err(e) => {
-            render_my(
-                &state,
-                &caller,
-                e.status(),
-                Some((false, e.message())),
-                None,
-            )
-            .await
-        }
+        Err(e) => my_refusal(&state, &caller, e).await,
     }
 }
 
@@ -317,7 +309,6 @@ async fn confirm_code(
     let code = form.get("code").unwrap_or("");
     match identity::confirm_code(&state, &caller, &id, code).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=verified")),
-        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
         Err(e) if e.code() == "validation_failed" => {
             let m = e
                 .fields()
@@ -325,16 +316,7 @@ async fn confirm_code(
                 .map_or(e.message().clone(), |f| f.message.clone());
             render_my(&state, &caller, e.status(), None, Some((id, m))).await
         }
-        Err(e) => {
-            render_my(
-                &state,
-                &caller,
-                e.status(),
-                Some((false, e.message())),
-                None,
-            )
-            .await
-        }
+        Err(e) => my_refusal(&state, &caller, e).await,
     }
 }
 
@@ -346,17 +328,7 @@ async fn legal_person(
 ) -> Response {
     match identity::begin_legal_person_login(&state, &caller, &id).await {
         Ok(url) => see_other(&url),
-        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
-        Err(e) => {
-            render_my(
-                &state,
-                &caller,
-                e.status(),
-                Some((false, e.message())),
-                None,
-            )
-            .await
-        }
+        Err(e) => my_refusal(&state, &caller, e).await,
     }
 }
 
@@ -392,17 +364,7 @@ async fn legal_person_back(
     let (login_state, code) = (q.state.unwrap_or_default(), q.code.unwrap_or_default());
     match identity::finish_legal_person_login(&state, &caller, &login_state, &code).await {
         Ok(_) => see_other(&format!("{MY_PATH}?notice=verified")),
-        Err(e) if e.status() == StatusCode::NOT_FOUND => crate::web::not_found_page(),
-        Err(e) => {
-            render_my(
-                &state,
-                &caller,
-                e.status(),
-                Some((false, e.message())),
-                None,
-            )
-            .await
-        }
+        Err(e) => my_refusal(&state, &caller, e).await,
     }
 }
 

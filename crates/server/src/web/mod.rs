@@ -1244,6 +1244,28 @@ pub const ERROR_PAGES: crate::middleware::ErrorPages = crate::middleware::ErrorP
     not_found: not_found_page,
 };
 
+/// Who may open a signed-in page: the anonymous are sent to sign in (and
+/// back to `back_to` afterwards; after an ended session, told so), an
+/// account that must change its password to do so first, an account
+/// without `cap` gets `403` (audited as a refusal with what was missing).
+/// `None`: come in.
+pub fn gate(caller: &Caller, cap: Capability, back_to: &str) -> Option<Response> {
+    match &caller.subject {
+        onestop_domain::access::Subject::Anonymous => Some(auth::login_redirect(caller, back_to)),
+        onestop_domain::access::Subject::Account(a) if a.must_change_password => {
+            Some(Redirect::to("/account/password").into_response())
+        }
+        s if s.may(cap) => None,
+        _ => {
+            caller.mark.detail("capability", format!("{cap:?}").into());
+            Some(error_page(
+                StatusCode::FORBIDDEN,
+                "无权访问此页面。如需开通，请联系系统管理员。",
+            ))
+        }
+    }
+}
+
 /// What a page shows of a use case's refusal or of an API error: the same
 /// status, code, message and field problems the API answers.
 pub trait Failure {

@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::app::notifications::*;
 use crate::auth::Caller;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::staff::{encode_next, parse_page, query_map, when};
+use crate::web::staff::{Pager, encode_next, query_map, when};
 use crate::web::{Nav, failure_page, respond};
 use askama::Template;
 use axum::Router;
@@ -58,15 +58,17 @@ async fn page(
     };
     let q = query_map(raw.as_deref());
     let mut invalid = false;
-    let page = parse_page(&q, &mut invalid);
-    let (items, next_page, unread) = match load(&state, account, page).await {
+    let pager = Pager::parse(&q, &onestop_store::notifications::ORDER, &mut invalid);
+    let (found, unread) = match load(&state, account, pager.at.clone()).await {
         Ok(r) => r,
         Err(e) => return failure_page(e),
     };
+    let next = pager.next("/notifications", &[], &found);
     let csrf = caller.csrf_token();
     let mut caller = caller;
     caller.unread = Some(unread);
-    let lines = items
+    let lines = found
+        .items
         .into_iter()
         .map(|n| Line {
             id: n.id,
@@ -85,9 +87,9 @@ async fn page(
         csrf: csrf.clone(),
         lines,
         unread,
-        page,
-        prev: (page > 1).then(|| format!("/notifications?page={}", page - 1)),
-        next: next_page.map(|n| format!("/notifications?page={n}")),
+        page: pager.page,
+        prev: pager.prev("/notifications", &[]),
+        next,
     };
     respond(&caller, &csrf, StatusCode::OK, &p)
 }

@@ -13,7 +13,7 @@ use crate::app::workorders::visible_order;
 use crate::auth::Caller;
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
+use crate::web::{Nav, failure_page, not_found_page, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -27,6 +27,7 @@ use onestop_domain::application::{
 use onestop_domain::form::Services;
 use onestop_domain::timefmt;
 use onestop_store::applications::ListFilter;
+use onestop_store::paging::{self, PageAt};
 use onestop_store::work_orders::{self, OrderFilter};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -63,27 +64,13 @@ const MAX_PAGE: u32 = 1_000_000;
 
 // ───────────────────────────── shared helpers ─────────────────────────────
 
-/// Who may open a signed-in page: the anonymous are sent to sign in (and
-/// back here afterwards), an account that must change its password to do so
-/// first, an account without `cap` gets `403`. `None`: come in.
+/// The one page gate (`crate::web::gate`), returning here afterwards with
+/// the filters kept.
 pub(crate) fn gate(caller: &Caller, uri: &Uri, cap: Capability) -> Option<Response> {
-    let Some(account) = caller.account() else {
-        let next = uri
-            .path_and_query()
-            .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
-        let to = format!("/login?next={}", encode_next(&next));
-        return Some(Redirect::to(&to).into_response());
-    };
-    if account.must_change_password {
-        return Some(Redirect::to("/account/password").into_response());
-    }
-    if !caller.subject.may(cap) {
-        return Some(error_page(
-            StatusCode::FORBIDDEN,
-            "您的账户无权查看此页面。如需开通，请联系系统管理员。",
-        ));
-    }
-    None
+    let back = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+    crate::web::gate(caller, cap, &back)
 }
 
 /// Percent-encodes a local path for the `next` parameter, keeping `/` (and
@@ -140,6 +127,71 @@ pub(crate) fn parse_page(q: &HashMap<String, String>, invalid: &mut bool) -> u32
     }
 }
 
+/// Where a listing page starts: `page` (up to the deepest page read by
+/// number) or, past it, the `cursor` of a "next" link (which carries `page`
+/// along, to show the number). An unusable value sets `invalid` and starts
+/// at page 1.
+pub(crate) struct Pager {
+    pub(crate) page: u32,
+    pub(crate) at: PageAt,
+}
+
+impl Pager {
+    pub(crate) fn parse(
+        q: &HashMap<String, String>,
+        order: &paging::Order,
+        invalid: &mut bool,
+    ) -> Pager {
+        let page = parse_page(q, invalid);
+        let first = Pager {
+            page: 1,
+            at: PageAt::default(),
+        };
+        match q.get("cursor").filter(|c| !c.is_empty()) {
+            Some(c) => match paging::Cursor::decode(c, order) {
+                Some(c) => Pager {
+                    page,
+                    at: PageAt::After(c),
+                },
+                None => {
+                    *invalid = true;
+                    first
+                }
+            },
+            None if page > paging::MAX_PAGE => {
+                *invalid = true;
+                first
+            }
+            None => Pager {
+                page,
+                at: PageAt::Number(page),
+            },
+        }
+    }
+
+    /// The previous page's link, while it can be read by number.
+    pub(crate) fn prev(&self, path: &str, filters: &[(&str, &str)]) -> Option<String> {
+        (self.page > 1 && self.page - 1 <= paging::MAX_PAGE)
+            .then(|| page_link(path, filters, self.page - 1))
+    }
+
+    /// The next page's link: by number while the list gives one, then by cursor.
+    pub(crate) fn next<T>(
+        &self,
+        path: &str,
+        filters: &[(&str, &str)],
+        p: &paging::Page<T>,
+    ) -> Option<String> {
+        if let Some(n) = p.next_page {
+            return Some(page_link(path, filters, n));
+        }
+        let cursor = p.next_cursor.as_ref()?.encode();
+        let link = page_link(path, filters, self.page.saturating_add(1));
+        let sep = if link.contains('?') { '&' } else { '?' };
+        Some(format!("{link}{sep}cursor={cursor}"))
+    }
+}
+
 /// `path?name=value&…` for the non-empty values, plus `page` when above 1.
 pub(crate) fn page_link(path: &str, filters: &[(&str, &str)], page: u32) -> String {
     let mut pairs: Vec<(&str, String)> = filters
@@ -181,15 +233,13 @@ pub(crate) fn options<'a>(
 
 /// City time, for people: `2026年11月27日 09:00`.
 pub(crate) fn when(state: &AppState, t: OffsetDateTime) -> String {
-    let t = t.to_offset(state.offset);
-    format!(
-        "{:04}年{:02}月{:02}日 {:02}:{:02}",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    when_at(t, state.offset)
+}
+
+/// `t` at `offset`, for people: `2026年11月27日 09:00` (the pages' one
+/// format for an instant).
+pub(crate) fn when_at(t: OffsetDateTime, offset: time::UtcOffset) -> String {
+    onestop_domain::timefmt::when_zh(t, offset)
 }
 
 /// City time, for `<time datetime>`.
@@ -327,11 +377,11 @@ async fn applications(
             }
             known.then(|| d.clone())
         });
-    let page = parse_page(&q, &mut invalid);
+    let pager = Pager::parse(&q, &onestop_store::applications::ORDER, &mut invalid);
     let filter = ListFilter {
         status,
         district_code: district.clone(),
-        page,
+        at: pager.at.clone(),
         per_page: PER_PAGE,
         ..ListFilter::default()
     };
@@ -385,11 +435,9 @@ async fn applications(
         ),
         filtered: status.is_some() || district.is_some(),
         notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
-        page,
-        prev: (page > 1).then(|| page_link("/applications", &filters, page - 1)),
-        next: result
-            .next_page
-            .map(|n| page_link("/applications", &filters, n)),
+        page: pager.page,
+        prev: pager.prev("/applications", &filters),
+        next: pager.next("/applications", &filters, &result),
     };
     respond(&caller, &csrf, StatusCode::OK, &p)
 }
@@ -675,9 +723,9 @@ struct OrderRowView {
 async fn order_rows(
     state: &AppState,
     filter: OrderFilter,
-) -> Result<(Vec<OrderRowView>, Option<u32>), Response> {
+) -> Result<paging::Page<OrderRowView>, Response> {
     let (config, offset) = (state.config.clone(), state.offset);
-    let (found, next_page) = state
+    let found = state
         .store
         .read(move |c| work_orders::list(c, &filter, &config, offset))
         .await
@@ -685,10 +733,7 @@ async fn order_rows(
             let e = crate::error::ApiError::from(e);
             failure_page(e)
         })?;
-    Ok((
-        found.iter().map(|r| order_row_view(state, r)).collect(),
-        next_page,
-    ))
+    Ok(found.map(|r| order_row_view(state, &r)))
 }
 
 /// One order as the lists and the order page show it.
@@ -745,18 +790,18 @@ async fn workbench(
     let level = parse_opt(&q, "level", Level::parse, &mut invalid);
     let status = parse_opt(&q, "status", OrderStatus::parse, &mut invalid);
     let sort = parse_opt(&q, "sort", work_orders::OrderSort::parse, &mut invalid);
-    let page = parse_page(&q, &mut invalid);
+    let pager = Pager::parse(&q, sort.unwrap_or_default().order(), &mut invalid);
     let filter = OrderFilter {
         unit: None,
         stage,
         status,
         level,
-        page,
+        at: pager.at.clone(),
         per_page: PER_PAGE,
         visibility: caller.subject.work_orders(),
         sort: sort.unwrap_or_default(),
     };
-    let (rows, next_page) = match order_rows(&state, filter).await {
+    let found = match order_rows(&state, filter).await {
         Ok(r) => r,
         Err(page) => return page,
     };
@@ -775,7 +820,8 @@ async fn workbench(
     let p = WorkbenchPage {
         nav: Nav::for_caller(&caller, &csrf),
         own_units: own.join("、"),
-        rows,
+        next: pager.next("/workbench", &filters, &found),
+        rows: found.items,
         stages: options(
             Stage::ALL.iter().map(|s| (s.as_str(), s.label_zh())),
             stage_code,
@@ -796,9 +842,8 @@ async fn workbench(
         ),
         filtered: stage.is_some() || level.is_some() || status.is_some() || sort.is_some(),
         notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
-        page,
-        prev: (page > 1).then(|| page_link("/workbench", &filters, page - 1)),
-        next: next_page.map(|n| page_link("/workbench", &filters, n)),
+        page: pager.page,
+        prev: pager.prev("/workbench", &filters),
     };
     respond(&caller, &csrf, StatusCode::OK, &p)
 }
@@ -1262,28 +1307,28 @@ async fn supervision(
     }
     let q = query_map(raw.as_deref());
     let mut invalid = false;
-    let page = parse_page(&q, &mut invalid);
+    let pager = Pager::parse(&q, work_orders::OrderSort::Due.order(), &mut invalid);
     let filter = OrderFilter {
         unit: None,
         stage: None,
         status: None,
         level: Some(Level::Overdue),
-        page,
+        at: pager.at.clone(),
         per_page: PER_PAGE,
         visibility: caller.subject.work_orders(),
         sort: work_orders::OrderSort::Due,
     };
-    let (rows, next_page) = match order_rows(&state, filter).await {
+    let found = match order_rows(&state, filter).await {
         Ok(r) => r,
         Err(page) => return page,
     };
     let csrf = caller.csrf_token();
     let p = SupervisionPage {
         nav: Nav::for_caller(&caller, &csrf),
-        rows,
-        page,
-        prev: (page > 1).then(|| format!("/supervision?page={}", page - 1)),
-        next: next_page.map(|n| format!("/supervision?page={n}")),
+        next: pager.next("/supervision", &[], &found),
+        rows: found.items,
+        page: pager.page,
+        prev: pager.prev("/supervision", &[]),
     };
     respond(&caller, &csrf, StatusCode::OK, &p)
 }
@@ -1396,5 +1441,51 @@ mod tests {
     fn numbers_lose_trailing_zeros() {
         assert_eq!(number(50.0), "50");
         assert_eq!(number(12.5), "12.5");
+    }
+
+    fn cursor(order: &paging::Order, keys: &str) -> paging::Cursor {
+        let text = hex::encode(format!("[\"{}\",{keys}]", order.name));
+        paging::Cursor::decode(&text, order).expect("a cursor")
+    }
+
+    #[test]
+    fn past_the_pages_by_number_links_go_by_cursor() {
+        let order = &onestop_store::notifications::ORDER;
+        let q = |pairs: &[(&str, String)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect()
+        };
+        let mut invalid = false;
+        let last = Pager::parse(&q(&[("page", "100".into())]), order, &mut invalid);
+        assert!(!invalid);
+        assert_eq!(last.at, PageAt::Number(100));
+        let page = paging::Page::<()> {
+            items: Vec::new(),
+            next_page: None,
+            next_cursor: Some(cursor(order, "[41]")),
+        };
+        let next = last.next("/x", &[("s", "a")], &page).expect("a next link");
+        let text = cursor(order, "[41]").encode();
+        assert_eq!(next, format!("/x?s=a&page=101&cursor={text}"));
+        let deeper = Pager::parse(
+            &q(&[("page", "101".into()), ("cursor", text.clone())]),
+            order,
+            &mut invalid,
+        );
+        assert!(!invalid);
+        assert_eq!(deeper.page, 101);
+        assert_eq!(deeper.at, PageAt::After(cursor(order, "[41]")));
+        assert_eq!(deeper.prev("/x", &[]).as_deref(), Some("/x?page=100"));
+        let further = Pager::parse(
+            &q(&[("page", "102".into()), ("cursor", text)]),
+            order,
+            &mut invalid,
+        );
+        assert_eq!(further.prev("/x", &[]), None);
+        let refused = Pager::parse(&q(&[("page", "101".into())]), order, &mut invalid);
+        assert!(invalid);
+        assert_eq!((refused.page, refused.at), (1, PageAt::Number(1)));
     }
 }

@@ -12,21 +12,12 @@ use std::borrow::Borrow;
 use std::sync::Arc;
 use tower::ServiceExt;
 
-/// Runs an async test body once per database.
+/// Runs an async test body once per database (the store's one rule).
 #[macro_export]
 macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(onestop_store::testing::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(onestop_store::testing::Backend::Postgres).await
-            }
-        }
-    )*};
+    ($($name:ident),* $(,)?) => {
+        onestop_store::on_both_databases!($($name),*);
+    };
 }
 
 pub use onestop_store::testing::test_clock;

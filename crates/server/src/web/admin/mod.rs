@@ -25,7 +25,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use onestop_domain::access::{Capability, Role, Subject, mask_phone};
+use onestop_domain::access::{Capability, Role, mask_phone};
 use onestop_domain::config::UnitKind;
 use onestop_domain::lockout::Failures;
 use onestop_store::accounts::{self, Account, AccountFilter, ApiKey};
@@ -82,20 +82,10 @@ fn seg(s: &str) -> String {
     out
 }
 
-/// The answer to a caller who may not open a page that needs `cap`, or None
-/// when they may. `path` is where the login page should bring them back to.
+/// The one page gate (`crate::web::gate`), returning to `path` (never a
+/// query: an administrator's filters may hold personal data).
 pub(crate) fn gate(caller: &Caller, cap: Capability, path: &str) -> Option<Response> {
-    match &caller.subject {
-        // The path only, never a query: filters may hold personal data.
-        Subject::Anonymous => Some(crate::web::auth::login_redirect(caller, path)),
-        Subject::Account(a) if a.must_change_password => Some(see_other("/account/password")),
-        s if s.may(cap) => None,
-        _ => {
-            // Audited as a refusal (`refusals`), with what was missing.
-            caller.mark.detail("capability", format!("{cap:?}").into());
-            Some(error_page(StatusCode::FORBIDDEN, "无权访问此页面"))
-        }
-    }
+    crate::web::gate(caller, cap, path)
 }
 
 /// The account form (`/admin/accounts`).
@@ -170,17 +160,9 @@ fn api_failed(e: impl Failure) -> Response {
 
 // ───────────────────────────── display helpers ─────────────────────────────
 
-/// Unix milliseconds → `2026-11-27 10:05` in city time.
+/// Unix milliseconds in city time, in the pages' one format.
 fn when(ms: i64, offset: UtcOffset) -> String {
-    let t = onestop_domain::timefmt::from_ms(ms, offset);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    crate::web::staff::when_at(onestop_domain::timefmt::from_ms(ms, offset), offset)
 }
 
 fn when_opt(ms: Option<i64>, offset: UtcOffset, none: &str) -> String {
@@ -1036,50 +1018,26 @@ async fn apikey_revoke(
 
 // ───────────────────────────── audit log ─────────────────────────────
 
-/// The actions the audit page knows by name.
-pub const ACTIONS: &[(&str, &str)] = &[
-    ("login", "登录"),
-    ("account_locked", "多次输错密码，暂停该地址登录"),
-    ("enterprise_claim_verified", "企业认证通过"),
-    ("enterprise_claim_rejected", "企业认证未通过"),
-    ("enterprise_claim_revoked", "撤销企业认证"),
-    ("enterprise_owner_set", "设为企业管理员"),
-    ("enterprise_claim_code_sent", "发送企业认证验证码"),
-    ("enterprise_claim_code_failed", "企业认证验证码错误"),
-    ("enterprise_claims_read", "查看企业认证申请"),
-    (
-        "enterprise_claim_login_mismatch",
-        "法人登录的企业与认领的企业不一致",
-    ),
-    ("logout", "退出登录"),
-    ("account_registered", "企业注册"),
-    ("account_created", "创建账户"),
-    ("account_disabled", "停用账户"),
-    ("account_enabled", "启用账户"),
-    ("password_reset", "重置密码"),
-    ("password_changed", "修改密码"),
-    ("roles_changed", "变更角色"),
-    ("apikey_created", "创建 API 密钥"),
-    ("apikey_revoked", "吊销 API 密钥"),
-    ("application_read", "查看申请"),
-    ("application_list", "查询申请列表"),
-    ("audit_pruned", "清理过期审计记录"),
-    ("access_refused", "访问被拒绝"),
-    ("access_denied", "越权操作被拒绝"),
-];
+/// Names the audit page shows for stored codes (`templates/labels.json`):
+/// the actions it knows, in the order its filter lists them, and the
+/// reasons of refused requests.
+#[derive(serde::Deserialize)]
+struct Labels {
+    audit_actions: Vec<(String, String)>,
+    refusal_reasons: HashMap<String, String>,
+}
+
+static LABELS: std::sync::LazyLock<Labels> = std::sync::LazyLock::new(|| {
+    serde_json::from_str(include_str!("../../../templates/labels.json"))
+        .expect("templates/labels.json is valid")
+});
 
 /// The reasons of `access_refused` records (`refusals::Reason` codes).
 fn refusal_reason_label(code: &str) -> &str {
-    match code {
-        "unauthenticated" => "未登录",
-        "forbidden" => "无权限",
-        "scope" => "密钥权限范围不足",
-        "hidden" => "记录不可见",
-        "csrf" => "页面已过期(CSRF)",
-        "rate_limited" => "请求过于频繁",
-        "password_change_required" => "须先修改密码",
-        other => other,
-    }
+    LABELS
+        .refusal_reasons
+        .get(code)
+        .map_or(code, String::as_str)
 }
 
 /// An `access_refused` record's detail, readable: reason, request, count
@@ -1124,10 +1082,11 @@ fn refusal_text(detail: &str, offset: UtcOffset) -> Option<String> {
 }
 
 fn action_label(code: &str) -> String {
-    ACTIONS
+    LABELS
+        .audit_actions
         .iter()
-        .find(|(c, _)| *c == code)
-        .map_or_else(|| code.to_owned(), |(_, l)| (*l).to_owned())
+        .find(|(c, _)| c == code)
+        .map_or_else(|| code.to_owned(), |(_, l)| l.clone())
 }
 
 fn outcome_label(code: &str) -> (&'static str, &'static str) {
@@ -1371,10 +1330,7 @@ async fn audit_view(
     let more = records.len() > AUDIT_PAGE as usize;
     records.truncate(AUDIT_PAGE as usize);
     let can_manage = caller.subject.may(Capability::ManageAccounts);
-    let mut actions: Vec<(String, String)> = ACTIONS
-        .iter()
-        .map(|(c, l)| ((*c).to_owned(), (*l).to_owned()))
-        .collect();
+    let mut actions: Vec<(String, String)> = LABELS.audit_actions.clone();
     if !f.action.is_empty() && !actions.iter().any(|(c, _)| *c == f.action) {
         actions.push((f.action.clone(), f.action.clone()));
     }
