@@ -14,8 +14,9 @@ use utoipa::ToSchema;
 /// The signed-in account's email address and channel switches, all given.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SettingsUpdate {
-    /// Where email goes; `null` or blank for none.
-    #[schema(format = Email)]
+    /// Where email goes (surrounding blanks are trimmed); `null` or blank
+    /// for none.
+    #[schema(pattern = r"^\s*([^@\s]+@[^@\s]+\.[^@\s]+)?\s*$")]
     pub email: Option<String>,
     pub in_app: bool,
     pub email_enabled: bool,
