@@ -33,7 +33,7 @@ use onestop_domain::config::CityConfig;
 use onestop_domain::form::validate_application;
 use onestop_store::applications::{self, NewApplication, NewWorkOrder};
 use onestop_store::db::Role;
-use onestop_store::testing::{Backend, TestDb};
+use onestop_store::testing::{Backend, Sql as _, TestDb};
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
@@ -402,7 +402,7 @@ fn board_scenario() {
     println!("|---|---|---|---|---|");
     let mut worst = Duration::ZERO;
     // The server counts every open order in the background every minute
-    // (`board::start_open_counts`); a board merges that count for its filters.
+    // (`jobs::open_counts`); a board merges that count for its filters.
     let snapshot = board::open_counts_by_district(r.as_mut()).unwrap();
     // Nobody waits on the background count: reported, not in the verdict.
     time_query(

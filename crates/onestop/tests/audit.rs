@@ -7,6 +7,7 @@
 
 use onestop_store::db::Role;
 use onestop_store::params;
+use onestop_store::testing::Sql as _;
 use onestop_store::testing::{Backend, TestDb, off_runtime};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -4,6 +4,7 @@
 
 use onestop_store::db::Role;
 use onestop_store::params;
+use onestop_store::testing::Sql as _;
 use onestop_store::testing::{Backend, TestDb};
 use std::process::Command;
 

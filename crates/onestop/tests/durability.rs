@@ -10,6 +10,7 @@ mod smtp;
 #[path = "../../server/tests/common/tls.rs"]
 mod tls;
 
+use onestop_store::testing::Sql as _;
 use onestop_store::testing::{Backend, TestDb};
 use serde_json::Value;
 use std::io::{Read, Write};

@@ -6,6 +6,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::*;
 use onestop_store::testing::Backend;
+use onestop_store::testing::Sql as _;
 
 on_both_databases!(
     admin_creates_account_and_sees_password_once,

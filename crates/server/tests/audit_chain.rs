@@ -16,6 +16,7 @@ use onestop_store::audit::{
 };
 use onestop_store::db::Value;
 use onestop_store::testing::Backend;
+use onestop_store::testing::Sql as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 

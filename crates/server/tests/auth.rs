@@ -9,6 +9,7 @@ use common::*;
 use onestop_store::audit::{self, AuditFilter};
 use onestop_store::params;
 use onestop_store::testing::Backend;
+use onestop_store::testing::Sql as _;
 
 on_both_databases!(
     login_logout_and_replayed_cookies,

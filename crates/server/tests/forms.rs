@@ -9,6 +9,7 @@ use axum::http::{Method, StatusCode};
 use common::*;
 use onestop_store::params;
 use onestop_store::testing::Backend;
+use onestop_store::testing::Sql as _;
 
 on_both_databases!(
     the_two_hostile_requests_get_clean_answers,

@@ -9,6 +9,7 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 use onestop_store::testing::Backend;
+use onestop_store::testing::Sql as _;
 use serde_json::{Value, json};
 
 on_both_databases!(

@@ -15,6 +15,7 @@ use common::*;
 use onestop_domain::config::{CityConfig, EmailConfig, SmsConfig, SmtpTls};
 use onestop_server::jobs::delivery::{Deliverer, Report, deliver_once};
 use onestop_store::testing::Backend;
+use onestop_store::testing::Sql as _;
 use serde_json::json;
 
 on_both_databases!(

@@ -5,6 +5,7 @@
 //! record commit together.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, Row, Value};
 use crate::params;
 use onestop_domain::lockout::Failures;

@@ -1,6 +1,7 @@
 //! Applications and their work orders.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, Row, Value, insert_rows};
 use crate::paging::{KeyKind, Order, PageAt, Paged};
 use crate::params;

@@ -1,6 +1,7 @@
 //! Approval cases and their department items.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, Row};
 use crate::paging::{KeyKind, Order, Page, PageAt, Paged};
 use crate::params;

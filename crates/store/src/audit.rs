@@ -30,6 +30,7 @@
 //! is read or written here: the caller passes the key and the checkpoints.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, Dialect, Row, Value, insert_rows};
 use crate::params;
 use hmac::{Hmac, Mac};

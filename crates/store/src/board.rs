@@ -7,6 +7,7 @@
 //! Day numbers are local days: `(instant_ms + offset_ms) / 86 400 000`.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, Value};
 use onestop_domain::application::{Level, OrderStatus, Stage};
 

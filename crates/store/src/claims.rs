@@ -7,6 +7,7 @@
 //! claim and the role in the caller's transaction.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, Row};
 use crate::params;
 use onestop_domain::identity::{ClaimStatus, ClaimVia};

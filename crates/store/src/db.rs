@@ -230,19 +230,55 @@ impl Row {
 
 /// A connection to either database. Synchronous: callers run it on a blocking
 /// thread (reads) or on the group-commit writer thread (writes).
+///
+/// Outside this crate a connection is only passed on to the store's
+/// functions: its statements take a [`Local`], which only the store can
+/// make, so no SQL can be run from anywhere else. (The `testing` feature
+/// lends tests the store's [`sql::Sql`] to set up and tamper with rows.)
 pub trait Conn: Send {
     fn dialect(&self) -> Dialect;
     /// Runs one statement; returns the number of rows changed.
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    fn execute_local(&mut self, _: Local, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
     /// Runs one statement and returns every row.
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+    fn query_local(
+        &mut self,
+        _: Local,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Vec<Row>, StoreError>;
     /// Runs several statements without parameters (DDL, transaction control).
-    fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+    fn batch_local(&mut self, _: Local, sql: &str) -> Result<(), StoreError>;
+}
 
-    fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
-        Ok(self.query(sql, params)?.into_iter().next())
+/// Made only inside the store: the proof a statement is run by the store.
+pub struct Local(());
+
+pub(crate) mod sql {
+    use super::{Conn, Local, Row, StoreError, Value};
+
+    /// Running statements on a connection: the store's own.
+    pub trait Sql {
+        fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+        fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+        fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+        fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
+            Ok(self.query(sql, params)?.into_iter().next())
+        }
+    }
+
+    impl<C: Conn + ?Sized> Sql for C {
+        fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+            self.execute_local(Local(()), sql, params)
+        }
+        fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+            self.query_local(Local(()), sql, params)
+        }
+        fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+            self.batch_local(Local(()), sql)
+        }
     }
 }
+pub(crate) use sql::Sql;
 
 /// Where the data lives.
 #[derive(Clone)]
@@ -383,7 +419,7 @@ impl Conn for SqliteConn {
         Dialect::Sqlite
     }
 
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+    fn execute_local(&mut self, _: Local, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let sql = Self::sql(&mut self.rewritten, sql);
         let mut stmt = self.conn.prepare_cached(sql).map_err(sqlite_err)?;
         let n = stmt
@@ -392,7 +428,12 @@ impl Conn for SqliteConn {
         Ok(n as u64)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+    fn query_local(
+        &mut self,
+        _: Local,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Vec<Row>, StoreError> {
         use rusqlite::types::ValueRef;
         let sql = Self::sql(&mut self.rewritten, sql);
         let mut stmt = self.conn.prepare_cached(sql).map_err(sqlite_err)?;
@@ -418,7 +459,7 @@ impl Conn for SqliteConn {
         Ok(out)
     }
 
-    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+    fn batch_local(&mut self, _: Local, sql: &str) -> Result<(), StoreError> {
         self.conn.execute_batch(sql).map_err(sqlite_err)
     }
 }
@@ -518,14 +559,19 @@ impl Conn for PgConn {
         Dialect::Postgres
     }
 
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+    fn execute_local(&mut self, _: Local, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let stmt = self.prepare(sql)?;
         self.client()
             .execute(&stmt, &pg_params(params))
             .map_err(pg_err)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+    fn query_local(
+        &mut self,
+        _: Local,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Vec<Row>, StoreError> {
         let stmt = self.prepare(sql)?;
         let rows = self
             .client()
@@ -557,7 +603,7 @@ impl Conn for PgConn {
         Ok(out)
     }
 
-    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+    fn batch_local(&mut self, _: Local, sql: &str) -> Result<(), StoreError> {
         self.client().batch_execute(sql).map_err(pg_err)
     }
 }

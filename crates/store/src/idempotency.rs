@@ -3,6 +3,7 @@
 
 use crate::StoreError;
 use crate::db::Conn;
+use crate::db::Sql as _;
 use crate::params;
 
 /// A response kept for a key.

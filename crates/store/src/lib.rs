@@ -31,6 +31,7 @@ pub mod writer;
 
 pub use error::{DbError, ErrorKind, StoreError};
 
+use crate::db::Sql as _;
 use db::{Conn, DbTarget, Dialect, Role};
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 //! start-ups of several servers apply each migration exactly once.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, Dialect};
 use crate::params;
 

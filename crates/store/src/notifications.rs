@@ -2,6 +2,7 @@
 //! account, marked read.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, Value};
 use crate::paging::{KeyKind, Order, Page, PageAt, Paged};
 use crate::params;

@@ -9,6 +9,7 @@
 //! lease ends; its outcome is recorded only by the worker that holds it.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, Row};
 use crate::params;
 

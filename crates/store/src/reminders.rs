@@ -1,6 +1,7 @@
 //! Reminders (督办) on work orders and their acknowledgement.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, Row};
 use crate::params;
 

@@ -3,6 +3,7 @@
 use crate::StoreError;
 use crate::applications::unit_ref;
 use crate::db::Conn;
+use crate::db::Sql as _;
 use crate::params;
 use onestop_domain::application::Survey;
 use onestop_domain::config::CityConfig;

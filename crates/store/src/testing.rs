@@ -6,6 +6,8 @@
 //! connection's `search_path`, and dropped afterwards. A PostgreSQL that does
 //! not answer fails the test loudly: the suite runs on both databases.
 
+/// Running statements directly, for tests that set up or tamper with rows.
+pub use crate::db::sql::Sql;
 use crate::db::{DbTarget, Role};
 use std::path::PathBuf;
 

@@ -2,6 +2,7 @@
 
 use crate::StoreError;
 use crate::applications::{ORDER_COLUMNS, decode_order, marks, visibility_clause_on};
+use crate::db::Sql as _;
 use crate::db::{Conn, Row, Value};
 use crate::paging::{KeyKind, Order, Page, PageAt, Paged};
 use crate::params;

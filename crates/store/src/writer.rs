@@ -11,6 +11,7 @@
 //! anyway); PostgreSQL gets several, each batching on its own connection.
 
 use crate::StoreError;
+use crate::db::Sql as _;
 use crate::db::{Conn, DbTarget, Role};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread::JoinHandle;

@@ -10,6 +10,7 @@ use onestop_store::audit::{
     ProblemKind, Pruned, SourcedCheckpoint, VerifyOptions, VerifyReport,
 };
 use onestop_store::db::Value;
+use onestop_store::testing::Sql as _;
 use onestop_store::testing::{Backend, TestDb};
 use onestop_store::{Store, StoreError, StoreOptions};
 use sm3::{Digest, Sm3};

@@ -4,6 +4,7 @@
 
 use onestop_store::db::Conn;
 use onestop_store::notifications::{self, Message, Outward};
+use onestop_store::testing::Sql as _;
 use onestop_store::testing::{Backend, TestDb};
 use onestop_store::{StoreError, accounts};
 

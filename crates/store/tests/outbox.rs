@@ -4,6 +4,7 @@
 
 use onestop_store::db::{Conn, DbTarget, Role};
 use onestop_store::notifications::Message;
+use onestop_store::testing::Sql as _;
 use onestop_store::testing::{Backend, TestDb, off_runtime};
 use onestop_store::{Store, StoreError, accounts, outbox, params};
 use std::collections::BTreeSet;

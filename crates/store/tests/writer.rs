@@ -2,6 +2,7 @@
 //! failing or panicking job is rolled back alone, answers come after commit.
 
 use onestop_store::db::Conn;
+use onestop_store::testing::Sql as _;
 use onestop_store::testing::{Backend, TestDb};
 use onestop_store::{Store, StoreError, StoreOptions, params};
 use std::time::Duration;
