@@ -873,7 +873,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         .map_err(|e| anyhow::anyhow!("stored calendar: {e}"))?;
     let sweeper = onestop_server::jobs::sweeper::start(state.clone());
     let deliverer = onestop_server::jobs::delivery::start(state.clone(), deliverer);
-    let counter = onestop_server::app::board::start_open_counts(state.clone());
+    let counter = onestop_server::jobs::open_counts::start(state.clone());
     let refusals = onestop_server::refusals::start(state.clone());
     let checkpointer =
         onestop_server::app::audit_chain::Checkpointer::new(Some(files.checkpoints.clone()));

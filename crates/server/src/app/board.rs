@@ -328,9 +328,6 @@ impl BoardParams {
     }
 }
 
-/// How often the server counts every open order for the board (see
-/// [`start_open_counts`]).
-pub const OPEN_COUNT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// A count older than this is not used: the board counts itself.
 const OPEN_COUNT_MAX_AGE_MS: i64 = 120_000;
 
@@ -342,32 +339,14 @@ pub struct OpenSnapshot {
     pub rows: Vec<(String, board::OpenCount)>,
 }
 
-/// Counts every open order now and keeps the count for the board.
+/// Counts every open order now and keeps the count for the board (the
+/// job `jobs::open_counts` does it every minute).
 pub async fn refresh_open_counts(state: &AppState) -> Result<(), Error> {
     let taken_at_ms = state.now_ms();
     let rows = state.store.read(board::open_counts_by_district).await?;
     *state.open_counts.write().unwrap_or_else(|e| e.into_inner()) =
         Some(std::sync::Arc::new(OpenSnapshot { taken_at_ms, rows }));
     Ok(())
-}
-
-/// Counts every open order every [`OPEN_COUNT_EVERY`] (the first time at
-/// start-up), so that a board reads a hundred counted rows instead of
-/// counting a million orders while someone waits. The count is a pass over
-/// the work orders (about 1.4 s with a million open ones on SQLite, some
-/// 2 % of one core): an index that made it cheaper would change with every
-/// action and cost the write path a fifth of its throughput.
-pub fn start_open_counts(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(OPEN_COUNT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = refresh_open_counts(&state).await {
-                tracing::warn!(error = %e, "open orders not counted");
-            }
-        }
-    })
 }
 
 /// The open orders the filter keeps: from the latest background count when

@@ -1,5 +1,6 @@
-//! Background work in the serving process: the deadline sweeper and the
-//! outbox delivery.
+//! Background work in the serving process: the deadline sweeper, the
+//! outbox delivery and the board's count of open orders.
 
 pub mod delivery;
+pub mod open_counts;
 pub mod sweeper;
