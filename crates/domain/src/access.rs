@@ -619,6 +619,26 @@ impl Subject {
         roles
     }
 
+    /// Whether this subject acts for a utility unit: an operator of the unit
+    /// (an account that need not first change its password), a key that
+    /// writes the unit's work orders, or the system.
+    pub fn operates(&self, unit: &str) -> bool {
+        match self {
+            Subject::Account(a) => {
+                !a.must_change_password
+                    && a.grants
+                        .iter()
+                        .any(|g| g.role == Role::Operator && g.scope == unit)
+            }
+            Subject::ApiKey(k) => k
+                .scopes
+                .iter()
+                .any(|s| matches!(s, Scope::WorkOrdersWrite(u) if u == unit)),
+            Subject::System(_) => true,
+            Subject::Anonymous => false,
+        }
+    }
+
     /// Who this is, for logs and the audit trail: (kind, id, name).
     pub fn audit_identity(&self) -> (&'static str, &str, &str) {
         match self {
@@ -774,6 +794,31 @@ mod tests {
                 .collect(),
             must_change_password: false,
         })
+    }
+
+    #[test]
+    fn who_operates_a_unit() {
+        let operator = account(&["operator:sz-water"]);
+        assert!(operator.operates("sz-water"));
+        assert!(!operator.operates("sz-power"));
+        let Subject::Account(mut waiting) = account(&["operator:sz-water"]) else {
+            unreachable!()
+        };
+        waiting.must_change_password = true;
+        assert!(!Subject::Account(waiting).operates("sz-water"));
+        assert!(!account(&["admin", "supervisor"]).operates("sz-water"));
+        let key = |scopes: Vec<Scope>| {
+            Subject::ApiKey(ApiKeySubject {
+                id: "k".into(),
+                name: "k".into(),
+                scopes,
+            })
+        };
+        assert!(key(vec![Scope::WorkOrdersWrite("sz-water".into())]).operates("sz-water"));
+        assert!(!key(vec![Scope::WorkOrdersWrite("sz-gas".into())]).operates("sz-water"));
+        assert!(!key(vec![Scope::WorkOrdersRead("sz-water".into())]).operates("sz-water"));
+        assert!(Subject::System("cli".into()).operates("sz-water"));
+        assert!(!Subject::Anonymous.operates("sz-water"));
     }
 
     const USCC: &str = "91421300MA49ABCD0X";

@@ -138,6 +138,32 @@ pub struct CaseInput {
 /// The most work orders one approval case covers.
 pub const MAX_CASE_WORKS: usize = 20;
 
+/// The works' period: it starts today or later and ends on or after its
+/// start (field errors on `from` and `to`).
+pub fn check_period(
+    from: Option<Date>,
+    to: Option<Date>,
+    today: Date,
+    errors: &mut Vec<FieldError>,
+) {
+    if let (Some(f), Some(t)) = (from, to) {
+        if f < today {
+            errors.push(FieldError::new(
+                "from",
+                FieldCode::NotInFuture,
+                "开工日期不能早于今天",
+            ));
+        }
+        if t < f {
+            errors.push(FieldError::new(
+                "to",
+                FieldCode::OutOfRange,
+                "完工日期不能早于开工日期",
+            ));
+        }
+    }
+}
+
 /// Checks a raised case (`{"works", "place", "from", "to", "not_applicable"?,
 /// "commitment"?}`), reporting every problem at once.
 pub fn check_case(
@@ -203,22 +229,7 @@ pub fn check_case(
     };
     let from = date("from");
     let to = date("to");
-    if let (Some(f), Some(t)) = (from, to) {
-        if f < today {
-            errors.push(FieldError::new(
-                "from",
-                FieldCode::NotInFuture,
-                "开工日期不能早于今天",
-            ));
-        }
-        if t < f {
-            errors.push(FieldError::new(
-                "to",
-                FieldCode::OutOfRange,
-                "完工日期不能早于开工日期",
-            ));
-        }
-    }
+    check_period(from, to, today, &mut errors);
     let departments: Vec<&str> = config
         .units
         .iter()

@@ -25,6 +25,7 @@ on_both_databases!(
     empty_filters_are_absent,
     unit_filter_outside_the_callers_units_is_refused,
     wrong_methods_answer_the_error_body,
+    bodies_that_are_not_json_are_415,
 );
 
 async fn submit_fans_out_with_deadlines(backend: Backend) {
@@ -814,4 +815,72 @@ async fn wrong_methods_answer_the_error_body(backend: Backend) {
             res.header("allow")
         );
     }
+}
+
+/// Every JSON body goes through one reader: a `Content-Type` that is not
+/// JSON is refused before anything is read or written, on every kind of
+/// write; JSON types with parameters, `+json` types and none at all are read.
+async fn bodies_that_are_not_json_are_415(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let auth = format!("Bearer {}", app.api_key);
+    let body = five_services().to_string();
+    let paths = [
+        "/api/v1/applications",
+        "/api/v1/work-orders/actions",
+        "/api/v1/work-orders/WO-X/actions",
+        "/api/v1/applications/X/cancel",
+        "/api/v1/applications/X/approval-case",
+    ];
+    for path in paths {
+        for ct in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+        ] {
+            let res = app
+                .request(
+                    Method::POST,
+                    path,
+                    &[("authorization", &auth), ("content-type", ct)],
+                    body.clone(),
+                )
+                .await;
+            assert_eq!(
+                res.status,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{path} {ct}"
+            );
+            assert_eq!(res.json()["error"]["code"], "unsupported_media_type");
+        }
+    }
+    let listed = app.as_key(&app.api_key).get("/api/v1/applications").await;
+    assert_eq!(listed.json()["items"], json!([]), "nothing was written");
+    for ct in [
+        "application/json; charset=utf-8",
+        "application/merge-patch+json",
+    ] {
+        let res = app
+            .request(
+                Method::POST,
+                "/api/v1/applications",
+                &[("authorization", &auth), ("content-type", ct)],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{ct}: {}", res.text());
+    }
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/applications",
+            &[("authorization", &auth)],
+            body,
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::CREATED,
+        "no Content-Type: {}",
+        res.text()
+    );
 }

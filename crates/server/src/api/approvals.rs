@@ -2,6 +2,7 @@
 //! resubmissions (`spec/API.md`).
 
 use crate::AppState;
+use crate::api::body::JsonObject;
 use crate::app::approvals::*;
 use crate::auth::{ApiCaller, forbidden};
 use crate::error::{ApiError, ErrorBody};
@@ -121,7 +122,7 @@ pub struct ResubmissionRequest {
     get, path = "/api/v1/approval-cases/{id}", params(("id" = String, Path)),
     responses(
         (status = 200, body = CaseView),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)
+        (status = 404, body = ErrorBody)
     )
 )]
 pub async fn get_case(
@@ -142,7 +143,7 @@ pub async fn get_case(
     request_body = ResubmissionRequest,
     responses(
         (status = 200, body = CaseView),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"), (status = 422, body = ErrorBody)
     )
 )]
@@ -150,11 +151,10 @@ pub async fn post_resubmission(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<Json<CaseView>, ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
-    Ok(Json(resubmit(&state, &caller, id, &value).await?))
+    let input = RevisionInput::from_json(&body.value)?;
+    Ok(Json(resubmit(&state, &caller, id, input).await?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -189,7 +189,7 @@ pub struct InboxQuery {
     get, path = "/api/v1/approval-items", params(InboxQuery),
     responses(
         (status = 200, body = InboxList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)
+        (status = 422, body = ErrorBody)
     )
 )]
 pub async fn list_items(
@@ -233,7 +233,7 @@ pub async fn list_items(
     request_body = CaseRequest,
     responses(
         (status = 201, body = CaseView),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "case_exists"), (status = 422, body = ErrorBody)
     )
 )]
@@ -241,16 +241,17 @@ pub async fn post_case(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<(StatusCode, Json<CaseView>), ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
     if id.len() > 64 {
         return Err(ApiError::not_found());
     }
+    let today = state.now().date();
+    let input = onestop_domain::approval::check_case(&body.into_value(), &state.config, today)
+        .map_err(ApiError::validation)?;
     Ok((
         StatusCode::CREATED,
-        Json(raise(&state, &caller, id, &value).await?),
+        Json(raise(&state, &caller, id, input).await?),
     ))
 }
 
@@ -260,7 +261,7 @@ pub async fn post_case(
     request_body = DecisionRequest,
     responses(
         (status = 200, body = CaseView),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"), (status = 422, body = ErrorBody)
     )
 )]
@@ -268,12 +269,11 @@ pub async fn post_decision(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<Json<CaseView>, ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
     if id.len() > 64 {
         return Err(ApiError::not_found());
     }
-    Ok(Json(decide(&state, &caller, id, &value).await?))
+    let input = DecisionInput::from_json(&body.value)?;
+    Ok(Json(decide(&state, &caller, id, input).await?))
 }

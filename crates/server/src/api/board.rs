@@ -17,7 +17,6 @@ use onestop_domain::access::Capability;
     security(("session" = [])),
     responses(
         (status = 200, body = Board),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "bad date, unknown district or service, from after to")
     )
 )]

@@ -206,6 +206,11 @@ fn refusals(op: &mut Operation, write: bool) {
         );
         add(
             op,
+            "415",
+            "`unsupported_media_type`: a `Content-Type` other than JSON (none is read as JSON)",
+        );
+        add(
+            op,
             "422",
             "`validation_failed`: `fields` names each field of the body that is refused",
         );
@@ -413,7 +418,7 @@ mod tests {
                 assert!(responses.contains_key(status), "{what}: {status}");
             }
             if op.get("requestBody").is_some() {
-                for status in ["400", "413", "422"] {
+                for status in ["400", "413", "415", "422"] {
                     assert!(responses.contains_key(status), "{what}: {status}");
                 }
                 let body = op["requestBody"]["content"]["application/json"]["schema"].to_string();

@@ -1,6 +1,7 @@
 //! The partner-facing JSON API, v1 (`spec/API.md`).
 
 pub mod application_form;
+pub mod body;
 pub mod doc;
 pub mod query;
 
@@ -17,14 +18,13 @@ use crate::AppState;
 use crate::app::applications::{self, Submitted};
 use crate::auth::{ApiCaller, forbidden};
 use crate::error::{ApiError, ErrorBody};
-use crate::middleware::read_body;
 use axum::Json;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use body::JsonObject;
 use doc::{Conventions, Security};
 use onestop_domain::access::{Capability, Visibility};
 use onestop_domain::application::{Application, ApplicationStatus};
@@ -32,7 +32,7 @@ use onestop_domain::calendar::DayInfo;
 use onestop_domain::form::{ApplicationForm, FieldCode, FieldError};
 use onestop_domain::timefmt;
 use onestop_store::applications::ListFilter;
-use onestop_store::idempotency::{IdempotencyKey, SavedResponse};
+use onestop_store::idempotency::SavedResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -216,34 +216,6 @@ async fn openapi(State(state): State<AppState>) -> Response {
     Json(doc).into_response()
 }
 
-/// Reads the `Idempotency-Key` header (≤ 200 visible characters).
-pub(crate) fn idempotency_key(
-    headers: &HeaderMap,
-    scope: &str,
-    hash: impl FnOnce() -> String,
-) -> Result<Option<IdempotencyKey>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = v
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.chars().count() <= 200)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_idempotency_key",
-                "Idempotency-Key 须为 1–200 个可见字符",
-            )
-        })?;
-    Ok(Some(IdempotencyKey {
-        scope: scope.to_owned(),
-        key: key.to_owned(),
-        request_hash: hash(),
-    }))
-}
-
 pub(crate) fn saved_response(saved: SavedResponse) -> Response {
     let status = StatusCode::from_u16(saved.status_code).unwrap_or(StatusCode::OK);
     let mut res = (status, saved.body).into_response();
@@ -272,21 +244,6 @@ fn created(id: &str, body: String) -> Response {
     res
 }
 
-/// Parses a JSON object body; anything else is `400 malformed_body`.
-pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::malformed(format!(
-            "请求内容不是有效的 JSON（第 {} 行第 {} 列）",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    if !value.is_object() {
-        return Err(ApiError::malformed("请求内容须为 JSON 对象"));
-    }
-    Ok(value)
-}
-
 /// Submit a joint application (附表2): one work order per chosen service and carrier.
 #[utoipa::path(
     post, path = "/api/v1/applications",
@@ -303,33 +260,18 @@ pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
 async fn create_application(
     State(state): State<AppState>,
     caller: ApiCaller,
-    headers: HeaderMap,
-    body: Body,
+    body: JsonObject,
 ) -> Result<Response, ApiError> {
     if !caller.subject.may(Capability::SubmitApplication) {
         return Err(forbidden());
     }
-    if let Some(len) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        && len > state.body_limit
-    {
-        return Err(ApiError::too_large(state.body_limit));
-    }
-    let bytes = read_body(body, state.body_limit).await?;
-    // Keys are per client: two clients may use the same key text.
-    let (kind, who, _) = caller.subject.audit_identity();
-    let scope = format!("api:{kind}:{who}");
-    let key = idempotency_key(&headers, &scope, || {
-        applications::request_hash("POST", "/api/v1/applications", &bytes)
-    })?;
+    let key = body.idempotency_key()?;
     if let Some(key) = &key
         && let Some(saved) = applications::replay(&state, key).await?
     {
         return Ok(saved_response(saved));
     }
-    let value = parse_object(&bytes)?;
+    let value = body.into_value();
     let form = applications::validate(&state, &value).map_err(ApiError::validation)?;
     applications::check_submitter(&caller.subject, &form).map_err(ApiError::validation)?;
     match applications::submit(&state, form, &caller, key).await? {

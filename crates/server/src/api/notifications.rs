@@ -1,6 +1,7 @@
 //! In-app messages over the API (session only).
 
 use crate::AppState;
+use crate::api::body::JsonObject;
 use crate::api::query::{PageQuery, page_at};
 use crate::app::notifications::*;
 use crate::auth::ApiCaller;
@@ -32,7 +33,7 @@ pub struct Marked {
     security(("session" = [])),
     responses(
         (status = 200, body = NotificationList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not an account"),
+        (status = 403, body = ErrorBody, description = "not an account"),
         (status = 422, body = ErrorBody)
     )
 )]
@@ -83,18 +84,17 @@ pub async fn list_api(
     security(("session" = [])),
     responses(
         (status = 200, body = Marked),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not an account"),
+        (status = 403, body = ErrorBody, description = "not an account"),
         (status = 422, body = ErrorBody, description = "`id` is not an integer")
     )
 )]
 pub async fn read_api(
     State(state): State<AppState>,
     caller: ApiCaller,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<Json<Marked>, ApiError> {
     let account = account_id(&caller).ok_or_else(forbidden)?;
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
+    let value = body.value;
     let id = match value.get("id") {
         None | Some(serde_json::Value::Null) => None,
         Some(v) => Some(v.as_i64().ok_or_else(|| {

@@ -2,6 +2,7 @@
 //! handling unit's acknowledgement.
 
 use crate::AppState;
+use crate::api::body::JsonObject;
 use crate::app::reminders::*;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
@@ -33,7 +34,7 @@ pub struct AcknowledgementRequest {
     security(("session" = [])),
     responses(
         (status = 201, body = ReminderView),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_transition"), (status = 422, body = ErrorBody)
     )
 )]
@@ -41,20 +42,20 @@ pub async fn post_reminder(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<(StatusCode, Json<ReminderView>), ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
+    let note = body.get("note").and_then(|v| v.as_str());
+    let input = ReminderInput::parse(note)?;
     Ok((
         StatusCode::CREATED,
-        Json(send(&state, &caller, id, &value).await?),
+        Json(send(&state, &caller, id, input).await?),
     ))
 }
 
 /// A work order's reminders.
 #[utoipa::path(
     get, path = "/api/v1/work-orders/{id}/reminders", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<ReminderView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses((status = 200, body = Vec<ReminderView>), (status = 404, body = ErrorBody))
 )]
 pub async fn get_reminders(
     State(state): State<AppState>,
@@ -70,7 +71,7 @@ pub async fn get_reminders(
     request_body = AcknowledgementRequest,
     responses(
         (status = 200, body = ReminderView),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_transition")
     )
 )]
@@ -78,12 +79,12 @@ pub async fn post_acknowledgement(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<Json<ReminderView>, ApiError> {
     let Ok(id) = id.parse::<i64>() else {
         return Err(ApiError::not_found());
     };
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
-    Ok(Json(acknowledge(&state, &caller, id, &value).await?))
+    let reply = body.get("reply").and_then(|v| v.as_str());
+    let input = AcknowledgementInput::parse(reply)?;
+    Ok(Json(acknowledge(&state, &caller, id, input).await?))
 }

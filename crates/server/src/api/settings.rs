@@ -1,6 +1,7 @@
 //! Notification settings over the API (session only).
 
 use crate::AppState;
+use crate::api::body::JsonObject;
 use crate::app::settings::*;
 use crate::auth::{ApiCaller, forbidden};
 use crate::error::{ApiError, ErrorBody};
@@ -29,7 +30,7 @@ pub struct SettingsUpdate {
     security(("session" = [])),
     responses(
         (status = 200, body = NotificationSettings),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not an account")
+        (status = 403, body = ErrorBody, description = "not an account")
     )
 )]
 pub async fn get_api(
@@ -47,18 +48,16 @@ pub async fn get_api(
     security(("session" = [])),
     responses(
         (status = 200, body = NotificationSettings),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "email is not an address")
     )
 )]
 pub async fn put_api(
     State(state): State<AppState>,
     caller: ApiCaller,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<Json<NotificationSettings>, ApiError> {
     let id = account_id(&caller).ok_or_else(forbidden)?;
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
+    let value = body.value;
     let mut problems = Vec::new();
     let flag = |k: &str, problems: &mut Vec<_>| match value.get(k) {
         Some(serde_json::Value::Bool(b)) => *b,

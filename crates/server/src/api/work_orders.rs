@@ -2,9 +2,10 @@
 //! operator or a `workorders:*:<unit>` key sees its unit's orders only.
 
 use crate::AppState;
+use crate::api::body::JsonObject;
 use crate::api::query::{page_at, parse_code, parse_page};
 use crate::app::workorders::*;
-use crate::auth::{ApiCaller, Caller, forbidden};
+use crate::auth::{ApiCaller, forbidden};
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -123,7 +124,6 @@ pub struct WorkOrderList {
     get, path = "/api/v1/work-orders", params(OrderQuery),
     responses(
         (status = 200, body = WorkOrderList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)
     )
 )]
@@ -204,7 +204,6 @@ pub async fn list_work_orders(
     get, path = "/api/v1/work-orders/{id}", params(("id" = String, Path)),
     responses(
         (status = 200, body = WorkOrderItem),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)
     )
 )]
@@ -234,22 +233,23 @@ pub async fn get_work_order(
     params(crate::api::doc::IdempotencyHeader),
     responses(
         (status = 200, body = BatchResults),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "actions missing, empty or more than 100")
     )
 )]
 pub async fn post_actions(
     State(state): State<AppState>,
     caller: ApiCaller,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let key = idempotency(&caller, &headers, "/api/v1/work-orders/actions", &bytes)?;
-    let value = crate::api::parse_object(&bytes)?;
-    let items = match value.get("actions").and_then(|a| a.as_array()) {
-        Some(a) if !a.is_empty() && a.len() <= MAX_BATCH_ACTIONS => a,
+    let key = body.idempotency_key()?;
+    let items = match body.get("actions").and_then(|a| a.as_array()) {
+        Some(a) if !a.is_empty() && a.len() <= MAX_BATCH_ACTIONS => a
+            .iter()
+            .enumerate()
+            .map(|(i, item)| BatchItem::from_json(i, item))
+            .collect(),
         _ => {
             return Err(ApiError::validation(vec![FieldError::new(
                 "actions",
@@ -273,7 +273,6 @@ pub async fn post_actions(
     request_body = WorkOrderAction,
     responses(
         (status = 200, body = WorkOrderItem),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_transition (with `allowed`), stale_version"),
         (status = 422, body = ErrorBody)
@@ -283,38 +282,14 @@ pub async fn post_action(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let key = idempotency(
-        &caller,
-        &headers,
-        &format!("/api/v1/work-orders/{id}/actions"),
-        &bytes,
-    )?;
-    let value = crate::api::parse_object(&bytes)?;
-    let (action, version) = action_and_version(&value, "").map_err(ApiError::validation)?;
-    Ok(
-        match act_once(&state, &caller, id, &action, version, &value, key).await? {
-            Acted::Done(item) => Json(item).into_response(),
-            Acted::Replayed(saved) => crate::api::saved_response(saved),
-        },
-    )
-}
-
-/// The request's `Idempotency-Key`, scoped to the client (two clients may
-/// use the same key text).
-fn idempotency(
-    caller: &Caller,
-    headers: &axum::http::HeaderMap,
-    path: &str,
-    bytes: &[u8],
-) -> Result<Option<onestop_store::idempotency::IdempotencyKey>, ApiError> {
-    let (kind, who, _) = caller.subject.audit_identity();
-    crate::api::idempotency_key(headers, &format!("api:{kind}:{who}"), || {
-        crate::app::applications::request_hash("POST", path, bytes)
+    let key = body.idempotency_key()?;
+    let request = ActionInput::from_json(&body.value, "")?;
+    Ok(match act_once(&state, &caller, id, request, key).await? {
+        Acted::Done(item) => Json(item).into_response(),
+        Acted::Replayed(saved) => crate::api::saved_response(saved),
     })
 }
 
@@ -324,7 +299,6 @@ fn idempotency(
     request_body = CancelRequest,
     responses(
         (status = 200, body = onestop_domain::application::Application),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"),
         (status = 422, body = ErrorBody)
@@ -334,14 +308,13 @@ pub async fn post_cancel(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<Json<onestop_domain::application::Application>, ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
     if id.len() > 64 {
         return Err(ApiError::not_found());
     }
-    Ok(cancel_application(&state, &caller, id, &value)
+    let data = ActionData::from_json(&body.value);
+    Ok(cancel_application(&state, &caller, id, &data)
         .await
         .map(Json)?)
 }
@@ -354,7 +327,6 @@ pub async fn post_cancel(
     responses(
         (status = 201, body = onestop_domain::application::Survey, description = "proposed"),
         (status = 200, body = onestop_domain::application::Survey, description = "moved"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "survey_exists, stale_version"),
         (status = 422, body = ErrorBody)
@@ -364,14 +336,13 @@ pub async fn post_survey(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    body: axum::body::Body,
+    body: JsonObject,
 ) -> Result<(StatusCode, Json<onestop_domain::application::Survey>), ApiError> {
-    let bytes = crate::middleware::read_body(body, state.body_limit).await?;
-    let value = crate::api::parse_object(&bytes)?;
     if id.len() > 64 {
         return Err(ApiError::not_found());
     }
-    let (created, survey) = propose_survey(&state, &caller, id, &value).await?;
+    let input = SurveyInput::from_json(&body.value, state.now())?;
+    let (created, survey) = propose_survey(&state, &caller, id, input).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -332,13 +332,11 @@ pub async fn raise(
     state: &AppState,
     caller: &Caller,
     id: String,
-    input: &serde_json::Value,
+    input: approval::CaseInput,
 ) -> Result<CaseView, Error> {
     let Some(app) = crate::app::applications::read_application(state, caller, id).await? else {
         return Err(Error::NotFound);
     };
-    let input =
-        approval::check_case(input, &state.config, state.now().date()).map_err(Error::Invalid)?;
     let mut errors = Vec::new();
     let mut units = Vec::new();
     for (i, w) in input.works.iter().enumerate() {
@@ -361,16 +359,7 @@ pub async fn raise(
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
-    let own = |unit: &String| match &caller.subject {
-        Subject::Account(a) => a
-            .grants
-            .iter()
-            .any(|g| g.role == Role::Operator && &g.scope == unit),
-        Subject::ApiKey(k) => k.scopes.contains(&Scope::WorkOrdersWrite(unit.clone())),
-        Subject::System(_) => true,
-        Subject::Anonymous => false,
-    };
-    let Some(raiser) = units.iter().find(|u| own(u)).cloned() else {
+    let Some(raiser) = units.iter().find(|u| caller.subject.operates(u)).cloned() else {
         return Err(Error::forbidden());
     };
     let now_ms = state.now_ms();
@@ -496,7 +485,7 @@ pub async fn decide(
     state: &AppState,
     caller: &Caller,
     item_id: String,
-    input: &serde_json::Value,
+    input: DecisionInput,
 ) -> Result<CaseView, Error> {
     let mine = departments(&caller.subject);
     let i = item_id.clone();
@@ -516,53 +505,11 @@ pub async fn decide(
         caller.hidden("approval_item", &item.id);
         return Err(Error::NotFound);
     }
-    let mut errors = Vec::new();
-    let decision = match input.get("decision").and_then(|d| d.as_str()) {
-        Some("approve") => Some(ItemStatus::Approved),
-        Some("reject") => Some(ItemStatus::Rejected),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "decision",
-                FieldCode::UnknownValue,
-                "decision 须为 approve 或 reject",
-            ));
-            None
-        }
-        None => {
-            errors.push(FieldError::new(
-                "decision",
-                FieldCode::Required,
-                "请选择同意或不同意",
-            ));
-            None
-        }
-    };
-    let opinion = onestop_domain::text::check_field(
-        "opinion",
-        "审批意见",
-        TextKind::Opinion,
-        input.get("opinion").and_then(|o| o.as_str()),
-        true,
-    )
-    .unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    })
-    .unwrap_or_default();
-    let version = input.get("version").and_then(|v| v.as_i64());
-    if version.is_none() {
-        errors.push(FieldError::new(
-            "version",
-            FieldCode::Required,
-            "请提供所见审批事项的版本号 version",
-        ));
-    }
-    let (Some(decision), Some(version)) = (decision, version) else {
-        return Err(Error::Invalid(errors));
-    };
-    if !errors.is_empty() {
-        return Err(Error::Invalid(errors));
-    }
+    let DecisionInput {
+        decision,
+        opinion,
+        version,
+    } = input;
     if item.version != version {
         return Err(stale_version());
     }
@@ -573,7 +520,6 @@ pub async fn decide(
     }
     let now_ms = state.now_ms();
     let actor = caller.subject.actor();
-    let opinion = opinion.to_owned();
     let (config, clock) = (state.config.clone(), state.clock.get());
     let case_id = case.id.clone();
     let outcome = state
@@ -649,19 +595,7 @@ fn works_unit(
     app.work_orders
         .iter()
         .filter(|o| case.works.contains(&o.id) || o.unit.code == case.raised_by_unit)
-        .any(|o| match &caller.subject {
-            Subject::Account(a) => {
-                !a.must_change_password
-                    && a.grants
-                        .iter()
-                        .any(|g| g.role == Role::Operator && g.scope == o.unit.code)
-            }
-            Subject::ApiKey(k) => k
-                .scopes
-                .contains(&Scope::WorkOrdersWrite(o.unit.code.clone())),
-            Subject::System(_) => true,
-            Subject::Anonymous => false,
-        })
+        .any(|o| caller.subject.operates(&o.unit.code))
 }
 
 /// Whether this caller may resubmit the case now (for the pages).
@@ -681,7 +615,7 @@ pub async fn resubmit(
     state: &AppState,
     caller: &Caller,
     id: String,
-    input: &serde_json::Value,
+    input: RevisionInput,
 ) -> Result<CaseView, Error> {
     let Some((app, full)) = read_case(state, caller, id).await? else {
         return Err(Error::NotFound);
@@ -690,90 +624,20 @@ pub async fn resubmit(
     if !works_unit(caller, &app, &case) {
         return Err(Error::forbidden());
     }
-    let today = state.now().date();
+    let RevisionInput {
+        version,
+        note,
+        place,
+        from,
+        to,
+    } = input;
+    let place = place.unwrap_or_else(|| case.place.clone());
+    // The stored dates are the case's own, always well formed.
+    let from = from.or_else(|| onestop_domain::timefmt::parse_date(&case.from_date));
+    let to = to.or_else(|| onestop_domain::timefmt::parse_date(&case.to_date));
     let mut errors = Vec::new();
-    let text =
-        |name: &str, label: &str, kind: TextKind, current: Option<&str>, errors: &mut Vec<_>| {
-            match input.get(name) {
-                None | Some(serde_json::Value::Null) => current.map(str::to_owned),
-                Some(v) => match v.as_str() {
-                    Some(s) => onestop_domain::text::check_field(name, label, kind, Some(s), true)
-                        .unwrap_or_else(|e| {
-                            errors.push(e);
-                            None
-                        }),
-                    None => {
-                        errors.push(FieldError::new(name, FieldCode::InvalidFormat, "须为文本"));
-                        None
-                    }
-                },
-            }
-        };
-    let note = text("note", "修改说明", TextKind::Note, None, &mut errors);
-    if note.is_none() && !errors.iter().any(|e| e.field == "note") {
-        errors.push(FieldError::new(
-            "note",
-            FieldCode::Required,
-            "请说明针对审批意见所作的修改",
-        ));
-    }
-    let place = text(
-        "place",
-        "施工地点",
-        TextKind::Place,
-        Some(&case.place),
-        &mut errors,
-    );
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let mut date = |name: &str, current: &str| -> Option<time::Date> {
-        let s = match input.get(name) {
-            None | Some(serde_json::Value::Null) => current.to_owned(),
-            Some(v) => v.as_str().unwrap_or("").trim().to_owned(),
-        };
-        match time::Date::parse(&s, &fmt) {
-            Ok(d) => Some(d),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    name,
-                    FieldCode::InvalidFormat,
-                    "日期格式应为 YYYY-MM-DD",
-                ));
-                None
-            }
-        }
-    };
-    let from = date("from", &case.from_date);
-    let to = date("to", &case.to_date);
-    if let (Some(f), Some(t)) = (from, to) {
-        if f < today {
-            errors.push(FieldError::new(
-                "from",
-                FieldCode::NotInFuture,
-                "开工日期不能早于今天",
-            ));
-        }
-        if t < f {
-            errors.push(FieldError::new(
-                "to",
-                FieldCode::OutOfRange,
-                "完工日期不能早于开工日期",
-            ));
-        }
-    }
-    let version = match input.get("version").and_then(|v| v.as_i64()) {
-        Some(v) => Some(v),
-        None => {
-            errors.push(FieldError::new(
-                "version",
-                FieldCode::Required,
-                "请提供所见审批案件的版本号 version",
-            ));
-            None
-        }
-    };
-    if let Some(v) = version
-        && v != case.version
-    {
+    approval::check_period(from, to, state.now().date(), &mut errors);
+    if version != case.version {
         return Err(stale_version());
     }
     if case.status != CaseStatus::Rejected {
@@ -794,9 +658,7 @@ pub async fn resubmit(
     if !waiting {
         return Err(works_moved());
     }
-    let (Some(note), Some(place), Some(from), Some(to), Some(version)) =
-        (note, place, from, to, version)
-    else {
+    let (Some(from), Some(to)) = (from, to) else {
         return Err(Error::Invalid(errors));
     };
     if !errors.is_empty() {
@@ -911,4 +773,148 @@ pub async fn inbox(
         to: r.to_date,
         commitment: r.commitment,
     }))
+}
+
+/// A department's decision as asked for: approve or reject, the opinion
+/// (required either way), and the item's version the approver saw.
+#[derive(Debug, Clone)]
+pub struct DecisionInput {
+    pub decision: ItemStatus,
+    pub opinion: String,
+    pub version: i64,
+}
+
+impl DecisionInput {
+    /// Reads `{"decision": "approve" | "reject", "opinion", "version"}`.
+    pub fn from_json(body: &serde_json::Map<String, serde_json::Value>) -> Result<Self, Error> {
+        let mut errors = Vec::new();
+        let decision = match body.get("decision").and_then(|d| d.as_str()) {
+            Some("approve") => Some(ItemStatus::Approved),
+            Some("reject") => Some(ItemStatus::Rejected),
+            Some(_) => {
+                errors.push(FieldError::new(
+                    "decision",
+                    FieldCode::UnknownValue,
+                    "decision 须为 approve 或 reject",
+                ));
+                None
+            }
+            None => {
+                errors.push(FieldError::new(
+                    "decision",
+                    FieldCode::Required,
+                    "请选择同意或不同意",
+                ));
+                None
+            }
+        };
+        let opinion = onestop_domain::text::check_field(
+            "opinion",
+            "审批意见",
+            TextKind::Opinion,
+            body.get("opinion").and_then(|o| o.as_str()),
+            true,
+        )
+        .unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        })
+        .unwrap_or_default();
+        let version = seen_version(body, "审批事项", &mut errors);
+        match (decision, version) {
+            (Some(decision), Some(version)) if errors.is_empty() => Ok(Self {
+                decision,
+                opinion,
+                version,
+            }),
+            _ => Err(Error::Invalid(errors)),
+        }
+    }
+}
+
+/// A revision of a rejected case as asked for: what was changed (required),
+/// the case's version the utility saw, and a new place or dates (absent:
+/// kept as they are).
+#[derive(Debug, Clone)]
+pub struct RevisionInput {
+    pub version: i64,
+    pub note: String,
+    pub place: Option<String>,
+    pub from: Option<time::Date>,
+    pub to: Option<time::Date>,
+}
+
+impl RevisionInput {
+    /// Reads `{"version", "note", "place"?, "from"?, "to"?}`.
+    pub fn from_json(body: &serde_json::Map<String, serde_json::Value>) -> Result<Self, Error> {
+        let mut errors = Vec::new();
+        let mut text = |name: &str, label: &str, kind: TextKind| match body.get(name) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => match v.as_str() {
+                Some(s) => onestop_domain::text::check_field(name, label, kind, Some(s), true)
+                    .unwrap_or_else(|e| {
+                        errors.push(e);
+                        None
+                    }),
+                None => {
+                    errors.push(FieldError::new(name, FieldCode::InvalidFormat, "须为文本"));
+                    None
+                }
+            },
+        };
+        let note = text("note", "修改说明", TextKind::Note);
+        let place = text("place", "施工地点", TextKind::Place);
+        if note.is_none() && !errors.iter().any(|e| e.field == "note") {
+            errors.push(FieldError::new(
+                "note",
+                FieldCode::Required,
+                "请说明针对审批意见所作的修改",
+            ));
+        }
+        let mut date = |name: &str| match body.get(name) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => {
+                let d = onestop_domain::timefmt::parse_date(v.as_str().unwrap_or(""));
+                if d.is_none() {
+                    errors.push(FieldError::new(
+                        name,
+                        FieldCode::InvalidFormat,
+                        "日期格式应为 YYYY-MM-DD",
+                    ));
+                }
+                d
+            }
+        };
+        let from = date("from");
+        let to = date("to");
+        let version = seen_version(body, "审批案件", &mut errors);
+        match (note, version) {
+            (Some(note), Some(version)) if errors.is_empty() => Ok(Self {
+                version,
+                note,
+                place,
+                from,
+                to,
+            }),
+            _ => Err(Error::Invalid(errors)),
+        }
+    }
+}
+
+/// The `version` of a record the caller saw (its name for people in the
+/// message), or a field error.
+fn seen_version(
+    body: &serde_json::Map<String, serde_json::Value>,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<i64> {
+    let version = body.get("version").and_then(|v| v.as_i64());
+    if version.is_none() {
+        errors.push(FieldError::new(
+            "version",
+            FieldCode::Required,
+            format!("请提供所见{what}的版本号 version"),
+        ));
+    }
+    version
 }

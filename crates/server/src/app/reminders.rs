@@ -7,7 +7,7 @@ use crate::app::error::{Error, Refusal};
 use crate::app::messages;
 use crate::app::workorders::visible_order;
 use crate::auth::Caller;
-use onestop_domain::access::{Capability, Role, Scope, Subject};
+use onestop_domain::access::{Capability, Subject};
 use onestop_domain::application::OrderStatus;
 use onestop_domain::text::TextKind;
 use onestop_store::notifications::{self, Message};
@@ -48,14 +48,41 @@ pub fn view(state: &AppState, r: Reminder) -> ReminderView {
 
 /// A free-text field (the one cleaning rule); `required` or not.
 fn text(
-    input: &serde_json::Value,
+    value: Option<&str>,
     name: &str,
     label: &str,
     required: bool,
 ) -> Result<Option<String>, Error> {
-    let raw = input.get(name).and_then(|v| v.as_str());
-    onestop_domain::text::check_field(name, label, TextKind::ShortNote, raw, required)
+    onestop_domain::text::check_field(name, label, TextKind::ShortNote, value, required)
         .map_err(|e| Error::Invalid(vec![e]))
+}
+
+/// A reminder's note as asked for (required).
+#[derive(Debug, Clone)]
+pub struct ReminderInput {
+    pub note: String,
+}
+
+impl ReminderInput {
+    pub fn parse(note: Option<&str>) -> Result<Self, Error> {
+        Ok(Self {
+            note: text(note, "note", "督办意见", true)?.unwrap_or_default(),
+        })
+    }
+}
+
+/// An acknowledgement as asked for, with an optional reply.
+#[derive(Debug, Clone)]
+pub struct AcknowledgementInput {
+    pub reply: Option<String>,
+}
+
+impl AcknowledgementInput {
+    pub fn parse(reply: Option<&str>) -> Result<Self, Error> {
+        Ok(Self {
+            reply: text(reply, "reply", "回复", false)?,
+        })
+    }
 }
 
 /// A supervisor reminds the handling unit of an open order.
@@ -63,7 +90,7 @@ pub async fn send(
     state: &AppState,
     caller: &Caller,
     order_id: String,
-    input: &serde_json::Value,
+    input: ReminderInput,
 ) -> Result<ReminderView, Error> {
     let Some(row) = visible_order(state, caller, order_id).await? else {
         return Err(Error::NotFound);
@@ -81,7 +108,7 @@ pub async fn send(
         e.set_allowed(Vec::new());
         return Err(e);
     }
-    let note = text(input, "note", "督办意见", true)?.unwrap_or_default();
+    let note = input.note;
     let now_ms = state.now_ms();
     let by = caller.subject.actor();
     let account = caller.account().map(|a| a.id.clone());
@@ -141,28 +168,12 @@ pub async fn send(
             Ok(id)
         })
         .await?;
-    let r = state
-        .store
-        .read(move |c| reminders::get(c, id))
-        .await?
-        .ok_or(Error::Internal(
-            "a record written in this transaction is missing",
-        ))?;
-    Ok(view(state, r))
+    reread(state, id).await
 }
 
 /// Whether the caller handles the unit's orders.
 pub fn handles(subject: &Subject, unit: &str) -> bool {
-    match subject {
-        Subject::Account(a) => {
-            !a.must_change_password
-                && a.grants
-                    .iter()
-                    .any(|g| g.role == Role::Operator && g.scope == unit)
-        }
-        Subject::ApiKey(k) => k.scopes.contains(&Scope::WorkOrdersWrite(unit.to_owned())),
-        _ => false,
-    }
+    subject.operates(unit)
 }
 
 /// The handling unit acknowledges a reminder, optionally with a reply.
@@ -170,7 +181,7 @@ pub async fn acknowledge(
     state: &AppState,
     caller: &Caller,
     id: i64,
-    input: &serde_json::Value,
+    input: AcknowledgementInput,
 ) -> Result<ReminderView, Error> {
     let Some(r) = state.store.read(move |c| reminders::get(c, id)).await? else {
         return Err(Error::NotFound);
@@ -185,7 +196,7 @@ pub async fn acknowledge(
     if !handles(&caller.subject, &r.unit_code) {
         return Err(Error::forbidden());
     }
-    let reply = text(input, "reply", "回复", false)?;
+    let reply = input.reply;
     let now_ms = state.now_ms();
     let by = caller.subject.actor();
     let r2 = r.clone();
@@ -233,14 +244,7 @@ pub async fn acknowledge(
         e.set_allowed(Vec::new());
         return Err(e);
     }
-    let r = state
-        .store
-        .read(move |c| reminders::get(c, id))
-        .await?
-        .ok_or(Error::Internal(
-            "a record written in this transaction is missing",
-        ))?;
-    Ok(view(state, r))
+    reread(state, id).await
 }
 
 /// A work order's reminders, oldest first.
@@ -258,4 +262,16 @@ pub async fn of_order(
         .read(move |c| reminders::of_order(c, &id))
         .await?;
     Ok(found.into_iter().map(|r| view(state, r)).collect())
+}
+
+/// A reminder just written, as the caller now sees it.
+async fn reread(state: &AppState, id: i64) -> Result<ReminderView, Error> {
+    let r = state
+        .store
+        .read(move |c| reminders::get(c, id))
+        .await?
+        .ok_or(Error::Internal(
+            "a record written in this transaction is missing",
+        ))?;
+    Ok(view(state, r))
 }

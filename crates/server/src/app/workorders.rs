@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::app::error::{Error, Refusal};
 use crate::app::messages;
 use crate::auth::Caller;
-use onestop_domain::access::{Role, Scope, Subject};
+use onestop_domain::access::Subject;
 use onestop_domain::application::{Level, OrderStatus, WorkOrderItem};
 use onestop_domain::clock::StageClock;
 use onestop_domain::form::FieldCode;
@@ -64,11 +64,9 @@ pub async fn act(
     state: &AppState,
     caller: &Caller,
     id: String,
-    action: &str,
-    version: i64,
-    input: &serde_json::Value,
+    request: ActionInput,
 ) -> Result<WorkOrderItem, Error> {
-    match act_once(state, caller, id, action, version, input, None).await? {
+    match act_once(state, caller, id, request, None).await? {
         Acted::Done(item) => Ok(item),
         Acted::Replayed(_) => Err(Error::Internal("an action without a key was replayed")),
     }
@@ -96,9 +94,7 @@ pub async fn act_once(
     state: &AppState,
     caller: &Caller,
     id: String,
-    action: &str,
-    version: i64,
-    input: &serde_json::Value,
+    request: ActionInput,
     key: Option<onestop_store::idempotency::IdempotencyKey>,
 ) -> Result<Acted, Error> {
     let visibility = caller.subject.work_orders();
@@ -113,9 +109,7 @@ pub async fn act_once(
         subject: caller.subject.clone(),
         visibility,
         id,
-        action: action.to_owned(),
-        version,
-        input: input.clone(),
+        request,
         actor: caller.subject.actor(),
         now_ms: state.now_ms(),
         mark: caller.mark.clone(),
@@ -176,46 +170,167 @@ pub struct BatchResults {
     pub results: Vec<BatchResult>,
 }
 
-/// The `action` and `version` of one action's body, or its field errors
-/// (named under `prefix`).
-pub(crate) fn action_and_version(
-    value: &serde_json::Value,
-    prefix: &str,
-) -> Result<(String, i64), Vec<onestop_domain::form::FieldError>> {
-    let mut errors = Vec::new();
-    let action = match value.get("action").and_then(|v| v.as_str()).map(str::trim) {
-        Some(a) if !a.is_empty() => Some(a.to_owned()),
-        _ => {
-            errors.push(FieldError::new(
-                format!("{prefix}action"),
-                FieldCode::Required,
-                "请指明操作 action",
-            ));
-            None
+/// An action on a work order as the caller asked for it: the action's
+/// code, the order's version the caller saw, and the action's data. The
+/// data is checked against the action's fields in the process definition
+/// when the action is planned: which fields count depends on the action,
+/// and whether the action may be taken now is said first.
+#[derive(Debug, Clone)]
+pub struct ActionInput {
+    pub action: String,
+    pub version: i64,
+    pub data: ActionData,
+}
+
+/// An action's data fields as sent, by name (always a JSON object).
+#[derive(Debug, Clone)]
+pub struct ActionData(serde_json::Value);
+
+impl Default for ActionData {
+    fn default() -> Self {
+        Self(serde_json::Value::Object(serde_json::Map::new()))
+    }
+}
+
+impl ActionData {
+    /// The fields of a JSON body.
+    pub fn from_json(body: &serde_json::Map<String, serde_json::Value>) -> Self {
+        Self(serde_json::Value::Object(body.clone()))
+    }
+
+    /// An action's fields typed on a page form, as the API carries them:
+    /// numbers as numbers, local date-times (`YYYY-MM-DDTHH:MM[:SS]`) with
+    /// the city's offset, objects as a note, everything else as text; blank
+    /// fields are left out.
+    pub fn from_form(
+        def: Option<&onestop_domain::workflow::ActionDef>,
+        form: &std::collections::HashMap<String, String>,
+        offset: time::UtcOffset,
+    ) -> Self {
+        use onestop_domain::workflow::FieldKind;
+        use serde_json::Value;
+        let mut data = serde_json::Map::new();
+        for f in def.map(|d| d.fields.as_slice()).unwrap_or_default() {
+            let Some(v) = form
+                .get(&f.name)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+            else {
+                continue;
+            };
+            let value = match f.kind {
+                FieldKind::Number => v
+                    .parse::<f64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::from(v)),
+                FieldKind::Datetime => Value::from(with_offset(v, offset)),
+                FieldKind::Object => serde_json::json!({ "note": v }),
+                FieldKind::Text => Value::from(v),
+            };
+            data.insert(f.name.clone(), value);
         }
-    };
-    let version = match value.get("version") {
-        Some(v) if v.as_i64().is_some_and(|n| n >= 1) => v.as_i64(),
-        Some(_) => {
-            errors.push(FieldError::new(
-                format!("{prefix}version"),
+        Self(Value::Object(data))
+    }
+
+    pub fn as_json(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+/// A local date-time typed on a page (`YYYY-MM-DDTHH:MM`, seconds optional)
+/// as an RFC 3339 instant at the city's offset.
+pub fn with_offset(local: &str, offset: time::UtcOffset) -> String {
+    let secs = if local.len() == 16 { ":00" } else { "" };
+    format!(
+        "{local}{secs}{:+03}:{:02}",
+        offset.whole_hours(),
+        offset.minutes_past_hour().abs()
+    )
+}
+
+impl ActionInput {
+    /// Reads `action` and `version` from a JSON body (field errors named
+    /// under `prefix`); the other fields are the action's data.
+    pub fn from_json(
+        body: &serde_json::Map<String, serde_json::Value>,
+        prefix: &str,
+    ) -> Result<Self, Error> {
+        let mut errors = Vec::new();
+        let action = match body.get("action").and_then(|v| v.as_str()).map(str::trim) {
+            Some(a) if !a.is_empty() => Some(a.to_owned()),
+            _ => {
+                errors.push(FieldError::new(
+                    format!("{prefix}action"),
+                    FieldCode::Required,
+                    "请指明操作 action",
+                ));
+                None
+            }
+        };
+        let version = match body.get("version") {
+            Some(v) if v.as_i64().is_some_and(|n| n >= 1) => v.as_i64(),
+            Some(_) => {
+                errors.push(FieldError::new(
+                    format!("{prefix}version"),
+                    FieldCode::InvalidFormat,
+                    "version 须为所见工单的版本号（正整数）",
+                ));
+                None
+            }
+            None => {
+                errors.push(FieldError::new(
+                    format!("{prefix}version"),
+                    FieldCode::Required,
+                    "请提供所见工单的版本号 version",
+                ));
+                None
+            }
+        };
+        match (action, version) {
+            (Some(action), Some(version)) => Ok(Self {
+                action,
+                version,
+                data: ActionData::from_json(body),
+            }),
+            _ => Err(Error::Invalid(errors)),
+        }
+    }
+}
+
+/// One action of a batch, read before the batch is run: the order it names
+/// and the action, or why it cannot be read (answered in its own result).
+pub struct BatchItem {
+    pub work_order_id: String,
+    pub request: Result<ActionInput, Error>,
+}
+
+impl BatchItem {
+    /// The `i`-th item of a batch body.
+    pub fn from_json(i: usize, item: &serde_json::Value) -> Self {
+        let work_order_id = item
+            .get("work_order_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let request = match item.as_object() {
+            None => Err(Error::Invalid(vec![FieldError::new(
+                format!("actions.{i}"),
                 FieldCode::InvalidFormat,
-                "version 须为所见工单的版本号（正整数）",
-            ));
-            None
-        }
-        None => {
-            errors.push(FieldError::new(
-                format!("{prefix}version"),
+                "每项操作须为 JSON 对象",
+            )])),
+            Some(_) if work_order_id.is_empty() => Err(Error::Invalid(vec![FieldError::new(
+                format!("actions.{i}.work_order_id"),
                 FieldCode::Required,
-                "请提供所见工单的版本号 version",
-            ));
-            None
+                "请指明工单 work_order_id",
+            )])),
+            Some(_) if work_order_id.len() > 64 => Err(Error::NotFound),
+            Some(body) => ActionInput::from_json(body, &format!("actions.{i}.")),
+        };
+        Self {
+            work_order_id,
+            request,
         }
-    };
-    match (action, version) {
-        (Some(a), Some(v)) => Ok((a, v)),
-        _ => Err(errors),
     }
 }
 
@@ -225,7 +340,7 @@ pub(crate) fn action_and_version(
 pub async fn act_many(
     state: &AppState,
     caller: &Caller,
-    items: &[serde_json::Value],
+    items: Vec<BatchItem>,
     key: Option<onestop_store::idempotency::IdempotencyKey>,
 ) -> Result<Batch, Error> {
     let visibility = caller.subject.work_orders();
@@ -234,45 +349,26 @@ pub async fn act_many(
     // Items that cannot even be read are answered without a job.
     let mut early: Vec<Option<BatchResult>> = Vec::with_capacity(items.len());
     let mut jobs = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let id = item
-            .get("work_order_id")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .trim()
-            .to_owned();
-        let refused = |e: Error| {
-            let (status, body) = crate::error::answer_of(&e);
-            Some(BatchResult {
-                work_order_id: id.clone(),
-                status: status.as_u16(),
-                work_order: None,
-                error: Some(body.error),
-            })
+    for BatchItem {
+        work_order_id: id,
+        request,
+    } in items
+    {
+        let request = match request {
+            Ok(_) if visibility.is_nothing() => Err(Error::NotFound),
+            r => r,
         };
-        if !item.is_object() {
-            early.push(refused(Error::Invalid(vec![FieldError::new(
-                format!("actions.{i}"),
-                FieldCode::InvalidFormat,
-                "每项操作须为 JSON 对象",
-            )])));
-            continue;
-        }
-        if id.is_empty() {
-            early.push(refused(Error::Invalid(vec![FieldError::new(
-                format!("actions.{i}.work_order_id"),
-                FieldCode::Required,
-                "请指明工单 work_order_id",
-            )])));
-            continue;
-        }
-        if visibility.is_nothing() || id.len() > 64 {
-            early.push(refused(Error::NotFound));
-            continue;
-        }
-        match action_and_version(item, &format!("actions.{i}.")) {
-            Err(fields) => early.push(refused(Error::Invalid(fields))),
-            Ok((action, version)) => {
+        match request {
+            Err(e) => {
+                let (status, body) = crate::error::answer_of(&e);
+                early.push(Some(BatchResult {
+                    work_order_id: id,
+                    status: status.as_u16(),
+                    work_order: None,
+                    error: Some(body.error),
+                }));
+            }
+            Ok(request) => {
                 early.push(None);
                 jobs.push(ActJob {
                     config: state.config.clone(),
@@ -281,9 +377,7 @@ pub async fn act_many(
                     subject: caller.subject.clone(),
                     visibility: visibility.clone(),
                     id,
-                    action,
-                    version,
-                    input: item.clone(),
+                    request,
                     actor: actor.clone(),
                     now_ms,
                     mark: caller.mark.clone(),
@@ -469,9 +563,7 @@ struct ActJob {
     subject: Subject,
     visibility: onestop_domain::access::Visibility,
     id: String,
-    action: String,
-    version: i64,
-    input: serde_json::Value,
+    request: ActionInput,
     actor: String,
     now_ms: i64,
     /// The request's refusal slot: an order that exists but is hidden from
@@ -497,7 +589,7 @@ impl ActJob {
         }
         // Someone acted since the caller looked: that comes first, whatever
         // the action (the caller must look again).
-        if clock.version != self.version {
+        if clock.version != self.request.version {
             return Ok(Err(stale_version()));
         }
         let next = match self.next(&row, &clock) {
@@ -507,14 +599,14 @@ impl ActJob {
         if !work_orders::apply(c, &next, &clock.application_id)? {
             return Ok(Err(stale_version()));
         }
-        tell_applicant(c, &self.config, &next, self.version + 1)?;
+        tell_applicant(c, &self.config, &next, self.request.version + 1)?;
         // The order as it now stands (what `apply` wrote), without reading it back.
         let mut item = row.item;
         item.order.stage = next.stage;
         item.order.status = next.status;
         item.order.due_at = onestop_domain::timefmt::from_ms(next.due_at_ms, self.offset);
         item.order.level = next.level;
-        item.order.version = self.version + 1;
+        item.order.version = self.request.version + 1;
         Ok(Ok(item))
     }
 
@@ -532,8 +624,8 @@ impl ActJob {
             .plan_with(
                 order.stage,
                 order.status,
-                &self.action,
-                &self.input,
+                &self.request.action,
+                self.request.data.as_json(),
                 &roles,
                 &row.process_facts(),
                 &self.config.limits,
@@ -559,7 +651,7 @@ impl ActJob {
         let c = &self.clock;
         let mut next = work_orders::OrderUpdate {
             id: self.id.clone(),
-            expected_version: self.version,
+            expected_version: self.request.version,
             from_stage: order.stage,
             from_status: order.status,
             stage: plan.to,
@@ -633,7 +725,7 @@ pub async fn cancel_application(
     state: &AppState,
     caller: &Caller,
     id: String,
-    input: &serde_json::Value,
+    data: &ActionData,
 ) -> Result<onestop_domain::application::Application, Error> {
     let Some(app) = crate::app::applications::read_application(state, caller, id.clone()).await?
     else {
@@ -647,7 +739,7 @@ pub async fn cancel_application(
     let mut updates = Vec::new();
     let mut last_err = None;
     for o in &app.work_orders {
-        match process.plan(o.stage, o.status, "cancel", input, &roles, limits) {
+        match process.plan(o.stage, o.status, "cancel", data.as_json(), &roles, limits) {
             Ok(t) => updates.push(work_orders::OrderUpdate {
                 id: o.id.clone(),
                 expected_version: o.version,
@@ -724,72 +816,22 @@ pub async fn propose_survey(
     state: &AppState,
     caller: &Caller,
     id: String,
-    input: &serde_json::Value,
+    input: SurveyInput,
 ) -> Result<(bool, onestop_domain::application::Survey), Error> {
     let Some(app) = crate::app::applications::read_application(state, caller, id.clone()).await?
     else {
         return Err(Error::NotFound);
     };
     // The caller's unit among the application's orders.
-    let unit = app.work_orders.iter().find_map(|o| {
-        let own = match &caller.subject {
-            Subject::Account(a) => a
-                .grants
-                .iter()
-                .any(|g| g.role == Role::Operator && g.scope == o.unit.code),
-            Subject::ApiKey(k) => k
-                .scopes
-                .contains(&Scope::WorkOrdersWrite(o.unit.code.clone())),
-            _ => false,
-        };
-        own.then(|| o.unit.code.clone())
-    });
+    let unit = app
+        .work_orders
+        .iter()
+        .find(|o| caller.subject.operates(&o.unit.code))
+        .map(|o| o.unit.code.clone());
     let Some(unit) = unit else {
         return Err(Error::forbidden());
     };
-    let mut errors = Vec::new();
-    let at = match input.get("at").and_then(|v| v.as_str()) {
-        None => {
-            errors.push(FieldError::new("at", FieldCode::Required, "请填写踏勘时间"));
-            None
-        }
-        Some(s) => match onestop_domain::timefmt::parse(s) {
-            None => {
-                errors.push(FieldError::new(
-                    "at",
-                    FieldCode::InvalidFormat,
-                    "踏勘时间须为带时区的时间，例如 2026-12-01T09:00:00+08:00",
-                ));
-                None
-            }
-            Some(t) if t <= state.now() => {
-                errors.push(FieldError::new(
-                    "at",
-                    FieldCode::NotInFuture,
-                    "踏勘时间须晚于当前时间",
-                ));
-                None
-            }
-            Some(t) => Some(t),
-        },
-    };
-    let version = match input.get("version") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v) => match v.as_i64().filter(|n| *n >= 1) {
-            Some(n) => Some(n),
-            None => {
-                errors.push(FieldError::new(
-                    "version",
-                    FieldCode::InvalidFormat,
-                    "version 须为正整数",
-                ));
-                None
-            }
-        },
-    };
-    let Some(at) = at.filter(|_| errors.is_empty()) else {
-        return Err(Error::Invalid(errors));
-    };
+    let (at, version) = (input.at, input.version);
     let at_ms = onestop_domain::timefmt::to_ms(at);
     let now_ms = state.now_ms();
     let actor = caller.subject.actor();
@@ -822,4 +864,216 @@ pub async fn propose_survey(
             "a record written in this transaction is missing",
         ))?;
     Ok((outcome == Outcome::Created, survey))
+}
+
+/// A joint survey appointment as asked for: an instant later than now, and
+/// the survey's version the caller saw when moving it (absent: proposing).
+#[derive(Debug, Clone)]
+pub struct SurveyInput {
+    pub at: time::OffsetDateTime,
+    pub version: Option<i64>,
+}
+
+impl SurveyInput {
+    /// Reads `{"at", "version"?}`; `now` is the instant `at` must follow.
+    pub fn from_json(
+        body: &serde_json::Map<String, serde_json::Value>,
+        now: time::OffsetDateTime,
+    ) -> Result<Self, Error> {
+        let mut errors = Vec::new();
+        let at = match body.get("at").and_then(|v| v.as_str()) {
+            None => {
+                errors.push(FieldError::new("at", FieldCode::Required, "请填写踏勘时间"));
+                None
+            }
+            Some(s) => match onestop_domain::timefmt::parse(s) {
+                None => {
+                    errors.push(FieldError::new(
+                        "at",
+                        FieldCode::InvalidFormat,
+                        "踏勘时间须为带时区的时间，例如 2026-12-01T09:00:00+08:00",
+                    ));
+                    None
+                }
+                Some(t) if t <= now => {
+                    errors.push(FieldError::new(
+                        "at",
+                        FieldCode::NotInFuture,
+                        "踏勘时间须晚于当前时间",
+                    ));
+                    None
+                }
+                Some(t) => Some(t),
+            },
+        };
+        let version = match body.get("version") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => match v.as_i64().filter(|n| *n >= 1) {
+                Some(n) => Some(n),
+                None => {
+                    errors.push(FieldError::new(
+                        "version",
+                        FieldCode::InvalidFormat,
+                        "version 须为正整数",
+                    ));
+                    None
+                }
+            },
+        };
+        match at {
+            Some(at) if errors.is_empty() => Ok(Self { at, version }),
+            _ => Err(Error::Invalid(errors)),
+        }
+    }
+
+    /// The appointment typed on a page as a local date-time (blank: none).
+    pub fn from_form(
+        local: &str,
+        offset: time::UtcOffset,
+        now: time::OffsetDateTime,
+    ) -> Result<Self, Error> {
+        let mut body = serde_json::Map::new();
+        if !local.is_empty() {
+            body.insert("at".into(), with_offset(local, offset).into());
+        }
+        Self::from_json(&body, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn page_fields_become_the_actions_data() {
+        let config = onestop_domain::config::CityConfig::default_city();
+        let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap();
+        let connect = config.process.action("connect");
+        let data = ActionData::from_form(
+            connect,
+            &form(&[
+                ("connected_at", "2026-12-03T10:30"),
+                ("details", " 电表 1 块 "),
+                ("unknown", "ignored"),
+                ("csrf_token", "t"),
+            ]),
+            offset,
+        );
+        assert_eq!(
+            data.as_json(),
+            &serde_json::json!({
+                "connected_at": "2026-12-03T10:30:00+08:00",
+                "details": {"note": "电表 1 块"},
+            })
+        );
+        let design = config.process.action("record_design");
+        let data = ActionData::from_form(
+            design,
+            &form(&[
+                ("external_works_m", "600"),
+                ("route", " "),
+                ("design", "六百"),
+            ]),
+            offset,
+        );
+        assert_eq!(
+            data.as_json(),
+            &serde_json::json!({"external_works_m": 600.0, "design": "六百"})
+        );
+        // A number that is not one is passed on as typed, for the process
+        // to refuse with its field error.
+        let data = ActionData::from_form(design, &form(&[("external_works_m", "六百")]), offset);
+        assert_eq!(
+            data.as_json(),
+            &serde_json::json!({"external_works_m": "六百"})
+        );
+        assert_eq!(
+            ActionData::from_form(None, &form(&[("x", "1")]), offset).as_json(),
+            &serde_json::json!({})
+        );
+    }
+
+    #[test]
+    fn local_times_take_the_city_offset() {
+        let east = time::UtcOffset::from_hms(8, 0, 0).unwrap();
+        let west = time::UtcOffset::from_hms(-3, -30, 0).unwrap();
+        assert_eq!(
+            with_offset("2026-12-03T09:00", east),
+            "2026-12-03T09:00:00+08:00"
+        );
+        assert_eq!(
+            with_offset("2026-12-03T09:00:15", east),
+            "2026-12-03T09:00:15+08:00"
+        );
+        assert_eq!(
+            with_offset("2026-12-03T09:00", west),
+            "2026-12-03T09:00:00-03:30"
+        );
+    }
+
+    #[test]
+    fn actions_need_a_code_and_the_version_seen() {
+        let body = |v: serde_json::Value| v.as_object().unwrap().clone();
+        let ok = ActionInput::from_json(
+            &body(serde_json::json!({"action": " accept ", "version": 3, "note": "x"})),
+            "",
+        )
+        .unwrap();
+        assert_eq!((ok.action.as_str(), ok.version), ("accept", 3));
+        assert_eq!(ok.data.as_json()["note"], "x");
+        let fields = |r: Result<ActionInput, Error>| match r {
+            Err(Error::Invalid(f)) => f.into_iter().map(|e| (e.field, e.code)).collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            fields(ActionInput::from_json(
+                &body(serde_json::json!({})),
+                "actions.2."
+            )),
+            [
+                ("actions.2.action".to_owned(), FieldCode::Required),
+                ("actions.2.version".to_owned(), FieldCode::Required),
+            ]
+        );
+        assert_eq!(
+            fields(ActionInput::from_json(
+                &body(serde_json::json!({"action": "", "version": 0})),
+                ""
+            )),
+            [
+                ("action".to_owned(), FieldCode::Required),
+                ("version".to_owned(), FieldCode::InvalidFormat),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_survey_is_later_than_now() {
+        let now = onestop_domain::timefmt::parse("2026-12-01T09:00:00+08:00").unwrap();
+        let offset = now.offset();
+        let at = SurveyInput::from_form("2026-12-02T10:00", offset, now).unwrap();
+        assert_eq!(
+            at.at,
+            onestop_domain::timefmt::parse("2026-12-02T10:00:00+08:00").unwrap()
+        );
+        assert_eq!(at.version, None);
+        for (typed, code) in [
+            ("", FieldCode::Required),
+            ("2026-12-01T09:00", FieldCode::NotInFuture),
+            ("明天上午", FieldCode::InvalidFormat),
+        ] {
+            match SurveyInput::from_form(typed, offset, now) {
+                Err(Error::Invalid(f)) => assert_eq!(f[0].code, code, "{typed}"),
+                other => panic!("{typed}: {other:?}"),
+            }
+        }
+    }
 }

@@ -564,8 +564,11 @@ async fn post_decision(
     if let Some(v) = form.get("version").and_then(|v| v.parse::<i64>().ok()) {
         body.insert("version".into(), v.into());
     }
-    let body = serde_json::Value::Object(body);
-    match approvals::decide(&state, &caller, item.clone(), &body).await {
+    let outcome = match approvals::DecisionInput::from_json(&body) {
+        Ok(input) => approvals::decide(&state, &caller, item.clone(), input).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=decision")).into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => {
@@ -596,8 +599,11 @@ async fn post_resubmission(
     if let Some(v) = form.get("version").and_then(|v| v.parse::<i64>().ok()) {
         body.insert("version".into(), v.into());
     }
-    let body = serde_json::Value::Object(body);
-    match approvals::resubmit(&state, &caller, id.clone(), &body).await {
+    let outcome = match approvals::RevisionInput::from_json(&body) {
+        Ok(input) => approvals::resubmit(&state, &caller, id.clone(), input).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=resubmission")).into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => {
@@ -819,7 +825,12 @@ async fn post_raise(
             "confirmation": one("commitment.confirmation").unwrap_or_default(),
         });
     }
-    match approvals::raise(&state, &caller, id.clone(), &body).await {
+    let today = state.now().date();
+    let outcome = match onestop_domain::approval::check_case(&body, &state.config, today) {
+        Ok(input) => approvals::raise(&state, &caller, id.clone(), input).await,
+        Err(fields) => Err(crate::app::error::Error::Invalid(fields)),
+    };
+    match outcome {
         Ok(case) => {
             Redirect::to(&format!("/approval-cases/{}?done=raised", case.id)).into_response()
         }

@@ -1174,24 +1174,20 @@ async fn work_order_survey(
         Err(e) => return failure_page(e),
     };
     let typed = form.get("at").map(|v| v.trim()).unwrap_or("");
-    let mut body = serde_json::Map::new();
-    if !typed.is_empty() {
-        let secs = if typed.len() == 16 { ":00" } else { "" };
-        let off = state.offset;
-        body.insert(
-            "at".into(),
-            format!(
-                "{typed}{secs}{:+03}:{:02}",
-                off.whole_hours(),
-                off.minutes_past_hour().abs()
-            )
-            .into(),
-        );
-    }
-    let body = serde_json::Value::Object(body);
-    match crate::app::workorders::propose_survey(&state, &caller, found.item.application_id, &body)
-        .await
-    {
+    let outcome =
+        match crate::app::workorders::SurveyInput::from_form(typed, state.offset, state.now()) {
+            Ok(input) => {
+                crate::app::workorders::propose_survey(
+                    &state,
+                    &caller,
+                    found.item.application_id,
+                    input,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+    match outcome {
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=survey")).into_response(),
         Err(e) => {
             let errors = crate::web::approvals::errors_of(&e);
@@ -1223,8 +1219,12 @@ async fn work_order_remind(
     form: PageForm<RemindFields>,
 ) -> Response {
     let form = form.map();
-    let body = serde_json::json!({"note": form.get("note").cloned().unwrap_or_default()});
-    match crate::app::reminders::send(&state, &caller, id.clone(), &body).await {
+    let note = form.get("note").map(String::as_str).unwrap_or_default();
+    let outcome = match crate::app::reminders::ReminderInput::parse(Some(note)) {
+        Ok(input) => crate::app::reminders::send(&state, &caller, id.clone(), input).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=reminder")).into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
         Err(e) => refused(&state, &caller, id, "remind", &form, e).await,
@@ -1242,8 +1242,12 @@ async fn work_order_acknowledge(
     let Ok(rid) = rid.parse::<i64>() else {
         return not_found_page();
     };
-    let body = serde_json::json!({"reply": form.get("reply").cloned().unwrap_or_default()});
-    match crate::app::reminders::acknowledge(&state, &caller, rid, &body).await {
+    let reply = form.get("reply").map(String::as_str).unwrap_or_default();
+    let outcome = match crate::app::reminders::AcknowledgementInput::parse(Some(reply)) {
+        Ok(input) => crate::app::reminders::acknowledge(&state, &caller, rid, input).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(r) => Redirect::to(&format!(
             "/work-orders/{}?done=acknowledged",
             r.work_order_id
@@ -1346,41 +1350,16 @@ async fn work_order_action(
         .get("version")
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(0);
-    // The form's fields as the API's JSON: numbers as numbers, local
-    // date-times with the city's offset, everything else as text.
-    let mut body = serde_json::Map::new();
-    if let Some(def) = state.config.process.action(&action) {
-        for f in &def.fields {
-            let Some(v) = form
-                .get(&f.name)
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-            else {
-                continue;
-            };
-            use onestop_domain::workflow::FieldKind;
-            let value = match f.kind {
-                FieldKind::Number => v
-                    .parse::<f64>()
-                    .map(serde_json::Value::from)
-                    .unwrap_or_else(|_| serde_json::Value::from(v)),
-                FieldKind::Datetime => {
-                    let secs = if v.len() == 16 { ":00" } else { "" };
-                    let off = state.offset;
-                    serde_json::Value::from(format!(
-                        "{v}{secs}{:+03}:{:02}",
-                        off.whole_hours(),
-                        off.minutes_past_hour().abs()
-                    ))
-                }
-                FieldKind::Object => serde_json::json!({"note": v}),
-                FieldKind::Text => serde_json::Value::from(v),
-            };
-            body.insert(f.name.clone(), value);
-        }
-    }
-    let body = serde_json::Value::Object(body);
-    match crate::app::workorders::act(&state, &caller, id.clone(), &action, version, &body).await {
+    let request = crate::app::workorders::ActionInput {
+        data: crate::app::workorders::ActionData::from_form(
+            state.config.process.action(&action),
+            &form,
+            state.offset,
+        ),
+        action: action.clone(),
+        version,
+    };
+    match crate::app::workorders::act(&state, &caller, id.clone(), request).await {
         Ok(_) => axum::response::Redirect::to(&format!("/work-orders/{id}?done={action}"))
             .into_response(),
         Err(e) => {
