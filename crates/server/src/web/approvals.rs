@@ -10,13 +10,16 @@ use crate::AppState;
 use crate::app::approvals::{self, FullCase};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::texts;
 use crate::web::Failure;
-use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::form::{PageFields, PageForm, Spec, typed_back};
 use crate::web::staff::{
     DoneQuery, Opt, PER_PAGE, Pager, district_name, gate, iso, options, order_service, parse_opt,
-    query_map, when,
+    query_map, when, when_ms as at,
 };
-use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
+use crate::web::{
+    Nav, done_note, error_page, failure_page, filters_notice, list, not_found_page, respond,
+};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -48,10 +51,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn at(state: &AppState, ms: i64) -> String {
-    when(state, timefmt::from_ms(ms, state.offset))
-}
-
 fn at_iso(state: &AppState, ms: i64) -> String {
     iso(state, timefmt::from_ms(ms, state.offset))
 }
@@ -66,7 +65,7 @@ fn unit_name(state: &AppState, code: &str) -> String {
 /// `account:张三` → `张三`; the commitment's automatic approval reads as such.
 fn signer(by: &str) -> String {
     if by == "system:commitment" {
-        return "告知承诺制自动办结".to_owned();
+        return texts::approvals::COMMITMENT_SIGNER.to_owned();
     }
     by.split_once(':').map_or(by, |(_, name)| name).to_owned()
 }
@@ -215,7 +214,10 @@ async fn inbox(
                 dates: if r.from == r.to {
                     r.from
                 } else {
-                    format!("{} 至 {}", r.from, r.to)
+                    texts::fill(
+                        texts::common::DATE_RANGE,
+                        &[("from", &r.from), ("to", &r.to)],
+                    )
                 },
                 round: r.item.round,
                 status_code: r.item.status.as_str(),
@@ -232,11 +234,7 @@ async fn inbox(
     let mine = approvals::departments(&caller.subject);
     let p = InboxPage {
         nav: Nav::for_caller(&caller, &csrf),
-        departments: mine
-            .iter()
-            .map(|d| unit_name(&state, d))
-            .collect::<Vec<_>>()
-            .join("、"),
+        departments: list(mine.iter().map(|d| unit_name(&state, d))),
         rows,
         statuses: options(
             [
@@ -249,7 +247,7 @@ async fn inbox(
             code,
         ),
         filtered: status.is_some(),
-        notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
+        notice: filters_notice(invalid),
         page: pager.page,
         prev: pager.prev("/approvals", &[("status", code)]),
         next,
@@ -393,12 +391,14 @@ async fn case_page(
     if let Some(r) = gate(&caller, &uri, Capability::ReadApplications) {
         return r;
     }
-    let done = match q.done.as_deref() {
-        Some("decision") => Some("审批意见已签署。".to_owned()),
-        Some("resubmission") => Some("已修改并重新提交，退回的部门将重新审批。".to_owned()),
-        Some("raised") => Some("并联审批已发起，各部门同时收到审批事项。".to_owned()),
-        _ => None,
-    };
+    let done = done_note(
+        q.done.as_deref(),
+        &[
+            ("decision", texts::approvals::DECISION_DONE),
+            ("resubmission", texts::approvals::RESUBMISSION_DONE),
+            ("raised", texts::approvals::RAISED_DONE),
+        ],
+    );
     render_case(&state, &caller, id, StatusCode::OK, None, done).await
 }
 
@@ -536,11 +536,22 @@ async fn render_case(
     respond(caller, &csrf, status, &p)
 }
 
-fn typed_of(form: &HashMap<String, String>) -> HashMap<String, String> {
-    form.iter()
-        .filter(|(k, _)| k.as_str() != "csrf_token")
-        .map(|(k, v)| (k.clone(), v.chars().take(2000).collect()))
-        .collect()
+/// The case page again, with a refused form's errors and what was typed.
+async fn refused(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form_name: String,
+    form: &HashMap<String, String>,
+    e: crate::app::error::Error,
+) -> Response {
+    let refusal = Refusal {
+        form: form_name,
+        errors: errors_of(&e),
+        typed: typed_back(form, 2000),
+        message: e.message(),
+    };
+    render_case(state, caller, id, e.status(), Some(refusal), None).await
 }
 
 async fn post_decision(
@@ -568,15 +579,7 @@ async fn post_decision(
     match approvals::decide(&state, &caller, item.clone(), &body).await {
         Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=decision")).into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
-        Err(e) => {
-            let refusal = Refusal {
-                form: format!("decide:{item}"),
-                errors: errors_of(&e),
-                typed: typed_of(&form),
-                message: e.message().clone(),
-            };
-            render_case(&state, &caller, id, e.status(), Some(refusal), None).await
-        }
+        Err(e) => refused(&state, &caller, id, format!("decide:{item}"), &form, e).await,
     }
 }
 
@@ -600,15 +603,7 @@ async fn post_resubmission(
     match approvals::resubmit(&state, &caller, id.clone(), &body).await {
         Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=resubmission")).into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
-        Err(e) => {
-            let refusal = Refusal {
-                form: "resubmit".into(),
-                errors: errors_of(&e),
-                typed: typed_of(&form),
-                message: e.message().clone(),
-            };
-            render_case(&state, &caller, id, e.status(), Some(refusal), None).await
-        }
+        Err(e) => refused(&state, &caller, id, "resubmit".into(), &form, e).await,
     }
 }
 
@@ -717,10 +712,15 @@ fn raise_view(
         works: waiting(app)
             .map(|o| WorkChoice {
                 id: o.id.clone(),
-                label: format!(
-                    "{}（{}）",
-                    order_service(state, &o.service, o.carrier.as_deref()),
-                    o.unit.name
+                label: texts::fill(
+                    texts::approvals::WORK_CHOICE,
+                    &[
+                        (
+                            "service",
+                            &order_service(state, &o.service, o.carrier.as_deref()),
+                        ),
+                        ("unit", &o.unit.name),
+                    ],
                 ),
                 checked: chosen.is_none_or(|(w, _, _)| w.contains(&o.id)),
             })
@@ -773,10 +773,7 @@ async fn raise_page(
         return Redirect::to(&format!("/approval-cases/{case}")).into_response();
     }
     if !operator_of_any(&caller, &app) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "只有外线工程进入并联审批环节的公用事业单位才能发起并联审批。",
-        );
+        return error_page(StatusCode::FORBIDDEN, texts::approvals::RAISE_FORBIDDEN);
     }
     let p = raise_view(&state, &caller, &app, None, None);
     let csrf = p.csrf.clone();
@@ -833,11 +830,13 @@ async fn post_raise(
             if let Some(case) = existing {
                 return Redirect::to(&format!("/approval-cases/{case}")).into_response();
             }
-            let typed: HashMap<String, String> = pairs
-                .iter()
-                .filter(|(k, _)| k != "csrf_token" && k != "works" && k != "not_applicable")
-                .map(|(k, v)| (k.clone(), v.chars().take(1000).collect()))
-                .collect();
+            let typed = typed_back(
+                pairs
+                    .iter()
+                    .filter(|(k, _)| k != "works" && k != "not_applicable")
+                    .map(|(k, v)| (k, v)),
+                1000,
+            );
             let p = raise_view(
                 &state,
                 &caller,

@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::app::accounts::{self, Registration};
 use crate::auth::{Caller, CredentialProblem, Limit, clear_session_cookie, session_cookie};
+use crate::texts;
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::{Nav, error_page, failure_page, respond};
@@ -85,15 +86,7 @@ fn landing(grants: &[onestop_domain::access::Grant]) -> &'static str {
 }
 
 fn notice_text(code: Option<&str>) -> Option<&'static str> {
-    Some(match code? {
-        "expired" => "登录已超时或已失效，请重新登录。",
-        "logged_out" => "您已安全退出。",
-        "registered" => {
-            "已受理注册，我们已向您填写的手机号发送短信告知结果。如该号码此前未注册，账户已开通，请用手机号和刚才设置的密码登录，登录后在“企业认证”页完成认证。"
-        }
-        "password_changed" => "密码已修改，请使用新密码登录。",
-        _ => return None,
-    })
+    texts::login_notices::get(code?)
 }
 
 // ───────────────────────────── login ─────────────────────────────
@@ -183,14 +176,14 @@ async fn login_submit(
     ) {
         return again(
             StatusCode::TOO_MANY_REQUESTS,
-            "登录尝试过于频繁，请一分钟后再试。".into(),
+            texts::login::TOO_FREQUENT.into(),
         );
     }
     let password = f.text("password");
     if username.is_empty() || password.is_empty() {
         return again(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "请输入账号和密码。".into(),
+            texts::login::MISSING.into(),
         );
     }
     match accounts::login(&state, &caller, &username, password).await {
@@ -326,7 +319,7 @@ async fn register_submit(
         return render(
             StatusCode::TOO_MANY_REQUESTS,
             BTreeMap::new(),
-            Some("注册过于频繁，请稍后再试。".into()),
+            Some(texts::login::REGISTER_TOO_FREQUENT.into()),
         );
     }
     let r = Registration {
@@ -353,7 +346,7 @@ async fn register_submit(
             render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 errors,
-                Some("填写内容有误，请按提示修改。".into()),
+                Some(texts::login::REGISTER_INVALID.into()),
             )
         }
         Err(e) => failure_page(e),

@@ -4,6 +4,7 @@
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::texts::deliveries as t;
 use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::{Nav, error_page, respond};
 use askama::Template;
@@ -89,24 +90,21 @@ async fn page(
         .map(|d| Line {
             id: d.id,
             channel: if d.channel == "email" {
-                "邮件"
+                t::EMAIL
             } else {
-                "短信"
+                t::SMS
             },
             address: mask(&d.channel, &d.address),
             title: d.title,
             status: match d.status.as_str() {
-                "sent" => "已发送",
-                "failed" => "已放弃",
-                _ => "待发送",
+                "sent" => t::SENT,
+                "failed" => t::FAILED,
+                _ => t::PENDING,
             },
             failed: d.status == "failed",
             attempts: d.attempts,
             error: d.last_error.unwrap_or_default(),
-            created: crate::web::staff::when(
-                &state,
-                onestop_domain::timefmt::from_ms(d.created_at_ms, state.offset),
-            ),
+            created: crate::web::staff::when_ms(&state, d.created_at_ms),
         })
         .collect();
     let csrf = caller.csrf_token();
@@ -122,9 +120,7 @@ async fn page(
             failed,
             filter: filter.to_owned(),
             lines,
-            notice: q
-                .contains_key("requeued")
-                .then_some("已重新排队，将尽快发送。"),
+            notice: q.contains_key("requeued").then_some(t::REQUEUED),
         },
     )
 }
@@ -169,7 +165,7 @@ async fn retry(
         .await;
     match done {
         Ok(true) => Redirect::to("/admin/deliveries?requeued=1").into_response(),
-        Ok(false) => error_page(StatusCode::CONFLICT, "该消息不是已放弃状态，无需重发。"),
+        Ok(false) => error_page(StatusCode::CONFLICT, t::NOT_FAILED),
         Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }

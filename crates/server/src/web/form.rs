@@ -62,6 +62,19 @@ enum Rule {
     },
 }
 
+/// What was typed into a refused form, to show it again: every field but
+/// the CSRF token, each value cut to `max_chars` characters.
+pub fn typed_back<'a>(
+    fields: impl IntoIterator<Item = (&'a String, &'a String)>,
+    max_chars: usize,
+) -> HashMap<String, String> {
+    fields
+        .into_iter()
+        .filter(|(k, _)| k.as_str() != CSRF_FIELD)
+        .map(|(k, v)| (k.clone(), v.chars().take(max_chars).collect()))
+        .collect()
+}
+
 /// The fields a form declares.
 #[derive(Debug, Clone, Default)]
 pub struct Spec {
@@ -310,10 +323,7 @@ pub trait PageFields: Send + Sync + 'static {
 
 /// The `400` page for a form with content it does not recognise.
 pub fn unrecognised_page() -> Response {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "提交的内容中有无法识别的项目，本次提交未被处理。请返回上一页，刷新后重新填写并提交。",
-    )
+    error_page(StatusCode::BAD_REQUEST, crate::texts::page::UNRECOGNISED)
 }
 
 /// A page form read through its [`PageFields`]: the recognised fields, the
