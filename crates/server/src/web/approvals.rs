@@ -12,13 +12,13 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::texts;
 use crate::web::Failure;
-use crate::web::form::{PageFields, PageForm, Spec, typed_back};
+use crate::web::form::{PageFields, PageForm, Refused, Spec, typed_back};
 use crate::web::staff::{
     DoneQuery, Opt, PER_PAGE, Pager, district_name, gate, iso, options, order_service, parse_opt,
     query_map, when, when_ms as at,
 };
 use crate::web::{
-    Nav, done_note, error_page, failure_page, filters_notice, list, not_found_page, respond,
+    Nav, done_note, error_page, failure_page, filters_notice, list, not_found_page, render, respond,
 };
 use askama::Template;
 use axum::Router;
@@ -31,7 +31,7 @@ use onestop_domain::application::{Application, OrderStatus, Stage};
 use onestop_domain::approval::{COMMITMENTS, CONFIRMATION, ItemStatus};
 use onestop_domain::config::UnitKind;
 use onestop_domain::timefmt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -127,16 +127,6 @@ impl PageFields for RaiseFields {
 
 /// Works one case may list (the validator's own limit).
 const MAX_CASE_WORKS: usize = 20;
-
-/// A refused request's field errors, the first message per field (for the
-/// forms that show each beside its field).
-pub(crate) fn errors_of(e: &impl Failure) -> BTreeMap<String, String> {
-    let mut errors = BTreeMap::new();
-    for f in &e.fields() {
-        errors.entry(f.field.clone()).or_insert(f.message.clone());
-    }
-    errors
-}
 
 // ───────────────────────────── the inbox ─────────────────────────────
 
@@ -339,46 +329,23 @@ struct CasePage {
     revisions: Vec<RevisionLine>,
     decide: Vec<DecideForm>,
     resubmit: bool,
-    /// The form that was refused (`decide:<item>` or `resubmit`), its
-    /// field errors and what was typed.
-    failed: String,
-    errors: BTreeMap<String, String>,
-    typed: HashMap<String, String>,
-    message: Option<String>,
+    /// The form that was refused (`decide:<item>` or `resubmit`).
+    refused: Refused,
     done: Option<String>,
 }
 
 impl CasePage {
-    fn err(&self, form: &str, field: &str) -> Option<&str> {
-        (self.failed == form)
-            .then(|| self.errors.get(field).map(String::as_str))
-            .flatten()
-    }
-    fn typed(&self, form: &str, field: &str) -> &str {
-        if self.failed == form {
-            self.typed.get(field).map(String::as_str).unwrap_or("")
-        } else {
-            ""
-        }
-    }
     /// For the resubmission form: what was typed, else the case's value.
     fn typed_or<'a>(&'a self, field: &str, current: &'a str) -> &'a str {
-        if self.failed == "resubmit" {
-            self.typed.get(field).map(String::as_str).unwrap_or("")
+        if self.refused.form == "resubmit" {
+            self.refused.typed("resubmit", field)
         } else {
             current
         }
     }
     fn chose(&self, form: &str, value: &str) -> bool {
-        self.failed == form && self.typed.get("decision").map(String::as_str) == Some(value)
+        self.refused.form == form && self.refused.typed(form, "decision") == value
     }
-}
-
-struct Refusal {
-    form: String,
-    errors: BTreeMap<String, String>,
-    typed: HashMap<String, String>,
-    message: String,
 }
 
 async fn case_page(
@@ -399,7 +366,15 @@ async fn case_page(
             ("raised", texts::approvals::RAISED_DONE),
         ],
     );
-    render_case(&state, &caller, id, StatusCode::OK, None, done).await
+    render_case(
+        &state,
+        &caller,
+        id,
+        StatusCode::OK,
+        Refused::default(),
+        done,
+    )
+    .await
 }
 
 async fn render_case(
@@ -407,7 +382,7 @@ async fn render_case(
     caller: &Caller,
     id: String,
     status: StatusCode,
-    refusal: Option<Refusal>,
+    refused: Refused,
     done: Option<String>,
 ) -> Response {
     let (app, full) = match approvals::read_case(state, caller, id).await {
@@ -494,14 +469,9 @@ async fn render_case(
             at: at(state, r.revised_at_ms),
         })
         .collect();
-    let (failed, errors, typed, message) = match refusal {
-        Some(r) => (r.form, r.errors, r.typed, Some(r.message)),
-        None => Default::default(),
-    };
-    let csrf = caller.csrf_token();
-    let p = CasePage {
-        nav: Nav::for_caller(caller, &csrf),
-        csrf: csrf.clone(),
+    render(caller, status, |nav, csrf| CasePage {
+        nav,
+        csrf,
         id: case.id.clone(),
         application_id: app.id.clone(),
         application_number: app.number.clone(),
@@ -527,13 +497,9 @@ async fn render_case(
         revisions,
         decide,
         resubmit,
-        failed,
-        errors,
-        typed,
-        message,
+        refused,
         done,
-    };
-    respond(caller, &csrf, status, &p)
+    })
 }
 
 /// The case page again, with a refused form's errors and what was typed.
@@ -545,13 +511,8 @@ async fn refused(
     form: &HashMap<String, String>,
     e: crate::app::error::Error,
 ) -> Response {
-    let refusal = Refusal {
-        form: form_name,
-        errors: errors_of(&e),
-        typed: typed_back(form, 2000),
-        message: e.message(),
-    };
-    render_case(state, caller, id, e.status(), Some(refusal), None).await
+    let refused = Refused::new(form_name, typed_back(form, 2000), &e);
+    render_case(state, caller, id, e.status(), refused, None).await
 }
 
 async fn post_decision(
@@ -636,35 +597,33 @@ struct RaisePage {
     confirmation: &'static str,
     today: String,
     sign: bool,
-    errors: BTreeMap<String, String>,
-    typed: HashMap<String, String>,
-    message: Option<String>,
+    /// The raise just refused (the page's one form, `raise`).
+    refused: Refused,
 }
 
 impl RaisePage {
     fn err(&self, field: &str) -> Option<&str> {
-        self.errors.get(field).map(String::as_str)
+        self.refused.err("raise", field)
     }
     fn typed(&self, field: &str) -> &str {
-        self.typed.get(field).map(String::as_str).unwrap_or("")
+        self.refused.typed("raise", field)
     }
     /// The first error among the works (`works`, `works.0`, …).
     fn works_err(&self) -> Option<&str> {
-        self.errors
+        self.refused
+            .errors
             .iter()
             .find(|(k, _)| *k == "works" || k.starts_with("works."))
             .map(|(_, v)| v.as_str())
     }
     fn departments_err(&self) -> Option<&str> {
-        self.errors
+        self.refused
+            .errors
             .iter()
             .find(|(k, _)| k.starts_with("not_applicable"))
             .map(|(_, v)| v.as_str())
     }
 }
-
-/// A refused raise: field errors, what was typed, the message.
-type RaiseRefusal = (BTreeMap<String, String>, HashMap<String, String>, String);
 
 /// The application's orders waiting on a case, and whether the caller runs
 /// one of them; `None` when it has a case already.
@@ -696,13 +655,9 @@ fn raise_view(
     caller: &Caller,
     app: &Application,
     chosen: Option<(&[String], &[String], bool)>,
-    refusal: Option<RaiseRefusal>,
+    refused: Refused,
 ) -> RaisePage {
     let csrf = caller.csrf_token();
-    let (errors, typed, message) = match refusal {
-        Some((e, t, m)) => (e, t, Some(m)),
-        None => Default::default(),
-    };
     RaisePage {
         nav: Nav::for_caller(caller, &csrf),
         csrf,
@@ -741,9 +696,7 @@ fn raise_view(
         confirmation: CONFIRMATION,
         today: state.now().date().to_string(),
         sign: chosen.is_some_and(|(_, _, s)| s),
-        errors,
-        typed,
-        message,
+        refused,
     }
 }
 
@@ -775,7 +728,7 @@ async fn raise_page(
     if !operator_of_any(&caller, &app) {
         return error_page(StatusCode::FORBIDDEN, texts::approvals::RAISE_FORBIDDEN);
     }
-    let p = raise_view(&state, &caller, &app, None, None);
+    let p = raise_view(&state, &caller, &app, None, Refused::default());
     let csrf = p.csrf.clone();
     respond(&caller, &csrf, StatusCode::OK, &p)
 }
@@ -842,7 +795,7 @@ async fn post_raise(
                 &caller,
                 &app,
                 Some((&works, &not_applicable, sign)),
-                Some((errors_of(&e), typed, e.message().clone())),
+                Refused::new("raise", typed, &e),
             );
             let csrf = p.csrf.clone();
             respond(&caller, &csrf, e.status(), &p)

@@ -8,7 +8,7 @@ use crate::auth::{Caller, CredentialProblem, Limit, clear_session_cookie, sessio
 use crate::texts;
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, failure_page, respond};
+use crate::web::{Nav, error_page, failure_page, render, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -113,20 +113,14 @@ async fn login_form(caller: Caller, Query(q): Query<LoginQuery>) -> Response {
         let to = safe_next(q.next.as_deref()).unwrap_or_else(|| landing(&a.grants).to_owned());
         return Redirect::to(&to).into_response();
     }
-    let csrf = caller.csrf_token();
-    let mut res = respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &LoginPage {
-            nav: Nav::for_caller(&caller, &csrf),
-            csrf: csrf.clone(),
-            username: String::new(),
-            next: safe_next(q.next.as_deref()).unwrap_or_default(),
-            notice: notice_text(q.notice.as_deref()),
-            error: None,
-        },
-    );
+    let mut res = render(&caller, StatusCode::OK, |nav, csrf| LoginPage {
+        nav,
+        csrf,
+        username: String::new(),
+        next: safe_next(q.next.as_deref()).unwrap_or_default(),
+        notice: notice_text(q.notice.as_deref()),
+        error: None,
+    });
     if caller.problem == Some(CredentialProblem::SessionEnded)
         && let Ok(v) = HeaderValue::from_str(&clear_session_cookie())
     {
@@ -151,20 +145,14 @@ async fn login_submit(
     let username: String = f.text("username").trim().chars().take(64).collect();
     let next = safe_next(f.get("next"));
     let again = |status: StatusCode, error: String| {
-        let csrf = caller.csrf_token();
-        respond(
-            &caller,
-            &csrf,
-            status,
-            &LoginPage {
-                nav: Nav::for_caller(&caller, &csrf),
-                csrf: csrf.clone(),
-                username: username.clone(),
-                next: next.clone().unwrap_or_default(),
-                notice: None,
-                error: Some(error),
-            },
-        )
+        render(&caller, status, |nav, csrf| LoginPage {
+            nav,
+            csrf,
+            username: username.clone(),
+            next: next.clone().unwrap_or_default(),
+            notice: None,
+            error: Some(error),
+        })
     };
     let sec = &state.config.security;
     if !state.limiter.allow(
@@ -255,19 +243,13 @@ impl RegisterPage {
 }
 
 async fn register_form(caller: Caller) -> Response {
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &RegisterPage {
-            nav: Nav::for_caller(&caller, &csrf),
-            csrf: csrf.clone(),
-            values: BTreeMap::new(),
-            errors: BTreeMap::new(),
-            message: None,
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, csrf| RegisterPage {
+        nav,
+        csrf,
+        values: BTreeMap::new(),
+        errors: BTreeMap::new(),
+        message: None,
+    })
 }
 
 struct RegisterFields;
@@ -294,20 +276,14 @@ async fn register_submit(
     for k in ["uscc", "enterprise_name", "contact_name", "phone"] {
         values.insert(k.to_owned(), f.text(k).chars().take(200).collect());
     }
-    let render = |status: StatusCode, errors: BTreeMap<String, String>, message: Option<String>| {
-        let csrf = caller.csrf_token();
-        respond(
-            &caller,
-            &csrf,
-            status,
-            &RegisterPage {
-                nav: Nav::for_caller(&caller, &csrf),
-                csrf: csrf.clone(),
-                values: values.clone(),
-                errors,
-                message,
-            },
-        )
+    let again = |status: StatusCode, errors: BTreeMap<String, String>, message: Option<String>| {
+        render(&caller, status, |nav, csrf| RegisterPage {
+            nav,
+            csrf,
+            values: values.clone(),
+            errors,
+            message,
+        })
     };
     if !state.limiter.allow(
         Limit::Register,
@@ -316,7 +292,7 @@ async fn register_submit(
         3_600_000,
         state.now_ms(),
     ) {
-        return render(
+        return again(
             StatusCode::TOO_MANY_REQUESTS,
             BTreeMap::new(),
             Some(texts::login::REGISTER_TOO_FREQUENT.into()),
@@ -343,7 +319,7 @@ async fn register_submit(
                 };
                 errors.entry(name).or_insert(fe.message);
             }
-            render(
+            again(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 errors,
                 Some(texts::login::REGISTER_INVALID.into()),
@@ -467,18 +443,12 @@ async fn password_form(caller: Caller) -> Response {
     let Some(me) = caller.account() else {
         return login_redirect(&caller, "/account/password");
     };
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &PasswordPage {
-            nav: Nav::for_caller(&caller, &csrf),
-            csrf: csrf.clone(),
-            forced: me.must_change_password,
-            errors: BTreeMap::new(),
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, csrf| PasswordPage {
+        nav,
+        csrf,
+        forced: me.must_change_password,
+        errors: BTreeMap::new(),
+    })
 }
 
 /// The password form; signed-in callers only.

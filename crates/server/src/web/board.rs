@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::texts::{self, board as t};
 use crate::web::Failure;
 use crate::web::staff::{district_name, gate, service_name, when};
-use crate::web::{Nav, respond};
+use crate::web::{Nav, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -413,9 +413,8 @@ fn page_response(
         ),
         None => (typed(&q.from), typed(&q.to), String::new(), None),
     };
-    let csrf = caller.csrf_token();
-    let p = BoardPage {
-        nav: Nav::for_caller(caller, &csrf),
+    render(caller, status, |nav, _| BoardPage {
+        nav,
         districts: choices(
             config
                 .districts
@@ -436,8 +435,7 @@ fn page_response(
         query,
         refresh_seconds: REFRESH_SECONDS,
         v,
-    };
-    respond(caller, &csrf, status, &p)
+    })
 }
 
 /// What a page or export of the board needs: the caller may see it, the

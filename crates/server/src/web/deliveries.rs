@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::texts::deliveries as t;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, respond};
+use crate::web::{Nav, error_page, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -107,22 +107,16 @@ async fn page(
             created: crate::web::staff::when_ms(&state, d.created_at_ms),
         })
         .collect();
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &Page {
-            nav: Nav::for_caller(&caller, &csrf),
-            csrf: csrf.clone(),
-            pending,
-            sent,
-            failed,
-            filter: filter.to_owned(),
-            lines,
-            notice: q.contains_key("requeued").then_some(t::REQUEUED),
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, csrf| Page {
+        nav,
+        csrf,
+        pending,
+        sent,
+        failed,
+        filter: filter.to_owned(),
+        lines,
+        notice: q.contains_key("requeued").then_some(t::REQUEUED),
+    })
 }
 
 /// The retry button: only its token.

@@ -24,12 +24,12 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::middleware::read_body;
-use crate::web::{csrf_failed_page, error_page, failure_page};
+use crate::web::{Failure, csrf_failed_page, error_page, failure_page};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::marker::PhantomData;
 
 /// Longest key looked at (the longest real one, a gas equipment row's
@@ -60,6 +60,56 @@ enum Rule {
         rows: usize,
         leaves: &'static [&'static str],
     },
+}
+
+/// A refused form, shown again on its page: which of the page's forms
+/// (`decide:<item>`, an action's code, …), its field errors, what was typed
+/// and the refusal's message. The default is "nothing refused".
+#[derive(Default)]
+pub struct Refused {
+    pub form: String,
+    /// Field → the first message about it.
+    pub errors: BTreeMap<String, String>,
+    pub typed: HashMap<String, String>,
+    pub message: Option<String>,
+}
+
+impl Refused {
+    /// `form` refused with `e`, `typed` kept to show again.
+    pub fn new(form: impl Into<String>, typed: HashMap<String, String>, e: &impl Failure) -> Self {
+        Refused {
+            form: form.into(),
+            errors: errors_of(e),
+            typed,
+            message: Some(e.message()),
+        }
+    }
+
+    /// The error beside `field`, when `form` is the one refused.
+    pub fn err(&self, form: &str, field: &str) -> Option<&str> {
+        (self.form == form)
+            .then(|| self.errors.get(field).map(String::as_str))
+            .flatten()
+    }
+
+    /// What was typed into `field`, when `form` is the one refused (else empty).
+    pub fn typed(&self, form: &str, field: &str) -> &str {
+        if self.form == form {
+            self.typed.get(field).map(String::as_str).unwrap_or("")
+        } else {
+            ""
+        }
+    }
+}
+
+/// A refused request's field errors, the first message per field (for the
+/// forms that show each beside its field).
+pub fn errors_of(e: &impl Failure) -> BTreeMap<String, String> {
+    let mut errors = BTreeMap::new();
+    for f in &e.fields() {
+        errors.entry(f.field.clone()).or_insert(f.message.clone());
+    }
+    errors
 }
 
 /// What was typed into a refused form, to show it again: every field but

@@ -11,7 +11,7 @@ use crate::web::Failure;
 use crate::web::admin::gate;
 use crate::web::form::{Decoded, PageFields, PageForm, Spec};
 use crate::web::staff::when_ms as when;
-use crate::web::{Nav, error_page, failure_page, respond};
+use crate::web::{Nav, error_page, failure_page, render, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -203,22 +203,16 @@ async fn render_my(
             members,
         });
     }
-    let csrf = caller.csrf_token();
-    respond(
-        caller,
-        &csrf,
-        status,
-        &MyPage {
-            nav: Nav::for_caller(caller, &csrf),
-            csrf: csrf.clone(),
-            claims,
-            owned,
-            sms,
-            legal_person: identity::legal_person_login(state).map(str::to_owned),
-            message,
-            code_error,
-        },
-    )
+    render(caller, status, |nav, csrf| MyPage {
+        nav,
+        csrf,
+        claims,
+        owned,
+        sms,
+        legal_person: identity::legal_person_login(state).map(str::to_owned),
+        message,
+        code_error,
+    })
 }
 
 async fn my_page(

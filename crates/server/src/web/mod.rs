@@ -160,6 +160,18 @@ impl Nav {
     }
 }
 
+/// A page for this caller, built from the header's navigation and the CSRF
+/// token its forms carry (see [`respond`]).
+pub fn render<T: Template>(
+    caller: &Caller,
+    status: StatusCode,
+    build: impl FnOnce(Nav, String) -> T,
+) -> Response {
+    let csrf = caller.csrf_token();
+    let page = build(Nav::for_caller(caller, &csrf), csrf.clone());
+    respond(caller, &csrf, status, &page)
+}
+
 /// A rendered page for this caller: sets the anonymous CSRF cookie when the
 /// page handed out a new token, and keeps personal pages out of caches.
 pub fn respond(caller: &Caller, csrf: &str, status: StatusCode, t: &impl Template) -> Response {
@@ -222,19 +234,13 @@ struct HomePage {
 async fn home(State(state): State<AppState>, caller: Caller) -> Response {
     let l = &state.config.limits;
     let hours = l.acceptance_days * state.clock.get().hours().day_seconds() as f64 / 3600.0;
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &HomePage {
-            nav: Nav::for_caller(&caller, &csrf),
-            city: state.config.city.name.clone(),
-            services: service_views(&state),
-            acceptance_hours: trim_number(hours),
-            threshold_m: trim_number(l.external_works_threshold_m),
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, _| HomePage {
+        nav,
+        city: state.config.city.name.clone(),
+        services: service_views(&state),
+        acceptance_hours: trim_number(hours),
+        threshold_m: trim_number(l.external_works_threshold_m),
+    })
 }
 
 /// Items for people, in one line: `供水、供电`.
@@ -995,18 +1001,12 @@ fn status_page(
     number: String,
     message: Option<String>,
 ) -> Response {
-    let csrf = caller.csrf_token();
-    respond(
-        caller,
-        &csrf,
-        status,
-        &StatusPage {
-            nav: Nav::for_caller(caller, &csrf),
-            csrf: csrf.clone(),
-            number,
-            message,
-        },
-    )
+    render(caller, status, |nav, csrf| StatusPage {
+        nav,
+        csrf,
+        number,
+        message,
+    })
 }
 
 fn clean_number(v: &str) -> String {

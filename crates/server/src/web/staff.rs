@@ -13,9 +13,10 @@ use crate::app::workorders::visible_order;
 use crate::auth::Caller;
 use crate::texts;
 use crate::web::Failure;
-use crate::web::form::{PageFields, PageForm, Spec, typed_back};
+use crate::web::form::{PageFields, PageForm, Refused, Spec, typed_back};
 use crate::web::{
-    Nav, done_note, failure_page, filters_notice, list, not_found_page, respond, trim_number,
+    Nav, done_note, failure_page, filters_notice, list, not_found_page, render, respond,
+    trim_number,
 };
 use askama::Template;
 use axum::Router;
@@ -421,9 +422,8 @@ async fn applications(
             phone: mask_phone(&a.form.contact.phone),
         })
         .collect();
-    let csrf = caller.csrf_token();
-    let p = ApplicationsPage {
-        nav: Nav::for_caller(&caller, &csrf),
+    render(&caller, StatusCode::OK, |nav, _| ApplicationsPage {
+        nav,
         applicant_only: applicant_only(&caller),
         rows,
         statuses: options(
@@ -445,8 +445,7 @@ async fn applications(
         page: pager.page,
         prev: pager.prev("/applications", &filters),
         next: pager.next("/applications", &filters, &result),
-    };
-    respond(&caller, &csrf, StatusCode::OK, &p)
+    })
 }
 
 // ───────────────────────────── one application ─────────────────────────────
@@ -835,9 +834,8 @@ async fn workbench(
         ("sort", sort_code),
     ];
     let own = own_unit_names(&state, &caller);
-    let csrf = caller.csrf_token();
-    let p = WorkbenchPage {
-        nav: Nav::for_caller(&caller, &csrf),
+    render(&caller, StatusCode::OK, |nav, _| WorkbenchPage {
+        nav,
         own_units: list(&own),
         next: pager.next("/workbench", &filters, &found),
         rows: found.items,
@@ -863,8 +861,7 @@ async fn workbench(
         notice: filters_notice(invalid),
         page: pager.page,
         prev: pager.prev("/workbench", &filters),
-    };
-    respond(&caller, &csrf, StatusCode::OK, &p)
+    })
 }
 
 // ───────────────────────────── one work order ─────────────────────────────
@@ -879,12 +876,8 @@ struct WorkOrderPage {
     version: i64,
     /// The actions this caller may take now, from the process definition.
     actions: Vec<ActionForm>,
-    /// Field → message, for the action just refused.
-    errors: std::collections::BTreeMap<String, String>,
-    /// The refused action's code, and what was typed.
-    failed_action: String,
-    typed: HashMap<String, String>,
-    message: Option<String>,
+    /// The form just refused (an action's code, `survey`, `remind`, `ack-<id>`).
+    refused: Refused,
     done: Option<String>,
     /// The application behind the order (address, contact, this service).
     address: String,
@@ -905,21 +898,6 @@ struct WorkOrderPage {
     may_remind: bool,
     /// The caller handles the unit's orders (acknowledges reminders).
     may_ack: bool,
-}
-
-impl WorkOrderPage {
-    fn err(&self, action: &str, field: &str) -> Option<&str> {
-        (self.failed_action == action)
-            .then(|| self.errors.get(field).map(String::as_str))
-            .flatten()
-    }
-    fn typed(&self, action: &str, field: &str) -> &str {
-        if self.failed_action == action {
-            self.typed.get(field).map(String::as_str).unwrap_or("")
-        } else {
-            ""
-        }
-    }
 }
 
 /// One action's form on the order page.
@@ -1001,15 +979,15 @@ async fn work_order(
             .and_then(|d| state.config.process.action(d))
             .map(|a| texts::fill(texts::order::ACTION_DONE, &[("action", &a.label)]))
     });
-    order_page(&state, &caller, id, StatusCode::OK, None, done).await
-}
-
-/// What a refused action leaves on the page.
-struct Refusal {
-    action: String,
-    typed: HashMap<String, String>,
-    errors: std::collections::BTreeMap<String, String>,
-    message: String,
+    order_page(
+        &state,
+        &caller,
+        id,
+        StatusCode::OK,
+        Refused::default(),
+        done,
+    )
+    .await
 }
 
 async fn order_page(
@@ -1017,7 +995,7 @@ async fn order_page(
     caller: &Caller,
     id: String,
     status: StatusCode,
-    refusal: Option<Refusal>,
+    refused: Refused,
     done: Option<String>,
 ) -> Response {
     let found = match visible_order(state, caller, id).await {
@@ -1048,10 +1026,6 @@ async fn order_page(
     let timeline = order.map(|w| crate::web::progress::order_timeline(state, w, &progress.events));
     let service = state.config.service(&o.service).map(|sv| sv.name.clone());
     let f = &app.form;
-    let (failed_action, typed, errors, message) = match refusal {
-        Some(r) => (r.action, r.typed, r.errors, Some(r.message)),
-        None => Default::default(),
-    };
     let open_early =
         matches!(o.stage, Stage::Acceptance | Stage::Survey) && o.status == OrderStatus::Open;
     let oid = o.id.clone();
@@ -1114,10 +1088,7 @@ async fn order_page(
         csrf: csrf.clone(),
         version: o.version,
         actions,
-        errors,
-        failed_action,
-        typed,
-        message,
+        refused,
         done,
     };
     respond(caller, &csrf, status, &p)
@@ -1169,6 +1140,18 @@ order_form!(SurveyFields, "at");
 order_form!(RemindFields, "note");
 order_form!(AcknowledgeFields, "reply");
 
+/// A `datetime-local` value (`2026-12-01T09:30`, seconds optional) as the
+/// API's instant at the city's offset.
+fn local_instant(state: &AppState, typed: &str) -> String {
+    let secs = if typed.len() == 16 { ":00" } else { "" };
+    let off = state.offset;
+    format!(
+        "{typed}{secs}{:+03}:{:02}",
+        off.whole_hours(),
+        off.minutes_past_hour().abs()
+    )
+}
+
 /// The joint survey appointment proposed from an order page: the same use
 /// case as the API, for the order's application.
 async fn work_order_survey(
@@ -1186,17 +1169,7 @@ async fn work_order_survey(
     let typed = form.get("at").map(|v| v.trim()).unwrap_or("");
     let mut body = serde_json::Map::new();
     if !typed.is_empty() {
-        let secs = if typed.len() == 16 { ":00" } else { "" };
-        let off = state.offset;
-        body.insert(
-            "at".into(),
-            format!(
-                "{typed}{secs}{:+03}:{:02}",
-                off.whole_hours(),
-                off.minutes_past_hour().abs()
-            )
-            .into(),
-        );
+        body.insert("at".into(), local_instant(&state, typed).into());
     }
     let body = serde_json::Value::Object(body);
     match crate::app::workorders::propose_survey(&state, &caller, found.item.application_id, &body)
@@ -1270,13 +1243,8 @@ async fn refused_with(
     typed: HashMap<String, String>,
     e: crate::app::error::Error,
 ) -> Response {
-    let refusal = Refusal {
-        action: form_name.to_owned(),
-        typed,
-        errors: crate::web::approvals::errors_of(&e),
-        message: e.message(),
-    };
-    order_page(state, caller, id, e.status(), Some(refusal), None).await
+    let refused = Refused::new(form_name, typed, &e);
+    order_page(state, caller, id, e.status(), refused, None).await
 }
 
 #[derive(Template)]
@@ -1316,15 +1284,13 @@ async fn supervision(
         Ok(r) => r,
         Err(page) => return page,
     };
-    let csrf = caller.csrf_token();
-    let p = SupervisionPage {
-        nav: Nav::for_caller(&caller, &csrf),
+    render(&caller, StatusCode::OK, |nav, _| SupervisionPage {
+        nav,
         next: pager.next("/supervision", &[], &found),
         rows: found.items,
         page: pager.page,
         prev: pager.prev("/supervision", &[]),
-    };
-    respond(&caller, &csrf, StatusCode::OK, &p)
+    })
 }
 
 /// An action taken from the order page: the same use case as the API.
@@ -1358,15 +1324,7 @@ async fn work_order_action(
                     .parse::<f64>()
                     .map(serde_json::Value::from)
                     .unwrap_or_else(|_| serde_json::Value::from(v)),
-                FieldKind::Datetime => {
-                    let secs = if v.len() == 16 { ":00" } else { "" };
-                    let off = state.offset;
-                    serde_json::Value::from(format!(
-                        "{v}{secs}{:+03}:{:02}",
-                        off.whole_hours(),
-                        off.minutes_past_hour().abs()
-                    ))
-                }
+                FieldKind::Datetime => serde_json::Value::from(local_instant(&state, v)),
                 FieldKind::Object => serde_json::json!({"note": v}),
                 FieldKind::Text => serde_json::Value::from(v),
             };

@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::texts::{self, admin as t};
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
+use crate::web::{Nav, error_page, failure_page, not_found_page, render, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -467,29 +467,23 @@ async fn accounts_list(
     list.truncate(PAGE_SIZE as usize);
     let now = state.now_ms();
     let (q, role) = (text.unwrap_or_default(), role.unwrap_or_default());
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &AccountsPage {
-            nav: Nav::for_caller(&caller, &csrf),
-            accounts: list
-                .iter()
-                .map(|a| account_view(&state, a, &[], now))
-                .collect(),
-            prev: (page > 1).then(|| list_href(&q, &role, page - 1)),
-            next: more.then(|| list_href(&q, &role, page + 1)),
-            roles: Role::ALL
-                .iter()
-                .map(|r| (r.as_str(), r.label_zh()))
-                .collect(),
-            q,
-            role,
-            page,
-            total,
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, _| AccountsPage {
+        nav,
+        accounts: list
+            .iter()
+            .map(|a| account_view(&state, a, &[], now))
+            .collect(),
+        prev: (page > 1).then(|| list_href(&q, &role, page - 1)),
+        next: more.then(|| list_href(&q, &role, page + 1)),
+        roles: Role::ALL
+            .iter()
+            .map(|r| (r.as_str(), r.label_zh()))
+            .collect(),
+        q,
+        role,
+        page,
+        total,
+    })
 }
 
 // ───────────────────────────── create ─────────────────────────────
@@ -569,20 +563,12 @@ async fn account_create(
         password: form.get("password").map(str::to_owned),
     };
     match uc::create_account(&state, &caller, input).await {
-        Ok(created) => {
-            let csrf = caller.csrf_token();
-            respond(
-                &caller,
-                &csrf,
-                StatusCode::CREATED,
-                &PasswordOncePage {
-                    nav: Nav::for_caller(&caller, &csrf),
-                    created: true,
-                    account: account_view(&state, &created.account, &[], state.now_ms()),
-                    password: created.temporary_password,
-                },
-            )
-        }
+        Ok(created) => render(&caller, StatusCode::CREATED, |nav, _| PasswordOncePage {
+            nav,
+            created: true,
+            account: account_view(&state, &created.account, &[], state.now_ms()),
+            password: created.temporary_password,
+        }),
         Err(e) if e.code() == "validation_failed" => {
             let mut p = new_account_page(&state, &caller);
             let (errors, role_errors) = split_errors(&e, &roles_text);
@@ -799,20 +785,12 @@ async fn account_reset(
         return r;
     }
     match uc::reset_password(&state, &caller, &id).await {
-        Ok(done) => {
-            let csrf = caller.csrf_token();
-            respond(
-                &caller,
-                &csrf,
-                StatusCode::OK,
-                &PasswordOncePage {
-                    nav: Nav::for_caller(&caller, &csrf),
-                    created: false,
-                    account: account_view(&state, &done.account, &[], state.now_ms()),
-                    password: done.temporary_password,
-                },
-            )
-        }
+        Ok(done) => render(&caller, StatusCode::OK, |nav, _| PasswordOncePage {
+            nav,
+            created: false,
+            account: account_view(&state, &done.account, &[], state.now_ms()),
+            password: done.temporary_password,
+        }),
         Err(e) => api_failed(e),
     }
 }
