@@ -366,22 +366,13 @@ async fn case_page(
             ("raised", texts::approvals::RAISED_DONE),
         ],
     );
-    render_case(
-        &state,
-        &caller,
-        id,
-        StatusCode::OK,
-        Refused::default(),
-        done,
-    )
-    .await
+    render_case(&state, &caller, id, Refused::default(), done).await
 }
 
 async fn render_case(
     state: &AppState,
     caller: &Caller,
     id: String,
-    status: StatusCode,
     refused: Refused,
     done: Option<String>,
 ) -> Response {
@@ -469,7 +460,7 @@ async fn render_case(
             at: at(state, r.revised_at_ms),
         })
         .collect();
-    render(caller, status, |nav, csrf| CasePage {
+    render(caller, refused.status, |nav, csrf| CasePage {
         nav,
         csrf,
         id: case.id.clone(),
@@ -512,7 +503,7 @@ async fn refused(
     e: crate::app::error::Error,
 ) -> Response {
     let refused = Refused::new(form_name, typed_back(form, 2000), &e);
-    render_case(state, caller, id, e.status(), refused, None).await
+    render_case(state, caller, id, refused, None).await
 }
 
 async fn post_decision(

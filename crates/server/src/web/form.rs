@@ -63,11 +63,13 @@ enum Rule {
 }
 
 /// A refused form, shown again on its page: which of the page's forms
-/// (`decide:<item>`, an action's code, …), its field errors, what was typed
-/// and the refusal's message. The default is "nothing refused".
+/// (`decide:<item>`, an action's code, …), the answer's status, its field
+/// errors, what was typed and the refusal's message. The default is
+/// "nothing refused" (and `200`).
 #[derive(Default)]
 pub struct Refused {
     pub form: String,
+    pub status: StatusCode,
     /// Field → the first message about it.
     pub errors: BTreeMap<String, String>,
     pub typed: HashMap<String, String>,
@@ -79,6 +81,7 @@ impl Refused {
     pub fn new(form: impl Into<String>, typed: HashMap<String, String>, e: &impl Failure) -> Self {
         Refused {
             form: form.into(),
+            status: e.status(),
             errors: errors_of(e),
             typed,
             message: Some(e.message()),

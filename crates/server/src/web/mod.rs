@@ -196,6 +196,16 @@ pub struct ServiceView {
     pub unit_names: String,
 }
 
+/// The configured districts, (code, name).
+fn district_pairs(state: &AppState) -> Vec<(String, String)> {
+    state
+        .config
+        .districts
+        .iter()
+        .map(|d| (d.code.clone(), d.name.clone()))
+        .collect()
+}
+
 fn service_views(state: &AppState) -> Vec<ServiceView> {
     state
         .config
@@ -346,12 +356,7 @@ impl ApplyPage {
             nav: Nav::for_caller(caller, &csrf),
             csrf,
             city: state.config.city.name.clone(),
-            districts: state
-                .config
-                .districts
-                .iter()
-                .map(|d| (d.code.clone(), d.name.clone()))
-                .collect(),
+            districts: district_pairs(state),
             services: service_views(state),
             carriers: state
                 .config
@@ -897,12 +902,7 @@ fn receipt_page(
         full,
         app,
         services: service_views(state),
-        districts: state
-            .config
-            .districts
-            .iter()
-            .map(|d| (d.code.clone(), d.name.clone()))
-            .collect(),
+        districts: district_pairs(state),
         just_submitted,
         query_code: None,
     }

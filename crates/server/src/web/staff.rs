@@ -979,22 +979,13 @@ async fn work_order(
             .and_then(|d| state.config.process.action(d))
             .map(|a| texts::fill(texts::order::ACTION_DONE, &[("action", &a.label)]))
     });
-    order_page(
-        &state,
-        &caller,
-        id,
-        StatusCode::OK,
-        Refused::default(),
-        done,
-    )
-    .await
+    order_page(&state, &caller, id, Refused::default(), done).await
 }
 
 async fn order_page(
     state: &AppState,
     caller: &Caller,
     id: String,
-    status: StatusCode,
     refused: Refused,
     done: Option<String>,
 ) -> Response {
@@ -1091,7 +1082,7 @@ async fn order_page(
         refused,
         done,
     };
-    respond(caller, &csrf, status, &p)
+    respond(caller, &csrf, p.refused.status, &p)
 }
 
 /// The forms of the order page (staff only): the process's actions (their
@@ -1244,7 +1235,7 @@ async fn refused_with(
     e: crate::app::error::Error,
 ) -> Response {
     let refused = Refused::new(form_name, typed, &e);
-    order_page(state, caller, id, e.status(), refused, None).await
+    order_page(state, caller, id, refused, None).await
 }
 
 #[derive(Template)]
