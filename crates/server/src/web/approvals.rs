@@ -15,7 +15,7 @@ use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Refused, Spec, typed_back};
 use crate::web::staff::{
     DoneQuery, Opt, PER_PAGE, Pager, district_name, gate, iso, options, order_service, parse_opt,
-    query_map, when, when_ms as at,
+    query_map, unit_name, when, when_ms as at,
 };
 use crate::web::{
     Nav, done_note, error_page, failure_page, filters_notice, list, not_found_page, render, respond,
@@ -53,13 +53,6 @@ pub fn routes() -> Router<AppState> {
 
 fn at_iso(state: &AppState, ms: i64) -> String {
     iso(state, timefmt::from_ms(ms, state.offset))
-}
-
-fn unit_name(state: &AppState, code: &str) -> String {
-    state
-        .config
-        .unit(code)
-        .map_or_else(|| code.to_owned(), |u| u.name.clone())
 }
 
 /// `account:张三` → `张三`; the commitment's automatic approval reads as such.

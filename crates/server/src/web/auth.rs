@@ -354,11 +354,7 @@ fn role_text(state: &AppState, role: &str, scope: &str) -> String {
     if scope.is_empty() {
         return label.to_owned();
     }
-    let scope_name = state
-        .config
-        .unit(scope)
-        .map_or_else(|| scope.to_owned(), |u| u.name.clone());
-    format!("{label} · {scope_name}")
+    format!("{label} · {}", crate::web::staff::unit_name(state, scope))
 }
 
 async fn account_page(

@@ -263,6 +263,13 @@ pub(crate) fn district_name(state: &AppState, code: &str) -> String {
         .map_or_else(|| code.to_owned(), |d| d.name.clone())
 }
 
+pub(crate) fn unit_name(state: &AppState, code: &str) -> String {
+    state
+        .config
+        .unit(code)
+        .map_or_else(|| code.to_owned(), |u| u.name.clone())
+}
+
 pub(crate) fn service_name(state: &AppState, code: &str) -> String {
     state
         .config

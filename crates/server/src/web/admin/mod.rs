@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::texts::{self, admin as t};
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::staff::unit_name;
 use crate::web::{Nav, error_page, failure_page, not_found_page, render, respond};
 use askama::Template;
 use axum::Router;
@@ -168,13 +169,6 @@ fn when(ms: i64, offset: UtcOffset) -> String {
 
 fn when_opt(ms: Option<i64>, offset: UtcOffset, none: &str) -> String {
     ms.map_or_else(|| none.to_owned(), |m| when(m, offset))
-}
-
-fn unit_name(state: &AppState, code: &str) -> String {
-    state
-        .config
-        .unit(code)
-        .map_or_else(|| code.to_owned(), |u| u.name.clone())
 }
 
 /// `公用事业单位经办人 · 随州市水务集团`.
