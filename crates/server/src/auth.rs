@@ -8,6 +8,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::texts::auth as t;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -268,7 +269,7 @@ pub fn rate_limited() -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
-        "操作过于频繁，请稍后再试",
+        t::RATE_LIMITED,
     )
 }
 
@@ -762,7 +763,7 @@ pub fn unauthenticated(message: &str) -> ApiError {
 }
 
 pub fn forbidden() -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", "无权执行此操作")
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", t::FORBIDDEN)
 }
 
 impl FromRequestParts<AppState> for ApiCaller {
@@ -783,26 +784,22 @@ impl FromRequestParts<AppState> for ApiCaller {
         };
         match caller.problem {
             Some(CredentialProblem::KeyRejected) => {
-                return Err(www(unauthenticated("API 密钥无效或已被吊销")));
+                return Err(www(unauthenticated(t::KEY_REJECTED)));
             }
             Some(CredentialProblem::MalformedAuthorization) => {
-                return Err(www(unauthenticated(
-                    "Authorization 头格式应为 “Bearer <API 密钥>”",
-                )));
+                return Err(www(unauthenticated(t::MALFORMED_AUTHORIZATION)));
             }
             Some(CredentialProblem::SessionEnded) => {
-                return Err(www(unauthenticated("登录已失效，请重新登录")));
+                return Err(www(unauthenticated(t::SESSION_ENDED)));
             }
             None => {}
         }
         match &caller.subject {
-            Subject::Anonymous => Err(www(unauthenticated(
-                "需要身份认证：请在 Authorization 头中提供 API 密钥",
-            ))),
+            Subject::Anonymous => Err(www(unauthenticated(t::ANONYMOUS))),
             Subject::Account(a) if a.must_change_password => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "password_change_required",
-                "首次登录或密码已重置，请先修改密码",
+                t::PASSWORD_CHANGE_REQUIRED,
             )
             .into_response()),
             Subject::Account(_) => {
@@ -820,11 +817,7 @@ impl FromRequestParts<AppState> for ApiCaller {
 }
 
 pub fn csrf_failed() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "csrf_failed",
-        "页面已过期或请求来源无效，请刷新页面后重试",
-    )
+    ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", t::CSRF_FAILED)
 }
 
 /// `Set-Cookie` for a new session.

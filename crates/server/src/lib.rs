@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod middleware;
 pub mod notify;
 pub mod refusals;
+pub mod texts;
 pub mod web;
 
 use auth::{CredentialCache, PasswordCost, Passwords, RateLimiter};

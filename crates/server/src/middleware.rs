@@ -2,6 +2,7 @@
 //! with a limit.
 
 use crate::error::ApiError;
+use crate::texts::requests as r;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -98,7 +99,7 @@ pub async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, Ap
         if too_large {
             ApiError::too_large(limit)
         } else {
-            ApiError::malformed("请求内容读取失败")
+            ApiError::malformed(r::BODY_UNREADABLE)
         }
     })
 }
@@ -160,22 +161,19 @@ pub async fn framework_rejections(pages: ErrorPages, req: Request, next: Next) -
 fn classify_rejection(status: axum::http::StatusCode, text: &str) -> (&'static str, &'static str) {
     use axum::http::StatusCode as S;
     match status {
-        S::METHOD_NOT_ALLOWED => ("method_not_allowed", "该地址不支持此请求方法"),
-        S::NOT_FOUND => ("not_found", "您访问的地址不存在"),
-        S::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
-            "请求内容的类型不受支持（接口请使用 Content-Type: application/json）",
-        ),
-        S::PAYLOAD_TOO_LARGE => ("payload_too_large", "请求内容过大"),
-        s if s.is_server_error() => ("internal_error", "系统繁忙，请稍后重试"),
+        S::METHOD_NOT_ALLOWED => ("method_not_allowed", r::METHOD_NOT_ALLOWED),
+        S::NOT_FOUND => ("not_found", r::NOT_FOUND),
+        S::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", r::UNSUPPORTED_MEDIA_TYPE),
+        S::PAYLOAD_TOO_LARGE => ("payload_too_large", r::PAYLOAD_TOO_LARGE),
+        s if s.is_server_error() => ("internal_error", r::INTERNAL_ERROR),
         _ if text.starts_with("Invalid URL")
             || text.contains("path argument")
             || text.starts_with("Invalid UTF-8 in `") =>
         {
-            ("malformed_path", "地址中的参数格式不正确")
+            ("malformed_path", r::MALFORMED_PATH)
         }
         _ if text.starts_with("Failed to deserialize query string") => {
-            ("malformed_query", "查询参数格式不正确")
+            ("malformed_query", r::MALFORMED_QUERY)
         }
         _ if text.starts_with("Failed to parse the request body as JSON")
             || text.starts_with("Failed to deserialize the JSON body")
@@ -183,8 +181,8 @@ fn classify_rejection(status: axum::http::StatusCode, text: &str) -> (&'static s
             || text.starts_with("Failed to buffer the request body")
             || text.starts_with("Request body didn't contain valid UTF-8") =>
         {
-            ("malformed_body", "请求内容格式不正确")
+            ("malformed_body", r::MALFORMED_BODY)
         }
-        _ => ("bad_request", "请求格式不正确"),
+        _ => ("bad_request", r::BAD_REQUEST),
     }
 }

@@ -5,7 +5,10 @@
 
 use crate::AppState;
 use crate::app::error::{Error, Refusal};
+use crate::app::messages;
 use crate::auth::{Caller, random_hex, token_hash};
+use crate::texts::{self, accounts as t};
+use askama::Template;
 use onestop_domain::access::{
     Capability, Grant, Role, Scope, Subject, check_password, normalize_username,
 };
@@ -16,12 +19,26 @@ use onestop_store::StoreError;
 use onestop_store::accounts::{self, Account, ApiKey, NewAccount, NewSession};
 use onestop_store::audit::{self, NewAuditRecord};
 
+/// Told by SMS to the owner of a number someone registers again.
+#[derive(Template)]
+#[template(path = "messages/registration_repeated.txt")]
+struct RegistrationRepeated<'a> {
+    city: &'a str,
+}
+
+/// Told by SMS to a newly registered account.
+#[derive(Template)]
+#[template(path = "messages/registration_opened.txt")]
+struct RegistrationOpened<'a> {
+    city: &'a str,
+}
+
 fn field(name: &str, code: FieldCode, message: &str) -> FieldError {
     FieldError::new(name, code, message)
 }
 
 fn validation(errors: Vec<FieldError>) -> Error {
-    Error::InvalidAs("填写内容有误，请按提示修改", errors)
+    Error::InvalidAs(t::INVALID, errors)
 }
 
 /// Checks a capability. A refusal is audited (等保: denied attempts at
@@ -104,10 +121,7 @@ pub fn login_failed(state: &AppState) -> Error {
     Error::refused(
         Refusal::SignInNeeded,
         "login_failed",
-        format!(
-            "账号或密码错误，或账户暂时不能登录。多次输错后需等待一段时间（最长 {} 分钟）才能再试；如需帮助请联系管理员。",
-            s.lockout_minutes
-        ),
+        texts::fill(t::LOGIN_FAILED, &[("minutes", &s.lockout_minutes)]),
     )
 }
 
@@ -364,19 +378,11 @@ pub async fn register(
     let mut errors = Vec::new();
     let uscc = r.uscc.trim().to_uppercase();
     if uscc.is_empty() {
-        errors.push(field("uscc", FieldCode::Required, "请填写统一社会信用代码"));
+        errors.push(field("uscc", FieldCode::Required, t::USCC_MISSING));
     } else if uscc.chars().count() != 18 {
-        errors.push(field(
-            "uscc",
-            FieldCode::InvalidFormat,
-            "统一社会信用代码应为 18 位",
-        ));
+        errors.push(field("uscc", FieldCode::InvalidFormat, t::USCC_LENGTH));
     } else if !uscc_is_valid(&uscc) {
-        errors.push(field(
-            "uscc",
-            FieldCode::UsccChecksum,
-            "统一社会信用代码校验位错误，请核对",
-        ));
+        errors.push(field("uscc", FieldCode::UsccChecksum, t::USCC_CHECKSUM));
     }
     let mut text = |name: &str, label: &str, kind: TextKind, raw: &str| {
         onestop_domain::text::check_field(name, label, kind, Some(raw), true)
@@ -388,35 +394,31 @@ pub async fn register(
     };
     let enterprise = text(
         "enterprise_name",
-        "企业名称",
+        t::ENTERPRISE_NAME,
         TextKind::EnterpriseName,
         &r.enterprise_name,
     );
     let contact = text(
         "contact_name",
-        "联系人姓名",
+        t::CONTACT_NAME,
         TextKind::PersonName,
         &r.contact_name,
     );
     let phone = r.phone.trim().to_owned();
     if phone.is_empty() {
-        errors.push(field("phone", FieldCode::Required, "请填写手机号码"));
+        errors.push(field("phone", FieldCode::Required, t::PHONE_MISSING));
     } else if !phone_ok(&phone) {
-        errors.push(field(
-            "phone",
-            FieldCode::InvalidFormat,
-            "请填写 11 位手机号码",
-        ));
+        errors.push(field("phone", FieldCode::InvalidFormat, t::PHONE_INVALID));
     }
     if r.password.is_empty() {
-        errors.push(field("password", FieldCode::Required, "请设置密码"));
+        errors.push(field("password", FieldCode::Required, t::PASSWORD_MISSING));
     } else if let Err(m) = check_password(&r.password, &phone) {
         errors.push(field("password", FieldCode::WeakPassword, m));
     } else if r.password != r.password_confirm {
         errors.push(field(
             "password_confirm",
             FieldCode::Mismatch,
-            "两次输入的密码不一致",
+            t::PASSWORD_MISMATCH,
         ));
     }
     if !errors.is_empty() {
@@ -460,7 +462,9 @@ pub async fn register(
         serde_json::json!({"reason": "phone_registered"}),
     );
     let sms = state.config.notify.sms.is_some();
-    let city = state.config.city.name.clone();
+    let city = &state.config.city.name;
+    let repeated_text = messages::fill(&RegistrationRepeated { city });
+    let opened_text = messages::fill(&RegistrationOpened { city });
     let id = new.id.clone();
     let audit_key = state.audit_key.clone();
     let outcome = state
@@ -492,10 +496,8 @@ pub async fn register(
                     let m = onestop_store::notifications::Message {
                         event_key: format!("register_repeat:{now}"),
                         kind: "registration".into(),
-                        title: "注册提醒".into(),
-                        body: format!(
-                            "有人使用本手机号在{city}水电气网暖联动报装平台申请注册。本号码已有账户，未重复开通；可直接用手机号和原密码登录，忘记密码请到营业厅或联系管理员重置。如非本人操作，请忽略"
-                        ),
+                        title: repeated_text.title.clone(),
+                        body: repeated_text.body.clone(),
                         link: None,
                         at_ms: now,
                     };
@@ -517,10 +519,8 @@ pub async fn register(
                 let m = onestop_store::notifications::Message {
                     event_key: "registered".into(),
                     kind: "registration".into(),
-                    title: "账户已开通".into(),
-                    body: format!(
-                        "您在{city}水电气网暖联动报装平台的账户已开通，请用本手机号和注册时设置的密码登录，并在“企业认证”页完成认证后查看本企业的全部申请"
-                    ),
+                    title: opened_text.title.clone(),
+                    body: opened_text.body.clone(),
                     link: Some("/account/enterprise".into()),
                     at_ms: now,
                 };
@@ -582,7 +582,7 @@ async fn insert_account(
         return Err(validation(vec![field(
             "username",
             FieldCode::AlreadyExists,
-            "该账号已被注册；如是本人，请直接登录或联系管理员重置密码",
+            t::USERNAME_TAKEN,
         )]));
     }
     state
@@ -606,14 +606,14 @@ pub async fn change_password(
     confirm: String,
 ) -> Result<LoggedIn, Error> {
     let Some(me) = caller.account() else {
-        return Err(Error::unauthenticated("请先登录"));
+        return Err(Error::unauthenticated(t::SIGN_IN));
     };
     let id = me.id.clone();
     let account = state
         .store
         .read(move |c| accounts::get(c, &id))
         .await?
-        .ok_or_else(|| Error::unauthenticated("请先登录"))?;
+        .ok_or_else(|| Error::unauthenticated(t::SIGN_IN))?;
     let now = state.now_ms();
     let policy = lockout_policy(state);
     // Wrong current passwords count like failed logins, per address.
@@ -622,7 +622,7 @@ pub async fn change_password(
         return Err(validation(vec![field(
             "current_password",
             FieldCode::Mismatch,
-            "上一次提交尚在核对中，请稍候再试",
+            t::PASSWORD_BUSY,
         )]));
     };
     let (id, ip) = (account.id.clone(), address.clone());
@@ -634,9 +634,12 @@ pub async fn change_password(
         return Err(validation(vec![field(
             "current_password",
             FieldCode::Mismatch,
-            &format!(
-                "当前密码输错次数过多，请于 {} 后再试",
-                onestop_domain::timefmt::clock_zh(until, state.offset)
+            &texts::fill(
+                t::PASSWORD_BLOCKED,
+                &[(
+                    "until",
+                    &onestop_domain::timefmt::clock_zh(until, state.offset),
+                )],
             ),
         )]));
     }
@@ -647,13 +650,13 @@ pub async fn change_password(
         errors.push(field(
             "new_password_confirm",
             FieldCode::Mismatch,
-            "两次输入的新密码不一致",
+            t::NEW_PASSWORD_MISMATCH,
         ));
     } else if new_password == current {
         errors.push(field(
             "new_password",
             FieldCode::WeakPassword,
-            "新密码不能与当前密码相同",
+            t::NEW_PASSWORD_SAME,
         ));
     }
     let ok = state
@@ -688,12 +691,15 @@ pub async fn change_password(
             })
             .await?;
         let message = if f.blocked_until_ms > now {
-            format!(
-                "当前密码不正确。输错次数过多，请于 {} 后再试",
-                onestop_domain::timefmt::clock_zh(f.blocked_until_ms, state.offset)
+            texts::fill(
+                t::PASSWORD_WRONG_BLOCKED,
+                &[(
+                    "until",
+                    &onestop_domain::timefmt::clock_zh(f.blocked_until_ms, state.offset),
+                )],
             )
         } else {
-            "当前密码不正确".to_owned()
+            t::PASSWORD_WRONG.to_owned()
         };
         errors.insert(0, field("current_password", FieldCode::Mismatch, &message));
     }
@@ -765,7 +771,7 @@ fn parse_grants(state: &AppState, texts: &[String]) -> Result<Vec<Grant>, Vec<Fi
         }
     }
     if grants.is_empty() && errors.is_empty() {
-        errors.push(field("roles", FieldCode::Required, "至少授予一个角色"));
+        errors.push(field("roles", FieldCode::Required, t::NO_ROLE));
     }
     if errors.is_empty() {
         Ok(grants)
@@ -800,12 +806,12 @@ pub async fn create_account(
         errors.push(field(
             "username",
             FieldCode::InvalidFormat,
-            "登录名须为 3–32 位字母、数字或 . _ - @",
+            t::USERNAME_INVALID,
         ));
     }
     let display = onestop_domain::text::check_field(
         "display_name",
-        "姓名",
+        t::DISPLAY_NAME,
         TextKind::DisplayName,
         Some(&input.display_name),
         true,
@@ -822,11 +828,7 @@ pub async fn create_account(
     if let Some(p) = &phone
         && !phone_ok(p)
     {
-        errors.push(field(
-            "phone",
-            FieldCode::InvalidFormat,
-            "请填写 11 位手机号码",
-        ));
+        errors.push(field("phone", FieldCode::InvalidFormat, t::PHONE_INVALID));
     }
     let grants = match parse_grants(state, &input.grants) {
         Ok(g) => g,
@@ -914,7 +916,7 @@ pub async fn set_disabled(
         return Err(Error::refused(
             Refusal::Conflict,
             "cannot_disable_self",
-            "不能停用自己的账户",
+            t::CANNOT_DISABLE_SELF,
         ));
     }
     let now = state.now_ms();
@@ -997,7 +999,7 @@ pub async fn set_grants(
         return Err(Error::refused(
             Refusal::Conflict,
             "cannot_demote_self",
-            "不能移除自己的系统管理员角色",
+            t::CANNOT_DEMOTE_SELF,
         ));
     }
     let before: Vec<String> = account
@@ -1057,18 +1059,13 @@ pub async fn create_api_key(
 ) -> Result<(ApiKey, String), Error> {
     require(state, caller, Capability::ManageApiKeys, "apikey_created").await?;
     let mut errors = Vec::new();
-    let name = onestop_domain::text::check_field(
-        "name",
-        "调用方名称",
-        TextKind::KeyName,
-        Some(name),
-        true,
-    )
-    .unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    })
-    .unwrap_or_default();
+    let name =
+        onestop_domain::text::check_field("name", t::KEY_NAME, TextKind::KeyName, Some(name), true)
+            .unwrap_or_else(|e| {
+                errors.push(e);
+                None
+            })
+            .unwrap_or_default();
     let scopes = match Scope::parse_list(scopes, &state.config) {
         Ok(s) => s,
         Err(e) => {

@@ -9,6 +9,8 @@ use crate::AppState;
 use crate::app::error::{Error, Refusal};
 use crate::app::messages;
 use crate::auth::{Caller, ct_eq, token_hash};
+use crate::texts::{self, identity as t};
+use askama::Template;
 use onestop_domain::access::{Role, mask_phone};
 use onestop_domain::identity::{
     self as rules, ClaimDecision, ClaimStatus, ClaimVia, Decider, DecisionError,
@@ -22,6 +24,15 @@ use onestop_store::notifications::{self, Message};
 /// Claims listed for one enterprise at most.
 const ENTERPRISE_LIST: u32 = 200;
 
+/// The SMS code that lets an enterprise's contact vouch for a claimant.
+#[derive(Template)]
+#[template(path = "messages/identity_code.txt")]
+struct IdentityCode<'a> {
+    code: &'a str,
+    minutes: i64,
+    enterprise: &'a str,
+}
+
 fn not_found() -> Error {
     Error::NotFound
 }
@@ -31,16 +42,13 @@ fn conflict(code: &'static str, message: &str) -> Error {
 }
 
 fn stale() -> Error {
-    conflict(
-        "stale_version",
-        "该认证申请已被他人处理，请刷新页面后查看最新状态",
-    )
+    conflict("stale_version", t::STALE)
 }
 
 /// The caller's own claims, the newest first.
 pub async fn my_claims(state: &AppState, caller: &Caller) -> Result<Vec<Claim>, Error> {
     let Some(me) = caller.account() else {
-        return Err(Error::unauthenticated("请先登录"));
+        return Err(Error::unauthenticated(texts::accounts::SIGN_IN));
     };
     let id = me.id.clone();
     Ok(state
@@ -334,10 +342,7 @@ pub async fn decide(
             return Err(Error::forbidden());
         }
         Err(DecisionError::WrongStatus) => {
-            return Err(conflict(
-                "invalid_transition",
-                "该认证申请当前的状态不能进行此操作，请刷新页面后查看最新状态",
-            ));
+            return Err(conflict("invalid_transition", t::WRONG_STATUS));
         }
     }
     if claim.version != version {
@@ -346,7 +351,7 @@ pub async fn decide(
     let note = match note {
         Some(n) => onestop_domain::text::check_field(
             "note",
-            "说明",
+            t::NOTE,
             onestop_domain::text::TextKind::ShortNote,
             Some(&n),
             false,
@@ -381,7 +386,7 @@ pub async fn decide(
 /// The caller's own pending claim, or absent.
 async fn own_pending(state: &AppState, caller: &Caller, claim_id: &str) -> Result<Claim, Error> {
     let Some(me) = caller.account().filter(|a| !a.must_change_password) else {
-        return Err(Error::unauthenticated("请先登录"));
+        return Err(Error::unauthenticated(texts::accounts::SIGN_IN));
     };
     let id = claim_id.to_owned();
     let claim = state
@@ -394,10 +399,7 @@ async fn own_pending(state: &AppState, caller: &Caller, claim_id: &str) -> Resul
         return Err(not_found());
     }
     if claim.status != ClaimStatus::Pending {
-        return Err(conflict(
-            "invalid_transition",
-            "该认证申请已处理，无需再次认证",
-        ));
+        return Err(conflict("invalid_transition", t::ALREADY_DECIDED));
     }
     Ok(claim)
 }
@@ -448,10 +450,7 @@ pub async fn send_code(
 ) -> Result<CodeSent, Error> {
     let claim = own_pending(state, caller, claim_id).await?;
     if state.config.notify.sms.is_none() {
-        return Err(conflict(
-            "sms_unavailable",
-            "本平台暂未开通短信服务，请选择到营业厅窗口认证或由企业管理员审核",
-        ));
+        return Err(conflict("sms_unavailable", t::SMS_UNAVAILABLE));
     }
     let now = state.now_ms();
     let code: String = {
@@ -475,8 +474,8 @@ pub async fn send_code(
         .store
         .write(move |c| {
             // Read again here: two sends at once count once.
-            let Some(now_claim) = claims::get(c, &claim.id)?
-                .filter(|x| x.status == ClaimStatus::Pending)
+            let Some(now_claim) =
+                claims::get(c, &claim.id)?.filter(|x| x.status == ClaimStatus::Pending)
             else {
                 return Ok(Err(NotSent::Moved));
             };
@@ -501,25 +500,36 @@ pub async fn send_code(
             let Some((phone, enterprise)) = claims::verified_contact(c, &claim.uscc)? else {
                 return Ok(Err(NotSent::NoContact));
             };
-            if !claims::put_code(c, &claim.id, now_claim.codes_sent, &digest, &phone, now, expires)? {
+            if !claims::put_code(
+                c,
+                &claim.id,
+                now_claim.codes_sent,
+                &digest,
+                &phone,
+                now,
+                expires,
+            )? {
                 return Ok(Err(NotSent::Moved));
             }
             // The enterprise's own name from its verified filing, never what
             // the claimant typed.
+            let text = messages::fill(&IdentityCode {
+                code: &code,
+                minutes: rules::CODE_TTL_MS / 60_000,
+                enterprise: &enterprise,
+            });
             let m = Message {
                 event_key: format!("claim_code:{}:{now}", claim.id),
                 kind: "identity_code".into(),
-                title: "企业认证验证码".into(),
-                body: format!(
-                    "验证码 {code}，{} 分钟内有效。有人申请以“{enterprise}”的名义在水电气网暖联动报装平台办理业务，需要贵企业同意；如非本企业经办人申请，请勿告知他人",
-                    rules::CODE_TTL_MS / 60_000
-                ),
+                title: text.title,
+                body: text.body,
                 link: None,
                 at_ms: now,
             };
             onestop_store::outbox::queue_sms(c, &claim.account_id, &phone, &m)?;
             let rec = NewAuditRecord {
-                detail: serde_json::json!({"uscc": claim.uscc, "to": mask_phone(&phone)}).to_string(),
+                detail: serde_json::json!({"uscc": claim.uscc, "to": mask_phone(&phone)})
+                    .to_string(),
                 ..rec.clone()
             };
             audit::append(c, &audit_key, std::slice::from_ref(&rec))?;
@@ -530,23 +540,17 @@ pub async fn send_code(
         Ok(()) => Ok(CodeSent {
             expires_at_ms: expires,
         }),
-        Err(NotSent::NoContact) => Err(conflict(
-            "no_verified_contact",
-            "贵企业还没有经认证渠道提交过申请，无法发送短信验证码。请到营业厅窗口认证，或由企业管理员审核",
-        )),
+        Err(NotSent::NoContact) => Err(conflict("no_verified_contact", t::NO_CONTACT)),
         Err(NotSent::TooSoon(wait_ms)) => Err(Error::refused(
             Refusal::TooMany,
             "rate_limited",
-            format!("验证码已发送，请 {} 秒后再重新获取", (wait_ms + 999) / 1000),
+            texts::fill(t::TOO_SOON, &[("seconds", &((wait_ms + 999) / 1000))]),
         )),
-        Err(NotSent::ClaimUsedUp) => Err(conflict(
-            "codes_used_up",
-            "短信验证的次数已用完，请携带营业执照和本人身份证件到营业厅窗口认证，或由企业管理员审核",
-        )),
+        Err(NotSent::ClaimUsedUp) => Err(conflict("codes_used_up", t::CODES_USED_UP)),
         Err(NotSent::EnterpriseBusy) => Err(Error::refused(
             Refusal::TooMany,
             "rate_limited",
-            "今天已向贵企业联系人发送了多条验证码，请明天再试，或到营业厅窗口认证",
+            t::ENTERPRISE_BUSY,
         )),
         Err(NotSent::Moved) => Err(stale()),
     }
@@ -576,9 +580,9 @@ pub async fn confirm_code(
         )])
     };
     if code.len() != rules::CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(code_error(format!(
-            "请输入短信中的 {} 位数字验证码",
-            rules::CODE_DIGITS
+        return Err(code_error(texts::fill(
+            t::CODE_FORMAT,
+            &[("digits", &rules::CODE_DIGITS)],
         )));
     }
     let now = state.now_ms();
@@ -643,12 +647,10 @@ pub async fn confirm_code(
             Ok(*c)
         }
         Outcome::Done(None) => Err(stale()),
-        Outcome::NoCode => Err(code_error("请先获取验证码".into())),
-        Outcome::Expired => Err(code_error("验证码已过期，请重新获取".into())),
-        Outcome::UsedUp | Outcome::Wrong(0) => Err(code_error(
-            "验证码错误次数已达上限，请到营业厅窗口认证，或由企业管理员审核".into(),
-        )),
-        Outcome::Wrong(left) => Err(code_error(format!("验证码不正确，还可以再试 {left} 次"))),
+        Outcome::NoCode => Err(code_error(t::NO_CODE.into())),
+        Outcome::Expired => Err(code_error(t::CODE_EXPIRED.into())),
+        Outcome::UsedUp | Outcome::Wrong(0) => Err(code_error(t::CODE_USED_UP.into())),
+        Outcome::Wrong(left) => Err(code_error(texts::fill(t::CODE_WRONG, &[("left", &left)]))),
     }
 }
 
@@ -669,32 +671,24 @@ fn oidc_failed(e: &crate::connectors::oidc::OidcError) -> Error {
         E::Config(_) => (
             Refusal::Unavailable,
             "login_unavailable",
-            "法人登录暂不可用，请选择其他认证方式",
+            t::LOGIN_UNAVAILABLE,
         ),
         E::Unreachable(_) => (
             Refusal::Upstream,
             "provider_unreachable",
-            "暂时无法连接政务服务网的法人登录，请稍后再试，或选择其他认证方式",
+            t::PROVIDER_UNREACHABLE,
         ),
-        E::Refused(_) => (
-            Refusal::Conflict,
-            "login_refused",
-            "法人登录没有完成（可能已取消或已过期），请重新发起",
-        ),
-        E::TokenInvalid { .. } => (
-            Refusal::Conflict,
-            "login_invalid",
-            "法人登录返回的身份信息未通过校验，请重新发起；如多次失败，请选择其他认证方式",
-        ),
+        E::Refused(_) => (Refusal::Conflict, "login_refused", t::LOGIN_REFUSED),
+        E::TokenInvalid { .. } => (Refusal::Conflict, "login_invalid", t::LOGIN_INVALID),
         E::NoUscc { .. } => (
             Refusal::Conflict,
             "login_without_uscc",
-            "法人登录没有提供统一社会信用代码，不能用于企业认证，请选择其他认证方式",
+            t::LOGIN_WITHOUT_USCC,
         ),
         E::InvalidUscc { .. } => (
             Refusal::Conflict,
             "login_invalid_uscc",
-            "法人登录提供的统一社会信用代码无效，请选择其他认证方式",
+            t::LOGIN_INVALID_USCC,
         ),
     };
     Error::refused(status, code, message)
@@ -743,14 +737,9 @@ pub async fn finish_legal_person_login(
         return Err(not_found());
     };
     let Some(me) = caller.account().filter(|a| !a.must_change_password) else {
-        return Err(Error::unauthenticated("请先登录"));
+        return Err(Error::unauthenticated(texts::accounts::SIGN_IN));
     };
-    let expired = || {
-        conflict(
-            "login_expired",
-            "这次法人登录已失效，请回到企业认证页重新发起",
-        )
-    };
+    let expired = || conflict("login_expired", t::LOGIN_EXPIRED);
     if login_state.is_empty() || login_state.len() > 512 || code.is_empty() || code.len() > 2048 {
         return Err(expired());
     }
@@ -789,10 +778,7 @@ pub async fn finish_legal_person_login(
             .store
             .write(move |c| audit::append(c, &audit_key, std::slice::from_ref(&rec)).map(|_| ()))
             .await?;
-        return Err(conflict(
-            "uscc_mismatch",
-            "法人登录的企业与您认领的企业不是同一家（统一社会信用代码不一致），未能认证。请用本企业的法人账号登录，或选择其他认证方式",
-        ));
+        return Err(conflict("uscc_mismatch", t::USCC_MISMATCH));
     }
     // Who vouched: the provider and its identifier of the person.
     let rec = caller.audit(

@@ -7,6 +7,7 @@
 //! and a `Message-ID` that stays the same for every attempt at one message.
 
 use crate::notify::{SendError, load_ca_file, scrub};
+use crate::texts::{self, certificates, mail as t};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, MessageBuilder, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -137,7 +138,7 @@ impl Mailer {
     pub async fn send(&self, mail: &Mail<'_>) -> Result<(), SendError> {
         let message = self.message(mail)?;
         match tokio::time::timeout(self.limit, self.transport.send(message)).await {
-            Err(_) => Err(SendError::Transient("邮件服务器超时".into())),
+            Err(_) => Err(SendError::Transient(t::TIMEOUT.into())),
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(classify(&e, mail.to)),
         }
@@ -147,7 +148,7 @@ impl Mailer {
         let to: Address = mail
             .to
             .parse()
-            .map_err(|_| SendError::Permanent("收件地址无效".into()))?;
+            .map_err(|_| SendError::Permanent(t::BAD_ADDRESS.into()))?;
         let text = mail.text.replace("\r\n", "\n").replace('\n', "\r\n");
         MessageBuilder::new()
             .from(self.from.clone())
@@ -162,7 +163,8 @@ impl Mailer {
                     .body(text),
             )
             .map_err(|e| {
-                SendError::Permanent(format!("邮件无法生成：{}", scrub(&e.to_string(), mail.to)))
+                let detail = scrub(&e.to_string(), mail.to);
+                SendError::Permanent(texts::fill(t::UNBUILDABLE, &[("detail", &detail)]))
             })
     }
 }
@@ -174,34 +176,29 @@ const LOGIN_REFUSED: [u16; 4] = [530, 534, 535, 538];
 /// What a failed attempt means, in words for the administrators' page.
 fn classify(e: &smtp::Error, to: &str) -> SendError {
     let detail = scrub(&chain(e), to);
+    let with_detail = |text: &str| texts::fill(text, &[("detail", &detail)]);
     if let Some(code) = e.status() {
         if LOGIN_REFUSED.contains(&u16::from(code)) {
-            return SendError::Transient(format!(
-                "邮件服务器拒绝登录（请核对用户名与密码）：{detail}"
-            ));
+            return SendError::Transient(with_detail(t::LOGIN_REFUSED));
         }
         if e.is_permanent() {
-            return SendError::Permanent(format!("邮件服务器拒绝：{detail}"));
+            return SendError::Permanent(with_detail(t::REFUSED));
         }
-        return SendError::Transient(format!("邮件服务器暂时拒绝：{detail}"));
+        return SendError::Transient(with_detail(t::REFUSED_FOR_NOW));
     }
     if let Some(reason) = certificate_problem(e) {
-        return SendError::Transient(format!(
-            "邮件服务器的证书不受信任（{reason}），邮件未发送；请核对 notify.email.ca_file 与服务器证书"
-        ));
+        return SendError::Transient(texts::fill(t::UNTRUSTED, &[("reason", &reason)]));
     }
     if detail.contains("STARTTLS") {
-        return SendError::Transient(
-            "邮件服务器未提供 STARTTLS 加密，邮件未发送（不会以明文发送）".into(),
-        );
+        return SendError::Transient(t::NO_STARTTLS.into());
     }
     if e.is_timeout() {
-        return SendError::Transient("邮件服务器超时".into());
+        return SendError::Transient(t::TIMEOUT.into());
     }
     if e.is_tls() || tls_problem(e) {
-        return SendError::Transient(format!("与邮件服务器的 TLS 握手失败：{detail}"));
+        return SendError::Transient(with_detail(t::TLS_FAILED));
     }
-    SendError::Transient(format!("无法连接邮件服务器：{detail}"))
+    SendError::Transient(with_detail(t::UNREACHABLE))
 }
 
 /// The error and its causes, in one line.
@@ -242,12 +239,14 @@ pub(crate) fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Opti
     use rustls::CertificateError as C;
     match rustls_error(e)? {
         rustls::Error::InvalidCertificate(c) => Some(match c {
-            C::UnknownIssuer => "签发者未知".into(),
-            C::NotValidForName | C::NotValidForNameContext { .. } => "证书与服务器名称不符".into(),
-            C::Expired | C::ExpiredContext { .. } => "证书已过期".into(),
-            C::NotValidYet | C::NotValidYetContext { .. } => "证书尚未生效".into(),
-            C::Revoked => "证书已吊销".into(),
-            C::BadSignature => "签名与所信任的证书不符".into(),
+            C::UnknownIssuer => certificates::UNKNOWN_ISSUER.into(),
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                certificates::NOT_VALID_FOR_NAME.into()
+            }
+            C::Expired | C::ExpiredContext { .. } => certificates::EXPIRED.into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => certificates::NOT_VALID_YET.into(),
+            C::Revoked => certificates::REVOKED.into(),
+            C::BadSignature => certificates::BAD_SIGNATURE.into(),
             other => format!("{other:?}"),
         }),
         _ => None,

@@ -9,6 +9,7 @@
 
 use crate::notify::mail::{certificate_problem, chain};
 use crate::notify::{SendError, load_ca_file, scrub};
+use crate::texts::{self, sms as t};
 use onestop_domain::config::SmsConfig;
 use std::future::Future;
 use std::pin::Pin;
@@ -136,14 +137,11 @@ impl HttpJson {
             .take(200)
             .collect();
         let text = scrub(&text, sms.to);
+        let answer = |says: &str| texts::fill(says, &[("status", &status), ("text", &text)]);
         if status.as_u16() == 429 || status.is_server_error() {
-            Err(SendError::Transient(format!(
-                "短信网关暂不可用：{status} {text}"
-            )))
+            Err(SendError::Transient(answer(t::UNAVAILABLE)))
         } else {
-            Err(SendError::Permanent(format!(
-                "短信网关拒绝：{status} {text}"
-            )))
+            Err(SendError::Permanent(answer(t::REFUSED)))
         }
     }
 }
@@ -151,12 +149,10 @@ impl HttpJson {
 /// A request that got no answer: always worth another attempt.
 fn classify(e: &reqwest::Error, to: &str) -> SendError {
     if e.is_timeout() {
-        return SendError::Transient("短信网关超时".into());
+        return SendError::Transient(t::TIMEOUT.into());
     }
     if let Some(reason) = certificate_problem(e) {
-        return SendError::Transient(format!(
-            "短信网关的证书不受信任（{reason}），短信未发送；请核对 notify.sms.ca_file 与网关证书"
-        ));
+        return SendError::Transient(texts::fill(t::UNTRUSTED, &[("reason", &reason)]));
     }
     // The causes only: the top error repeats the endpoint's address.
     let detail = match std::error::Error::source(e) {
@@ -164,11 +160,12 @@ fn classify(e: &reqwest::Error, to: &str) -> SendError {
         None => e.to_string(),
     };
     let detail = scrub(&detail, to);
-    if e.is_connect() {
-        SendError::Transient(format!("无法连接短信网关：{detail}"))
+    let text = if e.is_connect() {
+        t::UNREACHABLE
     } else {
-        SendError::Transient(format!("短信网关连接中断：{detail}"))
-    }
+        t::INTERRUPTED
+    };
+    SendError::Transient(texts::fill(text, &[("detail", &detail)]))
 }
 
 impl SmsGateway for HttpJson {

@@ -10,13 +10,16 @@ use crate::AppState;
 use crate::app::approvals::{self, FullCase};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::texts;
 use crate::web::Failure;
-use crate::web::form::{PageFields, PageForm, Spec};
+use crate::web::form::{PageFields, PageForm, Refused, Spec, typed_back};
 use crate::web::staff::{
     DoneQuery, Opt, PER_PAGE, Pager, district_name, gate, iso, options, order_service, parse_opt,
-    query_map, when,
+    query_map, unit_name, when, when_ms as at,
 };
-use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
+use crate::web::{
+    Nav, done_note, error_page, failure_page, filters_notice, list, not_found_page, render, respond,
+};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -28,7 +31,7 @@ use onestop_domain::application::{Application, OrderStatus, Stage};
 use onestop_domain::approval::{COMMITMENTS, CONFIRMATION, ItemStatus};
 use onestop_domain::config::UnitKind;
 use onestop_domain::timefmt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -48,25 +51,14 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn at(state: &AppState, ms: i64) -> String {
-    when(state, timefmt::from_ms(ms, state.offset))
-}
-
 fn at_iso(state: &AppState, ms: i64) -> String {
     iso(state, timefmt::from_ms(ms, state.offset))
-}
-
-fn unit_name(state: &AppState, code: &str) -> String {
-    state
-        .config
-        .unit(code)
-        .map_or_else(|| code.to_owned(), |u| u.name.clone())
 }
 
 /// `account:张三` → `张三`; the commitment's automatic approval reads as such.
 fn signer(by: &str) -> String {
     if by == "system:commitment" {
-        return "告知承诺制自动办结".to_owned();
+        return texts::approvals::COMMITMENT_SIGNER.to_owned();
     }
     by.split_once(':').map_or(by, |(_, name)| name).to_owned()
 }
@@ -128,16 +120,6 @@ impl PageFields for RaiseFields {
 
 /// Works one case may list (the validator's own limit).
 const MAX_CASE_WORKS: usize = 20;
-
-/// A refused request's field errors, the first message per field (for the
-/// forms that show each beside its field).
-pub(crate) fn errors_of(e: &impl Failure) -> BTreeMap<String, String> {
-    let mut errors = BTreeMap::new();
-    for f in &e.fields() {
-        errors.entry(f.field.clone()).or_insert(f.message.clone());
-    }
-    errors
-}
 
 // ───────────────────────────── the inbox ─────────────────────────────
 
@@ -215,7 +197,10 @@ async fn inbox(
                 dates: if r.from == r.to {
                     r.from
                 } else {
-                    format!("{} 至 {}", r.from, r.to)
+                    texts::fill(
+                        texts::common::DATE_RANGE,
+                        &[("from", &r.from), ("to", &r.to)],
+                    )
                 },
                 round: r.item.round,
                 status_code: r.item.status.as_str(),
@@ -232,11 +217,7 @@ async fn inbox(
     let mine = approvals::departments(&caller.subject);
     let p = InboxPage {
         nav: Nav::for_caller(&caller, &csrf),
-        departments: mine
-            .iter()
-            .map(|d| unit_name(&state, d))
-            .collect::<Vec<_>>()
-            .join("、"),
+        departments: list(mine.iter().map(|d| unit_name(&state, d))),
         rows,
         statuses: options(
             [
@@ -249,7 +230,7 @@ async fn inbox(
             code,
         ),
         filtered: status.is_some(),
-        notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
+        notice: filters_notice(invalid),
         page: pager.page,
         prev: pager.prev("/approvals", &[("status", code)]),
         next,
@@ -341,46 +322,23 @@ struct CasePage {
     revisions: Vec<RevisionLine>,
     decide: Vec<DecideForm>,
     resubmit: bool,
-    /// The form that was refused (`decide:<item>` or `resubmit`), its
-    /// field errors and what was typed.
-    failed: String,
-    errors: BTreeMap<String, String>,
-    typed: HashMap<String, String>,
-    message: Option<String>,
+    /// The form that was refused (`decide:<item>` or `resubmit`).
+    refused: Refused,
     done: Option<String>,
 }
 
 impl CasePage {
-    fn err(&self, form: &str, field: &str) -> Option<&str> {
-        (self.failed == form)
-            .then(|| self.errors.get(field).map(String::as_str))
-            .flatten()
-    }
-    fn typed(&self, form: &str, field: &str) -> &str {
-        if self.failed == form {
-            self.typed.get(field).map(String::as_str).unwrap_or("")
-        } else {
-            ""
-        }
-    }
     /// For the resubmission form: what was typed, else the case's value.
     fn typed_or<'a>(&'a self, field: &str, current: &'a str) -> &'a str {
-        if self.failed == "resubmit" {
-            self.typed.get(field).map(String::as_str).unwrap_or("")
+        if self.refused.form == "resubmit" {
+            self.refused.typed("resubmit", field)
         } else {
             current
         }
     }
     fn chose(&self, form: &str, value: &str) -> bool {
-        self.failed == form && self.typed.get("decision").map(String::as_str) == Some(value)
+        self.refused.form == form && self.refused.typed(form, "decision") == value
     }
-}
-
-struct Refusal {
-    form: String,
-    errors: BTreeMap<String, String>,
-    typed: HashMap<String, String>,
-    message: String,
 }
 
 async fn case_page(
@@ -393,21 +351,22 @@ async fn case_page(
     if let Some(r) = gate(&caller, &uri, Capability::ReadApplications) {
         return r;
     }
-    let done = match q.done.as_deref() {
-        Some("decision") => Some("审批意见已签署。".to_owned()),
-        Some("resubmission") => Some("已修改并重新提交，退回的部门将重新审批。".to_owned()),
-        Some("raised") => Some("并联审批已发起，各部门同时收到审批事项。".to_owned()),
-        _ => None,
-    };
-    render_case(&state, &caller, id, StatusCode::OK, None, done).await
+    let done = done_note(
+        q.done.as_deref(),
+        &[
+            ("decision", texts::approvals::DECISION_DONE),
+            ("resubmission", texts::approvals::RESUBMISSION_DONE),
+            ("raised", texts::approvals::RAISED_DONE),
+        ],
+    );
+    render_case(&state, &caller, id, Refused::default(), done).await
 }
 
 async fn render_case(
     state: &AppState,
     caller: &Caller,
     id: String,
-    status: StatusCode,
-    refusal: Option<Refusal>,
+    refused: Refused,
     done: Option<String>,
 ) -> Response {
     let (app, full) = match approvals::read_case(state, caller, id).await {
@@ -494,14 +453,9 @@ async fn render_case(
             at: at(state, r.revised_at_ms),
         })
         .collect();
-    let (failed, errors, typed, message) = match refusal {
-        Some(r) => (r.form, r.errors, r.typed, Some(r.message)),
-        None => Default::default(),
-    };
-    let csrf = caller.csrf_token();
-    let p = CasePage {
-        nav: Nav::for_caller(caller, &csrf),
-        csrf: csrf.clone(),
+    render(caller, refused.status, |nav, csrf| CasePage {
+        nav,
+        csrf,
         id: case.id.clone(),
         application_id: app.id.clone(),
         application_number: app.number.clone(),
@@ -527,20 +481,22 @@ async fn render_case(
         revisions,
         decide,
         resubmit,
-        failed,
-        errors,
-        typed,
-        message,
+        refused,
         done,
-    };
-    respond(caller, &csrf, status, &p)
+    })
 }
 
-fn typed_of(form: &HashMap<String, String>) -> HashMap<String, String> {
-    form.iter()
-        .filter(|(k, _)| k.as_str() != "csrf_token")
-        .map(|(k, v)| (k.clone(), v.chars().take(2000).collect()))
-        .collect()
+/// The case page again, with a refused form's errors and what was typed.
+async fn refused(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form_name: String,
+    form: &HashMap<String, String>,
+    e: crate::app::error::Error,
+) -> Response {
+    let refused = Refused::new(form_name, typed_back(form, 2000), &e);
+    render_case(state, caller, id, refused, None).await
 }
 
 async fn post_decision(
@@ -571,15 +527,7 @@ async fn post_decision(
     match outcome {
         Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=decision")).into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
-        Err(e) => {
-            let refusal = Refusal {
-                form: format!("decide:{item}"),
-                errors: errors_of(&e),
-                typed: typed_of(&form),
-                message: e.message().clone(),
-            };
-            render_case(&state, &caller, id, e.status(), Some(refusal), None).await
-        }
+        Err(e) => refused(&state, &caller, id, format!("decide:{item}"), &form, e).await,
     }
 }
 
@@ -606,15 +554,7 @@ async fn post_resubmission(
     match outcome {
         Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=resubmission")).into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
-        Err(e) => {
-            let refusal = Refusal {
-                form: "resubmit".into(),
-                errors: errors_of(&e),
-                typed: typed_of(&form),
-                message: e.message().clone(),
-            };
-            render_case(&state, &caller, id, e.status(), Some(refusal), None).await
-        }
+        Err(e) => refused(&state, &caller, id, "resubmit".into(), &form, e).await,
     }
 }
 
@@ -647,35 +587,33 @@ struct RaisePage {
     confirmation: &'static str,
     today: String,
     sign: bool,
-    errors: BTreeMap<String, String>,
-    typed: HashMap<String, String>,
-    message: Option<String>,
+    /// The raise just refused (the page's one form, `raise`).
+    refused: Refused,
 }
 
 impl RaisePage {
     fn err(&self, field: &str) -> Option<&str> {
-        self.errors.get(field).map(String::as_str)
+        self.refused.err("raise", field)
     }
     fn typed(&self, field: &str) -> &str {
-        self.typed.get(field).map(String::as_str).unwrap_or("")
+        self.refused.typed("raise", field)
     }
     /// The first error among the works (`works`, `works.0`, …).
     fn works_err(&self) -> Option<&str> {
-        self.errors
+        self.refused
+            .errors
             .iter()
             .find(|(k, _)| *k == "works" || k.starts_with("works."))
             .map(|(_, v)| v.as_str())
     }
     fn departments_err(&self) -> Option<&str> {
-        self.errors
+        self.refused
+            .errors
             .iter()
             .find(|(k, _)| k.starts_with("not_applicable"))
             .map(|(_, v)| v.as_str())
     }
 }
-
-/// A refused raise: field errors, what was typed, the message.
-type RaiseRefusal = (BTreeMap<String, String>, HashMap<String, String>, String);
 
 /// The application's orders waiting on a case, and whether the caller runs
 /// one of them; `None` when it has a case already.
@@ -707,13 +645,9 @@ fn raise_view(
     caller: &Caller,
     app: &Application,
     chosen: Option<(&[String], &[String], bool)>,
-    refusal: Option<RaiseRefusal>,
+    refused: Refused,
 ) -> RaisePage {
     let csrf = caller.csrf_token();
-    let (errors, typed, message) = match refusal {
-        Some((e, t, m)) => (e, t, Some(m)),
-        None => Default::default(),
-    };
     RaisePage {
         nav: Nav::for_caller(caller, &csrf),
         csrf,
@@ -723,10 +657,15 @@ fn raise_view(
         works: waiting(app)
             .map(|o| WorkChoice {
                 id: o.id.clone(),
-                label: format!(
-                    "{}（{}）",
-                    order_service(state, &o.service, o.carrier.as_deref()),
-                    o.unit.name
+                label: texts::fill(
+                    texts::approvals::WORK_CHOICE,
+                    &[
+                        (
+                            "service",
+                            &order_service(state, &o.service, o.carrier.as_deref()),
+                        ),
+                        ("unit", &o.unit.name),
+                    ],
                 ),
                 checked: chosen.is_none_or(|(w, _, _)| w.contains(&o.id)),
             })
@@ -747,9 +686,7 @@ fn raise_view(
         confirmation: CONFIRMATION,
         today: state.now().date().to_string(),
         sign: chosen.is_some_and(|(_, _, s)| s),
-        errors,
-        typed,
-        message,
+        refused,
     }
 }
 
@@ -779,12 +716,9 @@ async fn raise_page(
         return Redirect::to(&format!("/approval-cases/{case}")).into_response();
     }
     if !operator_of_any(&caller, &app) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "只有外线工程进入并联审批环节的公用事业单位才能发起并联审批。",
-        );
+        return error_page(StatusCode::FORBIDDEN, texts::approvals::RAISE_FORBIDDEN);
     }
-    let p = raise_view(&state, &caller, &app, None, None);
+    let p = raise_view(&state, &caller, &app, None, Refused::default());
     let csrf = p.csrf.clone();
     respond(&caller, &csrf, StatusCode::OK, &p)
 }
@@ -844,17 +778,19 @@ async fn post_raise(
             if let Some(case) = existing {
                 return Redirect::to(&format!("/approval-cases/{case}")).into_response();
             }
-            let typed: HashMap<String, String> = pairs
-                .iter()
-                .filter(|(k, _)| k != "csrf_token" && k != "works" && k != "not_applicable")
-                .map(|(k, v)| (k.clone(), v.chars().take(1000).collect()))
-                .collect();
+            let typed = typed_back(
+                pairs
+                    .iter()
+                    .filter(|(k, _)| k != "works" && k != "not_applicable")
+                    .map(|(k, v)| (k, v)),
+                1000,
+            );
             let p = raise_view(
                 &state,
                 &caller,
                 &app,
                 Some((&works, &not_applicable, sign)),
-                Some((errors_of(&e), typed, e.message().clone())),
+                Refused::new("raise", typed, &e),
             );
             let csrf = p.csrf.clone();
             respond(&caller, &csrf, e.status(), &p)

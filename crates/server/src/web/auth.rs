@@ -5,9 +5,10 @@
 use crate::AppState;
 use crate::app::accounts::{self, Registration};
 use crate::auth::{Caller, CredentialProblem, Limit, clear_session_cookie, session_cookie};
+use crate::texts;
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, failure_page, respond};
+use crate::web::{Nav, error_page, failure_page, render, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -85,15 +86,7 @@ fn landing(grants: &[onestop_domain::access::Grant]) -> &'static str {
 }
 
 fn notice_text(code: Option<&str>) -> Option<&'static str> {
-    Some(match code? {
-        "expired" => "登录已超时或已失效，请重新登录。",
-        "logged_out" => "您已安全退出。",
-        "registered" => {
-            "已受理注册，我们已向您填写的手机号发送短信告知结果。如该号码此前未注册，账户已开通，请用手机号和刚才设置的密码登录，登录后在“企业认证”页完成认证。"
-        }
-        "password_changed" => "密码已修改，请使用新密码登录。",
-        _ => return None,
-    })
+    texts::login_notices::get(code?)
 }
 
 // ───────────────────────────── login ─────────────────────────────
@@ -120,20 +113,14 @@ async fn login_form(caller: Caller, Query(q): Query<LoginQuery>) -> Response {
         let to = safe_next(q.next.as_deref()).unwrap_or_else(|| landing(&a.grants).to_owned());
         return Redirect::to(&to).into_response();
     }
-    let csrf = caller.csrf_token();
-    let mut res = respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &LoginPage {
-            nav: Nav::for_caller(&caller, &csrf),
-            csrf: csrf.clone(),
-            username: String::new(),
-            next: safe_next(q.next.as_deref()).unwrap_or_default(),
-            notice: notice_text(q.notice.as_deref()),
-            error: None,
-        },
-    );
+    let mut res = render(&caller, StatusCode::OK, |nav, csrf| LoginPage {
+        nav,
+        csrf,
+        username: String::new(),
+        next: safe_next(q.next.as_deref()).unwrap_or_default(),
+        notice: notice_text(q.notice.as_deref()),
+        error: None,
+    });
     if caller.problem == Some(CredentialProblem::SessionEnded)
         && let Ok(v) = HeaderValue::from_str(&clear_session_cookie())
     {
@@ -158,20 +145,14 @@ async fn login_submit(
     let username: String = f.text("username").trim().chars().take(64).collect();
     let next = safe_next(f.get("next"));
     let again = |status: StatusCode, error: String| {
-        let csrf = caller.csrf_token();
-        respond(
-            &caller,
-            &csrf,
-            status,
-            &LoginPage {
-                nav: Nav::for_caller(&caller, &csrf),
-                csrf: csrf.clone(),
-                username: username.clone(),
-                next: next.clone().unwrap_or_default(),
-                notice: None,
-                error: Some(error),
-            },
-        )
+        render(&caller, status, |nav, csrf| LoginPage {
+            nav,
+            csrf,
+            username: username.clone(),
+            next: next.clone().unwrap_or_default(),
+            notice: None,
+            error: Some(error),
+        })
     };
     let sec = &state.config.security;
     if !state.limiter.allow(
@@ -183,14 +164,14 @@ async fn login_submit(
     ) {
         return again(
             StatusCode::TOO_MANY_REQUESTS,
-            "登录尝试过于频繁，请一分钟后再试。".into(),
+            texts::login::TOO_FREQUENT.into(),
         );
     }
     let password = f.text("password");
     if username.is_empty() || password.is_empty() {
         return again(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "请输入账号和密码。".into(),
+            texts::login::MISSING.into(),
         );
     }
     match accounts::login(&state, &caller, &username, password).await {
@@ -262,19 +243,13 @@ impl RegisterPage {
 }
 
 async fn register_form(caller: Caller) -> Response {
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &RegisterPage {
-            nav: Nav::for_caller(&caller, &csrf),
-            csrf: csrf.clone(),
-            values: BTreeMap::new(),
-            errors: BTreeMap::new(),
-            message: None,
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, csrf| RegisterPage {
+        nav,
+        csrf,
+        values: BTreeMap::new(),
+        errors: BTreeMap::new(),
+        message: None,
+    })
 }
 
 struct RegisterFields;
@@ -301,20 +276,14 @@ async fn register_submit(
     for k in ["uscc", "enterprise_name", "contact_name", "phone"] {
         values.insert(k.to_owned(), f.text(k).chars().take(200).collect());
     }
-    let render = |status: StatusCode, errors: BTreeMap<String, String>, message: Option<String>| {
-        let csrf = caller.csrf_token();
-        respond(
-            &caller,
-            &csrf,
-            status,
-            &RegisterPage {
-                nav: Nav::for_caller(&caller, &csrf),
-                csrf: csrf.clone(),
-                values: values.clone(),
-                errors,
-                message,
-            },
-        )
+    let again = |status: StatusCode, errors: BTreeMap<String, String>, message: Option<String>| {
+        render(&caller, status, |nav, csrf| RegisterPage {
+            nav,
+            csrf,
+            values: values.clone(),
+            errors,
+            message,
+        })
     };
     if !state.limiter.allow(
         Limit::Register,
@@ -323,10 +292,10 @@ async fn register_submit(
         3_600_000,
         state.now_ms(),
     ) {
-        return render(
+        return again(
             StatusCode::TOO_MANY_REQUESTS,
             BTreeMap::new(),
-            Some("注册过于频繁，请稍后再试。".into()),
+            Some(texts::login::REGISTER_TOO_FREQUENT.into()),
         );
     }
     let r = Registration {
@@ -350,10 +319,10 @@ async fn register_submit(
                 };
                 errors.entry(name).or_insert(fe.message);
             }
-            render(
+            again(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 errors,
-                Some("填写内容有误，请按提示修改。".into()),
+                Some(texts::login::REGISTER_INVALID.into()),
             )
         }
         Err(e) => failure_page(e),
@@ -385,11 +354,7 @@ fn role_text(state: &AppState, role: &str, scope: &str) -> String {
     if scope.is_empty() {
         return label.to_owned();
     }
-    let scope_name = state
-        .config
-        .unit(scope)
-        .map_or_else(|| scope.to_owned(), |u| u.name.clone());
-    format!("{label} · {scope_name}")
+    format!("{label} · {}", crate::web::staff::unit_name(state, scope))
 }
 
 async fn account_page(
@@ -474,18 +439,12 @@ async fn password_form(caller: Caller) -> Response {
     let Some(me) = caller.account() else {
         return login_redirect(&caller, "/account/password");
     };
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &PasswordPage {
-            nav: Nav::for_caller(&caller, &csrf),
-            csrf: csrf.clone(),
-            forced: me.must_change_password,
-            errors: BTreeMap::new(),
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, csrf| PasswordPage {
+        nav,
+        csrf,
+        forced: me.must_change_password,
+        errors: BTreeMap::new(),
+    })
 }
 
 /// The password form; signed-in callers only.

@@ -7,9 +7,10 @@
 use crate::AppState;
 use crate::app::board::{self, Board, BoardParams, BoardQuery, date_text};
 use crate::auth::Caller;
+use crate::texts::{self, board as t};
 use crate::web::Failure;
 use crate::web::staff::{district_name, gate, service_name, when};
-use crate::web::{Nav, respond};
+use crate::web::{Nav, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -117,13 +118,13 @@ fn scope_text(state: &AppState, p: &BoardParams) -> String {
         .filter
         .district
         .as_deref()
-        .map_or_else(|| "全部".to_owned(), |c| district_name(state, c));
+        .map_or_else(|| t::ALL.to_owned(), |c| district_name(state, c));
     let s = p
         .filter
         .service
         .as_deref()
-        .map_or_else(|| "全部".to_owned(), |c| service_name(state, c));
-    format!("区县：{d}；业务：{s}")
+        .map_or_else(|| t::ALL.to_owned(), |c| service_name(state, c));
+    texts::fill(t::SCOPE, &[("district", &d), ("service", &s)])
 }
 
 fn view(state: &AppState, p: &BoardParams, b: &Board) -> BoardView {
@@ -133,9 +134,13 @@ fn view(state: &AppState, p: &BoardParams, b: &Board) -> BoardView {
     BoardView {
         updated: b.generated_at.format(&fmt).unwrap_or_default(),
         counted: b.open_counted_at.format(&fmt).unwrap_or_default(),
-        period: format!(
-            "{} 至 {}（{} 天）",
-            b.period.from, b.period.to, b.period.days
+        period: texts::fill(
+            t::PERIOD,
+            &[
+                ("from", &b.period.from),
+                ("to", &b.period.to),
+                ("days", &b.period.days),
+            ],
         ),
         scope: scope_text(state, p),
         open_total: b.open.all.total,
@@ -296,12 +301,12 @@ impl Chart {
                 y: y_of(p.finished),
                 w: bar_w,
                 h: Self::HEIGHT - Self::BOTTOM - y_of(p.finished),
-                title: format!("{}：办结 {} 个环节", p.date, p.finished),
+                title: texts::fill(t::BAR, &[("date", &p.date), ("n", &p.finished)]),
             });
             c.dots.push(Dot {
                 x,
                 y: y_of(p.overdue),
-                title: format!("{}：新增超期 {} 个", p.date, p.overdue),
+                title: texts::fill(t::DOT, &[("date", &p.date), ("n", &p.overdue)]),
             });
             points.push(format!("{x},{}", y_of(p.overdue)));
             if i % every == 0 {
@@ -311,9 +316,14 @@ impl Chart {
         c.line = points.join(" ");
         let finished: i64 = trend.iter().map(|p| p.finished).sum();
         let overdue: i64 = trend.iter().map(|p| p.overdue).sum();
-        c.summary = format!(
-            "期内共办结 {finished} 个环节，新增超期 {overdue} 个；单日办结最多 {} 个。",
-            trend.iter().map(|p| p.finished).max().unwrap_or(0)
+        let most = trend.iter().map(|p| p.finished).max().unwrap_or(0);
+        c.summary = texts::fill(
+            t::SUMMARY,
+            &[
+                ("finished", &finished),
+                ("overdue", &overdue),
+                ("most", &most),
+            ],
         );
         c
     }
@@ -403,9 +413,8 @@ fn page_response(
         ),
         None => (typed(&q.from), typed(&q.to), String::new(), None),
     };
-    let csrf = caller.csrf_token();
-    let p = BoardPage {
-        nav: Nav::for_caller(caller, &csrf),
+    render(caller, status, |nav, _| BoardPage {
+        nav,
         districts: choices(
             config
                 .districts
@@ -426,8 +435,7 @@ fn page_response(
         query,
         refresh_seconds: REFRESH_SECONDS,
         v,
-    };
-    respond(caller, &csrf, status, &p)
+    })
 }
 
 /// What a page or export of the board needs: the caller may see it, the
@@ -523,7 +531,7 @@ fn rfc5987(s: &str) -> String {
 pub fn disposition(p: &BoardParams) -> String {
     let (from, to) = (date_text(p.from), date_text(p.to));
     let ascii = format!("board-{from}_{to}.xlsx");
-    let chinese = format!("办理时限考核_{from}至{to}.xlsx");
+    let chinese = texts::fill(t::FILE_NAME, &[("from", &from), ("to", &to)]);
     format!(
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
         rfc5987(&chinese)
@@ -540,35 +548,30 @@ pub fn workbook(
     use rust_xlsxwriter::{Format, Workbook};
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
-    ws.set_name("考核")?;
+    ws.set_name(t::SHEET)?;
     let bold = Format::new().set_bold();
     let title = Format::new().set_bold().set_font_size(14);
     let pct = Format::new().set_num_format("0.0%");
     let dec = Format::new().set_num_format("0.0");
-    ws.write_string_with_format(0, 0, "水电气网暖联动报装 各单位办理时限考核", &title)?;
+    ws.write_string_with_format(0, 0, t::TITLE, &title)?;
     ws.write_string(
         1,
         0,
-        format!(
-            "统计期间：{} 至 {}；{}；生成时间：{}",
-            b.period.from,
-            b.period.to,
-            scope_text(state, p),
-            when(state, b.generated_at)
+        texts::fill(
+            t::SUBTITLE,
+            &[
+                ("from", &b.period.from),
+                ("to", &b.period.to),
+                ("scope", &scope_text(state, p)),
+                ("generated", &when(state, b.generated_at)),
+            ],
         ),
     )?;
-    let mut headers: Vec<String> = [
-        "单位",
-        "办结环节数",
-        "按期办结数",
-        "按期率",
-        "平均用时（工作小时）",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    headers
-        .extend(board::working_stages().map(|s| format!("{}平均用时（工作小时）", s.label_zh())));
-    headers.extend(["当前在办".to_owned(), "当前超期".to_owned()]);
+    let mut headers: Vec<String> = t::HEADERS.iter().map(|h| (*h).to_owned()).collect();
+    headers.extend(
+        board::working_stages().map(|s| texts::fill(t::STAGE_AVERAGE, &[("stage", &s.label_zh())])),
+    );
+    headers.extend(t::OPEN_HEADERS.iter().map(|h| (*h).to_owned()));
     for (col, h) in headers.iter().enumerate() {
         ws.write_string_with_format(3, col as u16, h, &bold)?;
     }
@@ -598,19 +601,11 @@ pub fn workbook(
         ws.write_number(row, after + 1, u.overdue as f64)?;
     }
     let notes = 5 + b.units.len() as u32;
-    for (k, line) in DEFINITIONS.iter().enumerate() {
+    for (k, line) in t::DEFINITIONS.iter().enumerate() {
         ws.write_string(notes + k as u32, 0, *line)?;
     }
     wb.save_to_buffer()
 }
-
-/// The figures' definitions, as the page and the workbook state them.
-pub const DEFINITIONS: [&str; 4] = [
-    "办结环节：期内受理、踏勘、设计、审批、施工、接入等环节办理完毕（含不予受理）的次数；申请人撤销的不计。",
-    "按期率 = 期内办结环节中未超过办理时限的比例。",
-    "平均用时：环节从开始到办结所用的工作时间（按法定工作日和工作时段计，退回补正等待申请人的时间不计），单位为工作小时。",
-    "新增超期：办理时限落在当日、到期仍未办结的环节数（含其后超期办结的和至今仍超期的）。",
-];
 
 /// The per-unit figures as an Excel file.
 async fn board_export(
@@ -627,10 +622,7 @@ async fn board_export(
         Ok(bytes) => bytes,
         Err(e) => {
             tracing::error!(error = %e, "workbook failed");
-            return crate::web::error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "导出失败，请稍后重试",
-            );
+            return crate::web::error_page(StatusCode::INTERNAL_SERVER_ERROR, t::EXPORT_FAILED);
         }
     };
     let mut res = bytes.into_response();

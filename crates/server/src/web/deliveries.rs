@@ -4,8 +4,9 @@
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::texts::deliveries as t;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, respond};
+use crate::web::{Nav, error_page, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -89,44 +90,33 @@ async fn page(
         .map(|d| Line {
             id: d.id,
             channel: if d.channel == "email" {
-                "邮件"
+                t::EMAIL
             } else {
-                "短信"
+                t::SMS
             },
             address: mask(&d.channel, &d.address),
             title: d.title,
             status: match d.status.as_str() {
-                "sent" => "已发送",
-                "failed" => "已放弃",
-                _ => "待发送",
+                "sent" => t::SENT,
+                "failed" => t::FAILED,
+                _ => t::PENDING,
             },
             failed: d.status == "failed",
             attempts: d.attempts,
             error: d.last_error.unwrap_or_default(),
-            created: crate::web::staff::when(
-                &state,
-                onestop_domain::timefmt::from_ms(d.created_at_ms, state.offset),
-            ),
+            created: crate::web::staff::when_ms(&state, d.created_at_ms),
         })
         .collect();
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &Page {
-            nav: Nav::for_caller(&caller, &csrf),
-            csrf: csrf.clone(),
-            pending,
-            sent,
-            failed,
-            filter: filter.to_owned(),
-            lines,
-            notice: q
-                .contains_key("requeued")
-                .then_some("已重新排队，将尽快发送。"),
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, csrf| Page {
+        nav,
+        csrf,
+        pending,
+        sent,
+        failed,
+        filter: filter.to_owned(),
+        lines,
+        notice: q.contains_key("requeued").then_some(t::REQUEUED),
+    })
 }
 
 /// The retry button: only its token.
@@ -169,7 +159,7 @@ async fn retry(
         .await;
     match done {
         Ok(true) => Redirect::to("/admin/deliveries?requeued=1").into_response(),
-        Ok(false) => error_page(StatusCode::CONFLICT, "该消息不是已放弃状态，无需重发。"),
+        Ok(false) => error_page(StatusCode::CONFLICT, t::NOT_FAILED),
         Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }

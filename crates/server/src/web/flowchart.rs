@@ -5,6 +5,8 @@
 //! a lane on the right; actions that keep the stage are written in its box;
 //! an action open in many stages (cancelling) is drawn once, on the left.
 
+use crate::texts::{self, flowchart as t};
+use crate::web::{list, trim_number};
 use onestop_domain::application::Stage;
 use onestop_domain::config::CityConfig;
 use std::fmt::Write;
@@ -22,11 +24,6 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn days(d: f64) -> String {
-    let s = format!("{d:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
 /// The flowchart of `config.process`, as a standalone `<svg>` element.
 pub fn svg(config: &CityConfig) -> String {
     let p = &config.process;
@@ -40,11 +37,13 @@ pub fn svg(config: &CityConfig) -> String {
         if a.from.len() >= 3 {
             let to = a.targets().next().unwrap_or("");
             let to_label = Stage::parse(to).map_or(to, |s| s.label_zh());
-            global.push(format!(
-                "{}：{} 个环节均可 → {}",
-                a.label,
-                a.from.len(),
-                to_label
+            global.push(texts::fill(
+                t::FROM_ANY,
+                &[
+                    ("action", &a.label),
+                    ("n", &a.from.len()),
+                    ("to", &to_label),
+                ],
             ));
             continue;
         }
@@ -52,18 +51,16 @@ pub fn svg(config: &CityConfig) -> String {
             let Some(i) = index(f) else { continue };
             let mut targets: Vec<(&str, String)> = Vec::new();
             if let Some(r) = &a.route_by_external_works {
-                let t = days(limits.external_works_threshold_m);
-                targets.push((r.none.as_str(), format!("{}（无外线）", a.label)));
-                targets.push((
-                    r.below_threshold.as_str(),
-                    format!("{}（外线 < {t} 米）", a.label),
-                ));
+                let m = trim_number(limits.external_works_threshold_m);
+                let label = |text: &str| texts::fill(text, &[("action", &a.label), ("m", &m)]);
+                targets.push((r.none.as_str(), label(t::NO_WORKS)));
+                targets.push((r.below_threshold.as_str(), label(t::BELOW_THRESHOLD)));
                 targets.push((
                     r.at_or_above_threshold.as_str(),
-                    format!("{}（外线 ≥ {t} 米）", a.label),
+                    label(t::AT_OR_ABOVE_THRESHOLD),
                 ));
                 if let Some(to) = &a.to {
-                    targets.push((to.as_str(), format!("{}（待设计）", a.label)));
+                    targets.push((to.as_str(), label(t::TO_DESIGN)));
                 }
             } else if let Some(to) = &a.to {
                 targets.push((to.as_str(), a.label.clone()));
@@ -87,9 +84,10 @@ pub fn svg(config: &CityConfig) -> String {
     let _ = write!(
         out,
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="flow-title" class="flowchart" font-family="sans-serif" font-size="13">
-<title id="flow-title">联动报装办理流程图</title>
+<title id="flow-title">{title}</title>
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#1f4e79"/></marker></defs>
-"##
+"##,
+        title = t::TITLE,
     );
     for (i, s) in p.stages.iter().enumerate() {
         let y = y_of(i);
@@ -98,10 +96,10 @@ pub fn svg(config: &CityConfig) -> String {
             .limit
             .as_deref()
             .and_then(|l| limits.days(l))
-            .map(|d| format!("时限 {} 个工作日", days(d)))
+            .map(|d| texts::fill(t::LIMIT, &[("days", &trim_number(d))]))
             .unwrap_or_else(|| {
                 if s.terminal {
-                    "办结".into()
+                    t::TERMINAL.into()
                 } else {
                     String::new()
                 }
@@ -125,7 +123,7 @@ pub fn svg(config: &CityConfig) -> String {
                 r##"<text x="{cx}" y="{y2}" text-anchor="middle" fill="#8a5a00" font-size="12">{t}</text>"##,
                 cx = LEFT + BOX_W / 2,
                 y2 = y + 62,
-                t = esc(&format!("本环节内：{}", in_box[i].join("、")))
+                t = esc(&texts::fill(t::IN_STAGE, &[("actions", &list(&in_box[i]))]))
             );
         }
         out.push_str("</g>\n");

@@ -24,12 +24,12 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::middleware::read_body;
-use crate::web::{csrf_failed_page, error_page, failure_page};
+use crate::web::{Failure, csrf_failed_page, error_page, failure_page};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::marker::PhantomData;
 
 /// Longest key looked at (the longest real one, a gas equipment row's
@@ -60,6 +60,72 @@ enum Rule {
         rows: usize,
         leaves: &'static [&'static str],
     },
+}
+
+/// A refused form, shown again on its page: which of the page's forms
+/// (`decide:<item>`, an action's code, …), the answer's status, its field
+/// errors, what was typed and the refusal's message. The default is
+/// "nothing refused" (and `200`).
+#[derive(Default)]
+pub struct Refused {
+    pub form: String,
+    pub status: StatusCode,
+    /// Field → the first message about it.
+    pub errors: BTreeMap<String, String>,
+    pub typed: HashMap<String, String>,
+    pub message: Option<String>,
+}
+
+impl Refused {
+    /// `form` refused with `e`, `typed` kept to show again.
+    pub fn new(form: impl Into<String>, typed: HashMap<String, String>, e: &impl Failure) -> Self {
+        Refused {
+            form: form.into(),
+            status: e.status(),
+            errors: errors_of(e),
+            typed,
+            message: Some(e.message()),
+        }
+    }
+
+    /// The error beside `field`, when `form` is the one refused.
+    pub fn err(&self, form: &str, field: &str) -> Option<&str> {
+        (self.form == form)
+            .then(|| self.errors.get(field).map(String::as_str))
+            .flatten()
+    }
+
+    /// What was typed into `field`, when `form` is the one refused (else empty).
+    pub fn typed(&self, form: &str, field: &str) -> &str {
+        if self.form == form {
+            self.typed.get(field).map(String::as_str).unwrap_or("")
+        } else {
+            ""
+        }
+    }
+}
+
+/// A refused request's field errors, the first message per field (for the
+/// forms that show each beside its field).
+pub fn errors_of(e: &impl Failure) -> BTreeMap<String, String> {
+    let mut errors = BTreeMap::new();
+    for f in &e.fields() {
+        errors.entry(f.field.clone()).or_insert(f.message.clone());
+    }
+    errors
+}
+
+/// What was typed into a refused form, to show it again: every field but
+/// the CSRF token, each value cut to `max_chars` characters.
+pub fn typed_back<'a>(
+    fields: impl IntoIterator<Item = (&'a String, &'a String)>,
+    max_chars: usize,
+) -> HashMap<String, String> {
+    fields
+        .into_iter()
+        .filter(|(k, _)| k.as_str() != CSRF_FIELD)
+        .map(|(k, v)| (k.clone(), v.chars().take(max_chars).collect()))
+        .collect()
 }
 
 /// The fields a form declares.
@@ -310,10 +376,7 @@ pub trait PageFields: Send + Sync + 'static {
 
 /// The `400` page for a form with content it does not recognise.
 pub fn unrecognised_page() -> Response {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "提交的内容中有无法识别的项目，本次提交未被处理。请返回上一页，刷新后重新填写并提交。",
-    )
+    error_page(StatusCode::BAD_REQUEST, crate::texts::page::UNRECOGNISED)
 }
 
 /// A page form read through its [`PageFields`]: the recognised fields, the

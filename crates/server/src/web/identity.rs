@@ -6,10 +6,12 @@
 use crate::AppState;
 use crate::app::identity;
 use crate::auth::Caller;
+use crate::texts::{self, claims as t};
 use crate::web::Failure;
 use crate::web::admin::gate;
 use crate::web::form::{Decoded, PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, failure_page, respond};
+use crate::web::staff::when_ms as when;
+use crate::web::{Nav, error_page, failure_page, render, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -18,7 +20,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use onestop_domain::access::{Capability, mask_phone};
 use onestop_domain::identity::{ClaimDecision, ClaimStatus};
-use onestop_domain::timefmt;
 use onestop_store::claims::Claim;
 
 pub fn routes() -> Router<AppState> {
@@ -55,27 +56,25 @@ pub struct ClaimView {
     pub mine: bool,
 }
 
-/// City time, for people (the pages' one format).
-fn when(state: &AppState, ms: i64) -> String {
-    crate::web::staff::when(state, timefmt::from_ms(ms, state.offset))
-}
-
 fn view(state: &AppState, c: &Claim, me: &str) -> ClaimView {
     let decided = match (c.via, c.decided_at_ms) {
-        (Some(via), Some(at)) => format!("{}（{}）", via.label_zh(), when(state, at)),
+        (Some(via), Some(at)) => texts::fill(
+            t::DECIDED,
+            &[("via", &via.label_zh()), ("at", &when(state, at))],
+        ),
         _ => String::new(),
     };
     ClaimView {
         id: c.id.clone(),
         version: c.version,
         enterprise_name: if c.enterprise_name.trim().is_empty() {
-            format!("信用代码为 {} 的企业", c.uscc)
+            texts::fill(t::UNNAMED, &[("uscc", &c.uscc)])
         } else {
             c.enterprise_name.clone()
         },
         uscc: c.uscc.clone(),
         status: if c.owner && c.status == ClaimStatus::Verified {
-            "已认证 · 企业管理员"
+            t::VERIFIED_OWNER
         } else {
             c.status.label_zh()
         },
@@ -140,13 +139,7 @@ struct Notice {
 }
 
 fn notice_text(code: Option<&str>) -> Option<(bool, String)> {
-    let t = match code? {
-        "code_sent" => "验证码已发送，10 分钟内有效。请向收到短信的联系人索取验证码后填写。",
-        "verified" => "认证已通过，现在可以查看和办理本企业的全部申请。",
-        "decided" => "已处理。",
-        _ => return None,
-    };
-    Some((true, t.to_owned()))
+    texts::claim_notices::get(code?).map(|t| (true, t.to_owned()))
 }
 
 /// The enterprise page again with a use case's refusal on it (a claim the
@@ -210,22 +203,16 @@ async fn render_my(
             members,
         });
     }
-    let csrf = caller.csrf_token();
-    respond(
-        caller,
-        &csrf,
-        status,
-        &MyPage {
-            nav: Nav::for_caller(caller, &csrf),
-            csrf: csrf.clone(),
-            claims,
-            owned,
-            sms,
-            legal_person: identity::legal_person_login(state).map(str::to_owned),
-            message,
-            code_error,
-        },
-    )
+    render(caller, status, |nav, csrf| MyPage {
+        nav,
+        csrf,
+        claims,
+        owned,
+        sms,
+        legal_person: identity::legal_person_login(state).map(str::to_owned),
+        message,
+        code_error,
+    })
 }
 
 async fn my_page(
@@ -353,10 +340,7 @@ async fn legal_person_back(
             &state,
             &caller,
             StatusCode::CONFLICT,
-            Some((
-                false,
-                "法人登录没有完成（已取消或未授权），请重新发起，或选择其他认证方式".to_owned(),
-            )),
+            Some((false, t::LEGAL_PERSON_CANCELLED.to_owned())),
             None,
         )
         .await;
@@ -437,7 +421,7 @@ async fn decide(
         }
     };
     let Some(decision) = decision_of(&form) else {
-        return error_page(StatusCode::BAD_REQUEST, "请选择要进行的操作");
+        return error_page(StatusCode::BAD_REQUEST, t::NO_DECISION);
     };
     let version = form
         .get("version")
@@ -451,7 +435,7 @@ async fn decide(
         return again(crate::app::error::Error::refused(
             crate::app::error::Refusal::Unacceptable,
             "validation_failed",
-            "请先核验营业执照原件和经办人身份证件，并勾选“已核验”后再通过",
+            t::NOT_CHECKED,
         ))
         .await;
     }
@@ -513,11 +497,11 @@ async fn render_hall(
         if onestop_domain::form::uscc_is_valid(uscc) {
             match identity::enterprise_claims(state, caller, uscc).await {
                 Ok(Some(list)) => claims = list.iter().map(|c| view(state, c, &me)).collect(),
-                Ok(None) => return error_page(StatusCode::FORBIDDEN, "无权访问此页面"),
+                Ok(None) => return error_page(StatusCode::FORBIDDEN, t::HALL_FORBIDDEN),
                 Err(e) => return failure_page(e),
             }
         } else {
-            uscc_error = Some("请填写 18 位统一社会信用代码（以营业执照为准）".to_owned());
+            uscc_error = Some(t::USCC_INVALID.to_owned());
         }
     }
     let csrf = caller.csrf_token();

@@ -21,6 +21,7 @@ use crate::AppState;
 use crate::app::applications;
 use crate::auth::{Caller, Limit};
 use crate::error::ApiError;
+use crate::texts;
 use crate::web::form::{Decoded, PageFields, PageForm, Spec};
 use askama::Template;
 use axum::Router;
@@ -76,7 +77,11 @@ pub fn page(status: StatusCode, t: &impl Template) -> Response {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "页面生成失败").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                texts::page::RENDER_FAILED,
+            )
+                .into_response()
         }
     }
 }
@@ -109,39 +114,39 @@ impl Nav {
                 links.push((
                     "/applications",
                     if (has(Role::Applicant) || has(Role::Claimant)) && a.grants.len() == 1 {
-                        "我的申请"
+                        texts::nav::MY_APPLICATIONS
                     } else {
-                        "申请"
+                        texts::nav::APPLICATIONS
                     },
                 ));
             }
             if has(Role::Operator) {
-                links.push(("/workbench", "工单"));
+                links.push(("/workbench", texts::nav::WORKBENCH));
             }
             if caller.subject.may(Capability::ClaimEnterprise) {
-                links.push(("/account/enterprise", "企业认证"));
+                links.push(("/account/enterprise", texts::nav::ENTERPRISE));
             }
             if caller.subject.may(Capability::VerifyEnterprises) {
-                links.push(("/hall/claims", "认证核验"));
+                links.push(("/hall/claims", texts::nav::HALL_CLAIMS));
             }
             if caller.subject.may(Capability::DecideApprovals) {
-                links.push(("/approvals", "审批事项"));
+                links.push(("/approvals", texts::nav::APPROVALS));
             }
             if caller.subject.may(Capability::Supervise) {
-                links.push(("/supervision", "超期督办"));
-                links.push(("/board", "监督看板"));
+                links.push(("/supervision", texts::nav::SUPERVISION));
+                links.push(("/board", texts::nav::BOARD));
             }
             if has(Role::Admin) {
-                links.push(("/admin/accounts", "账户"));
-                links.push(("/admin/apikeys", "API 密钥"));
-                links.push(("/admin/calendar", "工作日历"));
-                links.push(("/admin/deliveries", "邮件短信"));
+                links.push(("/admin/accounts", texts::nav::ACCOUNTS));
+                links.push(("/admin/apikeys", texts::nav::API_KEYS));
+                links.push(("/admin/calendar", texts::nav::CALENDAR));
+                links.push(("/admin/deliveries", texts::nav::DELIVERIES));
             }
             if caller.subject.may(Capability::ReadAudit) {
-                links.push(("/admin/audit", "审计日志"));
+                links.push(("/admin/audit", texts::nav::AUDIT));
             }
         }
-        links.push(("/account", "我的账户"));
+        links.push(("/account", texts::nav::MY_ACCOUNT));
         Nav {
             user: Some(a.display_name.clone()),
             csrf: csrf.to_owned(),
@@ -153,6 +158,18 @@ impl Nav {
             },
         }
     }
+}
+
+/// A page for this caller, built from the header's navigation and the CSRF
+/// token its forms carry (see [`respond`]).
+pub fn render<T: Template>(
+    caller: &Caller,
+    status: StatusCode,
+    build: impl FnOnce(Nav, String) -> T,
+) -> Response {
+    let csrf = caller.csrf_token();
+    let page = build(Nav::for_caller(caller, &csrf), csrf.clone());
+    respond(caller, &csrf, status, &page)
 }
 
 /// A rendered page for this caller: sets the anonymous CSRF cookie when the
@@ -179,6 +196,16 @@ pub struct ServiceView {
     pub unit_names: String,
 }
 
+/// The configured districts, (code, name).
+fn district_pairs(state: &AppState) -> Vec<(String, String)> {
+    state
+        .config
+        .districts
+        .iter()
+        .map(|d| (d.code.clone(), d.name.clone()))
+        .collect()
+}
+
 fn service_views(state: &AppState) -> Vec<ServiceView> {
     state
         .config
@@ -198,7 +225,7 @@ fn service_views(state: &AppState) -> Vec<ServiceView> {
             ServiceView {
                 code: s.code.clone(),
                 name: s.name.clone(),
-                unit_names: units.join("、"),
+                unit_names: list(units),
             }
         })
         .collect()
@@ -217,22 +244,44 @@ struct HomePage {
 async fn home(State(state): State<AppState>, caller: Caller) -> Response {
     let l = &state.config.limits;
     let hours = l.acceptance_days * state.clock.get().hours().day_seconds() as f64 / 3600.0;
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &HomePage {
-            nav: Nav::for_caller(&caller, &csrf),
-            city: state.config.city.name.clone(),
-            services: service_views(&state),
-            acceptance_hours: trim_number(hours),
-            threshold_m: trim_number(l.external_works_threshold_m),
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, _| HomePage {
+        nav,
+        city: state.config.city.name.clone(),
+        services: service_views(&state),
+        acceptance_hours: trim_number(hours),
+        threshold_m: trim_number(l.external_works_threshold_m),
+    })
 }
 
-fn trim_number(v: f64) -> String {
+/// Items for people, in one line: `供水、供电`.
+pub fn list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    let mut out = String::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(texts::common::LIST_SEPARATOR);
+        }
+        out.push_str(item.as_ref());
+    }
+    out
+}
+
+/// The note over a list whose query had filters it could not use.
+pub(crate) fn filters_notice(invalid: bool) -> Option<String> {
+    invalid.then(|| texts::common::FILTERS_IGNORED.to_owned())
+}
+
+/// The confirmation a page shows after one of its forms was taken
+/// (`?done=…`), from the page's own list of them.
+pub(crate) fn done_note(done: Option<&str>, notes: &[(&str, &str)]) -> Option<String> {
+    let done = done?;
+    notes
+        .iter()
+        .find(|(code, _)| *code == done)
+        .map(|(_, note)| (*note).to_owned())
+}
+
+/// `50`, `12.5`: numbers without trailing zeros.
+pub(crate) fn trim_number(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
@@ -307,12 +356,7 @@ impl ApplyPage {
             nav: Nav::for_caller(caller, &csrf),
             csrf,
             city: state.config.city.name.clone(),
-            districts: state
-                .config
-                .districts
-                .iter()
-                .map(|d| (d.code.clone(), d.name.clone()))
-                .collect(),
+            districts: district_pairs(state),
             services: service_views(state),
             carriers: state
                 .config
@@ -704,7 +748,7 @@ async fn apply_submit(
         errors.push(FieldError {
             field: "services".into(),
             code: onestop_domain::form::FieldCode::Required,
-            message: "请至少选择一项报装业务".into(),
+            message: texts::apply::NO_SERVICE.into(),
         });
     }
     let token = values
@@ -746,7 +790,7 @@ async fn apply_submit(
             Some(id) => submitted_receipt(&caller, &id, &submitted),
             None => error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "提交结果读取失败，请查询申请状态",
+                texts::apply::RECEIPT_UNREADABLE,
             ),
         },
         Err(e) if e.code() == "validation_failed" => {
@@ -766,10 +810,9 @@ async fn apply_submit(
             let csrf = p.csrf.clone();
             respond(&caller, &csrf, StatusCode::UNPROCESSABLE_ENTITY, &p)
         }
-        Err(e) if e.code() == "idempotency_conflict" => error_page(
-            StatusCode::CONFLICT,
-            "这份申请表已经提交过。如需再次申请，请重新打开申请页填写。",
-        ),
+        Err(e) if e.code() == "idempotency_conflict" => {
+            error_page(StatusCode::CONFLICT, texts::apply::ALREADY_SUBMITTED)
+        }
         Err(e) => failure_page(e),
     }
 }
@@ -800,7 +843,6 @@ struct ReceiptPage {
     /// read the application; the public view has none.
     full: bool,
     app: Application,
-    title: String,
     services: Vec<ServiceView>,
     districts: Vec<(String, String)>,
     just_submitted: bool,
@@ -824,14 +866,7 @@ impl ReceiptPage {
             .map_or_else(|| code.clone(), |d| d.1.clone())
     }
     fn when(&self, t: &time::OffsetDateTime) -> String {
-        format!(
-            "{:04}年{:02}月{:02}日 {:02}:{:02}",
-            t.year(),
-            t.month() as u8,
-            t.day(),
-            t.hour(),
-            t.minute()
-        )
+        timefmt::when_zh(*t, t.offset())
     }
     fn iso(&self, t: &time::OffsetDateTime) -> String {
         timefmt::format(*t)
@@ -843,7 +878,7 @@ impl ReceiptPage {
         self.app
             .form
             .appointment_at
-            .map_or_else(|| "尽快接入".to_owned(), |t| self.when(&t))
+            .map_or_else(|| texts::common::SOONEST.to_owned(), |t| self.when(&t))
     }
     fn masked_phone(&self) -> String {
         mask_phone(&self.app.form.contact.phone)
@@ -865,19 +900,9 @@ fn receipt_page(
     ReceiptPage {
         nav,
         full,
-        title: if just_submitted {
-            "申请已提交".into()
-        } else {
-            "申请进度".into()
-        },
         app,
         services: service_views(state),
-        districts: state
-            .config
-            .districts
-            .iter()
-            .map(|d| (d.code.clone(), d.name.clone()))
-            .collect(),
+        districts: district_pairs(state),
         just_submitted,
         query_code: None,
     }
@@ -976,18 +1001,12 @@ fn status_page(
     number: String,
     message: Option<String>,
 ) -> Response {
-    let csrf = caller.csrf_token();
-    respond(
-        caller,
-        &csrf,
-        status,
-        &StatusPage {
-            nav: Nav::for_caller(caller, &csrf),
-            csrf: csrf.clone(),
-            number,
-            message,
-        },
-    )
+    render(caller, status, |nav, csrf| StatusPage {
+        nav,
+        csrf,
+        number,
+        message,
+    })
 }
 
 fn clean_number(v: &str) -> String {
@@ -1074,7 +1093,7 @@ async fn lookup(state: &AppState, caller: &Caller, form: &Decoded) -> Response {
             caller,
             StatusCode::UNPROCESSABLE_ENTITY,
             number,
-            Some("请填写申请编号，以及联系电话的后四位或回执上的8位查询码".into()),
+            Some(texts::status::MISSING.into()),
         );
     };
     let sec = &state.config.security;
@@ -1090,7 +1109,7 @@ async fn lookup(state: &AppState, caller: &Caller, form: &Decoded) -> Response {
             caller,
             StatusCode::TOO_MANY_REQUESTS,
             number,
-            Some("查询过于频繁，请一分钟后再试".into()),
+            Some(texts::status::TOO_FREQUENT.into()),
         );
     }
     const HOUR_MS: i64 = 3_600_000;
@@ -1104,7 +1123,7 @@ async fn lookup(state: &AppState, caller: &Caller, form: &Decoded) -> Response {
             caller,
             StatusCode::TOO_MANY_REQUESTS,
             number,
-            Some("该申请编号的查询失败次数过多，请一小时后再试；也可以用回执上的查询码查询".into()),
+            Some(texts::status::NUMBER_LOCKED.into()),
         );
     }
     match applications::get_by_number(state, number.clone()).await {
@@ -1130,10 +1149,7 @@ async fn lookup(state: &AppState, caller: &Caller, form: &Decoded) -> Response {
                 caller,
                 StatusCode::NOT_FOUND,
                 number,
-                Some(
-                    "未找到匹配的申请，请核对申请编号（如 LB202611270001）和联系电话后四位或查询码"
-                        .into(),
-                ),
+                Some(texts::status::NOT_FOUND.into()),
             )
         }
         Err(e) => failure_page(e),
@@ -1143,10 +1159,7 @@ async fn lookup(state: &AppState, caller: &Caller, form: &Decoded) -> Response {
 /// A state-changing form arrived without a valid CSRF token.
 pub fn csrf_failed_page() -> Response {
     crate::refusals::refused(
-        error_page(
-            StatusCode::FORBIDDEN,
-            "页面已过期或请求来源无效。请返回上一页，刷新后重新提交。",
-        ),
+        error_page(StatusCode::FORBIDDEN, texts::page::CSRF_FAILED),
         crate::refusals::Reason::Csrf,
     )
 }
@@ -1178,7 +1191,7 @@ async fn process_page(State(state): State<AppState>, caller: Caller) -> Response
     };
     let role_name = |r: &str| {
         if r == onestop_domain::workflow::SYSTEM_ROLE {
-            "系统（审批结果）".to_owned()
+            texts::process::SYSTEM_ROLE.to_owned()
         } else {
             Role::parse(r).map_or_else(|| r.to_owned(), |r| r.label_zh().to_owned())
         }
@@ -1191,30 +1204,15 @@ async fn process_page(State(state): State<AppState>, caller: Caller) -> Response
         .map(|a| ActionRow {
             label: a.label.clone(),
             code: a.code.clone(),
-            from: a
-                .from
-                .iter()
-                .map(|f| stage_name(f))
-                .collect::<Vec<_>>()
-                .join("、"),
-            roles: a
-                .roles
-                .iter()
-                .map(|r| role_name(r))
-                .collect::<Vec<_>>()
-                .join("、"),
-            fields: a
-                .fields
-                .iter()
-                .map(|f| {
-                    if f.required {
-                        format!("{}（必填）", f.label)
-                    } else {
-                        f.label.clone()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("、"),
+            from: list(a.from.iter().map(|f| stage_name(f))),
+            roles: list(a.roles.iter().map(|r| role_name(r))),
+            fields: list(a.fields.iter().map(|f| {
+                if f.required {
+                    texts::fill(texts::process::REQUIRED_FIELD, &[("label", &f.label)])
+                } else {
+                    f.label.clone()
+                }
+            })),
         })
         .collect();
     respond(
@@ -1258,10 +1256,7 @@ pub fn gate(caller: &Caller, cap: Capability, back_to: &str) -> Option<Response>
         s if s.may(cap) => None,
         _ => {
             caller.mark.detail("capability", format!("{cap:?}").into());
-            Some(error_page(
-                StatusCode::FORBIDDEN,
-                "无权访问此页面。如需开通，请联系系统管理员。",
-            ))
+            Some(error_page(StatusCode::FORBIDDEN, texts::page::FORBIDDEN))
         }
     }
 }
@@ -1323,9 +1318,9 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         &ErrorPage {
             nav: Nav::default(),
             title: if status.is_server_error() {
-                "系统繁忙".into()
+                texts::page::BUSY.into()
             } else {
-                "无法完成操作".into()
+                texts::page::REFUSED.into()
             },
             message: message.to_owned(),
         },
@@ -1337,8 +1332,8 @@ pub fn not_found_page() -> Response {
         StatusCode::NOT_FOUND,
         &ErrorPage {
             nav: Nav::default(),
-            title: "页面不存在".into(),
-            message: "您访问的页面不存在，可能是地址有误。".into(),
+            title: texts::page::NOT_FOUND_TITLE.into(),
+            message: texts::page::NOT_FOUND.into(),
         },
     )
 }

@@ -5,6 +5,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::texts;
 use crate::web::staff::{iso, order_service, when};
 use onestop_domain::application::{Application, OrderStatus, Stage, WorkOrder};
 use onestop_domain::timefmt;
@@ -87,68 +88,68 @@ fn text(v: &Value, key: &str) -> Option<String> {
 
 /// The notes worth showing from an action's data.
 fn note_of(state: &AppState, kind: &str, data: &Value) -> String {
+    use texts::progress as t;
     let d = data.get("data").unwrap_or(data);
     let mut parts = Vec::new();
-    for (key, label) in [
-        ("reason", "原因"),
-        ("findings", "踏勘意见"),
-        ("design", "设计"),
+    for (key, note) in [
+        ("reason", t::REASON),
+        ("findings", t::FINDINGS),
+        ("design", t::DESIGN),
     ] {
-        if let Some(t) = text(d, key) {
-            parts.push(format!("{label}：{t}"));
+        if let Some(v) = text(d, key) {
+            parts.push(texts::fill(note, &[("text", &v)]));
         }
     }
     if let Some(m) = d.get("external_works_m").and_then(Value::as_f64) {
         if m == 0.0 {
-            parts.push("无外线工程".to_owned());
+            parts.push(t::NO_EXTERNAL_WORKS.to_owned());
         } else {
-            let route = text(d, "route").map_or_else(String::new, |r| format!("，{r}"));
-            parts.push(format!("外线工程 {m} 米{route}"));
+            let route = text(d, "route")
+                .map_or_else(String::new, |r| texts::fill(t::ROUTE, &[("route", &r)]));
+            parts.push(texts::fill(
+                t::EXTERNAL_WORKS,
+                &[("m", &m), ("route", &route)],
+            ));
         }
     }
-    if let Some(t) = text(d, "connected_at").and_then(|s| timefmt::parse(&s)) {
-        parts.push(format!("接入时间 {}", when(state, t)));
+    if let Some(at) = text(d, "connected_at").and_then(|s| timefmt::parse(&s)) {
+        parts.push(texts::fill(t::CONNECTED_AT, &[("at", &when(state, at))]));
     }
     if kind == "approval_item_decided" {
         let dept = text(data, "department")
             .and_then(|c| state.config.unit(&c).map(|u| u.name.clone()))
             .unwrap_or_default();
         let decision = match data.get("decision").and_then(Value::as_str) {
-            Some("approved") => "同意",
-            Some("rejected") => "不同意",
+            Some("approved") => t::APPROVED,
+            Some("rejected") => t::REJECTED,
             _ => "",
         };
         let opinion = text(data, "opinion").unwrap_or_default();
-        parts.push(format!("{dept}：{decision}。{opinion}"));
+        parts.push(texts::fill(
+            t::DECISION,
+            &[
+                ("department", &dept),
+                ("decision", &decision),
+                ("opinion", &opinion),
+            ],
+        ));
     }
     if kind == "approval_case_resubmitted"
         && let Some(n) = text(data, "note")
     {
-        parts.push(format!("修改说明：{n}"));
+        parts.push(texts::fill(t::REVISION, &[("note", &n)]));
     }
-    parts.join("；")
+    parts.join(t::SEPARATOR)
 }
 
 fn label_of(state: &AppState, kind: &str) -> String {
-    match kind {
-        "submitted" => "提交申请".to_owned(),
-        "work_order_created" => "工单生成，同步推送承办单位".to_owned(),
-        "survey_proposed" => "约定联合踏勘时间".to_owned(),
-        "survey_moved" => "联合踏勘改期".to_owned(),
-        "approval_case_raised" => "发起并联审批".to_owned(),
-        "approval_item_decided" => "部门审批".to_owned(),
-        "approval_case_resubmitted" => "修改后重新提交审批".to_owned(),
-        "level_warning" => "进入预警".to_owned(),
-        "level_overdue" => "已超期".to_owned(),
-        "approval_level_warning" => "审批事项进入预警".to_owned(),
-        "approval_level_overdue" => "审批事项已超期".to_owned(),
-        "reminder_sent" => "督办".to_owned(),
-        "reminder_acknowledged" => "确认收到督办".to_owned(),
-        k => state
+    match texts::events::get(kind) {
+        Some(label) => label.to_owned(),
+        None => state
             .config
             .process
-            .action(k)
-            .map_or_else(|| k.to_owned(), |a| a.label.clone()),
+            .action(kind)
+            .map_or_else(|| kind.to_owned(), |a| a.label.clone()),
     }
 }
 

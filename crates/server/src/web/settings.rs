@@ -7,7 +7,7 @@ use crate::app::settings::*;
 use crate::auth::Caller;
 use crate::web::auth::login_redirect;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, failure_page, respond};
+use crate::web::{Nav, failure_page, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -51,19 +51,13 @@ async fn page(
         Ok(c) => c,
         Err(e) => return failure_page(e),
     };
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &Page {
-            nav: Nav::for_caller(&caller, &csrf),
-            csrf: csrf.clone(),
-            s: view(&state, contact),
-            errors: BTreeMap::new(),
-            saved: q.contains_key("saved"),
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, csrf| Page {
+        nav,
+        csrf,
+        s: view(&state, contact),
+        errors: BTreeMap::new(),
+        saved: q.contains_key("saved"),
+    })
 }
 
 /// The account's email address and channel switches.
@@ -116,19 +110,15 @@ async fn submit(
             s.in_app = on("in_app");
             s.email_enabled = on("email_enabled");
             s.sms_enabled = on("sms_enabled");
-            let csrf = caller.csrf_token();
-            respond(
-                &caller,
-                &csrf,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &Page {
-                    nav: Nav::for_caller(&caller, &csrf),
-                    csrf: csrf.clone(),
+            render(&caller, StatusCode::UNPROCESSABLE_ENTITY, |nav, csrf| {
+                Page {
+                    nav,
+                    csrf,
                     s,
-                    errors: crate::web::approvals::errors_of(&e),
+                    errors: crate::web::form::errors_of(&e),
                     saved: false,
-                },
-            )
+                }
+            })
         }
         Err(e) => failure_page(e),
     }

@@ -11,9 +11,13 @@ use crate::AppState;
 use crate::app::applications;
 use crate::app::workorders::visible_order;
 use crate::auth::Caller;
+use crate::texts;
 use crate::web::Failure;
-use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, failure_page, not_found_page, respond};
+use crate::web::form::{PageFields, PageForm, Refused, Spec, typed_back};
+use crate::web::{
+    Nav, done_note, failure_page, filters_notice, list, not_found_page, render, respond,
+    trim_number,
+};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -236,6 +240,11 @@ pub(crate) fn when(state: &AppState, t: OffsetDateTime) -> String {
     when_at(t, state.offset)
 }
 
+/// Unix milliseconds in city time, for people: `2026年11月27日 09:00`.
+pub(crate) fn when_ms(state: &AppState, ms: i64) -> String {
+    when(state, timefmt::from_ms(ms, state.offset))
+}
+
 /// `t` at `offset`, for people: `2026年11月27日 09:00` (the pages' one
 /// format for an instant).
 pub(crate) fn when_at(t: OffsetDateTime, offset: time::UtcOffset) -> String {
@@ -252,6 +261,13 @@ pub(crate) fn district_name(state: &AppState, code: &str) -> String {
         .config
         .district(code)
         .map_or_else(|| code.to_owned(), |d| d.name.clone())
+}
+
+pub(crate) fn unit_name(state: &AppState, code: &str) -> String {
+    state
+        .config
+        .unit(code)
+        .map_or_else(|| code.to_owned(), |u| u.name.clone())
 }
 
 pub(crate) fn service_name(state: &AppState, code: &str) -> String {
@@ -272,32 +288,34 @@ fn carrier_name(state: &AppState, code: &str) -> String {
 /// `用水`, or `用网（中国电信）` for an order routed per carrier.
 pub(crate) fn order_service(state: &AppState, service: &str, carrier: Option<&str>) -> String {
     match carrier {
-        Some(c) => format!(
-            "{}（{}）",
-            service_name(state, service),
-            carrier_name(state, c)
+        Some(c) => texts::fill(
+            texts::common::SERVICE_OF_CARRIER,
+            &[
+                ("service", &service_name(state, service)),
+                ("carrier", &carrier_name(state, c)),
+            ],
         ),
         None => service_name(state, service),
     }
 }
 
 fn chosen_services(state: &AppState, services: &Services) -> String {
-    services
-        .chosen()
-        .iter()
-        .map(|s| service_name(state, s))
-        .collect::<Vec<_>>()
-        .join("、")
-}
-
-/// `50`, `12.5`: numbers without trailing zeros.
-fn number(v: f64) -> String {
-    let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    list(services.chosen().iter().map(|s| service_name(state, s)))
 }
 
 fn yes_no(b: bool) -> String {
-    if b { "是" } else { "否" }.to_owned()
+    if b {
+        texts::common::YES
+    } else {
+        texts::common::NO
+    }
+    .to_owned()
+}
+
+/// When the applicant wants to be connected: the time asked for, or "as
+/// soon as possible".
+pub(crate) fn appointment(state: &AppState, at: Option<OffsetDateTime>) -> String {
+    at.map_or_else(|| texts::common::SOONEST.to_owned(), |t| when(state, t))
 }
 
 /// Only applicants (one enterprise, nothing else) see "my" applications.
@@ -344,7 +362,8 @@ struct AppRow {
 #[template(path = "staff_applications.html")]
 struct ApplicationsPage {
     nav: Nav,
-    title: String,
+    /// An applicant's own list ("my applications").
+    applicant_only: bool,
     rows: Vec<AppRow>,
     statuses: Vec<Opt>,
     districts: Vec<Opt>,
@@ -410,14 +429,9 @@ async fn applications(
             phone: mask_phone(&a.form.contact.phone),
         })
         .collect();
-    let csrf = caller.csrf_token();
-    let p = ApplicationsPage {
-        nav: Nav::for_caller(&caller, &csrf),
-        title: if applicant_only(&caller) {
-            "我的申请".into()
-        } else {
-            "申请".into()
-        },
+    render(&caller, StatusCode::OK, |nav, _| ApplicationsPage {
+        nav,
+        applicant_only: applicant_only(&caller),
         rows,
         statuses: options(
             ApplicationStatus::ALL
@@ -434,12 +448,11 @@ async fn applications(
             district_code,
         ),
         filtered: status.is_some() || district.is_some(),
-        notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
+        notice: filters_notice(invalid),
         page: pager.page,
         prev: pager.prev("/applications", &filters),
         next: pager.next("/applications", &filters, &result),
-    };
-    respond(&caller, &csrf, StatusCode::OK, &p)
+    })
 }
 
 // ───────────────────────────── one application ─────────────────────────────
@@ -495,7 +508,8 @@ struct ApplicationPage {
     /// The caller is an operator (their units' orders are highlighted).
     operator: bool,
     own_units: String,
-    back: String,
+    /// An applicant's page (back to "my applications").
+    applicant_only: bool,
     /// Each order's progress, and what happened to the whole application.
     timelines: Vec<crate::web::progress::OrderTimeline>,
     shared: Vec<crate::web::progress::Step>,
@@ -534,17 +548,22 @@ fn may_raise(caller: &Caller, app: &Application, case_id: Option<&String>) -> bo
 
 fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
     let mut out = Vec::new();
+    use texts::facts as t;
     let block = |code: &str, facts: Vec<(&str, String)>| ServiceBlock {
         name: service_name(state, code),
         facts: facts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         equipment: Vec::new(),
     };
+    let amount = |unit: &str, v: f64| texts::fill(unit, &[("n", &trim_number(v))]);
     if let Some(w) = &s.water {
         out.push(block(
             "water",
             vec![
-                ("业务类型", w.business_type.label_zh().to_owned()),
-                ("用水量", format!("{} 吨/日", number(w.demand_tons_per_day))),
+                (t::BUSINESS_TYPE, w.business_type.label_zh().to_owned()),
+                (
+                    t::WATER_DEMAND,
+                    amount(t::TONS_PER_DAY, w.demand_tons_per_day),
+                ),
             ],
         ));
     }
@@ -552,14 +571,17 @@ fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
         out.push(block(
             "power",
             vec![
-                ("业务类型", p.business_type.label_zh().to_owned()),
-                ("主供容量", format!("{} kVA", number(p.main_capacity_kva))),
-                ("备用容量", format!("{} kVA", number(p.backup_capacity_kva))),
+                (t::BUSINESS_TYPE, p.business_type.label_zh().to_owned()),
+                (t::MAIN_CAPACITY, amount(t::KVA, p.main_capacity_kva)),
+                (t::BACKUP_CAPACITY, amount(t::KVA, p.backup_capacity_kva)),
             ],
         ));
     }
     if let Some(g) = &s.gas {
-        let mut b = block("gas", vec![("用气类别", g.category.label_zh().to_owned())]);
+        let mut b = block(
+            "gas",
+            vec![(t::GAS_CATEGORY, g.category.label_zh().to_owned())],
+        );
         b.equipment = g
             .equipment
             .iter()
@@ -571,8 +593,8 @@ fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
         out.push(block(
             "heat",
             vec![
-                ("供暖类别", h.category.label_zh().to_owned()),
-                ("供暖面积", format!("{} 平方米", number(h.heating_area_m2))),
+                (t::HEAT_CATEGORY, h.category.label_zh().to_owned()),
+                (t::HEATING_AREA, amount(t::SQUARE_METRES, h.heating_area_m2)),
             ],
         ));
     }
@@ -581,22 +603,28 @@ fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
         out.push(block(
             "network",
             vec![
-                ("建筑面积", format!("{} 平方米", number(n.building_area_m2))),
-                ("建筑高度", format!("{} 米", number(n.building_height_m))),
                 (
-                    "交付日期",
-                    format!("{:04}年{:02}月{:02}日", d.year(), d.month() as u8, d.day()),
+                    t::BUILDING_AREA,
+                    amount(t::SQUARE_METRES, n.building_area_m2),
                 ),
-                ("覆盖楼栋数", n.buildings.to_string()),
-                ("地下室覆盖", yes_no(n.basement_coverage)),
-                ("电梯覆盖", yes_no(n.elevator_coverage)),
+                (t::BUILDING_HEIGHT, amount(t::METRES, n.building_height_m)),
                 (
-                    "运营商",
-                    n.carriers
-                        .iter()
-                        .map(|c| carrier_name(state, c))
-                        .collect::<Vec<_>>()
-                        .join("、"),
+                    t::DELIVERY_DATE,
+                    texts::fill(
+                        texts::common::DATE,
+                        &[
+                            ("year", &format!("{:04}", d.year())),
+                            ("month", &format!("{:02}", d.month() as u8)),
+                            ("day", &format!("{:02}", d.day())),
+                        ],
+                    ),
+                ),
+                (t::BUILDINGS, n.buildings.to_string()),
+                (t::BASEMENT, yes_no(n.basement_coverage)),
+                (t::ELEVATOR, yes_no(n.elevator_coverage)),
+                (
+                    t::CARRIERS,
+                    list(n.carriers.iter().map(|c| carrier_name(state, c))),
                 ),
             ],
         ));
@@ -672,12 +700,13 @@ async fn application_detail(
         district: district_name(&state, &f.address.district_code),
         address: f.address.detail.clone(),
         coordinates: match (f.address.lng, f.address.lat) {
-            (Some(lng), Some(lat)) => Some(format!("东经 {lng:.5}°，北纬 {lat:.5}°")),
+            (Some(lng), Some(lat)) => Some(texts::fill(
+                texts::facts::COORDINATES,
+                &[("lng", &format!("{lng:.5}")), ("lat", &format!("{lat:.5}"))],
+            )),
             _ => None,
         },
-        appointment: f
-            .appointment_at
-            .map_or_else(|| "尽快接入".to_owned(), |t| when(&state, t)),
+        appointment: appointment(&state, f.appointment_at),
         contact: f.contact.name.clone(),
         phone: mask_phone(&f.contact.phone),
         mode: f.mode.label_zh(),
@@ -688,12 +717,8 @@ async fn application_detail(
         services: service_blocks(&state, &f.services),
         orders: order_views(&state, &caller, &app),
         operator: !own_units.is_empty(),
-        own_units: own_units.join("、"),
-        back: if applicant_only(&caller) {
-            "返回我的申请".into()
-        } else {
-            "返回申请列表".into()
-        },
+        own_units: list(&own_units),
+        applicant_only: applicant_only(&caller),
     };
     respond(&caller, &csrf, StatusCode::OK, &p)
 }
@@ -816,10 +841,9 @@ async fn workbench(
         ("sort", sort_code),
     ];
     let own = own_unit_names(&state, &caller);
-    let csrf = caller.csrf_token();
-    let p = WorkbenchPage {
-        nav: Nav::for_caller(&caller, &csrf),
-        own_units: own.join("、"),
+    render(&caller, StatusCode::OK, |nav, _| WorkbenchPage {
+        nav,
+        own_units: list(&own),
         next: pager.next("/workbench", &filters, &found),
         rows: found.items,
         stages: options(
@@ -841,11 +865,10 @@ async fn workbench(
             sort_code,
         ),
         filtered: stage.is_some() || level.is_some() || status.is_some() || sort.is_some(),
-        notice: invalid.then(|| "部分筛选条件无效，已忽略。".to_owned()),
+        notice: filters_notice(invalid),
         page: pager.page,
         prev: pager.prev("/workbench", &filters),
-    };
-    respond(&caller, &csrf, StatusCode::OK, &p)
+    })
 }
 
 // ───────────────────────────── one work order ─────────────────────────────
@@ -860,12 +883,8 @@ struct WorkOrderPage {
     version: i64,
     /// The actions this caller may take now, from the process definition.
     actions: Vec<ActionForm>,
-    /// Field → message, for the action just refused.
-    errors: std::collections::BTreeMap<String, String>,
-    /// The refused action's code, and what was typed.
-    failed_action: String,
-    typed: HashMap<String, String>,
-    message: Option<String>,
+    /// The form just refused (an action's code, `survey`, `remind`, `ack-<id>`).
+    refused: Refused,
     done: Option<String>,
     /// The application behind the order (address, contact, this service).
     address: String,
@@ -886,21 +905,6 @@ struct WorkOrderPage {
     may_remind: bool,
     /// The caller handles the unit's orders (acknowledges reminders).
     may_ack: bool,
-}
-
-impl WorkOrderPage {
-    fn err(&self, action: &str, field: &str) -> Option<&str> {
-        (self.failed_action == action)
-            .then(|| self.errors.get(field).map(String::as_str))
-            .flatten()
-    }
-    fn typed(&self, action: &str, field: &str) -> &str {
-        if self.failed_action == action {
-            self.typed.get(field).map(String::as_str).unwrap_or("")
-        } else {
-            ""
-        }
-    }
 }
 
 /// One action's form on the order page.
@@ -968,31 +972,28 @@ async fn work_order(
     if let Some(r) = gate(&caller, &uri, Capability::ReadWorkOrders) {
         return r;
     }
-    let done = match q.done.as_deref() {
-        Some("survey") => Some("已约定联合踏勘时间，本申请的各单位同时可见。".to_owned()),
-        Some("reminder") => Some("督办已发出，承办单位将收到消息。".to_owned()),
-        Some("acknowledged") => Some("已确认收到督办。".to_owned()),
-        d => d
+    let done = done_note(
+        q.done.as_deref(),
+        &[
+            ("survey", texts::order::SURVEY_DONE),
+            ("reminder", texts::order::REMINDER_DONE),
+            ("acknowledged", texts::order::ACKNOWLEDGED_DONE),
+        ],
+    )
+    .or_else(|| {
+        q.done
+            .as_deref()
             .and_then(|d| state.config.process.action(d))
-            .map(|a| format!("已办理：{}", a.label)),
-    };
-    order_page(&state, &caller, id, StatusCode::OK, None, done).await
-}
-
-/// What a refused action leaves on the page.
-struct Refusal {
-    action: String,
-    typed: HashMap<String, String>,
-    errors: std::collections::BTreeMap<String, String>,
-    message: String,
+            .map(|a| texts::fill(texts::order::ACTION_DONE, &[("action", &a.label)]))
+    });
+    order_page(&state, &caller, id, Refused::default(), done).await
 }
 
 async fn order_page(
     state: &AppState,
     caller: &Caller,
     id: String,
-    status: StatusCode,
-    refusal: Option<Refusal>,
+    refused: Refused,
     done: Option<String>,
 ) -> Response {
     let found = match visible_order(state, caller, id).await {
@@ -1023,10 +1024,6 @@ async fn order_page(
     let timeline = order.map(|w| crate::web::progress::order_timeline(state, w, &progress.events));
     let service = state.config.service(&o.service).map(|sv| sv.name.clone());
     let f = &app.form;
-    let (failed_action, typed, errors, message) = match refusal {
-        Some(r) => (r.action, r.typed, r.errors, Some(r.message)),
-        None => Default::default(),
-    };
     let open_early =
         matches!(o.stage, Stage::Acceptance | Stage::Survey) && o.status == OrderStatus::Open;
     let oid = o.id.clone();
@@ -1054,9 +1051,7 @@ async fn order_page(
             district_name(state, &f.address.district_code),
             f.address.detail
         ),
-        appointment: f
-            .appointment_at
-            .map_or_else(|| "尽快接入".to_owned(), |t| when(state, t)),
+        appointment: appointment(state, f.appointment_at),
         contact: mask_name(&f.contact.name),
         phone: mask_phone(&f.contact.phone),
         project_code: f.project_code.clone(),
@@ -1091,13 +1086,10 @@ async fn order_page(
         csrf: csrf.clone(),
         version: o.version,
         actions,
-        errors,
-        failed_action,
-        typed,
-        message,
+        refused,
         done,
     };
-    respond(caller, &csrf, status, &p)
+    respond(caller, &csrf, p.refused.status, &p)
 }
 
 /// The forms of the order page (staff only): the process's actions (their
@@ -1126,38 +1118,25 @@ impl PageFields for ActionFields {
     }
 }
 
-pub(crate) struct SurveyFields;
+/// A one-field form of the order page, for those who read work orders.
+macro_rules! order_form {
+    ($name:ident, $field:literal) => {
+        pub(crate) struct $name;
 
-impl PageFields for SurveyFields {
-    fn spec(_state: &AppState) -> Spec {
-        Spec::new().fields(&["at"])
-    }
-    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
-        gate(caller, uri, Capability::ReadWorkOrders)
-    }
+        impl PageFields for $name {
+            fn spec(_state: &AppState) -> Spec {
+                Spec::new().fields(&[$field])
+            }
+            fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+                gate(caller, uri, Capability::ReadWorkOrders)
+            }
+        }
+    };
 }
 
-pub(crate) struct RemindFields;
-
-impl PageFields for RemindFields {
-    fn spec(_state: &AppState) -> Spec {
-        Spec::new().fields(&["note"])
-    }
-    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
-        gate(caller, uri, Capability::ReadWorkOrders)
-    }
-}
-
-pub(crate) struct AcknowledgeFields;
-
-impl PageFields for AcknowledgeFields {
-    fn spec(_state: &AppState) -> Spec {
-        Spec::new().fields(&["reply"])
-    }
-    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
-        gate(caller, uri, Capability::ReadWorkOrders)
-    }
-}
+order_form!(SurveyFields, "at");
+order_form!(RemindFields, "note");
+order_form!(AcknowledgeFields, "reply");
 
 /// The joint survey appointment proposed from an order page: the same use
 /// case as the API, for the order's application.
@@ -1190,23 +1169,8 @@ async fn work_order_survey(
     match outcome {
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=survey")).into_response(),
         Err(e) => {
-            let errors = crate::web::approvals::errors_of(&e);
-            let mut kept = HashMap::new();
-            kept.insert("at".to_owned(), typed.chars().take(40).collect());
-            order_page(
-                &state,
-                &caller,
-                id,
-                e.status(),
-                Some(Refusal {
-                    action: "survey".into(),
-                    typed: kept,
-                    errors,
-                    message: e.message(),
-                }),
-                None,
-            )
-            .await
+            let kept = HashMap::from([("at".to_owned(), typed.chars().take(40).collect())]);
+            refused_with(&state, &caller, id, "survey", kept, e).await
         }
     }
 }
@@ -1267,26 +1231,20 @@ async fn refused(
     form: &HashMap<String, String>,
     e: crate::app::error::Error,
 ) -> Response {
-    let errors = crate::web::approvals::errors_of(&e);
-    let typed = form
-        .iter()
-        .filter(|(k, _)| k.as_str() != "csrf_token")
-        .map(|(k, v)| (k.clone(), v.chars().take(1000).collect()))
-        .collect();
-    order_page(
-        state,
-        caller,
-        id,
-        e.status(),
-        Some(Refusal {
-            action: form_name.to_owned(),
-            typed,
-            errors,
-            message: e.message(),
-        }),
-        None,
-    )
-    .await
+    refused_with(state, caller, id, form_name, typed_back(form, 1000), e).await
+}
+
+/// The order page again, with a refused form's errors and `typed`.
+async fn refused_with(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form_name: &str,
+    typed: HashMap<String, String>,
+    e: crate::app::error::Error,
+) -> Response {
+    let refused = Refused::new(form_name, typed, &e);
+    order_page(state, caller, id, refused, None).await
 }
 
 #[derive(Template)]
@@ -1326,15 +1284,13 @@ async fn supervision(
         Ok(r) => r,
         Err(page) => return page,
     };
-    let csrf = caller.csrf_token();
-    let p = SupervisionPage {
-        nav: Nav::for_caller(&caller, &csrf),
+    render(&caller, StatusCode::OK, |nav, _| SupervisionPage {
+        nav,
         next: pager.next("/supervision", &[], &found),
         rows: found.items,
         page: pager.page,
         prev: pager.prev("/supervision", &[]),
-    };
-    respond(&caller, &csrf, StatusCode::OK, &p)
+    })
 }
 
 /// An action taken from the order page: the same use case as the API.
@@ -1362,28 +1318,7 @@ async fn work_order_action(
     match crate::app::workorders::act(&state, &caller, id.clone(), request).await {
         Ok(_) => axum::response::Redirect::to(&format!("/work-orders/{id}?done={action}"))
             .into_response(),
-        Err(e) => {
-            let errors = crate::web::approvals::errors_of(&e);
-            let typed = form
-                .into_iter()
-                .filter(|(k, _)| k != "csrf_token")
-                .map(|(k, v)| (k, v.chars().take(1000).collect()))
-                .collect();
-            order_page(
-                &state,
-                &caller,
-                id,
-                e.status(),
-                Some(Refusal {
-                    action,
-                    typed,
-                    errors,
-                    message: e.message(),
-                }),
-                None,
-            )
-            .await
-        }
+        Err(e) => refused(&state, &caller, id, &action, &form, e).await,
     }
 }
 
@@ -1418,8 +1353,8 @@ mod tests {
 
     #[test]
     fn numbers_lose_trailing_zeros() {
-        assert_eq!(number(50.0), "50");
-        assert_eq!(number(12.5), "12.5");
+        assert_eq!(trim_number(50.0), "50");
+        assert_eq!(trim_number(12.5), "12.5");
     }
 
     fn cursor(order: &paging::Order, keys: &str) -> paging::Cursor {

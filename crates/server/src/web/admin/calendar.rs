@@ -4,6 +4,7 @@
 use crate::AppState;
 use crate::app::calendar::*;
 use crate::auth::Caller;
+use crate::texts;
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::{Nav, error_page, failure_page, respond};
@@ -81,10 +82,7 @@ async fn render(
         .into_iter()
         .map(|i| ImportLine {
             id: i.id,
-            at: crate::web::staff::when(
-                state,
-                onestop_domain::timefmt::from_ms(i.imported_at_ms, state.offset),
-            ),
+            at: crate::web::staff::when_ms(state, i.imported_at_ms),
             by: onestop_domain::access::actor_label(&i.imported_by),
             moved: i.orders_moved,
         })
@@ -116,7 +114,7 @@ async fn page(
     let notice = q
         .get("moved")
         .and_then(|m| m.parse::<usize>().ok())
-        .map(|m| format!("日历已导入并启用；{m} 个在办工单的办理时限已按新日历重新计算。"));
+        .map(|m| texts::fill(texts::admin::CALENDAR_IMPORTED, &[("moved", &m)]));
     render(
         &state,
         &caller,

@@ -16,9 +16,11 @@ use crate::AppState;
 use crate::app::accounts::{self as uc, NewAccountInput};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::texts::{self, admin as t};
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, failure_page, not_found_page, respond};
+use crate::web::staff::unit_name;
+use crate::web::{Nav, error_page, failure_page, not_found_page, render, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -169,13 +171,6 @@ fn when_opt(ms: Option<i64>, offset: UtcOffset, none: &str) -> String {
     ms.map_or_else(|| none.to_owned(), |m| when(m, offset))
 }
 
-fn unit_name(state: &AppState, code: &str) -> String {
-    state
-        .config
-        .unit(code)
-        .map_or_else(|| code.to_owned(), |u| u.name.clone())
-}
-
 /// `公用事业单位经办人 · 随州市水务集团`.
 fn grant_label(state: &AppState, role: &str, scope: &str) -> String {
     let Some(r) = Role::parse(role) else {
@@ -190,7 +185,7 @@ fn grant_label(state: &AppState, role: &str, scope: &str) -> String {
     }
     let what = match r {
         Role::Operator | Role::Approver | Role::Supervisor => unit_name(state, scope),
-        Role::Clerk => format!("营业厅 {scope}"),
+        Role::Clerk => texts::fill(t::HALL_SCOPE, &[("hall", &scope)]),
         Role::Applicant | Role::Claimant | Role::Admin => scope.to_owned(),
     };
     format!("{} · {what}", r.label_zh())
@@ -235,7 +230,8 @@ pub struct FailureView {
     pub address: String,
     pub count: u32,
     pub last: String,
-    /// "限制登录至 …" while that address must wait, else empty.
+    /// "限制登录至 …" (`texts::admin::BLOCKED_UNTIL`) while that address
+    /// must wait, else empty.
     pub blocked: String,
 }
 
@@ -257,17 +253,17 @@ fn account_view(
                 last: when(f.last_ms, off),
                 blocked: policy
                     .blocked_until(Some(f), now_ms)
-                    .map(|t| format!("限制登录至 {}", when(t, off)))
+                    .map(|at| texts::fill(t::BLOCKED_UNTIL, &[("at", &when(at, off))]))
                     .unwrap_or_default(),
             })
         })
         .collect();
     let (status, status_class) = if a.disabled {
-        ("已停用".to_owned(), "off")
+        (t::DISABLED.to_owned(), "off")
     } else if failures.iter().any(|f| !f.blocked.is_empty()) {
-        ("部分地址暂停登录".to_owned(), "locked")
+        (t::LOCKED.to_owned(), "locked")
     } else {
-        ("正常".to_owned(), "ok")
+        (t::ACTIVE.to_owned(), "ok")
     };
     AccountView {
         id: a.id.clone(),
@@ -288,7 +284,7 @@ fn account_view(
         status_class,
         must_change_password: a.must_change_password,
         disabled: a.disabled,
-        last_login: when_opt(a.last_login_at, off, "从未登录"),
+        last_login: when_opt(a.last_login_at, off, t::NEVER_LOGGED_IN),
         uscc: a.uscc.clone().unwrap_or_default(),
         enterprise_name: a.enterprise_name.clone().unwrap_or_default(),
         created: when(a.created_at, off),
@@ -305,12 +301,11 @@ fn account_view(
 }
 
 /// The valid forms of a role grant and the configured units, shown beside
-/// every roles and scopes field.
+/// every roles and scopes field (the scopes' own table is in
+/// `admin_apikeys.html`).
 pub struct Help {
     /// (form, meaning, scope).
     pub roles: Vec<(String, String, String)>,
-    /// (form, meaning).
-    pub scopes: Vec<(String, String)>,
     /// (kind label, [(code, name)]).
     pub units: Vec<(&'static str, Vec<(String, String)>)>,
 }
@@ -320,12 +315,12 @@ fn help(state: &AppState) -> Help {
         .iter()
         .map(|r| {
             let form = match r {
-                Role::Applicant => "applicant:<统一社会信用代码>",
-                Role::Claimant => "claimant:<统一社会信用代码>",
-                Role::Clerk => "clerk:<营业厅编号>",
-                Role::Operator => "operator:<公用事业单位代码>",
-                Role::Approver => "approver:<审批部门代码>",
-                Role::Supervisor => "supervisor 或 supervisor:<督办单位代码>",
+                Role::Applicant => t::GRANT_APPLICANT,
+                Role::Claimant => t::GRANT_CLAIMANT,
+                Role::Clerk => t::GRANT_CLERK,
+                Role::Operator => t::GRANT_OPERATOR,
+                Role::Approver => t::GRANT_APPROVER,
+                Role::Supervisor => t::GRANT_SUPERVISOR,
                 Role::Admin => "admin",
             };
             (
@@ -335,20 +330,10 @@ fn help(state: &AppState) -> Help {
             )
         })
         .collect();
-    let scopes = [
-        ("applications:read", "读取全部申请（含其工单）"),
-        ("applications:write", "提交申请"),
-        ("workorders:read:<公用事业单位代码>", "读取该单位的工单"),
-        ("workorders:write:<公用事业单位代码>", "办理该单位的工单"),
-        ("approvals:write:<审批部门代码>", "办理该部门的审批事项"),
-    ]
-    .iter()
-    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-    .collect();
     let units = [
-        (UnitKind::Utility, "公用事业单位"),
-        (UnitKind::Department, "审批部门"),
-        (UnitKind::Supervisor, "督办单位"),
+        (UnitKind::Utility, t::UNITS_UTILITY),
+        (UnitKind::Department, t::UNITS_DEPARTMENT),
+        (UnitKind::Supervisor, t::UNITS_SUPERVISOR),
     ]
     .into_iter()
     .map(|(kind, label)| {
@@ -364,11 +349,7 @@ fn help(state: &AppState) -> Help {
         )
     })
     .collect();
-    Help {
-        roles,
-        scopes,
-        units,
-    }
+    Help { roles, units }
 }
 
 /// Splits the roles textarea into its lines, as the use case takes them.
@@ -394,7 +375,10 @@ fn split_errors(e: &impl Failure, roles_text: &str) -> (BTreeMap<String, String>
         if let Some(n) = f.field.strip_prefix("roles.") {
             let line = n.parse::<usize>().ok().and_then(|n| typed.get(n));
             role_errors.push(match line {
-                Some((no, text)) => format!("第 {no} 行 “{text}”：{}", f.message),
+                Some((no, text)) => texts::fill(
+                    t::ROLE_LINE_ERROR,
+                    &[("line", no), ("text", text), ("message", &f.message)],
+                ),
                 None => f.message.clone(),
             });
         } else if f.field == "roles" {
@@ -477,29 +461,23 @@ async fn accounts_list(
     list.truncate(PAGE_SIZE as usize);
     let now = state.now_ms();
     let (q, role) = (text.unwrap_or_default(), role.unwrap_or_default());
-    let csrf = caller.csrf_token();
-    respond(
-        &caller,
-        &csrf,
-        StatusCode::OK,
-        &AccountsPage {
-            nav: Nav::for_caller(&caller, &csrf),
-            accounts: list
-                .iter()
-                .map(|a| account_view(&state, a, &[], now))
-                .collect(),
-            prev: (page > 1).then(|| list_href(&q, &role, page - 1)),
-            next: more.then(|| list_href(&q, &role, page + 1)),
-            roles: Role::ALL
-                .iter()
-                .map(|r| (r.as_str(), r.label_zh()))
-                .collect(),
-            q,
-            role,
-            page,
-            total,
-        },
-    )
+    render(&caller, StatusCode::OK, |nav, _| AccountsPage {
+        nav,
+        accounts: list
+            .iter()
+            .map(|a| account_view(&state, a, &[], now))
+            .collect(),
+        prev: (page > 1).then(|| list_href(&q, &role, page - 1)),
+        next: more.then(|| list_href(&q, &role, page + 1)),
+        roles: Role::ALL
+            .iter()
+            .map(|r| (r.as_str(), r.label_zh()))
+            .collect(),
+        q,
+        role,
+        page,
+        total,
+    })
 }
 
 // ───────────────────────────── create ─────────────────────────────
@@ -556,7 +534,8 @@ async fn account_new(State(state): State<AppState>, caller: Caller) -> Response 
 #[template(path = "admin_password_once.html")]
 struct PasswordOncePage {
     nav: Nav,
-    title: String,
+    /// A new account's (else a reset password's).
+    created: bool,
     account: AccountView,
     password: Option<String>,
 }
@@ -578,20 +557,12 @@ async fn account_create(
         password: form.get("password").map(str::to_owned),
     };
     match uc::create_account(&state, &caller, input).await {
-        Ok(created) => {
-            let csrf = caller.csrf_token();
-            respond(
-                &caller,
-                &csrf,
-                StatusCode::CREATED,
-                &PasswordOncePage {
-                    nav: Nav::for_caller(&caller, &csrf),
-                    title: "账户已创建".into(),
-                    account: account_view(&state, &created.account, &[], state.now_ms()),
-                    password: created.temporary_password,
-                },
-            )
-        }
+        Ok(created) => render(&caller, StatusCode::CREATED, |nav, _| PasswordOncePage {
+            nav,
+            created: true,
+            account: account_view(&state, &created.account, &[], state.now_ms()),
+            password: created.temporary_password,
+        }),
         Err(e) if e.code() == "validation_failed" => {
             let mut p = new_account_page(&state, &caller);
             let (errors, role_errors) = split_errors(&e, &roles_text);
@@ -704,13 +675,15 @@ async fn account_detail(
         Err(r) => return r,
     };
     let q = query_pairs(raw.as_deref());
-    let message = match q.get("ok").map(String::as_str) {
-        Some("roles") => Some("角色已更新，新的权限在该账户的下一次请求时生效。"),
-        Some("disabled") => Some("账户已停用，其所有登录会话已结束。"),
-        Some("enabled") => Some("账户已启用。"),
-        _ => None,
-    }
-    .map(|m| (true, m.to_owned()));
+    let message = crate::web::done_note(
+        q.get("ok").map(String::as_str),
+        &[
+            ("roles", t::ROLES_UPDATED),
+            ("disabled", t::ACCOUNT_DISABLED),
+            ("enabled", t::ACCOUNT_ENABLED),
+        ],
+    )
+    .map(|m| (true, m));
     render_account(
         &caller,
         account_page(&state, &caller, &a, StatusCode::OK, message),
@@ -806,20 +779,12 @@ async fn account_reset(
         return r;
     }
     match uc::reset_password(&state, &caller, &id).await {
-        Ok(done) => {
-            let csrf = caller.csrf_token();
-            respond(
-                &caller,
-                &csrf,
-                StatusCode::OK,
-                &PasswordOncePage {
-                    nav: Nav::for_caller(&caller, &csrf),
-                    title: "密码已重置".into(),
-                    account: account_view(&state, &done.account, &[], state.now_ms()),
-                    password: done.temporary_password,
-                },
-            )
-        }
+        Ok(done) => render(&caller, StatusCode::OK, |nav, _| PasswordOncePage {
+            nav,
+            created: false,
+            account: account_view(&state, &done.account, &[], state.now_ms()),
+            password: done.temporary_password,
+        }),
         Err(e) => api_failed(e),
     }
 }
@@ -839,16 +804,17 @@ pub struct KeyView {
 }
 
 fn scope_meaning(state: &AppState, code: &str) -> String {
+    let of_unit = |text: &str, u: &str| texts::fill(text, &[("unit", &unit_name(state, u))]);
     if let Some(u) = code.strip_prefix("workorders:read:") {
-        format!("读取{}的工单", unit_name(state, u))
+        of_unit(t::SCOPE_READ_ORDERS, u)
     } else if let Some(u) = code.strip_prefix("workorders:write:") {
-        format!("办理{}的工单", unit_name(state, u))
+        of_unit(t::SCOPE_WRITE_ORDERS, u)
     } else if let Some(u) = code.strip_prefix("approvals:write:") {
-        format!("办理{}的审批事项", unit_name(state, u))
+        of_unit(t::SCOPE_WRITE_APPROVALS, u)
     } else {
         match code {
-            "applications:read" => "读取全部申请".into(),
-            "applications:write" => "提交申请".into(),
+            "applications:read" => t::SCOPE_READ_APPLICATIONS.into(),
+            "applications:write" => t::SCOPE_WRITE_APPLICATIONS.into(),
             other => other.to_owned(),
         }
     }
@@ -871,7 +837,7 @@ fn key_view(state: &AppState, k: &ApiKey, names: &HashMap<String, String>) -> Ke
             .get(&k.created_by)
             .cloned()
             .unwrap_or_else(|| k.created_by.clone()),
-        last_used: when_opt(k.last_used_at, off, "从未使用"),
+        last_used: when_opt(k.last_used_at, off, t::NEVER_USED),
         revoked: k.revoked_at.map(|t| when(t, off)),
     }
 }
@@ -948,7 +914,7 @@ async fn apikeys_list(
         .get("ok")
         .is_some_and(|v| v == "revoked")
     {
-        p.message = Some("密钥已吊销，使用它的请求将立即被拒绝。".into());
+        p.message = Some(t::KEY_REVOKED.into());
     }
     let csrf = p.csrf.clone();
     respond(&caller, &csrf, StatusCode::OK, &p)
@@ -1057,26 +1023,36 @@ fn refusal_text(detail: &str, offset: UtcOffset) -> Option<String> {
         let t = onestop_domain::timefmt::from_ms(ms, offset);
         format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
     };
-    let mut out = format!("原因：{reason}；请求：{method} {route}");
-    match v.get("part").and_then(|p| p.as_str()) {
-        Some("rest") => out.push_str(&format!("；本分钟内此后又 {count} 次")),
-        Some("overflow") => out.push_str(&format!("；来源过多，合计 {count} 次")),
-        _ if count > 1 => out.push_str(&format!("；共 {count} 次")),
-        _ => {}
+    use texts::refusals as r;
+    let mut out = texts::fill(
+        r::REQUEST,
+        &[("reason", &reason), ("method", &method), ("route", &route)],
+    );
+    let count_text = match v.get("part").and_then(|p| p.as_str()) {
+        Some("rest") => Some(r::REST),
+        Some("overflow") => Some(r::OVERFLOW),
+        _ if count > 1 => Some(r::COUNT),
+        _ => None,
+    };
+    if let Some(text) = count_text {
+        out.push_str(&texts::fill(text, &[("count", &count)]));
     }
     if let (Some(a), Some(b)) = (first, last)
         && count > 1
     {
-        out.push_str(&format!("（{}–{}）", clock(a), clock(b)));
+        out.push_str(&texts::fill(
+            r::SPAN,
+            &[("first", &clock(a)), ("last", &clock(b))],
+        ));
     }
     if let Some(cap) = v.get("capability").and_then(|c| c.as_str()) {
-        out.push_str(&format!("；所需权限：{cap}"));
+        out.push_str(&texts::fill(r::CAPABILITY, &[("capability", &cap)]));
     }
     if let Some(t) = v.get("targets").and_then(|t| t.as_array())
         && !t.is_empty()
     {
-        let ids: Vec<&str> = t.iter().filter_map(|x| x.as_str()).collect();
-        out.push_str(&format!("；涉及记录：{}", ids.join("、")));
+        let ids = crate::web::list(t.iter().filter_map(|x| x.as_str()));
+        out.push_str(&texts::fill(r::TARGETS, &[("ids", &ids)]));
     }
     Some(out)
 }
@@ -1090,39 +1066,22 @@ fn action_label(code: &str) -> String {
 }
 
 fn outcome_label(code: &str) -> (&'static str, &'static str) {
-    match code {
-        "success" => ("成功", "ok"),
-        "failure" => ("失败", "bad"),
-        "denied" => ("拒绝", "bad"),
-        _ => ("其他", ""),
-    }
+    let class = match code {
+        "success" => "ok",
+        "failure" | "denied" => "bad",
+        _ => "",
+    };
+    (texts::audit_outcomes::get(code).unwrap_or(t::OTHER), class)
 }
 
 fn actor_kind_label(kind: &str) -> &'static str {
-    match kind {
-        "account" => "账户",
-        "api_key" => "API 密钥",
-        "anonymous" => "匿名",
-        "system" => "系统",
-        "many" => "多个来源",
-        _ => "其他",
-    }
+    texts::audit_actors::get(kind).unwrap_or(t::OTHER)
 }
 
 fn target_kind_label(kind: &str) -> &'static str {
     match kind {
-        "account" => "账户",
-        "api_key" => "API 密钥",
-        "application" => "申请",
-        "work_order" => "工单",
-        "approval_case" => "并联审批",
-        "approval_item" => "审批事项",
-        "reminder" => "督办",
-        "audit_log" => "审计日志",
-        "enterprise_claim" => "企业认证",
-        "enterprise" => "企业",
         "" => "",
-        _ => "对象",
+        _ => texts::audit_targets::get(kind).unwrap_or(t::OTHER_TARGET),
     }
 }
 
@@ -1274,10 +1233,7 @@ async fn audit_view(
     } else {
         let v = day_start_ms(&f.from, off, 0);
         if v.is_none() {
-            errors.insert(
-                "from".to_owned(),
-                "请按 年-月-日 填写，如 2026-11-27".to_owned(),
-            );
+            errors.insert("from".to_owned(), t::FROM_INVALID.to_owned());
         }
         v
     };
@@ -1286,17 +1242,14 @@ async fn audit_view(
     } else {
         let v = day_start_ms(&f.to, off, 1);
         if v.is_none() {
-            errors.insert(
-                "to".to_owned(),
-                "请按 年-月-日 填写，如 2026-11-30".to_owned(),
-            );
+            errors.insert("to".to_owned(), t::TO_INVALID.to_owned());
         }
         v
     };
     if let (Some(a), Some(b)) = (from_ms, to_ms)
         && a >= b
     {
-        errors.insert("to".to_owned(), "结束日期不能早于开始日期".to_owned());
+        errors.insert("to".to_owned(), t::TO_BEFORE_FROM.to_owned());
     }
     let before = q
         .get("before")
@@ -1374,23 +1327,29 @@ async fn audit_page(
 }
 
 fn verify_text(r: &VerifyReport) -> (bool, String) {
+    use texts::audit_chain as c;
     if r.intact() {
         let checkpoints = if r.checkpoints > 0 {
-            format!("，与 {} 个检查点一致", r.checkpoints)
+            texts::fill(c::CHECKPOINTS, &[("n", &r.checkpoints)])
         } else {
             String::new()
         };
         return if r.checked == 0 {
             (
                 true,
-                format!("哈希链完整：当前没有需要校验的审计记录{checkpoints}。"),
+                texts::fill(c::INTACT_EMPTY, &[("checkpoints", &checkpoints)]),
             )
         } else {
             (
                 true,
-                format!(
-                    "哈希链完整：已校验 {} 条记录（序号 {}–{}）{checkpoints}，未发现篡改、插入或删除。",
-                    r.checked, r.first_seq, r.last_seq
+                texts::fill(
+                    c::INTACT,
+                    &[
+                        ("checked", &r.checked),
+                        ("first", &r.first_seq),
+                        ("last", &r.last_seq),
+                        ("checkpoints", &checkpoints),
+                    ],
                 ),
             )
         };
@@ -1401,19 +1360,32 @@ fn verify_text(r: &VerifyReport) -> (bool, String) {
         .iter()
         .map(|p| {
             let at = if p.first_seq == p.last_seq {
-                format!("序号为 {}", p.first_seq)
+                texts::fill(c::AT_SEQ, &[("seq", &p.first_seq)])
             } else {
-                format!("序号为 {}–{}", p.first_seq, p.last_seq)
+                texts::fill(
+                    c::AT_SEQS,
+                    &[("first", &p.first_seq), ("last", &p.last_seq)],
+                )
             };
-            format!("{at}：{} [{}]", problem_zh(p.kind), p.message)
+            texts::fill(
+                c::PROBLEM,
+                &[
+                    ("at", &at),
+                    ("kind", &problem_zh(p.kind)),
+                    ("message", &p.message),
+                ],
+            )
         })
         .collect();
     (
         false,
-        format!(
-            "哈希链已断裂：发现 {total} 处问题（已校验 {} 条记录）。{}。请立即保全数据库与检查点文件，并报告安全管理员。",
-            r.checked,
-            items.join("；")
+        texts::fill(
+            c::BROKEN,
+            &[
+                ("total", &total),
+                ("checked", &r.checked),
+                ("problems", &items.join(c::SEPARATOR)),
+            ],
         ),
     )
 }
@@ -1421,22 +1393,23 @@ fn verify_text(r: &VerifyReport) -> (bool, String) {
 /// Each kind of problem, in Chinese (the store's English follows in
 /// brackets for the operator).
 fn problem_zh(kind: ProblemKind) -> &'static str {
+    use texts::audit_problems as p;
     match kind {
-        ProblemKind::Changed => "记录内容与其哈希不符（记录被改动）",
-        ProblemKind::RecomputedWithoutKey => "哈希链被无密钥重算（记录被改动后伪造了哈希）",
-        ProblemKind::Relinked => "前序哈希与上一条记录不符（记录被插入、替换或哈希被改）",
-        ProblemKind::Removed => "记录缺失（记录被删除）",
-        ProblemKind::Truncated => "末尾记录缺失（最新的记录被截去）",
-        ProblemKind::Wiped => "审计日志被清空",
-        ProblemKind::Inserted => "链外记录（被插入或伪造）",
-        ProblemKind::HeadMismatch => "链头与最新记录不一致",
-        ProblemKind::SealBroken => "保留期起点或密钥链起点被无密钥改动",
-        ProblemKind::SealMissing => "链头封印被删除",
-        ProblemKind::AnchorInsideRetention => "保留期内的记录被清除",
-        ProblemKind::BoundaryMoved => "密钥链起点被移动",
-        ProblemKind::CheckpointForged => "检查点签名无效（伪造，或使用了其他密钥）",
-        ProblemKind::CheckpointMismatch => "记录与检查点不符（检查点之后被改写）",
-        ProblemKind::Unreadable => "记录无法读取",
+        ProblemKind::Changed => p::CHANGED,
+        ProblemKind::RecomputedWithoutKey => p::RECOMPUTED_WITHOUT_KEY,
+        ProblemKind::Relinked => p::RELINKED,
+        ProblemKind::Removed => p::REMOVED,
+        ProblemKind::Truncated => p::TRUNCATED,
+        ProblemKind::Wiped => p::WIPED,
+        ProblemKind::Inserted => p::INSERTED,
+        ProblemKind::HeadMismatch => p::HEAD_MISMATCH,
+        ProblemKind::SealBroken => p::SEAL_BROKEN,
+        ProblemKind::SealMissing => p::SEAL_MISSING,
+        ProblemKind::AnchorInsideRetention => p::ANCHOR_INSIDE_RETENTION,
+        ProblemKind::BoundaryMoved => p::BOUNDARY_MOVED,
+        ProblemKind::CheckpointForged => p::CHECKPOINT_FORGED,
+        ProblemKind::CheckpointMismatch => p::CHECKPOINT_MISMATCH,
+        ProblemKind::Unreadable => p::UNREADABLE,
     }
 }
 
