@@ -1,7 +1,7 @@
 //! onestop's HTTP load scenarios. Results go to BENCHMARKS.md.
 //!
 //! `cargo run --release -p onestop-bench -- [--seconds N] [--connections C] [--skip-postgres]
-//! [--only lifecycle|sweep|board|audit]`
+//! [--only lifecycle|sweep|board|audit|pairs] [--baseline-bin BEFORE]`
 //!
 //! Expects the release server at `target/release/onestop` (`cargo build --release`).
 //! In one run it measures, on this machine:
@@ -26,6 +26,14 @@
 //! alternating on the same machine: the audited GET, a refused GET (401)
 //! and logins, with the server's CPU per request; and SM3 against HMAC-SM3
 //! per audit record.
+//!
+//! `--only pairs --baseline-bin BEFORE` (12) pairs the same two servers,
+//! three rounds alternating which goes first, each on its own fresh
+//! database: submit, the audited GET at a fixed rate and the lifecycle on
+//! SQLite, the lifecycle on PostgreSQL; each round, the medians and the
+//! ratio this/before against the rounds' own spread. Then it counts each
+//! binary's PostgreSQL round trips per submit and per action through a
+//! relay between the server and the database, in a fixed pass of its own.
 #![forbid(unsafe_code)]
 
 use onestop_domain::application::fan_out;
@@ -50,7 +58,7 @@ struct Args {
     get_rate: u64,
     baseline_bin: Option<String>,
     login_rate: u64,
-    /// Run one scenario only (`lifecycle`).
+    /// Run one scenario only (`lifecycle`, `sweep`, `board`, `audit`, `pairs`).
     only: Option<String>,
 }
 
@@ -557,6 +565,17 @@ fn start_server_bin(db: &TestDb, bin: &str) -> Server {
 }
 
 fn start_server_with(db: &TestDb, bin: &str, config: Option<&std::path::Path>) -> Server {
+    spawn_server(db, bin, config, db.database_url())
+}
+
+/// Starts `bin` on `db`'s data folder, its database at `database_url`
+/// (None: SQLite in the folder), and waits until it is ready.
+fn spawn_server(
+    db: &TestDb,
+    bin: &str,
+    config: Option<&std::path::Path>,
+    database_url: Option<String>,
+) -> Server {
     let bin = bin.to_owned();
     let addr = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -571,7 +590,7 @@ fn start_server_with(db: &TestDb, bin: &str, config: Option<&std::path::Path>) -
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    match db.database_url() {
+    match database_url {
         Some(url) => cmd.env("DATABASE_URL", url),
         None => cmd.env_remove("DATABASE_URL"),
     };
@@ -706,11 +725,6 @@ fn post_request(body: &str, auth: &str) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
-}
-
-/// Runs the server binary's command line against `db`; returns stdout.
-fn cli(db: &TestDb, args: &[&str], stdin: Option<&str>) -> String {
-    cli_of(&server_bin(), db, args, stdin)
 }
 
 /// Runs `bin`'s command line against `db`; returns stdout.
@@ -908,6 +922,67 @@ const LIFE_STEPS: [(i64, &str); 4] = [
     ),
 ];
 
+/// Submits one five-service application (`n` names it); returns its work
+/// orders' ids, or None when the submit was refused.
+async fn submit_for_orders(conn: &mut Conn, n: u64, auth: &str) -> Option<Vec<String>> {
+    let (status, body) = conn
+        .exchange(&post_request(&five_service_body(n).to_string(), auth))
+        .await;
+    let app: Value = match (status, serde_json::from_slice(&body)) {
+        (201, Ok(v)) => v,
+        _ => return None,
+    };
+    Some(
+        app["work_orders"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|o| o["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
+}
+
+/// Takes `orders` through [`LIFE_STEPS`] to the end: one request per action,
+/// or (`batched`) each step for all of them in one request to
+/// `/api/v1/work-orders/actions`. False at the first refusal.
+async fn drive_orders(conn: &mut Conn, orders: &[String], auth: &str, batched: bool) -> bool {
+    if batched {
+        for (version, body) in LIFE_STEPS {
+            let items: Vec<String> = orders
+                .iter()
+                .map(|o| format!("{{\"work_order_id\":\"{o}\",{body},\"version\":{version}}}"))
+                .collect();
+            let body = format!("{{\"actions\":[{}]}}", items.join(","));
+            let (status, answer) = conn.exchange(&batch_request(&body, auth)).await;
+            let all_ok = status == 200
+                && serde_json::from_slice::<Value>(&answer).is_ok_and(|v| {
+                    v["results"]
+                        .as_array()
+                        .is_some_and(|r| r.iter().all(|x| x["status"] == 200))
+                });
+            if !all_ok {
+                if std::env::var_os("BENCH_DEBUG").is_some() {
+                    eprintln!("{status} {}", String::from_utf8_lossy(&answer));
+                }
+                return false;
+            }
+        }
+    } else {
+        for order in orders {
+            for (version, body) in LIFE_STEPS {
+                let body = format!("{{{body},\"version\":{version}}}");
+                let (status, _) = conn.exchange(&action_request(order, &body, auth)).await;
+                if status != 200 {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
 /// (8) Complete lifecycles, closed loop: submit a five-service application,
 /// then for every order accept, record the joint survey, record the design
 /// without external works, and connect (which closes it) — one request per
@@ -932,66 +1007,17 @@ async fn lifecycle_load(
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(addr).await;
             let mut n = c as u64 * 1_000_000;
-            'apps: while !stop.load(Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let (status, body) = conn
-                    .exchange(&post_request(&five_service_body(n).to_string(), &auth))
-                    .await;
-                let app: Value = match (status, serde_json::from_slice(&body)) {
-                    (201, Ok(v)) => v,
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
+                let completed = match submit_for_orders(&mut conn, n, &auth).await {
+                    Some(orders) => drive_orders(&mut conn, &orders, &auth, batched).await,
+                    None => false,
                 };
-                let orders: Vec<String> = app["work_orders"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|o| o["id"].as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if batched {
-                    for (version, body) in LIFE_STEPS {
-                        let items: Vec<String> = orders
-                            .iter()
-                            .map(|o| {
-                                format!(
-                                    "{{\"work_order_id\":\"{o}\",{body},\"version\":{version}}}"
-                                )
-                            })
-                            .collect();
-                        let body = format!("{{\"actions\":[{}]}}", items.join(","));
-                        let (status, answer) = conn.exchange(&batch_request(&body, &auth)).await;
-                        let all_ok = status == 200
-                            && serde_json::from_slice::<Value>(&answer).is_ok_and(|v| {
-                                v["results"]
-                                    .as_array()
-                                    .is_some_and(|r| r.iter().all(|x| x["status"] == 200))
-                            });
-                        if !all_ok {
-                            if std::env::var_os("BENCH_DEBUG").is_some() {
-                                eprintln!("{status} {}", String::from_utf8_lossy(&answer));
-                            }
-                            errors.fetch_add(1, Ordering::Relaxed);
-                            continue 'apps;
-                        }
-                    }
+                if completed {
+                    done.fetch_add(1, Ordering::Relaxed);
                 } else {
-                    for order in &orders {
-                        for (version, body) in LIFE_STEPS {
-                            let body = format!("{{{body},\"version\":{version}}}");
-                            let (status, _) =
-                                conn.exchange(&action_request(order, &body, &auth)).await;
-                            if status != 200 {
-                                errors.fetch_add(1, Ordering::Relaxed);
-                                continue 'apps;
-                            }
-                        }
-                    }
+                    errors.fetch_add(1, Ordering::Relaxed);
                 }
-                done.fetch_add(1, Ordering::Relaxed);
             }
         }));
     }
@@ -1136,12 +1162,40 @@ async fn login_load(addr: SocketAddr, rate: u64, conns: usize, secs: u64) -> Log
     }
 }
 
+/// Prints a Markdown table: the header, then each row's cells.
+fn print_table(head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
+    println!("| {} |", head.join(" | "));
+    println!("|{}", "---|".repeat(head.len()));
+    for row in rows {
+        println!("| {} |", row.join(" | "));
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
 fn verdict(ok: bool) -> &'static str {
     if ok { "MET" } else { "MISSED" }
+}
+
+/// An API key (`Authorization` header line) that submits and drives every
+/// unit's orders, made with `bin`'s own command line.
+fn lifecycle_key(bin: &str, db: &TestDb) -> String {
+    let out = cli_of(
+        bin,
+        db,
+        &[
+            "apikey",
+            "create",
+            "--name",
+            "lifecycle",
+            "--scopes",
+            LIFECYCLE_SCOPES,
+        ],
+        None,
+    );
+    format!("Authorization: Bearer {}\r\n", out.lines().last().unwrap())
 }
 
 /// (8) on one database: a key for every unit, then the closed loop.
@@ -1153,21 +1207,7 @@ fn lifecycle_section(
     connections: usize,
     name: &str,
 ) {
-    let key = {
-        let out = cli(
-            db,
-            &[
-                "apikey",
-                "create",
-                "--name",
-                "lifecycle",
-                "--scopes",
-                LIFECYCLE_SCOPES,
-            ],
-            None,
-        );
-        format!("Authorization: Bearer {}\r\n", out.lines().last().unwrap())
-    };
+    let key = lifecycle_key(&server_bin(), db);
     let pid = server.child.id();
     println!("\n## 8. Complete lifecycles over HTTP, {name}, durable, {connections} connections");
     for batched in [false, true] {
@@ -1205,6 +1245,10 @@ fn main() {
     }
     if args.only.as_deref() == Some("board") {
         board_scenario();
+        return;
+    }
+    if args.only.as_deref() == Some("pairs") {
+        pairs_scenario(&args);
         return;
     }
     if args.only.as_deref() == Some("audit") {
@@ -1537,11 +1581,7 @@ fn audit_scenario(args: &Args) {
         keyed.push(t.elapsed().as_nanos() as f64 / f64::from(n));
         assert!(sink > 0);
     }
-    let med = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (p, k) = (med(&mut plain), med(&mut keyed));
+    let (p, k) = (median(&plain), median(&keyed));
     println!("\n## 11a. One audit record's hash, median of 5 × {n}");
     println!(
         "SM3 {p:.0} ns; HMAC-SM3 {k:.0} ns; +{:.0} ns per record (×{:.2})",
@@ -1618,68 +1658,78 @@ fn audit_scenario(args: &Args) {
         );
     }
 
-    println!(
-        "\n## 11b. GET /api/v1/applications/{{id}}, API key, audited, {}/s open loop; per round",
-        args.get_rate
-    );
-    println!("| round | before p50 / p99 | after p50 / p99 | before CPU/req | after CPU/req |");
-    println!("|---|---|---|---|---|");
-    for (r, (b, a)) in results[0].iter().zip(&results[1]).enumerate() {
-        println!(
-            "| {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.0} µs | {:.0} µs |",
-            r + 1,
-            ms(b.get.p50),
-            ms(b.get.p99),
-            ms(a.get.p50),
-            ms(a.get.p99),
-            b.get_cpu_us,
-            a.get_cpu_us
+    let latency_table = |title: String, pick: fn(&Round) -> (&Latency, f64)| {
+        println!("\n## {title}; per round");
+        let rows = results[0]
+            .iter()
+            .zip(&results[1])
+            .enumerate()
+            .map(|(r, (b, a))| {
+                let ((b, b_cpu), (a, a_cpu)) = (pick(b), pick(a));
+                vec![
+                    (r + 1).to_string(),
+                    format!("{:.2} / {:.2} ms", ms(b.p50), ms(b.p99)),
+                    format!("{:.2} / {:.2} ms", ms(a.p50), ms(a.p99)),
+                    format!("{b_cpu:.0} µs"),
+                    format!("{a_cpu:.0} µs"),
+                ]
+            });
+        print_table(
+            &[
+                "round",
+                "before p50 / p99",
+                "after p50 / p99",
+                "before CPU/req",
+                "after CPU/req",
+            ],
+            rows,
         );
-    }
+    };
+    latency_table(
+        format!(
+            "11b. GET /api/v1/applications/{{id}}, API key, audited, {}/s open loop",
+            args.get_rate
+        ),
+        |r| (&r.get, r.get_cpu_us),
+    );
     println!(
         "errors: before {}, after {}",
         results[0].iter().map(|r| r.get.errors).sum::<u64>(),
         results[1].iter().map(|r| r.get.errors).sum::<u64>()
     );
-    println!(
-        "\n## 11c. The same GET without credentials (every one 401, refused), {}/s; per round",
-        args.get_rate
+    latency_table(
+        format!(
+            "11c. The same GET without credentials (every one 401, refused), {}/s",
+            args.get_rate
+        ),
+        |r| (&r.refused, r.refused_cpu_us),
     );
-    println!("| round | before p50 / p99 | after p50 / p99 | before CPU/req | after CPU/req |");
-    println!("|---|---|---|---|---|");
-    for (r, (b, a)) in results[0].iter().zip(&results[1]).enumerate() {
-        println!(
-            "| {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.0} µs | {:.0} µs |",
-            r + 1,
-            ms(b.refused.p50),
-            ms(b.refused.p99),
-            ms(a.refused.p50),
-            ms(a.refused.p99),
-            b.refused_cpu_us,
-            a.refused_cpu_us
-        );
-    }
     println!(
         "\n## 11d. Logins (Argon2id m=19 MiB, t=2), closed loop over 4 connections; per round"
     );
-    println!(
-        "| round | before logins/s (p50, p99) | after logins/s (p50, p99) | before CPU/login | after CPU/login |"
+    let login = |l: &LoginResult| format!("{:.1} ({:.1}, {:.1} ms)", l.rate, ms(l.p50), ms(l.p99));
+    print_table(
+        &[
+            "round",
+            "before logins/s (p50, p99)",
+            "after logins/s (p50, p99)",
+            "before CPU/login",
+            "after CPU/login",
+        ],
+        results[0]
+            .iter()
+            .zip(&results[1])
+            .enumerate()
+            .map(|(r, (b, a))| {
+                vec![
+                    (r + 1).to_string(),
+                    login(&b.logins),
+                    login(&a.logins),
+                    format!("{:.1} ms", b.login_cpu_ms),
+                    format!("{:.1} ms", a.login_cpu_ms),
+                ]
+            }),
     );
-    println!("|---|---|---|---|---|");
-    for (r, (b, a)) in results[0].iter().zip(&results[1]).enumerate() {
-        println!(
-            "| {} | {:.1} ({:.1}, {:.1} ms) | {:.1} ({:.1}, {:.1} ms) | {:.1} ms | {:.1} ms |",
-            r + 1,
-            b.logins.rate,
-            ms(b.logins.p50),
-            ms(b.logins.p99),
-            a.logins.rate,
-            ms(a.logins.p50),
-            ms(a.logins.p99),
-            b.login_cpu_ms,
-            a.login_cpu_ms
-        );
-    }
     // The after server stopped: its last summaries written.
     let (_, db, server, _, _) = servers.pop().unwrap();
     drop(server);
@@ -1698,4 +1748,771 @@ fn audit_scenario(args: &Args) {
         "\nafter: {refused_sent} refused requests left {refusals} access_refused records \
          (aggregated per caller, route and reason per minute)"
     );
+}
+
+/// The median of `v` (the upper one of an even count).
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// A TCP relay between a server and PostgreSQL that counts round trips: one
+/// each time, on a connection, the client sends again after the database
+/// has answered (every client burst that follows a reply).
+struct CountingProxy {
+    addr: SocketAddr,
+    round_trips: Arc<AtomicU64>,
+    connections: Arc<AtomicU64>,
+}
+
+impl CountingProxy {
+    /// Listens on a free local port, on a thread of its own, and relays
+    /// every connection to `upstream` (`host:port`).
+    fn start(upstream: String) -> CountingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let round_trips = Arc::new(AtomicU64::new(0));
+        let connections = Arc::new(AtomicU64::new(0));
+        let (trips, opened) = (round_trips.clone(), connections.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                loop {
+                    let Ok((client, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    opened.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(relay(client, upstream.clone(), trips.clone()));
+                }
+            });
+        });
+        CountingProxy {
+            addr,
+            round_trips,
+            connections,
+        }
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+}
+
+/// Relays one connection both ways, counting into `round_trips`.
+async fn relay(client: TcpStream, upstream: String, round_trips: Arc<AtomicU64>) {
+    let Ok(server) = TcpStream::connect(&upstream).await else {
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (mut client_rx, mut client_tx) = client.into_split();
+    let (mut server_rx, mut server_tx) = server.into_split();
+    // Whether the database spoke last on this connection.
+    let answered = Arc::new(AtomicBool::new(false));
+    let replied = answered.clone();
+    let up = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = client_rx.read(&mut buf).await {
+            if answered.swap(false, Ordering::AcqRel) {
+                round_trips.fetch_add(1, Ordering::Relaxed);
+            }
+            if server_tx.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = server_tx.shutdown().await;
+    };
+    let down = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = server_rx.read(&mut buf).await {
+            // Marked before it is relayed: the client's next burst answers it.
+            replied.store(true, Ordering::Release);
+            if client_tx.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = client_tx.shutdown().await;
+    };
+    tokio::join!(up, down);
+}
+
+/// A PostgreSQL URL cut around its `host[:port]`: (before, host, after).
+fn split_pg_host(url: &str) -> (&str, &str, &str) {
+    let scheme = url.find("://").expect("a postgres:// URL") + 3;
+    let rest = &url[scheme..];
+    let authority = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host = rest[..authority].rfind('@').map_or(0, |i| i + 1);
+    (
+        &url[..scheme + host],
+        &rest[host..authority],
+        &rest[authority..],
+    )
+}
+
+/// The `host:port` a PostgreSQL URL connects to (one TCP host).
+fn pg_upstream(url: &str) -> String {
+    let (_, host, _) = split_pg_host(url);
+    assert!(
+        !host.is_empty() && !host.contains(','),
+        "round trips are counted for one TCP host, not {url}"
+    );
+    let has_port = host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if has_port {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+/// The same URL, connecting to `addr` instead.
+fn pg_through(url: &str, addr: SocketAddr) -> String {
+    let (before, _, after) = split_pg_host(url);
+    format!("{before}{addr}{after}")
+}
+
+/// Requests of one kind in the counting pass: how many, their round trips
+/// and the time they took.
+#[derive(Default)]
+struct Counted {
+    requests: u64,
+    trips: u64,
+    took: Duration,
+}
+
+/// One binary's PostgreSQL round trips over a counting pass.
+#[derive(Default)]
+struct RoundTrips {
+    submits: Counted,
+    /// One request per action.
+    actions: Counted,
+    /// Batched requests (one step of an application's orders each) and
+    /// the actions in them.
+    batches: Counted,
+    batched_actions: u64,
+    /// The background jobs' own round trips per second while nothing is asked.
+    idle_per_s: f64,
+    connections_opened: u64,
+}
+
+impl RoundTrips {
+    /// Round trips per `per` (per request by default); `net`: less the
+    /// background jobs' share over the time the requests took (their idle
+    /// rate), which the relay cannot tell apart.
+    fn per(&self, c: &Counted, per: Option<u64>, net: bool) -> f64 {
+        let background = if net {
+            self.idle_per_s * c.took.as_secs_f64()
+        } else {
+            0.0
+        };
+        (c.trips as f64 - background) / per.unwrap_or(c.requests) as f64
+    }
+}
+
+/// A round-trip figure: its name, and how it is read (`true`: net of the
+/// background jobs).
+type TripFigure = (&'static str, fn(&RoundTrips, bool) -> f64);
+
+/// Applications in each half of the counting pass.
+const COUNTED_APPS: u64 = 20;
+
+/// Starts `bin` on a fresh PostgreSQL schema with its database URL pointing
+/// at a [`CountingProxy`], lets it idle 3 s (the background jobs' own round
+/// trips), warms it up with 6 lifecycles, then takes [`COUNTED_APPS`]
+/// applications through their whole lifecycle with one request per action
+/// and as many again in the batched form — over one connection, one request
+/// at a time, so that no two requests share a transaction — counting the
+/// submits and the actions apart.
+fn count_round_trips(rt: &tokio::runtime::Runtime, bin: &str) -> RoundTrips {
+    let db = TestDb::new(Backend::Postgres);
+    let config = bench_config(&db);
+    let url = db.database_url().expect("a PostgreSQL URL");
+    let proxy = CountingProxy::start(pg_upstream(&url));
+    let server = spawn_server(&db, bin, Some(&config), Some(pg_through(&url, proxy.addr)));
+    let key = lifecycle_key(bin, &db);
+    std::thread::sleep(Duration::from_secs(1));
+    let (idle0, t) = (proxy.round_trips(), Instant::now());
+    std::thread::sleep(Duration::from_secs(3));
+    let idle_per_s = (proxy.round_trips() - idle0) as f64 / t.elapsed().as_secs_f64();
+    rt.block_on(async {
+        let mut conn = Conn::open(server.addr).await;
+        let mut n = 0u64;
+        let mut submit = async |conn: &mut Conn| {
+            n += 1;
+            submit_for_orders(conn, n, &key).await.expect("submit")
+        };
+        for batched in [false, true, false, true, false, true] {
+            let orders = submit(&mut conn).await;
+            assert!(drive_orders(&mut conn, &orders, &key, batched).await);
+        }
+        let connections = proxy.connections();
+        let mut trips = RoundTrips {
+            idle_per_s,
+            ..RoundTrips::default()
+        };
+        // Round trips and time of the requests sent between the two.
+        let start = || (proxy.round_trips(), Instant::now());
+        let stop = |c: &mut Counted, (c0, t): (u64, Instant)| {
+            c.trips += proxy.round_trips() - c0;
+            c.took += t.elapsed();
+        };
+        for batched in [false, true] {
+            let mark = start();
+            let mut apps = Vec::new();
+            for _ in 0..COUNTED_APPS {
+                apps.push(submit(&mut conn).await);
+            }
+            stop(&mut trips.submits, mark);
+            trips.submits.requests += COUNTED_APPS;
+            let mark = start();
+            for orders in &apps {
+                assert!(drive_orders(&mut conn, orders, &key, batched).await);
+            }
+            let actions = apps.iter().map(Vec::len).sum::<usize>() as u64 * LIFE_STEPS.len() as u64;
+            if batched {
+                stop(&mut trips.batches, mark);
+                trips.batches.requests = COUNTED_APPS * LIFE_STEPS.len() as u64;
+                trips.batched_actions = actions;
+            } else {
+                stop(&mut trips.actions, mark);
+                trips.actions.requests = actions;
+            }
+        }
+        trips.connections_opened = proxy.connections() - connections;
+        trips
+    })
+}
+
+/// One binary's figures in one round of `--only pairs`.
+#[derive(Clone, Default)]
+struct PairRound {
+    submit_rate: f64,
+    submit_cpu_us: f64,
+    get_p50_ms: f64,
+    get_p99_ms: f64,
+    get_cpu_us: f64,
+    /// Complete applications/s and CPU ms per application: [one request
+    /// per action, batched], on SQLite and on PostgreSQL.
+    life: [f64; 2],
+    life_cpu_ms: [f64; 2],
+    pg_life: [f64; 2],
+    pg_life_cpu_ms: [f64; 2],
+    errors: u64,
+}
+
+/// A figure of [`PairRound`]: its name, whether higher is better, and how
+/// it is read.
+type PairMetric = (&'static str, bool, fn(&PairRound) -> f64);
+
+const SQLITE_METRICS: [PairMetric; 9] = [
+    ("(a) submit: applications/s", true, |r| r.submit_rate),
+    ("(a) submit: CPU µs per request", false, |r| {
+        r.submit_cpu_us
+    }),
+    ("(b) audited GET: p50 ms", false, |r| r.get_p50_ms),
+    ("(b) audited GET: p99 ms", false, |r| r.get_p99_ms),
+    ("(b) audited GET: CPU µs per request", false, |r| {
+        r.get_cpu_us
+    }),
+    (
+        "(c) lifecycle, one request per action: applications/s",
+        true,
+        |r| r.life[0],
+    ),
+    (
+        "(c) lifecycle, one request per action: CPU ms per application",
+        false,
+        |r| r.life_cpu_ms[0],
+    ),
+    ("(c) lifecycle, batched: applications/s", true, |r| {
+        r.life[1]
+    }),
+    (
+        "(c) lifecycle, batched: CPU ms per application",
+        false,
+        |r| r.life_cpu_ms[1],
+    ),
+];
+
+const PG_METRICS: [PairMetric; 4] = [
+    (
+        "(d) lifecycle, one request per action: applications/s",
+        true,
+        |r| r.pg_life[0],
+    ),
+    (
+        "(d) lifecycle, one request per action: CPU ms per application",
+        false,
+        |r| r.pg_life_cpu_ms[0],
+    ),
+    ("(d) lifecycle, batched: applications/s", true, |r| {
+        r.pg_life[1]
+    }),
+    (
+        "(d) lifecycle, batched: CPU ms per application",
+        false,
+        |r| r.pg_life_cpu_ms[1],
+    ),
+];
+
+/// The ratio this/before of the medians, the noise band and the verdict.
+/// The noise band is the larger relative spread ((max − min) / median) of
+/// either binary's own rounds; a difference counts only when the ratio of
+/// the medians is further from 1 than that band and every round's pair
+/// points the same way.
+fn judge(before: &[f64], this: &[f64], higher_is_better: bool) -> (f64, f64, &'static str) {
+    let ratio = median(this) / median(before);
+    let spread = |v: &[f64]| {
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(*x), hi.max(*x))
+            });
+        (hi - lo) / median(v)
+    };
+    let noise = spread(before).max(spread(this));
+    let up = this.iter().zip(before).all(|(t, b)| t > b);
+    let down = this.iter().zip(before).all(|(t, b)| t < b);
+    let verdict = if !ratio.is_finite() || !noise.is_finite() {
+        "no figure"
+    } else if (ratio - 1.0).abs() <= noise || !(up || down) {
+        "within noise"
+    } else if (ratio > 1.0) == higher_is_better {
+        "better, beyond noise"
+    } else {
+        "WORSE, beyond noise"
+    };
+    (ratio, noise, verdict)
+}
+
+/// A figure with the digits it deserves.
+fn figure(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Every round of both binaries and the verdict, one row per figure.
+fn print_pairs(rounds: &[[PairRound; 2]], metrics: &[PairMetric]) {
+    let n = rounds.len();
+    let mut head = vec!["figure".to_owned()];
+    for r in 0..n {
+        let first = if r.is_multiple_of(2) {
+            "before"
+        } else {
+            "this"
+        };
+        head.push(format!("round {} ({first} first): before → this", r + 1));
+    }
+    head.extend(
+        [
+            "median before",
+            "median this",
+            "this/before",
+            "noise (round spread)",
+            "verdict",
+        ]
+        .map(String::from),
+    );
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    print_table(
+        &head,
+        metrics.iter().map(|(name, higher_is_better, pick)| {
+            let b: Vec<f64> = rounds.iter().map(|r| pick(&r[0])).collect();
+            let t: Vec<f64> = rounds.iter().map(|r| pick(&r[1])).collect();
+            let (ratio, noise, verdict) = judge(&b, &t, *higher_is_better);
+            let mut row = vec![(*name).to_owned()];
+            row.extend(
+                b.iter()
+                    .zip(&t)
+                    .map(|(b, t)| format!("{} → {}", figure(*b), figure(*t))),
+            );
+            row.extend([
+                figure(median(&b)),
+                figure(median(&t)),
+                format!("×{ratio:.3}"),
+                format!("±{:.1} %", noise * 100.0),
+                verdict.to_owned(),
+            ]);
+            row
+        }),
+    );
+}
+
+/// One binary's server in `--only pairs`, warmed up.
+struct PairSide {
+    label: &'static str,
+    server: Server,
+    db: TestDb,
+    /// An API key for submits and reads; one that drives every unit's orders.
+    key: String,
+    life_key: String,
+    /// Applications to read (SQLite only).
+    ids: Vec<String>,
+}
+
+/// Starts `bin` on a fresh database and warms it up: on SQLite 2 s of
+/// submits (the applications read later) and 2 s of reads; on both, 1 s of
+/// each lifecycle form (after the load's own warm-up second).
+fn pair_side(
+    rt: &tokio::runtime::Runtime,
+    label: &'static str,
+    bin: &str,
+    backend: Backend,
+    args: &Args,
+) -> PairSide {
+    let db = TestDb::new(backend);
+    let config = bench_config(&db);
+    let server = start_server_with(&db, bin, Some(&config));
+    let key = credentials_of(bin, &db);
+    let life_key = lifecycle_key(bin, &db);
+    let mut ids = Vec::new();
+    if backend == Backend::Sqlite {
+        ids = rt
+            .block_on(post_load(server.addr, args.connections, 2, &key))
+            .ids;
+        ids.truncate(5_000);
+        settle(&db);
+        rt.block_on(get_load(server.addr, &ids, args.get_rate, 2, &key));
+    }
+    for batched in [false, true] {
+        rt.block_on(lifecycle_load(
+            server.addr,
+            args.connections,
+            1,
+            &life_key,
+            server.child.id(),
+            batched,
+        ));
+    }
+    PairSide {
+        label,
+        server,
+        db,
+        key,
+        life_key,
+        ids,
+    }
+}
+
+/// Runs one lifecycle load on `side`; returns (applications/s, CPU ms per
+/// application) and adds its errors to `round`.
+fn pair_lifecycle(
+    rt: &tokio::runtime::Runtime,
+    side: &PairSide,
+    args: &Args,
+    batched: bool,
+    round: &mut PairRound,
+    tag: &str,
+) -> (f64, f64) {
+    let (rate, errors, cores) = rt.block_on(lifecycle_load(
+        side.server.addr,
+        args.connections,
+        args.seconds,
+        &side.life_key,
+        side.server.child.id(),
+        batched,
+    ));
+    let cpu_ms = if rate > 0.0 { cores / rate * 1e3 } else { 0.0 };
+    round.errors += errors;
+    println!(
+        "{tag} · {} · lifecycle {}: {rate:.1} applications/s, {cpu_ms:.2} ms CPU per application, {errors} errors",
+        side.label,
+        if batched { "batched" } else { "per action" },
+    );
+    (rate, cpu_ms)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// `--only pairs`: the server at `ONESTOP_BIN` ("this") against
+/// `--baseline-bin` ("before"), each on its own fresh database with the
+/// same load, in rounds that alternate which goes first: (a) submit,
+/// (b) the audited GET at a fixed rate, (c) the lifecycle on SQLite,
+/// (d) the lifecycle on PostgreSQL — then each binary's PostgreSQL round
+/// trips per submit and per action, counted through a relay in a separate
+/// fixed pass.
+fn pairs_scenario(args: &Args) {
+    const ROUNDS: usize = 3;
+    let Some(before) = args.baseline_bin.clone() else {
+        eprintln!("--only pairs needs --baseline-bin PATH (the release before the change)");
+        std::process::exit(2);
+    };
+    let bins = [("before", before), ("this", server_bin())];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("# onestop benchmark: this release against the release before, paired");
+    println!(
+        "machine: {} cores; load average {}; seconds per measurement: {}; connections: {}; GET rate {}/s; {ROUNDS} rounds",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average(),
+        args.seconds,
+        args.connections,
+        args.get_rate,
+    );
+    println!("before = {}\nthis   = {}", bins[0].1, bins[1].1);
+    let order = |r: usize| if r.is_multiple_of(2) { [0, 1] } else { [1, 0] };
+    // Each round's figures: [before, this].
+    let mut rounds = vec![[PairRound::default(), PairRound::default()]; ROUNDS];
+
+    // (a)–(c) on SQLite.
+    let sides: Vec<PairSide> = bins
+        .iter()
+        .map(|(label, bin)| pair_side(&rt, label, bin, Backend::Sqlite, args))
+        .collect();
+    let reads = sides[0].ids.len().min(sides[1].ids.len());
+    println!("\nSQLite: both servers warmed up; {reads} applications to read\n");
+    for (r, pair) in rounds.iter_mut().enumerate() {
+        let tag = format!("round {}", r + 1);
+        for i in order(r) {
+            let (side, round) = (&sides[i], &mut pair[i]);
+            let pid = side.server.child.id();
+            let cpu = cpu_seconds(pid);
+            let post = rt.block_on(post_load(
+                side.server.addr,
+                args.connections,
+                args.seconds,
+                &side.key,
+            ));
+            round.submit_rate = post.rate;
+            round.submit_cpu_us =
+                (cpu_seconds(pid) - cpu) * 1e6 / (post.ok + post.errors).max(1) as f64;
+            round.errors += post.errors;
+            println!(
+                "{tag} · {} · submit: {:.0} applications/s, {:.0} µs CPU per request, {} errors",
+                side.label, post.rate, round.submit_cpu_us, post.errors
+            );
+        }
+        for i in order(r) {
+            let (side, round) = (&sides[i], &mut pair[i]);
+            let pid = side.server.child.id();
+            settle(&side.db);
+            let cpu = cpu_seconds(pid);
+            let get = rt.block_on(get_load(
+                side.server.addr,
+                &side.ids[..reads],
+                args.get_rate,
+                args.seconds,
+                &side.key,
+            ));
+            round.get_cpu_us = (cpu_seconds(pid) - cpu) * 1e6 / get.sent.max(1) as f64;
+            round.get_p50_ms = ms(get.p50);
+            round.get_p99_ms = ms(get.p99);
+            round.errors += get.errors;
+            println!(
+                "{tag} · {} · audited GET: p50 {:.2} ms, p99 {:.2} ms, {:.0} µs CPU per request, {} errors",
+                side.label, round.get_p50_ms, round.get_p99_ms, round.get_cpu_us, get.errors
+            );
+        }
+        for batched in [false, true] {
+            for i in order(r) {
+                let round = &mut pair[i];
+                let (rate, cpu) = pair_lifecycle(&rt, &sides[i], args, batched, round, &tag);
+                round.life[usize::from(batched)] = rate;
+                round.life_cpu_ms[usize::from(batched)] = cpu;
+            }
+        }
+    }
+    drop(sides);
+
+    // (d) the lifecycle on PostgreSQL, then the round trips.
+    let trips = if args.skip_postgres {
+        None
+    } else {
+        let sides: Vec<PairSide> = bins
+            .iter()
+            .map(|(label, bin)| pair_side(&rt, label, bin, Backend::Postgres, args))
+            .collect();
+        println!("\nPostgreSQL: both servers warmed up\n");
+        for (r, pair) in rounds.iter_mut().enumerate() {
+            let tag = format!("round {}", r + 1);
+            for batched in [false, true] {
+                for i in order(r) {
+                    let round = &mut pair[i];
+                    let (rate, cpu) = pair_lifecycle(&rt, &sides[i], args, batched, round, &tag);
+                    round.pg_life[usize::from(batched)] = rate;
+                    round.pg_life_cpu_ms[usize::from(batched)] = cpu;
+                }
+            }
+        }
+        drop(sides);
+        Some(bins.clone().map(|(_, bin)| count_round_trips(&rt, &bin)))
+    };
+
+    println!(
+        "\n## Pairs (a)–(c). SQLite, durable: submit ({} connections, closed loop), audited GET with an API key ({}/s, open loop), lifecycle ({} connections); {ROUNDS} rounds",
+        args.connections, args.get_rate, args.connections
+    );
+    print_pairs(&rounds, &SQLITE_METRICS);
+    if trips.is_some() {
+        println!(
+            "\n## Pairs (d). Lifecycle on PostgreSQL ({} connections); {ROUNDS} rounds",
+            args.connections
+        );
+        print_pairs(&rounds, &PG_METRICS);
+    }
+    let errors = |i: usize| {
+        rounds
+            .iter()
+            .map(|r| r[i].errors.to_string())
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    println!(
+        "\nerrors per round: before {}; this {}",
+        errors(0),
+        errors(1)
+    );
+    if let Some([b, t]) = trips {
+        println!(
+            "\n## Pairs (d′). PostgreSQL round trips, counted through a relay: {COUNTED_APPS} applications per form, one request at a time"
+        );
+        let rows: [TripFigure; 6] = [
+            ("per submit (five services)", |x, net| {
+                x.per(&x.submits, None, net)
+            }),
+            ("per action, one request per action", |x, net| {
+                x.per(&x.actions, None, net)
+            }),
+            ("per batched request (one step of six orders)", |x, net| {
+                x.per(&x.batches, None, net)
+            }),
+            ("per action, batched form", |x, net| {
+                x.per(&x.batches, Some(x.batched_actions), net)
+            }),
+            (
+                "per complete application, one request per action",
+                |x, net| x.per(&x.submits, None, net) + x.per(&x.actions, Some(COUNTED_APPS), net),
+            ),
+            ("per complete application, batched", |x, net| {
+                x.per(&x.submits, None, net) + x.per(&x.batches, Some(COUNTED_APPS), net)
+            }),
+        ];
+        print_table(
+            &["round trips", "before (raw)", "this (raw)", "this/before"],
+            rows.iter().map(|(name, f)| {
+                vec![
+                    (*name).to_owned(),
+                    format!("{:.2} ({:.2})", f(&b, true), f(&b, false)),
+                    format!("{:.2} ({:.2})", f(&t, true), f(&t, false)),
+                    format!("×{:.3}", f(&t, true) / f(&b, true)),
+                ]
+            }),
+        );
+        for (label, x) in [("before", &b), ("this", &t)] {
+            let took = x.submits.took + x.actions.took + x.batches.took;
+            println!(
+                "{label}: {} submits ({} round trips), {} actions one per request ({}), {} batched requests ({}) in {:.1} s; \
+                 idle background {:.1} round trips/s (≈{:.0} of the pass's, taken off the first figures); {} connections opened during the pass",
+                x.submits.requests,
+                x.submits.trips,
+                x.actions.requests,
+                x.actions.trips,
+                x.batches.requests,
+                x.batches.trips,
+                took.as_secs_f64(),
+                x.idle_per_s,
+                x.idle_per_s * took.as_secs_f64(),
+                x.connections_opened
+            );
+        }
+    }
+    println!("\nload average at the end: {}", load_average());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_url_is_pointed_at_the_relay() {
+        let url = "postgres://postgres@127.0.0.1:5432/postgres?options=-c%20search_path%3Dt_1";
+        assert_eq!(pg_upstream(url), "127.0.0.1:5432");
+        let relay: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+        assert_eq!(
+            pg_through(url, relay),
+            "postgres://postgres@127.0.0.1:40001/postgres?options=-c%20search_path%3Dt_1"
+        );
+        assert_eq!(pg_upstream("postgres://db.local/x"), "db.local:5432");
+        assert_eq!(pg_upstream("postgresql://u:p@[::1]/x"), "[::1]:5432");
+        assert_eq!(
+            pg_through("postgresql://u:p@[::1]:6432", relay),
+            "postgresql://u:p@127.0.0.1:40001"
+        );
+    }
+
+    #[test]
+    fn a_difference_counts_only_beyond_the_rounds_spread_and_in_every_round() {
+        let before = [100.0, 104.0, 98.0];
+        // 6 % of spread; 3 % apart: within.
+        assert_eq!(
+            judge(&before, &[103.0, 106.0, 101.0], true).2,
+            "within noise"
+        );
+        // 20 % fewer in every round: worse when higher is better.
+        let (ratio, noise, verdict) = judge(&before, &[80.0, 83.0, 79.0], true);
+        assert!((ratio - 0.8).abs() < 1e-9 && (noise - 0.06).abs() < 1e-9);
+        assert_eq!(verdict, "WORSE, beyond noise");
+        assert_eq!(
+            judge(&before, &[80.0, 83.0, 79.0], false).2,
+            "better, beyond noise"
+        );
+        // Far apart at the median but one round the other way: within.
+        assert_eq!(judge(&before, &[80.0, 120.0, 79.0], true).2, "within noise");
+    }
+
+    #[test]
+    fn the_relay_counts_each_client_burst_after_a_reply() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // An echo server stands in for the database.
+            let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let upstream = echo.local_addr().unwrap().to_string();
+            tokio::spawn(async move {
+                let (mut s, _) = echo.accept().await.unwrap();
+                let mut buf = [0u8; 1024];
+                while let Ok(n @ 1..) = s.read(&mut buf).await {
+                    s.write_all(&buf[..n]).await.unwrap();
+                }
+            });
+            let proxy = CountingProxy::start(upstream);
+            let mut c = TcpStream::connect(proxy.addr).await.unwrap();
+            let mut buf = [0u8; 1024];
+            for _ in 0..5 {
+                c.write_all(b"ping").await.unwrap();
+                let mut got = 0;
+                while got < 4 {
+                    got += c.read(&mut buf).await.unwrap();
+                }
+            }
+            // The first burst follows no reply: four round trips after it.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(proxy.round_trips(), 4);
+            assert_eq!(proxy.connections(), 1);
+        });
+    }
 }
