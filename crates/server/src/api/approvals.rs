@@ -121,8 +121,7 @@ pub struct ResubmissionRequest {
 #[utoipa::path(
     get, path = "/api/v1/approval-cases/{id}", params(("id" = String, Path)),
     responses(
-        (status = 200, body = CaseView),
-        (status = 404, body = ErrorBody)
+        (status = 200, body = CaseView)
     )
 )]
 pub async fn get_case(
@@ -143,8 +142,7 @@ pub async fn get_case(
     request_body = ResubmissionRequest,
     responses(
         (status = 200, body = CaseView),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"), (status = 422, body = ErrorBody)
+        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version")
     )
 )]
 pub async fn post_resubmission(
@@ -188,8 +186,7 @@ pub struct InboxQuery {
 #[utoipa::path(
     get, path = "/api/v1/approval-items", params(InboxQuery),
     responses(
-        (status = 200, body = InboxList),
-        (status = 422, body = ErrorBody)
+        (status = 200, body = InboxList)
     )
 )]
 pub async fn list_items(
@@ -233,8 +230,7 @@ pub async fn list_items(
     request_body = CaseRequest,
     responses(
         (status = 201, body = CaseView),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "case_exists"), (status = 422, body = ErrorBody)
+        (status = 409, body = ErrorBody, description = "case_exists")
     )
 )]
 pub async fn post_case(
@@ -261,8 +257,7 @@ pub async fn post_case(
     request_body = DecisionRequest,
     responses(
         (status = 200, body = CaseView),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"), (status = 422, body = ErrorBody)
+        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version")
     )
 )]
 pub async fn post_decision(

@@ -215,6 +215,18 @@ fn refusals(op: &mut Operation, write: bool) {
             "`validation_failed`: `fields` names each field of the body that is refused",
         );
     }
+    if op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| p.parameter_in == ParameterIn::Path && p.name == "id")
+    {
+        add(
+            op,
+            "404",
+            "`not_found`: no such record, or one the caller may not see",
+        );
+    }
     if has_param(op, ParameterIn::Query) {
         add(
             op,
@@ -416,6 +428,9 @@ mod tests {
             let responses = op["responses"].as_object().unwrap();
             for status in ["401", "403", "503"] {
                 assert!(responses.contains_key(status), "{what}: {status}");
+            }
+            if path.contains("{id}") {
+                assert!(responses.contains_key("404"), "{what}: 404");
             }
             if op.get("requestBody").is_some() {
                 for status in ["400", "413", "415", "422"] {

@@ -284,7 +284,7 @@ async fn create_application(
 #[utoipa::path(
     get, path = "/api/v1/applications/{id}",
     params(("id" = String, Path)),
-    responses((status = 200, body = Application), (status = 404, body = ErrorBody))
+    responses((status = 200, body = Application))
 )]
 async fn get_application(
     State(state): State<AppState>,
@@ -371,7 +371,7 @@ fn parse_date_param(
 /// Applications, newest first, filtered and paged.
 #[utoipa::path(
     get, path = "/api/v1/applications", params(ListQuery),
-    responses((status = 200, body = ApplicationList), (status = 422, body = ErrorBody))
+    responses((status = 200, body = ApplicationList))
 )]
 async fn list_applications(
     State(state): State<AppState>,
@@ -459,7 +459,7 @@ async fn list_applications(
     responses(
         (status = 200, body = DayInfo),
         (status = 409, body = ErrorBody, description = "calendar_year_missing"),
-        (status = 422, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "the date is not YYYY-MM-DD"),
     )
 )]
 async fn calendar_day(
@@ -505,7 +505,6 @@ pub struct Deadline {
     responses(
         (status = 200, body = Deadline),
         (status = 409, body = ErrorBody, description = "calendar_year_missing"),
-        (status = 422, body = ErrorBody),
     )
 )]
 async fn calendar_deadline(

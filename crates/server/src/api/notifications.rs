@@ -33,8 +33,7 @@ pub struct Marked {
     security(("session" = [])),
     responses(
         (status = 200, body = NotificationList),
-        (status = 403, body = ErrorBody, description = "not an account"),
-        (status = 422, body = ErrorBody)
+        (status = 403, body = ErrorBody, description = "not an account")
     )
 )]
 pub async fn list_api(

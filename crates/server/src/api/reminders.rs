@@ -34,8 +34,7 @@ pub struct AcknowledgementRequest {
     security(("session" = [])),
     responses(
         (status = 201, body = ReminderView),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition"), (status = 422, body = ErrorBody)
+        (status = 409, body = ErrorBody, description = "invalid_transition")
     )
 )]
 pub async fn post_reminder(
@@ -55,7 +54,7 @@ pub async fn post_reminder(
 /// A work order's reminders.
 #[utoipa::path(
     get, path = "/api/v1/work-orders/{id}/reminders", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<ReminderView>), (status = 404, body = ErrorBody))
+    responses((status = 200, body = Vec<ReminderView>))
 )]
 pub async fn get_reminders(
     State(state): State<AppState>,
@@ -71,7 +70,6 @@ pub async fn get_reminders(
     request_body = AcknowledgementRequest,
     responses(
         (status = 200, body = ReminderView),
-        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_transition")
     )
 )]

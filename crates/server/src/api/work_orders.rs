@@ -123,8 +123,7 @@ pub struct WorkOrderList {
 #[utoipa::path(
     get, path = "/api/v1/work-orders", params(OrderQuery),
     responses(
-        (status = 200, body = WorkOrderList),
-        (status = 422, body = ErrorBody)
+        (status = 200, body = WorkOrderList)
     )
 )]
 pub async fn list_work_orders(
@@ -203,8 +202,7 @@ pub async fn list_work_orders(
 #[utoipa::path(
     get, path = "/api/v1/work-orders/{id}", params(("id" = String, Path)),
     responses(
-        (status = 200, body = WorkOrderItem),
-        (status = 404, body = ErrorBody)
+        (status = 200, body = WorkOrderItem)
     )
 )]
 pub async fn get_work_order(
@@ -273,9 +271,7 @@ pub async fn post_actions(
     request_body = WorkOrderAction,
     responses(
         (status = 200, body = WorkOrderItem),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition (with `allowed`), stale_version"),
-        (status = 422, body = ErrorBody)
+        (status = 409, body = ErrorBody, description = "invalid_transition (with `allowed`), stale_version")
     )
 )]
 pub async fn post_action(
@@ -299,9 +295,7 @@ pub async fn post_action(
     request_body = CancelRequest,
     responses(
         (status = 200, body = onestop_domain::application::Application),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version"),
-        (status = 422, body = ErrorBody)
+        (status = 409, body = ErrorBody, description = "invalid_transition, stale_version")
     )
 )]
 pub async fn post_cancel(
@@ -327,9 +321,7 @@ pub async fn post_cancel(
     responses(
         (status = 201, body = onestop_domain::application::Survey, description = "proposed"),
         (status = 200, body = onestop_domain::application::Survey, description = "moved"),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "survey_exists, stale_version"),
-        (status = 422, body = ErrorBody)
+        (status = 409, body = ErrorBody, description = "survey_exists, stale_version")
     )
 )]
 pub async fn post_survey(

@@ -115,6 +115,14 @@ async fn load_case(state: &AppState, id: String) -> Result<Option<FullCase>, Err
     Ok(state.store.read(move |c| load(c, &id)).await?)
 }
 
+/// A case just written, as the caller now sees it.
+async fn reread(state: &AppState, id: String) -> Result<CaseView, Error> {
+    let stored = load_case(state, id).await?.ok_or(Error::Internal(
+        "a record written in this transaction is missing",
+    ))?;
+    Ok(view(state, stored))
+}
+
 pub fn view(state: &AppState, full: FullCase) -> CaseView {
     let FullCase {
         case: c,
@@ -451,12 +459,7 @@ pub async fn raise(
         }
         Raised::Moved => return Err(works_moved()),
     }
-    let stored = load_case(state, case.id.clone())
-        .await?
-        .ok_or(Error::Internal(
-            "a record written in this transaction is missing",
-        ))?;
-    Ok(view(state, stored))
+    reread(state, case.id.clone()).await
 }
 
 /// The departments whose items this caller decides.
@@ -556,12 +559,7 @@ pub async fn decide(
         Decided::Stale => return Err(stale_version()),
         Decided::NoWorks => return Err(works_moved()),
     }
-    let stored = load_case(state, case.id.clone())
-        .await?
-        .ok_or(Error::Internal(
-            "a record written in this transaction is missing",
-        ))?;
-    Ok(view(state, stored))
+    reread(state, case.id.clone()).await
 }
 
 /// A case the caller may see: one whose application the caller may see
@@ -700,12 +698,7 @@ pub async fn resubmit(
     if !done {
         return Err(stale_version());
     }
-    let stored = load_case(state, case.id.clone())
-        .await?
-        .ok_or(Error::Internal(
-            "a record written in this transaction is missing",
-        ))?;
-    Ok(view(state, stored))
+    reread(state, case.id.clone()).await
 }
 
 /// One line of a department's approval inbox.
