@@ -392,13 +392,7 @@ async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
             let roles: Vec<String> = a
                 .grants
                 .iter()
-                .map(|(r, s)| {
-                    if s.is_empty() {
-                        r.clone()
-                    } else {
-                        format!("{r}:{s}")
-                    }
-                })
+                .map(onestop_store::accounts::grant_code)
                 .collect();
             println!(
                 "created account {} ({}), roles {}",
@@ -429,13 +423,7 @@ async fn user_command(state: AppState, command: UserCommand) -> Result<()> {
                 let roles: Vec<String> = a
                     .grants
                     .iter()
-                    .map(|(r, s)| {
-                        if s.is_empty() {
-                            r.clone()
-                        } else {
-                            format!("{r}:{s}")
-                        }
-                    })
+                    .map(onestop_store::accounts::grant_code)
                     .collect();
                 println!(
                     "{}\t{}\t{}\t{}",

@@ -28,6 +28,15 @@ pub struct NewAccount {
     pub at_ms: i64,
 }
 
+/// A grant as written: `role`, or `role:scope`.
+pub fn grant_code((role, scope): &(String, String)) -> String {
+    if scope.is_empty() {
+        role.clone()
+    } else {
+        format!("{role}:{scope}")
+    }
+}
+
 /// A stored account. `Debug` leaves the password hash out.
 #[derive(Clone)]
 pub struct Account {

@@ -1005,13 +1005,7 @@ pub async fn set_grants(
     let before: Vec<String> = account
         .grants
         .iter()
-        .map(|(r, s)| {
-            if s.is_empty() {
-                r.clone()
-            } else {
-                format!("{r}:{s}")
-            }
-        })
+        .map(onestop_store::accounts::grant_code)
         .collect();
     let now = state.now_ms();
     let rec = caller.audit(
