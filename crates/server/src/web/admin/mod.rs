@@ -191,14 +191,6 @@ fn grant_label(state: &AppState, role: &str, scope: &str) -> String {
     format!("{} · {what}", r.label_zh())
 }
 
-fn grant_code(role: &str, scope: &str) -> String {
-    if scope.is_empty() {
-        role.to_owned()
-    } else {
-        format!("{role}:{scope}")
-    }
-}
-
 /// An account as the pages show it.
 #[derive(Clone)]
 pub struct AccountView {
@@ -294,7 +286,7 @@ fn account_view(
         role_codes: a
             .grants
             .iter()
-            .map(|(r, s)| grant_code(r, s))
+            .map(onestop_store::accounts::grant_code)
             .collect::<Vec<_>>()
             .join("\n"),
     }
