@@ -4,7 +4,7 @@
 
 use onestop_store::db::Conn;
 use onestop_store::notifications::{self, Message, Outward};
-use onestop_store::testing::{Backend, TestDb};
+use onestop_store::testing::{Backend, TestDb, insert_account};
 use onestop_store::{StoreError, accounts};
 
 const T0: i64 = 1_790_000_000_000;
@@ -16,22 +16,7 @@ fn account(
     email: Option<&str>,
     (in_app, email_on, sms_on): (bool, bool, bool),
 ) -> Result<(), StoreError> {
-    accounts::insert(
-        conn,
-        &accounts::NewAccount {
-            id: id.into(),
-            username: id.into(),
-            display_name: id.into(),
-            phone: phone.map(Into::into),
-            uscc: None,
-            enterprise_name: None,
-            password_hash: "x".into(),
-            must_change_password: false,
-            created_by: "test".into(),
-            grants: Vec::new(),
-            at_ms: T0,
-        },
-    )?;
+    insert_account(conn, id, phone, T0)?;
     let contact = accounts::Contact {
         email: email.map(Into::into),
         phone: phone.map(Into::into),
