@@ -213,27 +213,16 @@ fn rec(app: &TestApp, i: i64, age_s: i64) -> NewAuditRecord {
 
 async fn append(app: &TestApp, records: Vec<NewAuditRecord>) {
     let key = app.state.audit_key.clone();
-    app.state
-        .store
-        .write(move |c| audit::append(c, &key, &records))
-        .await
-        .unwrap();
+    app.write(move |c| audit::append(c, &key, &records)).await;
 }
 
 async fn sql(app: &TestApp, sql: &'static str, values: Vec<Value>) -> u64 {
-    app.state
-        .store
-        .write(move |c| c.execute(sql, &values))
-        .await
-        .unwrap()
+    app.write(move |c| c.execute(sql, &values)).await
 }
 
 async fn table_rows(app: &TestApp) -> i64 {
-    app.state
-        .store
-        .read(|c| Ok(audit::stored_checkpoints(c)?.len() as i64))
+    app.read(|c| Ok(audit::stored_checkpoints(c)?.len() as i64))
         .await
-        .unwrap()
 }
 
 async fn checkpoints_go_to_the_table_the_file_and_the_log(backend: Backend) {
@@ -246,12 +235,7 @@ async fn checkpoints_go_to_the_table_the_file_and_the_log(backend: Backend) {
         .await
         .unwrap()
         .expect("a checkpoint");
-    let head = app
-        .state
-        .store
-        .read(|c| audit::read_head(c, false))
-        .await
-        .unwrap();
+    let head = app.read(|c| audit::read_head(c, false)).await;
     assert_eq!(
         (first.seq, &first.hash, first.at_ms, first.keyed_from),
         (head.seq, &head.hash, app.state.now_ms(), 1)
@@ -318,20 +302,17 @@ fn kinds(r: &VerifyReport) -> Vec<(ProblemKind, i64, i64)> {
 }
 
 async fn hash_of(app: &TestApp, seq: i64) -> String {
-    app.state
-        .store
-        .read(move |c| {
-            audit::list(
-                c,
-                &AuditFilter {
-                    before_seq: Some(seq + 1),
-                    limit: 1,
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .unwrap()[0]
+    app.read(move |c| {
+        audit::list(
+            c,
+            &AuditFilter {
+                before_seq: Some(seq + 1),
+                limit: 1,
+                ..Default::default()
+            },
+        )
+    })
+    .await[0]
         .hash
         .clone()
 }
@@ -399,20 +380,7 @@ async fn every_attack_of_issue_11_is_named(backend: Backend) {
 
     // "a record edited and the chain recomputed with plain SM3"
     let (app, file) = logged(backend).await;
-    let rows = app
-        .state
-        .store
-        .read(|c| {
-            audit::list(
-                c,
-                &AuditFilter {
-                    limit: 1000,
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .unwrap();
+    let rows = app.stored_audit().await;
     let mut prev = rows
         .iter()
         .find(|r| r.seq == 120)
@@ -482,7 +450,7 @@ async fn every_attack_of_issue_11_is_named(backend: Backend) {
 async fn prune_refuses_young_records_and_records_itself(backend: Backend) {
     let app = TestApp::at_time(backend, "2026-12-01T10:00:00+08:00").await;
     append(&app, (0..30).map(|i| rec(&app, i, 60)).collect()).await;
-    let before = app.state.store.read(audit::count).await.unwrap();
+    let before = app.read(audit::count).await;
     let me = onestop_server::app::accounts::system_caller("cli:ops");
     assert_eq!(
         audit_chain::prune(&app.state, &me).await.unwrap(),
