@@ -51,15 +51,11 @@ fn rows(conn: &mut dyn Conn) -> Result<(Vec<InApp>, Vec<Outgoing>), StoreError> 
         )?
         .iter()
         .map(|r| {
-            Ok((
-                r.text(0)?.to_owned(),
-                r.text(1)?.to_owned(),
-                r.text(2)?.to_owned(),
-                r.text(3)?.to_owned(),
-                r.text(4)?.to_owned(),
-                r.opt_text(5)?.map(str::to_owned),
-                r.int(6)?,
-            ))
+            let text = |i: usize| r.text(i).map(str::to_owned);
+            let (account, event, kind) = (text(0)?, text(1)?, text(2)?);
+            let (title, body) = (text(3)?, text(4)?);
+            let link = r.opt_text(5)?.map(str::to_owned);
+            Ok((account, event, kind, title, body, link, r.int(6)?))
         })
         .collect::<Result<_, StoreError>>()?;
     let outgoing = conn
