@@ -345,9 +345,7 @@ async fn api_key_is_shown_once_and_can_be_revoked(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (_, s) = admin(&app).await;
 
-    let page = app.get_as(&s, "/admin/apikeys").await;
-    assert_eq!(page.status, StatusCode::OK);
-    let html = page.text();
+    let html = app.ok_page_as(&s, "/admin/apikeys").await;
     assert!(html.contains("workorders:read:&#60;公用事业单位代码&#62;"));
     assert!(html.contains("随州中燃公司"));
 

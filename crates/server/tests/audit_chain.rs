@@ -325,12 +325,8 @@ async fn every_attack_of_issue_11_is_named(backend: Backend) {
     // "the last 10 records deleted and audit_head moved back"
     let h191 = hash_of(&app, 191).await;
     sql(&app, "DELETE FROM audit_log WHERE seq > 191", vec![]).await;
-    sql(
-        &app,
-        "UPDATE audit_head SET seq = 191, hash = $1 WHERE id = 1",
-        vec![h191.into()],
-    )
-    .await;
+    let head_back = "UPDATE audit_head SET seq = 191, hash = $1 WHERE id = 1";
+    sql(&app, head_back, vec![h191.into()]).await;
     let report = verify_with_file(&app, &file).await;
     assert_eq!(kinds(&report), vec![(Truncated, 192, 201)]);
     assert!(
@@ -420,12 +416,8 @@ async fn every_attack_of_issue_11_is_named(backend: Backend) {
         .await;
         prev = hash;
     }
-    sql(
-        &app,
-        "UPDATE audit_head SET hash = $1 WHERE id = 1",
-        vec![prev.into()],
-    )
-    .await;
+    let head_to = "UPDATE audit_head SET hash = $1 WHERE id = 1";
+    sql(&app, head_to, vec![prev.into()]).await;
     let report = verify_with_file(&app, &file).await;
     assert_eq!(
         kinds(&report),

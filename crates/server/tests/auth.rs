@@ -165,13 +165,8 @@ async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
         app.as_session(&s).get("/api/v1/applications").await.status,
         StatusCode::OK
     );
-    set_session(
-        &app,
-        &s,
-        "last_seen_at",
-        onestop_store::now_ms() - 31 * 60_000,
-    )
-    .await;
+    let idle_31_minutes = onestop_store::now_ms() - 31 * 60_000;
+    set_session(&app, &s, "last_seen_at", idle_31_minutes).await;
     let idle = app.as_session(&s).get("/api/v1/applications").await;
     assert_eq!(idle.status, StatusCode::UNAUTHORIZED);
     assert_eq!(idle.json()["error"]["message"], "登录已失效，请重新登录");
@@ -180,13 +175,8 @@ async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
     assert!(page.header("location").unwrap().contains("notice=expired"));
     // Idle for 29 minutes: still alive; past its absolute lifetime: ended.
     let s = app.login("zhao.super", PASSWORD).await;
-    set_session(
-        &app,
-        &s,
-        "last_seen_at",
-        onestop_store::now_ms() - 29 * 60_000,
-    )
-    .await;
+    let idle_29_minutes = onestop_store::now_ms() - 29 * 60_000;
+    set_session(&app, &s, "last_seen_at", idle_29_minutes).await;
     assert_eq!(
         app.as_session(&s).get("/api/v1/applications").await.status,
         StatusCode::OK

@@ -12,9 +12,6 @@ use onestop_domain::config::SmsConfig;
 use onestop_store::testing::Backend;
 use serde_json::json;
 
-const T0: &str = "2026-12-01T10:00:00+08:00";
-const PASSWORD_E: &str = "Shop-2026-ok";
-
 on_both_databases!(
     a_claimant_sees_and_acts_on_nothing_of_the_enterprise,
     a_clerk_verifies_at_the_window,
@@ -38,6 +35,9 @@ fn with_sms(c: &mut onestop_domain::config::CityConfig) {
         timeout_seconds: 5,
     });
 }
+
+const T0: &str = "2026-12-01T10:00:00+08:00";
+const PASSWORD_E: &str = "Shop-2026-ok";
 
 async fn register(app: &TestApp, uscc: &str, name: &str, phone: &str) -> Answer {
     app.post_form(

@@ -254,9 +254,7 @@ impl Idp {
             refused: Arc::default(),
             patience: Some(Duration::from_secs(5)),
         };
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let task = super::listener::serve_in_background(listener, app);
         Idp {
             addr,
             issuer,

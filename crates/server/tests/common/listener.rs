@@ -5,6 +5,18 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// Serves `app` on `listener` until the task is aborted.
+pub fn serve_in_background<L>(listener: L, app: axum::Router) -> JoinHandle<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}
 use tokio_rustls::TlsAcceptor;
 
 /// Accepts TCP connections and completes the TLS handshake on each. A

@@ -212,6 +212,13 @@ impl TestApp {
         self.state.store.write(work).await.unwrap()
     }
 
+    /// A page as a signed-in browser gets it, which must answer 200; its text.
+    pub async fn ok_page_as(&self, s: &Session, uri: &str) -> String {
+        let res = self.get_as(s, uri).await;
+        assert_eq!(res.status, StatusCode::OK, "{uri}");
+        res.text()
+    }
+
     /// One run of the level sweeper: what it moved.
     pub async fn sweep_moved(&self) -> Vec<onestop_store::levels::Moved> {
         onestop_server::jobs::sweeper::sweep_once(&self.state)

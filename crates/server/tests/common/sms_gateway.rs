@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use super::listener::TlsListener;
+use super::listener::{TlsListener, serve_in_background};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -90,10 +90,7 @@ impl Gateway {
         L: axum::serve::Listener,
         L::Addr: std::fmt::Debug,
     {
-        let app = app(&inner);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let task = serve_in_background(listener, app(&inner));
         Gateway {
             addr,
             https,
