@@ -39,21 +39,7 @@ pub const WAIT: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(25);
 
 /// Runs an async test body once per database: `mod name { sqlite, postgres }`.
-#[macro_export]
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::DbBackend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name($crate::DbBackend::Postgres).await
-            }
-        }
-    )*};
-}
+pub use onestop_store::on_both_databases;
 
 // ───────────────────────────── the server ─────────────────────────────
 
@@ -143,12 +129,8 @@ async fn start_server_with_time(
     let clock = Arc::new(test_clock(&config));
     let store = db.open_store().await;
     // Argon2 at the labelled test-only cost keeps sign-ins fast.
-    let mut state = AppState::with_password_cost(
-        config,
-        clock,
-        store,
-        onestop_server::auth::PasswordCost::TEST_ONLY,
-    );
+    let cost = onestop_server::auth::PasswordCost::TEST_ONLY;
+    let mut state = AppState::with_password_cost(config, clock, store, cost);
     state.time = time;
     let router = onestop_server::router(state.clone())
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -650,21 +632,32 @@ impl Browser {
     pub async fn fill(&self, css: &str, text: &str) {
         let e = self.find(css).await;
         // Clearing is a slow command: only when there is something to clear.
-        if !self.value_of(&e, css).await.is_empty()
-            && let Err(err) = e.clear().await
-        {
+        if !self.value_of(&e, css).await.is_empty() {
+            self.clear(&e, css).await;
+        }
+        self.send_keys(&e, css, text).await;
+        self.holds(&e, css, text, &format!("typed {text:?}")).await;
+    }
+
+    async fn clear(&self, e: &Element, css: &str) {
+        if let Err(err) = e.clear().await {
             self.fail(format_args!("cannot clear {css}: {err}")).await;
         }
-        if let Err(err) = e.send_keys(text).await {
+    }
+
+    async fn send_keys(&self, e: &Element, css: &str, keys: &str) {
+        if let Err(err) = e.send_keys(keys).await {
             self.fail(format_args!("cannot type into {css}: {err}"))
                 .await;
         }
-        let got = self.value_of(&e, css).await;
-        self.check(
-            got == text,
-            format_args!("{css} holds {got:?}, typed {text:?}"),
-        )
-        .await;
+    }
+
+    /// Checks that a field found earlier now holds `want`; `done` says how
+    /// it was given (for the message).
+    async fn holds(&self, e: &Element, css: &str, want: &str, done: &str) {
+        let got = self.value_of(e, css).await;
+        let message = format!("{css} holds {got:?}, {done}");
+        self.check(got == want, message).await;
     }
 
     /// Types a date into an `<input type="date">` (`2027-06-30`) the way a
@@ -700,19 +693,10 @@ impl Browser {
 
     async fn type_keys(&self, css: &str, keys: &str, expected: &str) {
         let e = self.find(css).await;
-        if let Err(err) = e.clear().await {
-            self.fail(format_args!("cannot clear {css}: {err}")).await;
-        }
-        if let Err(err) = e.send_keys(keys).await {
-            self.fail(format_args!("cannot type into {css}: {err}"))
-                .await;
-        }
-        let got = self.value_of(&e, css).await;
-        self.check(
-            got == expected,
-            format_args!("{css} holds {got:?}, meant {expected:?} (browser locale not en-US?)"),
-        )
-        .await;
+        self.clear(&e, css).await;
+        self.send_keys(&e, css, keys).await;
+        let done = format!("meant {expected:?} (browser locale not en-US?)");
+        self.holds(&e, css, expected, &done).await;
     }
 
     /// The text of an element found earlier.
@@ -746,12 +730,8 @@ impl Browser {
             self.fail(format_args!("cannot choose {value} in {css}: {err}"))
                 .await;
         }
-        let got = self.value_of(&e, css).await;
-        self.check(
-            got == value,
-            format_args!("{css} holds {got:?}, chose {value:?}"),
-        )
-        .await;
+        self.holds(&e, css, value, &format!("chose {value:?}"))
+            .await;
     }
 
     /// Clicks a radio button or ticks a checkbox (if not ticked already).

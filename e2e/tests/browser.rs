@@ -74,18 +74,30 @@ async fn fill_water(b: &Browser) {
     b.fill("#f-services-water-demand_tons_per_day", "50").await;
 }
 
+/// Fills each text field with its value, in order.
+async fn fill_all(b: &Browser, fields: &[(&str, &str)]) {
+    for (css, value) in fields {
+        b.fill(css, value).await;
+    }
+}
+
 async fn fill_power(b: &Browser) {
     b.tick(&choice("services.power.business_type", "new")).await;
     b.fill("#f-services-power-main_capacity_kva", "630").await;
     b.fill("#f-services-power-backup_capacity_kva", "0").await;
 }
 
+/// The one line of gas equipment: name, quantity, pressure.
+const GAS_EQUIPMENT: [(&str, &str); 3] = [
+    ("#f-services-gas-equipment-0-name", "燃气灶"),
+    ("#f-services-gas-equipment-0-quantity", "4"),
+    ("#f-services-gas-equipment-0-pressure", "2kPa"),
+];
+
 async fn fill_gas(b: &Browser) {
     b.tick(&choice("services.gas.category", "small_commercial"))
         .await;
-    b.fill("#f-services-gas-equipment-0-name", "燃气灶").await;
-    b.fill("#f-services-gas-equipment-0-quantity", "4").await;
-    b.fill("#f-services-gas-equipment-0-pressure", "2kPa").await;
+    fill_all(b, &GAS_EQUIPMENT).await;
 }
 
 async fn fill_heat(b: &Browser) {
@@ -108,6 +120,70 @@ async fn fill_network(b: &Browser, carriers: &[&str]) {
     for c in carriers {
         b.tick(&choice("services.network.carriers", c)).await;
     }
+}
+
+/// Closes the browser, then stops the server.
+async fn finish(b: Browser, server: RunningServer) {
+    b.close().await;
+    server.stop().await;
+}
+
+/// No service's section shows before a service is chosen.
+async fn no_section_shown(b: &Browser) {
+    for s in SERVICES {
+        let shown = b.is_displayed(&format!("#sec-{s}")).await;
+        b.check(
+            !shown,
+            format_args!("sec-{s} shown before anything was chosen"),
+        )
+        .await;
+    }
+}
+
+/// Registers [`USCC`] with [`PHONE`] through the registration form.
+async fn register(b: &Browser, server: &RunningServer) {
+    b.goto(&server.url("/register")).await;
+    let form = [
+        ("#f-uscc", USCC),
+        ("#f-enterprise_name", APPLICANT),
+        ("#f-contact_name", "张三"),
+        ("#f-phone", PHONE),
+        ("#f-password", "Shop-2026-ok"),
+        ("#f-password_confirm", "Shop-2026-ok"),
+    ];
+    fill_all(b, &form).await;
+    b.click_to_next_page("form[action='/register'] button[type=submit]")
+        .await;
+}
+
+/// On the open form, chooses `services` (the last one's section must
+/// show), fills the common blocks for [`USCC`] and [`PHONE`] and each
+/// service's block, and submits; the new application's id and number.
+async fn apply_for(b: &Browser, server: &RunningServer, services: &[&str]) -> (String, String) {
+    for s in services {
+        b.tick(&service_box(s)).await;
+    }
+    let last = services.last().expect("a service");
+    b.wait_displayed(&format!("#sec-{last}"), true).await;
+    fill_common(b, server, USCC, PHONE).await;
+    for s in services {
+        match *s {
+            "water" => fill_water(b).await,
+            "power" => fill_power(b).await,
+            "gas" => fill_gas(b).await,
+            "heat" => fill_heat(b).await,
+            other => panic!("no filling for {other}"),
+        }
+    }
+    let id = submit_and_land_on_receipt(b).await;
+    (id, b.text("#application-number").await)
+}
+
+/// No code or English word of [`leaks`] is on the page.
+async fn no_leaks(b: &Browser, page: &str) {
+    let leaked = leaks(page);
+    b.check(leaked.is_none(), format_args!("{leaked:?} shown: {page}"))
+        .await;
 }
 
 /// Submits the form and waits for the receipt; returns the application id.
@@ -201,13 +277,7 @@ async fn fills_the_form_and_sees_the_receipt(backend: Backend) {
         "the no-JavaScript button is shown while JavaScript runs",
     )
     .await;
-    for s in SERVICES {
-        b.check(
-            !b.is_displayed(&format!("#sec-{s}")).await,
-            format_args!("sec-{s} shown before anything was chosen"),
-        )
-        .await;
-    }
+    no_section_shown(&b).await;
 
     // Ticking a service shows its section at once, and only its section.
     for s in ["water", "power", "gas", "network"] {
@@ -341,8 +411,7 @@ async fn fills_the_form_and_sees_the_receipt(backend: Backend) {
     )
     .await;
 
-    b.close().await;
-    server.stop().await;
+    finish(b, server).await;
 }
 
 async fn sees_a_field_error_beside_the_field(backend: Backend) {
@@ -405,11 +474,8 @@ async fn sees_a_field_error_beside_the_field(backend: Backend) {
         )
         .await;
     }
-    b.check(
-        b.value("#f-address-district_code").await == "421303",
-        "district choice lost",
-    )
-    .await;
+    let district = b.value("#f-address-district_code").await;
+    b.check(district == "421303", "district choice lost").await;
     b.check(
         b.is_selected(&choice("services.water.business_type", "new_account"))
             .await,
@@ -427,8 +493,7 @@ async fn sees_a_field_error_beside_the_field(backend: Backend) {
     submit_and_land_on_receipt(&b).await;
     assert_receipt(&b, &["随州市水务集团"]).await;
 
-    b.close().await;
-    server.stop().await;
+    finish(b, server).await;
 }
 
 async fn works_without_javascript(backend: Backend) {
@@ -443,13 +508,7 @@ async fn works_without_javascript(backend: Backend) {
         "no 下一步 button without JavaScript",
     )
     .await;
-    for s in SERVICES {
-        b.check(
-            !b.is_displayed(&format!("#sec-{s}")).await,
-            format_args!("sec-{s} shown before anything was chosen"),
-        )
-        .await;
-    }
+    no_section_shown(&b).await;
 
     // Typed before choosing, kept after.
     b.fill("#f-applicant-name", APPLICANT).await;
@@ -502,8 +561,7 @@ async fn works_without_javascript(backend: Backend) {
     b.check(!page_script_ran(&b).await, "app.js ran on the receipt")
         .await;
 
-    b.close().await;
-    server.stop().await;
+    finish(b, server).await;
 }
 
 /// Files an application for another enterprise directly (as a window clerk
@@ -536,22 +594,35 @@ async fn verified_application(server: &RunningServer, uscc: &str) -> String {
     }
 }
 
+/// A staff account: login name, display name, its one role, password.
+type Staff<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+const GAS_OPERATOR: Staff = ("gas.op", "燃气经办", "operator:sz-gas", "Gas-2026-op");
+const POWER_OPERATOR: Staff = ("power.op", "供电经办", "operator:sz-power", "Power-2026-op");
+const HEAT_OPERATOR: Staff = ("heat.op", "供热经办", "operator:sz-heat", "Heat-2026-op");
+const ZRZY_APPROVER: Staff = ("zrzy.op", "规划审批", "approver:sz-zrzy", "Appr-2026-ok");
+const JJ_APPROVER: Staff = ("jj.op", "交警审批", "approver:sz-jj", "Appr-2026-ok");
+const SUPERVISOR: Staff = (
+    "super.zjj",
+    "住建局督办员",
+    "supervisor:sz-zjj",
+    "Super-2026-ok",
+);
+const WINDOW_CLERK: Staff = ("window.zhou", "周窗口", "clerk:hall-01", "Hall-2026-ok");
+
 /// A staff account with one role, its first-login change done.
-async fn staff(server: &RunningServer, username: &str, name: &str, grant: &str, password: &str) {
-    let system = onestop_server::app::accounts::system_caller("e2e");
-    let created = onestop_server::app::accounts::create_account(
-        &server.state,
-        &system,
-        onestop_server::app::accounts::NewAccountInput {
-            username: username.into(),
-            display_name: name.into(),
-            phone: None,
-            grants: vec![grant.into()],
-            password: Some(password.into()),
-        },
-    )
-    .await
-    .expect("account");
+async fn staff(server: &RunningServer, (username, name, grant, password): Staff<'_>) {
+    use onestop_server::app::accounts::{NewAccountInput, create_account, system_caller};
+    let input = NewAccountInput {
+        username: username.into(),
+        display_name: name.into(),
+        phone: None,
+        grants: vec![grant.into()],
+        password: Some(password.into()),
+    };
+    let created = create_account(&server.state, &system_caller("e2e"), input)
+        .await
+        .expect("account");
     let (id, hash) = (created.account.id, created.account.password_hash);
     server
         .state
@@ -561,18 +632,6 @@ async fn staff(server: &RunningServer, username: &str, name: &str, grant: &str, 
         })
         .await
         .expect("first-login change");
-}
-
-/// An operator account of the gas company, its first-login change done.
-async fn gas_operator(server: &RunningServer) {
-    staff(
-        server,
-        "gas.op",
-        "燃气经办",
-        "operator:sz-gas",
-        "Gas-2026-op",
-    )
-    .await;
 }
 
 async fn sign_in(b: &Browser, server: &RunningServer, username: &str, password: &str) {
@@ -588,19 +647,11 @@ async fn sign_in(b: &Browser, server: &RunningServer, username: &str, password: 
 async fn each_sees_only_their_own(backend: Backend) {
     let server = start_server(backend).await;
     let other_number = other_enterprise_application(&server).await;
-    gas_operator(&server).await;
+    staff(&server, GAS_OPERATOR).await;
     let b = browser(true).await;
     b.set_window_size(390, 844).await;
 
-    b.goto(&server.url("/register")).await;
-    b.fill("#f-uscc", USCC).await;
-    b.fill("#f-enterprise_name", APPLICANT).await;
-    b.fill("#f-contact_name", "张三").await;
-    b.fill("#f-phone", PHONE).await;
-    b.fill("#f-password", "Shop-2026-ok").await;
-    b.fill("#f-password_confirm", "Shop-2026-ok").await;
-    b.click("form[action='/register'] button[type=submit]")
-        .await;
+    register(&b, &server).await;
     b.wait_for_path("/login").await;
     b.check(
         b.text("main").await.contains("已受理注册"),
@@ -617,14 +668,7 @@ async fn each_sees_only_their_own(backend: Backend) {
         "USCC not prefilled for the signed-in enterprise",
     )
     .await;
-    b.tick(&service_box("water")).await;
-    b.tick(&service_box("gas")).await;
-    b.wait_displayed("#sec-gas", true).await;
-    fill_common(&b, &server, USCC, PHONE).await;
-    fill_water(&b).await;
-    fill_gas(&b).await;
-    let id = submit_and_land_on_receipt(&b).await;
-    let number = b.text("#application-number").await;
+    let (id, number) = apply_for(&b, &server, &["water", "gas"]).await;
     // Signed in with access: the full receipt, contact included.
     b.check(
         b.text("main").await.contains("张三"),
@@ -652,11 +696,8 @@ async fn each_sees_only_their_own(backend: Backend) {
     sign_in(&b, &server, "gas.op", "Gas-2026-op").await;
     b.wait_for_path("/workbench").await;
     let inbox = b.text("main").await;
-    b.check(
-        inbox.contains(&number),
-        format_args!("the gas order of {number} is missing: {inbox}"),
-    )
-    .await;
+    let missing = format!("the gas order of {number} is missing: {inbox}");
+    b.check(inbox.contains(&number), missing).await;
     b.check(
         !inbox.contains(&other_number),
         "a water-only application reached the gas inbox",
@@ -684,8 +725,7 @@ async fn each_sees_only_their_own(backend: Backend) {
         "the gas operator opened a water order",
     )
     .await;
-    b.close().await;
-    server.stop().await;
+    finish(b, server).await;
 }
 
 async fn sign_out(b: &Browser) {
@@ -721,14 +761,19 @@ async fn take(b: &Browser, action: &str, fields: &[(&str, &str)]) {
     b.wait_displayed("#action-done", true).await;
 }
 
+/// Signs in as the heat company's operator and opens `path`.
+async fn at_heat_desk(b: &Browser, server: &RunningServer, path: &str) {
+    sign_in(b, server, "heat.op", "Heat-2026-op").await;
+    b.wait_for_path("/workbench").await;
+    b.goto(&server.url(path)).await;
+}
+
 /// Signs in as an approver and decides its department's item on the case.
 async fn decide_on_page(
     b: &Browser,
     server: &RunningServer,
-    who: &str,
     case_path: &str,
-    decision: &str,
-    opinion: &str,
+    (who, decision, opinion): (&str, &str, &str),
 ) {
     sign_in(b, server, who, "Appr-2026-ok").await;
     b.wait_for_path("/approvals").await;
@@ -757,46 +802,11 @@ async fn decide_on_page(
 /// connects; the enterprise follows each utility on its timeline.
 async fn one_lifecycle_through_the_pages(backend: Backend) {
     let server = start_server(backend).await;
-    staff(
-        &server,
-        "ent.a",
-        "示例商贸",
-        &format!("applicant:{USCC}"),
-        "Shop-2026-ok",
-    )
-    .await;
-    staff(
-        &server,
-        "power.op",
-        "供电经办",
-        "operator:sz-power",
-        "Power-2026-op",
-    )
-    .await;
-    staff(
-        &server,
-        "heat.op",
-        "供热经办",
-        "operator:sz-heat",
-        "Heat-2026-op",
-    )
-    .await;
-    staff(
-        &server,
-        "zrzy.op",
-        "规划审批",
-        "approver:sz-zrzy",
-        "Appr-2026-ok",
-    )
-    .await;
-    staff(
-        &server,
-        "jj.op",
-        "交警审批",
-        "approver:sz-jj",
-        "Appr-2026-ok",
-    )
-    .await;
+    let applicant = format!("applicant:{USCC}");
+    staff(&server, ("ent.a", "示例商贸", &applicant, "Shop-2026-ok")).await;
+    for who in [POWER_OPERATOR, HEAT_OPERATOR, ZRZY_APPROVER, JJ_APPROVER] {
+        staff(&server, who).await;
+    }
     let b = browser(true).await;
     b.set_window_size(1280, 900).await;
     let day = appointment(&server);
@@ -806,14 +816,7 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
     sign_in(&b, &server, "ent.a", "Shop-2026-ok").await;
     b.wait_for_path("/applications").await;
     b.goto(&server.url("/apply")).await;
-    b.tick(&service_box("power")).await;
-    b.tick(&service_box("heat")).await;
-    b.wait_displayed("#sec-heat", true).await;
-    fill_common(&b, &server, USCC, PHONE).await;
-    fill_power(&b).await;
-    fill_heat(&b).await;
-    let id = submit_and_land_on_receipt(&b).await;
-    let number = b.text("#application-number").await;
+    let (id, number) = apply_for(&b, &server, &["power", "heat"]).await;
     sign_out(&b).await;
     let power = order_id(&server, &id, "sz-power").await;
     let heat = order_id(&server, &id, "sz-heat").await;
@@ -860,9 +863,7 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
     sign_out(&b).await;
 
     // The heat company sees the same survey, finds 800 m and raises the case.
-    sign_in(&b, &server, "heat.op", "Heat-2026-op").await;
-    b.wait_for_path("/workbench").await;
-    b.goto(&server.url(&format!("/work-orders/{heat}"))).await;
+    at_heat_desk(&b, &server, &format!("/work-orders/{heat}")).await;
     take(&b, "accept", &[]).await;
     b.check(
         !b.text("#survey").await.contains("尚未约定"),
@@ -899,18 +900,9 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
     sign_out(&b).await;
 
     // Natural resources rejects; the heat company revises and resubmits.
-    decide_on_page(
-        &b,
-        &server,
-        "zrzy.op",
-        &case_path,
-        "reject",
-        "路由穿越规划绿地，请调整",
-    )
-    .await;
-    sign_in(&b, &server, "heat.op", "Heat-2026-op").await;
-    b.wait_for_path("/workbench").await;
-    b.goto(&server.url(&case_path)).await;
+    let reject = ("zrzy.op", "reject", "路由穿越规划绿地，请调整");
+    decide_on_page(&b, &server, &case_path, reject).await;
+    at_heat_desk(&b, &server, &case_path).await;
     b.check(
         b.text("#opinion-sheet").await.contains("路由穿越规划绿地"),
         "the rejection's opinion is not on the sheet",
@@ -924,19 +916,11 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
     sign_out(&b).await;
 
     // Both departments approve: the case is approved, the works move on.
-    decide_on_page(&b, &server, "zrzy.op", &case_path, "approve", "同意").await;
-    decide_on_page(
-        &b,
-        &server,
-        "jj.op",
-        &case_path,
-        "approve",
-        "同意，按交通组织方案施工",
-    )
-    .await;
-    sign_in(&b, &server, "heat.op", "Heat-2026-op").await;
-    b.wait_for_path("/workbench").await;
-    b.goto(&server.url(&case_path)).await;
+    let zrzy = ("zrzy.op", "approve", "同意");
+    decide_on_page(&b, &server, &case_path, zrzy).await;
+    let jj = ("jj.op", "approve", "同意，按交通组织方案施工");
+    decide_on_page(&b, &server, &case_path, jj).await;
+    at_heat_desk(&b, &server, &case_path).await;
     b.check(
         b.text("#case-status").await.contains("已通过"),
         format_args!("the case is not approved: {}", b.text("main").await),
@@ -978,8 +962,7 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
         format_args!("the power timeline should show skipped stages: {power_line}"),
     )
     .await;
-    b.close().await;
-    server.stop().await;
+    finish(b, server).await;
 }
 
 /// The clock stands on Monday 16 November 2026, 09:00; a power order's
@@ -993,8 +976,7 @@ async fn a_supervisor_sees_an_overdue_order_on_the_board_and_reminds(backend: Ba
         "applicant": {"name": "随州市某某机械有限公司", "uscc": USCC},
         "address": {"district_code": "421303", "detail": "交通大道8号"},
         "contact": {"name": "赵六", "phone": "13900001111"},
-        "mode": "a_la_carte",
-        "channel": "api",
+        "mode": "a_la_carte", "channel": "api",
         "services": {"power": {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0}}
     });
     let form = onestop_server::app::applications::validate(&server.state, &body).expect("valid");
@@ -1019,14 +1001,7 @@ async fn a_supervisor_sees_an_overdue_order_on_the_board_and_reminds(backend: Ba
         .await
         .expect("sweep");
     assert_eq!(moved.len(), 1, "the order went overdue");
-    staff(
-        &server,
-        "super.zjj",
-        "住建局督办员",
-        "supervisor:sz-zjj",
-        "Super-2026-ok",
-    )
-    .await;
+    staff(&server, SUPERVISOR).await;
 
     let b = browser(true).await;
     b.set_window_size(1280, 900).await;
@@ -1083,8 +1058,7 @@ async fn a_supervisor_sees_an_overdue_order_on_the_board_and_reminds(backend: Ba
         format!("the reminder's note, awaiting acknowledgement: {reminders}"),
     )
     .await;
-    b.close().await;
-    server.stop().await;
+    finish(b, server).await;
 }
 
 /// Words that must never reach a person on these pages: codes and English.
@@ -1109,25 +1083,10 @@ fn leaks(text: &str) -> Option<&'static str> {
 async fn an_enterprise_is_verified_at_the_window(backend: Backend) {
     let server = start_server(backend).await;
     let filed = verified_application(&server, USCC).await;
-    staff(
-        &server,
-        "window.zhou",
-        "周窗口",
-        "clerk:hall-01",
-        "Hall-2026-ok",
-    )
-    .await;
+    staff(&server, WINDOW_CLERK).await;
     let b = browser(true).await;
     b.set_window_size(390, 844).await;
-    b.goto(&server.url("/register")).await;
-    b.fill("#f-uscc", USCC).await;
-    b.fill("#f-enterprise_name", APPLICANT).await;
-    b.fill("#f-contact_name", "张三").await;
-    b.fill("#f-phone", PHONE).await;
-    b.fill("#f-password", "Shop-2026-ok").await;
-    b.fill("#f-password_confirm", "Shop-2026-ok").await;
-    b.click_to_next_page("form[action='/register'] button[type=submit]")
-        .await;
+    register(&b, &server).await;
     sign_in(&b, &server, PHONE, "Shop-2026-ok").await;
     b.wait_for_path("/applications").await;
     let list = b.text("main").await;
@@ -1143,11 +1102,7 @@ async fn an_enterprise_is_verified_at_the_window(backend: Backend) {
         format_args!("the enterprise page does not say how to verify: {page}"),
     )
     .await;
-    b.check(
-        leaks(&page).is_none(),
-        format_args!("{:?} shown: {page}", leaks(&page)),
-    )
-    .await;
+    no_leaks(&b, &page).await;
     sign_out(&b).await;
 
     // The clerk, at a desk.
@@ -1180,11 +1135,7 @@ async fn an_enterprise_is_verified_at_the_window(backend: Backend) {
         format_args!("not verified: {done}"),
     )
     .await;
-    b.check(
-        leaks(&done).is_none(),
-        format_args!("{:?} shown: {done}", leaks(&done)),
-    )
-    .await;
+    no_leaks(&b, &done).await;
     sign_out(&b).await;
 
     // Back on the phone: the enterprise's application is there now.
@@ -1202,6 +1153,5 @@ async fn an_enterprise_is_verified_at_the_window(backend: Backend) {
         "the enterprise page does not show the verification",
     )
     .await;
-    b.close().await;
-    server.stop().await;
+    finish(b, server).await;
 }

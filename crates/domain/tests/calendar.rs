@@ -7,8 +7,8 @@ use onestop_domain::calendar::{
 };
 use proptest::prelude::*;
 use std::sync::LazyLock;
-use time::macros::{date, datetime};
-use time::{Date, OffsetDateTime};
+use time::macros::{date, datetime, format_description, offset};
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
 const DAY: i64 = 23_400; // one working day with the default hours (6.5 h)
 
@@ -61,6 +61,61 @@ kind = "makeup_workday"
 name = "春节"
 "#;
 
+/// A Beijing-time instant, `YYYY-MM-DD HH:MM` or `YYYY-MM-DD HH:MM:SS`.
+fn bj(s: &str) -> OffsetDateTime {
+    let parsed = if s.len() == 16 {
+        PrimitiveDateTime::parse(
+            s,
+            format_description!("[year]-[month]-[day] [hour]:[minute]"),
+        )
+    } else {
+        let with_seconds = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+        PrimitiveDateTime::parse(s, with_seconds)
+    };
+    parsed
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+        .assume_offset(offset!(+8))
+}
+
+/// Each case reads `FROM + BUDGET → DUE`: a budget of working days (`1 d`,
+/// `0.5 d`) or of working seconds (`7200 s`) from FROM ends at DUE (both in
+/// Beijing time).
+fn assert_deadlines(c: &Clock, cases: &[&str]) {
+    for case in cases {
+        let (sum, due) = case.split_once(" → ").expect("FROM + BUDGET → DUE");
+        let (from, budget) = sum.split_once(" + ").expect("FROM + BUDGET");
+        let got = match budget.split_once(' ') {
+            Some((days, "d")) => add_days(c, bj(from), days.parse().unwrap()),
+            Some((secs, "s")) => add_secs(c, bj(from), secs.parse().unwrap()),
+            _ => panic!("a budget in d or s: {case}"),
+        };
+        assert_eq!(got, bj(due), "{case}");
+    }
+}
+
+/// The kind of each day of the calendar.
+fn assert_kinds(cal: &Calendar, days: &[(Date, DayKind)]) {
+    for &(d, kind) in days {
+        assert_eq!(cal.day(d).unwrap().kind, kind, "{d}");
+    }
+}
+
+/// Every day from `first` to `last` is a holiday of this name.
+fn assert_holiday(cal: &Calendar, first: Date, last: Date, name: &str) {
+    let mut d = first;
+    while d <= last {
+        let info = cal.day(d).unwrap();
+        let seen = (info.working, info.kind, info.name.as_deref());
+        assert_eq!(seen, (false, DayKind::Holiday, Some(name)), "{d}");
+        d = d.next_day().unwrap();
+    }
+}
+
+/// The calendar has no arrangement yet for `year`, first needed on `date`.
+fn year_missing(year: i32, date: Date) -> CalendarError {
+    CalendarError::YearMissing { year, date }
+}
+
 // ---------------------------------------------------------------------------------------
 // Official calendar facts (REFERENCE-DATA.md)
 
@@ -87,26 +142,8 @@ fn makeup_workdays_are_working() {
 #[test]
 fn holidays_have_names() {
     let cal = Calendar::builtin();
-    let mut d = date!(2025 - 10 - 01);
-    while d <= date!(2025 - 10 - 08) {
-        let info = cal.day(d).unwrap();
-        assert_eq!(
-            (info.working, info.kind, info.name.as_deref()),
-            (false, DayKind::Holiday, Some("国庆节")),
-            "{d}"
-        );
-        d = d.next_day().unwrap();
-    }
-    let mut d = date!(2026 - 02 - 15);
-    while d <= date!(2026 - 02 - 23) {
-        let info = cal.day(d).unwrap();
-        assert_eq!(
-            (info.working, info.kind, info.name.as_deref()),
-            (false, DayKind::Holiday, Some("春节")),
-            "{d}"
-        );
-        d = d.next_day().unwrap();
-    }
+    assert_holiday(&cal, date!(2025 - 10 - 01), date!(2025 - 10 - 08), "国庆节");
+    assert_holiday(&cal, date!(2026 - 02 - 15), date!(2026 - 02 - 23), "春节");
     for d in [
         date!(2026 - 01 - 01),
         date!(2026 - 01 - 02),
@@ -119,22 +156,13 @@ fn holidays_have_names() {
         );
     }
     // Days around the holidays are ordinary.
-    assert_eq!(
-        cal.day(date!(2025 - 10 - 09)).unwrap().kind,
-        DayKind::Workday
-    );
-    assert_eq!(
-        cal.day(date!(2025 - 10 - 12)).unwrap().kind,
-        DayKind::Weekend
-    );
-    assert_eq!(
-        cal.day(date!(2026 - 02 - 24)).unwrap().kind,
-        DayKind::Workday
-    );
-    assert_eq!(
-        cal.day(date!(2026 - 02 - 13)).unwrap().kind,
-        DayKind::Workday
-    );
+    let around = [
+        (date!(2025 - 10 - 09), DayKind::Workday),
+        (date!(2025 - 10 - 12), DayKind::Weekend),
+        (date!(2026 - 02 - 24), DayKind::Workday),
+        (date!(2026 - 02 - 13), DayKind::Workday),
+    ];
+    assert_kinds(&cal, &around);
 }
 
 #[test]
@@ -164,257 +192,145 @@ fn day_info_json() {
 
 #[test]
 fn friday_afternoon_plus_one_day_is_next_working_day_same_time() {
-    let c = clock();
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-07 16:00 +8), 1.0),
-        datetime!(2025-11-10 16:00 +8)
-    );
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-10 08:30 +8), 0.5),
-        datetime!(2025-11-10 11:45 +8)
-    );
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-10 09:00 +8), 2.0),
-        datetime!(2025-11-12 09:00 +8)
-    );
-    // 20 working days from Monday 09:00: four plain weeks later.
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-10 09:00 +8), 20.0),
-        datetime!(2025-12-08 09:00 +8)
+    assert_deadlines(
+        &clock(),
+        &[
+            "2025-11-07 16:00 + 1 d → 2025-11-10 16:00",
+            "2025-11-10 08:30 + 0.5 d → 2025-11-10 11:45",
+            "2025-11-10 09:00 + 2 d → 2025-11-12 09:00",
+            // 20 working days from Monday 09:00: four plain weeks later.
+            "2025-11-10 09:00 + 20 d → 2025-12-08 09:00",
+        ],
     );
 }
 
 #[test]
 fn new_year_across_years() {
-    let c = clock();
-    // Wed 2025-12-31 16:00: 1.5 h left that day; Jan 1–3 are the New Year holiday and
-    // Sunday Jan 4 is a make-up workday, so the remaining 5 h end on Jan 4 at 16:00.
-    assert_eq!(
-        add_days(&c, datetime!(2025-12-31 16:00 +8), 1.0),
-        datetime!(2026-01-04 16:00 +8)
-    );
-    assert_eq!(
-        add_days(&c, datetime!(2025-12-31 16:00 +8), 2.0),
-        datetime!(2026-01-05 16:00 +8)
-    );
-    // Evening of Dec 31: the full day is Sunday Jan 4.
-    assert_eq!(
-        add_days(&c, datetime!(2025-12-31 20:00 +8), 1.0),
-        datetime!(2026-01-04 17:30 +8)
-    );
-    // 2024 → 2025: Jan 1 2025 (Wed) was the only holiday.
-    assert_eq!(
-        add_days(&c, datetime!(2024-12-31 16:00 +8), 1.0),
-        datetime!(2025-01-02 16:00 +8)
+    assert_deadlines(
+        &clock(),
+        &[
+            // Wed 2025-12-31 16:00: 1.5 h left that day; Jan 1–3 are the New Year holiday
+            // and Sunday Jan 4 is a make-up workday, so the remaining 5 h end on Jan 4 at
+            // 16:00.
+            "2025-12-31 16:00 + 1 d → 2026-01-04 16:00",
+            "2025-12-31 16:00 + 2 d → 2026-01-05 16:00",
+            // Evening of Dec 31: the full day is Sunday Jan 4.
+            "2025-12-31 20:00 + 1 d → 2026-01-04 17:30",
+            // 2024 → 2025: Jan 1 2025 (Wed) was the only holiday.
+            "2024-12-31 16:00 + 1 d → 2025-01-02 16:00",
+        ],
     );
 }
 
 #[test]
 fn long_holidays() {
-    let c = clock();
-    assert_eq!(
-        add_days(&c, datetime!(2025-09-30 16:00 +8), 1.0),
-        datetime!(2025-10-09 16:00 +8)
-    );
-    // Friday before the make-up Saturday of the Spring Festival.
-    assert_eq!(
-        add_days(&c, datetime!(2026-02-13 16:00 +8), 1.0),
-        datetime!(2026-02-14 16:00 +8)
-    );
-    // From the make-up Saturday across the nine-day Spring Festival.
-    assert_eq!(
-        add_days(&c, datetime!(2026-02-14 16:00 +8), 1.0),
-        datetime!(2026-02-24 16:00 +8)
-    );
-    // Submitted during the holiday: counting starts at the first opening after it.
-    assert_eq!(
-        add_days(&c, datetime!(2025-10-03 10:00 +8), 0.5),
-        datetime!(2025-10-09 11:45 +8)
-    );
-    // A make-up Sunday counts: 2025-09-26 (Fri) 16:00 → Sunday 2025-09-28 16:00.
-    assert_eq!(
-        add_days(&c, datetime!(2025-09-26 16:00 +8), 1.0),
-        datetime!(2025-09-28 16:00 +8)
+    assert_deadlines(
+        &clock(),
+        &[
+            "2025-09-30 16:00 + 1 d → 2025-10-09 16:00",
+            // Friday before the make-up Saturday of the Spring Festival.
+            "2026-02-13 16:00 + 1 d → 2026-02-14 16:00",
+            // From the make-up Saturday across the nine-day Spring Festival.
+            "2026-02-14 16:00 + 1 d → 2026-02-24 16:00",
+            // Submitted during the holiday: counting starts at the first opening after it.
+            "2025-10-03 10:00 + 0.5 d → 2025-10-09 11:45",
+            // A make-up Sunday counts: 2025-09-26 (Fri) 16:00 → Sunday 2025-09-28 16:00.
+            "2025-09-26 16:00 + 1 d → 2025-09-28 16:00",
+        ],
     );
 }
 
 #[test]
 fn submissions_outside_working_hours() {
-    let c = clock();
-    // Evening: counting starts next morning.
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-10 19:00 +8), 1.0),
-        datetime!(2025-11-11 17:30 +8)
-    );
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-10 23:59:59 +8), 0.5),
-        datetime!(2025-11-11 11:45 +8)
-    );
-    // Early morning.
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-11 06:00 +8), 0.5),
-        datetime!(2025-11-11 11:45 +8)
-    );
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-11 00:00 +8), 1.0),
-        datetime!(2025-11-11 17:30 +8)
-    );
-    // Weekend.
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-08 10:00 +8), 1.0),
-        datetime!(2025-11-10 17:30 +8)
-    );
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-09 15:00 +8), 0.5),
-        datetime!(2025-11-10 11:45 +8)
-    );
-    // Friday after closing.
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-07 17:31 +8), 0.5),
-        datetime!(2025-11-10 11:45 +8)
+    assert_deadlines(
+        &clock(),
+        &[
+            // Evening: counting starts next morning.
+            "2025-11-10 19:00 + 1 d → 2025-11-11 17:30",
+            "2025-11-10 23:59:59 + 0.5 d → 2025-11-11 11:45",
+            // Early morning.
+            "2025-11-11 06:00 + 0.5 d → 2025-11-11 11:45",
+            "2025-11-11 00:00 + 1 d → 2025-11-11 17:30",
+            // Weekend.
+            "2025-11-08 10:00 + 1 d → 2025-11-10 17:30",
+            "2025-11-09 15:00 + 0.5 d → 2025-11-10 11:45",
+            // Friday after closing.
+            "2025-11-07 17:31 + 0.5 d → 2025-11-10 11:45",
+        ],
     );
 }
 
 #[test]
 fn lunch_break() {
-    let c = clock();
-    // 0.5 day = 3 h 15 min. From 12:30 counting starts at 14:30; 3 h until 17:30, the
-    // remaining 15 min on the next working day: 08:45.
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-10 12:30 +8), 0.5),
-        datetime!(2025-11-11 08:45 +8)
-    );
-    // Friday lunch → Monday.
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-07 12:30 +8), 0.5),
-        datetime!(2025-11-10 08:45 +8)
-    );
-    // 1 day from the lunch break ends at the end of the next morning... plus nothing:
-    // 3 h afternoon + 3.5 h next morning = 6.5 h → 12:00.
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-10 13:00 +8), 1.0),
-        datetime!(2025-11-11 12:00 +8)
-    );
-    // A budget running through the lunch break skips it.
-    assert_eq!(
-        add_secs(&c, datetime!(2025-11-10 11:00 +8), 2 * 3600),
-        datetime!(2025-11-10 15:30 +8)
+    assert_deadlines(
+        &clock(),
+        &[
+            // 0.5 day = 3 h 15 min. From 12:30 counting starts at 14:30; 3 h until 17:30,
+            // the remaining 15 min on the next working day: 08:45.
+            "2025-11-10 12:30 + 0.5 d → 2025-11-11 08:45",
+            // Friday lunch → Monday.
+            "2025-11-07 12:30 + 0.5 d → 2025-11-10 08:45",
+            // 1 day from the lunch break ends at the end of the next morning... plus
+            // nothing: 3 h afternoon + 3.5 h next morning = 6.5 h → 12:00.
+            "2025-11-10 13:00 + 1 d → 2025-11-11 12:00",
+            // A budget running through the lunch break skips it (2 h).
+            "2025-11-10 11:00 + 7200 s → 2025-11-10 15:30",
+        ],
     );
 }
 
 #[test]
 fn budget_ending_exactly_at_period_end() {
-    let c = clock();
-    // 12:00, not 14:30.
-    assert_eq!(
-        add_secs(&c, datetime!(2025-11-10 08:30 +8), 12_600),
-        datetime!(2025-11-10 12:00 +8)
-    );
-    assert_eq!(
-        add_secs(&c, datetime!(2025-11-10 10:00 +8), 7_200),
-        datetime!(2025-11-10 12:00 +8)
-    );
-    assert_eq!(
-        add_secs(&c, datetime!(2025-11-10 07:00 +8), 12_600),
-        datetime!(2025-11-10 12:00 +8)
-    );
-    // 17:30, not the next morning.
-    assert_eq!(
-        add_secs(&c, datetime!(2025-11-10 14:30 +8), 10_800),
-        datetime!(2025-11-10 17:30 +8)
-    );
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-07 08:30 +8), 1.0),
-        datetime!(2025-11-07 17:30 +8)
-    );
-    // From the lunch break, exactly the afternoon.
-    assert_eq!(
-        add_secs(&c, datetime!(2025-11-10 12:00 +8), 10_800),
-        datetime!(2025-11-10 17:30 +8)
-    );
-    // Last working day before the long holiday, ending at its close.
-    assert_eq!(
-        add_secs(&c, datetime!(2025-09-30 16:00 +8), 5_400),
-        datetime!(2025-09-30 17:30 +8)
-    );
-    // One second more goes to the next working day.
-    assert_eq!(
-        add_secs(&c, datetime!(2025-09-30 16:00 +8), 5_401),
-        datetime!(2025-10-09 08:30:01 +8)
+    assert_deadlines(
+        &clock(),
+        &[
+            // 12:00, not 14:30.
+            "2025-11-10 08:30 + 12600 s → 2025-11-10 12:00",
+            "2025-11-10 10:00 + 7200 s → 2025-11-10 12:00",
+            "2025-11-10 07:00 + 12600 s → 2025-11-10 12:00",
+            // 17:30, not the next morning.
+            "2025-11-10 14:30 + 10800 s → 2025-11-10 17:30",
+            "2025-11-07 08:30 + 1 d → 2025-11-07 17:30",
+            // From the lunch break, exactly the afternoon.
+            "2025-11-10 12:00 + 10800 s → 2025-11-10 17:30",
+            // Last working day before the long holiday, ending at its close.
+            "2025-09-30 16:00 + 5400 s → 2025-09-30 17:30",
+            // One second more goes to the next working day.
+            "2025-09-30 16:00 + 5401 s → 2025-10-09 08:30:01",
+        ],
     );
 }
 
 #[test]
 fn zero_budget_is_next_opening() {
-    let c = clock();
-    assert_eq!(
-        add_secs(&c, datetime!(2025-11-10 09:15 +8), 0),
-        datetime!(2025-11-10 09:15 +8)
-    );
-    assert_eq!(
-        add_secs(&c, datetime!(2025-11-10 12:30 +8), 0),
-        datetime!(2025-11-10 14:30 +8)
-    );
-    assert_eq!(
-        add_secs(&c, datetime!(2025-09-30 18:00 +8), 0),
-        datetime!(2025-10-09 08:30 +8)
-    );
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-08 10:00 +8), 0.0),
-        datetime!(2025-11-10 08:30 +8)
+    assert_deadlines(
+        &clock(),
+        &[
+            "2025-11-10 09:15 + 0 s → 2025-11-10 09:15",
+            "2025-11-10 12:30 + 0 s → 2025-11-10 14:30",
+            "2025-09-30 18:00 + 0 s → 2025-10-09 08:30",
+            "2025-11-08 10:00 + 0 d → 2025-11-10 08:30",
+        ],
     );
 }
 
 #[test]
 fn working_seconds_between_examples() {
     let c = clock();
-    let ws = |a: OffsetDateTime, b: OffsetDateTime| c.working_seconds_between(at(a), at(b));
-    assert_eq!(
-        ws(
-            datetime!(2025-11-07 16:00 +8),
-            datetime!(2025-11-10 16:00 +8)
-        ),
-        Ok(DAY)
-    );
-    assert_eq!(
-        ws(
-            datetime!(2025-11-10 12:00 +8),
-            datetime!(2025-11-10 14:30 +8)
-        ),
-        Ok(0)
-    );
-    assert_eq!(
-        ws(
-            datetime!(2025-11-10 11:00 +8),
-            datetime!(2025-11-10 15:00 +8)
-        ),
-        Ok(5_400)
-    );
-    assert_eq!(
-        ws(
-            datetime!(2025-09-30 00:00 +8),
-            datetime!(2025-10-10 00:00 +8)
-        ),
-        Ok(2 * DAY)
-    );
-    assert_eq!(
-        ws(
-            datetime!(2025-11-10 16:00 +8),
-            datetime!(2025-11-10 09:00 +8)
-        ),
-        Ok(0)
-    );
+    // Each case: from, to, the working seconds between.
+    for (a, b, seconds) in [
+        ("2025-11-07 16:00", "2025-11-10 16:00", DAY),
+        ("2025-11-10 12:00", "2025-11-10 14:30", 0),
+        ("2025-11-10 11:00", "2025-11-10 15:00", 5_400),
+        ("2025-09-30 00:00", "2025-10-10 00:00", 2 * DAY),
+        ("2025-11-10 16:00", "2025-11-10 09:00", 0),
+    ] {
+        let between = c.working_seconds_between(at(bj(a)), at(bj(b)));
+        assert_eq!(between, Ok(seconds), "{a} → {b}");
+    }
     // Touching the uncovered end of 2026 is an error.
-    assert_eq!(
-        ws(
-            datetime!(2026-12-24 09:00 +8),
-            datetime!(2026-12-28 09:00 +8)
-        ),
-        Err(CalendarError::YearMissing {
-            year: 2027,
-            date: date!(2026 - 12 - 26)
-        })
-    );
+    let across = c.working_seconds_between(at(bj("2026-12-24 09:00")), at(bj("2026-12-28 09:00")));
+    assert_eq!(across, Err(year_missing(2027, date!(2026 - 12 - 26))));
 }
 
 #[test]
@@ -435,13 +351,7 @@ fn year_missing_without_overrides() {
     let c = clock();
     let cal = c.calendar();
     let err = cal.day(date!(2027 - 01 - 04)).unwrap_err();
-    assert_eq!(
-        err,
-        CalendarError::YearMissing {
-            year: 2027,
-            date: date!(2027 - 01 - 04)
-        }
-    );
+    assert_eq!(err, year_missing(2027, date!(2027 - 01 - 04)));
     assert_eq!(err.code(), "calendar_year_missing");
     assert_eq!(
         err.to_string(),
@@ -449,13 +359,7 @@ fn year_missing_without_overrides() {
     );
     // The last days of 2026 wait for the 2027 notice.
     let err = cal.day(date!(2026 - 12 - 28)).unwrap_err();
-    assert_eq!(
-        err,
-        CalendarError::YearMissing {
-            year: 2027,
-            date: date!(2026 - 12 - 28)
-        }
-    );
+    assert_eq!(err, year_missing(2027, date!(2026 - 12 - 28)));
     assert_eq!(
         err.to_string(),
         "2027年节假日安排尚未导入（日期 2026-12-28 无法计算工作时间）"
@@ -463,64 +367,33 @@ fn year_missing_without_overrides() {
     assert!(cal.day(date!(2026 - 12 - 25)).is_ok());
 
     // Deadlines: starting in, or running into, uncovered days.
-    let e = c
-        .add_working_days(datetime!(2027-01-04 09:00 +8), 1.0)
-        .unwrap_err();
+    let e = c.add_working_days(bj("2027-01-04 09:00"), 1.0).unwrap_err();
     assert_eq!(e.code(), "calendar_year_missing");
-    let e = c
-        .add_working_days(datetime!(2026-12-28 09:00 +8), 0.5)
-        .unwrap_err();
-    assert_eq!(
-        e,
-        CalendarError::YearMissing {
-            year: 2027,
-            date: date!(2026 - 12 - 28)
-        }
-    );
+    let e = c.add_working_days(bj("2026-12-28 09:00"), 0.5).unwrap_err();
+    assert_eq!(e, year_missing(2027, date!(2026 - 12 - 28)));
     // Thu 2026-12-24 16:00 + 1 day fits before the gap; + 2 days does not.
-    assert_eq!(
-        add_days(&c, datetime!(2026-12-24 16:00 +8), 1.0),
-        datetime!(2026-12-25 16:00 +8)
-    );
-    assert_eq!(
-        c.add_working_days(datetime!(2026-12-24 16:00 +8), 2.0),
-        Err(CalendarError::YearMissing {
-            year: 2027,
-            date: date!(2026 - 12 - 26)
-        })
-    );
+    assert_deadlines(&c, &["2026-12-24 16:00 + 1 d → 2026-12-25 16:00"]);
+    let two = c.add_working_days(bj("2026-12-24 16:00"), 2.0);
+    assert_eq!(two, Err(year_missing(2027, date!(2026 - 12 - 26))));
     // Ending exactly at the last covered closing time touches nothing uncovered.
-    assert_eq!(
-        add_days(&c, datetime!(2026-12-24 17:30 +8), 1.0),
-        datetime!(2026-12-25 17:30 +8)
-    );
+    assert_deadlines(&c, &["2026-12-24 17:30 + 1 d → 2026-12-25 17:30"]);
     // After the last closing, even the next opening is unknown.
-    assert!(
-        c.add_working_seconds(at(datetime!(2026-12-25 18:00 +8)), 0)
-            .is_err()
-    );
+    let opening = c.add_working_seconds(at(bj("2026-12-25 18:00")), 0);
+    assert!(opening.is_err());
     // Before the built-in data.
-    assert_eq!(
-        cal.day(date!(2003 - 06 - 01)),
-        Err(CalendarError::YearMissing {
-            year: 2003,
-            date: date!(2003 - 06 - 01)
-        })
-    );
+    let early = cal.day(date!(2003 - 06 - 01));
+    assert_eq!(early, Err(year_missing(2003, date!(2003 - 06 - 01))));
 }
 
 #[test]
 fn overrides_cover_next_year() {
     let c = clock_with(OVERRIDES_2027);
     let cal = c.calendar();
-    assert_eq!(
-        cal.day(date!(2026 - 12 - 28)).unwrap().kind,
-        DayKind::Workday
-    );
-    assert_eq!(
-        cal.day(date!(2026 - 12 - 26)).unwrap().kind,
-        DayKind::Weekend
-    );
+    let kinds = [
+        (date!(2026 - 12 - 28), DayKind::Workday),
+        (date!(2026 - 12 - 26), DayKind::Weekend),
+    ];
+    assert_kinds(cal, &kinds);
     let d = cal.day(date!(2027 - 01 - 01)).unwrap();
     assert_eq!(
         (d.kind, d.name.as_deref()),
@@ -535,22 +408,15 @@ fn overrides_cover_next_year() {
     );
     assert!(cal.day(date!(2028 - 01 - 01)).is_err());
 
-    assert_eq!(
-        add_days(&c, datetime!(2027-01-04 09:00 +8), 1.0),
-        datetime!(2027-01-05 09:00 +8)
-    );
-    assert_eq!(
-        add_days(&c, datetime!(2026-12-28 09:00 +8), 0.5),
-        datetime!(2026-12-28 14:45 +8)
-    );
-    // Thu 2026-12-31 16:00 + 1 day: Fri Jan 1 is a holiday, Jan 2–3 the weekend.
-    assert_eq!(
-        add_days(&c, datetime!(2026-12-31 16:00 +8), 1.0),
-        datetime!(2027-01-04 16:00 +8)
-    );
-    assert_eq!(
-        add_days(&c, datetime!(2026-12-24 16:00 +8), 2.0),
-        datetime!(2026-12-28 16:00 +8)
+    assert_deadlines(
+        &c,
+        &[
+            "2027-01-04 09:00 + 1 d → 2027-01-05 09:00",
+            "2026-12-28 09:00 + 0.5 d → 2026-12-28 14:45",
+            // Thu 2026-12-31 16:00 + 1 day: Fri Jan 1 is a holiday, Jan 2–3 the weekend.
+            "2026-12-31 16:00 + 1 d → 2027-01-04 16:00",
+            "2026-12-24 16:00 + 2 d → 2026-12-28 16:00",
+        ],
     );
 
     assert!(cal.covers_year(2026));
@@ -572,10 +438,8 @@ fn overrides_cover_next_year() {
     );
     assert_eq!(cov.last().unwrap().year, 2027);
     assert_eq!(cov.first().unwrap().year, 2004);
-    assert_eq!(
-        cov.iter().find(|y| y.year == 2025).unwrap().source,
-        CoverageSource::Builtin
-    );
+    let y2025 = cov.iter().find(|y| y.year == 2025).unwrap();
+    assert_eq!(y2025.source, CoverageSource::Builtin);
 }
 
 #[test]
@@ -598,46 +462,26 @@ name = "临时休假"
 "#,
     );
     let cal = c.calendar();
-    assert_eq!(
-        cal.day(date!(2025 - 10 - 11)).unwrap().kind,
-        DayKind::Weekend
-    );
+    assert_kinds(cal, &[(date!(2025 - 10 - 11), DayKind::Weekend)]);
     assert_eq!(cal.day(date!(2025 - 10 - 11)).unwrap().name, None);
     assert!(!cal.day(date!(2025 - 11 - 10)).unwrap().working);
     assert!(cal.day(date!(2025 - 11 - 15)).unwrap().working);
     // Built-in days not listed stay as they were.
-    assert_eq!(
-        cal.day(date!(2025 - 09 - 28)).unwrap().kind,
-        DayKind::MakeupWorkday
-    );
+    assert_kinds(cal, &[(date!(2025 - 09 - 28), DayKind::MakeupWorkday)]);
     // Without the correction Fri 2025-10-10 16:00 + 1 day would end on Sat Oct 11.
-    assert_eq!(
-        add_days(&clock(), datetime!(2025-10-10 16:00 +8), 1.0),
-        datetime!(2025-10-11 16:00 +8)
+    assert_deadlines(&clock(), &["2025-10-10 16:00 + 1 d → 2025-10-11 16:00"]);
+    assert_deadlines(
+        &c,
+        &[
+            "2025-10-10 16:00 + 1 d → 2025-10-13 16:00",
+            // Fri 2025-11-07 16:00: Monday is now a holiday.
+            "2025-11-07 16:00 + 1 d → 2025-11-11 16:00",
+            // The added Saturday counts.
+            "2025-11-14 16:00 + 1 d → 2025-11-15 16:00",
+        ],
     );
-    assert_eq!(
-        add_days(&c, datetime!(2025-10-10 16:00 +8), 1.0),
-        datetime!(2025-10-13 16:00 +8)
-    );
-    // Fri 2025-11-07 16:00: Monday is now a holiday.
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-07 16:00 +8), 1.0),
-        datetime!(2025-11-11 16:00 +8)
-    );
-    // The added Saturday counts.
-    assert_eq!(
-        add_days(&c, datetime!(2025-11-14 16:00 +8), 1.0),
-        datetime!(2025-11-15 16:00 +8)
-    );
-    assert_eq!(
-        cal.coverage()
-            .iter()
-            .find(|y| y.year == 2025)
-            .unwrap()
-            .source
-            .as_str(),
-        "builtin+override"
-    );
+    let y2025 = cal.coverage().into_iter().find(|y| y.year == 2025).unwrap();
+    assert_eq!(y2025.source.as_str(), "builtin+override");
     // Still no 2027.
     assert!(!cal.covers_year(2026));
 }

@@ -18,24 +18,23 @@ fn config() -> CityConfig {
 
 /// The example body of API.md, with a valid USCC.
 fn example() -> Value {
+    let services = json!({
+        "water": {"business_type": "new_account", "demand_tons_per_day": 50},
+        "power": {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0},
+        "gas": {"category": "small_commercial", "equipment": [{"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
+        "heat": {"category": "residential_collective", "heating_area_m2": 12000},
+        "network": {"building_area_m2": 20000, "building_height_m": 45, "delivery_date": "2027-06-30",
+                    "basement_coverage": true, "buildings": 3, "elevator_coverage": true,
+                    "carriers": ["telecom", "mobile"]}
+    });
     json!({
       "applicant": {"name": "随州市示例商贸有限公司", "uscc": USCC},
       "address": {"district_code": "421303", "detail": "交通大道100号", "lng": 113.37, "lat": 31.70},
       "appointment_at": "2026-12-01T09:00:00+08:00",
       "contact": {"name": "张三", "phone": "13800000000"},
       "project_code": "2611-421303-04-01-123456",
-      "mode": "a_la_carte",
-      "channel": "api",
-      "services": {
-        "water":   {"business_type": "new_account", "demand_tons_per_day": 50},
-        "power":   {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0},
-        "gas":     {"category": "small_commercial",
-                    "equipment": [{"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
-        "heat":    {"category": "residential_collective", "heating_area_m2": 12000},
-        "network": {"building_area_m2": 20000, "building_height_m": 45, "delivery_date": "2027-06-30",
-                    "basement_coverage": true, "buildings": 3, "elevator_coverage": true,
-                    "carriers": ["telecom", "mobile"]}
-      }
+      "mode": "a_la_carte", "channel": "api",
+      "services": services
     })
 }
 
@@ -119,6 +118,18 @@ fn fails_with(body: &Value, field: &str, code: FieldCode) {
     );
 }
 
+/// Setting `path` to `value` fails there, and only there, with `code`.
+#[track_caller]
+fn rejected(path: &str, value: Value, code: FieldCode) {
+    fails_with(&with(path, value), path, code);
+}
+
+/// Leaving `path` out fails there, and only there, as required.
+#[track_caller]
+fn missing(path: &str) {
+    fails_with(&without(path), path, FieldCode::Required);
+}
+
 #[track_caller]
 fn passes(body: &Value) -> ApplicationForm {
     validate(body).unwrap_or_else(|e| panic!("expected a valid form, got {e:#?}"))
@@ -169,25 +180,18 @@ fn example_body_validates_and_normalises() {
         0.0
     );
 
-    let expected = json!({
-      "applicant": {"name": "随州市示例商贸有限公司", "uscc": USCC},
-      "address": {"district_code": "421303", "detail": "交通大道100号", "lng": 113.37, "lat": 31.7},
-      "appointment_at": "2026-12-01T09:00:00+08:00",
-      "contact": {"name": "张三", "phone": "13800000000"},
-      "project_code": "2611-421303-04-01-123456",
-      "mode": "a_la_carte",
-      "channel": "api",
-      "services": {
-        "water":   {"business_type": "new_account", "demand_tons_per_day": 50.0},
-        "power":   {"business_type": "new", "main_capacity_kva": 630.0, "backup_capacity_kva": 0.0},
-        "gas":     {"category": "small_commercial",
-                    "equipment": [{"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
-        "heat":    {"category": "residential_collective", "heating_area_m2": 12000.0},
-        "network": {"building_area_m2": 20000.0, "building_height_m": 45.0, "delivery_date": "2027-06-30",
-                    "basement_coverage": true, "buildings": 3, "elevator_coverage": true,
-                    "carriers": ["telecom", "mobile"]}
-      }
-    });
+    // Normalised: the example with its measures as decimals.
+    let mut expected = example();
+    for (path, decimal) in [
+        ("services.water.demand_tons_per_day", 50.0),
+        ("services.power.main_capacity_kva", 630.0),
+        ("services.power.backup_capacity_kva", 0.0),
+        ("services.heat.heating_area_m2", 12000.0),
+        ("services.network.building_area_m2", 20000.0),
+        ("services.network.building_height_m", 45.0),
+    ] {
+        set(&mut expected, path, json!(decimal));
+    }
     assert_eq!(serde_json::to_value(&form).unwrap(), expected);
 }
 
@@ -207,8 +211,7 @@ fn minimal_body_omits_optional_fields() {
         "applicant": {"name": "示例公司", "uscc": USCC},
         "address": {"district_code": "421381", "detail": "应山街道1号"},
         "contact": {"name": "李", "phone": "0722-1234567"},
-        "mode": "bundle",
-        "channel": "kiosk",
+        "mode": "bundle", "channel": "kiosk",
         "services": {"water": {"business_type": "temporary", "demand_tons_per_day": 0.5}}
     });
     let form = passes(&body);
@@ -332,36 +335,16 @@ fn lengths_count_characters_not_bytes() {
         json!("灶".repeat(50)),
     ));
     passes(&with("applicant.name", json!("公司")));
-    fails_with(
-        &with("applicant.name", json!("字".repeat(101))),
-        "applicant.name",
-        FieldCode::TooLong,
-    );
-    fails_with(
-        &with("address.detail", json!("路".repeat(201))),
-        "address.detail",
-        FieldCode::TooLong,
-    );
-    fails_with(
-        &with("contact.name", json!("名".repeat(51))),
-        "contact.name",
-        FieldCode::TooLong,
-    );
-    fails_with(
-        &with("services.gas.equipment.0.name", json!("灶".repeat(51))),
-        "services.gas.equipment.0.name",
-        FieldCode::TooLong,
-    );
-    fails_with(
-        &with("services.gas.equipment.0.pressure", json!("a".repeat(51))),
-        "services.gas.equipment.0.pressure",
-        FieldCode::TooLong,
-    );
-    fails_with(
-        &with("applicant.name", json!("公")),
-        "applicant.name",
-        FieldCode::OutOfRange,
-    );
+    for (path, one_too_many) in [
+        ("applicant.name", "字".repeat(101)),
+        ("address.detail", "路".repeat(201)),
+        ("contact.name", "名".repeat(51)),
+        ("services.gas.equipment.0.name", "灶".repeat(51)),
+        ("services.gas.equipment.0.pressure", "a".repeat(51)),
+    ] {
+        rejected(path, json!(one_too_many), FieldCode::TooLong);
+    }
+    rejected("applicant.name", json!("公"), FieldCode::OutOfRange);
 }
 
 // ── Body shape ──────────────────────────────────────────────────────────────
@@ -382,78 +365,41 @@ fn non_object_body_is_one_invalid_format_error() {
 fn empty_object_reports_every_required_section() {
     let errors = errors_of(&json!({}));
     let got: Vec<(&str, FieldCode)> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
-    assert_eq!(
-        got,
-        vec![
-            ("applicant", FieldCode::Required),
-            ("address", FieldCode::Required),
-            ("contact", FieldCode::Required),
-            ("mode", FieldCode::Required),
-            ("channel", FieldCode::Required),
-            ("services", FieldCode::Required),
-        ]
-    );
+    let sections = [
+        "applicant",
+        "address",
+        "contact",
+        "mode",
+        "channel",
+        "services",
+    ];
+    assert_eq!(got, sections.map(|s| (s, FieldCode::Required)));
 }
 
 #[test]
 fn unknown_fields_are_reported_everywhere() {
-    fails_with(
-        &with("remark", json!("x")),
-        "remark",
-        FieldCode::UnknownField,
-    );
-    fails_with(
-        &with("applicant.legal_person", json!("x")),
+    rejected("remark", json!("x"), FieldCode::UnknownField);
+    rejected(
         "applicant.legal_person",
+        json!("x"),
         FieldCode::UnknownField,
     );
-    fails_with(
-        &with("address.city", json!("随州")),
-        "address.city",
-        FieldCode::UnknownField,
-    );
-    fails_with(
-        &with("contact.email", json!("a@b.c")),
-        "contact.email",
-        FieldCode::UnknownField,
-    );
-    fails_with(
-        &with("services.water.meter", json!(1)),
-        "services.water.meter",
-        FieldCode::UnknownField,
-    );
-    fails_with(
-        &with("services.power.voltage", json!(1)),
-        "services.power.voltage",
-        FieldCode::UnknownField,
-    );
-    fails_with(
-        &with("services.heat.x", json!(1)),
-        "services.heat.x",
-        FieldCode::UnknownField,
-    );
-    fails_with(
-        &with("services.network.x", json!(1)),
-        "services.network.x",
-        FieldCode::UnknownField,
-    );
-    fails_with(
-        &with("services.gas.x", json!(1)),
-        "services.gas.x",
-        FieldCode::UnknownField,
-    );
-    fails_with(
-        &with("services.gas.equipment.0.colour", json!("红")),
+    rejected("address.city", json!("随州"), FieldCode::UnknownField);
+    rejected("contact.email", json!("a@b.c"), FieldCode::UnknownField);
+    rejected("services.water.meter", json!(1), FieldCode::UnknownField);
+    rejected("services.power.voltage", json!(1), FieldCode::UnknownField);
+    rejected("services.heat.x", json!(1), FieldCode::UnknownField);
+    rejected("services.network.x", json!(1), FieldCode::UnknownField);
+    rejected("services.gas.x", json!(1), FieldCode::UnknownField);
+    rejected(
         "services.gas.equipment.0.colour",
+        json!("红"),
         FieldCode::UnknownField,
     );
     // The message names the key; the `selected` list is not part of the API.
     let errors = errors_of(&with("selected", json!(["water"])));
-    assert!(
-        errors[0].message.contains("selected"),
-        "{}",
-        errors[0].message
-    );
+    let message = &errors[0].message;
+    assert!(message.contains("selected"), "{message}");
 }
 
 #[test]
@@ -490,7 +436,7 @@ fn wrong_json_types_are_invalid_format() {
         ("services.network.carriers.0", json!(1)),
     ];
     for (field, value) in cases {
-        fails_with(&with(field, value), field, FieldCode::InvalidFormat);
+        rejected(field, value, FieldCode::InvalidFormat);
     }
 }
 
@@ -498,46 +444,22 @@ fn wrong_json_types_are_invalid_format() {
 
 #[test]
 fn applicant_rules() {
-    fails_with(&without("applicant"), "applicant", FieldCode::Required);
-    fails_with(
-        &with("applicant", json!(null)),
-        "applicant",
-        FieldCode::Required,
-    );
-    fails_with(
-        &without("applicant.name"),
-        "applicant.name",
-        FieldCode::Required,
-    );
-    fails_with(
-        &with("applicant.name", json!(" \t ")),
-        "applicant.name",
-        FieldCode::Required,
-    );
-    fails_with(
-        &without("applicant.uscc"),
-        "applicant.uscc",
-        FieldCode::Required,
-    );
-    fails_with(
-        &with("applicant.uscc", json!("")),
-        "applicant.uscc",
-        FieldCode::Required,
-    );
+    missing("applicant");
+    rejected("applicant", json!(null), FieldCode::Required);
+    missing("applicant.name");
+    rejected("applicant.name", json!(" \t "), FieldCode::Required);
+    missing("applicant.uscc");
+    rejected("applicant.uscc", json!(""), FieldCode::Required);
 }
 
 #[test]
 fn uscc_rules() {
     let field = "applicant.uscc";
     // Wrong length.
-    fails_with(
-        &with(field, json!("91421300MA4900000")),
+    rejected(field, json!("91421300MA4900000"), FieldCode::InvalidFormat);
+    rejected(
         field,
-        FieldCode::InvalidFormat,
-    );
-    fails_with(
-        &with(field, json!("91421300MA4900000MM")),
-        field,
+        json!("91421300MA4900000MM"),
         FieldCode::InvalidFormat,
     );
     // Characters the code never uses: I, O, S, V, Z, punctuation, full-width digits.
@@ -551,7 +473,7 @@ fn uscc_rules() {
         "９1421300MA4900000M",
         "91421300 A4900000M",
     ] {
-        fails_with(&with(field, json!(bad)), field, FieldCode::InvalidFormat);
+        rejected(field, json!(bad), FieldCode::InvalidFormat);
     }
     // Wrong check character.
     let errors = errors_of(&with(field, json!("91421300MA4900000N")));
@@ -572,50 +494,27 @@ fn uscc_rules() {
 
 #[test]
 fn address_rules() {
-    fails_with(&without("address"), "address", FieldCode::Required);
-    fails_with(
-        &with("address.district_code", json!("420100")),
+    missing("address");
+    rejected(
         "address.district_code",
+        json!("420100"),
         FieldCode::UnknownValue,
     );
-    fails_with(
-        &without("address.district_code"),
-        "address.district_code",
-        FieldCode::Required,
-    );
-    fails_with(
-        &without("address.detail"),
-        "address.detail",
-        FieldCode::Required,
-    );
+    missing("address.district_code");
+    missing("address.detail");
     passes(&with("address.district_code", json!(" 421321 ")));
     let errors = errors_of(&with("address.district_code", json!("420100")));
-    assert!(
-        errors[0].message.contains("曾都区"),
-        "lists the choices: {}",
-        errors[0].message
-    );
+    let message = &errors[0].message;
+    assert!(message.contains("曾都区"), "lists the choices: {message}");
 }
 
 #[test]
 fn coordinates_come_in_pairs_inside_the_city() {
-    fails_with(&without("address.lat"), "address.lat", FieldCode::Required);
-    fails_with(&without("address.lng"), "address.lng", FieldCode::Required);
-    fails_with(
-        &with("address.lng", json!(116.4)),
-        "address.lng",
-        FieldCode::OutOfRange,
-    );
-    fails_with(
-        &with("address.lat", json!(39.9)),
-        "address.lat",
-        FieldCode::OutOfRange,
-    );
-    fails_with(
-        &with("address.lat", json!(-91)),
-        "address.lat",
-        FieldCode::OutOfRange,
-    );
+    missing("address.lat");
+    missing("address.lng");
+    rejected("address.lng", json!(116.4), FieldCode::OutOfRange);
+    rejected("address.lat", json!(39.9), FieldCode::OutOfRange);
+    rejected("address.lat", json!(-91), FieldCode::OutOfRange);
     let mut both = without("address.lng");
     remove(&mut both, "address.lat");
     passes(&both);
@@ -654,38 +553,34 @@ fn appointment_rules() {
         "2026-13-01T09:00:00+08:00",
         "2026-12-01T25:00:00+08:00",
     ] {
-        fails_with(&with(field, json!(bad)), field, FieldCode::InvalidFormat);
+        rejected(field, json!(bad), FieldCode::InvalidFormat);
     }
-    fails_with(
-        &with(field, json!("2026-11-27T09:59:59+08:00")),
+    rejected(
         field,
+        json!("2026-11-27T09:59:59+08:00"),
         FieldCode::NotInFuture,
     );
-    fails_with(
-        &with(field, json!("2026-11-27T10:00:00+08:00")),
+    rejected(
         field,
+        json!("2026-11-27T10:00:00+08:00"),
         FieldCode::NotInFuture,
     );
-    fails_with(
-        &with(field, json!("2026-11-27T02:00:00Z")),
+    rejected(field, json!("2026-11-27T02:00:00Z"), FieldCode::NotInFuture);
+    rejected(
         field,
-        FieldCode::NotInFuture,
-    );
-    fails_with(
-        &with(field, json!("2020-01-01T09:00:00+08:00")),
-        field,
+        json!("2020-01-01T09:00:00+08:00"),
         FieldCode::NotInFuture,
     );
     passes(&with(field, json!("2026-11-27T10:00:01+08:00")));
     passes(&with(field, json!("2028-11-27T10:00:00+08:00")));
-    fails_with(
-        &with(field, json!("2028-11-27T10:00:01+08:00")),
+    rejected(
         field,
+        json!("2028-11-27T10:00:01+08:00"),
         FieldCode::OutOfRange,
     );
-    fails_with(
-        &with(field, json!("2099-12-01T09:00:00+08:00")),
+    rejected(
         field,
+        json!("2099-12-01T09:00:00+08:00"),
         FieldCode::OutOfRange,
     );
 }
@@ -694,17 +589,9 @@ fn appointment_rules() {
 
 #[test]
 fn contact_rules() {
-    fails_with(&without("contact"), "contact", FieldCode::Required);
-    fails_with(
-        &without("contact.name"),
-        "contact.name",
-        FieldCode::Required,
-    );
-    fails_with(
-        &without("contact.phone"),
-        "contact.phone",
-        FieldCode::Required,
-    );
+    missing("contact");
+    missing("contact.name");
+    missing("contact.phone");
     let errors = errors_of(&with("contact.phone", json!("")));
     assert_eq!(errors[0].message, "请填写联系电话");
     for ok in [
@@ -725,11 +612,7 @@ fn contact_rules() {
         "7221234567",
         "138-0000-0000",
     ] {
-        fails_with(
-            &with("contact.phone", json!(bad)),
-            "contact.phone",
-            FieldCode::InvalidFormat,
-        );
+        rejected("contact.phone", json!(bad), FieldCode::InvalidFormat);
     }
     let errors = errors_of(&with("contact.phone", json!("12345")));
     assert_eq!(
@@ -746,11 +629,7 @@ fn project_code_rules() {
         "2611-421303-04-01-12345X",
         "项目代码",
     ] {
-        fails_with(
-            &with("project_code", json!(bad)),
-            "project_code",
-            FieldCode::InvalidFormat,
-        );
+        rejected("project_code", json!(bad), FieldCode::InvalidFormat);
     }
     assert_eq!(passes(&without("project_code")).project_code, None);
 }
@@ -759,23 +638,11 @@ fn project_code_rules() {
 
 #[test]
 fn mode_and_channel_rules() {
-    fails_with(&without("mode"), "mode", FieldCode::Required);
-    fails_with(
-        &with("mode", json!("package")),
-        "mode",
-        FieldCode::UnknownValue,
-    );
-    fails_with(
-        &with("mode", json!("Bundle")),
-        "mode",
-        FieldCode::UnknownValue,
-    );
-    fails_with(&without("channel"), "channel", FieldCode::Required);
-    fails_with(
-        &with("channel", json!("wechat")),
-        "channel",
-        FieldCode::UnknownValue,
-    );
+    missing("mode");
+    rejected("mode", json!("package"), FieldCode::UnknownValue);
+    rejected("mode", json!("Bundle"), FieldCode::UnknownValue);
+    missing("channel");
+    rejected("channel", json!("wechat"), FieldCode::UnknownValue);
     for (code, channel) in [
         ("web", Channel::Web),
         ("h5", Channel::H5),
@@ -785,11 +652,8 @@ fn mode_and_channel_rules() {
         assert_eq!(passes(&with("channel", json!(code))).channel, channel);
     }
     let errors = errors_of(&with("channel", json!("wechat")));
-    assert!(
-        errors[0].message.contains("kiosk（自助终端）"),
-        "{}",
-        errors[0].message
-    );
+    let message = &errors[0].message;
+    assert!(message.contains("kiosk（自助终端）"), "{message}");
 }
 
 #[test]
@@ -826,23 +690,15 @@ fn window_submissions_name_their_hall() {
 
 #[test]
 fn services_selection_rules() {
-    fails_with(&without("services"), "services", FieldCode::Required);
-    fails_with(
-        &with("services", json!({})),
-        "services",
-        FieldCode::Required,
-    );
-    fails_with(
-        &with("services.electricity", json!({"x": 1})),
+    missing("services");
+    rejected("services", json!({}), FieldCode::Required);
+    rejected(
         "services.electricity",
+        json!({"x": 1}),
         FieldCode::UnknownValue,
     );
     for missing in [json!(null), json!({}), json!(true), json!([]), json!("yes")] {
-        fails_with(
-            &with("services.water", missing),
-            "services.water",
-            FieldCode::ServiceDetailsMissing,
-        );
+        rejected("services.water", missing, FieldCode::ServiceDetailsMissing);
     }
     let form = passes(&with(
         "services",
@@ -865,118 +721,73 @@ fn services_must_be_configured() {
 
 #[test]
 fn water_rules() {
-    let p = "services.water";
-    fails_with(
-        &with(&format!("{p}.business_type"), json!("new")),
-        &format!("{p}.business_type"),
-        FieldCode::UnknownValue,
-    );
-    fails_with(
-        &without(&format!("{p}.business_type")),
-        &format!("{p}.business_type"),
-        FieldCode::Required,
-    );
-    let f = format!("{p}.demand_tons_per_day");
-    fails_with(&without(&f), &f, FieldCode::Required);
-    fails_with(&with(&f, json!(0)), &f, FieldCode::OutOfRange);
-    fails_with(&with(&f, json!(-5)), &f, FieldCode::OutOfRange);
-    fails_with(&with(&f, json!(1_000_001)), &f, FieldCode::OutOfRange);
-    passes(&with(&f, json!(1_000_000)));
-    passes(&with(&f, json!(0.01)));
+    let kind = "services.water.business_type";
+    rejected(kind, json!("new"), FieldCode::UnknownValue);
+    missing(kind);
+    let f = "services.water.demand_tons_per_day";
+    missing(f);
+    rejected(f, json!(0), FieldCode::OutOfRange);
+    rejected(f, json!(-5), FieldCode::OutOfRange);
+    rejected(f, json!(1_000_001), FieldCode::OutOfRange);
+    passes(&with(f, json!(1_000_000)));
+    passes(&with(f, json!(0.01)));
     for (code, t) in [
         ("new_account", WaterBusinessType::NewAccount),
         ("expansion", WaterBusinessType::Expansion),
         ("temporary", WaterBusinessType::Temporary),
     ] {
-        let form = passes(&with(&format!("{p}.business_type"), json!(code)));
+        let form = passes(&with(kind, json!(code)));
         assert_eq!(form.services.water.unwrap().business_type, t);
     }
 }
 
 #[test]
 fn power_rules() {
-    let p = "services.power";
-    fails_with(
-        &with(&format!("{p}.business_type"), json!("new_account")),
-        &format!("{p}.business_type"),
-        FieldCode::UnknownValue,
-    );
-    let main = format!("{p}.main_capacity_kva");
-    let backup = format!("{p}.backup_capacity_kva");
-    fails_with(&with(&main, json!(0)), &main, FieldCode::OutOfRange);
-    fails_with(
-        &with(&main, json!(10_000_001)),
-        &main,
-        FieldCode::OutOfRange,
-    );
-    fails_with(&with(&backup, json!(-1)), &backup, FieldCode::OutOfRange);
-    fails_with(
-        &with(&backup, json!(10_000_001)),
-        &backup,
-        FieldCode::OutOfRange,
-    );
-    fails_with(&without(&backup), &backup, FieldCode::Required);
-    let form = passes(&with(&backup, json!(-0.0)));
+    let kind = "services.power.business_type";
+    rejected(kind, json!("new_account"), FieldCode::UnknownValue);
+    let main = "services.power.main_capacity_kva";
+    let backup = "services.power.backup_capacity_kva";
+    rejected(main, json!(0), FieldCode::OutOfRange);
+    rejected(main, json!(10_000_001), FieldCode::OutOfRange);
+    rejected(backup, json!(-1), FieldCode::OutOfRange);
+    rejected(backup, json!(10_000_001), FieldCode::OutOfRange);
+    missing(backup);
+    let form = passes(&with(backup, json!(-0.0)));
     assert_eq!(
         form.services.power.unwrap().backup_capacity_kva.to_bits(),
         0.0f64.to_bits()
     );
-    let form = passes(&with(
-        &format!("{p}.business_type"),
-        json!("capacity_increase"),
-    ));
-    assert_eq!(
-        form.services.power.unwrap().business_type,
-        PowerBusinessType::CapacityIncrease
-    );
+    let form = passes(&with(kind, json!("capacity_increase")));
+    let power = form.services.power.unwrap();
+    assert_eq!(power.business_type, PowerBusinessType::CapacityIncrease);
 }
 
 #[test]
 fn gas_rules() {
-    let p = "services.gas";
-    fails_with(
-        &with(&format!("{p}.category"), json!("industrial")),
-        &format!("{p}.category"),
-        FieldCode::UnknownValue,
-    );
-    let eq = format!("{p}.equipment");
-    fails_with(&without(&eq), &eq, FieldCode::Required);
-    fails_with(&with(&eq, json!([])), &eq, FieldCode::Required);
+    let kind = "services.gas.category";
+    rejected(kind, json!("industrial"), FieldCode::UnknownValue);
+    let eq = "services.gas.equipment";
+    missing(eq);
+    rejected(eq, json!([]), FieldCode::Required);
     let line = json!({"name": "燃气灶", "quantity": 1, "pressure": "2kPa"});
-    passes(&with(&eq, Value::Array(vec![line.clone(); 200])));
-    fails_with(
-        &with(&eq, Value::Array(vec![line; 201])),
-        &eq,
-        FieldCode::OutOfRange,
-    );
+    passes(&with(eq, Value::Array(vec![line.clone(); 200])));
+    rejected(eq, Value::Array(vec![line; 201]), FieldCode::OutOfRange);
     let q = format!("{eq}.0.quantity");
-    fails_with(&with(&q, json!(0)), &q, FieldCode::OutOfRange);
-    fails_with(&with(&q, json!(-1)), &q, FieldCode::OutOfRange);
-    fails_with(&with(&q, json!(100_001)), &q, FieldCode::OutOfRange);
-    fails_with(&with(&q, json!(2.5)), &q, FieldCode::InvalidFormat);
+    rejected(&q, json!(0), FieldCode::OutOfRange);
+    rejected(&q, json!(-1), FieldCode::OutOfRange);
+    rejected(&q, json!(100_001), FieldCode::OutOfRange);
+    rejected(&q, json!(2.5), FieldCode::InvalidFormat);
     passes(&with(&q, json!(100_000)));
-    fails_with(
-        &without(&format!("{eq}.0.name")),
-        &format!("{eq}.0.name"),
-        FieldCode::Required,
-    );
-    fails_with(
-        &without(&format!("{eq}.0.pressure")),
-        &format!("{eq}.0.pressure"),
-        FieldCode::Required,
-    );
-    fails_with(
-        &with(&format!("{eq}.0"), json!(null)),
-        &format!("{eq}.0"),
-        FieldCode::Required,
-    );
+    missing(&format!("{eq}.0.name"));
+    missing(&format!("{eq}.0.pressure"));
+    rejected(&format!("{eq}.0"), json!(null), FieldCode::Required);
     // The second line's problem is reported at index 1.
     let body = with(
-        &eq,
+        eq,
         json!([{"name": "燃气灶", "quantity": 1, "pressure": "2kPa"}, {"name": "热水器", "quantity": 0, "pressure": "2kPa"}]),
     );
     fails_with(&body, &format!("{eq}.1.quantity"), FieldCode::OutOfRange);
-    let form = passes(&with(&format!("{p}.category"), json!("large_commercial")));
+    let form = passes(&with(kind, json!("large_commercial")));
     assert_eq!(
         form.services.gas.unwrap().category,
         GasCategory::LargeCommercial
@@ -985,42 +796,22 @@ fn gas_rules() {
 
 #[test]
 fn heat_rules() {
-    let p = "services.heat";
-    fails_with(
-        &with(&format!("{p}.category"), json!("small_commercial")),
-        &format!("{p}.category"),
-        FieldCode::UnknownValue,
-    );
-    let f = format!("{p}.heating_area_m2");
-    fails_with(&with(&f, json!(0)), &f, FieldCode::OutOfRange);
-    fails_with(&with(&f, json!(100_000_001)), &f, FieldCode::OutOfRange);
-    fails_with(&without(&f), &f, FieldCode::Required);
+    let kind = "services.heat.category";
+    rejected(kind, json!("small_commercial"), FieldCode::UnknownValue);
+    let f = "services.heat.heating_area_m2";
+    rejected(f, json!(0), FieldCode::OutOfRange);
+    rejected(f, json!(100_000_001), FieldCode::OutOfRange);
+    missing(f);
 }
 
 #[test]
 fn network_rules() {
     let p = "services.network";
     let f = |k: &str| format!("{p}.{k}");
-    fails_with(
-        &with(&f("building_area_m2"), json!(0)),
-        &f("building_area_m2"),
-        FieldCode::OutOfRange,
-    );
-    fails_with(
-        &with(&f("building_area_m2"), json!(1e9)),
-        &f("building_area_m2"),
-        FieldCode::OutOfRange,
-    );
-    fails_with(
-        &with(&f("building_height_m"), json!(1001)),
-        &f("building_height_m"),
-        FieldCode::OutOfRange,
-    );
-    fails_with(
-        &with(&f("building_height_m"), json!(-3)),
-        &f("building_height_m"),
-        FieldCode::OutOfRange,
-    );
+    rejected(&f("building_area_m2"), json!(0), FieldCode::OutOfRange);
+    rejected(&f("building_area_m2"), json!(1e9), FieldCode::OutOfRange);
+    rejected(&f("building_height_m"), json!(1001), FieldCode::OutOfRange);
+    rejected(&f("building_height_m"), json!(-3), FieldCode::OutOfRange);
     for bad in [
         "2027/06/30",
         "2027-6-30",
@@ -1028,53 +819,33 @@ fn network_rules() {
         "30-06-2027",
         "2027-06-30T00:00:00+08:00",
     ] {
-        fails_with(
-            &with(&f("delivery_date"), json!(bad)),
-            &f("delivery_date"),
-            FieldCode::InvalidFormat,
-        );
+        rejected(&f("delivery_date"), json!(bad), FieldCode::InvalidFormat);
     }
-    fails_with(
-        &with(&f("delivery_date"), json!("1999-12-31")),
+    rejected(
         &f("delivery_date"),
+        json!("1999-12-31"),
         FieldCode::OutOfRange,
     );
-    fails_with(
-        &with(&f("delivery_date"), json!("2101-01-01")),
+    rejected(
         &f("delivery_date"),
+        json!("2101-01-01"),
         FieldCode::OutOfRange,
     );
     passes(&with(&f("delivery_date"), json!("2000-01-01")));
     passes(&with(&f("delivery_date"), json!("2100-12-31")));
-    fails_with(
-        &without(&f("basement_coverage")),
-        &f("basement_coverage"),
-        FieldCode::Required,
-    );
-    fails_with(
-        &with(&f("elevator_coverage"), json!("否")),
+    missing(&f("basement_coverage"));
+    rejected(
         &f("elevator_coverage"),
+        json!("否"),
         FieldCode::InvalidFormat,
     );
-    fails_with(
-        &with(&f("buildings"), json!(0)),
-        &f("buildings"),
-        FieldCode::OutOfRange,
-    );
-    fails_with(
-        &with(&f("buildings"), json!(10_001)),
-        &f("buildings"),
-        FieldCode::OutOfRange,
-    );
-    fails_with(
-        &with(&f("buildings"), json!(1.5)),
-        &f("buildings"),
-        FieldCode::InvalidFormat,
-    );
+    rejected(&f("buildings"), json!(0), FieldCode::OutOfRange);
+    rejected(&f("buildings"), json!(10_001), FieldCode::OutOfRange);
+    rejected(&f("buildings"), json!(1.5), FieldCode::InvalidFormat);
     passes(&with(&f("buildings"), json!(10_000)));
     let c = f("carriers");
-    fails_with(&without(&c), &c, FieldCode::Required);
-    fails_with(&with(&c, json!([])), &c, FieldCode::Required);
+    missing(&c);
+    rejected(&c, json!([]), FieldCode::Required);
     fails_with(
         &with(&c, json!(["telecom", "unicom"])),
         &format!("{c}.1"),
@@ -1109,25 +880,17 @@ fn control_characters_are_refused() {
         "张\u{2029}三",
         "张\u{85}三",
     ] {
-        fails_with(
-            &with("contact.name", json!(bad)),
-            "contact.name",
-            FieldCode::InvalidFormat,
-        );
-        fails_with(
-            &with("address.detail", json!(bad)),
-            "address.detail",
-            FieldCode::InvalidFormat,
-        );
+        rejected("contact.name", json!(bad), FieldCode::InvalidFormat);
+        rejected("address.detail", json!(bad), FieldCode::InvalidFormat);
     }
-    fails_with(
-        &with("applicant.name", json!("示例\u{0}公司")),
+    rejected(
         "applicant.name",
+        json!("示例\u{0}公司"),
         FieldCode::InvalidFormat,
     );
-    fails_with(
-        &with("services.gas.equipment.0.pressure", json!("2\nkPa")),
+    rejected(
         "services.gas.equipment.0.pressure",
+        json!("2\nkPa"),
         FieldCode::InvalidFormat,
     );
     // Leading and trailing whitespace, newlines included, is trimmed, not refused.
@@ -1139,11 +902,8 @@ fn control_characters_are_refused() {
     );
     // The message quotes nothing invisible.
     let errors = errors_of(&with("mode", json!("bun\u{0}dle")));
-    assert!(
-        !errors[0].message.contains('\u{0}'),
-        "{:?}",
-        errors[0].message
-    );
+    let message = &errors[0].message;
+    assert!(!message.contains('\u{0}'), "{message:?}");
 }
 
 #[test]
@@ -1151,13 +911,15 @@ fn huge_strings_fail_fast() {
     let huge = "长".repeat(1 << 20); // 1 Mi characters, 3 MB
     let ascii = "a".repeat(1 << 20);
     let mut body = example();
-    for field in [
+    // The free-text fields.
+    let texts = [
         "applicant.name",
         "address.detail",
         "contact.name",
         "services.gas.equipment.0.name",
         "services.gas.equipment.0.pressure",
-    ] {
+    ];
+    for field in texts {
         set(&mut body, field, json!(huge));
     }
     set(&mut body, "applicant.uscc", json!(ascii));
@@ -1174,13 +936,7 @@ fn huge_strings_fail_fast() {
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_millis(500), "took {elapsed:?}");
     let code_of = |field: &str| errors.iter().find(|e| e.field == field).map(|e| e.code);
-    for field in [
-        "applicant.name",
-        "address.detail",
-        "contact.name",
-        "services.gas.equipment.0.name",
-        "services.gas.equipment.0.pressure",
-    ] {
+    for field in texts {
         assert_eq!(code_of(field), Some(FieldCode::TooLong), "{field}");
     }
     for field in [
@@ -1350,14 +1106,8 @@ fn selection_and_sections_must_agree() {
     let body = json!({"services": {"water": {"business_type": "", "demand_tons_per_day": null}, "power": {}}});
     let errors = check_selection(&selected(&["water", "power", "heat"]), &body);
     let got: Vec<(&str, FieldCode)> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
-    assert_eq!(
-        got,
-        vec![
-            ("services.water", FieldCode::ServiceDetailsMissing),
-            ("services.power", FieldCode::ServiceDetailsMissing),
-            ("services.heat", FieldCode::ServiceDetailsMissing),
-        ]
-    );
+    let chosen = ["services.water", "services.power", "services.heat"];
+    assert_eq!(got, chosen.map(|s| (s, FieldCode::ServiceDetailsMissing)));
     // Empty sections of services not selected are fine (the web form posts every fieldset).
     assert!(check_selection(&selected(&[]), &body).is_empty());
     let errors = check_selection(&selected(&["sewage"]), &json!({}));
@@ -1560,9 +1310,9 @@ proptest! {
 #[test]
 fn free_text_goes_through_the_one_cleaning_rule() {
     // Direction overrides are refused beside their field.
-    fails_with(
-        &with("applicant.name", json!("\u{202e}\u{200b}司公限有ABC")),
+    rejected(
         "applicant.name",
+        json!("\u{202e}\u{200b}司公限有ABC"),
         FieldCode::InvalidFormat,
     );
     // Invisible characters are removed, line breaks in one-line fields refused.

@@ -18,6 +18,13 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+onestop_store::on_both_databases_blocking!(
+    killed_right_after_201,
+    sigterm_finishes_in_flight_requests,
+    two_servers_sweep_each_change_once,
+    killed_between_level_change_and_email,
+);
+
 struct Server {
     child: Child,
 }
@@ -164,20 +171,44 @@ fn application(n: usize) -> String {
         .to_string()
 }
 
+/// Submits application `n` with the key; the status and body.
+fn submit(addr: SocketAddr, key: &str, n: usize) -> (u16, String) {
+    let body = application(n);
+    http(addr, key, "POST", "/api/v1/applications", Some(&body), None).unwrap()
+}
+
+/// Reads an application back with the key; the status and body.
+fn read_back(addr: SocketAddr, key: &str, id: &str) -> (u16, String) {
+    let path = format!("/api/v1/applications/{id}");
+    http(addr, key, "GET", &path, None, None).unwrap()
+}
+
+/// The one number a `SELECT COUNT(*) …` answers.
+fn count(conn: &mut Box<dyn onestop_store::db::Conn>, sql: &str) -> i64 {
+    conn.query_opt(sql, &[]).unwrap().unwrap().int(0).unwrap()
+}
+
+/// Waits, 20 s at the most, until the count `sql` reaches `at_least`;
+/// `what` says what did not happen in time.
+fn wait_for_count(
+    conn: &mut Box<dyn onestop_store::db::Conn>,
+    sql: &str,
+    at_least: i64,
+    what: &str,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(conn, sql) < at_least {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn killed_right_after_201(backend: Backend) {
     let db = TestDb::new(backend);
     let addr = free_addr();
     let server = start(&db, addr);
     let key = api_key(&db);
-    let (status, body) = http(
-        addr,
-        &key,
-        "POST",
-        "/api/v1/applications",
-        Some(&application(1)),
-        None,
-    )
-    .unwrap();
+    let (status, body) = submit(addr, &key, 1);
     assert_eq!(status, 201, "{body}");
     signal(&server.child, "-KILL");
     drop(server);
@@ -185,15 +216,7 @@ fn killed_right_after_201(backend: Backend) {
     let id = created["id"].as_str().unwrap();
 
     let _server = start(&db, addr);
-    let (status, body) = http(
-        addr,
-        &key,
-        "GET",
-        &format!("/api/v1/applications/{id}"),
-        None,
-        None,
-    )
-    .unwrap();
+    let (status, body) = read_back(addr, &key, id);
     assert_eq!(status, 200, "{body}");
     let found: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(found, created, "the whole application survived");
@@ -328,39 +351,11 @@ fn sigterm_finishes_in_flight_requests(backend: Backend) {
     let _server = start(&db, addr);
     for created in answered {
         let id = created["id"].as_str().unwrap();
-        let (status, body) = http(
-            addr,
-            &key,
-            "GET",
-            &format!("/api/v1/applications/{id}"),
-            None,
-            None,
-        )
-        .unwrap();
+        let (status, body) = read_back(addr, &key, id);
         assert_eq!(status, 200, "{id} survived the shutdown");
         let found: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(found, created, "the whole application survived");
     }
-}
-
-#[test]
-fn sqlite_killed_right_after_201() {
-    killed_right_after_201(Backend::Sqlite);
-}
-
-#[test]
-fn postgres_killed_right_after_201() {
-    killed_right_after_201(Backend::Postgres);
-}
-
-#[test]
-fn sqlite_sigterm_finishes_in_flight_requests() {
-    sigterm_finishes_in_flight_requests(Backend::Sqlite);
-}
-
-#[test]
-fn postgres_sigterm_finishes_in_flight_requests() {
-    sigterm_finishes_in_flight_requests(Backend::Postgres);
 }
 
 /// Creates accounts through the command line: `(username, role, email)`.
@@ -423,36 +418,16 @@ fn two_servers_sweep_each_change_once(backend: Backend) {
     let apps = 10;
     for n in 0..apps {
         let addr = if n % 2 == 0 { a1 } else { a2 };
-        let (status, body) = http(
-            addr,
-            &key,
-            "POST",
-            "/api/v1/applications",
-            Some(&application(n)),
-            None,
-        )
-        .unwrap();
+        let (status, body) = submit(addr, &key, n);
         assert_eq!(status, 201, "{body}");
     }
     // Every order's deadline passes at once.
     let mut conn = all_orders_fall_due(&db);
-    let count = |conn: &mut Box<dyn onestop_store::db::Conn>, sql: &str| {
-        conn.query_opt(sql, &[]).unwrap().unwrap().int(0).unwrap()
-    };
     let orders = count(&mut conn, "SELECT COUNT(*) FROM work_orders");
     assert_eq!(orders, apps as i64 * 6);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while count(
-        &mut conn,
-        "SELECT COUNT(*) FROM work_orders WHERE level = 'overdue'",
-    ) < orders
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the sweepers did not move every order"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let overdue = "SELECT COUNT(*) FROM work_orders WHERE level = 'overdue'";
+    let why = "the sweepers did not move every order";
+    wait_for_count(&mut conn, overdue, orders, why);
     // Let both sweepers run a few more times.
     std::thread::sleep(Duration::from_millis(2_500));
     assert_eq!(
@@ -463,36 +438,19 @@ fn two_servers_sweep_each_change_once(backend: Backend) {
         orders,
         "one history event per order"
     );
-    assert_eq!(
-        count(
-            &mut conn,
+    let told = |conn: &mut Box<dyn onestop_store::db::Conn>, username: &str| {
+        let sql = format!(
             "SELECT COUNT(*) FROM notifications n JOIN accounts a ON a.id = n.account_id
-             WHERE a.username = 'sup'"
-        ),
-        orders,
-        "the supervisor is told of each order once"
-    );
-    assert_eq!(
-        count(
-            &mut conn,
-            "SELECT COUNT(*) FROM notifications n JOIN accounts a ON a.id = n.account_id
-             WHERE a.username = 'water.op'"
-        ),
-        apps as i64,
-        "the water company of its own orders, once each"
-    );
+             WHERE a.username = '{username}'"
+        );
+        count(conn, &sql)
+    };
+    let why = "the supervisor is told of each order once";
+    assert_eq!(told(&mut conn, "sup"), orders, "{why}");
+    let why = "the water company of its own orders, once each";
+    assert_eq!(told(&mut conn, "water.op"), apps as i64, "{why}");
     drop(first);
     drop(second);
-}
-
-#[test]
-fn sqlite_two_servers_sweep_each_change_once() {
-    two_servers_sweep_each_change_once(Backend::Sqlite);
-}
-
-#[test]
-fn postgres_two_servers_sweep_each_change_once() {
-    two_servers_sweep_each_change_once(Backend::Postgres);
 }
 
 /// Email for every overdue order: the relay is down when the orders fall
@@ -532,36 +490,17 @@ fn killed_between_level_change_and_email(backend: Backend) {
     let key = api_key(&db);
     let apps = 3;
     for n in 0..apps {
-        let (status, body) = http(
-            addr,
-            &key,
-            "POST",
-            "/api/v1/applications",
-            Some(&application(n)),
-            None,
-        )
-        .unwrap();
+        let (status, body) = submit(addr, &key, n);
         assert_eq!(status, 201, "{body}");
     }
     let mut conn = all_orders_fall_due(&db);
-    let count = |conn: &mut Box<dyn onestop_store::db::Conn>, sql: &str| {
-        conn.query_opt(sql, &[]).unwrap().unwrap().int(0).unwrap()
-    };
     let orders = count(&mut conn, "SELECT COUNT(*) FROM work_orders");
     // The supervisor of every order, the water company of its own.
     let expected = orders + apps as i64;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while count(
-        &mut conn,
-        "SELECT COUNT(*) FROM deliveries WHERE attempts >= 1 AND last_error IS NOT NULL",
-    ) < expected
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the messages were not queued and attempted"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let attempted =
+        "SELECT COUNT(*) FROM deliveries WHERE attempts >= 1 AND last_error IS NOT NULL";
+    let why = "the messages were not queued and attempted";
+    wait_for_count(&mut conn, attempted, expected, why);
     signal(&first.child, "-KILL");
     drop(first);
     assert_eq!(
@@ -610,16 +549,6 @@ fn killed_between_level_change_and_email(backend: Backend) {
     drop(b);
 }
 
-#[test]
-fn sqlite_killed_between_level_change_and_email() {
-    killed_between_level_change_and_email(Backend::Sqlite);
-}
-
-#[test]
-fn postgres_killed_between_level_change_and_email() {
-    killed_between_level_change_and_email(Backend::Postgres);
-}
-
 /// Runs `onestop serve` with `config` (written beside a scratch data folder)
 /// and returns what it printed when it refused to start.
 fn refused_start(name: &str, config: &str) -> String {
@@ -635,14 +564,20 @@ fn refused_start(name: &str, config: &str) -> String {
         format!("{}\n{config}", onestop_domain::config::DEFAULT_CONFIG_TOML),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onestop"))
-        .args(["serve", "--listen", &free_addr().to_string()])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onestop"));
+    cmd.args(["serve", "--listen", &free_addr().to_string()])
         .env("ONESTOP_DATA_DIR", dir.join("data"))
         .env("ONESTOP_CONFIG", &path)
-        .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .env_remove("ONESTOP_TEST_MISSING_PASSWORD")
-        .env_remove("ONESTOP_TEST_MISSING_TOKEN")
+        .env("RUST_LOG", "warn");
+    // No database, and none of the secrets the configurations name.
+    for unset in [
+        "DATABASE_URL",
+        "ONESTOP_TEST_MISSING_PASSWORD",
+        "ONESTOP_TEST_MISSING_TOKEN",
+    ] {
+        cmd.env_remove(unset);
+    }
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

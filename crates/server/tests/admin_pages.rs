@@ -37,21 +37,28 @@ async fn admin(app: &TestApp) -> (String, Session) {
 }
 
 async fn audit_count(app: &TestApp) -> i64 {
-    app.state
-        .store
-        .read(onestop_store::audit::count)
-        .await
-        .unwrap()
+    app.read(onestop_store::audit::count).await
 }
 
 async fn account_by_username(app: &TestApp, name: &str) -> onestop_store::accounts::Account {
-    let n = name.to_owned();
-    app.state
-        .store
-        .read(move |c| onestop_store::accounts::by_username(c, &n))
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("account {name}"))
+    app.stored_account(name).await
+}
+
+/// The account form of the administrator's pages, posted as `s`.
+async fn new_account(app: &TestApp, s: &Session, form: &[(&str, &str)]) -> Answer {
+    app.post_form_as(s, "/admin/accounts", form).await
+}
+
+/// A button of an account's page (`disable`, `enable`, `reset-password`), pressed as `s`.
+async fn press(app: &TestApp, s: &Session, account: &str, button: &str) -> Answer {
+    let path = format!("/admin/accounts/{account}/{button}");
+    app.post_form_as(s, &path, &[]).await
+}
+
+/// The API key form, posted as `s`.
+async fn new_key(app: &TestApp, s: &Session, name: &str, scopes: &str) -> Answer {
+    let form = [("name", name), ("scopes", scopes)];
+    app.post_form_as(s, "/admin/apikeys", &form).await
 }
 
 async fn admin_creates_account_and_sees_password_once(backend: Backend) {
@@ -73,19 +80,14 @@ async fn admin_creates_account_and_sees_password_once(backend: Backend) {
     );
     assert_eq!(form.header("cache-control"), Some("no-store"));
 
-    let res = app
-        .post_form_as(
-            &s,
-            "/admin/accounts",
-            &[
-                ("username", "Wang.Op"),
-                ("display_name", "王经办"),
-                ("phone", "13812341234"),
-                ("roles", "operator:sz-water\r\n\r\nsupervisor\r\n"),
-                ("password", ""),
-            ],
-        )
-        .await;
+    let form = [
+        ("username", "Wang.Op"),
+        ("display_name", "王经办"),
+        ("phone", "13812341234"),
+        ("roles", "operator:sz-water\r\n\r\nsupervisor\r\n"),
+        ("password", ""),
+    ];
+    let res = new_account(&app, &s, &form).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let html = res.text();
     let password = between(&html, "<code id=\"temporary-password\">", "</code>")
@@ -127,9 +129,9 @@ async fn admin_creates_account_and_sees_password_once(backend: Backend) {
     assert!(detail.text().contains("138****1234"));
 
     // Filters: by text and by role.
-    let found = app.get_as(&s, "/admin/accounts?q=%E7%8E%8B").await.text();
+    let found = app.page_as(&s, "/admin/accounts?q=%E7%8E%8B").await;
     assert!(found.contains("wang.op") && !found.contains(">root.admin<"));
-    let ops = app.get_as(&s, "/admin/accounts?role=admin").await.text();
+    let ops = app.page_as(&s, "/admin/accounts?role=admin").await;
     assert!(ops.contains(">root.admin<") && !ops.contains("wang.op"));
 
     // The holder can sign in with it (and must change it first).
@@ -137,48 +139,28 @@ async fn admin_creates_account_and_sees_password_once(backend: Backend) {
     assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.text());
 
     // The same login name twice is refused beside the field.
-    let again = app
-        .post_form_as(
-            &s,
-            "/admin/accounts",
-            &[
-                ("username", "wang.op"),
-                ("display_name", "另一个"),
-                ("roles", "admin"),
-            ],
-        )
-        .await;
-    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        again
-            .text()
-            .contains("id=\"f-username-err\">该账号已被注册")
-    );
+    let twice = [
+        ("username", "wang.op"),
+        ("display_name", "另一个"),
+        ("roles", "admin"),
+    ];
+    let html = app.refused_form_as(&s, "/admin/accounts", &twice).await;
+    assert!(html.contains("id=\"f-username-err\">该账号已被注册"));
 }
 
 async fn validation_errors_are_shown_beside_fields(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (_, s) = admin(&app).await;
     let before = audit_count(&app).await;
-    let res = app
-        .post_form_as(
-            &s,
-            "/admin/accounts",
-            &[
-                ("username", "a"),
-                ("display_name", "   "),
-                ("phone", "12345"),
-                ("roles", "operator:sz-nowhere\n\nadmin\nadmin:x"),
-                ("password", ""),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = res.text();
-    assert!(
-        html.contains("id=\"f-username-err\">登录名须为 3–32 位"),
-        "{html}"
-    );
+    let form = [
+        ("username", "a"),
+        ("display_name", "   "),
+        ("phone", "12345"),
+        ("roles", "operator:sz-nowhere\n\nadmin\nadmin:x"),
+        ("password", ""),
+    ];
+    let html = app.refused_form_as(&s, "/admin/accounts", &form).await;
+    assert_has(&html, &["id=\"f-username-err\">登录名须为 3–32 位"]);
     assert!(html.contains("id=\"f-display_name-err\">请填写姓名"));
     assert!(html.contains("id=\"f-phone-err\">请填写 11 位手机号码"));
     // Role errors name the line as typed (blank lines counted).
@@ -191,20 +173,13 @@ async fn validation_errors_are_shown_beside_fields(backend: Backend) {
     assert!(html.contains(">operator:sz-nowhere\n\nadmin\nadmin:x</textarea>"));
 
     // No role at all; a weak password, which is never echoed back.
-    let res = app
-        .post_form_as(
-            &s,
-            "/admin/accounts",
-            &[
-                ("username", "li.si"),
-                ("display_name", "李四"),
-                ("roles", "\n  \n"),
-                ("password", "weakpass"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = res.text();
+    let form = [
+        ("username", "li.si"),
+        ("display_name", "李四"),
+        ("roles", "\n  \n"),
+        ("password", "weakpass"),
+    ];
+    let html = app.refused_form_as(&s, "/admin/accounts", &form).await;
     assert!(html.contains("至少授予一个角色"));
     assert!(html.contains("id=\"f-password-err\">密码须包含"), "{html}");
     assert!(!html.contains("weakpass"), "the password is not kept");
@@ -223,9 +198,7 @@ async fn disabled_account_cannot_log_in(backend: Backend) {
         "signed in"
     );
 
-    let res = app
-        .post_form_as(&s, &format!("/admin/accounts/{op}/disable"), &[])
-        .await;
+    let res = press(&app, &s, &op, "disable").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(
         res.header("location"),
@@ -254,9 +227,7 @@ async fn disabled_account_cannot_log_in(backend: Backend) {
     );
 
     // Enabled again, it can.
-    let res = app
-        .post_form_as(&s, &format!("/admin/accounts/{op}/enable"), &[])
-        .await;
+    let res = press(&app, &s, &op, "enable").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(
         app.try_login("op.water", PASSWORD).await.status,
@@ -264,17 +235,13 @@ async fn disabled_account_cannot_log_in(backend: Backend) {
     );
 
     // An administrator cannot disable themself: the message is on the page.
-    let res = app
-        .post_form_as(&s, &format!("/admin/accounts/{admin_id}/disable"), &[])
-        .await;
+    let res = press(&app, &s, &admin_id, "disable").await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert!(res.text().contains("不能停用自己的账户"));
     assert!(!account_by_username(&app, "root.admin").await.disabled);
 
     // Unknown and overlong ids.
-    let res = app
-        .post_form_as(&s, "/admin/accounts/nobody/disable", &[])
-        .await;
+    let res = press(&app, &s, "nobody", "disable").await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     let long = "x".repeat(65);
     assert_eq!(
@@ -289,9 +256,7 @@ async fn reset_password_shows_a_new_temporary_password(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (_, s) = admin(&app).await;
     let op = app.account("op.gas", &["operator:sz-gas"]).await;
-    let res = app
-        .post_form_as(&s, &format!("/admin/accounts/{op}/reset-password"), &[])
-        .await;
+    let res = press(&app, &s, &op, "reset-password").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let html = res.text();
     assert!(html.contains("密码已重置"));
@@ -325,13 +290,9 @@ async fn role_change_appears_in_the_audit_log(backend: Backend) {
     let (_, s) = admin(&app).await;
     let op = app.account("op.change", &["operator:sz-water"]).await;
 
-    let res = app
-        .post_form_as(
-            &s,
-            &format!("/admin/accounts/{op}/roles"),
-            &[("roles", "operator:sz-gas\napprover:sz-zrzy\n")],
-        )
-        .await;
+    let roles_form = format!("/admin/accounts/{op}/roles");
+    let changed = [("roles", "operator:sz-gas\napprover:sz-zrzy\n")];
+    let res = app.post_form_as(&s, &roles_form, &changed).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let detail = app.get_as(&s, res.header("location").unwrap()).await.text();
     assert!(detail.contains("角色已更新"));
@@ -344,19 +305,9 @@ async fn role_change_appears_in_the_audit_log(backend: Backend) {
     assert!(!roles.contains("随州市水务集团"), "the old role is gone");
 
     // A wrong line is shown beside the field, with what was typed kept.
-    let res = app
-        .post_form_as(
-            &s,
-            &format!("/admin/accounts/{op}/roles"),
-            &[("roles", "operator:sz-gas\nclerk")],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = res.text();
-    assert!(
-        html.contains("第 2 行 “clerk”：窗口人员角色须填写营业厅编号"),
-        "{html}"
-    );
+    let wrong = [("roles", "operator:sz-gas\nclerk")];
+    let html = app.refused_form_as(&s, &roles_form, &wrong).await;
+    assert_has(&html, &["第 2 行 “clerk”：窗口人员角色须填写营业厅编号"]);
     assert!(html.contains(">operator:sz-gas\nclerk</textarea>"));
 
     // An administrator cannot take their own administrator role away.
@@ -395,22 +346,12 @@ async fn api_key_is_shown_once_and_can_be_revoked(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (_, s) = admin(&app).await;
 
-    let page = app.get_as(&s, "/admin/apikeys").await;
-    assert_eq!(page.status, StatusCode::OK);
-    let html = page.text();
+    let html = app.ok_page_as(&s, "/admin/apikeys").await;
     assert!(html.contains("workorders:read:&#60;公用事业单位代码&#62;"));
     assert!(html.contains("随州中燃公司"));
 
-    let res = app
-        .post_form_as(
-            &s,
-            "/admin/apikeys",
-            &[
-                ("name", "政务服务网"),
-                ("scopes", "workorders:read:sz-water applications:write"),
-            ],
-        )
-        .await;
+    let scopes = "workorders:read:sz-water applications:write";
+    let res = new_key(&app, &s, "政务服务网", scopes).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let html = res.text();
     let key = between(&html, "<code id=\"new-api-key\">", "</code>")
@@ -420,7 +361,7 @@ async fn api_key_is_shown_once_and_can_be_revoked(backend: Backend) {
     assert!(html.contains("只显示这一次"));
 
     // The list shows the prefix only.
-    let list = app.get_as(&s, "/admin/apikeys").await.text();
+    let list = app.page_as(&s, "/admin/apikeys").await;
     assert!(list.contains(&format!("<code>{}…</code>", &key[..12])));
     assert!(!list.contains(&key));
     assert!(list.contains("读取随州市水务集团的工单"));
@@ -429,12 +370,7 @@ async fn api_key_is_shown_once_and_can_be_revoked(backend: Backend) {
     let api = app.as_key(&key).get("/api/v1/work-orders").await;
     assert_eq!(api.status, StatusCode::OK, "{}", api.text());
 
-    let keys = app
-        .state
-        .store
-        .read(onestop_store::accounts::list_api_keys)
-        .await
-        .unwrap();
+    let keys = app.read(onestop_store::accounts::list_api_keys).await;
     let id = keys
         .iter()
         .find(|k| k.name == "政务服务网")
@@ -454,13 +390,7 @@ async fn api_key_is_shown_once_and_can_be_revoked(backend: Backend) {
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
 
     // Unknown scopes are refused beside the field, with the input kept.
-    let res = app
-        .post_form_as(
-            &s,
-            "/admin/apikeys",
-            &[("name", "某系统"), ("scopes", "everything")],
-        )
-        .await;
+    let res = new_key(&app, &s, "某系统", "everything").await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text();
     assert!(html.contains("id=\"f-scopes-err\">未知权限"));
@@ -476,8 +406,7 @@ async fn api_key_is_shown_once_and_can_be_revoked(backend: Backend) {
 
 async fn only_administrators_manage_accounts(backend: Backend) {
     let app = TestApp::new(backend).await;
-    app.account("op.water", &["operator:sz-water"]).await;
-    let op = app.login("op.water", PASSWORD).await;
+    let op = app.signed_in("op.water", &["operator:sz-water"]).await;
     for path in [
         "/admin/accounts",
         "/admin/accounts/new",
@@ -488,29 +417,20 @@ async fn only_administrators_manage_accounts(backend: Backend) {
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{path}");
         assert!(res.text().contains("无权访问此页面"), "{path}");
     }
-    let res = app
-        .post_form_as(
-            &op,
-            "/admin/accounts",
-            &[
-                ("username", "sneaky"),
-                ("display_name", "x"),
-                ("roles", "admin"),
-            ],
-        )
-        .await;
+    let sneaky = [
+        ("username", "sneaky"),
+        ("display_name", "x"),
+        ("roles", "admin"),
+    ];
+    let res = new_account(&app, &op, &sneaky).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let sneaky = app
-        .state
-        .store
         .read(|c| onestop_store::accounts::by_username(c, "sneaky"))
-        .await
-        .unwrap();
+        .await;
     assert!(sneaky.is_none(), "nothing created");
 
     // A supervisor reads the audit log, and nothing else here.
-    app.account("sup", &["supervisor"]).await;
-    let sup = app.login("sup", PASSWORD).await;
+    let sup = app.signed_in("sup", &["supervisor"]).await;
     let res = app.get_as(&sup, "/admin/audit").await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(
@@ -523,7 +443,7 @@ async fn only_administrators_manage_accounts(backend: Backend) {
     );
     // An administrator's page shows the links.
     let (_, s) = admin(&app).await;
-    let html = app.get_as(&s, "/admin/audit").await.text();
+    let html = app.page_as(&s, "/admin/audit").await;
     assert!(html.contains("<a href=\"/admin/apikeys\">API 密钥</a>"));
 }
 
@@ -568,13 +488,7 @@ async fn anonymous_and_must_change_are_redirected(backend: Backend) {
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}");
         assert_eq!(res.header("location"), Some("/account/password"));
     }
-    let res = app
-        .post_form_as(
-            &s,
-            "/admin/apikeys",
-            &[("name", "x"), ("scopes", "applications:read")],
-        )
-        .await;
+    let res = new_key(&app, &s, "x", "applications:read").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(res.header("location"), Some("/account/password"));
 }
@@ -605,11 +519,8 @@ async fn posts_without_csrf_token_are_refused(backend: Backend) {
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert!(res.text().contains("页面已过期"));
     let n = app
-        .state
-        .store
         .read(|c| onestop_store::accounts::by_username(c, "nocsrf"))
-        .await
-        .unwrap();
+        .await;
     assert!(n.is_none());
 
     // A wrong token, and the right token from another site.
@@ -646,8 +557,7 @@ async fn audit_page_filters(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (_, s) = admin(&app).await;
     let op = app.account("op.audit", &["operator:sz-water"]).await;
-    app.post_form_as(&s, &format!("/admin/accounts/{op}/reset-password"), &[])
-        .await;
+    press(&app, &s, &op, "reset-password").await;
 
     let before = audit_count(&app).await;
     let all = app.get_as(&s, "/admin/audit").await;
@@ -659,26 +569,19 @@ async fn audit_page_filters(backend: Backend) {
     assert!(html.contains("<option value=\"apikey_revoked\">吊销 API 密钥</option>"));
     assert_eq!(audit_count(&app).await, before, "viewing is not audited");
 
-    let reset = app
-        .get_as(&s, "/admin/audit?action=password_reset")
-        .await
-        .text();
+    let reset = app.page_as(&s, "/admin/audit?action=password_reset").await;
     assert_eq!(reset.matches("class=\"audit-row\"").count(), 1, "{reset}");
     assert!(reset.contains("重置密码"));
     assert!(!reset.contains("data-action=\"login\""));
     assert!(reset.contains("<option value=\"password_reset\" selected>"));
 
     let logins = app
-        .get_as(&s, "/admin/audit?action=login&actor=root.admin")
-        .await
-        .text();
+        .page_as(&s, "/admin/audit?action=login&actor=root.admin")
+        .await;
     assert!(logins.matches("data-action=\"login\"").count() >= 1);
     assert!(!logins.contains("data-action=\"password_reset\""));
 
-    let by_target = app
-        .get_as(&s, &format!("/admin/audit?target={op}"))
-        .await
-        .text();
+    let by_target = app.page_as(&s, &format!("/admin/audit?target={op}")).await;
     assert!(by_target.contains("data-action=\"account_created\""));
     assert!(by_target.contains("data-action=\"password_reset\""));
     assert!(!by_target.contains("data-action=\"login\""));
@@ -687,18 +590,11 @@ async fn audit_page_filters(backend: Backend) {
     let today = app.state.now().date();
     let tomorrow = today.next_day().unwrap();
     let d = |t: time::Date| format!("{:04}-{:02}-{:02}", t.year(), t.month() as u8, t.day());
-    let html = app
-        .get_as(
-            &s,
-            &format!("/admin/audit?from={}&to={}", d(today), d(today)),
-        )
-        .await
-        .text();
+    let only_today = format!("/admin/audit?from={}&to={}", d(today), d(today));
+    let html = app.page_as(&s, &only_today).await;
     assert!(html.contains("data-action=\"password_reset\""));
-    let html = app
-        .get_as(&s, &format!("/admin/audit?from={}", d(tomorrow)))
-        .await
-        .text();
+    let from_tomorrow = format!("/admin/audit?from={}", d(tomorrow));
+    let html = app.page_as(&s, &from_tomorrow).await;
     assert!(html.contains("没有符合条件的记录"));
     let bad = app.get_as(&s, "/admin/audit?from=27.11.2026").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -711,13 +607,13 @@ async fn audit_page_filters(backend: Backend) {
             .await
             .unwrap();
     }
-    let first = app.get_as(&s, "/admin/audit").await.text();
+    let first = app.page_as(&s, "/admin/audit").await;
     assert_eq!(first.matches("class=\"audit-row\"").count(), 50);
     let next = between(&first, "<a class=\"button\" href=\"", "\">更早的记录")
         .expect("a link to older records")
         .replace("&amp;", "&");
     assert!(next.starts_with("/admin/audit?before="), "{next}");
-    let older = app.get_as(&s, &next).await.text();
+    let older = app.page_as(&s, &next).await;
     let n = older.matches("class=\"audit-row\"").count();
     assert!(n > 0 && n <= 50);
     assert!(older.contains("回到最新"));
@@ -736,7 +632,7 @@ async fn audit_page_filters(backend: Backend) {
 async fn verify_reports_the_chain(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (_, s) = admin(&app).await;
-    let page = app.get_as(&s, "/admin/audit").await.text();
+    let page = app.page_as(&s, "/admin/audit").await;
     assert!(page.contains("action=\"/admin/audit/verify\""));
 
     let res = app.post_form_as(&s, "/admin/audit/verify", &[]).await;
@@ -748,18 +644,14 @@ async fn verify_reports_the_chain(backend: Backend) {
     assert!(result.contains(&format!("已校验 {n} 条记录")), "{result}");
 
     // A supervisor may verify too; a changed record is found.
-    app.account("sup", &["supervisor"]).await;
-    let sup = app.login("sup", PASSWORD).await;
-    app.state
-        .store
-        .write(|c| {
-            c.execute(
-                "UPDATE audit_log SET detail = '{\"tampered\":true}' WHERE seq = 2",
-                &[],
-            )
-        })
-        .await
-        .unwrap();
+    let sup = app.signed_in("sup", &["supervisor"]).await;
+    app.write(|c| {
+        c.execute(
+            "UPDATE audit_log SET detail = '{\"tampered\":true}' WHERE seq = 2",
+            &[],
+        )
+    })
+    .await;
     let res = app
         .post_form_as(&sup, "/admin/audit/verify", &[("action", "login")])
         .await;

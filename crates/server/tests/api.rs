@@ -28,6 +28,17 @@ on_both_databases!(
     bodies_that_are_not_json_are_415,
 );
 
+async fn get_with(app: &TestApp, key: &str, uri: impl AsRef<str>) -> Answer {
+    let auth = format!("Bearer {key}");
+    app.request(
+        Method::GET,
+        uri.as_ref(),
+        &[("authorization", &auth)],
+        Body::empty(),
+    )
+    .await
+}
+
 async fn submit_fans_out_with_deadlines(backend: Backend) {
     let app = TestApp::new(backend).await;
     let res = app
@@ -47,30 +58,23 @@ async fn submit_fans_out_with_deadlines(backend: Backend) {
     assert!(body["submitted_at"].as_str().unwrap().ends_with("+08:00"));
 
     let orders = body["work_orders"].as_array().unwrap();
-    let routed: Vec<(String, String)> = orders
+    // Each order as `service → unit`, in order.
+    let routed: Vec<String> = orders
         .iter()
         .map(|o| {
-            (
-                o["service"].as_str().unwrap().to_owned(),
-                o["unit"]["code"].as_str().unwrap().to_owned(),
-            )
+            let unit = o["unit"]["code"].as_str().unwrap();
+            format!("{} → {unit}", o["service"].as_str().unwrap())
         })
         .collect();
     let expected = [
-        ("water", "sz-water"),
-        ("power", "sz-power"),
-        ("gas", "sz-gas"),
-        ("heat", "sz-heat"),
-        ("network", "sz-telecom"),
-        ("network", "sz-mobile"),
+        "water → sz-water",
+        "power → sz-power",
+        "gas → sz-gas",
+        "heat → sz-heat",
+        "network → sz-telecom",
+        "network → sz-mobile",
     ];
-    assert_eq!(
-        routed,
-        expected
-            .iter()
-            .map(|(s, u)| (s.to_string(), u.to_string()))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(routed, expected);
     assert_eq!(orders[4]["carrier"], "telecom");
     assert_eq!(orders[1]["unit"]["name"], "国网随州供电公司");
     // Every order: acceptance, open, normal, and due 0.5 working day after submission.
@@ -106,11 +110,8 @@ async fn submission_is_one_transaction_with_history(backend: Backend) {
     assert_eq!(res.status, StatusCode::CREATED);
     let id = res.json()["id"].as_str().unwrap().to_owned();
     let count = app
-        .state
-        .store
         .read(move |c| onestop_store::applications::history_count(c, &id))
-        .await
-        .unwrap();
+        .await;
     // One "submitted" event and one per work order.
     assert_eq!(count, 7);
 }
@@ -169,37 +170,29 @@ async fn validation_reports_every_problem(backend: Backend) {
     );
 }
 
+/// A POST of `body` as it stands to the applications, with the test client's key.
+async fn post_raw(app: &TestApp, body: impl Into<Body>) -> Answer {
+    let auth = format!("Bearer {}", app.api_key);
+    let headers = [("authorization", auth.as_str())];
+    app.request(Method::POST, "/api/v1/applications", &headers, body)
+        .await
+}
+
 async fn malformed_bodies_are_400(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let auth = format!("Bearer {}", app.api_key);
     for body in ["", "{", "[1,2]", "\"text\"", "null", "{\"a\":1,}", "\u{0}"] {
-        let res = app
-            .request(
-                Method::POST,
-                "/api/v1/applications",
-                &[("authorization", &auth)],
-                body.to_owned(),
-            )
-            .await;
+        let res = post_raw(&app, body.to_owned()).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "body {body:?}");
         assert_eq!(res.json()["error"]["code"], "malformed_body");
     }
     // Deep nesting is refused, not a stack overflow.
     let deep = "[".repeat(100_000);
-    let res = app
-        .request(
-            Method::POST,
-            "/api/v1/applications",
-            &[("authorization", &auth)],
-            deep,
-        )
-        .await;
+    let res = post_raw(&app, deep).await;
     assert!(res.status.is_client_error());
 }
 
 async fn oversized_bodies_are_413(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let auth = format!("Bearer {}", app.api_key);
     let mut body = five_services();
     body["address"]["detail"] = json!("长".repeat(300_000));
     let res = app.post_json("/api/v1/applications", &body, None).await;
@@ -209,14 +202,7 @@ async fn oversized_bodies_are_413(backend: Backend) {
     let chunks: Vec<Result<String, std::io::Error>> =
         (0..100).map(|_| Ok("x".repeat(10_000))).collect();
     let stream = Body::from_stream(futures_stream(chunks));
-    let res = app
-        .request(
-            Method::POST,
-            "/api/v1/applications",
-            &[("authorization", &auth)],
-            stream,
-        )
-        .await;
+    let res = post_raw(&app, stream).await;
     assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
     // A long string under the limit is a field error, not a 413.
     let mut body = five_services();
@@ -307,14 +293,19 @@ async fn idempotency_races_create_one_application(backend: Backend) {
         ids.insert(json["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids.len(), 1, "every racer sees the same application");
-    // The direction override is named beside its field.
+    names_are_refused_or_cleaned(&app).await;
+}
+
+/// A name with a direction override is refused beside its field; one with
+/// invisible characters is stored without them. Then two applications are listed.
+async fn names_are_refused_or_cleaned(app: &TestApp) {
     let mut body = water_only(USCC);
     body["applicant"]["name"] = json!("\u{202e}\u{200b}司公限有ABC");
     let res = app.post_json("/api/v1/applications", &body, None).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         res.field_codes(),
-        vec![("applicant.name".to_owned(), "invalid_format".to_owned())]
+        fields(&[("applicant.name", "invalid_format")])
     );
     // Invisible characters are removed, not stored.
     let mut body = water_only(USCC);
@@ -326,18 +317,17 @@ async fn idempotency_races_create_one_application(backend: Backend) {
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
 }
 
+/// How many items a list answers.
+async fn listed(app: &TestApp, uri: &str) -> usize {
+    app.get(uri).await.json()["items"].as_array().unwrap().len()
+}
+
 async fn list_filters_and_pages(backend: Backend) {
     let app = TestApp::new(backend).await;
     for _ in 0..3 {
-        let r = app
-            .post_json("/api/v1/applications", &water_only(USCC), None)
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        app.submit_created(&water_only(USCC)).await;
     }
-    let r = app
-        .post_json("/api/v1/applications", &water_only(OTHER_USCC), None)
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED);
+    app.submit_created(&water_only(OTHER_USCC)).await;
 
     let page1 = app
         .get(&format!(
@@ -365,41 +355,23 @@ async fn list_filters_and_pages(backend: Backend) {
     assert!(n(&page1["items"][0]) > n(&page1["items"][1]));
     assert!(n(&page1["items"][1]) > n(&page2["items"][0]));
 
-    let all = app
-        .get("/api/v1/applications?status=submitted")
-        .await
-        .json();
-    assert_eq!(all["items"].as_array().unwrap().len(), 4);
-    let none = app
-        .get("/api/v1/applications?status=completed")
-        .await
-        .json();
-    assert_eq!(none["items"].as_array().unwrap().len(), 0);
-    let by_district = app
-        .get("/api/v1/applications?district_code=421321")
-        .await
-        .json();
-    assert_eq!(by_district["items"].as_array().unwrap().len(), 4);
+    let submitted = listed(&app, "/api/v1/applications?status=submitted").await;
+    assert_eq!(submitted, 4);
+    let completed = listed(&app, "/api/v1/applications?status=completed").await;
+    assert_eq!(completed, 0);
+    let in_district = listed(&app, "/api/v1/applications?district_code=421321").await;
+    assert_eq!(in_district, 4);
 
     let bad = app
         .get("/api/v1/applications?status=done&page=0&per_page=1000")
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let codes = bad.field_codes();
-    assert!(codes.contains(&("status".into(), "unknown_value".into())));
-    assert!(codes.contains(&("page".into(), "out_of_range".into())));
-    assert!(codes.contains(&("per_page".into(), "out_of_range".into())));
-}
-
-async fn get_with(app: &TestApp, key: &str, uri: impl AsRef<str>) -> Answer {
-    let auth = format!("Bearer {key}");
-    app.request(
-        Method::GET,
-        uri.as_ref(),
-        &[("authorization", &auth)],
-        Body::empty(),
-    )
-    .await
+    let expected = [
+        ("status", "unknown_value"),
+        ("page", "out_of_range"),
+        ("per_page", "out_of_range"),
+    ];
+    assert_fields_include(&bad, &expected);
 }
 
 /// Every list reads its first pages by number and any page by the cursor
@@ -470,10 +442,7 @@ async fn lists_page_by_cursor(backend: Backend) {
         assert_eq!(ok.status, StatusCode::OK, "{list}: {}", ok.text());
         let deep = get_with(&app, key, &format!("{list}?page=101")).await;
         assert_eq!(deep.status, StatusCode::UNPROCESSABLE_ENTITY, "{list}");
-        assert_eq!(
-            deep.field_codes(),
-            vec![("page".to_owned(), "out_of_range".to_owned())]
-        );
+        assert_eq!(deep.field_codes(), fields(&[("page", "out_of_range")]));
         let message = deep.json()["error"]["fields"][0]["message"].clone();
         assert!(
             message.as_str().unwrap().contains("next_cursor"),
@@ -482,10 +451,7 @@ async fn lists_page_by_cursor(backend: Backend) {
         for bad in ["zz", "00", "7b7d"] {
             let r = get_with(&app, key, &format!("{list}?cursor={bad}")).await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{list} {bad}");
-            assert_eq!(
-                r.field_codes(),
-                vec![("cursor".to_owned(), "invalid_format".to_owned())]
-            );
+            assert_eq!(r.field_codes(), fields(&[("cursor", "invalid_format")]));
         }
     }
     // A cursor fits only the list and order that gave it, and never beside `page`.
@@ -507,15 +473,11 @@ async fn lists_page_by_cursor(backend: Backend) {
     ] {
         let r = get_with(&app, key, &uri).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}");
-        assert_eq!(
-            r.field_codes(),
-            vec![("cursor".to_owned(), "invalid_format".to_owned())]
-        );
+        assert_eq!(r.field_codes(), fields(&[("cursor", "invalid_format")]));
     }
 
     // An account's messages: the same parameters.
-    app.account("reader", &["supervisor:sz-zjj"]).await;
-    let s = app.login("reader", PASSWORD).await;
+    let s = app.signed_in("reader", &["supervisor:sz-zjj"]).await;
     let mine = app.get_as(&s, "/api/v1/notifications").await;
     assert_eq!(mine.status, StatusCode::OK, "{}", mine.text());
     assert_eq!(mine.json()["next_cursor"], Value::Null);
@@ -594,23 +556,7 @@ async fn hostile_text_is_stored_as_text(backend: Backend) {
         );
         assert!(!res.field_codes().is_empty());
     }
-    // The direction override is named beside its field.
-    let mut body = water_only(USCC);
-    body["applicant"]["name"] = json!("\u{202e}\u{200b}司公限有ABC");
-    let res = app.post_json("/api/v1/applications", &body, None).await;
-    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        res.field_codes(),
-        vec![("applicant.name".to_owned(), "invalid_format".to_owned())]
-    );
-    // Invisible characters are removed, not stored.
-    let mut body = water_only(USCC);
-    body["applicant"]["name"] = json!("\u{feff}随州\u{200b}示例\u{200d}公司");
-    let res = app.post_json("/api/v1/applications", &body, None).await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    assert_eq!(res.json()["applicant"]["name"], "随州示例公司");
-    let list = app.get("/api/v1/applications").await.json();
-    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    names_are_refused_or_cleaned(&app).await;
 }
 
 async fn calendar_endpoints(backend: Backend) {
@@ -652,9 +598,10 @@ async fn calendar_endpoints(backend: Backend) {
         .get("/api/v1/calendar/deadline?from=yesterday&working_days=-1")
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let codes = bad.field_codes();
-    assert!(codes.contains(&("from".into(), "invalid_format".into())));
-    assert!(codes.contains(&("working_days".into(), "out_of_range".into())));
+    assert_fields_include(
+        &bad,
+        &[("from", "invalid_format"), ("working_days", "out_of_range")],
+    );
     let missing = app
         .get("/api/v1/calendar/deadline?from=2030-12-30T09:00:00%2B08:00&working_days=3")
         .await;
@@ -736,10 +683,7 @@ async fn empty_filters_are_absent(backend: Backend) {
     );
     assert_eq!(
         res.field_codes(),
-        vec![
-            ("uscc".to_owned(), "too_long".to_owned()),
-            ("district_code".to_owned(), "too_long".to_owned())
-        ]
+        fields(&[("uscc", "too_long"), ("district_code", "too_long")])
     );
     let orders = app
         .get("/api/v1/work-orders?unit=&stage=&status=&level=&sort=&page=&per_page=")
@@ -752,10 +696,7 @@ async fn empty_filters_are_absent(backend: Backend) {
 /// another unit is `403`, a code that is no unit `422` on `unit`.
 async fn unit_filter_outside_the_callers_units_is_refused(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let r = app
-        .post_json("/api/v1/applications", &five_services(), None)
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    app.submit_created(&five_services()).await;
     let water = app.key("workorders:read:sz-water").await;
     let as_water = app.as_key(&water);
     let own = as_water.get("/api/v1/work-orders?unit=sz-water").await;
@@ -766,16 +707,11 @@ async fn unit_filter_outside_the_callers_units_is_refused(backend: Backend) {
     assert_eq!(other.json()["error"]["code"], "forbidden");
     let unknown = as_water.get("/api/v1/work-orders?unit=sz-nowhere").await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        unknown.field_codes(),
-        vec![("unit".to_owned(), "unknown_value".to_owned())]
-    );
+    assert_eq!(unknown.field_codes(), fields(&[("unit", "unknown_value")]));
     // A reader of all applications sees every unit's orders.
     let reader = app.key("applications:read").await;
-    let power = app
-        .as_key(&reader)
-        .get("/api/v1/work-orders?unit=sz-power")
-        .await;
+    let as_reader = app.as_key(&reader);
+    let power = as_reader.get("/api/v1/work-orders?unit=sz-power").await;
     assert_eq!(power.status, StatusCode::OK, "{}", power.text());
     assert_eq!(power.json()["items"].as_array().unwrap().len(), 1);
 }

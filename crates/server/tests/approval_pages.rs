@@ -9,7 +9,7 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 use onestop_store::testing::Backend;
-use serde_json::{Value, json};
+use serde_json::json;
 
 on_both_databases!(raise_reject_resubmit_approve_through_the_pages);
 
@@ -17,12 +17,27 @@ fn location(a: &Answer) -> String {
     a.header("location").unwrap_or_default().to_owned()
 }
 
+/// The decision form of a case page, posted as `who` on `item` at `version`.
+async fn decide_on_page(
+    app: &TestApp,
+    who: &Session,
+    path: &str,
+    (item, version): (&str, &str),
+    decision: &str,
+    opinion: &str,
+) -> Answer {
+    let form = [
+        ("item_id", item),
+        ("version", version),
+        ("decision", decision),
+        ("opinion", opinion),
+    ];
+    app.post_form_as(who, path, &form).await
+}
+
 async fn raise_reject_resubmit_approve_through_the_pages(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let created = app
-        .post_json("/api/v1/applications", &five_services(), None)
-        .await
-        .json();
+    let created = app.submit(&five_services()).await;
     let id = created["id"].as_str().unwrap().to_owned();
     // The heat order's survey finds 800 m of external works.
     let heat_key = app.key("workorders:write:sz-heat").await;
@@ -40,12 +55,8 @@ async fn raise_reject_resubmit_approve_through_the_pages(backend: Backend) {
         .await;
     assert_eq!(o["stage"], "approval");
 
-    app.account("heat.op", &["operator:sz-heat"]).await;
-    let op = app.login("heat.op", PASSWORD).await;
-    let page = app
-        .get_as(&op, &format!("/work-orders/{heat}"))
-        .await
-        .text();
+    let op = app.signed_in("heat.op", &["operator:sz-heat"]).await;
+    let page = app.page_as(&op, &format!("/work-orders/{heat}")).await;
     assert!(page.contains("id=\"raise-case\""), "{page}");
     assert!(
         page.contains("外线工程 800 米，沿交通大道"),
@@ -57,8 +68,7 @@ async fn raise_reject_resubmit_approve_through_the_pages(backend: Backend) {
     assert_eq!(form.status, StatusCode::OK);
     assert!(form.text().contains(onestop_domain::approval::CONFIRMATION));
     // Another utility cannot raise it.
-    app.account("water.op", &["operator:sz-water"]).await;
-    let water = app.login("water.op", PASSWORD).await;
+    let water = app.signed_in("water.op", &["operator:sz-water"]).await;
     assert_eq!(
         app.get_as(&water, &format!("/applications/{id}/approval-case"))
             .await
@@ -100,75 +110,34 @@ async fn raise_reject_resubmit_approve_through_the_pages(backend: Backend) {
     let case_id = case_page.trim_start_matches("/approval-cases/").to_owned();
 
     // The natural resources department's inbox has it; it rejects.
-    app.account("zrzy.op", &["approver:sz-zrzy"]).await;
-    let zrzy = app.login("zrzy.op", PASSWORD).await;
-    let inbox = app.get_as(&zrzy, "/approvals").await.text();
+    let zrzy = app.signed_in("zrzy.op", &["approver:sz-zrzy"]).await;
+    let inbox = app.page_as(&zrzy, "/approvals").await;
     assert!(inbox.contains(&case_page), "{inbox}");
     assert!(inbox.contains("交通大道"));
     let case = app
         .get_as(&zrzy, &format!("/api/v1/approval-cases/{case_id}"))
         .await
         .json();
-    let item = |c: &Value, d: &str| {
-        c["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["department"]["code"] == d)
-            .unwrap()
-            .clone()
-    };
     let z = item(&case, "sz-zrzy");
     let zid = z["id"].as_str().unwrap().to_owned();
-    let html = app.get_as(&zrzy, &case_page).await.text();
+    let html = app.page_as(&zrzy, &case_page).await;
     assert!(html.contains(&format!("id=\"decide-{zid}\"")), "{html}");
     let decision = format!("{case_page}/decision");
-    let res = app
-        .post_form_as(
-            &zrzy,
-            &decision,
-            &[
-                ("item_id", &zid),
-                ("version", "1"),
-                ("decision", "reject"),
-                ("opinion", ""),
-            ],
-        )
-        .await;
+    let first = (zid.as_str(), "1");
+    let res = decide_on_page(&app, &zrzy, &decision, first, "reject", "").await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().contains(&format!("id=\"e-opinion-{zid}\"")));
-    let res = app
-        .post_form_as(
-            &zrzy,
-            &decision,
-            &[
-                ("item_id", &zid),
-                ("version", "1"),
-                ("decision", "reject"),
-                ("opinion", "路由穿越规划绿地，请调整"),
-            ],
-        )
-        .await;
+    let opinion = "路由穿越规划绿地，请调整";
+    let res = decide_on_page(&app, &zrzy, &decision, first, "reject", opinion).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     // The traffic police cannot decide another department's item.
-    app.account("jj.op", &["approver:sz-jj"]).await;
-    let jj = app.login("jj.op", PASSWORD).await;
-    let res = app
-        .post_form_as(
-            &jj,
-            &decision,
-            &[
-                ("item_id", &zid),
-                ("version", "2"),
-                ("decision", "approve"),
-                ("opinion", "同意"),
-            ],
-        )
-        .await;
+    let jj = app.signed_in("jj.op", &["approver:sz-jj"]).await;
+    let second = (zid.as_str(), "2");
+    let res = decide_on_page(&app, &jj, &decision, second, "approve", "同意").await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 
     // The utility sees the rejection and resubmits with a revised route.
-    let html = app.get_as(&op, &case_page).await.text();
+    let html = app.page_as(&op, &case_page).await;
     assert!(html.contains("id=\"resubmit\""), "{html}");
     assert!(html.contains("路由穿越规划绿地"));
     let version = app
@@ -205,21 +174,12 @@ async fn raise_reject_resubmit_approve_through_the_pages(backend: Backend) {
     assert_eq!(case["round"], 2);
     for (who, dept) in [(&zrzy, "sz-zrzy"), (&jj, "sz-jj")] {
         let i = item(&case, dept);
-        let res = app
-            .post_form_as(
-                who,
-                &decision,
-                &[
-                    ("item_id", i["id"].as_str().unwrap()),
-                    ("version", &i["version"].to_string()),
-                    ("decision", "approve"),
-                    ("opinion", "同意"),
-                ],
-            )
-            .await;
+        let version = i["version"].to_string();
+        let at = (i["id"].as_str().unwrap(), version.as_str());
+        let res = decide_on_page(&app, who, &decision, at, "approve", "同意").await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     }
-    let html = app.get_as(&jj, &case_page).await.text();
+    let html = app.page_as(&jj, &case_page).await;
     assert!(html.contains("id=\"case-status\">已通过"), "{html}");
     assert!(html.contains("id=\"opinion-history\""));
     assert_eq!(
@@ -227,16 +187,14 @@ async fn raise_reject_resubmit_approve_through_the_pages(backend: Backend) {
         3,
         "the rejection and both approvals"
     );
-    let o = app.get(&format!("/api/v1/work-orders/{heat}")).await.json();
+    let o = app.work_order(&heat).await;
     assert_eq!(o["stage"], "construction");
 
     // The applicant follows it on the application's page.
-    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
-    let ent = app.login("ent.a", PASSWORD).await;
-    let html = app
-        .get_as(&ent, &format!("/applications/{id}"))
-        .await
-        .text();
+    let ent = app
+        .signed_in("ent.a", &[&format!("applicant:{USCC}")])
+        .await;
+    let html = app.page_as(&ent, &format!("/applications/{id}")).await;
     assert!(html.contains("办理进度"), "{html}");
     assert!(html.contains(&format!("id=\"progress-{heat}\"")));
     assert!(html.contains("并联审批通过"));

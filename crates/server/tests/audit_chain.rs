@@ -214,27 +214,16 @@ fn rec(app: &TestApp, i: i64, age_s: i64) -> NewAuditRecord {
 
 async fn append(app: &TestApp, records: Vec<NewAuditRecord>) {
     let key = app.state.audit_key.clone();
-    app.state
-        .store
-        .write(move |c| audit::append(c, &key, &records))
-        .await
-        .unwrap();
+    app.write(move |c| audit::append(c, &key, &records)).await;
 }
 
 async fn sql(app: &TestApp, sql: &'static str, values: Vec<Value>) -> u64 {
-    app.state
-        .store
-        .write(move |c| c.execute(sql, &values))
-        .await
-        .unwrap()
+    app.write(move |c| c.execute(sql, &values)).await
 }
 
 async fn table_rows(app: &TestApp) -> i64 {
-    app.state
-        .store
-        .read(|c| Ok(audit::stored_checkpoints(c)?.len() as i64))
+    app.read(|c| Ok(audit::stored_checkpoints(c)?.len() as i64))
         .await
-        .unwrap()
 }
 
 async fn checkpoints_go_to_the_table_the_file_and_the_log(backend: Backend) {
@@ -247,12 +236,7 @@ async fn checkpoints_go_to_the_table_the_file_and_the_log(backend: Backend) {
         .await
         .unwrap()
         .expect("a checkpoint");
-    let head = app
-        .state
-        .store
-        .read(|c| audit::read_head(c, false))
-        .await
-        .unwrap();
+    let head = app.read(|c| audit::read_head(c, false)).await;
     assert_eq!(
         (first.seq, &first.hash, first.at_ms, first.keyed_from),
         (head.seq, &head.hash, app.state.now_ms(), 1)
@@ -319,20 +303,17 @@ fn kinds(r: &VerifyReport) -> Vec<(ProblemKind, i64, i64)> {
 }
 
 async fn hash_of(app: &TestApp, seq: i64) -> String {
-    app.state
-        .store
-        .read(move |c| {
-            audit::list(
-                c,
-                &AuditFilter {
-                    before_seq: Some(seq + 1),
-                    limit: 1,
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .unwrap()[0]
+    app.read(move |c| {
+        audit::list(
+            c,
+            &AuditFilter {
+                before_seq: Some(seq + 1),
+                limit: 1,
+                ..Default::default()
+            },
+        )
+    })
+    .await[0]
         .hash
         .clone()
 }
@@ -345,12 +326,8 @@ async fn every_attack_of_issue_11_is_named(backend: Backend) {
     // "the last 10 records deleted and audit_head moved back"
     let h191 = hash_of(&app, 191).await;
     sql(&app, "DELETE FROM audit_log WHERE seq > 191", vec![]).await;
-    sql(
-        &app,
-        "UPDATE audit_head SET seq = 191, hash = $1 WHERE id = 1",
-        vec![h191.into()],
-    )
-    .await;
+    let head_back = "UPDATE audit_head SET seq = 191, hash = $1 WHERE id = 1";
+    sql(&app, head_back, vec![h191.into()]).await;
     let report = verify_with_file(&app, &file).await;
     assert_eq!(kinds(&report), vec![(Truncated, 192, 201)]);
     assert!(
@@ -400,20 +377,7 @@ async fn every_attack_of_issue_11_is_named(backend: Backend) {
 
     // "a record edited and the chain recomputed with plain SM3"
     let (app, file) = logged(backend).await;
-    let rows = app
-        .state
-        .store
-        .read(|c| {
-            audit::list(
-                c,
-                &AuditFilter {
-                    limit: 1000,
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .unwrap();
+    let rows = app.stored_audit().await;
     let mut prev = rows
         .iter()
         .find(|r| r.seq == 120)
@@ -453,12 +417,8 @@ async fn every_attack_of_issue_11_is_named(backend: Backend) {
         .await;
         prev = hash;
     }
-    sql(
-        &app,
-        "UPDATE audit_head SET hash = $1 WHERE id = 1",
-        vec![prev.into()],
-    )
-    .await;
+    let head_to = "UPDATE audit_head SET hash = $1 WHERE id = 1";
+    sql(&app, head_to, vec![prev.into()]).await;
     let report = verify_with_file(&app, &file).await;
     assert_eq!(
         kinds(&report),
@@ -483,7 +443,7 @@ async fn every_attack_of_issue_11_is_named(backend: Backend) {
 async fn prune_refuses_young_records_and_records_itself(backend: Backend) {
     let app = TestApp::at_time(backend, "2026-12-01T10:00:00+08:00").await;
     append(&app, (0..30).map(|i| rec(&app, i, 60)).collect()).await;
-    let before = app.state.store.read(audit::count).await.unwrap();
+    let before = app.read(audit::count).await;
     let me = onestop_server::app::accounts::system_caller("cli:ops");
     assert_eq!(
         audit_chain::prune(&app.state, &me).await.unwrap(),

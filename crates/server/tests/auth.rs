@@ -6,7 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::*;
-use onestop_store::audit::{self, AuditFilter};
+use onestop_store::audit;
 use onestop_store::params;
 use onestop_store::testing::Backend;
 use onestop_store::testing::Sql as _;
@@ -24,6 +24,56 @@ on_both_databases!(
     phones_are_masked_in_administrator_lists,
 );
 
+async fn audit_actions(app: &TestApp, action: &str) -> Vec<audit::AuditRecord> {
+    app.audit_records(action).await
+}
+
+async fn get_with(app: &TestApp, auth: &str) -> Answer {
+    app.request(
+        Method::GET,
+        "/api/v1/applications",
+        &[("authorization", auth)],
+        Body::empty(),
+    )
+    .await
+}
+
+async fn post_as(
+    app: &TestApp,
+    s: &Session,
+    csrf: Option<&str>,
+    body: serde_json::Value,
+) -> Answer {
+    let cookie = s.cookie_header();
+    let mut h = vec![
+        ("content-type", "application/json"),
+        ("cookie", cookie.as_str()),
+    ];
+    if let Some(t) = csrf {
+        h.push(("x-csrf-token", t));
+    }
+    app.request(Method::POST, "/api/v1/applications", &h, body.to_string())
+        .await
+}
+
+async fn login_from(app: &TestApp, peer: &str) -> Answer {
+    app.try_login_with("someone", "x", &[("x-test-peer", peer)])
+        .await
+}
+
+async fn set_session(app: &TestApp, s: &Session, column: &'static str, value: i64) {
+    let hash = onestop_server::auth::token_hash(&s.cookie);
+    app.write(move |c| {
+        c.execute(
+            &format!("UPDATE sessions SET {column} = $2 WHERE token_hash = $1"),
+            params![&hash, value],
+        )
+    })
+    .await;
+    // Changed behind the server's back: let the credential cache time pass.
+    app.state.credentials.clear();
+}
+
 async fn phones_are_masked_in_administrator_lists(backend: Backend) {
     let app = TestApp::new(backend).await;
     let form = [
@@ -39,11 +89,10 @@ async fn phones_are_masked_in_administrator_lists(backend: Backend) {
         StatusCode::SEE_OTHER
     );
     app.login("13812345678", "Shop-2026-ok").await;
-    app.account("he.admin", &["admin"]).await;
-    let admin = app.login("he.admin", PASSWORD).await;
+    let admin = app.signed_in("he.admin", &["admin"]).await;
     app.state.audit.flush().await;
     for page in ["/admin/accounts", "/admin/audit"] {
-        let html = app.get_as(&admin, page).await.text();
+        let html = app.page_as(&admin, page).await;
         assert!(
             !html.contains("13812345678"),
             "{page} shows a full phone number"
@@ -52,46 +101,21 @@ async fn phones_are_masked_in_administrator_lists(backend: Backend) {
     }
 }
 
-async fn audit_actions(app: &TestApp, action: &str) -> Vec<audit::AuditRecord> {
-    app.audit_records(action).await
-}
-
 async fn login_logout_and_replayed_cookies(backend: Backend) {
     let app = TestApp::new(backend).await;
     app.account("wang.admin", &["admin"]).await;
     let res = app.try_login("Wang.Admin", PASSWORD).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     assert_eq!(res.header("location"), Some("/admin/accounts"));
-    let raw = res
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("onestop_session="))
-        .unwrap();
+    let raw = set_cookie_line(&res, "onestop_session").unwrap();
     assert!(
         raw.contains("HttpOnly") && raw.contains("SameSite=Lax"),
         "{raw}"
     );
     assert!(!raw.contains("Secure"), "plain HTTP: no Secure flag: {raw}");
     // Over TLS (as the proxy reports it) the cookie is Secure.
-    let (cookie, token) = TestApp::anon_csrf();
-    let body = format!(
-        "username=wang.admin&password={}&csrf_token={token}",
-        urlenc(PASSWORD)
-    );
-    let tls = app
-        .request(
-            Method::POST,
-            "/login",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &cookie),
-                ("x-forwarded-proto", "https"),
-            ],
-            body,
-        )
-        .await;
+    let https = [("x-forwarded-proto", "https")];
+    let tls = app.try_login_with("wang.admin", PASSWORD, &https).await;
     assert!(
         tls.header("set-cookie").unwrap_or("").contains("Secure"),
         "{:?}",
@@ -125,69 +149,6 @@ async fn login_logout_and_replayed_cookies(backend: Backend) {
     assert_eq!(api.json()["error"]["code"], "unauthenticated");
 }
 
-async fn get_with(app: &TestApp, auth: &str) -> Answer {
-    app.request(
-        Method::GET,
-        "/api/v1/applications",
-        &[("authorization", auth)],
-        Body::empty(),
-    )
-    .await
-}
-
-async fn post_as(
-    app: &TestApp,
-    s: &Session,
-    csrf: Option<&str>,
-    body: serde_json::Value,
-) -> Answer {
-    let cookie = s.cookie_header();
-    let mut h = vec![
-        ("content-type", "application/json"),
-        ("cookie", cookie.as_str()),
-    ];
-    if let Some(t) = csrf {
-        h.push(("x-csrf-token", t));
-    }
-    app.request(Method::POST, "/api/v1/applications", &h, body.to_string())
-        .await
-}
-
-async fn login_from(app: &TestApp, peer: &str) -> Answer {
-    let (cookie, token) = TestApp::anon_csrf();
-    app.request(
-        Method::POST,
-        "/login",
-        &[
-            ("content-type", "application/x-www-form-urlencoded"),
-            ("cookie", &cookie),
-            ("x-test-peer", peer),
-        ],
-        format!("username=someone&password=x&csrf_token={token}"),
-    )
-    .await
-}
-
-fn urlenc(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)]).unwrap()[1..].to_owned()
-}
-
-async fn set_session(app: &TestApp, s: &Session, column: &'static str, value: i64) {
-    let hash = onestop_server::auth::token_hash(&s.cookie);
-    app.state
-        .store
-        .write(move |c| {
-            c.execute(
-                &format!("UPDATE sessions SET {column} = $2 WHERE token_hash = $1"),
-                params![&hash, value],
-            )
-        })
-        .await
-        .unwrap();
-    // Changed behind the server's back: let the credential cache time pass.
-    app.state.credentials.clear();
-}
-
 async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
     let app = TestApp::new(backend).await;
     app.account("zhao.super", &["supervisor"]).await;
@@ -205,13 +166,8 @@ async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
         app.as_session(&s).get("/api/v1/applications").await.status,
         StatusCode::OK
     );
-    set_session(
-        &app,
-        &s,
-        "last_seen_at",
-        onestop_store::now_ms() - 31 * 60_000,
-    )
-    .await;
+    let idle_31_minutes = onestop_store::now_ms() - 31 * 60_000;
+    set_session(&app, &s, "last_seen_at", idle_31_minutes).await;
     let idle = app.as_session(&s).get("/api/v1/applications").await;
     assert_eq!(idle.status, StatusCode::UNAUTHORIZED);
     assert_eq!(idle.json()["error"]["message"], "登录已失效，请重新登录");
@@ -220,13 +176,8 @@ async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
     assert!(page.header("location").unwrap().contains("notice=expired"));
     // Idle for 29 minutes: still alive; past its absolute lifetime: ended.
     let s = app.login("zhao.super", PASSWORD).await;
-    set_session(
-        &app,
-        &s,
-        "last_seen_at",
-        onestop_store::now_ms() - 29 * 60_000,
-    )
-    .await;
+    let idle_29_minutes = onestop_store::now_ms() - 29 * 60_000;
+    set_session(&app, &s, "last_seen_at", idle_29_minutes).await;
     assert_eq!(
         app.as_session(&s).get("/api/v1/applications").await.status,
         StatusCode::OK
@@ -263,12 +214,7 @@ async fn disabled_accounts_and_revoked_keys(backend: Backend) {
     let key = app.key("applications:read").await;
     let auth = format!("Bearer {key}");
     assert_eq!(get_with(&app, &auth).await.status, StatusCode::OK);
-    let keys = app
-        .state
-        .store
-        .read(onestop_store::accounts::list_api_keys)
-        .await
-        .unwrap();
+    let keys = app.read(onestop_store::accounts::list_api_keys).await;
     let row = keys
         .iter()
         .find(|k| key.starts_with(&k.prefix) && k.scopes == "applications:read")
@@ -301,26 +247,13 @@ async fn csrf_is_required_on_every_state_change(backend: Backend) {
     let app = TestApp::new(backend).await;
     // Anonymous form without a token, or with a token that is not the cookie's.
     let body = "services=water&action=choose";
-    let none = app
-        .request(
-            Method::POST,
-            "/apply",
-            &[("content-type", "application/x-www-form-urlencoded")],
-            body,
-        )
-        .await;
+    let none = app.post_urlencoded("/apply", &[], body).await;
     assert_eq!(none.status, StatusCode::FORBIDDEN);
     let (cookie, _) = TestApp::anon_csrf();
+    let other = onestop_server::auth::random_hex(16);
+    let forged = format!("{body}&csrf_token={other}");
     let wrong = app
-        .request(
-            Method::POST,
-            "/apply",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &cookie),
-            ],
-            format!("{body}&csrf_token={}", onestop_server::auth::random_hex(16)),
-        )
+        .post_urlencoded("/apply", &[("cookie", &cookie)], forged)
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert!(wrong.text().contains("页面已过期"));
@@ -332,36 +265,20 @@ async fn csrf_is_required_on_every_state_change(backend: Backend) {
     );
     // Another site's page posting here is refused even with the right token.
     let (cookie, token) = TestApp::anon_csrf();
-    let cross = app
-        .request(
-            Method::POST,
-            "/apply",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &cookie),
-                ("origin", "https://evil.example"),
-                ("host", "onestop.example"),
-            ],
-            format!("{body}&csrf_token={token}"),
-        )
-        .await;
+    let elsewhere = [
+        ("cookie", cookie.as_str()),
+        ("origin", "https://evil.example"),
+        ("host", "onestop.example"),
+    ];
+    let with_token = format!("{body}&csrf_token={token}");
+    let cross = app.post_urlencoded("/apply", &elsewhere, with_token).await;
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
 
     // Signed in: the session's token, not the anonymous one.
-    app.account("qian.admin", &["admin", &format!("applicant:{USCC}")])
+    let s = app
+        .signed_in("qian.admin", &["admin", &format!("applicant:{USCC}")])
         .await;
-    let s = app.login("qian.admin", PASSWORD).await;
-    let logout = app
-        .request(
-            Method::POST,
-            "/logout",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &s.cookie_header()),
-            ],
-            "csrf_token=",
-        )
-        .await;
+    let logout = app.post_raw_as(&s, "/logout", "csrf_token=").await;
     assert_eq!(logout.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.get_as(&s, "/account").await.status,
@@ -405,34 +322,10 @@ async fn first_login_forces_a_password_change(backend: Backend) {
         Some("/account/password")
     );
     // Weak, mismatched, or a wrong current password: field errors, nothing changes.
-    let weak = app
-        .post_form_as(
-            &s,
-            "/account/password",
-            &[
-                ("current_password", "wrong"),
-                ("new_password", "short"),
-                ("new_password_confirm", "short"),
-            ],
-        )
-        .await;
+    let weak = change_password(&app, &s, "wrong", "short").await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = weak.text();
-    assert!(
-        html.contains("当前密码不正确") && html.contains("密码至少 8 位"),
-        "{html}"
-    );
-    let ok = app
-        .post_form_as(
-            &s,
-            "/account/password",
-            &[
-                ("current_password", &temporary),
-                ("new_password", "Zhou-2026-new"),
-                ("new_password_confirm", "Zhou-2026-new"),
-            ],
-        )
-        .await;
+    assert_has(&weak.text(), &["当前密码不正确", "密码至少 8 位"]);
+    let ok = change_password(&app, &s, &temporary, "Zhou-2026-new").await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
     let fresh = Session {
         cookie: set_cookie(&ok, "onestop_session").expect("a new session"),
@@ -458,21 +351,27 @@ async fn first_login_forces_a_password_change(backend: Backend) {
     assert_eq!(outcomes, vec!["success", "failure"]);
 }
 
+/// The password form: the current password and the new one, twice.
+async fn change_password(app: &TestApp, s: &Session, current: &str, new: &str) -> Answer {
+    let form = [
+        ("current_password", current),
+        ("new_password", new),
+        ("new_password_confirm", new),
+    ];
+    app.post_form_as(s, "/account/password", &form).await
+}
+
 async fn enterprises_register_and_submit_for_themselves_only(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let bad = app
-        .post_form(
-            "/register",
-            &[
-                ("uscc", "91421300MA49ABCD18"),
-                ("enterprise_name", ""),
-                ("contact_name", "张三"),
-                ("phone", "1380000"),
-                ("password", "abcdefgh"),
-                ("password_confirm", "abcdefgh"),
-            ],
-        )
-        .await;
+    let wrong = [
+        ("uscc", "91421300MA49ABCD18"),
+        ("enterprise_name", ""),
+        ("contact_name", "张三"),
+        ("phone", "1380000"),
+        ("password", "abcdefgh"),
+        ("password_confirm", "abcdefgh"),
+    ];
+    let bad = app.post_form("/register", &wrong).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = bad.text();
     for expected in [
@@ -510,24 +409,16 @@ async fn enterprises_register_and_submit_for_themselves_only(backend: Backend) {
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         other.field_codes(),
-        vec![("applicant.uscc".to_owned(), "not_allowed".to_owned())]
+        fields(&[("applicant.uscc", "not_allowed")])
     );
     // Until its claim is verified the account sees what it submitted
     // itself, not what was filed for the enterprise through a verified
     // channel (here: the test client's integration key).
-    let earlier = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+    let earlier = app.submit(&water_only(USCC)).await;
     assert_eq!(earlier["identity_verified"], true);
     let list = app.as_session(&s).get("/api/v1/applications").await.json();
-    let ids: Vec<&str> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, vec![own.json()["id"].as_str().unwrap()], "{list}");
+    let ids = item_ids(&list);
+    assert_eq!(ids, vec![id_of(&own.json())], "{list}");
     let earlier_id = earlier["id"].as_str().unwrap();
     let guess = app
         .as_session(&s)
@@ -588,10 +479,7 @@ async fn logins_registrations_and_lookups_are_rate_limited(backend: Backend) {
 
 async fn status_lookup_needs_the_phone_digits(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let created = app
-        .post_json("/api/v1/applications", &five_services(), None)
-        .await
-        .json();
+    let created = app.submit(&five_services()).await;
     let number = created["number"].as_str().unwrap();
     let phone = created["contact"]["phone"].as_str().unwrap();
     let last4 = &phone[phone.len() - 4..];
@@ -634,8 +522,7 @@ async fn status_lookup_needs_the_phone_digits(backend: Backend) {
     assert_eq!(receipt.status, StatusCode::OK);
     assert!(!receipt.text().contains(contact));
     // With access it is the full record, and the read is audited.
-    app.account("wu.super", &["supervisor"]).await;
-    let s = app.login("wu.super", PASSWORD).await;
+    let s = app.signed_in("wu.super", &["supervisor"]).await;
     let full = app.get_as(&s, &format!("/receipt/{id}")).await;
     assert!(full.text().contains(contact));
     let reads = audit_actions(&app, "application_read").await;
@@ -648,13 +535,9 @@ async fn status_lookup_needs_the_phone_digits(backend: Backend) {
 
 async fn the_audit_log_records_logins_and_reads(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+    let created = app.submit(&water_only(USCC)).await;
     let id = created["id"].as_str().unwrap();
-    app.account("feng.admin", &["admin"]).await;
-    let s = app.login("feng.admin", PASSWORD).await;
+    let s = app.signed_in("feng.admin", &["admin"]).await;
     let _ = app.try_login("feng.admin", "Wrong-pass1").await;
     let got = app
         .request(
@@ -694,20 +577,7 @@ async fn the_audit_log_records_logins_and_reads(backend: Backend) {
     assert!(report.intact(), "{report:?}");
     assert!(report.checked >= 6);
     // No password, token or key ever reaches the log.
-    let all = app
-        .state
-        .store
-        .read(|c| {
-            audit::list(
-                c,
-                &AuditFilter {
-                    limit: 1000,
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .unwrap();
+    let all = app.stored_audit().await;
     for r in &all {
         let text = format!("{r:?}");
         assert!(!text.contains(PASSWORD) && !text.contains("Wrong-pass1"));

@@ -19,14 +19,13 @@ on_both_databases!(
 );
 
 fn power_only(uscc: &str) -> Value {
-    json!({
-        "applicant": {"name": "随州市某某机械有限公司", "uscc": uscc},
-        "address": {"district_code": "421303", "detail": "交通大道8号"},
-        "contact": {"name": "赵六", "phone": "13900001111"},
-        "mode": "a_la_carte",
-        "channel": "api",
-        "services": {"power": {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0}}
-    })
+    a_la_carte(
+        ["随州市某某机械有限公司", uscc],
+        ["421303", "交通大道8号"],
+        ["赵六", "13900001111"],
+        "api",
+        json!({"power": {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0}}),
+    )
 }
 
 /// Submits an application; returns its one order's id.
@@ -69,8 +68,7 @@ async fn scene(backend: Backend) -> Scene {
     // at 11:52:30; P1 is overdue since Monday 14:45.
     app.set_time("2026-11-17T09:00:00+08:00");
     app.sweep().await;
-    app.account("super.zjj", &["supervisor:sz-zjj"]).await;
-    let supervisor = app.login("super.zjj", PASSWORD).await;
+    let supervisor = app.signed_in("super.zjj", &["supervisor:sz-zjj"]).await;
     Scene {
         app,
         supervisor,
@@ -336,9 +334,9 @@ async fn who_may_see_the_board(backend: Backend) {
         StatusCode::OK
     );
     // The link in the header: supervisors and administrators only.
-    let page = app.get_as(&op, "/workbench").await.text();
+    let page = app.page_as(&op, "/workbench").await;
     assert!(!page.contains("href=\"/board\""));
-    let page = app.get_as(&admin, "/board").await.text();
+    let page = app.page_as(&admin, "/board").await;
     assert!(page.contains("href=\"/board\""));
 }
 

@@ -222,8 +222,7 @@ async fn small_forms_refuse_what_they_do_not_declare(backend: Backend) {
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 
     // A staff form: the configured action fields pass, others do not.
-    app.account("ops", &["operator:sz-water"]).await;
-    let s = app.login("ops", PASSWORD).await;
+    let s = app.signed_in("ops", &["operator:sz-water"]).await;
     let res = app
         .post_form_as(
             &s,
@@ -367,13 +366,7 @@ async fn receipts_print_the_query_code_to_those_who_may_see_it(backend: Backend)
     let location = res.header("location").unwrap().to_owned();
     let id = location.trim_start_matches("/receipt/").to_owned();
     let held = set_cookie(&res, "onestop_receipt").expect("the receipt cookie");
-    let set = res
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("onestop_receipt="))
-        .unwrap();
+    let set = set_cookie_line(&res, "onestop_receipt").unwrap();
     assert!(set.contains(&format!("Path=/receipt/{id}")), "{set}");
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"));
 
@@ -416,8 +409,7 @@ async fn receipts_print_the_query_code_to_those_who_may_see_it(backend: Backend)
 
     // Someone who may read the application in full sees it (an anonymous
     // web submission is not the enterprise's verified filing: staff here).
-    app.account("reader", &["supervisor"]).await;
-    let s = app.login("reader", PASSWORD).await;
+    let s = app.signed_in("reader", &["supervisor"]).await;
     let full = app.get_as(&s, &location).await;
     assert!(full.text().contains(&format!("id=\"query-code\">{code}<")));
     assert_eq!(full.header("cache-control"), Some("no-store"));
@@ -452,10 +444,7 @@ async fn lookup(app: &TestApp, number: &str, check: &str, peer: &str) -> Answer 
 
 async fn the_status_lookup_takes_phone_digits_or_the_query_code(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+    let created = app.submit(&water_only(USCC)).await;
     let number = created["number"].as_str().unwrap();
     let code = created["query_code"].as_str().unwrap();
     // Typed loosely: lower case, a space in the middle.
@@ -493,10 +482,7 @@ async fn the_status_lookup_is_limited_per_number(backend: Backend) {
         c.security.lookup_per_minute = 1000;
     })
     .await;
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+    let created = app.submit(&water_only(USCC)).await;
     let number = created["number"].as_str().unwrap();
     let code = created["query_code"].as_str().unwrap();
     // Three wrong guesses, each from another address.
@@ -519,10 +505,7 @@ async fn the_status_lookup_is_limited_per_number(backend: Backend) {
         lookup(&app, number, code, "10.2.1.1").await.status,
         StatusCode::OK
     );
-    let other = app
-        .post_json("/api/v1/applications", &water_only(OTHER_USCC), None)
-        .await
-        .json();
+    let other = app.submit(&water_only(OTHER_USCC)).await;
     assert_eq!(
         lookup(&app, other["number"].as_str().unwrap(), "4444", "10.2.1.1")
             .await
@@ -545,24 +528,18 @@ async fn the_status_lookup_is_limited_per_number(backend: Backend) {
 
 async fn older_applications_without_a_code_keep_working(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+    let created = app.submit(&water_only(USCC)).await;
     let number = created["number"].as_str().unwrap().to_owned();
     let id = created["id"].as_str().unwrap().to_owned();
     let code = created["query_code"].as_str().unwrap().to_owned();
     let i = id.clone();
-    app.state
-        .store
-        .write(move |c| {
-            c.execute(
-                "UPDATE applications SET query_code = NULL WHERE id = $1",
-                params![&i],
-            )
-        })
-        .await
-        .unwrap();
+    app.write(move |c| {
+        c.execute(
+            "UPDATE applications SET query_code = NULL WHERE id = $1",
+            params![&i],
+        )
+    })
+    .await;
     assert_eq!(
         lookup(&app, &number, "4444", "10.3.0.1").await.status,
         StatusCode::OK
@@ -588,11 +565,8 @@ async fn older_applications_without_a_code_keep_working(backend: Backend) {
 /// The session's `last_seen_at` as stored.
 async fn last_seen(app: &TestApp, s: &Session) -> i64 {
     let hash = onestop_server::auth::token_hash(&s.cookie);
-    app.state
-        .store
-        .read(move |c| onestop_store::accounts::session_with_account(c, &hash))
+    app.read(move |c| onestop_store::accounts::session_with_account(c, &hash))
         .await
-        .unwrap()
         .expect("the session")
         .0
         .last_seen_at

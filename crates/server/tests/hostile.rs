@@ -26,6 +26,15 @@ fn cases() -> u32 {
         .unwrap_or(48)
 }
 
+/// A runner of [`cases`] cases that keeps no failure file.
+fn runner() -> TestRunner {
+    TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -459,11 +468,7 @@ fn page_forms(backend: Backend) {
     let rt = runtime();
     let w = rt.block_on(world(backend));
     let routes = page_routes(&w);
-    let mut runner = TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner();
     let n = std::cell::Cell::new(0u32);
     let tally = Tally::default();
     runner
@@ -517,11 +522,7 @@ fn api_bodies(backend: Backend) {
     let rt = runtime();
     let w = rt.block_on(world(backend));
     let routes = api_routes(&w);
-    let mut runner = TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner();
     let auth = format!("Bearer {}", w.key);
     let tally = Tally::default();
     runner

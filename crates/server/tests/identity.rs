@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use common::*;
 use onestop_domain::config::SmsConfig;
 use onestop_store::testing::Backend;
-use serde_json::{Value, json};
+use serde_json::json;
 
 on_both_databases!(
     a_claimant_sees_and_acts_on_nothing_of_the_enterprise,
@@ -21,9 +21,6 @@ on_both_databases!(
     the_legal_person_login_verifies_the_same_enterprise_only,
     sms_codes_are_bounded_and_cannot_be_steered,
 );
-
-const T0: &str = "2026-12-01T10:00:00+08:00";
-const PASSWORD_E: &str = "Shop-2026-ok";
 
 fn with_sms(c: &mut onestop_domain::config::CityConfig) {
     // Messages are only queued here (no worker runs in these tests).
@@ -39,6 +36,9 @@ fn with_sms(c: &mut onestop_domain::config::CityConfig) {
     });
 }
 
+const T0: &str = "2026-12-01T10:00:00+08:00";
+const PASSWORD_E: &str = "Shop-2026-ok";
+
 async fn register(app: &TestApp, uscc: &str, name: &str, phone: &str) -> Answer {
     app.post_form(
         "/register",
@@ -52,15 +52,6 @@ async fn register(app: &TestApp, uscc: &str, name: &str, phone: &str) -> Answer 
         ],
     )
     .await
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// The claim ids on a page, in order (`id="claim-…"`).
@@ -94,9 +85,8 @@ async fn at_window(
     extra: &[(&str, &str)],
 ) -> Answer {
     let html = app
-        .get_as(clerk, &format!("/hall/claims?uscc={uscc}"))
-        .await
-        .text();
+        .page_as(clerk, &format!("/hall/claims?uscc={uscc}"))
+        .await;
     let claim = claim_ids(&html).remove(0);
     let v = version_after(&html, &claim);
     let mut fields = vec![("decision", decision), ("version", &v), ("from_hall", uscc)];
@@ -109,25 +99,28 @@ async fn at_window(
     .await
 }
 
+/// A clerk's decision form at the window for [`USCC`].
+fn at_hall<'a>(decision: &'a str, version: &'a str) -> [(&'a str, &'a str); 3] {
+    [
+        ("decision", decision),
+        ("version", version),
+        ("from_hall", USCC),
+    ]
+}
+
 async fn roles_of(app: &TestApp, username: &str) -> Vec<(String, String)> {
-    let u = username.to_owned();
-    let a = app
-        .state
-        .store
-        .read(move |c| onestop_store::accounts::by_username(c, &u))
-        .await
-        .unwrap()
-        .unwrap();
-    a.grants
+    app.stored_account(username).await.grants
+}
+
+/// Exactly one grant: `role` over `scope`.
+fn only(role: &str, scope: &str) -> Vec<(String, String)> {
+    vec![(role.to_owned(), scope.to_owned())]
 }
 
 async fn a_claimant_sees_and_acts_on_nothing_of_the_enterprise(backend: Backend) {
     let app = TestApp::new(backend).await;
     // The enterprise's application, filed through an integration key.
-    let theirs = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+    let theirs = app.submit(&water_only(USCC)).await;
     let theirs_id = theirs["id"].as_str().unwrap().to_owned();
     assert_eq!(theirs["identity_verified"], true);
 
@@ -136,13 +129,10 @@ async fn a_claimant_sees_and_acts_on_nothing_of_the_enterprise(backend: Backend)
         register(&app, USCC, "冒名者", "13900001111").await.status,
         StatusCode::SEE_OTHER
     );
-    assert_eq!(
-        roles_of(&app, "13900001111").await,
-        vec![("claimant".to_owned(), USCC.to_owned())]
-    );
+    assert_eq!(roles_of(&app, "13900001111").await, only("claimant", USCC));
     let s = app.login("13900001111", PASSWORD_E).await;
     let list = app.as_session(&s).get("/api/v1/applications").await.json();
-    assert!(ids(&list).is_empty(), "{list}");
+    assert!(item_ids(&list).is_empty(), "{list}");
     for uri in [
         format!("/api/v1/applications/{theirs_id}"),
         format!("/applications/{theirs_id}"),
@@ -153,15 +143,9 @@ async fn a_claimant_sees_and_acts_on_nothing_of_the_enterprise(backend: Backend)
             "{uri}"
         );
     }
-    let cancel = app
-        .as_session(&s)
-        .post(
-            &format!("/api/v1/applications/{theirs_id}/cancel"),
-            json!({"reason": "不需要了"}),
-        )
-        .await;
+    let cancel = app.as_session(&s).cancel(&theirs_id, "不需要了").await;
     assert_eq!(cancel.status, StatusCode::NOT_FOUND);
-    let page = app.get_as(&s, "/applications").await.text();
+    let page = app.page_as(&s, "/applications").await;
     assert!(!page.contains(theirs["number"].as_str().unwrap()));
 
     // What it submits itself: visible to it alone, 未认证 to staff.
@@ -174,45 +158,31 @@ async fn a_claimant_sees_and_acts_on_nothing_of_the_enterprise(backend: Backend)
     assert_eq!(own["identity_verified"], false);
     let own_id = own["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        ids(&app.as_session(&s).get("/api/v1/applications").await.json()),
+        item_ids(&app.as_session(&s).get("/api/v1/applications").await.json()),
         vec![own_id.clone()]
     );
     // The enterprise's verified member does not see the stranger's filing.
-    app.account("member.verified", &[&format!("applicant:{USCC}")])
+    let m = app
+        .signed_in("member.verified", &[&format!("applicant:{USCC}")])
         .await;
-    let m = app.login("member.verified", PASSWORD).await;
-    let seen = ids(&app.as_session(&m).get("/api/v1/applications").await.json());
+    let seen = item_ids(&app.as_session(&m).get("/api/v1/applications").await.json());
     assert_eq!(seen, vec![theirs_id.clone()]);
     // Staff see the mark.
-    app.account("clerk.one", &["supervisor"]).await;
-    let sup = app.login("clerk.one", PASSWORD).await;
-    let staff = app
-        .get_as(&sup, &format!("/applications/{own_id}"))
-        .await
-        .text();
+    let sup = app.signed_in("clerk.one", &["supervisor"]).await;
+    let staff = app.page_as(&sup, &format!("/applications/{own_id}")).await;
     assert!(staff.contains("未认证"), "{staff}");
     let staff = app
-        .get_as(&sup, &format!("/applications/{theirs_id}"))
-        .await
-        .text();
+        .page_as(&sup, &format!("/applications/{theirs_id}"))
+        .await;
     assert!(!staff.contains("未认证"));
     // The claimant may cancel its own.
-    let cancel = app
-        .as_session(&s)
-        .post(
-            &format!("/api/v1/applications/{own_id}/cancel"),
-            json!({"reason": "填错了"}),
-        )
-        .await;
+    let cancel = app.as_session(&s).cancel(&own_id, "填错了").await;
     assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text());
 }
 
 async fn a_clerk_verifies_at_the_window(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let theirs = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+    let theirs = app.submit(&water_only(USCC)).await;
     register(&app, USCC, "王经办", "13900002222").await;
     let s = app.login("13900002222", PASSWORD_E).await;
     let own = app
@@ -220,14 +190,13 @@ async fn a_clerk_verifies_at_the_window(backend: Backend) {
         .post("/api/v1/applications", water_only(USCC))
         .await
         .json();
-    let page = app.get_as(&s, "/account/enterprise").await.text();
+    let page = app.page_as(&s, "/account/enterprise").await;
     assert!(
         page.contains("待认证") && page.contains("营业厅窗口核验"),
         "{page}"
     );
 
-    app.account("window.clerk", &["clerk:hall-01"]).await;
-    let clerk = app.login("window.clerk", PASSWORD).await;
+    let clerk = app.signed_in("window.clerk", &["clerk:hall-01"]).await;
     let bad = app.get_as(&clerk, "/hall/claims?uscc=12345").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().contains("请填写 18 位统一社会信用代码"));
@@ -247,53 +216,21 @@ async fn a_clerk_verifies_at_the_window(backend: Backend) {
     let version = version_after(&html, &claim);
     let uri = format!("/enterprise-claims/{claim}/decision");
     // Without ticking that the papers were checked: refused, with the reason.
-    let unchecked = app
-        .post_form_as(
-            &clerk,
-            &uri,
-            &[
-                ("decision", "verify"),
-                ("version", &version),
-                ("from_hall", USCC),
-            ],
-        )
-        .await;
+    let verify = at_hall("verify", &version);
+    let unchecked = app.post_form_as(&clerk, &uri, &verify).await;
     assert_eq!(unchecked.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unchecked.text().contains("请先核验营业执照原件"));
-    let ok = app
-        .post_form_as(
-            &clerk,
-            &uri,
-            &[
-                ("decision", "verify"),
-                ("version", &version),
-                ("from_hall", USCC),
-                ("checked", "on"),
-                ("owner", "on"),
-            ],
-        )
-        .await;
+    let checked = [&verify[..], &[("checked", "on"), ("owner", "on")]].concat();
+    let ok = app.post_form_as(&clerk, &uri, &checked).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
-    assert_eq!(
-        roles_of(&app, "13900002222").await,
-        vec![("applicant".to_owned(), USCC.to_owned())]
-    );
+    assert_eq!(roles_of(&app, "13900002222").await, only("applicant", USCC));
     // A second decision on the old version is refused.
-    let again = app
-        .post_form_as(
-            &clerk,
-            &uri,
-            &[
-                ("decision", "revoke"),
-                ("version", &version),
-                ("from_hall", USCC),
-            ],
-        )
-        .await;
+    let revoke = at_hall("revoke", &version);
+    let again = app.post_form_as(&clerk, &uri, &revoke).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     // Now the account sees the enterprise's applications, and its own
     // earlier submission counts as verified.
-    let mut seen = ids(&app.as_session(&s).get("/api/v1/applications").await.json());
+    let mut seen = item_ids(&app.as_session(&s).get("/api/v1/applications").await.json());
     seen.sort();
     let mut expected = vec![
         theirs["id"].as_str().unwrap().to_owned(),
@@ -309,7 +246,7 @@ async fn a_clerk_verifies_at_the_window(backend: Backend) {
         .await
         .json();
     assert_eq!(own_now["identity_verified"], true);
-    let page = app.get_as(&s, "/account/enterprise").await.text();
+    let page = app.page_as(&s, "/account/enterprise").await;
     assert!(page.contains("已认证 · 企业管理员"), "{page}");
     assert!(page.contains("营业厅窗口核验"));
     // Recorded, and the account was told.
@@ -320,7 +257,7 @@ async fn a_clerk_verifies_at_the_window(backend: Backend) {
         "{}",
         records[0].detail
     );
-    let notes = app.get_as(&s, "/notifications").await.text();
+    let notes = app.page_as(&s, "/notifications").await;
     assert!(notes.contains("企业认证已通过"));
     // A plain enterprise account may not open the window page.
     assert_eq!(
@@ -331,20 +268,15 @@ async fn a_clerk_verifies_at_the_window(backend: Backend) {
 
 async fn the_owner_approves_and_revokes_colleagues(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let theirs = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+    let theirs = app.submit(&water_only(USCC)).await;
     let theirs_id = theirs["id"].as_str().unwrap().to_owned();
     // The owner: the first member an administrator verifies becomes owner;
     // making it owner again at the window is accepted too.
     app.account("boss", &[&format!("applicant:{USCC}")]).await;
-    app.account("window.clerk", &["clerk:hall-01"]).await;
-    let clerk = app.login("window.clerk", PASSWORD).await;
+    let clerk = app.signed_in("window.clerk", &["clerk:hall-01"]).await;
     let html = app
-        .get_as(&clerk, &format!("/hall/claims?uscc={USCC}"))
-        .await
-        .text();
+        .page_as(&clerk, &format!("/hall/claims?uscc={USCC}"))
+        .await;
     let boss_claim = claim_ids(&html).remove(0);
     let v = version_after(&html, &boss_claim);
     let made = app
@@ -365,12 +297,11 @@ async fn the_owner_approves_and_revokes_colleagues(backend: Backend) {
     register(&app, USCC, "李同事", "13900003333").await;
     let colleague = app.login("13900003333", PASSWORD_E).await;
     assert!(
-        app.get_as(&boss, "/notifications")
+        app.page_as(&boss, "/notifications")
             .await
-            .text()
             .contains("有同事申请加入本企业")
     );
-    let page = app.get_as(&boss, "/account/enterprise").await.text();
+    let page = app.page_as(&boss, "/account/enterprise").await;
     assert!(
         page.contains("待审核（1）") && page.contains("李同事"),
         "{page}"
@@ -384,51 +315,35 @@ async fn the_owner_approves_and_revokes_colleagues(backend: Backend) {
     let v = version_after(&page, &pending);
     let uri = format!("/enterprise-claims/{pending}/decision");
     // The colleague cannot approve itself.
-    let own = app
-        .post_form_as(&colleague, &uri, &[("decision", "verify"), ("version", &v)])
-        .await;
+    let verify = [("decision", "verify"), ("version", v.as_str())];
+    let own = app.post_form_as(&colleague, &uri, &verify).await;
     assert_eq!(own.status, StatusCode::NOT_FOUND);
-    let ok = app
-        .post_form_as(&boss, &uri, &[("decision", "verify"), ("version", &v)])
-        .await;
+    let ok = app.post_form_as(&boss, &uri, &verify).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
-    assert_eq!(
-        app.as_session(&colleague)
-            .get(&format!("/api/v1/applications/{theirs_id}"))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    let theirs = format!("/api/v1/applications/{theirs_id}");
+    let seen = app.as_session(&colleague).get(&theirs).await;
+    assert_eq!(seen.status, StatusCode::OK);
     // Not made owner by the owner's approval.
-    let page = app.get_as(&colleague, "/account/enterprise").await.text();
+    let page = app.page_as(&colleague, "/account/enterprise").await;
     assert!(
         page.contains("企业管理员审核") && !page.contains("已认证 · 企业管理员"),
         "{page}"
     );
     // Revoked: the colleague sees nothing of the enterprise again.
-    let page = app.get_as(&boss, "/account/enterprise").await.text();
+    let page = app.page_as(&boss, "/account/enterprise").await;
     let v = version_after(&page, &pending);
-    let revoked = app
-        .post_form_as(&boss, &uri, &[("decision", "revoke"), ("version", &v)])
-        .await;
+    let revoke = [("decision", "revoke"), ("version", v.as_str())];
+    let revoked = app.post_form_as(&boss, &uri, &revoke).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text());
     // It keeps what any claimant has: its own submissions and its page,
     // where it reads that the claim was revoked.
-    assert_eq!(
-        app.as_session(&colleague)
-            .get(&format!("/api/v1/applications/{theirs_id}"))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        roles_of(&app, "13900003333").await,
-        vec![("claimant".to_owned(), USCC.to_owned())]
-    );
-    let page = app.get_as(&colleague, "/account/enterprise").await.text();
+    let seen = app.as_session(&colleague).get(&theirs).await;
+    assert_eq!(seen.status, StatusCode::NOT_FOUND);
+    assert_eq!(roles_of(&app, "13900003333").await, only("claimant", USCC));
+    let page = app.page_as(&colleague, "/account/enterprise").await;
     assert!(page.contains("已撤销"), "{page}");
     // The owner cannot revoke itself (no form is offered, and a forged one is refused).
-    let page = app.get_as(&boss, "/account/enterprise").await.text();
+    let page = app.page_as(&boss, "/account/enterprise").await;
     let v = version_after(&html, &boss_claim);
     assert!(!page.contains(&format!("/enterprise-claims/{boss_claim}/decision")));
     let forged = app
@@ -443,12 +358,7 @@ async fn the_owner_approves_and_revokes_colleagues(backend: Backend) {
 
 /// The code in the newest SMS queued to `phone`.
 async fn sms_code(app: &TestApp, phone: &str) -> String {
-    let rows = app
-        .state
-        .store
-        .read(|c| onestop_store::outbox::list(c, None, 100))
-        .await
-        .unwrap();
+    let rows = app.outbox().await;
     let row = rows
         .iter()
         .find(|d| d.address == phone && d.kind == "identity_code")
@@ -461,7 +371,7 @@ async fn an_sms_code_to_the_verified_contact_verifies(backend: Backend) {
     let app = TestApp::with_config_at(backend, T0, with_sms).await;
     register(&app, USCC, "赵经办", "13900004444").await;
     let s = app.login("13900004444", PASSWORD_E).await;
-    let page = app.get_as(&s, "/account/enterprise").await.text();
+    let page = app.page_as(&s, "/account/enterprise").await;
     assert!(page.contains("还没有经认证渠道提交过申请"), "{page}");
     let claim = claim_ids(&page).remove(0);
     let send = format!("/account/enterprise/{claim}/code");
@@ -472,7 +382,7 @@ async fn an_sms_code_to_the_verified_contact_verifies(backend: Backend) {
     let mut body = water_only(USCC);
     body["contact"]["phone"] = json!("13712345678");
     app.post_json("/api/v1/applications", &body, None).await;
-    let page = app.get_as(&s, "/account/enterprise").await.text();
+    let page = app.page_as(&s, "/account/enterprise").await;
     assert!(page.contains("137********"), "{page}");
     assert!(
         !page.contains("5678"),
@@ -503,15 +413,12 @@ async fn an_sms_code_to_the_verified_contact_verifies(backend: Backend) {
     let code = sms_code(&app, "13712345678").await;
     let res = app.post_form_as(&s, &confirm, &[("code", &code)]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    let page = app.get_as(&s, "/account/enterprise").await.text();
+    let page = app.page_as(&s, "/account/enterprise").await;
     assert!(
         page.contains("已认证") && !page.contains("企业管理员") && page.contains("短信验证码"),
         "{page}"
     );
-    assert_eq!(
-        roles_of(&app, "13900004444").await,
-        vec![("applicant".to_owned(), USCC.to_owned())]
-    );
+    assert_eq!(roles_of(&app, "13900004444").await, only("applicant", USCC));
 }
 
 async fn sms_codes_are_bounded_and_cannot_be_steered(backend: Backend) {
@@ -522,9 +429,9 @@ async fn sms_codes_are_bounded_and_cannot_be_steered(backend: Backend) {
     app.post_json("/api/v1/applications", &body, None).await;
     // A member, verified by an administrator, files later with its own
     // phone, and is then revoked at the window.
-    app.account("former.member", &[&format!("applicant:{USCC}")])
+    let former = app
+        .signed_in("former.member", &[&format!("applicant:{USCC}")])
         .await;
-    let former = app.login("former.member", PASSWORD).await;
     let mut body = water_only(USCC);
     body["contact"]["phone"] = json!("13600000000");
     let own = app
@@ -532,8 +439,7 @@ async fn sms_codes_are_bounded_and_cannot_be_steered(backend: Backend) {
         .post("/api/v1/applications", body)
         .await;
     assert_eq!(own.json()["identity_verified"], true);
-    app.account("window.clerk", &["clerk:hall-01"]).await;
-    let clerk = app.login("window.clerk", PASSWORD).await;
+    let clerk = app.signed_in("window.clerk", &["clerk:hall-01"]).await;
     let revoked = at_window(&app, &clerk, USCC, "revoke", &[]).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text());
 
@@ -541,19 +447,14 @@ async fn sms_codes_are_bounded_and_cannot_be_steered(backend: Backend) {
     // revoked member's phone, and names the enterprise as filed.
     register(&app, USCC, "冒名者", "13900008888").await;
     let s = app.login("13900008888", PASSWORD_E).await;
-    let page = app.get_as(&s, "/account/enterprise").await.text();
+    let page = app.page_as(&s, "/account/enterprise").await;
     let mine = claim_ids(&page).remove(0);
     let send = format!("/account/enterprise/{mine}/code");
     assert_eq!(
         app.post_form_as(&s, &send, &[]).await.status,
         StatusCode::SEE_OTHER
     );
-    let rows = app
-        .state
-        .store
-        .read(|c| onestop_store::outbox::list(c, None, 100))
-        .await
-        .unwrap();
+    let rows = app.outbox().await;
     let codes: Vec<_> = rows.iter().filter(|d| d.kind == "identity_code").collect();
     assert_eq!(codes.len(), 1);
     assert_eq!(codes[0].address, "13712345678");
@@ -590,7 +491,7 @@ async fn sms_codes_are_bounded_and_cannot_be_steered(backend: Backend) {
         let phone = format!("1390000910{n}");
         register(&app, USCC, "某人", &phone).await;
         let s = app.login(&phone, PASSWORD_E).await;
-        let page = app.get_as(&s, "/account/enterprise").await.text();
+        let page = app.page_as(&s, "/account/enterprise").await;
         let c = claim_ids(&page).remove(0);
         let res = app
             .post_form_as(&s, &format!("/account/enterprise/{c}/code"), &[])
@@ -624,12 +525,7 @@ async fn registration_answers_the_same_for_a_known_number(backend: Backend) {
     assert_eq!(first.header("location"), second.header("location"));
     assert_eq!(first.text(), second.text());
     // The number's owner hears what happened each time; nothing else changed.
-    let rows = app
-        .state
-        .store
-        .read(|c| onestop_store::outbox::list(c, None, 100))
-        .await
-        .unwrap();
+    let rows = app.outbox().await;
     let mut titles: Vec<&str> = rows
         .iter()
         .filter(|d| d.address == "13900005555")
@@ -637,10 +533,7 @@ async fn registration_answers_the_same_for_a_known_number(backend: Backend) {
         .collect();
     titles.sort();
     assert_eq!(titles, vec!["注册提醒", "账户已开通"]);
-    assert_eq!(
-        roles_of(&app, "13900005555").await,
-        vec![("claimant".to_owned(), USCC.to_owned())]
-    );
+    assert_eq!(roles_of(&app, "13900005555").await, only("claimant", USCC));
     // The second registration's password does not open the account.
     assert_eq!(
         app.try_login("13900005555", "Other-2026-pw").await.status,
@@ -681,7 +574,7 @@ async fn the_legal_person_login_verifies_the_same_enterprise_only(backend: Backe
     let legal = TestPerson::default();
     register(&app, &legal.uscc, "钱法人", "13900007777").await;
     let s = app.login("13900007777", PASSWORD_E).await;
-    let page = app.get_as(&s, "/account/enterprise").await.text();
+    let page = app.page_as(&s, "/account/enterprise").await;
     assert!(page.contains("测试政务服务网法人登录"), "{page}");
     let claim = claim_ids(&page).remove(0);
     let start = format!("/account/enterprise/{claim}/legal-person");
@@ -714,9 +607,9 @@ async fn the_legal_person_login_verifies_the_same_enterprise_only(backend: Backe
     let go = app.post_form_as(&s, &start, &[]).await;
     let back = idp.authorize(go.header("location").unwrap()).await;
     // Another signed-in account cannot finish this login.
-    app.account("someone.else", &[&format!("claimant:{}", legal.uscc)])
+    let other = app
+        .signed_in("someone.else", &[&format!("claimant:{}", legal.uscc)])
         .await;
-    let other = app.login("someone.else", PASSWORD).await;
     let stolen = app.get_as(&other, &uri(&back)).await;
     assert!(stolen.text().contains("已失效"));
     // (The state was used up by that attempt: start again.)
@@ -724,7 +617,7 @@ async fn the_legal_person_login_verifies_the_same_enterprise_only(backend: Backe
     let back = idp.authorize(go.header("location").unwrap()).await;
     let res = app.get_as(&s, &uri(&back)).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    let page = app.get_as(&s, "/account/enterprise").await.text();
+    let page = app.page_as(&s, "/account/enterprise").await;
     assert!(
         page.contains("已认证 · 企业管理员") && page.contains("法人登录"),
         "{page}"

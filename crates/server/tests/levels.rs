@@ -22,12 +22,8 @@ on_both_databases!(
 );
 
 async fn level_events(app: &TestApp, application: &str) -> Vec<(String, i64)> {
-    let id = application.to_owned();
-    app.state
-        .store
-        .read(move |c| onestop_store::applications::events(c, &id))
+    app.events(application)
         .await
-        .unwrap()
         .into_iter()
         .filter(|e| e.kind.starts_with("level_"))
         .map(|e| (e.kind, e.at_ms))
@@ -37,50 +33,29 @@ async fn level_events(app: &TestApp, application: &str) -> Vec<(String, i64)> {
 async fn warning_then_overdue_at_the_exact_instants(backend: Backend) {
     // Friday 16:30 before the make-up Sunday 2026-09-20.
     let app = TestApp::at_time(backend, "2026-09-18T16:30:00+08:00").await;
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
-    let app_id = created["id"].as_str().unwrap().to_owned();
-    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let created = app.submit(&water_only(USCC)).await;
+    let (app_id, oid) = (id_of(&created), first_order(&created));
     // Acceptance: 11,700 working seconds; 75 % of it is 8,775 s: one hour
     // on Friday, nothing on Saturday, then Sunday from 08:30 → 09:56:15.
-    assert_eq!(
-        created["work_orders"][0]["due_at"],
-        "2026-09-20T10:45:00+08:00"
-    );
+    let due = &created["work_orders"][0]["due_at"];
+    assert_eq!(due, "2026-09-20T10:45:00+08:00");
     app.set_time("2026-09-20T09:56:14+08:00");
-    let moved = onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
+    let moved = app.sweep_moved().await;
     assert!(moved.is_empty(), "{moved:?}");
     assert_eq!(app.work_order(&oid).await["level"], "normal");
     app.set_time("2026-09-20T09:56:15+08:00");
-    let moved = onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
+    let moved = app.sweep_moved().await;
     assert_eq!(moved.len(), 1);
     assert_eq!(app.work_order(&oid).await["level"], "warning");
     // Sweeping again, or two sweepers at once, changes nothing more.
-    let (a, b) = tokio::join!(
-        onestop_server::jobs::sweeper::sweep_once(&app.state),
-        onestop_server::jobs::sweeper::sweep_once(&app.state)
-    );
-    assert!(a.unwrap().is_empty() && b.unwrap().is_empty());
+    let (a, b) = tokio::join!(app.sweep_moved(), app.sweep_moved());
+    assert!(a.is_empty() && b.is_empty());
     // A second before the deadline it is still a warning; at it, overdue.
     app.set_time("2026-09-20T10:44:59+08:00");
-    assert!(
-        onestop_server::jobs::sweeper::sweep_once(&app.state)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.sweep_moved().await.is_empty());
     app.set_time("2026-09-21T08:00:00+08:00");
-    let (a, b) = tokio::join!(
-        onestop_server::jobs::sweeper::sweep_once(&app.state),
-        onestop_server::jobs::sweeper::sweep_once(&app.state)
-    );
-    assert_eq!(a.unwrap().len() + b.unwrap().len(), 1, "moved exactly once");
+    let (a, b) = tokio::join!(app.sweep_moved(), app.sweep_moved());
+    assert_eq!(a.len() + b.len(), 1, "moved exactly once");
     assert_eq!(app.work_order(&oid).await["level"], "overdue");
     let warn = ms("2026-09-20T09:56:15+08:00");
     let due = ms("2026-09-20T10:45:00+08:00");
@@ -106,20 +81,15 @@ async fn warning_then_overdue_at_the_exact_instants(backend: Backend) {
     assert_eq!(accepted["due_at"], "2026-09-21T17:30:00+08:00");
     assert_eq!(app.work_order(&oid).await["level"], "normal");
     app.set_time("2026-09-21T16:30:00+08:00");
-    let moved = onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
+    let moved = app.sweep_moved().await;
     assert_eq!(moved.len(), 1, "75 % of the survey's day has passed");
     assert_eq!(app.work_order(&oid).await["level"], "warning");
 }
 
 async fn a_waiting_clock_does_not_move(backend: Backend) {
     let app = TestApp::at_time(backend, "2026-09-18T16:30:00+08:00").await;
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
-    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let created = app.submit(&water_only(USCC)).await;
+    let oid = first_order(&created);
     let key = app.key("workorders:write:sz-water").await;
     app.as_key(&key)
         .act_ok(
@@ -129,12 +99,7 @@ async fn a_waiting_clock_does_not_move(backend: Backend) {
         .await;
     // Long past the deadline, the order waiting for the applicant stays as it was.
     app.set_time("2026-09-25T08:00:00+08:00");
-    assert!(
-        onestop_server::jobs::sweeper::sweep_once(&app.state)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.sweep_moved().await.is_empty());
     assert_eq!(app.work_order(&oid).await["level"], "normal");
 }
 
@@ -165,27 +130,15 @@ async fn the_right_people_are_told_once(backend: Backend) {
     app.account("sup", &["supervisor:sz-zjj"]).await;
     app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
     let (water, gas, sup, ent) = ("water.op", "gas.op", "sup", "ent.a");
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
-    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let created = app.submit(&water_only(USCC)).await;
+    let oid = first_order(&created);
     app.set_time("2026-09-20T09:56:15+08:00");
-    onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
-    onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
+    app.sweep().await;
+    app.sweep().await;
     assert_eq!(kinds(&inbox(&app, water).await), vec!["level_warning"]);
     assert!(kinds(&inbox(&app, sup).await).is_empty());
     app.set_time("2026-09-21T08:00:00+08:00");
-    let (a, b) = tokio::join!(
-        onestop_server::jobs::sweeper::sweep_once(&app.state),
-        onestop_server::jobs::sweeper::sweep_once(&app.state)
-    );
-    a.unwrap();
-    b.unwrap();
+    tokio::join!(app.sweep_moved(), app.sweep_moved());
     let told = inbox(&app, water).await;
     assert_eq!(kinds(&told), vec!["level_overdue", "level_warning"]);
     assert_eq!(told["unread"], 2);
@@ -210,7 +163,7 @@ async fn the_right_people_are_told_once(backend: Backend) {
     );
     // The bell on the pages, and reading.
     let session = app.login(water, PASSWORD).await;
-    let page = app.get_as(&session, "/notifications").await.text();
+    let page = app.page_as(&session, "/notifications").await;
     assert!(page.contains("bell-count\">2<"), "{page}");
     let res = app.post_form_as(&session, "/notifications/read", &[]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
@@ -229,24 +182,15 @@ async fn a_supervisor_reminds_and_the_unit_acknowledges(backend: Backend) {
     let app = TestApp::at_time(backend, "2026-09-18T16:30:00+08:00").await;
     app.account("water.op", &["operator:sz-water"]).await;
     app.account("sup", &["supervisor:sz-zjj"]).await;
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
-    let app_id = created["id"].as_str().unwrap().to_owned();
-    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let created = app.submit(&water_only(USCC)).await;
+    let (app_id, oid) = (id_of(&created), first_order(&created));
     app.set_time("2026-09-21T08:00:00+08:00");
-    onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
+    app.sweep().await;
     let sup = app.login("sup", PASSWORD).await;
     let list = app.get_as(&sup, "/supervision").await;
     assert_eq!(list.status, StatusCode::OK);
-    assert!(
-        list.text().contains(&format!("/work-orders/{oid}")),
-        "{}",
-        list.text()
-    );
+    let html = list.text();
+    assert!(html.contains(&format!("/work-orders/{oid}")), "{html}");
     let path = format!("/work-orders/{oid}/reminders");
     let res = app.post_form_as(&sup, &path, &[("note", " ")]).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -266,19 +210,11 @@ async fn a_supervisor_reminds_and_the_unit_acknowledges(backend: Backend) {
     // Operators do not send reminders; another unit cannot acknowledge.
     let water_key = app.key("workorders:write:sz-water").await;
     let gas_key = app.key("workorders:write:sz-gas").await;
-    let res = app
-        .as_key(&water_key)
-        .post(
-            &format!("/api/v1/work-orders/{oid}/reminders"),
-            json!({"note": "x"}),
-        )
-        .await;
+    let water = app.as_key(&water_key);
+    let reminders = format!("/api/v1/work-orders/{oid}/reminders");
+    let res = water.post(&reminders, json!({"note": "x"})).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let listed = app
-        .as_key(&water_key)
-        .get(&format!("/api/v1/work-orders/{oid}/reminders"))
-        .await
-        .json();
+    let listed = water.get(&reminders).await.json();
     let rid = listed[0]["id"].as_i64().unwrap();
     assert!(listed[0]["acknowledged_at"].is_null());
     let ack = format!("/api/v1/reminders/{rid}/acknowledgement");
@@ -286,35 +222,23 @@ async fn a_supervisor_reminds_and_the_unit_acknowledges(backend: Backend) {
         app.as_key(&gas_key).post(&ack, json!({})).await.status,
         StatusCode::NOT_FOUND
     );
-    let res = app
-        .as_key(&water_key)
-        .post(&ack, json!({"reply": "已安排今日受理"}))
-        .await;
+    let res = water.post(&ack, json!({"reply": "已安排今日受理"})).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert!(res.json()["acknowledged_at"].is_string());
-    let again = app.as_key(&water_key).post(&ack, json!({})).await;
+    let again = water.post(&ack, json!({})).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(kinds(&inbox(&app, "sup").await)[0], "reminder_acknowledged");
-    let id = app_id.clone();
     let events: Vec<String> = app
-        .state
-        .store
-        .read(move |c| onestop_store::applications::events(c, &id))
+        .events(&app_id)
         .await
-        .unwrap()
         .into_iter()
         .map(|e| e.kind)
         .filter(|k| k.starts_with("reminder"))
         .collect();
     assert_eq!(events, vec!["reminder_sent", "reminder_acknowledged"]);
     // The order page shows it to both.
-    let page = app
-        .get_as(
-            &app.login("water.op", PASSWORD).await,
-            &format!("/work-orders/{oid}"),
-        )
-        .await
-        .text();
+    let op = app.login("water.op", PASSWORD).await;
+    let page = app.page_as(&op, &format!("/work-orders/{oid}")).await;
     assert!(page.contains("已安排今日受理"), "{page}");
 }
 
@@ -324,40 +248,19 @@ async fn approval_items_warn_their_department(backend: Backend) {
     let app = TestApp::at_time(backend, "2026-09-21T08:00:00+08:00").await;
     app.account("zrzy.a", &["approver:sz-zrzy"]).await;
     app.account("jj.a", &["approver:sz-jj"]).await;
-    let created = app
-        .post_json("/api/v1/applications", &five_services(), None)
-        .await
-        .json();
-    let id = created["id"].as_str().unwrap().to_owned();
-    let heat = created["work_orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["unit"]["code"] == "sz-heat")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let created = app.submit(&five_services()).await;
+    let id = id_of(&created);
+    let (heat, _) = order_of(&created, "sz-heat");
     let key = app.key("workorders:write:sz-heat").await;
-    app.as_key(&key)
-        .act_ok(&heat, json!({"action": "accept", "version": 1}))
-        .await;
-    app
-        .as_key(&key)
-        .act_ok(
-            &heat,
-            json!({"action": "record_survey", "version": 2, "external_works_m": 800, "route": "沿交通大道"}),
-        )
-        .await;
+    let utility = app.as_key(&key);
+    let accept = json!({"action": "accept", "version": 1});
+    utility.act_ok(&heat, accept).await;
+    let survey = json!({"action": "record_survey", "version": 2, "external_works_m": 800, "route": "沿交通大道"});
+    utility.act_ok(&heat, survey).await;
     app.set_time("2026-09-21T09:00:00+08:00");
-    let res = app
-        .as_key(&key)
-        .post(
-            &format!("/api/v1/applications/{id}/approval-case"),
-            json!({"works": [heat], "place": "交通大道", "from": "2026-09-25", "to": "2026-09-25",
-               "not_applicable": ["sz-cgzf", "sz-jtj", "sz-zsj", "sz-jxj"]}),
-        )
-        .await;
+    let body = json!({"works": [heat], "place": "交通大道", "from": "2026-09-25", "to": "2026-09-25",
+                      "not_applicable": ["sz-cgzf", "sz-jtj", "sz-zsj", "sz-jxj"]});
+    let res = utility.raise_case(&id, body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let case = res.json();
     assert_eq!(case["items"][0]["due_at"], "2026-09-23T09:00:00+08:00");
@@ -392,64 +295,34 @@ async fn approval_items_warn_their_department(backend: Backend) {
         }
     };
     let before = stored(&app).await;
-    app.state
-        .store
-        .write(|c| {
-            c.execute(
-                "UPDATE approval_items SET warn_at = NULL, next_level_at = NULL
+    app.write(|c| {
+        c.execute(
+            "UPDATE approval_items SET warn_at = NULL, next_level_at = NULL
                  WHERE status = 'pending'",
-                &[],
-            )
-        })
-        .await
-        .unwrap();
-    assert!(
-        onestop_server::jobs::sweeper::backfill(&app.state)
-            .await
-            .unwrap()
-            > 0
-    );
+            &[],
+        )
+    })
+    .await;
+    let backfilled = onestop_server::jobs::sweeper::backfill(&app.state).await;
+    assert!(backfilled.unwrap() > 0);
     assert_eq!(stored(&app).await, before);
-    let item = |c: &Value, d: &str| {
-        c["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["department"]["code"] == d)
-            .unwrap()
-            .clone()
-    };
     // The traffic police decide before the warning; natural resources do not.
     let jj = app.login("jj.a", PASSWORD).await;
     let j = item(&case, "sz-jj");
-    let res = app
-        .as_session(&jj)
-        .decide(
-            j["id"].as_str().unwrap(),
-            json!({"decision": "approve", "opinion": "同意", "version": 1}),
-        )
-        .await;
+    let res = app.decide_as(&jj, &j, "approve", "同意", 1).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     app.set_time("2026-09-22T14:44:59+08:00");
-    onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
+    app.sweep().await;
     assert!(kinds(&inbox(&app, "zrzy.a").await).is_empty());
     app.set_time("2026-09-22T14:45:00+08:00");
-    onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
+    app.sweep().await;
     assert_eq!(
         kinds(&inbox(&app, "zrzy.a").await),
         vec!["approval_level_warning"]
     );
     app.set_time("2026-09-23T09:00:00+08:00");
-    onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
-    onestop_server::jobs::sweeper::sweep_once(&app.state)
-        .await
-        .unwrap();
+    app.sweep().await;
+    app.sweep().await;
     assert_eq!(
         kinds(&inbox(&app, "zrzy.a").await),
         vec!["approval_level_overdue", "approval_level_warning"]
@@ -458,26 +331,19 @@ async fn approval_items_warn_their_department(backend: Backend) {
         kinds(&inbox(&app, "jj.a").await).is_empty(),
         "decided in time"
     );
-    let seen = app
-        .get_as(
-            &app.login("zrzy.a", PASSWORD).await,
-            &format!("/api/v1/approval-cases/{}", case["id"].as_str().unwrap()),
-        )
-        .await
-        .json();
+    let case_path = format!("/api/v1/approval-cases/{}", id_of(&case));
+    let zrzy = app.login("zrzy.a", PASSWORD).await;
+    let seen = app.get_as(&zrzy, &case_path).await.json();
     assert_eq!(item(&seen, "sz-zrzy")["level"], "overdue");
     assert_eq!(item(&seen, "sz-jj")["level"], "normal");
     assert_eq!(
         seen["level"], "overdue",
         "the case is as late as its latest pending item"
     );
+    let zrzy = app.login("zrzy.a", PASSWORD).await;
     let page = app
-        .get_as(
-            &app.login("zrzy.a", PASSWORD).await,
-            &format!("/approval-cases/{}", case["id"].as_str().unwrap()),
-        )
-        .await
-        .text();
+        .page_as(&zrzy, &format!("/approval-cases/{}", id_of(&case)))
+        .await;
     assert!(page.contains("id=\"case-level\">超期<"), "{page}");
     // A calendar import that makes Tuesday a holiday moves the pending
     // item's deadline (and the case's) a working day on, with a history event.
@@ -489,13 +355,8 @@ async fn approval_items_warn_their_department(backend: Backend) {
     .await
     .unwrap();
     assert!(done.id > 0);
-    let moved = app
-        .get_as(
-            &app.login("zrzy.a", PASSWORD).await,
-            &format!("/api/v1/approval-cases/{}", case["id"].as_str().unwrap()),
-        )
-        .await
-        .json();
+    let zrzy = app.login("zrzy.a", PASSWORD).await;
+    let moved = app.get_as(&zrzy, &case_path).await.json();
     assert_eq!(
         item(&moved, "sz-zrzy")["due_at"],
         "2026-09-24T09:00:00+08:00"
@@ -506,20 +367,11 @@ async fn approval_items_warn_their_department(backend: Backend) {
         item(&seen, "sz-jj")["due_at"],
         "decided: unchanged"
     );
-    let app_id = moved["application_id"].as_str().unwrap().to_owned();
-    let events = app
-        .state
-        .store
-        .read(move |c| onestop_store::applications::events(c, &app_id))
-        .await
-        .unwrap();
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.kind == "approval_deadline_recomputed")
-            .count(),
-        1
-    );
+    let events = app.events(moved["application_id"].as_str().unwrap()).await;
+    let recomputed = events
+        .iter()
+        .filter(|e| e.kind == "approval_deadline_recomputed");
+    assert_eq!(recomputed.count(), 1);
 }
 
 /// An administrator corrects the calendar (the make-up Sunday is a day off
@@ -531,12 +383,9 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
     let app = TestApp::at_time(backend, "2026-09-18T16:30:00+08:00").await;
     app.account("admin", &["admin"]).await;
     app.account("water.op", &["operator:sz-water"]).await;
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
-    let app_id = created["id"].as_str().unwrap().to_owned();
-    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let created = app.submit(&water_only(USCC)).await;
+    let app_id = id_of(&created);
+    let oid = first_order(&created);
     assert_eq!(
         app.work_order(&oid).await["due_at"],
         "2026-09-20T10:45:00+08:00"
@@ -587,13 +436,7 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
     let o = app.work_order(&oid).await;
     assert_eq!(o["due_at"], "2026-09-21T10:45:00+08:00");
     assert_eq!(o["level"], "normal");
-    let id = app_id.clone();
-    let events = app
-        .state
-        .store
-        .read(move |c| onestop_store::applications::events(c, &id))
-        .await
-        .unwrap();
+    let events = app.events(&app_id).await;
     let moved: Vec<_> = events
         .iter()
         .filter(|e| e.kind == "deadline_recomputed")
@@ -601,37 +444,18 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
     assert_eq!(moved.len(), 1);
     // Sunday is no longer a working day: the warning comes on Monday.
     app.set_time("2026-09-20T12:00:00+08:00");
-    assert!(
-        onestop_server::jobs::sweeper::sweep_once(&app.state)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.sweep_moved().await.is_empty());
     app.set_time("2026-09-21T09:56:14+08:00");
-    assert!(
-        onestop_server::jobs::sweeper::sweep_once(&app.state)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.sweep_moved().await.is_empty());
     app.set_time("2026-09-21T09:56:15+08:00");
-    assert_eq!(
-        onestop_server::jobs::sweeper::sweep_once(&app.state)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(app.sweep_moved().await.len(), 1);
     assert_eq!(
         level_events(&app, &app_id).await,
         vec![("level_warning".to_owned(), ms("2026-09-21T09:56:15+08:00"))]
     );
     // New orders use the new calendar; the stored import is the one in use.
     app.set_time("2026-09-18T16:30:00+08:00");
-    let later = app
-        .post_json("/api/v1/applications", &water_only(OTHER_USCC), None)
-        .await
-        .json();
+    let later = app.submit(&water_only(OTHER_USCC)).await;
     assert_eq!(
         later["work_orders"][0]["due_at"],
         "2026-09-21T10:45:00+08:00"
@@ -641,7 +465,7 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
             .await
             .unwrap()
     );
-    let page = app.get_as(&admin, "/admin/calendar?moved=1").await.text();
+    let page = app.page_as(&admin, "/admin/calendar?moved=1").await;
     assert!(
         page.contains("1 个在办工单的办理时限已按新日历重新计算"),
         "{page}"

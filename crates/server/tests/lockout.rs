@@ -6,7 +6,7 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use common::*;
 use onestop_domain::lockout::Failures;
 use onestop_store::audit;
@@ -24,24 +24,8 @@ const A: &str = "10.0.0.7";
 const B: &str = "10.0.0.8";
 
 async fn login_from(app: &TestApp, username: &str, password: &str, peer: &str) -> Answer {
-    let (cookie, token) = TestApp::anon_csrf();
-    let body = serde_urlencoded::to_string([
-        ("username", username),
-        ("password", password),
-        ("csrf_token", token.as_str()),
-    ])
-    .unwrap();
-    app.request(
-        Method::POST,
-        "/login",
-        &[
-            ("content-type", "application/x-www-form-urlencoded"),
-            ("cookie", &cookie),
-            ("x-test-peer", peer),
-        ],
-        body,
-    )
-    .await
+    app.try_login_with(username, password, &[("x-test-peer", peer)])
+        .await
 }
 
 fn error_text(a: &Answer) -> String {
@@ -52,11 +36,8 @@ fn error_text(a: &Answer) -> String {
 
 async fn failures(app: &TestApp, id: &str, address: &str) -> Option<Failures> {
     let (id, address) = (id.to_owned(), address.to_owned());
-    app.state
-        .store
-        .read(move |c| onestop_store::accounts::login_failures(c, &id, &address))
+    app.read(move |c| onestop_store::accounts::login_failures(c, &id, &address))
         .await
-        .unwrap()
 }
 
 async fn records(app: &TestApp, action: &str) -> Vec<audit::AuditRecord> {
@@ -272,17 +253,9 @@ async fn one_check_at_a_time_and_the_proxys_address_counts(backend: Backend) {
             ("csrf_token", token.as_str()),
         ])
         .unwrap();
-        app.request(
-            Method::POST,
-            "/login",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &cookie),
-                ("x-forwarded-for", &format!("{forged}, 10.0.0.9")),
-            ],
-            body,
-        )
-        .await;
+        let forwarded = format!("{forged}, 10.0.0.9");
+        let headers = [("cookie", cookie.as_str()), ("x-forwarded-for", &forwarded)];
+        app.post_urlencoded("/login", &headers, body).await;
     }
     assert_eq!(failures(&app, &id, "10.0.0.9").await.unwrap().count, 3);
     assert_eq!(failures(&app, &id, "1.1.1.1").await, None);

@@ -18,6 +18,13 @@ use onestop_store::testing::Backend;
 use onestop_store::testing::Sql as _;
 use serde_json::json;
 
+const FRIDAY: &str = "2026-09-18T16:30:00+08:00";
+
+/// The relay's account, and the password the environment holds for it.
+const SMTP_USER: &str = "onestop";
+const SMTP_PASSWORD: &str = "relay-s3cret";
+const SMS_TOKEN: &str = "gw-t0ken";
+
 on_both_databases!(
     warnings_reach_email_and_sms_once,
     failed_attempts_back_off_then_give_up,
@@ -25,13 +32,6 @@ on_both_databases!(
     mail_over_implicit_tls,
     untrusted_or_unencrypted_peers_get_nothing,
 );
-
-const FRIDAY: &str = "2026-09-18T16:30:00+08:00";
-
-/// The relay's account, and the password the environment holds for it.
-const SMTP_USER: &str = "onestop";
-const SMTP_PASSWORD: &str = "relay-s3cret";
-const SMS_TOKEN: &str = "gw-t0ken";
 
 /// The process environment, as far as these tests need it.
 fn secrets(var: &str) -> Option<String> {
@@ -93,16 +93,13 @@ async fn reach(app: &TestApp, username: &str, email: Option<&str>, phone: Option
         email.map(str::to_owned),
         phone.map(str::to_owned),
     );
-    app.state
-        .store
-        .write(move |c| {
-            c.execute(
-                "UPDATE accounts SET email = $2, phone = $3 WHERE username = $1",
-                onestop_store::params![&u, e.as_deref(), p.as_deref()],
-            )
-        })
-        .await
-        .unwrap();
+    app.write(move |c| {
+        c.execute(
+            "UPDATE accounts SET email = $2, phone = $3 WHERE username = $1",
+            onestop_store::params![&u, e.as_deref(), p.as_deref()],
+        )
+    })
+    .await;
 }
 
 async fn deliver(app: &TestApp, d: &Deliverer) -> Report {
@@ -110,11 +107,8 @@ async fn deliver(app: &TestApp, d: &Deliverer) -> Report {
 }
 
 async fn rows(app: &TestApp) -> Vec<onestop_store::outbox::Delivery> {
-    app.state
-        .store
-        .read(|c| onestop_store::outbox::list(c, None, 1_000))
+    app.read(|c| onestop_store::outbox::list(c, None, 1_000))
         .await
-        .unwrap()
 }
 
 /// The handler's operator by email and SMS on warning; the operator and the
@@ -177,12 +171,9 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let d = deliverer(&app.state.config);
 
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+    let created = app.submit(&water_only(USCC)).await;
     let number = created["number"].as_str().unwrap().to_owned();
-    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let oid = first_order(&created);
     // Warning at Sunday 09:56:15 (the make-up working day).
     app.set_time("2026-09-20T09:56:15+08:00");
     app.sweep().await;
@@ -332,11 +323,8 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
     )
     .await;
     let d = deliverer(&app.state.config);
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
-    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let created = app.submit(&water_only(USCC)).await;
+    let oid = first_order(&created);
     let key = app.key("workorders:write:sz-water").await;
     let started = std::time::Instant::now();
     app.as_key(&key).accept(&oid).await;
@@ -411,11 +399,8 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
 
     // A gateway's refusal of the request itself is not retried.
     gateway.answer(&[400]);
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
-    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let created = app.submit(&water_only(USCC)).await;
+    let oid = first_order(&created);
     app.as_key(&key).accept(&oid).await;
     let report = deliver(&app, &d).await;
     assert_eq!(report.sent, 0);
@@ -423,8 +408,7 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
     assert_eq!(report.retrying, 1, "the email waits for its relay");
 
     // Administrators see what was given up, masked, and can send it again.
-    app.account("admin", &["admin"]).await;
-    let admin = app.login("admin", PASSWORD).await;
+    let admin = app.signed_in("admin", &["admin"]).await;
     let page = app.get_as(&admin, "/admin/deliveries").await;
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
@@ -473,8 +457,9 @@ async fn settings_switch_channels(backend: Backend) {
         )
     })
     .await;
-    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
-    let s = app.login("ent.a", PASSWORD).await;
+    let s = app
+        .signed_in("ent.a", &[&format!("applicant:{USCC}")])
+        .await;
     let got = app
         .get_as(&s, "/api/v1/account/notification-settings")
         .await;
@@ -494,7 +479,7 @@ async fn settings_switch_channels(backend: Backend) {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         bad.field_codes(),
-        vec![("email_enabled".to_owned(), "invalid_format".to_owned())]
+        fields(&[("email_enabled", "invalid_format")])
     );
     let bad = app
         .as_session(&s)
@@ -503,10 +488,7 @@ async fn settings_switch_channels(backend: Backend) {
             json!({"email": "boss@ent", "in_app": true, "email_enabled": true, "sms_enabled": true}),
         )
         .await;
-    assert_eq!(
-        bad.field_codes(),
-        vec![("email".to_owned(), "invalid_format".to_owned())]
-    );
+    assert_eq!(bad.field_codes(), fields(&[("email", "invalid_format")]));
     // The page names the field too, and keeps what was typed.
     let page = app
         .post_form_as(
@@ -540,17 +522,11 @@ async fn settings_switch_channels(backend: Backend) {
         ),
         (json!(false), json!(true), json!(false))
     );
-    let page = app
-        .get_as(&s, "/account/notifications?saved=1")
-        .await
-        .text();
+    let page = app.page_as(&s, "/account/notifications?saved=1").await;
     assert!(page.contains("通知设置已保存"));
     // With in-app off, progress comes by email only.
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
-    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let created = app.submit(&water_only(USCC)).await;
+    let oid = first_order(&created);
     let key = app.key("workorders:write:sz-water").await;
     app.as_key(&key).accept(&oid).await;
     let inbox = app.get_as(&s, "/api/v1/notifications").await.json();
@@ -574,8 +550,6 @@ async fn settings_switch_channels(backend: Backend) {
         .await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
     let audited = app
-        .state
-        .store
         .read(|c| {
             c.query_opt(
                 "SELECT COUNT(*) FROM audit_log WHERE action = 'notification_settings_changed'",
@@ -583,7 +557,6 @@ async fn settings_switch_channels(backend: Backend) {
             )
         })
         .await
-        .unwrap()
         .unwrap()
         .int(0)
         .unwrap();
@@ -613,11 +586,8 @@ async fn mail_over_implicit_tls(backend: Backend) {
     let d = deliverer(&app.state.config);
     let key = app.key("workorders:write:sz-water").await;
     for _ in 0..2 {
-        let created = app
-            .post_json("/api/v1/applications", &water_only(USCC), None)
-            .await
-            .json();
-        let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+        let created = app.submit(&water_only(USCC)).await;
+        let oid = first_order(&created);
         app.as_key(&key).accept(&oid).await;
         assert_eq!(deliver(&app, &d).await.sent, 1);
     }
@@ -763,11 +733,8 @@ async fn attempt_with(
     onestop_store::outbox::Delivery,
     onestop_store::outbox::Delivery,
 ) {
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
-    let oid = created["work_orders"][0]["id"].as_str().unwrap().to_owned();
+    let created = app.submit(&water_only(USCC)).await;
+    let oid = first_order(&created);
     app.as_key(key).accept(&oid).await;
     let mut config = (*app.state.config).clone();
     change(&mut config);

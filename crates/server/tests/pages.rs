@@ -17,33 +17,6 @@ on_both_databases!(
     status_lookup,
 );
 
-async fn home_and_form_render(backend: Backend) {
-    let app = TestApp::new(backend).await;
-    let home = app.get("/").await;
-    assert_eq!(home.status, StatusCode::OK);
-    let html = home.text();
-    assert!(html.contains("联动报装"));
-    assert!(html.contains("随州市水务集团"));
-    assert!(html.contains("lang=\"zh-CN\""));
-    assert!(html.contains("width=device-width"));
-
-    let form = app.get("/apply?mode=bundle").await.text();
-    for s in ["water", "power", "gas", "heat", "network"] {
-        assert!(
-            form.contains(&format!("id=\"sec-{s}\" data-service=\"{s}\">")),
-            "{s} shown"
-        );
-    }
-    let form = app.get("/apply").await.text();
-    assert!(form.contains("id=\"sec-gas\" data-service=\"gas\" hidden disabled"));
-    assert!(form.contains("name=\"submission_token\""));
-    assert_eq!(app.get("/static/app.css").await.status, StatusCode::OK);
-    assert_eq!(app.get("/static/app.js").await.status, StatusCode::OK);
-    let missing = app.get("/no-such-page").await;
-    assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert!(missing.text().contains("页面不存在"));
-}
-
 fn filled(token: &str) -> Vec<(&'static str, String)> {
     vec![
         ("submission_token", token.to_owned()),
@@ -80,6 +53,33 @@ fn filled(token: &str) -> Vec<(&'static str, String)> {
 
 fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     v.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+async fn home_and_form_render(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let home = app.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    let html = home.text();
+    assert!(html.contains("联动报装"));
+    assert!(html.contains("随州市水务集团"));
+    assert!(html.contains("lang=\"zh-CN\""));
+    assert!(html.contains("width=device-width"));
+
+    let form = app.get("/apply?mode=bundle").await.text();
+    for s in ["water", "power", "gas", "heat", "network"] {
+        assert!(
+            form.contains(&format!("id=\"sec-{s}\" data-service=\"{s}\">")),
+            "{s} shown"
+        );
+    }
+    let form = app.get("/apply").await.text();
+    assert!(form.contains("id=\"sec-gas\" data-service=\"gas\" hidden disabled"));
+    assert!(form.contains("name=\"submission_token\""));
+    assert_eq!(app.get("/static/app.css").await.status, StatusCode::OK);
+    assert_eq!(app.get("/static/app.js").await.status, StatusCode::OK);
+    let missing = app.get("/no-such-page").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.text().contains("页面不存在"));
 }
 
 async fn form_submits_and_shows_receipt(backend: Backend) {
@@ -205,10 +205,7 @@ async fn choosing_services_without_javascript(backend: Backend) {
 
 async fn status_lookup(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let created = app
-        .post_json("/api/v1/applications", &water_only(USCC), None)
-        .await
-        .json();
+    let created = app.submit(&water_only(USCC)).await;
     let number = created["number"].as_str().unwrap();
     let page = app.get("/status").await;
     assert_eq!(page.status, StatusCode::OK);

@@ -8,7 +8,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use common::{OTHER_USCC, PASSWORD, Session, TestApp, USCC, five_services, water_only};
+use common::{
+    OTHER_USCC, PASSWORD, Session, TestApp, USCC, five_services, id_of, order_of, water_only,
+};
 use onestop_store::audit::{AuditFilter, AuditRecord};
 use serde_json::Value;
 
@@ -20,8 +22,6 @@ async fn refusals(app: &TestApp, all: bool) -> Vec<(AuditRecord, Value)> {
     }
     app.state.audit.flush().await;
     let mut rows = app
-        .state
-        .store
         .read(|c| {
             onestop_store::audit::list(
                 c,
@@ -32,8 +32,7 @@ async fn refusals(app: &TestApp, all: bool) -> Vec<(AuditRecord, Value)> {
                 },
             )
         })
-        .await
-        .unwrap();
+        .await;
     rows.reverse();
     rows.into_iter()
         .map(|r| {
@@ -183,9 +182,8 @@ async fn forbidden_unauthenticated_and_scope_refusals(backend: Backend) {
     // The audit page shows them readably.
     let (_, admin) = signed_in(&app, "admin.a", &["admin"]).await;
     let page = app
-        .get_as(&admin, "/admin/audit?action=access_refused")
-        .await
-        .text();
+        .page_as(&admin, "/admin/audit?action=access_refused")
+        .await;
     assert!(page.contains("访问被拒绝"), "{page}");
     assert!(
         page.contains("原因：无权限；请求：GET /admin/accounts；所需权限：ManageAccounts"),
@@ -209,26 +207,11 @@ async fn forbidden_unauthenticated_and_scope_refusals(backend: Backend) {
 
 async fn hidden_records_are_refusals(backend: Backend) {
     let app = TestApp::at_time(backend, "2026-12-01T10:00:00+08:00").await;
-    let a1 = app
-        .post_json("/api/v1/applications", &five_services(), None)
-        .await
-        .json();
-    let a2 = app
-        .post_json("/api/v1/applications", &water_only(OTHER_USCC), None)
-        .await
-        .json();
-    let order_of = |v: &Value, unit: &str| {
-        v["work_orders"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["unit"]["code"] == unit)
-            .map(|o| o["id"].as_str().unwrap().to_owned())
-            .unwrap()
-    };
-    let id1 = a1["id"].as_str().unwrap().to_owned();
-    let power1 = order_of(&a1, "sz-power");
-    let water2 = order_of(&a2, "sz-water");
+    let a1 = app.submit(&five_services()).await;
+    let a2 = app.submit(&water_only(OTHER_USCC)).await;
+    let id1 = id_of(&a1);
+    let (power1, _) = order_of(&a1, "sz-power");
+    let (water2, _) = order_of(&a2, "sz-water");
     let (_, op) = signed_in(&app, "op.water", &["operator:sz-water"]).await;
     let (_, other) = signed_in(&app, "applicant.b", &[&format!("applicant:{OTHER_USCC}")]).await;
     assert_eq!(a1["applicant"]["uscc"], USCC);
@@ -331,29 +314,13 @@ async fn csrf_failures_are_refusals(backend: Backend) {
     let (_, admin) = signed_in(&app, "admin.a", &["admin"]).await;
     // A login form without its token; an admin form with a wrong one; an
     // API write by a browser session without the header.
+    let peer = [("x-test-peer", "10.0.0.5")];
     let res = app
-        .request(
-            Method::POST,
-            "/login",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("x-test-peer", "10.0.0.5"),
-            ],
-            "username=a&password=b",
-        )
+        .post_urlencoded("/login", &peer, "username=a&password=b")
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let res = app
-        .request(
-            Method::POST,
-            "/admin/audit/verify",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &admin.cookie_header()),
-            ],
-            "csrf_token=wrong",
-        )
-        .await;
+    let verify = "/admin/audit/verify";
+    let res = app.post_raw_as(&admin, verify, "csrf_token=wrong").await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let res = app
         .request(
@@ -437,8 +404,6 @@ async fn rate_limited_logins_are_counted(backend: Backend) {
     );
     // The ten wrong passwords are failed logins, not refusals as well.
     let logins = app
-        .state
-        .store
         .read(|c| {
             onestop_store::audit::list(
                 c,
@@ -449,8 +414,7 @@ async fn rate_limited_logins_are_counted(backend: Backend) {
                 },
             )
         })
-        .await
-        .unwrap();
+        .await;
     assert_eq!(logins.iter().filter(|r| r.outcome == "failure").count(), 10);
 }
 

@@ -13,6 +13,9 @@ use common::*;
 use onestop_store::testing::Backend;
 use serde_json::{Value, json};
 
+/// Monday of a plain week of November 2026 (no holidays).
+const MONDAY: &str = "2026-11-16T09:00:00+08:00";
+
 on_both_databases!(
     application_bodies,
     work_order_body,
@@ -21,9 +24,6 @@ on_both_databases!(
     public_pages,
     staff_pages,
 );
-
-/// Monday of a plain week of November 2026 (no holidays).
-const MONDAY: &str = "2026-11-16T09:00:00+08:00";
 
 /// The API.md example with an appointment on the Thursday.
 fn five_services_on_thursday() -> Value {
@@ -135,8 +135,7 @@ async fn approval_case_body(backend: Backend) {
     let raised = res.json();
     assert_body!("approval_case", &raised);
     let case = raised["id"].as_str().unwrap();
-    app.account("zrzy.approver", &["approver:sz-zrzy"]).await;
-    let zrzy = app.login("zrzy.approver", PASSWORD).await;
+    let zrzy = app.signed_in("zrzy.approver", &["approver:sz-zrzy"]).await;
     let read = app
         .as_session(&zrzy)
         .get(&format!("/api/v1/approval-cases/{case}"))
@@ -182,8 +181,9 @@ async fn public_pages(backend: Backend) {
     assert_eq!(receipt.status, StatusCode::OK);
     assert_page!("page_receipt_public", receipt.text());
     // The applicant, signed in, sees it in full, with its query code.
-    app.account("ent.a", &[&format!("applicant:{USCC}")]).await;
-    let ent = app.login("ent.a", PASSWORD).await;
+    let ent = app
+        .signed_in("ent.a", &[&format!("applicant:{USCC}")])
+        .await;
     let receipt = app.get_as(&ent, &format!("/receipt/{id}")).await;
     assert_eq!(receipt.status, StatusCode::OK);
     assert!(
@@ -203,13 +203,11 @@ async fn staff_pages(backend: Backend) {
     app.as_key(&water).accept(&order).await;
     app.set_time("2026-11-17T09:00:00+08:00");
     app.sweep().await;
-    app.account("water.op", &["operator:sz-water"]).await;
-    let op = app.login("water.op", PASSWORD).await;
+    let op = app.signed_in("water.op", &["operator:sz-water"]).await;
     let page = app.get_as(&op, &format!("/work-orders/{order}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     assert_page!("page_work_order_operator", page.text());
-    app.account("super.zjj", &["supervisor:sz-zjj"]).await;
-    let sup = app.login("super.zjj", PASSWORD).await;
+    let sup = app.signed_in("super.zjj", &["supervisor:sz-zjj"]).await;
     let board = app.get_as(&sup, "/board").await;
     assert_eq!(board.status, StatusCode::OK, "{}", board.text());
     assert_page!("page_board", board.text());

@@ -130,11 +130,8 @@ async fn session(app: &TestApp, username: &str, grants: &[&str], ready: bool) ->
     let now = onestop_store::now_ms();
     if ready {
         let (id, hash) = (account.id.clone(), account.password_hash.clone());
-        app.state
-            .store
-            .write(move |c| onestop_store::accounts::set_password(c, &id, &hash, false, now))
-            .await
-            .unwrap();
+        app.write(move |c| onestop_store::accounts::set_password(c, &id, &hash, false, now))
+            .await;
     }
     let token = random_hex(32);
     let s = NewSession {
@@ -146,11 +143,8 @@ async fn session(app: &TestApp, username: &str, grants: &[&str], ready: bool) ->
         ip: "127.0.0.1".into(),
         user_agent: "test".into(),
     };
-    app.state
-        .store
-        .write(move |c| onestop_store::accounts::create_session(c, &s))
-        .await
-        .unwrap();
+    app.write(move |c| onestop_store::accounts::create_session(c, &s))
+        .await;
     (format!("onestop_session={token}"), account.id)
 }
 
@@ -171,21 +165,18 @@ async fn page(app: &TestApp, uri: &str, cookie: &str) -> String {
 async fn reads(app: &TestApp, target: &str) -> Vec<onestop_store::audit::AuditRecord> {
     app.state.audit.flush().await;
     let target = target.to_owned();
-    app.state
-        .store
-        .read(move |c| {
-            onestop_store::audit::list(
-                c,
-                &AuditFilter {
-                    action: Some("application_read".into()),
-                    target_id: Some(target.clone()),
-                    limit: 50,
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .unwrap()
+    app.read(move |c| {
+        onestop_store::audit::list(
+            c,
+            &AuditFilter {
+                action: Some("application_read".into()),
+                target_id: Some(target.clone()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+    })
+    .await
 }
 
 // ───────────────────────────── tests ─────────────────────────────
@@ -508,11 +499,8 @@ async fn signed_out_and_unprivileged_are_turned_away(backend: Backend) {
     // An account left without any role may see nothing: 403 everywhere.
     let (bare, bare_id) = session(&app, "bare1", &["approver:sz-zrzy"], true).await;
     let now = onestop_store::now_ms();
-    app.state
-        .store
-        .write(move |c| onestop_store::accounts::set_grants(c, &bare_id, &[], now))
-        .await
-        .unwrap();
+    app.write(move |c| onestop_store::accounts::set_grants(c, &bare_id, &[], now))
+        .await;
     for uri in [
         "/applications".to_owned(),
         "/workbench".to_owned(),

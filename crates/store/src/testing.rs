@@ -72,14 +72,18 @@ impl TestDb {
     /// Opens the store over this database (migrations applied), off the
     /// async runtime's threads.
     pub async fn open_store(&self) -> crate::Store {
+        self.open_store_with(crate::StoreOptions::for_target(&self.target))
+            .await
+    }
+
+    /// Opens the store with these pool sizes (migrations applied), off the
+    /// async runtime's threads.
+    pub async fn open_store_with(&self, options: crate::StoreOptions) -> crate::Store {
         let target = self.target.clone();
-        tokio::task::spawn_blocking(move || {
-            let options = crate::StoreOptions::for_target(&target);
-            crate::Store::open(target, options)
-        })
-        .await
-        .expect("store opening panicked")
-        .expect("open store")
+        tokio::task::spawn_blocking(move || crate::Store::open(target, options))
+            .await
+            .expect("store opening panicked")
+            .expect("open store")
     }
 
     /// `DATABASE_URL` for a server process using this database (None for SQLite).
@@ -118,6 +122,30 @@ impl Drop for TestDb {
     }
 }
 
+/// A plain account for storage tests: `id` is its username and display
+/// name too; this phone, no enterprise, no roles, made by `test` at `at_ms`.
+pub fn insert_account(
+    conn: &mut dyn crate::db::Conn,
+    id: &str,
+    phone: Option<&str>,
+    at_ms: i64,
+) -> Result<(), crate::StoreError> {
+    let account = crate::accounts::NewAccount {
+        id: id.into(),
+        username: id.into(),
+        display_name: id.into(),
+        phone: phone.map(Into::into),
+        uscc: None,
+        enterprise_name: None,
+        password_hash: "x".into(),
+        must_change_password: false,
+        created_by: "test".into(),
+        grants: Vec::new(),
+        at_ms,
+    };
+    crate::accounts::insert(conn, &account)
+}
+
 /// TEST FIXTURE, not official data: 2027 as plain weekdays, so that tests run
 /// in the last days of 2026 do not depend on a schedule not yet published.
 pub const TEST_OVERRIDES: &str = "# TEST FIXTURE, not official data\n[[years]]\nyear = 2027\n";
@@ -143,13 +171,12 @@ pub fn example_application(applicant_name: &str) -> serde_json::Value {
         "address": {"district_code": "421303", "detail": "交通大道100号", "lng": 113.37, "lat": 31.70},
         "contact": {"name": "张三", "phone": "13800000000"},
         "project_code": "2611-421303-04-01-123456",
-        "mode": "bundle",
-        "channel": "api",
+        "mode": "bundle", "channel": "api",
         "services": {
             "water":   {"business_type": "new_account", "demand_tons_per_day": 50},
             "power":   {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0},
-            "gas":     {"category": "small_commercial",
-                        "equipment": [{"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
+            "gas":     {"category": "small_commercial", "equipment": [
+                           {"name": "燃气灶", "quantity": 4, "pressure": "2kPa"}]},
             "heat":    {"category": "residential_collective", "heating_area_m2": 12000},
             "network": {"building_area_m2": 20000, "building_height_m": 45, "delivery_date": "2027-06-30",
                         "basement_coverage": true, "buildings": 3, "elevator_coverage": true,
@@ -172,6 +199,25 @@ macro_rules! on_both_databases {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 super::$name($crate::testing::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+/// Runs each blocking test body (one that drives the server binary, say) once
+/// per database, as `name::sqlite` and `name::postgres` (the body takes a
+/// [`Backend`]).
+#[macro_export]
+macro_rules! on_both_databases_blocking {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::testing::Backend::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                super::$name($crate::testing::Backend::Postgres)
             }
         }
     )*};

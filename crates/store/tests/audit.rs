@@ -19,18 +19,11 @@ const DAY: i64 = 86_400_000;
 
 async fn open_with(backend: Backend, options: Option<StoreOptions>) -> (Store, TestDb) {
     let db = TestDb::new(backend);
-    let target = db.target.clone();
-    let store = tokio::task::spawn_blocking(move || {
-        let options = options.unwrap_or(StoreOptions {
-            readers: 2,
-            writers: 1,
-        });
-        Store::open(target, options)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    (store, db)
+    let options = options.unwrap_or(StoreOptions {
+        readers: 2,
+        writers: 1,
+    });
+    (db.open_store_with(options).await, db)
 }
 
 async fn open(backend: Backend) -> (Store, TestDb) {
@@ -131,6 +124,16 @@ fn assert_intact(r: &VerifyReport, checked: i64, first: i64, last: i64) {
 
 async fn list(store: &Store, filter: AuditFilter) -> Vec<AuditRecord> {
     store.read(move |c| audit::list(c, &filter)).await.unwrap()
+}
+
+/// At most 1000 records of the filter `pick` sets.
+async fn listed(store: &Store, pick: impl FnOnce(&mut AuditFilter)) -> Vec<AuditRecord> {
+    let mut filter = AuditFilter {
+        limit: 1000,
+        ..Default::default()
+    };
+    pick(&mut filter);
+    list(store, filter).await
 }
 
 async fn count(store: &Store) -> i64 {
@@ -502,86 +505,32 @@ async fn list_filters_and_pages(backend: Backend) {
     let expect = |keep: &dyn Fn(i64) -> bool| -> Vec<i64> {
         (0..100).rev().filter(|&i| keep(i)).map(|i| i + 1).collect()
     };
-    let all = |f: AuditFilter| AuditFilter { limit: 1000, ..f };
 
     // actor: by id, by name, never by a prefix.
-    let by_id = list(
-        &store,
-        all(AuditFilter {
-            actor: Some("acc-3".into()),
-            ..Default::default()
-        }),
-    )
-    .await;
+    let by_id = listed(&store, |f| f.actor = Some("acc-3".into())).await;
     assert_eq!(seqs(&by_id), expect(&|i| i % 7 == 3));
     assert!(by_id.iter().all(|r| r.actor_id == "acc-3"));
-    let by_name = list(
-        &store,
-        all(AuditFilter {
-            actor: Some("张三3".into()),
-            ..Default::default()
-        }),
-    )
-    .await;
+    let by_name = listed(&store, |f| f.actor = Some("张三3".into())).await;
     assert_eq!(by_name, by_id);
-    let prefix = list(
-        &store,
-        all(AuditFilter {
-            actor: Some("acc-".into()),
-            ..Default::default()
-        }),
-    )
-    .await;
+    let prefix = listed(&store, |f| f.actor = Some("acc-".into())).await;
     assert!(prefix.is_empty());
 
-    let logins = list(
-        &store,
-        all(AuditFilter {
-            action: Some("login".into()),
-            ..Default::default()
-        }),
-    )
-    .await;
+    let logins = listed(&store, |f| f.action = Some("login".into())).await;
     assert_eq!(seqs(&logins), expect(&|i| i % 3 == 0));
-    let target = list(
-        &store,
-        all(AuditFilter {
-            target_id: Some("app-2".into()),
-            ..Default::default()
-        }),
-    )
-    .await;
+    let target = listed(&store, |f| f.target_id = Some("app-2".into())).await;
     assert_eq!(seqs(&target), expect(&|i| i % 5 == 2));
 
     // from inclusive, to exclusive.
     let t = |i: i64| rec(i).at_ms;
-    let window = list(
-        &store,
-        all(AuditFilter {
-            from_ms: Some(t(10)),
-            to_ms: Some(t(20)),
-            ..Default::default()
-        }),
-    )
+    let window = listed(&store, |f| {
+        f.from_ms = Some(t(10));
+        f.to_ms = Some(t(20));
+    })
     .await;
     assert_eq!(seqs(&window), expect(&|i| (10..20).contains(&i)));
-    let from = list(
-        &store,
-        all(AuditFilter {
-            from_ms: Some(t(95)),
-            ..Default::default()
-        }),
-    )
-    .await;
+    let from = listed(&store, |f| f.from_ms = Some(t(95))).await;
     assert_eq!(seqs(&from), vec![100, 99, 98, 97, 96]);
-    let to = list(
-        &store,
-        all(AuditFilter {
-            to_ms: Some(t(3)),
-            ..Default::default()
-        }),
-    )
-    .await;
+    let to = listed(&store, |f| f.to_ms = Some(t(3))).await;
     assert_eq!(seqs(&to), vec![3, 2, 1]);
 
     // Everything together: acc-0 logins are i = 0, 21, 42, 63, 84.
@@ -602,33 +551,18 @@ async fn list_filters_and_pages(backend: Backend) {
 
     // Limits: 0 means the default, and the page size is respected.
     assert_eq!(list(&store, AuditFilter::default()).await.len(), 100);
-    assert_eq!(
-        seqs(
-            &list(
-                &store,
-                AuditFilter {
-                    limit: 3,
-                    ..Default::default()
-                }
-            )
-            .await
-        ),
-        vec![100, 99, 98]
-    );
+    let three = listed(&store, |f| f.limit = 3).await;
+    assert_eq!(seqs(&three), vec![100, 99, 98]);
 
     // Keyset paging: pages of 7 with a filter collect every match once, in order.
     let mut paged = Vec::new();
     let mut before = None;
     loop {
-        let page = list(
-            &store,
-            AuditFilter {
-                action: Some("application_read".into()),
-                before_seq: before,
-                limit: 7,
-                ..Default::default()
-            },
-        )
+        let page = listed(&store, |f| {
+            f.action = Some("application_read".into());
+            f.before_seq = before;
+            f.limit = 7;
+        })
         .await;
         assert!(page.len() <= 7);
         let Some(last) = page.last() else { break };
@@ -1127,22 +1061,21 @@ async fn legacy_log(backend: Backend, n: i64) -> (Store, TestDb) {
         let seq = i + 1;
         let r = rec(i);
         let hash = audit::record_hash(&prev, seq, &r);
-        let values: Vec<Value> = vec![
-            seq.into(),
-            r.at_ms.into(),
-            r.actor_kind.into(),
-            r.actor_id.into(),
-            r.actor_name.into(),
-            r.action.into(),
-            r.outcome.into(),
-            r.target_kind.into(),
-            r.target_id.into(),
-            r.detail.into(),
-            r.ip.into(),
-            r.request_id.into(),
-            prev.clone().into(),
-            hash.clone().into(),
+        let texts = [
+            r.actor_kind,
+            r.actor_id,
+            r.actor_name,
+            r.action,
+            r.outcome,
+            r.target_kind,
+            r.target_id,
+            r.detail,
+            r.ip,
+            r.request_id,
         ];
+        let mut values: Vec<Value> = vec![seq.into(), r.at_ms.into()];
+        values.extend(texts.map(Value::from));
+        values.extend([prev.clone().into(), hash.clone().into()]);
         sql(
             &store,
             "INSERT INTO audit_log (seq, at, actor_kind, actor_id, actor_name, action, outcome, \

@@ -5,7 +5,7 @@
 use onestop_store::db::Conn;
 use onestop_store::notifications::{self, Message, Outward};
 use onestop_store::testing::Sql as _;
-use onestop_store::testing::{Backend, TestDb};
+use onestop_store::testing::{Backend, TestDb, insert_account};
 use onestop_store::{StoreError, accounts};
 
 const T0: i64 = 1_790_000_000_000;
@@ -17,22 +17,7 @@ fn account(
     email: Option<&str>,
     (in_app, email_on, sms_on): (bool, bool, bool),
 ) -> Result<(), StoreError> {
-    accounts::insert(
-        conn,
-        &accounts::NewAccount {
-            id: id.into(),
-            username: id.into(),
-            display_name: id.into(),
-            phone: phone.map(Into::into),
-            uscc: None,
-            enterprise_name: None,
-            password_hash: "x".into(),
-            must_change_password: false,
-            created_by: "test".into(),
-            grants: Vec::new(),
-            at_ms: T0,
-        },
-    )?;
+    insert_account(conn, id, phone, T0)?;
     let contact = accounts::Contact {
         email: email.map(Into::into),
         phone: phone.map(Into::into),
@@ -67,15 +52,11 @@ fn rows(conn: &mut dyn Conn) -> Result<(Vec<InApp>, Vec<Outgoing>), StoreError> 
         )?
         .iter()
         .map(|r| {
-            Ok((
-                r.text(0)?.to_owned(),
-                r.text(1)?.to_owned(),
-                r.text(2)?.to_owned(),
-                r.text(3)?.to_owned(),
-                r.text(4)?.to_owned(),
-                r.opt_text(5)?.map(str::to_owned),
-                r.int(6)?,
-            ))
+            let text = |i: usize| r.text(i).map(str::to_owned);
+            let (account, event, kind) = (text(0)?, text(1)?, text(2)?);
+            let (title, body) = (text(3)?, text(4)?);
+            let link = r.opt_text(5)?.map(str::to_owned);
+            Ok((account, event, kind, title, body, link, r.int(6)?))
         })
         .collect::<Result<_, StoreError>>()?;
     let outgoing = conn

@@ -5,8 +5,8 @@
 use onestop_store::db::{Conn, DbTarget, Role};
 use onestop_store::notifications::Message;
 use onestop_store::testing::Sql as _;
-use onestop_store::testing::{Backend, TestDb, off_runtime};
-use onestop_store::{Store, StoreError, accounts, outbox, params};
+use onestop_store::testing::{Backend, TestDb, insert_account, off_runtime};
+use onestop_store::{Store, StoreError, outbox, params};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 
@@ -14,22 +14,7 @@ const T0: i64 = 1_790_000_000_000;
 const LEASE: i64 = 60_000;
 
 fn account(conn: &mut dyn Conn, id: &str) -> Result<(), StoreError> {
-    accounts::insert(
-        conn,
-        &accounts::NewAccount {
-            id: id.into(),
-            username: id.into(),
-            display_name: id.into(),
-            phone: Some("13800000000".into()),
-            uscc: None,
-            enterprise_name: None,
-            password_hash: "x".into(),
-            must_change_password: false,
-            created_by: "test".into(),
-            grants: Vec::new(),
-            at_ms: T0,
-        },
-    )
+    insert_account(conn, id, Some("13800000000"), T0)
 }
 
 /// `n` pending SMS rows for one account, row `i` due at `T0 + due(i)`.

@@ -10,9 +10,9 @@ use onestop_store::applications::{self, ListFilter, NewApplication, NewWorkOrder
 use onestop_store::db::Conn;
 use onestop_store::notifications::{self, Message, Outward};
 use onestop_store::paging::{Cursor, Page, PageAt};
-use onestop_store::testing::{Backend, TestDb};
+use onestop_store::testing::{Backend, TestDb, insert_account};
 use onestop_store::work_orders::{self, OrderFilter, OrderSort};
-use onestop_store::{Store, StoreError, accounts};
+use onestop_store::{Store, StoreError};
 use time::UtcOffset;
 
 const T0: i64 = 1_790_000_000_000;
@@ -70,14 +70,19 @@ async fn applications(
         .unwrap();
 }
 
+/// A caller who may see every record.
+fn everything() -> Visibility {
+    Visibility {
+        all: true,
+        ..Visibility::default()
+    }
+}
+
 fn app_page(c: &mut dyn Conn, at: PageAt, per_page: u32) -> Result<Page<String>, StoreError> {
     let filter = ListFilter {
         at,
         per_page,
-        visibility: Visibility {
-            all: true,
-            ..Visibility::default()
-        },
+        visibility: everything(),
         ..ListFilter::default()
     };
     Ok(applications::list(c, &filter, &CityConfig::default_city(), offset())?.map(|a| a.id))
@@ -93,10 +98,7 @@ fn order_page(
         at,
         per_page,
         sort,
-        visibility: Visibility {
-            all: true,
-            ..Visibility::default()
-        },
+        visibility: everything(),
         ..OrderFilter::default()
     };
     Ok(
@@ -220,22 +222,7 @@ async fn notifications_page_by_cursor(backend: Backend) {
     let store = db.open_store().await;
     store
         .write(|c| {
-            accounts::insert(
-                c,
-                &accounts::NewAccount {
-                    id: "acct".into(),
-                    username: "acct".into(),
-                    display_name: "acct".into(),
-                    phone: None,
-                    uscc: None,
-                    enterprise_name: None,
-                    password_hash: "x".into(),
-                    must_change_password: false,
-                    created_by: "test".into(),
-                    grants: Vec::new(),
-                    at_ms: T0,
-                },
-            )?;
+            insert_account(c, "acct", None, T0)?;
             for i in 0..25 {
                 let m = Message {
                     event_key: format!("e{i:02}"),

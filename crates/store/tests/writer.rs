@@ -9,18 +9,11 @@ use std::time::Duration;
 
 async fn open(backend: Backend) -> (Store, TestDb) {
     let db = TestDb::new(backend);
-    let target = db.target.clone();
-    let store = tokio::task::spawn_blocking(move || {
-        let options = StoreOptions {
-            readers: 2,
-            writers: 1,
-        };
-        Store::open(target, options)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    (store, db)
+    let options = StoreOptions {
+        readers: 2,
+        writers: 1,
+    };
+    (db.open_store_with(options).await, db)
 }
 
 fn put(conn: &mut dyn Conn, name: &str) -> Result<u64, StoreError> {

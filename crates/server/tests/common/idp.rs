@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+use super::listener::TlsListener;
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -30,7 +31,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
@@ -249,11 +250,11 @@ impl Idp {
             .with_state(inner.clone());
         let listener = TlsListener {
             tcp: listener,
-            tls: TlsAcceptor::from(Arc::new(tls)),
+            acceptor: TlsAcceptor::from(Arc::new(tls)),
+            refused: Arc::default(),
+            patience: Some(Duration::from_secs(5)),
         };
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let task = super::listener::serve_in_background(listener, app);
         Idp {
             addr,
             issuer,
@@ -319,34 +320,6 @@ impl Idp {
             state: param("state"),
             location,
         }
-    }
-}
-
-/// TLS over a TCP listener, for `axum::serve`.
-struct TlsListener {
-    tcp: TcpListener,
-    tls: TlsAcceptor,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((tcp, addr)) = self.tcp.accept().await else {
-                continue;
-            };
-            if let Ok(Ok(tls)) =
-                tokio::time::timeout(Duration::from_secs(5), self.tls.accept(tcp)).await
-            {
-                return (tls, addr);
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
     }
 }
 

@@ -6,6 +6,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use onestop_domain::config::CityConfig;
 use onestop_server::AppState;
+use onestop_store::StoreError;
+use onestop_store::db::Conn;
 use onestop_store::testing::{Backend, TestDb};
 use serde_json::{Value, json};
 use std::borrow::Borrow;
@@ -23,6 +25,7 @@ macro_rules! on_both_databases {
 pub use onestop_store::testing::test_clock;
 
 pub mod idp;
+pub mod listener;
 pub mod sms_gateway;
 pub mod smtp;
 pub mod tls;
@@ -69,6 +72,16 @@ pub fn set_cookie(a: &Answer, name: &str) -> Option<String> {
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// The whole `Set-Cookie` line (attributes too) of the cookie `name`.
+pub fn set_cookie_line(a: &Answer, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    a.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with(&prefix))
 }
 
 pub struct Answer {
@@ -154,6 +167,84 @@ impl TestApp {
     /// An application as the test client reads it.
     pub async fn application(&self, id: &str) -> Value {
         self.get(&format!("/api/v1/applications/{id}")).await.json()
+    }
+
+    /// `POST /api/v1/applications` with the test client's key; the body answered.
+    pub async fn submit(&self, body: &Value) -> Value {
+        self.post_json("/api/v1/applications", body, None)
+            .await
+            .json()
+    }
+
+    /// `POST /api/v1/applications` that must answer 201; the application.
+    pub async fn submit_created(&self, body: &Value) -> Value {
+        let res = self.post_json("/api/v1/applications", body, None).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        res.json()
+    }
+
+    /// An account with these grants (see [`TestApp::account`]), signed in.
+    pub async fn signed_in(&self, username: &str, grants: &[&str]) -> Session {
+        self.account(username, grants).await;
+        self.login(username, PASSWORD).await
+    }
+
+    /// The text of a page as a signed-in browser gets it.
+    pub async fn page_as(&self, s: &Session, uri: &str) -> String {
+        self.get_as(s, uri).await.text()
+    }
+
+    /// A read of the store that must succeed.
+    pub async fn read<T, F>(&self, work: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.state.store.read(work).await.unwrap()
+    }
+
+    /// A write to the store that must succeed.
+    pub async fn write<T, F>(&self, work: F) -> T
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.state.store.write(work).await.unwrap()
+    }
+
+    /// A page as a signed-in browser gets it, which must answer 200; its text.
+    pub async fn ok_page_as(&self, s: &Session, uri: &str) -> String {
+        let res = self.get_as(s, uri).await;
+        assert_eq!(res.status, StatusCode::OK, "{uri}");
+        res.text()
+    }
+
+    /// One run of the level sweeper: what it moved.
+    pub async fn sweep_moved(&self) -> Vec<onestop_store::levels::Moved> {
+        onestop_server::jobs::sweeper::sweep_once(&self.state)
+            .await
+            .unwrap()
+    }
+
+    /// The history events of an application, oldest first.
+    pub async fn events(&self, application: &str) -> Vec<onestop_store::applications::Event> {
+        let id = application.to_owned();
+        self.read(move |c| onestop_store::applications::events(c, &id))
+            .await
+    }
+
+    /// The outbox's rows, newest first (at most 100).
+    pub async fn outbox(&self) -> Vec<onestop_store::outbox::Delivery> {
+        self.read(|c| onestop_store::outbox::list(c, None, 100))
+            .await
+    }
+
+    /// The stored account of `username`.
+    pub async fn stored_account(&self, username: &str) -> onestop_store::accounts::Account {
+        let u = username.to_owned();
+        self.read(move |c| onestop_store::accounts::by_username(c, &u))
+            .await
+            .unwrap_or_else(|| panic!("no account {username}"))
     }
 
     pub async fn new(backend: Backend) -> TestApp {
@@ -256,6 +347,21 @@ impl TestApp {
             .1
     }
 
+    /// A decision with an opinion on an approval item at `version`, as a
+    /// signed-in browser (see [`As::decide_item`]).
+    pub async fn decide_as(
+        &self,
+        s: &Session,
+        item: &Value,
+        decision: &str,
+        opinion: &str,
+        version: impl Into<Value>,
+    ) -> Answer {
+        self.as_session(s)
+            .decide_item(item, decision, opinion, version)
+            .await
+    }
+
     /// The audit records of `action`, newest first (after the sink's queue
     /// is written).
     pub async fn audit_records(&self, action: &str) -> Vec<onestop_store::audit::AuditRecord> {
@@ -275,6 +381,17 @@ impl TestApp {
             })
             .await
             .unwrap()
+    }
+
+    /// The stored audit records as they stand (the sink's queue not
+    /// flushed), newest first, at most 1000.
+    pub async fn stored_audit(&self) -> Vec<onestop_store::audit::AuditRecord> {
+        let all = onestop_store::audit::AuditFilter {
+            limit: 1000,
+            ..Default::default()
+        };
+        self.read(move |c| onestop_store::audit::list(c, &all))
+            .await
     }
 
     /// The anonymous CSRF pair a browser gets from any form page.
@@ -307,23 +424,48 @@ impl TestApp {
 
     /// Posts the login form; returns the raw answer.
     pub async fn try_login(&self, username: &str, password: &str) -> Answer {
+        self.try_login_with(username, password, &[]).await
+    }
+
+    /// Posts the login form with these headers besides the anonymous CSRF
+    /// cookie (`x-test-peer`, `x-forwarded-for`, …); returns the raw answer.
+    pub async fn try_login_with(
+        &self,
+        username: &str,
+        password: &str,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let (cookie, token) = Self::anon_csrf();
-        let body = serde_urlencoded::to_string([
+        let form = [
             ("username", username),
             ("password", password),
             ("csrf_token", token.as_str()),
-        ])
-        .unwrap();
-        self.request(
-            Method::POST,
-            "/login",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &cookie),
-            ],
-            body,
-        )
-        .await
+        ];
+        let mut all = vec![("cookie", cookie.as_str())];
+        all.extend_from_slice(headers);
+        self.post_urlencoded("/login", &all, serde_urlencoded::to_string(form).unwrap())
+            .await
+    }
+
+    /// POST of a form body as it stands (no CSRF token added), with these
+    /// headers besides the form's content type.
+    pub async fn post_urlencoded(
+        &self,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> Answer {
+        let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        self.request(Method::POST, uri, &all, body).await
+    }
+
+    /// POST of a form body as it stands as a signed-in browser (its cookie,
+    /// no CSRF token added).
+    pub async fn post_raw_as(&self, s: &Session, uri: &str, body: impl Into<Body>) -> Answer {
+        let cookie = s.cookie_header();
+        self.post_urlencoded(uri, &[("cookie", &cookie)], body)
+            .await
     }
 
     /// GET as a signed-in browser.
@@ -336,16 +478,20 @@ impl TestApp {
         let mut pairs = pairs.to_vec();
         pairs.push(("csrf_token", &s.csrf));
         let body = serde_urlencoded::to_string(&pairs).unwrap();
-        self.request(
-            Method::POST,
-            uri,
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &s.cookie_header()),
-            ],
-            body,
-        )
-        .await
+        self.post_raw_as(s, uri, body).await
+    }
+
+    /// A form post as a signed-in browser that must be refused as invalid
+    /// (422); the page it answers.
+    pub async fn refused_form_as(&self, s: &Session, uri: &str, pairs: &[(&str, &str)]) -> String {
+        let res = self.post_form_as(s, uri, pairs).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            res.text()
+        );
+        res.text()
     }
 
     pub async fn request(
@@ -407,16 +553,8 @@ impl TestApp {
             pairs.push(("csrf_token", &token));
         }
         let body = serde_urlencoded::to_string(&pairs).unwrap();
-        self.request(
-            Method::POST,
-            uri,
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &cookie),
-            ],
-            body,
-        )
-        .await
+        self.post_urlencoded(uri, &[("cookie", &cookie)], body)
+            .await
     }
 }
 
@@ -531,6 +669,37 @@ impl<'a> As<'a> {
             .await
     }
 
+    /// `POST /api/v1/applications/{application}/cancel` with a reason.
+    pub async fn cancel(self, application: &str, reason: &str) -> Answer {
+        self.post(
+            &format!("/api/v1/applications/{application}/cancel"),
+            json!({ "reason": reason }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/applications/{application}/approval-case`.
+    pub async fn raise_case(self, application: &str, body: impl Borrow<Value>) -> Answer {
+        self.post(
+            &format!("/api/v1/applications/{application}/approval-case"),
+            body,
+        )
+        .await
+    }
+
+    /// A decision with an opinion on an approval item (`item["id"]`) at `version`.
+    pub async fn decide_item(
+        self,
+        item: &Value,
+        decision: &str,
+        opinion: &str,
+        version: impl Into<Value>,
+    ) -> Answer {
+        let body = json!({"decision": decision, "opinion": opinion, "version": version.into()});
+        self.decide(item["id"].as_str().expect("an item id"), body)
+            .await
+    }
+
     /// `POST /api/v1/approval-items/{item}/decision`.
     pub async fn decide(self, item: &str, body: impl Borrow<Value>) -> Answer {
         self.post(&format!("/api/v1/approval-items/{item}/decision"), body)
@@ -580,14 +749,93 @@ pub fn five_services() -> Value {
     body
 }
 
+/// An à-la-carte application of `applicant` (name, USCC) at `address`
+/// (district code, detail), with `contact` (name, phone), through
+/// `channel`, for `services`.
+pub fn a_la_carte(
+    applicant: [&str; 2],
+    address: [&str; 2],
+    contact: [&str; 2],
+    channel: &str,
+    services: Value,
+) -> Value {
+    let ([name, uscc], [district_code, detail]) = (applicant, address);
+    let [contact_name, phone] = contact;
+    json!({
+        "applicant": {"name": name, "uscc": uscc},
+        "address": {"district_code": district_code, "detail": detail},
+        "contact": {"name": contact_name, "phone": phone},
+        "mode": "a_la_carte",
+        "channel": channel,
+        "services": services,
+    })
+}
+
 /// A minimal one-service application.
 pub fn water_only(uscc: &str) -> Value {
-    json!({
-        "applicant": {"name": "随州市某某水产有限公司", "uscc": uscc},
-        "address": {"district_code": "421321", "detail": "厉山镇工业园1号"},
-        "contact": {"name": "李四", "phone": "0722-3334444"},
-        "mode": "a_la_carte",
-        "channel": "api",
-        "services": {"water": {"business_type": "temporary", "demand_tons_per_day": 2.5}}
-    })
+    a_la_carte(
+        ["随州市某某水产有限公司", uscc],
+        ["421321", "厉山镇工业园1号"],
+        ["李四", "0722-3334444"],
+        "api",
+        json!({"water": {"business_type": "temporary", "demand_tons_per_day": 2.5}}),
+    )
+}
+
+/// Field errors as [`Answer::field_codes`] lists them.
+pub fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+        .collect()
+}
+
+/// The approval item of department `dept` in a case.
+pub fn item(case: &Value, dept: &str) -> Value {
+    case["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["department"]["code"] == dept)
+        .unwrap_or_else(|| panic!("no item of {dept}: {case}"))
+        .clone()
+}
+
+/// The `id`s of a list's `items`, in order.
+pub fn item_ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `v["id"]` as a string.
+pub fn id_of(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_owned()
+}
+
+/// The id of an application's first work order.
+pub fn first_order(application: &Value) -> String {
+    id_of(&application["work_orders"][0])
+}
+
+/// Asserts that a page has every one of `needles`, showing the page when not.
+#[track_caller]
+pub fn assert_has(html: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(html.contains(needle), "{needle:?} missing from: {html}");
+    }
+}
+
+/// Asserts that an error body names each of these `(field, code)` pairs
+/// (among any others).
+#[track_caller]
+pub fn assert_fields_include(a: &Answer, expected: &[(&str, &str)]) {
+    let codes = a.field_codes();
+    for (field, code) in expected {
+        let pair = (field.to_string(), code.to_string());
+        assert!(codes.contains(&pair), "{field} {code}: {codes:?}");
+    }
 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use super::listener::{TlsListener, serve_in_background};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -11,7 +12,7 @@ use axum::routing::post;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
@@ -39,34 +40,6 @@ fn app(inner: &Inner) -> Router {
         .with_state(inner.clone())
 }
 
-/// Accepts TCP connections and completes the TLS handshake on each.
-struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
-    refused: Arc<Mutex<usize>>,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((tcp, addr)) = self.tcp.accept().await else {
-                continue;
-            };
-            match self.acceptor.accept(tcp).await {
-                Ok(tls) => return (tls, addr),
-                Err(_) => *self.refused.lock().unwrap() += 1,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
-}
-
 pub struct Gateway {
     pub addr: SocketAddr,
     https: bool,
@@ -80,16 +53,7 @@ impl Gateway {
         let inner = Inner::default();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = app(&inner);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Gateway {
-            addr,
-            https: false,
-            inner,
-            task,
-        }
+        Gateway::serve(listener, addr, false, inner)
     }
 
     /// HTTPS on a free port, presenting `cert_pem` (with `key_pem`).
@@ -115,14 +79,21 @@ impl Gateway {
             tcp,
             acceptor: TlsAcceptor::from(Arc::new(config)),
             refused: inner.refused_handshakes.clone(),
+            patience: None,
         };
-        let app = app(&inner);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        Gateway::serve(listener, addr, true, inner)
+    }
+
+    /// Serves the gateway's routes on `listener` (at `addr`).
+    fn serve<L>(listener: L, addr: SocketAddr, https: bool, inner: Inner) -> Gateway
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
+        let task = serve_in_background(listener, app(&inner));
         Gateway {
             addr,
-            https: true,
+            https,
             inner,
             task,
         }

@@ -315,24 +315,19 @@ fn parse(raw: &str) -> Received {
     }
 }
 
+/// Standard base64, padding and line breaks skipped.
 fn decode64(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let sextets: Vec<u32> = s
+        .bytes()
+        .filter_map(|c| ALPHABET.iter().position(|&a| a == c))
+        .map(|v| v as u32)
+        .collect();
     let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes().filter_map(val) {
-        acc = (acc << 6) | u32::from(c);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
+    // Four sextets are three bytes; a last group of two or three, one or two.
+    for group in sextets.chunks(4) {
+        let bits = group.iter().fold(0, |acc, &v| (acc << 6) | v) << (6 * (4 - group.len()));
+        out.extend_from_slice(&bits.to_be_bytes()[1..group.len()]);
     }
     out
 }
