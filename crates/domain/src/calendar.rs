@@ -19,6 +19,7 @@
 mod clock;
 mod data;
 mod hours;
+pub mod provisional;
 
 pub use clock::Clock;
 pub use data::{
