@@ -1,5 +1,6 @@
 //! The API error body (`spec/API.md`): `{"error": {"code", "message", "fields"?}}`.
 
+use crate::texts::{self, errors as t};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onestop_domain::calendar::CalendarError;
@@ -55,7 +56,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "validation_failed",
-            message: VALIDATION_MESSAGE.into(),
+            message: t::VALIDATION_FAILED.into(),
             fields,
             allowed: None,
         }
@@ -66,14 +67,14 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", NOT_FOUND_MESSAGE)
+        Self::new(StatusCode::NOT_FOUND, "not_found", t::NOT_FOUND)
     }
 
     pub fn too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("请求内容过大（上限 {} KB）", limit / 1024),
+            texts::fill(t::PAYLOAD_TOO_LARGE, &[("kb", &(limit / 1024))]),
         )
     }
 
@@ -81,7 +82,7 @@ impl ApiError {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
-            INTERNAL_MESSAGE,
+            t::INTERNAL,
         )
     }
 
@@ -124,34 +125,29 @@ impl From<StoreError> for ApiError {
             StoreError::Closed => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
-                CLOSED_MESSAGE,
+                t::SHUTTING_DOWN,
             ),
             _ => Self::internal(),
         }
     }
 }
 
-const VALIDATION_MESSAGE: &str = "申请内容有误，请按提示修改后重新提交";
-const NOT_FOUND_MESSAGE: &str = "未找到该记录";
-const INTERNAL_MESSAGE: &str = "系统繁忙，请稍后重试；已提交成功的申请不会丢失";
-const CLOSED_MESSAGE: &str = "服务正在重启，请稍后重试";
-
 /// The Chinese message answered for a use case's error (a fault's details
 /// are never shown).
 pub fn message_of(e: &crate::app::error::Error) -> String {
     use crate::app::error::Error;
     match e {
-        Error::Invalid(_) => VALIDATION_MESSAGE.into(),
+        Error::Invalid(_) => t::VALIDATION_FAILED.into(),
         Error::InvalidAs(message, _) => (*message).into(),
-        Error::NotFound => NOT_FOUND_MESSAGE.into(),
+        Error::NotFound => t::NOT_FOUND.into(),
         Error::Refused { message, .. } => message.clone(),
         Error::Calendar(e) if !calendar_status(e).is_server_error() => e.to_string(),
         Error::Store(StoreError::Conflict(_)) => match Error::stale_version() {
             Error::Refused { message, .. } => message,
-            _ => INTERNAL_MESSAGE.into(),
+            _ => t::INTERNAL.into(),
         },
-        Error::Store(StoreError::Closed) => CLOSED_MESSAGE.into(),
-        Error::Internal(_) | Error::Calendar(_) | Error::Store(_) => INTERNAL_MESSAGE.into(),
+        Error::Store(StoreError::Closed) => t::SHUTTING_DOWN.into(),
+        Error::Internal(_) | Error::Calendar(_) | Error::Store(_) => t::INTERNAL.into(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The Chinese texts that Rust code writes out (page notes, field errors,
-//! option labels, error pages, transport failures): kept in
-//! `crates/server/texts.toml` and compiled into constants here by
+//! option labels, error pages, API error messages, transport failures):
+//! kept in `crates/server/texts.toml` and compiled into constants here by
 //! `build.rs`, one module per table of the file (`texts::admin::KEY_REVOKED`).
 //! A text with placeholders (`{name}`) is filled in with [`fill`].
 //!

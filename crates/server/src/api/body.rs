@@ -4,6 +4,7 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::texts::{self, api as t};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -52,7 +53,7 @@ impl JsonObject {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_idempotency_key",
-                    "Idempotency-Key 须为 1–200 个可见字符",
+                    t::IDEMPOTENCY_KEY_INVALID,
                 )
             })?;
         Ok(Some(IdempotencyKey {
@@ -103,7 +104,7 @@ impl FromRequest<AppState> for JsonObject {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "请求内容须为 JSON（Content-Type: application/json）",
+                t::NOT_JSON,
             ));
         }
         if declared_length(&parts.headers).is_some_and(|n| n > state.body_limit) {
@@ -133,15 +134,14 @@ impl FromRequest<AppState> for JsonObject {
 /// Parses a JSON object body; anything else is `400 malformed_body`.
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::malformed(format!(
-            "请求内容不是有效的 JSON（第 {} 行第 {} 列）",
-            e.line(),
-            e.column()
+        ApiError::malformed(texts::fill(
+            t::JSON_INVALID,
+            &[("line", &e.line()), ("column", &e.column())],
         ))
     })?;
     match value {
         Value::Object(map) => Ok(map),
-        _ => Err(ApiError::malformed("请求内容须为 JSON 对象")),
+        _ => Err(ApiError::malformed(t::NOT_OBJECT)),
     }
 }
 

@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::app::applications::{self, Submitted};
 use crate::auth::{ApiCaller, forbidden};
 use crate::error::{ApiError, ErrorBody};
+use crate::texts;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -177,7 +178,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The answer to an API path that does not exist.
 pub fn no_such_path() -> Response {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "接口不存在").into_response()
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", texts::api::NO_SUCH_PATH).into_response()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -201,7 +202,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not_ready",
-                "数据库暂不可用",
+                texts::api::NOT_READY,
             )
             .into_response()
         }
@@ -352,7 +353,7 @@ pub(crate) fn parse_ymd(
         errors.push(FieldError::new(
             name,
             FieldCode::InvalidFormat,
-            "日期格式应为 YYYY-MM-DD",
+            texts::common::DATE_FORMAT,
         ));
     }
     d
@@ -390,7 +391,7 @@ async fn list_applications(
                 errors.push(FieldError::new(
                     "status",
                     FieldCode::UnknownValue,
-                    "状态取值无效",
+                    texts::api::STATUS_UNKNOWN,
                 ));
                 None
             }
@@ -421,7 +422,7 @@ async fn list_applications(
             errors.push(FieldError::new(
                 name,
                 FieldCode::TooLong,
-                "不能超过 64 个字符",
+                texts::api::FILTER_TOO_LONG,
             ));
             return None;
         }
@@ -475,7 +476,7 @@ async fn calendar_day(
         ApiError::validation(vec![FieldError::new(
             "date",
             FieldCode::InvalidFormat,
-            "日期格式应为 YYYY-MM-DD，例如 2026-02-14",
+            texts::api::CALENDAR_DATE_FORMAT,
         )])
     })?;
     Ok(Json(state.clock.get().calendar().day(date)?))
@@ -521,7 +522,7 @@ async fn calendar_deadline(
             errors.push(FieldError::new(
                 "from",
                 FieldCode::Required,
-                "请提供起算时间 from",
+                texts::api::DEADLINE_FROM_MISSING,
             ));
             None
         }
@@ -531,7 +532,7 @@ async fn calendar_deadline(
                 errors.push(FieldError::new(
                     "from",
                     FieldCode::InvalidFormat,
-                    "起算时间须为带时区的 RFC 3339 格式，例如 2026-11-27T16:00:00+08:00",
+                    texts::api::DEADLINE_FROM_FORMAT,
                 ));
                 None
             }
@@ -547,7 +548,7 @@ async fn calendar_deadline(
             errors.push(FieldError::new(
                 "working_days",
                 FieldCode::Required,
-                "请提供工作日数 working_days",
+                texts::api::WORKING_DAYS_MISSING,
             ));
             None
         }
@@ -557,7 +558,7 @@ async fn calendar_deadline(
                 errors.push(FieldError::new(
                     "working_days",
                     FieldCode::OutOfRange,
-                    "工作日数须在 0 到 365 之间",
+                    texts::api::WORKING_DAYS_RANGE,
                 ));
                 None
             }
@@ -565,7 +566,7 @@ async fn calendar_deadline(
                 errors.push(FieldError::new(
                     "working_days",
                     FieldCode::InvalidFormat,
-                    "工作日数须为数字",
+                    texts::api::WORKING_DAYS_FORMAT,
                 ));
                 None
             }

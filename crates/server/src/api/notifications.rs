@@ -100,7 +100,7 @@ pub async fn read_api(
             ApiError::validation(vec![FieldError::new(
                 "id",
                 onestop_domain::form::FieldCode::InvalidFormat,
-                "id 须为消息编号（整数）",
+                crate::texts::api::NOTIFICATION_ID,
             )])
         })?),
     };

@@ -2,6 +2,7 @@
 //! parameters as a struct (`axum::extract::Query`), and these turn the
 //! texts into typed values, naming each bad one as a field error (`422`).
 
+use crate::texts::{self, api as t};
 use onestop_domain::form::{FieldCode, FieldError};
 use onestop_store::paging::{self, PageAt};
 use serde::Deserialize;
@@ -38,10 +39,7 @@ pub fn page_at(
                 errors.push(FieldError::new(
                     "page",
                     FieldCode::OutOfRange,
-                    format!(
-                        "页码须为 1 到 {} 之间的整数；更后面的内容请以上一页返回的 next_cursor 作为 cursor 参数继续翻页",
-                        paging::MAX_PAGE
-                    ),
+                    texts::fill(t::PAGE_RANGE, &[("max", &paging::MAX_PAGE)]),
                 ));
                 PageAt::default()
             }
@@ -50,7 +48,7 @@ pub fn page_at(
             errors.push(FieldError::new(
                 "cursor",
                 FieldCode::InvalidFormat,
-                "page 与 cursor 只能使用其一",
+                t::PAGE_AND_CURSOR,
             ));
             PageAt::default()
         }
@@ -60,7 +58,7 @@ pub fn page_at(
                 errors.push(FieldError::new(
                     "cursor",
                     FieldCode::InvalidFormat,
-                    "翻页位置无效，请使用上一页返回的 next_cursor",
+                    t::CURSOR_INVALID,
                 ));
                 PageAt::default()
             }
@@ -77,7 +75,11 @@ pub fn parse_code<T>(
     let v = v.map(str::trim).filter(|s| !s.is_empty())?;
     let parsed = parse(v);
     if parsed.is_none() {
-        errors.push(FieldError::new(name, FieldCode::UnknownValue, "取值无效"));
+        errors.push(FieldError::new(
+            name,
+            FieldCode::UnknownValue,
+            t::UNKNOWN_VALUE,
+        ));
     }
     parsed
 }
@@ -97,7 +99,7 @@ pub fn parse_page(
                 errors.push(FieldError::new(
                     name,
                     FieldCode::OutOfRange,
-                    format!("须为 1 到 {max} 之间的整数"),
+                    texts::fill(t::NUMBER_RANGE, &[("max", &max)]),
                 ));
                 default
             }

@@ -65,7 +65,7 @@ pub async fn put_api(
             problems.push(FieldError::new(
                 k,
                 FieldCode::InvalidFormat,
-                "须为 true 或 false",
+                crate::texts::api::FLAG,
             ));
             false
         }
@@ -80,7 +80,7 @@ pub async fn put_api(
             problems.push(FieldError::new(
                 "email",
                 FieldCode::InvalidFormat,
-                "email 须为邮箱地址字符串或 null",
+                crate::texts::api::EMAIL_TYPE,
             ));
             None
         }

@@ -7,6 +7,7 @@ use crate::api::query::{page_at, parse_code, parse_page};
 use crate::app::workorders::*;
 use crate::auth::{ApiCaller, forbidden};
 use crate::error::{ApiError, ErrorBody};
+use crate::texts;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -142,7 +143,7 @@ pub async fn list_work_orders(
             errors.push(FieldError::new(
                 "unit",
                 FieldCode::UnknownValue,
-                "不是已配置的单位编码",
+                texts::api::UNIT_UNKNOWN,
             ));
             None
         }
@@ -150,7 +151,7 @@ pub async fn list_work_orders(
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                "无权查看该单位的工单",
+                texts::api::UNIT_FORBIDDEN,
             ));
         }
         Some(u) => Some(u.to_owned()),
@@ -252,7 +253,7 @@ pub async fn post_actions(
             return Err(ApiError::validation(vec![FieldError::new(
                 "actions",
                 FieldCode::Required,
-                format!("actions 须为 1–{MAX_BATCH_ACTIONS} 项操作的列表"),
+                texts::fill(texts::api::BATCH_SIZE, &[("max", &MAX_BATCH_ACTIONS)]),
             )]));
         }
     };

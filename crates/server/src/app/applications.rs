@@ -3,6 +3,7 @@
 use crate::AppState;
 use crate::app::error::{Error, Refusal};
 use crate::auth::Caller;
+use crate::texts::applications as t;
 use onestop_domain::access::{ApplicationFacts, Role, Subject, Visibility};
 use onestop_domain::application::{Application, fan_out};
 use onestop_domain::form::FieldCode;
@@ -91,7 +92,7 @@ pub fn idempotency_conflict() -> Error {
     Error::refused(
         Refusal::Conflict,
         "idempotency_conflict",
-        "该幂等键已用于内容不同的请求，请更换 Idempotency-Key",
+        t::IDEMPOTENCY_CONFLICT,
     )
 }
 
@@ -238,14 +239,14 @@ pub fn check_submitter(subject: &Subject, form: &ApplicationForm) -> Result<(), 
             errors.push(FieldError::new(
                 "hall_id",
                 FieldCode::NotAllowed,
-                "只能以本人所在营业厅的名义受理申请",
+                t::HALL_ONLY,
             ));
         }
     } else if !usccs.is_empty() && !usccs.contains(&form.applicant.uscc.as_str()) {
         errors.push(FieldError::new(
             "applicant.uscc",
             FieldCode::NotAllowed,
-            "只能为本账户所属企业（统一社会信用代码）提交申请",
+            t::ENTERPRISE_ONLY,
         ));
     }
     if errors.is_empty() {

@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::app::error::{Error, Refusal};
 use crate::app::workorders::stale_version;
 use crate::auth::Caller;
+use crate::texts::{self, approvals as t};
 use onestop_domain::access::{Role, Scope, Subject};
 use onestop_domain::application::{OrderStatus, Stage, UnitRef};
 use onestop_domain::approval::{self, CaseStatus, ItemStatus};
@@ -314,11 +315,7 @@ enum Decided {
 }
 
 fn works_moved() -> Error {
-    let mut e = Error::refused(
-        Refusal::Conflict,
-        "invalid_transition",
-        "该审批案件涉及的工单已不在并联审批环节（申请可能已撤销），请刷新后查看",
-    );
+    let mut e = Error::refused(Refusal::Conflict, "invalid_transition", t::WORKS_MOVED);
     e.set_allowed(Vec::new());
     e
 }
@@ -355,12 +352,12 @@ pub async fn raise(
             Some(_) => errors.push(FieldError::new(
                 format!("works.{i}"),
                 FieldCode::NotAllowed,
-                "该工单不在并联审批环节",
+                t::WORK_NOT_IN_APPROVAL,
             )),
             None => errors.push(FieldError::new(
                 format!("works.{i}"),
                 FieldCode::UnknownValue,
-                "不是本申请的工单",
+                t::WORK_NOT_OF_APPLICATION,
             )),
         }
     }
@@ -454,7 +451,7 @@ pub async fn raise(
             return Err(Error::refused(
                 Refusal::Conflict,
                 "case_exists",
-                "该申请已有并联审批案件",
+                t::CASE_EXISTS,
             ));
         }
         Raised::Moved => return Err(works_moved()),
@@ -517,7 +514,7 @@ pub async fn decide(
         return Err(stale_version());
     }
     if item.status != ItemStatus::Pending {
-        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", "该审批事项已办结");
+        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", t::ITEM_DECIDED);
         e.set_allowed(Vec::new());
         return Err(e);
     }
@@ -642,10 +639,7 @@ pub async fn resubmit(
         let mut e = Error::refused(
             Refusal::Conflict,
             "invalid_transition",
-            format!(
-                "审批案件当前为“{}”，只有未通过的案件才能修改后重新提交",
-                case.status.label_zh()
-            ),
+            texts::fill(t::CASE_NOT_REJECTED, &[("status", &case.status.label_zh())]),
         );
         e.set_allowed(Vec::new());
         return Err(e);
@@ -788,7 +782,7 @@ impl DecisionInput {
                 errors.push(FieldError::new(
                     "decision",
                     FieldCode::UnknownValue,
-                    "decision 须为 approve 或 reject",
+                    t::DECISION_UNKNOWN,
                 ));
                 None
             }
@@ -796,14 +790,14 @@ impl DecisionInput {
                 errors.push(FieldError::new(
                     "decision",
                     FieldCode::Required,
-                    "请选择同意或不同意",
+                    t::DECISION_MISSING,
                 ));
                 None
             }
         };
         let opinion = onestop_domain::text::check_field(
             "opinion",
-            "审批意见",
+            t::OPINION,
             TextKind::Opinion,
             body.get("opinion").and_then(|o| o.as_str()),
             true,
@@ -813,7 +807,7 @@ impl DecisionInput {
             None
         })
         .unwrap_or_default();
-        let version = seen_version(body, "审批事项", &mut errors);
+        let version = seen_version(body, t::ITEM, &mut errors);
         match (decision, version) {
             (Some(decision), Some(version)) if errors.is_empty() => Ok(Self {
                 decision,
@@ -850,18 +844,18 @@ impl RevisionInput {
                         None
                     }),
                 None => {
-                    errors.push(FieldError::new(name, FieldCode::InvalidFormat, "须为文本"));
+                    errors.push(FieldError::new(name, FieldCode::InvalidFormat, t::NOT_TEXT));
                     None
                 }
             },
         };
-        let note = text("note", "修改说明", TextKind::Note);
-        let place = text("place", "施工地点", TextKind::Place);
+        let note = text("note", t::NOTE, TextKind::Note);
+        let place = text("place", t::PLACE, TextKind::Place);
         if note.is_none() && !errors.iter().any(|e| e.field == "note") {
             errors.push(FieldError::new(
                 "note",
                 FieldCode::Required,
-                "请说明针对审批意见所作的修改",
+                t::NOTE_MISSING,
             ));
         }
         let mut date = |name: &str| match body.get(name) {
@@ -872,7 +866,7 @@ impl RevisionInput {
                     errors.push(FieldError::new(
                         name,
                         FieldCode::InvalidFormat,
-                        "日期格式应为 YYYY-MM-DD",
+                        texts::common::DATE_FORMAT,
                     ));
                 }
                 d
@@ -880,7 +874,7 @@ impl RevisionInput {
         };
         let from = date("from");
         let to = date("to");
-        let version = seen_version(body, "审批案件", &mut errors);
+        let version = seen_version(body, t::CASE, &mut errors);
         match (note, version) {
             (Some(note), Some(version)) if errors.is_empty() => Ok(Self {
                 version,
@@ -906,7 +900,7 @@ fn seen_version(
         errors.push(FieldError::new(
             "version",
             FieldCode::Required,
-            format!("请提供所见{what}的版本号 version"),
+            texts::fill(t::VERSION_MISSING, &[("what", &what)]),
         ));
     }
     version

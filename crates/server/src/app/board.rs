@@ -17,6 +17,7 @@
 
 use crate::AppState;
 use crate::app::error::Error;
+use crate::texts::{self, board as t};
 use onestop_domain::application::{Level, OrderStatus, Stage, UnitRef};
 use onestop_domain::config::{CityConfig, UnitKind};
 use onestop_domain::form::{FieldCode, FieldError};
@@ -93,7 +94,7 @@ fn parse_date(name: &str, v: Option<&str>, errors: &mut Vec<FieldError>) -> Opti
         errors.push(FieldError::new(
             name,
             onestop_domain::form::FieldCode::InvalidFormat,
-            "日期格式应为 YYYY-MM-DD",
+            texts::common::DATE_FORMAT,
         ));
     }
     d
@@ -127,14 +128,14 @@ pub fn params(
         "district",
         q.district.as_deref(),
         config.district(&trimmed(&q.district)).is_some(),
-        "区县取值无效",
+        t::DISTRICT_UNKNOWN,
         &mut errors,
     );
     let service = parse_code(
         "service",
         q.service.as_deref(),
         config.service(&trimmed(&q.service)).is_some(),
-        "业务取值无效",
+        t::SERVICE_UNKNOWN,
         &mut errors,
     );
     let to = parse_date("to", q.to.as_deref(), &mut errors);
@@ -148,13 +149,13 @@ pub fn params(
         errors.push(FieldError::new(
             "from",
             FieldCode::OutOfRange,
-            "开始日期不能晚于结束日期",
+            t::FROM_AFTER_TO,
         ));
     } else if (to - from).whole_days() >= MAX_DAYS {
         errors.push(FieldError::new(
             "from",
             FieldCode::OutOfRange,
-            format!("统计期间最长 {MAX_DAYS} 天"),
+            texts::fill(t::TOO_LONG, &[("days", &MAX_DAYS)]),
         ));
     }
     if !errors.is_empty() {

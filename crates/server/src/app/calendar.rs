@@ -34,7 +34,7 @@ fn clock_from(state: &AppState, overrides: &str) -> Result<Clock, Error> {
 
 fn invalid(problems: Vec<String>) -> Error {
     Error::InvalidAs(
-        "日历文件有误，请按提示修改后重新导入",
+        crate::texts::calendar::IMPORT_INVALID,
         problems
             .into_iter()
             .map(|p| FieldError {

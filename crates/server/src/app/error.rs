@@ -1,6 +1,7 @@
 //! The use cases' one error type. The JSON API turns it into the error
 //! body (`crate::error::ApiError`), the pages into the Chinese error page.
 
+use crate::texts;
 use onestop_domain::calendar::CalendarError;
 use onestop_domain::form::FieldError;
 use onestop_store::StoreError;
@@ -77,7 +78,7 @@ impl Error {
     }
 
     pub fn forbidden() -> Self {
-        Self::refused(Refusal::Forbidden, "forbidden", "无权执行此操作")
+        Self::refused(Refusal::Forbidden, "forbidden", texts::auth::FORBIDDEN)
     }
 
     pub fn unauthenticated(message: &str) -> Self {
@@ -93,7 +94,7 @@ impl Error {
         Self::refused(
             Refusal::Conflict,
             "stale_version",
-            "该工单已被他人处理，请刷新后按最新状态重新操作",
+            texts::errors::STALE_VERSION,
         )
     }
 

@@ -7,6 +7,7 @@ use crate::app::error::{Error, Refusal};
 use crate::app::messages;
 use crate::app::workorders::visible_order;
 use crate::auth::Caller;
+use crate::texts::reminders as t;
 use onestop_domain::access::{Capability, Subject};
 use onestop_domain::application::OrderStatus;
 use onestop_domain::text::TextKind;
@@ -66,7 +67,7 @@ pub struct ReminderInput {
 impl ReminderInput {
     pub fn parse(note: Option<&str>) -> Result<Self, Error> {
         Ok(Self {
-            note: text(note, "note", "督办意见", true)?.unwrap_or_default(),
+            note: text(note, "note", t::NOTE, true)?.unwrap_or_default(),
         })
     }
 }
@@ -80,7 +81,7 @@ pub struct AcknowledgementInput {
 impl AcknowledgementInput {
     pub fn parse(reply: Option<&str>) -> Result<Self, Error> {
         Ok(Self {
-            reply: text(reply, "reply", "回复", false)?,
+            reply: text(reply, "reply", t::REPLY, false)?,
         })
     }
 }
@@ -100,11 +101,7 @@ pub async fn send(
     }
     let o = &row.item.order;
     if !matches!(o.status, OrderStatus::Open | OrderStatus::Returned) {
-        let mut e = Error::refused(
-            Refusal::Conflict,
-            "invalid_transition",
-            "该工单已办结，无需督办",
-        );
+        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", t::ORDER_CLOSED);
         e.set_allowed(Vec::new());
         return Err(e);
     }
@@ -240,7 +237,7 @@ pub async fn acknowledge(
         })
         .await?;
     if !done {
-        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", "该督办已确认收到");
+        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", t::ACKNOWLEDGED);
         e.set_allowed(Vec::new());
         return Err(e);
     }

@@ -76,7 +76,7 @@ pub async fn save(
         return Err(Error::Invalid(vec![FieldError::new(
             "email",
             FieldCode::InvalidFormat,
-            "请输入有效的电子邮箱地址，例如 zhang.san@example.com",
+            crate::texts::settings::EMAIL_INVALID,
         )]));
     }
     let now_ms = state.now_ms();

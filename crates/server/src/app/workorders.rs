@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::app::error::{Error, Refusal};
 use crate::app::messages;
 use crate::auth::Caller;
+use crate::texts::{self, work_orders as t};
 use onestop_domain::access::Subject;
 use onestop_domain::application::{Level, OrderStatus, WorkOrderItem};
 use onestop_domain::clock::StageClock;
@@ -262,7 +263,7 @@ impl ActionInput {
                 errors.push(FieldError::new(
                     format!("{prefix}action"),
                     FieldCode::Required,
-                    "请指明操作 action",
+                    t::ACTION_MISSING,
                 ));
                 None
             }
@@ -273,7 +274,7 @@ impl ActionInput {
                 errors.push(FieldError::new(
                     format!("{prefix}version"),
                     FieldCode::InvalidFormat,
-                    "version 须为所见工单的版本号（正整数）",
+                    t::VERSION_INVALID,
                 ));
                 None
             }
@@ -281,7 +282,7 @@ impl ActionInput {
                 errors.push(FieldError::new(
                     format!("{prefix}version"),
                     FieldCode::Required,
-                    "请提供所见工单的版本号 version",
+                    t::VERSION_MISSING,
                 ));
                 None
             }
@@ -317,12 +318,12 @@ impl BatchItem {
             None => Err(Error::Invalid(vec![FieldError::new(
                 format!("actions.{i}"),
                 FieldCode::InvalidFormat,
-                "每项操作须为 JSON 对象",
+                t::BATCH_ITEM_NOT_OBJECT,
             )])),
             Some(_) if work_order_id.is_empty() => Err(Error::Invalid(vec![FieldError::new(
                 format!("actions.{i}.work_order_id"),
                 FieldCode::Required,
-                "请指明工单 work_order_id",
+                t::BATCH_ORDER_MISSING,
             )])),
             Some(_) if work_order_id.len() > 64 => Err(Error::NotFound),
             Some(body) => ActionInput::from_json(body, &format!("actions.{i}.")),
@@ -635,10 +636,12 @@ impl ActJob {
                     let mut err = Error::refused(
                         Refusal::Conflict,
                         "invalid_transition",
-                        format!(
-                            "工单当前处于“{}（{}）”，不能执行该操作",
-                            order.stage.label_zh(),
-                            order.status.label_zh()
+                        texts::fill(
+                            t::WRONG_STATE,
+                            &[
+                                ("stage", &order.stage.label_zh()),
+                                ("status", &order.status.label_zh()),
+                            ],
                         ),
                     );
                     err.set_allowed(allowed);
@@ -782,11 +785,7 @@ pub async fn cancel_application(
         });
     }
     if updates.is_empty() {
-        let mut err = Error::refused(
-            Refusal::Conflict,
-            "invalid_transition",
-            "该申请已办结或已撤销，不能再撤销",
-        );
+        let mut err = Error::refused(Refusal::Conflict, "invalid_transition", t::ALREADY_CLOSED);
         err.set_allowed(Vec::new());
         return Err(err);
     }
@@ -848,7 +847,7 @@ pub async fn propose_survey(
             return Err(Error::refused(
                 Refusal::Conflict,
                 "survey_exists",
-                "该申请已约定联合踏勘时间；如需改期，请带上所见的 version 重新提交",
+                t::SURVEY_EXISTS,
             ));
         }
         Outcome::Stale => return Err(stale_version()),
@@ -883,7 +882,11 @@ impl SurveyInput {
         let mut errors = Vec::new();
         let at = match body.get("at").and_then(|v| v.as_str()) {
             None => {
-                errors.push(FieldError::new("at", FieldCode::Required, "请填写踏勘时间"));
+                errors.push(FieldError::new(
+                    "at",
+                    FieldCode::Required,
+                    t::SURVEY_AT_MISSING,
+                ));
                 None
             }
             Some(s) => match onestop_domain::timefmt::parse(s) {
@@ -891,7 +894,7 @@ impl SurveyInput {
                     errors.push(FieldError::new(
                         "at",
                         FieldCode::InvalidFormat,
-                        "踏勘时间须为带时区的时间，例如 2026-12-01T09:00:00+08:00",
+                        t::SURVEY_AT_FORMAT,
                     ));
                     None
                 }
@@ -899,7 +902,7 @@ impl SurveyInput {
                     errors.push(FieldError::new(
                         "at",
                         FieldCode::NotInFuture,
-                        "踏勘时间须晚于当前时间",
+                        t::SURVEY_AT_PAST,
                     ));
                     None
                 }
@@ -914,7 +917,7 @@ impl SurveyInput {
                     errors.push(FieldError::new(
                         "version",
                         FieldCode::InvalidFormat,
-                        "version 须为正整数",
+                        t::SURVEY_VERSION_INVALID,
                     ));
                     None
                 }

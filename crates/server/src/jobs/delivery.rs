@@ -17,6 +17,7 @@ use crate::app::error::Error;
 use crate::notify::SendError;
 use crate::notify::mail::{self, Mailer};
 use crate::notify::sms::{self, Sms, SmsGateway};
+use crate::texts;
 use onestop_domain::config::CityConfig;
 use onestop_store::notifications::Outward;
 use onestop_store::outbox::{self, Delivery};
@@ -169,7 +170,7 @@ async fn attempt(state: &AppState, d: &Deliverer, row: Delivery) -> Result<Outco
                     })
                     .await
             }
-            None => Err(SendError::Transient("邮件通道未配置".into())),
+            None => Err(SendError::Transient(texts::mail::UNCONFIGURED.into())),
         },
         "sms" => match (&state.config.notify.sms, &d.sms) {
             (Some(cfg), Some(gw)) => {
@@ -182,9 +183,12 @@ async fn attempt(state: &AppState, d: &Deliverer, row: Delivery) -> Result<Outco
                 })
                 .await
             }
-            _ => Err(SendError::Transient("短信通道未配置".into())),
+            _ => Err(SendError::Transient(texts::sms::UNCONFIGURED.into())),
         },
-        other => Err(SendError::Permanent(format!("未知通道 {other}"))),
+        other => Err(SendError::Permanent(texts::fill(
+            texts::deliveries::UNKNOWN_CHANNEL,
+            &[("channel", &other)],
+        ))),
     };
     let now_ms = state.now_ms();
     let (worker, id) = (d.worker.clone(), row.id);
@@ -221,12 +225,11 @@ async fn attempt(state: &AppState, d: &Deliverer, row: Delivery) -> Result<Outco
 fn email_text(state: &AppState, row: &Delivery) -> String {
     let mut text = format!("{}\n\n{}\n", row.title, row.body);
     if let (Some(base), Some(link)) = (&state.config.notify.public_url, &row.link) {
-        text.push_str(&format!("\n查看详情：{base}{link}\n"));
+        let url = format!("{base}{link}");
+        let details = texts::fill(texts::email::DETAILS, &[("url", &url)]);
+        text.push_str(&format!("\n{details}\n"));
     }
-    text.push_str(
-        "\n—\n本邮件由水电气暖网联合报装服务平台自动发送，请勿直接回复。\
-         如不需要邮件通知，请登录平台在“我的账户 → 通知设置”中关闭。\n",
-    );
+    text.push_str(&format!("\n—\n{}\n", texts::email::FOOTER));
     text
 }
 

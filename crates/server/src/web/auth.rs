@@ -403,7 +403,9 @@ async fn account_page(
             display_name: account.display_name.clone(),
             phone: account.phone.as_deref().map(mask_phone).unwrap_or_default(),
             enterprise: match (&account.enterprise_name, &account.uscc) {
-                (Some(n), Some(u)) => format!("{n}（{u}）"),
+                (Some(n), Some(u)) => {
+                    texts::fill(texts::common::NAME_WITH_CODE, &[("name", n), ("code", u)])
+                }
                 (None, Some(u)) => u.clone(),
                 _ => String::new(),
             },

@@ -172,7 +172,10 @@ fn view(state: &AppState, p: &BoardParams, b: &Board) -> BoardView {
                 unit: o.unit.name.clone(),
                 stage: match o.status {
                     onestop_domain::application::OrderStatus::Open => o.stage.label_zh().into(),
-                    s => format!("{}（{}）", o.stage.label_zh(), s.label_zh()),
+                    s => texts::fill(
+                        texts::common::STAGE_WITH_STATUS,
+                        &[("stage", &o.stage.label_zh()), ("status", &s.label_zh())],
+                    ),
                 },
                 due: when(state, o.due_at),
                 due_iso: timefmt::format(o.due_at),
