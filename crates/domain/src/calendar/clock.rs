@@ -91,6 +91,14 @@ impl Clock {
         }
     }
 
+    /// Whether the day of `instant` (at the configured offset) is only
+    /// provisional: a deadline falling on it was counted on the statutory
+    /// rules, not on an official notice.
+    pub fn is_provisional(&self, instant: i64) -> bool {
+        self.to_local(instant)
+            .is_some_and(|t| self.calendar.is_provisional(t.date()))
+    }
+
     pub fn calendar(&self) -> &Calendar {
         &self.calendar
     }

@@ -67,7 +67,7 @@ impl DayKind {
     }
 
     fn from_code(code: u8) -> Self {
-        match code {
+        match code & !PROVISIONAL {
             0 => DayKind::Workday,
             1 => DayKind::Weekend,
             2 => DayKind::Holiday,
@@ -90,6 +90,10 @@ pub struct DayInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(example = "春节"))]
     pub name: Option<String>,
+    /// Present (`true`) for a day the official notice does not cover yet:
+    /// derived from the statutory rules, to be replaced by the import.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
 }
 
 /// Where a year's calendar comes from.
@@ -403,6 +407,8 @@ fn builtin_day(date: Date) -> Option<(DayKind, Option<&'static str>)> {
 
 /// Marker for an uncovered day in [`Calendar::kinds`].
 const MISSING: u8 = u8::MAX;
+/// Bit set on the kind code of a provisional day.
+const PROVISIONAL: u8 = 0x40;
 
 /// The official working-day calendar over a dense range of dates.
 #[derive(Debug, Clone)]
@@ -415,6 +421,8 @@ pub struct Calendar {
     name_idx: Vec<u16>,
     names: Vec<String>,
     coverage: Vec<YearCoverage>,
+    /// The first and last provisional day, when there are any.
+    provisional: Option<(Date, Date)>,
 }
 
 impl Calendar {
@@ -517,6 +525,7 @@ impl Calendar {
             name_idx,
             names,
             coverage,
+            provisional: None,
         })
     }
 
@@ -527,6 +536,71 @@ impl Calendar {
             Ok(c) => c,
             Err(e) => unreachable!("built-in calendar: {e}"),
         }
+    }
+
+    /// This calendar with the days its official data leaves uncovered, from
+    /// its first covered day to the end of the second year after its last
+    /// covered year, filled by the statutory rules
+    /// ([`provisional`](super::provisional)) and marked provisional: a
+    /// deadline past the last official notice can still be counted, as an
+    /// estimate, until the next year's notice is imported. Years the rules do
+    /// not reach stay uncovered.
+    pub fn with_provisional(mut self) -> Calendar {
+        let Some(last_year) = self.coverage.last().map(|c| c.year) else {
+            return self;
+        };
+        let end = year_last(last_year.saturating_add(2));
+        let len = usize::try_from(epoch_day(end) - self.first_epoch_day + 1).unwrap_or(0);
+        if len > self.kinds.len() {
+            self.kinds.resize(len, MISSING);
+            self.name_idx.resize(len, 0);
+        }
+        let mut rules: BTreeMap<i32, Option<BTreeMap<Date, &'static str>>> = BTreeMap::new();
+        for i in 0..self.kinds.len() {
+            if self.kinds[i] != MISSING {
+                continue;
+            }
+            let Some(date) = date_from_epoch_day(self.first_epoch_day + i as i64) else {
+                continue;
+            };
+            let Some(holidays) = rules
+                .entry(date.year())
+                .or_insert_with(|| super::provisional::holidays(date.year()))
+            else {
+                continue;
+            };
+            let (kind, name) = match holidays.get(&date) {
+                Some(name) => (DayKind::Holiday, Some(*name)),
+                None if is_weekend(date.weekday()) => (DayKind::Weekend, None),
+                None => (DayKind::Workday, None),
+            };
+            self.kinds[i] = kind.code() | PROVISIONAL;
+            self.name_idx[i] = match name {
+                None => 0,
+                Some(name) => match self.names.iter().position(|s| s == name) {
+                    Some(k) => k as u16 + 1,
+                    None => {
+                        self.names.push(name.to_owned());
+                        self.names.len() as u16
+                    }
+                },
+            };
+            self.provisional = Some(match self.provisional {
+                None => (date, date),
+                Some((first, _)) => (first, date),
+            });
+        }
+        self
+    }
+
+    /// The first and last day filled in provisionally, if any.
+    pub fn provisional_range(&self) -> Option<(Date, Date)> {
+        self.provisional
+    }
+
+    /// Whether `date` is a provisional day.
+    pub fn is_provisional(&self, date: Date) -> bool {
+        self.day(date).is_ok_and(|d| d.provisional)
     }
 
     /// The kind of `date`, or [`CalendarError::YearMissing`] outside the coverage.
@@ -583,6 +657,7 @@ impl Calendar {
             working: kind.is_working(),
             kind,
             name,
+            provisional: self.kinds[i] & PROVISIONAL != 0 && self.kinds[i] != MISSING,
         }
     }
 

@@ -228,4 +228,72 @@ mod tests {
         assert_eq!(holidays(2100), None);
         assert!(holidays(2099).is_some());
     }
+
+    #[test]
+    fn the_calendar_fills_what_the_notices_leave_and_marks_it() {
+        use crate::calendar::{CalendarOverrides, Clock, WorkingHours};
+        let official = Calendar::builtin();
+        let cal = official.clone().with_provisional();
+        // Official days are as they were, and not marked.
+        for d in [
+            date!(2026 - 02 - 14),
+            date!(2026 - 10 - 01),
+            date!(2026 - 12 - 25),
+        ] {
+            assert_eq!(cal.day(d), official.day(d), "{d}");
+            assert!(!cal.is_provisional(d));
+        }
+        // After the last official day: the rules, marked.
+        assert_eq!(
+            cal.provisional_range(),
+            Some((date!(2026 - 12 - 26), date!(2028 - 12 - 31)))
+        );
+        let day = |d: Date| {
+            let i = cal.day(d).unwrap();
+            (i.kind, i.name, i.provisional)
+        };
+        assert_eq!(day(date!(2026 - 12 - 28)), (DayKind::Workday, None, true));
+        assert_eq!(day(date!(2027 - 01 - 02)), (DayKind::Weekend, None, true));
+        assert_eq!(
+            day(date!(2027 - 02 - 09)),
+            (DayKind::Holiday, Some("春节".into()), true)
+        );
+        assert_eq!(
+            serde_json::to_value(cal.day(date!(2027 - 01 - 01)).unwrap()).unwrap(),
+            serde_json::json!({"date": "2027-01-01", "working": false, "kind": "holiday",
+                               "name": "元旦", "provisional": true})
+        );
+        // Beyond the second year after the last notice: still missing.
+        assert!(cal.day(date!(2029 - 01 - 01)).is_err());
+        assert_eq!(official.provisional_range(), None);
+
+        // A deadline counted across the gap, and marked by the clock.
+        let hours =
+            WorkingHours::parse(&["08:30-12:00".into(), "14:30-17:30".into()], 480).unwrap();
+        let clock = Clock::new(cal, hours.clone());
+        let from = time::macros::datetime!(2026-12-24 16:00 +8);
+        let due = clock.add_working_days(from, 3.0).unwrap();
+        // Thu 24, Fri 25 (official), then Mon 28, Tue 29 (provisional).
+        assert_eq!(due, time::macros::datetime!(2026-12-29 16:00 +8));
+        assert!(clock.is_provisional(due.unix_timestamp()));
+        assert!(!clock.is_provisional(from.unix_timestamp()));
+
+        // The official 2027 notice, imported: nothing of 2027 is provisional
+        // any more, and its own make-up day counts.
+        let overrides = CalendarOverrides::from_toml(
+            "[[years]]\nyear = 2027\n[[days]]\ndate = \"2027-02-20\"\nkind = \"makeup_workday\"\nname = \"春节\"\n",
+        )
+        .unwrap();
+        let imported = Calendar::new(Some(&overrides)).unwrap().with_provisional();
+        assert!(!imported.is_provisional(date!(2026 - 12 - 28)));
+        assert!(!imported.is_provisional(date!(2027 - 12 - 31)));
+        assert!(imported.is_provisional(date!(2028 - 01 - 03)));
+        assert_eq!(
+            imported.provisional_range(),
+            Some((date!(2028 - 01 - 01), date!(2029 - 12 - 31)))
+        );
+        let clock = Clock::new(imported, hours);
+        let due = clock.add_working_days(from, 3.0).unwrap();
+        assert!(!clock.is_provisional(due.unix_timestamp()));
+    }
 }
