@@ -180,6 +180,11 @@ pub struct WorkOrder {
     #[serde(with = "crate::timefmt::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub due_at: OffsetDateTime,
+    /// Present (`true`) while the deadline falls on a day the official
+    /// holiday notice does not cover yet: counted on the statutory rules,
+    /// and recounted when the notice is imported.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
     pub level: Level,
     pub version: i64,
 }

@@ -748,8 +748,10 @@ fn load_city(path: Option<&Path>) -> Result<City> {
         }
         None => None,
     };
-    let calendar =
-        Calendar::new(overrides.as_ref()).map_err(|e| anyhow::anyhow!("calendar: {e}"))?;
+    // Past the last official notice, the statutory rules, marked provisional.
+    let calendar = Calendar::new(overrides.as_ref())
+        .map_err(|e| anyhow::anyhow!("calendar: {e}"))?
+        .with_provisional();
     let hours = WorkingHours::parse(
         &config.working_time.periods,
         config.working_time.utc_offset_minutes,

@@ -405,6 +405,9 @@ pub struct Caller {
     pub csrf_cookie: Option<String>,
     /// Unread in-app messages of a signed-in account (pages only).
     pub unread: Option<i64>,
+    /// For an administrator's pages: the year whose official holiday notice
+    /// is due to be imported (see `app::calendar::notice_due`).
+    pub notice_due: Option<i32>,
     /// The request's refusal slot (`refusals`): the access checks that
     /// hide a record say so through it.
     pub mark: crate::refusals::Mark,
@@ -513,6 +516,7 @@ impl Caller {
             https,
             csrf_cookie: cookie(headers, CSRF_COOKIE).map(str::to_owned),
             unread: None,
+            notice_due: None,
             mark: parts
                 .extensions
                 .get::<crate::refusals::Mark>()
@@ -608,8 +612,15 @@ impl Caller {
                         csrf_token: s.csrf_token,
                     });
                     caller.subject = Subject::Account(account_subject(&a));
-                    // The pages' message bell (the API has its own endpoint).
+                    // The pages' message bell (the API has its own endpoint),
+                    // and for administrators the holiday notice still to import.
                     if !parts.uri.path().starts_with("/api/") && !a.must_change_password {
+                        if a.grants.iter().any(|(r, _)| r == "admin") {
+                            caller.notice_due = crate::app::calendar::notice_due(
+                                &state.clock.get(),
+                                state.now().date(),
+                            );
+                        }
                         let id = a.id.clone();
                         caller.unread = Some(
                             state

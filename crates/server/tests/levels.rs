@@ -19,6 +19,7 @@ on_both_databases!(
     a_supervisor_reminds_and_the_unit_acknowledges,
     approval_items_warn_their_department,
     a_calendar_import_moves_open_deadlines,
+    a_deadline_past_the_last_notice_is_provisional_until_the_import,
 );
 
 async fn level_events(app: &TestApp, application: &str) -> Vec<(String, i64)> {
@@ -470,4 +471,74 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
         page.contains("1 个在办工单的办理时限已按新日历重新计算"),
         "{page}"
     );
+}
+
+/// From 2026-12-26 no official notice covers the days (the built-in data
+/// ends on 2026-12-25). A submission on a hand-set Monday 2026-12-28 still
+/// gets its deadline, counted on the statutory rules and marked provisional
+/// in the API and on the pages; importing the 2027 notice recounts it on
+/// the official days (here the notice makes that Monday a holiday) and
+/// clears the mark.
+async fn a_deadline_past_the_last_notice_is_provisional_until_the_import(backend: Backend) {
+    use onestop_domain::calendar::{Calendar, Clock};
+    let app = TestApp::at_time(backend, "2026-12-28T10:00:00+08:00").await;
+    // The built-in official data only, without the tests' 2027 fixture.
+    let hours = app.state.clock.get().hours().clone();
+    app.state.clock.set(
+        std::sync::Arc::new(Clock::new(Calendar::builtin().with_provisional(), hours)),
+        0,
+    );
+    app.account("admin", &["admin"]).await;
+    let created = app.submit_created(&water_only(USCC)).await;
+    let oid = first_order(&created);
+    // Half a working day from 10:00: 12:00, then 14:30 + 1 h 15 min.
+    assert_eq!(
+        created["work_orders"][0]["due_at"],
+        "2026-12-28T15:45:00+08:00"
+    );
+    assert_eq!(created["work_orders"][0]["provisional"], true);
+    let order = app.work_order(&oid).await;
+    assert_eq!(order["provisional"], true);
+    let day = app.get("/api/v1/calendar/days/2026-12-28").await.json();
+    assert_eq!(
+        day,
+        json!({"date": "2026-12-28", "working": true, "kind": "workday", "provisional": true})
+    );
+    let admin = app.login("admin", PASSWORD).await;
+    let mark = "暂按法定节假日推算";
+    let page = app.page_as(&admin, &format!("/work-orders/{oid}")).await;
+    assert!(
+        page.contains(&format!("2026年12月28日 15:45（{mark}")),
+        "{page}"
+    );
+    // Administrators are asked for the notice on every page until it is in;
+    // nobody else is.
+    let banner = "2027年国家法定节假日安排尚未导入";
+    assert!(page.contains(banner), "{page}");
+    app.account("enterprise", &["applicant:91421300MA49ABCD17"])
+        .await;
+    let enterprise = app.login("enterprise", PASSWORD).await;
+    assert!(
+        !app.page_as(&enterprise, "/applications")
+            .await
+            .contains(banner)
+    );
+
+    onestop_server::app::calendar::import(
+        &app.state,
+        "account:admin",
+        "[[years]]\nyear = 2027\n[[days]]\ndate = \"2026-12-28\"\nkind = \"holiday\"\nname = \"元旦\"\n"
+            .into(),
+    )
+    .await
+    .unwrap();
+    let order = app.work_order(&oid).await;
+    // The stage started on what is now a holiday: its half day runs from
+    // Tuesday's opening, 08:30 + 3 h 15 min.
+    assert_eq!(order["due_at"], "2026-12-29T11:45:00+08:00");
+    assert!(order.get("provisional").is_none(), "{order}");
+    let page = app.page_as(&admin, &format!("/work-orders/{oid}")).await;
+    assert!(!page.contains(mark), "{page}");
+    assert!(!page.contains(banner), "{page}");
+    assert!(page.contains("2026年12月29日 11:45"), "{page}");
 }

@@ -157,6 +157,7 @@ pub fn insert(
             stage: Stage::Acceptance,
             status: OrderStatus::Open,
             due_at: timefmt::from_ms(o.due_at_ms, offset),
+            provisional: false,
             level: Level::Normal,
             version: 1,
         });
@@ -263,6 +264,7 @@ pub(crate) fn decode_order(
         stage: decode_enum(r.text(5)?, Stage::parse)?,
         status: decode_enum(r.text(6)?, OrderStatus::parse)?,
         due_at: timefmt::from_ms(r.int(7)?, offset),
+        provisional: false,
         level: decode_enum(r.text(8)?, Level::parse)?,
         version: r.int(9)?,
     })

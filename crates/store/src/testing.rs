@@ -154,7 +154,9 @@ pub const TEST_OVERRIDES: &str = "# TEST FIXTURE, not official data\n[[years]]\n
 pub fn test_clock(config: &onestop_domain::config::CityConfig) -> onestop_domain::calendar::Clock {
     use onestop_domain::calendar::{Calendar, CalendarOverrides, Clock, WorkingHours};
     let overrides = CalendarOverrides::from_toml(TEST_OVERRIDES).expect("calendar fixture");
-    let calendar = Calendar::new(Some(&overrides)).expect("calendar");
+    let calendar = Calendar::new(Some(&overrides))
+        .expect("calendar")
+        .with_provisional();
     let hours = WorkingHours::parse(
         &config.working_time.periods,
         config.working_time.utc_offset_minutes,

@@ -92,7 +92,7 @@ pub struct DayInfo {
     pub name: Option<String>,
     /// Present (`true`) for a day the official notice does not cover yet:
     /// derived from the statutory rules, to be replaced by the import.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub provisional: bool,
 }
 

@@ -192,8 +192,11 @@ pub async fn list_work_orders(
         .store
         .read(move |c| work_orders::list(c, &filter, &config, offset))
         .await?;
+    let clock = state.clock.get();
+    let mut items: Vec<WorkOrderItem> = page.items.into_iter().map(|r| r.item).collect();
+    crate::app::calendar::mark_provisional(&clock, items.iter_mut().map(|i| &mut i.order));
     Ok(Json(WorkOrderList {
-        items: page.items.into_iter().map(|r| r.item).collect(),
+        items,
         next_page: page.next_page,
         next_cursor: page.next_cursor.map(|c| c.encode()),
     }))

@@ -1152,6 +1152,7 @@ pub fn system_caller(name: &str) -> Caller {
         https: false,
         csrf_cookie: None,
         unread: None,
+        notice_due: None,
         mark: Default::default(),
     }
 }

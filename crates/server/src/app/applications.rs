@@ -159,7 +159,8 @@ pub async fn submit(
             {
                 return Ok(Err(saved));
             }
-            let app = applications::insert(conn, &new, &config, offset)?;
+            let mut app = applications::insert(conn, &new, &config, offset)?;
+            crate::app::calendar::mark_provisional(&clock, &mut app.work_orders);
             // The response is stored with the key, in the same transaction.
             let body = match &key {
                 Some(key) => {
@@ -284,8 +285,9 @@ pub async fn read_application(
             Ok(Some((app, departments)))
         })
         .await?
-        .and_then(|(a, d)| {
+        .and_then(|(mut a, d)| {
             if admits(&visibility, &a, &d) {
+                crate::app::calendar::mark_provisional(&state.clock.get(), &mut a.work_orders);
                 Some(a)
             } else {
                 caller.hidden("application", &a.id);
@@ -343,10 +345,14 @@ pub async fn list(
     filter.visibility = caller.subject.applications();
     let config = state.config.clone();
     let offset = state.offset;
-    let page = state
+    let mut page = state
         .store
         .read(move |c| applications::list(c, &filter, &config, offset))
         .await?;
+    let clock = state.clock.get();
+    for a in &mut page.items {
+        crate::app::calendar::mark_provisional(&clock, &mut a.work_orders);
+    }
     if !page.items.is_empty() {
         let ids: Vec<&str> = page.items.iter().map(|a| a.id.as_str()).collect();
         state

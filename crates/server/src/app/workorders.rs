@@ -38,6 +38,13 @@ pub async fn visible_order(
                 caller.hidden("work_order", &r.item.order.id);
             }
             seen
+        })
+        .map(|mut r| {
+            crate::app::calendar::mark_provisional(
+                &state.clock.get(),
+                std::iter::once(&mut r.item.order),
+            );
+            r
         }))
 }
 
@@ -608,6 +615,7 @@ impl ActJob {
         item.order.due_at = onestop_domain::timefmt::from_ms(next.due_at_ms, self.offset);
         item.order.level = next.level;
         item.order.version = self.request.version + 1;
+        crate::app::calendar::mark_provisional(&self.clock, std::iter::once(&mut item.order));
         Ok(Ok(item))
     }
 

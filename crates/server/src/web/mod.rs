@@ -95,6 +95,8 @@ pub struct Nav {
     pub links: Vec<(&'static str, &'static str)>,
     /// Unread messages (the bell), for a signed-in account.
     pub unread: Option<i64>,
+    /// For an administrator: the notice to import, as a banner.
+    pub notice: Option<String>,
 }
 
 impl Nav {
@@ -106,6 +108,7 @@ impl Nav {
                 csrf: csrf.to_owned(),
                 links,
                 unread: None,
+                notice: None,
             };
         };
         let has = |r: Role| a.grants.iter().any(|g| g.role == r);
@@ -156,6 +159,9 @@ impl Nav {
             } else {
                 Some(caller.unread.unwrap_or(0))
             },
+            notice: caller.notice_due.map(|year| {
+                crate::texts::fill(crate::texts::calendar::NOTICE_DUE, &[("year", &year)])
+            }),
         }
     }
 }

@@ -229,7 +229,7 @@ pub fn order_timeline(state: &AppState, order: &WorkOrder, events: &[Event]) -> 
         status: order.status.label_zh(),
         level_code: order.level.as_str(),
         level: order.level.label_zh(),
-        due: when(state, order.due_at),
+        due: crate::web::staff::due_text(state, order),
         due_iso: iso(state, order.due_at),
         running,
         returned: order.status == OrderStatus::Returned,

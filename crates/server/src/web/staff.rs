@@ -645,7 +645,7 @@ fn order_views(state: &AppState, caller: &Caller, app: &Application) -> Vec<Orde
             status: o.status.label_zh(),
             level_code: o.level.as_str(),
             level: o.level.label_zh(),
-            due: when(state, o.due_at),
+            due: due_text(state, o),
             due_iso: iso(state, o.due_at),
             mine: own.contains(&o.unit.code.as_str()),
             link: visible.admits_order(&OrderFacts {
@@ -761,6 +761,17 @@ async fn order_rows(
     Ok(found.map(|r| order_row_view(state, &r)))
 }
 
+/// An order's deadline for people, marked when it was counted on the
+/// statutory rules because the official notice is not imported yet.
+pub(crate) fn due_text(state: &AppState, o: &onestop_domain::application::WorkOrder) -> String {
+    let when = when(state, o.due_at);
+    if crate::app::calendar::provisional_due(&state.clock.get(), o) {
+        format!("{when}{}", crate::texts::calendar::PROVISIONAL_DUE)
+    } else {
+        when
+    }
+}
+
 /// One order as the lists and the order page show it.
 fn order_row_view(state: &AppState, r: &work_orders::OrderRow) -> OrderRowView {
     let o = &r.item.order;
@@ -778,7 +789,7 @@ fn order_row_view(state: &AppState, r: &work_orders::OrderRow) -> OrderRowView {
         status: o.status.label_zh(),
         level_code: o.level.as_str(),
         level: o.level.label_zh(),
-        due: when(state, o.due_at),
+        due: due_text(state, o),
         due_iso: iso(state, o.due_at),
     }
 }
