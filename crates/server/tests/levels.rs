@@ -476,9 +476,11 @@ async fn a_calendar_import_moves_open_deadlines(backend: Backend) {
 /// From 2026-12-26 no official notice covers the days (the built-in data
 /// ends on 2026-12-25). A submission on a hand-set Monday 2026-12-28 still
 /// gets its deadline, counted on the statutory rules and marked provisional
-/// in the API and on the pages; importing the 2027 notice recounts it on
-/// the official days (here the notice makes that Monday a holiday) and
-/// clears the mark.
+/// in the API and on the pages, and so do the departments' deadlines when
+/// the order goes on to parallel approval; administrators are asked for the
+/// notice. Importing the 2027 notice (which here makes that Monday a
+/// holiday) recounts every open deadline on the official days and clears
+/// the marks and the request.
 async fn a_deadline_past_the_last_notice_is_provisional_until_the_import(backend: Backend) {
     use onestop_domain::calendar::{Calendar, Clock};
     let app = TestApp::at_time(backend, "2026-12-28T10:00:00+08:00").await;
@@ -497,8 +499,7 @@ async fn a_deadline_past_the_last_notice_is_provisional_until_the_import(backend
         "2026-12-28T15:45:00+08:00"
     );
     assert_eq!(created["work_orders"][0]["provisional"], true);
-    let order = app.work_order(&oid).await;
-    assert_eq!(order["provisional"], true);
+    assert_eq!(app.work_order(&oid).await["provisional"], true);
     let day = app.get("/api/v1/calendar/days/2026-12-28").await.json();
     assert_eq!(
         day,
@@ -524,6 +525,37 @@ async fn a_deadline_past_the_last_notice_is_provisional_until_the_import(backend
             .contains(banner)
     );
 
+    // The order goes on to parallel approval: the departments' deadlines
+    // are provisional too.
+    let key = app.key("workorders:write:sz-water").await;
+    let utility = app.as_key(&key);
+    utility
+        .act_ok(&oid, json!({"action": "accept", "version": 1}))
+        .await;
+    let survey = json!({"action": "record_survey", "version": 2, "external_works_m": 800, "route": "沿交通大道"});
+    utility.act_ok(&oid, survey).await;
+    let body = json!({"works": [oid], "place": "交通大道", "from": "2027-01-11", "to": "2027-01-12",
+                      "not_applicable": ["sz-cgzf", "sz-jtj", "sz-zsj", "sz-jxj"]});
+    let res = utility.raise_case(&id_of(&created), body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let case = res.json();
+    let case_path = format!("/api/v1/approval-cases/{}", id_of(&case));
+    let pending = |case: &Value| -> Vec<Value> {
+        case["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["status"] == "pending")
+            .cloned()
+            .collect()
+    };
+    assert!(!pending(&case).is_empty(), "{case}");
+    for i in pending(&case) {
+        assert_eq!(i["provisional"], true, "{i}");
+    }
+    let before = app.work_order(&oid).await;
+    assert_eq!(before["provisional"], true, "{before}");
+
     onestop_server::app::calendar::import(
         &app.state,
         "account:admin",
@@ -532,13 +564,17 @@ async fn a_deadline_past_the_last_notice_is_provisional_until_the_import(backend
     )
     .await
     .unwrap();
-    let order = app.work_order(&oid).await;
-    // The stage started on what is now a holiday: its half day runs from
-    // Tuesday's opening, 08:30 + 3 h 15 min.
-    assert_eq!(order["due_at"], "2026-12-29T11:45:00+08:00");
-    assert!(order.get("provisional").is_none(), "{order}");
+    // The stage started on what is now a holiday: its working time runs
+    // from Tuesday's opening, so the deadline moves later.
+    let after = app.work_order(&oid).await;
+    assert!(after.get("provisional").is_none(), "{after}");
+    let due = |o: &Value| onestop_domain::timefmt::parse(o["due_at"].as_str().unwrap()).unwrap();
+    assert!(due(&after) > due(&before), "{before} → {after}");
+    let case = app.as_key(&key).get(&case_path).await.json();
+    for i in pending(&case) {
+        assert!(i.get("provisional").is_none(), "{i}");
+    }
     let page = app.page_as(&admin, &format!("/work-orders/{oid}")).await;
     assert!(!page.contains(mark), "{page}");
     assert!(!page.contains(banner), "{page}");
-    assert!(page.contains("2026年12月29日 11:45"), "{page}");
 }

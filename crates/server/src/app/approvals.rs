@@ -36,6 +36,10 @@ pub struct ItemView {
     pub opinion: Option<String>,
     pub decided_at: Option<String>,
     pub due_at: String,
+    /// Present (`true`) while the item is pending and its deadline falls on
+    /// a day the official holiday notice does not cover yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
     pub version: i64,
     /// The round this item was last put to its department in.
     pub round: i64,
@@ -188,12 +192,19 @@ pub fn view(state: &AppState, full: FullCase) -> CaseView {
                 opinion: i.opinion,
                 decided_at: i.decided_at_ms.map(t),
                 due_at: t(i.due_at_ms),
+                provisional: provisional_item(state, i.status, i.due_at_ms),
                 version: i.version,
                 round: i.round,
                 level: i.level,
             })
             .collect(),
     }
+}
+
+/// Whether a pending item's deadline was counted on the statutory rules
+/// (no official holiday notice covers its day yet).
+pub fn provisional_item(state: &AppState, status: ItemStatus, due_at_ms: i64) -> bool {
+    status == ItemStatus::Pending && state.clock.get().is_provisional(due_at_ms.div_euclid(1000))
 }
 
 /// The most urgent level among a case's pending items.
@@ -745,6 +756,7 @@ pub async fn inbox(
             opinion: r.item.opinion,
             decided_at: r.item.decided_at_ms.map(t),
             due_at: t(r.item.due_at_ms),
+            provisional: provisional_item(state, r.item.status, r.item.due_at_ms),
             version: r.item.version,
             round: r.item.round,
             level: r.item.level,

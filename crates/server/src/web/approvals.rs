@@ -428,7 +428,15 @@ async fn render_case(
                 .decided_at_ms
                 .map(|t| at_iso(state, t))
                 .unwrap_or_default(),
-            due: at(state, i.due_at_ms),
+            due: if crate::app::approvals::provisional_item(state, i.status, i.due_at_ms) {
+                format!(
+                    "{}{}",
+                    at(state, i.due_at_ms),
+                    texts::calendar::PROVISIONAL_DUE
+                )
+            } else {
+                at(state, i.due_at_ms)
+            },
         })
         .collect();
     let history = decisions
