@@ -15,6 +15,7 @@ on_both_databases!(
     double_submission_is_one_application,
     choosing_services_without_javascript,
     status_lookup,
+    a_form_that_cannot_be_submitted_now_is_kept,
 );
 
 fn filled(token: &str) -> Vec<(&'static str, String)> {
@@ -247,4 +248,45 @@ async fn the_flowchart_is_drawn_from_the_configured_process(backend: Backend) {
     for a in &app.state.config.process.actions {
         assert!(html.contains(&a.code), "{} listed", a.code);
     }
+}
+
+/// A valid form the server cannot take at this moment (here: a hand-set
+/// clock in 2030, beyond every calendar the city has, official or
+/// provisional) comes back with everything typed and a reason for the
+/// public, not an error page; nothing is submitted.
+async fn a_form_that_cannot_be_submitted_now_is_kept(backend: Backend) {
+    let app = TestApp::at_time(backend, "2030-06-03T10:00:00+08:00").await;
+    let mut fields = filled("tok-2030");
+    for (k, v) in fields.iter_mut() {
+        match *k {
+            "appointment_at" => *v = "2030-06-20T09:00".into(),
+            "services.network.delivery_date" => *v = "2030-09-01".into(),
+            _ => {}
+        }
+    }
+    let res = app.post_form("/apply", &pairs(&fields)).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    let html = res.text();
+    assert!(
+        html.contains(
+            "申请尚未提交：系统暂时无法计算办理时限（节假日安排待更新）。您填写的内容已保留"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("。。"), "{html}");
+    assert!(
+        !html.contains("2030年节假日"),
+        "no internal wording: {html}"
+    );
+    for kept in [
+        "随州市页面测试有限公司",
+        "广水市应山街道1号",
+        "13912345678",
+        "锅炉",
+        "tok-2030",
+    ] {
+        assert!(html.contains(kept), "{kept} kept");
+    }
+    let listed = app.as_key(&app.api_key).get("/api/v1/applications").await;
+    assert_eq!(listed.json()["items"], serde_json::json!([]));
 }

@@ -316,6 +316,9 @@ struct ApplyPage {
     min_appointment: String,
     /// Part of what was posted was not recognised and was left out.
     unrecognised: bool,
+    /// Why a valid form could not be submitted now (said for the public);
+    /// what was typed is kept.
+    failure: Option<String>,
 }
 
 impl ApplyPage {
@@ -376,6 +379,7 @@ impl ApplyPage {
             token: applications::new_id(),
             equipment_rows: MIN_EQUIPMENT_ROWS,
             unrecognised: false,
+            failure: None,
             min_appointment: format!(
                 "{:04}-{:02}-{:02}T{:02}:00",
                 now.year(),
@@ -819,7 +823,30 @@ async fn apply_submit(
         Err(e) if e.code() == "idempotency_conflict" => {
             error_page(StatusCode::CONFLICT, texts::apply::ALREADY_SUBMITTED)
         }
-        Err(e) => failure_page(e),
+        // Any other failure: back to the form with everything kept, and a
+        // reason written for the public.
+        Err(e) => {
+            let reason = if e.code() == "calendar_year_missing" {
+                texts::apply::CALENDAR_PENDING.to_owned()
+            } else {
+                crate::error::message_of(&e)
+            };
+            let mut p = ApplyPage::new(&state, &caller);
+            let reason = reason.trim_end_matches(['。', '.']);
+            p.failure = Some(texts::fill(
+                texts::apply::NOT_SUBMITTED,
+                &[("reason", &reason)],
+            ));
+            p.equipment_rows = equipment_rows;
+            p.values = values;
+            p.multi = multi;
+            p.chosen = true;
+            if let Some(t) = token {
+                p.token = t;
+            }
+            let csrf = p.csrf.clone();
+            respond(&caller, &csrf, e.status(), &p)
+        }
     }
 }
 
