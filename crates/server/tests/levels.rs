@@ -524,6 +524,13 @@ async fn a_deadline_past_the_last_notice_is_provisional_until_the_import(backend
             .await
             .contains(banner)
     );
+    let calendar = app.page_as(&admin, "/admin/calendar").await;
+    assert!(
+        calendar.contains("2026年12月26日至2028年12月31日尚无国家放假安排，暂按法定节假日推算"),
+        "{calendar}"
+    );
+    assert!(calendar.contains("<td>内置数据</td>"), "{calendar}");
+    assert!(!calendar.contains("Builtin"), "{calendar}");
 
     // The order goes on to parallel approval: the departments' deadlines
     // are provisional too.
@@ -577,4 +584,9 @@ async fn a_deadline_past_the_last_notice_is_provisional_until_the_import(backend
     let page = app.page_as(&admin, &format!("/work-orders/{oid}")).await;
     assert!(!page.contains(mark), "{page}");
     assert!(!page.contains(banner), "{page}");
+    let calendar = app.page_as(&admin, "/admin/calendar").await;
+    assert!(
+        calendar.contains("2028年01月01日至2029年12月31日尚无国家放假安排"),
+        "{calendar}"
+    );
 }

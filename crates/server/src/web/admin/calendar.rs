@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use onestop_domain::access::Capability;
+use onestop_domain::calendar::CoverageSource;
 use onestop_store::calendar as store_calendar;
 use std::collections::HashMap;
 
@@ -46,6 +47,20 @@ struct Page {
     text: String,
     problems: Vec<String>,
     notice: Option<String>,
+    /// The days counted on the statutory rules, for people.
+    provisional: Option<String>,
+}
+
+/// `2026年12月26日`.
+fn day_zh(d: time::Date) -> String {
+    texts::fill(
+        texts::common::DATE,
+        &[
+            ("year", &format!("{:04}", d.year())),
+            ("month", &format!("{:02}", d.month() as u8)),
+            ("day", &format!("{:02}", d.day())),
+        ],
+    )
 }
 
 fn gate(caller: &Caller) -> Option<Response> {
@@ -73,11 +88,27 @@ async fn render(
         .into_iter()
         .map(|y| YearLine {
             year: y.year,
-            source: format!("{:?}", y.source),
-            first: y.first.to_string(),
-            last: y.last.to_string(),
+            source: match y.source {
+                CoverageSource::Builtin => texts::calendar::SOURCE_BUILTIN,
+                CoverageSource::Override => texts::calendar::SOURCE_IMPORTED,
+                CoverageSource::BuiltinOverride => texts::calendar::SOURCE_BOTH,
+            }
+            .to_owned(),
+            first: day_zh(y.first),
+            last: day_zh(y.last),
         })
         .collect();
+    let provisional = state
+        .clock
+        .get()
+        .calendar()
+        .provisional_range()
+        .map(|(first, last)| {
+            texts::fill(
+                texts::calendar::PROVISIONAL_RANGE,
+                &[("first", &day_zh(first)), ("last", &day_zh(last))],
+            )
+        });
     let imports = imports
         .into_iter()
         .map(|i| ImportLine {
@@ -99,6 +130,7 @@ async fn render(
             text,
             problems,
             notice,
+            provisional,
         },
     )
 }
