@@ -803,40 +803,33 @@ async fn apply_submit(
                 texts::apply::RECEIPT_UNREADABLE,
             ),
         },
-        Err(e) if e.code() == "validation_failed" => {
-            let mut p = ApplyPage::new(&state, &caller);
-            for f in e.fields() {
-                let field = remap_equipment_row(&f.field, &rows);
-                p.errors.entry(field).or_insert(f.message);
-            }
-            p.equipment_rows = equipment_rows;
-            p.values = values;
-            p.multi = multi;
-            p.chosen = true;
-            p.unrecognised = unrecognised;
-            if let Some(t) = token {
-                p.token = t;
-            }
-            let csrf = p.csrf.clone();
-            respond(&caller, &csrf, StatusCode::UNPROCESSABLE_ENTITY, &p)
-        }
         Err(e) if e.code() == "idempotency_conflict" => {
             error_page(StatusCode::CONFLICT, texts::apply::ALREADY_SUBMITTED)
         }
-        // Any other failure: back to the form with everything kept, and a
-        // reason written for the public.
+        // Back to the form with everything kept: field errors beside their
+        // fields, any other failure as a reason written for the public.
         Err(e) => {
-            let reason = if e.code() == "calendar_year_missing" {
-                texts::apply::CALENDAR_PENDING.to_owned()
-            } else {
-                crate::error::message_of(&e)
-            };
             let mut p = ApplyPage::new(&state, &caller);
-            let reason = reason.trim_end_matches(['。', '.']);
-            p.failure = Some(texts::fill(
-                texts::apply::NOT_SUBMITTED,
-                &[("reason", &reason)],
-            ));
+            let status = if e.code() == "validation_failed" {
+                for f in e.fields() {
+                    let field = remap_equipment_row(&f.field, &rows);
+                    p.errors.entry(field).or_insert(f.message);
+                }
+                p.unrecognised = unrecognised;
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                let reason = if e.code() == "calendar_year_missing" {
+                    texts::apply::CALENDAR_PENDING.to_owned()
+                } else {
+                    crate::error::message_of(&e)
+                };
+                let reason = reason.trim_end_matches(['。', '.']);
+                p.failure = Some(texts::fill(
+                    texts::apply::NOT_SUBMITTED,
+                    &[("reason", &reason)],
+                ));
+                e.status()
+            };
             p.equipment_rows = equipment_rows;
             p.values = values;
             p.multi = multi;
@@ -845,9 +838,21 @@ async fn apply_submit(
                 p.token = t;
             }
             let csrf = p.csrf.clone();
-            respond(&caller, &csrf, e.status(), &p)
+            respond(&caller, &csrf, status, &p)
         }
     }
+}
+
+/// A date for people: `2026年12月26日`.
+pub(crate) fn date_zh(d: time::Date) -> String {
+    texts::fill(
+        texts::common::DATE,
+        &[
+            ("year", &format!("{:04}", d.year())),
+            ("month", &format!("{:02}", d.month() as u8)),
+            ("day", &format!("{:02}", d.day())),
+        ],
+    )
 }
 
 /// `services.gas.equipment.1.x` (index among non-empty rows) → the row's number on the page.

@@ -608,17 +608,7 @@ fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
                     amount(t::SQUARE_METRES, n.building_area_m2),
                 ),
                 (t::BUILDING_HEIGHT, amount(t::METRES, n.building_height_m)),
-                (
-                    t::DELIVERY_DATE,
-                    texts::fill(
-                        texts::common::DATE,
-                        &[
-                            ("year", &format!("{:04}", d.year())),
-                            ("month", &format!("{:02}", d.month() as u8)),
-                            ("day", &format!("{:02}", d.day())),
-                        ],
-                    ),
-                ),
+                (t::DELIVERY_DATE, crate::web::date_zh(d)),
                 (t::BUILDINGS, n.buildings.to_string()),
                 (t::BASEMENT, yes_no(n.basement_coverage)),
                 (t::ELEVATOR, yes_no(n.elevator_coverage)),

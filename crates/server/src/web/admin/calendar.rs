@@ -51,18 +51,6 @@ struct Page {
     provisional: Option<String>,
 }
 
-/// `2026年12月26日`.
-fn day_zh(d: time::Date) -> String {
-    texts::fill(
-        texts::common::DATE,
-        &[
-            ("year", &format!("{:04}", d.year())),
-            ("month", &format!("{:02}", d.month() as u8)),
-            ("day", &format!("{:02}", d.day())),
-        ],
-    )
-}
-
 fn gate(caller: &Caller) -> Option<Response> {
     crate::web::admin::gate(caller, Capability::ManageCalendar, "/admin/calendar")
 }
@@ -94,8 +82,8 @@ async fn render(
                 CoverageSource::BuiltinOverride => texts::calendar::SOURCE_BOTH,
             }
             .to_owned(),
-            first: day_zh(y.first),
-            last: day_zh(y.last),
+            first: crate::web::date_zh(y.first),
+            last: crate::web::date_zh(y.last),
         })
         .collect();
     let provisional = state
@@ -106,7 +94,10 @@ async fn render(
         .map(|(first, last)| {
             texts::fill(
                 texts::calendar::PROVISIONAL_RANGE,
-                &[("first", &day_zh(first)), ("last", &day_zh(last))],
+                &[
+                    ("first", &crate::web::date_zh(first)),
+                    ("last", &crate::web::date_zh(last)),
+                ],
             )
         });
     let imports = imports
