@@ -18,7 +18,9 @@ pub use types::{
     Services, WaterBusinessType, WaterDetails,
 };
 pub use uscc::{USCC_ALPHABET, USCC_LEN, uscc_char_value, uscc_check_char, uscc_is_valid};
-pub use validate::{MAX_ERRORS, check_selection, validate_application};
+pub use validate::{
+    Correction, MAX_ERRORS, check_selection, validate_application, validate_correction,
+};
 
 /// The form's limits, shared with the web form (e.g. for `maxlength`).
 /// Text lengths are in characters, as `(min, max)`.
@@ -46,4 +48,63 @@ pub mod limits {
     pub const MAX_AREA_M2: f64 = 100_000_000.0;
     pub const MAX_BUILDING_HEIGHT_M: f64 = 1_000.0;
     pub const DELIVERY_YEARS: RangeInclusive<i32> = 2000..=2100;
+}
+
+/// What a search box at a window or in a list was given: an application
+/// number, an enterprise's USCC or a contact phone, told apart by form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Number(String),
+    Uscc(String),
+    Phone(String),
+}
+
+impl Lookup {
+    /// Reads a search term (spaces and case ignored); `None` for one that
+    /// is none of the three (over 32 characters, or not letters, digits and dashes).
+    pub fn parse(q: &str) -> Option<Lookup> {
+        let q: String = q.chars().filter(|c| !c.is_whitespace()).collect();
+        if q.is_empty() || q.len() > 32 || !q.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return None;
+        }
+        let upper = q.to_ascii_uppercase();
+        if upper.len() == USCC_LEN && uscc_is_valid(&upper) {
+            Some(Lookup::Uscc(upper))
+        } else if validate::phone_is_valid(&q) {
+            Some(Lookup::Phone(q))
+        } else if upper.chars().any(|c| c.is_ascii_alphabetic()) {
+            Some(Lookup::Number(upper))
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::Lookup;
+
+    #[test]
+    fn a_search_term_is_told_apart_by_its_form() {
+        assert_eq!(
+            Lookup::parse(" lb202612010001 "),
+            Some(Lookup::Number("LB202612010001".into()))
+        );
+        assert_eq!(
+            Lookup::parse("13800001111"),
+            Some(Lookup::Phone("13800001111".into()))
+        );
+        assert_eq!(
+            Lookup::parse("0722-1234567"),
+            Some(Lookup::Phone("0722-1234567".into()))
+        );
+        assert_eq!(
+            Lookup::parse("91421300MA4F000003"),
+            Lookup::parse("91421300ma4f000003")
+        );
+        assert_eq!(Lookup::parse("12345"), None);
+        assert_eq!(Lookup::parse("x' OR 1=1"), None);
+        assert_eq!(Lookup::parse(&"A".repeat(40)), None);
+    }
 }

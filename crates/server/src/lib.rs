@@ -247,6 +247,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .merge(web::auth::routes())
         .merge(web::staff::routes())
+        .merge(web::correction::routes())
         .merge(web::admin::routes())
         .merge(web::approvals::routes())
         .merge(web::notifications::routes())

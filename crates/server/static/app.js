@@ -98,3 +98,12 @@
     if (!document.hidden) refresh();
   });
 })();
+
+// The receipt's print button (printing is also the browser's own menu).
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.hidden = false;
+    b.addEventListener("click", function () { window.print(); });
+  });
+})();

@@ -307,6 +307,10 @@ pub fn id_by_number(conn: &mut dyn Conn, number: &str) -> Result<Option<String>,
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub uscc: Option<String>,
+    /// Exactly this application number.
+    pub number: Option<String>,
+    /// Exactly this contact phone.
+    pub contact_phone: Option<String>,
     pub status: Option<ApplicationStatus>,
     pub district_code: Option<String>,
     pub project_code: Option<String>,
@@ -411,6 +415,12 @@ pub fn list(
     };
     if let Some(v) = &filter.uscc {
         add("uscc = ?", v.into());
+    }
+    if let Some(v) = &filter.number {
+        add("number = ?", v.into());
+    }
+    if let Some(v) = &filter.contact_phone {
+        add("contact_phone = ?", v.into());
     }
     if let Some(v) = filter.status {
         add("status = ?", v.as_str().into());
@@ -558,6 +568,74 @@ pub fn events(conn: &mut dyn Conn, application_id: &str) -> Result<Vec<Event>, S
             kind: r.text(3)?.to_owned(),
             data: serde_json::from_str(r.text(4)?).unwrap_or(serde_json::Value::Null),
         })
+    })
+    .collect()
+}
+
+/// The form of an application as it stands, with its revision number.
+pub fn current_form(
+    conn: &mut dyn Conn,
+    application_id: &str,
+) -> Result<Option<(ApplicationForm, i64)>, StoreError> {
+    let Some(r) = conn.query_opt(
+        "SELECT form, revision FROM applications WHERE id = $1",
+        params![application_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let form: ApplicationForm =
+        serde_json::from_str(r.text(0)?).map_err(|e| StoreError::Decode(e.to_string()))?;
+    Ok(Some((form, r.int(1)?)))
+}
+
+/// A correction: the application's form becomes `form` at revision
+/// `revision`; the form it replaces is kept in `application_revisions`.
+/// `false` (nothing written) when the application is no longer at
+/// `revision - 1`.
+pub fn revise(
+    conn: &mut dyn Conn,
+    application_id: &str,
+    form: &ApplicationForm,
+    revision: i64,
+    work_order_id: &str,
+    actor: &str,
+    at_ms: i64,
+) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "INSERT INTO application_revisions (application_id, revision, form, replaced_at, actor, work_order_id)
+         SELECT id, revision, form, $3, $4, $5 FROM applications WHERE id = $1 AND revision = $2",
+        params![application_id, revision - 1, at_ms, actor, work_order_id],
+    )?;
+    if n != 1 {
+        return Ok(false);
+    }
+    let json = serde_json::to_string(form).map_err(|e| StoreError::Decode(e.to_string()))?;
+    conn.execute(
+        "UPDATE applications SET form = $2, contact_phone = $3, revision = $4, updated_at = $5,
+             version = version + 1
+         WHERE id = $1",
+        params![application_id, json, &form.contact.phone, revision, at_ms],
+    )?;
+    Ok(true)
+}
+
+/// The forms an application had before its corrections, oldest first:
+/// (revision, form, replaced at).
+pub fn revisions(
+    conn: &mut dyn Conn,
+    application_id: &str,
+) -> Result<Vec<(i64, ApplicationForm, i64)>, StoreError> {
+    conn.query(
+        "SELECT revision, form, replaced_at FROM application_revisions
+         WHERE application_id = $1 ORDER BY revision",
+        params![application_id],
+    )?
+    .iter()
+    .map(|r| {
+        let form: ApplicationForm =
+            serde_json::from_str(r.text(1)?).map_err(|e| StoreError::Decode(e.to_string()))?;
+        Ok((r.int(0)?, form, r.int(2)?))
     })
     .collect()
 }

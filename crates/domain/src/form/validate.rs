@@ -90,6 +90,119 @@ pub fn validate_application(
     }
 }
 
+/// A returned application's correction (补正): the new sections of the
+/// services it corrects and, if given, the new contact, merged into the
+/// form as filed, with what changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correction {
+    /// The whole form after the correction.
+    pub form: ApplicationForm,
+    /// The changed parts as they were (`{"services": {"water": {…}}, "contact": {…}}`).
+    pub before: Value,
+    /// The changed parts as they are now, in the same shape.
+    pub after: Value,
+}
+
+impl Correction {
+    /// Whether anything changed at all.
+    pub fn changed(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+/// Reads a correction of `current` from an action's data: `services` (an
+/// object of the sections to replace, each validated like the form's, only
+/// for the services in `allowed`) and `contact` (validated like the
+/// form's). Other keys of `data` are the action's own and are not read.
+/// `Ok(None)` when the data corrects nothing (a plain resubmission).
+pub fn validate_correction(
+    data: &Value,
+    current: &ApplicationForm,
+    allowed: &[&str],
+    config: &CityConfig,
+) -> Result<Option<Correction>, Vec<FieldError>> {
+    let services = data.get("services").filter(|v| !v.is_null());
+    let contact = data.get("contact").filter(|v| !v.is_null());
+    if services.is_none() && contact.is_none() {
+        return Ok(None);
+    }
+    let mut cx = Ctx {
+        errors: Vec::new(),
+        config,
+    };
+    if let Some(map) = services.and_then(Value::as_object) {
+        for key in map.keys() {
+            if KNOWN_SERVICES.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
+                let name = service_name_zh(key).unwrap_or(key);
+                cx.push(
+                    path("services", key),
+                    FieldCode::NotAllowed,
+                    format!("本次补正只能修改被退回业务的内容，{name}业务未被退回"),
+                );
+            }
+        }
+    }
+    let new_services = services.map(|v| cx.services(Some(v)));
+    let new_contact = contact.map(|v| cx.contact(Some(v)));
+    if !cx.errors.is_empty() {
+        return Err(cx.errors);
+    }
+    // The carriers decide which work orders exist: a correction keeps them.
+    if let (Some(Some(new)), Some(old)) = (&new_services, &current.services.network)
+        && let Some(n) = &new.network
+        && n.carriers != old.carriers
+    {
+        return Err(vec![FieldError::new(
+            "services.network.carriers",
+            FieldCode::NotAllowed,
+            "通信运营商不能在补正中变更；如需更换运营商，请撤销后重新申请",
+        )]);
+    }
+    let mut form = current.clone();
+    let section = |s: &Services, code: &str| -> Value {
+        serde_json::to_value(s)
+            .ok()
+            .and_then(|v| v.get(code).cloned())
+            .unwrap_or(Value::Null)
+    };
+    let (mut before, mut after) = (Map::new(), Map::new());
+    if let Some(Some(new)) = new_services {
+        let (mut b, mut a) = (Map::new(), Map::new());
+        for code in new.chosen() {
+            let (old_v, new_v) = (section(&form.services, code), section(&new, code));
+            if old_v != new_v {
+                b.insert(code.to_owned(), old_v);
+                a.insert(code.to_owned(), new_v);
+            }
+            match code {
+                "water" => form.services.water = new.water.clone(),
+                "power" => form.services.power = new.power.clone(),
+                "gas" => form.services.gas = new.gas.clone(),
+                "heat" => form.services.heat = new.heat.clone(),
+                "network" => form.services.network = new.network.clone(),
+                _ => {}
+            }
+        }
+        if !b.is_empty() {
+            before.insert("services".into(), Value::Object(b));
+            after.insert("services".into(), Value::Object(a));
+        }
+    }
+    if let Some(Some(new)) = new_contact {
+        if new != form.contact {
+            let json = |c: &Contact| serde_json::to_value(c).unwrap_or(Value::Null);
+            before.insert("contact".into(), json(&form.contact));
+            after.insert("contact".into(), json(&new));
+        }
+        form.contact = new;
+    }
+    Ok(Some(Correction {
+        form,
+        before: Value::Object(before),
+        after: Value::Object(after),
+    }))
+}
+
 /// For the web form, where services are ticked and their sections filled
 /// separately: reports `service_details_missing` for a selected service whose
 /// section in `body.services` is absent or empty, and `unexpected_service_details`

@@ -436,6 +436,8 @@ async fn list_applications(
     }
     let filter = ListFilter {
         uscc,
+        number: None,
+        contact_phone: None,
         status,
         district_code,
         project_code,

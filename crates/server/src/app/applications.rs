@@ -369,3 +369,105 @@ pub async fn list(
     }
     Ok(page)
 }
+
+/// An enterprise as its latest application names it, for a window clerk
+/// filing on its behalf.
+#[derive(Debug, Clone)]
+pub struct EnterpriseOnFile {
+    pub name: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+}
+
+/// The enterprise with this USCC as its latest application (any channel)
+/// names it, for a window clerk filing on its behalf; `None` for anyone
+/// else or an enterprise not on file. A lookup that finds one is audited.
+pub async fn enterprise_on_file(
+    state: &AppState,
+    caller: &Caller,
+    uscc: String,
+) -> Result<Option<EnterpriseOnFile>, Error> {
+    if caller.subject.scopes_of(Role::Clerk).is_empty() || uscc.len() > 18 {
+        return Ok(None);
+    }
+    let filter = ListFilter {
+        uscc: Some(uscc),
+        per_page: 1,
+        visibility: Visibility::everything(),
+        ..ListFilter::default()
+    };
+    let config = state.config.clone();
+    let offset = state.offset;
+    let page = state
+        .store
+        .read(move |c| applications::list(c, &filter, &config, offset))
+        .await?;
+    let Some(a) = page.items.into_iter().next() else {
+        return Ok(None);
+    };
+    state
+        .audit
+        .record(caller.audit(
+            state.now_ms(),
+            "enterprise_lookup",
+            "success",
+            "application",
+            &a.id,
+            serde_json::json!({"number": a.number}),
+        ))
+        .await?;
+    Ok(Some(EnterpriseOnFile {
+        name: a.form.applicant.name,
+        contact_name: a.form.contact.name,
+        contact_phone: a.form.contact.phone,
+    }))
+}
+
+/// Narrows a list to one search term.
+pub fn narrow(filter: &mut ListFilter, lookup: &onestop_domain::form::Lookup) {
+    use onestop_domain::form::Lookup;
+    match lookup {
+        Lookup::Number(n) => filter.number = Some(n.clone()),
+        Lookup::Uscc(u) => filter.uscc = Some(u.clone()),
+        Lookup::Phone(p) => filter.contact_phone = Some(p.clone()),
+    }
+}
+
+/// A status query at a window (一窗受理): the applications of any channel
+/// that match the term exactly, for a window clerk (no one else), newest
+/// first, at most 20. They are shown without personal data (as the public
+/// receipt shows them); the lookup is audited with the ids found.
+pub async fn counter_lookup(
+    state: &AppState,
+    caller: &Caller,
+    lookup: &onestop_domain::form::Lookup,
+) -> Result<Vec<Application>, Error> {
+    if caller.subject.scopes_of(Role::Clerk).is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut filter = ListFilter {
+        per_page: 20,
+        visibility: Visibility::everything(),
+        ..ListFilter::default()
+    };
+    narrow(&mut filter, lookup);
+    let config = state.config.clone();
+    let offset = state.offset;
+    let page = state
+        .store
+        .read(move |c| applications::list(c, &filter, &config, offset))
+        .await?;
+    let ids: Vec<&str> = page.items.iter().map(|a| a.id.as_str()).collect();
+    state
+        .audit
+        .record(caller.audit(
+            state.now_ms(),
+            "counter_lookup",
+            "success",
+            "application",
+            "",
+            serde_json::json!({"ids": ids}),
+        ))
+        .await?;
+    Ok(page.items)
+}

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod audit_chain;
 pub mod board;
 pub mod calendar;
+pub mod corrections;
 pub mod error;
 pub mod identity;
 pub mod messages;

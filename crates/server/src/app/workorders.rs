@@ -11,6 +11,7 @@ use onestop_domain::application::{Level, OrderStatus, WorkOrderItem};
 use onestop_domain::clock::StageClock;
 use onestop_domain::form::FieldCode;
 use onestop_domain::form::FieldError;
+use onestop_domain::form::{Correction, validate_correction};
 use onestop_domain::workflow::PlanError;
 use onestop_store::work_orders::{self, OrderRow};
 use serde::Serialize;
@@ -563,6 +564,26 @@ pub(crate) fn tell_applicant(
     Ok(())
 }
 
+/// The process's action by which the applicant resubmits a returned order.
+pub const RESUBMIT: &str = "resubmit";
+
+/// A resubmission's history data with the correction it carries: the new
+/// revision and the changed parts before and after.
+fn with_revision(data: &str, revision: i64, corrected: &Correction) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "revision".into(),
+            serde_json::json!({
+                "number": revision,
+                "before": corrected.before,
+                "after": corrected.after,
+            }),
+        );
+    }
+    v.to_string()
+}
+
 /// Everything one action needs, owned, for the writer thread.
 struct ActJob {
     config: std::sync::Arc<onestop_domain::config::CityConfig>,
@@ -600,12 +621,36 @@ impl ActJob {
         if clock.version != self.request.version {
             return Ok(Err(stale_version()));
         }
-        let next = match self.next(&row, &clock) {
+        let mut next = match self.next(&row, &clock) {
             Ok(n) => n,
             Err(e) => return Ok(Err(e)),
         };
+        let correction = match self.correction(c, &row, &clock.application_id)? {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some((corrected, revision)) = &correction {
+            next.data = with_revision(&next.data, *revision, corrected);
+        }
         if !work_orders::apply(c, &next, &clock.application_id)? {
             return Ok(Err(stale_version()));
+        }
+        if let Some((corrected, revision)) = &correction
+            && !onestop_store::applications::revise(
+                c,
+                &clock.application_id,
+                &corrected.form,
+                *revision,
+                &self.id,
+                &self.actor,
+                self.now_ms,
+            )?
+        {
+            // Another correction of the same application came first: undo
+            // this action with the transaction.
+            return Err(onestop_store::StoreError::Internal(
+                "the application was corrected concurrently".into(),
+            ));
         }
         tell_applicant(c, &self.config, &next, self.request.version + 1)?;
         // The order as it now stands (what `apply` wrote), without reading it back.
@@ -617,6 +662,34 @@ impl ActJob {
         item.order.version = self.request.version + 1;
         crate::app::calendar::mark_provisional(&self.clock, std::iter::once(&mut item.order));
         Ok(Ok(item))
+    }
+
+    /// A resubmission that corrects the application (补正): the corrected
+    /// form, read like the form's own sections (only the order's service
+    /// and the contact may change), and its new revision number; `None`
+    /// for any other action or a plain resubmission.
+    fn correction(
+        &self,
+        c: &mut dyn onestop_store::db::Conn,
+        row: &OrderRow,
+        application_id: &str,
+    ) -> Result<Result<Option<(Correction, i64)>, Error>, onestop_store::StoreError> {
+        if self.request.action != RESUBMIT {
+            return Ok(Ok(None));
+        }
+        let Some((form, revision)) = onestop_store::applications::current_form(c, application_id)?
+        else {
+            return Ok(Err(Error::NotFound));
+        };
+        let service = row.item.order.service.as_str();
+        Ok(
+            match validate_correction(self.request.data.as_json(), &form, &[service], &self.config)
+            {
+                Ok(Some(corrected)) if corrected.changed() => Ok(Some((corrected, revision + 1))),
+                Ok(_) => Ok(None),
+                Err(fields) => Err(Error::Invalid(fields)),
+            },
+        )
     }
 
     /// The order's next state by the process definition, with its new clock.

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod approvals;
 pub mod auth;
 pub mod board;
+pub mod correction;
 pub mod deliveries;
 pub mod flowchart;
 pub mod form;
@@ -319,6 +320,42 @@ struct ApplyPage {
     /// Why a valid form could not be submitted now (said for the public);
     /// what was typed is kept.
     failure: Option<String>,
+    /// A window clerk files on behalf of an enterprise (代办): the halls
+    /// the clerk works at (the form carries one of them).
+    window: Option<WindowView>,
+    /// Correcting a returned order (补正) rather than filing.
+    correction: Option<correction::CorrectionView>,
+}
+
+/// What the form shows a window clerk filing on behalf of an enterprise.
+#[derive(Debug, Clone, Default)]
+struct WindowView {
+    /// The clerk's halls, the one filed at first.
+    halls: Vec<String>,
+    /// The enterprise was found on file by its USCC (name and contact filled in).
+    found: Option<bool>,
+}
+
+/// A window clerk's halls, if the caller is one.
+fn window_of(caller: &Caller) -> Option<WindowView> {
+    let halls: Vec<String> = caller
+        .subject
+        .scopes_of(Role::Clerk)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    (!halls.is_empty()).then(|| WindowView { halls, found: None })
+}
+
+/// The hall a clerk files at: the one chosen on the form if it is theirs,
+/// else their first.
+fn filing_hall(window: &WindowView, values: &HashMap<String, String>) -> String {
+    values
+        .get("hall_id")
+        .filter(|h| window.halls.contains(h))
+        .or(window.halls.first())
+        .cloned()
+        .unwrap_or_default()
 }
 
 impl ApplyPage {
@@ -380,6 +417,8 @@ impl ApplyPage {
             equipment_rows: MIN_EQUIPMENT_ROWS,
             unrecognised: false,
             failure: None,
+            window: window_of(caller),
+            correction: None,
             min_appointment: format!(
                 "{:04}-{:02}-{:02}T{:02}:00",
                 now.year(),
@@ -446,7 +485,7 @@ impl PageFields for ApplyFields {
     const KEEPS_PARTIAL: bool = true;
 
     fn spec(_state: &AppState) -> Spec {
-        let mut spec = Spec::new().fields(&["action", "submission_token"]);
+        let mut spec = Spec::new().fields(&["action", "submission_token", "hall_id"]);
         for (name, _) in APPLY_FIELDS {
             spec = spec.field(*name);
         }
@@ -519,7 +558,11 @@ async fn apply_form(
     let (values, mut multi) = split_pairs(query.into_pairs());
     multi.retain(|k, _| k == "services");
     let mut p = ApplyPage::new(&state, &caller);
-    prefill_applicant(&state, &caller, &mut p).await;
+    if p.window.is_some() {
+        prefill_on_behalf(&state, &caller, &values, &mut p).await;
+    } else {
+        prefill_applicant(&state, &caller, &mut p).await;
+    }
     let bundle = choose_bundle(&state, &values, &mut multi);
     p.chosen = multi.get("services").is_some_and(|s| !s.is_empty());
     p.values.insert(
@@ -554,6 +597,41 @@ async fn prefill_applicant(state: &AppState, caller: &Caller, p: &mut ApplyPage)
     if a.uscc.is_some() {
         put("contact.name", Some(a.display_name.clone()));
         put("contact.phone", a.phone.clone());
+    }
+}
+
+/// A clerk's form for an enterprise looked up by its USCC (`?applicant.uscc=`):
+/// the name and contact of its latest application are filled in; an
+/// enterprise not on file is typed in by the clerk.
+async fn prefill_on_behalf(
+    state: &AppState,
+    caller: &Caller,
+    query: &HashMap<String, String>,
+    p: &mut ApplyPage,
+) {
+    let Some(window) = p.window.as_mut() else {
+        return;
+    };
+    if let Some(h) = query.get("hall_id").filter(|h| window.halls.contains(h)) {
+        p.values.insert("hall_id".into(), h.clone());
+    }
+    let Some(uscc) = query
+        .get("applicant.uscc")
+        .map(|u| u.trim().to_ascii_uppercase())
+        .filter(|u| !u.is_empty())
+    else {
+        return;
+    };
+    p.values.insert("applicant.uscc".into(), uscc.clone());
+    let found = applications::enterprise_on_file(state, caller, uscc)
+        .await
+        .ok()
+        .flatten();
+    window.found = Some(found.is_some());
+    if let Some(e) = found {
+        p.values.insert("applicant.name".into(), e.name);
+        p.values.insert("contact.name".into(), e.contact_name);
+        p.values.insert("contact.phone".into(), e.contact_phone);
     }
 }
 
@@ -750,8 +828,16 @@ async fn apply_submit(
         };
         return respond(&caller, &csrf, status, &p);
     }
-    let channel = if is_mobile(&headers) { "h5" } else { "web" };
-    let (json, rows) = form_to_json(&state, &values, &multi, equipment_rows, channel);
+    let window = window_of(&caller);
+    let channel = match &window {
+        Some(_) => "window",
+        None if is_mobile(&headers) => "h5",
+        None => "web",
+    };
+    let (mut json, rows) = form_to_json(&state, &values, &multi, equipment_rows, channel);
+    if let (Some(w), Some(root)) = (&window, json.as_object_mut()) {
+        root.insert("hall_id".into(), Value::String(filing_hall(w, &values)));
+    }
     let selected = multi.get("services").cloned().unwrap_or_default();
     let mut errors: Vec<FieldError> = Vec::new();
     if selected.is_empty() {

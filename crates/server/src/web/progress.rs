@@ -139,7 +139,62 @@ fn note_of(state: &AppState, kind: &str, data: &Value) -> String {
     {
         parts.push(texts::fill(t::REVISION, &[("note", &n)]));
     }
+    if let Some(changes) = data.get("revision").map(|r| correction_note(state, r)) {
+        parts.push(changes);
+    }
     parts.join(t::SEPARATOR)
+}
+
+/// What a correction (补正) changed, field by field as the application page
+/// labels them: `用水量：10 吨/日 → 20 吨/日`; phones masked.
+fn correction_note(state: &AppState, revision: &Value) -> String {
+    use texts::progress as t;
+    let services = |side: &str| {
+        serde_json::from_value::<onestop_domain::form::Services>(revision[side]["services"].clone())
+            .map(|s| crate::web::staff::service_blocks(state, &s))
+            .unwrap_or_default()
+    };
+    let (before, after) = (services("before"), services("after"));
+    let mut changes = Vec::new();
+    for (old, new) in before.iter().zip(after.iter()) {
+        for ((label, a), (_, b)) in old.facts.iter().zip(new.facts.iter()) {
+            if a != b {
+                changes.push(texts::fill(
+                    t::CHANGED,
+                    &[("field", label), ("from", a), ("to", b)],
+                ));
+            }
+        }
+        if old.equipment != new.equipment {
+            changes.push(t::EQUIPMENT_CHANGED.to_owned());
+        }
+    }
+    let contact = |side: &str, key: &str| {
+        revision[side]["contact"][key]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    if revision["after"].get("contact").is_some() {
+        for (key, label) in [("name", t::CONTACT_NAME), ("phone", t::CONTACT_PHONE)] {
+            let (a, b) = (contact("before", key), contact("after", key));
+            if a != b {
+                let show = |v: &str| match key {
+                    "phone" => onestop_domain::access::mask_phone(v),
+                    _ => v.to_owned(),
+                };
+                changes.push(texts::fill(
+                    t::CHANGED,
+                    &[("field", &label), ("from", &show(&a)), ("to", &show(&b))],
+                ));
+            }
+        }
+    }
+    if changes.is_empty() {
+        t::UNCHANGED.to_owned()
+    } else {
+        texts::fill(t::CHANGES, &[("list", &changes.join(t::LIST_SEPARATOR))])
+    }
 }
 
 fn label_of(state: &AppState, kind: &str) -> String {

@@ -342,6 +342,17 @@ fn own_unit_names(state: &AppState, caller: &Caller) -> Vec<String> {
 
 // ───────────────────────────── the list of applications ─────────────────────────────
 
+/// An application found at the window that was filed elsewhere: its
+/// status, without personal data.
+struct CounterRow {
+    id: String,
+    number: String,
+    enterprise: String,
+    channel: &'static str,
+    status: &'static str,
+    submitted: String,
+}
+
 struct AppRow {
     id: String,
     number: String,
@@ -362,6 +373,13 @@ struct AppRow {
 #[template(path = "staff_applications.html")]
 struct ApplicationsPage {
     nav: Nav,
+    /// The search term as typed (application number, USCC or phone).
+    term: String,
+    searched: bool,
+    /// A window clerk: the list is the hall's, the search reaches every channel.
+    clerk: bool,
+    /// A clerk's search: matches filed elsewhere, shown as a status query.
+    elsewhere: Vec<CounterRow>,
     /// An applicant's own list ("my applications").
     applicant_only: bool,
     rows: Vec<AppRow>,
@@ -397,20 +415,55 @@ async fn applications(
             known.then(|| d.clone())
         });
     let pager = Pager::parse(&q, &onestop_store::applications::ORDER, &mut invalid);
-    let filter = ListFilter {
+    let term: String = q
+        .get("q")
+        .map(|t| t.trim().chars().take(40).collect())
+        .unwrap_or_default();
+    let lookup = onestop_domain::form::Lookup::parse(&term);
+    if !term.is_empty() && lookup.is_none() {
+        invalid = true;
+    }
+    let mut filter = ListFilter {
         status,
         district_code: district.clone(),
         at: pager.at.clone(),
         per_page: PER_PAGE,
         ..ListFilter::default()
     };
+    if let Some(l) = &lookup {
+        applications::narrow(&mut filter, l);
+    }
     let result = match applications::list(&state, &caller, filter).await {
         Ok(p) => p,
         Err(e) => return failure_page(e),
     };
+    // At a window, a status query finds applications of every channel.
+    let elsewhere: Vec<CounterRow> = match &lookup {
+        Some(l) => match applications::counter_lookup(&state, &caller, l).await {
+            Ok(found) => found
+                .iter()
+                .filter(|a| !result.items.iter().any(|r| r.id == a.id))
+                .map(|a| CounterRow {
+                    id: a.id.clone(),
+                    number: a.number.clone(),
+                    enterprise: a.form.applicant.name.clone(),
+                    channel: a.form.channel.label_zh(),
+                    status: a.status.label_zh(),
+                    submitted: when(&state, a.submitted_at),
+                })
+                .collect(),
+            Err(e) => return failure_page(e),
+        },
+        None => Vec::new(),
+    };
     let status_code = status.map_or("", |s| s.as_str());
     let district_code = district.as_deref().unwrap_or("");
-    let filters = [("status", status_code), ("district_code", district_code)];
+    let term_kept = if lookup.is_some() { term.as_str() } else { "" };
+    let filters = [
+        ("status", status_code),
+        ("district_code", district_code),
+        ("q", term_kept),
+    ];
     let rows = result
         .items
         .iter()
@@ -447,7 +500,11 @@ async fn applications(
                 .map(|d| (d.code.as_str(), d.name.as_str())),
             district_code,
         ),
-        filtered: status.is_some() || district.is_some(),
+        filtered: status.is_some() || district.is_some() || lookup.is_some(),
+        term: term.clone(),
+        searched: lookup.is_some(),
+        clerk: !caller.subject.scopes_of(Role::Clerk).is_empty(),
+        elsewhere,
         notice: filters_notice(invalid),
         page: pager.page,
         prev: pager.prev("/applications", &filters),
@@ -458,11 +515,11 @@ async fn applications(
 // ───────────────────────────── one application ─────────────────────────────
 
 /// A chosen service and its details, as label–value pairs.
-struct ServiceBlock {
-    name: String,
-    facts: Vec<(String, String)>,
+pub(crate) struct ServiceBlock {
+    pub(crate) name: String,
+    pub(crate) facts: Vec<(String, String)>,
     /// Gas equipment: (name, quantity, pressure).
-    equipment: Vec<(String, String, String)>,
+    pub(crate) equipment: Vec<(String, String, String)>,
 }
 
 struct OrderView {
@@ -517,6 +574,21 @@ struct ApplicationPage {
     case_id: Option<String>,
     /// The caller's utility may raise the approval case now.
     may_raise: bool,
+    /// Returned orders the caller may correct, and whether they may cancel.
+    returned: Vec<ReturnedView>,
+    may_cancel: bool,
+    /// The page after a resubmission or a cancellation: what was done.
+    done: Option<&'static str>,
+    /// The caller may print the receipt (they filed or follow up the application).
+    receipt: bool,
+}
+
+/// A returned order, as its correction banner shows it.
+struct ReturnedView {
+    order_id: String,
+    service: String,
+    unit: String,
+    reason: Option<String>,
 }
 
 /// The joint survey appointment, for the pages.
@@ -546,7 +618,7 @@ fn may_raise(caller: &Caller, app: &Application, case_id: Option<&String>) -> bo
         })
 }
 
-fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
+pub(crate) fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
     let mut out = Vec::new();
     use texts::facts as t;
     let block = |code: &str, facts: Vec<(&str, String)>| ServiceBlock {
@@ -654,6 +726,7 @@ async fn application_detail(
     caller: Caller,
     uri: Uri,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
     if let Some(r) = gate(&caller, &uri, Capability::ReadApplications) {
         return r;
@@ -673,7 +746,31 @@ async fn application_detail(
     let f = &app.form;
     let own_units = own_unit_names(&state, &caller);
     let csrf = caller.csrf_token();
+    let follow = crate::app::corrections::follow_up(&state, &caller, &app, &progress.events);
+    let returned = follow
+        .returned
+        .iter()
+        .filter_map(|(id, reason)| {
+            let o = app.work_orders.iter().find(|o| &o.id == id)?;
+            Some(ReturnedView {
+                order_id: id.clone(),
+                service: order_service(&state, &o.service, o.carrier.as_deref()),
+                unit: o.unit.name.clone(),
+                reason: reason.clone(),
+            })
+        })
+        .collect();
+    let q = query_map(raw.as_deref());
+    let done = match q.get("done").map(String::as_str) {
+        Some("corrected") => Some(texts::follow_up::CORRECTED),
+        Some("cancelled") => Some(texts::follow_up::CANCELLED),
+        _ => None,
+    };
     let p = ApplicationPage {
+        returned,
+        may_cancel: follow.may_cancel,
+        receipt: follow.may_cancel || !follow.returned.is_empty() || applicant_only(&caller),
+        done,
         timelines: crate::web::progress::timelines(&state, &app, &progress.events),
         shared: crate::web::progress::shared_steps(&state, &progress.events),
         survey: progress.survey.as_ref().map(|s| survey_view(&state, s)),
