@@ -16,6 +16,9 @@ onestop_e2e::on_both_databases!(
     one_lifecycle_through_the_pages,
     a_supervisor_sees_an_overdue_order_on_the_board_and_reminds,
     an_enterprise_is_verified_at_the_window,
+    a_clerk_files_for_an_enterprise_and_follows_it_up,
+    an_enterprise_corrects_a_returned_order,
+    a_deadline_in_an_unannounced_year_is_provisional_until_the_import,
 );
 
 /// A valid USCC (GB 32100 check character computed), and the same with a
@@ -608,6 +611,7 @@ const SUPERVISOR: Staff = (
     "supervisor:sz-zjj",
     "Super-2026-ok",
 );
+const WATER_OPERATOR: Staff = ("water.op", "供水经办", "operator:sz-water", "Water-2026-op");
 const WINDOW_CLERK: Staff = ("window.zhou", "周窗口", "clerk:hall-01", "Hall-2026-ok");
 
 /// A staff account with one role, its first-login change done.
@@ -1151,6 +1155,248 @@ async fn an_enterprise_is_verified_at_the_window(backend: Backend) {
     b.check(
         b.text("main").await.contains("已认证 · 企业管理员"),
         "the enterprise page does not show the verification",
+    )
+    .await;
+    finish(b, server).await;
+}
+
+/// The water company's operator returns `order` for correction from its page.
+async fn return_for_correction(b: &Browser, server: &RunningServer, order: &str, reason: &str) {
+    sign_in(b, server, "water.op", "Water-2026-op").await;
+    b.wait_for_path("/workbench").await;
+    b.goto(&server.url(&format!("/work-orders/{order}"))).await;
+    take(b, "return_for_correction", &[("reason", reason)]).await;
+    sign_out(b).await;
+}
+
+/// The water company's operator reads `order`'s page: the text of its main part.
+async fn water_reads(b: &Browser, server: &RunningServer, order: &str) -> String {
+    sign_in(b, server, "water.op", "Water-2026-op").await;
+    b.wait_for_path("/workbench").await;
+    b.goto(&server.url(&format!("/work-orders/{order}"))).await;
+    let page = b.text("main").await;
+    sign_out(b).await;
+    page
+}
+
+/// On a returned application's page: the banner names the reason; the
+/// correction opens the service's section as filed; the demand is changed
+/// and resubmitted, back on the application page with what was done.
+async fn correct_demand(b: &Browser, app_id: &str, order: &str, reason: &str, demand: &str) {
+    let banner = b.text(&format!("#returned-{order}")).await;
+    b.check(
+        banner.contains("待补正") && banner.contains(reason),
+        format_args!("no correction banner with the reason: {banner}"),
+    )
+    .await;
+    b.click_to_next_page(&format!("#correct-{order}")).await;
+    b.wait_for_path(&format!("/work-orders/{order}/correction"))
+        .await;
+    b.check(
+        b.text("#correction-reason").await.contains(reason)
+            && b.value("#f-services-water-demand_tons_per_day").await == "50"
+            && !b.exists("#f-applicant-name").await,
+        "the correction does not open the water section as filed",
+    )
+    .await;
+    b.fill("#f-services-water-demand_tons_per_day", demand)
+        .await;
+    b.click("#submit-application").await;
+    b.wait_for_path(&format!("/applications/{app_id}")).await;
+    b.check(
+        b.text("#done-notice").await.contains("补正已重新提交"),
+        "no word that the correction was resubmitted",
+    )
+    .await;
+}
+
+/// A window clerk files for an enterprise found by its USCC, has the
+/// receipt to print, finds applications of every channel by phone, and
+/// corrects the returned application at the window; the water company sees
+/// what changed.
+async fn a_clerk_files_for_an_enterprise_and_follows_it_up(backend: Backend) {
+    let server = start_server(backend).await;
+    let online = verified_application(&server, USCC).await;
+    staff(&server, WINDOW_CLERK).await;
+    staff(&server, WATER_OPERATOR).await;
+    let b = browser(true).await;
+    b.set_window_size(1280, 900).await;
+    sign_in(&b, &server, "window.zhou", "Hall-2026-ok").await;
+    b.goto(&server.url("/apply")).await;
+    b.check(
+        b.text("#on-behalf").await.contains("窗口代办"),
+        "the form does not say the clerk files on behalf",
+    )
+    .await;
+    b.fill("#lookup-uscc", &USCC.to_lowercase()).await;
+    b.click_to_next_page("#enterprise-lookup button[type=submit]")
+        .await;
+    b.check(
+        b.value("#f-applicant-name").await == "随州市另一家有限公司"
+            && b.text("#lookup-result")
+                .await
+                .contains("已按最近一次申请填入"),
+        "the enterprise on file is not filled in",
+    )
+    .await;
+    b.tick(&service_box("water")).await;
+    b.wait_displayed("#sec-water", true).await;
+    b.select("#f-address-district_code", "421303").await;
+    b.fill("#f-address-detail", "交通大道200号").await;
+    fill_water(&b).await;
+    let id = submit_and_land_on_receipt(&b).await;
+    let receipt = b.text("main").await;
+    b.check(
+        b.is_displayed("#print").await && !receipt.contains("登录后可查看"),
+        format_args!("the clerk's receipt is not the full, printable one: {receipt}"),
+    )
+    .await;
+    let filed = server.application_json(&id).await;
+    b.check(
+        filed["channel"] == "window" && filed["hall_id"] == "hall-01",
+        format_args!("not filed at the window: {filed}"),
+    )
+    .await;
+    let number = b.text("#application-number").await;
+    b.goto(&server.url("/applications")).await;
+    b.check(
+        b.text("main").await.contains(&number),
+        "the hall's list does not have the clerk's filing",
+    )
+    .await;
+    b.fill("#f-q", "13900009999").await;
+    b.click_to_next_page("form[role=search] button[type=submit]")
+        .await;
+    let found = b.text("#elsewhere").await;
+    b.check(
+        found.contains(&online) && !found.contains("李四"),
+        format_args!("the online application is not found as a status: {found}"),
+    )
+    .await;
+    sign_out(&b).await;
+
+    let order = order_id(&server, &id, "sz-water").await;
+    return_for_correction(&b, &server, &order, "请核实日用水量").await;
+    sign_in(&b, &server, "window.zhou", "Hall-2026-ok").await;
+    b.goto(&server.url(&format!("/applications/{id}"))).await;
+    correct_demand(&b, &id, &order, "请核实日用水量", "60").await;
+    no_leaks(&b, &b.text("main").await).await;
+    sign_out(&b).await;
+    let seen = water_reads(&b, &server, &order).await;
+    b.check(
+        seen.contains("用水量：50 吨/日 → 60 吨/日"),
+        format_args!("the water company does not see what changed: {seen}"),
+    )
+    .await;
+    finish(b, server).await;
+}
+
+/// On a phone, an enterprise corrects the water order its utility returned;
+/// the utility sees the changed value.
+async fn an_enterprise_corrects_a_returned_order(backend: Backend) {
+    let server = start_server(backend).await;
+    let applicant = format!("applicant:{USCC}");
+    staff(&server, ("ent.a", "示例商贸", &applicant, "Shop-2026-ok")).await;
+    staff(&server, WATER_OPERATOR).await;
+    let b = browser(true).await;
+    b.set_window_size(390, 844).await;
+    sign_in(&b, &server, "ent.a", "Shop-2026-ok").await;
+    b.wait_for_path("/applications").await;
+    b.goto(&server.url("/apply")).await;
+    let (id, _) = apply_for(&b, &server, &["water"]).await;
+    sign_out(&b).await;
+    let order = order_id(&server, &id, "sz-water").await;
+    return_for_correction(&b, &server, &order, "用水量与经营规模不符").await;
+
+    sign_in(&b, &server, "ent.a", "Shop-2026-ok").await;
+    b.wait_for_path("/applications").await;
+    b.goto(&server.url(&format!("/applications/{id}"))).await;
+    correct_demand(&b, &id, &order, "用水量与经营规模不符", "35").await;
+    let page = b.text("main").await;
+    no_leaks(&b, &page).await;
+    b.check(
+        page.contains("补正修改了 用水量：50 吨/日 → 35 吨/日"),
+        format_args!("the history does not show the correction: {page}"),
+    )
+    .await;
+    sign_out(&b).await;
+    let seen = water_reads(&b, &server, &order).await;
+    b.check(
+        seen.contains("用水量：50 吨/日 → 35 吨/日"),
+        format_args!("the water company does not see what changed: {seen}"),
+    )
+    .await;
+    let stored = server.application_json(&id).await;
+    b.check(
+        stored["services"]["water"]["demand_tons_per_day"] == 35.0,
+        format_args!("the correction is not stored: {stored}"),
+    )
+    .await;
+    finish(b, server).await;
+}
+
+/// On 2026-12-28, with no 2027 schedule published, an enterprise's deadline
+/// is counted on the statutory rules and marked provisional on the receipt;
+/// the administrator is asked for the schedule on every page, imports it,
+/// and the deadline is recomputed without the mark.
+async fn a_deadline_in_an_unannounced_year_is_provisional_until_the_import(backend: Backend) {
+    use onestop_domain::calendar::{Calendar, Clock};
+    let server = start_server_at(backend, "2026-12-28T10:00:00+08:00").await;
+    // The built-in official data only, as the city will have it.
+    let hours = server.state.clock.get().hours().clone();
+    server.state.clock.set(
+        std::sync::Arc::new(Clock::new(Calendar::builtin().with_provisional(), hours)),
+        0,
+    );
+    staff(
+        &server,
+        ("city.admin", "系统管理员", "admin", "Admin-2026-ok"),
+    )
+    .await;
+    let b = browser(true).await;
+    b.set_window_size(390, 844).await;
+    b.goto(&server.url("/apply")).await;
+    b.tick(&service_box("water")).await;
+    b.wait_displayed("#sec-water", true).await;
+    fill_common(&b, &server, USCC, PHONE).await;
+    fill_water(&b).await;
+    let id = submit_and_land_on_receipt(&b).await;
+    let row = b.text("tr.order").await;
+    b.check(
+        row.contains("2026年12月28日 15:45") && row.contains("暂按法定节假日推算"),
+        format_args!("the deadline is not marked provisional: {row}"),
+    )
+    .await;
+
+    b.set_window_size(1280, 900).await;
+    sign_in(&b, &server, "city.admin", "Admin-2026-ok").await;
+    b.goto(&server.url("/admin/calendar")).await;
+    b.check(
+        b.text("#notice-due")
+            .await
+            .contains("2027年国家法定节假日安排尚未导入"),
+        "no notice to import on the administrator's pages",
+    )
+    .await;
+    // The official schedule, as published: 12-28 turns out to be a holiday.
+    let schedule = "[[years]]\nyear = 2027\n[[days]]\ndate = \"2026-12-28\"\nkind = \"holiday\"\nname = \"元旦\"\n";
+    b.fill("#f-overrides", schedule).await;
+    b.click_to_next_page("#import-calendar").await;
+    b.check(
+        !b.exists("#notice-due").await,
+        "the notice stays after the import",
+    )
+    .await;
+    let order = server.application_json(&id).await["work_orders"][0].clone();
+    b.check(
+        order["due_at"] != "2026-12-28T15:45:00+08:00",
+        format_args!("the deadline was not recomputed: {order}"),
+    )
+    .await;
+    b.goto(&server.url(&format!("/receipt/{id}"))).await;
+    b.check(
+        !b.text("tr.order").await.contains("暂按法定节假日推算"),
+        "the receipt still marks the deadline provisional",
     )
     .await;
     finish(b, server).await;

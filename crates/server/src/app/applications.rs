@@ -315,13 +315,17 @@ pub async fn read_application(
 pub async fn get_by_number(state: &AppState, number: String) -> Result<Option<Application>, Error> {
     let config = state.config.clone();
     let offset = state.offset;
-    Ok(state
+    let mut app = state
         .store
         .read(move |c| match applications::id_by_number(c, &number)? {
             Some(id) => applications::get(c, &id, &config, offset),
             None => Ok(None),
         })
-        .await?)
+        .await?;
+    if let Some(a) = &mut app {
+        crate::app::calendar::mark_provisional(&state.clock.get(), &mut a.work_orders);
+    }
+    Ok(app)
 }
 
 /// An application by id, without access checks: for the public receipt,
@@ -329,10 +333,14 @@ pub async fn get_by_number(state: &AppState, number: String) -> Result<Option<Ap
 pub async fn get_unchecked(state: &AppState, id: String) -> Result<Option<Application>, Error> {
     let config = state.config.clone();
     let offset = state.offset;
-    Ok(state
+    let mut app = state
         .store
         .read(move |c| applications::get(c, &id, &config, offset))
-        .await?)
+        .await?;
+    if let Some(a) = &mut app {
+        crate::app::calendar::mark_provisional(&state.clock.get(), &mut a.work_orders);
+    }
+    Ok(app)
 }
 
 /// The applications the caller may see, filtered and paged; audited with
