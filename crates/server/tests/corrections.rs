@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 on_both_databases!(
     a_resubmission_carries_the_corrected_section,
     the_window_clerk_files_and_follows_up,
+    a_half_filled_form_is_saved_and_restored,
 );
 
 fn id_of(v: &Value) -> String {
@@ -259,4 +260,63 @@ async fn the_window_clerk_files_and_follows_up(backend: Backend) {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     assert_eq!(app.application(&id).await["status"], "cancelled");
+}
+
+/// A signed-in enterprise saves the long form half-filled and finds it
+/// again; submitting it removes the draft. Nobody else sees it.
+async fn a_half_filled_form_is_saved_and_restored(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let grant = format!("applicant:{USCC}");
+    let ent = app.signed_in("ent.draft", &[grant.as_str()]).await;
+    let half = [
+        ("submission_token", "draft-1"),
+        ("mode", "a_la_carte"),
+        ("services", "water"),
+        ("applicant.name", "随州市草稿测试有限公司"),
+        ("applicant.uscc", USCC),
+        ("address.detail", "交通大道300号"),
+        ("services.water.demand_tons_per_day", "六百"),
+        ("action", "draft"),
+    ];
+    let res = app.post_form_as(&ent, "/apply", &half).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(res.header("location"), Some("/apply?draft=saved"));
+    let page = app.ok_page_as(&ent, "/apply?draft=saved").await;
+    assert!(page.contains("id=\"draft-notice\""), "{page}");
+    assert!(page.contains("草稿已保存"), "{page}");
+    assert!(page.contains("value=\"交通大道300号\""), "{page}");
+    // What was typed comes back as typed, even what would not validate.
+    assert!(page.contains("value=\"六百\""), "{page}");
+    let again = app.ok_page_as(&ent, "/apply").await;
+    assert!(again.contains("已恢复您"), "{again}");
+    // Another account has no draft.
+    let other = app
+        .signed_in("ent.other", &["applicant:91350100M000100Y43"])
+        .await;
+    assert!(
+        !app.ok_page_as(&other, "/apply")
+            .await
+            .contains("交通大道300号")
+    );
+    // Submitting the finished form removes the draft.
+    let full = [
+        ("submission_token", "draft-2"),
+        ("mode", "a_la_carte"),
+        ("services", "water"),
+        ("applicant.name", "随州市草稿测试有限公司"),
+        ("applicant.uscc", USCC),
+        ("address.district_code", "421303"),
+        ("address.detail", "交通大道300号"),
+        ("contact.name", "赵六"),
+        ("contact.phone", "13912345678"),
+        ("services.water.business_type", "new_account"),
+        ("services.water.demand_tons_per_day", "6"),
+        ("action", "submit"),
+    ];
+    let res = app.post_form_as(&ent, "/apply", &full).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert!(res.header("location").unwrap().starts_with("/receipt/"));
+    let fresh = app.ok_page_as(&ent, "/apply").await;
+    assert!(!fresh.contains("交通大道300号"), "{fresh}");
+    assert!(!fresh.contains("draft-notice"), "{fresh}");
 }

@@ -17,3 +17,11 @@ CREATE TABLE application_revisions (
 
 -- A window looks applications up by the contact phone too.
 CREATE INDEX applications_by_contact_phone ON applications (contact_phone);
+
+-- The application form saved half-filled by a signed-in account (草稿):
+-- one per account, the fields as typed, removed once the form is submitted.
+CREATE TABLE form_drafts (
+    account_id TEXT PRIMARY KEY REFERENCES accounts (id),
+    saved_at   BIGINT NOT NULL,
+    fields     TEXT NOT NULL
+);

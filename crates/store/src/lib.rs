@@ -15,6 +15,7 @@ pub mod board;
 pub mod calendar;
 pub mod claims;
 pub mod db;
+pub mod drafts;
 mod error;
 pub mod idempotency;
 pub mod levels;

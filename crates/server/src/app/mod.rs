@@ -9,6 +9,7 @@ pub mod audit_chain;
 pub mod board;
 pub mod calendar;
 pub mod corrections;
+pub mod drafts;
 pub mod error;
 pub mod identity;
 pub mod messages;

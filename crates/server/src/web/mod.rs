@@ -325,6 +325,10 @@ struct ApplyPage {
     window: Option<WindowView>,
     /// Correcting a returned order (补正) rather than filing.
     correction: Option<correction::CorrectionView>,
+    /// A signed-in enterprise may save the form half-filled (草稿).
+    may_draft: bool,
+    /// What became of the draft: saved now, or restored from an earlier save.
+    draft: Option<String>,
 }
 
 /// What the form shows a window clerk filing on behalf of an enterprise.
@@ -419,6 +423,8 @@ impl ApplyPage {
             failure: None,
             window: window_of(caller),
             correction: None,
+            may_draft: caller.account().is_some() && window_of(caller).is_none(),
+            draft: None,
             min_appointment: format!(
                 "{:04}-{:02}-{:02}T{:02}:00",
                 now.year(),
@@ -485,7 +491,7 @@ impl PageFields for ApplyFields {
     const KEEPS_PARTIAL: bool = true;
 
     fn spec(_state: &AppState) -> Spec {
-        let mut spec = Spec::new().fields(&["action", "submission_token", "hall_id"]);
+        let mut spec = Spec::new().fields(&["action", "submission_token", "hall_id", "draft"]);
         for (name, _) in APPLY_FIELDS {
             spec = spec.field(*name);
         }
@@ -560,6 +566,24 @@ async fn apply_form(
     let mut p = ApplyPage::new(&state, &caller);
     if p.window.is_some() {
         prefill_on_behalf(&state, &caller, &values, &mut p).await;
+    } else if p.may_draft
+        && let Ok(Some(d)) = crate::app::drafts::load(&state, &caller).await
+    {
+        let (mut saved, saved_multi) = split_pairs(d.pairs);
+        p.equipment_rows = compact_rows(&mut saved);
+        p.chosen = saved_multi.get("services").is_some_and(|s| !s.is_empty());
+        p.values = saved;
+        p.draft = Some(texts::fill(
+            if values.get("draft").is_some_and(|v| v == "saved") {
+                texts::apply::DRAFT_SAVED
+            } else {
+                texts::apply::DRAFT_RESTORED
+            },
+            &[("at", &crate::web::staff::when_ms(&state, d.saved_at_ms))],
+        ));
+        p.multi = saved_multi;
+        let csrf = p.csrf.clone();
+        return respond(&caller, &csrf, StatusCode::OK, &p);
     } else {
         prefill_applicant(&state, &caller, &mut p).await;
     }
@@ -806,7 +830,34 @@ async fn apply_submit(
     form: PageForm<ApplyFields>,
 ) -> Response {
     let unrecognised = form.unrecognised;
-    let (mut values, mut multi) = split_pairs(form.form.into_pairs());
+    let pairs = form.form.into_pairs();
+    let action = pairs
+        .iter()
+        .find(|(k, _)| k == "action")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if (action == "draft" || action == "discard") && window_of(&caller).is_none() {
+        let outcome = if action == "draft" {
+            let keep: Vec<(String, String)> = pairs
+                .iter()
+                .filter(|(k, _)| k != "action" && k != "submission_token")
+                .cloned()
+                .collect();
+            crate::app::drafts::save(&state, &caller, &keep)
+                .await
+                .map(|_| "/apply?draft=saved")
+        } else {
+            crate::app::drafts::discard(&state, &caller)
+                .await
+                .map(|_| "/apply")
+        };
+        return match outcome {
+            Ok(to) if caller.account().is_some() => Redirect::to(to).into_response(),
+            Ok(_) => Redirect::to("/login?next=/apply").into_response(),
+            Err(e) => failure_page(e),
+        };
+    }
+    let (mut values, mut multi) = split_pairs(pairs);
     let equipment_rows = compact_rows(&mut values);
     if values.get("action").is_some_and(|a| a == "choose") {
         // The no-JavaScript path: show the sections of the services just chosen.
@@ -883,7 +934,13 @@ async fn apply_submit(
     };
     match result {
         Ok(submitted) => match submitted.id() {
-            Some(id) => submitted_receipt(&caller, &id, &submitted),
+            Some(id) => {
+                // Filed: the draft it was finished from is done with.
+                if let Err(e) = crate::app::drafts::discard(&state, &caller).await {
+                    tracing::warn!(error = %e, "a submitted form's draft was not removed");
+                }
+                submitted_receipt(&caller, &id, &submitted)
+            }
             None => error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 texts::apply::RECEIPT_UNREADABLE,
