@@ -70,6 +70,17 @@ pub struct WorkOrderAction {
     /// The order's version as the caller saw it.
     #[schema(minimum = 1)]
     pub version: i64,
+    /// `resubmit` only (补正): the corrected section of the returned order's
+    /// service, keyed by the service code as in the form
+    /// (`{"water": {"business_type": …, "demand_tons_per_day": …}}`). It is
+    /// validated like the form's section and replaces it; the form as it
+    /// was is kept as an earlier revision and the change is in the history.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default)]
+    pub services: Option<serde_json::Value>,
+    /// `resubmit` only: the corrected contact (`{"name", "phone"}`), validated like the form's.
+    #[serde(default)]
+    pub contact: Option<onestop_domain::form::Contact>,
 }
 
 /// One action of a batch: a [`WorkOrderAction`] naming its order.
