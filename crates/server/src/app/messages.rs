@@ -108,6 +108,94 @@ pub struct ClaimRequested<'a> {
     pub claimant: &'a str,
 }
 
+/// A work order arrived at its unit: new with the application, or back
+/// from the applicant after a correction.
+#[derive(Template)]
+#[template(path = "messages/order_arrived.txt")]
+pub struct OrderArrived<'a> {
+    /// Back after a correction (else new).
+    pub resubmitted: bool,
+    pub number: &'a str,
+    pub applicant: &'a str,
+    pub service: &'a str,
+    pub unit: &'a str,
+    /// By when it is to be accepted, for people.
+    pub due: &'a str,
+}
+
+/// A department's approval item was put to it: a new case, or a rejected
+/// one revised and resubmitted (a later round).
+#[derive(Template)]
+#[template(path = "messages/approval_item.txt")]
+pub struct ApprovalItem<'a> {
+    pub round: i64,
+    pub number: &'a str,
+    pub applicant: &'a str,
+    /// The utility that raised (or revised) the case.
+    pub unit: &'a str,
+    pub department: &'a str,
+    pub place: &'a str,
+    /// The works' dates, for people.
+    pub dates: &'a str,
+    /// What the utility revised (a later round).
+    pub note: Option<&'a str>,
+    pub due: &'a str,
+}
+
+/// A department rejected a case: told to a utility with works in it.
+#[derive(Template)]
+#[template(path = "messages/approval_rejected.txt")]
+pub struct ApprovalRejected<'a> {
+    pub number: &'a str,
+    pub department: &'a str,
+    pub place: &'a str,
+    pub opinion: &'a str,
+    pub unit: &'a str,
+    pub service: &'a str,
+    /// The deadline of the utility's order in the approval stage.
+    pub due: &'a str,
+}
+
+/// The joint survey's appointment, set or moved: told to the enterprise.
+#[derive(Template)]
+#[template(path = "messages/survey_appointed.txt")]
+pub struct SurveyAppointed<'a> {
+    pub number: &'a str,
+    /// The utility that set it.
+    pub unit: &'a str,
+    pub at: &'a str,
+    /// The appointment it replaces, when moved.
+    pub before: Option<&'a str>,
+    pub address: &'a str,
+}
+
+/// An application was cancelled: its department's pending item is withdrawn.
+#[derive(Template)]
+#[template(path = "messages/approval_withdrawn.txt")]
+pub struct ApprovalWithdrawn<'a> {
+    pub number: &'a str,
+    pub applicant: &'a str,
+    pub department: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+/// Text someone typed, as a clause of a message's sentence: trimmed, without
+/// the full stop (or other closing punctuation) the sentence adds itself.
+pub fn clause(typed: &str) -> &str {
+    typed
+        .trim()
+        .trim_end_matches(['。', '.', '，', ',', '；', ';', '！', '!', '、'])
+        .trim_end()
+}
+
+/// A `YYYY-MM-DD` date for people (`2026年09月25日`); anything else as given.
+pub fn date_zh(date: &str) -> String {
+    match onestop_domain::timefmt::parse_date(date) {
+        Some(d) => format!("{:04}年{:02}月{:02}日", d.year(), d.month() as u8, d.day()),
+        None => date.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
