@@ -526,16 +526,18 @@ pub async fn decide(
         opinion,
         version,
     } = input;
+    // Withdrawn with its cancelled application: that is the answer, whatever
+    // version the caller saw (looking again would not change it).
+    if item.status == ItemStatus::Withdrawn {
+        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", t::ITEM_WITHDRAWN);
+        e.set_allowed(Vec::new());
+        return Err(e);
+    }
     if item.version != version {
         return Err(stale_version());
     }
     if item.status != ItemStatus::Pending {
-        let text = if item.status == ItemStatus::Withdrawn {
-            t::ITEM_WITHDRAWN
-        } else {
-            t::ITEM_DECIDED
-        };
-        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", text);
+        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", t::ITEM_DECIDED);
         e.set_allowed(Vec::new());
         return Err(e);
     }

@@ -201,6 +201,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn typed_text_ends_in_the_sentences_own_full_stop() {
+        assert_eq!(clause(" 项目暂缓。 "), "项目暂缓");
+        assert_eq!(clause("请补充夜间施工安排；。"), "请补充夜间施工安排");
+        assert_eq!(clause("交通大道"), "交通大道");
+        assert_eq!(clause("。"), "");
+        assert_eq!(date_zh("2026-09-25"), "2026年09月25日");
+        assert_eq!(date_zh("不是日期"), "不是日期");
+        let t = fill(&ApprovalWithdrawn {
+            number: "LB1",
+            applicant: "某某公司",
+            department: "交通运输局",
+            reason: Some(clause("项目暂缓。")),
+        });
+        assert_eq!(t.title, "审批事项已撤回：LB1");
+        assert_eq!(
+            t.body,
+            "申请 LB1（某某公司）已撤销，交通运输局的并联审批事项随之撤回，无需再签署意见。撤销原因：项目暂缓。"
+        );
+        let t = fill(&ApprovalWithdrawn {
+            number: "LB1",
+            applicant: "某某公司",
+            department: "交通运输局",
+            reason: None,
+        });
+        assert!(t.body.ends_with("无需再签署意见。"), "{}", t.body);
+        let t = fill(&ApprovalItem {
+            round: 2,
+            number: "LB1",
+            applicant: "某某公司",
+            unit: "供热单位",
+            department: "交警支队",
+            place: "交通大道",
+            dates: "2026年09月25日",
+            note: None,
+            due: "2026年09月23日 11:00",
+        });
+        assert_eq!(t.title, "审批事项重新提交：LB1");
+        assert_eq!(
+            t.body,
+            "供热单位已按审批意见修改申请 LB1（某某公司）的外线工程并重新提交，现为第 2 轮审批。\
+             施工地点为交通大道，施工日期为 2026年09月25日。交警支队的审批事项请于 2026年09月23日 11:00 前签署意见。"
+        );
+    }
+
+    #[test]
     fn titles_and_bodies_read_as_before() {
         let t = fill(&OrderProgress {
             number: "LB2026120100001",
