@@ -20,12 +20,15 @@ code_enum! {
 }
 
 code_enum! {
-    /// Status of one department's item of a case.
+    /// Status of one department's item of a case: `withdrawn` when the
+    /// application was cancelled while the item was pending (no decision is
+    /// asked for any more, and its clock has stopped).
     ItemStatus {
         Pending => "pending", "待审批";
         Approved => "approved", "同意";
         Rejected => "rejected", "不同意";
         NotApplicable => "not_applicable", "不涉及";
+        Withdrawn => "withdrawn", "已撤回";
     }
 }
 

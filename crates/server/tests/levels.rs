@@ -133,16 +133,24 @@ async fn the_right_people_are_told_once(backend: Backend) {
     let (water, gas, sup, ent) = ("water.op", "gas.op", "sup", "ent.a");
     let created = app.submit(&water_only(USCC)).await;
     let oid = first_order(&created);
+    // The unit hears of the new order at once.
+    assert_eq!(kinds(&inbox(&app, water).await), vec!["order_new"]);
     app.set_time("2026-09-20T09:56:15+08:00");
     app.sweep().await;
     app.sweep().await;
-    assert_eq!(kinds(&inbox(&app, water).await), vec!["level_warning"]);
+    assert_eq!(
+        kinds(&inbox(&app, water).await),
+        vec!["level_warning", "order_new"]
+    );
     assert!(kinds(&inbox(&app, sup).await).is_empty());
     app.set_time("2026-09-21T08:00:00+08:00");
     tokio::join!(app.sweep_moved(), app.sweep_moved());
     let told = inbox(&app, water).await;
-    assert_eq!(kinds(&told), vec!["level_overdue", "level_warning"]);
-    assert_eq!(told["unread"], 2);
+    assert_eq!(
+        kinds(&told),
+        vec!["level_overdue", "level_warning", "order_new"]
+    );
+    assert_eq!(told["unread"], 3);
     assert!(
         told["items"][0]["title"]
             .as_str()
@@ -165,7 +173,7 @@ async fn the_right_people_are_told_once(backend: Backend) {
     // The bell on the pages, and reading.
     let session = app.login(water, PASSWORD).await;
     let page = app.page_as(&session, "/notifications").await;
-    assert!(page.contains("bell-count\">2<"), "{page}");
+    assert!(page.contains("bell-count\">3<"), "{page}");
     let res = app.post_form_as(&session, "/notifications/read", &[]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(inbox(&app, water).await["unread"], 0);
@@ -312,25 +320,34 @@ async fn approval_items_warn_their_department(backend: Backend) {
     let j = item(&case, "sz-jj");
     let res = app.decide_as(&jj, &j, "approve", "同意", 1).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // Each department heard of its item when the case was raised.
     app.set_time("2026-09-22T14:44:59+08:00");
     app.sweep().await;
-    assert!(kinds(&inbox(&app, "zrzy.a").await).is_empty());
+    assert_eq!(
+        kinds(&inbox(&app, "zrzy.a").await),
+        vec!["approval_item_new"]
+    );
     app.set_time("2026-09-22T14:45:00+08:00");
     app.sweep().await;
     assert_eq!(
         kinds(&inbox(&app, "zrzy.a").await),
-        vec!["approval_level_warning"]
+        vec!["approval_level_warning", "approval_item_new"]
     );
     app.set_time("2026-09-23T09:00:00+08:00");
     app.sweep().await;
     app.sweep().await;
     assert_eq!(
         kinds(&inbox(&app, "zrzy.a").await),
-        vec!["approval_level_overdue", "approval_level_warning"]
+        vec![
+            "approval_level_overdue",
+            "approval_level_warning",
+            "approval_item_new"
+        ]
     );
-    assert!(
-        kinds(&inbox(&app, "jj.a").await).is_empty(),
-        "decided in time"
+    assert_eq!(
+        kinds(&inbox(&app, "jj.a").await),
+        vec!["approval_item_new"],
+        "decided in time: no level"
     );
     let case_path = format!("/api/v1/approval-cases/{}", id_of(&case));
     let zrzy = app.login("zrzy.a", PASSWORD).await;

@@ -174,6 +174,30 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
     let created = app.submit(&water_only(USCC)).await;
     let number = created["number"].as_str().unwrap().to_owned();
     let oid = first_order(&created);
+    // The new order reaches the operator by email and SMS at once.
+    assert_eq!(
+        deliver(&app, &d).await,
+        Report {
+            sent: 2,
+            retrying: 0,
+            given_up: 0
+        }
+    );
+    let mail = smtp.wait_for(1, 10);
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0].to, "op@water.example.cn");
+    assert!(
+        mail[0].subject.starts_with(&format!("新工单：{number}")),
+        "{:?}",
+        mail[0]
+    );
+    assert!(
+        mail[0]
+            .text
+            .contains("请于 2026年09月20日 10:45 前受理或退回补正"),
+        "{}",
+        mail[0].text
+    );
     // Warning at Sunday 09:56:15 (the make-up working day).
     app.set_time("2026-09-20T09:56:15+08:00");
     app.sweep().await;
@@ -186,43 +210,48 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
         }
     );
     assert_eq!(deliver(&app, &d).await, Report::default(), "nothing twice");
-    let mail = smtp.wait_for(1, 10);
-    assert_eq!(mail.len(), 1, "{mail:?}");
-    assert_eq!(mail[0].to, "op@water.example.cn");
+    let mail = smtp.wait_for(2, 10);
+    assert_eq!(mail.len(), 2, "{mail:?}");
+    // (The relay keeps no order.)
+    let warning = mail
+        .iter()
+        .find(|m| m.subject.starts_with(&format!("工单预警：{number}")))
+        .unwrap_or_else(|| panic!("no warning: {mail:?}"));
+    assert_eq!(warning.to, "op@water.example.cn");
     // Over TLS (after STARTTLS), logged in with the password from the
     // environment.
-    assert!(mail[0].tls.starts_with("TLSv1."), "{:?}", mail[0]);
-    assert_eq!(mail[0].auth, SMTP_USER);
+    assert!(warning.tls.starts_with("TLSv1."), "{warning:?}");
+    assert_eq!(warning.auth, SMTP_USER);
     assert_eq!(smtp.logins(), vec![(SMTP_USER.to_owned(), true)]);
     assert!(
-        mail[0].subject.starts_with(&format!("工单预警：{number}")),
-        "{:?}",
-        mail[0]
-    );
-    assert!(
-        mail[0].text.contains("请于 2026年09月20日 10:45 前办结"),
+        warning.text.contains("请于 2026年09月20日 10:45 前办结"),
         "{}",
-        mail[0].text
+        warning.text
     );
     assert!(
-        mail[0]
+        warning
             .text
             .contains(&format!("https://onestop.example.gov.cn/work-orders/{oid}")),
         "{}",
-        mail[0].text
+        warning.text
     );
     let texts = gateway.received();
-    assert_eq!(texts.len(), 1, "{texts:?}");
-    assert_eq!(texts[0].to, "13800000001");
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(texts[1].to, "13800000001");
     assert!(
-        texts[0].text.starts_with("【联合报装】工单预警："),
+        texts[0].text.starts_with("【联合报装】新工单："),
         "{}",
         texts[0].text
     );
-    assert_eq!(texts[0].id, texts[0].idempotency_key);
-    assert!(texts[0].id.starts_with("onestop-"), "{:?}", texts[0]);
-    assert_eq!(texts[0].authorization, format!("Bearer {SMS_TOKEN}"));
-    assert_eq!(texts[0].content_type, "application/json");
+    assert!(
+        texts[1].text.starts_with("【联合报装】工单预警："),
+        "{}",
+        texts[1].text
+    );
+    assert_eq!(texts[1].id, texts[1].idempotency_key);
+    assert!(texts[1].id.starts_with("onestop-"), "{:?}", texts[1]);
+    assert_eq!(texts[1].authorization, format!("Bearer {SMS_TOKEN}"));
+    assert_eq!(texts[1].content_type, "application/json");
 
     // Overdue on Monday: the operator and the supervisor (who has no phone).
     app.set_time("2026-09-21T08:00:00+08:00");
@@ -230,7 +259,7 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
     app.sweep().await;
     let (a, b) = tokio::join!(deliver_once(&app.state, &d), deliver_once(&app.state, &d));
     assert_eq!(a.unwrap().sent + b.unwrap().sent, 3, "two emails, one SMS");
-    let mail = smtp.wait_for(3, 10);
+    let mail = smtp.wait_for(4, 10);
     let mut to: Vec<(String, bool)> = mail
         .iter()
         .map(|m| (m.to.clone(), m.subject.starts_with("工单超期")))
@@ -240,21 +269,22 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
         to,
         vec![
             ("op@water.example.cn".to_owned(), false),
+            ("op@water.example.cn".to_owned(), false),
             ("op@water.example.cn".to_owned(), true),
             ("sup@zjj.example.cn".to_owned(), true),
         ]
     );
-    assert_eq!(gateway.received().len(), 2);
-    // The quiet operator still has both messages in the app.
+    assert_eq!(gateway.received().len(), 3);
+    // The quiet operator still has all three messages in the app.
     let s = app.login("water.quiet", PASSWORD).await;
     let inbox = app.get_as(&s, "/api/v1/notifications").await.json();
-    assert_eq!(inbox["items"].as_array().unwrap().len(), 2);
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 3);
 
     // The enterprise hears of the acceptance by every channel.
     let key = app.key("workorders:write:sz-water").await;
     app.as_key(&key).accept(&oid).await;
     assert_eq!(deliver(&app, &d).await.sent, 2);
-    let mail = smtp.wait_for(4, 10);
+    let mail = smtp.wait_for(5, 10);
     let ent: Vec<_> = mail
         .iter()
         .filter(|m| m.to == "boss@ent.example.cn")
@@ -268,9 +298,9 @@ async fn warnings_reach_email_and_sms_once(backend: Backend) {
     let mut ids: Vec<String> = mail.iter().map(|m| m.message_id.clone()).collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 4);
+    assert_eq!(ids.len(), 5);
     let all = rows(&app).await;
-    assert_eq!(all.len(), 7);
+    assert_eq!(all.len(), 9);
     assert!(
         all.iter().all(|r| r.status == "sent" && r.attempts == 1),
         "{all:?}"

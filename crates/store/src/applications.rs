@@ -510,10 +510,41 @@ pub fn order_audience(
     else {
         return Ok(None);
     };
-    let uscc = r.text(0)?.to_owned();
-    let verified = r.int(6)? != 0;
+    let accounts = accounts_of(conn, r.opt_text(7)?, r.text(0)?, r.int(6)? != 0)?;
+    Ok(Some(OrderAudience {
+        application_id: r.text(3)?.to_owned(),
+        number: r.text(1)?.to_owned(),
+        status: r.text(2)?.to_owned(),
+        service: r.text(4)?.to_owned(),
+        unit_code: r.text(5)?.to_owned(),
+        accounts,
+    }))
+}
+
+/// The enterprise's accounts told of an application: the enabled account
+/// that submitted it, and, when it was filed through a verified channel,
+/// the enterprise's verified members (`applicant:<USCC>`) — those who may
+/// see it.
+pub fn enterprise_accounts(
+    conn: &mut dyn Conn,
+    app: &Application,
+) -> Result<Vec<String>, StoreError> {
+    accounts_of(
+        conn,
+        app.submitted_by.as_deref(),
+        &app.form.applicant.uscc,
+        app.identity_verified,
+    )
+}
+
+fn accounts_of(
+    conn: &mut dyn Conn,
+    submitted_by: Option<&str>,
+    uscc: &str,
+    verified: bool,
+) -> Result<Vec<String>, StoreError> {
     let mut accounts: Vec<String> = Vec::new();
-    if let Some(by) = r.opt_text(7)?.filter(|s| !s.is_empty()) {
+    if let Some(by) = submitted_by.filter(|s| !s.is_empty()) {
         // Only if the account is still enabled.
         if conn
             .query_opt(
@@ -526,20 +557,13 @@ pub fn order_audience(
         }
     }
     if verified {
-        for a in crate::notifications::holders(conn, "applicant", Some(&uscc))? {
+        for a in crate::notifications::holders(conn, "applicant", Some(uscc))? {
             if !accounts.contains(&a) {
                 accounts.push(a);
             }
         }
     }
-    Ok(Some(OrderAudience {
-        application_id: r.text(3)?.to_owned(),
-        number: r.text(1)?.to_owned(),
-        status: r.text(2)?.to_owned(),
-        service: r.text(4)?.to_owned(),
-        unit_code: r.text(5)?.to_owned(),
-        accounts,
-    }))
+    Ok(accounts)
 }
 
 /// One history event as stored.

@@ -453,7 +453,10 @@ pub fn inbox(
         args.push(s.as_str().into());
         clauses.push(format!("i.status = ${}", args.len()));
     } else {
-        clauses.push("i.status <> 'not_applicable'".into());
+        // Nothing for the department to do or to look back on: items of
+        // works it is not involved in, and those withdrawn with a cancelled
+        // application (asked for by their status only).
+        clauses.push("i.status NOT IN ('not_applicable', 'withdrawn')".into());
     }
     let paged = Paged::new(&INBOX_ORDER, at, per_page);
     paged.filter(&mut clauses, &mut args)?;
@@ -487,6 +490,42 @@ pub fn inbox(
             commitment: r.int(22)? != 0,
         })
     })
+}
+
+/// Withdraws the pending items of an application's case (the application
+/// was cancelled), inside the caller's transaction: each is `withdrawn`, with
+/// its level back to normal and no next level change, so the sweeper leaves
+/// it and the departments' inboxes drop it; the case moves on a version.
+/// Returns the case as it was, with the items withdrawn now (none: no case,
+/// or nothing pending).
+pub fn withdraw_pending(
+    conn: &mut dyn Conn,
+    application_id: &str,
+    at_ms: i64,
+) -> Result<Option<(Case, Vec<Item>)>, StoreError> {
+    let Some(case) = by_application(conn, application_id)? else {
+        return Ok(None);
+    };
+    let pending: Vec<Item> = case
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::Pending)
+        .cloned()
+        .collect();
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    conn.execute(
+        "UPDATE approval_items SET status = 'withdrawn', level = 'normal', next_level_at = NULL,
+             version = version + 1
+         WHERE case_id = $1 AND status = 'pending'",
+        params![&case.id],
+    )?;
+    conn.execute(
+        "UPDATE approval_cases SET updated_at = $2, version = version + 1 WHERE id = $1",
+        params![&case.id, at_ms],
+    )?;
+    Ok(Some((case, pending)))
 }
 
 /// Sets a case's status (after an item changed).

@@ -204,7 +204,7 @@ pub fn sweep_items(
          FROM approval_items i
          JOIN approval_cases c ON c.id = i.case_id
          JOIN applications a ON a.id = c.application_id
-         WHERE i.next_level_at IS NOT NULL AND i.next_level_at <= $1
+         WHERE i.next_level_at IS NOT NULL AND i.next_level_at <= $1 AND i.status = 'pending'
          ORDER BY i.next_level_at LIMIT $2",
         params![now_ms, i64::from(limit)],
     )?;

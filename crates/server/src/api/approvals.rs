@@ -167,7 +167,8 @@ pub struct InboxList {
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InboxQuery {
-    /// All but not-applicable items by default.
+    /// All but not-applicable and withdrawn items by default (`withdrawn`:
+    /// pending items of an application cancelled since, asked for by name).
     #[param(value_type = Option<ItemStatus>)]
     pub status: Option<String>,
     /// 1-based page number, at most 100; deeper pages are read by `cursor`.

@@ -160,6 +160,8 @@ pub async fn submit(
                 return Ok(Err(saved));
             }
             let mut app = applications::insert(conn, &new, &config, offset)?;
+            // Each order's unit hears of it with the submission.
+            crate::app::announce::new_orders(conn, &config, offset, &app)?;
             crate::app::calendar::mark_provisional(&clock, &mut app.work_orders);
             // The response is stored with the key, in the same transaction.
             let body = match &key {

@@ -30,6 +30,9 @@ pub struct ItemView {
     pub id: String,
     pub department: UnitRef,
     pub required: bool,
+    /// `pending`, `approved`, `rejected`, `not_applicable`, or `withdrawn`
+    /// (the application was cancelled while the item was pending: no
+    /// decision is asked for, and it has no level).
     pub status: ItemStatus,
     /// Approved at once on the signed commitment.
     pub automatic: bool,
@@ -429,7 +432,7 @@ pub async fn raise(
             .collect(),
     };
     let actor = caller.subject.actor();
-    let (config, clock) = (state.config.clone(), state.clock.get());
+    let (config, clock, offset) = (state.config.clone(), state.clock.get(), state.offset);
     let c2 = case.clone();
     let created = state
         .store
@@ -453,6 +456,8 @@ pub async fn raise(
             if c2.status == CaseStatus::Approved {
                 grant_works(c, &c2.works, &config, &clock, now_ms, &actor)?;
             }
+            // Each department with a pending item hears of it.
+            crate::app::announce::items_put(c, &config, offset, &c2.id, None, now_ms)?;
             Ok(Raised::Created)
         })
         .await?;
@@ -521,6 +526,13 @@ pub async fn decide(
         opinion,
         version,
     } = input;
+    // Withdrawn with its cancelled application: that is the answer, whatever
+    // version the caller saw (looking again would not change it).
+    if item.status == ItemStatus::Withdrawn {
+        let mut e = Error::refused(Refusal::Conflict, "invalid_transition", t::ITEM_WITHDRAWN);
+        e.set_allowed(Vec::new());
+        return Err(e);
+    }
     if item.version != version {
         return Err(stale_version());
     }
@@ -531,7 +543,7 @@ pub async fn decide(
     }
     let now_ms = state.now_ms();
     let actor = caller.subject.actor();
-    let (config, clock) = (state.config.clone(), state.clock.get());
+    let (config, clock, offset) = (state.config.clone(), state.clock.get(), state.offset);
     let case_id = case.id.clone();
     let outcome = state
         .store
@@ -558,6 +570,10 @@ pub async fn decide(
                 if status == CaseStatus::Approved {
                     grant_works(c, &current.works, &config, &clock, now_ms, &actor)?;
                 }
+            }
+            // The utilities with works in the case hear of a rejection.
+            if decision == ItemStatus::Rejected {
+                crate::app::announce::case_rejected(c, &config, offset, &case_id, &item.id, now_ms)?;
             }
             Ok(Decided::Done)
         })
@@ -688,6 +704,7 @@ pub async fn resubmit(
     };
     let app_id = case.application_id.clone();
     let works = case.works.clone();
+    let (config, offset) = (state.config.clone(), state.offset);
     let done = state
         .store
         .write(move |c| {
@@ -697,6 +714,8 @@ pub async fn resubmit(
             event(c, &app_id, now_ms, &actor, "approval_case_resubmitted", serde_json::json!({
                 "case": r.case_id, "note": r.note, "place": r.place, "from": r.from_date, "to": r.to_date,
             }))?;
+            // The departments deciding again hear of the revision.
+            crate::app::announce::items_put(c, &config, offset, &r.case_id, Some(&r.note), now_ms)?;
             Ok(true)
         })
         .await?;

@@ -108,9 +108,142 @@ pub struct ClaimRequested<'a> {
     pub claimant: &'a str,
 }
 
+/// A work order arrived at its unit: new with the application, or back
+/// from the applicant after a correction.
+#[derive(Template)]
+#[template(path = "messages/order_arrived.txt")]
+pub struct OrderArrived<'a> {
+    /// Back after a correction (else new).
+    pub resubmitted: bool,
+    pub number: &'a str,
+    pub applicant: &'a str,
+    pub service: &'a str,
+    pub unit: &'a str,
+    /// By when it is to be accepted, for people.
+    pub due: &'a str,
+}
+
+/// A department's approval item was put to it: a new case, or a rejected
+/// one revised and resubmitted (a later round).
+#[derive(Template)]
+#[template(path = "messages/approval_item.txt")]
+pub struct ApprovalItem<'a> {
+    pub round: i64,
+    pub number: &'a str,
+    pub applicant: &'a str,
+    /// The utility that raised (or revised) the case.
+    pub unit: &'a str,
+    pub department: &'a str,
+    pub place: &'a str,
+    /// The works' dates, for people.
+    pub dates: &'a str,
+    /// What the utility revised (a later round).
+    pub note: Option<&'a str>,
+    pub due: &'a str,
+}
+
+/// A department rejected a case: told to a utility with works in it.
+#[derive(Template)]
+#[template(path = "messages/approval_rejected.txt")]
+pub struct ApprovalRejected<'a> {
+    pub number: &'a str,
+    pub department: &'a str,
+    pub place: &'a str,
+    pub opinion: &'a str,
+    pub unit: &'a str,
+    pub service: &'a str,
+    /// The deadline of the utility's order in the approval stage.
+    pub due: &'a str,
+}
+
+/// The joint survey's appointment, set or moved: told to the enterprise.
+#[derive(Template)]
+#[template(path = "messages/survey_appointed.txt")]
+pub struct SurveyAppointed<'a> {
+    pub number: &'a str,
+    /// The utility that set it.
+    pub unit: &'a str,
+    pub at: &'a str,
+    /// The appointment it replaces, when moved.
+    pub before: Option<&'a str>,
+    pub address: &'a str,
+}
+
+/// An application was cancelled: its department's pending item is withdrawn.
+#[derive(Template)]
+#[template(path = "messages/approval_withdrawn.txt")]
+pub struct ApprovalWithdrawn<'a> {
+    pub number: &'a str,
+    pub applicant: &'a str,
+    pub department: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+/// Text someone typed, as a clause of a message's sentence: trimmed, without
+/// the full stop (or other closing punctuation) the sentence adds itself.
+pub fn clause(typed: &str) -> &str {
+    typed
+        .trim()
+        .trim_end_matches(['。', '.', '，', ',', '；', ';', '！', '!', '、'])
+        .trim_end()
+}
+
+/// A `YYYY-MM-DD` date for people (`2026年09月25日`); anything else as given.
+pub fn date_zh(date: &str) -> String {
+    match onestop_domain::timefmt::parse_date(date) {
+        Some(d) => format!("{:04}年{:02}月{:02}日", d.year(), d.month() as u8, d.day()),
+        None => date.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_text_ends_in_the_sentences_own_full_stop() {
+        assert_eq!(clause(" 项目暂缓。 "), "项目暂缓");
+        assert_eq!(clause("请补充夜间施工安排；。"), "请补充夜间施工安排");
+        assert_eq!(clause("交通大道"), "交通大道");
+        assert_eq!(clause("。"), "");
+        assert_eq!(date_zh("2026-09-25"), "2026年09月25日");
+        assert_eq!(date_zh("不是日期"), "不是日期");
+        let t = fill(&ApprovalWithdrawn {
+            number: "LB1",
+            applicant: "某某公司",
+            department: "交通运输局",
+            reason: Some(clause("项目暂缓。")),
+        });
+        assert_eq!(t.title, "审批事项已撤回：LB1");
+        assert_eq!(
+            t.body,
+            "申请 LB1（某某公司）已撤销，交通运输局的并联审批事项随之撤回，无需再签署意见。撤销原因：项目暂缓。"
+        );
+        let t = fill(&ApprovalWithdrawn {
+            number: "LB1",
+            applicant: "某某公司",
+            department: "交通运输局",
+            reason: None,
+        });
+        assert!(t.body.ends_with("无需再签署意见。"), "{}", t.body);
+        let t = fill(&ApprovalItem {
+            round: 2,
+            number: "LB1",
+            applicant: "某某公司",
+            unit: "供热单位",
+            department: "交警支队",
+            place: "交通大道",
+            dates: "2026年09月25日",
+            note: None,
+            due: "2026年09月23日 11:00",
+        });
+        assert_eq!(t.title, "审批事项重新提交：LB1");
+        assert_eq!(
+            t.body,
+            "供热单位已按审批意见修改申请 LB1（某某公司）的外线工程并重新提交，现为第 2 轮审批。\
+             施工地点为交通大道，施工日期为 2026年09月25日。交警支队的审批事项请于 2026年09月23日 11:00 前签署意见。"
+        );
+    }
 
     #[test]
     fn titles_and_bodies_read_as_before() {

@@ -2,6 +2,7 @@
 //! API, the pages, the jobs and the command line alike.
 
 pub mod accounts;
+pub mod announce;
 pub mod applications;
 pub mod approvals;
 pub mod audit;

@@ -653,6 +653,14 @@ impl ActJob {
             ));
         }
         tell_applicant(c, &self.config, &next, self.request.version + 1)?;
+        crate::app::announce::order_back(
+            c,
+            &self.config,
+            self.offset,
+            &clock.application_id,
+            &next,
+            self.request.version + 1,
+        )?;
         // The order as it now stands (what `apply` wrote), without reading it back.
         let mut item = row.item;
         item.order.stage = next.stage;
@@ -871,6 +879,8 @@ pub async fn cancel_application(
         return Err(err);
     }
     let app_id = app.id.clone();
+    let (config, offset) = (state.config.clone(), state.offset);
+    let reason = data.as_json()["reason"].as_str().map(str::to_owned);
     state
         .store
         .write(move |c| {
@@ -879,7 +889,16 @@ pub async fn cancel_application(
                     return Err(onestop_store::StoreError::Conflict(u.id.clone()));
                 }
             }
-            Ok(())
+            // Its pending approval items are withdrawn, and their departments told.
+            crate::app::announce::cancelled(
+                c,
+                &config,
+                offset,
+                &app_id,
+                reason.as_deref(),
+                &actor,
+                now_ms,
+            )
         })
         .await?;
     crate::app::applications::read_application(state, caller, id)
@@ -916,10 +935,14 @@ pub async fn propose_survey(
     let now_ms = state.now_ms();
     let actor = caller.subject.actor();
     let app_id = app.id.clone();
+    let (config, offset) = (state.config.clone(), state.offset);
     let outcome = state
         .store
         .write(move |c| {
-            onestop_store::surveys::propose(c, &app_id, at_ms, &unit, &actor, version, now_ms)
+            // Set or moved, the enterprise is told.
+            crate::app::announce::survey(
+                c, &config, offset, &app_id, at_ms, &unit, &actor, version, now_ms,
+            )
         })
         .await?;
     use onestop_store::surveys::Outcome;
