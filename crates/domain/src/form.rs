@@ -18,7 +18,7 @@ pub use types::{
     Services, WaterBusinessType, WaterDetails,
 };
 pub use uscc::{USCC_ALPHABET, USCC_LEN, uscc_char_value, uscc_check_char, uscc_is_valid};
-pub use validate::{MAX_ERRORS, check_selection, validate_application};
+pub use validate::{MAX_ERRORS, check_selection, two_years_after, validate_application};
 
 /// The form's limits, shared with the web form (e.g. for `maxlength`).
 /// Text lengths are in characters, as `(min, max)`.

@@ -106,6 +106,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "enterprise_identity",
         sql: include_str!("../migrations/0018_enterprise_identity.sql"),
     },
+    Migration {
+        version: 21,
+        name: "plausible_clocks",
+        sql: include_str!("../migrations/0021_plausible_clocks.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

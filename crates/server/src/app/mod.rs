@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod applications;
+pub mod appointment;
 pub mod approvals;
 pub mod audit;
 pub mod audit_chain;

@@ -139,6 +139,18 @@ fn note_of(state: &AppState, kind: &str, data: &Value) -> String {
     {
         parts.push(texts::fill(t::REVISION, &[("note", &n)]));
     }
+    if kind == "appointment_moved"
+        && let Some(ms) = data.get("to").and_then(Value::as_i64)
+    {
+        let at = when(state, timefmt::from_ms(ms, state.offset));
+        parts.push(texts::fill(t::APPOINTMENT, &[("at", &at)]));
+    }
+    if kind == "deadline_recomputed"
+        && let Some(ms) = data.get("due_at_ms").and_then(Value::as_i64)
+    {
+        let at = when(state, timefmt::from_ms(ms, state.offset));
+        parts.push(texts::fill(t::DUE, &[("at", &at)]));
+    }
     parts.join(t::SEPARATOR)
 }
 

@@ -40,6 +40,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/applications", get(applications))
         .route("/applications/{id}", get(application_detail))
+        .route(
+            "/applications/{id}/appointment",
+            axum::routing::post(appointment_submit),
+        )
         .route("/workbench", get(workbench))
         .route("/work-orders/{id}", get(work_order))
         .route(
@@ -517,6 +521,14 @@ struct ApplicationPage {
     case_id: Option<String>,
     /// The caller's utility may raise the approval case now.
     may_raise: bool,
+    csrf: String,
+    /// The caller may move the connection appointment (the enterprise, the
+    /// hall's clerk), with the value its form starts from.
+    may_move_appointment: bool,
+    appointment_value: String,
+    /// The form just refused (`appointment`), and what was just done.
+    refused: Refused,
+    done: Option<String>,
 }
 
 /// The joint survey appointment, for the pages.
@@ -654,14 +666,75 @@ async fn application_detail(
     caller: Caller,
     uri: Uri,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
 ) -> Response {
     if let Some(r) = gate(&caller, &uri, Capability::ReadApplications) {
         return r;
     }
+    let done = done_note(
+        q.done.as_deref(),
+        &[("appointment", texts::appointment::DONE)],
+    );
+    application_page(&state, &caller, id, Refused::default(), done).await
+}
+
+/// The form that moves the connection appointment, on the application page.
+pub(crate) struct AppointmentFields;
+
+impl PageFields for AppointmentFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["appointment_at"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadApplications)
+    }
+}
+
+/// The enterprise (or the hall's clerk) moves the connection appointment:
+/// the same use case as the API.
+async fn appointment_submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<AppointmentFields>,
+) -> Response {
+    use crate::app::appointment::{AppointmentInput, move_appointment};
+    let form = form.map();
+    let typed = form
+        .get("appointment_at")
+        .map(|v| v.trim())
+        .unwrap_or("")
+        .to_owned();
+    let outcome = match AppointmentInput::from_form(&state, &typed) {
+        Ok(input) => move_appointment(&state, &caller, id.clone(), input).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(_) => Redirect::to(&format!("/applications/{id}?done=appointment")).into_response(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => {
+            let kept = HashMap::from([(
+                "appointment_at".to_owned(),
+                typed.chars().take(40).collect(),
+            )]);
+            let refused = Refused::new("appointment", kept, &e);
+            application_page(&state, &caller, id, refused, None).await
+        }
+    }
+}
+
+/// An application's page, with a refused form's errors or what was done.
+async fn application_page(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    refused: Refused,
+    done: Option<String>,
+) -> Response {
     if id.len() > 64 {
         return not_found_page();
     }
-    let app = match applications::read_application(&state, &caller, id).await {
+    let app = match applications::read_application(state, caller, id).await {
         Ok(Some(app)) => app,
         Ok(None) => return not_found_page(),
         Err(e) => return failure_page(e),
@@ -671,16 +744,35 @@ async fn application_detail(
         Err(e) => return failure_page(e),
     };
     let f = &app.form;
-    let own_units = own_unit_names(&state, &caller);
+    let own_units = own_unit_names(&state, caller);
     let csrf = caller.csrf_token();
+    let appointment_value = match refused.typed.get("appointment_at") {
+        Some(typed) => typed.clone(),
+        None => f.appointment_at.map_or_else(String::new, |t| {
+            let t = t.to_offset(state.offset);
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}",
+                t.year(),
+                t.month() as u8,
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        }),
+    };
     let p = ApplicationPage {
+        may_move_appointment: crate::app::appointment::may_move(caller, &app),
+        appointment_value,
+        refused,
+        done,
+        csrf: csrf.clone(),
         timelines: crate::web::progress::timelines(&state, &app, &progress.events),
         shared: crate::web::progress::shared_steps(&state, &progress.events),
         survey: progress.survey.as_ref().map(|s| survey_view(&state, s)),
-        may_raise: may_raise(&caller, &app, progress.case_id.as_ref()),
+        may_raise: may_raise(caller, &app, progress.case_id.as_ref()),
         case_id: progress.case_id,
         id: app.id.clone(),
-        nav: Nav::for_caller(&caller, &csrf),
+        nav: Nav::for_caller(caller, &csrf),
         number: app.number.clone(),
         status: app.status.label_zh(),
         enterprise: f.applicant.name.clone(),
@@ -705,12 +797,12 @@ async fn application_detail(
         submitted: when(&state, app.submitted_at),
         submitted_iso: iso(&state, app.submitted_at),
         services: service_blocks(&state, &f.services),
-        orders: order_views(&state, &caller, &app),
+        orders: order_views(&state, caller, &app),
         operator: !own_units.is_empty(),
         own_units: list(&own_units),
-        applicant_only: applicant_only(&caller),
+        applicant_only: applicant_only(caller),
     };
-    respond(&caller, &csrf, StatusCode::OK, &p)
+    respond(caller, &csrf, p.refused.status, &p)
 }
 
 // ───────────────────────────── the workbench ─────────────────────────────
@@ -753,13 +845,17 @@ async fn order_rows(
 
 /// An order's deadline for people, marked when it was counted on the
 /// statutory rules because the official notice is not imported yet.
+/// Marked too when construction's clock runs from the approval because
+/// the approved works' start date could not be used.
 pub(crate) fn due_text(state: &AppState, o: &onestop_domain::application::WorkOrder) -> String {
-    let when = when(state, o.due_at);
+    let mut text = when(state, o.due_at);
     if crate::app::calendar::provisional_due(&state.clock.get(), o) {
-        format!("{when}{}", crate::texts::calendar::PROVISIONAL_DUE)
-    } else {
-        when
+        text.push_str(crate::texts::calendar::PROVISIONAL_DUE);
     }
+    if o.works_start_unknown && matches!(o.status, OrderStatus::Open | OrderStatus::Returned) {
+        text.push_str(crate::texts::order::WORKS_START_UNKNOWN);
+    }
+    text
 }
 
 /// One order as the lists and the order page show it.
@@ -918,8 +1014,10 @@ pub struct ActionForm {
 pub struct ActionField {
     pub name: String,
     pub label: String,
-    /// `text`, `number` or `datetime-local` (the input type).
+    /// `text` or `datetime-local` (the input type).
     pub input: &'static str,
+    /// A number: typed as text with a numeric keyboard (`inputmode`).
+    pub numeric: bool,
     pub required: bool,
 }
 
@@ -945,11 +1043,14 @@ fn action_forms(
                 .map(|f| ActionField {
                     name: f.name.clone(),
                     label: f.label.clone(),
+                    // A number is typed as text (with a numeric keyboard):
+                    // a browser's number field would send nothing for
+                    // "六百", where the server names the problem instead.
                     input: match f.kind {
-                        FieldKind::Number => "number",
                         FieldKind::Datetime => "datetime-local",
-                        FieldKind::Text | FieldKind::Object => "text",
+                        FieldKind::Number | FieldKind::Text | FieldKind::Object => "text",
                     },
+                    numeric: f.kind == FieldKind::Number,
                     required: f.required,
                 })
                 .collect(),
