@@ -739,12 +739,12 @@ async fn application_page(
         Ok(None) => return not_found_page(),
         Err(e) => return failure_page(e),
     };
-    let progress = match crate::web::progress::load(&state, app.id.clone()).await {
+    let progress = match crate::web::progress::load(state, app.id.clone()).await {
         Ok(p) => p,
         Err(e) => return failure_page(e),
     };
     let f = &app.form;
-    let own_units = own_unit_names(&state, caller);
+    let own_units = own_unit_names(state, caller);
     let csrf = caller.csrf_token();
     let appointment_value = match refused.typed.get("appointment_at") {
         Some(typed) => typed.clone(),
@@ -766,9 +766,9 @@ async fn application_page(
         refused,
         done,
         csrf: csrf.clone(),
-        timelines: crate::web::progress::timelines(&state, &app, &progress.events),
-        shared: crate::web::progress::shared_steps(&state, &progress.events),
-        survey: progress.survey.as_ref().map(|s| survey_view(&state, s)),
+        timelines: crate::web::progress::timelines(state, &app, &progress.events),
+        shared: crate::web::progress::shared_steps(state, &progress.events),
+        survey: progress.survey.as_ref().map(|s| survey_view(state, s)),
         may_raise: may_raise(caller, &app, progress.case_id.as_ref()),
         case_id: progress.case_id,
         id: app.id.clone(),
@@ -779,7 +779,7 @@ async fn application_page(
         unverified: !app.identity_verified,
         uscc: f.applicant.uscc.clone(),
         project_code: f.project_code.clone(),
-        district: district_name(&state, &f.address.district_code),
+        district: district_name(state, &f.address.district_code),
         address: f.address.detail.clone(),
         coordinates: match (f.address.lng, f.address.lat) {
             (Some(lng), Some(lat)) => Some(texts::fill(
@@ -788,16 +788,16 @@ async fn application_page(
             )),
             _ => None,
         },
-        appointment: appointment(&state, f.appointment_at),
+        appointment: appointment(state, f.appointment_at),
         contact: f.contact.name.clone(),
         phone: mask_phone(&f.contact.phone),
         mode: f.mode.label_zh(),
         channel: f.channel.label_zh(),
         hall: f.hall_id.clone(),
-        submitted: when(&state, app.submitted_at),
-        submitted_iso: iso(&state, app.submitted_at),
-        services: service_blocks(&state, &f.services),
-        orders: order_views(&state, caller, &app),
+        submitted: when(state, app.submitted_at),
+        submitted_iso: iso(state, app.submitted_at),
+        services: service_blocks(state, &f.services),
+        orders: order_views(state, caller, &app),
         operator: !own_units.is_empty(),
         own_units: list(&own_units),
         applicant_only: applicant_only(caller),
