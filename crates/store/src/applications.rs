@@ -235,8 +235,8 @@ pub fn appointment_ms(conn: &mut dyn Conn, id: &str) -> Result<Option<i64>, Stor
 /// Moves the connection appointment an application's form carries to
 /// `at`, with its history event (`appointment_moved`, from and to in
 /// Unix milliseconds), inside the caller's transaction. Returns the
-/// appointment it replaced (`Err(NotFound)`-free: `None` twice when there
-/// is no such application).
+/// appointment it replaced (itself `None` when none was asked for), or
+/// `None` when there is no such application.
 pub fn move_appointment(
     conn: &mut dyn Conn,
     id: &str,
