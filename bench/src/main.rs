@@ -916,11 +916,27 @@ const LIFE_STEPS: [(i64, &str); 4] = [
         3,
         r#""action":"record_design","external_works_m":0,"design":"红线内接入""#,
     ),
-    (
-        4,
-        r#""action":"connect","connected_at":"2026-12-01T10:00:00+08:00""#,
-    ),
+    (4, r#""action":"connect","connected_at":"{now}""#),
 ];
+
+/// A step's body with `{now}` filled in: the current minute in Beijing
+/// time (a connection time is neither before the stage started nor in the
+/// future).
+fn life_step(body: &str) -> String {
+    if !body.contains("{now}") {
+        return body.to_owned();
+    }
+    let t = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    let now = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:00+08:00",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute()
+    );
+    body.replace("{now}", &now)
+}
 
 /// Submits one five-service application (`n` names it); returns its work
 /// orders' ids, or None when the submit was refused.
@@ -950,6 +966,7 @@ async fn submit_for_orders(conn: &mut Conn, n: u64, auth: &str) -> Option<Vec<St
 async fn drive_orders(conn: &mut Conn, orders: &[String], auth: &str, batched: bool) -> bool {
     if batched {
         for (version, body) in LIFE_STEPS {
+            let body = life_step(body);
             let items: Vec<String> = orders
                 .iter()
                 .map(|o| format!("{{\"work_order_id\":\"{o}\",{body},\"version\":{version}}}"))
@@ -972,7 +989,7 @@ async fn drive_orders(conn: &mut Conn, orders: &[String], auth: &str, batched: b
     } else {
         for order in orders {
             for (version, body) in LIFE_STEPS {
-                let body = format!("{{{body},\"version\":{version}}}");
+                let body = format!("{{{},\"version\":{version}}}", life_step(body));
                 let (status, _) = conn.exchange(&action_request(order, &body, auth)).await;
                 if status != 200 {
                     return false;

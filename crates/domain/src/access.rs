@@ -564,6 +564,16 @@ impl Subject {
         self.roles_on(f.uscc, f.hall_id, f.verified, f.submitted_by, None)
     }
 
+    /// Whether this subject may move an application's connection
+    /// appointment: it acts for the enterprise (`applicant`, an integration
+    /// key that submits applications among them) or is a clerk of the hall
+    /// it was filed at. Utilities, departments and supervisors may not.
+    pub fn may_move_appointment(&self, f: &ApplicationFacts<'_>) -> bool {
+        self.roles_on_application(f)
+            .iter()
+            .any(|r| matches!(*r, "applicant" | "clerk"))
+    }
+
     /// The process roles this subject plays on one work order: those of its
     /// application, and `operator` for the order's unit.
     pub fn roles_on_order(&self, f: &OrderFacts<'_>) -> Vec<&'static str> {
@@ -1009,6 +1019,25 @@ mod tests {
         assert!(!verified.applications().admits_application(&stranger));
         assert!(!claimant.applications().admits_application(&stranger));
         assert!(verified.roles_on_application(&stranger).is_empty());
+        // Who moves the connection appointment: the enterprise, the hall's clerk.
+        assert!(verified.may_move_appointment(&filed));
+        assert!(claimant.may_move_appointment(&own));
+        assert!(!claimant.may_move_appointment(&filed));
+        assert!(!verified.may_move_appointment(&stranger));
+        let at_hall = ApplicationFacts {
+            hall_id: Some("hall-01"),
+            ..filed
+        };
+        assert!(account(&["clerk:hall-01"]).may_move_appointment(&at_hall));
+        assert!(!account(&["clerk:hall-02"]).may_move_appointment(&at_hall));
+        for staff in [
+            ["operator:sz-water"],
+            ["supervisor"],
+            ["admin"],
+            ["approver:sz-zrzy"],
+        ] {
+            assert!(!account(&staff).may_move_appointment(&at_hall), "{staff:?}");
+        }
         assert!(
             account(&["operator:sz-water"])
                 .roles_on_application(&stranger)

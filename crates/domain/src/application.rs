@@ -185,6 +185,12 @@ pub struct WorkOrder {
     /// and recounted when the notice is imported.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub provisional: bool,
+    /// Present (`true`) on an order in construction after parallel
+    /// approval whose clock could not start at the approved works' start
+    /// date (the period unreadable or beyond the calendar, or approved
+    /// before this rule): its budget runs from the approval instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub works_start_unknown: bool,
     pub level: Level,
     pub version: i64,
 }

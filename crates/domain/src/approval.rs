@@ -43,6 +43,30 @@ pub const COMMITMENTS: [&str; 4] = [
 /// The words the signer types to confirm the commitments.
 pub const CONFIRMATION: &str = "本单位已阅读并承诺遵守以上事项";
 
+/// Whether `typed` is the commitment sentence ([`CONFIRMATION`]), word for
+/// word; spaces and punctuation around it (a closing "。" or "！", quotes,
+/// full-width or not, invisible spaces) are not part of it.
+pub fn confirms(typed: &str) -> bool {
+    typed.trim_matches(|c: char| c.is_whitespace() || around_sentence(c)) == CONFIRMATION
+}
+
+/// Punctuation and invisible characters people type around a sentence.
+fn around_sentence(c: char) -> bool {
+    c.is_ascii_punctuation()
+        || matches!(c,
+            // Zero-width spaces and joiners, word joiner, byte-order mark.
+            '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+            // General punctuation: dashes, quotes, ellipsis, bullets.
+            | '\u{2010}'..='\u{2027}' | '\u{2030}'..='\u{205E}'
+            // CJK punctuation: 。、「」『』【】《》〈〉〔〕.
+            | '\u{3001}'..='\u{3003}' | '\u{3008}'..='\u{3011}' | '\u{3014}'..='\u{301F}'
+            // Full-width and half-width forms: ！，．：；？（）… ｡｢｣､･.
+            | '\u{FF01}'..='\u{FF0F}' | '\u{FF1A}'..='\u{FF20}' | '\u{FF3B}'..='\u{FF40}'
+            | '\u{FF5B}'..='\u{FF65}'
+            // Vertical and small forms, the middle dot.
+            | '\u{FE10}'..='\u{FE19}' | '\u{FE30}'..='\u{FE6B}' | '\u{00B7}')
+}
+
 /// A signed notification-commitment (告知承诺书).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -312,12 +336,8 @@ pub fn check_case(
                     "签署日期格式应为 YYYY-MM-DD，且不晚于今天",
                 ));
             }
-            let confirmation = c
-                .get("confirmation")
-                .and_then(|x| x.as_str())
-                .map(str::trim)
-                .unwrap_or("");
-            if confirmation != CONFIRMATION {
+            let confirmation = c.get("confirmation").and_then(|x| x.as_str()).unwrap_or("");
+            if !confirms(confirmation) {
                 errors.push(FieldError::new(
                     "commitment.confirmation",
                     FieldCode::Mismatch,
@@ -411,6 +431,58 @@ mod tests {
         );
         let pairs: Vec<(bool, ItemStatus)> = items.iter().map(|i| (i.required, i.status)).collect();
         assert_eq!(case_status(&pairs), CaseStatus::Pending);
+    }
+
+    #[test]
+    fn the_commitment_sentence_may_come_with_punctuation_and_spaces() {
+        for typed in [
+            CONFIRMATION.to_owned(),
+            format!("{CONFIRMATION}。"),
+            format!("  {CONFIRMATION}。 "),
+            format!("\u{3000}{CONFIRMATION}！\n"),
+            format!("“{CONFIRMATION}”"),
+            format!("\"{CONFIRMATION}.\""),
+            format!("「{CONFIRMATION}」。"),
+            format!("{CONFIRMATION}…"),
+            format!("\u{200B}{CONFIRMATION}；"),
+            format!("{CONFIRMATION}．"),
+        ] {
+            assert!(confirms(&typed), "{typed:?}");
+        }
+        for typed in [
+            "",
+            "。",
+            "本单位已阅读并承诺遵守以上事项了",
+            "本单位已阅读，并承诺遵守以上事项",
+            "本单位 已阅读并承诺遵守以上事项",
+            "我单位已阅读并承诺遵守以上事项。",
+            "本单位已阅读并承诺遵守以上",
+        ] {
+            assert!(!confirms(typed), "{typed:?}");
+        }
+        // Through the case's check: accepted with a closing full stop,
+        // and stored as the sentence itself.
+        let c = CityConfig::default_city();
+        let mut signed = commitment();
+        signed["confirmation"] = json!(format!(" {CONFIRMATION}。"));
+        let input = check_case(
+            &json!({"works": ["o1"], "place": "交通大道", "from": "2026-12-01", "to": "2026-12-03",
+                    "commitment": signed}),
+            &c,
+            today(),
+        )
+        .unwrap();
+        assert_eq!(input.commitment.unwrap().confirmation, CONFIRMATION);
+        signed["confirmation"] = json!("本单位已阅读。");
+        let err = check_case(
+            &json!({"works": ["o1"], "place": "交通大道", "from": "2026-12-01", "to": "2026-12-03",
+                    "commitment": signed}),
+            &c,
+            today(),
+        )
+        .unwrap_err();
+        assert_eq!(err[0].field, "commitment.confirmation");
+        assert_eq!(err[0].code, FieldCode::Mismatch);
     }
 
     #[test]

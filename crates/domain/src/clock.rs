@@ -11,6 +11,14 @@
 //! - warning: `⌈budget × share⌉ + suspended` working seconds after the start
 //!   (the share of the budget configured as `warning_share`).
 //!
+//! A stage may also have an instant its deadline is never earlier than
+//! ([`StageClock::not_before_ms`]): the appointment the enterprise asked for
+//! its connection, or the end of the approved works' period. When that
+//! instant is later than the budget's deadline, it is the deadline, and the
+//! warning comes at the share of the working time up to it. A stage may
+//! start later than the action that opened it (construction after approval
+//! starts at the approved works' start date, [`construction_after_approval`]).
+//!
 //! So a calendar import moves both by exactly what the new calendar changes
 //! ([`StageClock::recompute`]). A closed suspension is kept as the working time
 //! it lasted on the calendar in use when it closed; a running one is measured
@@ -22,6 +30,7 @@
 
 use crate::application::Level;
 use crate::calendar::{CalendarError, Clock};
+use time::{Date, PrimitiveDateTime, Time};
 
 /// The instants a clock changes level: early warning, then overdue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +63,9 @@ pub struct StageClock {
     pub suspended_seconds: i64,
     /// Start of the running suspension (the clock stands still), if any.
     pub suspended_at_ms: Option<i64>,
+    /// The deadline is never earlier than this instant (the connection
+    /// appointment, the end of the approved works), if there is one.
+    pub not_before_ms: Option<i64>,
     /// The deadline and warning instant in force.
     pub instants: LevelInstants,
 }
@@ -91,19 +103,36 @@ impl StageClock {
         budget_seconds: i64,
         warning_share: f64,
     ) -> Result<StageClock, CalendarError> {
-        StageClock::from_ledger(clock, now_ms, budget_seconds, 0, None, warning_share)
+        StageClock::from_ledger(clock, now_ms, budget_seconds, 0, None, None, warning_share)
+    }
+
+    /// The same clock, its deadline never earlier than `at_ms` (none: the
+    /// budget alone decides), counted anew.
+    pub fn not_before(
+        self,
+        clock: &Clock,
+        at_ms: Option<i64>,
+        warning_share: f64,
+    ) -> Result<StageClock, CalendarError> {
+        StageClock {
+            not_before_ms: at_ms,
+            ..self
+        }
+        .recompute(clock, warning_share)
     }
 
     /// A stage's clock as kept — started at `started_at_ms` with
     /// `budget_seconds`, `suspended_seconds` waited in closed suspensions,
-    /// stopped since `suspended_at_ms` if it is — with its instants counted
-    /// on `clock`'s calendar.
+    /// stopped since `suspended_at_ms` if it is, due no earlier than
+    /// `not_before_ms` if set — with its instants counted on `clock`'s
+    /// calendar.
     pub fn from_ledger(
         clock: &Clock,
         started_at_ms: i64,
         budget_seconds: i64,
         suspended_seconds: i64,
         suspended_at_ms: Option<i64>,
+        not_before_ms: Option<i64>,
         warning_share: f64,
     ) -> Result<StageClock, CalendarError> {
         StageClock {
@@ -111,6 +140,7 @@ impl StageClock {
             budget_seconds,
             suspended_seconds,
             suspended_at_ms,
+            not_before_ms,
             instants: LevelInstants {
                 warn_at_ms: started_at_ms,
                 due_at_ms: started_at_ms,
@@ -156,16 +186,35 @@ impl StageClock {
     }
 
     /// The instants on `clock`'s calendar (after a calendar import or
-    /// correction): the same start, budget and suspended time, counted anew.
-    /// A stopped clock stays stopped; its instants are those it would have
-    /// if it ran again at the moment it stopped.
+    /// correction): the same start, budget, suspended time and earliest
+    /// deadline, counted anew. A stopped clock stays stopped; its instants
+    /// are those it would have if it ran again at the moment it stopped.
+    ///
+    /// With an earliest deadline later than the budget's, the deadline is
+    /// that instant (to the second), and the warning comes at the share of
+    /// the working time from the start up to it.
     pub fn recompute(self, clock: &Clock, warning_share: f64) -> Result<StageClock, CalendarError> {
-        let (warn, due) = clock.level_instants(
-            seconds(self.started_at_ms),
+        let start = seconds(self.started_at_ms);
+        let (mut warn, mut due) = clock.level_instants(
+            start,
             self.budget_seconds,
             self.suspended_seconds,
             warning_share,
         )?;
+        if let Some(floor) = self.not_before_ms.map(seconds)
+            && floor > due
+        {
+            let allowed = clock.working_seconds_between(start, floor)? - self.suspended_seconds;
+            warn = clock
+                .level_instants(
+                    start,
+                    allowed.max(self.budget_seconds),
+                    self.suspended_seconds,
+                    warning_share,
+                )?
+                .0;
+            due = floor;
+        }
         Ok(StageClock {
             instants: LevelInstants {
                 warn_at_ms: warn * 1000,
@@ -204,6 +253,47 @@ impl StageClock {
             late: until_ms > self.instants.due_at_ms,
         })
     }
+}
+
+/// The clock of construction after parallel approval: its budget starts at
+/// the approved works' start date (`from`, at the opening of that day, or
+/// at the approval when that is later), and its deadline is never earlier
+/// than the close of the working hours on the works' last day (`to`).
+///
+/// When that cannot be known — no period, or a period the calendar cannot
+/// count yet — the budget starts at the approval instead and the second
+/// value is `true`: the order is marked (`works_start_unknown`) rather
+/// than silently running on a clock that ignores the works.
+pub fn construction_after_approval(
+    clock: &Clock,
+    approved_at_ms: i64,
+    period: Option<(Date, Date)>,
+    budget_seconds: i64,
+    warning_share: f64,
+) -> Result<(StageClock, bool), CalendarError> {
+    if let Some((from, to)) = period {
+        let offset = clock.hours().utc_offset();
+        let local = |d: Date, second: i64| {
+            PrimitiveDateTime::new(d, Time::MIDNIGHT)
+                .assume_offset(offset)
+                .unix_timestamp()
+                * 1000
+                + second * 1000
+        };
+        let close = clock
+            .hours()
+            .periods()
+            .last()
+            .map_or(0, |&(_, end)| i64::from(end));
+        let start_ms = local(from, 0).max(approved_at_ms);
+        let end_ms = local(to, close);
+        let planned = StageClock::start(clock, start_ms, budget_seconds, warning_share)
+            .and_then(|s| s.not_before(clock, Some(end_ms), warning_share));
+        if let Ok(s) = planned {
+            return Ok((s, false));
+        }
+    }
+    StageClock::start(clock, approved_at_ms, budget_seconds, warning_share).map(|s| (s, true))
 }
 
 #[cfg(test)]
@@ -418,6 +508,138 @@ name = "国庆节"
     }
 
     #[test]
+    fn an_appointment_later_than_the_limit_is_the_deadline() {
+        let c = &*BUILTIN;
+        // Connection opens on Tuesday 12-01 at 10:00 with one working day:
+        // due Wednesday 10:00 by the limit.
+        let s = StageClock::start(c, ms("2026-12-01T10:00:00+08:00"), DAY, SHARE).unwrap();
+        assert_eq!(s.not_before_ms, None);
+        assert_eq!(
+            s.instants,
+            instants("2026-12-01T17:22:30+08:00", "2026-12-02T10:00:00+08:00")
+        );
+        // The enterprise asked for Friday 09:00: that is the deadline, and
+        // the warning comes at 75 % of the 18.5 working hours up to it.
+        let friday = ms("2026-12-04T09:00:00+08:00");
+        let asked = s.not_before(c, Some(friday), SHARE).unwrap();
+        assert_eq!(asked.not_before_ms, Some(friday));
+        assert_eq!(
+            asked.instants,
+            instants("2026-12-03T10:52:30+08:00", "2026-12-04T09:00:00+08:00")
+        );
+        assert_eq!(
+            (asked.started_at_ms, asked.budget_seconds),
+            (s.started_at_ms, DAY),
+            "the start and the budget stay"
+        );
+        assert_eq!(
+            asked.level_at(ms("2026-12-03T10:52:29+08:00")),
+            Level::Normal
+        );
+        assert_eq!(
+            asked.level_at(ms("2026-12-03T10:52:30+08:00")),
+            Level::Warning
+        );
+        assert_eq!(asked.level_at(friday - 1), Level::Warning);
+        assert_eq!(asked.level_at(friday), Level::Overdue);
+        // As kept and read back, it is the same clock; recomputing on the
+        // same calendar changes nothing.
+        assert_eq!(
+            StageClock::from_ledger(c, s.started_at_ms, DAY, 0, None, Some(friday), SHARE),
+            Ok(asked)
+        );
+        assert_eq!(asked.recompute(c, SHARE), Ok(asked));
+        // An appointment earlier than the limit's deadline changes nothing.
+        let early = s
+            .not_before(c, Some(ms("2026-12-02T09:00:00+08:00")), SHARE)
+            .unwrap();
+        assert_eq!(early.instants, s.instants);
+        // Nor does one already past.
+        let past = s
+            .not_before(c, Some(ms("2026-11-30T09:00:00+08:00")), SHARE)
+            .unwrap();
+        assert_eq!(past.instants, s.instants);
+        // An appointment on a Saturday morning is the deadline to the
+        // minute; the warning counts the working time up to Friday's close.
+        let saturday = s
+            .not_before(c, Some(ms("2026-12-05T10:00:00+08:00")), SHARE)
+            .unwrap();
+        assert_eq!(
+            saturday.instants,
+            instants("2026-12-04T08:52:30+08:00", "2026-12-05T10:00:00+08:00")
+        );
+        // Removing it brings the limit back.
+        assert_eq!(
+            asked.not_before(c, None, SHARE).unwrap().instants,
+            s.instants
+        );
+        // The milliseconds of an appointment are dropped, like every instant's.
+        let odd = s.not_before(c, Some(friday + 999), SHARE).unwrap();
+        assert_eq!(odd.instants.due_at_ms, friday);
+    }
+
+    #[test]
+    fn construction_after_approval_runs_from_the_approved_start() {
+        let c = &*BUILTIN;
+        let d = |s: &str| crate::timefmt::parse_date(s).unwrap();
+        let works = Some((d("2026-12-07"), d("2026-12-09")));
+        // Approved on Tuesday 12-01 at 15:00 for works from Monday 12-07 to
+        // Wednesday 12-09: one working day from Monday's opening would end
+        // on Monday at 17:30; the works' last day closes on Wednesday at
+        // 17:30, which is the deadline.
+        let approved = ms("2026-12-01T15:00:00+08:00");
+        let (s, unknown) = construction_after_approval(c, approved, works, DAY, SHARE).unwrap();
+        assert!(!unknown);
+        assert_eq!(s.started_at_ms, ms("2026-12-07T00:00:00+08:00"));
+        assert_eq!(s.budget_seconds, DAY);
+        assert_eq!(s.not_before_ms, Some(ms("2026-12-09T17:30:00+08:00")));
+        assert_eq!(
+            s.instants,
+            instants("2026-12-09T10:07:30+08:00", "2026-12-09T17:30:00+08:00")
+        );
+        // Until the works start, nothing is late.
+        assert_eq!(s.level_at(approved), Level::Normal);
+        assert_eq!(
+            s.next_change(Level::Normal),
+            Some(ms("2026-12-09T10:07:30+08:00"))
+        );
+        // Finished early, before the start: no working time, not late.
+        let end = s.end(c, ms("2026-12-04T16:00:00+08:00")).unwrap();
+        assert_eq!((end.working_seconds, end.late), (0, false));
+        // Approved after the planned start: the budget runs from the approval.
+        let late = ms("2026-12-08T10:00:00+08:00");
+        let (s, unknown) = construction_after_approval(c, late, works, DAY, SHARE).unwrap();
+        assert!(!unknown);
+        assert_eq!(s.started_at_ms, late);
+        assert_eq!(s.instants.due_at_ms, ms("2026-12-09T17:30:00+08:00"));
+        // Approved after the works' period: the limit from the approval.
+        let after = ms("2026-12-10T10:00:00+08:00");
+        let (s, _) = construction_after_approval(c, after, works, DAY, SHARE).unwrap();
+        assert_eq!(s.instants.due_at_ms, ms("2026-12-11T10:00:00+08:00"));
+        // A one-day period: the limit and the day's close agree.
+        let one = Some((d("2026-12-07"), d("2026-12-07")));
+        let (s, _) = construction_after_approval(c, approved, one, DAY, SHARE).unwrap();
+        assert_eq!(
+            s.instants,
+            instants("2026-12-07T15:52:30+08:00", "2026-12-07T17:30:00+08:00")
+        );
+        // Without a period, or with one the calendar cannot count yet, the
+        // budget runs from the approval and the clock says so.
+        for period in [None, Some((d("2027-03-01"), d("2027-03-03")))] {
+            let (s, unknown) =
+                construction_after_approval(c, approved, period, DAY, SHARE).unwrap();
+            assert!(unknown, "{period:?}");
+            assert_eq!(s.started_at_ms, approved);
+            assert_eq!(s.not_before_ms, None);
+            assert_eq!(s.instants.due_at_ms, ms("2026-12-02T15:00:00+08:00"));
+        }
+        // The approval itself beyond the calendar is the calendar's error.
+        let e = construction_after_approval(c, ms("2027-03-01T10:00:00+08:00"), None, DAY, SHARE)
+            .unwrap_err();
+        assert_eq!(e.code(), "calendar_year_missing");
+    }
+
+    #[test]
     fn a_calendar_without_the_year_is_an_error() {
         let c = &*BUILTIN;
         let e = StageClock::start(c, ms("2027-03-01T10:00:00+08:00"), DAY, SHARE).unwrap_err();
@@ -499,7 +721,7 @@ name = "国庆节"
             let stopped = s.suspend(s_at);
             prop_assert_eq!(stopped.instants, s.instants);
             // As kept and read back, it is the same clock.
-            prop_assert_eq!(StageClock::from_ledger(c, t, b, 0, Some(s_at), sh), Ok(stopped));
+            prop_assert_eq!(StageClock::from_ledger(c, t, b, 0, Some(s_at), None, sh), Ok(stopped));
             prop_assert_eq!(stopped.level_at(e_at), s.level_at(s_at));
             let r = stopped.resume(c, r_at, sh).unwrap();
             prop_assert!(r.is_running());
@@ -543,8 +765,40 @@ name = "国庆节"
                 .resume(c, r2, SHARE)
                 .unwrap();
             prop_assert_eq!(twice.suspended_seconds, ws(s1, r1) + ws(s2, r2));
-            let kept = StageClock::from_ledger(c, t, b, twice.suspended_seconds, None, SHARE);
+            let kept = StageClock::from_ledger(c, t, b, twice.suspended_seconds, None, None, SHARE);
             prop_assert_eq!(kept, Ok(twice));
+        }
+
+        /// An earliest deadline: the deadline is the later of it and the
+        /// budget's, the warning the share of the working time up to it,
+        /// never after it; kept and read back, the same clock.
+        #[test]
+        fn prop_the_deadline_is_never_before_the_floor(
+            t in instant(), b in budget_s(), sh in share(), w in 0..=DAY, f in span(),
+        ) {
+            let c = &*BUILTIN;
+            let floor = t + f;
+            let plain = StageClock::from_ledger(c, t, b, w, None, None, sh).unwrap();
+            let s = plain.not_before(c, Some(floor), sh).unwrap();
+            let d = s.instants.due_at_ms;
+            let floor_s = floor.div_euclid(1000) * 1000;
+            prop_assert_eq!(d, plain.instants.due_at_ms.max(floor_s));
+            prop_assert!(s.instants.warn_at_ms <= d);
+            prop_assert!(s.instants.warn_at_ms >= plain.instants.warn_at_ms);
+            let allowed = (ws(t, d) - w).max(b);
+            prop_assert_eq!(
+                ws(t, s.instants.warn_at_ms),
+                ((allowed as f64) * sh).ceil() as i64 + w
+            );
+            prop_assert_eq!(
+                StageClock::from_ledger(c, t, b, w, None, Some(floor), sh),
+                Ok(s)
+            );
+            prop_assert_eq!(s.recompute(c, sh), Ok(s));
+            prop_assert_eq!(s.level_at(d), Level::Overdue);
+            if d > t {
+                prop_assert!(s.level_at(d - 1) < Level::Overdue);
+            }
         }
 
         /// A running clock's level never goes back as time passes, and is
@@ -583,7 +837,7 @@ name = "国庆节"
             let ws_new = |a: i64, b: i64| {
                 new.working_seconds_between(seconds(a), seconds(b)).unwrap()
             };
-            let s = StageClock::from_ledger(c, t, b, waited, None, SHARE).unwrap();
+            let s = StageClock::from_ledger(c, t, b, waited, None, None, SHARE).unwrap();
             let moved = s.recompute(&new, SHARE).unwrap();
             prop_assert_eq!(
                 StageClock { instants: s.instants, ..moved },

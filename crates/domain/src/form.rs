@@ -19,7 +19,8 @@ pub use types::{
 };
 pub use uscc::{USCC_ALPHABET, USCC_LEN, uscc_char_value, uscc_check_char, uscc_is_valid};
 pub use validate::{
-    Correction, MAX_ERRORS, check_selection, validate_application, validate_correction,
+    Correction, MAX_ERRORS, check_selection, two_years_after, validate_application,
+    validate_correction,
 };
 
 /// The form's limits, shared with the web form (e.g. for `maxlength`).

@@ -7,6 +7,7 @@
 //! - [`form`]: the joint application form (附表2), its normalisation and validation.
 //! - [`approval`]: parallel approval (附表4) and the commitment fast path (附表3).
 //! - [`workflow`]: the connection process as data, and every transition.
+//! - [`plausible`]: what is recorded fits the time (surveys, connections, appointments).
 //! - [`application`]: fan-out of a valid form into work orders, ids and numbers.
 //! - [`text`]: the one text-cleaning rule and the table of text lengths.
 //! - [`lockout`]: login throttling per account and client address.
@@ -26,6 +27,7 @@ pub mod contact;
 pub mod form;
 pub mod identity;
 pub mod lockout;
+pub mod plausible;
 pub mod text;
 pub mod timefmt;
 pub mod workflow;

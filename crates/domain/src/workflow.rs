@@ -472,7 +472,11 @@ fn check_field(f: &FieldDef, v: &Value) -> Result<Option<Value>, FieldError> {
                 FieldCode::OutOfRange,
                 format!("{}须在 0 到 1000000 之间", f.label),
             ),
-            None => bad(FieldCode::InvalidFormat, format!("{}应为数字", f.label)),
+            // Text in a number field ("六百", "600米") is refused, never dropped.
+            None => bad(
+                FieldCode::InvalidFormat,
+                format!("{}须填写阿拉伯数字，例如 600，不带单位", f.label),
+            ),
         },
         FieldKind::Datetime => match v.as_str().and_then(crate::timefmt::parse) {
             Some(_) => Ok(Some(v.clone())),
@@ -661,6 +665,44 @@ mod tests {
             )
             .unwrap();
         assert_eq!((t.to, t.status), (Stage::Closed, OrderStatus::Done));
+    }
+
+    #[test]
+    fn text_in_a_number_field_is_refused_not_dropped() {
+        let c = city();
+        let p = &c.process;
+        for (action, stage) in [
+            ("record_survey", Stage::Survey),
+            ("record_design", Stage::Design),
+        ] {
+            for typed in [
+                json!("六百"),
+                json!("600米"),
+                json!("600"),
+                json!(true),
+                json!([600]),
+            ] {
+                let err = p
+                    .plan(
+                        stage,
+                        OrderStatus::Open,
+                        action,
+                        &json!({"external_works_m": typed, "route": "沿交通大道"}),
+                        &["operator"],
+                        &c.limits,
+                    )
+                    .unwrap_err();
+                assert_eq!(
+                    err,
+                    PlanError::Validation(vec![FieldError::new(
+                        "external_works_m",
+                        FieldCode::InvalidFormat,
+                        "外线工程长度（米）须填写阿拉伯数字，例如 600，不带单位"
+                    )]),
+                    "{action} {typed}"
+                );
+            }
+        }
     }
 
     #[test]

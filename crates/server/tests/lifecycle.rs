@@ -243,7 +243,7 @@ async fn at_or_above_500_m_with_commitment_and_with_a_rejection(backend: Backend
     let mut v = app.work_order(&heat).await["version"].as_i64().unwrap();
     let built = json!({"action": "complete_construction"});
     utility.step(&heat, &mut v, built).await;
-    let connect = json!({"action": "connect", "connected_at": "2026-12-01T10:00:00+08:00"});
+    let connect = json!({"action": "connect", "connected_at": app.now_minute()});
     let done = utility.step(&heat, &mut v, connect).await;
     assert_eq!(done["status"], "done");
     // Another enterprise cannot open the case.
@@ -314,10 +314,11 @@ async fn operators_act_from_the_order_page(backend: Backend) {
     assert!(res.text().contains("已被他人处理"));
     let res = act_on_page(&app, &op, &order, &survey("2")).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let now = app.now_typed();
     let connect = [
         ("action", "connect"),
         ("version", "3"),
-        ("connected_at", "2026-12-01T10:00"),
+        ("connected_at", now.as_str()),
     ];
     let res = act_on_page(&app, &op, &order, &connect).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
@@ -441,7 +442,7 @@ async fn no_external_works_to_connection(backend: Backend) {
     // What an action answers is what is stored.
     let stored = app.work_order(&order).await;
     assert_eq!(stored, surveyed);
-    let connect = json!({"action": "connect", "connected_at": "2026-12-01T10:00:00+08:00", "details": {"meter": "DN50-0001"}});
+    let connect = json!({"action": "connect", "connected_at": app.now_minute(), "details": {"meter": "DN50-0001"}});
     let done = water.step(&order, &mut v, connect).await;
     let (stage, status) = (done["stage"].as_str(), done["status"].as_str());
     assert_eq!((stage, status), (Some("closed"), Some("done")));
@@ -701,7 +702,7 @@ async fn many_actions_in_one_request(backend: Backend) {
             path,
             json!({"actions": [
                 {"work_order_id": orders[0], "action": "record_design", "version": 3, "external_works_m": 0},
-                {"work_order_id": orders[0], "action": "connect", "version": 4, "connected_at": "2026-12-01T10:00:00+08:00"},
+                {"work_order_id": orders[0], "action": "connect", "version": 4, "connected_at": app.now_minute()},
             ]}),
         )
         .await;

@@ -158,6 +158,7 @@ pub fn insert(
             status: OrderStatus::Open,
             due_at: timefmt::from_ms(o.due_at_ms, offset),
             provisional: false,
+            works_start_unknown: false,
             level: Level::Normal,
             version: 1,
         });
@@ -219,6 +220,63 @@ pub fn history(
     Ok(())
 }
 
+/// The connection appointment (预约接入时间) an application's form carries,
+/// in Unix milliseconds (`None`: none asked for, or no such application).
+pub fn appointment_ms(conn: &mut dyn Conn, id: &str) -> Result<Option<i64>, StoreError> {
+    let Some(r) = conn.query_opt("SELECT form FROM applications WHERE id = $1", params![id])?
+    else {
+        return Ok(None);
+    };
+    let form: ApplicationForm =
+        serde_json::from_str(r.text(0)?).map_err(|e| StoreError::Decode(e.to_string()))?;
+    Ok(form.appointment_at.map(timefmt::to_ms))
+}
+
+/// Moves the connection appointment an application's form carries to
+/// `at`, with its history event (`appointment_moved`, from and to in
+/// Unix milliseconds), inside the caller's transaction. Returns the
+/// appointment it replaced (itself `None` when none was asked for), or
+/// `None` when there is no such application.
+pub fn move_appointment(
+    conn: &mut dyn Conn,
+    id: &str,
+    at: time::OffsetDateTime,
+    actor: &str,
+    now_ms: i64,
+) -> Result<Option<Option<i64>>, StoreError> {
+    let Some(r) = conn.query_opt(
+        "SELECT form, version FROM applications WHERE id = $1",
+        params![id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let mut form: ApplicationForm =
+        serde_json::from_str(r.text(0)?).map_err(|e| StoreError::Decode(e.to_string()))?;
+    let version = r.int(1)?;
+    let before = form.appointment_at.map(timefmt::to_ms);
+    form.appointment_at = Some(at);
+    let text = serde_json::to_string(&form).map_err(|e| StoreError::Decode(e.to_string()))?;
+    let n = conn.execute(
+        "UPDATE applications SET form = $2, updated_at = $3, version = version + 1
+         WHERE id = $1 AND version = $4",
+        params![id, text, now_ms, version],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Conflict(id.to_owned()));
+    }
+    history(
+        conn,
+        id,
+        None,
+        now_ms,
+        actor,
+        "appointment_moved",
+        &serde_json::json!({"from": before, "to": timefmt::to_ms(at)}),
+    )?;
+    Ok(Some(before))
+}
+
 pub(crate) fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
     UnitRef {
         code: code.to_owned(),
@@ -231,8 +289,8 @@ pub(crate) fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
 
 pub(crate) const APP_COLUMNS: &str =
     "id, number, status, submitted_at, form, identity_verified, submitted_by, query_code";
-pub(crate) const ORDER_COLUMNS: &str =
-    "application_id, id, service, carrier, unit_code, stage, status, due_at, level, version";
+pub(crate) const ORDER_COLUMNS: &str = "application_id, id, service, carrier, unit_code, stage, status, due_at, level, version, \
+     works_start_unknown";
 
 fn decode_app(r: &Row, offset: UtcOffset) -> Result<Application, StoreError> {
     let form: ApplicationForm =
@@ -265,6 +323,7 @@ pub(crate) fn decode_order(
         status: decode_enum(r.text(6)?, OrderStatus::parse)?,
         due_at: timefmt::from_ms(r.int(7)?, offset),
         provisional: false,
+        works_start_unknown: r.int(10)? != 0,
         level: decode_enum(r.text(8)?, Level::parse)?,
         version: r.int(9)?,
     })

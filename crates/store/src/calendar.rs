@@ -109,7 +109,7 @@ fn recompute(
     loop {
         let rows = conn.query(
             "SELECT id, application_id, status, stage_started_at, budget_seconds,
-                    suspended_seconds, suspended_at, due_at, warn_at, level
+                    suspended_seconds, suspended_at, due_at, warn_at, level, due_not_before
              FROM work_orders
              WHERE status IN ('open', 'returned') AND id > $1
              ORDER BY id LIMIT 2000",
@@ -126,6 +126,7 @@ fn recompute(
                 r.int(4)?,
                 r.int(5)?,
                 r.opt_int(6)?,
+                r.opt_int(10)?,
                 share,
             )
             .map_err(cal)?;

@@ -145,7 +145,8 @@ pub fn backfill(
     limit: u32,
 ) -> Result<usize, StoreError> {
     let rows = conn.query(
-        "SELECT id, status, stage_started_at, budget_seconds, suspended_seconds, suspended_at
+        "SELECT id, status, stage_started_at, budget_seconds, suspended_seconds, suspended_at,
+                due_not_before
          FROM work_orders
          WHERE warn_at IS NULL AND status IN ('open', 'returned')
          LIMIT $1",
@@ -159,6 +160,7 @@ pub fn backfill(
             r.int(3)?,
             r.int(4)?,
             r.opt_int(5)?,
+            r.opt_int(6)?,
             warning_share,
         )
         .map_err(cal)?;

@@ -111,6 +111,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "application_revisions",
         sql: include_str!("../migrations/0019_application_revisions.sql"),
     },
+    Migration {
+        version: 20,
+        name: "plausible_clocks",
+        sql: include_str!("../migrations/0020_plausible_clocks.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

@@ -30,6 +30,17 @@ pub fn get(
     }))
 }
 
+/// When an application's joint survey is appointed, in Unix milliseconds
+/// (`None`: not yet).
+pub fn at_ms(conn: &mut dyn Conn, application_id: &str) -> Result<Option<i64>, StoreError> {
+    conn.query_opt(
+        "SELECT at FROM surveys WHERE application_id = $1",
+        params![application_id],
+    )?
+    .map(|r| r.int(0))
+    .transpose()
+}
+
 /// What proposing or moving the appointment came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

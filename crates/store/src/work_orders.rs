@@ -61,7 +61,7 @@ fn columns() -> String {
 }
 
 /// How many columns [`columns`] selects (and [`decode`] reads).
-const ROW_WIDTH: usize = 18;
+const ROW_WIDTH: usize = 19;
 
 fn decode(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<OrderRow, StoreError> {
     let order = decode_order(r, config, offset)?;
@@ -69,15 +69,15 @@ fn decode(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<OrderRow, S
         item: WorkOrderItem {
             order,
             application_id: r.text(0)?.to_owned(),
-            application_number: r.text(10)?.to_owned(),
-            applicant_name: r.text(11)?.to_owned(),
-            district_code: r.text(12)?.to_owned(),
+            application_number: r.text(11)?.to_owned(),
+            applicant_name: r.text(12)?.to_owned(),
+            district_code: r.text(13)?.to_owned(),
         },
-        uscc: r.text(13)?.to_owned(),
-        hall_id: r.opt_text(14)?.map(str::to_owned),
-        project_code: r.opt_text(15)?.map(str::to_owned),
-        identity_verified: r.int(16)? != 0,
-        submitted_by: r.opt_text(17)?.filter(|s| !s.is_empty()).map(str::to_owned),
+        uscc: r.text(14)?.to_owned(),
+        hall_id: r.opt_text(15)?.map(str::to_owned),
+        project_code: r.opt_text(16)?.map(str::to_owned),
+        identity_verified: r.int(17)? != 0,
+        submitted_by: r.opt_text(18)?.filter(|s| !s.is_empty()).map(str::to_owned),
     })
 }
 
@@ -111,7 +111,7 @@ pub fn get_with_clock(
     let sql = SQL.get_or_init(|| {
         format!(
             "SELECT {}, w.stage_started_at, w.budget_seconds, w.suspended_seconds, w.suspended_at,
-                    w.warn_at
+                    w.warn_at, w.due_not_before
              FROM work_orders w JOIN applications a ON a.id = w.application_id WHERE w.id = $1",
             columns()
         )
@@ -133,6 +133,8 @@ pub fn get_with_clock(
         due_at_ms: r.int(7)?,
         level: o.level,
         warn_at_ms: r.opt_int(ROW_WIDTH + 4)?,
+        not_before_ms: r.opt_int(ROW_WIDTH + 5)?,
+        works_start_unknown: o.works_start_unknown,
     };
     Ok(Some((row, clock)))
 }
@@ -303,6 +305,11 @@ pub struct OrderClock {
     pub level: Level,
     /// The stage's warning instant (absent on orders from before levels).
     pub warn_at_ms: Option<i64>,
+    /// The deadline is never earlier than this (see [`StageClock`]).
+    pub not_before_ms: Option<i64>,
+    /// Construction whose budget runs from the approval, not from the
+    /// approved works' start date.
+    pub works_start_unknown: bool,
 }
 
 impl OrderClock {
@@ -313,6 +320,7 @@ impl OrderClock {
             budget_seconds: self.budget_seconds,
             suspended_seconds: self.suspended_seconds,
             suspended_at_ms: self.suspended_at_ms,
+            not_before_ms: self.not_before_ms,
             instants: LevelInstants {
                 warn_at_ms: self.warn_at_ms.unwrap_or(self.due_at_ms),
                 due_at_ms: self.due_at_ms,
@@ -324,7 +332,8 @@ impl OrderClock {
 pub fn clock(conn: &mut dyn Conn, id: &str) -> Result<Option<OrderClock>, StoreError> {
     let Some(r) = conn.query_opt(
         "SELECT application_id, stage, status, version, stage_started_at, budget_seconds,
-                suspended_seconds, suspended_at, due_at, level, warn_at
+                suspended_seconds, suspended_at, due_at, level, warn_at, due_not_before,
+                works_start_unknown
          FROM work_orders WHERE id = $1",
         params![id],
     )?
@@ -347,6 +356,8 @@ pub fn clock(conn: &mut dyn Conn, id: &str) -> Result<Option<OrderClock>, StoreE
         level: Level::parse(r.text(9)?)
             .ok_or_else(|| StoreError::Decode(format!("level {:?}", r.text(9))))?,
         warn_at_ms: r.opt_int(10)?,
+        not_before_ms: r.opt_int(11)?,
+        works_start_unknown: r.int(12)? != 0,
     }))
 }
 
@@ -365,6 +376,11 @@ pub struct OrderUpdate {
     pub budget_seconds: i64,
     pub suspended_seconds: i64,
     pub suspended_at_ms: Option<i64>,
+    /// The deadline is never earlier than this (see [`StageClock`]).
+    pub not_before_ms: Option<i64>,
+    /// Construction whose budget runs from the approval (see
+    /// [`OrderClock::works_start_unknown`]).
+    pub works_start_unknown: bool,
     pub due_at_ms: i64,
     /// The clock's level after the action, its warning instant, and when
     /// its level changes next (`None`: it does not, see [`levels`](crate::levels)).
@@ -392,6 +408,7 @@ impl OrderUpdate {
         self.budget_seconds = clock.budget_seconds;
         self.suspended_seconds = clock.suspended_seconds;
         self.suspended_at_ms = clock.suspended_at_ms;
+        self.not_before_ms = clock.not_before_ms;
         self.due_at_ms = clock.instants.due_at_ms;
         self.warn_at_ms = Some(clock.instants.warn_at_ms);
     }
@@ -448,7 +465,8 @@ pub fn apply(
     let n = conn.execute(
         "UPDATE work_orders SET stage = $3, status = $4, level = $11, stage_started_at = $5,
              budget_seconds = $6, suspended_seconds = $7, suspended_at = $8, due_at = $9,
-             updated_at = $10, warn_at = $12, next_level_at = $13, version = version + 1
+             updated_at = $10, warn_at = $12, next_level_at = $13, due_not_before = $14,
+             works_start_unknown = $15, version = version + 1
          WHERE id = $1 AND version = $2",
         params![
             &u.id,
@@ -463,7 +481,9 @@ pub fn apply(
             u.at_ms,
             u.level.as_str(),
             u.warn_at_ms,
-            u.next_level_at_ms
+            u.next_level_at_ms,
+            u.not_before_ms,
+            u.works_start_unknown
         ],
     )?;
     if n != 1 {

@@ -78,10 +78,16 @@ pub enum FieldCode {
     Mismatch,
     /// A unique value (a login name) that is already taken.
     AlreadyExists,
+    /// Too early for what it follows: a survey's findings recorded before
+    /// the survey's appointment, a connection time before the works ended.
+    TooEarly,
+    /// A time that should have passed already but has not (a connection
+    /// recorded ahead of time).
+    InFuture,
 }
 
 impl FieldCode {
-    pub const ALL: [FieldCode; 14] = [
+    pub const ALL: [FieldCode; 16] = [
         FieldCode::Required,
         FieldCode::InvalidFormat,
         FieldCode::UsccChecksum,
@@ -96,6 +102,8 @@ impl FieldCode {
         FieldCode::WeakPassword,
         FieldCode::Mismatch,
         FieldCode::AlreadyExists,
+        FieldCode::TooEarly,
+        FieldCode::InFuture,
     ];
 
     /// The `snake_case` code, as serialised.
@@ -115,6 +123,8 @@ impl FieldCode {
             FieldCode::WeakPassword => "weak_password",
             FieldCode::Mismatch => "mismatch",
             FieldCode::AlreadyExists => "already_exists",
+            FieldCode::TooEarly => "too_early",
+            FieldCode::InFuture => "in_future",
         }
     }
 }

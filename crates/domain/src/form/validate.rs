@@ -1551,8 +1551,9 @@ impl Ctx<'_> {
     }
 }
 
-/// The same local time two calendar years later (29 February → 28 February), if representable.
-fn two_years_after(t: OffsetDateTime) -> Option<OffsetDateTime> {
+/// The same local time two calendar years later (29 February → 28 February), if
+/// representable: the latest appointment taken.
+pub fn two_years_after(t: OffsetDateTime) -> Option<OffsetDateTime> {
     let year = t.year().checked_add(2)?;
     t.replace_year(year)
         .or_else(|_| t.replace_day(28).and_then(|t| t.replace_year(year)))

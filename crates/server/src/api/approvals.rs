@@ -73,7 +73,10 @@ fn confirmation() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .enum_values(Some([onestop_domain::approval::CONFIRMATION]))
-        .description(Some("The commitment's sentence, typed out."))
+        .description(Some(
+            "The commitment's sentence, typed out word for word; spaces and punctuation \
+             around it (a closing `。`, quotes) are ignored.",
+        ))
         .build()
 }
 

@@ -303,7 +303,7 @@ pub fn for_city(doc: &mut OpenApi, config: &onestop_domain::config::CityConfig) 
         }
         for (f, takers) in &fields {
             let note = format!(
-                "{}: data of {} (required by {})",
+                "{}: data of {} (required by {}){}",
                 f.label,
                 takers
                     .iter()
@@ -311,6 +311,7 @@ pub fn for_city(doc: &mut OpenApi, config: &onestop_domain::config::CityConfig) 
                     .collect::<Vec<_>>()
                     .join(", "),
                 required_by(process, &f.name),
+                clock_rule(&f.name),
             );
             body.properties
                 .insert(f.name.clone(), field_schema(f.kind, &note).into());
@@ -327,6 +328,18 @@ pub fn for_city(doc: &mut OpenApi, config: &onestop_domain::config::CityConfig) 
                 body.required.push(f.name.clone());
             }
         }
+    }
+}
+
+/// What the clock asks of a field (`onestop_domain::plausible`), for its
+/// description.
+fn clock_rule(name: &str) -> &'static str {
+    if name == onestop_domain::plausible::CONNECTED_AT {
+        ". Not before the order entered the connection stage (construction \
+         completed, or no external works found), not after now, to the minute: \
+         `too_early`, `in_future`"
+    } else {
+        ""
     }
 }
 
@@ -654,6 +667,23 @@ mod tests {
             onestop_domain::workflow::MAX_FIELD_NUMBER
         );
         assert_eq!(action["properties"]["connected_at"]["format"], "date-time");
+        let rule = action["properties"]["connected_at"]["description"].to_string();
+        assert!(rule.contains("`too_early`, `in_future`"), "{rule}");
+        // The clock's records and the moved appointment are described.
+        assert!(action["description"].to_string().contains("too_early"));
+        let order = schema(&doc, "WorkOrder");
+        assert!(
+            order["properties"]["works_start_unknown"].is_object(),
+            "{order}"
+        );
+        let moved = &doc["paths"]["/api/v1/applications/{id}/appointment"]["post"];
+        assert!(moved["requestBody"].is_object(), "{moved}");
+        assert!(moved["responses"]["409"].is_object(), "{moved}");
+        let codes = schema(&doc, "FieldCode").to_string();
+        assert!(
+            codes.contains("too_early") && codes.contains("in_future"),
+            "{codes}"
+        );
         let cancel = schema(&doc, "CancelRequest");
         assert_eq!(cancel["required"], serde_json::json!(["reason"]));
         let batch = schema(&doc, "BatchRequest");

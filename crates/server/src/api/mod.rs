@@ -1,6 +1,7 @@
 //! The partner-facing JSON API, v1 (`spec/API.md`).
 
 pub mod application_form;
+pub mod appointment;
 pub mod body;
 pub mod doc;
 pub mod query;
@@ -58,6 +59,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         work_orders::post_actions,
         work_orders::post_cancel,
         work_orders::post_survey,
+        appointment::post_appointment,
         approvals::post_case,
         approvals::post_decision,
         approvals::get_case,
@@ -138,6 +140,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/applications/{id}/survey",
             axum::routing::post(work_orders::post_survey),
+        )
+        .route(
+            "/api/v1/applications/{id}/appointment",
+            axum::routing::post(appointment::post_appointment),
         )
         .route(
             "/api/v1/applications/{id}/approval-case",

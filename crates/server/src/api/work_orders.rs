@@ -59,8 +59,12 @@ fn sorts() -> utoipa::openapi::schema::Object {
 /// An action on a work order: its code and the order's `version` the
 /// caller saw, with the action's data. The served document lists the codes
 /// and data fields of the city's process definition (`[[process.actions]]`):
-/// text (1–1000 characters), numbers (0–1000000), RFC 3339 instants,
-/// objects. Other fields are ignored.
+/// text (1–1000 characters), numbers (0–1000000, JSON numbers: text such
+/// as `"六百"` is `invalid_format`), RFC 3339 instants, objects. Other
+/// fields are ignored. What is recorded must fit the time: `record_survey`
+/// before the joint survey's appointment is `422` on `action` (`too_early`);
+/// a `connected_at` before the order entered the connection stage or after
+/// now (to the minute) is `422` `too_early` / `in_future`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"action": "return_for_correction", "version": 1, "reason": "营业执照复印件不清晰"}))]
 pub struct WorkOrderAction {

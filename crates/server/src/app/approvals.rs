@@ -233,15 +233,22 @@ fn approval_clock(state: &AppState, now_ms: i64) -> Result<StageClock, Error> {
     )?)
 }
 
-/// Moves every work of an approved case on, inside the caller's transaction.
+/// Moves every work of an approved case on, inside the caller's
+/// transaction. Construction starts its budget at the approved works'
+/// start date and is due no earlier than the close of their last day
+/// (`onestop_domain::clock::construction_after_approval`); an order whose
+/// clock cannot follow the works runs from now and is marked.
 fn grant_works(
     c: &mut dyn Conn,
-    works: &[String],
+    case: &Case,
     config: &onestop_domain::config::CityConfig,
     clock: &Clock,
     now_ms: i64,
     actor: &str,
 ) -> Result<(), StoreError> {
+    let works = &case.works;
+    let period = onestop_domain::timefmt::parse_date(&case.from_date)
+        .zip(onestop_domain::timefmt::parse_date(&case.to_date));
     let cal = StoreError::Calendar;
     let (process, limits) = (&config.process, &config.limits);
     for w in works {
@@ -258,9 +265,21 @@ fn grant_works(
         ) else {
             continue;
         };
-        // A new stage: a new clock.
+        // A new stage: a new clock (construction's follows the works).
         let budget = onestop_domain::clock::budget(clock, t.limit_days).map_err(cal)?;
-        let fresh = StageClock::start(clock, now_ms, budget, limits.warning_share).map_err(cal)?;
+        let (fresh, works_start_unknown) = if t.to == Stage::Construction {
+            onestop_domain::clock::construction_after_approval(
+                clock,
+                now_ms,
+                period,
+                budget,
+                limits.warning_share,
+            )
+            .map_err(cal)?
+        } else {
+            let s = StageClock::start(clock, now_ms, budget, limits.warning_share).map_err(cal)?;
+            (s, false)
+        };
         let due = fresh.instants.due_at_ms;
         let level = fresh.level_at(now_ms);
         let u = OrderUpdate {
@@ -274,6 +293,8 @@ fn grant_works(
             budget_seconds: fresh.budget_seconds,
             suspended_seconds: fresh.suspended_seconds,
             suspended_at_ms: fresh.suspended_at_ms,
+            not_before_ms: fresh.not_before_ms,
+            works_start_unknown,
             due_at_ms: due,
             level,
             warn_at_ms: Some(fresh.instants.warn_at_ms),
@@ -454,7 +475,7 @@ pub async fn raise(
                 "case": c2.id, "works": c2.works, "commitment": c2.commitment.is_some(), "status": c2.status.as_str(),
             }))?;
             if c2.status == CaseStatus::Approved {
-                grant_works(c, &c2.works, &config, &clock, now_ms, &actor)?;
+                grant_works(c, &c2, &config, &clock, now_ms, &actor)?;
             }
             // Each department with a pending item hears of it.
             crate::app::announce::items_put(c, &config, offset, &c2.id, None, now_ms)?;
@@ -568,7 +589,7 @@ pub async fn decide(
             if status != current.status {
                 approvals::set_status(c, &case_id, status, now_ms)?;
                 if status == CaseStatus::Approved {
-                    grant_works(c, &current.works, &config, &clock, now_ms, &actor)?;
+                    grant_works(c, &current, &config, &clock, now_ms, &actor)?;
                 }
             }
             // The utilities with works in the case hear of a rejection.

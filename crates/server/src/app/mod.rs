@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod announce;
 pub mod applications;
+pub mod appointment;
 pub mod approvals;
 pub mod audit;
 pub mod audit_chain;

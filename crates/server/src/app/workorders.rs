@@ -7,7 +7,7 @@ use crate::app::messages;
 use crate::auth::Caller;
 use crate::texts::{self, work_orders as t};
 use onestop_domain::access::Subject;
-use onestop_domain::application::{Level, OrderStatus, WorkOrderItem};
+use onestop_domain::application::{Level, OrderStatus, Stage, WorkOrderItem};
 use onestop_domain::clock::StageClock;
 use onestop_domain::form::FieldCode;
 use onestop_domain::form::FieldError;
@@ -228,10 +228,7 @@ impl ActionData {
                 continue;
             };
             let value = match f.kind {
-                FieldKind::Number => v
-                    .parse::<f64>()
-                    .map(Value::from)
-                    .unwrap_or_else(|_| Value::from(v)),
+                FieldKind::Number => typed_number(v).map_or_else(|| Value::from(v), Value::from),
                 FieldKind::Datetime => Value::from(with_offset(v, offset)),
                 FieldKind::Object => serde_json::json!({ "note": v }),
                 FieldKind::Text => Value::from(v),
@@ -244,6 +241,22 @@ impl ActionData {
     pub fn as_json(&self) -> &serde_json::Value {
         &self.0
     }
+}
+
+/// A number typed on a page (ASCII or full-width digits, e.g. "６００"),
+/// when it is a finite one. Anything else ("六百", "600米", "NaN") is
+/// passed on as the text typed, for the process to refuse with a field
+/// error — never dropped.
+fn typed_number(v: &str) -> Option<f64> {
+    let ascii: String = v
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from(b'0' + (u32::from(c) - u32::from('０')) as u8),
+            '．' => '.',
+            c => c,
+        })
+        .collect();
+    ascii.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 /// A local date-time typed on a page (`YYYY-MM-DDTHH:MM`, seconds optional)
@@ -621,7 +634,33 @@ impl ActJob {
         if clock.version != self.request.version {
             return Ok(Err(stale_version()));
         }
-        let mut next = match self.next(&row, &clock) {
+        let plan = match self.plan(&row) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        // What is recorded must fit the time: a survey's findings after
+        // its appointment, a connection between the stage's start and now.
+        let facts = onestop_domain::plausible::ActionFacts {
+            now_ms: self.now_ms,
+            stage_started_at_ms: clock.stage_started_at_ms,
+            survey_at_ms: if plan.action == onestop_domain::plausible::RECORD_SURVEY {
+                onestop_store::surveys::at_ms(c, &clock.application_id)?
+            } else {
+                None
+            },
+            offset: self.offset,
+        };
+        let problems = onestop_domain::plausible::check_action(&plan.action, &plan.data, &facts);
+        if !problems.is_empty() {
+            return Ok(Err(Error::Invalid(problems)));
+        }
+        // Connection honours the appointment the enterprise asked for.
+        let appointment_ms = if plan.to == Stage::Connection && plan.from != Stage::Connection {
+            onestop_store::applications::appointment_ms(c, &clock.application_id)?
+        } else {
+            None
+        };
+        let mut next = match self.next(&row, &clock, &plan, appointment_ms) {
             Ok(n) => n,
             Err(e) => return Ok(Err(e)),
         };
@@ -667,6 +706,7 @@ impl ActJob {
         item.order.status = next.status;
         item.order.due_at = onestop_domain::timefmt::from_ms(next.due_at_ms, self.offset);
         item.order.level = next.level;
+        item.order.works_start_unknown = next.works_start_unknown;
         item.order.version = self.request.version + 1;
         crate::app::calendar::mark_provisional(&self.clock, std::iter::once(&mut item.order));
         Ok(Ok(item))
@@ -700,16 +740,12 @@ impl ActJob {
         )
     }
 
-    /// The order's next state by the process definition, with its new clock.
-    fn next(
-        &self,
-        row: &OrderRow,
-        clock: &work_orders::OrderClock,
-    ) -> Result<work_orders::OrderUpdate, Error> {
+    /// The action by the process definition: where it leads, with its data
+    /// checked (or why it may not be taken).
+    fn plan(&self, row: &OrderRow) -> Result<onestop_domain::workflow::Transition, Error> {
         let roles = order_roles(&self.subject, row);
         let order = &row.item.order;
-        let plan = self
-            .config
+        self.config
             .process
             .plan_with(
                 order.stage,
@@ -738,7 +774,20 @@ impl ActJob {
                 }
                 PlanError::Forbidden => Error::forbidden(),
                 PlanError::Validation(fields) => Error::Invalid(fields),
-            })?;
+            })
+    }
+
+    /// The order's next state after `plan`, with its new clock: a new
+    /// stage starts a new one (a connection stage due no earlier than the
+    /// appointment `appointment_ms`, if any).
+    fn next(
+        &self,
+        row: &OrderRow,
+        clock: &work_orders::OrderClock,
+        plan: &onestop_domain::workflow::Transition,
+        appointment_ms: Option<i64>,
+    ) -> Result<work_orders::OrderUpdate, Error> {
+        let order = &row.item.order;
         let now_ms = self.now_ms;
         let c = &self.clock;
         let mut next = work_orders::OrderUpdate {
@@ -752,6 +801,8 @@ impl ActJob {
             budget_seconds: clock.budget_seconds,
             suspended_seconds: clock.suspended_seconds,
             suspended_at_ms: clock.suspended_at_ms,
+            not_before_ms: clock.not_before_ms,
+            works_start_unknown: clock.works_start_unknown,
             due_at_ms: clock.due_at_ms,
             level: clock.level,
             warn_at_ms: clock.warn_at_ms,
@@ -770,8 +821,13 @@ impl ActJob {
         if plan.to != plan.from {
             // A new stage: a new clock.
             let budget = onestop_domain::clock::budget(c, plan.limit_days)?;
-            let fresh = StageClock::start(c, now_ms, budget, share)?;
+            let fresh = StageClock::start(c, now_ms, budget, share)?.not_before(
+                c,
+                appointment_ms.filter(|_| plan.to == Stage::Connection),
+                share,
+            )?;
             next.set_clock(&fresh);
+            next.works_start_unknown = false;
             next.level = fresh.level_at(now_ms);
         } else if plan.suspends {
             // Waiting for the applicant: the clock and its level stand still.
@@ -843,6 +899,8 @@ pub async fn cancel_application(
                 budget_seconds: 0,
                 suspended_seconds: 0,
                 suspended_at_ms: None,
+                not_before_ms: None,
+                works_start_unknown: false,
                 due_at_ms: now_ms,
                 level: Level::Normal,
                 warn_at_ms: None,
@@ -1096,11 +1154,22 @@ mod tests {
             &serde_json::json!({"external_works_m": 600.0, "design": "六百"})
         );
         // A number that is not one is passed on as typed, for the process
-        // to refuse with its field error.
-        let data = ActionData::from_form(design, &form(&[("external_works_m", "六百")]), offset);
+        // to refuse with its field error: text, a unit, or what parses as
+        // a number but is none (which JSON would turn into null, dropping it).
+        for typed in ["六百", "600米", "NaN", "inf", "-infinity", "1e999"] {
+            let data = ActionData::from_form(design, &form(&[("external_works_m", typed)]), offset);
+            assert_eq!(
+                data.as_json(),
+                &serde_json::json!({"external_works_m": typed}),
+                "{typed}"
+            );
+        }
+        // Full-width digits are digits.
+        let data =
+            ActionData::from_form(design, &form(&[("external_works_m", "６００．５")]), offset);
         assert_eq!(
             data.as_json(),
-            &serde_json::json!({"external_works_m": "六百"})
+            &serde_json::json!({"external_works_m": 600.5})
         );
         assert_eq!(
             ActionData::from_form(None, &form(&[("x", "1")]), offset).as_json(),

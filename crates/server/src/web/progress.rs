@@ -142,6 +142,18 @@ fn note_of(state: &AppState, kind: &str, data: &Value) -> String {
     if let Some(changes) = data.get("revision").map(|r| correction_note(state, r)) {
         parts.push(changes);
     }
+    if kind == "appointment_moved"
+        && let Some(ms) = data.get("to").and_then(Value::as_i64)
+    {
+        let at = when(state, timefmt::from_ms(ms, state.offset));
+        parts.push(texts::fill(t::APPOINTMENT, &[("at", &at)]));
+    }
+    if kind == "deadline_recomputed"
+        && let Some(ms) = data.get("due_at_ms").and_then(Value::as_i64)
+    {
+        let at = when(state, timefmt::from_ms(ms, state.offset));
+        parts.push(texts::fill(t::DUE, &[("at", &at)]));
+    }
     parts.join(t::SEPARATOR)
 }
 

@@ -40,6 +40,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/applications", get(applications))
         .route("/applications/{id}", get(application_detail))
+        .route(
+            "/applications/{id}/appointment",
+            axum::routing::post(appointment_submit),
+        )
         .route("/workbench", get(workbench))
         .route("/work-orders/{id}", get(work_order))
         .route(
@@ -574,11 +578,17 @@ struct ApplicationPage {
     case_id: Option<String>,
     /// The caller's utility may raise the approval case now.
     may_raise: bool,
+    csrf: String,
+    /// The caller may move the connection appointment (the enterprise, the
+    /// hall's clerk), with the value its form starts from.
+    may_move_appointment: bool,
+    appointment_value: String,
+    /// The form just refused (`appointment`), and what was just done.
+    refused: Refused,
+    done: Option<String>,
     /// Returned orders the caller may correct, and whether they may cancel.
     returned: Vec<ReturnedView>,
     may_cancel: bool,
-    /// The page after a resubmission or a cancellation: what was done.
-    done: Option<&'static str>,
     /// The caller may print the receipt (they filed or follow up the application).
     receipt: bool,
 }
@@ -726,27 +736,91 @@ async fn application_detail(
     caller: Caller,
     uri: Uri,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
 ) -> Response {
     if let Some(r) = gate(&caller, &uri, Capability::ReadApplications) {
         return r;
     }
+    let done = done_note(
+        q.done.as_deref(),
+        &[
+            ("appointment", texts::appointment::DONE),
+            ("corrected", texts::follow_up::CORRECTED),
+            ("cancelled", texts::follow_up::CANCELLED),
+        ],
+    );
+    application_page(&state, &caller, id, Refused::default(), done).await
+}
+
+/// The form that moves the connection appointment, on the application page.
+pub(crate) struct AppointmentFields;
+
+impl PageFields for AppointmentFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&["appointment_at"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadApplications)
+    }
+}
+
+/// The enterprise (or the hall's clerk) moves the connection appointment:
+/// the same use case as the API.
+async fn appointment_submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<AppointmentFields>,
+) -> Response {
+    use crate::app::appointment::{AppointmentInput, move_appointment};
+    let form = form.map();
+    let typed = form
+        .get("appointment_at")
+        .map(|v| v.trim())
+        .unwrap_or("")
+        .to_owned();
+    let outcome = match AppointmentInput::from_form(&state, &typed) {
+        Ok(input) => move_appointment(&state, &caller, id.clone(), input).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(_) => Redirect::to(&format!("/applications/{id}?done=appointment")).into_response(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => {
+            let kept = HashMap::from([(
+                "appointment_at".to_owned(),
+                typed.chars().take(40).collect(),
+            )]);
+            let refused = Refused::new("appointment", kept, &e);
+            application_page(&state, &caller, id, refused, None).await
+        }
+    }
+}
+
+/// An application's page, with a refused form's errors or what was done.
+async fn application_page(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    refused: Refused,
+    done: Option<String>,
+) -> Response {
     if id.len() > 64 {
         return not_found_page();
     }
-    let app = match applications::read_application(&state, &caller, id).await {
+    let app = match applications::read_application(state, caller, id).await {
         Ok(Some(app)) => app,
         Ok(None) => return not_found_page(),
         Err(e) => return failure_page(e),
     };
-    let progress = match crate::web::progress::load(&state, app.id.clone()).await {
+    let progress = match crate::web::progress::load(state, app.id.clone()).await {
         Ok(p) => p,
         Err(e) => return failure_page(e),
     };
     let f = &app.form;
-    let own_units = own_unit_names(&state, &caller);
+    let own_units = own_unit_names(state, caller);
     let csrf = caller.csrf_token();
-    let follow = crate::app::corrections::follow_up(&state, &caller, &app, &progress.events);
+    let follow = crate::app::corrections::follow_up(state, caller, &app, &progress.events);
     let returned = follow
         .returned
         .iter()
@@ -754,37 +828,49 @@ async fn application_detail(
             let o = app.work_orders.iter().find(|o| &o.id == id)?;
             Some(ReturnedView {
                 order_id: id.clone(),
-                service: order_service(&state, &o.service, o.carrier.as_deref()),
+                service: order_service(state, &o.service, o.carrier.as_deref()),
                 unit: o.unit.name.clone(),
                 reason: reason.clone(),
             })
         })
         .collect();
-    let q = query_map(raw.as_deref());
-    let done = match q.get("done").map(String::as_str) {
-        Some("corrected") => Some(texts::follow_up::CORRECTED),
-        Some("cancelled") => Some(texts::follow_up::CANCELLED),
-        _ => None,
+    let appointment_value = match refused.typed.get("appointment_at") {
+        Some(typed) => typed.clone(),
+        None => f.appointment_at.map_or_else(String::new, |t| {
+            let t = t.to_offset(state.offset);
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}",
+                t.year(),
+                t.month() as u8,
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        }),
     };
     let p = ApplicationPage {
         returned,
         may_cancel: follow.may_cancel,
-        receipt: follow.may_cancel || !follow.returned.is_empty() || applicant_only(&caller),
+        receipt: follow.may_cancel || !follow.returned.is_empty() || applicant_only(caller),
+        may_move_appointment: crate::app::appointment::may_move(caller, &app),
+        appointment_value,
+        refused,
         done,
-        timelines: crate::web::progress::timelines(&state, &app, &progress.events),
-        shared: crate::web::progress::shared_steps(&state, &progress.events),
-        survey: progress.survey.as_ref().map(|s| survey_view(&state, s)),
-        may_raise: may_raise(&caller, &app, progress.case_id.as_ref()),
+        csrf: csrf.clone(),
+        timelines: crate::web::progress::timelines(state, &app, &progress.events),
+        shared: crate::web::progress::shared_steps(state, &progress.events),
+        survey: progress.survey.as_ref().map(|s| survey_view(state, s)),
+        may_raise: may_raise(caller, &app, progress.case_id.as_ref()),
         case_id: progress.case_id,
         id: app.id.clone(),
-        nav: Nav::for_caller(&caller, &csrf),
+        nav: Nav::for_caller(caller, &csrf),
         number: app.number.clone(),
         status: app.status.label_zh(),
         enterprise: f.applicant.name.clone(),
         unverified: !app.identity_verified,
         uscc: f.applicant.uscc.clone(),
         project_code: f.project_code.clone(),
-        district: district_name(&state, &f.address.district_code),
+        district: district_name(state, &f.address.district_code),
         address: f.address.detail.clone(),
         coordinates: match (f.address.lng, f.address.lat) {
             (Some(lng), Some(lat)) => Some(texts::fill(
@@ -793,21 +879,21 @@ async fn application_detail(
             )),
             _ => None,
         },
-        appointment: appointment(&state, f.appointment_at),
+        appointment: appointment(state, f.appointment_at),
         contact: f.contact.name.clone(),
         phone: mask_phone(&f.contact.phone),
         mode: f.mode.label_zh(),
         channel: f.channel.label_zh(),
         hall: f.hall_id.clone(),
-        submitted: when(&state, app.submitted_at),
-        submitted_iso: iso(&state, app.submitted_at),
-        services: service_blocks(&state, &f.services),
-        orders: order_views(&state, &caller, &app),
+        submitted: when(state, app.submitted_at),
+        submitted_iso: iso(state, app.submitted_at),
+        services: service_blocks(state, &f.services),
+        orders: order_views(state, caller, &app),
         operator: !own_units.is_empty(),
         own_units: list(&own_units),
-        applicant_only: applicant_only(&caller),
+        applicant_only: applicant_only(caller),
     };
-    respond(&caller, &csrf, StatusCode::OK, &p)
+    respond(caller, &csrf, p.refused.status, &p)
 }
 
 // ───────────────────────────── the workbench ─────────────────────────────
@@ -850,13 +936,17 @@ async fn order_rows(
 
 /// An order's deadline for people, marked when it was counted on the
 /// statutory rules because the official notice is not imported yet.
+/// Marked too when construction's clock runs from the approval because
+/// the approved works' start date could not be used.
 pub(crate) fn due_text(state: &AppState, o: &onestop_domain::application::WorkOrder) -> String {
-    let when = when(state, o.due_at);
+    let mut text = when(state, o.due_at);
     if crate::app::calendar::provisional_due(&state.clock.get(), o) {
-        format!("{when}{}", crate::texts::calendar::PROVISIONAL_DUE)
-    } else {
-        when
+        text.push_str(crate::texts::calendar::PROVISIONAL_DUE);
     }
+    if o.works_start_unknown && matches!(o.status, OrderStatus::Open | OrderStatus::Returned) {
+        text.push_str(crate::texts::order::WORKS_START_UNKNOWN);
+    }
+    text
 }
 
 /// One order as the lists and the order page show it.
@@ -1015,8 +1105,10 @@ pub struct ActionForm {
 pub struct ActionField {
     pub name: String,
     pub label: String,
-    /// `text`, `number` or `datetime-local` (the input type).
+    /// `text` or `datetime-local` (the input type).
     pub input: &'static str,
+    /// A number: typed as text with a numeric keyboard (`inputmode`).
+    pub numeric: bool,
     pub required: bool,
 }
 
@@ -1042,11 +1134,14 @@ fn action_forms(
                 .map(|f| ActionField {
                     name: f.name.clone(),
                     label: f.label.clone(),
+                    // A number is typed as text (with a numeric keyboard):
+                    // a browser's number field would send nothing for
+                    // "六百", where the server names the problem instead.
                     input: match f.kind {
-                        FieldKind::Number => "number",
                         FieldKind::Datetime => "datetime-local",
-                        FieldKind::Text | FieldKind::Object => "text",
+                        FieldKind::Number | FieldKind::Text | FieldKind::Object => "text",
                     },
+                    numeric: f.kind == FieldKind::Number,
                     required: f.required,
                 })
                 .collect(),

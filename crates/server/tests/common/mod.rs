@@ -152,6 +152,26 @@ impl TestApp {
         self.state.time.set_ms(ms(at));
     }
 
+    /// The app's clock now, to the minute, at the city's offset, as a page
+    /// types it (`YYYY-MM-DDTHH:MM`): a connection time that is neither
+    /// before the stage started nor in the future.
+    pub fn now_typed(&self) -> String {
+        let t = self.state.now().to_offset(self.state.offset);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}",
+            t.year(),
+            t.month() as u8,
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    }
+
+    /// [`TestApp::now_typed`] as an RFC 3339 instant.
+    pub fn now_minute(&self) -> String {
+        onestop_server::app::workorders::with_offset(&self.now_typed(), self.state.offset)
+    }
+
     /// One run of the level sweeper.
     pub async fn sweep(&self) {
         onestop_server::jobs::sweeper::sweep_once(&self.state)
