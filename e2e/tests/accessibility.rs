@@ -335,10 +335,17 @@ async fn the_board_reads_on_a_phone() {
         format_args!("{unlabelled} figures without a label"),
     )
     .await;
-    let row = b.text("#open-by-unit tbody tr").await;
+    // Each figure shows its label above it (the cell's `data-label`).
+    let shown = b
+        .execute(
+            "return Array.from(document.querySelectorAll('#open-by-unit tbody tr:first-child td'))\
+               .map(function (td) { return getComputedStyle(td, '::before').content; }).join(' ');",
+            vec![],
+        )
+        .await;
     b.check(
-        row.contains("合计") && row.contains("超期"),
-        format_args!("a unit's card does not name its figures: {row}"),
+        shown.as_str() == Some("\"合计\" \"正常\" \"预警\" \"超期\""),
+        format_args!("a unit's card does not name its figures: {shown}"),
     )
     .await;
     b.check(

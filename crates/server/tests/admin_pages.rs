@@ -68,16 +68,44 @@ async fn admin_creates_account_and_sees_password_once(backend: Backend) {
     let form = app.get_as(&s, "/admin/accounts/new").await;
     assert_eq!(form.status, StatusCode::OK);
     let html = form.text();
-    assert!(html.contains("name=\"roles\""), "the roles textarea");
+    // Roles are chosen from lists of the configured units, not typed as codes.
+    assert!(!html.contains("name=\"roles\""), "no roles textarea");
     assert!(
-        html.contains("operator:&#60;公用事业单位代码&#62;"),
-        "valid forms listed"
+        html.contains("name=\"grant_operator\" value=\"sz-water\"> 随州市水务集团"),
+        "utilities listed"
     );
-    assert!(html.contains("随州市水务集团") && html.contains("<code>sz-water</code>"));
     assert!(
-        html.contains("随州市自然资源和规划局"),
+        html.contains("name=\"grant_approver\" value=\"sz-zrzy\"> 随州市自然资源和规划局"),
         "departments listed"
     );
+    assert!(!html.contains("operator:"), "no role codes shown");
+    let from_lists = [
+        ("username", "zhao.op"),
+        ("display_name", "赵经办"),
+        ("grants", "lists"),
+        ("grant_operator", "sz-gas"),
+        ("grant_supervisor", "all"),
+        ("grant_clerk", ""),
+        ("password", ""),
+    ];
+    let res = new_account(&app, &s, &from_lists).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    assert!(res.text().contains("公用事业单位经办人 · 随州中燃公司"));
+    // A hall typed wrongly is named in Chinese, the lists kept as ticked.
+    let wrong = [
+        ("username", "qian.op"),
+        ("display_name", "钱窗口"),
+        ("grants", "lists"),
+        ("grant_approver", "sz-jj"),
+        ("grant_clerk", "大厅 一"),
+        ("password", ""),
+    ];
+    let res = new_account(&app, &s, &wrong).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text();
+    assert!(html.contains("“窗口人员 · 营业厅 大厅”："), "{html}");
+    assert!(html.contains("name=\"grant_approver\" value=\"sz-jj\" checked"));
+    assert!(html.contains("value=\"大厅、一\""), "{html}");
     assert_eq!(form.header("cache-control"), Some("no-store"));
 
     let form = [

@@ -390,8 +390,27 @@ impl ApplyPage {
     fn v(&self, name: &str) -> &str {
         self.values.get(name).map(String::as_str).unwrap_or("")
     }
+    /// The error beside a field: its own, or for a required field of a
+    /// block that is missing as a whole (`address`), the block's.
     fn err(&self, name: &str) -> Option<&str> {
-        self.errors.get(name).map(String::as_str)
+        const REQUIRED: &[&str] = &[
+            "applicant.name",
+            "applicant.uscc",
+            "address.district_code",
+            "address.detail",
+            "contact.name",
+            "contact.phone",
+        ];
+        self.errors
+            .get(name)
+            .or_else(|| {
+                let (block, _) = name.split_once('.')?;
+                REQUIRED
+                    .contains(&name)
+                    .then(|| self.errors.get(block))
+                    .flatten()
+            })
+            .map(String::as_str)
     }
     fn has(&self, name: &str, value: &str) -> bool {
         self.multi
