@@ -782,10 +782,7 @@ impl Browser {
 /// lockfile); `ONESTOP_AXE` names another copy of `axe.min.js`.
 pub fn axe_path() -> PathBuf {
     std::env::var_os("ONESTOP_AXE").map_or_else(
-        || {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("axe/node_modules/axe-core/axe.min.js")
-        },
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("axe/node_modules/axe-core/axe.min.js"),
         PathBuf::from,
     )
 }

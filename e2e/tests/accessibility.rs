@@ -65,9 +65,7 @@ async fn application(server: &RunningServer) -> String {
         .await
         .expect("submitted")
     {
-        onestop_server::app::applications::Submitted::Created { application, .. } => {
-            application.id
-        }
+        onestop_server::app::applications::Submitted::Created { application, .. } => application.id,
         onestop_server::app::applications::Submitted::Replayed(_) => unreachable!(),
     }
 }
@@ -154,7 +152,9 @@ async fn the_main_pages_have_no_serious_accessibility_problems() {
     // The enterprise: its applications and one of them.
     sign_in(&b, &server, user, password).await;
     found.page(&b, &server, "/applications").await;
-    found.page(&b, &server, &format!("/applications/{id}")).await;
+    found
+        .page(&b, &server, &format!("/applications/{id}"))
+        .await;
     sign_out(&b).await;
 
     // The heat company: its workbench and order; it accepts, records 800 m
@@ -250,7 +250,10 @@ async fn enter_submits_the_form_and_the_refusal_takes_the_focus() {
     )
     .await;
     let focused = b
-        .execute("return document.activeElement && document.activeElement.id;", vec![])
+        .execute(
+            "return document.activeElement && document.activeElement.id;",
+            vec![],
+        )
         .await;
     b.check(
         focused.as_str() == Some("error-summary"),
@@ -288,7 +291,8 @@ async fn enter_submits_the_form_and_the_refusal_takes_the_focus() {
     }
     // The water section's choice is a group named by its legend.
     b.check(
-        b.exists("fieldset#f-services-water-business_type > legend").await,
+        b.exists("fieldset#f-services-water-business_type > legend")
+            .await,
         "the business type's radio group has no legend",
     )
     .await;

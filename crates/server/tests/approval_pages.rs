@@ -166,9 +166,15 @@ async fn raise_reject_resubmit_approve_through_the_pages(backend: Backend) {
     let res = app.post_form_as(&zrzy, &case_page, &unconfirmed).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text();
-    assert!(html.contains("“签署审批意见”未办理：请勾选确认后再办理。"), "{html}");
+    assert!(
+        html.contains("“签署审批意见”未办理：请勾选确认后再办理。"),
+        "{html}"
+    );
     assert!(html.contains(&format!("id=\"e-confirm-{zid}\"")));
-    assert!(html.contains(">路由需调整</textarea>"), "the opinion is kept");
+    assert!(
+        html.contains(">路由需调整</textarea>"),
+        "the opinion is kept"
+    );
     let decision = format!("{case_page}/decision");
     let first = (zid.as_str(), "1");
     let res = decide_on_page(&app, &zrzy, &decision, first, "reject", "").await;
@@ -273,15 +279,24 @@ async fn order_forms_come_back_at_the_page_naming_the_action(backend: Backend) {
         .nth(1)
         .expect("the return form");
     let form = &form[..form.find("</form>").unwrap()];
-    assert!(form.contains("name=\"confirm\" value=\"yes\" required"), "{form}");
+    assert!(
+        form.contains("name=\"confirm\" value=\"yes\" required"),
+        "{form}"
+    );
     assert!(form.contains("class=\"button danger solid\""), "{form}");
-    assert!(html.contains(&format!("action=\"{path}\"")), "forms post to the page");
+    assert!(
+        html.contains(&format!("action=\"{path}\"")),
+        "forms post to the page"
+    );
     let accept = html
         .split("data-action=\"accept\"")
         .nth(1)
         .expect("the accept form");
     let accept = &accept[..accept.find("</form>").unwrap()];
-    assert!(!accept.contains("name=\"confirm\""), "受理 needs no confirmation");
+    assert!(
+        !accept.contains("name=\"confirm\""),
+        "受理 needs no confirmation"
+    );
 
     let unticked = [
         ("form", "action"),
@@ -294,7 +309,10 @@ async fn order_forms_come_back_at_the_page_naming_the_action(backend: Backend) {
         html.contains("“退回补正”未办理：请勾选确认后再办理。"),
         "{html}"
     );
-    assert!(html.contains("value=\"缺少用水需求说明\""), "the reason is kept");
+    assert!(
+        html.contains("value=\"缺少用水需求说明\""),
+        "the reason is kept"
+    );
     assert!(!html.contains("申请内容有误"));
     let no_reason = [
         ("form", "action"),
@@ -303,7 +321,10 @@ async fn order_forms_come_back_at_the_page_naming_the_action(backend: Backend) {
         ("confirm", "yes"),
     ];
     let html = app.refused_form_as(&op, &path, &no_reason).await;
-    assert!(html.contains("“退回补正”未办理：请填写退回原因。"), "{html}");
+    assert!(
+        html.contains("“退回补正”未办理：请填写退回原因。"),
+        "{html}"
+    );
     let ticked = [
         ("form", "action"),
         ("action", "return_for_correction"),
@@ -313,10 +334,7 @@ async fn order_forms_come_back_at_the_page_naming_the_action(backend: Backend) {
     ];
     let res = app.post_form_as(&op, &path, &ticked).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    assert_eq!(
-        location(&res),
-        format!("{path}?done=return_for_correction")
-    );
+    assert_eq!(location(&res), format!("{path}?done=return_for_correction"));
     assert_eq!(app.work_order(&water).await["status"], "returned");
     // A reminder without a note, from the same page, says which form.
     let sup = app.signed_in("sup", &["supervisor"]).await;
@@ -331,29 +349,47 @@ async fn order_forms_come_back_at_the_page_naming_the_action(backend: Backend) {
 async fn menus_follow_the_role_and_mark_the_page(backend: Backend) {
     let app = TestApp::new(backend).await;
     let nav = |html: &str| {
-        let n = html.split("<nav aria-label=\"主菜单\">").nth(1).expect("a menu");
+        let n = html
+            .split("<nav aria-label=\"主菜单\">")
+            .nth(1)
+            .expect("a menu");
         n[..n.find("</nav>").unwrap()].to_owned()
     };
     let op = app.signed_in("water.op", &["operator:sz-water"]).await;
     let menu = nav(&app.page_as(&op, "/workbench").await);
     assert!(
-        menu.trim_start().starts_with("<a href=\"/workbench\" aria-current=\"page\">工单</a>"),
+        menu.trim_start()
+            .starts_with("<a href=\"/workbench\" aria-current=\"page\">工单</a>"),
         "{menu}"
     );
     assert!(!menu.contains("我要报装"), "{menu}");
     let admin = app.signed_in("root", &["admin"]).await;
     let menu = nav(&app.page_as(&admin, "/admin/calendar").await);
-    assert!(menu.trim_start().starts_with("<a href=\"/admin/accounts\">账户</a>"), "{menu}");
-    assert!(menu.contains("<a href=\"/admin/calendar\" aria-current=\"page\">"), "{menu}");
+    assert!(
+        menu.trim_start()
+            .starts_with("<a href=\"/admin/accounts\">账户</a>"),
+        "{menu}"
+    );
+    assert!(
+        menu.contains("<a href=\"/admin/calendar\" aria-current=\"page\">"),
+        "{menu}"
+    );
     assert!(!menu.contains("/apply"), "{menu}");
     let ent = app
         .signed_in("ent.a", &[&format!("applicant:{USCC}")])
         .await;
     let menu = nav(&app.page_as(&ent, "/applications").await);
-    assert!(menu.trim_start().starts_with("<a href=\"/apply\">我要报装</a>"), "{menu}");
+    assert!(
+        menu.trim_start()
+            .starts_with("<a href=\"/apply\">我要报装</a>"),
+        "{menu}"
+    );
     assert!(menu.contains("<a href=\"/applications\" aria-current=\"page\">我的申请</a>"));
     let page = app.page_as(&ent, "/").await;
-    assert!(page.contains("<a class=\"skip-link\" href=\"#main\">"), "a skip link");
+    assert!(
+        page.contains("<a class=\"skip-link\" href=\"#main\">"),
+        "a skip link"
+    );
     assert!(page.contains("<main id=\"main\""));
     // The supervisor signs in and lands on the board.
     app.account("sup.a", &["supervisor"]).await;

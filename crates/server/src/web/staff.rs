@@ -1104,11 +1104,13 @@ pub(crate) struct ActionFields;
 
 impl PageFields for ActionFields {
     fn spec(state: &AppState) -> Spec {
-        let mut spec = Spec::new().fields(&["action", "version"]);
+        let mut spec = Spec::new().fields(&["action", "version", "confirm"]);
         let mut names: Vec<&str> = Vec::new();
         for a in &state.config.process.actions {
             for f in &a.fields {
-                if !names.contains(&f.name.as_str()) && f.name != "action" && f.name != "version" {
+                if !names.contains(&f.name.as_str())
+                    && !["action", "version", "confirm"].contains(&f.name.as_str())
+                {
                     names.push(&f.name);
                 }
             }
@@ -1131,7 +1133,7 @@ pub(crate) struct OrderPageFields;
 
 impl PageFields for OrderPageFields {
     fn spec(state: &AppState) -> Spec {
-        ActionFields::spec(state).fields(&["form", "at", "note", "reply", "reminder", "confirm"])
+        ActionFields::spec(state).fields(&["form", "at", "note", "reply", "reminder"])
     }
     fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
         gate(caller, uri, Capability::ReadWorkOrders)
