@@ -275,7 +275,22 @@ mod tests {
         assert!(width <= 480, "{width}");
         // Every lane's number is explained under the chart.
         assert!(s.contains("① "), "{s}");
-        assert!(!s.contains("accept"), "no codes shown");
+        // Every word shown is Chinese: no code in any label.
+        for t in s.split("<text ").skip(1) {
+            let shown = t
+                .split('>')
+                .nth(1)
+                .and_then(|x| x.split('<').next())
+                .unwrap_or("");
+            let shown = shown
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&");
+            assert!(
+                !shown.chars().any(|c| c.is_ascii_alphabetic()),
+                "a code shown: {shown}"
+            );
+        }
     }
 
     #[test]
