@@ -2,7 +2,8 @@
 # Runs every test: unit, API and page tests on SQLite AND PostgreSQL, the
 # process tests (kill -9, SIGTERM), and the headless-Chromium browser tests.
 # Sets up what it needs when it can: starts the local PostgreSQL, installs
-# Debian's chromium and chromium-driver when run as root.
+# Debian's chromium and chromium-driver when run as root, and axe-core from
+# npm for the accessibility check.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -35,6 +36,20 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     echo "test.sh: the browser and mail tests need Debian's chromium, chromium-driver and python3-aiosmtpd (apt-get install chromium chromium-driver python3-aiosmtpd)" >&2
     exit 1
   fi
+fi
+
+# axe-core for the browser tests' accessibility check (e2e/tests/accessibility.rs),
+# from npm, pinned by e2e/axe/package-lock.json.
+if [ ! -f e2e/axe/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing node and npm for the accessibility check"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  command -v npm >/dev/null 2>&1 || { echo "test.sh: the accessibility check needs npm (apt-get install nodejs npm)" >&2; exit 1; }
+  echo "test.sh: installing axe-core (npm ci in e2e/axe)"
+  (cd e2e/axe && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 cargo test --workspace --all-targets "$@"

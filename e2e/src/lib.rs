@@ -775,3 +775,75 @@ impl Browser {
         }
     }
 }
+
+// ───────────────────────────── accessibility ─────────────────────────────
+
+/// Where `test.sh` installs axe-core (`npm ci` in `e2e/axe`, pinned by its
+/// lockfile); `ONESTOP_AXE` names another copy of `axe.min.js`.
+pub fn axe_path() -> PathBuf {
+    std::env::var_os("ONESTOP_AXE").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("axe/node_modules/axe-core/axe.min.js"),
+        PathBuf::from,
+    )
+}
+
+/// One rule the page breaks, as axe-core reports it.
+#[derive(Debug, Clone)]
+pub struct AxeViolation {
+    pub rule: String,
+    /// `minor`, `moderate`, `serious` or `critical`.
+    pub impact: String,
+    pub help: String,
+    /// The first few elements concerned, with axe's summary of each.
+    pub nodes: Vec<String>,
+}
+
+impl Browser {
+    /// Runs axe-core (WCAG 2.x A and AA rules, best practices included) on
+    /// the page shown and returns what it found. The script is handed to
+    /// the browser with the check, so the page's own policies do not matter.
+    pub async fn axe(&self) -> Vec<AxeViolation> {
+        let path = axe_path();
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "axe-core is not at {} ({e}); run `npm ci` in e2e/axe (test.sh does)",
+                path.display()
+            )
+        });
+        let script = format!(
+            "{source}\n;var done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{ resultTypes: ['violations'] }}).then(function (r) {{\n\
+               done(JSON.stringify(r.violations.map(function (v) {{\n\
+                 return {{ id: v.id, impact: v.impact || '', help: v.help,\n\
+                   nodes: v.nodes.slice(0, 5).map(function (n) {{\n\
+                     return n.target.join(' ') + ' — ' + (n.failureSummary || ''); }}) }};\n\
+               }})));\n\
+             }}).catch(function (e) {{ done('axe failed: ' + e); }});"
+        );
+        let answer = match self.client().execute_async(&script, vec![]).await {
+            Ok(v) => v,
+            Err(e) => self.fail(format_args!("axe did not run: {e}")).await,
+        };
+        let text = answer.as_str().unwrap_or_default().to_owned();
+        let found: Vec<Value> = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(_) => self.fail(format_args!("axe: {text}")).await,
+        };
+        found
+            .iter()
+            .map(|v| AxeViolation {
+                rule: v["id"].as_str().unwrap_or_default().to_owned(),
+                impact: v["impact"].as_str().unwrap_or_default().to_owned(),
+                help: v["help"].as_str().unwrap_or_default().to_owned(),
+                nodes: v["nodes"]
+                    .as_array()
+                    .map(|n| {
+                        n.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}

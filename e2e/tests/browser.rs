@@ -760,6 +760,11 @@ async fn take(b: &Browser, action: &str, fields: &[(&str, &str)]) {
             b.fill(&css, value).await;
         }
     }
+    // Actions that cannot be undone ask for a ticked confirmation.
+    let confirm = format!("#f-{action}-confirm");
+    if b.exists(&confirm).await {
+        b.tick(&confirm).await;
+    }
     b.click_to_next_page(&format!("form[data-action='{action}'] button[type=submit]"))
         .await;
     b.wait_displayed("#action-done", true).await;

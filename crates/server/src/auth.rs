@@ -411,6 +411,8 @@ pub struct Caller {
     /// The request's refusal slot (`refusals`): the access checks that
     /// hide a record say so through it.
     pub mark: crate::refusals::Mark,
+    /// The path asked for (the pages mark it in their menu).
+    pub path: String,
 }
 
 /// A cookie's value from the request.
@@ -522,6 +524,7 @@ impl Caller {
                 .get::<crate::refusals::Mark>()
                 .cloned()
                 .unwrap_or_default(),
+            path: parts.uri.path().chars().take(200).collect(),
         };
         if let Some(auth) = headers.get(header::AUTHORIZATION) {
             let key = auth

@@ -2,6 +2,9 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+  // A refused form: the keyboard and the screen reader start at what to fix.
+  var summary = document.querySelector(".error-summary[tabindex]");
+  if (summary) summary.focus();
   var form = document.getElementById("apply-form");
   if (!form) return;
 

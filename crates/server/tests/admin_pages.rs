@@ -68,16 +68,44 @@ async fn admin_creates_account_and_sees_password_once(backend: Backend) {
     let form = app.get_as(&s, "/admin/accounts/new").await;
     assert_eq!(form.status, StatusCode::OK);
     let html = form.text();
-    assert!(html.contains("name=\"roles\""), "the roles textarea");
+    // Roles are chosen from lists of the configured units, not typed as codes.
+    assert!(!html.contains("name=\"roles\""), "no roles textarea");
     assert!(
-        html.contains("operator:&#60;公用事业单位代码&#62;"),
-        "valid forms listed"
+        html.contains("name=\"grant_operator\" value=\"sz-water\"> 随州市水务集团"),
+        "utilities listed"
     );
-    assert!(html.contains("随州市水务集团") && html.contains("<code>sz-water</code>"));
     assert!(
-        html.contains("随州市自然资源和规划局"),
+        html.contains("name=\"grant_approver\" value=\"sz-zrzy\"> 随州市自然资源和规划局"),
         "departments listed"
     );
+    assert!(!html.contains("operator:"), "no role codes shown");
+    let from_lists = [
+        ("username", "zhao.op"),
+        ("display_name", "赵经办"),
+        ("grants", "lists"),
+        ("grant_operator", "sz-gas"),
+        ("grant_supervisor", "all"),
+        ("grant_clerk", ""),
+        ("password", ""),
+    ];
+    let res = new_account(&app, &s, &from_lists).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    assert!(res.text().contains("公用事业单位经办人 · 随州中燃公司"));
+    // A hall typed wrongly is named in Chinese, the lists kept as ticked.
+    let wrong = [
+        ("username", "qian.op"),
+        ("display_name", "钱窗口"),
+        ("grants", "lists"),
+        ("grant_approver", "sz-jj"),
+        ("grant_clerk", "大厅 一"),
+        ("password", ""),
+    ];
+    let res = new_account(&app, &s, &wrong).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text();
+    assert!(html.contains("“窗口人员 · 营业厅 大厅”："), "{html}");
+    assert!(html.contains("name=\"grant_approver\" value=\"sz-jj\" checked"));
+    assert!(html.contains("value=\"大厅、一\""), "{html}");
     assert_eq!(form.header("cache-control"), Some("no-store"));
 
     let form = [
@@ -170,7 +198,10 @@ async fn validation_errors_are_shown_beside_fields(backend: Backend) {
     // What was typed is kept.
     assert!(html.contains("value=\"a\""));
     assert!(html.contains("value=\"12345\""));
-    assert!(html.contains(">operator:sz-nowhere\n\nadmin\nadmin:x</textarea>"));
+    assert!(
+        html.contains("name=\"grant_admin\" value=\"yes\" checked"),
+        "the roles that fit the lists stay ticked"
+    );
 
     // No role at all; a weak password, which is never echoed back.
     let form = [
@@ -308,7 +339,7 @@ async fn role_change_appears_in_the_audit_log(backend: Backend) {
     let wrong = [("roles", "operator:sz-gas\nclerk")];
     let html = app.refused_form_as(&s, &roles_form, &wrong).await;
     assert_has(&html, &["第 2 行 “clerk”：窗口人员角色须填写营业厅编号"]);
-    assert!(html.contains(">operator:sz-gas\nclerk</textarea>"));
+    assert!(html.contains("name=\"grant_operator\" value=\"sz-gas\" checked"));
 
     // An administrator cannot take their own administrator role away.
     let me = account_by_username(&app, "root.admin").await.id;
@@ -321,7 +352,11 @@ async fn role_change_appears_in_the_audit_log(backend: Backend) {
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert!(res.text().contains("不能移除自己的系统管理员角色"));
-    assert!(res.text().contains(">supervisor</textarea>"), "input kept");
+    assert!(
+        res.text()
+            .contains("name=\"grant_supervisor\" value=\"all\" checked"),
+        "input kept"
+    );
     assert_eq!(
         account_by_username(&app, "root.admin").await.grants,
         vec![("admin".to_owned(), String::new())]
@@ -434,8 +469,9 @@ async fn only_administrators_manage_accounts(backend: Backend) {
     let res = app.get_as(&sup, "/admin/audit").await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(
-        res.text().contains("<a href=\"/admin/audit\">审计日志</a>"),
-        "in the navigation"
+        res.text()
+            .contains("<a href=\"/admin/audit\" aria-current=\"page\">审计日志</a>"),
+        "in the navigation, marked as the page shown"
     );
     assert_eq!(
         app.get_as(&sup, "/admin/accounts").await.status,

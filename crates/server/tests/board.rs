@@ -380,7 +380,7 @@ async fn the_page_fragment_and_export(backend: Backend) {
     assert!(html.contains("<title>2026-11-16：新增超期 2 个</title>"));
     // The water group's row: 2 finished, 1 on time, 50 %, 2.75 working hours.
     assert!(html.contains(
-        "<tr><th scope=\"row\">随州市水务集团</th><td>2</td><td>1</td><td>50.0%</td><td>2.8</td><td>2.8</td>"
+        "<tr><th scope=\"row\">随州市水务集团</th><td data-label=\"办结环节\">2</td><td data-label=\"按期办结\">1</td><td data-label=\"按期率\">50.0%</td><td data-label=\"平均用时\">2.8</td><td data-label=\"受理\">2.8</td>"
     ), "{html}");
     // The filters stay in the refresh address; a bad one is shown, 422.
     let filtered = s

@@ -289,7 +289,12 @@ async fn operators_act_from_the_order_page(backend: Backend) {
     let seen = app.page_as(&sup, &format!("/work-orders/{order}")).await;
     assert!(!seen.contains("data-action="), "read-only");
     // Refused: a field error beside the field, what was typed kept.
-    let reject = [("action", "reject"), ("version", "1"), ("reason", "")];
+    let reject = [
+        ("action", "reject"),
+        ("version", "1"),
+        ("reason", ""),
+        ("confirm", "yes"),
+    ];
     let res = act_on_page(&app, &op, &order, &reject).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text();

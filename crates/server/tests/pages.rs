@@ -246,8 +246,11 @@ async fn the_flowchart_is_drawn_from_the_configured_process(backend: Backend) {
         "the configured threshold is drawn"
     );
     for a in &app.state.config.process.actions {
-        assert!(html.contains(&a.code), "{} listed", a.code);
+        assert!(html.contains(&a.label), "{} listed", a.label);
     }
+    // In Chinese only: no action's code is shown.
+    assert!(!html.contains("return_for_correction") && !html.contains(">accept<"));
+    assert!(html.contains("class=\"flowchart-wrap\" tabindex=\"0\" role=\"region\" aria-label="));
 }
 
 /// A valid form the server cannot take at this moment (here: a hand-set

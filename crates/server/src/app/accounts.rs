@@ -1154,5 +1154,6 @@ pub fn system_caller(name: &str) -> Caller {
         unread: None,
         notice_due: None,
         mark: Default::default(),
+        path: String::new(),
     }
 }

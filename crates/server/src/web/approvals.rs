@@ -36,7 +36,7 @@ use std::collections::HashMap;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/approvals", get(inbox))
-        .route("/approval-cases/{id}", get(case_page))
+        .route("/approval-cases/{id}", get(case_page).post(case_post))
         .route(
             "/approval-cases/{id}/decision",
             axum::routing::post(post_decision),
@@ -63,12 +63,13 @@ fn signer(by: &str) -> String {
     by.split_once(':').map_or(by, |(_, name)| name).to_owned()
 }
 
-/// A department's decision on one item of a case.
+/// A department's decision on one item of a case (`confirm` ticked to
+/// reject).
 struct DecisionFields;
 
 impl PageFields for DecisionFields {
     fn spec(_state: &AppState) -> Spec {
-        Spec::new().fields(&["item_id", "decision", "opinion", "version"])
+        Spec::new().fields(&["item_id", "decision", "opinion", "version", "confirm"])
     }
     fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
         gate(caller, uri, Capability::DecideApprovals)
@@ -87,8 +88,39 @@ impl PageFields for ResubmissionFields {
     }
 }
 
+/// Both forms of the case page, posted to the page itself (`form` says
+/// which: `decide` or `resubmit`), so that a refused form comes back at the
+/// page's own address.
+struct CaseFields;
+
+impl PageFields for CaseFields {
+    fn spec(_state: &AppState) -> Spec {
+        Spec::new().fields(&[
+            "form", "item_id", "decision", "opinion", "version", "confirm", "note", "place",
+            "from", "to",
+        ])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadApplications)
+    }
+}
+
+async fn case_post(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<CaseFields>,
+) -> Response {
+    let form = form.map();
+    match form.get("form").map(String::as_str) {
+        Some("resubmit") => resubmission_posted(&state, &caller, id, form).await,
+        _ => decision_posted(&state, &caller, id, form).await,
+    }
+}
+
 /// Raising a case: the works (one box per waiting order), the departments
-/// not concerned (one box per configured department), and the commitment.
+/// concerned (one box per configured department, `involved`; the former
+/// form's `not_applicable` boxes are still read), and the commitment.
 struct RaiseFields;
 
 impl PageFields for RaiseFields {
@@ -102,7 +134,9 @@ impl PageFields for RaiseFields {
         Spec::new()
             .many("works", MAX_CASE_WORKS)
             .many("not_applicable", departments)
+            .many("involved", departments)
             .fields(&[
+                "departments",
                 "place",
                 "from",
                 "to",
@@ -277,6 +311,50 @@ struct WorkLine {
     unit: String,
     stage: &'static str,
     status: &'static str,
+    /// What the survey or design found: the works' length, route, design.
+    length: Option<String>,
+    route: Option<String>,
+    design: Option<String>,
+}
+
+/// The last survey or design of an order that measured its external works:
+/// (length, route, design).
+fn works_found(
+    events: &[onestop_store::applications::Event],
+    order: &str,
+) -> (Option<String>, Option<String>, Option<String>) {
+    let text = |d: &serde_json::Value, k: &str| {
+        d.get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    events
+        .iter()
+        .rev()
+        .filter(|e| e.work_order_id.as_deref() == Some(order))
+        .map(|e| e.data.get("data").unwrap_or(&e.data))
+        .find_map(|d| {
+            let m = d
+                .get("external_works_m")
+                .and_then(serde_json::Value::as_f64)?;
+            Some((
+                Some(texts::fill(
+                    texts::approvals::WORKS_LENGTH,
+                    &[("m", &crate::web::trim_number(m))],
+                )),
+                text(d, "route"),
+                text(d, "design"),
+            ))
+        })
+        .unwrap_or((None, None, None))
+}
+
+/// `2026-12-07` → `2026年12月07日` (as typed when it is not a date).
+fn date_for_people(d: &str) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(d, &fmt).map_or_else(|_| d.to_owned(), crate::web::date_zh)
 }
 
 /// A decision form for one of the caller's pending items.
@@ -305,6 +383,8 @@ struct CasePage {
     place: String,
     from: String,
     to: String,
+    /// The works' dates for people.
+    dates: String,
     raised_by: String,
     status_code: &'static str,
     status: &'static str,
@@ -325,6 +405,8 @@ struct CasePage {
     /// The form that was refused (`decide:<item>` or `resubmit`).
     refused: Refused,
     done: Option<String>,
+    /// The sentence ticked to disagree.
+    reject_confirm: &'static str,
 }
 
 impl CasePage {
@@ -375,6 +457,10 @@ async fn render_case(
         Err(e) => return failure_page(e),
     };
     let resubmit = approvals::may_resubmit(caller, &app, &full.case);
+    let events = match crate::web::progress::load(state, app.id.clone()).await {
+        Ok(p) => p.events,
+        Err(e) => return failure_page(e),
+    };
     let mine = approvals::departments(&caller.subject);
     let FullCase {
         case,
@@ -394,12 +480,18 @@ async fn render_case(
         .work_orders
         .iter()
         .filter(|o| case.works.contains(&o.id))
-        .map(|o| WorkLine {
-            id: o.id.clone(),
-            service: order_service(state, &o.service, o.carrier.as_deref()),
-            unit: o.unit.name.clone(),
-            stage: o.stage.label_zh(),
-            status: o.status.label_zh(),
+        .map(|o| {
+            let (length, route, design) = works_found(&events, &o.id);
+            WorkLine {
+                id: o.id.clone(),
+                service: order_service(state, &o.service, o.carrier.as_deref()),
+                unit: o.unit.name.clone(),
+                stage: o.stage.label_zh(),
+                status: o.status.label_zh(),
+                length,
+                route,
+                design,
+            }
         })
         .collect();
     let decide = case
@@ -422,7 +514,13 @@ async fn render_case(
             status: i.status.label_zh(),
             automatic: i.automatic,
             opinion: i.opinion.clone().unwrap_or_default(),
-            signer: i.decided_by.as_deref().map(signer).unwrap_or_default(),
+            signer: match (i.decided_by.as_deref(), &commitment) {
+                (Some("system:commitment"), Some(c)) => texts::fill(
+                    texts::approvals::COMMITMENT_SIGNED_BY,
+                    &[("name", &c.signed_by), ("unit", &c.unit)],
+                ),
+                (by, _) => by.map(signer).unwrap_or_default(),
+            },
             signed: i.decided_at_ms.map(|t| at(state, t)).unwrap_or_default(),
             signed_iso: i
                 .decided_at_ms
@@ -470,6 +568,17 @@ async fn render_case(
         enterprise: app.form.applicant.name.clone(),
         district: district_name(state, &app.form.address.district_code),
         place: case.place.clone(),
+        dates: if case.from_date == case.to_date {
+            date_for_people(&case.from_date)
+        } else {
+            texts::fill(
+                texts::common::DATE_RANGE,
+                &[
+                    ("from", &date_for_people(&case.from_date)),
+                    ("to", &date_for_people(&case.to_date)),
+                ],
+            )
+        },
         from: case.from_date.clone(),
         to: case.to_date.clone(),
         raised_by: unit_name(state, &case.raised_by_unit),
@@ -491,19 +600,23 @@ async fn render_case(
         resubmit,
         refused,
         done,
+        reject_confirm: texts::confirm::REJECT_APPROVAL,
     })
 }
 
-/// The case page again, with a refused form's errors and what was typed.
+/// The case page again, with a refused form's errors, what was typed, and
+/// a message naming the action (`label`) that was not taken.
 async fn refused(
     state: &AppState,
     caller: &Caller,
     id: String,
     form_name: String,
+    label: &str,
     form: &HashMap<String, String>,
     e: crate::app::error::Error,
 ) -> Response {
-    let refused = Refused::new(form_name, typed_back(form, 2000), &e);
+    let typed = typed_back(form.iter().filter(|(k, _)| k.as_str() != "confirm"), 2000);
+    let refused = Refused::of_action(form_name, label, typed, &e);
     render_case(state, caller, id, refused, None).await
 }
 
@@ -513,7 +626,25 @@ async fn post_decision(
     Path(id): Path<String>,
     form: PageForm<DecisionFields>,
 ) -> Response {
-    let form = form.map();
+    decision_posted(&state, &caller, id, form.map()).await
+}
+
+/// A refusal of the page's own (`field`: the problem beside it).
+fn field_refusal(field: &str, message: &str) -> crate::app::error::Error {
+    crate::app::error::Error::Invalid(vec![onestop_domain::form::FieldError {
+        field: field.into(),
+        code: onestop_domain::form::FieldCode::Required,
+        message: message.into(),
+    }])
+}
+
+async fn decision_posted(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form: HashMap<String, String>,
+) -> Response {
+    let (state, caller) = (state.clone(), caller.clone());
     let item = form.get("item_id").cloned().unwrap_or_default();
     if item.len() > 64 || id.len() > 64 {
         return not_found_page();
@@ -528,14 +659,32 @@ async fn post_decision(
     if let Some(v) = form.get("version").and_then(|v| v.parse::<i64>().ok()) {
         body.insert("version".into(), v.into());
     }
+    // Not agreeing sends the works back: taken only once its box is ticked.
+    let rejecting = form.get("decision").is_some_and(|d| d == "reject");
+    let confirmed = form.get("confirm").is_some_and(|c| c == "yes");
     let outcome = match approvals::DecisionInput::from_json(&body) {
+        Ok(_) if rejecting && !confirmed => {
+            Err(field_refusal("confirm", texts::order::CONFIRM_MISSING))
+        }
         Ok(input) => approvals::decide(&state, &caller, item.clone(), input).await,
         Err(e) => Err(e),
     };
     match outcome {
         Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=decision")).into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
-        Err(e) => refused(&state, &caller, id, format!("decide:{item}"), &form, e).await,
+        Err(e) => {
+            let name = format!("decide:{item}");
+            refused(
+                &state,
+                &caller,
+                id,
+                name,
+                texts::approvals::DECIDE_FORM,
+                &form,
+                e,
+            )
+            .await
+        }
     }
 }
 
@@ -545,7 +694,16 @@ async fn post_resubmission(
     Path(id): Path<String>,
     form: PageForm<ResubmissionFields>,
 ) -> Response {
-    let form = form.map();
+    resubmission_posted(&state, &caller, id, form.map()).await
+}
+
+async fn resubmission_posted(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form: HashMap<String, String>,
+) -> Response {
+    let (state, caller) = (state.clone(), caller.clone());
     let mut body = serde_json::Map::new();
     for name in ["note", "place", "from", "to"] {
         if let Some(v) = form.get(name) {
@@ -562,7 +720,10 @@ async fn post_resubmission(
     match outcome {
         Ok(_) => Redirect::to(&format!("/approval-cases/{id}?done=resubmission")).into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
-        Err(e) => refused(&state, &caller, id, "resubmit".into(), &form, e).await,
+        Err(e) => {
+            let label = texts::approvals::RESUBMIT_FORM;
+            refused(&state, &caller, id, "resubmit".into(), label, &form, e).await
+        }
     }
 }
 
@@ -578,7 +739,8 @@ struct DepartmentChoice {
     code: String,
     name: String,
     accepts_commitment: bool,
-    not_applicable: bool,
+    /// Ticked: the works concern this department.
+    involved: bool,
 }
 
 #[derive(Template)]
@@ -618,7 +780,7 @@ impl RaisePage {
         self.refused
             .errors
             .iter()
-            .find(|(k, _)| k.starts_with("not_applicable"))
+            .find(|(k, _)| k.starts_with("not_applicable") || k.starts_with("involved"))
             .map(|(_, v)| v.as_str())
     }
 }
@@ -687,7 +849,7 @@ fn raise_view(
                 code: u.code.clone(),
                 name: u.name.clone(),
                 accepts_commitment: u.accepts_commitment,
-                not_applicable: chosen.is_some_and(|(_, n, _)| n.contains(&u.code)),
+                involved: chosen.is_some_and(|(_, n, _)| !n.contains(&u.code)),
             })
             .collect(),
         commitments: COMMITMENTS,
@@ -750,7 +912,20 @@ async fn post_raise(
             .collect()
     };
     let works = many("works");
-    let not_applicable = many("not_applicable");
+    // The departments concerned are ticked; the others are not concerned.
+    let by_involved = one("departments").is_some_and(|d| d == "involved");
+    let involved = many("involved");
+    let not_applicable: Vec<String> = if by_involved {
+        state
+            .config
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Department && !involved.contains(&u.code))
+            .map(|u| u.code.clone())
+            .collect()
+    } else {
+        many("not_applicable")
+    };
     let sign = one("sign").is_some();
     let mut body = serde_json::json!({
         "works": works,
@@ -769,6 +944,9 @@ async fn post_raise(
     }
     let today = state.now().date();
     let outcome = match onestop_domain::approval::check_case(&body, &state.config, today) {
+        Ok(_) if by_involved && involved.is_empty() => {
+            Err(field_refusal("involved", texts::approvals::NONE_INVOLVED))
+        }
         Ok(input) => approvals::raise(&state, &caller, id.clone(), input).await,
         Err(fields) => Err(crate::app::error::Error::Invalid(fields)),
     };
@@ -789,7 +967,7 @@ async fn post_raise(
             let typed = typed_back(
                 pairs
                     .iter()
-                    .filter(|(k, _)| k != "works" && k != "not_applicable")
+                    .filter(|(k, _)| k != "works" && k != "not_applicable" && k != "involved")
                     .map(|(k, v)| (k, v)),
                 1000,
             );
@@ -798,7 +976,7 @@ async fn post_raise(
                 &caller,
                 &app,
                 Some((&works, &not_applicable, sign)),
-                Refused::new("raise", typed, &e),
+                Refused::of_action("raise", texts::approvals::RAISE_FORM, typed, &e),
             );
             let csrf = p.csrf.clone();
             respond(&caller, &csrf, e.status(), &p)

@@ -78,6 +78,8 @@ fn landing(grants: &[onestop_domain::access::Grant]) -> &'static str {
         "/workbench"
     } else if has(Role::Approver) {
         "/approvals"
+    } else if has(Role::Supervisor) {
+        "/board"
     } else if grants.is_empty() {
         "/"
     } else {

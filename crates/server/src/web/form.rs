@@ -105,6 +105,39 @@ impl Refused {
     }
 }
 
+impl Refused {
+    /// `form` refused with `e`, its message naming the action that was not
+    /// taken (“退回补正”未办理：请填写退回原因。).
+    pub fn of_action(
+        form: impl Into<String>,
+        action: &str,
+        typed: HashMap<String, String>,
+        e: &impl Failure,
+    ) -> Self {
+        let mut r = Refused::new(form, typed, e);
+        r.message = Some(action_message(action, e));
+        r
+    }
+}
+
+/// Why `action` was not taken, for people: the one field's problem, or to
+/// fix what is marked, or the refusal's own message.
+pub fn action_message(action: &str, e: &impl Failure) -> String {
+    let fields = e.fields();
+    let reason = match fields.as_slice() {
+        [] => e.message(),
+        [one] => one.message.clone(),
+        _ => crate::texts::page::FIX_MARKED.to_owned(),
+    };
+    crate::texts::fill(
+        crate::texts::page::ACTION_REFUSED,
+        &[
+            ("action", &action),
+            ("reason", &reason.trim_end_matches(['。', '.', ' '])),
+        ],
+    )
+}
+
 /// A refused request's field errors, the first message per field (for the
 /// forms that show each beside its field).
 pub fn errors_of(e: &impl Failure) -> BTreeMap<String, String> {

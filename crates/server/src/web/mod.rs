@@ -87,8 +87,9 @@ pub fn page(status: StatusCode, t: &impl Template) -> Response {
     }
 }
 
-/// The header's navigation: who is signed in, their links, the token of the
-/// logout form. Every page template has one.
+/// The header's navigation: who is signed in, the menu of their role (the
+/// page they are on marked), the token of the logout form. Every page
+/// template has one.
 #[derive(Debug, Clone, Default)]
 pub struct Nav {
     pub user: Option<String>,
@@ -98,58 +99,32 @@ pub struct Nav {
     pub unread: Option<i64>,
     /// For an administrator: the notice to import, as a banner.
     pub notice: Option<String>,
+    /// The path of the page shown (its menu entry is marked).
+    pub current: String,
 }
 
 impl Nav {
     pub fn for_caller(caller: &Caller, csrf: &str) -> Nav {
-        let mut links: Vec<(&'static str, &'static str)> = Vec::new();
+        let current = caller.path.clone();
         let Some(a) = caller.account() else {
             return Nav {
                 user: None,
                 csrf: csrf.to_owned(),
-                links,
+                links: vec![
+                    ("/apply", texts::nav::APPLY),
+                    ("/status", texts::nav::STATUS),
+                    ("/process", texts::nav::PROCESS),
+                ],
                 unread: None,
                 notice: None,
+                current,
             };
         };
-        let has = |r: Role| a.grants.iter().any(|g| g.role == r);
-        if !a.must_change_password {
-            if caller.subject.may(Capability::ReadApplications) {
-                links.push((
-                    "/applications",
-                    if (has(Role::Applicant) || has(Role::Claimant)) && a.grants.len() == 1 {
-                        texts::nav::MY_APPLICATIONS
-                    } else {
-                        texts::nav::APPLICATIONS
-                    },
-                ));
-            }
-            if has(Role::Operator) {
-                links.push(("/workbench", texts::nav::WORKBENCH));
-            }
-            if caller.subject.may(Capability::ClaimEnterprise) {
-                links.push(("/account/enterprise", texts::nav::ENTERPRISE));
-            }
-            if caller.subject.may(Capability::VerifyEnterprises) {
-                links.push(("/hall/claims", texts::nav::HALL_CLAIMS));
-            }
-            if caller.subject.may(Capability::DecideApprovals) {
-                links.push(("/approvals", texts::nav::APPROVALS));
-            }
-            if caller.subject.may(Capability::Supervise) {
-                links.push(("/supervision", texts::nav::SUPERVISION));
-                links.push(("/board", texts::nav::BOARD));
-            }
-            if has(Role::Admin) {
-                links.push(("/admin/accounts", texts::nav::ACCOUNTS));
-                links.push(("/admin/apikeys", texts::nav::API_KEYS));
-                links.push(("/admin/calendar", texts::nav::CALENDAR));
-                links.push(("/admin/deliveries", texts::nav::DELIVERIES));
-            }
-            if caller.subject.may(Capability::ReadAudit) {
-                links.push(("/admin/audit", texts::nav::AUDIT));
-            }
-        }
+        let mut links = if a.must_change_password {
+            Vec::new()
+        } else {
+            menu(caller, &a.grants)
+        };
         links.push(("/account", texts::nav::MY_ACCOUNT));
         Nav {
             user: Some(a.display_name.clone()),
@@ -163,8 +138,98 @@ impl Nav {
             notice: caller.notice_due.map(|year| {
                 crate::texts::fill(crate::texts::calendar::NOTICE_DUE, &[("year", &year)])
             }),
+            current,
         }
     }
+
+    /// `aria-current` for a menu entry: `page` on its own page, `true` on
+    /// the pages under it (an application under the list), else nothing.
+    pub fn current_of(&self, href: &str) -> Option<&'static str> {
+        if self.current == href {
+            Some("page")
+        } else if href != "/"
+            && self
+                .current
+                .strip_prefix(href)
+                .is_some_and(|rest| rest.starts_with('/'))
+        {
+            Some("true")
+        } else {
+            None
+        }
+    }
+}
+
+/// The menu of a signed-in account, its own work first: an enterprise's
+/// form and applications; a clerk's desk; a utility's orders; a
+/// department's approvals; a supervisor's board; an administrator's
+/// accounts. An account with several roles gets each role's entries once.
+fn menu(
+    caller: &Caller,
+    grants: &[onestop_domain::access::Grant],
+) -> Vec<(&'static str, &'static str)> {
+    let has = |r: Role| grants.iter().any(|g| g.role == r);
+    let may = |c: Capability| caller.subject.may(c);
+    let enterprise_only = !grants.is_empty()
+        && grants
+            .iter()
+            .all(|g| matches!(g.role, Role::Applicant | Role::Claimant));
+    let mut links: Vec<(&'static str, &'static str)> = Vec::new();
+    let mut add = |href: &'static str, label: &'static str| {
+        if !links.iter().any(|(h, _)| *h == href) {
+            links.push((href, label));
+        }
+    };
+    if enterprise_only {
+        add("/apply", texts::nav::APPLY);
+        if may(Capability::ReadApplications) {
+            add("/applications", texts::nav::MY_APPLICATIONS);
+        }
+        if may(Capability::ClaimEnterprise) {
+            add("/account/enterprise", texts::nav::ENTERPRISE);
+        }
+        return links;
+    }
+    if has(Role::Admin) {
+        add("/admin/accounts", texts::nav::ACCOUNTS);
+        add("/admin/calendar", texts::nav::CALENDAR);
+        add("/admin/apikeys", texts::nav::API_KEYS);
+        add("/admin/deliveries", texts::nav::DELIVERIES);
+    }
+    if has(Role::Supervisor) {
+        add("/board", texts::nav::BOARD);
+        add("/supervision", texts::nav::SUPERVISION);
+    }
+    if has(Role::Operator) {
+        add("/workbench", texts::nav::WORKBENCH);
+    }
+    if may(Capability::DecideApprovals) {
+        add("/approvals", texts::nav::APPROVALS);
+    }
+    if has(Role::Clerk) {
+        add("/applications", texts::nav::APPLICATIONS);
+        add("/apply", texts::nav::APPLY_FOR);
+    }
+    if may(Capability::VerifyEnterprises) {
+        add("/hall/claims", texts::nav::HALL_CLAIMS);
+    }
+    if may(Capability::ReadApplications) {
+        add("/applications", texts::nav::APPLICATIONS);
+    }
+    if may(Capability::Supervise) {
+        add("/board", texts::nav::BOARD);
+        add("/supervision", texts::nav::SUPERVISION);
+    }
+    if may(Capability::ReadAudit) {
+        add("/admin/audit", texts::nav::AUDIT);
+    }
+    if has(Role::Applicant) || has(Role::Claimant) {
+        add("/apply", texts::nav::APPLY);
+    }
+    if may(Capability::ClaimEnterprise) {
+        add("/account/enterprise", texts::nav::ENTERPRISE);
+    }
+    links
 }
 
 /// A page for this caller, built from the header's navigation and the CSRF
@@ -366,8 +431,27 @@ impl ApplyPage {
     fn v(&self, name: &str) -> &str {
         self.values.get(name).map(String::as_str).unwrap_or("")
     }
+    /// The error beside a field: its own, or for a required field of a
+    /// block that is missing as a whole (`address`), the block's.
     fn err(&self, name: &str) -> Option<&str> {
-        self.errors.get(name).map(String::as_str)
+        const REQUIRED: &[&str] = &[
+            "applicant.name",
+            "applicant.uscc",
+            "address.district_code",
+            "address.detail",
+            "contact.name",
+            "contact.phone",
+        ];
+        self.errors
+            .get(name)
+            .or_else(|| {
+                let (block, _) = name.split_once('.')?;
+                REQUIRED
+                    .contains(&name)
+                    .then(|| self.errors.get(block))
+                    .flatten()
+            })
+            .map(String::as_str)
     }
     fn has(&self, name: &str, value: &str) -> bool {
         self.multi
@@ -395,6 +479,46 @@ impl ApplyPage {
     /// The element id of a field (`applicant.name` → `f-applicant-name`).
     fn fid(&self, name: impl AsRef<str>) -> String {
         format!("f-{}", name.as_ref().replace('.', "-"))
+    }
+    /// Where the error summary's link for `field` leads: the field's own
+    /// element, else the nearest block around it that the page has (a
+    /// service's section, the address block, the form).
+    fn anchor(&self, field: impl AsRef<str>) -> String {
+        let mut path = field.as_ref();
+        loop {
+            let parts: Vec<&str> = path.split('.').collect();
+            if let ["services", service] = parts[..]
+                && self.services.iter().any(|s| s.code == service)
+            {
+                return format!("sec-{service}");
+            }
+            let id = self.fid(path);
+            if self.has_element(path) {
+                return id;
+            }
+            match path.rsplit_once('.') {
+                Some((up, _)) => path = up,
+                None => return "apply-form".to_owned(),
+            }
+        }
+    }
+    /// Whether the page has an element for this field path.
+    fn has_element(&self, path: &str) -> bool {
+        const BLOCKS: &[&str] = &[
+            "mode",
+            "services",
+            "applicant",
+            "address",
+            "contact",
+            "services.gas.equipment",
+            "services.network.carriers",
+        ];
+        if BLOCKS.contains(&path) || APPLY_FIELDS.iter().any(|(p, _)| *p == path) {
+            return true;
+        }
+        form::split_row(path, EQUIPMENT).is_some_and(|(row, leaf)| {
+            row < self.equipment_rows && EQUIPMENT_LEAVES.contains(&leaf)
+        })
     }
 }
 

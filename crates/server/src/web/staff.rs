@@ -45,7 +45,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(appointment_submit),
         )
         .route("/workbench", get(workbench))
-        .route("/work-orders/{id}", get(work_order))
+        .route("/work-orders/{id}", get(work_order).post(work_order_post))
         .route(
             "/work-orders/{id}/actions",
             axum::routing::post(work_order_action),
@@ -1100,6 +1100,9 @@ pub struct ActionForm {
     pub code: String,
     pub label: String,
     pub fields: Vec<ActionField>,
+    /// For an action that cannot be undone: the sentence to tick before
+    /// it is taken (its button looks destructive).
+    pub confirm: Option<&'static str>,
 }
 
 pub struct ActionField {
@@ -1145,6 +1148,7 @@ fn action_forms(
                     required: f.required,
                 })
                 .collect(),
+            confirm: texts::confirm::get(&a.code),
         })
         .collect()
 }
@@ -1292,11 +1296,13 @@ pub(crate) struct ActionFields;
 
 impl PageFields for ActionFields {
     fn spec(state: &AppState) -> Spec {
-        let mut spec = Spec::new().fields(&["action", "version"]);
+        let mut spec = Spec::new().fields(&["action", "version", "confirm"]);
         let mut names: Vec<&str> = Vec::new();
         for a in &state.config.process.actions {
             for f in &a.fields {
-                if !names.contains(&f.name.as_str()) && f.name != "action" && f.name != "version" {
+                if !names.contains(&f.name.as_str())
+                    && !["action", "version", "confirm"].contains(&f.name.as_str())
+                {
                     names.push(&f.name);
                 }
             }
@@ -1308,6 +1314,39 @@ impl PageFields for ActionFields {
     }
     fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
         gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+/// Every form of the order page, posted to the page itself (`form` says
+/// which: `survey`, `remind`, `ack` with its `reminder`, else the action
+/// named in `action`), so that a refused form comes back at the page's own
+/// address with what was typed.
+pub(crate) struct OrderPageFields;
+
+impl PageFields for OrderPageFields {
+    fn spec(state: &AppState) -> Spec {
+        ActionFields::spec(state).fields(&["form", "at", "note", "reply", "reminder"])
+    }
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        gate(caller, uri, Capability::ReadWorkOrders)
+    }
+}
+
+async fn work_order_post(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<OrderPageFields>,
+) -> Response {
+    let form = form.map();
+    match form.get("form").map(String::as_str) {
+        Some("survey") => survey_posted(&state, &caller, id, &form).await,
+        Some("remind") => remind_posted(&state, &caller, id, &form).await,
+        Some("ack") => {
+            let rid = form.get("reminder").cloned().unwrap_or_default();
+            acknowledge_posted(&state, &caller, id, rid, &form).await
+        }
+        _ => action_posted(&state, &caller, id, &form).await,
     }
 }
 
@@ -1339,7 +1378,16 @@ async fn work_order_survey(
     Path(id): Path<String>,
     form: PageForm<SurveyFields>,
 ) -> Response {
-    let form = form.map();
+    survey_posted(&state, &caller, id, &form.map()).await
+}
+
+async fn survey_posted(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form: &HashMap<String, String>,
+) -> Response {
+    let (state, caller) = (state.clone(), caller.clone());
     let found = match visible_order(&state, &caller, id.clone()).await {
         Ok(Some(r)) => r,
         Ok(None) => return not_found_page(),
@@ -1363,7 +1411,8 @@ async fn work_order_survey(
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=survey")).into_response(),
         Err(e) => {
             let kept = HashMap::from([("at".to_owned(), typed.chars().take(40).collect())]);
-            refused_with(&state, &caller, id, "survey", kept, e).await
+            let refused = Refused::of_action("survey", texts::order::SURVEY_FORM, kept, &e);
+            order_page(&state, &caller, id, refused, None).await
         }
     }
 }
@@ -1375,7 +1424,16 @@ async fn work_order_remind(
     Path(id): Path<String>,
     form: PageForm<RemindFields>,
 ) -> Response {
-    let form = form.map();
+    remind_posted(&state, &caller, id, &form.map()).await
+}
+
+async fn remind_posted(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form: &HashMap<String, String>,
+) -> Response {
+    let (state, caller) = (state.clone(), caller.clone());
     let note = form.get("note").map(String::as_str).unwrap_or_default();
     let outcome = match crate::app::reminders::ReminderInput::parse(Some(note)) {
         Ok(input) => crate::app::reminders::send(&state, &caller, id.clone(), input).await,
@@ -1384,7 +1442,18 @@ async fn work_order_remind(
     match outcome {
         Ok(_) => Redirect::to(&format!("/work-orders/{id}?done=reminder")).into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
-        Err(e) => refused(&state, &caller, id, "remind", &form, e).await,
+        Err(e) => {
+            refused(
+                &state,
+                &caller,
+                id,
+                "remind",
+                texts::order::REMIND_FORM,
+                form,
+                e,
+            )
+            .await
+        }
     }
 }
 
@@ -1395,7 +1464,17 @@ async fn work_order_acknowledge(
     Path((id, rid)): Path<(String, String)>,
     form: PageForm<AcknowledgeFields>,
 ) -> Response {
-    let form = form.map();
+    acknowledge_posted(&state, &caller, id, rid, &form.map()).await
+}
+
+async fn acknowledge_posted(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    rid: String,
+    form: &HashMap<String, String>,
+) -> Response {
+    let (state, caller) = (state.clone(), caller.clone());
     let Ok(rid) = rid.parse::<i64>() else {
         return not_found_page();
     };
@@ -1411,32 +1490,27 @@ async fn work_order_acknowledge(
         ))
         .into_response(),
         Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
-        Err(e) => refused(&state, &caller, id, &format!("ack-{rid}"), &form, e).await,
+        Err(e) => {
+            let name = format!("ack-{rid}");
+            let label = texts::order::ACKNOWLEDGE_FORM;
+            refused(&state, &caller, id, &name, label, form, e).await
+        }
     }
 }
 
-/// The order page again, with a refused form's errors and what was typed.
+/// The order page again, with a refused form's errors, what was typed, and
+/// a message naming the action (`label`) that was not taken.
 async fn refused(
     state: &AppState,
     caller: &Caller,
     id: String,
     form_name: &str,
+    label: &str,
     form: &HashMap<String, String>,
     e: crate::app::error::Error,
 ) -> Response {
-    refused_with(state, caller, id, form_name, typed_back(form, 1000), e).await
-}
-
-/// The order page again, with a refused form's errors and `typed`.
-async fn refused_with(
-    state: &AppState,
-    caller: &Caller,
-    id: String,
-    form_name: &str,
-    typed: HashMap<String, String>,
-    e: crate::app::error::Error,
-) -> Response {
-    let refused = Refused::new(form_name, typed, &e);
+    let typed = typed_back(form.iter().filter(|(k, _)| k.as_str() != "confirm"), 1000);
+    let refused = Refused::of_action(form_name, label, typed, &e);
     order_page(state, caller, id, refused, None).await
 }
 
@@ -1493,8 +1567,31 @@ async fn work_order_action(
     Path(id): Path<String>,
     form: PageForm<ActionFields>,
 ) -> Response {
-    let form = form.map();
+    action_posted(&state, &caller, id, &form.map()).await
+}
+
+async fn action_posted(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form: &HashMap<String, String>,
+) -> Response {
+    let (state, caller) = (state.clone(), caller.clone());
     let action = form.get("action").cloned().unwrap_or_default();
+    let label = state
+        .config
+        .process
+        .action(&action)
+        .map_or_else(|| action.clone(), |a| a.label.clone());
+    // An action that cannot be undone is taken only once its box is ticked.
+    if texts::confirm::get(&action).is_some() && form.get("confirm").is_none_or(|c| c != "yes") {
+        let e = crate::app::error::Error::Invalid(vec![onestop_domain::form::FieldError {
+            field: "confirm".into(),
+            code: onestop_domain::form::FieldCode::Required,
+            message: texts::order::CONFIRM_MISSING.into(),
+        }]);
+        return refused(&state, &caller, id, &action, &label, form, e).await;
+    }
     let version = form
         .get("version")
         .and_then(|v| v.parse::<i64>().ok())
@@ -1502,7 +1599,7 @@ async fn work_order_action(
     let request = crate::app::workorders::ActionInput {
         data: crate::app::workorders::ActionData::from_form(
             state.config.process.action(&action),
-            &form,
+            form,
             state.offset,
         ),
         action: action.clone(),
@@ -1511,7 +1608,7 @@ async fn work_order_action(
     match crate::app::workorders::act(&state, &caller, id.clone(), request).await {
         Ok(_) => axum::response::Redirect::to(&format!("/work-orders/{id}?done={action}"))
             .into_response(),
-        Err(e) => refused(&state, &caller, id, &action, &form, e).await,
+        Err(e) => refused(&state, &caller, id, &action, &label, form, e).await,
     }
 }
 

@@ -94,8 +94,11 @@ pub(crate) fn gate(caller: &Caller, cap: Capability, path: &str) -> Option<Respo
 struct NewAccountFields;
 
 impl PageFields for NewAccountFields {
-    fn spec(_state: &AppState) -> Spec {
-        Spec::new().fields(&["username", "display_name", "phone", "password", "roles"])
+    fn spec(state: &AppState) -> Spec {
+        grant_fields(
+            state,
+            Spec::new().fields(&["username", "display_name", "phone", "password", "roles"]),
+        )
     }
 }
 
@@ -103,8 +106,8 @@ impl PageFields for NewAccountFields {
 struct RolesFields;
 
 impl PageFields for RolesFields {
-    fn spec(_state: &AppState) -> Spec {
-        Spec::new().fields(&["roles"])
+    fn spec(state: &AppState) -> Spec {
+        grant_fields(state, Spec::new().fields(&["roles"]))
     }
 }
 
@@ -344,6 +347,165 @@ fn help(state: &AppState) -> Help {
     Help { roles, units }
 }
 
+/// The roles chosen from lists (`grants=lists`): a box for the
+/// administrator, a box per configured utility, department and supervising
+/// unit, and the hall, enterprise or claimed enterprise typed where no list
+/// can hold them. The former `roles` textarea (one `role:scope` a line) is
+/// still read when the lists are not sent.
+fn grant_fields(state: &AppState, spec: Spec) -> Spec {
+    let count = |kind: UnitKind| state.config.units.iter().filter(|u| u.kind == kind).count();
+    spec.fields(&[
+        "grants",
+        "grant_admin",
+        "grant_clerk",
+        "grant_applicant",
+        "grant_claimant",
+    ])
+    .many("grant_operator", count(UnitKind::Utility))
+    .many("grant_approver", count(UnitKind::Department))
+    .many("grant_supervisor", count(UnitKind::Supervisor) + 1)
+}
+
+/// The value of the supervisor box without a unit (the whole city).
+const ANY_UNIT: &str = "all";
+
+/// The roles a posted form asks for, one `role:scope` a line, and whether
+/// they came from the lists.
+fn posted_roles(form: &crate::web::form::Decoded) -> (String, bool) {
+    if form.get("grants") != Some("lists") {
+        return (form.text("roles"), false);
+    }
+    let mut lines: Vec<String> = Vec::new();
+    if form.get("grant_admin").is_some() {
+        lines.push("admin".into());
+    }
+    for u in form.all("grant_operator") {
+        lines.push(format!("operator:{u}"));
+    }
+    for u in form.all("grant_approver") {
+        lines.push(format!("approver:{u}"));
+    }
+    for u in form.all("grant_supervisor") {
+        lines.push(if u == ANY_UNIT {
+            "supervisor".into()
+        } else {
+            format!("supervisor:{u}")
+        });
+    }
+    for (field, role) in [
+        ("grant_clerk", "clerk"),
+        ("grant_applicant", "applicant"),
+        ("grant_claimant", "claimant"),
+    ] {
+        let typed = form.text(field);
+        for v in typed
+            .split([',', '，', '、', ';', '；', ' ', '\n'])
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            lines.push(format!("{role}:{v}"));
+        }
+    }
+    (lines.join("\n"), true)
+}
+
+/// One box of a list of roles.
+pub struct GrantBox {
+    pub code: String,
+    pub name: String,
+    pub checked: bool,
+}
+
+/// The roles lists of the account forms, ticked as `roles` says.
+pub struct GrantChoices {
+    pub admin: bool,
+    pub operators: Vec<GrantBox>,
+    pub approvers: Vec<GrantBox>,
+    pub supervisors: Vec<GrantBox>,
+    pub clerk: String,
+    pub applicant: String,
+    pub claimant: String,
+}
+
+fn grant_choices(state: &AppState, roles: &str) -> GrantChoices {
+    let held: Vec<(String, String)> = role_lines(roles)
+        .iter()
+        .map(|l| {
+            let (r, s) = l.split_once(':').unwrap_or((l.as_str(), ""));
+            (r.trim().to_owned(), s.trim().to_owned())
+        })
+        .collect();
+    let has = |role: &str, scope: &str| held.iter().any(|(r, s)| *r == role && *s == scope);
+    let boxes = |kind: UnitKind, role: &str| -> Vec<GrantBox> {
+        state
+            .config
+            .units
+            .iter()
+            .filter(|u| u.kind == kind)
+            .map(|u| GrantBox {
+                code: u.code.clone(),
+                name: u.name.clone(),
+                checked: has(role, &u.code),
+            })
+            .collect()
+    };
+    let typed = |role: &str| {
+        held.iter()
+            .filter(|(r, _)| r == role)
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let mut supervisors = vec![GrantBox {
+        code: ANY_UNIT.into(),
+        name: t::ANY_SUPERVISING_UNIT.into(),
+        checked: has("supervisor", ""),
+    }];
+    supervisors.extend(boxes(UnitKind::Supervisor, "supervisor"));
+    GrantChoices {
+        admin: has("admin", ""),
+        operators: boxes(UnitKind::Utility, "operator"),
+        approvers: boxes(UnitKind::Department, "approver"),
+        supervisors,
+        clerk: typed("clerk"),
+        applicant: typed("applicant"),
+        claimant: typed("claimant"),
+    }
+}
+
+/// The refused roles of the lists, each named in Chinese
+/// (“窗口人员”：须填写营业厅编号…).
+fn list_errors(
+    state: &AppState,
+    e: &impl Failure,
+    roles_text: &str,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let lines = role_lines(roles_text);
+    let mut fields = BTreeMap::new();
+    let mut role_errors = Vec::new();
+    for f in &e.fields() {
+        if let Some(n) = f.field.strip_prefix("roles.") {
+            let label = n.parse::<usize>().ok().and_then(|n| lines.get(n)).map(|l| {
+                let (r, s) = l.split_once(':').unwrap_or((l.as_str(), ""));
+                grant_label(state, r.trim(), s.trim())
+            });
+            role_errors.push(match label {
+                Some(label) => {
+                    texts::fill(t::ROLE_ERROR, &[("role", &label), ("message", &f.message)])
+                }
+                None => f.message.clone(),
+            });
+        } else if f.field == "roles" {
+            role_errors.push(f.message.clone());
+        } else {
+            fields
+                .entry(f.field.clone())
+                .or_insert_with(|| f.message.clone());
+        }
+    }
+    (fields, role_errors)
+}
+
 /// Splits the roles textarea into its lines, as the use case takes them.
 fn role_lines(text: &str) -> Vec<String> {
     text.lines()
@@ -485,7 +647,7 @@ struct NewAccountPage {
     roles: String,
     errors: BTreeMap<String, String>,
     role_errors: Vec<String>,
-    help: Help,
+    grants: GrantChoices,
 }
 
 impl NewAccountPage {
@@ -508,7 +670,7 @@ fn new_account_page(state: &AppState, caller: &Caller) -> NewAccountPage {
         roles: String::new(),
         errors: BTreeMap::new(),
         role_errors: Vec::new(),
-        help: help(state),
+        grants: grant_choices(state, ""),
     }
 }
 
@@ -540,7 +702,7 @@ async fn account_create(
     if let Some(r) = gate(&caller, Capability::ManageAccounts, "/admin/accounts/new") {
         return r;
     }
-    let roles_text = form.text("roles");
+    let (roles_text, from_lists) = posted_roles(&form);
     let input = NewAccountInput {
         username: form.text("username"),
         display_name: form.text("display_name"),
@@ -557,13 +719,18 @@ async fn account_create(
         }),
         Err(e) if e.code() == "validation_failed" => {
             let mut p = new_account_page(&state, &caller);
-            let (errors, role_errors) = split_errors(&e, &roles_text);
+            let (errors, role_errors) = if from_lists {
+                list_errors(&state, &e, &roles_text)
+            } else {
+                split_errors(&e, &roles_text)
+            };
             p.errors = errors;
             p.role_errors = role_errors;
             p.username = form.text("username").trim().chars().take(64).collect();
             p.display_name = form.text("display_name").trim().chars().take(60).collect();
             p.phone = form.text("phone").trim().chars().take(20).collect();
             p.roles = roles_text.chars().take(2_000).collect();
+            p.grants = grant_choices(&state, &p.roles);
             let csrf = p.csrf.clone();
             respond(&caller, &csrf, StatusCode::UNPROCESSABLE_ENTITY, &p)
         }
@@ -585,7 +752,7 @@ struct AccountPage {
     /// (is it good news, text).
     message: Option<(bool, String)>,
     is_self: bool,
-    help: Help,
+    grants: GrantChoices,
 }
 
 /// An account with its recent failed logins by address.
@@ -626,6 +793,7 @@ fn account_page(
     let csrf = caller.csrf_token();
     let a = &loaded.account;
     let view = account_view(state, a, &loaded.failures, state.now_ms());
+    let grants = grant_choices(state, &view.role_codes);
     (
         AccountPage {
             nav: Nav::for_caller(caller, &csrf),
@@ -635,7 +803,7 @@ fn account_page(
             role_errors: Vec::new(),
             message,
             is_self: caller.account().is_some_and(|me| me.id == a.id),
-            help: help(state),
+            grants,
         },
         status,
     )
@@ -699,7 +867,7 @@ async fn account_roles(
     if let Some(r) = account_post(&caller, &id) {
         return r;
     }
-    let roles_text = form.text("roles");
+    let (roles_text, from_lists) = posted_roles(&form);
     match uc::set_grants(&state, &caller, &id, &role_lines(&roles_text)).await {
         Ok(a) => see_other(&format!("{}?ok=roles", account_path(&a.id))),
         Err(e) if e.code() == "validation_failed" || e.code() == "cannot_demote_self" => {
@@ -708,10 +876,15 @@ async fn account_roles(
                 Err(r) => return r,
             };
             let status = e.status();
-            let (_, role_errors) = split_errors(&e, &roles_text);
+            let (_, role_errors) = if from_lists {
+                list_errors(&state, &e, &roles_text)
+            } else {
+                split_errors(&e, &roles_text)
+            };
             let message = (e.code() != "validation_failed").then(|| (false, e.message().clone()));
             let (mut p, status) = account_page(&state, &caller, &a, status, message);
             p.roles = roles_text.chars().take(2_000).collect();
+            p.grants = grant_choices(&state, &p.roles);
             p.role_errors = role_errors;
             render_account(&caller, (p, status))
         }
