@@ -2,12 +2,14 @@
 //! API, the pages, the jobs and the command line alike.
 
 pub mod accounts;
+pub mod actors;
 pub mod applications;
 pub mod approvals;
 pub mod audit;
 pub mod audit_chain;
 pub mod board;
 pub mod calendar;
+pub mod deadlines;
 pub mod error;
 pub mod identity;
 pub mod messages;

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod approvals;
 pub mod auth;
 pub mod board;
+pub mod deadline;
 pub mod deliveries;
 pub mod flowchart;
 pub mod form;
