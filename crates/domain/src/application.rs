@@ -39,7 +39,7 @@ code_enum! {
     ApplicationStatus {
         Submitted => "submitted", "已提交";
         InProgress => "in_progress", "办理中";
-        Returned => "returned", "退回补正";
+        Returned => "returned", "待补正";
         Completed => "completed", "已办结";
         Cancelled => "cancelled", "已撤销";
     }
@@ -61,7 +61,7 @@ code_enum! {
 code_enum! {
     OrderStatus {
         Open => "open", "办理中";
-        Returned => "returned", "退回补正";
+        Returned => "returned", "待补正";
         Done => "done", "已办结";
         Cancelled => "cancelled", "已撤销";
         Rejected => "rejected", "不予受理";

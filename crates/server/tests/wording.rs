@@ -19,6 +19,7 @@ on_both_databases!(
     finished_orders_say_how_they_finished,
     approval_items_show_their_time,
     audit_details_read_as_sentences,
+    every_page_reads_for_people,
 );
 
 /// Monday of a plain week of November 2026 (no holidays); working hours
@@ -316,6 +317,15 @@ async fn time_left_and_overdue_in_working_time(backend: Backend) {
         ],
     );
     reads_for_people(&page, &["water1"]);
+    // The list of applications shows each one's most pressing deadline.
+    let apps = app.ok_page_as(&w, "/applications").await;
+    assert_has(
+        &apps,
+        &[
+            "<td data-label=\"最近时限\">用水 <time",
+            "剩余 1.5 工作小时",
+        ],
+    );
 
     // Tuesday 09:39, still not accepted: 14:45–17:30 on Monday and
     // 08:30–09:39 on Tuesday, 3.9 h, are 0.6 of a working day.
@@ -541,4 +551,92 @@ async fn audit_details_read_as_sentences(backend: Backend) {
         "{texts:?}"
     );
     reads_for_people(&page, &[]);
+}
+
+async fn every_page_reads_for_people(backend: Backend) {
+    let app = TestApp::at_time(backend, MONDAY).await;
+    person(&app, "admin1", "周九", &["admin"]).await;
+    person(&app, "water1", "张三", &["operator:sz-water"]).await;
+    person(&app, "zjj1", "赵六", &["supervisor:sz-zjj"]).await;
+    person(&app, "hall1", "吴十", &["clerk:hall-1"]).await;
+    let applicant = format!("applicant:{USCC}");
+    person(&app, "ent1", "孙八", &[&applicant]).await;
+    let created = app.submit_created(&application()).await;
+    let id = id_of(&created);
+    let (water, _) = order_of(&created, "sz-water");
+    // A day later: the order is overdue, reminded, returned with a reason
+    // typed with its own full stop; messages went out.
+    app.set_time("2026-11-17T10:00:00+08:00");
+    app.sweep().await;
+    let s = signed(&app, "zjj1").await;
+    let res = app
+        .as_session(&s)
+        .post(
+            &format!("/api/v1/work-orders/{water}/reminders"),
+            json!({"note": "请尽快受理。"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let w = signed(&app, "water1").await;
+    let mut v = version(&app, &water).await;
+    app.as_session(&w)
+        .step(
+            &water,
+            &mut v,
+            json!({"action": "return_for_correction", "reason": "门牌号不完整。"}),
+        )
+        .await;
+    let pages: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "water1",
+            vec!["/workbench", "/applications", "/notifications", "/account"],
+        ),
+        (
+            "zjj1",
+            vec![
+                "/supervision",
+                "/workbench?status=returned",
+                "/notifications",
+            ],
+        ),
+        (
+            "ent1",
+            vec!["/applications", "/notifications", "/account/notifications"],
+        ),
+        ("hall1", vec!["/hall/claims"]),
+        (
+            "admin1",
+            vec!["/admin/accounts", "/admin/apikeys", "/admin/calendar"],
+        ),
+        ("admin1", vec!["/admin/deliveries", "/admin/audit"]),
+    ];
+    for (login, paths) in pages {
+        let who = signed(&app, login).await;
+        for path in paths {
+            let page = app.ok_page_as(&who, path).await;
+            reads_for_people(&page, &[]);
+        }
+    }
+    // The messages: the reason typed with its own full stop is not
+    // doubled; the reminder names who sent it, not their login.
+    let ent = signed(&app, "ent1").await;
+    let inbox = app.ok_page_as(&ent, "/notifications").await;
+    assert!(
+        inbox.contains("原因：门牌号不完整。请按退回原因"),
+        "{inbox}"
+    );
+    let w = signed(&app, "water1").await;
+    let inbox = app.ok_page_as(&w, "/notifications").await;
+    assert!(
+        inbox.contains("随州市住房和城乡建设局 赵六：请尽快受理。"),
+        "{inbox}"
+    );
+    let w = signed(&app, "water1").await;
+    for path in [
+        format!("/work-orders/{water}"),
+        format!("/applications/{id}"),
+    ] {
+        let page = app.ok_page_as(&w, &path).await;
+        reads_for_people(&page, &["water1", "zjj1"]);
+    }
 }

@@ -358,6 +358,54 @@ struct AppRow {
     submitted_iso: String,
     contact: String,
     phone: String,
+    /// The most pressing of its running orders' deadlines.
+    next: Option<NextDue>,
+}
+
+/// One running order's deadline on a list of applications.
+struct NextDue {
+    service: String,
+    due: String,
+    due_iso: String,
+    time: TimeView,
+}
+
+/// How pressing a running order is: the most overdue first, then the
+/// least time left; those waiting for the applicant last.
+fn urgency(t: Option<&OrderTime>) -> (bool, i64) {
+    use onestop_domain::clock::Standing;
+    match t {
+        Some(OrderTime::Running {
+            standing: Some(s),
+            waiting,
+        }) => (
+            *waiting,
+            match s {
+                Standing::Overdue { seconds } => -seconds,
+                Standing::Left { seconds, .. } => *seconds,
+            },
+        ),
+        _ => (true, i64::MAX),
+    }
+}
+
+/// The most pressing running order of `app`, if any runs.
+fn next_due(
+    state: &AppState,
+    app: &Application,
+    times: &HashMap<String, OrderTime>,
+) -> Option<NextDue> {
+    let o = app
+        .work_orders
+        .iter()
+        .filter(|o| matches!(o.status, OrderStatus::Open | OrderStatus::Returned))
+        .min_by_key(|o| urgency(times.get(&o.id)))?;
+    Some(NextDue {
+        service: order_service(state, &o.service, o.carrier.as_deref()),
+        due: due_text(state, o),
+        due_iso: iso(state, o.due_at),
+        time: crate::web::deadline::order(state, times.get(&o.id), o.level.as_str()),
+    })
 }
 
 #[derive(Template)]
@@ -413,10 +461,20 @@ async fn applications(
     let status_code = status.map_or("", |s| s.as_str());
     let district_code = district.as_deref().unwrap_or("");
     let filters = [("status", status_code), ("district_code", district_code)];
+    let running = result
+        .items
+        .iter()
+        .flat_map(|a| a.work_orders.iter())
+        .filter(|o| matches!(o.status, OrderStatus::Open | OrderStatus::Returned));
+    let times = match crate::app::deadlines::of_orders(&state, running).await {
+        Ok(t) => t,
+        Err(e) => return failure_page(e),
+    };
     let rows = result
         .items
         .iter()
         .map(|a| AppRow {
+            next: next_due(&state, a, &times),
             id: a.id.clone(),
             number: a.number.clone(),
             enterprise: a.form.applicant.name.clone(),
