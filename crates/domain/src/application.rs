@@ -39,7 +39,7 @@ code_enum! {
     ApplicationStatus {
         Submitted => "submitted", "已提交";
         InProgress => "in_progress", "办理中";
-        Returned => "returned", "退回补正";
+        Returned => "returned", "待补正";
         Completed => "completed", "已办结";
         Cancelled => "cancelled", "已撤销";
     }
@@ -61,7 +61,7 @@ code_enum! {
 code_enum! {
     OrderStatus {
         Open => "open", "办理中";
-        Returned => "returned", "退回补正";
+        Returned => "returned", "待补正";
         Done => "done", "已办结";
         Cancelled => "cancelled", "已撤销";
         Rejected => "rejected", "不予受理";
@@ -74,6 +74,33 @@ code_enum! {
         Normal => "normal", "正常";
         Warning => "warning", "预警";
         Overdue => "overdue", "超期";
+    }
+}
+
+impl Stage {
+    /// The stage as a state for people: what the order waits for
+    /// (待受理, 待踏勘, …, 已办结).
+    pub fn waiting_zh(self) -> &'static str {
+        match self {
+            Stage::Acceptance => "待受理",
+            Stage::Survey => "待踏勘",
+            Stage::Design => "待设计",
+            Stage::Approval => "待审批",
+            Stage::Construction => "待施工",
+            Stage::Connection => "待接入",
+            Stage::Closed => "已办结",
+        }
+    }
+}
+
+/// Where an order stands, for people, in one word: what it waits for while
+/// open (待受理, 待踏勘, …), 待补正 while returned to the applicant, else
+/// how it ended (已办结, 已撤销, 不予受理).
+pub fn order_state_zh(stage: Stage, status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Open => stage.waiting_zh(),
+        OrderStatus::Returned => "待补正",
+        OrderStatus::Done | OrderStatus::Cancelled | OrderStatus::Rejected => status.label_zh(),
     }
 }
 
@@ -362,6 +389,36 @@ pub mod query_code {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn orders_read_as_what_they_wait_for() {
+        let open = |s| order_state_zh(s, OrderStatus::Open);
+        assert_eq!(
+            Stage::ALL.iter().map(|s| open(*s)).collect::<Vec<_>>(),
+            [
+                "待受理",
+                "待踏勘",
+                "待设计",
+                "待审批",
+                "待施工",
+                "待接入",
+                "已办结"
+            ]
+        );
+        assert_eq!(
+            order_state_zh(Stage::Acceptance, OrderStatus::Returned),
+            "待补正"
+        );
+        assert_eq!(order_state_zh(Stage::Closed, OrderStatus::Done), "已办结");
+        assert_eq!(
+            order_state_zh(Stage::Survey, OrderStatus::Cancelled),
+            "已撤销"
+        );
+        assert_eq!(
+            order_state_zh(Stage::Acceptance, OrderStatus::Rejected),
+            "不予受理"
+        );
+    }
 
     #[test]
     fn query_codes_use_the_alphabet_and_normalise_what_was_typed() {

@@ -83,6 +83,57 @@ pub struct StageEnd {
     pub late: bool,
 }
 
+/// Where a clock stands at an instant, in working time: how much is left
+/// before its deadline and what share of its budget is used, or how long
+/// it has been overdue. What the pages say beside every deadline
+/// ("剩余 1.5 工作小时", "已超期 0.6 个工作日").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Standing {
+    /// Working seconds left before the deadline; `used` is the share of
+    /// the budget used so far (0 to 1).
+    Left { seconds: i64, used: f64 },
+    /// Working seconds since the deadline passed.
+    Overdue { seconds: i64 },
+}
+
+impl Standing {
+    /// Where a clock with `budget_seconds` of working time, due at
+    /// `due_at_ms`, stands at `at_ms`: the working time left is counted on
+    /// `clock`'s calendar from `at_ms` to the deadline, and the share used
+    /// is the rest of the budget (a budget not begun yet, such as works
+    /// starting on a later date, has used nothing; a budget of nothing is
+    /// all used).
+    pub fn at(
+        clock: &Clock,
+        budget_seconds: i64,
+        due_at_ms: i64,
+        at_ms: i64,
+    ) -> Result<Standing, CalendarError> {
+        if at_ms >= due_at_ms {
+            let seconds = clock.working_seconds_between(seconds(due_at_ms), seconds(at_ms))?;
+            return Ok(Standing::Overdue { seconds });
+        }
+        let left = clock.working_seconds_between(seconds(at_ms), seconds(due_at_ms))?;
+        let used = if budget_seconds <= 0 {
+            1.0
+        } else {
+            (1.0 - left as f64 / budget_seconds as f64).clamp(0.0, 1.0)
+        };
+        Ok(Standing::Left {
+            seconds: left,
+            used,
+        })
+    }
+
+    /// The share of the budget used, for a bar: all of it once overdue.
+    pub fn used(self) -> f64 {
+        match self {
+            Standing::Left { used, .. } => used,
+            Standing::Overdue { .. } => 1.0,
+        }
+    }
+}
+
 /// The budget of a stage whose limit is `limit_days` working days (none: a
 /// stage without a limit, such as the terminal one, gets 0).
 pub fn budget(clock: &Clock, limit_days: Option<f64>) -> Result<i64, CalendarError> {
@@ -238,6 +289,13 @@ impl StageClock {
         } else {
             None
         }
+    }
+
+    /// Where the clock stands at `now_ms` ([`Standing::at`]); a stopped
+    /// clock (waiting for the applicant) stands where it stopped.
+    pub fn standing(&self, clock: &Clock, now_ms: i64) -> Result<Standing, CalendarError> {
+        let at = self.suspended_at_ms.map_or(now_ms, |s| s.min(now_ms));
+        Standing::at(clock, self.budget_seconds, self.instants.due_at_ms, at)
     }
 
     /// The stage ends at `now_ms`. A stage ending while its clock stands
@@ -406,6 +464,77 @@ mod tests {
                 due_at_ms: ms("2026-09-21T17:00:00+08:00"),
                 working_seconds: 2 * DAY - 3600,
                 late: false,
+            }
+        );
+    }
+
+    #[test]
+    fn standing_counts_working_time_left_and_overdue() {
+        let c = &*BUILTIN;
+        // Thursday 10:00, two working days: due on the make-up Sunday
+        // 2026-09-20 at 10:00.
+        let s = StageClock::start(c, ms("2026-09-17T10:00:00+08:00"), 2 * DAY, SHARE).unwrap();
+        // Thursday 15:00: 10:00–12:00 and 14:30–15:00 used (2.5 h).
+        let at_three = s.standing(c, ms("2026-09-17T15:00:00+08:00")).unwrap();
+        assert_eq!(
+            at_three,
+            Standing::Left {
+                seconds: 2 * DAY - 9_000,
+                used: 1.0 - (2 * DAY - 9_000) as f64 / (2 * DAY) as f64,
+            }
+        );
+        // Saturday is no working day: at Saturday noon, Thursday's 5 h and
+        // Friday's 6.5 h are used; 1.5 h are left on Sunday morning.
+        assert_eq!(
+            s.standing(c, ms("2026-09-19T12:00:00+08:00")).unwrap(),
+            Standing::Left {
+                seconds: 5_400,
+                used: 1.0 - 5_400.0 / (2 * DAY) as f64,
+            }
+        );
+        // At the deadline it is overdue by nothing, then by working time
+        // only: Sunday 10:00–12:00 and 14:30–17:30, Monday 08:30–09:00.
+        assert_eq!(
+            s.standing(c, ms("2026-09-20T10:00:00+08:00")).unwrap(),
+            Standing::Overdue { seconds: 0 }
+        );
+        let late = s.standing(c, ms("2026-09-21T09:00:00+08:00")).unwrap();
+        assert_eq!(late, Standing::Overdue { seconds: 19_800 });
+        assert_eq!(late.used(), 1.0);
+        // Waiting for the applicant since Friday 11:00 (7.5 h used): it
+        // stands there however late it is now.
+        let stopped = s.suspend(ms("2026-09-18T11:00:00+08:00"));
+        assert_eq!(
+            stopped
+                .standing(c, ms("2026-09-22T09:00:00+08:00"))
+                .unwrap(),
+            Standing::Left {
+                seconds: 2 * DAY - 27_000,
+                used: 1.0 - (2 * DAY - 27_000) as f64 / (2 * DAY) as f64,
+            }
+        );
+        // A budget starting later (works from Monday) has used nothing:
+        // Friday 17:00–17:30, the make-up Sunday and Monday are left.
+        let later = StageClock::start(c, ms("2026-09-21T08:30:00+08:00"), DAY, SHARE).unwrap();
+        assert_eq!(
+            later.standing(c, ms("2026-09-18T17:00:00+08:00")).unwrap(),
+            Standing::Left {
+                seconds: 1_800 + 2 * DAY,
+                used: 0.0,
+            }
+        );
+        // A stage without a limit is all used.
+        assert_eq!(
+            Standing::at(
+                c,
+                0,
+                ms("2026-09-18T09:00:00+08:00"),
+                ms("2026-09-18T08:00:00+08:00")
+            )
+            .unwrap(),
+            Standing::Left {
+                seconds: 1_800,
+                used: 1.0
             }
         );
     }

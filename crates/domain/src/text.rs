@@ -256,9 +256,45 @@ pub fn is_blank(raw: &str) -> bool {
     raw.chars().all(|c| c.is_whitespace() || is_invisible(c))
 }
 
+/// Sentence-ending marks after which a full stop would be one too many.
+const STOPS: [char; 6] = ['。', '！', '？', '.', '!', '?'];
+
+/// `text` trimmed and without its final full stops, so that a sentence
+/// built around it adds its own (`原因：{text}。` never reads `。。`).
+pub fn without_final_stop(text: &str) -> &str {
+    text.trim().trim_end_matches(['。', '.', '．']).trim_end()
+}
+
+/// `text` with single full stops: a `。` right after another sentence end
+/// (`。。`, `！。`, `.。`) is dropped.
+pub fn single_stops(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '。' && out.ends_with(STOPS) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sentences_end_in_one_full_stop() {
+        assert_eq!(without_final_stop(" 门牌号不完整。 "), "门牌号不完整");
+        assert_eq!(without_final_stop("材料齐全。。"), "材料齐全");
+        assert_eq!(without_final_stop("同意"), "同意");
+        assert_eq!(without_final_stop("。"), "");
+        assert_eq!(
+            single_stops("原因：门牌号不完整。。请修改。"),
+            "原因：门牌号不完整。请修改。"
+        );
+        assert_eq!(single_stops("请尽快！。好的。。。"), "请尽快！好的。");
+        assert_eq!(single_stops("一。二。"), "一。二。");
+    }
 
     #[test]
     fn trims_and_keeps_ordinary_text() {

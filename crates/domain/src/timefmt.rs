@@ -42,18 +42,6 @@ pub fn when_zh(t: OffsetDateTime, offset: UtcOffset) -> String {
     )
 }
 
-/// `12月1日 14:35` at `offset`: an instant for people, in a sentence.
-pub fn clock_zh(ms: i64, offset: UtcOffset) -> String {
-    let t = from_ms(ms, offset);
-    format!(
-        "{}月{}日 {:02}:{:02}",
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
-}
-
 pub fn to_ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }

@@ -197,7 +197,7 @@ async fn wrong_current_passwords_count_too(backend: Backend) {
     let res = change(PASSWORD).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        res.text().contains("12月1日 10:03 后再试"),
+        res.text().contains("2026年12月01日 10:03 后再试"),
         "{}",
         res.text()
     );

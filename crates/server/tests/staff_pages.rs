@@ -279,8 +279,8 @@ async fn water_operator_workbench_is_scoped(backend: Backend) {
     assert!(!html.contains(&gas_only.number));
     assert_eq!(html.matches("href=\"/work-orders/").count(), 1);
     assert!(
-        html.contains("data-label=\"当前环节\">受理<"),
-        "stage label"
+        html.contains("data-label=\"办理状态\">待受理<"),
+        "the stage as a state"
     );
     assert!(html.contains("staff-level-normal"), "level badge");
     assert!(html.contains("随州市五项报装有限公司"));

@@ -361,6 +361,89 @@ pub fn clock(conn: &mut dyn Conn, id: &str) -> Result<Option<OrderClock>, StoreE
     }))
 }
 
+/// What the pages say beside an order besides its deadline: how much of
+/// the current stage's budget is used (or how long it has been overdue) on
+/// an open order, and for a finished one when it finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageClock {
+    pub id: String,
+    pub stage_started_at_ms: i64,
+    pub budget_seconds: i64,
+    /// Start of the running suspension (waiting for the applicant), if any.
+    pub suspended_at_ms: Option<i64>,
+    pub created_at_ms: i64,
+    /// The order's last change: when it finished, for a finished order.
+    pub updated_at_ms: i64,
+}
+
+/// The [`PageClock`]s of the orders `ids` (unknown ids are left out).
+pub fn page_clocks(conn: &mut dyn Conn, ids: &[String]) -> Result<Vec<PageClock>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args: Vec<Value> = Vec::new();
+    let sql = format!(
+        "SELECT id, stage_started_at, budget_seconds, suspended_at, created_at, updated_at
+         FROM work_orders WHERE id IN ({})",
+        marks(ids, &mut args)
+    );
+    conn.query(&sql, &args)?
+        .iter()
+        .map(|r| {
+            Ok(PageClock {
+                id: r.text(0)?.to_owned(),
+                stage_started_at_ms: r.int(1)?,
+                budget_seconds: r.int(2)?,
+                suspended_at_ms: r.opt_int(3)?,
+                created_at_ms: r.int(4)?,
+                updated_at_ms: r.int(5)?,
+            })
+        })
+        .collect()
+}
+
+/// An order's finished stages taken together, as `stage_times` keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StagesDone {
+    /// When the last of them ended.
+    pub last_ended_at_ms: i64,
+    /// Their working time, suspensions excluded.
+    pub working_seconds: i64,
+    /// How many passed their deadline before they ended.
+    pub late: i64,
+    pub count: i64,
+}
+
+/// The stages order `id` finished between `from_ms` and `to_ms` (its
+/// creation and its last change: the range keeps the scan of `stage_times`,
+/// clustered by the end instant, short); `None` when it finished none.
+pub fn stages_done(
+    conn: &mut dyn Conn,
+    id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Option<StagesDone>, StoreError> {
+    let r = conn.query_opt(
+        "SELECT MAX(ended_at), CAST(SUM(working_seconds) AS BIGINT), CAST(SUM(late) AS BIGINT),
+                COUNT(*)
+         FROM stage_times WHERE ended_at >= $1 AND ended_at <= $2 AND work_order_id = $3",
+        params![from_ms, to_ms, id],
+    )?;
+    let Some(r) = r else {
+        return Ok(None);
+    };
+    let count = r.int(3)?;
+    if count == 0 {
+        return Ok(None);
+    }
+    Ok(Some(StagesDone {
+        last_ended_at_ms: r.int(0)?,
+        working_seconds: r.int(1)?,
+        late: r.int(2)?,
+        count,
+    }))
+}
+
 /// An order's new state after an action, with its history event.
 #[derive(Debug, Clone)]
 pub struct OrderUpdate {

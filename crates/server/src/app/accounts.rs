@@ -638,7 +638,10 @@ pub async fn change_password(
                 t::PASSWORD_BLOCKED,
                 &[(
                     "until",
-                    &onestop_domain::timefmt::clock_zh(until, state.offset),
+                    &onestop_domain::timefmt::when_zh(
+                        onestop_domain::timefmt::from_ms(until, state.offset),
+                        state.offset,
+                    ),
                 )],
             ),
         )]));
@@ -695,7 +698,10 @@ pub async fn change_password(
                 t::PASSWORD_WRONG_BLOCKED,
                 &[(
                     "until",
-                    &onestop_domain::timefmt::clock_zh(f.blocked_until_ms, state.offset),
+                    &onestop_domain::timefmt::when_zh(
+                        onestop_domain::timefmt::from_ms(f.blocked_until_ms, state.offset),
+                        state.offset,
+                    ),
                 )],
             )
         } else {

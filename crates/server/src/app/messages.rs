@@ -12,13 +12,15 @@ pub struct Text {
     pub body: String,
 }
 
-/// Fills in a message template: its first line is the title.
+/// Fills in a message template: its first line is the title. A text that
+/// someone typed with its own full stop does not double the template's
+/// (`原因：门牌号不完整。。` reads `原因：门牌号不完整。`).
 pub fn fill(t: &impl Template) -> Text {
     let text = t.render().unwrap_or_default();
     let (title, body) = text.split_once('\n').unwrap_or((&text, ""));
     Text {
-        title: title.trim().to_owned(),
-        body: body.trim().to_owned(),
+        title: onestop_domain::text::single_stops(title.trim()),
+        body: onestop_domain::text::single_stops(body.trim()),
     }
 }
 
@@ -258,6 +260,25 @@ mod tests {
             result: "",
         });
         assert_eq!(t.title, "申请进度：LB2026120100001 供水");
+        let typed_stop = fill(&OrderProgress {
+            reason: Some("门牌号不完整。"),
+            ..OrderProgress {
+                number: "LB2026120100001",
+                service: "供水",
+                unit: "随州市水务集团",
+                label: "退回补正",
+                reason: None,
+                status: "returned",
+                stage: "受理",
+                result: "",
+            }
+        });
+        assert!(
+            typed_stop.body.contains("原因：门牌号不完整。请按")
+                && !typed_stop.body.contains("。。"),
+            "{}",
+            typed_stop.body
+        );
         assert_eq!(
             t.body,
             "随州市水务集团已办理“退回补正”。原因：门牌号不完整。请按退回原因修改申请后重新提交，补正期间暂停计时。"

@@ -2,6 +2,7 @@
 //! API, the pages, the jobs and the command line alike.
 
 pub mod accounts;
+pub mod actors;
 pub mod announce;
 pub mod applications;
 pub mod appointment;
@@ -11,6 +12,7 @@ pub mod audit_chain;
 pub mod board;
 pub mod calendar;
 pub mod corrections;
+pub mod deadlines;
 pub mod drafts;
 pub mod error;
 pub mod identity;

@@ -119,6 +119,11 @@ pub async fn send(
         .service(&o.service)
         .map_or_else(|| o.service.clone(), |s| s.name.clone());
     let number = row.item.application_number.clone();
+    // The sender as the unit reads it: name and unit, not the login.
+    let by_name = crate::app::actors::Actors::read(state, vec![by.clone()])
+        .await?
+        .who(&state.config, &by, None)
+        .text;
     let outward = crate::jobs::delivery::outward(&state.config);
     let id = state
         .store
@@ -146,7 +151,7 @@ pub async fn send(
             let text = messages::fill(&messages::Reminder {
                 number: &number,
                 service: &service,
-                by: &onestop_domain::access::actor_label(&by),
+                by: &by_name,
                 note: &note,
             });
             notifications::send(
@@ -196,6 +201,10 @@ pub async fn acknowledge(
     let reply = input.reply;
     let now_ms = state.now_ms();
     let by = caller.subject.actor();
+    let by_name = crate::app::actors::Actors::read(state, vec![by.clone()])
+        .await?
+        .who(&state.config, &by, Some(&r.unit_code))
+        .text;
     let r2 = r.clone();
     let outward = crate::jobs::delivery::outward(&state.config);
     let done = state
@@ -215,7 +224,7 @@ pub async fn acknowledge(
             )?;
             if let Some(sender) = &r2.sent_by_account {
                 let text = messages::fill(&messages::ReminderAcknowledged {
-                    by: &onestop_domain::access::actor_label(&by),
+                    by: &by_name,
                     note: &r2.note,
                     reply: reply.as_deref(),
                 });

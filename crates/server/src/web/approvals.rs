@@ -7,11 +7,13 @@
 //! the pages can never allow what the API refuses.
 
 use crate::AppState;
+use crate::app::actors::Actors;
 use crate::app::approvals::{self, FullCase};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::texts;
 use crate::web::Failure;
+use crate::web::deadline::TimeView;
 use crate::web::form::{PageFields, PageForm, Refused, Spec, typed_back};
 use crate::web::staff::{
     DoneQuery, Opt, PER_PAGE, Pager, district_name, gate, iso, options, order_service, parse_opt,
@@ -29,7 +31,7 @@ use axum::routing::get;
 use onestop_domain::access::{Capability, Role};
 use onestop_domain::application::{Application, OrderStatus, Stage};
 use onestop_domain::approval::{COMMITMENTS, CONFIRMATION, ItemStatus};
-use onestop_domain::config::UnitKind;
+use onestop_domain::config::{CityConfig, UnitKind};
 use onestop_domain::timefmt;
 use std::collections::HashMap;
 
@@ -55,12 +57,31 @@ fn at_iso(state: &AppState, ms: i64) -> String {
     iso(state, timefmt::from_ms(ms, state.offset))
 }
 
-/// `account:张三` → `张三`; the commitment's automatic approval reads as such.
-fn signer(by: &str) -> String {
+/// Who signed, by name (never the login): the department is beside it on
+/// the sheet; the commitment's automatic approval reads as such.
+fn signer(config: &CityConfig, actors: &Actors, by: &str) -> String {
     if by == "system:commitment" {
         return texts::approvals::COMMITMENT_SIGNER.to_owned();
     }
-    by.split_once(':').map_or(by, |(_, name)| name).to_owned()
+    actors.who(config, by, None).name
+}
+
+/// `2026-11-23` → `2026年11月23日` (a stored date for people; anything
+/// else as it is).
+fn date_text(d: &str) -> String {
+    timefmt::parse_date(d).map_or_else(|| d.to_owned(), crate::web::date_zh)
+}
+
+/// A case's works dates for people: one day, or a range.
+fn dates_text(from: &str, to: &str) -> String {
+    if from == to {
+        date_text(from)
+    } else {
+        texts::fill(
+            texts::common::DATE_RANGE,
+            &[("from", &date_text(from)), ("to", &date_text(to))],
+        )
+    }
 }
 
 /// A department's decision on one item of a case (`confirm` ticked to
@@ -174,6 +195,8 @@ struct InboxRowView {
     time_iso: String,
     pending: bool,
     overdue: bool,
+    /// A pending item's time left or overdue.
+    left: Option<TimeView>,
 }
 
 #[derive(Template)]
@@ -228,14 +251,7 @@ async fn inbox(
                 district: district_name(&state, &r.district_code),
                 department: r.item.department.name.clone(),
                 place: r.place,
-                dates: if r.from == r.to {
-                    r.from
-                } else {
-                    texts::fill(
-                        texts::common::DATE_RANGE,
-                        &[("from", &r.from), ("to", &r.to)],
-                    )
-                },
+                dates: dates_text(&r.from, &r.to),
                 round: r.item.round,
                 status_code: r.item.status.as_str(),
                 status: r.item.status.label_zh(),
@@ -244,6 +260,9 @@ async fn inbox(
                 time_iso: t.map(|t| iso(&state, t)).unwrap_or_default(),
                 pending,
                 overdue: pending && t.is_some_and(|t| t < now),
+                left: t
+                    .filter(|_| pending)
+                    .and_then(|t| crate::web::deadline::approval(&state, timefmt::to_ms(t))),
             }
         })
         .collect();
@@ -285,6 +304,8 @@ struct SheetLine {
     signed: String,
     signed_iso: String,
     due: String,
+    /// A pending item's time left or overdue.
+    left: Option<TimeView>,
 }
 
 struct HistoryLine {
@@ -309,8 +330,8 @@ struct WorkLine {
     id: String,
     service: String,
     unit: String,
-    stage: &'static str,
-    status: &'static str,
+    /// Where the order stands (待审批, 待施工, …).
+    state: &'static str,
     /// What the survey or design found: the works' length, route, design.
     length: Option<String>,
     route: Option<String>,
@@ -351,12 +372,6 @@ fn works_found(
         .unwrap_or((None, None, None))
 }
 
-/// `2026-12-07` → `2026年12月07日` (as typed when it is not a date).
-fn date_for_people(d: &str) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(d, &fmt).map_or_else(|_| d.to_owned(), crate::web::date_zh)
-}
-
 /// A decision form for one of the caller's pending items.
 struct DecideForm {
     item_id: String,
@@ -381,10 +396,11 @@ struct CasePage {
     enterprise: String,
     district: String,
     place: String,
-    from: String,
-    to: String,
     /// The works' dates for people.
     dates: String,
+    /// The works' dates as stored (the resubmission form's values).
+    from: String,
+    to: String,
     raised_by: String,
     status_code: &'static str,
     status: &'static str,
@@ -393,6 +409,8 @@ struct CasePage {
     due_iso: String,
     level_code: &'static str,
     level: &'static str,
+    /// While the case is pending: its time left or overdue.
+    left: Option<TimeView>,
     version: i64,
     commitment: Option<CommitmentView>,
     commitments: [&'static str; 4],
@@ -457,7 +475,7 @@ async fn render_case(
         Err(e) => return failure_page(e),
     };
     let resubmit = approvals::may_resubmit(caller, &app, &full.case);
-    let events = match crate::web::progress::load(state, app.id.clone()).await {
+    let events = match crate::web::progress::load(state, &app).await {
         Ok(p) => p.events,
         Err(e) => return failure_page(e),
     };
@@ -467,6 +485,17 @@ async fn render_case(
         decisions,
         revisions,
     } = full;
+    let named: Vec<String> = case
+        .items
+        .iter()
+        .filter_map(|i| i.decided_by.clone())
+        .chain(decisions.iter().map(|d| d.decided_by.clone()))
+        .chain(revisions.iter().map(|r| r.revised_by.clone()))
+        .collect();
+    let actors = match Actors::read(state, named).await {
+        Ok(a) => a,
+        Err(e) => return failure_page(e),
+    };
     let commitment = case
         .commitment
         .as_deref()
@@ -474,7 +503,7 @@ async fn render_case(
         .map(|c| CommitmentView {
             signed_by: c.signed_by,
             unit: c.unit,
-            signed_at: c.signed_at,
+            signed_at: date_text(&c.signed_at),
         });
     let works = app
         .work_orders
@@ -486,8 +515,7 @@ async fn render_case(
                 id: o.id.clone(),
                 service: order_service(state, &o.service, o.carrier.as_deref()),
                 unit: o.unit.name.clone(),
-                stage: o.stage.label_zh(),
-                status: o.status.label_zh(),
+                state: onestop_domain::application::order_state_zh(o.stage, o.status),
                 length,
                 route,
                 design,
@@ -519,7 +547,9 @@ async fn render_case(
                     texts::approvals::COMMITMENT_SIGNED_BY,
                     &[("name", &c.signed_by), ("unit", &c.unit)],
                 ),
-                (by, _) => by.map(signer).unwrap_or_default(),
+                (by, _) => by
+                    .map(|b| signer(&state.config, &actors, b))
+                    .unwrap_or_default(),
             },
             signed: i.decided_at_ms.map(|t| at(state, t)).unwrap_or_default(),
             signed_iso: i
@@ -535,6 +565,9 @@ async fn render_case(
             } else {
                 at(state, i.due_at_ms)
             },
+            left: (i.required && i.status == ItemStatus::Pending)
+                .then(|| crate::web::deadline::approval(state, i.due_at_ms))
+                .flatten(),
         })
         .collect();
     let history = decisions
@@ -545,7 +578,7 @@ async fn render_case(
             decision_code: d.status.as_str(),
             decision: d.status.label_zh(),
             opinion: d.opinion.clone(),
-            signer: signer(&d.decided_by),
+            signer: signer(&state.config, &actors, &d.decided_by),
             signed: at(state, d.decided_at_ms),
             signed_iso: at_iso(state, d.decided_at_ms),
         })
@@ -555,7 +588,7 @@ async fn render_case(
         .map(|r| RevisionLine {
             round: r.round,
             note: r.note.clone(),
-            by: signer(&r.revised_by),
+            by: actors.who(&state.config, &r.revised_by, None).text,
             at: at(state, r.revised_at_ms),
         })
         .collect();
@@ -568,17 +601,7 @@ async fn render_case(
         enterprise: app.form.applicant.name.clone(),
         district: district_name(state, &app.form.address.district_code),
         place: case.place.clone(),
-        dates: if case.from_date == case.to_date {
-            date_for_people(&case.from_date)
-        } else {
-            texts::fill(
-                texts::common::DATE_RANGE,
-                &[
-                    ("from", &date_for_people(&case.from_date)),
-                    ("to", &date_for_people(&case.to_date)),
-                ],
-            )
-        },
+        dates: dates_text(&case.from_date, &case.to_date),
         from: case.from_date.clone(),
         to: case.to_date.clone(),
         raised_by: unit_name(state, &case.raised_by_unit),
@@ -589,6 +612,9 @@ async fn render_case(
         due_iso: at_iso(state, case.due_at_ms),
         level_code: crate::app::approvals::case_level(&case.items).as_str(),
         level: crate::app::approvals::case_level(&case.items).label_zh(),
+        left: (case.status == onestop_domain::approval::CaseStatus::Pending)
+            .then(|| crate::web::deadline::approval(state, case.due_at_ms))
+            .flatten(),
         version: case.version,
         commitment,
         commitments: COMMITMENTS,
@@ -989,10 +1015,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signers_read_as_names() {
-        assert_eq!(signer("account:张三"), "张三");
-        assert_eq!(signer("apikey:交警系统"), "交警系统");
-        assert_eq!(signer("system:commitment"), "告知承诺制自动办结");
+    fn signers_read_as_names_never_logins() {
+        let config = CityConfig::default_city();
+        let none = Actors::default();
+        assert_eq!(signer(&config, &none, "account:jj1"), "平台用户");
+        assert_eq!(
+            signer(&config, &none, "api_key:交警系统"),
+            "交警系统（系统接口）"
+        );
+        assert_eq!(
+            signer(&config, &none, "system:commitment"),
+            "告知承诺制自动办结"
+        );
+    }
+
+    #[test]
+    fn works_dates_read_for_people() {
+        assert_eq!(dates_text("2026-11-23", "2026-11-23"), "2026年11月23日");
+        assert_eq!(
+            dates_text("2026-11-23", "2026-11-27"),
+            "2026年11月23日 至 2026年11月27日"
+        );
+        assert_eq!(date_text("不是日期"), "不是日期");
     }
 
     #[test]

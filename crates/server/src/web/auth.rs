@@ -16,7 +16,6 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use onestop_domain::access::{Role, mask_phone};
-use onestop_domain::timefmt;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -383,17 +382,7 @@ async fn account_page(
     let csrf = caller.csrf_token();
     let last_login = account
         .last_login_at
-        .map(|t| {
-            let t = timefmt::from_ms(t, state.offset);
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}",
-                t.year(),
-                t.month() as u8,
-                t.day(),
-                t.hour(),
-                t.minute()
-            )
-        })
+        .map(|t| crate::web::staff::when_ms(&state, t))
         .unwrap_or_default();
     respond(
         &caller,

@@ -9,6 +9,7 @@ pub mod approvals;
 pub mod auth;
 pub mod board;
 pub mod correction;
+pub mod deadline;
 pub mod deliveries;
 pub mod flowchart;
 pub mod form;
@@ -413,7 +414,7 @@ fn window_of(caller: &Caller) -> Option<WindowView> {
         .into_iter()
         .map(str::to_owned)
         .collect();
-    (!halls.is_empty()).then(|| WindowView { halls, found: None })
+    (!halls.is_empty()).then_some(WindowView { halls, found: None })
 }
 
 /// The hall a clerk files at: the one chosen on the form if it is theirs,

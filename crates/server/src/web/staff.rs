@@ -9,10 +9,12 @@
 
 use crate::AppState;
 use crate::app::applications;
+use crate::app::deadlines::OrderTime;
 use crate::app::workorders::visible_order;
 use crate::auth::Caller;
 use crate::texts;
 use crate::web::Failure;
+use crate::web::deadline::TimeView;
 use crate::web::form::{PageFields, PageForm, Refused, Spec, typed_back};
 use crate::web::{
     Nav, done_note, failure_page, filters_notice, list, not_found_page, render, respond,
@@ -26,7 +28,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use onestop_domain::access::{Capability, OrderFacts, Role, mask_name, mask_phone};
 use onestop_domain::application::{
-    Application, ApplicationStatus, Level, OrderStatus, Stage, WorkOrder,
+    Application, ApplicationStatus, Level, OrderStatus, Stage, WorkOrder, order_state_zh,
 };
 use onestop_domain::form::Services;
 use onestop_domain::timefmt;
@@ -371,6 +373,54 @@ struct AppRow {
     submitted_iso: String,
     contact: String,
     phone: String,
+    /// The most pressing of its running orders' deadlines.
+    next: Option<NextDue>,
+}
+
+/// One running order's deadline on a list of applications.
+struct NextDue {
+    service: String,
+    due: String,
+    due_iso: String,
+    time: TimeView,
+}
+
+/// How pressing a running order is: the most overdue first, then the
+/// least time left; those waiting for the applicant last.
+fn urgency(t: Option<&OrderTime>) -> (bool, i64) {
+    use onestop_domain::clock::Standing;
+    match t {
+        Some(OrderTime::Running {
+            standing: Some(s),
+            waiting,
+        }) => (
+            *waiting,
+            match s {
+                Standing::Overdue { seconds } => -seconds,
+                Standing::Left { seconds, .. } => *seconds,
+            },
+        ),
+        _ => (true, i64::MAX),
+    }
+}
+
+/// The most pressing running order of `app`, if any runs.
+fn next_due(
+    state: &AppState,
+    app: &Application,
+    times: &HashMap<String, OrderTime>,
+) -> Option<NextDue> {
+    let o = app
+        .work_orders
+        .iter()
+        .filter(|o| matches!(o.status, OrderStatus::Open | OrderStatus::Returned))
+        .min_by_key(|o| urgency(times.get(&o.id)))?;
+    Some(NextDue {
+        service: order_service(state, &o.service, o.carrier.as_deref()),
+        due: due_text(state, o),
+        due_iso: iso(state, o.due_at),
+        time: crate::web::deadline::order(state, times.get(&o.id), o.level.as_str()),
+    })
 }
 
 #[derive(Template)]
@@ -468,10 +518,20 @@ async fn applications(
         ("district_code", district_code),
         ("q", term_kept),
     ];
+    let running = result
+        .items
+        .iter()
+        .flat_map(|a| a.work_orders.iter())
+        .filter(|o| matches!(o.status, OrderStatus::Open | OrderStatus::Returned));
+    let times = match crate::app::deadlines::of_orders(&state, running).await {
+        Ok(t) => t,
+        Err(e) => return failure_page(e),
+    };
     let rows = result
         .items
         .iter()
         .map(|a| AppRow {
+            next: next_due(&state, a, &times),
             id: a.id.clone(),
             number: a.number.clone(),
             enterprise: a.form.applicant.name.clone(),
@@ -530,12 +590,14 @@ struct OrderView {
     id: String,
     service: String,
     unit: String,
-    stage: &'static str,
-    status: &'static str,
+    /// Where it stands in one word (待受理, 待补正, 已办结, …).
+    state: &'static str,
     level_code: &'static str,
     level: &'static str,
     due: String,
     due_iso: String,
+    /// The time left or overdue, or how it finished.
+    time: TimeView,
     /// One of the caller's own units (an operator's).
     mine: bool,
     /// The caller may open the order's page.
@@ -704,7 +766,12 @@ pub(crate) fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock
     out
 }
 
-fn order_views(state: &AppState, caller: &Caller, app: &Application) -> Vec<OrderView> {
+fn order_views(
+    state: &AppState,
+    caller: &Caller,
+    app: &Application,
+    times: &HashMap<String, OrderTime>,
+) -> Vec<OrderView> {
     let own = caller.subject.scopes_of(Role::Operator);
     let visible = caller.subject.work_orders();
     app.work_orders
@@ -713,12 +780,12 @@ fn order_views(state: &AppState, caller: &Caller, app: &Application) -> Vec<Orde
             id: o.id.clone(),
             service: order_service(state, &o.service, o.carrier.as_deref()),
             unit: o.unit.name.clone(),
-            stage: o.stage.label_zh(),
-            status: o.status.label_zh(),
+            state: order_state_zh(o.stage, o.status),
             level_code: o.level.as_str(),
             level: o.level.label_zh(),
             due: due_text(state, o),
             due_iso: iso(state, o.due_at),
+            time: crate::web::deadline::order(state, times.get(&o.id), o.level.as_str()),
             mine: own.contains(&o.unit.code.as_str()),
             link: visible.admits_order(&OrderFacts {
                 unit: &o.unit.code,
@@ -813,7 +880,7 @@ async fn application_page(
         Ok(None) => return not_found_page(),
         Err(e) => return failure_page(e),
     };
-    let progress = match crate::web::progress::load(state, app.id.clone()).await {
+    let progress = match crate::web::progress::load(state, &app).await {
         Ok(p) => p,
         Err(e) => return failure_page(e),
     };
@@ -857,8 +924,9 @@ async fn application_page(
         refused,
         done,
         csrf: csrf.clone(),
-        timelines: crate::web::progress::timelines(state, &app, &progress.events),
-        shared: crate::web::progress::shared_steps(state, &progress.events),
+        timelines: crate::web::progress::timelines(state, &app, &progress),
+        shared: crate::web::progress::shared_steps(state, &progress),
+        orders: order_views(state, caller, &app, &progress.times),
         survey: progress.survey.as_ref().map(|s| survey_view(state, s)),
         may_raise: may_raise(caller, &app, progress.case_id.as_ref()),
         case_id: progress.case_id,
@@ -888,7 +956,6 @@ async fn application_page(
         submitted: when(state, app.submitted_at),
         submitted_iso: iso(state, app.submitted_at),
         services: service_blocks(state, &f.services),
-        orders: order_views(state, caller, &app),
         operator: !own_units.is_empty(),
         own_units: list(&own_units),
         applicant_only: applicant_only(caller),
@@ -907,13 +974,15 @@ struct OrderRowView {
     district: String,
     service: String,
     unit: String,
-    stage: &'static str,
+    /// Where it stands in one word (待受理, 待补正, 已办结, …).
+    state: &'static str,
     status_code: &'static str,
-    status: &'static str,
     level_code: &'static str,
     level: &'static str,
     due: String,
     due_iso: String,
+    /// The time left or overdue, or how it finished.
+    time: TimeView,
 }
 
 /// A page of the orders `filter` selects, as the lists show them (or the
@@ -931,7 +1000,10 @@ async fn order_rows(
             let e = crate::error::ApiError::from(e);
             failure_page(e)
         })?;
-    Ok(found.map(|r| order_row_view(state, &r)))
+    let times = crate::app::deadlines::of_orders(state, found.items.iter().map(|r| &r.item.order))
+        .await
+        .map_err(failure_page)?;
+    Ok(found.map(|r| order_row_view(state, &r, times.get(&r.item.order.id))))
 }
 
 /// An order's deadline for people, marked when it was counted on the
@@ -949,8 +1021,12 @@ pub(crate) fn due_text(state: &AppState, o: &onestop_domain::application::WorkOr
     text
 }
 
-/// One order as the lists and the order page show it.
-fn order_row_view(state: &AppState, r: &work_orders::OrderRow) -> OrderRowView {
+/// One order as the lists and the order page show it, with its time.
+fn order_row_view(
+    state: &AppState,
+    r: &work_orders::OrderRow,
+    time: Option<&OrderTime>,
+) -> OrderRowView {
     let o = &r.item.order;
     OrderRowView {
         id: o.id.clone(),
@@ -961,13 +1037,13 @@ fn order_row_view(state: &AppState, r: &work_orders::OrderRow) -> OrderRowView {
         district: district_name(state, &r.item.district_code),
         service: order_service(state, &o.service, o.carrier.as_deref()),
         unit: o.unit.name.clone(),
-        stage: o.stage.label_zh(),
+        state: order_state_zh(o.stage, o.status),
         status_code: o.status.as_str(),
-        status: o.status.label_zh(),
         level_code: o.level.as_str(),
         level: o.level.label_zh(),
         due: due_text(state, o),
         due_iso: iso(state, o.due_at),
+        time: crate::web::deadline::order(state, time, o.level.as_str()),
     }
 }
 
@@ -1088,11 +1164,40 @@ struct WorkOrderPage {
     may_raise: bool,
     history: Vec<crate::web::progress::Step>,
     chips: Vec<crate::web::progress::StageChip>,
-    reminders: Vec<crate::app::reminders::ReminderView>,
+    reminders: Vec<ReminderLine>,
     /// A supervisor may remind the unit (the order is still open).
     may_remind: bool,
     /// The caller handles the unit's orders (acknowledges reminders).
     may_ack: bool,
+}
+
+/// A reminder on the order page: who sent and acknowledged it, by name
+/// and unit, and when, for people.
+pub(crate) struct ReminderLine {
+    id: i64,
+    note: String,
+    sent_by: String,
+    sent_at: String,
+    acknowledged_by: Option<String>,
+    acknowledged_at: Option<String>,
+    reply: Option<String>,
+}
+
+fn reminder_line(
+    state: &AppState,
+    actors: &crate::app::actors::Actors,
+    r: onestop_store::reminders::Reminder,
+) -> ReminderLine {
+    let who = |a: &str| actors.who(&state.config, a, Some(&r.unit_code)).text;
+    ReminderLine {
+        id: r.id,
+        sent_by: who(&r.sent_by),
+        sent_at: when_ms(state, r.sent_at_ms),
+        acknowledged_by: r.acknowledged_by.as_deref().map(who),
+        acknowledged_at: r.acknowledged_at_ms.map(|t| when_ms(state, t)),
+        note: r.note,
+        reply: r.reply,
+    }
 }
 
 /// One action's form on the order page.
@@ -1203,7 +1308,6 @@ async fn order_page(
         .subject
         .scopes_of(Role::Operator)
         .contains(&o.unit.code.as_str());
-    let row = order_row_view(state, &found);
     let csrf = caller.csrf_token();
     let actions = action_forms(state, caller, &found);
     let app = match applications::read_application(state, caller, found.item.application_id.clone())
@@ -1213,12 +1317,13 @@ async fn order_page(
         Ok(None) => return not_found_page(),
         Err(e) => return failure_page(e),
     };
-    let progress = match crate::web::progress::load(state, app.id.clone()).await {
+    let progress = match crate::web::progress::load(state, &app).await {
         Ok(p) => p,
         Err(e) => return failure_page(e),
     };
+    let row = order_row_view(state, &found, progress.times.get(&o.id));
     let order = app.work_orders.iter().find(|w| w.id == o.id);
-    let timeline = order.map(|w| crate::web::progress::order_timeline(state, w, &progress.events));
+    let timeline = order.map(|w| crate::web::progress::order_timeline(state, w, &progress));
     let service = state.config.service(&o.service).map(|sv| sv.name.clone());
     let f = &app.form;
     let open_early =
@@ -1231,7 +1336,7 @@ async fn order_page(
     {
         Ok(r) => r
             .into_iter()
-            .map(|r| crate::app::reminders::view(state, r))
+            .map(|r| reminder_line(state, &progress.actors, r))
             .collect(),
         Err(e) => {
             let e = crate::error::ApiError::from(e);
@@ -1259,7 +1364,7 @@ async fn order_page(
         survey: progress.survey.as_ref().map(|s| survey_view(state, s)),
         may_propose: mine && open_early && progress.survey.is_none(),
         may_raise: mine && may_raise(caller, &app, progress.case_id.as_ref()),
-        case_id: progress.case_id.clone(),
+        case_id: progress.case_of(&o.id).cloned(),
         chips: timeline.as_ref().map_or_else(Vec::new, |t| {
             t.chips
                 .iter()
@@ -1269,12 +1374,9 @@ async fn order_page(
                 })
                 .collect()
         }),
-        history: {
-            let mut h: Vec<_> = timeline.map(|t| t.steps).unwrap_or_default();
-            h.extend(crate::web::progress::shared_steps(state, &progress.events));
-            h.sort_by(|a, b| a.at_iso.cmp(&b.at_iso));
-            h
-        },
+        history: order.map_or_else(Vec::new, |w| {
+            crate::web::progress::order_history(state, &progress, w)
+        }),
         reminders,
         may_remind,
         may_ack,

@@ -100,12 +100,21 @@ async fn render(
                 ],
             )
         });
+    let actors = match crate::app::actors::Actors::read(
+        state,
+        imports.iter().map(|i| i.imported_by.clone()).collect(),
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => return crate::web::failure_page(e),
+    };
     let imports = imports
         .into_iter()
         .map(|i| ImportLine {
             id: i.id,
             at: crate::web::staff::when_ms(state, i.imported_at_ms),
-            by: onestop_domain::access::actor_label(&i.imported_by),
+            by: actors.who(&state.config, &i.imported_by, None).text,
             moved: i.orders_moved,
         })
         .collect();

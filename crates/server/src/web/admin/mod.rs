@@ -1270,7 +1270,86 @@ pub struct AuditRow {
     pub hash_short: String,
 }
 
-fn audit_row(r: &AuditRecord, offset: UtcOffset, can_manage: bool) -> AuditRow {
+/// One value of an audit record's detail, for people.
+fn detail_value(state: &AppState, key: &str, v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let grants = |v: &Value| -> Option<String> {
+        let items = v.as_array()?;
+        Some(crate::web::list(items.iter().filter_map(|g| {
+            let g = g.as_str()?;
+            let (role, scope) = g.split_once(':').unwrap_or((g, ""));
+            Some(grant_label(state, role, scope))
+        })))
+    };
+    match (key, v) {
+        (_, Value::Null) => None,
+        (_, Value::Bool(b)) => Some(
+            if *b {
+                texts::common::YES
+            } else {
+                texts::common::NO
+            }
+            .to_owned(),
+        ),
+        ("roles" | "before" | "after", v) => grants(v),
+        ("scopes", Value::String(text)) => Some(crate::web::list(
+            text.split([',', ' '])
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| scope_meaning(state, c.trim())),
+        )),
+        ("reason" | "refused", Value::String(code)) => {
+            Some(texts::audit_reasons::get(code).map_or_else(|| code.clone(), str::to_owned))
+        }
+        ("via", Value::String(code)) => Some(
+            onestop_domain::identity::ClaimVia::parse(code)
+                .map_or_else(|| code.clone(), |v| v.label_zh().to_owned()),
+        ),
+        ("ids", Value::Array(items)) => Some(items.len().to_string()),
+        (k, Value::Number(n)) if k.ends_with("_ms") || k.ends_with("_at") => {
+            n.as_i64().map(|ms| when(ms, state.offset))
+        }
+        (_, Value::Number(n)) => Some(n.to_string()),
+        (_, Value::String(text)) if text.trim().is_empty() => None,
+        (_, Value::String(text)) => Some(onestop_domain::access::mask_phones_in(text)),
+        (_, Value::Array(items)) => Some(crate::web::list(items.iter().map(|i| match i {
+            Value::String(s) => onestop_domain::access::mask_phones_in(s),
+            other => other.to_string(),
+        }))),
+        (_, Value::Object(_)) => None,
+    }
+}
+
+/// An audit record's detail as sentences: each fact it records named in
+/// Chinese (`原因：密码错误；连续失败次数：3。`), never the raw JSON.
+fn detail_text(state: &AppState, detail: &str) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(detail)
+    else {
+        return onestop_domain::access::mask_phones_in(detail);
+    };
+    // Who and what first, then why, then the rest as recorded.
+    const FIRST: [&str; 8] = [
+        "username", "name", "number", "uscc", "reason", "refused", "before", "after",
+    ];
+    let mut facts: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+    facts.sort_by_key(|(k, _)| FIRST.iter().position(|f| f == k).unwrap_or(FIRST.len()));
+    let parts: Vec<String> = facts
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let value = detail_value(state, k, v)?;
+            let label = texts::audit_details::get(k).unwrap_or(t::OTHER);
+            Some(texts::fill(
+                texts::audit_details::FACT,
+                &[("label", &label), ("value", &value)],
+            ))
+        })
+        .collect();
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!("{}。", parts.join(texts::audit_details::SEPARATOR))
+}
+
+fn audit_row(state: &AppState, r: &AuditRecord, offset: UtcOffset, can_manage: bool) -> AuditRow {
     let (outcome, outcome_class) = outcome_label(&r.outcome);
     AuditRow {
         seq: r.seq,
@@ -1301,7 +1380,7 @@ fn audit_row(r: &AuditRecord, offset: UtcOffset, can_manage: bool) -> AuditRow {
         {
             text
         } else {
-            onestop_domain::access::mask_phones_in(&r.detail)
+            detail_text(state, &r.detail)
         },
         hash_short: r.hash.chars().take(12).collect(),
         hash: r.hash.clone(),
@@ -1458,7 +1537,7 @@ async fn audit_view(
         csrf: csrf.clone(),
         rows: records
             .iter()
-            .map(|r| audit_row(r, off, can_manage))
+            .map(|r| audit_row(state, r, off, can_manage))
             .collect(),
         next: if more {
             records.last().map(|r| audit_href(&f, Some(r.seq)))
