@@ -443,17 +443,27 @@ fn two_servers_sweep_each_change_once(backend: Backend) {
         orders,
         "one history event per order"
     );
-    let told = |conn: &mut Box<dyn onestop_store::db::Conn>, username: &str| {
+    let told = |conn: &mut Box<dyn onestop_store::db::Conn>, username: &str, kind: &str| {
         let sql = format!(
             "SELECT COUNT(*) FROM notifications n JOIN accounts a ON a.id = n.account_id
-             WHERE a.username = '{username}'"
+             WHERE a.username = '{username}' AND n.kind = '{kind}'"
         );
         count(conn, &sql)
     };
     let why = "the supervisor is told of each order once";
-    assert_eq!(told(&mut conn, "sup"), orders, "{why}");
+    assert_eq!(told(&mut conn, "sup", "level_overdue"), orders, "{why}");
     let why = "the water company of its own orders, once each";
-    assert_eq!(told(&mut conn, "water.op"), apps as i64, "{why}");
+    assert_eq!(
+        told(&mut conn, "water.op", "level_overdue"),
+        apps as i64,
+        "{why}"
+    );
+    let why = "the water company heard of each new order once, on arrival";
+    assert_eq!(
+        told(&mut conn, "water.op", "order_new"),
+        apps as i64,
+        "{why}"
+    );
     drop(first);
     drop(second);
 }
@@ -500,8 +510,9 @@ fn killed_between_level_change_and_email(backend: Backend) {
     }
     let mut conn = all_orders_fall_due(&db);
     let orders = count(&mut conn, "SELECT COUNT(*) FROM work_orders");
-    // The supervisor of every order, the water company of its own.
-    let expected = orders + apps as i64;
+    // The supervisor of every order, the water company of its own; and the
+    // water company of each new order, queued when it arrived.
+    let expected = orders + 2 * apps as i64;
     let attempted =
         "SELECT COUNT(*) FROM deliveries WHERE attempts >= 1 AND last_error IS NOT NULL";
     let why = "the messages were not queued and attempted";
@@ -536,8 +547,10 @@ fn killed_between_level_change_and_email(backend: Backend) {
     ids.dedup();
     assert_eq!(ids.len() as i64, expected);
     let to_water = got.iter().filter(|m| m.to == "op@water.example.cn").count();
-    assert_eq!(to_water, apps);
-    assert!(got.iter().all(|m| m.subject.starts_with("工单超期")));
+    assert_eq!(to_water, 2 * apps);
+    let subjects = |prefix: &str| got.iter().filter(|m| m.subject.starts_with(prefix)).count();
+    assert_eq!(subjects("工单超期") as i64, orders + apps as i64);
+    assert_eq!(subjects("新工单"), apps);
     assert!(
         got.iter()
             .all(|m| m.tls.starts_with("TLSv1.") && m.auth == "onestop"),
