@@ -454,7 +454,7 @@ async fn finished_orders_say_how_they_finished(backend: Backend) {
         &[
             done,
             "2026年11月17日 10:00 不予受理，用时 1.2 个工作日，1 个环节超过时限",
-            "<p class=\"progress-now\">不予受理：2026年11月17日 10:00 不予受理",
+            "<p class=\"progress-now\">2026年11月17日 10:00 不予受理，",
         ],
     );
     reads_for_people(&page, &["water1", "power1", "ent1"]);
