@@ -139,6 +139,22 @@ async fn the_main_pages_have_no_serious_accessibility_problems() {
     b.set_window_size(1280, 900).await;
     let mut found = Findings::default();
 
+    // The check bites: an unlabelled field added to a page is caught.
+    b.goto(&server.url("/")).await;
+    b.execute(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', \
+         '<input id=\"unlabelled\" type=\"text\">');",
+        vec![],
+    )
+    .await;
+    let caught = b
+        .axe()
+        .await
+        .iter()
+        .any(|v| v.rule == "label" && (v.impact == "serious" || v.impact == "critical"));
+    b.check(caught, "axe did not catch an unlabelled field")
+        .await;
+
     // Anyone.
     for path in ["/", "/apply", "/status", "/login", "/process"] {
         found.page(&b, &server, path).await;
