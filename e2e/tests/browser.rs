@@ -797,6 +797,9 @@ async fn decide_on_page(
     ))
     .await;
     b.fill(&format!("#opinion-{item}"), opinion).await;
+    if decision == "reject" {
+        b.tick(&format!("#confirm-{item}")).await;
+    }
     b.click_to_next_page(&format!("#decide-{item} button[type=submit]"))
         .await;
     b.wait_displayed("#case-done", true).await;
@@ -810,7 +813,10 @@ async fn decide_on_page(
 /// company resubmits, both departments approve, the heat company builds and
 /// connects; the enterprise follows each utility on its timeline.
 async fn one_lifecycle_through_the_pages(backend: Backend) {
-    let server = start_server(backend).await;
+    // Monday 23 November 2026, 09:00; the survey and the appointment are on
+    // Thursday at 09:00, and the clock moves there before what is found on
+    // site is recorded (nothing is recorded before it happened).
+    let server = start_server_at(backend, "2026-11-23T09:00:00+08:00").await;
     let applicant = format!("applicant:{USCC}");
     staff(&server, ("ent.a", "示例商贸", &applicant, "Shop-2026-ok")).await;
     for who in [POWER_OPERATOR, HEAT_OPERATOR, ZRZY_APPROVER, JJ_APPROVER] {
@@ -820,6 +826,10 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
     b.set_window_size(1280, 900).await;
     let day = appointment(&server);
     let date = &day[..10];
+    let on_site = format!("{date}T10:00");
+    let on_site_ms = onestop_domain::timefmt::to_ms(
+        onestop_domain::timefmt::parse(&format!("{on_site}:00+08:00")).expect("an instant"),
+    );
 
     // The enterprise submits power and heat on one form.
     sign_in(&b, &server, "ent.a", "Shop-2026-ok").await;
@@ -849,6 +859,11 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
         format_args!("the survey is not shown: {}", b.text("#survey").await),
     )
     .await;
+    // Thursday, on site: three days on, the session has lapsed.
+    server.state.time.set_ms(on_site_ms);
+    sign_in(&b, &server, "power.op", "Power-2026-op").await;
+    b.wait_for_path("/workbench").await;
+    b.goto(&server.url(&format!("/work-orders/{power}"))).await;
     take(
         &b,
         "record_survey",
@@ -863,7 +878,7 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
         ),
     )
     .await;
-    take(&b, "connect", &[("connected_at", &day)]).await;
+    take(&b, "connect", &[("connected_at", &on_site)]).await;
     b.check(
         b.text("#order-status").await.contains("已办结"),
         format_args!("power not done: {}", b.text("#order-status").await),
@@ -895,9 +910,9 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
     b.fill("#place", "交通大道（擂鼓墩大道至烈山大道段）").await;
     b.type_date("#from", date).await;
     b.type_date("#to", date).await;
-    for d in ["sz-cgzf", "sz-jtj", "sz-zsj", "sz-jxj"] {
-        b.tick(&format!("input[name=not_applicable][value={d}]"))
-            .await;
+    // The departments concerned are ticked; the others are not involved.
+    for d in ["sz-zrzy", "sz-jj"] {
+        b.tick(&format!("input[name=involved][value={d}]")).await;
     }
     b.click("#raise button[type=submit]").await;
     let case_path = b.wait_for_path("/approval-cases/").await;
@@ -906,6 +921,25 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
         "the case is not pending",
     )
     .await;
+    sign_out(&b).await;
+
+    // The natural resources department hears of its new item at once, on
+    // its messages page, before any warning.
+    sign_in(&b, &server, "zrzy.op", "Appr-2026-ok").await;
+    b.wait_for_path("/approvals").await;
+    b.check(
+        b.text("#bell").await.contains('1'),
+        format_args!("no unread message: {}", b.text("#bell").await),
+    )
+    .await;
+    b.click_to_next_page("#bell").await;
+    let told = b.text("#messages").await;
+    b.check(
+        told.contains("新审批事项") && told.contains(&number),
+        format_args!("the department is not told of its new item: {told}"),
+    )
+    .await;
+    no_leaks(&b, &told).await;
     sign_out(&b).await;
 
     // Natural resources rejects; the heat company revises and resubmits.
@@ -937,7 +971,7 @@ async fn one_lifecycle_through_the_pages(backend: Backend) {
     .await;
     b.goto(&server.url(&format!("/work-orders/{heat}"))).await;
     take(&b, "complete_construction", &[]).await;
-    take(&b, "connect", &[("connected_at", &day)]).await;
+    take(&b, "connect", &[("connected_at", &on_site)]).await;
     sign_out(&b).await;
 
     // The enterprise sees both utilities done, each with its timeline.
@@ -1056,7 +1090,8 @@ async fn a_supervisor_sees_an_overdue_order_on_the_board_and_reminds(backend: Ba
     b.wait_displayed("#reminders", true).await;
     let history = b.text("#history").await;
     b.check(
-        history.contains("2026年11月17日 09:00 督办") && history.contains("super.zjj"),
+        history.contains("2026年11月17日 09:00 随州市住房和城乡建设局 住建局督办员 督办")
+            && !history.contains("super.zjj"),
         format!("the reminder in the history: {history}"),
     )
     .await;
