@@ -1158,6 +1158,10 @@ struct ReceiptPage {
 }
 
 impl ReceiptPage {
+    /// Where an order stands, as a state (待受理, 待踏勘, …, 已办结).
+    fn state(&self, o: &onestop_domain::application::WorkOrder) -> &'static str {
+        onestop_domain::application::order_state_zh(o.stage, o.status)
+    }
     fn service_name(&self, code: &str) -> String {
         self.services
             .iter()
