@@ -30,6 +30,14 @@ pub struct CityConfig {
     pub identity: IdentityConfig,
     /// The connection process: stages, actions, roles, limits (附1).
     pub process: crate::workflow::ProcessConfig,
+    /// Shared service halls seeded into the registry (`[[halls]]`, each as
+    /// the API's hall body; see [`crate::hall::parse_hall`]). Administrators
+    /// edit the registry afterwards; a seed never overwrites an edit.
+    #[serde(default)]
+    pub halls: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// The 15-minute service circle's estimate (`[service_circle]`).
+    #[serde(default)]
+    pub service_circle: crate::hall::CircleConfig,
 }
 
 /// Accounts, sessions, rate limits and audit retention (`[security]`; every
@@ -624,6 +632,10 @@ impl Bounds {
 pub struct District {
     pub code: String,
     pub name: String,
+    /// The district's rough extent, sampled by the service-circle coverage
+    /// (the city's bounds when absent).
+    #[serde(default)]
+    pub extent: Option<Bounds>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -752,6 +764,25 @@ impl CityConfig {
             problems.push("at least one district is needed".into());
         }
         problems.extend(self.process.check(&self.limits));
+        let mut hall_codes = HashSet::new();
+        for (i, h) in self.halls.iter().enumerate() {
+            match crate::hall::parse_hall(h, self) {
+                Ok(hall) => {
+                    if !hall_codes.insert(hall.code.clone()) {
+                        problems.push(format!("hall {} is listed twice", hall.code));
+                    }
+                }
+                Err(errors) => {
+                    for e in errors {
+                        problems.push(format!("halls[{i}].{}: {}", e.field, e.message));
+                    }
+                }
+            }
+        }
+        if self.halls.len() > crate::hall::MAX_HALLS {
+            problems.push(format!("at most {} halls", crate::hall::MAX_HALLS));
+        }
+        problems.extend(self.service_circle.check());
         let sec = &self.security;
         if sec.lockout_failures == 0 || sec.lockout_minutes == 0 {
             problems
@@ -867,6 +898,22 @@ impl CityConfig {
         } else {
             Err(ConfigError::Invalid(problems))
         }
+    }
+
+    /// The halls of `[[halls]]`, validated (the file was checked on load).
+    pub fn seed_halls(&self) -> Vec<crate::hall::Hall> {
+        self.halls
+            .iter()
+            .filter_map(|h| crate::hall::parse_hall(h, self).ok())
+            .collect()
+    }
+
+    /// A district's extent for coverage sampling (the city's bounds when
+    /// the district names none).
+    pub fn district_extent(&self, code: &str) -> Bounds {
+        self.district(code)
+            .and_then(|d| d.extent)
+            .unwrap_or(self.city.bounds)
     }
 
     pub fn district(&self, code: &str) -> Option<&District> {

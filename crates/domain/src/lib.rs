@@ -10,6 +10,7 @@
 //! - [`plausible`]: what is recorded fits the time (surveys, connections, appointments).
 //! - [`application`]: fan-out of a valid form into work orders, ids and numbers.
 //! - [`text`]: the one text-cleaning rule and the table of text lengths.
+//! - [`hall`]: shared service halls: the registry's rules, opening hours, the 15-minute circle.
 //! - [`lockout`]: login throttling per account and client address.
 //! - [`identity`]: enterprise claims (企业认证) and who decides them.
 //!
@@ -25,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod contact;
 pub mod form;
+pub mod hall;
 pub mod identity;
 pub mod lockout;
 pub mod plausible;

@@ -43,6 +43,8 @@ pub enum TextKind {
     Place,
     /// A unit's name given on a commitment (承诺单位).
     UnitName,
+    /// A service hall's name (营业厅名称).
+    HallName,
     /// A reason, note or action field (multi-line).
     Note,
     /// A reminder (督办意见) or its reply (multi-line).
@@ -68,6 +70,7 @@ impl TextKind {
             TextKind::KeyName => (1, 60),
             TextKind::Place => (1, 200),
             TextKind::UnitName => (1, 100),
+            TextKind::HallName => (2, 60),
             TextKind::Note => (1, 1000),
             TextKind::ShortNote => (1, 500),
             TextKind::Opinion => (1, 1000),

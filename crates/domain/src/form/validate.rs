@@ -361,7 +361,7 @@ fn fmt_num(x: f64) -> String {
 }
 
 /// Mainland mobile `1[3-9]` + 9 digits, or landline `0` + 2–3 digits, optional `-`, 7–8 digits.
-pub(crate) fn phone_is_valid(s: &str) -> bool {
+pub fn phone_is_valid(s: &str) -> bool {
     let b = s.as_bytes();
     let all_digits = |x: &[u8]| x.iter().all(u8::is_ascii_digit);
     match b.first() {
