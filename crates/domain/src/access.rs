@@ -290,6 +290,8 @@ pub enum Capability {
     ClaimEnterprise,
     /// Verify any enterprise's claims at a hall window (clerks, administrators).
     VerifyEnterprises,
+    /// Register and edit shared service halls (administrators).
+    ManageHalls,
 }
 
 /// Which rows a subject may see: the union of what each of its grants or
@@ -464,7 +466,8 @@ impl Subject {
             Capability::ManageAccounts
             | Capability::ManageApiKeys
             | Capability::ManageCalendar
-            | Capability::ManageDeliveries => self.has_role(Role::Admin),
+            | Capability::ManageDeliveries
+            | Capability::ManageHalls => self.has_role(Role::Admin),
             Capability::ReadAudit => self.has_role(Role::Admin) || self.has_role(Role::Supervisor),
             Capability::Supervise => self.has_role(Role::Supervisor) || self.has_role(Role::Admin),
             Capability::ClaimEnterprise => {

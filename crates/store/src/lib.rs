@@ -17,6 +17,7 @@ pub mod claims;
 pub mod db;
 pub mod drafts;
 mod error;
+pub mod halls;
 pub mod idempotency;
 pub mod levels;
 pub mod migrate;

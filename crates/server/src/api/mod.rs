@@ -11,6 +11,7 @@ pub mod settings;
 
 pub mod approvals;
 pub mod board;
+pub mod halls;
 pub mod reminders;
 
 pub mod work_orders;
@@ -73,6 +74,12 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         settings::get_api,
         settings::put_api,
         board::get_board,
+        halls::list,
+        halls::get_one,
+        halls::nearby,
+        halls::coverage,
+        halls::create,
+        halls::update,
         calendar_day,
         calendar_deadline
     ),
@@ -108,6 +115,22 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::app::board::TrendPoint,
         crate::app::board::PeriodView,
         crate::app::board::FilterView,
+        halls::HallResource,
+        halls::HallList,
+        halls::ReachedHall,
+        halls::NearestHall,
+        halls::NearbyAnswer,
+        halls::GapView,
+        halls::ServiceCoverageView,
+        halls::DistrictCoverageView,
+        halls::CoverageView,
+        halls::HallRequest,
+        onestop_domain::hall::Hall,
+        onestop_domain::hall::HallKind,
+        onestop_domain::hall::HallChannel,
+        onestop_domain::hall::HallService,
+        onestop_domain::hall::Business,
+        onestop_domain::hall::Mode,
         DayInfo,
         Deadline
     ))
@@ -178,6 +201,13 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(work_orders::post_action),
         )
         .route("/api/v1/board", get(board::get_board))
+        .route("/api/v1/halls", get(halls::list).post(halls::create))
+        .route("/api/v1/halls/nearby", get(halls::nearby))
+        .route("/api/v1/halls/coverage", get(halls::coverage))
+        .route(
+            "/api/v1/halls/{code}",
+            get(halls::get_one).put(halls::update),
+        )
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))
 }

@@ -15,6 +15,7 @@ pub mod corrections;
 pub mod deadlines;
 pub mod drafts;
 pub mod error;
+pub mod halls;
 pub mod identity;
 pub mod messages;
 pub mod notifications;
