@@ -612,7 +612,7 @@ const SUPERVISOR: Staff = (
     "Super-2026-ok",
 );
 const WATER_OPERATOR: Staff = ("water.op", "供水经办", "operator:sz-water", "Water-2026-op");
-const WINDOW_CLERK: Staff = ("window.zhou", "周窗口", "clerk:hall-01", "Hall-2026-ok");
+const WINDOW_CLERK: Staff = ("window.zhou", "周窗口", "clerk:zd-zwzx", "Hall-2026-ok");
 
 /// A staff account with one role, its first-login change done.
 async fn staff(server: &RunningServer, (username, name, grant, password): Staff<'_>) {
@@ -1293,7 +1293,7 @@ async fn a_clerk_files_for_an_enterprise_and_follows_it_up(backend: Backend) {
     .await;
     let filed = server.application_json(&id).await;
     b.check(
-        filed["channel"] == "window" && filed["hall_id"] == "hall-01",
+        filed["channel"] == "window" && filed["hall_id"] == "zd-zwzx",
         format_args!("not filed at the window: {filed}"),
     )
     .await;

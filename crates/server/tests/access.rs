@@ -18,7 +18,7 @@ const SUBJECTS: [&str; 12] = [
     "anonymous",
     "applicant A",
     "applicant B",
-    "clerk hall-01",
+    "clerk zd-zwzx",
     "operator water",
     "operator power",
     "approver",
@@ -91,14 +91,14 @@ fn window_application() -> Value {
         "window",
         json!({"water": {"business_type": "new_account", "demand_tons_per_day": 3}}),
     );
-    body["hall_id"] = json!("hall-01");
+    body["hall_id"] = json!("zd-zwzx");
     body
 }
 
 async fn every_route_for_every_subject(backend: Backend) {
     let app = TestApp::new(backend).await;
     // Three applications: all five services for enterprise A; water only
-    // for enterprise B; water for B at hall-01's window.
+    // for enterprise B; water for B at zd-zwzx's window.
     let a1 = app.submit(&five_services()).await;
     assert_eq!(a1["applicant"]["uscc"], USCC);
     let a2 = app.submit(&water_only(OTHER_USCC)).await;
@@ -111,7 +111,7 @@ async fn every_route_for_every_subject(backend: Backend) {
     for (name, grants) in [
         ("applicant.a", vec![format!("applicant:{USCC}")]),
         ("applicant.b", vec![format!("applicant:{OTHER_USCC}")]),
-        ("clerk.one", vec!["clerk:hall-01".to_owned()]),
+        ("clerk.one", vec!["clerk:zd-zwzx".to_owned()]),
         ("op.water", vec!["operator:sz-water".to_owned()]),
         ("op.power", vec!["operator:sz-power".to_owned()]),
         ("approver.zrzy", vec!["approver:sz-zrzy".to_owned()]),

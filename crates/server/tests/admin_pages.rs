@@ -105,7 +105,37 @@ async fn admin_creates_account_and_sees_password_once(backend: Backend) {
     let html = res.text();
     assert!(html.contains("“窗口人员 · 营业厅 大厅”："), "{html}");
     assert!(html.contains("name=\"grant_approver\" value=\"sz-jj\" checked"));
-    assert!(html.contains("value=\"大厅、一\""), "{html}");
+    assert!(
+        html.contains("name=\"grant_clerk\" value=\"大厅\" checked"),
+        "{html}"
+    );
+    // A hall from the registry's list.
+    let clerk = [
+        ("username", "sun.clerk"),
+        ("display_name", "孙窗口"),
+        ("grants", "lists"),
+        ("grant_clerk", "zd-zwzx"),
+        ("password", ""),
+    ];
+    let res = new_account(&app, &s, &clerk).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    assert!(
+        res.text()
+            .contains("窗口人员 · 市政务服务中心水电气网暖共享窗口"),
+        "{}",
+        res.text()
+    );
+    // A well-formed code of no registered hall is refused.
+    let unknown = [
+        ("username", "li.clerk"),
+        ("display_name", "李窗口"),
+        ("grants", "lists"),
+        ("grant_clerk", "zd-nowhere"),
+        ("password", ""),
+    ];
+    let res = new_account(&app, &s, &unknown).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().contains("营业厅尚未登记"), "{}", res.text());
     assert_eq!(form.header("cache-control"), Some("no-store"));
 
     let form = [

@@ -191,7 +191,7 @@ async fn forged_idle_and_expired_sessions_are_refused(backend: Backend) {
 
 async fn disabled_accounts_and_revoked_keys(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let id = app.account("sun.clerk", &["clerk:hall-01"]).await;
+    let id = app.account("sun.clerk", &["clerk:zd-zwzx"]).await;
     let s = app.login("sun.clerk", PASSWORD).await;
     let system = onestop_server::app::accounts::system_caller("test");
     onestop_server::app::accounts::set_disabled(&app.state, &system, &id, true)

@@ -123,7 +123,7 @@ async fn the_window_clerk_files_and_follows_up(backend: Backend) {
     let app = TestApp::new(backend).await;
     // An enterprise filed online before: the window finds it by its USCC.
     let online = app.submit_created(&water_only(USCC)).await;
-    let clerk = app.signed_in("window.clerk", &["clerk:hall-01"]).await;
+    let clerk = app.signed_in("window.clerk", &["clerk:zd-zwzx"]).await;
     let form = app.ok_page_as(&clerk, "/apply").await;
     assert!(form.contains("id=\"on-behalf\""), "{form}");
     let found = app
@@ -159,7 +159,7 @@ async fn the_window_clerk_files_and_follows_up(backend: Backend) {
     let filed = app.application(&id).await;
     assert_eq!(
         (filed["channel"].as_str(), filed["hall_id"].as_str()),
-        (Some("window"), Some("hall-01"))
+        (Some("window"), Some("zd-zwzx"))
     );
     let page = app.ok_page_as(&clerk, &receipt).await;
     assert!(page.contains("data-print"), "{page}");

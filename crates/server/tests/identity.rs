@@ -196,7 +196,7 @@ async fn a_clerk_verifies_at_the_window(backend: Backend) {
         "{page}"
     );
 
-    let clerk = app.signed_in("window.clerk", &["clerk:hall-01"]).await;
+    let clerk = app.signed_in("window.clerk", &["clerk:zd-zwzx"]).await;
     let bad = app.get_as(&clerk, "/hall/claims?uscc=12345").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().contains("请填写 18 位统一社会信用代码"));
@@ -273,7 +273,7 @@ async fn the_owner_approves_and_revokes_colleagues(backend: Backend) {
     // The owner: the first member an administrator verifies becomes owner;
     // making it owner again at the window is accepted too.
     app.account("boss", &[&format!("applicant:{USCC}")]).await;
-    let clerk = app.signed_in("window.clerk", &["clerk:hall-01"]).await;
+    let clerk = app.signed_in("window.clerk", &["clerk:zd-zwzx"]).await;
     let html = app
         .page_as(&clerk, &format!("/hall/claims?uscc={USCC}"))
         .await;
@@ -439,7 +439,7 @@ async fn sms_codes_are_bounded_and_cannot_be_steered(backend: Backend) {
         .post("/api/v1/applications", body)
         .await;
     assert_eq!(own.json()["identity_verified"], true);
-    let clerk = app.signed_in("window.clerk", &["clerk:hall-01"]).await;
+    let clerk = app.signed_in("window.clerk", &["clerk:zd-zwzx"]).await;
     let revoked = at_window(&app, &clerk, USCC, "revoke", &[]).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text());
 

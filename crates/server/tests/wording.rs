@@ -561,7 +561,7 @@ async fn every_page_reads_for_people(backend: Backend) {
     person(&app, "admin1", "周九", &["admin"]).await;
     person(&app, "water1", "张三", &["operator:sz-water"]).await;
     person(&app, "zjj1", "赵六", &["supervisor:sz-zjj"]).await;
-    person(&app, "hall1", "吴十", &["clerk:hall-1"]).await;
+    person(&app, "hall1", "吴十", &["clerk:zd-jtdd"]).await;
     let applicant = format!("applicant:{USCC}");
     person(&app, "ent1", "孙八", &[&applicant]).await;
     let created = app.submit_created(&application()).await;

@@ -81,6 +81,13 @@ pub struct Conventions;
 
 /// Operations open to everyone.
 const OPEN: [&str; 2] = ["/healthz", "/readyz"];
+/// Public reads (no credentials): the shared service halls' directory and
+/// the 15-minute circle.
+pub const PUBLIC_GET: [&str; 3] = [
+    "/api/v1/halls",
+    "/api/v1/halls/{code}",
+    "/api/v1/halls/nearby",
+];
 
 impl utoipa::Modify for Conventions {
     fn modify(&self, doc: &mut OpenApi) {
@@ -97,9 +104,10 @@ impl utoipa::Modify for Conventions {
                 (true, item.delete.as_mut()),
                 (true, item.patch.as_mut()),
             ];
+            let public_get = PUBLIC_GET.contains(&path.as_str());
             for (write, op) in ops {
                 if let Some(op) = op {
-                    if open {
+                    if open || (public_get && !write) {
                         op.security = Some(Vec::new());
                     } else {
                         secure(op, write);
@@ -424,7 +432,9 @@ mod tests {
         let doc = document();
         for (method, path, op) in operations(&doc) {
             let what = format!("{method} {path}");
-            if OPEN.contains(&path.as_str()) {
+            if OPEN.contains(&path.as_str())
+                || (method == "get" && PUBLIC_GET.contains(&path.as_str()))
+            {
                 assert_eq!(op["security"], serde_json::json!([]), "{what}");
                 continue;
             }
@@ -479,11 +489,21 @@ mod tests {
             ("put", "/api/v1/account/notification-settings"),
             ("get", "/api/v1/board"),
             ("post", "/api/v1/work-orders/{id}/reminders"),
+            ("get", "/api/v1/halls/coverage"),
+            ("post", "/api/v1/halls"),
+            ("put", "/api/v1/halls/{code}"),
         ];
         for (method, path, op) in operations(&doc) {
             let only = session_only.contains(&(method.as_str(), path.as_str()));
             let with_key = op["security"].to_string().contains(API_KEY);
-            if !OPEN.contains(&path.as_str()) {
+            let public = method == "get" && PUBLIC_GET.contains(&path.as_str());
+            if public {
+                assert_eq!(
+                    op["security"],
+                    serde_json::json!([]),
+                    "{method} {path} is public"
+                );
+            } else if !OPEN.contains(&path.as_str()) {
                 assert_eq!(with_key, !only, "{method} {path}");
             }
         }
@@ -514,6 +534,7 @@ mod tests {
             TextKind::KeyName,
             TextKind::Place,
             TextKind::UnitName,
+            TextKind::HallName,
             TextKind::Note,
             TextKind::ShortNote,
             TextKind::Opinion,
@@ -526,7 +547,8 @@ mod tests {
                 TextKind::PersonName => {
                     &[("ContactInput", "name"), ("CommitmentInput", "signed_by")]
                 }
-                TextKind::Address => &[("AddressInput", "detail")],
+                TextKind::Address => &[("AddressInput", "detail"), ("HallRequest", "address")],
+                TextKind::HallName => &[("HallRequest", "name")],
                 TextKind::EquipmentName => &[("GasEquipmentInput", "name")],
                 TextKind::Pressure => &[("GasEquipmentInput", "pressure")],
                 // Accounts and keys are named on the pages and the command line only.
@@ -554,7 +576,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 17);
+        assert_eq!(checked, 19);
     }
 
     /// Query parameters are typed as their parsers read them.

@@ -423,10 +423,19 @@ pub async fn coverage(
     "channels": ["staffed"], "services": [{"service": "water", "business": ["consult", "pay"]}]
 }))]
 pub struct HallRequest {
+    /// 2–40 of `a-z`, `0-9`, `-`.
+    #[schema(
+        min_length = 2,
+        max_length = 40,
+        pattern = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
+    )]
     pub code: String,
+    #[schema(min_length = 2, max_length = 60)]
     pub name: String,
     pub kind: onestop_domain::hall::HallKind,
+    #[schema(max_length = 20)]
     pub district_code: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub address: String,
     pub example: Option<bool>,
     pub lng: f64,

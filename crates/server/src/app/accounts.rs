@@ -762,11 +762,21 @@ pub struct Created {
     pub temporary_password: Option<String>,
 }
 
-fn parse_grants(state: &AppState, texts: &[String]) -> Result<Vec<Grant>, Vec<FieldError>> {
+async fn parse_grants(
+    state: &AppState,
+    texts: &[String],
+) -> Result<Result<Vec<Grant>, Vec<FieldError>>, Error> {
+    let halls = crate::app::halls::registry(state).await?;
     let mut grants = Vec::new();
     let mut errors = Vec::new();
     for (i, t) in texts.iter().filter(|t| !t.trim().is_empty()).enumerate() {
         match Grant::parse(t, &state.config) {
+            // A clerk's role names a registered hall.
+            Ok(g) if g.role == Role::Clerk && halls.get(&g.scope).is_none() => errors.push(field(
+                &format!("roles.{i}"),
+                FieldCode::UnknownValue,
+                t::CLERK_HALL_UNKNOWN,
+            )),
             Ok(g) if !grants.contains(&g) => grants.push(g),
             Ok(_) => {}
             Err(e) => errors.push(field(
@@ -780,9 +790,9 @@ fn parse_grants(state: &AppState, texts: &[String]) -> Result<Vec<Grant>, Vec<Fi
         errors.push(field("roles", FieldCode::Required, t::NO_ROLE));
     }
     if errors.is_empty() {
-        Ok(grants)
+        Ok(Ok(grants))
     } else {
-        Err(errors)
+        Ok(Err(errors))
     }
 }
 
@@ -836,7 +846,7 @@ pub async fn create_account(
     {
         errors.push(field("phone", FieldCode::InvalidFormat, t::PHONE_INVALID));
     }
-    let grants = match parse_grants(state, &input.grants) {
+    let grants = match parse_grants(state, &input.grants).await? {
         Ok(g) => g,
         Err(mut e) => {
             errors.append(&mut e);
@@ -998,7 +1008,7 @@ pub async fn set_grants(
 ) -> Result<Account, Error> {
     require(state, caller, Capability::ManageAccounts, "roles_changed").await?;
     let account = existing(state, id).await?;
-    let grants = parse_grants(state, texts).map_err(validation)?;
+    let grants = parse_grants(state, texts).await?.map_err(validation)?;
     if caller.account().is_some_and(|me| me.id == account.id)
         && !grants.iter().any(|g| g.role == Role::Admin)
     {

@@ -112,6 +112,19 @@ pub async fn submit(
     caller: &Caller,
     key: Option<IdempotencyKey>,
 ) -> Result<Submitted, Error> {
+    // A window filing names a registered hall that is in service.
+    if let Some(h) = form.hall_id.as_deref()
+        && !crate::app::halls::registry(state)
+            .await?
+            .get(h)
+            .is_some_and(|e| e.active)
+    {
+        return Err(Error::Invalid(vec![FieldError::new(
+            "hall_id",
+            FieldCode::UnknownValue,
+            t::HALL_UNKNOWN,
+        )]));
+    }
     let (kind, account_id, _) = caller.subject.audit_identity();
     let actor = caller.subject.actor();
     let submitted_by = (kind == "account").then(|| account_id.to_owned());

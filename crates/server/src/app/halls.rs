@@ -9,7 +9,7 @@
 //! each other's edits within seconds; a server's own edit is seen at once).
 
 use crate::AppState;
-use crate::app::error::{Error, Refusal};
+use crate::app::error::Error;
 use crate::auth::Caller;
 use onestop_domain::access::Capability;
 use onestop_domain::form::{FieldCode, FieldError};
@@ -71,6 +71,12 @@ pub struct HallCache {
 }
 
 impl HallCache {
+    /// The copy as last loaded, if any (for pages that cannot wait; the
+    /// use cases read through [`registry`]).
+    pub fn snapshot(&self) -> Option<Arc<Registry>> {
+        self.current()
+    }
+
     fn current(&self) -> Option<Arc<Registry>> {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -203,36 +209,6 @@ pub async fn registry(state: &AppState) -> Result<Arc<Registry>, Error> {
 /// Whether `code` names a registered hall (for clerks' roles).
 pub async fn exists(state: &AppState, code: &str) -> Result<bool, Error> {
     Ok(registry(state).await?.get(code).is_some())
-}
-
-/// The clerk roles among `grants` (`clerk:<hall>`) that name no registered
-/// hall, as the field errors of `field`.
-pub async fn check_clerk_grants(
-    state: &AppState,
-    grants: &[String],
-    field: &str,
-) -> Result<(), Error> {
-    let r = registry(state).await?;
-    let unknown: Vec<&str> = grants
-        .iter()
-        .filter_map(|g| g.strip_prefix("clerk:"))
-        .filter(|h| r.get(h).is_none())
-        .collect();
-    if unknown.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Invalid(
-        unknown
-            .into_iter()
-            .map(|h| {
-                FieldError::new(
-                    field,
-                    FieldCode::UnknownValue,
-                    format!("窗口人员所属的营业厅“{h}”尚未登记，请先在营业厅管理中登记"),
-                )
-            })
-            .collect(),
-    ))
 }
 
 // ── The directory ────────────────────────────────────────────────────────
@@ -740,9 +716,4 @@ pub async fn changes(
         .store
         .read(move |c| store_halls::changes(c, &code, 50))
         .await?)
-}
-
-/// A refusal for a filter value a page or query cannot use.
-pub fn bad_query(message: &str) -> Error {
-    Error::refused(Refusal::Unacceptable, "validation_failed", message)
 }

@@ -404,17 +404,44 @@ struct WindowView {
     halls: Vec<String>,
     /// The enterprise was found on file by its USCC (name and contact filled in).
     found: Option<bool>,
+    /// The halls' names from the registry, as last loaded (code, name).
+    names: Vec<(String, String)>,
+}
+
+impl WindowView {
+    /// A hall's name (its code when the registry is not loaded yet).
+    fn hall_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.names
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, n)| n.as_str())
+            .unwrap_or(code)
+    }
 }
 
 /// A window clerk's halls, if the caller is one.
-fn window_of(caller: &Caller) -> Option<WindowView> {
+fn window_of(state: &AppState, caller: &Caller) -> Option<WindowView> {
     let halls: Vec<String> = caller
         .subject
         .scopes_of(Role::Clerk)
         .into_iter()
         .map(str::to_owned)
         .collect();
-    (!halls.is_empty()).then_some(WindowView { halls, found: None })
+    let names = state
+        .halls
+        .snapshot()
+        .map(|r| {
+            halls
+                .iter()
+                .filter_map(|h| r.get(h).map(|e| (h.clone(), e.hall.name.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    (!halls.is_empty()).then_some(WindowView {
+        halls,
+        found: None,
+        names,
+    })
 }
 
 /// The hall a clerk files at: the one chosen on the form if it is theirs,
@@ -546,9 +573,9 @@ impl ApplyPage {
             equipment_rows: MIN_EQUIPMENT_ROWS,
             unrecognised: false,
             failure: None,
-            window: window_of(caller),
+            window: window_of(state, caller),
             correction: None,
-            may_draft: caller.account().is_some() && window_of(caller).is_none(),
+            may_draft: caller.account().is_some() && window_of(state, caller).is_none(),
             draft: None,
             min_appointment: format!(
                 "{:04}-{:02}-{:02}T{:02}:00",
@@ -961,7 +988,7 @@ async fn apply_submit(
         .find(|(k, _)| k == "action")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    if (action == "draft" || action == "discard") && window_of(&caller).is_none() {
+    if (action == "draft" || action == "discard") && window_of(&state, &caller).is_none() {
         let outcome = if action == "draft" {
             let keep: Vec<(String, String)> = pairs
                 .iter()
@@ -1004,7 +1031,7 @@ async fn apply_submit(
         };
         return respond(&caller, &csrf, status, &p);
     }
-    let window = window_of(&caller);
+    let window = window_of(&state, &caller);
     let channel = match &window {
         Some(_) => "window",
         None if is_mobile(&headers) => "h5",

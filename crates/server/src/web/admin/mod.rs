@@ -188,7 +188,11 @@ fn grant_label(state: &AppState, role: &str, scope: &str) -> String {
     }
     let what = match r {
         Role::Operator | Role::Approver | Role::Supervisor => unit_name(state, scope),
-        Role::Clerk => texts::fill(t::HALL_SCOPE, &[("hall", &scope)]),
+        Role::Clerk => hall_choices(state)
+            .into_iter()
+            .find(|(code, _)| code == scope)
+            .map(|(_, name)| name)
+            .unwrap_or_else(|| texts::fill(t::HALL_SCOPE, &[("hall", &scope)])),
         Role::Applicant | Role::Claimant | Role::Admin => scope.to_owned(),
     };
     format!("{} · {what}", r.label_zh())
@@ -392,8 +396,16 @@ fn posted_roles(form: &crate::web::form::Decoded) -> (String, bool) {
             format!("supervisor:{u}")
         });
     }
+    for hall in form.all("grant_clerk") {
+        for v in hall
+            .split([',', '，', '、', ';', '；', ' ', '\n'])
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            lines.push(format!("clerk:{v}"));
+        }
+    }
     for (field, role) in [
-        ("grant_clerk", "clerk"),
         ("grant_applicant", "applicant"),
         ("grant_claimant", "claimant"),
     ] {
@@ -422,9 +434,28 @@ pub struct GrantChoices {
     pub operators: Vec<GrantBox>,
     pub approvers: Vec<GrantBox>,
     pub supervisors: Vec<GrantBox>,
-    pub clerk: String,
+    /// The registered halls (a clerk's role names one).
+    pub clerk: Vec<GrantBox>,
     pub applicant: String,
     pub claimant: String,
+}
+
+/// The registered halls, (code, name), as this server last loaded them (the
+/// configuration's halls before the first load).
+fn hall_choices(state: &AppState) -> Vec<(String, String)> {
+    match state.halls.snapshot() {
+        Some(r) => r
+            .entries
+            .iter()
+            .map(|e| (e.hall.code.clone(), e.hall.name.clone()))
+            .collect(),
+        None => state
+            .config
+            .seed_halls()
+            .into_iter()
+            .map(|h| (h.code, h.name))
+            .collect(),
+    }
 }
 
 fn grant_choices(state: &AppState, roles: &str) -> GrantChoices {
@@ -467,7 +498,27 @@ fn grant_choices(state: &AppState, roles: &str) -> GrantChoices {
         operators: boxes(UnitKind::Utility, "operator"),
         approvers: boxes(UnitKind::Department, "approver"),
         supervisors,
-        clerk: typed("clerk"),
+        clerk: {
+            let mut halls: Vec<GrantBox> = hall_choices(state)
+                .into_iter()
+                .map(|(code, name)| GrantBox {
+                    checked: has("clerk", &code),
+                    code,
+                    name,
+                })
+                .collect();
+            // A role naming a hall no longer registered stays visible.
+            for (r, s) in &held {
+                if r == "clerk" && !s.is_empty() && !halls.iter().any(|b| b.code == *s) {
+                    halls.push(GrantBox {
+                        code: s.clone(),
+                        name: format!("{s}（未登记的营业厅）"),
+                        checked: true,
+                    });
+                }
+            }
+            halls
+        },
         applicant: typed("applicant"),
         claimant: typed("claimant"),
     }
