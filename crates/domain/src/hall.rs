@@ -1017,6 +1017,18 @@ pub struct Reach {
     pub minutes: f64,
 }
 
+/// What the circle is asked: from where, for what, how.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seek<'a> {
+    pub lat: f64,
+    pub lng: f64,
+    /// A service (any, when `None`).
+    pub service: Option<&'a str>,
+    /// A business (any, when `None`).
+    pub business: Option<Business>,
+    pub mode: Mode,
+}
+
 /// The halls within the circle and the nearest hall per service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Nearby {
@@ -1114,16 +1126,14 @@ impl HallIndex {
     /// The halls within the circle of (`lat`, `lng`) offering `business`
     /// (any) for `service` (any), nearest first (at most `limit`), and the
     /// nearest hall per indexed service offering `business` (any).
-    pub fn nearby(
-        &self,
-        lat: f64,
-        lng: f64,
-        service: Option<&str>,
-        business: Option<Business>,
-        mode: Mode,
-        circle: &CircleConfig,
-        limit: usize,
-    ) -> Nearby {
+    pub fn nearby(&self, seek: &Seek<'_>, circle: &CircleConfig, limit: usize) -> Nearby {
+        let Seek {
+            lat,
+            lng,
+            service,
+            business,
+            mode,
+        } = *seek;
         let (plat, plng) = (lat.to_radians(), lng.to_radians());
         let pcos = plat.cos();
         let reach = circle.reach_m(mode);
@@ -1284,12 +1294,15 @@ pub struct Coverage {
 impl ServiceCoverage {
     /// The covered share in per mille (0–1000), so that it reads exactly.
     pub fn permille(&self, points: usize) -> u32 {
-        if points == 0 {
-            0
-        } else {
-            ((self.covered as u64 * 1000 + points as u64 / 2) / points as u64) as u32
-        }
+        permille(self.covered, points)
     }
+}
+
+/// `part` of `whole` in per mille (0–1000), rounded; 0 of nothing.
+pub fn permille(part: usize, whole: usize) -> u32 {
+    (part as u64 * 1000 + whole as u64 / 2)
+        .checked_div(whole as u64)
+        .unwrap_or(0) as u32
 }
 
 /// The next instant after `now` at which the hall opens, as a local time,

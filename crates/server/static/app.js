@@ -110,3 +110,28 @@
     b.addEventListener("click", function () { window.print(); });
   });
 })();
+
+// The 15-minute circle: "使用我的位置" fills the hidden coordinates from the
+// browser's geolocation (where allowed) and submits; without it, a district.
+(function () {
+  var button = document.getElementById("use-location");
+  var form = document.getElementById("nearby-form");
+  if (!button || !form || !navigator.geolocation) return;
+  button.hidden = false;
+  var state = document.getElementById("location-state");
+  button.addEventListener("click", function () {
+    state.textContent = "正在获取您的位置……";
+    navigator.geolocation.getCurrentPosition(function (p) {
+      document.getElementById("f-lat").value = p.coords.latitude.toFixed(5);
+      document.getElementById("f-lng").value = p.coords.longitude.toFixed(5);
+      document.getElementById("f-district").value = "";
+      form.submit();
+    }, function () {
+      state.textContent = "无法获取您的位置，请选择所在区县。";
+    }, { timeout: 10000, maximumAge: 60000 });
+  });
+  document.getElementById("f-district").addEventListener("change", function () {
+    document.getElementById("f-lat").value = "";
+    document.getElementById("f-lng").value = "";
+  });
+})();

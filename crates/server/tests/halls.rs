@@ -17,6 +17,7 @@ on_both_databases!(
     the_circle_finds_the_nearest_halls_and_names_bad_places,
     administrators_register_change_and_withdraw_halls,
     the_coverage_figure_is_for_planners,
+    the_pages_show_the_directory_the_circle_and_the_registry,
 );
 
 /// Tuesday 2026-12-01 10:00: a working morning.
@@ -386,4 +387,139 @@ async fn the_coverage_figure_is_for_planners(backend: Backend) {
     assert_eq!(sx_heat["service"], "heat");
     assert!(!sx_heat["gaps"].as_array().unwrap().is_empty());
     assert!(sx_heat["gaps"][0]["minutes"].as_u64().unwrap() > 15);
+}
+
+/// The visible text of a page: tags and scripts dropped.
+fn visible(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+async fn the_pages_show_the_directory_the_circle_and_the_registry(backend: Backend) {
+    let app = TestApp::at_time(backend, TUESDAY).await;
+    // The public directory, filtered: names, open now, the map.
+    let res = app.as_nobody().get("/halls?service=gas&business=pay").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let html = res.text();
+    let text = visible(&html);
+    assert!(
+        text.contains("水电气网暖共享营业厅（交通大道） 示例 营业中，12:00 暂停营业"),
+        "{text}"
+    );
+    assert!(text.contains("共 4 处营业厅"), "{text}");
+    assert!(html.contains("<svg viewBox=\"0 0 1000 "), "a map");
+    assert!(html.contains("href=\"/halls/zd-jtdd\""));
+    for leak in ["utility_outlet", "staffed", "consult", "421303"] {
+        assert!(!text.contains(leak), "{leak} shown: {text}");
+    }
+    // A hall's sign on a holiday.
+    app.set_time("2026-10-01T10:00:00+08:00");
+    let text = visible(&app.as_nobody().get("/halls/zd-zwzx").await.text());
+    assert!(
+        text.contains("休息中，10月8日（周四） 08:30 开门"),
+        "{text}"
+    );
+    assert!(
+        text.contains("周一至周五 08:30–12:00，14:30–17:30"),
+        "{text}"
+    );
+    assert!(text.contains("法定节假日休息"), "{text}");
+    assert_eq!(
+        app.as_nobody().get("/halls/nowhere").await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.set_time(TUESDAY);
+
+    // The circle from a place; without one, the page says what to do.
+    let res = app
+        .as_nobody()
+        .get("/halls/nearby?lat=31.7133&lng=113.3790&district=&service=gas&business=pay&mode=walk")
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let text = visible(&res.text());
+    assert!(text.contains("步行 15 分钟内：1 处"), "{text}");
+    assert!(
+        text.contains("营业中，12:00 暂停营业 · 约 6 分钟 （直线 300 米）"),
+        "{text}"
+    );
+    assert!(text.contains("仅供参考"), "{text}");
+    let res = app
+        .as_nobody()
+        .get("/halls/nearby?lat=&lng=&district=&mode=walk")
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(visible(&res.text()).contains("请允许使用您的位置，或选择所在区县"));
+    // Opening the page asks nothing yet.
+    let res = app.as_nobody().get("/halls/nearby").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(!res.text().contains("error-summary"));
+
+    // Registering a hall on the page: the errors name the fields and keep
+    // the input; then it is saved and listed.
+    let admin = app.signed_in("admin1", &["admin"]).await;
+    let list = visible(&app.ok_page_as(&admin, "/admin/halls").await);
+    assert!(list.contains("市政务服务中心水电气网暖共享窗口"), "{list}");
+    let form = [
+        ("code", "zd-nanguan"),
+        ("name", "南关社区便民服务点"),
+        ("kind", "community_point"),
+        ("district_code", "421303"),
+        ("address", "曾都区南关街道"),
+        ("lng", "六百"),
+        ("lat", "31.70"),
+        ("phone", "0722-3200009"),
+        ("hours_mon", "08:30-12:00,14:30-17:30"),
+        ("hours_sat", "12:00-09:00"),
+        ("closed_on_holidays", "yes"),
+        ("channels", "staffed"),
+        ("business", "water:consult"),
+        ("business", "water:pay"),
+        ("version", "0"),
+    ];
+    let html = app.refused_form_as(&admin, "/admin/halls/new", &form).await;
+    let text = visible(&html);
+    assert!(text.contains("经度请填写数字"), "{text}");
+    assert!(text.contains("营业时段的结束时间应晚于开始时间"), "{text}");
+    assert!(html.contains("value=\"南关社区便民服务点\""), "input kept");
+    assert!(html.contains("value=\"water:pay\" checked"), "ticks kept");
+    let mut good = form.to_vec();
+    for (k, v) in good.iter_mut() {
+        if *k == "lng" {
+            *v = "113.37";
+        }
+        if *k == "hours_sat" {
+            *v = "";
+        }
+    }
+    let res = app.post_form_as(&admin, "/admin/halls/new", &good).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(
+        res.header("location"),
+        Some("/admin/halls?saved=zd-nanguan")
+    );
+    let list = visible(
+        &app.ok_page_as(&admin, "/admin/halls?saved=zd-nanguan")
+            .await,
+    );
+    assert!(list.contains("已保存：南关社区便民服务点"), "{list}");
+    let edit = app.ok_page_as(&admin, "/admin/halls/zd-nanguan/edit").await;
+    assert!(visible(&edit).contains("登记"), "the change log");
+    // Public again at once.
+    let text = visible(&app.as_nobody().get("/halls/zd-nanguan").await.text());
+    assert!(text.contains("南关社区便民服务点"), "{text}");
+    // Not for others.
+    let op = app.signed_in("op1", &["operator:sz-water"]).await;
+    assert_ne!(app.get_as(&op, "/admin/halls").await.status, StatusCode::OK);
 }

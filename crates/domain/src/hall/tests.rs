@@ -273,7 +273,17 @@ fn the_circle_finds_the_halls_within_fifteen_minutes_and_the_nearest_per_service
         json!([{"service": "gas", "business": ["consult"]}]),
     );
     let idx = index(vec![far, near, mid]);
-    let n = idx.nearby(31.7000, 113.3800, None, None, Mode::Walk, &circle, 10);
+    let n = idx.nearby(
+        &Seek {
+            lat: 31.7000,
+            lng: 113.3800,
+            service: None,
+            business: None,
+            mode: Mode::Walk,
+        },
+        &circle,
+        10,
+    );
     let codes: Vec<&str> = n
         .within
         .iter()
@@ -287,11 +297,13 @@ fn the_circle_finds_the_halls_within_fifteen_minutes_and_the_nearest_per_service
     );
     // Gas payment: only "mid" within; nearest gas hall is mid.
     let g = idx.nearby(
-        31.7000,
-        113.3800,
-        Some("gas"),
-        Some(Business::Pay),
-        Mode::Walk,
+        &Seek {
+            lat: 31.7000,
+            lng: 113.3800,
+            service: Some("gas"),
+            business: Some(Business::Pay),
+            mode: Mode::Walk,
+        },
         &circle,
         10,
     );
@@ -314,20 +326,32 @@ fn the_circle_finds_the_halls_within_fifteen_minutes_and_the_nearest_per_service
     );
     // Consulting on gas by car reaches the far hall too.
     let d = idx.nearby(
-        31.7000,
-        113.3800,
-        Some("gas"),
-        Some(Business::Consult),
-        Mode::Drive,
+        &Seek {
+            lat: 31.7000,
+            lng: 113.3800,
+            service: Some("gas"),
+            business: Some(Business::Consult),
+            mode: Mode::Drive,
+        },
         &circle,
         10,
     );
     assert_eq!(d.within.len(), 2);
     // An unknown service finds nothing.
     assert!(
-        idx.nearby(31.7, 113.38, Some("oil"), None, Mode::Walk, &circle, 10)
-            .within
-            .is_empty()
+        idx.nearby(
+            &Seek {
+                lat: 31.7,
+                lng: 113.38,
+                service: Some("oil"),
+                business: None,
+                mode: Mode::Walk
+            },
+            &circle,
+            10
+        )
+        .within
+        .is_empty()
     );
 }
 

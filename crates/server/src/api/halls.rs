@@ -231,21 +231,6 @@ fn reached(state: &AppState, r: &Reached) -> ReachedHall {
     }
 }
 
-/// The estimate's wording.
-pub fn estimate_text(state: &AppState, mode: Mode) -> String {
-    let c = &state.config.service_circle;
-    let speed = match mode {
-        Mode::Walk => c.walk_kmh,
-        Mode::Drive => c.drive_kmh,
-    };
-    format!(
-        "按直线距离×绕行系数{}、{}{}公里/小时估算，仅供参考",
-        c.detour_factor,
-        mode.label_zh(),
-        speed
-    )
-}
-
 /// The 15-minute service circle (15分钟办事圈), public: the halls reachable
 /// within the configured minutes from a place (`lat`/`lng`, or a district's
 /// centre) on foot or by car, offering a service and business if asked, and
@@ -287,7 +272,7 @@ pub async fn nearby(
                 nearest: r.as_ref().map(|r| reached(&state, r)),
             })
             .collect(),
-        estimate: estimate_text(&state, a.query.mode),
+        estimate: halls::estimate_text(&state, a.query.mode),
     }))
 }
 
@@ -390,11 +375,7 @@ pub async fn coverage(
                     .services
                     .into_iter()
                     .map(|(service, covered, gaps)| ServiceCoverageView {
-                        covered_permille: if d.points == 0 {
-                            0
-                        } else {
-                            ((covered * 1000 + d.points / 2) / d.points) as u32
-                        },
+                        covered_permille: onestop_domain::hall::permille(covered, d.points),
                         service,
                         covered_points: covered,
                         gaps: gaps

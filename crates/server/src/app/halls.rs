@@ -471,11 +471,13 @@ pub async fn nearby(state: &AppState, q: NearbyQuery) -> Result<NearbyAnswer, Er
     let r = registry(state).await?;
     let circle = state.config.service_circle;
     let n = r.index.nearby(
-        q.lat,
-        q.lng,
-        q.service.as_deref(),
-        q.business,
-        q.mode,
+        &hall::Seek {
+            lat: q.lat,
+            lng: q.lng,
+            service: q.service.as_deref(),
+            business: q.business,
+            mode: q.mode,
+        },
         &circle,
         NEARBY_LIMIT,
     );
@@ -508,6 +510,23 @@ pub async fn nearby(state: &AppState, q: NearbyQuery) -> Result<NearbyAnswer, Er
             .collect(),
         query: q,
     })
+}
+
+/// How the minutes are estimated, for people.
+pub fn estimate_text(state: &AppState, mode: Mode) -> String {
+    let c = &state.config.service_circle;
+    let speed = match mode {
+        Mode::Walk => c.walk_kmh,
+        Mode::Drive => c.drive_kmh,
+    };
+    crate::texts::fill(
+        crate::texts::halls::ESTIMATE,
+        &[
+            ("detour", &c.detour_factor),
+            ("mode", &mode.label_zh()),
+            ("speed", &speed),
+        ],
+    )
 }
 
 // ── Coverage (for planning) ──────────────────────────────────────────────

@@ -13,6 +13,7 @@ pub mod deadline;
 pub mod deliveries;
 pub mod flowchart;
 pub mod form;
+pub mod halls;
 pub mod identity;
 pub mod notifications;
 pub mod progress;
@@ -115,6 +116,7 @@ impl Nav {
                     ("/apply", texts::nav::APPLY),
                     ("/status", texts::nav::STATUS),
                     ("/process", texts::nav::PROCESS),
+                    ("/halls", texts::nav::HALLS),
                 ],
                 unread: None,
                 notice: None,
@@ -196,10 +198,12 @@ fn menu(
         add("/admin/calendar", texts::nav::CALENDAR);
         add("/admin/apikeys", texts::nav::API_KEYS);
         add("/admin/deliveries", texts::nav::DELIVERIES);
+        add("/admin/halls", texts::nav::HALL_ADMIN);
     }
     if has(Role::Supervisor) {
         add("/board", texts::nav::BOARD);
         add("/supervision", texts::nav::SUPERVISION);
+        add("/admin/halls/coverage", texts::nav::HALL_COVERAGE);
     }
     if has(Role::Operator) {
         add("/workbench", texts::nav::WORKBENCH);
