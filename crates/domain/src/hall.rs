@@ -1139,31 +1139,51 @@ impl HallIndex {
         let reach = circle.reach_m(mode);
         let wanted = service.map(|s| self.service_index(s));
         let ns = self.service_codes.len();
-        let mut best: Vec<Option<Reach>> = vec![None; ns];
+        // One pass with the equirectangular approximation (a few
+        // multiplications per hall, well within 1 % of the great circle
+        // across a city); the exact distance only for the halls kept.
+        let reach_rad = reach / EARTH_RADIUS_M * 1.02;
+        let near_enough = reach_rad * reach_rad;
+        let mut best: Vec<(f64, usize)> = vec![(f64::INFINITY, usize::MAX); ns];
         let mut within = Vec::new();
         for i in 0..self.halls.len() {
-            let d = self.distance_to(i, plat, pcos, plng);
-            let r = Reach {
-                hall: i,
-                distance_m: d,
-                minutes: circle.minutes_for(d, mode),
-            };
+            let dx = (self.lng_rad[i] - plng) * pcos;
+            let dy = self.lat_rad[i] - plat;
+            let d2 = dx * dx + dy * dy;
             for (si, slot) in best.iter_mut().enumerate() {
-                if self.offers(i, si, business) && slot.is_none_or(|b| d < b.distance_m) {
-                    *slot = Some(r);
+                if d2 < slot.0 && self.offers(i, si, business) {
+                    *slot = (d2, i);
                 }
             }
-            if d <= reach {
+            if d2 <= near_enough {
                 let ok = match wanted {
                     None => business.is_none_or(|b| (0..ns).any(|si| self.offers(i, si, Some(b)))),
                     Some(Some(si)) => self.offers(i, si, business),
                     Some(None) => false,
                 };
-                if ok {
-                    within.push(r);
+                let d = self.distance_to(i, plat, pcos, plng);
+                if ok && d <= reach {
+                    within.push(Reach {
+                        hall: i,
+                        distance_m: d,
+                        minutes: circle.minutes_for(d, mode),
+                    });
                 }
             }
         }
+        let best: Vec<Option<Reach>> = best
+            .into_iter()
+            .map(|(_, i)| {
+                (i != usize::MAX).then(|| {
+                    let d = self.distance_to(i, plat, pcos, plng);
+                    Reach {
+                        hall: i,
+                        distance_m: d,
+                        minutes: circle.minutes_for(d, mode),
+                    }
+                })
+            })
+            .collect();
         within.sort_by(|a, b| {
             a.distance_m
                 .total_cmp(&b.distance_m)
