@@ -847,3 +847,52 @@ impl Browser {
             .collect()
     }
 }
+
+/// A Chromium DevTools command sent through chromedriver's passthrough
+/// (`POST /session/{id}/goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or("")
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(serde_json::json!({"cmd": self.cmd, "params": self.params}).to_string()),
+        )
+    }
+}
+
+impl Browser {
+    /// The browser reports this place to pages that ask for the position
+    /// (the permission granted, as a person allowing it would).
+    pub async fn set_location(&self, origin: &str, lat: f64, lng: f64) {
+        let grant = Cdp {
+            cmd: "Browser.grantPermissions",
+            params: serde_json::json!({"origin": origin, "permissions": ["geolocation"]}),
+        };
+        if let Err(e) = self.client().issue_cmd(grant).await {
+            self.fail(format!("geolocation permission: {e}")).await;
+        }
+        let place = Cdp {
+            cmd: "Emulation.setGeolocationOverride",
+            params: serde_json::json!({"latitude": lat, "longitude": lng, "accuracy": 10}),
+        };
+        if let Err(e) = self.client().issue_cmd(place).await {
+            self.fail(format!("geolocation override: {e}")).await;
+        }
+    }
+}

@@ -156,7 +156,16 @@ async fn the_main_pages_have_no_serious_accessibility_problems() {
         .await;
 
     // Anyone.
-    for path in ["/", "/apply", "/status", "/login", "/process"] {
+    for path in [
+        "/",
+        "/apply",
+        "/status",
+        "/login",
+        "/process",
+        "/halls",
+        "/halls/zd-jtdd",
+        "/halls/nearby?district=421303&mode=walk",
+    ] {
         found.page(&b, &server, path).await;
     }
     found.page(&b, &server, &format!("/receipt/{id}")).await;
@@ -210,14 +219,26 @@ async fn the_main_pages_have_no_serious_accessibility_problems() {
 
     // The supervisor.
     sign_in(&b, &server, SUPERVISOR.0, SUPERVISOR.3).await;
-    for path in ["/board", "/supervision", "/admin/audit"] {
+    for path in [
+        "/board",
+        "/supervision",
+        "/admin/audit",
+        "/admin/halls/coverage",
+    ] {
         found.page(&b, &server, path).await;
     }
     sign_out(&b).await;
 
     // The administrator.
     sign_in(&b, &server, ADMIN.0, ADMIN.3).await;
-    for path in ["/admin/accounts", "/admin/accounts/new", "/admin/calendar"] {
+    for path in [
+        "/admin/accounts",
+        "/admin/accounts/new",
+        "/admin/calendar",
+        "/admin/halls",
+        "/admin/halls/new",
+        "/admin/halls/zd-jtdd/edit",
+    ] {
         found.page(&b, &server, path).await;
     }
 

@@ -55,9 +55,14 @@ pub async fn request_log(mut req: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // The position only where the 15-minute circle asks for it.
     h.insert(
         HeaderName::from_static("permissions-policy"),
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+        HeaderValue::from_static(if path == "/halls/nearby" {
+            "camera=(), microphone=(), geolocation=(self), payment=()"
+        } else {
+            "camera=(), microphone=(), geolocation=(), payment=()"
+        }),
     );
     if https {
         h.insert(

@@ -126,8 +126,8 @@
       document.getElementById("f-lng").value = p.coords.longitude.toFixed(5);
       document.getElementById("f-district").value = "";
       form.submit();
-    }, function () {
-      state.textContent = "无法获取您的位置，请选择所在区县。";
+    }, function (e) {
+      state.textContent = (e && e.code === 1 ? "您没有允许使用位置" : "暂时无法获取您的位置") + "，请选择所在区县。";
     }, { timeout: 10000, maximumAge: 60000 });
   });
   document.getElementById("f-district").addEventListener("change", function () {
