@@ -1,7 +1,7 @@
 //! onestop's HTTP load scenarios. Results go to BENCHMARKS.md.
 //!
 //! `cargo run --release -p onestop-bench -- [--seconds N] [--connections C] [--skip-postgres]
-//! [--only lifecycle|sweep|board|audit|pairs] [--baseline-bin BEFORE]`
+//! [--only lifecycle|sweep|board|audit|pairs|halls] [--baseline-bin BEFORE]`
 //!
 //! Expects the release server at `target/release/onestop` (`cargo build --release`).
 //! In one run it measures, on this machine:
@@ -58,7 +58,7 @@ struct Args {
     get_rate: u64,
     baseline_bin: Option<String>,
     login_rate: u64,
-    /// Run one scenario only (`lifecycle`, `sweep`, `board`, `audit`, `pairs`).
+    /// Run one scenario only (`lifecycle`, `sweep`, `board`, `audit`, `pairs`, `halls`).
     only: Option<String>,
 }
 
@@ -1065,6 +1065,23 @@ struct Latency {
 
 /// (3) Open loop at `rate`/s over 32 connections; latency from the scheduled send time.
 async fn get_load(addr: SocketAddr, ids: &[String], rate: u64, secs: u64, auth: &str) -> Latency {
+    let paths: Vec<String> = ids
+        .iter()
+        .map(|id| format!("/api/v1/applications/{id}"))
+        .collect();
+    paths_load(addr, &paths, rate, secs, auth).await
+}
+
+/// GETs of `paths` (in turn) in an open loop at `rate`/s over 32
+/// connections; latency from the scheduled send time.
+async fn paths_load(
+    addr: SocketAddr,
+    paths: &[String],
+    rate: u64,
+    secs: u64,
+    auth: &str,
+) -> Latency {
+    let ids = paths;
     let conns = 32usize;
     let auth: Arc<str> = Arc::from(auth);
     let interval = Duration::from_secs_f64(conns as f64 / rate as f64);
@@ -1086,8 +1103,7 @@ async fn get_load(addr: SocketAddr, ids: &[String], rate: u64, secs: u64, auth: 
             while next < end {
                 tokio::time::sleep_until(next.into()).await;
                 let id = &ids[(c + k as usize * conns) % ids.len()];
-                let req =
-                    format!("GET /api/v1/applications/{id} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n");
+                let req = format!("GET {id} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n");
                 let (status, _) = conn.exchange(req.as_bytes()).await;
                 if status != 200 {
                     errors.fetch_add(1, Ordering::Relaxed);
@@ -1270,6 +1286,10 @@ fn main() {
     }
     if args.only.as_deref() == Some("audit") {
         audit_scenario(&args);
+        return;
+    }
+    if args.only.as_deref() == Some("halls") {
+        halls_scenario(&args);
         return;
     }
     if args.only.as_deref() == Some("lifecycle") {
@@ -2532,4 +2552,63 @@ mod tests {
             assert_eq!(proxy.connections(), 1);
         });
     }
+}
+
+/// (13) `--only halls`: the shared service halls' public reads under load on
+/// SQLite — the directory page (`/halls`, six halls with the server-drawn
+/// map), the directory as JSON and the 15-minute circle from varied places —
+/// each in an open loop at 500, 1,000 and 2,000 requests/s.
+fn halls_scenario(args: &Args) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = TestDb::new(Backend::Sqlite);
+    let server = start_server(&db);
+    println!(
+        "machine: {} cores, {}; seconds per step: {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        load_average(),
+        args.seconds
+    );
+    let mut places = Vec::new();
+    for k in 0..200u32 {
+        let lat = 31.60 + f64::from(k % 20) * 0.01;
+        let lng = 113.30 + f64::from(k / 20) * 0.02;
+        places.push(format!(
+            "/api/v1/halls/nearby?lat={lat:.4}&lng={lng:.4}&service=gas&business=pay&mode=walk"
+        ));
+    }
+    let sets: [(&str, Vec<String>); 3] = [
+        ("GET /halls (page)", vec!["/halls".to_owned()]),
+        ("GET /api/v1/halls", vec!["/api/v1/halls".to_owned()]),
+        ("GET /api/v1/halls/nearby", places),
+    ];
+    let mut rows = Vec::new();
+    rt.block_on(async {
+        // Warm-up: the registry loaded, connections open.
+        let _ = paths_load(server.addr, &sets[0].1, 200, 1, "").await;
+        for (name, paths) in &sets {
+            for rate in [500u64, 1_000, 2_000] {
+                let l = paths_load(server.addr, paths, rate, args.seconds, "").await;
+                rows.push(vec![
+                    (*name).to_owned(),
+                    format!("{rate}/s"),
+                    format!("{:.0}/s", l.achieved_rate),
+                    format!("{:.2}", ms(l.p50)),
+                    format!("{:.2}", ms(l.p99)),
+                    format!("{:.2}", ms(l.max)),
+                    l.errors.to_string(),
+                ]);
+            }
+        }
+    });
+    print_table(
+        &[
+            "read", "offered", "done", "p50 ms", "p99 ms", "max ms", "errors",
+        ],
+        rows,
+    );
 }
