@@ -18,6 +18,7 @@ pub use types::{
     Services, WaterBusinessType, WaterDetails,
 };
 pub use uscc::{USCC_ALPHABET, USCC_LEN, uscc_char_value, uscc_check_char, uscc_is_valid};
+pub(crate) use validate::phone_is_valid;
 pub use validate::{
     Correction, MAX_ERRORS, check_selection, two_years_after, validate_application,
     validate_correction,

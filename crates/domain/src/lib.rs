@@ -12,6 +12,7 @@
 //! - [`text`]: the one text-cleaning rule and the table of text lengths.
 //! - [`lockout`]: login throttling per account and client address.
 //! - [`identity`]: enterprise claims (企业认证) and who decides them.
+//! - [`counter`]: the one window: consultations, queue tickets, ratings (好差评).
 //!
 //! The `openapi` feature derives the OpenAPI schemas (utoipa) of the types the
 //! API answers with; without it the domain depends on no API library.
@@ -24,6 +25,7 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod contact;
+pub mod counter;
 pub mod form;
 pub mod identity;
 pub mod lockout;
