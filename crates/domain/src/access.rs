@@ -294,8 +294,8 @@ pub enum Capability {
     /// tickets, ratings given at the window (the hall's clerks).
     WorkCounter,
     /// Follow-ups of consultations and bad ratings (咨询回复、差评整改): a
-    /// unit's operators answer theirs; supervisors and administrators read
-    /// them all.
+    /// unit's operators answer theirs; a hall's clerks read those arisen at
+    /// the hall; supervisors and administrators read them all.
     FollowUps,
 }
 
@@ -487,6 +487,7 @@ impl Subject {
             Capability::WorkCounter => self.has_role(Role::Clerk),
             Capability::FollowUps => {
                 self.has_role(Role::Operator)
+                    || self.has_role(Role::Clerk)
                     || self.has_role(Role::Supervisor)
                     || self.has_role(Role::Admin)
                     || self.has_scope(|s| {

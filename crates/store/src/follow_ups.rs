@@ -178,10 +178,10 @@ pub fn of_application(
 /// Which follow-ups a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct FollowUpFilter {
-    /// Only these units' (`None`: every unit's).
+    /// Only these units' and those arisen at `halls` (`None`: every one).
     pub units: Option<Vec<String>>,
-    /// Only those arisen at these halls (`None`: any).
-    pub halls: Option<Vec<String>>,
+    /// With `units`: also those arisen at these halls.
+    pub halls: Vec<String>,
     pub status: Option<FollowUpStatus>,
     pub kind: Option<FollowUpKind>,
     /// 1-based page of `per_page`.
@@ -201,13 +201,7 @@ pub fn list(
 ) -> Result<(Vec<FollowUp>, bool), StoreError> {
     let mut sql = format!("SELECT {COLUMNS} FROM follow_ups WHERE 1 = 1");
     let mut args: Vec<Value> = Vec::new();
-    fn within(column: &str, values: &Option<Vec<String>>, args: &mut Vec<Value>) -> String {
-        let Some(values) = values else {
-            return String::new();
-        };
-        if values.is_empty() {
-            return " AND 1 = 0".to_owned();
-        }
+    fn marks(values: &[String], args: &mut Vec<Value>) -> String {
         let marks: Vec<String> = values
             .iter()
             .map(|v| {
@@ -215,10 +209,22 @@ pub fn list(
                 format!("${}", args.len())
             })
             .collect();
-        format!(" AND {column} IN ({})", marks.join(", "))
+        marks.join(", ")
     }
-    sql.push_str(&within("unit_code", &f.units, &mut args));
-    sql.push_str(&within("hall", &f.halls, &mut args));
+    if let Some(units) = &f.units {
+        let mut any = Vec::new();
+        if !units.is_empty() {
+            any.push(format!("unit_code IN ({})", marks(units, &mut args)));
+        }
+        if !f.halls.is_empty() {
+            any.push(format!("hall IN ({})", marks(&f.halls, &mut args)));
+        }
+        if any.is_empty() {
+            sql.push_str(" AND 1 = 0");
+        } else {
+            sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+        }
+    }
     if let Some(s) = f.status {
         args.push(s.as_str().into());
         sql.push_str(&format!(" AND status = ${}", args.len()));

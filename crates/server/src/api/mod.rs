@@ -13,6 +13,9 @@ pub mod approvals;
 pub mod board;
 pub mod reminders;
 
+pub mod counter;
+pub mod ratings;
+
 pub mod work_orders;
 
 use crate::AppState;
@@ -73,6 +76,18 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         settings::get_api,
         settings::put_api,
         board::get_board,
+        counter::post_consultation,
+        counter::list_consultations,
+        counter::get_consultation,
+        counter::post_ticket,
+        counter::get_queue,
+        counter::post_call,
+        counter::post_finish,
+        ratings::post_rating,
+        ratings::get_rating,
+        ratings::list_follow_ups,
+        ratings::get_follow_up,
+        ratings::post_response,
         calendar_day,
         calendar_deadline
     ),
@@ -109,7 +124,16 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::app::board::PeriodView,
         crate::app::board::FilterView,
         DayInfo,
-        Deadline
+        Deadline,
+        crate::app::counter::ConsultationView,
+        crate::app::counter::CustomerView,
+        crate::app::counter::TicketView,
+        crate::app::counter::QueueView,
+        crate::app::counter::CallView,
+        counter::ConsultationList,
+        crate::app::follow_ups::FollowUpView,
+        crate::app::ratings::RatingView,
+        ratings::FollowUpList
     ))
 )]
 pub struct ApiDoc;
@@ -178,6 +202,32 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(work_orders::post_action),
         )
         .route("/api/v1/board", get(board::get_board))
+        .route(
+            "/api/v1/consultations",
+            get(counter::list_consultations).post(counter::post_consultation),
+        )
+        .route("/api/v1/consultations/{id}", get(counter::get_consultation))
+        .route(
+            "/api/v1/halls/{hall}/tickets",
+            axum::routing::post(counter::post_ticket),
+        )
+        .route("/api/v1/halls/{hall}/queue", get(counter::get_queue))
+        .route(
+            "/api/v1/halls/{hall}/queue/call",
+            axum::routing::post(counter::post_call),
+        )
+        .route(
+            "/api/v1/tickets/{id}/finish",
+            axum::routing::post(counter::post_finish),
+        )
+        .route("/api/v1/ratings", axum::routing::post(ratings::post_rating))
+        .route("/api/v1/ratings/{id}", get(ratings::get_rating))
+        .route("/api/v1/follow-ups", get(ratings::list_follow_ups))
+        .route("/api/v1/follow-ups/{id}", get(ratings::get_follow_up))
+        .route(
+            "/api/v1/follow-ups/{id}/response",
+            axum::routing::post(ratings::post_response),
+        )
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))
 }

@@ -21,3 +21,6 @@ pub mod notifications;
 pub mod reminders;
 pub mod settings;
 pub mod workorders;
+pub mod counter;
+pub mod follow_ups;
+pub mod ratings;
