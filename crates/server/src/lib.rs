@@ -256,6 +256,9 @@ pub fn router(state: AppState) -> Router {
         .merge(web::deliveries::routes())
         .merge(web::board::routes())
         .merge(web::identity::routes())
+        .merge(web::counter::routes())
+        .merge(web::follow_ups::routes())
+        .merge(web::ratings::routes())
         .fallback(no_such_path)
         .with_state(state)
         .layer(axum::middleware::from_fn(|req, next| {

@@ -536,3 +536,12 @@ pub async fn of_application(
         })
         .await?)
 }
+
+/// The ratings given at a hall's windows today (city time), the latest first.
+pub async fn window_today(state: &AppState, hall: String) -> Result<Vec<Rating>, Error> {
+    let day = local_day(state.now_ms(), state.offset);
+    Ok(state
+        .store
+        .read(move |c| ratings::of_hall_day(c, &hall, &day, 500))
+        .await?)
+}
