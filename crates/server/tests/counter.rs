@@ -75,7 +75,7 @@ fn consultation(unit: Option<&str>) -> Value {
 async fn a_consultations_follow_up_warns_falls_overdue_and_is_answered(backend: Backend) {
     let app = TestApp::at_time(backend, TUESDAY).await;
     let clerk = app.signed_in("clerk.zhou", &["clerk:hall-01"]).await;
-    let water = app.signed_in("water.op", &["operator:sz-water"]).await;
+    app.account("water.op", &["operator:sz-water"]).await;
     app.account("water.op2", &["operator:sz-water"]).await;
     app.account("power.op", &["operator:sz-power"]).await;
     app.account("lead.sup", &["supervisor"]).await;
@@ -130,7 +130,9 @@ async fn a_consultations_follow_up_warns_falls_overdue_and_is_answered(backend: 
     assert_eq!(arrived[0].1, "咨询待回复：随州市水务集团");
 
     // The warning: not a second early, exactly at 17:22:30, once.
+    // (Sessions end after 30 idle minutes: sign in again after each jump.)
     app.set_time("2026-12-01T17:22:29+08:00");
+    let mut water = app.login("water.op", PASSWORD).await;
     app.sweep().await;
     assert_eq!(app.get_as(&water, &format!("/api/v1/follow-ups/{fid}")).await.json()["level"], "normal");
     app.set_time("2026-12-01T17:22:30+08:00");
@@ -150,6 +152,8 @@ async fn a_consultations_follow_up_warns_falls_overdue_and_is_answered(backend: 
     app.sweep().await;
     app.set_time("2026-12-02T11:00:00+08:00");
     app.sweep().await;
+    water = app.login("water.op", PASSWORD).await;
+    let clerk = app.login("clerk.zhou", PASSWORD).await;
     let overdue = told(&app, "follow_up_level_overdue").await;
     assert_eq!(usernames(&overdue), ["lead.sup", "water.op", "water.op2"]);
     assert_eq!(
@@ -304,6 +308,7 @@ async fn queue_tickets_are_numbered_per_hall_and_day_with_their_times(backend: B
     }
     // The next day starts at 1 again.
     app.set_time("2026-12-02T08:30:00+08:00");
+    let one = app.login("clerk.one", PASSWORD).await;
     assert_eq!(take(&one, "hall-01", "query").await["label"], "D001");
     let times = app
         .read(|c| onestop_store::queue::daily_times(c, "2026-12-01", "2026-12-02"))
@@ -357,7 +362,7 @@ async fn a_bad_rating_opens_a_follow_up_the_unit_answers(backend: Backend) {
     let ent = app
         .signed_in("ent.a", &[&format!("applicant:{USCC}")])
         .await;
-    let water = app.signed_in("water.op", &["operator:sz-water"]).await;
+    app.account("water.op", &["operator:sz-water"]).await;
     let power = app.signed_in("power.op", &["operator:sz-power"]).await;
     let filed = filed(&app).await;
     let id = id_of(&filed);
@@ -405,7 +410,7 @@ async fn a_bad_rating_opens_a_follow_up_the_unit_answers(backend: Backend) {
     assert_eq!(f["application_id"], id.as_str());
     // Two working days from Tuesday 10:00: Thursday 10:00, warning at 75 %.
     assert_eq!(f["due_at"], "2026-12-03T10:00:00+08:00");
-    assert_eq!(f["warn_at"], "2026-12-02T15:15:00+08:00");
+    assert_eq!(f["warn_at"], "2026-12-02T15:45:00+08:00");
     let fid = id_of(f);
     let arrived = told(&app, "follow_up_new").await;
     assert_eq!(usernames(&arrived), ["water.op"]);
@@ -427,6 +432,8 @@ async fn a_bad_rating_opens_a_follow_up_the_unit_answers(backend: Backend) {
     let res = app.as_session(&power).post(&path, &body).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     app.set_time("2026-12-02T09:00:00+08:00");
+    let water = app.login("water.op", PASSWORD).await;
+    let ent = app.login("ent.a", PASSWORD).await;
     let res = app.as_session(&water).post(&path, &body).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["late"], false);
