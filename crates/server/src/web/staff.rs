@@ -1061,6 +1061,8 @@ fn order_row_view(
 struct WorkbenchPage {
     nav: Nav,
     own_units: String,
+    /// The unit's follow-ups waiting for an answer (回复事项).
+    follow_ups: i64,
     rows: Vec<OrderRowView>,
     stages: Vec<Opt>,
     levels: Vec<Opt>,
@@ -1114,8 +1116,13 @@ async fn workbench(
         ("sort", sort_code),
     ];
     let own = own_unit_names(&state, &caller);
+    let follow_ups = match crate::app::follow_ups::open_for_units(&state, &caller).await {
+        Ok(n) => n,
+        Err(e) => return failure_page(e),
+    };
     render(&caller, StatusCode::OK, |nav, _| WorkbenchPage {
         nav,
+        follow_ups,
         own_units: list(&own),
         next: pager.next("/workbench", &filters, &found),
         rows: found.items,
