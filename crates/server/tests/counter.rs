@@ -464,6 +464,40 @@ async fn a_bad_rating_opens_a_follow_up_the_unit_answers(backend: Backend) {
         .await;
     let w = by_unit.iter().find(|s| s.code == "sz-water").unwrap();
     assert_eq!((w.total(), w.bad(), w.rate()), (1, 1, Some(0.0)));
+    // The board and its export: per unit, its ratings and its follow-ups
+    // answered on time.
+    let sup = app.signed_in("lead.sup", &["supervisor"]).await;
+    let q = "from=2026-12-01&to=2026-12-02";
+    let board = app.get_as(&sup, &format!("/api/v1/board?{q}")).await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.text());
+    let board = board.json();
+    let water = board["window"]["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"]["code"] == "sz-water")
+        .unwrap()
+        .clone();
+    assert_eq!(water["ratings"], 1);
+    assert_eq!(water["bad"], 1);
+    assert_eq!(water["satisfaction_rate"], 0.0);
+    assert_eq!(water["follow_ups_answered"], 1);
+    assert_eq!(water["follow_ups_late"], 0);
+    assert_eq!(water["follow_ups_on_time_rate"], 1.0);
+    assert_eq!(board["window"]["satisfaction"]["ratings"], 1);
+    let page = app.ok_page_as(&sup, &format!("/board?{q}")).await;
+    assert_has(&page, &["一窗受理与服务评价", "按时回复率", "0.0%"]);
+    let export = app.get_as(&sup, &format!("/board/export.xlsx?{q}")).await;
+    assert_eq!(export.status, StatusCode::OK);
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(export.body.to_vec())).expect("a workbook");
+    let mut strings = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("xl/sharedStrings.xml").unwrap(),
+        &mut strings,
+    )
+    .unwrap();
+    assert_has(&strings, &["一窗受理与好差评", "按时回复率", "随州市水务集团"]);
 }
 
 async fn good_ratings_open_nothing_and_ratings_are_checked(backend: Backend) {

@@ -659,6 +659,203 @@ pub async fn search(state: &AppState, caller: &Caller, s: &CounterSearch) -> Res
     })
 }
 
+// ───────────────────────────── the board's figures ─────────────────────────────
+
+/// Consultations about one service over a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ServiceConsultations {
+    pub service: String,
+    pub consultations: i64,
+}
+
+/// Ratings over a period: by level, and the share satisfied (基本满意 and
+/// better).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Satisfaction {
+    pub ratings: i64,
+    pub satisfied: i64,
+    /// 不满意 or worse.
+    pub bad: i64,
+    /// `satisfied / ratings`, absent without ratings.
+    pub satisfaction_rate: Option<f64>,
+    /// Mean score, 5 (非常满意) to 1 (非常不满意), absent without ratings.
+    pub average_score: Option<f64>,
+}
+
+fn satisfaction(s: Option<&onestop_store::ratings::Satisfaction>) -> Satisfaction {
+    match s {
+        None => Satisfaction::default(),
+        Some(s) => Satisfaction {
+            ratings: s.total(),
+            satisfied: s.satisfied(),
+            bad: s.bad(),
+            satisfaction_rate: s.rate(),
+            average_score: s.average(),
+        },
+    }
+}
+
+/// One hall's window over a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HallFigures {
+    pub hall: String,
+    pub consultations: i64,
+    /// Queue tickets taken, called, served and missed.
+    pub tickets: i64,
+    pub served: i64,
+    pub missed: i64,
+    /// Mean whole minutes from taking a ticket to being called, and at
+    /// the counter (absent when none).
+    pub average_wait_minutes: Option<i64>,
+    pub average_service_minutes: Option<i64>,
+    #[serde(flatten)]
+    pub satisfaction: Satisfaction,
+}
+
+/// One unit's ratings and follow-ups over a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UnitWindowFigures {
+    pub unit: onestop_domain::application::UnitRef,
+    #[serde(flatten)]
+    pub satisfaction: Satisfaction,
+    /// Follow-ups (consultations and bad ratings) answered in the period,
+    /// of them after the deadline, and those due in it still open past it.
+    pub follow_ups_answered: i64,
+    pub follow_ups_late: i64,
+    pub follow_ups_overdue_open: i64,
+    /// `(answered − late) / (answered + overdue open)`, absent when none.
+    pub follow_ups_on_time_rate: Option<f64>,
+}
+
+/// The window's figures for the board and its export (一窗受理与好差评).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WindowFigures {
+    /// Consultations by service, in the city's order (the service filter
+    /// applies).
+    pub consultations: Vec<ServiceConsultations>,
+    /// Per hall, by code.
+    pub halls: Vec<HallFigures>,
+    /// Per utility the board lists.
+    pub units: Vec<UnitWindowFigures>,
+    /// Every rating of the period, whoever it concerns.
+    pub satisfaction: Satisfaction,
+}
+
+/// The window's figures from `from` to `to` (city dates, inclusive) for
+/// `units` (the board's utilities), consultations of `service` only when
+/// given. Halls are not tied to districts until the hall registry is: the
+/// district filter does not narrow them.
+pub async fn figures(
+    state: &AppState,
+    from: time::Date,
+    to: time::Date,
+    service: Option<String>,
+    units: Vec<String>,
+) -> Result<WindowFigures, Error> {
+    let day = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day());
+    let (from_day, to_day) = (day(from), day(to));
+    let ms = |d: time::Date| timefmt::to_ms(d.midnight().assume_offset(state.offset));
+    let (from_ms, to_ms) = (ms(from), ms(to + time::Duration::days(1)));
+    let now_ms = state.now_ms();
+    let (consulted, times, by_unit, by_hall, follow_ups) = state
+        .store
+        .read(move |c| {
+            Ok((
+                consultations::daily_by_service(c, &from_day, &to_day, service.as_deref())?,
+                queue::daily_times(c, &from_day, &to_day)?,
+                onestop_store::ratings::satisfaction_by_unit(c, &from_day, &to_day)?,
+                onestop_store::ratings::satisfaction_by_hall(c, &from_day, &to_day)?,
+                onestop_store::follow_ups::on_time_by_unit(c, from_ms, to_ms, now_ms)?,
+            ))
+        })
+        .await?;
+    let config = &state.config;
+    let consultations = config
+        .services
+        .iter()
+        .map(|s| ServiceConsultations {
+            service: s.code.clone(),
+            consultations: consulted
+                .iter()
+                .filter(|d| d.service == s.code)
+                .map(|d| d.count)
+                .sum(),
+        })
+        .filter(|s| s.consultations > 0)
+        .collect();
+    let mut hall_codes: Vec<String> = Vec::new();
+    for h in consulted
+        .iter()
+        .map(|d| &d.hall)
+        .chain(times.iter().map(|t| &t.hall))
+        .chain(by_hall.iter().map(|s| &s.code).filter(|c| !c.is_empty()))
+    {
+        if !hall_codes.contains(h) {
+            hall_codes.push(h.clone());
+        }
+    }
+    hall_codes.sort();
+    let halls = hall_codes
+        .into_iter()
+        .map(|h| {
+            let t: Vec<&queue::DayTimes> = times.iter().filter(|t| t.hall == h).collect();
+            let sum = |f: fn(&queue::DayTimes) -> i64| t.iter().map(|x| f(x)).sum::<i64>();
+            let (called, served) = (sum(|x| x.called), sum(|x| x.served));
+            HallFigures {
+                consultations: consulted
+                    .iter()
+                    .filter(|d| d.hall == h)
+                    .map(|d| d.count)
+                    .sum(),
+                tickets: sum(|x| x.taken),
+                served,
+                missed: sum(|x| x.missed),
+                average_wait_minutes: (called > 0).then(|| sum(|x| x.wait_seconds) / called / 60),
+                average_service_minutes: (served > 0)
+                    .then(|| sum(|x| x.service_seconds) / served / 60),
+                satisfaction: satisfaction(by_hall.iter().find(|s| s.code == h)),
+                hall: h,
+            }
+        })
+        .collect();
+    let units = units
+        .iter()
+        .map(|u| {
+            let f: Vec<&onestop_store::follow_ups::OnTime> =
+                follow_ups.iter().filter(|f| &f.unit_code == u).collect();
+            let answered: i64 = f.iter().map(|x| x.answered).sum();
+            let late: i64 = f.iter().map(|x| x.late).sum();
+            let open: i64 = f.iter().map(|x| x.overdue_open).sum();
+            UnitWindowFigures {
+                unit: onestop_domain::application::UnitRef {
+                    code: u.clone(),
+                    name: config
+                        .unit(u)
+                        .map_or_else(|| u.clone(), |x| x.name.clone()),
+                },
+                satisfaction: satisfaction(by_unit.iter().find(|s| &s.code == u)),
+                follow_ups_answered: answered,
+                follow_ups_late: late,
+                follow_ups_overdue_open: open,
+                follow_ups_on_time_rate: (answered + open > 0)
+                    .then(|| (answered - late) as f64 / (answered + open) as f64),
+            }
+        })
+        .collect();
+    let mut all = onestop_store::ratings::Satisfaction::default();
+    for s in &by_unit {
+        for (i, n) in s.by_score.iter().enumerate() {
+            all.by_score[i] += n;
+        }
+    }
+    Ok(WindowFigures {
+        consultations,
+        halls,
+        units,
+        satisfaction: satisfaction(Some(&all)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
