@@ -100,8 +100,11 @@ async fn a_clerk_logs_a_consultation_the_unit_answers(backend: Backend) {
     b.tick("#consultation-form input[name=services][value=water]")
         .await;
     b.fill("#f-c-topic", "新建厂房临时用水如何办理").await;
-    b.fill("#f-c-answer", "已说明临时用水可一表申请；水压问题需水务集团答复。")
-        .await;
+    b.fill(
+        "#f-c-answer",
+        "已说明临时用水可一表申请；水压问题需水务集团答复。",
+    )
+    .await;
     b.click("#consultation-form details summary").await;
     b.fill("#f-c-name", "随州市示例商贸有限公司").await;
     b.fill("#f-c-phone", "13800001111").await;
@@ -119,7 +122,9 @@ async fn a_clerk_logs_a_consultation_the_unit_answers(backend: Backend) {
     b.click_to_next_page("#consultation-form button[type=submit]")
         .await;
     b.check(
-        b.text("#done-notice").await.contains("已转负责单位限时回复"),
+        b.text("#done-notice")
+            .await
+            .contains("已转负责单位限时回复"),
         "no confirmation of the consultation",
     )
     .await;
@@ -202,9 +207,7 @@ async fn completed_application(server: &RunningServer) -> String {
         .await
         .expect("submitted")
     {
-        onestop_server::app::applications::Submitted::Created { application, .. } => {
-            application.id
-        }
+        onestop_server::app::applications::Submitted::Created { application, .. } => application.id,
         onestop_server::app::applications::Submitted::Replayed(_) => unreachable!(),
     };
     let i = id.clone();
@@ -247,7 +250,9 @@ async fn an_enterprise_rates_an_application_dissatisfied_and_reads_the_answer(ba
     // Without the unit, the form names the field and keeps the comment.
     b.click_to_next_page("#rate button[type=submit]").await;
     b.check(
-        b.text("#e-rating-unit").await.contains("请选择不满意所针对的单位")
+        b.text("#e-rating-unit")
+            .await
+            .contains("请选择不满意所针对的单位")
             && b.value("#f-rating-comment").await == "接入比约定晚了两天，也没有提前告知。",
         "the missing unit is not named beside its field, or the comment is lost",
     )
@@ -281,11 +286,16 @@ async fn an_enterprise_rates_an_application_dissatisfied_and_reads_the_answer(ba
     )
     .await;
     fits(&b, "the follow-up at 1280 px").await;
-    b.fill("#f-response", "已核实，因管材到货延误；已向贵单位致歉并完善提前告知流程。")
-        .await;
+    b.fill(
+        "#f-response",
+        "已核实，因管材到货延误；已向贵单位致歉并完善提前告知流程。",
+    )
+    .await;
     b.click_to_next_page("#answer button[type=submit]").await;
     b.check(
-        b.text("#follow-up-response").await.contains("已向贵单位致歉"),
+        b.text("#follow-up-response")
+            .await
+            .contains("已向贵单位致歉"),
         "the answer is not shown on the follow-up",
     )
     .await;

@@ -39,7 +39,10 @@ impl RatingLevel {
     }
 
     pub fn from_score(score: i64) -> Option<RatingLevel> {
-        RatingLevel::ALL.iter().copied().find(|l| l.score() == score)
+        RatingLevel::ALL
+            .iter()
+            .copied()
+            .find(|l| l.score() == score)
     }
 
     /// 不满意 or worse: the unit concerned owes a written answer (差评整改).
@@ -690,7 +693,10 @@ mod tests {
             ]
         );
         let e = validate_rating(&RatingDraft::default(), &config()).unwrap_err();
-        assert_eq!((e[0].field.as_str(), e[0].code), ("level", FieldCode::Required));
+        assert_eq!(
+            (e[0].field.as_str(), e[0].code),
+            ("level", FieldCode::Required)
+        );
     }
 
     #[test]

@@ -134,11 +134,19 @@ async fn a_consultations_follow_up_warns_falls_overdue_and_is_answered(backend: 
     app.set_time("2026-12-01T17:22:29+08:00");
     let mut water = app.login("water.op", PASSWORD).await;
     app.sweep().await;
-    assert_eq!(app.get_as(&water, &format!("/api/v1/follow-ups/{fid}")).await.json()["level"], "normal");
+    assert_eq!(
+        app.get_as(&water, &format!("/api/v1/follow-ups/{fid}"))
+            .await
+            .json()["level"],
+        "normal"
+    );
     app.set_time("2026-12-01T17:22:30+08:00");
     app.sweep().await;
     app.sweep().await;
-    let f = app.get_as(&water, &format!("/api/v1/follow-ups/{fid}")).await.json();
+    let f = app
+        .get_as(&water, &format!("/api/v1/follow-ups/{fid}"))
+        .await
+        .json();
     assert_eq!(f["level"], "warning");
     let warned = told(&app, "follow_up_level_warning").await;
     assert_eq!(usernames(&warned), ["water.op", "water.op2"]);
@@ -161,8 +169,11 @@ async fn a_consultations_follow_up_warns_falls_overdue_and_is_answered(backend: 
         ["follow_up_opened", "level_warning", "level_overdue"]
     );
     // The inbox lists it, with the time it fell due.
-    let inbox = app.get_as(&water, "/api/v1/follow-ups?status=open").await.json();
-    assert_eq!(item_ids(&inbox), [fid.clone()]);
+    let inbox = app
+        .get_as(&water, "/api/v1/follow-ups?status=open")
+        .await
+        .json();
+    assert_eq!(item_ids(&inbox), std::slice::from_ref(&fid));
     let page = app.ok_page_as(&water, "/follow-ups").await;
     assert_has(&page, &["新建厂房用水用电如何报装", "已超期"]);
 
@@ -194,7 +205,10 @@ async fn a_consultations_follow_up_warns_falls_overdue_and_is_answered(backend: 
     assert_eq!(done["answered_at"], "2026-12-02T11:00:00+08:00");
     let twice = app
         .as_session(&water)
-        .post(&path, json!({"response": "再答", "version": done["version"]}))
+        .post(
+            &path,
+            json!({"response": "再答", "version": done["version"]}),
+        )
         .await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
     assert_eq!(twice.json()["error"]["code"], "invalid_transition");
@@ -235,7 +249,10 @@ async fn queue_tickets_are_numbered_per_hall_and_day_with_their_times(backend: B
         );
         let app = &app;
         async move {
-            let res = app.as_session(&s).post(&path, json!({ "kind": kind })).await;
+            let res = app
+                .as_session(&s)
+                .post(&path, json!({ "kind": kind }))
+                .await;
             assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
             res.json()
         }
@@ -277,10 +294,16 @@ async fn queue_tickets_are_numbered_per_hall_and_day_with_their_times(backend: B
     assert_eq!(second["called"]["waited_minutes"], 15);
     let bad = app
         .as_session(&one)
-        .post("/api/v1/halls/hall-01/queue/call", json!({"counter": 100, "kind": "dance"}))
+        .post(
+            "/api/v1/halls/hall-01/queue/call",
+            json!({"counter": 100, "kind": "dance"}),
+        )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_fields_include(&bad, &[("counter", "out_of_range"), ("kind", "unknown_value")]);
+    assert_fields_include(
+        &bad,
+        &[("counter", "out_of_range"), ("kind", "unknown_value")],
+    );
     app.set_time("2026-12-01T09:20:00+08:00");
     let q = app.get_as(&one, "/api/v1/halls/hall-01/queue").await.json();
     assert_eq!(q["taken"], 3);
@@ -292,14 +315,22 @@ async fn queue_tickets_are_numbered_per_hall_and_day_with_their_times(backend: B
     assert_eq!(q["average_service_minutes"], 5);
     // A ticket not there is missed; an ended one cannot end again.
     let path = format!("/api/v1/tickets/{}/finish", id_of(&b));
-    let missed = app.as_session(&one).post(&path, json!({"outcome": "missed"})).await;
+    let missed = app
+        .as_session(&one)
+        .post(&path, json!({"outcome": "missed"}))
+        .await;
     assert_eq!(missed.json()["status"], "missed");
-    let again = app.as_session(&one).post(&path, json!({"outcome": "served"})).await;
+    let again = app
+        .as_session(&one)
+        .post(&path, json!({"outcome": "served"}))
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     // Another hall's clerk sees nothing of this hall.
     for res in [
         app.get_as(&two, "/api/v1/halls/hall-01/queue").await,
-        app.as_session(&two).post(&path, json!({"outcome": "missed"})).await,
+        app.as_session(&two)
+            .post(&path, json!({"outcome": "missed"}))
+            .await,
         app.as_session(&two)
             .post("/api/v1/halls/hall-01/tickets", json!({"kind": "pay"}))
             .await,
@@ -318,7 +349,12 @@ async fn queue_tickets_are_numbered_per_hall_and_day_with_their_times(backend: B
         .find(|t| t.day == "2026-12-01" && t.hall == "hall-01")
         .unwrap();
     assert_eq!(
-        (first_day.taken, first_day.called, first_day.served, first_day.missed),
+        (
+            first_day.taken,
+            first_day.called,
+            first_day.served,
+            first_day.missed
+        ),
         (3, 2, 1, 1)
     );
     assert_eq!(first_day.wait_seconds, 25 * 60);
@@ -418,7 +454,10 @@ async fn a_bad_rating_opens_a_follow_up_the_unit_answers(backend: Backend) {
     // Once per unit and rater.
     let twice = app
         .as_session(&ent)
-        .post("/api/v1/ratings", rate("very_dissatisfied", Some("sz-water")))
+        .post(
+            "/api/v1/ratings",
+            rate("very_dissatisfied", Some("sz-water")),
+        )
         .await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
     assert_eq!(twice.json()["error"]["code"], "already_rated");
@@ -438,10 +477,7 @@ async fn a_bad_rating_opens_a_follow_up_the_unit_answers(backend: Backend) {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["late"], false);
     let back = told(&app, "follow_up_answered").await;
-    assert_eq!(
-        back,
-        [("ent.a".to_owned(), "您的评价已有回复".to_owned())]
-    );
+    assert_eq!(back, [("ent.a".to_owned(), "您的评价已有回复".to_owned())]);
     // The enterprise reads the answer with its rating, on its page too.
     let read = app
         .get_as(&ent, &format!("/api/v1/ratings/{}", id_of(&r)))
@@ -454,7 +490,11 @@ async fn a_bad_rating_opens_a_follow_up_the_unit_answers(backend: Backend) {
     let page = app.ok_page_as(&ent, &format!("/applications/{id}")).await;
     assert_has(
         &page,
-        &["不满意", "接入时间比约定晚了两天", "已向企业致歉，并调整了接入排期流程"],
+        &[
+            "不满意",
+            "接入时间比约定晚了两天",
+            "已向企业致歉，并调整了接入排期流程",
+        ],
     );
     let kinds: Vec<String> = app.events(&id).await.into_iter().map(|e| e.kind).collect();
     assert!(kinds.contains(&"rating_answered".to_owned()), "{kinds:?}");
@@ -497,7 +537,10 @@ async fn a_bad_rating_opens_a_follow_up_the_unit_answers(backend: Backend) {
         &mut strings,
     )
     .unwrap();
-    assert_has(&strings, &["一窗受理与好差评", "按时回复率", "随州市水务集团"]);
+    assert_has(
+        &strings,
+        &["一窗受理与好差评", "按时回复率", "随州市水务集团"],
+    );
 }
 
 async fn good_ratings_open_nothing_and_ratings_are_checked(backend: Backend) {
@@ -628,7 +671,10 @@ async fn other_halls_and_units_see_nothing(backend: Backend) {
     // The unit it concerns, the hall and the supervisors see it.
     for s in [&water, &clerk, &sup] {
         assert_eq!(app.get_as(s, &follow_up_path).await.status, StatusCode::OK);
-        assert_eq!(app.get_as(s, &consultation_path).await.status, StatusCode::OK);
+        assert_eq!(
+            app.get_as(s, &consultation_path).await.status,
+            StatusCode::OK
+        );
     }
     // A supervisor may read but not answer; nor may the hall.
     for s in [&sup, &clerk] {
@@ -649,11 +695,16 @@ async fn other_halls_and_units_see_nothing(backend: Backend) {
             .status,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(app.get_as(&water, "/counter").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get_as(&water, "/counter").await.status,
+        StatusCode::FORBIDDEN
+    );
     // Another hall's list of today is its own.
     let list = app.get_as(&other, "/api/v1/consultations").await.json();
     assert_eq!(list["items"], json!([]));
-    let res = app.get_as(&other, "/api/v1/consultations?hall=hall-01").await;
+    let res = app
+        .get_as(&other, "/api/v1/consultations?hall=hall-01")
+        .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
 
@@ -688,7 +739,16 @@ async fn the_window_pages_work_and_keep_what_was_typed(backend: Backend) {
     let clerk = app.signed_in("clerk.zhou", &["clerk:hall-01"]).await;
     let water = app.signed_in("water.op", &["operator:sz-water"]).await;
     let page = app.ok_page_as(&clerk, "/counter").await;
-    assert_has(&page, &["一窗受理", "咨询登记", "排队叫号", "/apply", "/counter/billing"]);
+    assert_has(
+        &page,
+        &[
+            "一窗受理",
+            "咨询登记",
+            "排队叫号",
+            "/apply",
+            "/counter/billing",
+        ],
+    );
     // A refused consultation comes back with each field's problem and
     // what was typed.
     let refused = app
@@ -708,7 +768,13 @@ async fn the_window_pages_work_and_keep_what_was_typed(backend: Backend) {
         .await;
     assert_has(
         &refused,
-        &["咨询事项至少需要2个字", "联系电话应为11位手机号", "请选择负责回复的单位", "value=\"12345\"", "已答复"],
+        &[
+            "咨询事项至少需要2个字",
+            "联系电话应为11位手机号",
+            "请选择负责回复的单位",
+            "value=\"12345\"",
+            "已答复",
+        ],
     );
     let res = app
         .post_form_as(
@@ -728,7 +794,15 @@ async fn the_window_pages_work_and_keep_what_was_typed(backend: Backend) {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let page = app.ok_page_as(&clerk, "/counter?done=consultation").await;
-    assert_has(&page, &["燃气表更换需要多久", "138****1111", "剩余", "随州市水务集团"]);
+    assert_has(
+        &page,
+        &[
+            "燃气表更换需要多久",
+            "138****1111",
+            "剩余",
+            "随州市水务集团",
+        ],
+    );
     assert!(!page.contains("13800001111"), "the list masks the phone");
     // The queue from the page: take, call, see who waits.
     let res = app

@@ -195,10 +195,7 @@ pub const MAX_PAGE: u32 = 100;
 /// Follow-ups as a unit's inbox shows them: open ones first, the earliest
 /// deadline first; then answered ones, the latest answer first. Returns
 /// the page and whether another follows.
-pub fn list(
-    conn: &mut dyn Conn,
-    f: &FollowUpFilter,
-) -> Result<(Vec<FollowUp>, bool), StoreError> {
+pub fn list(conn: &mut dyn Conn, f: &FollowUpFilter) -> Result<(Vec<FollowUp>, bool), StoreError> {
     let mut sql = format!("SELECT {COLUMNS} FROM follow_ups WHERE 1 = 1");
     let mut args: Vec<Value> = Vec::new();
     fn marks(values: &[String], args: &mut Vec<Value>) -> String {
@@ -387,7 +384,10 @@ pub fn recompute(
     let mut moved = 0;
     for r in &rows {
         let f = from_row(r)?;
-        let stage = f.clock().recompute(clock, share).map_err(StoreError::Calendar)?;
+        let stage = f
+            .clock()
+            .recompute(clock, share)
+            .map_err(StoreError::Calendar)?;
         let (warn, due) = (stage.instants.warn_at_ms, stage.instants.due_at_ms);
         if warn == f.warn_at_ms && due == f.due_at_ms {
             continue;

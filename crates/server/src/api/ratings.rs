@@ -11,7 +11,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use onestop_domain::counter::{FollowUpKind, FollowUpStatus, RatingDraft, RatingLevel, RatingSubject};
+use onestop_domain::counter::{
+    FollowUpKind, FollowUpStatus, RatingDraft, RatingLevel, RatingSubject,
+};
 use onestop_domain::form::{FieldCode, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -13,8 +13,7 @@ use crate::auth::Caller;
 use crate::texts::counter as t;
 use onestop_domain::access::{Capability, Role, mask_phone};
 use onestop_domain::counter::{
-    BusinessKind, ConsultationInput, Customer, FollowUpKind, TicketStatus, local_day,
-    ticket_label,
+    BusinessKind, ConsultationInput, Customer, FollowUpKind, TicketStatus, local_day, ticket_label,
 };
 use onestop_domain::form::{FieldCode, FieldError};
 use onestop_domain::timefmt;
@@ -384,7 +383,11 @@ pub struct QueueView {
 const DAY_TICKETS: u32 = 2_000;
 
 /// The hall's queue of today.
-pub async fn queue(state: &AppState, caller: &Caller, hall: Option<&str>) -> Result<QueueView, Error> {
+pub async fn queue(
+    state: &AppState,
+    caller: &Caller,
+    hall: Option<&str>,
+) -> Result<QueueView, Error> {
     let hall = clerk_hall(caller, hall)?;
     let day = local_day(state.now_ms(), state.offset);
     let (h, d) = (hall.clone(), day.clone());
@@ -393,7 +396,10 @@ pub async fn queue(state: &AppState, caller: &Caller, hall: Option<&str>) -> Res
         .read(move |c| queue::of_day(c, &h, &d, DAY_TICKETS))
         .await?;
     let views: Vec<TicketView> = tickets.iter().map(|tk| ticket_view(state, tk)).collect();
-    let called: Vec<&Ticket> = tickets.iter().filter(|t| t.called_at_ms.is_some()).collect();
+    let called: Vec<&Ticket> = tickets
+        .iter()
+        .filter(|t| t.called_at_ms.is_some())
+        .collect();
     let served: Vec<&Ticket> = tickets
         .iter()
         .filter(|t| t.status == TicketStatus::Served)
@@ -426,9 +432,7 @@ pub async fn queue(state: &AppState, caller: &Caller, hall: Option<&str>) -> Res
         average_service_minutes: average(
             served
                 .iter()
-                .map(|t| {
-                    t.finished_at_ms.unwrap_or_default() - t.called_at_ms.unwrap_or_default()
-                })
+                .map(|t| t.finished_at_ms.unwrap_or_default() - t.called_at_ms.unwrap_or_default())
                 .sum(),
             served.len(),
         ),
@@ -829,9 +833,7 @@ pub async fn figures(
             UnitWindowFigures {
                 unit: onestop_domain::application::UnitRef {
                     code: u.clone(),
-                    name: config
-                        .unit(u)
-                        .map_or_else(|| u.clone(), |x| x.name.clone()),
+                    name: config.unit(u).map_or_else(|| u.clone(), |x| x.name.clone()),
                 },
                 satisfaction: satisfaction(by_unit.iter().find(|s| &s.code == u)),
                 follow_ups_answered: answered,
@@ -865,7 +867,9 @@ mod tests {
         use onestop_domain::form::Lookup;
         assert_eq!(
             CounterSearch::parse("lb202612010001"),
-            Some(CounterSearch::Lookup(Lookup::Number("LB202612010001".into())))
+            Some(CounterSearch::Lookup(Lookup::Number(
+                "LB202612010001".into()
+            )))
         );
         assert_eq!(
             CounterSearch::parse("13800001111"),

@@ -145,7 +145,12 @@ impl Opener {
     /// Opens the follow-up (inside the caller's transaction): its clock
     /// starts now with the configured limit, warning at the configured
     /// share; its history starts; the unit's operators are told.
-    pub fn open(&self, c: &mut dyn Conn, id: &str, o: &Opening<'_>) -> Result<FollowUp, StoreError> {
+    pub fn open(
+        &self,
+        c: &mut dyn Conn,
+        id: &str,
+        o: &Opening<'_>,
+    ) -> Result<FollowUp, StoreError> {
         let cal = StoreError::Calendar;
         let share = self.config.limits.warning_share;
         let budget = self.clock.budget_for_days(self.days(o.kind)).map_err(cal)?;
@@ -228,9 +233,7 @@ impl Opener {
 /// Whether `v` (the caller's application visibility) opens this follow-up:
 /// everything, its unit's, or its hall's.
 pub fn admits(v: &Visibility, f: &FollowUp) -> bool {
-    v.all
-        || v.units.iter().any(|u| *u == f.unit_code)
-        || f.hall.as_ref().is_some_and(|h| v.halls.contains(h))
+    v.all || v.units.contains(&f.unit_code) || f.hall.as_ref().is_some_and(|h| v.halls.contains(h))
 }
 
 /// One follow-up, if the caller may see it (else `None`, as if absent).
@@ -348,22 +351,17 @@ pub async fn answer(
         e.set_allowed(Vec::new());
         return Err(e);
     }
-    let (by, account) = (caller.subject.actor(), caller.account().map(|a| a.id.clone()));
+    let (by, account) = (
+        caller.subject.actor(),
+        caller.account().map(|a| a.id.clone()),
+    );
     let now_ms = state.now_ms();
     let config = state.config.clone();
     let (fid, response, version) = (f.id.clone(), input.response, input.version);
     let answered = state
         .store
         .write(move |c| {
-            if !follow_ups::answer(
-                c,
-                &fid,
-                version,
-                &response,
-                &by,
-                account.as_deref(),
-                now_ms,
-            )? {
+            if !follow_ups::answer(c, &fid, version, &response, &by, account.as_deref(), now_ms)? {
                 return Ok(None);
             }
             let Some(f) = follow_ups::get(c, &fid)? else {
@@ -412,8 +410,8 @@ fn tell_answered(c: &mut dyn Conn, config: &CityConfig, f: &FollowUp) -> Result<
     let response = f.response.as_deref().unwrap_or_default();
     let (rating, level, to) = match f.kind {
         FollowUpKind::Consultation => {
-            let clerk = onestop_store::consultations::get(c, &f.subject_id)?
-                .and_then(|k| k.clerk_account);
+            let clerk =
+                onestop_store::consultations::get(c, &f.subject_id)?.and_then(|k| k.clerk_account);
             (false, String::new(), clerk)
         }
         FollowUpKind::Rating => {

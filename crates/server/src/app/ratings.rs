@@ -14,8 +14,7 @@ use crate::texts::counter as t;
 use onestop_domain::access::{Capability, Role};
 use onestop_domain::application::{ApplicationStatus, OrderStatus, UnitRef};
 use onestop_domain::counter::{
-    FollowUpKind, RatingDraft, RatingInput, RatingLevel, RatingSubject, local_day,
-    validate_rating,
+    FollowUpKind, RatingDraft, RatingInput, RatingLevel, RatingSubject, local_day, validate_rating,
 };
 use onestop_domain::form::{FieldCode, FieldError};
 use onestop_domain::timefmt;
@@ -179,7 +178,11 @@ async fn subject(state: &AppState, caller: &Caller, r: &RatingRequest) -> Result
             else {
                 return Err(Error::NotFound);
             };
-            let units: Vec<String> = app.work_orders.iter().map(|o| o.unit.code.clone()).collect();
+            let units: Vec<String> = app
+                .work_orders
+                .iter()
+                .map(|o| o.unit.code.clone())
+                .collect();
             let facts = crate::app::applications::facts(&app, &units, &[]);
             if !caller
                 .subject
@@ -296,7 +299,10 @@ async fn subject(state: &AppState, caller: &Caller, r: &RatingRequest) -> Result
                 hall: Some(r.subject_id.clone()),
                 origin: crate::texts::fill(
                     t::ORIGIN_HALL,
-                    &[("hall", &crate::app::counter::hall_name(state, &r.subject_id))],
+                    &[(
+                        "hall",
+                        &crate::app::counter::hall_name(state, &r.subject_id),
+                    )],
                 ),
                 units: Vec::new(),
                 default_unit: None,
@@ -468,7 +474,8 @@ pub async fn rate(
 async fn may_read(state: &AppState, caller: &Caller, r: &Rating) -> Result<bool, Error> {
     let v = caller.subject.applications();
     if v.all
-        || r.rater_account.is_some() && r.rater_account.as_deref() == caller.account().map(|a| a.id.as_str())
+        || r.rater_account.is_some()
+            && r.rater_account.as_deref() == caller.account().map(|a| a.id.as_str())
         || r.unit_code.as_ref().is_some_and(|u| v.units.contains(u))
         || r.hall.as_ref().is_some_and(|h| v.halls.contains(h))
     {

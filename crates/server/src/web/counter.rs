@@ -482,7 +482,17 @@ async fn workspace_post(
             match validate_counter(form.get("counter")) {
                 Ok(n) => counter::call_next(&state, &caller, Some(&hall), n, kind)
                     .await
-                    .map(|c| back(&hall, if c.called.is_some() { "called" } else { "nobody" }, "queue")),
+                    .map(|c| {
+                        back(
+                            &hall,
+                            if c.called.is_some() {
+                                "called"
+                            } else {
+                                "nobody"
+                            },
+                            "queue",
+                        )
+                    }),
                 Err(e) => Err(Error::Invalid(e)),
             }
             .map_err(|e| ("call".to_owned(), e))
@@ -496,7 +506,11 @@ async fn workspace_post(
             counter::finish_ticket(&state, &caller, ticket.clone(), outcome)
                 .await
                 .map(|_| {
-                    let done = if outcome == TicketStatus::Missed { "missed" } else { "served" };
+                    let done = if outcome == TicketStatus::Missed {
+                        "missed"
+                    } else {
+                        "served"
+                    };
                     back(&hall, done, "queue")
                 })
                 .map_err(|e| (format!("finish-{ticket}"), e))
@@ -561,7 +575,11 @@ async fn consultation_posted(
         .map_err(err)?;
     Ok(back(
         hall,
-        if follow_up { "follow_up" } else { "consultation" },
+        if follow_up {
+            "follow_up"
+        } else {
+            "consultation"
+        },
         "consultations",
     ))
 }
@@ -676,7 +694,10 @@ async fn status_answer(
         Ok(t) => t,
         Err(e) => return failure_page(e),
     };
-    let hall = counter::halls_of(&caller).into_iter().next().unwrap_or_default();
+    let hall = counter::halls_of(&caller)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let orders = app
         .work_orders
         .iter()
@@ -699,7 +720,13 @@ async fn status_answer(
         answered_at: when_ms(&state, state.now_ms()),
         number: app.number.clone(),
         enterprise: app.form.applicant.name.clone(),
-        services: list(app.form.services.chosen().iter().map(|s| service_name(&state, s))),
+        services: list(
+            app.form
+                .services
+                .chosen()
+                .iter()
+                .map(|s| service_name(&state, s)),
+        ),
         status: app.status.label_zh(),
         submitted: crate::web::staff::when(&state, app.submitted_at),
         orders,

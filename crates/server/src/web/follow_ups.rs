@@ -11,7 +11,9 @@ use crate::texts::counter_page as t;
 use crate::web::counter::{FollowUpLine, follow_up_line};
 use crate::web::form::{PageFields, PageForm, Refused, Spec};
 use crate::web::staff::{Opt, options, page_link, query_map, service_name, unit_name, when_ms};
-use crate::web::{Nav, done_note, failure_page, filters_notice, list, not_found_page, render, respond};
+use crate::web::{
+    Nav, done_note, failure_page, filters_notice, list, not_found_page, render, respond,
+};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -110,7 +112,9 @@ async fn inbox(
         nav,
         rows,
         statuses: options(
-            FollowUpStatus::ALL.iter().map(|s| (s.as_str(), s.label_zh())),
+            FollowUpStatus::ALL
+                .iter()
+                .map(|s| (s.as_str(), s.label_zh())),
             status_code,
         ),
         kinds: options(
@@ -323,7 +327,9 @@ async fn answer_posted(
     form: PageForm<AnswerFields>,
 ) -> Response {
     let response = form.get("response");
-    let version = form.get("version").and_then(|v| v.trim().parse::<i64>().ok());
+    let version = form
+        .get("version")
+        .and_then(|v| v.trim().parse::<i64>().ok());
     let outcome = match AnswerInput::parse(response, version) {
         Ok(input) => follow_ups::answer(&state, &caller, id.clone(), input).await,
         Err(e) => Err(e),

@@ -7,8 +7,8 @@ use crate::app::ratings::{Given, RatingRequest};
 use crate::auth::Caller;
 use crate::web::counter::{FollowUpLine, follow_up_line};
 use crate::web::form::{PageFields, PageForm, Refused, Spec};
-use crate::web::staff::{Opt, unit_name, when_ms};
 use crate::web::not_found_page;
+use crate::web::staff::{Opt, unit_name, when_ms};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -85,7 +85,9 @@ pub(crate) async fn block(
         .iter()
         .filter(|u| {
             !found.iter().any(|(r, _)| {
-                r.unit_code.as_ref() == Some(*u) && r.rater_account.is_some() && r.rater_account == me
+                r.unit_code.as_ref() == Some(*u)
+                    && r.rater_account.is_some()
+                    && r.rater_account == me
             })
         })
         .collect();
@@ -180,12 +182,8 @@ async fn rating_posted(
                     )
                 })
                 .collect();
-            let refused = Refused::of_action(
-                "rating",
-                crate::texts::counter_page::FORM_RATE,
-                typed,
-                &e,
-            );
+            let refused =
+                Refused::of_action("rating", crate::texts::counter_page::FORM_RATE, typed, &e);
             crate::web::staff::application_page(&state, &caller, id, refused, None).await
         }
     }
