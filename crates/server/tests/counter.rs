@@ -287,7 +287,12 @@ async fn queue_tickets_are_numbered_per_hall_and_day_with_their_times(backend: B
     // Counter 3 calls again five minutes later: C001 is served, the next
     // waiting ticket of the kind asked for is called.
     app.set_time("2026-12-01T09:15:00+08:00");
-    let second = call(&one, json!({"counter": "3", "kind": "pay"})).await;
+    let text = app
+        .as_session(&one)
+        .post("/api/v1/halls/hall-01/queue/call", json!({"counter": "3"}))
+        .await;
+    assert_fields_include(&text, &[("counter", "invalid_format")]);
+    let second = call(&one, json!({"counter": 3, "kind": "pay"})).await;
     assert_eq!(second["served"][0]["label"], "C001");
     assert_eq!(second["served"][0]["service_minutes"], 5);
     assert_eq!(second["called"]["label"], "B003");
@@ -839,4 +844,39 @@ async fn the_window_pages_work_and_keep_what_was_typed(backend: Backend) {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let page = app.ok_page_as(&clerk, "/counter").await;
     assert_has(&page, &["已回电，三个工作日内完成"]);
+    // Every page of the window speaks to people: no raw instant, no login,
+    // no code of a record.
+    let fid = id_of(f);
+    for (who, path) in [
+        (&clerk, "/counter".to_owned()),
+        (&water, "/follow-ups".to_owned()),
+        (&water, format!("/follow-ups/{fid}")),
+        (&water, "/workbench".to_owned()),
+    ] {
+        let page = app.ok_page_as(who, &path).await;
+        reads_for_people(&page, &path);
+    }
+}
+
+/// What a page shows in its main part, without tags, for a reader.
+fn reads_for_people(html: &str, path: &str) {
+    let main = html
+        .split_once("<main")
+        .and_then(|(_, m)| m.split_once('>'))
+        .map_or(html, |(_, m)| m);
+    let tags = regex::Regex::new(r"(?s)<script.*?</script>|<[^>]*>").unwrap();
+    let text = tags.replace_all(main, "");
+    let iso = regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}").unwrap();
+    assert!(!iso.is_match(&text), "{path}: a raw instant: {text}");
+    // (Test accounts are named 测试<login>: a name, not a login.)
+    for raw in [
+        "account:",
+        "system:",
+        "sz-water",
+        "follow_up",
+        "consultation",
+        "。。",
+    ] {
+        assert!(!text.contains(raw), "{path} shows {raw:?}: {text}");
+    }
 }

@@ -391,10 +391,10 @@ pub async fn post_call(
     body: JsonObject,
 ) -> Result<Json<CallView>, ApiError> {
     let mut errors = Vec::new();
+    // A JSON number, as documented (text is the pages' business).
     let counter = match body.get("counter") {
         None | Some(Value::Null) => validate_counter(None),
         Some(Value::Number(n)) => validate_counter(Some(&n.to_string())),
-        Some(Value::String(s)) => validate_counter(Some(s)),
         Some(_) => validate_counter(Some("?")),
     }
     .map_err(|e| errors.extend(e))

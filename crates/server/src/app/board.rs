@@ -461,12 +461,7 @@ fn assemble(state: &AppState, p: &BoardParams, period: Period, raw: Raw) -> Boar
         overdue: overdue_rows(state, raw.overdue),
         units: unit_figures(config, &units, &raw.open, &raw.stages),
         trend: trend(period, &raw.stages, &raw.overdue_days),
-        window: crate::app::counter::WindowFigures {
-            consultations: Vec::new(),
-            halls: Vec::new(),
-            units: Vec::new(),
-            satisfaction: Default::default(),
-        },
+        window: Default::default(),
     }
 }
 

@@ -732,7 +732,7 @@ pub struct UnitWindowFigures {
 }
 
 /// The window's figures for the board and its export (一窗受理与好差评).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct WindowFigures {
     /// Consultations by service, in the city's order (the service filter
     /// applies).
