@@ -20,6 +20,7 @@ const HEAT: Staff = ("heat.op", "供热经办", "operator:sz-heat", "Heat-2026-o
 const ZRZY: Staff = ("zrzy.op", "规划审批", "approver:sz-zrzy", "Appr-2026-ok");
 const SUPERVISOR: Staff = ("super.zjj", "督办员", "supervisor:sz-zjj", "Super-2026-ok");
 const ADMIN: Staff = ("admin.li", "李管理", "admin", "Admin-2026-ok");
+const CLERK: Staff = ("window.zhou", "周窗口", "clerk:zd-zwzx", "Hall-2026-ok");
 
 /// An account with one role, its first-login change done.
 async fn account(server: &RunningServer, (username, name, grant, password): Staff<'_>) {
@@ -122,7 +123,7 @@ async fn the_main_pages_have_no_serious_accessibility_problems() {
     let applicant = format!("applicant:{USCC}");
     let (user, name, password) = ENTERPRISE;
     account(&server, (user, name, &applicant, password)).await;
-    for who in [HEAT, ZRZY, SUPERVISOR, ADMIN] {
+    for who in [HEAT, ZRZY, SUPERVISOR, ADMIN, CLERK] {
         account(&server, who).await;
     }
     let id = application(&server).await;
@@ -182,10 +183,31 @@ async fn the_main_pages_have_no_serious_accessibility_problems() {
         .await;
     sign_out(&b).await;
 
+    // The window clerk: the one window, empty and with a consultation
+    // passed on to the heat company, and a refused form.
+    sign_in(&b, &server, CLERK.0, CLERK.3).await;
+    found.page(&b, &server, "/counter").await;
+    b.tick("#consultation-form input[name=services][value=heat]")
+        .await;
+    b.fill("#f-c-topic", "供暖开通时间").await;
+    b.click_to_next_page("#consultation-form button[type=submit]")
+        .await;
+    found.check(&b, "/counter (refused)").await;
+    b.fill("#f-c-answer", "已告知供暖季开通安排。").await;
+    b.tick("#f-c-follow").await;
+    b.select("#f-c-unit", "sz-heat").await;
+    b.click_to_next_page("#consultation-form button[type=submit]")
+        .await;
+    found.check(&b, "/counter (a consultation)").await;
+    sign_out(&b).await;
+
     // The heat company: its workbench and order; it accepts, records 800 m
     // of external works and raises the approval case.
     sign_in(&b, &server, HEAT.0, HEAT.3).await;
     found.page(&b, &server, "/workbench").await;
+    found.page(&b, &server, "/follow-ups").await;
+    b.click_to_next_page("#follow-ups a.staff-number").await;
+    found.check(&b, "/follow-ups/…").await;
     let order = format!("/work-orders/{heat}");
     found.page(&b, &server, &order).await;
     b.click_to_next_page("form[data-action='accept'] button[type=submit]")

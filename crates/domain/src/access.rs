@@ -292,6 +292,13 @@ pub enum Capability {
     VerifyEnterprises,
     /// Register and edit shared service halls (administrators).
     ManageHalls,
+    /// The one window's workspace (一窗受理) of a hall: consultations, queue
+    /// tickets, ratings given at the window (the hall's clerks).
+    WorkCounter,
+    /// Follow-ups of consultations and bad ratings (咨询回复、差评整改): a
+    /// unit's operators answer theirs; a hall's clerks read those arisen at
+    /// the hall; supervisors and administrators read them all.
+    FollowUps,
 }
 
 /// Which rows a subject may see: the union of what each of its grants or
@@ -479,6 +486,16 @@ impl Subject {
             Capability::DecideApprovals => {
                 self.has_role(Role::Approver)
                     || self.has_scope(|s| matches!(s, Scope::ApprovalsWrite(_)))
+            }
+            Capability::WorkCounter => self.has_role(Role::Clerk),
+            Capability::FollowUps => {
+                self.has_role(Role::Operator)
+                    || self.has_role(Role::Clerk)
+                    || self.has_role(Role::Supervisor)
+                    || self.has_role(Role::Admin)
+                    || self.has_scope(|s| {
+                        matches!(s, Scope::WorkOrdersRead(_) | Scope::WorkOrdersWrite(_))
+                    })
             }
         }
     }

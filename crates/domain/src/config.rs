@@ -38,6 +38,40 @@ pub struct CityConfig {
     /// The 15-minute service circle's estimate (`[service_circle]`).
     #[serde(default)]
     pub service_circle: crate::hall::CircleConfig,
+    /// The one window: follow-up limits of consultations and bad ratings (`[counter]`).
+    #[serde(default)]
+    pub counter: CounterConfig,
+}
+
+/// The one window (一窗受理, `[counter]`): how long the unit concerned has
+/// to answer a consultation's follow-up and a bad rating (好差评), in
+/// working days on the official calendar (warning at `limits.warning_share`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterConfig {
+    /// A consultation the window could not answer on the spot (咨询回复).
+    #[serde(default = "default_consultation_follow_up_days")]
+    pub consultation_follow_up_days: f64,
+    /// A rating of 不满意 or 非常不满意 (差评整改).
+    #[serde(default = "default_rating_follow_up_days")]
+    pub rating_follow_up_days: f64,
+}
+
+fn default_consultation_follow_up_days() -> f64 {
+    1.0
+}
+
+fn default_rating_follow_up_days() -> f64 {
+    2.0
+}
+
+impl Default for CounterConfig {
+    fn default() -> Self {
+        CounterConfig {
+            consultation_follow_up_days: default_consultation_follow_up_days(),
+            rating_follow_up_days: default_rating_follow_up_days(),
+        }
+    }
 }
 
 /// Accounts, sessions, rate limits and audit retention (`[security]`; every
@@ -872,6 +906,19 @@ impl CityConfig {
             if !(v.is_finite() && v > 0.0 && v <= 365.0) {
                 problems.push(format!(
                     "limits.{name} must be a number of working days in (0, 365]"
+                ));
+            }
+        }
+        for (name, v) in [
+            (
+                "consultation_follow_up_days",
+                self.counter.consultation_follow_up_days,
+            ),
+            ("rating_follow_up_days", self.counter.rating_follow_up_days),
+        ] {
+            if !(v.is_finite() && v > 0.0 && v <= 365.0) {
+                problems.push(format!(
+                    "counter.{name} must be a number of working days in (0, 365]"
                 ));
             }
         }

@@ -13,6 +13,7 @@
 //! - [`hall`]: shared service halls: the registry's rules, opening hours, the 15-minute circle.
 //! - [`lockout`]: login throttling per account and client address.
 //! - [`identity`]: enterprise claims (企业认证) and who decides them.
+//! - [`counter`]: the one window: consultations, queue tickets, ratings (好差评).
 //!
 //! The `openapi` feature derives the OpenAPI schemas (utoipa) of the types the
 //! API answers with; without it the domain depends on no API library.
@@ -25,6 +26,7 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod contact;
+pub mod counter;
 pub mod form;
 pub mod hall;
 pub mod identity;

@@ -51,6 +51,8 @@ pub enum TextKind {
     ShortNote,
     /// A department's opinion (multi-line).
     Opinion,
+    /// What a consultation at a window was about (咨询事项), one line.
+    Topic,
 }
 
 /// Bytes looked at beyond a kind's maximum (in the worst case four bytes per
@@ -74,6 +76,7 @@ impl TextKind {
             TextKind::Note => (1, 1000),
             TextKind::ShortNote => (1, 500),
             TextKind::Opinion => (1, 1000),
+            TextKind::Topic => (2, 100),
         }
     }
 

@@ -260,6 +260,9 @@ pub fn router(state: AppState) -> Router {
         .merge(web::board::routes())
         .merge(web::identity::routes())
         .merge(web::halls::routes())
+        .merge(web::counter::routes())
+        .merge(web::follow_ups::routes())
+        .merge(web::ratings::routes())
         .fallback(no_such_path)
         .with_state(state)
         .layer(axum::middleware::from_fn(|req, next| {

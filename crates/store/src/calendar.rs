@@ -87,6 +87,7 @@ pub fn import(
         now_ms,
         false,
     )?;
+    crate::follow_ups::recompute(conn, clock, warning_share, now_ms, CALENDAR_ACTOR)?;
     let row = conn
         .query_opt(
             "INSERT INTO calendar_imports (overrides, imported_at, imported_by, orders_moved)

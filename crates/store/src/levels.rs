@@ -255,3 +255,71 @@ pub fn sweep_items(
     }
     Ok(moved)
 }
+
+/// One follow-up (咨询回复、差评整改) whose level changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedFollowUp {
+    pub follow_up_id: String,
+    pub kind: String,
+    pub unit_code: String,
+    pub hall: Option<String>,
+    pub summary: String,
+    pub from: Level,
+    pub to: Level,
+    pub at_ms: i64,
+    pub due_at_ms: i64,
+}
+
+/// [`sweep`] for open follow-ups: the same rules, the history record in
+/// the window's history (`counter_events`).
+pub fn sweep_follow_ups(
+    conn: &mut dyn Conn,
+    now_ms: i64,
+    limit: u32,
+) -> Result<Vec<MovedFollowUp>, StoreError> {
+    let rows = conn.query(
+        "SELECT id, kind, unit_code, hall, summary, level, warn_at, due_at, next_level_at
+         FROM follow_ups
+         WHERE next_level_at IS NOT NULL AND next_level_at <= $1 AND status = 'open'
+         ORDER BY next_level_at LIMIT $2",
+        params![now_ms, i64::from(limit)],
+    )?;
+    let mut moved = Vec::new();
+    for r in &rows {
+        let Some((from, to, at)) = step(conn, "follow_ups", r, [5, 6, 7, 8], now_ms)? else {
+            continue;
+        };
+        let m = MovedFollowUp {
+            follow_up_id: r.text(0)?.to_owned(),
+            kind: r.text(1)?.to_owned(),
+            unit_code: r.text(2)?.to_owned(),
+            hall: r.opt_text(3)?.map(str::to_owned),
+            summary: r.text(4)?.to_owned(),
+            from,
+            to,
+            at_ms: if to == Level::Overdue {
+                at.due_at_ms
+            } else {
+                at.warn_at_ms
+            },
+            due_at_ms: at.due_at_ms,
+        };
+        crate::follow_ups::event(
+            conn,
+            "follow_up",
+            &m.follow_up_id,
+            m.hall.as_deref(),
+            Some(&m.unit_code),
+            m.at_ms,
+            SWEEPER,
+            event_kind(m.to),
+            &serde_json::json!({
+                "from": m.from.as_str(),
+                "to": m.to.as_str(),
+                "due_at": m.due_at_ms,
+            }),
+        )?;
+        moved.push(m);
+    }
+    Ok(moved)
+}

@@ -121,6 +121,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "halls",
         sql: include_str!("../migrations/0021_halls.sql"),
     },
+    Migration {
+        version: 23,
+        name: "counter",
+        sql: include_str!("../migrations/0023_counter.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

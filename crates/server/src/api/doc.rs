@@ -85,7 +85,7 @@ const OPEN: [&str; 2] = ["/healthz", "/readyz"];
 /// the 15-minute circle.
 pub const PUBLIC_GET: [&str; 3] = [
     "/api/v1/halls",
-    "/api/v1/halls/{code}",
+    "/api/v1/halls/{hall}",
     "/api/v1/halls/nearby",
 ];
 
@@ -491,7 +491,14 @@ mod tests {
             ("post", "/api/v1/work-orders/{id}/reminders"),
             ("get", "/api/v1/halls/coverage"),
             ("post", "/api/v1/halls"),
-            ("put", "/api/v1/halls/{code}"),
+            ("put", "/api/v1/halls/{hall}"),
+            ("post", "/api/v1/consultations"),
+            ("get", "/api/v1/consultations"),
+            ("get", "/api/v1/consultations/{id}"),
+            ("post", "/api/v1/halls/{hall}/tickets"),
+            ("get", "/api/v1/halls/{hall}/queue"),
+            ("post", "/api/v1/halls/{hall}/queue/call"),
+            ("post", "/api/v1/tickets/{id}/finish"),
         ];
         for (method, path, op) in operations(&doc) {
             let only = session_only.contains(&(method.as_str(), path.as_str()));
@@ -538,6 +545,7 @@ mod tests {
             TextKind::Note,
             TextKind::ShortNote,
             TextKind::Opinion,
+            TextKind::Topic,
         ];
         let mut checked = 0;
         for kind in kinds {
@@ -554,19 +562,23 @@ mod tests {
                 // Accounts and keys are named on the pages and the command line only.
                 TextKind::DisplayName | TextKind::KeyName => &[],
                 TextKind::Place => &[("CaseRequest", "place"), ("ResubmissionRequest", "place")],
-                TextKind::UnitName => &[("CommitmentInput", "unit")],
+                TextKind::UnitName => &[("CommitmentInput", "unit"), ("CustomerInput", "name")],
                 TextKind::Note => &[
                     ("ResubmissionRequest", "note"),
                     ("WorkOrderAction", "reason"),
                     ("WorkOrderAction", "route"),
                     ("BatchAction", "reason"),
                     ("CancelRequest", "reason"),
+                    ("ConsultationRequest", "answer"),
+                    ("ResponseRequest", "response"),
                 ],
                 TextKind::ShortNote => &[
                     ("ReminderRequest", "note"),
                     ("AcknowledgementRequest", "reply"),
+                    ("RatingRequestBody", "comment"),
                 ],
                 TextKind::Opinion => &[("DecisionRequest", "opinion")],
+                TextKind::Topic => &[("ConsultationRequest", "topic")],
             };
             for (name, field) in fields {
                 let p = &schema(&doc, name)["properties"][field];
@@ -576,7 +588,31 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 19);
+        assert_eq!(checked, 24);
+    }
+
+    /// The window's bodies carry the rules' own bounds: the services a
+    /// consultation names, a customer's numbers, a counter's number.
+    #[test]
+    fn the_windows_bounds_are_the_rules() {
+        use onestop_domain::counter as c;
+        let doc = document();
+        let k = schema(&doc, "ConsultationRequest");
+        assert_eq!(k["properties"]["services"]["maxItems"], c::MAX_SERVICES);
+        let who = schema(&doc, "CustomerInput");
+        assert_eq!(
+            who["properties"]["account_number"]["maxLength"],
+            c::MAX_ACCOUNT_NUMBER
+        );
+        assert_eq!(
+            who["properties"]["application_number"]["maxLength"],
+            c::MAX_APPLICATION_NUMBER
+        );
+        let call = schema(&doc, "CallRequest");
+        assert_eq!(call["properties"]["counter"]["maximum"], c::MAX_COUNTER);
+        let level = schema(&doc, "RatingLevel");
+        let codes: Vec<&str> = c::RatingLevel::ALL.iter().map(|l| l.as_str()).collect();
+        assert_eq!(level["enum"], serde_json::json!(codes));
     }
 
     /// Query parameters are typed as their parsers read them.

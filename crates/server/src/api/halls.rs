@@ -141,7 +141,7 @@ pub async fn list(
 
 /// One hall of the directory (no sign-in; cached for a minute).
 #[utoipa::path(
-    get, path = "/api/v1/halls/{code}", params(("code" = String, Path, max_length = 40)),
+    get, path = "/api/v1/halls/{hall}", params(("hall" = String, Path, max_length = 40, description = "the hall's code")),
     responses(
         (status = 200, body = HallResource),
         (status = 404, body = ErrorBody, description = "not_found")
@@ -469,7 +469,7 @@ pub async fn create(
 /// the `version` read; `active: false` withdraws it from the directory (it
 /// stays registered), `true` restores it. The code cannot change.
 #[utoipa::path(
-    put, path = "/api/v1/halls/{code}", params(("code" = String, Path, max_length = 40)),
+    put, path = "/api/v1/halls/{hall}", params(("hall" = String, Path, max_length = 40, description = "the hall's code")),
     request_body = HallRequest,
     security(("session" = [])),
     responses(

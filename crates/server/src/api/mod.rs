@@ -14,6 +14,9 @@ pub mod board;
 pub mod halls;
 pub mod reminders;
 
+pub mod counter;
+pub mod ratings;
+
 pub mod work_orders;
 
 use crate::AppState;
@@ -80,6 +83,18 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         halls::coverage,
         halls::create,
         halls::update,
+        counter::post_consultation,
+        counter::list_consultations,
+        counter::get_consultation,
+        counter::post_ticket,
+        counter::get_queue,
+        counter::post_call,
+        counter::post_finish,
+        ratings::post_rating,
+        ratings::get_rating,
+        ratings::list_follow_ups,
+        ratings::get_follow_up,
+        ratings::post_response,
         calendar_day,
         calendar_deadline
     ),
@@ -132,7 +147,21 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         onestop_domain::hall::Business,
         onestop_domain::hall::Mode,
         DayInfo,
-        Deadline
+        Deadline,
+        crate::app::counter::ConsultationView,
+        crate::app::counter::CustomerView,
+        crate::app::counter::TicketView,
+        crate::app::counter::QueueView,
+        crate::app::counter::CallView,
+        crate::app::counter::WindowFigures,
+        crate::app::counter::HallFigures,
+        crate::app::counter::UnitWindowFigures,
+        crate::app::counter::ServiceConsultations,
+        crate::app::counter::Satisfaction,
+        counter::ConsultationList,
+        crate::app::follow_ups::FollowUpView,
+        crate::app::ratings::RatingView,
+        ratings::FollowUpList
     ))
 )]
 pub struct ApiDoc;
@@ -205,8 +234,34 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/halls/nearby", get(halls::nearby))
         .route("/api/v1/halls/coverage", get(halls::coverage))
         .route(
-            "/api/v1/halls/{code}",
+            "/api/v1/halls/{hall}",
             get(halls::get_one).put(halls::update),
+        )
+        .route(
+            "/api/v1/consultations",
+            get(counter::list_consultations).post(counter::post_consultation),
+        )
+        .route("/api/v1/consultations/{id}", get(counter::get_consultation))
+        .route(
+            "/api/v1/halls/{hall}/tickets",
+            axum::routing::post(counter::post_ticket),
+        )
+        .route("/api/v1/halls/{hall}/queue", get(counter::get_queue))
+        .route(
+            "/api/v1/halls/{hall}/queue/call",
+            axum::routing::post(counter::post_call),
+        )
+        .route(
+            "/api/v1/tickets/{id}/finish",
+            axum::routing::post(counter::post_finish),
+        )
+        .route("/api/v1/ratings", axum::routing::post(ratings::post_rating))
+        .route("/api/v1/ratings/{id}", get(ratings::get_rating))
+        .route("/api/v1/follow-ups", get(ratings::list_follow_ups))
+        .route("/api/v1/follow-ups/{id}", get(ratings::get_follow_up))
+        .route(
+            "/api/v1/follow-ups/{id}/response",
+            axum::routing::post(ratings::post_response),
         )
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))

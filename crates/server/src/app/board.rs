@@ -307,6 +307,9 @@ pub struct Board {
     pub units: Vec<UnitFigures>,
     /// Every day of the period, in order.
     pub trend: Vec<TrendPoint>,
+    /// The one window: consultations, queue times, satisfaction per hall
+    /// and unit, follow-ups on time.
+    pub window: crate::app::counter::WindowFigures,
 }
 
 /// What the store answered for one board.
@@ -396,7 +399,11 @@ pub async fn load(state: &AppState, p: &BoardParams) -> Result<Board, Error> {
         stages,
         overdue_days,
     };
-    Ok(assemble(state, p, period, raw))
+    let mut b = assemble(state, p, period, raw);
+    let units = b.units.iter().map(|u| u.unit.code.clone()).collect();
+    b.window =
+        crate::app::counter::figures(state, p.from, p.to, p.filter.service.clone(), units).await?;
+    Ok(b)
 }
 
 fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
@@ -454,6 +461,7 @@ fn assemble(state: &AppState, p: &BoardParams, period: Period, raw: Raw) -> Boar
         overdue: overdue_rows(state, raw.overdue),
         units: unit_figures(config, &units, &raw.open, &raw.stages),
         trend: trend(period, &raw.stages, &raw.overdue_days),
+        window: Default::default(),
     }
 }
 

@@ -211,6 +211,25 @@ pub async fn exists(state: &AppState, code: &str) -> Result<bool, Error> {
     Ok(registry(state).await?.get(code).is_some())
 }
 
+/// A hall's name for people, from the registry as this server last loaded
+/// it (the configuration's halls before the first load; the code itself
+/// only for a hall no longer registered).
+pub fn name_of(state: &AppState, code: &str) -> String {
+    if let Some(r) = state.halls.snapshot() {
+        if let Some(e) = r.get(code) {
+            return e.hall.name.clone();
+        }
+    } else if let Some(h) = state
+        .config
+        .seed_halls()
+        .into_iter()
+        .find(|h| h.code == code)
+    {
+        return h.name;
+    }
+    code.to_owned()
+}
+
 // ── The directory ────────────────────────────────────────────────────────
 
 /// What the directory is filtered on.

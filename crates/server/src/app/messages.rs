@@ -181,6 +181,46 @@ pub struct ApprovalWithdrawn<'a> {
     pub reason: Option<&'a str>,
 }
 
+/// A follow-up put to a unit: a consultation the window passed on, or a
+/// bad rating.
+#[derive(Template)]
+#[template(path = "messages/follow_up_arrived.txt")]
+pub struct FollowUpArrived<'a> {
+    /// A bad rating (else a consultation).
+    pub rating: bool,
+    pub unit: &'a str,
+    /// Where it came from: the hall, or the enterprise and its application.
+    pub origin: &'a str,
+    pub topic: &'a str,
+    pub level: &'a str,
+    pub comment: Option<&'a str>,
+    pub due: &'a str,
+}
+
+/// A follow-up reached its warning share or fell overdue.
+#[derive(Template)]
+#[template(path = "messages/follow_up_level.txt")]
+pub struct FollowUpLevel<'a> {
+    pub overdue: bool,
+    /// 咨询回复 or 差评整改.
+    pub what: &'a str,
+    pub unit: &'a str,
+    pub summary: &'a str,
+    pub due: &'a str,
+}
+
+/// The unit answered a follow-up: told to whoever logged the consultation
+/// or gave the rating.
+#[derive(Template)]
+#[template(path = "messages/follow_up_answered.txt")]
+pub struct FollowUpAnswered<'a> {
+    pub rating: bool,
+    pub unit: &'a str,
+    pub topic: &'a str,
+    pub level: &'a str,
+    pub response: &'a str,
+}
+
 /// Text someone typed, as a clause of a message's sentence: trimmed, without
 /// the full stop (or other closing punctuation) the sentence adds itself.
 pub fn clause(typed: &str) -> &str {

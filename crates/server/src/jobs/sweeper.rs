@@ -1,5 +1,6 @@
-//! The sweeper: moves work orders to early warning and overdue when their
-//! instant passes, with the history event (see `onestop_store::levels`).
+//! The sweeper: moves work orders, approval items and the window's
+//! follow-ups to early warning and overdue when their instant passes, with
+//! the history event (see `onestop_store::levels`).
 //! Runs every second in the server; any number of servers may share one
 //! PostgreSQL — each change happens once.
 
@@ -28,6 +29,9 @@ pub async fn sweep_once(state: &AppState) -> Result<Vec<Moved>, Error> {
                 }
                 for m in levels::sweep_items(c, now_ms, SWEEP_BATCH)? {
                     tell_item(c, &m, &config, offset)?;
+                }
+                for m in levels::sweep_follow_ups(c, now_ms, SWEEP_BATCH)? {
+                    crate::app::follow_ups::tell_level(c, &m, &config, offset)?;
                 }
                 Ok(moved)
             })

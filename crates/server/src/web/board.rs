@@ -110,6 +110,86 @@ pub struct BoardView {
     pub stage_labels: Vec<&'static str>,
     pub units: Vec<UnitRow>,
     pub chart: Chart,
+    /// The one window: consultations, queue, satisfaction, follow-ups.
+    pub window: WindowView,
+}
+
+/// The one window's figures as the page shows them.
+pub struct WindowView {
+    pub ratings: i64,
+    pub satisfaction: String,
+    pub consultations: Vec<(String, i64)>,
+    pub halls: Vec<HallRow>,
+    pub units: Vec<WindowUnitRow>,
+}
+
+pub struct HallRow {
+    pub name: String,
+    pub consultations: i64,
+    pub tickets: i64,
+    pub served: i64,
+    pub wait: String,
+    pub service: String,
+    pub ratings: i64,
+    pub satisfaction: String,
+}
+
+pub struct WindowUnitRow {
+    pub name: String,
+    pub ratings: i64,
+    pub satisfaction: String,
+    pub bad: i64,
+    pub answered: i64,
+    pub late: i64,
+    pub overdue_open: i64,
+    pub on_time: String,
+}
+
+fn minutes(m: Option<i64>) -> String {
+    m.map_or_else(
+        || "—".to_owned(),
+        |n| texts::fill(texts::counter_page::MINUTES, &[("n", &n)]),
+    )
+}
+
+fn window_view(state: &AppState, w: &crate::app::counter::WindowFigures) -> WindowView {
+    WindowView {
+        ratings: w.satisfaction.ratings,
+        satisfaction: percent(w.satisfaction.satisfaction_rate),
+        consultations: w
+            .consultations
+            .iter()
+            .map(|c| (service_name(state, &c.service), c.consultations))
+            .collect(),
+        halls: w
+            .halls
+            .iter()
+            .map(|h| HallRow {
+                name: crate::app::counter::hall_name(state, &h.hall),
+                consultations: h.consultations,
+                tickets: h.tickets,
+                served: h.served,
+                wait: minutes(h.average_wait_minutes),
+                service: minutes(h.average_service_minutes),
+                ratings: h.satisfaction.ratings,
+                satisfaction: percent(h.satisfaction.satisfaction_rate),
+            })
+            .collect(),
+        units: w
+            .units
+            .iter()
+            .map(|u| WindowUnitRow {
+                name: u.unit.name.clone(),
+                ratings: u.satisfaction.ratings,
+                satisfaction: percent(u.satisfaction.satisfaction_rate),
+                bad: u.satisfaction.bad,
+                answered: u.follow_ups_answered,
+                late: u.follow_ups_late,
+                overdue_open: u.follow_ups_overdue_open,
+                on_time: percent(u.follow_ups_on_time_rate),
+            })
+            .collect(),
+    }
 }
 
 /// "区县：曾都区；业务：全部".
@@ -202,6 +282,7 @@ fn view(state: &AppState, p: &BoardParams, b: &Board) -> BoardView {
             })
             .collect(),
         chart: Chart::of(&b.trend),
+        window: window_view(state, &b.window),
     }
 }
 
@@ -607,7 +688,94 @@ pub fn workbook(
     for (k, line) in t::DEFINITIONS.iter().enumerate() {
         ws.write_string(notes + k as u32, 0, *line)?;
     }
+    window_sheet(&mut wb, state, p, b)?;
     wb.save_to_buffer()
+}
+
+/// The one window's figures on a sheet of their own: satisfaction and
+/// follow-ups per unit, then the halls' consultations, queue and
+/// satisfaction.
+fn window_sheet(
+    wb: &mut rust_xlsxwriter::Workbook,
+    state: &AppState,
+    p: &BoardParams,
+    b: &Board,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::Format;
+    let tw = texts::board_window::SHEET;
+    let ws = wb.add_worksheet();
+    ws.set_name(tw)?;
+    let bold = Format::new().set_bold();
+    let title = Format::new().set_bold().set_font_size(14);
+    let pct = Format::new().set_num_format("0.0%");
+    ws.write_string_with_format(0, 0, texts::board_window::TITLE, &title)?;
+    ws.write_string(
+        1,
+        0,
+        texts::fill(
+            t::SUBTITLE,
+            &[
+                ("from", &b.period.from),
+                ("to", &b.period.to),
+                ("scope", &scope_text(state, p)),
+                ("generated", &when(state, b.generated_at)),
+            ],
+        ),
+    )?;
+    ws.set_column_width(0, 26)?;
+    for col in 1..10 {
+        ws.set_column_width(col, 14)?;
+    }
+    for (col, h) in texts::board_window::UNIT_HEADERS.iter().enumerate() {
+        ws.write_string_with_format(3, col as u16, *h, &bold)?;
+    }
+    let mut row = 4;
+    for u in &b.window.units {
+        let s = &u.satisfaction;
+        ws.write_string(row, 0, &u.unit.name)?;
+        ws.write_number(row, 1, s.ratings as f64)?;
+        ws.write_number(row, 2, s.satisfied as f64)?;
+        ws.write_number(row, 3, s.bad as f64)?;
+        if let Some(r) = s.satisfaction_rate {
+            ws.write_number_with_format(row, 4, r, &pct)?;
+        }
+        ws.write_number(row, 5, u.follow_ups_answered as f64)?;
+        ws.write_number(row, 6, u.follow_ups_late as f64)?;
+        ws.write_number(row, 7, u.follow_ups_overdue_open as f64)?;
+        if let Some(r) = u.follow_ups_on_time_rate {
+            ws.write_number_with_format(row, 8, r, &pct)?;
+        }
+        row += 1;
+    }
+    row += 1;
+    for (col, h) in texts::board_window::HALL_HEADERS.iter().enumerate() {
+        ws.write_string_with_format(row, col as u16, *h, &bold)?;
+    }
+    row += 1;
+    for h in &b.window.halls {
+        let s = &h.satisfaction;
+        ws.write_string(row, 0, crate::app::counter::hall_name(state, &h.hall))?;
+        ws.write_number(row, 1, h.consultations as f64)?;
+        ws.write_number(row, 2, h.tickets as f64)?;
+        ws.write_number(row, 3, h.served as f64)?;
+        if let Some(m) = h.average_wait_minutes {
+            ws.write_number(row, 4, m as f64)?;
+        }
+        if let Some(m) = h.average_service_minutes {
+            ws.write_number(row, 5, m as f64)?;
+        }
+        ws.write_number(row, 6, s.ratings as f64)?;
+        if let Some(r) = s.satisfaction_rate {
+            ws.write_number_with_format(row, 7, r, &pct)?;
+        }
+        row += 1;
+    }
+    row += 1;
+    for line in texts::board_window::DEFINITIONS {
+        ws.write_string(row, 0, *line)?;
+        row += 1;
+    }
+    Ok(())
 }
 
 /// The per-unit figures as an Excel file.

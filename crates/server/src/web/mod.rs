@@ -9,14 +9,17 @@ pub mod approvals;
 pub mod auth;
 pub mod board;
 pub mod correction;
+pub mod counter;
 pub mod deadline;
 pub mod deliveries;
 pub mod flowchart;
+pub mod follow_ups;
 pub mod form;
 pub mod halls;
 pub mod identity;
 pub mod notifications;
 pub mod progress;
+pub mod ratings;
 pub mod settings;
 pub mod staff;
 
@@ -207,11 +210,13 @@ fn menu(
     }
     if has(Role::Operator) {
         add("/workbench", texts::nav::WORKBENCH);
+        add("/follow-ups", texts::nav::FOLLOW_UPS);
     }
     if may(Capability::DecideApprovals) {
         add("/approvals", texts::nav::APPROVALS);
     }
     if has(Role::Clerk) {
+        add("/counter", texts::nav::COUNTER);
         add("/applications", texts::nav::APPLICATIONS);
         add("/apply", texts::nav::APPLY_FOR);
     }

@@ -653,6 +653,8 @@ struct ApplicationPage {
     may_cancel: bool,
     /// The caller may print the receipt (they filed or follow up the application).
     receipt: bool,
+    /// Its ratings (好差评) with the units' answers, and the enterprise's form.
+    ratings: crate::web::ratings::RatingsBlock,
 }
 
 /// A returned order, as its correction banner shows it.
@@ -814,6 +816,8 @@ async fn application_detail(
             ("appointment", texts::appointment::DONE),
             ("corrected", texts::follow_up::CORRECTED),
             ("cancelled", texts::follow_up::CANCELLED),
+            ("rated", texts::counter_page::DONE_RATED),
+            ("rated_follow_up", texts::counter_page::DONE_RATED_FOLLOW_UP),
         ],
     );
     application_page(&state, &caller, id, Refused::default(), done).await
@@ -865,7 +869,7 @@ async fn appointment_submit(
 }
 
 /// An application's page, with a refused form's errors or what was done.
-async fn application_page(
+pub(crate) async fn application_page(
     state: &AppState,
     caller: &Caller,
     id: String,
@@ -915,7 +919,12 @@ async fn application_page(
             )
         }),
     };
+    let ratings = match crate::web::ratings::block(state, caller, &app, &refused).await {
+        Ok(r) => r,
+        Err(e) => return failure_page(e),
+    };
     let p = ApplicationPage {
+        ratings,
         returned,
         may_cancel: follow.may_cancel,
         receipt: follow.may_cancel || !follow.returned.is_empty() || applicant_only(caller),
@@ -1052,6 +1061,8 @@ fn order_row_view(
 struct WorkbenchPage {
     nav: Nav,
     own_units: String,
+    /// The unit's follow-ups waiting for an answer (回复事项).
+    follow_ups: i64,
     rows: Vec<OrderRowView>,
     stages: Vec<Opt>,
     levels: Vec<Opt>,
@@ -1105,8 +1116,13 @@ async fn workbench(
         ("sort", sort_code),
     ];
     let own = own_unit_names(&state, &caller);
+    let follow_ups = match crate::app::follow_ups::open_for_units(&state, &caller).await {
+        Ok(n) => n,
+        Err(e) => return failure_page(e),
+    };
     render(&caller, StatusCode::OK, |nav, _| WorkbenchPage {
         nav,
+        follow_ups,
         own_units: list(&own),
         next: pager.next("/workbench", &filters, &found),
         rows: found.items,
