@@ -290,6 +290,14 @@ pub enum Capability {
     ClaimEnterprise,
     /// Verify any enterprise's claims at a hall window (clerks, administrators).
     VerifyEnterprises,
+    /// Look up customers' utility accounts and bills, and take payments at
+    /// a hall window (clerks, for their halls).
+    TakePayments,
+    /// Read window payments (clerks their halls', administrators and
+    /// supervisors every hall's).
+    ReadPayments,
+    /// Reconcile window payments with the utilities' lists (administrators).
+    ReconcilePayments,
 }
 
 /// Which rows a subject may see: the union of what each of its grants or
@@ -477,6 +485,13 @@ impl Subject {
                 self.has_role(Role::Approver)
                     || self.has_scope(|s| matches!(s, Scope::ApprovalsWrite(_)))
             }
+            Capability::TakePayments => self.has_role(Role::Clerk),
+            Capability::ReadPayments => {
+                self.has_role(Role::Clerk)
+                    || self.has_role(Role::Admin)
+                    || self.has_role(Role::Supervisor)
+            }
+            Capability::ReconcilePayments => self.has_role(Role::Admin),
         }
     }
 

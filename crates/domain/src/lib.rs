@@ -12,6 +12,8 @@
 //! - [`text`]: the one text-cleaning rule and the table of text lengths.
 //! - [`lockout`]: login throttling per account and client address.
 //! - [`identity`]: enterprise claims (企业认证) and who decides them.
+//! - [`billing`]: window payments of utilities' bills and their reconciliation.
+//! - [`money`]: amounts as integer fen, parsed from and written for people.
 //!
 //! The `openapi` feature derives the OpenAPI schemas (utoipa) of the types the
 //! API answers with; without it the domain depends on no API library.
@@ -31,3 +33,5 @@ pub mod plausible;
 pub mod text;
 pub mod timefmt;
 pub mod workflow;
+pub mod billing;
+pub mod money;
