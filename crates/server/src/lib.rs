@@ -129,6 +129,8 @@ pub struct AppState {
     pub open_counts: Arc<std::sync::RwLock<Option<Arc<app::board::OpenSnapshot>>>>,
     /// The provincial portal's legal-person login (`[identity.oidc]`), if configured.
     pub oidc: Option<Arc<connectors::oidc::OidcConnector>>,
+    /// The utilities' billing systems (`[[billing]]`), for window payments.
+    pub billing: connectors::billing::Billing,
 }
 
 impl AppState {
@@ -166,6 +168,7 @@ impl AppState {
             open_counts: Arc::new(std::sync::RwLock::new(None)),
             time: TimeSource::system(),
             oidc: None,
+            billing: connectors::billing::Billing::none(),
         }
     }
 

@@ -23,6 +23,7 @@ pub mod migrate;
 pub mod notifications;
 pub mod outbox;
 pub mod paging;
+pub mod payments;
 pub mod reminders;
 pub mod surveys;
 #[cfg(feature = "testing")]

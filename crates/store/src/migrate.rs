@@ -116,6 +116,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "plausible_clocks",
         sql: include_str!("../migrations/0020_plausible_clocks.sql"),
     },
+    Migration {
+        version: 22,
+        name: "billing",
+        sql: include_str!("../migrations/0022_billing.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

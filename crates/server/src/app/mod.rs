@@ -21,3 +21,4 @@ pub mod notifications;
 pub mod reminders;
 pub mod settings;
 pub mod workorders;
+pub mod billing;

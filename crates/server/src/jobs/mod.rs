@@ -4,3 +4,4 @@
 pub mod delivery;
 pub mod open_counts;
 pub mod sweeper;
+pub mod billing;
