@@ -259,6 +259,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::deliveries::routes())
         .merge(web::board::routes())
         .merge(web::identity::routes())
+        .merge(web::billing::routes())
         .fallback(no_such_path)
         .with_state(state)
         .layer(axum::middleware::from_fn(|req, next| {

@@ -15,6 +15,8 @@ pub mod reminders;
 
 pub mod work_orders;
 
+pub mod billing;
+
 use crate::AppState;
 use crate::app::applications::{self, Submitted};
 use crate::auth::{ApiCaller, forbidden};
@@ -27,6 +29,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use body::JsonObject;
+use billing::Paths as BillingPaths;
 use doc::{Conventions, Security};
 use onestop_domain::access::{Capability, Visibility};
 use onestop_domain::application::{Application, ApplicationStatus};
@@ -76,7 +79,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         calendar_day,
         calendar_deadline
     ),
-    modifiers(&Security, &Conventions),
+    modifiers(&BillingPaths, &Security, &Conventions),
     components(schemas(
         ErrorBody,
         Application,
@@ -180,6 +183,24 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/board", get(board::get_board))
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))
+        .route("/api/v1/billing/accounts", get(billing::get_accounts))
+        .route(
+            "/api/v1/billing/accounts/{unit}/{account_no}/bills",
+            get(billing::get_bills),
+        )
+        .route(
+            "/api/v1/billing/payments",
+            get(billing::get_payments).post(billing::post_payment),
+        )
+        .route("/api/v1/billing/payments/{id}", get(billing::get_payment))
+        .route(
+            "/api/v1/billing/reconciliations",
+            get(billing::get_reconciliations).post(billing::post_reconciliation),
+        )
+        .route(
+            "/api/v1/billing/reconciliations/{id}",
+            get(billing::get_reconciliation),
+        )
 }
 
 /// The answer to an API path that does not exist.

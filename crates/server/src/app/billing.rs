@@ -373,15 +373,20 @@ pub async fn lookup(
             }
         }
     }
-    let (by_kind, _) = match by {
-        Lookup::Number(n) => ("number", n),
-        Lookup::Uscc(u) => ("uscc", u),
+    let by_kind = match by {
+        Lookup::Number(_) => t::BY_NUMBER,
+        Lookup::Uscc(_) => t::BY_USCC,
     };
     let found: Vec<String> = out
         .items
         .iter()
-        .map(|a| format!("{}:{}", a.unit.code, a.account_no))
+        .map(|a| format!("{} {}", a.unit.name, a.account_no))
         .collect();
+    let target = out
+        .items
+        .first()
+        .map(|a| format!("{}:{}", a.unit.code, a.account_no))
+        .unwrap_or_default();
     state
         .audit
         .record(caller.audit(
@@ -389,8 +394,9 @@ pub async fn lookup(
             "billing_lookup",
             "success",
             "billing_account",
-            found.first().map_or("", String::as_str),
-            serde_json::json!({"by": by_kind, "accounts": found.len(), "ids": found}),
+            &target,
+            serde_json::json!({"lookup_by": by_kind, "accounts_found": found.len(),
+                               "billing_accounts": found}),
         ))
         .await?;
     Ok(out)
@@ -431,7 +437,7 @@ pub async fn account_bills(
             "success",
             "billing_account",
             &format!("{unit}:{no}"),
-            serde_json::json!({"bills": bills.len()}),
+            serde_json::json!({"bills_open": bills.len()}),
         ))
         .await?;
     Ok(AccountBills {
@@ -645,8 +651,10 @@ pub async fn take_payment(
         "payment",
         &new.id,
         serde_json::json!({
-            "unit": new.unit_code, "account": new.account_no, "amount_fen": new.amount_fen,
-            "bills": new.bills.len(), "hall": new.hall_code, "method": new.method,
+            "unit": unit_name(state, &new.unit_code), "account_no": new.account_no,
+            "amount": onestop_domain::money::yuan(new.amount_fen),
+            "bills_paid": new.bills.len(), "hall": new.hall_code,
+            "method": input.method.label_zh(),
         }),
     );
     let audit_key = state.audit_key.clone();
@@ -898,7 +906,8 @@ pub async fn send_payment(
                 "success",
                 "payment",
                 &id,
-                serde_json::json!({"receipt_no": r.receipt_no, "amount_fen": r.amount_fen,
+                serde_json::json!({"receipt_no": r.receipt_no,
+                                   "amount": onestop_domain::money::yuan(r.amount_fen),
                                    "attempts": job.attempts}),
             );
             let mine = state
@@ -932,7 +941,8 @@ pub async fn send_payment(
                 "failure",
                 "payment",
                 &id,
-                serde_json::json!({"code": code, "attempts": job.attempts}),
+                serde_json::json!({"failure": message, "failure_code": code,
+                                   "attempts": job.attempts}),
             );
             let mine = state
                 .store
@@ -1121,8 +1131,8 @@ pub async fn reconcile(
         "success",
         "reconciliation",
         &run.id,
-        serde_json::json!({"unit": unit, "day": run.day, "differences": run.differences,
-                           "matched": run.matched}),
+        serde_json::json!({"unit": unit_name(state, unit), "day": run.day,
+                           "differences": run.differences, "matched": run.matched}),
     );
     let audit_key = state.audit_key.clone();
     let (r, d) = (run.clone(), diffs.clone());
