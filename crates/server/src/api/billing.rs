@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use onestop_domain::billing::{Lookup, MAX_BILLS_PER_PAYMENT, MAX_PAYMENT_FEN, PaymentMethod};
+use onestop_domain::billing::{Lookup, MAX_BILLS_PER_PAYMENT, PaymentMethod};
 use onestop_domain::form::{FieldCode, FieldError};
 use serde::Deserialize;
 use serde_json::Value;
@@ -189,8 +189,10 @@ pub struct PaymentRequest {
     pub received_fen: Option<i64>,
 }
 
-/// The body's fields, every problem named.
-fn payment_input(body: &JsonObject) -> Result<PaymentInput, ApiError> {
+/// The body's fields as far as they have the right types, and the fields
+/// that do not (the rules are checked by the use case, and every problem
+/// is answered at once).
+fn payment_input(body: &JsonObject) -> (PaymentInput, Vec<FieldError>) {
     let mut errors = Vec::new();
     let mut text = |name: &str, required: bool| -> Option<String> {
         match body.get(name) {
@@ -275,31 +277,17 @@ fn payment_input(body: &JsonObject) -> Result<PaymentInput, ApiError> {
             None
         }
     };
-    if let Some(a) = amount_fen
-        && !(1..=MAX_PAYMENT_FEN).contains(&a)
-    {
-        errors.push(FieldError::new(
-            "amount_fen",
-            FieldCode::OutOfRange,
-            crate::texts::fill(
-                t::AMOUNT_RANGE,
-                &[("max", &onestop_domain::money::yuan(MAX_PAYMENT_FEN))],
-            ),
-        ));
-    }
-    match (errors.is_empty(), unit, account_no, amount_fen, method) {
-        (true, Some(unit), Some(account_no), Some(amount_fen), Some(method)) => Ok(PaymentInput {
-            hall,
-            unit,
-            account_no,
-            bill_ids,
-            amount_fen,
-            method,
-            received_fen,
-            form_key: None,
-        }),
-        _ => Err(ApiError::validation(errors)),
-    }
+    let input = PaymentInput {
+        hall,
+        unit: unit.unwrap_or_default(),
+        account_no: account_no.unwrap_or_default(),
+        bill_ids,
+        amount_fen: amount_fen.unwrap_or(0),
+        method: method.unwrap_or(PaymentMethod::Cash),
+        received_fen,
+        form_key: None,
+    };
+    (input, errors)
 }
 
 /// Take a payment at the window (a clerk's session): the bills are checked
@@ -328,7 +316,19 @@ pub async fn post_payment(
         return Err(crate::auth::forbidden());
     }
     let key = body.idempotency_key()?;
-    let input = payment_input(&body)?;
+    let (input, mut errors) = payment_input(&body);
+    if !errors.is_empty() {
+        // The rules' problems too, for the fields that had the right type.
+        for e in field_problems(&state, &caller, &input).1 {
+            let typed_wrong = errors
+                .iter()
+                .any(|t| e.field == t.field || e.field.starts_with(&format!("{}.", t.field)));
+            if !typed_wrong {
+                errors.push(e);
+            }
+        }
+        return Err(ApiError::validation(errors));
+    }
     match take_payment(&state, &caller, input, key).await? {
         Taken::New { payment, body } => Ok(accepted(&payment.id, body)),
         Taken::Again(p) => Ok(accepted(

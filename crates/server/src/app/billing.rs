@@ -483,8 +483,13 @@ async fn fetch_account(
     Ok((account, bills))
 }
 
-/// Checks a payment request's fields (every problem at once).
-fn check_input(state: &AppState, caller: &Caller, input: &PaymentInput) -> Result<String, Error> {
+/// A payment request's field problems (every one at once), and the hall
+/// it is taken at when that is known.
+pub fn field_problems(
+    state: &AppState,
+    caller: &Caller,
+    input: &PaymentInput,
+) -> (Option<String>, Vec<FieldError>) {
     let mut errors = Vec::new();
     let halls = halls_of(caller);
     let hall = match (&input.hall, halls.as_slice()) {
@@ -551,9 +556,13 @@ fn check_input(state: &AppState, caller: &Caller, input: &PaymentInput) -> Resul
     {
         errors.push(field("key", FieldCode::InvalidFormat, t::FORM_KEY));
     }
-    match (errors.is_empty(), hall) {
-        (true, Some(h)) => Ok(h),
-        _ => Err(Error::Invalid(errors)),
+    (hall, errors)
+}
+
+fn check_input(state: &AppState, caller: &Caller, input: &PaymentInput) -> Result<String, Error> {
+    match field_problems(state, caller, input) {
+        (Some(h), errors) if errors.is_empty() => Ok(h),
+        (_, errors) => Err(Error::Invalid(errors)),
     }
 }
 
