@@ -166,9 +166,15 @@ impl Sim {
     /// Opens (creating and seeding when new) the simulator's database.
     pub fn open(config: &SimConfig) -> Result<Sim, SimError> {
         if config.token.trim().is_empty() {
-            return Err(SimError("the billing simulator needs a bearer token".into()));
+            return Err(SimError(
+                "the billing simulator needs a bearer token".into(),
+            ));
         }
-        if let Some(dir) = config.db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = config
+            .db_path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir)
                 .map_err(|e| SimError(format!("cannot create {}: {e}", dir.display())))?;
         }
@@ -208,7 +214,10 @@ impl Sim {
             .route("/{unit}/reconciliation", get(reconciliation))
             .layer(axum::middleware::from_fn_with_state(self.clone(), bearer));
         Router::new()
-            .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
+            .route(
+                "/healthz",
+                get(|| async { axum::Json(json!({"status": "ok"})) }),
+            )
             .merge(guarded)
             .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "没有这个地址") })
             .with_state(self.clone())
@@ -699,7 +708,8 @@ fn receipt_json(r: &rusqlite::Row<'_>, offset: UtcOffset) -> rusqlite::Result<Va
     }))
 }
 
-const RECEIPT_COLUMNS: &str = "payment_id, receipt_no, reference, account_no, bill_ids, amount_fen, paid_at";
+const RECEIPT_COLUMNS: &str =
+    "payment_id, receipt_no, reference, account_no, bill_ids, amount_fen, paid_at";
 
 fn rfc3339(ms: i64, offset: UtcOffset) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -797,7 +807,10 @@ async fn pay(
                 return broken_answer();
             }
             if let Some(d) = delay {
-                tracing::info!(delay_ms = d.as_millis() as u64, "billing simulator: payment recorded, answer delayed (fault)");
+                tracing::info!(
+                    delay_ms = d.as_millis() as u64,
+                    "billing simulator: payment recorded, answer delayed (fault)"
+                );
                 tokio::time::sleep(d).await;
             }
             (StatusCode::CREATED, axum::Json(receipt)).into_response()
@@ -915,7 +928,11 @@ fn record_payment(
             req.account_no,
             bill_ids,
             req.amount_fen,
-            if req.channel.is_empty() { "onestop" } else { req.channel.as_str() },
+            if req.channel.is_empty() {
+                "onestop"
+            } else {
+                req.channel.as_str()
+            },
             req.hall,
             req.method,
             paid_at,
@@ -954,9 +971,7 @@ impl http_body::Body for Broken {
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        Poll::Ready(Some(Err(std::io::Error::other(
-            "simulated lost answer",
-        ))))
+        Poll::Ready(Some(Err(std::io::Error::other("simulated lost answer"))))
     }
 }
 
@@ -995,11 +1010,7 @@ async fn payment(
         .await;
     match r {
         Ok(Some(v)) => axum::Json(v).into_response(),
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            "payment_not_found",
-            "没有这笔缴费",
-        ),
+        Ok(None) => error(StatusCode::NOT_FOUND, "payment_not_found", "没有这笔缴费"),
         Err(r) => r,
     }
 }
@@ -1280,11 +1291,7 @@ async fn sim_forget(
         .await;
     match r {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => error(
-            StatusCode::NOT_FOUND,
-            "payment_not_found",
-            "没有这笔缴费",
-        ),
+        Ok(false) => error(StatusCode::NOT_FOUND, "payment_not_found", "没有这笔缴费"),
         Err(r) => r,
     }
 }
@@ -1322,11 +1329,7 @@ async fn sim_amount(
         .await;
     match r {
         Ok(1) => StatusCode::NO_CONTENT.into_response(),
-        Ok(_) => error(
-            StatusCode::NOT_FOUND,
-            "payment_not_found",
-            "没有这笔缴费",
-        ),
+        Ok(_) => error(StatusCode::NOT_FOUND, "payment_not_found", "没有这笔缴费"),
         Err(r) => r,
     }
 }

@@ -455,7 +455,10 @@ mod tests {
         );
         let b = &m.differences[2];
         assert_eq!((b.our_fen, b.their_fen), (Some(200), Some(250)));
-        assert_eq!(reconcile(&day[..1], &list[..1], &HashMap::new()).differences, vec![]);
+        assert_eq!(
+            reconcile(&day[..1], &list[..1], &HashMap::new()).differences,
+            vec![]
+        );
     }
 
     #[test]
@@ -494,7 +497,9 @@ mod tests {
             &[
                 ok.clone(),
                 ok,
-                parse("unit = \"sz-jj\"\nbase_url = \"http://billing.example.cn\"\ntoken_env = \" \"\ntimeout_seconds = 0"),
+                parse(
+                    "unit = \"sz-jj\"\nbase_url = \"http://billing.example.cn\"\ntoken_env = \" \"\ntimeout_seconds = 0",
+                ),
                 parse("unit = \"sz-gas\"\nbase_url = \"http://localhost:1/x\""),
             ],
             &["sz-water", "sz-gas"],
@@ -522,7 +527,10 @@ mod tests {
             Lookup::parse("１０００ 0001"),
             Some(Lookup::Number("10000001".into()))
         );
-        assert_eq!(Lookup::parse("SW-2024_01"), Some(Lookup::Number("SW-2024_01".into())));
+        assert_eq!(
+            Lookup::parse("SW-2024_01"),
+            Some(Lookup::Number("SW-2024_01".into()))
+        );
         assert_eq!(Lookup::parse(""), None);
         assert_eq!(Lookup::parse("张三"), None);
         assert_eq!(Lookup::parse(&"1".repeat(33)), None);

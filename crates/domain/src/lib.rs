@@ -22,6 +22,7 @@
 pub mod access;
 pub mod application;
 pub mod approval;
+pub mod billing;
 pub mod calendar;
 pub mod clock;
 pub mod config;
@@ -29,9 +30,8 @@ pub mod contact;
 pub mod form;
 pub mod identity;
 pub mod lockout;
+pub mod money;
 pub mod plausible;
 pub mod text;
 pub mod timefmt;
 pub mod workflow;
-pub mod billing;
-pub mod money;

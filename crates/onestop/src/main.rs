@@ -75,7 +75,11 @@ enum Command {
     /// every utility unit of the city, for tests and sandbox demos. No real
     /// money moves.
     BillingSim {
-        #[arg(long, env = "ONESTOP_BILLING_SIM_LISTEN", default_value = "127.0.0.1:8090")]
+        #[arg(
+            long,
+            env = "ONESTOP_BILLING_SIM_LISTEN",
+            default_value = "127.0.0.1:8090"
+        )]
         listen: SocketAddr,
         /// Its SQLite file (default: billing-sim.sqlite3 in the data folder).
         #[arg(long, env = "ONESTOP_BILLING_SIM_DB")]
@@ -295,7 +299,9 @@ fn billing_sim(
         .ok()
         .filter(|t| !t.trim().is_empty())
         .with_context(|| {
-            format!("the billing simulator's bearer token: set the environment variable {token_env}")
+            format!(
+                "the billing simulator's bearer token: set the environment variable {token_env}"
+            )
         })?;
     let db = db.unwrap_or_else(|| onestop_billing_sim::default_db_path(data_dir));
     let mut config = onestop_billing_sim::SimConfig::for_city(&city.config, db, token);

@@ -92,9 +92,9 @@ impl Simulator {
 
     /// The same over HTTPS, presenting `cert` (trusted through `ca_file`).
     async fn start_https(cert: &common::tls::TestCert) -> Simulator {
-        use tokio_rustls::rustls;
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio_rustls::rustls;
         let dir = std::env::temp_dir().join(format!(
             "onestop-billing-sim-{}",
             uuid::Uuid::new_v4().simple()
@@ -330,7 +330,10 @@ async fn finds_accounts_and_pays_a_bill_once(backend: Backend) {
 
     // By USCC: the enterprise's account at each connected utility.
     let found = api
-        .get(&format!("/api/v1/billing/accounts?uscc={}", ENTERPRISE.to_lowercase()))
+        .get(&format!(
+            "/api/v1/billing/accounts?uscc={}",
+            ENTERPRISE.to_lowercase()
+        ))
         .await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.text());
     let found = found.json();
@@ -346,7 +349,10 @@ async fn finds_accounts_and_pays_a_bill_once(backend: Backend) {
     assert_eq!(found["items"][0]["sandbox"], true);
     assert!(found["items"][0]["name"].as_str().unwrap().contains("示例"));
     // By number: that account only.
-    let by_number = api.get(&format!("/api/v1/billing/accounts?number={W2}")).await.json();
+    let by_number = api
+        .get(&format!("/api/v1/billing/accounts?number={W2}"))
+        .await
+        .json();
     assert_eq!(by_number["items"].as_array().unwrap().len(), 1);
     assert_eq!(by_number["items"][0]["unit"]["name"], "随州市水务集团");
     // The lookup is audited.
@@ -411,12 +417,24 @@ async fn finds_accounts_and_pays_a_bill_once(backend: Backend) {
     assert_eq!(other.json()["error"]["code"], "idempotency_conflict");
 
     // The worker sends it: paid, with the utility's receipt.
-    assert_eq!(send(&app).await, Report { paid: 1, failed: 0, retrying: 0 });
+    assert_eq!(
+        send(&app).await,
+        Report {
+            paid: 1,
+            failed: 0,
+            retrying: 0
+        }
+    );
     let p = payment(&app, &clerk, &id).await;
     assert_eq!(p["status"], "paid");
     assert_eq!(p["attempts"], 1);
     assert_eq!(p["receipt"]["amount_fen"], 21_105);
-    assert!(p["receipt"]["receipt_no"].as_str().unwrap().starts_with("SJ"));
+    assert!(
+        p["receipt"]["receipt_no"]
+            .as_str()
+            .unwrap()
+            .starts_with("SJ")
+    );
     assert_eq!(app.audit_records("payment_paid").await.len(), 1);
     // Exactly once at the utility, under the payment's id; nothing left to send.
     let at_sim = sim.payments(WATER, Some(&id)).await;
@@ -444,7 +462,14 @@ async fn the_window_pages_take_a_payment(backend: Backend) {
 
     // The menu leads to the window's payments; the sandbox is said.
     let home = app.ok_page_as(&clerk, "/counter/billing").await;
-    assert_has(&home, &["href=\"/counter/billing\"", "演示环境", "户号或统一社会信用代码"]);
+    assert_has(
+        &home,
+        &[
+            "href=\"/counter/billing\"",
+            "演示环境",
+            "户号或统一社会信用代码",
+        ],
+    );
     // Found by USCC: one row per utility, named, linked to its bills.
     let found = app
         .ok_page_as(&clerk, &format!("/counter/billing?q={ENTERPRISE}"))
@@ -459,7 +484,9 @@ async fn the_window_pages_take_a_payment(backend: Backend) {
         ],
     );
     // A search that is neither: the box keeps it, with the reason.
-    let bad = app.get_as(&clerk, "/counter/billing?q=%E5%BC%A0%E4%B8%89").await;
+    let bad = app
+        .get_as(&clerk, "/counter/billing?q=%E5%BC%A0%E4%B8%89")
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_has(&bad.text(), &["value=\"张三\"", "18 位统一社会信用代码"]);
 
@@ -467,7 +494,10 @@ async fn the_window_pages_take_a_payment(backend: Backend) {
     let page = app
         .ok_page_as(&clerk, &format!("/counter/billing/accounts/{WATER}/{W3}"))
         .await;
-    assert_has(&page, &["¥32.10", "¥29.80", "¥31.05", "合计待缴 ¥92.95", "checked"]);
+    assert_has(
+        &page,
+        &["¥32.10", "¥29.80", "¥31.05", "合计待缴 ¥92.95", "checked"],
+    );
     assert!(!page.contains(">3210<"), "{page}");
     // Nothing chosen: the bills page again, with the reason, nothing taken.
     let none = app
@@ -484,7 +514,17 @@ async fn the_window_pages_take_a_payment(backend: Backend) {
         "/counter/billing/accounts/{WATER}/{W3}/confirm?bill={b1}&bill={b2}&method=cash&received=%EF%BF%A5100"
     );
     let confirm = app.ok_page_as(&clerk, &confirm_uri).await;
-    assert_has(&confirm, &["应收金额", "¥61.90", "¥100.00", "应找零", "¥38.10", "确认收款"]);
+    assert_has(
+        &confirm,
+        &[
+            "应收金额",
+            "¥61.90",
+            "¥100.00",
+            "应找零",
+            "¥38.10",
+            "确认收款",
+        ],
+    );
     // A third decimal is refused, the typed text kept.
     let precise = app
         .get_as(
@@ -518,7 +558,18 @@ async fn the_window_pages_take_a_payment(backend: Backend) {
     assert_eq!(twice.header("location"), Some(to.as_str()));
     send(&app).await;
     let paid = app.ok_page_as(&clerk, &to).await;
-    assert_has(&paid, &["已缴费", "缴费凭证", "收据号", "SJ", "打印缴费凭证", "¥38.10", "测试clerk.p"]);
+    assert_has(
+        &paid,
+        &[
+            "已缴费",
+            "缴费凭证",
+            "收据号",
+            "SJ",
+            "打印缴费凭证",
+            "¥38.10",
+            "测试clerk.p",
+        ],
+    );
     assert!(!paid.contains("data-refresh"), "no more refreshing");
     assert_eq!(sim.payments(WATER, None).await.len(), 1);
     // The day's list.
@@ -550,13 +601,19 @@ async fn the_window_pages_take_a_payment(backend: Backend) {
         )
         .await;
     assert_eq!(late.status, StatusCode::CONFLICT);
-    assert_has(&late.text(), &["账单已变化", "本次未收款", "重新查询账单", "¥31.05"]);
+    assert_has(
+        &late.text(),
+        &["账单已变化", "本次未收款", "重新查询账单", "¥31.05"],
+    );
     let day = app.get_as(&clerk, "/api/v1/billing/payments").await.json();
     assert_eq!(day["count"], 1);
 }
 
 fn extract(html: &str, after: &str) -> String {
-    let i = html.find(after).unwrap_or_else(|| panic!("{after} in {html}")) + after.len();
+    let i = html
+        .find(after)
+        .unwrap_or_else(|| panic!("{after} in {html}"))
+        + after.len();
     html[i..i + html[i..].find('"').unwrap()].to_owned()
 }
 
@@ -574,12 +631,20 @@ async fn a_dropped_answer_is_sent_again_and_paid_once(backend: Backend) {
         ..Faults::default()
     });
     assert_eq!(send(&app).await.retrying, 1);
-    assert_eq!(sim.payments(WATER, Some(id)).await.len(), 1, "recorded at the utility");
+    assert_eq!(
+        sim.payments(WATER, Some(id)).await.len(),
+        1,
+        "recorded at the utility"
+    );
     let p = payment(&app, &clerk, id).await;
     assert_eq!(p["status"], "pending");
     let (attempts, next, error) = job(&app, id).await;
     assert_eq!(attempts, 1);
-    assert_eq!(next, app.state.now_ms() + 5_000, "the first wait is the base");
+    assert_eq!(
+        next,
+        app.state.now_ms() + 5_000,
+        "the first wait is the base"
+    );
     assert!(error.unwrap().contains("连接中断"));
     // Not before the wait is over.
     assert_eq!(send(&app).await, Report::default());
@@ -611,7 +676,10 @@ async fn time_limits_and_retries_back_off_until_the_utility_answers(backend: Bac
     });
     let started = std::time::Instant::now();
     assert_eq!(send(&app).await.retrying, 1);
-    assert!(started.elapsed() < std::time::Duration::from_millis(3_400), "waited past the limit");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(3_400),
+        "waited past the limit"
+    );
     let (_, next, error) = job(&app, id).await;
     assert!(error.unwrap().contains("时限内没有应答"));
     assert_eq!(next - app.state.now_ms(), 5_000);
@@ -703,8 +771,17 @@ async fn a_refusal_fails_the_payment_and_a_dead_system_takes_nothing(backend: Ba
         .await;
     assert_eq!(res.status, StatusCode::BAD_GATEWAY, "{}", res.text());
     assert_eq!(res.json()["error"]["code"], "billing_unavailable");
-    assert!(res.json()["error"]["message"].as_str().unwrap().contains("本次未收款"));
-    let day = app.as_session(&clerk).get("/api/v1/billing/payments").await.json();
+    assert!(
+        res.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("本次未收款")
+    );
+    let day = app
+        .as_session(&clerk)
+        .get("/api/v1/billing/payments")
+        .await
+        .json();
     assert_eq!(day["items"], json!([]));
 }
 
@@ -730,9 +807,17 @@ async fn reconciliation_names_each_difference(backend: Backend) {
     let d = id_of(&pay_ok(&app, &clerk, W3, &[&bill(W3, "2026-09")], 2_980).await);
     // The utility loses A, books B for another amount, and has one the
     // platform never sent.
-    assert_eq!(sim.post(&format!("/_sim/{WATER}/payments/{a}/forget"), json!({})).await, 204);
     assert_eq!(
-        sim.post(&format!("/_sim/{WATER}/payments/{b}/amount"), json!({"amount_fen": 45_000})).await,
+        sim.post(&format!("/_sim/{WATER}/payments/{a}/forget"), json!({}))
+            .await,
+        204
+    );
+    assert_eq!(
+        sim.post(
+            &format!("/_sim/{WATER}/payments/{b}/amount"),
+            json!({"amount_fen": 45_000})
+        )
+        .await,
         204
     );
     assert_eq!(
@@ -755,13 +840,24 @@ async fn reconciliation_names_each_difference(backend: Backend) {
     let run = res.json();
     assert_eq!(run["status"], "differences");
     assert_eq!(run["matched"], 1, "C alone is alike");
-    assert_eq!(run["ours"], json!({"count": 4, "amount_fen": 12_345 + 45_600 + 3_210 + 2_980}));
-    assert_eq!(run["theirs"], json!({"count": 3, "amount_fen": 45_000 + 3_210 + 700}));
+    assert_eq!(
+        run["ours"],
+        json!({"count": 4, "amount_fen": 12_345 + 45_600 + 3_210 + 2_980})
+    );
+    assert_eq!(
+        run["theirs"],
+        json!({"count": 3, "amount_fen": 45_000 + 3_210 + 700})
+    );
     let kinds: Vec<(String, String)> = run["differences"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["kind"].as_str().unwrap().to_owned(), d["reference"].as_str().unwrap().to_owned()))
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_owned(),
+                d["reference"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let mut missing = vec![a.clone(), d.clone()];
     missing.sort();
@@ -773,7 +869,10 @@ async fn reconciliation_names_each_difference(backend: Backend) {
     ];
     assert_eq!(kinds, expected);
     let mismatch = &run["differences"][2];
-    assert_eq!((mismatch["our_fen"].as_i64(), mismatch["their_fen"].as_i64()), (Some(45_600), Some(45_000)));
+    assert_eq!(
+        (mismatch["our_fen"].as_i64(), mismatch["their_fen"].as_i64()),
+        (Some(45_600), Some(45_000))
+    );
     assert!(!kinds.iter().any(|(_, r)| *r == c));
     assert_eq!(app.audit_records("reconciliation_run").await.len(), 1);
 
@@ -796,11 +895,21 @@ async fn reconciliation_names_each_difference(backend: Backend) {
             "随州市水务集团",
         ],
     );
-    assert!(!page.contains("missing_at_utility") || page.contains("billing-difference-missing_at_utility"));
+    assert!(
+        !page.contains("missing_at_utility")
+            || page.contains("billing-difference-missing_at_utility")
+    );
     let list = app
         .ok_page_as(&admin, &format!("/admin/reconciliation?date={today}"))
         .await;
-    assert_has(&list, &["存在差异 4 处", &format!("/admin/reconciliation/{run_id}"), "仍在提交公用事业单位"]);
+    assert_has(
+        &list,
+        &[
+            "存在差异 4 处",
+            &format!("/admin/reconciliation/{run_id}"),
+            "仍在提交公用事业单位",
+        ],
+    );
     let listed = app
         .as_session(&admin)
         .get(&format!("/api/v1/billing/reconciliations?date={today}"))
@@ -809,14 +918,24 @@ async fn reconciliation_names_each_difference(backend: Backend) {
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     // The page's form runs one too (POST-redirect-GET).
     let res = app
-        .post_form_as(&admin, "/admin/reconciliation", &[("unit", GAS), ("date", &today)])
+        .post_form_as(
+            &admin,
+            "/admin/reconciliation",
+            &[("unit", GAS), ("date", &today)],
+        )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    let balanced = app.ok_page_as(&admin, res.header("location").unwrap()).await;
+    let balanced = app
+        .ok_page_as(&admin, res.header("location").unwrap())
+        .await;
     assert_has(&balanced, &["账目一致", "逐笔一致"]);
     // A day to come is refused, the choice kept.
     let future = app
-        .post_form_as(&admin, "/admin/reconciliation", &[("unit", GAS), ("date", "2099-01-01")])
+        .post_form_as(
+            &admin,
+            "/admin/reconciliation",
+            &[("unit", GAS), ("date", "2099-01-01")],
+        )
         .await;
     assert_eq!(future.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_has(&future.text(), &["不能晚于今天", "value=\"2099-01-01\""]);
@@ -841,37 +960,82 @@ async fn who_may_do_what(backend: Backend) {
     let id = id_of(&p);
     let path = format!("/api/v1/billing/payments/{id}");
     // Another hall's clerk does not see it; an administrator does.
-    assert_eq!(app.as_session(&other).get(&path).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.as_session(&admin).get(&path).await.status, StatusCode::OK);
-    let page = app.get_as(&other, &format!("/counter/billing/payments/{id}")).await;
+    assert_eq!(
+        app.as_session(&other).get(&path).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.as_session(&admin).get(&path).await.status,
+        StatusCode::OK
+    );
+    let page = app
+        .get_as(&other, &format!("/counter/billing/payments/{id}"))
+        .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.as_session(&other).get("/api/v1/billing/payments").await.json()["items"], json!([]));
-    assert_eq!(app.as_session(&admin).get("/api/v1/billing/payments").await.json()["count"], 1);
+    assert_eq!(
+        app.as_session(&other)
+            .get("/api/v1/billing/payments")
+            .await
+            .json()["items"],
+        json!([])
+    );
+    assert_eq!(
+        app.as_session(&admin)
+            .get("/api/v1/billing/payments")
+            .await
+            .json()["count"],
+        1
+    );
     // Only clerks take payments and look up accounts; only administrators
     // reconcile; integration keys do neither.
     for s in [&admin, &operator] {
-        assert_eq!(pay(&app, s, W1, &[&bill(W1, "2026-10")], 8_760).await.status, StatusCode::FORBIDDEN);
         assert_eq!(
-            app.as_session(s).get(&format!("/api/v1/billing/accounts?number={W1}")).await.status,
+            pay(&app, s, W1, &[&bill(W1, "2026-10")], 8_760)
+                .await
+                .status,
             StatusCode::FORBIDDEN
         );
-        assert_eq!(app.get_as(s, "/counter/billing").await.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.as_session(s)
+                .get(&format!("/api/v1/billing/accounts?number={W1}"))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.get_as(s, "/counter/billing").await.status,
+            StatusCode::FORBIDDEN
+        );
     }
     let today = app.state.now().date().to_string();
     let res = app
         .as_session(&clerk)
-        .post("/api/v1/billing/reconciliations", json!({"unit": WATER, "date": today}))
+        .post(
+            "/api/v1/billing/reconciliations",
+            json!({"unit": WATER, "date": today}),
+        )
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get_as(&clerk, "/admin/reconciliation").await.status, StatusCode::FORBIDDEN);
-    let key = app.api_key.clone();
     assert_eq!(
-        app.as_key(&key).get(&format!("/api/v1/billing/accounts?number={W1}")).await.status,
+        app.get_as(&clerk, "/admin/reconciliation").await.status,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(app.as_nobody().get("/api/v1/billing/payments").await.status, StatusCode::UNAUTHORIZED);
+    let key = app.api_key.clone();
+    assert_eq!(
+        app.as_key(&key)
+            .get(&format!("/api/v1/billing/accounts?number={W1}"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.as_nobody().get("/api/v1/billing/payments").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     // A clerk of two halls names the hall.
-    let both = app.signed_in("clerk.w3", &["clerk:hall-01", "clerk:hall-03"]).await;
+    let both = app
+        .signed_in("clerk.w3", &["clerk:hall-01", "clerk:hall-03"])
+        .await;
     let res = pay(&app, &both, W1, &[&bill(W1, "2026-10")], 8_760).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_fields_include(&res, &[("hall", "required")]);
@@ -885,8 +1049,16 @@ async fn who_may_do_what(backend: Backend) {
         .await;
     assert_fields_include(&res, &[("hall", "unknown_value")]);
     // The menus.
-    assert!(app.ok_page_as(&clerk, "/counter/billing").await.contains(">缴费</a>"));
-    assert!(app.ok_page_as(&admin, "/admin/reconciliation").await.contains(">缴费对账</a>"));
+    assert!(
+        app.ok_page_as(&clerk, "/counter/billing")
+            .await
+            .contains(">缴费</a>")
+    );
+    assert!(
+        app.ok_page_as(&admin, "/admin/reconciliation")
+            .await
+            .contains(">缴费对账</a>")
+    );
 }
 
 async fn inputs_are_bounded(backend: Backend) {
@@ -902,7 +1074,12 @@ async fn inputs_are_bounded(backend: Backend) {
                    "amount_fen": 0, "method": "cheque", "received_fen": "100"}),
         )
         .await;
-    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text());
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
     assert_fields_include(
         &res,
         &[
@@ -940,17 +1117,31 @@ async fn inputs_are_bounded(backend: Backend) {
         .await;
     assert_fields_include(&res, &[("received_fen", "out_of_range")]);
     // Lookups: neither, both, or malformed.
-    for q in ["", "?number=1&uscc=91421300MA49ABCD17", "?number=a%2Fb", "?uscc=91421300MA49ABCD18"] {
+    for q in [
+        "",
+        "?number=1&uscc=91421300MA49ABCD17",
+        "?number=a%2Fb",
+        "?uscc=91421300MA49ABCD18",
+    ] {
         let res = api.get(&format!("/api/v1/billing/accounts{q}")).await;
-        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {}", res.text());
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{q}: {}",
+            res.text()
+        );
     }
     let long = "9".repeat(40);
     assert_eq!(
-        api.get(&format!("/api/v1/billing/accounts/{WATER}/{long}/bills")).await.status,
+        api.get(&format!("/api/v1/billing/accounts/{WATER}/{long}/bills"))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        api.get("/api/v1/billing/payments?date=2026-13-01").await.status,
+        api.get("/api/v1/billing/payments?date=2026-13-01")
+            .await
+            .status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     // A form with fields it does not declare is refused whole.
@@ -958,7 +1149,12 @@ async fn inputs_are_bounded(backend: Backend) {
         .post_form_as(
             &clerk,
             &format!("/counter/billing/accounts/{WATER}/{W1}/payments"),
-            &[("key", "abc"), ("amount_fen", "1"), ("method", "cash"), ("admin", "1")],
+            &[
+                ("key", "abc"),
+                ("amount_fen", "1"),
+                ("method", "cash"),
+                ("admin", "1"),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
@@ -980,7 +1176,10 @@ async fn inputs_are_bounded(backend: Backend) {
 /// A server whose every answer is a 200 of 2 MiB.
 async fn huge_answers() -> String {
     let app = axum::Router::new().fallback(|| async {
-        let body = format!("{{\"accounts\": [], \"pad\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+        let body = format!(
+            "{{\"accounts\": [], \"pad\": \"{}\"}}",
+            "x".repeat(2 * 1024 * 1024)
+        );
         ([("content-type", "application/json")], body)
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1008,7 +1207,16 @@ async fn payments_per_hall_and_day(backend: Backend) {
     let day = (from + offset) / 86_400_000;
     let got: Vec<(String, i64, i64, i64, i64, i64)> = rows
         .iter()
-        .map(|r| (r.hall_code.clone(), r.day, r.payments, r.amount_fen, r.paid, r.paid_fen))
+        .map(|r| {
+            (
+                r.hall_code.clone(),
+                r.day,
+                r.payments,
+                r.amount_fen,
+                r.paid,
+                r.paid_fen,
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -1029,7 +1237,10 @@ async fn over_https_with_a_private_ca(backend: Backend) {
         }
     };
     // Trusted through ca_file: found and paid over TLS.
-    let app = app_at(backend, &sim.base, TimeSource::system(), |c| https(c, cert.ca_file())).await;
+    let app = app_at(backend, &sim.base, TimeSource::system(), |c| {
+        https(c, cert.ca_file())
+    })
+    .await;
     let clerk = app.signed_in("clerk.s", &["clerk:hall-01"]).await;
     let found = app
         .as_session(&clerk)

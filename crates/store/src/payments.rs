@@ -211,7 +211,8 @@ pub struct PaymentFilter {
 
 /// Payments taken in a period, newest first.
 pub fn list(conn: &mut dyn Conn, f: &PaymentFilter) -> Result<Vec<Payment>, StoreError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE p.created_at >= $1 AND p.created_at < $2");
+    let mut sql =
+        format!("SELECT {COLUMNS} FROM {FROM} WHERE p.created_at >= $1 AND p.created_at < $2");
     let mut values = vec![Value::Int(f.from_ms), Value::Int(f.to_ms)];
     if let Some(unit) = &f.unit {
         values.push(Value::from(unit));
@@ -623,14 +624,14 @@ pub fn runs(
         " ORDER BY run_at DESC, id DESC LIMIT ${}",
         values.len()
     ));
-    conn.query(&sql, &values)?.iter().map(run_from_row).collect()
+    conn.query(&sql, &values)?
+        .iter()
+        .map(run_from_row)
+        .collect()
 }
 
 /// A run and its differences.
-pub fn run(
-    conn: &mut dyn Conn,
-    id: &str,
-) -> Result<Option<(Run, Vec<DifferenceRow>)>, StoreError> {
+pub fn run(conn: &mut dyn Conn, id: &str) -> Result<Option<(Run, Vec<DifferenceRow>)>, StoreError> {
     let Some(run) = conn
         .query_opt(
             &format!("SELECT {RUN_COLUMNS} FROM reconciliation_runs WHERE id = $1"),

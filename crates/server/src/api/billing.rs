@@ -111,10 +111,18 @@ pub async fn get_accounts(
     caller: ApiCaller,
     Query(q): Query<AccountQuery>,
 ) -> Result<Json<AccountList>, ApiError> {
-    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
     let (number, uscc, unit) = (given(&q.number), given(&q.uscc), given(&q.unit));
     // Sign-in and capability before anything is read.
-    if !caller.subject.may(onestop_domain::access::Capability::TakePayments) {
+    if !caller
+        .subject
+        .may(onestop_domain::access::Capability::TakePayments)
+    {
         return Err(crate::auth::forbidden());
     }
     let by = match (number, uscc) {
@@ -201,11 +209,19 @@ fn payment_input(body: &JsonObject) -> (PaymentInput, Vec<FieldError>) {
             }
             None | Some(Value::Null) if !required => None,
             None | Some(Value::Null) => {
-                errors.push(FieldError::new(name, FieldCode::Required, t::FIELD_REQUIRED));
+                errors.push(FieldError::new(
+                    name,
+                    FieldCode::Required,
+                    t::FIELD_REQUIRED,
+                ));
                 None
             }
             Some(_) => {
-                errors.push(FieldError::new(name, FieldCode::InvalidFormat, t::FIELD_FORMAT));
+                errors.push(FieldError::new(
+                    name,
+                    FieldCode::InvalidFormat,
+                    t::FIELD_FORMAT,
+                ));
                 None
             }
         }
@@ -232,9 +248,11 @@ fn payment_input(body: &JsonObject) -> (PaymentInput, Vec<FieldError>) {
             FieldCode::OutOfRange,
             crate::texts::fill(t::BILLS_TOO_MANY, &[("n", &MAX_BILLS_PER_PAYMENT)]),
         )),
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new("bill_ids", FieldCode::Required, t::BILLS_REQUIRED))
-        }
+        None | Some(Value::Null) => errors.push(FieldError::new(
+            "bill_ids",
+            FieldCode::Required,
+            t::BILLS_REQUIRED,
+        )),
         Some(_) => errors.push(FieldError::new(
             "bill_ids",
             FieldCode::InvalidFormat,
@@ -246,17 +264,29 @@ fn payment_input(body: &JsonObject) -> (PaymentInput, Vec<FieldError>) {
             Some(v) if v.is_i64() || v.is_u64() => match v.as_i64() {
                 Some(n) => Some(n),
                 None => {
-                    errors.push(FieldError::new(name, FieldCode::OutOfRange, t::FIELD_FORMAT));
+                    errors.push(FieldError::new(
+                        name,
+                        FieldCode::OutOfRange,
+                        t::FIELD_FORMAT,
+                    ));
                     None
                 }
             },
             None | Some(Value::Null) if !required => None,
             None | Some(Value::Null) => {
-                errors.push(FieldError::new(name, FieldCode::Required, t::FIELD_REQUIRED));
+                errors.push(FieldError::new(
+                    name,
+                    FieldCode::Required,
+                    t::FIELD_REQUIRED,
+                ));
                 None
             }
             Some(_) => {
-                errors.push(FieldError::new(name, FieldCode::InvalidFormat, t::FEN_FORMAT));
+                errors.push(FieldError::new(
+                    name,
+                    FieldCode::InvalidFormat,
+                    t::FEN_FORMAT,
+                ));
                 None
             }
         }
@@ -265,15 +295,27 @@ fn payment_input(body: &JsonObject) -> (PaymentInput, Vec<FieldError>) {
     let received_fen = fen("received_fen", false, &mut errors);
     let method = match body.get("method") {
         Some(Value::String(s)) => PaymentMethod::parse(s).or_else(|| {
-            errors.push(FieldError::new("method", FieldCode::UnknownValue, t::METHOD_UNKNOWN));
+            errors.push(FieldError::new(
+                "method",
+                FieldCode::UnknownValue,
+                t::METHOD_UNKNOWN,
+            ));
             None
         }),
         None | Some(Value::Null) => {
-            errors.push(FieldError::new("method", FieldCode::Required, t::METHOD_UNKNOWN));
+            errors.push(FieldError::new(
+                "method",
+                FieldCode::Required,
+                t::METHOD_UNKNOWN,
+            ));
             None
         }
         Some(_) => {
-            errors.push(FieldError::new("method", FieldCode::InvalidFormat, t::METHOD_UNKNOWN));
+            errors.push(FieldError::new(
+                "method",
+                FieldCode::InvalidFormat,
+                t::METHOD_UNKNOWN,
+            ));
             None
         }
     };
@@ -312,7 +354,10 @@ pub async fn post_payment(
     caller: ApiCaller,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
-    if !caller.subject.may(onestop_domain::access::Capability::TakePayments) {
+    if !caller
+        .subject
+        .may(onestop_domain::access::Capability::TakePayments)
+    {
         return Err(crate::auth::forbidden());
     }
     let key = body.idempotency_key()?;
@@ -378,7 +423,10 @@ pub async fn get_payments(
     caller: ApiCaller,
     Query(q): Query<DayQuery>,
 ) -> Result<Json<DayPayments>, ApiError> {
-    if !caller.subject.may(onestop_domain::access::Capability::ReadPayments) {
+    if !caller
+        .subject
+        .may(onestop_domain::access::Capability::ReadPayments)
+    {
         return Err(crate::auth::forbidden());
     }
     let day = date_param(q.date.as_deref(), "date", &state)?;
@@ -432,20 +480,33 @@ pub async fn post_reconciliation(
     caller: ApiCaller,
     body: JsonObject,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
-    if !caller.subject.may(onestop_domain::access::Capability::ReconcilePayments) {
+    if !caller
+        .subject
+        .may(onestop_domain::access::Capability::ReconcilePayments)
+    {
         return Err(crate::auth::forbidden());
     }
     let mut errors = Vec::new();
     let unit = match body.get("unit") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 32 => Some(s.trim().to_owned()),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 32 => {
+            Some(s.trim().to_owned())
+        }
         _ => {
-            errors.push(FieldError::new("unit", FieldCode::Required, t::UNIT_UNKNOWN));
+            errors.push(FieldError::new(
+                "unit",
+                FieldCode::Required,
+                t::UNIT_UNKNOWN,
+            ));
             None
         }
     };
     let day = match body.get("date") {
         Some(Value::String(s)) => onestop_domain::timefmt::parse_date(s.trim()).or_else(|| {
-            errors.push(FieldError::new("date", FieldCode::InvalidFormat, t::DATE_FORMAT));
+            errors.push(FieldError::new(
+                "date",
+                FieldCode::InvalidFormat,
+                t::DATE_FORMAT,
+            ));
             None
         }),
         _ => {
@@ -494,7 +555,10 @@ pub async fn get_reconciliations(
     caller: ApiCaller,
     Query(q): Query<RunsQuery>,
 ) -> Result<Json<RunList>, ApiError> {
-    if !caller.subject.may(onestop_domain::access::Capability::ReconcilePayments) {
+    if !caller
+        .subject
+        .may(onestop_domain::access::Capability::ReconcilePayments)
+    {
         return Err(crate::auth::forbidden());
     }
     let day = match q.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {

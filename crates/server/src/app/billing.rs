@@ -546,9 +546,17 @@ pub fn field_problems(
     }
     if let Some(r) = input.received_fen {
         if input.method != PaymentMethod::Cash {
-            errors.push(field("received_fen", FieldCode::NotAllowed, t::RECEIVED_CASH_ONLY));
+            errors.push(field(
+                "received_fen",
+                FieldCode::NotAllowed,
+                t::RECEIVED_CASH_ONLY,
+            ));
         } else if r < input.amount_fen || r > onestop_domain::money::MAX_FEN {
-            errors.push(field("received_fen", FieldCode::OutOfRange, t::RECEIVED_TOO_LITTLE));
+            errors.push(field(
+                "received_fen",
+                FieldCode::OutOfRange,
+                t::RECEIVED_TOO_LITTLE,
+            ));
         }
     }
     if let Some(k) = &input.form_key
@@ -596,16 +604,17 @@ pub async fn take_payment(
         }
     }
     let system = system_of(state, &input.unit)?;
-    let (account, bills) = match fetch_account(state, &*system, &input.unit, &input.account_no).await {
-        Err(Error::NotFound) => {
-            return Err(Error::Invalid(vec![field(
-                "account_no",
-                FieldCode::UnknownValue,
-                t::ACCOUNT_NOT_FOUND,
-            )]));
-        }
-        other => other?,
-    };
+    let (account, bills) =
+        match fetch_account(state, &*system, &input.unit, &input.account_no).await {
+            Err(Error::NotFound) => {
+                return Err(Error::Invalid(vec![field(
+                    "account_no",
+                    FieldCode::UnknownValue,
+                    t::ACCOUNT_NOT_FOUND,
+                )]));
+            }
+            other => other?,
+        };
     let mut paid = Vec::new();
     for id in &input.bill_ids {
         match bills.iter().find(|b| &b.bill_id == id) {
@@ -774,7 +783,11 @@ fn sees_hall(caller: &Caller, hall: &str) -> bool {
 
 /// One payment, if the caller may see it (a clerk: their halls'; an
 /// administrator or supervisor: every one).
-pub async fn payment(state: &AppState, caller: &Caller, id: &str) -> Result<Option<PaymentView>, Error> {
+pub async fn payment(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Option<PaymentView>, Error> {
     may(caller, Capability::ReadPayments)?;
     if id.len() > 64 {
         return Ok(None);
@@ -929,19 +942,30 @@ pub async fn send_payment(
                     Ok(mine)
                 })
                 .await?;
-            Ok(if mine { Attempt::Paid } else { Attempt::NotMine })
+            Ok(if mine {
+                Attempt::Paid
+            } else {
+                Attempt::NotMine
+            })
         }
         Err(e @ (BillingError::Refused { .. } | BillingError::NotFound)) => {
             let (code, message) = match e {
                 BillingError::Refused { code, message, .. } => (
-                    if code.is_empty() { "refused".to_owned() } else { code },
+                    if code.is_empty() {
+                        "refused".to_owned()
+                    } else {
+                        code
+                    },
                     if message.is_empty() {
                         t::REFUSED.to_owned()
                     } else {
                         message
                     },
                 ),
-                _ => ("account_not_found".to_owned(), t::ACCOUNT_NOT_FOUND.to_owned()),
+                _ => (
+                    "account_not_found".to_owned(),
+                    t::ACCOUNT_NOT_FOUND.to_owned(),
+                ),
             };
             tracing::warn!(payment = %id, unit = %p.unit_code, code = %code, "payment refused by the utility");
             let record = system.audit(
@@ -963,7 +987,11 @@ pub async fn send_payment(
                     Ok(mine)
                 })
                 .await?;
-            Ok(if mine { Attempt::Failed } else { Attempt::NotMine })
+            Ok(if mine {
+                Attempt::Failed
+            } else {
+                Attempt::NotMine
+            })
         }
         Err(BillingError::Unavailable(error)) => {
             let retry_at = now_ms + backoff(state);

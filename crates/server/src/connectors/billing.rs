@@ -119,8 +119,7 @@ impl std::fmt::Display for BillingError {
     }
 }
 
-pub type BillingFuture<'a, T> =
-    Pin<Box<dyn Future<Output = Result<T, BillingError>> + Send + 'a>>;
+pub type BillingFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BillingError>> + Send + 'a>>;
 
 /// A utility's billing system.
 pub trait BillingSystem: Send + Sync {
@@ -293,7 +292,8 @@ impl HttpJson {
             None => None,
         };
         let limit = Duration::from_secs(u64::from(config.timeout_seconds.max(1)));
-        let plain_ok = config.allow_plain_http && base.as_ref().is_some_and(|u| u.scheme() == "http");
+        let plain_ok =
+            config.allow_plain_http && base.as_ref().is_some_and(|u| u.scheme() == "http");
         let mut builder = reqwest::Client::builder()
             .https_only(!plain_ok)
             .redirect(reqwest::redirect::Policy::none())
@@ -688,7 +688,8 @@ fn receipt_of(r: ReceiptWire) -> Result<Receipt, BillingError> {
     if !fen_ok(r.amount_fen) {
         return Err(unreadable("amount_fen"));
     }
-    let paid_at = onestop_domain::timefmt::parse(&r.paid_at).ok_or_else(|| unreadable("paid_at"))?;
+    let paid_at =
+        onestop_domain::timefmt::parse(&r.paid_at).ok_or_else(|| unreadable("paid_at"))?;
     Ok(Receipt {
         payment_id: r.payment_id,
         receipt_no: r.receipt_no,
@@ -716,16 +717,24 @@ struct DayAnswer {
 mod tests {
     use super::*;
 
-    fn config(extra: &str) -> BillingConfig {
-        toml::from_str(&format!(
-            "unit = \"sz-water\"\nbase_url = \"https://billing.example.cn/onestop/v1/\"\n{extra}"
-        ))
-        .unwrap()
+    fn config(token_env: Option<&str>) -> BillingConfig {
+        BillingConfig {
+            unit: "sz-water".into(),
+            adapter: "http_json".into(),
+            base_url: "https://billing.example.cn/onestop/v1/".into(),
+            allow_plain_http: false,
+            ca_file: None,
+            token_env: token_env.map(Into::into),
+            timeout_seconds: 10,
+            retry_base_seconds: 5,
+            retry_max_seconds: 300,
+            sandbox: false,
+        }
     }
 
     #[test]
     fn the_token_never_shows() {
-        let c = config("token_env = \"T\"");
+        let c = config(Some("T"));
         let s = HttpJson::new(&c, &|_| Some("s3cret-token".into())).unwrap();
         let shown = format!("{s:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
@@ -736,7 +745,7 @@ mod tests {
 
     #[test]
     fn paths_are_built_below_the_base_and_encoded() {
-        let s = HttpJson::new(&config(""), &|_| None).unwrap();
+        let s = HttpJson::new(&config(None), &|_| None).unwrap();
         assert_eq!(
             s.url(&["accounts", "1000 0001/x", "bills"]).as_str(),
             "https://billing.example.cn/onestop/v1/accounts/1000%200001%2Fx/bills"
@@ -754,9 +763,16 @@ mod tests {
             amount_fen: -1,
             paid_at: "2026-11-02T10:00:00+08:00".into(),
         };
-        assert!(matches!(receipt_of(bad_amount), Err(BillingError::Unavailable(_))));
+        assert!(matches!(
+            receipt_of(bad_amount),
+            Err(BillingError::Unavailable(_))
+        ));
         assert_eq!(tidy("  张\u{202e}三\u{0007}  "), "张三");
-        let (code, message) = error_of(r#"{"error":{"code":"bill_not_open","message":"\u0000已缴清"}}"#.as_bytes());
-        assert_eq!((code.as_str(), message.as_str()), ("bill_not_open", "已缴清"));
+        let (code, message) =
+            error_of(r#"{"error":{"code":"bill_not_open","message":"\u0000已缴清"}}"#.as_bytes());
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("bill_not_open", "已缴清")
+        );
     }
 }

@@ -6,5 +6,5 @@
 //! - [`billing`]: each utility's billing system (accounts, bills, payments
 //!   with an idempotency key, receipts, the daily reconciliation list).
 
-pub mod oidc;
 pub mod billing;
+pub mod oidc;

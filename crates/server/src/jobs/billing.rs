@@ -135,7 +135,9 @@ pub async fn daily_once(state: &AppState) -> Result<usize, Error> {
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(unit = %unit.code, %day, error = %e, "daily reconciliation failed"),
+            Err(e) => {
+                tracing::warn!(unit = %unit.code, %day, error = %e, "daily reconciliation failed")
+            }
         }
     }
     Ok(made)

@@ -41,7 +41,10 @@ pub fn routes() -> Router<AppState> {
         .route("/counter/billing", get(counter))
         .route("/counter/billing/payments", get(day_page))
         .route("/counter/billing/payments/{id}", get(payment_page))
-        .route("/counter/billing/accounts/{unit}/{account_no}", get(bills_page))
+        .route(
+            "/counter/billing/accounts/{unit}/{account_no}",
+            get(bills_page),
+        )
         .route(
             "/counter/billing/accounts/{unit}/{account_no}/confirm",
             get(confirm_page),
@@ -67,7 +70,8 @@ fn gate(caller: &Caller, cap: Capability, back: &str) -> Option<Response> {
 /// The query's pairs (at most 64, each value at most 256 bytes; the rest
 /// is not looked at).
 fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
     pairs
         .into_iter()
         .take(64)
@@ -76,10 +80,7 @@ fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
 }
 
 fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
 }
 
 fn when(state: &AppState, rfc3339: &str) -> String {
@@ -121,7 +122,11 @@ struct CounterPage {
     unavailable: String,
 }
 
-async fn counter(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Response {
+async fn counter(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Response {
     if let Some(r) = gate(&caller, Capability::TakePayments, COUNTER) {
         return r;
     }
@@ -238,7 +243,11 @@ impl Choice {
         Choice {
             bills,
             method: first(pairs, "method").and_then(PaymentMethod::parse),
-            received: first(pairs, "received").unwrap_or("").chars().take(20).collect(),
+            received: first(pairs, "received")
+                .unwrap_or("")
+                .chars()
+                .take(20)
+                .collect(),
         }
     }
 }
@@ -653,7 +662,11 @@ struct PaymentPage {
     may_take: bool,
 }
 
-async fn payment_page(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+async fn payment_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
     let back = format!("{COUNTER}/payments/{id}");
     if let Some(r) = gate(&caller, Capability::ReadPayments, &back) {
         return r;
@@ -691,7 +704,11 @@ struct DayPage {
     may_take: bool,
 }
 
-async fn day_page(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Response {
+async fn day_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let back = format!("{COUNTER}/payments");
     if let Some(r) = gate(&caller, Capability::ReadPayments, &back) {
         return r;
@@ -712,7 +729,11 @@ async fn day_page(State(state): State<AppState>, caller: Caller, RawQuery(raw): 
     let csrf = caller.csrf_token();
     let page = DayPage {
         nav: Nav::for_caller(&caller, &csrf),
-        date: if date_error.is_some() { typed } else { day.to_string() },
+        date: if date_error.is_some() {
+            typed
+        } else {
+            day.to_string()
+        },
         date_text: crate::web::date_zh(day),
         date_error: date_error.clone(),
         rows: list.items.iter().map(|p| payment_row(&state, p)).collect(),
@@ -767,7 +788,10 @@ fn run_row(state: &AppState, r: &RunView) -> RunRow {
         ),
         theirs: texts::fill(
             t::TALLY,
-            &[("n", &r.theirs.count), ("amount", &yuan(r.theirs.amount_fen))],
+            &[
+                ("n", &r.theirs.count),
+                ("amount", &yuan(r.theirs.amount_fen)),
+            ],
         ),
         matched: r.matched,
     }
@@ -934,7 +958,11 @@ struct RunPage {
     differences: Vec<DifferenceRow>,
 }
 
-async fn run_page(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+async fn run_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
     let back = format!("{RECONCILIATION}/{id}");
     if let Some(r) = gate(&caller, Capability::ReconcilePayments, &back) {
         return r;
@@ -949,11 +977,15 @@ async fn run_page(State(state): State<AppState>, caller: Caller, Path(id): Path<
         .iter()
         .map(|d| {
             let note = match (d.kind, d.our_status) {
-                (DifferenceKind::MissingAtUtility, Some(PaymentStatus::Pending)) => t::NOTE_STILL_SENDING,
+                (DifferenceKind::MissingAtUtility, Some(PaymentStatus::Pending)) => {
+                    t::NOTE_STILL_SENDING
+                }
                 (DifferenceKind::MissingAtUtility, _) => t::NOTE_MISSING,
                 (DifferenceKind::AmountMismatch, _) => t::NOTE_AMOUNT,
                 (DifferenceKind::UnknownHere, _) => t::NOTE_UNKNOWN,
-                (DifferenceKind::StatusMismatch, Some(PaymentStatus::Failed)) => t::NOTE_FAILED_HERE,
+                (DifferenceKind::StatusMismatch, Some(PaymentStatus::Failed)) => {
+                    t::NOTE_FAILED_HERE
+                }
                 (DifferenceKind::StatusMismatch, _) => t::NOTE_PENDING_HERE,
             };
             DifferenceRow {
