@@ -488,7 +488,7 @@ mod tests {
     fn checks_each_table() {
         let parse = |t: &str| -> BillingConfig { toml::from_str(t).unwrap() };
         let ok = parse("unit = \"sz-water\"\nbase_url = \"https://billing.example.cn/v1\"");
-        assert!(check(&[ok.clone()], &["sz-water"]).is_empty());
+        assert!(check(std::slice::from_ref(&ok), &["sz-water"]).is_empty());
         let local = parse(
             "unit = \"sz-water\"\nbase_url = \"http://127.0.0.1:8090/sz-water\"\nallow_plain_http = true",
         );

@@ -859,7 +859,7 @@ async fn reconciliation_names_each_difference(backend: Backend) {
             )
         })
         .collect();
-    let mut missing = vec![a.clone(), d.clone()];
+    let mut missing = [a.clone(), d.clone()];
     missing.sort();
     let expected = vec![
         ("missing_at_utility".to_owned(), missing[0].clone()),
