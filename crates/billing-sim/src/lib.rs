@@ -1063,14 +1063,15 @@ async fn reconciliation(
             let (count, total): (i64, i64) = c
                 .query_row(
                     "SELECT COUNT(*), COALESCE(SUM(amount_fen), 0) FROM payments
-                     WHERE unit = ?1 AND day = ?2",
+                     WHERE unit = ?1 AND day = ?2 AND channel = 'onestop'",
                     params![unit, date],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .map_err(sql)?;
             let mut stmt = c
                 .prepare(&format!(
-                    "SELECT {RECEIPT_COLUMNS} FROM payments WHERE unit = ?1 AND day = ?2
+                    "SELECT {RECEIPT_COLUMNS} FROM payments
+                     WHERE unit = ?1 AND day = ?2 AND channel = 'onestop'
                      ORDER BY paid_at, payment_id LIMIT ?3 OFFSET ?4"
                 ))
                 .map_err(sql)?;
