@@ -517,6 +517,29 @@ mod tests {
         }
     }
 
+    /// The sandbox tables the default file carries (commented out) make a
+    /// valid city once uncommented, as the README says.
+    #[test]
+    fn the_default_files_sandbox_tables_are_valid() {
+        let text = crate::config::DEFAULT_CONFIG_TOML;
+        let at = text.find("SANDBOX / DEMO ONLY").expect("the sandbox tables");
+        let (head, tail) = text.split_at(at);
+        let uncommented: String = tail
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with("[[billing]]") || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let config = crate::config::CityConfig::from_toml(&format!("{head}{uncommented}"))
+            .expect("a valid city");
+        let units: Vec<&str> = config.billing.iter().map(|b| b.unit.as_str()).collect();
+        assert_eq!(units, ["sz-water", "sz-power", "sz-gas"]);
+        assert!(config.billing.iter().all(|b| b.sandbox && b.allow_plain_http));
+        assert!(crate::config::CityConfig::default_city().billing.is_empty());
+    }
+
     #[test]
     fn reads_the_search_box() {
         assert_eq!(
