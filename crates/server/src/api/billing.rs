@@ -415,7 +415,7 @@ pub struct DayQuery {
     security(("session" = [])),
     responses(
         (status = 200, body = DayPayments),
-        (status = 422, body = ErrorBody, description = "`validation_failed`: a malformed `date`, a hall not the caller's")
+        (status = 422, body = ErrorBody, description = "`validation_failed`: a malformed `date`, a hall not the caller's (or over 32 characters)")
     )
 )]
 pub async fn get_payments(
@@ -431,6 +431,13 @@ pub async fn get_payments(
     }
     let day = date_param(q.date.as_deref(), "date", &state)?;
     let hall = q.hall.as_deref().map(str::trim).filter(|h| !h.is_empty());
+    if hall.is_some_and(|h| h.chars().count() > 32) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "hall",
+            FieldCode::TooLong,
+            t::HALL_NOT_YOURS,
+        )]));
+    }
     Ok(Json(payments_of_day(&state, &caller, day, hall).await?))
 }
 
@@ -547,7 +554,7 @@ pub struct RunsQuery {
     security(("session" = [])),
     responses(
         (status = 200, body = RunList),
-        (status = 422, body = ErrorBody, description = "`validation_failed`: a malformed `date`")
+        (status = 422, body = ErrorBody, description = "`validation_failed`: a malformed `date`, a `unit` over 32 characters")
     )
 )]
 pub async fn get_reconciliations(
@@ -566,6 +573,13 @@ pub async fn get_reconciliations(
         Some(d) => Some(date_param(Some(d), "date", &state)?),
     };
     let unit = q.unit.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    if unit.is_some_and(|u| u.chars().count() > 32) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "unit",
+            FieldCode::TooLong,
+            t::UNIT_UNKNOWN,
+        )]));
+    }
     Ok(Json(RunList {
         items: runs(&state, &caller, day, unit).await?,
     }))
