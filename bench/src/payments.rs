@@ -55,14 +55,20 @@ fn wait_ready(addr: SocketAddr, path: &str) {
     loop {
         if let Ok(mut s) = std::net::TcpStream::connect(addr) {
             use std::io::{Read, Write};
-            let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
+            let _ = write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n"
+            );
             let mut buf = String::new();
             let _ = s.read_to_string(&mut buf);
             if buf.starts_with("HTTP/1.1 200") {
                 return;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "{path} not ready");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{path} not ready"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -132,7 +138,10 @@ async fn clerk_headers(addr: SocketAddr) -> String {
         .await;
     assert_eq!(status, 200);
     let page = String::from_utf8_lossy(&page);
-    let at = page.find("name=\"csrf_token\" value=\"").expect("a CSRF token") + 25;
+    let at = page
+        .find("name=\"csrf_token\" value=\"")
+        .expect("a CSRF token")
+        + 25;
     let csrf = &page[at..at + page[at..].find('"').unwrap()];
     format!("Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\n")
 }
@@ -261,7 +270,13 @@ pub fn scenario(bin: &str, secs: u64, connections: usize, skip_postgres: bool) {
             seeded.as_secs_f64()
         );
         print_table(
-            &["one payment at a time", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+            &[
+                "one payment at a time",
+                "p50 ms",
+                "p90 ms",
+                "p99 ms",
+                "max ms",
+            ],
             [
                 row(
                     "clerk's click → 202 (缴费处理中): bills checked with the utility, payment + job + audit committed",
@@ -347,9 +362,7 @@ async fn direct_to_utility(sim: SocketAddr) -> Vec<Duration> {
         let body = format!(
             "{{\"account_no\":\"{a}\",\"bill_ids\":[\"B{a}-202610\"],\"amount_fen\":1000,\"channel\":\"bench\"}}"
         );
-        let headers = format!(
-            "Authorization: Bearer {TOKEN}\r\nIdempotency-Key: direct-{n}\r\n"
-        );
+        let headers = format!("Authorization: Bearer {TOKEN}\r\nIdempotency-Key: direct-{n}\r\n");
         let started = Instant::now();
         let (status, _) = conn
             .exchange(&post("/sz-water/payments", &headers, &body))
@@ -399,7 +412,11 @@ async fn closed_loop(
                     break;
                 }
                 let (status, _) = conn
-                    .exchange(&post("/api/v1/billing/payments", &headers, &payment_body(n)))
+                    .exchange(&post(
+                        "/api/v1/billing/payments",
+                        &headers,
+                        &payment_body(n),
+                    ))
                     .await;
                 if status == 202 {
                     taken.fetch_add(1, Ordering::Relaxed);

@@ -5,9 +5,10 @@
 //! (SIGKILL) while the payment is on its way and starts it again: the bill
 //! is paid exactly once at the simulator, and the payment's page, reloading
 //! itself, goes from 缴费处理中 to 已缴费 with the receipt — at phone width
-//! and at desk width. On SQLite and on PostgreSQL.
+//! and at desk width, each page without a serious or critical accessibility
+//! problem (axe-core). On SQLite and on PostgreSQL.
 
-use onestop_e2e::{DbBackend as Backend, browser};
+use onestop_e2e::{Browser, DbBackend as Backend, browser};
 use onestop_store::testing::TestDb;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -236,6 +237,31 @@ fn at_simulator(sim: SocketAddr) -> Vec<Value> {
     v["payments"].as_array().unwrap().clone()
 }
 
+/// axe-core finds no serious or critical problem on the page shown, and
+/// it is no wider than the window.
+async fn accessible(b: &Browser, width: u64, what: &str) {
+    let problems: Vec<String> = b
+        .axe()
+        .await
+        .into_iter()
+        .filter(|v| v.impact == "serious" || v.impact == "critical")
+        .map(|v| format!("{} ({}): {} {:?}", v.rule, v.impact, v.help, v.nodes))
+        .collect();
+    b.check(
+        problems.is_empty(),
+        format!("{what} at {width} px:\n{}", problems.join("\n")),
+    )
+    .await;
+    let shown = b
+        .execute("return document.documentElement.scrollWidth;", vec![])
+        .await;
+    b.check(
+        shown.as_u64() <= Some(width),
+        format!("{what} fits {width} px: {shown}"),
+    )
+    .await;
+}
+
 async fn a_clerk_pays_a_water_bill_once_across_a_crash(backend: Backend) {
     let db = TestDb::new(backend);
     create_clerk(&db).await;
@@ -258,9 +284,11 @@ async fn a_clerk_pays_a_water_bill_once_across_a_crash(backend: Backend) {
     let sandbox = b.text("#sandbox").await;
     b.check(sandbox.contains("模拟缴费系统"), "the sandbox is said")
         .await;
+    accessible(&b, 390, "the lookup").await;
     b.fill("#f-q", ACCOUNT).await;
     b.click_to_next_page("form.lookup button[type=submit]")
         .await;
+    accessible(&b, 390, "the accounts found").await;
     let accounts = b.text("#accounts").await;
     b.check(
         accounts.contains("随州市水务集团") && accounts.contains("随州市示例食品有限公司"),
@@ -270,12 +298,9 @@ async fn a_clerk_pays_a_water_bill_once_across_a_crash(backend: Backend) {
     b.click_to_next_page("#accounts a.button").await;
     let bills = b.text("#bills").await;
     b.check(bills.contains("¥456.00"), "the bill in yuan").await;
-    let width = b
-        .execute("return document.documentElement.scrollWidth;", vec![])
-        .await;
-    b.check(width.as_u64() <= Some(390), format!("fits 390 px: {width}"))
-        .await;
+    accessible(&b, 390, "the bills").await;
     b.click_to_next_page("#to-confirm").await;
+    accessible(&b, 390, "the confirmation").await;
     let amount = b.text("#amount").await;
     b.check(amount == "¥456.00", format!("the sum to collect: {amount}"))
         .await;
@@ -295,6 +320,7 @@ async fn a_clerk_pays_a_water_bill_once_across_a_crash(backend: Backend) {
     let shown = b.text("#payment-status").await;
     b.check(shown == "缴费处理中", format!("pending first: {shown}"))
         .await;
+    accessible(&b, 390, "the pending payment").await;
 
     // As soon as the utility has it, the server dies mid-payment.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -341,6 +367,7 @@ async fn a_clerk_pays_a_water_bill_once_across_a_crash(backend: Backend) {
         "the receipt names the sum and the clerk",
     )
     .await;
+    accessible(&b, 390, "the receipt").await;
 
     // Exactly once at the utility, under the payment's id; the bill is paid.
     let paid = at_simulator(sim_addr);
@@ -363,13 +390,22 @@ async fn a_clerk_pays_a_water_bill_once_across_a_crash(backend: Backend) {
     b.goto(&url(&path)).await;
     b.check(b.is_displayed("#print").await, "the print button")
         .await;
-    let width = b
-        .execute("return document.documentElement.scrollWidth;", vec![])
-        .await;
+    accessible(&b, 1280, "the receipt").await;
+    b.goto(&url("/counter/billing/payments")).await;
+    let totals = b.text("#day-totals").await;
     b.check(
-        width.as_u64() <= Some(1280),
-        format!("fits 1280 px: {width}"),
+        totals.contains("收款 1 笔，合计 ¥456.00"),
+        format!("the day's totals: {totals}"),
     )
     .await;
+    accessible(&b, 1280, "the day's payments").await;
+    b.goto(&url(&format!(
+        "/counter/billing/accounts/sz-water/{ACCOUNT}"
+    )))
+    .await;
+    let none = b.text("#no-bills").await;
+    b.check(none.contains("没有待缴账单"), "nothing left to pay")
+        .await;
+    accessible(&b, 1280, "an account without bills").await;
     b.close().await;
 }

@@ -522,7 +522,9 @@ mod tests {
     #[test]
     fn the_default_files_sandbox_tables_are_valid() {
         let text = crate::config::DEFAULT_CONFIG_TOML;
-        let at = text.find("SANDBOX / DEMO ONLY").expect("the sandbox tables");
+        let at = text
+            .find("SANDBOX / DEMO ONLY")
+            .expect("the sandbox tables");
         let (head, tail) = text.split_at(at);
         let uncommented: String = tail
             .lines()
@@ -536,7 +538,12 @@ mod tests {
             .expect("a valid city");
         let units: Vec<&str> = config.billing.iter().map(|b| b.unit.as_str()).collect();
         assert_eq!(units, ["sz-water", "sz-power", "sz-gas"]);
-        assert!(config.billing.iter().all(|b| b.sandbox && b.allow_plain_http));
+        assert!(
+            config
+                .billing
+                .iter()
+                .all(|b| b.sandbox && b.allow_plain_http)
+        );
         assert!(crate::config::CityConfig::default_city().billing.is_empty());
     }
 

@@ -829,7 +829,11 @@ async fn reconciliation_names_each_difference(backend: Backend) {
         201
     );
     // A payment at the utility's own counter is not the platform's business.
-    assert_eq!(sim.pay_elsewhere(WATER, W1, &[&bill(W1, "2026-10")], 8_760).await, 201);
+    assert_eq!(
+        sim.pay_elsewhere(WATER, W1, &[&bill(W1, "2026-10")], 8_760)
+            .await,
+        201
+    );
     let today = app.state.now().date().to_string();
     let res = app
         .as_session(&admin)

@@ -65,7 +65,11 @@ async fn claims_lease_each_job_once(backend: Backend) {
     for t in tasks {
         for job in t.await.unwrap() {
             assert_eq!(job.attempts, 1);
-            assert!(seen.insert(job.payment_id.clone()), "{} twice", job.payment_id);
+            assert!(
+                seen.insert(job.payment_id.clone()),
+                "{} twice",
+                job.payment_id
+            );
         }
     }
     assert_eq!(seen.len(), 40);
@@ -120,13 +124,24 @@ async fn claims_lease_each_job_once(backend: Backend) {
     );
     assert!(
         store
-            .write(move |c| payments::settle_failed(c, "p002", "w9", "bill_not_open", "已缴清", later))
+            .write(move |c| payments::settle_failed(
+                c,
+                "p002",
+                "w9",
+                "bill_not_open",
+                "已缴清",
+                later
+            ))
             .await
             .unwrap()
     );
     let next = store.read(payments::next_due).await.unwrap();
     assert_eq!(next, Some(later + 5_000));
-    let p2 = store.read(|c| payments::get(c, "p002")).await.unwrap().unwrap();
+    let p2 = store
+        .read(|c| payments::get(c, "p002"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (p2.status.as_str(), p2.failure_code.as_deref()),
         ("failed", Some("bill_not_open"))
