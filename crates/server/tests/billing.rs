@@ -436,6 +436,8 @@ async fn finds_accounts_and_pays_a_bill_once(backend: Backend) {
             .starts_with("SJ")
     );
     assert_eq!(app.audit_records("payment_paid").await.len(), 1);
+    // Reading a payment (it names the customer) is audited too.
+    assert!(!app.audit_records("payment_read").await.is_empty());
     // Exactly once at the utility, under the payment's id; nothing left to send.
     let at_sim = sim.payments(WATER, Some(&id)).await;
     assert_eq!(at_sim.len(), 1);

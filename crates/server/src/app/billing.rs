@@ -800,6 +800,17 @@ pub async fn payment(
         caller.hidden("payment", id);
         return Ok(None);
     }
+    state
+        .audit
+        .record(caller.audit(
+            state.now_ms(),
+            "payment_read",
+            "success",
+            "payment",
+            id,
+            serde_json::json!({"account_no": p.account_no}),
+        ))
+        .await?;
     Ok(Some(view(state, &p)))
 }
 
@@ -849,6 +860,19 @@ pub async fn payments_of_day(
         .read(move |c| payments::list(c, &filter))
         .await?;
     let items: Vec<PaymentView> = list.iter().map(|p| view(state, p)).collect();
+    if !items.is_empty() {
+        state
+            .audit
+            .record(caller.audit(
+                state.now_ms(),
+                "payments_read",
+                "success",
+                "payment",
+                "",
+                serde_json::json!({"day": day.to_string(), "payments_listed": items.len()}),
+            ))
+            .await?;
+    }
     let live = items.iter().filter(|p| p.status != PaymentStatus::Failed);
     let paid = items.iter().filter(|p| p.status == PaymentStatus::Paid);
     Ok(DayPayments {

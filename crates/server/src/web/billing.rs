@@ -377,8 +377,11 @@ async fn confirm_page(
         .filter(|b| choice.bills.contains(&b.bill_id))
         .cloned()
         .collect();
-    if chosen.is_empty() || chosen.len() != choice.bills.len() {
+    if choice.bills.is_empty() {
         errors.insert("bill".to_owned(), t::BILLS_REQUIRED.to_owned());
+    } else if chosen.len() != choice.bills.len() {
+        // A bill chosen is no longer open (paid elsewhere meanwhile).
+        errors.insert("bill".to_owned(), t::BILLS_CHANGED.to_owned());
     }
     if choice.bills.len() > MAX_BILLS_PER_PAYMENT {
         errors.insert(
