@@ -1,7 +1,7 @@
 //! onestop's HTTP load scenarios. Results go to BENCHMARKS.md.
 //!
 //! `cargo run --release -p onestop-bench -- [--seconds N] [--connections C] [--skip-postgres]
-//! [--only lifecycle|sweep|board|audit|pairs|halls] [--baseline-bin BEFORE]`
+//! [--only lifecycle|sweep|board|audit|pairs|halls|payments] [--baseline-bin BEFORE]`
 //!
 //! Expects the release server at `target/release/onestop` (`cargo build --release`).
 //! In one run it measures, on this machine:
@@ -58,7 +58,8 @@ struct Args {
     get_rate: u64,
     baseline_bin: Option<String>,
     login_rate: u64,
-    /// Run one scenario only (`lifecycle`, `sweep`, `board`, `audit`, `pairs`, `halls`).
+    /// Run one scenario only (`lifecycle`, `sweep`, `board`, `audit`, `pairs`,
+    /// `halls`, `payments`).
     only: Option<String>,
 }
 
@@ -1270,8 +1271,19 @@ fn lifecycle_section(
     }
 }
 
+mod payments;
+
 fn main() {
     let args = parse_args();
+    if args.only.as_deref() == Some("payments") {
+        payments::scenario(
+            &server_bin(),
+            args.seconds,
+            args.connections,
+            args.skip_postgres,
+        );
+        return;
+    }
     if args.only.as_deref() == Some("sweep") {
         sweep_scenario();
         return;

@@ -299,6 +299,14 @@ pub enum Capability {
     /// unit's operators answer theirs; a hall's clerks read those arisen at
     /// the hall; supervisors and administrators read them all.
     FollowUps,
+    /// Look up customers' utility accounts and bills, and take payments at
+    /// a hall window (clerks, for their halls).
+    TakePayments,
+    /// Read window payments (clerks their halls', administrators and
+    /// supervisors every hall's).
+    ReadPayments,
+    /// Reconcile window payments with the utilities' lists (administrators).
+    ReconcilePayments,
 }
 
 /// Which rows a subject may see: the union of what each of its grants or
@@ -497,6 +505,13 @@ impl Subject {
                         matches!(s, Scope::WorkOrdersRead(_) | Scope::WorkOrdersWrite(_))
                     })
             }
+            Capability::TakePayments => self.has_role(Role::Clerk),
+            Capability::ReadPayments => {
+                self.has_role(Role::Clerk)
+                    || self.has_role(Role::Admin)
+                    || self.has_role(Role::Supervisor)
+            }
+            Capability::ReconcilePayments => self.has_role(Role::Admin),
         }
     }
 

@@ -41,6 +41,9 @@ pub struct CityConfig {
     /// The one window: follow-up limits of consultations and bad ratings (`[counter]`).
     #[serde(default)]
     pub counter: CounterConfig,
+    /// Utilities' billing systems for window payments (`[[billing]]`).
+    #[serde(default)]
+    pub billing: Vec<crate::billing::BillingConfig>,
 }
 
 /// The one window (一窗受理, `[counter]`): how long the unit concerned has
@@ -388,6 +391,11 @@ pub fn is_loopback_host(host: &str) -> bool {
     h.eq_ignore_ascii_case("localhost")
         || h.parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The scheme and host of an `http(s)://` URL, for other modules' checks.
+pub(crate) fn url_scheme_host(url: &str) -> Option<(&str, &str)> {
+    url_host(url)
 }
 
 /// The scheme and host of an `http(s)://` URL (`None` for anything else).
@@ -930,6 +938,13 @@ impl CityConfig {
         }
         problems.extend(self.notify.check());
         problems.extend(self.identity.check());
+        let utilities: Vec<&str> = self
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Utility)
+            .map(|u| u.code.as_str())
+            .collect();
+        problems.extend(crate::billing::check(&self.billing, &utilities));
         let b = &self.city.bounds;
         if !(b.min_lng < b.max_lng && b.min_lat < b.max_lat) {
             problems.push("city.bounds: min must be below max".into());
@@ -969,6 +984,11 @@ impl CityConfig {
 
     pub fn unit(&self, code: &str) -> Option<&Unit> {
         self.units.iter().find(|u| u.code == code)
+    }
+
+    /// The billing system of a utility unit, if it has one configured.
+    pub fn billing_of(&self, unit: &str) -> Option<&crate::billing::BillingConfig> {
+        self.billing.iter().find(|b| b.unit == unit)
     }
 
     pub fn service(&self, code: &str) -> Option<&Service> {

@@ -14,6 +14,8 @@
 //! - [`lockout`]: login throttling per account and client address.
 //! - [`identity`]: enterprise claims (企业认证) and who decides them.
 //! - [`counter`]: the one window: consultations, queue tickets, ratings (好差评).
+//! - [`billing`]: window payments of utilities' bills and their reconciliation.
+//! - [`money`]: amounts as integer fen, parsed from and written for people.
 //!
 //! The `openapi` feature derives the OpenAPI schemas (utoipa) of the types the
 //! API answers with; without it the domain depends on no API library.
@@ -22,6 +24,7 @@
 pub mod access;
 pub mod application;
 pub mod approval;
+pub mod billing;
 pub mod calendar;
 pub mod clock;
 pub mod config;
@@ -31,6 +34,7 @@ pub mod form;
 pub mod hall;
 pub mod identity;
 pub mod lockout;
+pub mod money;
 pub mod plausible;
 pub mod text;
 pub mod timefmt;

@@ -70,6 +70,28 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// SIMULATOR of the utilities' billing systems (the reference billing
+    /// service of docs/billing-connector.md): example accounts and bills of
+    /// every utility unit of the city, for tests and sandbox demos. No real
+    /// money moves.
+    BillingSim {
+        #[arg(
+            long,
+            env = "ONESTOP_BILLING_SIM_LISTEN",
+            default_value = "127.0.0.1:8090"
+        )]
+        listen: SocketAddr,
+        /// Its SQLite file (default: billing-sim.sqlite3 in the data folder).
+        #[arg(long, env = "ONESTOP_BILLING_SIM_DB")]
+        db: Option<PathBuf>,
+        /// The environment variable holding the bearer token clients must send.
+        #[arg(long, default_value = onestop_billing_sim::DEFAULT_TOKEN_ENV)]
+        token_env: String,
+        /// Extra generated accounts per unit, one open bill of ¥10.00 each
+        /// (for load tests; only when the file is new).
+        #[arg(long, default_value_t = 0)]
+        extra_accounts: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -252,7 +274,61 @@ fn run(cli: Cli, started: Instant) -> Result<()> {
                 audit_command(state, files, command)
             })
         }
+        Command::BillingSim {
+            listen,
+            db,
+            token_env,
+            extra_accounts,
+        } => {
+            let city = load_city(cli.config.as_deref())?;
+            billing_sim(city, &cli.data_dir, listen, db, &token_env, extra_accounts)
+        }
     }
+}
+
+/// Runs the billing SIMULATOR until SIGTERM or Ctrl-C.
+fn billing_sim(
+    city: City,
+    data_dir: &Path,
+    listen: SocketAddr,
+    db: Option<PathBuf>,
+    token_env: &str,
+    extra_accounts: u32,
+) -> Result<()> {
+    let token = std::env::var(token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .with_context(|| {
+            format!(
+                "the billing simulator's bearer token: set the environment variable {token_env}"
+            )
+        })?;
+    let db = db.unwrap_or_else(|| onestop_billing_sim::default_db_path(data_dir));
+    let mut config = onestop_billing_sim::SimConfig::for_city(&city.config, db, token);
+    config.extra_accounts = extra_accounts;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .thread_name("billing-sim")
+        .build()?;
+    runtime.block_on(async move {
+        let sim = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || onestop_billing_sim::Sim::open(&config)).await??
+        };
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let units: Vec<String> = config.units.iter().map(|u| u.code.clone()).collect();
+        tracing::warn!(
+            address = %listener.local_addr()?,
+            db = %config.db_path.display(),
+            units = %units.join(","),
+            "BILLING SIMULATOR serving example data (sandbox: no real money); each unit at /<unit>/"
+        );
+        onestop_billing_sim::serve(listener, sim, shutdown_signal()).await?;
+        Ok(())
+    })
 }
 
 /// Runs an administrative command against the database with a full
@@ -726,6 +802,9 @@ fn load_city(path: Option<&Path>) -> Result<City> {
     if let Some(o) = config.identity.oidc.as_mut() {
         beside(&mut o.ca_file);
     }
+    for b in config.billing.iter_mut() {
+        beside(&mut b.ca_file);
+    }
     let overrides_path = std::env::var_os("ONESTOP_CALENDAR_OVERRIDES")
         .map(PathBuf::from)
         .or_else(|| {
@@ -817,6 +896,9 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         )),
         None => None,
     };
+    // The utilities' billing systems: a token missing from the environment
+    // or an unreadable certificate file stops start-up too.
+    let billing = onestop_server::connectors::billing::Billing::new(&city.config)?;
     let target = db_target(data_dir)?;
     let options = StoreOptions::for_target(&target);
     let store = {
@@ -856,6 +938,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     let mut state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone())
         .with_audit_key(key);
     state.oidc = oidc;
+    state.billing = billing;
     let audit = state.audit.clone();
     // A calendar imported by an administrator replaces the file's.
     onestop_server::app::calendar::reload_if_changed(&state)
@@ -864,6 +947,10 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     let sweeper = onestop_server::jobs::sweeper::start(state.clone());
     let deliverer = onestop_server::jobs::delivery::start(state.clone(), deliverer);
     let counter = onestop_server::jobs::open_counts::start(state.clone());
+    let payments = onestop_server::jobs::billing::start(
+        state.clone(),
+        onestop_server::jobs::billing::PaymentWorker::default(),
+    );
     let refusals = onestop_server::refusals::start(state.clone());
     let checkpointer =
         onestop_server::app::audit_chain::Checkpointer::new(Some(files.checkpoints.clone()));
@@ -893,6 +980,7 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
     sweeper.abort();
     deliverer.abort();
     counter.abort();
+    payments.abort();
     refusals.abort();
     checkpoints.abort();
     tracing::info!("stopped accepting requests; finishing queued writes");

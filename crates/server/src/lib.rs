@@ -131,6 +131,8 @@ pub struct AppState {
     pub oidc: Option<Arc<connectors::oidc::OidcConnector>>,
     /// The shared service halls' registry as this server holds it.
     pub halls: app::halls::HallCache,
+    /// The utilities' billing systems (`[[billing]]`), for window payments.
+    pub billing: connectors::billing::Billing,
 }
 
 impl AppState {
@@ -169,6 +171,7 @@ impl AppState {
             time: TimeSource::system(),
             oidc: None,
             halls: app::halls::HallCache::default(),
+            billing: connectors::billing::Billing::none(),
         }
     }
 
@@ -263,6 +266,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::counter::routes())
         .merge(web::follow_ups::routes())
         .merge(web::ratings::routes())
+        .merge(web::billing::routes())
         .fallback(no_such_path)
         .with_state(state)
         .layer(axum::middleware::from_fn(|req, next| {

@@ -134,4 +134,12 @@
     document.getElementById("f-lat").value = "";
     document.getElementById("f-lng").value = "";
   });
+// A page that waits for something the server is doing (a payment being
+// sent to its utility) looks again after a few seconds.
+(function () {
+  "use strict";
+  var el = document.querySelector("[data-refresh]");
+  if (!el) return;
+  var seconds = parseInt(el.getAttribute("data-refresh"), 10) || 3;
+  setTimeout(function () { window.location.reload(); }, seconds * 1000);
 })();

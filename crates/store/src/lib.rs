@@ -26,6 +26,7 @@ pub mod migrate;
 pub mod notifications;
 pub mod outbox;
 pub mod paging;
+pub mod payments;
 pub mod queue;
 pub mod ratings;
 pub mod reminders;

@@ -122,6 +122,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0021_halls.sql"),
     },
     Migration {
+        version: 22,
+        name: "billing",
+        sql: include_str!("../migrations/0022_billing.sql"),
+    },
+    Migration {
         version: 23,
         name: "counter",
         sql: include_str!("../migrations/0023_counter.sql"),

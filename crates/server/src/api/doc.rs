@@ -499,6 +499,14 @@ mod tests {
             ("get", "/api/v1/halls/{hall}/queue"),
             ("post", "/api/v1/halls/{hall}/queue/call"),
             ("post", "/api/v1/tickets/{id}/finish"),
+            ("get", "/api/v1/billing/accounts"),
+            ("get", "/api/v1/billing/accounts/{unit}/{account_no}/bills"),
+            ("get", "/api/v1/billing/payments"),
+            ("post", "/api/v1/billing/payments"),
+            ("get", "/api/v1/billing/payments/{id}"),
+            ("get", "/api/v1/billing/reconciliations"),
+            ("post", "/api/v1/billing/reconciliations"),
+            ("get", "/api/v1/billing/reconciliations/{id}"),
         ];
         for (method, path, op) in operations(&doc) {
             let only = session_only.contains(&(method.as_str(), path.as_str()));

@@ -19,6 +19,8 @@ pub mod ratings;
 
 pub mod work_orders;
 
+pub mod billing;
+
 use crate::AppState;
 use crate::app::applications::{self, Submitted};
 use crate::auth::{ApiCaller, forbidden};
@@ -30,6 +32,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use billing::Paths as BillingPaths;
 use body::JsonObject;
 use doc::{Conventions, Security};
 use onestop_domain::access::{Capability, Visibility};
@@ -98,7 +101,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         calendar_day,
         calendar_deadline
     ),
-    modifiers(&Security, &Conventions),
+    modifiers(&BillingPaths, &Security, &Conventions),
     components(schemas(
         ErrorBody,
         Application,
@@ -265,6 +268,24 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))
+        .route("/api/v1/billing/accounts", get(billing::get_accounts))
+        .route(
+            "/api/v1/billing/accounts/{unit}/{account_no}/bills",
+            get(billing::get_bills),
+        )
+        .route(
+            "/api/v1/billing/payments",
+            get(billing::get_payments).post(billing::post_payment),
+        )
+        .route("/api/v1/billing/payments/{id}", get(billing::get_payment))
+        .route(
+            "/api/v1/billing/reconciliations",
+            get(billing::get_reconciliations).post(billing::post_reconciliation),
+        )
+        .route(
+            "/api/v1/billing/reconciliations/{id}",
+            get(billing::get_reconciliation),
+        )
 }
 
 /// The answer to an API path that does not exist.

@@ -9,6 +9,7 @@ pub mod appointment;
 pub mod approvals;
 pub mod audit;
 pub mod audit_chain;
+pub mod billing;
 pub mod board;
 pub mod calendar;
 pub mod corrections;

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod approvals;
 pub mod auth;
+pub mod billing;
 pub mod board;
 pub mod correction;
 pub mod counter;
@@ -238,6 +239,12 @@ fn menu(
     }
     if may(Capability::ClaimEnterprise) {
         add("/account/enterprise", texts::nav::ENTERPRISE);
+    }
+    if may(Capability::TakePayments) {
+        add("/counter/billing", texts::billing::NAV_COUNTER);
+    }
+    if may(Capability::ReconcilePayments) {
+        add("/admin/reconciliation", texts::billing::NAV_RECONCILIATION);
     }
     links
 }
