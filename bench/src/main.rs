@@ -2490,6 +2490,65 @@ fn pairs_scenario(args: &Args) {
     println!("\nload average at the end: {}", load_average());
 }
 
+/// (13) `--only halls`: the shared service halls' public reads under load on
+/// SQLite — the directory page (`/halls`, six halls with the server-drawn
+/// map), the directory as JSON and the 15-minute circle from varied places —
+/// each in an open loop at 500, 1,000 and 2,000 requests/s.
+fn halls_scenario(args: &Args) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = TestDb::new(Backend::Sqlite);
+    let server = start_server(&db);
+    println!(
+        "machine: {} cores, {}; seconds per step: {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        load_average(),
+        args.seconds
+    );
+    let mut places = Vec::new();
+    for k in 0..200u32 {
+        let lat = 31.60 + f64::from(k % 20) * 0.01;
+        let lng = 113.30 + f64::from(k / 20) * 0.02;
+        places.push(format!(
+            "/api/v1/halls/nearby?lat={lat:.4}&lng={lng:.4}&service=gas&business=pay&mode=walk"
+        ));
+    }
+    let sets: [(&str, Vec<String>); 3] = [
+        ("GET /halls (page)", vec!["/halls".to_owned()]),
+        ("GET /api/v1/halls", vec!["/api/v1/halls".to_owned()]),
+        ("GET /api/v1/halls/nearby", places),
+    ];
+    let mut rows = Vec::new();
+    rt.block_on(async {
+        // Warm-up: the registry loaded, connections open.
+        let _ = paths_load(server.addr, &sets[0].1, 200, 1, "").await;
+        for (name, paths) in &sets {
+            for rate in [500u64, 1_000, 2_000] {
+                let l = paths_load(server.addr, paths, rate, args.seconds, "").await;
+                rows.push(vec![
+                    (*name).to_owned(),
+                    format!("{rate}/s"),
+                    format!("{:.0}/s", l.achieved_rate),
+                    format!("{:.2}", ms(l.p50)),
+                    format!("{:.2}", ms(l.p99)),
+                    format!("{:.2}", ms(l.max)),
+                    l.errors.to_string(),
+                ]);
+            }
+        }
+    });
+    print_table(
+        &[
+            "read", "offered", "done", "p50 ms", "p99 ms", "max ms", "errors",
+        ],
+        rows,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2564,63 +2623,4 @@ mod tests {
             assert_eq!(proxy.connections(), 1);
         });
     }
-}
-
-/// (13) `--only halls`: the shared service halls' public reads under load on
-/// SQLite — the directory page (`/halls`, six halls with the server-drawn
-/// map), the directory as JSON and the 15-minute circle from varied places —
-/// each in an open loop at 500, 1,000 and 2,000 requests/s.
-fn halls_scenario(args: &Args) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let db = TestDb::new(Backend::Sqlite);
-    let server = start_server(&db);
-    println!(
-        "machine: {} cores, {}; seconds per step: {}",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0),
-        load_average(),
-        args.seconds
-    );
-    let mut places = Vec::new();
-    for k in 0..200u32 {
-        let lat = 31.60 + f64::from(k % 20) * 0.01;
-        let lng = 113.30 + f64::from(k / 20) * 0.02;
-        places.push(format!(
-            "/api/v1/halls/nearby?lat={lat:.4}&lng={lng:.4}&service=gas&business=pay&mode=walk"
-        ));
-    }
-    let sets: [(&str, Vec<String>); 3] = [
-        ("GET /halls (page)", vec!["/halls".to_owned()]),
-        ("GET /api/v1/halls", vec!["/api/v1/halls".to_owned()]),
-        ("GET /api/v1/halls/nearby", places),
-    ];
-    let mut rows = Vec::new();
-    rt.block_on(async {
-        // Warm-up: the registry loaded, connections open.
-        let _ = paths_load(server.addr, &sets[0].1, 200, 1, "").await;
-        for (name, paths) in &sets {
-            for rate in [500u64, 1_000, 2_000] {
-                let l = paths_load(server.addr, paths, rate, args.seconds, "").await;
-                rows.push(vec![
-                    (*name).to_owned(),
-                    format!("{rate}/s"),
-                    format!("{:.0}/s", l.achieved_rate),
-                    format!("{:.2}", ms(l.p50)),
-                    format!("{:.2}", ms(l.p99)),
-                    format!("{:.2}", ms(l.max)),
-                    l.errors.to_string(),
-                ]);
-            }
-        }
-    });
-    print_table(
-        &[
-            "read", "offered", "done", "p50 ms", "p99 ms", "max ms", "errors",
-        ],
-        rows,
-    );
 }
