@@ -134,6 +134,8 @@
     document.getElementById("f-lat").value = "";
     document.getElementById("f-lng").value = "";
   });
+})();
+
 // A page that waits for something the server is doing (a payment being
 // sent to its utility) looks again after a few seconds.
 (function () {
