@@ -966,6 +966,7 @@ impl CircleConfig {
 /// How someone travels to a hall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = TravelMode))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     #[default]

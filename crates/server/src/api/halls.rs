@@ -121,6 +121,7 @@ pub struct HallList {
     get, path = "/api/v1/halls", params(DirectoryQuery),
     responses(
         (status = 200, body = HallList),
+        (status = 400, body = ErrorBody, description = "malformed_query (a parameter given twice, or not text)"),
         (status = 422, body = ErrorBody, description = "unknown district, service or business")
     )
 )]
@@ -144,6 +145,7 @@ pub async fn list(
     get, path = "/api/v1/halls/{hall}", params(("hall" = String, Path, max_length = 40, description = "the hall's code")),
     responses(
         (status = 200, body = HallResource),
+        (status = 400, body = ErrorBody, description = "malformed_query"),
         (status = 404, body = ErrorBody, description = "not_found")
     )
 )]
@@ -240,6 +242,7 @@ fn reached(state: &AppState, r: &Reached) -> ReachedHall {
     get, path = "/api/v1/halls/nearby", params(NearbyParams),
     responses(
         (status = 200, body = NearbyAnswer),
+        (status = 400, body = ErrorBody, description = "malformed_query (a parameter given twice, or not text)"),
         (status = 422, body = ErrorBody, description = "no place given, a place outside the city, unknown service, business or mode")
     )
 )]
