@@ -287,14 +287,9 @@ fn may(caller: &Caller, cap: Capability) -> Result<(), Error> {
     }
 }
 
-/// The halls the caller takes payments at (a clerk's grants).
+/// The halls the caller works at as a clerk.
 pub fn halls_of(caller: &Caller) -> Vec<String> {
-    caller
-        .subject
-        .scopes_of(Role::Clerk)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
+    crate::app::halls::clerk_halls(caller)
 }
 
 /// Whether the caller sees every hall's payments (administrators,

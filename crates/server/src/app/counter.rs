@@ -11,7 +11,7 @@ use crate::app::error::{Error, Refusal};
 use crate::app::follow_ups::{FollowUpView, Opener, Opening};
 use crate::auth::Caller;
 use crate::texts::counter as t;
-use onestop_domain::access::{Capability, Role, mask_phone};
+use onestop_domain::access::{Capability, mask_phone};
 use onestop_domain::counter::{
     BusinessKind, ConsultationInput, Customer, FollowUpKind, TicketStatus, local_day, ticket_label,
 };
@@ -33,12 +33,7 @@ pub fn hall_name(state: &AppState, code: &str) -> String {
 
 /// The halls the caller works at as a clerk.
 pub fn halls_of(caller: &Caller) -> Vec<String> {
-    caller
-        .subject
-        .scopes_of(Role::Clerk)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
+    crate::app::halls::clerk_halls(caller)
 }
 
 /// The hall a clerk works at for this request: the one asked for if it is

@@ -74,10 +74,6 @@ impl HallCache {
     /// The copy as last loaded, if any (for pages that cannot wait; the
     /// use cases read through [`registry`]).
     pub fn snapshot(&self) -> Option<Arc<Registry>> {
-        self.current()
-    }
-
-    fn current(&self) -> Option<Arc<Registry>> {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -161,7 +157,7 @@ pub async fn registry(state: &AppState) -> Result<Arc<Registry>, Error> {
         state.halls.seeded.store(true, Ordering::Release);
     }
     let now = state.now_ms();
-    let current = state.halls.current();
+    let current = state.halls.snapshot();
     if let Some(r) = &current
         && (now - r.checked_at_ms).abs() < RELOAD_EVERY_MS
     {
@@ -209,6 +205,16 @@ pub async fn registry(state: &AppState) -> Result<Arc<Registry>, Error> {
 /// Whether `code` names a registered hall (for clerks' roles).
 pub async fn exists(state: &AppState, code: &str) -> Result<bool, Error> {
     Ok(registry(state).await?.get(code).is_some())
+}
+
+/// The halls the caller works at as a clerk (`clerk:<hall>`).
+pub fn clerk_halls(caller: &Caller) -> Vec<String> {
+    caller
+        .subject
+        .scopes_of(onestop_domain::access::Role::Clerk)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A hall's name for people, from the registry as this server last loaded

@@ -109,6 +109,19 @@ pub struct AccountRow {
     pub href: String,
 }
 
+/// The clerk's halls for the choice, by name; `chosen` (or the only one)
+/// selected.
+fn hall_choices(state: &AppState, halls: &[String], chosen: Option<&String>) -> Vec<HallChoice> {
+    halls
+        .iter()
+        .map(|h| HallChoice {
+            name: crate::app::halls::name_of(state, h),
+            code: h.clone(),
+            selected: Some(h) == chosen || halls.len() == 1,
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "billing_counter.html")]
 struct CounterPage {
@@ -447,14 +460,7 @@ async fn confirm_page(
         received: received_fen.map(yuan),
         received_fen,
         change: received_fen.map(|r| yuan(r - amount_fen)),
-        halls: halls
-            .iter()
-            .map(|h| HallChoice {
-                name: crate::app::halls::name_of(&state, h),
-                code: h.clone(),
-                selected: halls.len() == 1,
-            })
-            .collect(),
+        halls: hall_choices(&state, &halls, None),
         key,
         action: format!("{back}/payments"),
         back,
@@ -564,14 +570,7 @@ async fn pay(
                 received: received_fen.map(yuan),
                 received_fen,
                 change: received_fen.map(|r| yuan(r - amount_fen)),
-                halls: halls
-                    .iter()
-                    .map(|h| HallChoice {
-                        name: crate::app::halls::name_of(&state, h),
-                        code: h.clone(),
-                        selected: Some(h) == hall.as_ref() || halls.len() == 1,
-                    })
-                    .collect(),
+                halls: hall_choices(&state, &halls, hall.as_ref()),
                 key,
                 action: format!("{back}/payments"),
                 back,

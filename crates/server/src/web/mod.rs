@@ -437,12 +437,7 @@ impl WindowView {
 
 /// A window clerk's halls, if the caller is one.
 fn window_of(state: &AppState, caller: &Caller) -> Option<WindowView> {
-    let halls: Vec<String> = caller
-        .subject
-        .scopes_of(Role::Clerk)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let halls = crate::app::halls::clerk_halls(caller);
     let names = state
         .halls
         .snapshot()
