@@ -991,6 +991,14 @@ impl CityConfig {
         self.billing.iter().find(|b| b.unit == unit)
     }
 
+    /// Whether `unit` takes orders of `service` (as its provider or one of
+    /// its carriers).
+    pub fn serves(&self, service: &str, unit: &str) -> bool {
+        self.service(service).is_some_and(|s| {
+            s.provider.as_deref() == Some(unit) || s.carriers.iter().any(|c| c.unit == unit)
+        })
+    }
+
     pub fn service(&self, code: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.code == code)
     }

@@ -32,7 +32,7 @@ on_both_databases!(
     reconciliation_names_each_difference,
     who_may_do_what,
     inputs_are_bounded,
-    payments_per_hall_and_day,
+    payments_per_hall_and_day_reach_the_board,
     over_https_with_a_private_ca,
 );
 
@@ -1198,7 +1198,7 @@ async fn huge_answers() -> String {
     format!("http://{addr}")
 }
 
-async fn payments_per_hall_and_day(backend: Backend) {
+async fn payments_per_hall_and_day_reach_the_board(backend: Backend) {
     let sim = Simulator::start().await;
     let app = app(backend, &sim).await;
     let one = app.signed_in("clerk.h1", &["clerk:zd-jtdd"]).await;
@@ -1213,11 +1213,12 @@ async fn payments_per_hall_and_day(backend: Backend) {
         .read(move |c| onestop_store::payments::per_hall_day(c, from, to, offset))
         .await;
     let day = (from + offset) / 86_400_000;
-    let got: Vec<(String, i64, i64, i64, i64, i64)> = rows
+    let got: Vec<(String, String, i64, i64, i64, i64, i64)> = rows
         .iter()
         .map(|r| {
             (
                 r.hall_code.clone(),
+                r.unit_code.clone(),
                 r.day,
                 r.payments,
                 r.amount_fen,
@@ -1229,10 +1230,117 @@ async fn payments_per_hall_and_day(backend: Backend) {
     assert_eq!(
         got,
         vec![
-            ("zd-jtdd".into(), day, 2, 57_945, 2, 57_945),
-            ("zd-zwzx".into(), day, 1, 3_210, 1, 3_210),
+            ("zd-jtdd".into(), WATER.into(), day, 2, 57_945, 2, 57_945),
+            ("zd-zwzx".into(), WATER.into(), day, 1, 3_210, 1, 3_210),
         ]
     );
+
+    // A clerk of another district pays one more; the first hall files an
+    // application for water. The board counts both per hall, and its
+    // district and service filters narrow them.
+    let three = app.signed_in("clerk.h3", &["clerk:sx-lishan"]).await;
+    pay_ok(&app, &three, W3, &[&bill(W3, "2026-09")], 2_980).await;
+    send(&app).await;
+    let fields = [
+        ("submission_token", "hall-board-1"),
+        ("mode", "a_la_carte"),
+        ("services", "water"),
+        ("applicant.name", "随州市某某水产有限公司"),
+        ("applicant.uscc", ENTERPRISE),
+        ("address.district_code", "421303"),
+        ("address.detail", "交通大道2号"),
+        ("contact.name", "李四"),
+        ("contact.phone", "13912345678"),
+        ("services.water.business_type", "new_account"),
+        ("services.water.demand_tons_per_day", "3"),
+    ];
+    let res = app.post_form_as(&one, "/apply", &fields).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let sup = app.signed_in("lead.sup", &["supervisor"]).await;
+    let today = app.state.now().date();
+    let q = format!("from={today}&to={today}");
+    let halls = |board: Value| -> Vec<(String, Option<String>, i64, i64, i64)> {
+        board["window"]["halls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["hall"].as_str().unwrap().to_owned(),
+                    h["district"].as_str().map(str::to_owned),
+                    h["payments"].as_i64().unwrap(),
+                    h["payment_amount_fen"].as_i64().unwrap(),
+                    h["applications"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let board = app.get_as(&sup, &format!("/api/v1/board?{q}")).await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.text());
+    let board = board.json();
+    let zd = Some("421303".to_owned());
+    assert_eq!(
+        halls(board.clone()),
+        vec![
+            ("sx-lishan".into(), Some("421321".into()), 1, 2_980, 0),
+            ("zd-jtdd".into(), zd.clone(), 2, 57_945, 1),
+            ("zd-zwzx".into(), zd.clone(), 1, 3_210, 0),
+        ]
+    );
+    let today_text = today.to_string();
+    let days: Vec<(&str, &str, i64)> = board["window"]["hall_days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["day"].as_str().unwrap(),
+                d["hall"].as_str().unwrap(),
+                d["payments"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            (today_text.as_str(), "sx-lishan", 1),
+            (today_text.as_str(), "zd-jtdd", 2),
+            (today_text.as_str(), "zd-zwzx", 1),
+        ]
+    );
+    let board = app
+        .get_as(&sup, &format!("/api/v1/board?{q}&district=421321"))
+        .await
+        .json();
+    assert_eq!(
+        halls(board),
+        vec![("sx-lishan".into(), Some("421321".into()), 1, 2_980, 0)]
+    );
+    // Gas: neither the water payments nor the water application count.
+    let board = app
+        .get_as(&sup, &format!("/api/v1/board?{q}&service=gas"))
+        .await
+        .json();
+    assert_eq!(halls(board), vec![]);
+    let board = app
+        .get_as(
+            &sup,
+            &format!("/api/v1/board?{q}&service=water&district=421303"),
+        )
+        .await
+        .json();
+    assert_eq!(
+        halls(board),
+        vec![
+            ("zd-jtdd".into(), zd.clone(), 2, 57_945, 1),
+            ("zd-zwzx".into(), zd, 1, 3_210, 0),
+        ]
+    );
+    // The page and the export show them with the money in yuan.
+    let page = app.ok_page_as(&sup, &format!("/board?{q}")).await;
+    assert_has(&page, &["缴费金额", "¥579.45", "受理申请", "随县"]);
+    let export = app.get_as(&sup, &format!("/board/export.xlsx?{q}")).await;
+    assert_eq!(export.status, StatusCode::OK);
 }
 
 async fn over_https_with_a_private_ca(backend: Backend) {

@@ -274,6 +274,48 @@ pub fn overdue_by_day(
     Ok(days)
 }
 
+/// Applications filed at a hall's window on one local day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HallFilings {
+    pub hall_code: String,
+    /// Local day number (see [`Period::day_of`]).
+    pub day: i64,
+    pub filed: i64,
+}
+
+/// Applications filed at windows in the period, per hall and local day of
+/// submission; with `service`, only those asking for it.
+pub fn window_filings(
+    conn: &mut dyn Conn,
+    service: Option<&str>,
+    p: Period,
+) -> Result<Vec<HallFilings>, StoreError> {
+    let mut args: Vec<Value> = vec![p.offset_ms.into(), p.from_ms.into(), p.to_ms.into()];
+    let mut sql = format!(
+        "SELECT a.hall_id, (a.submitted_at + $1) / {DAY_MS}, COUNT(*) FROM applications a
+         WHERE a.submitted_at >= $2 AND a.submitted_at < $3 AND a.hall_id IS NOT NULL"
+    );
+    if let Some(s) = service {
+        args.push(s.into());
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM work_orders w
+                          WHERE w.application_id = a.id AND w.service = ${})",
+            args.len()
+        ));
+    }
+    sql.push_str(" GROUP BY 1, 2 ORDER BY 2, 1");
+    conn.query(&sql, &args)?
+        .iter()
+        .map(|r| {
+            Ok(HallFilings {
+                hall_code: r.text(0)?.to_owned(),
+                day: r.int(1)?,
+                filed: r.int(2)?,
+            })
+        })
+        .collect()
+}
+
 fn decode<T>(code: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
     parse(code).ok_or_else(|| StoreError::Decode(format!("unknown code {code:?}")))
 }

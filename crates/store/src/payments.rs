@@ -241,6 +241,8 @@ pub fn list(conn: &mut dyn Conn, f: &PaymentFilter) -> Result<Vec<Payment>, Stor
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HallDay {
     pub hall_code: String,
+    /// The utility paid.
+    pub unit_code: String,
     /// Days since 1970-01-01 in the city's time (add the offset).
     pub day: i64,
     /// Payments taken that day that were not refused (pending or paid).
@@ -251,7 +253,7 @@ pub struct HallDay {
     pub paid_fen: i64,
 }
 
-/// Per hall and day, the payments taken in `[from_ms, to_ms)` that the
+/// Per hall, day and utility, the payments taken in `[from_ms, to_ms)` that the
 /// utility did not refuse: count and amount, and how many are paid. The
 /// day is the city's (`offset_ms` east of UTC).
 pub fn per_hall_day(
@@ -261,25 +263,26 @@ pub fn per_hall_day(
     offset_ms: i64,
 ) -> Result<Vec<HallDay>, StoreError> {
     let rows = conn.query(
-        "SELECT hall_code, (created_at + $3) / 86400000, COUNT(*),
+        "SELECT hall_code, unit_code, (created_at + $3) / 86400000, COUNT(*),
              CAST(SUM(amount_fen) AS BIGINT),
              CAST(SUM(CASE WHEN status = 'paid' THEN 1 ELSE 0 END) AS BIGINT),
              CAST(SUM(CASE WHEN status = 'paid' THEN amount_fen ELSE 0 END) AS BIGINT)
          FROM payments
          WHERE created_at >= $1 AND created_at < $2 AND status <> 'failed'
-         GROUP BY 1, 2
-         ORDER BY 2, 1",
+         GROUP BY 1, 2, 3
+         ORDER BY 3, 1, 2",
         params![from_ms, to_ms, offset_ms],
     )?;
     rows.iter()
         .map(|r| {
             Ok(HallDay {
                 hall_code: r.text(0)?.to_owned(),
-                day: r.int(1)?,
-                payments: r.int(2)?,
-                amount_fen: r.opt_int(3)?.unwrap_or(0),
-                paid: r.opt_int(4)?.unwrap_or(0),
-                paid_fen: r.opt_int(5)?.unwrap_or(0),
+                unit_code: r.text(1)?.to_owned(),
+                day: r.int(2)?,
+                payments: r.int(3)?,
+                amount_fen: r.opt_int(4)?.unwrap_or(0),
+                paid: r.opt_int(5)?.unwrap_or(0),
+                paid_fen: r.opt_int(6)?.unwrap_or(0),
             })
         })
         .collect()

@@ -158,6 +158,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::app::counter::CallView,
         crate::app::counter::WindowFigures,
         crate::app::counter::HallFigures,
+        crate::app::counter::HallDayFigures,
         crate::app::counter::UnitWindowFigures,
         crate::app::counter::ServiceConsultations,
         crate::app::counter::Satisfaction,

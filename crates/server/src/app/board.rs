@@ -401,8 +401,11 @@ pub async fn load(state: &AppState, p: &BoardParams) -> Result<Board, Error> {
     };
     let mut b = assemble(state, p, period, raw);
     let units = b.units.iter().map(|u| u.unit.code.clone()).collect();
-    b.window =
-        crate::app::counter::figures(state, p.from, p.to, p.filter.service.clone(), units).await?;
+    let window = crate::app::counter::WindowFilter {
+        district: p.filter.district.clone(),
+        service: p.filter.service.clone(),
+    };
+    b.window = crate::app::counter::figures(state, p.from, p.to, window, units).await?;
     Ok(b)
 }
 
@@ -418,9 +421,9 @@ fn unit_ref(config: &CityConfig, code: &str) -> UnitRef {
 /// The utilities the board lists: all, or those serving one service, in
 /// the configuration's order; then any other unit the figures name.
 fn board_units(config: &CityConfig, service: Option<&str>, seen: &[&str]) -> Vec<String> {
-    let serves = |unit: &str| match service.and_then(|s| config.service(s)) {
+    let serves = |unit: &str| match service.filter(|s| config.service(s).is_some()) {
         None => true,
-        Some(s) => s.provider.as_deref() == Some(unit) || s.carriers.iter().any(|c| c.unit == unit),
+        Some(s) => config.serves(s, unit),
     };
     let mut units: Vec<String> = config
         .units

@@ -712,6 +712,10 @@ fn satisfaction(s: Option<&onestop_store::ratings::Satisfaction>) -> Satisfactio
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HallFigures {
     pub hall: String,
+    /// As the registry names it.
+    pub name: String,
+    /// The hall's district (absent for a hall no longer registered).
+    pub district: Option<String>,
     pub consultations: i64,
     /// Queue tickets taken, called, served and missed.
     pub tickets: i64,
@@ -721,8 +725,29 @@ pub struct HallFigures {
     /// the counter (absent when none).
     pub average_wait_minutes: Option<i64>,
     pub average_service_minutes: Option<i64>,
+    /// Bills paid at the window that the utility did not refuse (pending
+    /// or paid), and their amount in fen.
+    pub payments: i64,
+    pub payment_amount_fen: i64,
+    /// Joint applications filed at the window.
+    pub applications: i64,
     #[serde(flatten)]
     pub satisfaction: Satisfaction,
+}
+
+/// One hall's window on one day (only days with any activity).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HallDayFigures {
+    pub hall: String,
+    #[schema(value_type = String, format = Date)]
+    pub day: String,
+    pub consultations: i64,
+    pub tickets: i64,
+    pub served: i64,
+    pub average_wait_minutes: Option<i64>,
+    pub payments: i64,
+    pub payment_amount_fen: i64,
+    pub applications: i64,
 }
 
 /// One unit's ratings and follow-ups over a period.
@@ -746,39 +771,112 @@ pub struct WindowFigures {
     /// Consultations by service, in the city's order (the service filter
     /// applies).
     pub consultations: Vec<ServiceConsultations>,
-    /// Per hall, by code.
+    /// Per hall, by code (the district filter keeps the district's halls).
     pub halls: Vec<HallFigures>,
+    /// Per hall and day, by day then hall.
+    pub hall_days: Vec<HallDayFigures>,
     /// Per utility the board lists.
     pub units: Vec<UnitWindowFigures>,
     /// Every rating of the period, whoever it concerns.
     pub satisfaction: Satisfaction,
 }
 
+/// What the window's figures are narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct WindowFilter {
+    /// Halls of this district only.
+    pub district: Option<String>,
+    /// Consultations and applications about this service, payments to
+    /// the utilities serving it.
+    pub service: Option<String>,
+}
+
+/// Queue, consultation, payment and filing counts of one hall (on one day
+/// or over the period).
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    consultations: i64,
+    tickets: i64,
+    called: i64,
+    wait_seconds: i64,
+    served: i64,
+    service_seconds: i64,
+    missed: i64,
+    payments: i64,
+    payment_amount_fen: i64,
+    applications: i64,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.consultations += o.consultations;
+        self.tickets += o.tickets;
+        self.called += o.called;
+        self.wait_seconds += o.wait_seconds;
+        self.served += o.served;
+        self.service_seconds += o.service_seconds;
+        self.missed += o.missed;
+        self.payments += o.payments;
+        self.payment_amount_fen += o.payment_amount_fen;
+        self.applications += o.applications;
+    }
+
+    fn average_wait_minutes(&self) -> Option<i64> {
+        (self.called > 0).then(|| self.wait_seconds / self.called / 60)
+    }
+}
+
+/// `YYYY-MM-DD` of a day number since 1970-01-01.
+fn day_text(day: i64) -> String {
+    let d = i32::try_from(day + 2_440_588)
+        .ok()
+        .and_then(|j| time::Date::from_julian_day(j).ok())
+        .unwrap_or(time::Date::MIN);
+    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+}
+
 /// The window's figures from `from` to `to` (city dates, inclusive) for
-/// `units` (the board's utilities), consultations of `service` only when
-/// given. Halls are not tied to districts until the hall registry is: the
-/// district filter does not narrow them.
+/// `units` (the board's utilities), narrowed by `filter`.
 pub async fn figures(
     state: &AppState,
     from: time::Date,
     to: time::Date,
-    service: Option<String>,
+    filter: WindowFilter,
     units: Vec<String>,
 ) -> Result<WindowFigures, Error> {
     let day = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day());
     let (from_day, to_day) = (day(from), day(to));
     let ms = |d: time::Date| timefmt::to_ms(d.midnight().assume_offset(state.offset));
-    let (from_ms, to_ms) = (ms(from), ms(to + time::Duration::days(1)));
+    let period = onestop_store::board::Period {
+        from_ms: ms(from),
+        to_ms: ms(to + time::Duration::days(1)),
+        offset_ms: i64::from(state.offset.whole_seconds()) * 1000,
+    };
     let now_ms = state.now_ms();
-    let (consulted, times, by_unit, by_hall, follow_ups) = state
+    let registry = crate::app::halls::registry(state).await?;
+    let service = filter.service.clone();
+    let (consulted, times, by_unit, by_hall, follow_ups, paid, filed) = state
         .store
         .read(move |c| {
+            let s = service.as_deref();
             Ok((
-                consultations::daily_by_service(c, &from_day, &to_day, service.as_deref())?,
+                consultations::daily_by_service(c, &from_day, &to_day, s)?,
                 queue::daily_times(c, &from_day, &to_day)?,
                 onestop_store::ratings::satisfaction_by_unit(c, &from_day, &to_day)?,
                 onestop_store::ratings::satisfaction_by_hall(c, &from_day, &to_day)?,
-                onestop_store::follow_ups::on_time_by_unit(c, from_ms, to_ms, now_ms)?,
+                onestop_store::follow_ups::on_time_by_unit(
+                    c,
+                    period.from_ms,
+                    period.to_ms,
+                    now_ms,
+                )?,
+                onestop_store::payments::per_hall_day(
+                    c,
+                    period.from_ms,
+                    period.to_ms,
+                    period.offset_ms,
+                )?,
+                onestop_store::board::window_filings(c, s, period)?,
             ))
         })
         .await?;
@@ -790,47 +888,91 @@ pub async fn figures(
             service: s.code.clone(),
             consultations: consulted
                 .iter()
-                .filter(|d| d.service == s.code)
+                .filter(|d| d.service == s.code && in_district(&registry, &filter, &d.hall))
                 .map(|d| d.count)
                 .sum(),
         })
         .filter(|s| s.consultations > 0)
         .collect();
-    let mut hall_codes: Vec<String> = Vec::new();
-    for h in consulted
-        .iter()
-        .map(|d| &d.hall)
-        .chain(times.iter().map(|t| &t.hall))
-        .chain(by_hall.iter().map(|s| &s.code).filter(|c| !c.is_empty()))
-    {
-        if !hall_codes.contains(h) {
-            hall_codes.push(h.clone());
+    // Payments count for the service when their utility serves it.
+    let pays_for_service = |unit: &str| match filter.service.as_deref() {
+        None => true,
+        Some(s) => config.serves(s, unit),
+    };
+    let mut days: std::collections::BTreeMap<(String, String), Tally> = Default::default();
+    fn at<'a>(
+        days: &'a mut std::collections::BTreeMap<(String, String), Tally>,
+        d: String,
+        h: &str,
+    ) -> &'a mut Tally {
+        days.entry((d, h.to_owned())).or_default()
+    }
+    for d in &consulted {
+        at(&mut days, d.day.clone(), &d.hall).consultations += d.count;
+    }
+    for t in &times {
+        let x = at(&mut days, t.day.clone(), &t.hall);
+        x.tickets += t.taken;
+        x.called += t.called;
+        x.wait_seconds += t.wait_seconds;
+        x.served += t.served;
+        x.service_seconds += t.service_seconds;
+        x.missed += t.missed;
+    }
+    for p in paid.iter().filter(|p| pays_for_service(&p.unit_code)) {
+        let x = at(&mut days, day_text(p.day), &p.hall_code);
+        x.payments += p.payments;
+        x.payment_amount_fen += p.amount_fen;
+    }
+    for f in &filed {
+        at(&mut days, day_text(f.day), &f.hall_code).applications += f.filed;
+    }
+    days.retain(|(_, h), _| in_district(&registry, &filter, h));
+    let mut totals: std::collections::BTreeMap<String, Tally> = Default::default();
+    for ((_, h), t) in &days {
+        totals.entry(h.clone()).or_default().add(t);
+    }
+    for s in by_hall.iter().filter(|s| !s.code.is_empty()) {
+        if in_district(&registry, &filter, &s.code) {
+            totals.entry(s.code.clone()).or_default();
         }
     }
-    hall_codes.sort();
-    let halls = hall_codes
+    let halls = totals
         .into_iter()
-        .map(|h| {
-            let t: Vec<&queue::DayTimes> = times.iter().filter(|t| t.hall == h).collect();
-            let sum = |f: fn(&queue::DayTimes) -> i64| t.iter().map(|x| f(x)).sum::<i64>();
-            let (called, served) = (sum(|x| x.called), sum(|x| x.served));
+        .map(|(h, t)| {
+            let entry = registry.get(&h);
             HallFigures {
-                consultations: consulted
-                    .iter()
-                    .filter(|d| d.hall == h)
-                    .map(|d| d.count)
-                    .sum(),
-                tickets: sum(|x| x.taken),
-                served,
-                missed: sum(|x| x.missed),
-                average_wait_minutes: (called > 0).then(|| sum(|x| x.wait_seconds) / called / 60),
-                average_service_minutes: (served > 0)
-                    .then(|| sum(|x| x.service_seconds) / served / 60),
+                name: entry.map_or_else(|| h.clone(), |e| e.hall.name.clone()),
+                district: entry.map(|e| e.hall.district_code.clone()),
+                consultations: t.consultations,
+                tickets: t.tickets,
+                served: t.served,
+                missed: t.missed,
+                average_wait_minutes: t.average_wait_minutes(),
+                average_service_minutes: (t.served > 0).then(|| t.service_seconds / t.served / 60),
+                payments: t.payments,
+                payment_amount_fen: t.payment_amount_fen,
+                applications: t.applications,
                 satisfaction: satisfaction(by_hall.iter().find(|s| s.code == h)),
                 hall: h,
             }
         })
         .collect();
+    let mut hall_days: Vec<HallDayFigures> = days
+        .into_iter()
+        .map(|((d, h), t)| HallDayFigures {
+            hall: h,
+            day: d,
+            consultations: t.consultations,
+            tickets: t.tickets,
+            served: t.served,
+            average_wait_minutes: t.average_wait_minutes(),
+            payments: t.payments,
+            payment_amount_fen: t.payment_amount_fen,
+            applications: t.applications,
+        })
+        .collect();
+    hall_days.sort_by(|a, b| (&a.day, &a.hall).cmp(&(&b.day, &b.hall)));
     let units = units
         .iter()
         .map(|u| {
@@ -862,9 +1004,21 @@ pub async fn figures(
     Ok(WindowFigures {
         consultations,
         halls,
+        hall_days,
         units,
         satisfaction: satisfaction(Some(&all)),
     })
+}
+
+/// Whether a hall is kept by the district filter (a hall the registry no
+/// longer knows is in no district).
+fn in_district(registry: &crate::app::halls::Registry, f: &WindowFilter, hall: &str) -> bool {
+    match &f.district {
+        None => true,
+        Some(d) => registry
+            .get(hall)
+            .is_some_and(|e| &e.hall.district_code == d),
+    }
 }
 
 #[cfg(test)]

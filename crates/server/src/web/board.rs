@@ -125,7 +125,11 @@ pub struct WindowView {
 
 pub struct HallRow {
     pub name: String,
+    pub district: String,
     pub consultations: i64,
+    pub payments: i64,
+    pub amount: String,
+    pub applications: i64,
     pub tickets: i64,
     pub served: i64,
     pub wait: String,
@@ -152,6 +156,11 @@ fn minutes(m: Option<i64>) -> String {
     )
 }
 
+/// A hall's district's name, or "—" when there is none.
+fn hall_district(state: &AppState, code: Option<&str>) -> String {
+    code.map_or_else(|| "—".to_owned(), |c| district_name(state, c))
+}
+
 fn window_view(state: &AppState, w: &crate::app::counter::WindowFigures) -> WindowView {
     WindowView {
         ratings: w.satisfaction.ratings,
@@ -165,8 +174,12 @@ fn window_view(state: &AppState, w: &crate::app::counter::WindowFigures) -> Wind
             .halls
             .iter()
             .map(|h| HallRow {
-                name: crate::app::counter::hall_name(state, &h.hall),
+                name: h.name.clone(),
+                district: hall_district(state, h.district.as_deref()),
                 consultations: h.consultations,
+                payments: h.payments,
+                amount: onestop_domain::money::yuan(h.payment_amount_fen),
+                applications: h.applications,
                 tickets: h.tickets,
                 served: h.served,
                 wait: minutes(h.average_wait_minutes),
@@ -752,21 +765,26 @@ fn window_sheet(
         ws.write_string_with_format(row, col as u16, *h, &bold)?;
     }
     row += 1;
+    let money = Format::new().set_num_format("#,##0.00");
     for h in &b.window.halls {
         let s = &h.satisfaction;
-        ws.write_string(row, 0, crate::app::counter::hall_name(state, &h.hall))?;
-        ws.write_number(row, 1, h.consultations as f64)?;
-        ws.write_number(row, 2, h.tickets as f64)?;
-        ws.write_number(row, 3, h.served as f64)?;
+        ws.write_string(row, 0, &h.name)?;
+        ws.write_string(row, 1, hall_district(state, h.district.as_deref()))?;
+        ws.write_number(row, 2, h.consultations as f64)?;
+        ws.write_number(row, 3, h.tickets as f64)?;
+        ws.write_number(row, 4, h.served as f64)?;
         if let Some(m) = h.average_wait_minutes {
-            ws.write_number(row, 4, m as f64)?;
-        }
-        if let Some(m) = h.average_service_minutes {
             ws.write_number(row, 5, m as f64)?;
         }
-        ws.write_number(row, 6, s.ratings as f64)?;
+        if let Some(m) = h.average_service_minutes {
+            ws.write_number(row, 6, m as f64)?;
+        }
+        ws.write_number(row, 7, h.payments as f64)?;
+        ws.write_number_with_format(row, 8, fen_as_yuan(h.payment_amount_fen), &money)?;
+        ws.write_number(row, 9, h.applications as f64)?;
+        ws.write_number(row, 10, s.ratings as f64)?;
         if let Some(r) = s.satisfaction_rate {
-            ws.write_number_with_format(row, 7, r, &pct)?;
+            ws.write_number_with_format(row, 11, r, &pct)?;
         }
         row += 1;
     }
@@ -774,6 +792,55 @@ fn window_sheet(
     for line in texts::board_window::DEFINITIONS {
         ws.write_string(row, 0, *line)?;
         row += 1;
+    }
+    hall_days_sheet(wb, b, &bold, &title, &money)
+}
+
+/// Yuan as a spreadsheet number (exact to the fen: two decimals).
+fn fen_as_yuan(fen: i64) -> f64 {
+    fen as f64 / 100.0
+}
+
+/// Every hall's activity per day of the period.
+fn hall_days_sheet(
+    wb: &mut rust_xlsxwriter::Workbook,
+    b: &Board,
+    bold: &rust_xlsxwriter::Format,
+    title: &rust_xlsxwriter::Format,
+    money: &rust_xlsxwriter::Format,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let tw = &texts::board_window::DAY_SHEET;
+    let ws = wb.add_worksheet();
+    ws.set_name(*tw)?;
+    ws.write_string_with_format(0, 0, texts::board_window::DAY_TITLE, title)?;
+    ws.set_column_width(0, 12)?;
+    ws.set_column_width(1, 26)?;
+    for col in 2..9 {
+        ws.set_column_width(col, 14)?;
+    }
+    for (col, h) in texts::board_window::DAY_HEADERS.iter().enumerate() {
+        ws.write_string_with_format(2, col as u16, *h, bold)?;
+    }
+    let name = |code: &str| {
+        b.window
+            .halls
+            .iter()
+            .find(|h| h.hall == code)
+            .map_or_else(|| code.to_owned(), |h| h.name.clone())
+    };
+    for (i, d) in b.window.hall_days.iter().enumerate() {
+        let row = 3 + i as u32;
+        ws.write_string(row, 0, &d.day)?;
+        ws.write_string(row, 1, name(&d.hall))?;
+        ws.write_number(row, 2, d.consultations as f64)?;
+        ws.write_number(row, 3, d.tickets as f64)?;
+        ws.write_number(row, 4, d.served as f64)?;
+        if let Some(m) = d.average_wait_minutes {
+            ws.write_number(row, 5, m as f64)?;
+        }
+        ws.write_number(row, 6, d.payments as f64)?;
+        ws.write_number_with_format(row, 7, fen_as_yuan(d.payment_amount_fen), money)?;
+        ws.write_number(row, 8, d.applications as f64)?;
     }
     Ok(())
 }
