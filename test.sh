@@ -26,14 +26,15 @@ if ! pg_up; then
 fi
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+  || ! command -v pdftotext >/dev/null 2>&1 \
   || ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing chromium, chromium-driver and python3-aiosmtpd for the browser and mail tests"
+    echo "test.sh: installing chromium, chromium-driver, python3-aiosmtpd and poppler-utils for the browser, mail and document tests"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq chromium chromium-driver python3-aiosmtpd >/dev/null
+    apt-get install -y -qq chromium chromium-driver python3-aiosmtpd poppler-utils >/dev/null
   else
-    echo "test.sh: the browser and mail tests need Debian's chromium, chromium-driver and python3-aiosmtpd (apt-get install chromium chromium-driver python3-aiosmtpd)" >&2
+    echo "test.sh: the browser, mail and document tests need Debian's chromium, chromium-driver, python3-aiosmtpd and poppler-utils (apt-get install chromium chromium-driver python3-aiosmtpd poppler-utils)" >&2
     exit 1
   fi
 fi

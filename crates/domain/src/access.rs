@@ -599,6 +599,29 @@ impl Subject {
         self.roles_on(f.uscc, f.hall_id, f.verified, f.submitted_by, None)
     }
 
+    /// Whether this subject may add a material to an application
+    /// (一次上传、多方共享): a party to it — the enterprise (or a key that
+    /// submits for it), the clerk of the hall it was filed at, an operator
+    /// of a utility with an order in it, an approver of a department with an
+    /// item in it — or an administrator. Supervisors read, and add nothing.
+    /// `departments_of_subject` are the departments the subject approves for.
+    pub fn may_add_material(
+        &self,
+        f: &ApplicationFacts<'_>,
+        departments_of_subject: &[String],
+    ) -> bool {
+        if let Subject::Account(a) = self
+            && a.must_change_password
+        {
+            return false;
+        }
+        !self.roles_on_application(f).is_empty()
+            || f.units.iter().any(|u| self.operates(u))
+            || f.departments
+                .iter()
+                .any(|d| departments_of_subject.contains(d))
+    }
+
     /// Whether this subject may move an application's connection
     /// appointment: it acts for the enterprise (`applicant`, an integration
     /// key that submits applications among them) or is a clerk of the hall

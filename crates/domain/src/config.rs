@@ -44,6 +44,75 @@ pub struct CityConfig {
     /// Utilities' billing systems for window payments (`[[billing]]`).
     #[serde(default)]
     pub billing: Vec<crate::billing::BillingConfig>,
+    /// Uploaded materials: limits and the virus-scan hook (`[materials]`).
+    #[serde(default)]
+    pub materials: MaterialsConfig,
+    /// The official PDFs (`[documents]`).
+    #[serde(default)]
+    pub documents: DocumentsConfig,
+}
+
+/// Uploaded materials (`[materials]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaterialsConfig {
+    /// Most megabytes (MiB) in one file.
+    #[serde(default = "default_file_mb")]
+    pub max_file_mb: u64,
+    /// Most megabytes (MiB) in all the files of one application.
+    #[serde(default = "default_application_mb")]
+    pub max_application_mb: u64,
+    /// Most files per application.
+    #[serde(default = "default_application_files")]
+    pub max_application_files: u64,
+    /// A virus scanner run on every upload before it is kept: the program
+    /// and its arguments; the file's path is added last. Exit 0 = clean,
+    /// 1 = infected (refused), anything else = the upload fails and may be
+    /// retried. Empty: no scan. E.g. `["clamdscan", "--no-summary"]`.
+    #[serde(default)]
+    pub scan_command: Vec<String>,
+}
+
+fn default_file_mb() -> u64 {
+    20
+}
+fn default_application_mb() -> u64 {
+    200
+}
+fn default_application_files() -> u64 {
+    50
+}
+
+impl Default for MaterialsConfig {
+    fn default() -> Self {
+        Self {
+            max_file_mb: default_file_mb(),
+            max_application_mb: default_application_mb(),
+            max_application_files: default_application_files(),
+            scan_command: Vec::new(),
+        }
+    }
+}
+
+impl MaterialsConfig {
+    pub fn limits(&self) -> crate::materials::Limits {
+        crate::materials::Limits {
+            file_bytes: self.max_file_mb.saturating_mul(1 << 20),
+            application_bytes: self.max_application_mb.saturating_mul(1 << 20),
+            application_files: self.max_application_files,
+        }
+    }
+}
+
+/// The official PDFs (`[documents]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsConfig {
+    /// Font files (OpenType/TrueType, collections too) for characters the
+    /// embedded fonts (GB 2312) lack, e.g.
+    /// `/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc`.
+    #[serde(default)]
+    pub extra_fonts: Vec<String>,
 }
 
 /// The one window (一窗受理, `[counter]`): how long the unit concerned has

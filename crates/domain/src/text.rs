@@ -53,6 +53,10 @@ pub enum TextKind {
     Opinion,
     /// What a consultation at a window was about (咨询事项), one line.
     Topic,
+    /// An uploaded material's file name, as shown and offered on download.
+    FileName,
+    /// An electronic licence's number (证照编号) or its issuer's name.
+    LicenceNumber,
 }
 
 /// Bytes looked at beyond a kind's maximum (in the worst case four bytes per
@@ -77,6 +81,8 @@ impl TextKind {
             TextKind::ShortNote => (1, 500),
             TextKind::Opinion => (1, 1000),
             TextKind::Topic => (2, 100),
+            TextKind::FileName => (1, 120),
+            TextKind::LicenceNumber => (1, 60),
         }
     }
 

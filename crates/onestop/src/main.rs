@@ -935,8 +935,11 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         checkpoint_file = %files.checkpoints.display(),
         "audit log keyed"
     );
+    let blobs = data_dir.join("blobs");
     let mut state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone())
-        .with_audit_key(key);
+        .with_audit_key(key)
+        .with_blobs_in(&blobs)
+        .with_context(|| format!("materials folder {}", blobs.display()))?;
     state.oidc = oidc;
     state.billing = billing;
     let audit = state.audit.clone();

@@ -133,6 +133,21 @@ pub struct AppState {
     pub halls: app::halls::HallCache,
     /// The utilities' billing systems (`[[billing]]`), for window payments.
     pub billing: connectors::billing::Billing,
+    /// The typesetter of the official PDFs (loaded on first use).
+    pub documents: app::documents::Typesetter,
+    /// Where uploaded materials' contents are kept.
+    pub blobs: Arc<dyn onestop_store::blobs::BlobStore>,
+}
+
+/// A folder of this process's own for materials until `with_blobs_in`
+/// names the real one (the binary always does; tests need not).
+fn scratch_blobs() -> onestop_store::blobs::FsBlobs {
+    let dir = std::env::temp_dir().join(format!(
+        "onestop-blobs-{}-{}",
+        std::process::id(),
+        hex::encode(rand_bytes(6))
+    ));
+    onestop_store::blobs::FsBlobs::new(dir).expect("a scratch folder for materials")
 }
 
 impl AppState {
@@ -172,7 +187,15 @@ impl AppState {
             oidc: None,
             halls: app::halls::HallCache::default(),
             billing: connectors::billing::Billing::none(),
+            documents: app::documents::Typesetter::default(),
+            blobs: Arc::new(scratch_blobs()),
         }
+    }
+
+    /// Keeps uploaded materials under `dir` (the binary: `<data>/blobs`).
+    pub fn with_blobs_in(mut self, dir: &std::path::Path) -> std::io::Result<Self> {
+        self.blobs = Arc::new(onestop_store::blobs::FsBlobs::new(dir)?);
+        Ok(self)
     }
 
     /// Chains the audit log with `key` from now on (restarts the audit
@@ -267,6 +290,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::follow_ups::routes())
         .merge(web::ratings::routes())
         .merge(web::billing::routes())
+        .merge(web::documents::routes())
         .fallback(no_such_path)
         .with_state(state)
         .layer(axum::middleware::from_fn(|req, next| {

@@ -83,10 +83,11 @@ pub struct Conventions;
 const OPEN: [&str; 2] = ["/healthz", "/readyz"];
 /// Public reads (no credentials): the shared service halls' directory and
 /// the 15-minute circle.
-pub const PUBLIC_GET: [&str; 3] = [
+pub const PUBLIC_GET: [&str; 4] = [
     "/api/v1/halls",
     "/api/v1/halls/{hall}",
     "/api/v1/halls/nearby",
+    "/api/v1/documents/{number}/verification",
 ];
 
 impl utoipa::Modify for Conventions {

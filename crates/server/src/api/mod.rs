@@ -21,6 +21,8 @@ pub mod work_orders;
 
 pub mod billing;
 
+pub mod documents;
+
 use crate::AppState;
 use crate::app::applications::{self, Submitted};
 use crate::auth::{ApiCaller, forbidden};
@@ -35,6 +37,7 @@ use axum::routing::get;
 use billing::Paths as BillingPaths;
 use body::JsonObject;
 use doc::{Conventions, Security};
+use documents::Paths as DocumentsPaths;
 use onestop_domain::access::{Capability, Visibility};
 use onestop_domain::application::{Application, ApplicationStatus};
 use onestop_domain::calendar::DayInfo;
@@ -101,7 +104,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         calendar_day,
         calendar_deadline
     ),
-    modifiers(&BillingPaths, &Security, &Conventions),
+    modifiers(&BillingPaths, &DocumentsPaths, &Security, &Conventions),
     components(schemas(
         ErrorBody,
         Application,
@@ -172,6 +175,7 @@ pub struct ApiDoc;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(documents::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/openapi.json", get(openapi))

@@ -425,6 +425,8 @@ struct CasePage {
     done: Option<String>,
     /// The sentence ticked to disagree.
     reject_confirm: &'static str,
+    /// The application's documents and materials, with the case's PDFs.
+    papers: crate::web::documents::PapersView,
 }
 
 impl CasePage {
@@ -457,9 +459,15 @@ async fn case_page(
             ("decision", texts::approvals::DECISION_DONE),
             ("resubmission", texts::approvals::RESUBMISSION_DONE),
             ("raised", texts::approvals::RAISED_DONE),
+            crate::web::documents::DONE[0],
+            crate::web::documents::DONE[1],
         ],
     );
-    render_case(&state, &caller, id, Refused::default(), done).await
+    let refused = match q.material_error.as_deref() {
+        Some(e) => crate::web::documents::refused_upload(Some(e)),
+        None => Refused::default(),
+    };
+    render_case(&state, &caller, id, refused, done).await
 }
 
 async fn render_case(
@@ -480,6 +488,13 @@ async fn render_case(
         Err(e) => return failure_page(e),
     };
     let mine = approvals::departments(&caller.subject);
+    let papers = crate::web::documents::papers(
+        state,
+        caller,
+        &app,
+        Some((&full.case.id, full.case.commitment.is_some())),
+    )
+    .await;
     let FullCase {
         case,
         decisions,
@@ -627,6 +642,7 @@ async fn render_case(
         refused,
         done,
         reject_confirm: texts::confirm::REJECT_APPROVAL,
+        papers,
     })
 }
 

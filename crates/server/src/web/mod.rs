@@ -13,6 +13,7 @@ pub mod correction;
 pub mod counter;
 pub mod deadline;
 pub mod deliveries;
+pub mod documents;
 pub mod flowchart;
 pub mod follow_ups;
 pub mod form;
@@ -343,16 +344,6 @@ async fn home(State(state): State<AppState>, caller: Caller) -> Response {
 }
 
 /// Items for people, in one line: `供水、供电`.
-pub fn list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
-    let mut out = String::new();
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push_str(texts::common::LIST_SEPARATOR);
-        }
-        out.push_str(item.as_ref());
-    }
-    out
-}
 
 /// The note over a list whose query had filters it could not use.
 pub(crate) fn filters_notice(invalid: bool) -> Option<String> {
@@ -370,10 +361,8 @@ pub(crate) fn done_note(done: Option<&str>, notes: &[(&str, &str)]) -> Option<St
 }
 
 /// `50`, `12.5`: numbers without trailing zeros.
-pub(crate) fn trim_number(v: f64) -> String {
-    let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
+pub use crate::app::facts::list;
+pub(crate) use crate::app::facts::{date_zh, trim_number};
 
 // ───────────────────────────── the one form ─────────────────────────────
 
@@ -1150,16 +1139,6 @@ async fn apply_submit(
 }
 
 /// A date for people: `2026年12月26日`.
-pub(crate) fn date_zh(d: time::Date) -> String {
-    texts::fill(
-        texts::common::DATE,
-        &[
-            ("year", &format!("{:04}", d.year())),
-            ("month", &format!("{:02}", d.month() as u8)),
-            ("day", &format!("{:02}", d.day())),
-        ],
-    )
-}
 
 /// `services.gas.equipment.1.x` (index among non-empty rows) → the row's number on the page.
 fn remap_equipment_row(field: &str, rows: &[usize]) -> String {

@@ -18,7 +18,6 @@ use crate::web::deadline::TimeView;
 use crate::web::form::{PageFields, PageForm, Refused, Spec, typed_back};
 use crate::web::{
     Nav, done_note, failure_page, filters_notice, list, not_found_page, render, respond,
-    trim_number,
 };
 use askama::Template;
 use axum::Router;
@@ -276,20 +275,8 @@ pub(crate) fn unit_name(state: &AppState, code: &str) -> String {
         .map_or_else(|| code.to_owned(), |u| u.name.clone())
 }
 
-pub(crate) fn service_name(state: &AppState, code: &str) -> String {
-    state
-        .config
-        .service(code)
-        .map_or_else(|| code.to_owned(), |s| s.name.clone())
-}
-
-fn carrier_name(state: &AppState, code: &str) -> String {
-    state
-        .config
-        .carriers()
-        .find(|c| c.code == code)
-        .map_or_else(|| code.to_owned(), |c| c.name.clone())
-}
+use crate::app::facts::carrier_name;
+pub(crate) use crate::app::facts::service_name;
 
 /// `用水`, or `用网（中国电信）` for an order routed per carrier.
 pub(crate) fn order_service(state: &AppState, service: &str, carrier: Option<&str>) -> String {
@@ -307,15 +294,6 @@ pub(crate) fn order_service(state: &AppState, service: &str, carrier: Option<&st
 
 fn chosen_services(state: &AppState, services: &Services) -> String {
     list(services.chosen().iter().map(|s| service_name(state, s)))
-}
-
-fn yes_no(b: bool) -> String {
-    if b {
-        texts::common::YES
-    } else {
-        texts::common::NO
-    }
-    .to_owned()
 }
 
 /// When the applicant wants to be connected: the time asked for, or "as
@@ -579,12 +557,7 @@ async fn applications(
 // ───────────────────────────── one application ─────────────────────────────
 
 /// A chosen service and its details, as label–value pairs.
-pub(crate) struct ServiceBlock {
-    pub(crate) name: String,
-    pub(crate) facts: Vec<(String, String)>,
-    /// Gas equipment: (name, quantity, pressure).
-    pub(crate) equipment: Vec<(String, String, String)>,
-}
+pub(crate) use crate::app::facts::ServiceFacts as ServiceBlock;
 
 struct OrderView {
     id: String,
@@ -655,6 +628,8 @@ struct ApplicationPage {
     receipt: bool,
     /// Its ratings (好差评) with the units' answers, and the enterprise's form.
     ratings: crate::web::ratings::RatingsBlock,
+    /// Its documents (PDF) and materials.
+    papers: crate::web::documents::PapersView,
 }
 
 /// A returned order, as its correction banner shows it.
@@ -693,79 +668,7 @@ fn may_raise(caller: &Caller, app: &Application, case_id: Option<&String>) -> bo
 }
 
 pub(crate) fn service_blocks(state: &AppState, s: &Services) -> Vec<ServiceBlock> {
-    let mut out = Vec::new();
-    use texts::facts as t;
-    let block = |code: &str, facts: Vec<(&str, String)>| ServiceBlock {
-        name: service_name(state, code),
-        facts: facts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-        equipment: Vec::new(),
-    };
-    let amount = |unit: &str, v: f64| texts::fill(unit, &[("n", &trim_number(v))]);
-    if let Some(w) = &s.water {
-        out.push(block(
-            "water",
-            vec![
-                (t::BUSINESS_TYPE, w.business_type.label_zh().to_owned()),
-                (
-                    t::WATER_DEMAND,
-                    amount(t::TONS_PER_DAY, w.demand_tons_per_day),
-                ),
-            ],
-        ));
-    }
-    if let Some(p) = &s.power {
-        out.push(block(
-            "power",
-            vec![
-                (t::BUSINESS_TYPE, p.business_type.label_zh().to_owned()),
-                (t::MAIN_CAPACITY, amount(t::KVA, p.main_capacity_kva)),
-                (t::BACKUP_CAPACITY, amount(t::KVA, p.backup_capacity_kva)),
-            ],
-        ));
-    }
-    if let Some(g) = &s.gas {
-        let mut b = block(
-            "gas",
-            vec![(t::GAS_CATEGORY, g.category.label_zh().to_owned())],
-        );
-        b.equipment = g
-            .equipment
-            .iter()
-            .map(|e| (e.name.clone(), e.quantity.to_string(), e.pressure.clone()))
-            .collect();
-        out.push(b);
-    }
-    if let Some(h) = &s.heat {
-        out.push(block(
-            "heat",
-            vec![
-                (t::HEAT_CATEGORY, h.category.label_zh().to_owned()),
-                (t::HEATING_AREA, amount(t::SQUARE_METRES, h.heating_area_m2)),
-            ],
-        ));
-    }
-    if let Some(n) = &s.network {
-        let d = n.delivery_date;
-        out.push(block(
-            "network",
-            vec![
-                (
-                    t::BUILDING_AREA,
-                    amount(t::SQUARE_METRES, n.building_area_m2),
-                ),
-                (t::BUILDING_HEIGHT, amount(t::METRES, n.building_height_m)),
-                (t::DELIVERY_DATE, crate::web::date_zh(d)),
-                (t::BUILDINGS, n.buildings.to_string()),
-                (t::BASEMENT, yes_no(n.basement_coverage)),
-                (t::ELEVATOR, yes_no(n.elevator_coverage)),
-                (
-                    t::CARRIERS,
-                    list(n.carriers.iter().map(|c| carrier_name(state, c))),
-                ),
-            ],
-        ));
-    }
-    out
+    crate::app::facts::service_facts(state, s)
 }
 
 fn order_views(
@@ -818,9 +721,15 @@ async fn application_detail(
             ("cancelled", texts::follow_up::CANCELLED),
             ("rated", texts::counter_page::DONE_RATED),
             ("rated_follow_up", texts::counter_page::DONE_RATED_FOLLOW_UP),
+            crate::web::documents::DONE[0],
+            crate::web::documents::DONE[1],
         ],
     );
-    application_page(&state, &caller, id, Refused::default(), done).await
+    let refused = match q.material_error.as_deref() {
+        Some(e) => crate::web::documents::refused_upload(Some(e)),
+        None => Refused::default(),
+    };
+    application_page(&state, &caller, id, refused, done).await
 }
 
 /// The form that moves the connection appointment, on the application page.
@@ -923,7 +832,9 @@ pub(crate) async fn application_page(
         Ok(r) => r,
         Err(e) => return failure_page(e),
     };
+    let papers = crate::web::documents::papers(state, caller, &app, None).await;
     let p = ApplicationPage {
+        papers,
         ratings,
         returned,
         may_cancel: follow.may_cancel,
@@ -1278,6 +1189,8 @@ fn action_forms(
 #[derive(serde::Deserialize)]
 pub(crate) struct DoneQuery {
     pub(crate) done: Option<String>,
+    /// Why an upload of a material was refused (web::documents).
+    pub(crate) material_error: Option<String>,
 }
 
 async fn work_order(
