@@ -53,6 +53,10 @@ pub enum TextKind {
     Opinion,
     /// What a consultation at a window was about (咨询事项), one line.
     Topic,
+    /// A cost item of a work order (费用项目), one line.
+    CostItem,
+    /// A document reference (文号), e.g. 随政办发〔2023〕7号.
+    DocumentRef,
 }
 
 /// Bytes looked at beyond a kind's maximum (in the worst case four bytes per
@@ -77,6 +81,8 @@ impl TextKind {
             TextKind::ShortNote => (1, 500),
             TextKind::Opinion => (1, 1000),
             TextKind::Topic => (2, 100),
+            TextKind::CostItem => (1, 60),
+            TextKind::DocumentRef => (1, 100),
         }
     }
 

@@ -267,6 +267,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::follow_ups::routes())
         .merge(web::ratings::routes())
         .merge(web::billing::routes())
+        .merge(web::fees::routes())
         .fallback(no_such_path)
         .with_state(state)
         .layer(axum::middleware::from_fn(|req, next| {

@@ -18,6 +18,7 @@ pub mod consultations;
 pub mod db;
 pub mod drafts;
 mod error;
+pub mod fees;
 pub mod follow_ups;
 pub mod halls;
 pub mod idempotency;

@@ -554,6 +554,8 @@ mod tests {
             TextKind::ShortNote,
             TextKind::Opinion,
             TextKind::Topic,
+            TextKind::CostItem,
+            TextKind::DocumentRef,
         ];
         let mut checked = 0;
         for kind in kinds {
@@ -579,6 +581,7 @@ mod tests {
                     ("CancelRequest", "reason"),
                     ("ConsultationRequest", "answer"),
                     ("ResponseRequest", "response"),
+                    ("FeeExceptionRequest", "reason"),
                 ],
                 TextKind::ShortNote => &[
                     ("ReminderRequest", "note"),
@@ -587,6 +590,8 @@ mod tests {
                 ],
                 TextKind::Opinion => &[("DecisionRequest", "opinion")],
                 TextKind::Topic => &[("ConsultationRequest", "topic")],
+                TextKind::CostItem => &[("CostRequest", "item")],
+                TextKind::DocumentRef => &[("FeeExceptionRequest", "document")],
             };
             for (name, field) in fields {
                 let p = &schema(&doc, name)["properties"][field];
@@ -596,7 +601,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 24);
+        assert_eq!(checked, 27);
     }
 
     /// The window's bodies carry the rules' own bounds: the services a

@@ -17,6 +17,7 @@ pub mod counter;
 pub mod deadlines;
 pub mod drafts;
 pub mod error;
+pub mod fees;
 pub mod follow_ups;
 pub mod halls;
 pub mod identity;

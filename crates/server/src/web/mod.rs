@@ -13,6 +13,7 @@ pub mod correction;
 pub mod counter;
 pub mod deadline;
 pub mod deliveries;
+pub mod fees;
 pub mod flowchart;
 pub mod follow_ups;
 pub mod form;
@@ -203,6 +204,7 @@ fn menu(
         add("/admin/apikeys", texts::nav::API_KEYS);
         add("/admin/deliveries", texts::nav::DELIVERIES);
         add("/admin/halls", texts::nav::HALL_ADMIN);
+        add("/admin/fee-exceptions", texts::nav::FEE_EXCEPTIONS);
     }
     if has(Role::Supervisor) {
         add("/board", texts::nav::BOARD);
