@@ -198,11 +198,6 @@ async fn every_route_for_every_subject(backend: Backend) {
         ),
         row(
             M::GET,
-            format!("/api/v1/work-orders/{water1}/costs"),
-            [401, 200, 404, 404, 200, 404, 403, 200, 200, 200, 403, 404],
-        ),
-        row(
-            M::GET,
             "/api/v1/fee-exceptions",
             [401, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 403],
         ),

@@ -182,6 +182,13 @@ async fn other_units_and_parties_may_not_add_costs(backend: Backend) {
     assert_eq!(res.json()["error"]["code"], "not_found");
     let res = app.as_session(&power).get(&uri).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // A hidden order's 404 says nothing: it is an unknown order's.
+    let unknown = format!("/api/v1/work-orders/{}/costs", "0".repeat(32));
+    let other = app.as_session(&power).get(&unknown).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    assert_eq!(other.text(), res.text());
+    let other = app.as_session(&power).post(&unknown, body.clone()).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
     // The enterprise sees its order's costs but does not add any.
     let res = app.as_session(&applicant).get(&uri).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
