@@ -36,7 +36,7 @@ async fn water_order(app: &TestApp) -> (String, String) {
 async fn items_are_accepted_and_a_user_paid_item_outside_the_red_line_is_refused(backend: Backend) {
     let app = TestApp::new(backend).await;
     let op = app.signed_in("water.op", &["operator:sz-water"]).await;
-    let (_, order) = water_order(&app).await;
+    let (application, order) = water_order(&app).await;
     let uri = format!("/api/v1/work-orders/{order}/costs");
 
     let res = app
@@ -95,6 +95,36 @@ async fn items_are_accepted_and_a_user_paid_item_outside_the_red_line_is_refused
     assert_eq!(seen.status, StatusCode::OK, "{}", seen.text());
     assert_eq!(seen.json()["items"].as_array().unwrap().len(), 2);
 
+    // An Idempotency-Key answers a repeat with the first answer, once.
+    let body = cost("红线外阀门井", 45_000, "utility", true);
+    let first = app
+        .as_session(&op)
+        .idempotency_key("cost-1")
+        .post(&uri, body.clone())
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    let again = app
+        .as_session(&op)
+        .idempotency_key("cost-1")
+        .post(&uri, body)
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    let other = app
+        .as_session(&op)
+        .idempotency_key("cost-1")
+        .post(&uri, cost("另一项", 1, "utility", true))
+        .await;
+    assert_eq!(other.status, StatusCode::CONFLICT);
+    assert_eq!(other.json()["error"]["code"], "idempotency_conflict");
+    let list = app.as_session(&op).get(&uri).await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    let removed = app
+        .as_session(&op)
+        .delete(&format!("{uri}/{}", id_of(&first.json())))
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+
     // The unit withdraws an item while the order is open.
     let first = id_of(&list["items"][1]);
     let res = app.as_session(&op).delete(&format!("{uri}/{first}")).await;
@@ -102,6 +132,28 @@ async fn items_are_accepted_and_a_user_paid_item_outside_the_red_line_is_refused
     let list = app.as_session(&op).get(&uri).await.json();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert_eq!(list["totals"]["user_fen"], 0);
+    // Withdrawn once: a second time there is nothing to withdraw.
+    let res = app.as_session(&op).delete(&format!("{uri}/{first}")).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+
+    // Each change is in the application's history.
+    let kinds: Vec<String> = app
+        .events(&application)
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .filter(|k| k.starts_with("cost_"))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "cost_added",
+            "cost_added",
+            "cost_added",
+            "cost_withdrawn",
+            "cost_withdrawn"
+        ]
+    );
 }
 
 async fn an_exception_lets_the_item_through_flagged_and_is_audited(backend: Backend) {
@@ -319,6 +371,36 @@ async fn the_board_counts_investment_outside_the_red_line_and_exceptions(backend
     // The live board shows it in yuan, the exception flagged.
     let page = app.ok_page_as(&sup, "/board").await;
     assert_has(&page, &["红线外投资", "¥12,500.50", "fee-exceptions-flag"]);
+
+    // The Excel export has a sheet of its own: yuan, and the count.
+    let export = app.get_as(&sup, "/board/export.xlsx").await;
+    assert_eq!(export.status, StatusCode::OK);
+    let files = unzip(&export.body);
+    let strings = &files["xl/sharedStrings.xml"];
+    assert!(strings.contains("红线外投资"), "{strings}");
+    let sheet = files
+        .iter()
+        .filter(|(name, _)| name.starts_with("xl/worksheets/"))
+        .map(|(_, text)| text)
+        .find(|text| text.contains("<v>12500.5</v>"))
+        .expect("a sheet with the water group's investment in yuan");
+    assert!(sheet.contains("<v>50</v>"), "user outside: ¥50.00");
+}
+
+/// The files of a zip archive, by name.
+fn unzip(bytes: &[u8]) -> std::collections::HashMap<String, String> {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip archive");
+    let mut files = std::collections::HashMap::new();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        let name = f.name().map(|n| n.to_string()).unwrap_or_default();
+        let mut text = String::new();
+        if f.read_to_string(&mut text).is_ok() {
+            files.insert(name, text);
+        }
+    }
+    files
 }
 
 async fn the_pages_show_and_take_costs(backend: Backend) {

@@ -113,13 +113,14 @@ pub async fn get_costs(
 
 /// Add a cost item to a work order (its own utility's operators or keys).
 #[utoipa::path(
-    post, path = "/api/v1/work-orders/{id}/costs", params(("id" = String, Path)),
+    post, path = "/api/v1/work-orders/{id}/costs",
+    params(("id" = String, Path), crate::api::doc::IdempotencyHeader),
     request_body = CostRequest,
     responses(
         (status = 201, body = CostView),
         (status = 403, body = ErrorBody, description = "forbidden: the caller does not handle the order"),
         (status = 404, body = ErrorBody, description = "not_found"),
-        (status = 409, body = ErrorBody, description = "order_closed, too_many_items"),
+        (status = 409, body = ErrorBody, description = "order_closed, too_many_items, idempotency_conflict"),
         (status = 422, body = ErrorBody, description = "validation_failed; `payer` `policy_violation` for a user-paid item outside the red line without an exception"),
     )
 )]
@@ -132,6 +133,7 @@ pub async fn post_cost(
     if !caller.subject.may(Capability::ReadWorkOrders) {
         return Err(forbidden());
     }
+    let key = body.idempotency_key()?;
     let mut errors = Vec::new();
     let item = text(&body, "item", &mut errors);
     let payer = text(&body, "payer", &mut errors);
@@ -172,8 +174,10 @@ pub async fn post_cost(
         Ok(_) => return Err(ApiError::validation(errors)),
         Err(e) => return Err(fees::merge(errors, e).into()),
     };
-    let v = fees::add(&state, &caller, id, input).await?;
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    Ok(match fees::add(&state, &caller, id, input, key).await? {
+        fees::Added::Created(v) => (StatusCode::CREATED, Json(v)).into_response(),
+        fees::Added::Replayed(saved) => crate::api::saved_response(saved),
+    })
 }
 
 /// Withdraw a cost item (its unit, while the order is open).

@@ -16,8 +16,11 @@ use onestop_domain::config::CityConfig;
 use onestop_domain::fees::{self, CostDraft, CostItem, CostTotals, ExceptionDraft, Payer, Verdict};
 use onestop_domain::form::FieldError;
 use onestop_domain::timefmt;
+use onestop_store::StoreError;
 use onestop_store::audit;
+use onestop_store::db::Conn;
 use onestop_store::fees::{self as store, FeeException, OrderCost};
+use onestop_store::idempotency::{self, IdempotencyKey, SavedResponse};
 use onestop_store::work_orders;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -256,7 +259,8 @@ pub async fn add(
     caller: &Caller,
     order_id: String,
     input: CostInput,
-) -> Result<CostView, Error> {
+    key: Option<IdempotencyKey>,
+) -> Result<Added, Error> {
     let visibility = caller.subject.work_orders();
     if visibility.is_nothing() || order_id.len() > 64 {
         return Err(Error::NotFound);
@@ -270,59 +274,147 @@ pub async fn add(
     let now_ms = state.now_ms();
     let id = crate::app::applications::new_id();
     let item = input.0;
+    let hash = key.as_ref().map(|k| k.request_hash.clone());
+    let s = state.clone();
     let outcome = state
         .store
         .write(move |c| {
-            let Some(row) = work_orders::get(c, &order_id, &config, offset)? else {
-                return Ok(Err(Error::NotFound));
-            };
-            if !visibility.admits_order(&row.facts()) {
-                mark.hidden("work_order", &order_id);
-                return Ok(Err(Error::NotFound));
+            if let Some(k) = &key
+                && let Some(saved) = idempotency::claim(c, k, now_ms)?
+            {
+                return Ok(Err(saved));
             }
-            let o = &row.item.order;
-            if !subject.operates(&o.unit.code) {
-                return Ok(Err(Error::forbidden()));
+            let outcome = add_in(
+                c,
+                &AddJob {
+                    order_id: &order_id,
+                    config: &config,
+                    offset,
+                    visibility: &visibility,
+                    subject: &subject,
+                    mark: &mark,
+                    actor: &actor,
+                    account: account.as_deref(),
+                    now_ms,
+                    id: &id,
+                    item: &item,
+                },
+            )?
+            .map(|cost| cost_view(&s, &cost));
+            if let Some(k) = &key {
+                let (status, body) = match &outcome {
+                    Ok(v) => (201, serde_json::to_string(v)),
+                    Err(e) if e.is_lasting() => {
+                        let (status, body) = crate::error::answer_of(e);
+                        (status.as_u16(), serde_json::to_string(&body))
+                    }
+                    Err(_) => {
+                        idempotency::release(c, k)?;
+                        return Ok(Ok(outcome));
+                    }
+                };
+                let body = body.map_err(|e| StoreError::Internal(e.to_string()))?;
+                idempotency::complete(c, k, status, None, &body)?;
             }
-            if !open(o.status) {
-                return Ok(Err(order_closed()));
-            }
-            if store::count_of_order(c, &o.id)? >= fees::MAX_ITEMS_PER_ORDER as i64 {
-                return Ok(Err(Error::refused(
-                    Refusal::Conflict,
-                    "too_many_items",
-                    t::TOO_MANY_ITEMS,
-                )));
-            }
-            let exception = store::exception_of_order(c, &o.id)?;
-            let exception_id = match fees::check_policy(&item, exception.is_some()) {
-                Verdict::Allowed => None,
-                Verdict::ByException => exception.map(|x| x.id),
-                Verdict::Refused => {
-                    return Ok(Err(refused_by_policy()));
-                }
-            };
-            let cost = OrderCost {
-                id: id.clone(),
-                work_order_id: o.id.clone(),
-                application_id: row.item.application_id.clone(),
-                unit_code: o.unit.code.clone(),
-                item: item.item.clone(),
-                amount_fen: item.amount_fen,
-                payer: item.payer,
-                outside_red_line: item.outside_red_line,
-                exception_id,
-                created_at_ms: now_ms,
-                created_by: actor.clone(),
-                created_by_account: account.clone(),
-                withdrawn_at_ms: None,
-                withdrawn_by: None,
-            };
-            store::insert_cost(c, &cost)?;
-            Ok(Ok(cost))
+            Ok(Ok(outcome))
         })
-        .await??;
-    Ok(cost_view(state, &outcome))
+        .await?;
+    match outcome {
+        Ok(done) => done.map(Added::Created),
+        Err(saved) if Some(&saved.request_hash) == hash.as_ref() => Ok(Added::Replayed(saved)),
+        Err(_) => Err(crate::app::applications::idempotency_conflict()),
+    }
+}
+
+/// What adding an item came to.
+pub enum Added {
+    Created(CostView),
+    /// The `Idempotency-Key`'s first answer, replayed.
+    Replayed(SavedResponse),
+}
+
+/// What [`add_in`] needs.
+struct AddJob<'a> {
+    order_id: &'a str,
+    config: &'a CityConfig,
+    offset: time::UtcOffset,
+    visibility: &'a onestop_domain::access::Visibility,
+    subject: &'a onestop_domain::access::Subject,
+    mark: &'a crate::refusals::Mark,
+    actor: &'a str,
+    account: Option<&'a str>,
+    now_ms: i64,
+    id: &'a str,
+    item: &'a CostItem,
+}
+
+/// Adds the item inside the writer's transaction, with its history event.
+fn add_in(c: &mut dyn Conn, j: &AddJob<'_>) -> Result<Result<OrderCost, Error>, StoreError> {
+    let (config, offset, item) = (j.config, j.offset, j.item);
+    let order_id = j.order_id;
+    let Some(row) = work_orders::get(c, order_id, config, offset)? else {
+        return Ok(Err(Error::NotFound));
+    };
+    if !j.visibility.admits_order(&row.facts()) {
+        j.mark.hidden("work_order", order_id);
+        return Ok(Err(Error::NotFound));
+    }
+    let o = &row.item.order;
+    if !j.subject.operates(&o.unit.code) {
+        return Ok(Err(Error::forbidden()));
+    }
+    if !open(o.status) {
+        return Ok(Err(order_closed()));
+    }
+    if store::count_of_order(c, &o.id)? >= fees::MAX_ITEMS_PER_ORDER as i64 {
+        return Ok(Err(Error::refused(
+            Refusal::Conflict,
+            "too_many_items",
+            t::TOO_MANY_ITEMS,
+        )));
+    }
+    let exception = store::exception_of_order(c, &o.id)?;
+    let exception_id = match fees::check_policy(item, exception.is_some()) {
+        Verdict::Allowed => None,
+        Verdict::ByException => exception.map(|x| x.id),
+        Verdict::Refused => {
+            return Ok(Err(refused_by_policy()));
+        }
+    };
+    let cost = OrderCost {
+        id: j.id.to_owned(),
+        work_order_id: o.id.clone(),
+        application_id: row.item.application_id.clone(),
+        unit_code: o.unit.code.clone(),
+        item: item.item.clone(),
+        amount_fen: item.amount_fen,
+        payer: item.payer,
+        outside_red_line: item.outside_red_line,
+        exception_id,
+        created_at_ms: j.now_ms,
+        created_by: j.actor.to_owned(),
+        created_by_account: j.account.map(str::to_owned),
+        withdrawn_at_ms: None,
+        withdrawn_by: None,
+    };
+    store::insert_cost(c, &cost)?;
+    onestop_store::applications::history(
+        c,
+        &cost.application_id,
+        Some(&cost.work_order_id),
+        j.now_ms,
+        j.actor,
+        "cost_added",
+        &serde_json::json!({
+            "cost": cost.id,
+            "item": cost.item,
+            "amount_fen": cost.amount_fen,
+            "payer": cost.payer.as_str(),
+            "outside_red_line": cost.outside_red_line,
+            "exception": cost.exception_id,
+        }),
+    )?;
+    Ok(Ok(cost))
 }
 
 /// The refusal of a user-paid item outside the red line: field `payer`,
@@ -369,6 +461,15 @@ pub async fn withdraw(
             if !store::withdraw_cost(c, &o.id, &cost_id, &actor, now_ms)? {
                 return Ok(Err(Error::NotFound));
             }
+            onestop_store::applications::history(
+                c,
+                &row.item.application_id,
+                Some(&o.id),
+                now_ms,
+                &actor,
+                "cost_withdrawn",
+                &serde_json::json!({"cost": cost_id}),
+            )?;
             Ok(Ok(()))
         })
         .await?
@@ -439,6 +540,19 @@ pub async fn record_exception(
                 recorded_by_account: account.clone(),
             };
             store::insert_exception(c, &x)?;
+            onestop_store::applications::history(
+                c,
+                &x.application_id,
+                Some(&x.work_order_id),
+                now_ms,
+                &actor,
+                "fee_exception_recorded",
+                &serde_json::json!({
+                    "exception": x.id,
+                    "document": x.document,
+                    "reason": x.reason,
+                }),
+            )?;
             audit::append(c, &key, std::slice::from_ref(&rec))?;
             Ok(Some(x))
         })

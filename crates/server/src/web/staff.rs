@@ -1525,7 +1525,7 @@ async fn cost_posted(
         outside_red_line: outside,
     };
     let outcome = match crate::app::fees::CostInput::parse(&draft) {
-        Ok(input) => crate::app::fees::add(state, caller, id.clone(), input)
+        Ok(input) => crate::app::fees::add(state, caller, id.clone(), input, None)
             .await
             .map(|_| ()),
         Err(e) => Err(e),
