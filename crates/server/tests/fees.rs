@@ -246,8 +246,28 @@ async fn other_units_and_parties_may_not_add_costs(backend: Backend) {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let res = app.as_session(&applicant).post(&uri, body.clone()).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
-    let res = app.as_nobody().post(&uri, body).await;
+    let res = app.as_nobody().post(&uri, body.clone()).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
+
+    // A cancelled application's order takes no more costs.
+    let op = app.signed_in("water.op", &["operator:sz-water"]).await;
+    let application = application_of(&app, &order).await;
+    let res = app
+        .as_session(&applicant)
+        .cancel(&application, "项目暂缓")
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let res = app.as_session(&op).post(&uri, body).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    assert_eq!(res.json()["error"]["code"], "order_closed");
+}
+
+/// The application an order belongs to.
+async fn application_of(app: &TestApp, order: &str) -> String {
+    app.work_order(order).await["application_id"]
+        .as_str()
+        .expect("the order's application")
+        .to_owned()
 }
 
 async fn field_problems_are_reported_per_field(backend: Backend) {
@@ -480,9 +500,24 @@ async fn the_pages_show_and_take_costs(backend: Backend) {
         .await;
     assert_has(&html, &["value=\"水表箱\"", "金额应大于 0"]);
 
-    // The administrator records an exception on the admin page.
-    let page = app.ok_page_as(&admin, "/admin/fee-exceptions").await;
-    assert_has(&page, &["零投资例外", "id=\"exception-form\""]);
+    // The administrator records an exception on the admin page, reached
+    // from the order's page with the order named.
+    let on_order = app.ok_page_as(&admin, &page_uri).await;
+    let link = format!("/admin/fee-exceptions?order={order}");
+    assert_has(&on_order, &[&link]);
+    assert!(
+        !on_order.contains("id=\"cost-form\""),
+        "an admin adds no items"
+    );
+    let page = app.ok_page_as(&admin, &link).await;
+    assert_has(
+        &page,
+        &[
+            "零投资例外",
+            "id=\"exception-form\"",
+            &format!("value=\"{order}\""),
+        ],
+    );
     let refused = app
         .refused_form_as(
             &admin,

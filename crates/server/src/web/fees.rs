@@ -130,21 +130,29 @@ fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
 }
 
 #[derive(serde::Deserialize)]
-struct DoneQuery {
+struct PageQuery {
     done: Option<String>,
+    /// The order to record an exception for (from the order's page).
+    order: Option<String>,
 }
 
 async fn exceptions_page(
     State(state): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Response {
     if let Some(r) = gate(&caller, &uri) {
         return r;
     }
     let done = done_note(q.done.as_deref(), &[("recorded", t::EXCEPTION_RECORDED)]);
-    page(&state, &caller, Refused::default(), done).await
+    let mut refused = Refused::default();
+    if let Some(order) = q.order.filter(|o| !o.is_empty() && o.len() <= 64) {
+        // The form starts with the order named (nothing refused).
+        refused.form = "exception".to_owned();
+        refused.typed.insert("order".to_owned(), order);
+    }
+    page(&state, &caller, refused, done).await
 }
 
 async fn page(
@@ -168,7 +176,8 @@ async fn page(
                 unit: x.unit.name,
                 document: x.document,
                 reason: x.reason,
-                recorded_at: x.recorded_at,
+                recorded_at: onestop_domain::timefmt::parse(&x.recorded_at)
+                    .map_or(x.recorded_at, |at| crate::web::staff::when(state, at)),
                 recorded_by: x.recorded_by,
             })
             .collect(),

@@ -1196,6 +1196,8 @@ struct WorkOrderPage {
     /// and withdraw items now.
     costs: crate::web::fees::CostSection,
     may_add_cost: bool,
+    /// An administrator may record an exception to the zero-investment rule.
+    may_except: bool,
 }
 
 /// A reminder on the order page: who sent and acknowledged it, by name
@@ -1382,6 +1384,7 @@ async fn order_page(
     let may_add_cost = caller.subject.operates(&o.unit.code)
         && matches!(o.status, OrderStatus::Open | OrderStatus::Returned);
     let p = WorkOrderPage {
+        may_except: caller.subject.may(Capability::ManageFeeExceptions),
         costs,
         may_add_cost,
         nav: Nav::for_caller(caller, &csrf),
