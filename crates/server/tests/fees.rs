@@ -217,6 +217,26 @@ async fn an_exception_lets_the_item_through_flagged_and_is_audited(backend: Back
     }
     let res = app.as_session(&op).get("/api/v1/fee-exceptions").await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+    // A supervisor reads the page (linked from the menu) but has no form;
+    // an operator may not open it; the order page flags the item.
+    let page = app.ok_page_as(&sup, "/admin/fee-exceptions").await;
+    assert_has(
+        &page,
+        &["href=\"/admin/fee-exceptions\"", "随政办发〔2023〕7号"],
+    );
+    assert!(!page.contains("id=\"exception-form\""));
+    let res = app.get_as(&op, "/admin/fee-exceptions").await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let page = app.ok_page_as(&op, &format!("/work-orders/{order}")).await;
+    assert_has(
+        &page,
+        &[
+            "cost-flagged",
+            "⚑ 例外",
+            "零投资例外：随政办发〔2023〕7号（",
+        ],
+    );
 }
 
 async fn other_units_and_parties_may_not_add_costs(backend: Backend) {

@@ -72,10 +72,12 @@ pub(crate) fn section(state: &AppState, c: &OrderCosts) -> CostSection {
             .collect(),
         utility_outside: money::yuan(c.totals.utility_outside_red_line_fen),
         user_total: money::yuan(c.totals.user_fen),
-        exception: c
-            .exception
-            .as_ref()
-            .map(|x| format!("{}（{}）", x.document, x.reason)),
+        exception: c.exception.as_ref().map(|x| {
+            crate::texts::fill(
+                crate::texts::common::NAME_WITH_CODE,
+                &[("name", &x.document), ("code", &x.reason)],
+            )
+        }),
     }
 }
 

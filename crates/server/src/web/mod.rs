@@ -233,6 +233,9 @@ fn menu(
         add("/board", texts::nav::BOARD);
         add("/supervision", texts::nav::SUPERVISION);
     }
+    if may(Capability::ReadFeeExceptions) {
+        add("/admin/fee-exceptions", texts::nav::FEE_EXCEPTIONS);
+    }
     if may(Capability::ReadAudit) {
         add("/admin/audit", texts::nav::AUDIT);
     }
