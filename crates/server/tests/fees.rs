@@ -407,6 +407,32 @@ async fn the_board_counts_investment_outside_the_red_line_and_exceptions(backend
         .cloned()
         .unwrap_or_default();
     assert_eq!(power["exceptions"].as_i64().unwrap_or(0), 0);
+    // The board's filters apply: power's orders alone, or a period before.
+    let power_only = app
+        .as_session(&sup)
+        .get("/api/v1/board?service=power")
+        .await;
+    assert_eq!(power_only.status, StatusCode::OK, "{}", power_only.text());
+    let fees = power_only.json()["fees"].clone();
+    assert!(
+        fees.as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["unit"]["code"] != "sz-water"),
+        "{fees}"
+    );
+    let before = app
+        .as_session(&sup)
+        .get("/api/v1/board?from=2020-01-01&to=2020-01-31")
+        .await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text());
+    assert!(
+        before.json()["fees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["utility_outside_red_line_fen"] == 0 && u["exceptions"] == 0)
+    );
 
     // The live board shows it in yuan, the exception flagged.
     let page = app.ok_page_as(&sup, "/board").await;
