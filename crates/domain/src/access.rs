@@ -307,6 +307,12 @@ pub enum Capability {
     ReadPayments,
     /// Reconcile window payments with the utilities' lists (administrators).
     ReconcilePayments,
+    /// Record a documented exception to the zero-investment rule for a
+    /// work order (administrators).
+    ManageFeeExceptions,
+    /// Read the exceptions to the zero-investment rule (administrators and
+    /// supervisors).
+    ReadFeeExceptions,
 }
 
 /// Which rows a subject may see: the union of what each of its grants or
@@ -512,6 +518,10 @@ impl Subject {
                     || self.has_role(Role::Supervisor)
             }
             Capability::ReconcilePayments => self.has_role(Role::Admin),
+            Capability::ManageFeeExceptions => self.has_role(Role::Admin),
+            Capability::ReadFeeExceptions => {
+                self.has_role(Role::Admin) || self.has_role(Role::Supervisor)
+            }
         }
     }
 

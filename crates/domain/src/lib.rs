@@ -16,6 +16,7 @@
 //! - [`counter`]: the one window: consultations, queue tickets, ratings (好差评).
 //! - [`billing`]: window payments of utilities' bills and their reconciliation.
 //! - [`money`]: amounts as integer fen, parsed from and written for people.
+//! - [`fees`]: a work order's itemised costs and the zero-investment rule (红线外用户零投资).
 //!
 //! The `openapi` feature derives the OpenAPI schemas (utoipa) of the types the
 //! API answers with; without it the domain depends on no API library.
@@ -31,6 +32,7 @@ pub mod config;
 pub mod contact;
 pub mod counter;
 pub mod documents;
+pub mod fees;
 pub mod form;
 pub mod hall;
 pub mod identity;

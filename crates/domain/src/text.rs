@@ -57,6 +57,10 @@ pub enum TextKind {
     FileName,
     /// An electronic licence's number (证照编号) or its issuer's name.
     LicenceNumber,
+    /// A cost item of a work order (费用项目), one line.
+    CostItem,
+    /// A document reference (文号), e.g. 随政办发〔2023〕7号.
+    DocumentRef,
 }
 
 /// Bytes looked at beyond a kind's maximum (in the worst case four bytes per
@@ -83,6 +87,8 @@ impl TextKind {
             TextKind::Topic => (2, 100),
             TextKind::FileName => (1, 120),
             TextKind::LicenceNumber => (1, 60),
+            TextKind::CostItem => (1, 60),
+            TextKind::DocumentRef => (1, 100),
         }
     }
 

@@ -291,6 +291,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::ratings::routes())
         .merge(web::billing::routes())
         .merge(web::documents::routes())
+        .merge(web::fees::routes())
         .fallback(no_such_path)
         .with_state(state)
         .layer(axum::middleware::from_fn(|req, next| {

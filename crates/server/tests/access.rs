@@ -198,6 +198,11 @@ async fn every_route_for_every_subject(backend: Backend) {
         ),
         row(
             M::GET,
+            "/api/v1/fee-exceptions",
+            [401, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 403],
+        ),
+        row(
+            M::GET,
             "/api/v1/notifications",
             [401, 200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403],
         ),

@@ -10,8 +10,8 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use onestop_store::testing::Sql as _;
 use onestop_store::testing::Backend;
+use onestop_store::testing::Sql as _;
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -93,7 +93,10 @@ async fn each_document_reads_back_with_its_fields(backend: Backend) {
     let water = app.signed_in("water.op", &["operator:sz-water"]).await;
 
     let form = app
-        .get_as(&water, &format!("/api/v1/applications/{id}/documents/form.pdf"))
+        .get_as(
+            &water,
+            &format!("/api/v1/applications/{id}/documents/form.pdf"),
+        )
         .await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.text());
     assert_eq!(form.header("content-type"), Some("application/pdf"));
@@ -126,9 +129,15 @@ async fn each_document_reads_back_with_its_fields(backend: Backend) {
 
     // The same content printed again keeps its number and bytes.
     let again = app
-        .get_as(&water, &format!("/api/v1/applications/{id}/documents/form.pdf"))
+        .get_as(
+            &water,
+            &format!("/api/v1/applications/{id}/documents/form.pdf"),
+        )
         .await;
-    assert_eq!(again.header("x-document-number"), Some(form_number.as_str()));
+    assert_eq!(
+        again.header("x-document-number"),
+        Some(form_number.as_str())
+    );
     assert_eq!(again.body, form.body);
 
     // The public verification names it, with the check code on the paper.
@@ -143,7 +152,10 @@ async fn each_document_reads_back_with_its_fields(backend: Backend) {
     assert_eq!(v["superseded"], false);
     let code = v["check_code"].as_str().unwrap();
     assert_eq!(code.len(), 19);
-    assert!(squeezed(&text).contains(code), "{code} on the paper:\n{text}");
+    assert!(
+        squeezed(&text).contains(code),
+        "{code} on the paper:\n{text}"
+    );
     assert!(!v.to_string().contains("张三"), "nothing personal: {v}");
 
     let receipt = app
@@ -169,18 +181,29 @@ async fn each_document_reads_back_with_its_fields(backend: Backend) {
 
     // The completion notice waits for every order to finish.
     let early = app
-        .get(&format!("/api/v1/applications/{id}/documents/completion.pdf"))
+        .get(&format!(
+            "/api/v1/applications/{id}/documents/completion.pdf"
+        ))
         .await;
     assert_eq!(early.status, StatusCode::CONFLICT);
     assert_eq!(early.json()["error"]["code"], "not_completed");
     complete(&app, &id).await;
     let done = app
-        .get(&format!("/api/v1/applications/{id}/documents/completion.pdf"))
+        .get(&format!(
+            "/api/v1/applications/{id}/documents/completion.pdf"
+        ))
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text());
     assert_reads(
         &text_of(&done.body),
-        &["办结通知书", &number, "已全部办结", "随州市水务集团", "已办结", "用户零投资"],
+        &[
+            "办结通知书",
+            &number,
+            "已全部办结",
+            "随州市水务集团",
+            "已办结",
+            "用户零投资",
+        ],
     );
     // The receipt's content changed (the orders' states): a new revision,
     // and the first reads as superseded.
@@ -203,7 +226,10 @@ async fn each_document_reads_back_with_its_fields(backend: Backend) {
     let gas = app.signed_in("gas.op", &["operator:sz-gas"]).await;
     for file in ["form", "receipt", "completion", "nonsense"] {
         let res = app
-            .get_as(&gas, &format!("/api/v1/applications/{id}/documents/{file}.pdf"))
+            .get_as(
+                &gas,
+                &format!("/api/v1/applications/{id}/documents/{file}.pdf"),
+            )
             .await;
         assert_eq!(res.status, StatusCode::NOT_FOUND, "{file}");
     }
@@ -322,7 +348,9 @@ async fn case_documents_carry_the_commitment_and_every_opinion(backend: Backend)
     // The gas utility has an order in this application (five services):
     // it is a party and may read the sheet.
     assert_eq!(res.status, StatusCode::OK);
-    let outsider = app.signed_in("sup.x", &["applicant:91421300MA4900000M"]).await;
+    let outsider = app
+        .signed_in("sup.x", &["applicant:91421300MA4900000M"])
+        .await;
     let res = app
         .get_as(
             &outsider,
@@ -338,8 +366,10 @@ fn multipart(file: Option<(&str, &[u8])>, texts: &[(&str, &str)]) -> (String, Ve
     let mut body = Vec::new();
     for (name, value) in texts {
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                .as_bytes(),
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
         );
     }
     if let Some((name, bytes)) = file {
@@ -379,7 +409,9 @@ async fn upload(
 }
 
 fn site_plan() -> Vec<u8> {
-    let mut pdf = "%PDF-1.4\n% site plan of 交通大道100号\n".as_bytes().to_vec();
+    let mut pdf = "%PDF-1.4\n% site plan of 交通大道100号\n"
+        .as_bytes()
+        .to_vec();
     pdf.extend(std::iter::repeat_n(b'x', 40_000));
     pdf.extend_from_slice(b"\n%%EOF\n");
     pdf
@@ -408,7 +440,10 @@ async fn materials_are_shared_by_the_parties_and_stored_once(backend: Backend) {
     assert_eq!(m["media_type"], "application/pdf");
     assert_eq!(m["size"], plan.len());
     assert!(
-        m["uploaded_by"].as_str().unwrap().ends_with("water.op（随州市水务集团）"),
+        m["uploaded_by"]
+            .as_str()
+            .unwrap()
+            .ends_with("water.op（随州市水务集团）"),
         "{m}"
     );
     // The power utility of the same application sees and downloads it.
@@ -418,12 +453,19 @@ async fn materials_are_shared_by_the_parties_and_stored_once(backend: Backend) {
         .json();
     assert_eq!(list["items"][0]["sha256"], sha.as_str());
     let got = app
-        .get_as(&power, &format!("/api/v1/applications/{id}/materials/{sha}"))
+        .get_as(
+            &power,
+            &format!("/api/v1/applications/{id}/materials/{sha}"),
+        )
         .await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(got.body.as_ref(), plan.as_slice());
     assert_eq!(got.header("content-type"), Some("application/pdf"));
-    assert!(got.header("content-disposition").unwrap().starts_with("attachment;"));
+    assert!(
+        got.header("content-disposition")
+            .unwrap()
+            .starts_with("attachment;")
+    );
     // The enterprise (through its key) sees it too.
     assert_eq!(
         app.get(&format!("/api/v1/applications/{id}/materials/{sha}"))
@@ -457,15 +499,16 @@ async fn materials_are_shared_by_the_parties_and_stored_once(backend: Backend) {
     assert_eq!(again.status, StatusCode::OK, "{}", again.text());
     assert_eq!(again.json()["sha256"], sha.as_str());
     let elsewhere = upload(&app, &gas, &id_of(&other), Some(("plan.pdf", &plan)), &[]).await;
-    assert_eq!(elsewhere.status, StatusCode::CREATED, "{}", elsewhere.text());
-    let (blobs, bytes) = app
-        .read(|c| onestop_store::materials::blob_totals(c))
-        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::CREATED,
+        "{}",
+        elsewhere.text()
+    );
+    let (blobs, bytes) = app.read(|c| onestop_store::materials::blob_totals(c)).await;
     assert_eq!((blobs, bytes), (1, plan.len() as i64));
     let count: i64 = app
-        .read(|c| {
-            c.query("SELECT COUNT(*) FROM materials", &[])?[0].int(0)
-        })
+        .read(|c| c.query("SELECT COUNT(*) FROM materials", &[])?[0].int(0))
         .await;
     assert_eq!(count, 2);
     assert!(app.state.blobs.exists(&sha).unwrap());
@@ -499,8 +542,16 @@ async fn uploads_are_bounded_and_checked_by_content(backend: Backend) {
         ("plan.pdf", b"<html>%PDF-1.4</html>".to_vec()),
     ] {
         let res = upload(&app, &water, &id, Some((name, &body)), &[]).await;
-        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text());
-        assert_eq!(res.field_codes(), vec![("file".into(), "invalid_format".into())]);
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            res.text()
+        );
+        assert_eq!(
+            res.field_codes(),
+            vec![("file".into(), "invalid_format".into())]
+        );
     }
     let res = upload(&app, &water, &id, Some(("empty.pdf", b"")), &[]).await;
     assert_eq!(res.field_codes(), vec![("file".into(), "required".into())]);
@@ -521,7 +572,10 @@ async fn uploads_are_bounded_and_checked_by_content(backend: Backend) {
         &[("kind", "selfie")],
     )
     .await;
-    assert_eq!(res.field_codes(), vec![("kind".into(), "unknown_value".into())]);
+    assert_eq!(
+        res.field_codes(),
+        vec![("kind".into(), "unknown_value".into())]
+    );
     let res = upload(
         &app,
         &water,
@@ -537,7 +591,10 @@ async fn uploads_are_bounded_and_checked_by_content(backend: Backend) {
     // Not multipart at all.
     let res = app
         .as_session(&water)
-        .post(&format!("/api/v1/applications/{id}/materials"), json!({"file": "x"}))
+        .post(
+            &format!("/api/v1/applications/{id}/materials"),
+            json!({"file": "x"}),
+        )
         .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
     // Two files fit; a third does not.
@@ -549,11 +606,11 @@ async fn uploads_are_bounded_and_checked_by_content(backend: Backend) {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.json()["error"]["code"], "too_many_materials");
     // Nothing refused was kept: only the two contents, no spooled leftovers.
-    let (blobs, _) = app
-        .read(|c| onestop_store::materials::blob_totals(c))
-        .await;
+    let (blobs, _) = app.read(|c| onestop_store::materials::blob_totals(c)).await;
     assert_eq!(blobs, 2);
-    let spool = std::fs::read_dir(app.state.blobs.spool_dir()).unwrap().count();
+    let spool = std::fs::read_dir(app.state.blobs.spool_dir())
+        .unwrap()
+        .count();
     assert_eq!(spool, 0, "spooled files are removed");
 }
 
@@ -666,9 +723,20 @@ async fn the_pages_link_the_documents_and_take_uploads(backend: Backend) {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let back = res.header("location").unwrap().to_owned();
-    assert_eq!(back, format!("/applications/{id}?done=material_added#papers"));
+    assert_eq!(
+        back,
+        format!("/applications/{id}?done=material_added#papers")
+    );
     let page = app.ok_page_as(&water, &back).await;
-    assert_has(&page, &["材料已上传", "总平面图.pdf", "总平面图", "water.op（随州市水务集团）"]);
+    assert_has(
+        &page,
+        &[
+            "材料已上传",
+            "总平面图.pdf",
+            "总平面图",
+            "water.op（随州市水务集团）",
+        ],
+    );
     // Without the token: refused, nothing kept.
     let (content_type, body) = multipart(Some(("x.pdf", b"%PDF-1.4 forged")), &[]);
     let res = app
@@ -695,7 +763,10 @@ async fn the_pages_link_the_documents_and_take_uploads(backend: Backend) {
         .await;
     let back = res.header("location").unwrap().to_owned();
     let page = app.ok_page_as(&water, &back).await;
-    assert_has(&page, &["id=\"material-error\"", "只能上传 PDF、PNG 或 JPEG 文件"]);
+    assert_has(
+        &page,
+        &["id=\"material-error\"", "只能上传 PDF、PNG 或 JPEG 文件"],
+    );
     // The PDF link works for the page's user; the verify page checks it.
     let pdf = app
         .get_as(&water, &format!("/applications/{id}/documents/receipt.pdf"))

@@ -23,7 +23,7 @@ pub struct BoardFilter {
 
 impl BoardFilter {
     /// `AND col = $n` for each filter set, its values appended to `args`.
-    fn clauses(&self, prefix: &str, args: &mut Vec<Value>) -> String {
+    pub(crate) fn clauses(&self, prefix: &str, args: &mut Vec<Value>) -> String {
         let mut sql = String::new();
         for (col, v) in [
             ("district_code", &self.district),

@@ -20,6 +20,7 @@ pub mod db;
 pub mod documents;
 pub mod drafts;
 mod error;
+pub mod fees;
 pub mod follow_ups;
 pub mod halls;
 pub mod idempotency;

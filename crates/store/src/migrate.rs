@@ -136,6 +136,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "documents",
         sql: include_str!("../migrations/0024_documents.sql"),
     },
+    Migration {
+        version: 25,
+        name: "fees",
+        sql: include_str!("../migrations/0025_fees.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

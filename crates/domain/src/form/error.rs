@@ -84,10 +84,13 @@ pub enum FieldCode {
     /// A time that should have passed already but has not (a connection
     /// recorded ahead of time).
     InFuture,
+    /// A value a policy forbids (a user-paid cost outside the building's
+    /// red line: 用户零投资), named in the message.
+    PolicyViolation,
 }
 
 impl FieldCode {
-    pub const ALL: [FieldCode; 16] = [
+    pub const ALL: [FieldCode; 17] = [
         FieldCode::Required,
         FieldCode::InvalidFormat,
         FieldCode::UsccChecksum,
@@ -104,6 +107,7 @@ impl FieldCode {
         FieldCode::AlreadyExists,
         FieldCode::TooEarly,
         FieldCode::InFuture,
+        FieldCode::PolicyViolation,
     ];
 
     /// The `snake_case` code, as serialised.
@@ -125,6 +129,7 @@ impl FieldCode {
             FieldCode::AlreadyExists => "already_exists",
             FieldCode::TooEarly => "too_early",
             FieldCode::InFuture => "in_future",
+            FieldCode::PolicyViolation => "policy_violation",
         }
     }
 }

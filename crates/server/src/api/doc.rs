@@ -555,6 +555,10 @@ mod tests {
             TextKind::ShortNote,
             TextKind::Opinion,
             TextKind::Topic,
+            TextKind::FileName,
+            TextKind::LicenceNumber,
+            TextKind::CostItem,
+            TextKind::DocumentRef,
         ];
         let mut checked = 0;
         for kind in kinds {
@@ -580,6 +584,7 @@ mod tests {
                     ("CancelRequest", "reason"),
                     ("ConsultationRequest", "answer"),
                     ("ResponseRequest", "response"),
+                    ("FeeExceptionRequest", "reason"),
                 ],
                 TextKind::ShortNote => &[
                     ("ReminderRequest", "note"),
@@ -588,6 +593,11 @@ mod tests {
                 ],
                 TextKind::Opinion => &[("DecisionRequest", "opinion")],
                 TextKind::Topic => &[("ConsultationRequest", "topic")],
+                TextKind::CostItem => &[("CostRequest", "item")],
+                TextKind::DocumentRef => &[("FeeExceptionRequest", "document")],
+                // Taken from the upload's part headers, not a JSON body.
+                TextKind::FileName => &[],
+                TextKind::LicenceNumber => &[("LicenceRequest", "number")],
             };
             for (name, field) in fields {
                 let p = &schema(&doc, name)["properties"][field];
@@ -597,7 +607,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 24);
+        assert_eq!(checked, 28);
     }
 
     /// The window's bodies carry the rules' own bounds: the services a

@@ -22,6 +22,7 @@ pub mod work_orders;
 pub mod billing;
 
 pub mod documents;
+pub mod fees;
 
 use crate::AppState;
 use crate::app::applications::{self, Submitted};
@@ -38,6 +39,7 @@ use billing::Paths as BillingPaths;
 use body::JsonObject;
 use doc::{Conventions, Security};
 use documents::Paths as DocumentsPaths;
+use fees::Paths as FeesPaths;
 use onestop_domain::access::{Capability, Visibility};
 use onestop_domain::application::{Application, ApplicationStatus};
 use onestop_domain::calendar::DayInfo;
@@ -104,7 +106,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         calendar_day,
         calendar_deadline
     ),
-    modifiers(&BillingPaths, &DocumentsPaths, &Security, &Conventions),
+    modifiers(&BillingPaths, &DocumentsPaths, &FeesPaths, &Security, &Conventions),
     components(schemas(
         ErrorBody,
         Application,
@@ -133,6 +135,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::app::board::OverdueOrder,
         crate::app::board::StageFigures,
         crate::app::board::UnitFigures,
+        crate::app::board::UnitFees,
         crate::app::board::TrendPoint,
         crate::app::board::PeriodView,
         crate::app::board::FilterView,
@@ -291,6 +294,19 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/billing/reconciliations/{id}",
             get(billing::get_reconciliation),
         )
+        .route(
+            "/api/v1/work-orders/{id}/costs",
+            get(fees::get_costs).post(fees::post_cost),
+        )
+        .route(
+            "/api/v1/work-orders/{id}/costs/{cost_id}",
+            axum::routing::delete(fees::delete_cost),
+        )
+        .route(
+            "/api/v1/work-orders/{id}/fee-exceptions",
+            axum::routing::post(fees::post_exception),
+        )
+        .route("/api/v1/fee-exceptions", get(fees::list_exceptions))
 }
 
 /// The answer to an API path that does not exist.

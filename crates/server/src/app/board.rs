@@ -310,6 +310,24 @@ pub struct Board {
     /// The one window: consultations, queue times, satisfaction per hall
     /// and unit, follow-ups on time.
     pub window: crate::app::counter::WindowFigures,
+    /// Fees outside the red line (用户零投资) per unit: items added and
+    /// exceptions recorded in the period, in the board's units' order.
+    pub fees: Vec<UnitFees>,
+}
+
+/// One unit's fees over the period, integer fen.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UnitFees {
+    pub unit: UnitRef,
+    /// Borne by the utility outside the building's red line: its investment
+    /// under the zero-investment rule.
+    pub utility_outside_red_line_fen: i64,
+    /// Paid by the user outside the red line, under documented exceptions.
+    pub user_outside_red_line_fen: i64,
+    /// Paid by the user inside the red line.
+    pub user_inside_red_line_fen: i64,
+    /// Exceptions to the zero-investment rule recorded for the unit's orders.
+    pub exceptions: i64,
 }
 
 /// What the store answered for one board.
@@ -406,6 +424,11 @@ pub async fn load(state: &AppState, p: &BoardParams) -> Result<Board, Error> {
         service: p.filter.service.clone(),
     };
     b.window = crate::app::counter::figures(state, p.from, p.to, window, units).await?;
+    let f = p.filter.clone();
+    let fees = store
+        .read(move |c| onestop_store::fees::by_unit(c, &f, period))
+        .await?;
+    b.fees = unit_fees(&state.config, &b.units, &fees);
     Ok(b)
 }
 
@@ -465,7 +488,36 @@ fn assemble(state: &AppState, p: &BoardParams, period: Period, raw: Raw) -> Boar
         units: unit_figures(config, &units, &raw.open, &raw.stages),
         trend: trend(period, &raw.stages, &raw.overdue_days),
         window: Default::default(),
+        fees: Vec::new(),
     }
+}
+
+/// The board's units' fees (every unit listed, zero when none), then any
+/// other unit with fees.
+fn unit_fees(
+    config: &CityConfig,
+    units: &[UnitFigures],
+    rows: &[onestop_store::fees::UnitFees],
+) -> Vec<UnitFees> {
+    let mut codes: Vec<&str> = units.iter().map(|u| u.unit.code.as_str()).collect();
+    for r in rows {
+        if !codes.contains(&r.unit_code.as_str()) {
+            codes.push(&r.unit_code);
+        }
+    }
+    codes
+        .into_iter()
+        .map(|code| {
+            let r = rows.iter().find(|r| r.unit_code == code);
+            UnitFees {
+                unit: unit_ref(config, code),
+                utility_outside_red_line_fen: r.map_or(0, |r| r.utility_outside_fen),
+                user_outside_red_line_fen: r.map_or(0, |r| r.user_outside_fen),
+                user_inside_red_line_fen: r.map_or(0, |r| r.user_inside_fen),
+                exceptions: r.map_or(0, |r| r.exceptions),
+            }
+        })
+        .collect()
 }
 
 fn open_figures(config: &CityConfig, units: &[String], open: &[board::OpenCount]) -> OpenFigures {

@@ -107,20 +107,24 @@ pub async fn application_document(
             crate::texts::documents::NOT_COMPLETED,
         ));
     }
-    let events = if kind == DocumentKind::Completion {
+    let (events, costs) = if kind == DocumentKind::Completion {
         let id = app.id.clone();
-        state
+        let events = state
             .store
             .read(move |c| onestop_store::applications::events(c, &id))
-            .await?
+            .await?;
+        (
+            events,
+            crate::app::fees::costs_of_application(state, app.id.clone()).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let full_phone = owns(caller, &app);
     let content = |shown: bool| match kind {
         DocumentKind::Form => form(state, &app, shown),
         DocumentKind::Receipt => receipt(state, &app, shown),
-        _ => completion(state, &app, &events),
+        _ => completion(state, &app, &events, &costs),
     };
     let subject = app.number.clone();
     let pdf = issue_and_render(
@@ -196,7 +200,11 @@ fn case_suffix(id: &str) -> String {
 /// accounts and keys, the hall's clerk: they see its contact phone in
 /// full; staff see it masked, as on the pages).
 fn owns(caller: &Caller, app: &Application) -> bool {
-    let units: Vec<String> = app.work_orders.iter().map(|o| o.unit.code.clone()).collect();
+    let units: Vec<String> = app
+        .work_orders
+        .iter()
+        .map(|o| o.unit.code.clone())
+        .collect();
     let facts = crate::app::applications::facts(app, &units, &[]);
     caller
         .subject
@@ -645,6 +653,7 @@ fn completion(
     state: &AppState,
     app: &Application,
     events: &[onestop_store::applications::Event],
+    costs: &[crate::app::fees::OrderCosts],
 ) -> Content {
     let finished = events.last().map_or(app.submitted_at, |e| {
         timefmt::from_ms(e.at_ms, state.offset)
@@ -687,6 +696,10 @@ fn completion(
                 widths: Some(vec![1.4, 2.4, 1.2, 2.4]),
                 rows: orders,
             },
+            Block::Heading {
+                text: t::COSTS.to_owned(),
+            },
+            cost_table(state, app, costs),
             Block::Paragraph {
                 text: t::ZERO_COST.to_owned(),
             },
@@ -702,6 +715,47 @@ fn completion(
                 }],
             },
         ],
+    }
+}
+
+/// Each order's itemised costs (who bears each, inside or outside the red
+/// line); a line saying there were none when no order has any.
+fn cost_table(
+    state: &AppState,
+    app: &Application,
+    costs: &[crate::app::fees::OrderCosts],
+) -> Block {
+    let mut rows = Vec::new();
+    for c in costs {
+        let order = app.work_orders.iter().find(|o| o.id == c.work_order_id);
+        let name = order.map_or_else(
+            || facts::service_name(state, &c.service),
+            |o| order_name(state, &o.service, o.carrier.as_deref()),
+        );
+        for i in &c.items {
+            rows.push(vec![
+                format!("{name}（{}）", c.unit.name),
+                i.item.clone(),
+                onestop_domain::money::yuan(i.amount_fen),
+                i.payer.label_zh().to_owned(),
+                if i.outside_red_line {
+                    t::OUTSIDE
+                } else {
+                    t::INSIDE
+                }
+                .to_owned(),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return Block::Paragraph {
+            text: t::NO_COSTS.to_owned(),
+        };
+    }
+    Block::Table {
+        header: t::COST_HEADERS.iter().map(|h| (*h).to_owned()).collect(),
+        widths: Some(vec![2.6, 2.4, 1.4, 1.4, 1.0]),
+        rows,
     }
 }
 

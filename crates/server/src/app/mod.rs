@@ -19,6 +19,7 @@ pub mod documents;
 pub mod drafts;
 pub mod error;
 pub mod facts;
+pub mod fees;
 pub mod follow_ups;
 pub mod halls;
 pub mod identity;

@@ -112,6 +112,19 @@ pub struct BoardView {
     pub chart: Chart,
     /// The one window: consultations, queue, satisfaction, follow-ups.
     pub window: WindowView,
+    /// Fees outside the red line (用户零投资) per unit.
+    pub fees: Vec<FeeRow>,
+}
+
+/// One unit's fees as the page shows them (yuan).
+pub struct FeeRow {
+    pub name: String,
+    /// Borne by the utility outside the red line.
+    pub utility_outside: String,
+    /// Paid by the user outside the red line under exceptions.
+    pub user_outside: String,
+    pub user_inside: String,
+    pub exceptions: i64,
 }
 
 /// The one window's figures as the page shows them.
@@ -296,6 +309,17 @@ fn view(state: &AppState, p: &BoardParams, b: &Board) -> BoardView {
             .collect(),
         chart: Chart::of(&b.trend),
         window: window_view(state, &b.window),
+        fees: b
+            .fees
+            .iter()
+            .map(|f| FeeRow {
+                name: f.unit.name.clone(),
+                utility_outside: onestop_domain::money::yuan(f.utility_outside_red_line_fen),
+                user_outside: onestop_domain::money::yuan(f.user_outside_red_line_fen),
+                user_inside: onestop_domain::money::yuan(f.user_inside_red_line_fen),
+                exceptions: f.exceptions,
+            })
+            .collect(),
     }
 }
 
@@ -702,7 +726,56 @@ pub fn workbook(
         ws.write_string(notes + k as u32, 0, *line)?;
     }
     window_sheet(&mut wb, state, p, b)?;
+    fees_sheet(&mut wb, state, p, b)?;
     wb.save_to_buffer()
+}
+
+/// Fees outside the red line per unit (用户零投资), on a sheet of their own.
+fn fees_sheet(
+    wb: &mut rust_xlsxwriter::Workbook,
+    state: &AppState,
+    p: &BoardParams,
+    b: &Board,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::Format;
+    let ws = wb.add_worksheet();
+    ws.set_name(texts::fees::BOARD_SHEET)?;
+    let bold = Format::new().set_bold();
+    let title = Format::new().set_bold().set_font_size(14);
+    let money = Format::new().set_num_format("#,##0.00");
+    ws.write_string_with_format(0, 0, texts::fees::BOARD_TITLE, &title)?;
+    ws.write_string(
+        1,
+        0,
+        texts::fill(
+            t::SUBTITLE,
+            &[
+                ("from", &b.period.from),
+                ("to", &b.period.to),
+                ("scope", &scope_text(state, p)),
+                ("generated", &when(state, b.generated_at)),
+            ],
+        ),
+    )?;
+    ws.set_column_width(0, 26)?;
+    for col in 1..5 {
+        ws.set_column_width(col, 18)?;
+    }
+    for (col, h) in texts::fees::BOARD_HEADERS.iter().enumerate() {
+        ws.write_string_with_format(3, col as u16, *h, &bold)?;
+    }
+    let mut row = 4;
+    for f in &b.fees {
+        ws.write_string(row, 0, &f.unit.name)?;
+        ws.write_number_with_format(row, 1, fen_as_yuan(f.utility_outside_red_line_fen), &money)?;
+        ws.write_number_with_format(row, 2, fen_as_yuan(f.user_outside_red_line_fen), &money)?;
+        ws.write_number_with_format(row, 3, fen_as_yuan(f.user_inside_red_line_fen), &money)?;
+        ws.write_number(row, 4, f.exceptions as f64)?;
+        row += 1;
+    }
+    row += 1;
+    ws.write_string(row, 0, texts::fees::BOARD_NOTE)?;
+    Ok(())
 }
 
 /// The one window's figures on a sheet of their own: satisfaction and

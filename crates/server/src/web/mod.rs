@@ -14,6 +14,7 @@ pub mod counter;
 pub mod deadline;
 pub mod deliveries;
 pub mod documents;
+pub mod fees;
 pub mod flowchart;
 pub mod follow_ups;
 pub mod form;
@@ -204,6 +205,7 @@ fn menu(
         add("/admin/apikeys", texts::nav::API_KEYS);
         add("/admin/deliveries", texts::nav::DELIVERIES);
         add("/admin/halls", texts::nav::HALL_ADMIN);
+        add("/admin/fee-exceptions", texts::nav::FEE_EXCEPTIONS);
     }
     if has(Role::Supervisor) {
         add("/board", texts::nav::BOARD);
@@ -231,6 +233,9 @@ fn menu(
     if may(Capability::Supervise) {
         add("/board", texts::nav::BOARD);
         add("/supervision", texts::nav::SUPERVISION);
+    }
+    if may(Capability::ReadFeeExceptions) {
+        add("/admin/fee-exceptions", texts::nav::FEE_EXCEPTIONS);
     }
     if may(Capability::ReadAudit) {
         add("/admin/audit", texts::nav::AUDIT);

@@ -630,6 +630,8 @@ struct ApplicationPage {
     ratings: crate::web::ratings::RatingsBlock,
     /// Its documents (PDF) and materials.
     papers: crate::web::documents::PapersView,
+    /// Its orders' costs (费用明细), read-only; orders without items left out.
+    costs: Vec<crate::web::fees::CostSection>,
 }
 
 /// A returned order, as its correction banner shows it.
@@ -832,9 +834,14 @@ pub(crate) async fn application_page(
         Ok(r) => r,
         Err(e) => return failure_page(e),
     };
+    let costs = match crate::web::fees::of_application(state, app.id.clone()).await {
+        Ok(c) => c,
+        Err(e) => return failure_page(e),
+    };
     let papers = crate::web::documents::papers(state, caller, &app, None).await;
     let p = ApplicationPage {
         papers,
+        costs,
         ratings,
         returned,
         may_cancel: follow.may_cancel,
@@ -1096,6 +1103,12 @@ struct WorkOrderPage {
     may_remind: bool,
     /// The caller handles the unit's orders (acknowledges reminders).
     may_ack: bool,
+    /// The order's costs (费用明细), and whether the caller's unit may add
+    /// and withdraw items now.
+    costs: crate::web::fees::CostSection,
+    may_add_cost: bool,
+    /// An administrator may record an exception to the zero-investment rule.
+    may_except: bool,
 }
 
 /// A reminder on the order page: who sent and acknowledged it, by name
@@ -1209,6 +1222,8 @@ async fn work_order(
             ("survey", texts::order::SURVEY_DONE),
             ("reminder", texts::order::REMINDER_DONE),
             ("acknowledged", texts::order::ACKNOWLEDGED_DONE),
+            ("cost", texts::fees::ADDED),
+            ("cost_withdrawn", texts::fees::WITHDRAWN),
         ],
     )
     .or_else(|| {
@@ -1275,7 +1290,16 @@ async fn order_page(
     let may_remind = caller.subject.may(Capability::Supervise)
         && matches!(o.status, OrderStatus::Open | OrderStatus::Returned);
     let may_ack = crate::app::reminders::handles(&caller.subject, &o.unit.code);
+    let costs = match crate::web::fees::of_order(state, caller, o.id.clone()).await {
+        Ok(c) => c,
+        Err(e) => return failure_page(e),
+    };
+    let may_add_cost = caller.subject.operates(&o.unit.code)
+        && matches!(o.status, OrderStatus::Open | OrderStatus::Returned);
     let p = WorkOrderPage {
+        may_except: caller.subject.may(Capability::ManageFeeExceptions),
+        costs,
+        may_add_cost,
         nav: Nav::for_caller(caller, &csrf),
         address: format!(
             "{} {}",
@@ -1356,7 +1380,18 @@ pub(crate) struct OrderPageFields;
 
 impl PageFields for OrderPageFields {
     fn spec(state: &AppState) -> Spec {
-        ActionFields::spec(state).fields(&["form", "at", "note", "reply", "reminder"])
+        ActionFields::spec(state).fields(&[
+            "form",
+            "at",
+            "note",
+            "reply",
+            "reminder",
+            "item",
+            "amount",
+            "payer",
+            "outside_red_line",
+            "cost",
+        ])
     }
     fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
         gate(caller, uri, Capability::ReadWorkOrders)
@@ -1377,7 +1412,67 @@ async fn work_order_post(
             let rid = form.get("reminder").cloned().unwrap_or_default();
             acknowledge_posted(&state, &caller, id, rid, &form).await
         }
+        Some("cost") => cost_posted(&state, &caller, id, &form).await,
+        Some("withdraw_cost") => cost_withdrawn(&state, &caller, id, &form).await,
         _ => action_posted(&state, &caller, id, &form).await,
+    }
+}
+
+/// A cost item added from the order page (the unit's operators): the
+/// amount typed in yuan; `outside_red_line` is `yes` or `no`.
+async fn cost_posted(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form: &HashMap<String, String>,
+) -> Response {
+    let get = |k: &str| form.get(k).map(String::as_str);
+    let outside = match get("outside_red_line").map(str::trim) {
+        Some("yes") => Some(true),
+        Some("no") => Some(false),
+        _ => None,
+    };
+    let draft = onestop_domain::fees::CostDraft {
+        item: get("item"),
+        amount: Some(onestop_domain::fees::AmountInput::Yuan(
+            get("amount").unwrap_or(""),
+        )),
+        payer: get("payer"),
+        outside_red_line: outside,
+    };
+    let outcome = match crate::app::fees::CostInput::parse(&draft) {
+        Ok(input) => crate::app::fees::add(state, caller, id.clone(), input, None)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => Redirect::to(&format!("/work-orders/{id}?done=cost#costs")).into_response(),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => {
+            let label = texts::fees::ADD_FORM;
+            refused(state, caller, id, "cost", label, form, e).await
+        }
+    }
+}
+
+/// A cost item withdrawn from the order page (the unit's operators).
+async fn cost_withdrawn(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    form: &HashMap<String, String>,
+) -> Response {
+    let cost = form.get("cost").cloned().unwrap_or_default();
+    match crate::app::fees::withdraw(state, caller, id.clone(), cost).await {
+        Ok(()) => {
+            Redirect::to(&format!("/work-orders/{id}?done=cost_withdrawn#costs")).into_response()
+        }
+        Err(e) if e.status() == StatusCode::NOT_FOUND => not_found_page(),
+        Err(e) => {
+            let label = texts::fees::WITHDRAW_FORM;
+            refused(state, caller, id, "withdraw_cost", label, form, e).await
+        }
     }
 }
 
@@ -1646,6 +1741,7 @@ async fn action_posted(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::trim_number;
 
     #[test]
     fn next_keeps_slashes_and_encodes_the_rest() {
