@@ -65,7 +65,9 @@ fn sample(number: &str, applicant: &str) -> Document {
 fn text_of(pdf: &[u8]) -> String {
     let dir = std::env::temp_dir().join(format!("onestop-doc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{}.pdf", pdf.len()));
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("{n}-{}.pdf", pdf.len()));
     std::fs::write(&path, pdf).unwrap();
     let out = Command::new("pdftotext")
         .args(["-layout", "-enc", "UTF-8"])
