@@ -36,6 +36,7 @@ pub mod identity;
 pub mod lockout;
 pub mod money;
 pub mod plausible;
+pub mod pre_registration;
 pub mod text;
 pub mod timefmt;
 pub mod workflow;

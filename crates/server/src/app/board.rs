@@ -310,6 +310,18 @@ pub struct Board {
     /// The one window: consultations, queue times, satisfaction per hall
     /// and unit, follow-ups on time.
     pub window: crate::app::counter::WindowFigures,
+    /// Pre-registration (一口登记早服务) in the period.
+    pub pre_registrations: PreRegistrationFigures,
+}
+
+/// Projects pre-registered in the period (of the district, if filtered):
+/// how many, how many became applications, and of those how many had a
+/// stage skipped on the strength of a utility's network plan.
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct PreRegistrationFigures {
+    pub registered: i64,
+    pub applied: i64,
+    pub skipped: i64,
 }
 
 /// What the store answered for one board.
@@ -406,6 +418,18 @@ pub async fn load(state: &AppState, p: &BoardParams) -> Result<Board, Error> {
         service: p.filter.service.clone(),
     };
     b.window = crate::app::counter::figures(state, p.from, p.to, window, units).await?;
+    let (from, to) = (date_text(p.from), date_text(p.to));
+    let district = p.filter.district.clone();
+    let f = store
+        .read(move |c| {
+            onestop_store::pre_registrations::figures(c, &from, &to, district.as_deref())
+        })
+        .await?;
+    b.pre_registrations = PreRegistrationFigures {
+        registered: f.registered,
+        applied: f.applied,
+        skipped: f.skipped,
+    };
     Ok(b)
 }
 
@@ -465,6 +489,7 @@ fn assemble(state: &AppState, p: &BoardParams, period: Period, raw: Raw) -> Boar
         units: unit_figures(config, &units, &raw.open, &raw.stages),
         trend: trend(period, &raw.stages, &raw.overdue_days),
         window: Default::default(),
+        pre_registrations: Default::default(),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod halls;
 pub mod identity;
 pub mod messages;
 pub mod notifications;
+pub mod pre_registrations;
 pub mod ratings;
 pub mod reminders;
 pub mod settings;

@@ -112,6 +112,8 @@ pub struct BoardView {
     pub chart: Chart,
     /// The one window: consultations, queue, satisfaction, follow-ups.
     pub window: WindowView,
+    /// Pre-registration: registered, became applications, had a stage skipped.
+    pub pre: crate::app::board::PreRegistrationFigures,
 }
 
 /// The one window's figures as the page shows them.
@@ -296,6 +298,7 @@ fn view(state: &AppState, p: &BoardParams, b: &Board) -> BoardView {
             .collect(),
         chart: Chart::of(&b.trend),
         window: window_view(state, &b.window),
+        pre: b.pre_registrations,
     }
 }
 
@@ -702,6 +705,7 @@ pub fn workbook(
         ws.write_string(notes + k as u32, 0, *line)?;
     }
     window_sheet(&mut wb, state, p, b)?;
+    pre_registration_sheet(&mut wb, p, b)?;
     wb.save_to_buffer()
 }
 
@@ -876,6 +880,44 @@ async fn board_export(
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+/// Pre-registration (一口登记) in the period, on a sheet of its own.
+fn pre_registration_sheet(
+    wb: &mut rust_xlsxwriter::Workbook,
+    p: &BoardParams,
+    b: &Board,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    use texts::board_pre as tp;
+    let ws = wb.add_worksheet();
+    ws.set_name(tp::SHEET)?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    ws.write_string_with_format(0, 0, tp::TITLE, &bold)?;
+    ws.write_string(
+        1,
+        0,
+        texts::fill(
+            texts::common::DATE_RANGE,
+            &[
+                ("from", &crate::app::board::date_text(p.from)),
+                ("to", &crate::app::board::date_text(p.to)),
+            ],
+        ),
+    )?;
+    let f = &b.pre_registrations;
+    for (row, (label, n)) in [
+        (tp::REGISTERED, f.registered),
+        (tp::APPLIED, f.applied),
+        (tp::SKIPPED, f.skipped),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ws.write_string(3 + row as u32, 0, label)?;
+        ws.write_number(3 + row as u32, 1, n as f64)?;
+    }
+    ws.write_string(7, 0, tp::DEFINITION)?;
+    Ok(())
 }
 
 #[cfg(test)]
