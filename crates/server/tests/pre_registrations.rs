@@ -23,6 +23,7 @@ on_both_databases!(
     a_planned_survey_may_be_skipped_by_its_unit_only,
     the_prefill_is_the_named_enterprises_only,
     the_board_counts_registrations_applications_and_skips,
+    the_planning_department_registers_on_its_page,
 );
 
 /// Monday 09:00.
@@ -488,4 +489,107 @@ async fn the_board_counts_registrations_applications_and_skips(backend: Backend)
         .ok_page_as(&sup, "/board?from=2026-12-01&to=2026-12-31")
         .await;
     assert_has(&page, &["项目预登记", "转入报装", "免于踏勘"]);
+}
+
+async fn the_planning_department_registers_on_its_page(backend: Backend) {
+    let app = TestApp::at_time(backend, MONDAY).await;
+    let zrzy = app.signed_in("zrzy.a", &["approver:sz-zrzy"]).await;
+    app.ok_page_as(&zrzy, "/pre-registrations/new").await;
+    // Refused with the problems beside their fields, what was typed kept.
+    let page = app
+        .refused_form_as(
+            &zrzy,
+            "/pre-registrations/new",
+            &[
+                ("project_code", CODE),
+                ("land_parcel", "曾都区2026-15号地块"),
+                ("enterprise.uscc", "91421300MA49ABCD18"),
+                ("location.district_code", "421321"),
+                ("expected_date", "2027-06-30"),
+                ("services", "water"),
+                ("services.water.demand_tons_per_day", "八十"),
+            ],
+        )
+        .await;
+    assert_has(
+        &page,
+        &[
+            "统一社会信用代码校验位错误",
+            "请填写详细地址",
+            "value=\"曾都区2026-15号地块\"",
+            "value=\"91421300MA49ABCD18\"",
+            "value=\"八十\"",
+        ],
+    );
+    // Corrected: registered, and shown with its needs in words.
+    let res = app
+        .post_form_as(
+            &zrzy,
+            "/pre-registrations/new",
+            &[
+                ("project_code", CODE),
+                ("land_parcel", "曾都区2026-15号地块"),
+                ("enterprise.uscc", USCC),
+                ("location.district_code", "421321"),
+                ("location.detail", "厉山镇工业园1号"),
+                ("expected_date", "2027-06-30"),
+                ("services", "water"),
+                ("services.water.demand_tons_per_day", "80"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let to = res.header("location").unwrap().to_owned();
+    let page = app.ok_page_as(&zrzy, &to).await;
+    assert_has(
+        &page,
+        &[
+            "项目已预登记",
+            "80吨/日",
+            "随州市水务集团",
+            "2027年06月30日",
+            "尚未提交报装申请",
+        ],
+    );
+    // Another department may not register.
+    let jj = app.signed_in("jj.a", &["approver:sz-jj"]).await;
+    let res = app.get_as(&jj, "/pre-registrations/new").await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+    // The water company records its plan on the page; the application
+    // is shown linked once submitted.
+    let water = app.signed_in("water.op", &["operator:sz-water"]).await;
+    let id = to
+        .trim_start_matches("/pre-registrations/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post_form_as(
+            &water,
+            &format!("/pre-registrations/{id}/plans"),
+            &[
+                ("planned_date", "2027-01-10"),
+                ("notes", "预埋供水管"),
+                ("covers_survey", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let created = app.submit_created(&application_of_project(USCC)).await;
+    let page = app
+        .ok_page_as(&water, &format!("/pre-registrations/{id}"))
+        .await;
+    let number = created["number"].as_str().unwrap();
+    assert_has(
+        &page,
+        &[
+            "已完成现场踏勘",
+            "预埋供水管",
+            "2027年01月10日",
+            "已转入报装",
+            number,
+        ],
+    );
 }
