@@ -494,6 +494,10 @@ async fn the_board_counts_registrations_applications_and_skips(backend: Backend)
 async fn the_planning_department_registers_on_its_page(backend: Backend) {
     let app = TestApp::at_time(backend, MONDAY).await;
     let zrzy = app.signed_in("zrzy.a", &["approver:sz-zrzy"]).await;
+    let inbox = app.ok_page_as(&zrzy, "/approvals").await;
+    assert_has(&inbox, &["href=\"/pre-registrations\""]);
+    let list = app.ok_page_as(&zrzy, "/pre-registrations").await;
+    assert_has(&list, &["href=\"/pre-registrations/new\""]);
     app.ok_page_as(&zrzy, "/pre-registrations/new").await;
     // Refused with the problems beside their fields, what was typed kept.
     let page = app

@@ -220,6 +220,9 @@ fn menu(
     if may(Capability::DecideApprovals) {
         add("/approvals", texts::nav::APPROVALS);
     }
+    if caller.registers_projects {
+        add("/pre-registrations", texts::nav::PRE_REGISTRATIONS);
+    }
     if has(Role::Clerk) {
         add("/counter", texts::nav::COUNTER);
         add("/applications", texts::nav::APPLICATIONS);
