@@ -939,6 +939,62 @@ mod tests {
         assert!(!Subject::Anonymous.operates("sz-water"));
     }
 
+    #[test]
+    fn who_registers_and_reads_pre_registrations() {
+        let c = config();
+        let key = |scopes: Vec<Scope>| {
+            Subject::ApiKey(ApiKeySubject {
+                id: "k".into(),
+                name: "k".into(),
+                scopes,
+            })
+        };
+        // Registering: the scope, administrators, the planning department.
+        assert!(key(vec![Scope::PreRegistrationsWrite]).may_register_projects(&c));
+        assert!(!key(vec![Scope::PreRegistrationsRead]).may_register_projects(&c));
+        assert!(!key(vec![Scope::ApplicationsWrite]).may_register_projects(&c));
+        assert!(account(&["admin"]).may_register_projects(&c));
+        assert!(account(&["approver:sz-zrzy"]).may_register_projects(&c));
+        assert!(!account(&["approver:sz-jj"]).may_register_projects(&c));
+        assert!(!account(&["operator:sz-water"]).may_register_projects(&c));
+        assert!(!Subject::Anonymous.may_register_projects(&c));
+        // Reading: every one, or the units' own.
+        assert!(
+            key(vec![Scope::PreRegistrationsRead])
+                .pre_registrations(&c)
+                .all
+        );
+        assert!(
+            key(vec![Scope::PreRegistrationsWrite])
+                .pre_registrations(&c)
+                .is_nothing()
+        );
+        assert!(account(&["supervisor"]).pre_registrations(&c).all);
+        assert!(account(&["approver:sz-zrzy"]).pre_registrations(&c).all);
+        assert!(
+            account(&["approver:sz-jj"])
+                .pre_registrations(&c)
+                .is_nothing()
+        );
+        let op = account(&["operator:sz-water"]).pre_registrations(&c);
+        assert!(!op.all && op.units == vec!["sz-water".to_owned()]);
+        let k = key(vec![Scope::WorkOrdersRead("sz-gas".into())]).pre_registrations(&c);
+        assert!(!k.all && k.units == vec!["sz-gas".to_owned()]);
+        assert!(
+            account(&[&format!("applicant:{}", valid_uscc())])
+                .pre_registrations(&c)
+                .is_nothing()
+        );
+        assert_eq!(
+            Scope::parse_list("pre_registrations:read,pre_registrations:write", &c)
+                .unwrap()
+                .iter()
+                .map(Scope::code)
+                .collect::<Vec<_>>(),
+            vec!["pre_registrations:read", "pre_registrations:write"]
+        );
+    }
+
     const USCC: &str = "91421300MA49ABCD0X";
 
     fn valid_uscc() -> String {
