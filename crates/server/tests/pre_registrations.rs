@@ -346,9 +346,18 @@ async fn a_planned_survey_may_be_skipped_by_its_unit_only(backend: Backend) {
                       "covers_survey": true});
     let res = app
         .as_key(&water_key)
+        .idempotency_key("plan-1")
         .post(&format!("/api/v1/pre-registrations/{id}/plans"), &plan)
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    // Sent again with its key: the first answer, no second plan.
+    let again = app
+        .as_key(&water_key)
+        .idempotency_key("plan-1")
+        .post(&format!("/api/v1/pre-registrations/{id}/plans"), &plan)
+        .await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json()["plans"].as_array().unwrap().len(), 2);
     let plans = res.json()["plans"].clone();
     assert_eq!(plans[1]["unit"]["code"], "sz-water");
     assert_eq!(plans[1]["covers_survey"], true);

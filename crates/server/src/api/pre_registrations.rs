@@ -150,6 +150,13 @@ pub async fn get_one(
     Ok(Json(app::get(&state, &caller, id).await?))
 }
 
+fn recorded(r: app::Recorded) -> Result<Response, ApiError> {
+    match r {
+        app::Recorded::Created(v) => Ok((StatusCode::CREATED, Json(*v)).into_response()),
+        app::Recorded::Replayed(saved) => Ok(saved_response(saved)),
+    }
+}
+
 /// A concerned utility records its joint visit `{"date", "notes"}`; other
 /// units are answered `404`.
 #[utoipa::path(
@@ -167,8 +174,13 @@ pub async fn post_visit(
     Path(id): Path<String>,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
-    let v = app::record_visit(&state, &caller, &id, &body.value).await?;
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    let key = body.idempotency_key()?;
+    if let Some(key) = &key
+        && let Some(saved) = crate::app::applications::replay(&state, key).await?
+    {
+        return Ok(saved_response(saved));
+    }
+    recorded(app::record_visit(&state, &caller, &id, &body.value, key).await?)
 }
 
 /// A concerned utility records its network plan `{"planned_date", "notes",
@@ -188,6 +200,11 @@ pub async fn post_plan(
     Path(id): Path<String>,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
-    let v = app::record_plan(&state, &caller, &id, &body.value).await?;
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    let key = body.idempotency_key()?;
+    if let Some(key) = &key
+        && let Some(saved) = crate::app::applications::replay(&state, key).await?
+    {
+        return Ok(saved_response(saved));
+    }
+    recorded(app::record_plan(&state, &caller, &id, &body.value, key).await?)
 }

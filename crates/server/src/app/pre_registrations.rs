@@ -343,13 +343,59 @@ async fn recording_unit(
     Ok((p, unit))
 }
 
+/// What recording a visit or plan came to.
+pub enum Recorded {
+    Created(Box<PreRegistrationView>),
+    /// The key's first answer, replayed.
+    Replayed(SavedResponse),
+}
+
+/// One record (a visit or a plan) written with the idempotency key's
+/// answer in the same transaction; the registration as it is after it.
+async fn write_record(
+    state: &AppState,
+    id: String,
+    key: Option<IdempotencyKey>,
+    write: impl Fn(&mut dyn Conn) -> Result<(), onestop_store::StoreError> + Send + 'static,
+) -> Result<Recorded, Error> {
+    let now_ms = state.now_ms();
+    let hash = key.as_ref().map(|k| k.request_hash.clone());
+    let s = state.clone();
+    let outcome = state
+        .store
+        .write(move |c| {
+            if let Some(key) = &key
+                && let Some(saved) = idempotency::claim(c, key, now_ms)?
+            {
+                return Ok(Err(saved));
+            }
+            write(c)?;
+            let p = store::get(c, &id)?
+                .ok_or_else(|| onestop_store::StoreError::Internal("just written".into()))?;
+            let v = view(&s, &p);
+            if let Some(key) = &key {
+                let body = serde_json::to_string(&v)
+                    .map_err(|e| onestop_store::StoreError::Internal(e.to_string()))?;
+                idempotency::complete(c, key, 201, None, &body)?;
+            }
+            Ok(Ok(v))
+        })
+        .await?;
+    match outcome {
+        Ok(v) => Ok(Recorded::Created(Box::new(v))),
+        Err(saved) if Some(&saved.request_hash) == hash.as_ref() => Ok(Recorded::Replayed(saved)),
+        Err(_) => Err(crate::app::applications::idempotency_conflict()),
+    }
+}
+
 /// A unit records its joint visit.
 pub async fn record_visit(
     state: &AppState,
     caller: &Caller,
     id: &str,
     body: &serde_json::Map<String, serde_json::Value>,
-) -> Result<PreRegistrationView, Error> {
+    key: Option<IdempotencyKey>,
+) -> Result<Recorded, Error> {
     let (p, unit) = recording_unit(state, caller, id).await?;
     let today = state.now().to_offset(state.offset).date();
     let input = domain::validate_visit(body, today).map_err(Error::Invalid)?;
@@ -362,15 +408,7 @@ pub async fn record_visit(
         recorded_by: caller.subject.actor(),
     };
     let pid = p.id.clone();
-    let p = state
-        .store
-        .write(move |c| {
-            store::add_visit(c, &pid, &visit)?;
-            store::get(c, &pid)
-        })
-        .await?
-        .ok_or(Error::NotFound)?;
-    Ok(view(state, &p))
+    write_record(state, p.id, key, move |c| store::add_visit(c, &pid, &visit)).await
 }
 
 /// A unit records its network plan.
@@ -379,7 +417,8 @@ pub async fn record_plan(
     caller: &Caller,
     id: &str,
     body: &serde_json::Map<String, serde_json::Value>,
-) -> Result<PreRegistrationView, Error> {
+    key: Option<IdempotencyKey>,
+) -> Result<Recorded, Error> {
     let (p, unit) = recording_unit(state, caller, id).await?;
     let input = domain::validate_plan(body).map_err(Error::Invalid)?;
     let plan = store::Plan {
@@ -393,15 +432,7 @@ pub async fn record_plan(
         recorded_by: caller.subject.actor(),
     };
     let pid = p.id.clone();
-    let p = state
-        .store
-        .write(move |c| {
-            store::add_plan(c, &pid, &plan)?;
-            store::get(c, &pid)
-        })
-        .await?
-        .ok_or(Error::NotFound)?;
-    Ok(view(state, &p))
+    write_record(state, p.id, key, move |c| store::add_plan(c, &pid, &plan)).await
 }
 
 /// Inside a submission's transaction: links the new application to the

@@ -412,7 +412,7 @@ async fn visit_posted(
         &[("date", form.get("date")), ("notes", form.get("notes"))],
         &[],
     );
-    match app::record_visit(&state, &caller, &id, &o).await {
+    match app::record_visit(&state, &caller, &id, &o, None).await {
         Ok(_) => Redirect::to(&format!("/pre-registrations/{id}?done=visit")).into_response(),
         Err(crate::app::error::Error::NotFound) => not_found_page(),
         Err(e) => {
@@ -442,7 +442,7 @@ async fn plan_posted(
         ],
         &["covers_survey", "covers_design"],
     );
-    match app::record_plan(&state, &caller, &id, &o).await {
+    match app::record_plan(&state, &caller, &id, &o, None).await {
         Ok(_) => Redirect::to(&format!("/pre-registrations/{id}?done=plan")).into_response(),
         Err(crate::app::error::Error::NotFound) => not_found_page(),
         Err(e) => {
