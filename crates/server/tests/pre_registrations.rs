@@ -564,6 +564,17 @@ async fn the_planning_department_registers_on_its_page(backend: Backend) {
             "尚未提交报装申请",
         ],
     );
+    // Nobody signed in is sent to sign in first.
+    let res = app
+        .post_form("/pre-registrations/new", &[("project_code", CODE)])
+        .await;
+    assert!(
+        res.header("location")
+            .is_some_and(|l| l.starts_with("/login")),
+        "{:?} {}",
+        res.status,
+        res.text()
+    );
     // Another department may not register.
     let jj = app.signed_in("jj.a", &["approver:sz-jj"]).await;
     let res = app.get_as(&jj, "/pre-registrations/new").await;

@@ -60,6 +60,18 @@ fn gate(state: &AppState, caller: &Caller, uri: &Uri) -> Option<Response> {
     }
 }
 
+/// The forms' own gate, before their body is read: signed in (what the
+/// account may do is checked by the use case).
+fn signed_in(caller: &Caller, uri: &Uri) -> Option<Response> {
+    match &caller.subject {
+        Subject::Anonymous => Some(crate::web::auth::login_redirect(caller, uri.path())),
+        Subject::Account(a) if a.must_change_password => {
+            Some(Redirect::to("/account/password").into_response())
+        }
+        _ => None,
+    }
+}
+
 fn date_zh(ymd: &str) -> String {
     crate::app::messages::date_zh(ymd)
 }
@@ -370,8 +382,8 @@ impl PageFields for VisitFields {
     fn spec(_state: &AppState) -> Spec {
         Spec::new().fields(&["date", "notes"])
     }
-    fn gate(_caller: &Caller, _uri: &Uri) -> Option<Response> {
-        None
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        signed_in(caller, uri)
     }
 }
 
@@ -381,8 +393,8 @@ impl PageFields for PlanFields {
     fn spec(_state: &AppState) -> Spec {
         Spec::new().fields(&["planned_date", "notes", "covers_survey", "covers_design"])
     }
-    fn gate(_caller: &Caller, _uri: &Uri) -> Option<Response> {
-        None
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        signed_in(caller, uri)
     }
 }
 
@@ -504,8 +516,8 @@ impl PageFields for NewFields {
             .many("services", 5)
             .many("services.network.carriers", 20)
     }
-    fn gate(_caller: &Caller, _uri: &Uri) -> Option<Response> {
-        None
+    fn gate(caller: &Caller, uri: &Uri) -> Option<Response> {
+        signed_in(caller, uri)
     }
 }
 
