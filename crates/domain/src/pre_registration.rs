@@ -230,6 +230,17 @@ pub fn prefill_scope(form: &PreRegistrationForm, usccs: &[&str]) -> PrefillScope
     }
 }
 
+/// Whether an application of enterprise `applicant_uscc` with the
+/// registration's project code is linked to it: when the registration
+/// names that enterprise or none. Another enterprise's application of the
+/// same code is not (it would earn the registration's plans).
+pub fn may_link(form: &PreRegistrationForm, applicant_uscc: &str) -> bool {
+    form.enterprise
+        .uscc
+        .as_deref()
+        .is_none_or(|u| u == applicant_uscc)
+}
+
 /// What a prefill may show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrefillScope {
@@ -589,6 +600,9 @@ mod tests {
         );
         assert_eq!(prefill_scope(&named, &[]), PrefillScope::Nothing);
         assert_eq!(prefill_scope(&valid(base()), &[]), PrefillScope::Nothing);
+        assert!(may_link(&named, "91421300MA49ABCD17"));
+        assert!(!may_link(&named, "91350100M000100Y43"));
+        assert!(may_link(&valid(base()), "91350100M000100Y43"));
         let anonymous = valid(base());
         assert_eq!(
             prefill_scope(&anonymous, &["91350100M000100Y43"]),

@@ -362,7 +362,19 @@ async fn a_planned_survey_may_be_skipped_by_its_unit_only(backend: Backend) {
     assert_eq!(plans[1]["unit"]["code"], "sz-water");
     assert_eq!(plans[1]["covers_survey"], true);
 
-    // The application of the same project is linked.
+    // Another enterprise's application with the project's code is not
+    // linked, and its water order cannot skip the survey.
+    let theirs = app
+        .submit_created(&application_of_project(OTHER_USCC))
+        .await;
+    let (order, mut v) = order_of(&theirs, "sz-water");
+    app.as_key(&water_key)
+        .step(&order, &mut v, json!({"action": "accept"}))
+        .await;
+    let skip = json!({"action": "skip_survey", "version": v, "reason": "前期已踏勘"});
+    let res = app.as_key(&water_key).act(&order, skip).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    // The application of the same project and enterprise is linked.
     let application = app.submit_created(&application_of_project(USCC)).await;
     let app_id = application["id"].as_str().unwrap().to_owned();
     let key = app.key("pre_registrations:read").await;

@@ -179,6 +179,7 @@ pub async fn submit(
                 conn,
                 &app.id,
                 app.form.project_code.as_deref(),
+                &app.form.applicant.uscc,
                 now_ms,
                 &new.actor,
             )?;

@@ -436,11 +436,13 @@ pub async fn record_plan(
 }
 
 /// Inside a submission's transaction: links the new application to the
-/// registration of its project code, if there is one.
+/// registration of its project code, if there is one and it names the
+/// application's enterprise or none ([`domain::may_link`]).
 pub(crate) fn link_on_submission(
     c: &mut dyn Conn,
     application_id: &str,
     project_code: Option<&str>,
+    applicant_uscc: &str,
     at_ms: i64,
     actor: &str,
 ) -> Result<Option<String>, onestop_store::StoreError> {
@@ -450,6 +452,9 @@ pub(crate) fn link_on_submission(
     let Some(p) = store::for_project_code(c, code)? else {
         return Ok(None);
     };
+    if !domain::may_link(&p.form, applicant_uscc) {
+        return Ok(None);
+    }
     store::link(c, application_id, &p.id, at_ms, actor)?;
     Ok(Some(p.id))
 }
