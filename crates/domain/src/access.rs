@@ -157,6 +157,10 @@ pub enum Scope {
     WorkOrdersWrite(String),
     /// Decide one department's approval items.
     ApprovalsWrite(String),
+    /// Read every pre-registration (一口登记).
+    PreRegistrationsRead,
+    /// Register projects at land transfer (工改平台, 政务服务网).
+    PreRegistrationsWrite,
 }
 
 impl Scope {
@@ -178,6 +182,8 @@ impl Scope {
         match t {
             "applications:read" => return Ok(Scope::ApplicationsRead),
             "applications:write" => return Ok(Scope::ApplicationsWrite),
+            "pre_registrations:read" => return Ok(Scope::PreRegistrationsRead),
+            "pre_registrations:write" => return Ok(Scope::PreRegistrationsWrite),
             _ => {}
         }
         if let Some(u) = t.strip_prefix("workorders:read:") {
@@ -192,7 +198,7 @@ impl Scope {
         Err(GrantError {
             message: format!(
                 "未知权限 “{t}”；可用：applications:read、applications:write、\
-                 workorders:read:<单位>、workorders:write:<单位>、approvals:write:<部门>"
+                 pre_registrations:read、pre_registrations:write、workorders:read:<单位>、workorders:write:<单位>、approvals:write:<部门>"
             ),
         })
     }
@@ -225,6 +231,8 @@ impl Scope {
             Scope::WorkOrdersRead(u) => format!("workorders:read:{u}"),
             Scope::WorkOrdersWrite(u) => format!("workorders:write:{u}"),
             Scope::ApprovalsWrite(u) => format!("approvals:write:{u}"),
+            Scope::PreRegistrationsRead => "pre_registrations:read".into(),
+            Scope::PreRegistrationsWrite => "pre_registrations:write".into(),
         }
     }
 }
@@ -559,7 +567,9 @@ impl Subject {
                             Visibility::push(&mut v.units, u)
                         }
                         Scope::ApprovalsWrite(d) => Visibility::push(&mut v.departments, d),
-                        Scope::ApplicationsWrite => {}
+                        Scope::ApplicationsWrite
+                        | Scope::PreRegistrationsRead
+                        | Scope::PreRegistrationsWrite => {}
                     }
                 }
             }
@@ -695,6 +705,69 @@ impl Subject {
             }
         }
         roles
+    }
+
+    /// Whether this subject registers projects at land transfer (一口登记):
+    /// a key with `pre_registrations:write`, an administrator, an approver
+    /// of a department that registers projects (the planning department),
+    /// the system.
+    pub fn may_register_projects(&self, config: &CityConfig) -> bool {
+        match self {
+            Subject::Anonymous => false,
+            Subject::System(_) => true,
+            Subject::ApiKey(k) => k.scopes.contains(&Scope::PreRegistrationsWrite),
+            Subject::Account(a) => {
+                !a.must_change_password
+                    && a.grants.iter().any(|g| match g.role {
+                        Role::Admin => true,
+                        Role::Approver => {
+                            config.unit(&g.scope).is_some_and(|u| u.registers_projects)
+                        }
+                        _ => false,
+                    })
+            }
+        }
+    }
+
+    /// The pre-registrations this subject reads: every one (a key with
+    /// `pre_registrations:read`, administrators, supervisors, the planning
+    /// department's approvers), or those concerning its utility units
+    /// (operators, keys of a unit's work orders).
+    pub fn pre_registrations(&self, config: &CityConfig) -> Visibility {
+        let mut v = Visibility::nothing();
+        match self {
+            Subject::Anonymous => {}
+            Subject::System(_) => v.all = true,
+            Subject::ApiKey(k) => {
+                for s in &k.scopes {
+                    match s {
+                        Scope::PreRegistrationsRead => v.all = true,
+                        Scope::WorkOrdersRead(u) | Scope::WorkOrdersWrite(u) => {
+                            Visibility::push(&mut v.units, u)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Subject::Account(a) => {
+                if a.must_change_password {
+                    return v;
+                }
+                for g in &a.grants {
+                    match g.role {
+                        Role::Admin | Role::Supervisor => v.all = true,
+                        Role::Approver
+                            if config.unit(&g.scope).is_some_and(|u| u.registers_projects) =>
+                        {
+                            v.all = true
+                        }
+                        Role::Operator => Visibility::push(&mut v.units, &g.scope),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        v
     }
 
     /// Whether this subject acts for a utility unit: an operator of the unit
@@ -897,6 +970,62 @@ mod tests {
         assert!(!key(vec![Scope::WorkOrdersRead("sz-water".into())]).operates("sz-water"));
         assert!(Subject::System("cli".into()).operates("sz-water"));
         assert!(!Subject::Anonymous.operates("sz-water"));
+    }
+
+    #[test]
+    fn who_registers_and_reads_pre_registrations() {
+        let c = config();
+        let key = |scopes: Vec<Scope>| {
+            Subject::ApiKey(ApiKeySubject {
+                id: "k".into(),
+                name: "k".into(),
+                scopes,
+            })
+        };
+        // Registering: the scope, administrators, the planning department.
+        assert!(key(vec![Scope::PreRegistrationsWrite]).may_register_projects(&c));
+        assert!(!key(vec![Scope::PreRegistrationsRead]).may_register_projects(&c));
+        assert!(!key(vec![Scope::ApplicationsWrite]).may_register_projects(&c));
+        assert!(account(&["admin"]).may_register_projects(&c));
+        assert!(account(&["approver:sz-zrzy"]).may_register_projects(&c));
+        assert!(!account(&["approver:sz-jj"]).may_register_projects(&c));
+        assert!(!account(&["operator:sz-water"]).may_register_projects(&c));
+        assert!(!Subject::Anonymous.may_register_projects(&c));
+        // Reading: every one, or the units' own.
+        assert!(
+            key(vec![Scope::PreRegistrationsRead])
+                .pre_registrations(&c)
+                .all
+        );
+        assert!(
+            key(vec![Scope::PreRegistrationsWrite])
+                .pre_registrations(&c)
+                .is_nothing()
+        );
+        assert!(account(&["supervisor"]).pre_registrations(&c).all);
+        assert!(account(&["approver:sz-zrzy"]).pre_registrations(&c).all);
+        assert!(
+            account(&["approver:sz-jj"])
+                .pre_registrations(&c)
+                .is_nothing()
+        );
+        let op = account(&["operator:sz-water"]).pre_registrations(&c);
+        assert!(!op.all && op.units == vec!["sz-water".to_owned()]);
+        let k = key(vec![Scope::WorkOrdersRead("sz-gas".into())]).pre_registrations(&c);
+        assert!(!k.all && k.units == vec!["sz-gas".to_owned()]);
+        assert!(
+            account(&[&format!("applicant:{}", valid_uscc())])
+                .pre_registrations(&c)
+                .is_nothing()
+        );
+        assert_eq!(
+            Scope::parse_list("pre_registrations:read,pre_registrations:write", &c)
+                .unwrap()
+                .iter()
+                .map(Scope::code)
+                .collect::<Vec<_>>(),
+            vec!["pre_registrations:read", "pre_registrations:write"]
+        );
     }
 
     const USCC: &str = "91421300MA49ABCD0X";

@@ -769,6 +769,10 @@ pub struct Unit {
     /// Supervisors only: the lead supervising unit.
     #[serde(default)]
     pub lead: bool,
+    /// Departments only: its approvers register projects at land transfer
+    /// (一口登记; the planning department).
+    #[serde(default)]
+    pub registers_projects: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

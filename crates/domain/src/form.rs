@@ -20,7 +20,7 @@ pub use types::{
 pub use uscc::{USCC_ALPHABET, USCC_LEN, uscc_char_value, uscc_check_char, uscc_is_valid};
 pub use validate::{
     Correction, MAX_ERRORS, check_selection, phone_is_valid, two_years_after, validate_application,
-    validate_correction,
+    validate_correction, validate_pre_registration,
 };
 
 /// The form's limits, shared with the web form (e.g. for `maxlength`).

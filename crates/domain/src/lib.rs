@@ -40,6 +40,7 @@ pub mod lockout;
 pub mod materials;
 pub mod money;
 pub mod plausible;
+pub mod pre_registration;
 pub mod text;
 pub mod timefmt;
 pub mod workflow;

@@ -22,6 +22,16 @@ pub fn parse_date(s: &str) -> Option<time::Date> {
     time::Date::parse(s.trim(), &fmt).ok()
 }
 
+/// `2027-06-30`.
+pub fn format_date(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+}
+
+/// `2027年06月30日`: a date for people.
+pub fn date_zh(d: time::Date) -> String {
+    format!("{:04}年{:02}月{:02}日", d.year(), d.month() as u8, d.day())
+}
+
 pub fn from_ms(ms: i64, offset: UtcOffset) -> OffsetDateTime {
     let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);

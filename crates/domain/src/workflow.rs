@@ -82,8 +82,16 @@ pub struct ActionDef {
 /// the investment project approval platform).
 pub const FACT_PROJECT_CODE: &str = "project_code";
 
+/// The application is linked to its project's pre-registration (一口登记)
+/// and the order's unit recorded a network plan that covers the joint
+/// survey (管网预布局): the survey was done ahead.
+pub const FACT_SURVEY_PLANNED: &str = "survey_planned";
+
+/// As [`FACT_SURVEY_PLANNED`], for a plan that covers the design.
+pub const FACT_DESIGN_PLANNED: &str = "design_planned";
+
 /// Every fact an action may require.
-pub const FACTS: [&str; 1] = [FACT_PROJECT_CODE];
+pub const FACTS: [&str; 3] = [FACT_PROJECT_CODE, FACT_SURVEY_PLANNED, FACT_DESIGN_PLANNED];
 
 fn default_when_status() -> Vec<String> {
     vec![OrderStatus::Open.as_str().to_owned()]
@@ -790,7 +798,11 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert!(!codes(&[]).contains(&"skip_survey".to_owned()));
-        assert!(codes(&[FACT_PROJECT_CODE]).contains(&"skip_survey".to_owned()));
+        // A project code alone no longer earns it: the survey must have
+        // been done ahead, in the unit's network plan.
+        assert!(!codes(&[FACT_PROJECT_CODE]).contains(&"skip_survey".to_owned()));
+        assert!(!codes(&[FACT_DESIGN_PLANNED]).contains(&"skip_survey".to_owned()));
+        assert!(codes(&[FACT_SURVEY_PLANNED]).contains(&"skip_survey".to_owned()));
         let input = json!({"reason": "项目已预登记，前期已完成现场踏勘"});
         match p.plan(
             Stage::Survey,
@@ -812,7 +824,7 @@ mod tests {
                 "skip_survey",
                 &input,
                 &["operator"],
-                &[FACT_PROJECT_CODE],
+                &[FACT_SURVEY_PLANNED],
                 &c.limits,
             )
             .unwrap();

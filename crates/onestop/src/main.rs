@@ -146,6 +146,7 @@ enum ApikeyCommand {
         #[arg(long)]
         name: String,
         /// Comma-separated: applications:read, applications:write,
+        /// pre_registrations:read, pre_registrations:write,
         /// workorders:read:<unit>, workorders:write:<unit>, approvals:write:<department>.
         #[arg(long)]
         scopes: String,

@@ -408,6 +408,9 @@ pub struct Caller {
     /// For an administrator's pages: the year whose official holiday notice
     /// is due to be imported (see `app::calendar::notice_due`).
     pub notice_due: Option<i32>,
+    /// For the pages' menu: the account registers projects at land
+    /// transfer (一口登记; the planning department's approvers).
+    pub registers_projects: bool,
     /// The request's refusal slot (`refusals`): the access checks that
     /// hide a record say so through it.
     pub mark: crate::refusals::Mark,
@@ -519,6 +522,7 @@ impl Caller {
             csrf_cookie: cookie(headers, CSRF_COOKIE).map(str::to_owned),
             unread: None,
             notice_due: None,
+            registers_projects: false,
             mark: parts
                 .extensions
                 .get::<crate::refusals::Mark>()
@@ -615,6 +619,7 @@ impl Caller {
                         csrf_token: s.csrf_token,
                     });
                     caller.subject = Subject::Account(account_subject(&a));
+                    caller.registers_projects = caller.subject.may_register_projects(&state.config);
                     // The pages' message bell (the API has its own endpoint),
                     // and for administrators the holiday notice still to import.
                     if !parts.uri.path().starts_with("/api/") && !a.must_change_password {

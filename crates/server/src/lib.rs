@@ -276,6 +276,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .merge(web::auth::routes())
         .merge(web::staff::routes())
+        .merge(web::pre_registrations::routes())
         .merge(web::correction::routes())
         .merge(web::admin::routes())
         .merge(web::approvals::routes())

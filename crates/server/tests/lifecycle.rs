@@ -796,14 +796,18 @@ async fn repeated_actions_with_an_idempotency_key(backend: Backend) {
     assert_eq!(stored["stage"], "connection");
 }
 
-/// With a project code (a registered project), the utility may skip the
-/// joint survey, saying why; without one, the action is not offered.
+/// A project code alone no longer lets the utility skip the joint survey:
+/// only an application linked to its project's pre-registration (一口登记),
+/// whose unit recorded a network plan covering the survey, may skip it,
+/// saying why.
 async fn registered_projects_may_skip_the_survey(backend: Backend) {
     let app = TestApp::new(backend).await;
     let key = app.key("workorders:write:sz-water").await;
     let utility = app.as_key(&key);
-    let plain = app.submit(&water_only(USCC)).await;
-    let (order, mut v) = order_of(&plain, "sz-water");
+    let mut body = water_only(USCC);
+    body["project_code"] = json!("2611-421303-04-01-123456");
+    let unplanned = app.submit(&body).await;
+    let (order, mut v) = order_of(&unplanned, "sz-water");
     utility
         .step(&order, &mut v, json!({"action": "accept"}))
         .await;
@@ -814,8 +818,28 @@ async fn registered_projects_may_skip_the_survey(backend: Backend) {
         serde_json::from_value(res.json()["error"]["allowed"].clone()).unwrap();
     assert!(!allowed.contains(&"skip_survey".to_owned()), "{allowed:?}");
 
-    let mut body = water_only(USCC);
-    body["project_code"] = json!("2611-421303-04-01-123456");
+    // Pre-registered at land transfer; the water company planned ahead,
+    // its survey included.
+    let registrar = app.key("pre_registrations:write").await;
+    let code = "2611-421303-04-01-654321";
+    let res = app
+        .as_key(&registrar)
+        .post(
+            "/api/v1/pre-registrations",
+            json!({"project_code": code, "land_parcel": "曾都区2026-15号地块",
+                   "location": {"district_code": "421303", "detail": "交通大道100号"},
+                   "services": {"water": {}}, "expected_date": "2099-06-30"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let pre = res.json()["id"].as_str().unwrap().to_owned();
+    let plan = json!({"planned_date": "2099-01-10", "notes": "预埋供水管", "covers_survey": true});
+    let res = app
+        .as_key(&key)
+        .post(&format!("/api/v1/pre-registrations/{pre}/plans"), plan)
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    body["project_code"] = json!(code);
     let registered = app.submit(&body).await;
     let (order, mut v) = order_of(&registered, "sz-water");
     utility

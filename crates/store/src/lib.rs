@@ -31,6 +31,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod paging;
 pub mod payments;
+pub mod pre_registrations;
 pub mod queue;
 pub mod ratings;
 pub mod reminders;

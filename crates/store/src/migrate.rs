@@ -141,6 +141,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "fees",
         sql: include_str!("../migrations/0025_fees.sql"),
     },
+    Migration {
+        version: 26,
+        name: "pre_registrations",
+        sql: include_str!("../migrations/0026_pre_registrations.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

@@ -24,13 +24,16 @@ pub struct OrderRow {
     pub identity_verified: bool,
     /// The account that submitted the application, if one did.
     pub submitted_by: Option<String>,
+    /// The order's unit's latest network plan on the pre-registration the
+    /// application is linked to (read by [`get`] and [`get_with_clock`]).
+    pub plan: Option<onestop_domain::pre_registration::PlanCover>,
 }
 
 impl OrderRow {
     /// What the process may require of the order's application
     /// (`requires` in the process definition).
     pub fn process_facts(&self) -> Vec<&'static str> {
-        let mut f = Vec::new();
+        let mut f = onestop_domain::pre_registration::process_facts(self.plan);
         if self.project_code.is_some() {
             f.push(onestop_domain::workflow::FACT_PROJECT_CODE);
         }
@@ -78,6 +81,7 @@ fn decode(r: &Row, config: &CityConfig, offset: UtcOffset) -> Result<OrderRow, S
         project_code: r.opt_text(16)?.map(str::to_owned),
         identity_verified: r.int(17)? != 0,
         submitted_by: r.opt_text(18)?.filter(|s| !s.is_empty()).map(str::to_owned),
+        plan: None,
     })
 }
 
@@ -94,9 +98,22 @@ pub fn get(
             columns()
         )
     });
-    conn.query_opt(sql, params![id])?
-        .map(|r| decode(&r, config, offset))
-        .transpose()
+    let Some(r) = conn.query_opt(sql, params![id])? else {
+        return Ok(None);
+    };
+    let mut row = decode(&r, config, offset)?;
+    with_plan(conn, &mut row)?;
+    Ok(Some(row))
+}
+
+/// Reads the order's unit's plan on its application's pre-registration.
+fn with_plan(conn: &mut dyn Conn, row: &mut OrderRow) -> Result<(), StoreError> {
+    row.plan = crate::pre_registrations::plan_cover(
+        conn,
+        &row.item.application_id,
+        &row.item.order.unit.code,
+    )?;
+    Ok(())
 }
 
 /// An order as [`get`] reads it, with its clock, in one query (for acting
@@ -119,7 +136,8 @@ pub fn get_with_clock(
     let Some(r) = conn.query_opt(sql, params![id])? else {
         return Ok(None);
     };
-    let row = decode(&r, config, offset)?;
+    let mut row = decode(&r, config, offset)?;
+    with_plan(conn, &mut row)?;
     let o = &row.item.order;
     let clock = OrderClock {
         application_id: row.item.application_id.clone(),

@@ -15,6 +15,9 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
+mod pre_registration;
+pub use pre_registration::validate_pre_registration;
+
 /// At most this many problems are reported for one body; a body with more is
 /// not a form someone filled in, and echoing all would amplify it.
 pub const MAX_ERRORS: usize = 500;
@@ -731,22 +734,21 @@ impl Ctx<'_> {
             true,
             TextKind::EnterpriseName,
         );
-        let uscc = self.uscc(map.get("uscc"));
+        let uscc = self.uscc(map.get("uscc"), "applicant.uscc", true);
         Some(Applicant {
             name: name.value()?,
             uscc: uscc.value()?,
         })
     }
 
-    fn uscc(&mut self, v: Option<&Value>) -> Got<String> {
-        const FIELD: &str = "applicant.uscc";
+    fn uscc(&mut self, v: Option<&Value>, field: &str, required: bool) -> Got<String> {
         const LABEL: &str = "统一社会信用代码";
         // Count up to a bound only, so that a huge string costs nothing.
         let s = match self.string_with(
             v,
-            FIELD,
+            field,
             LABEL,
-            true,
+            required,
             0,
             1000,
             Some(format!("{LABEL}应为18位，当前过长")),
@@ -758,7 +760,7 @@ impl Ctx<'_> {
         let len = s.chars().count();
         if len != USCC_LEN {
             self.push(
-                FIELD,
+                field,
                 FieldCode::InvalidFormat,
                 format!("{LABEL}应为18位，当前为{len}位，请核对后重新填写"),
             );
@@ -770,7 +772,7 @@ impl Ctx<'_> {
             .find(|&(_, c)| uscc_char_value(c).is_none())
         {
             self.push(
-                FIELD,
+                field,
                 FieldCode::InvalidFormat,
                 format!(
                     "{LABEL}第{}位“{}”无效：只能由数字和大写字母组成，且不含 I、O、S、V、Z",
@@ -782,7 +784,7 @@ impl Ctx<'_> {
         }
         if !uscc_is_valid(&s) {
             self.push(
-                FIELD,
+                field,
                 FieldCode::UsccChecksum,
                 format!("{LABEL}校验位错误，请核对后重新填写"),
             );
@@ -792,15 +794,22 @@ impl Ctx<'_> {
     }
 
     fn address(&mut self, v: Option<&Value>) -> Option<Address> {
+        self.address_at(v, "address", "报装地址")
+    }
+
+    /// An address (district, detail, optional coordinates) at `prefix`.
+    fn address_at(&mut self, v: Option<&Value>, prefix: &str, label: &str) -> Option<Address> {
         let map = self
             .object(
                 v,
-                "address",
-                "报装地址",
+                prefix,
+                label,
                 &["district_code", "detail", "lng", "lat"],
                 true,
             )
             .value()?;
+        let f_district = path(prefix, "district_code");
+        let f_detail = path(prefix, "detail");
         let config = self.config;
         let options = || {
             config
@@ -812,7 +821,7 @@ impl Ctx<'_> {
         };
         let district_code = if given(map.get("district_code")).is_none() {
             self.push(
-                "address.district_code",
+                &f_district,
                 FieldCode::Required,
                 format!("请选择所在区县，可选：{}", options()),
             );
@@ -820,7 +829,7 @@ impl Ctx<'_> {
         } else {
             match self.code_str(
                 map.get("district_code"),
-                "address.district_code",
+                &f_district,
                 "所在区县",
                 true,
                 64,
@@ -829,7 +838,7 @@ impl Ctx<'_> {
                 Got::Val(code) if config.district(&code).is_some() => Got::Val(code),
                 Got::Val(code) => {
                     self.push(
-                        "address.district_code",
+                        &f_district,
                         FieldCode::UnknownValue,
                         format!(
                             "区县代码“{}”不在{}范围内，可选：{}",
@@ -845,12 +854,12 @@ impl Ctx<'_> {
         };
         let detail = self.text(
             map.get("detail"),
-            "address.detail",
+            &f_detail,
             "详细地址",
             true,
             TextKind::Address,
         );
-        let (lng, lat) = self.coordinates(map.get("lng"), map.get("lat"));
+        let (lng, lat) = self.coordinates(map.get("lng"), map.get("lat"), prefix);
         Some(Address {
             district_code: district_code.value()?,
             detail: detail.value()?,
@@ -865,6 +874,7 @@ impl Ctx<'_> {
         &mut self,
         lng: Option<&Value>,
         lat: Option<&Value>,
+        prefix: &str,
     ) -> (Option<Option<f64>>, Option<Option<f64>>) {
         let mut read = |v: Option<&Value>, field: &str, label: &str| -> Got<f64> {
             let Some(v) = given(v) else {
@@ -882,13 +892,13 @@ impl Ctx<'_> {
                 }
             }
         };
-        let lng = read(lng, "address.lng", "经度");
-        let lat = read(lat, "address.lat", "纬度");
+        let lng = read(lng, &path(prefix, "lng"), "经度");
+        let lat = read(lat, &path(prefix, "lat"), "纬度");
         match (lng, lat) {
             (Got::Absent, Got::Absent) => (Some(None), Some(None)),
             (Got::Val(_), Got::Absent) => {
                 self.push(
-                    "address.lat",
+                    path(prefix, "lat"),
                     FieldCode::Required,
                     "填写了经度时须同时填写纬度",
                 );
@@ -896,7 +906,7 @@ impl Ctx<'_> {
             }
             (Got::Absent, Got::Val(_)) => {
                 self.push(
-                    "address.lng",
+                    path(prefix, "lng"),
                     FieldCode::Required,
                     "填写了纬度时须同时填写经度",
                 );
@@ -915,7 +925,7 @@ impl Ctx<'_> {
                 let city = &self.config.city.name;
                 if !lng_ok {
                     self.push(
-                        "address.lng",
+                        path(prefix, "lng"),
                         FieldCode::OutOfRange,
                         format!(
                             "经度不在{city}范围内（{}~{}）{hint}",
@@ -926,7 +936,7 @@ impl Ctx<'_> {
                 }
                 if !lat_ok {
                     self.push(
-                        "address.lat",
+                        path(prefix, "lat"),
                         FieldCode::OutOfRange,
                         format!(
                             "纬度不在{city}范围内（{}~{}）{hint}",

@@ -460,7 +460,13 @@ mod tests {
                 for status in ["400", "413", "415", "422"] {
                     assert!(responses.contains_key(status), "{what}: {status}");
                 }
-                let body = op["requestBody"]["content"]["application/json"]["schema"].to_string();
+                // JSON, or a multipart upload (materials).
+                let content = &op["requestBody"]["content"];
+                let body = content
+                    .get("application/json")
+                    .or_else(|| content.get("multipart/form-data"))
+                    .map(|c| c["schema"].to_string())
+                    .unwrap_or_default();
                 assert!(
                     body.contains("$ref"),
                     "{what}: a named body schema, not {body}"

@@ -20,6 +20,7 @@ pub mod ratings;
 pub mod work_orders;
 
 pub mod billing;
+pub mod pre_registrations;
 
 pub mod documents;
 pub mod fees;
@@ -103,6 +104,11 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         ratings::list_follow_ups,
         ratings::get_follow_up,
         ratings::post_response,
+        pre_registrations::create,
+        pre_registrations::list,
+        pre_registrations::get_one,
+        pre_registrations::post_visit,
+        pre_registrations::post_plan,
         calendar_day,
         calendar_deadline
     ),
@@ -139,6 +145,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::app::board::TrendPoint,
         crate::app::board::PeriodView,
         crate::app::board::FilterView,
+        crate::app::board::PreRegistrationFigures,
         halls::HallResource,
         halls::HallList,
         halls::ReachedHall,
@@ -171,7 +178,14 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         counter::ConsultationList,
         crate::app::follow_ups::FollowUpView,
         crate::app::ratings::RatingView,
-        ratings::FollowUpList
+        ratings::FollowUpList,
+        pre_registrations::PreRegistrationRequest,
+        pre_registrations::PreRegistrationList,
+        crate::app::pre_registrations::PreRegistrationView,
+        crate::app::pre_registrations::UnitRef,
+        crate::app::pre_registrations::VisitView,
+        crate::app::pre_registrations::PlanView,
+        crate::app::pre_registrations::LinkedApplication
     ))
 )]
 pub struct ApiDoc;
@@ -273,6 +287,22 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/follow-ups/{id}/response",
             axum::routing::post(ratings::post_response),
+        )
+        .route(
+            "/api/v1/pre-registrations",
+            get(pre_registrations::list).post(pre_registrations::create),
+        )
+        .route(
+            "/api/v1/pre-registrations/{id}",
+            get(pre_registrations::get_one),
+        )
+        .route(
+            "/api/v1/pre-registrations/{id}/visits",
+            axum::routing::post(pre_registrations::post_visit),
+        )
+        .route(
+            "/api/v1/pre-registrations/{id}/plans",
+            axum::routing::post(pre_registrations::post_plan),
         )
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))

@@ -1169,6 +1169,7 @@ pub fn system_caller(name: &str) -> Caller {
         csrf_cookie: None,
         unread: None,
         notice_due: None,
+        registers_projects: true,
         mark: Default::default(),
         path: String::new(),
     }

@@ -173,6 +173,16 @@ pub async fn submit(
                 return Ok(Err(saved));
             }
             let mut app = applications::insert(conn, &new, &config, offset)?;
+            // A project registered at land transfer: the application is
+            // linked to its pre-registration (一口登记).
+            crate::app::pre_registrations::link_on_submission(
+                conn,
+                &app.id,
+                app.form.project_code.as_deref(),
+                &app.form.applicant.uscc,
+                now_ms,
+                &new.actor,
+            )?;
             // Each order's unit hears of it with the submission.
             crate::app::announce::new_orders(conn, &config, offset, &app)?;
             crate::app::calendar::mark_provisional(&clock, &mut app.work_orders);

@@ -313,6 +313,18 @@ pub struct Board {
     /// Fees outside the red line (用户零投资) per unit: items added and
     /// exceptions recorded in the period, in the board's units' order.
     pub fees: Vec<UnitFees>,
+    /// Pre-registration (一口登记早服务) in the period.
+    pub pre_registrations: PreRegistrationFigures,
+}
+
+/// Projects pre-registered in the period (of the district, if filtered):
+/// how many, how many became applications, and of those how many had a
+/// stage skipped on the strength of a utility's network plan.
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct PreRegistrationFigures {
+    pub registered: i64,
+    pub applied: i64,
+    pub skipped: i64,
 }
 
 /// One unit's fees over the period, integer fen.
@@ -429,6 +441,18 @@ pub async fn load(state: &AppState, p: &BoardParams) -> Result<Board, Error> {
         .read(move |c| onestop_store::fees::by_unit(c, &f, period))
         .await?;
     b.fees = unit_fees(&state.config, &b.units, &fees);
+    let (from, to) = (date_text(p.from), date_text(p.to));
+    let district = p.filter.district.clone();
+    let f = store
+        .read(move |c| {
+            onestop_store::pre_registrations::figures(c, &from, &to, district.as_deref())
+        })
+        .await?;
+    b.pre_registrations = PreRegistrationFigures {
+        registered: f.registered,
+        applied: f.applied,
+        skipped: f.skipped,
+    };
     Ok(b)
 }
 
@@ -489,6 +513,7 @@ fn assemble(state: &AppState, p: &BoardParams, period: Period, raw: Raw) -> Boar
         trend: trend(period, &raw.stages, &raw.overdue_days),
         window: Default::default(),
         fees: Vec::new(),
+        pre_registrations: Default::default(),
     }
 }
 

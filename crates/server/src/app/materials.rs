@@ -447,6 +447,17 @@ pub async fn list(
     Ok(Some(all.iter().map(|m| view(state, m)).collect()))
 }
 
+/// The materials of an application the caller has just read (its access
+/// decided and audited by that read).
+pub async fn of_read_application(
+    state: &AppState,
+    app: &Application,
+) -> Result<Vec<MaterialView>, Error> {
+    let id = app.id.clone();
+    let all = state.store.read(move |c| store::of_application(c, &id)).await?;
+    Ok(all.iter().map(|m| view(state, m)).collect())
+}
+
 /// A downloaded material.
 pub struct Download {
     pub file_name: String,

@@ -356,3 +356,16 @@ mod tests {
         );
     }
 }
+
+/// A project was registered at land transfer (一口登记) and concerns the
+/// unit: it is to visit jointly and plan its network ahead.
+#[derive(Template)]
+#[template(path = "messages/pre_registration_arrived.txt")]
+pub struct PreRegistrationArrived<'a> {
+    pub project_code: &'a str,
+    pub land_parcel: &'a str,
+    pub place: &'a str,
+    /// The services named, or empty for none.
+    pub services: &'a str,
+    pub expected: &'a str,
+}

@@ -26,6 +26,7 @@ pub mod identity;
 pub mod materials;
 pub mod messages;
 pub mod notifications;
+pub mod pre_registrations;
 pub mod ratings;
 pub mod reminders;
 pub mod settings;

@@ -114,6 +114,8 @@ pub struct BoardView {
     pub window: WindowView,
     /// Fees outside the red line (用户零投资) per unit.
     pub fees: Vec<FeeRow>,
+    /// Pre-registration: registered, became applications, had a stage skipped.
+    pub pre: crate::app::board::PreRegistrationFigures,
 }
 
 /// One unit's fees as the page shows them (yuan).
@@ -320,6 +322,7 @@ fn view(state: &AppState, p: &BoardParams, b: &Board) -> BoardView {
                 exceptions: f.exceptions,
             })
             .collect(),
+        pre: b.pre_registrations,
     }
 }
 
@@ -727,6 +730,7 @@ pub fn workbook(
     }
     window_sheet(&mut wb, state, p, b)?;
     fees_sheet(&mut wb, state, p, b)?;
+    pre_registration_sheet(&mut wb, p, b)?;
     wb.save_to_buffer()
 }
 
@@ -949,6 +953,44 @@ async fn board_export(
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+/// Pre-registration (一口登记) in the period, on a sheet of its own.
+fn pre_registration_sheet(
+    wb: &mut rust_xlsxwriter::Workbook,
+    p: &BoardParams,
+    b: &Board,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    use texts::board_pre as tp;
+    let ws = wb.add_worksheet();
+    ws.set_name(tp::SHEET)?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    ws.write_string_with_format(0, 0, tp::TITLE, &bold)?;
+    ws.write_string(
+        1,
+        0,
+        texts::fill(
+            texts::common::DATE_RANGE,
+            &[
+                ("from", &crate::app::board::date_text(p.from)),
+                ("to", &crate::app::board::date_text(p.to)),
+            ],
+        ),
+    )?;
+    let f = &b.pre_registrations;
+    for (row, (label, n)) in [
+        (tp::REGISTERED, f.registered),
+        (tp::APPLIED, f.applied),
+        (tp::SKIPPED, f.skipped),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ws.write_string(3 + row as u32, 0, label)?;
+        ws.write_number(3 + row as u32, 1, n as f64)?;
+    }
+    ws.write_string(7, 0, tp::DEFINITION)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -109,7 +109,7 @@ pub async fn papers(
             href: format!("/approval-cases/{case_id}/documents/sheet.pdf"),
         });
     }
-    let listed = materials::list(state, caller, &app.id).await.ok().flatten();
+    let listed = materials::of_read_application(state, app).await.ok();
     let materials = listed
         .unwrap_or_default()
         .into_iter()

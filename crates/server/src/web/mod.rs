@@ -21,6 +21,7 @@ pub mod form;
 pub mod halls;
 pub mod identity;
 pub mod notifications;
+pub mod pre_registrations;
 pub mod progress;
 pub mod ratings;
 pub mod settings;
@@ -201,6 +202,7 @@ fn menu(
     }
     if has(Role::Admin) {
         add("/admin/accounts", texts::nav::ACCOUNTS);
+        add("/pre-registrations", texts::nav::PRE_REGISTRATIONS);
         add("/admin/calendar", texts::nav::CALENDAR);
         add("/admin/apikeys", texts::nav::API_KEYS);
         add("/admin/deliveries", texts::nav::DELIVERIES);
@@ -211,13 +213,18 @@ fn menu(
         add("/board", texts::nav::BOARD);
         add("/supervision", texts::nav::SUPERVISION);
         add("/admin/halls/coverage", texts::nav::HALL_COVERAGE);
+        add("/pre-registrations", texts::nav::PRE_REGISTRATIONS);
     }
     if has(Role::Operator) {
         add("/workbench", texts::nav::WORKBENCH);
         add("/follow-ups", texts::nav::FOLLOW_UPS);
+        add("/pre-registrations", texts::nav::PRE_REGISTRATIONS);
     }
     if may(Capability::DecideApprovals) {
         add("/approvals", texts::nav::APPROVALS);
+    }
+    if caller.registers_projects {
+        add("/pre-registrations", texts::nav::PRE_REGISTRATIONS);
     }
     if has(Role::Clerk) {
         add("/counter", texts::nav::COUNTER);
@@ -405,6 +412,11 @@ struct ApplyPage {
     may_draft: bool,
     /// What became of the draft: saved now, or restored from an earlier save.
     draft: Option<String>,
+    /// A signed-in enterprise may have the form prefilled from its
+    /// project's pre-registration (一口登记).
+    may_prefill: bool,
+    /// The form was prefilled from a pre-registration: to be checked.
+    prefilled: bool,
 }
 
 /// What the form shows a window clerk filing on behalf of an enterprise.
@@ -582,6 +594,11 @@ impl ApplyPage {
             correction: None,
             may_draft: caller.account().is_some() && window_of(state, caller).is_none(),
             draft: None,
+            may_prefill: !caller
+                .subject
+                .scopes_of(onestop_domain::access::Role::Applicant)
+                .is_empty(),
+            prefilled: false,
             min_appointment: format!(
                 "{:04}-{:02}-{:02}T{:02}:00",
                 now.year(),
@@ -721,6 +738,23 @@ async fn apply_form(
     let (values, mut multi) = split_pairs(query.into_pairs());
     multi.retain(|k, _| k == "services");
     let mut p = ApplyPage::new(&state, &caller);
+    // `?project=CODE`: the project's pre-registration, for its enterprise.
+    let project = crate::web::staff::query_map(q.as_deref())
+        .remove("project")
+        .filter(|c| !c.is_empty());
+    if p.window.is_none()
+        && let Some(code) = project
+    {
+        if let Ok(Some(pre)) = crate::app::pre_registrations::prefill(&state, &caller, &code).await
+        {
+            prefill_applicant(&state, &caller, &mut p).await;
+            prefill_from_registration(&pre, &mut p);
+            let csrf = p.csrf.clone();
+            return respond(&caller, &csrf, StatusCode::OK, &p);
+        }
+        p.values
+            .insert("project_code".into(), code.chars().take(64).collect());
+    }
     if p.window.is_some() {
         prefill_on_behalf(&state, &caller, &values, &mut p).await;
     } else if p.may_draft
@@ -753,6 +787,111 @@ async fn apply_form(
     p.multi = multi;
     let csrf = p.csrf.clone();
     respond(&caller, &csrf, StatusCode::OK, &p)
+}
+
+/// The form filled in from a project's pre-registration (一口登记): the
+/// project code, the location, the expected needs and, when the
+/// registration names the caller's enterprise, its name; the enterprise
+/// checks and confirms or changes each value.
+fn prefill_from_registration(pre: &crate::app::pre_registrations::Prefill, p: &mut ApplyPage) {
+    let f = &pre.form;
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            p.values.insert(k.to_owned(), v);
+        }
+    };
+    let num = |v: Option<f64>| v.map(trim_number);
+    put("project_code", Some(f.project_code.clone()));
+    put(
+        "address.district_code",
+        Some(f.location.district_code.clone()),
+    );
+    put("address.detail", Some(f.location.detail.clone()));
+    put("address.lng", f.location.lng.map(|v| v.to_string()));
+    put("address.lat", f.location.lat.map(|v| v.to_string()));
+    if pre.scope == onestop_domain::pre_registration::PrefillScope::Full {
+        put("applicant.name", f.enterprise.name.clone());
+        put("applicant.uscc", f.enterprise.uscc.clone());
+    }
+    let s = &f.services;
+    if let Some(w) = &s.water {
+        put(
+            "services.water.business_type",
+            w.business_type.map(|b| b.as_str().to_owned()),
+        );
+        put(
+            "services.water.demand_tons_per_day",
+            num(w.demand_tons_per_day),
+        );
+    }
+    if let Some(w) = &s.power {
+        put(
+            "services.power.business_type",
+            w.business_type.map(|b| b.as_str().to_owned()),
+        );
+        put("services.power.main_capacity_kva", num(w.main_capacity_kva));
+        put(
+            "services.power.backup_capacity_kva",
+            num(w.backup_capacity_kva),
+        );
+    }
+    if let Some(g) = &s.gas {
+        put(
+            "services.gas.category",
+            g.category.map(|b| b.as_str().to_owned()),
+        );
+        for (i, e) in g.equipment.iter().enumerate() {
+            put(&format!("{EQUIPMENT}.{i}.name"), Some(e.name.clone()));
+            put(
+                &format!("{EQUIPMENT}.{i}.quantity"),
+                Some(e.quantity.to_string()),
+            );
+            put(
+                &format!("{EQUIPMENT}.{i}.pressure"),
+                Some(e.pressure.clone()),
+            );
+        }
+        p.equipment_rows = p.equipment_rows.max(g.equipment.len());
+    }
+    if let Some(h) = &s.heat {
+        put(
+            "services.heat.category",
+            h.category.map(|b| b.as_str().to_owned()),
+        );
+        put("services.heat.heating_area_m2", num(h.heating_area_m2));
+    }
+    if let Some(n) = &s.network {
+        put("services.network.building_area_m2", num(n.building_area_m2));
+        put(
+            "services.network.building_height_m",
+            num(n.building_height_m),
+        );
+        put(
+            "services.network.delivery_date",
+            n.delivery_date.map(timefmt::format_date),
+        );
+        put(
+            "services.network.buildings",
+            n.buildings.map(|b| b.to_string()),
+        );
+        put(
+            "services.network.basement_coverage",
+            n.basement_coverage.map(|b| b.to_string()),
+        );
+        put(
+            "services.network.elevator_coverage",
+            n.elevator_coverage.map(|b| b.to_string()),
+        );
+        if !n.carriers.is_empty() {
+            p.multi
+                .insert("services.network.carriers".into(), n.carriers.clone());
+        }
+    }
+    let named: Vec<String> = s.named().iter().map(|c| (*c).to_owned()).collect();
+    p.chosen = !named.is_empty();
+    p.multi.insert("services".into(), named);
+    p.values.insert("mode".into(), "a_la_carte".into());
+    p.prefilled = true;
 }
 
 /// A signed-in applicant's form starts with their enterprise and contact.
