@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn a_valid_item_is_read_and_cleaned() {
-        let c = parse_cost(&draft("  外线电缆敷设\u{200B} ", 1_234_50, "utility", true)).unwrap();
+        let c = parse_cost(&draft("  外线电缆敷设\u{200B} ", 123_450, "utility", true)).unwrap();
         assert_eq!(c.item, "外线电缆敷设");
         assert_eq!(c.amount_fen, 123_450);
         assert_eq!(c.payer, Payer::Utility);

@@ -454,7 +454,10 @@ pub async fn of_read_application(
     app: &Application,
 ) -> Result<Vec<MaterialView>, Error> {
     let id = app.id.clone();
-    let all = state.store.read(move |c| store::of_application(c, &id)).await?;
+    let all = state
+        .store
+        .read(move |c| store::of_application(c, &id))
+        .await?;
     Ok(all.iter().map(|m| view(state, m)).collect())
 }
 

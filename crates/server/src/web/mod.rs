@@ -355,8 +355,6 @@ async fn home(State(state): State<AppState>, caller: Caller) -> Response {
     })
 }
 
-/// Items for people, in one line: `供水、供电`.
-
 /// The note over a list whose query had filters it could not use.
 pub(crate) fn filters_notice(invalid: bool) -> Option<String> {
     invalid.then(|| texts::common::FILTERS_IGNORED.to_owned())
@@ -1281,8 +1279,6 @@ async fn apply_submit(
         }
     }
 }
-
-/// A date for people: `2026年12月26日`.
 
 /// `services.gas.equipment.1.x` (index among non-empty rows) → the row's number on the page.
 fn remap_equipment_row(field: &str, rows: &[usize]) -> String {

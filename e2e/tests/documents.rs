@@ -1,0 +1,173 @@
+//! Materials and documents in a real (headless) Chromium, on both
+//! databases: an enterprise on a phone uploads a site plan on its
+//! application page (一次上传); the power utility's operator, at desk width,
+//! finds it on the same application and downloads it byte for byte
+//! (多方共享), and opens the acceptance receipt as a PDF.
+
+use onestop_e2e::{Browser, DbBackend as Backend, RunningServer, browser, start_server_at};
+
+onestop_e2e::on_both_databases!(an_enterprise_uploads_a_site_plan_the_utility_downloads_it,);
+
+const TUESDAY: &str = "2026-12-01T10:00:00+08:00";
+const USCC: &str = "91421300MA49ABCD17";
+
+type Person<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+async fn account(server: &RunningServer, (username, name, grant, password): Person<'_>) {
+    use onestop_server::app::accounts::{NewAccountInput, create_account, system_caller};
+    let input = NewAccountInput {
+        username: username.into(),
+        display_name: name.into(),
+        phone: None,
+        grants: vec![grant.into()],
+        password: Some(password.into()),
+    };
+    let created = create_account(&server.state, &system_caller("e2e"), input)
+        .await
+        .expect("account");
+    let (id, hash) = (created.account.id, created.account.password_hash);
+    let now = server.state.now_ms();
+    server
+        .state
+        .store
+        .write(move |c| onestop_store::accounts::set_password(c, &id, &hash, false, now))
+        .await
+        .expect("first-login change");
+}
+
+async fn sign_in(b: &Browser, server: &RunningServer, (username, _, _, password): Person<'_>) {
+    b.goto(&server.url("/login")).await;
+    b.fill("#f-username", username).await;
+    b.fill("#f-password", password).await;
+    b.click_to_next_page("form[action='/login'] button[type=submit]")
+        .await;
+}
+
+async fn sign_out(b: &Browser) {
+    b.click_to_next_page("form[action='/logout'] button[type=submit]")
+        .await;
+    b.wait_for_path("/login").await;
+}
+
+/// Water and power for the enterprise, through a verified channel.
+async fn application(server: &RunningServer) -> String {
+    let body = serde_json::json!({
+        "applicant": {"name": "随州市示例商贸有限公司", "uscc": USCC},
+        "address": {"district_code": "421303", "detail": "交通大道100号"},
+        "contact": {"name": "张三", "phone": "13800001111"},
+        "mode": "a_la_carte",
+        "channel": "api",
+        "services": {
+            "water": {"business_type": "new_account", "demand_tons_per_day": 50},
+            "power": {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0}
+        }
+    });
+    let form = onestop_server::app::applications::validate(&server.state, &body).expect("valid");
+    let system = onestop_server::app::accounts::system_caller("e2e");
+    match onestop_server::app::applications::submit(&server.state, form, &system, None)
+        .await
+        .expect("submitted")
+    {
+        onestop_server::app::applications::Submitted::Created { application, .. } => application.id,
+        onestop_server::app::applications::Submitted::Replayed(_) => unreachable!(),
+    }
+}
+
+/// A small PDF on disk for the file input.
+fn site_plan() -> (std::path::PathBuf, usize) {
+    let mut pdf = b"%PDF-1.4\n% site plan\n".to_vec();
+    pdf.extend(std::iter::repeat_n(b'p', 30_000));
+    pdf.extend_from_slice(b"\n%%EOF\n");
+    let dir = std::env::temp_dir().join(format!("onestop-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("总平面图.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    (path, pdf.len())
+}
+
+async fn an_enterprise_uploads_a_site_plan_the_utility_downloads_it(backend: Backend) {
+    let server = start_server_at(backend, TUESDAY).await;
+    let applicant = format!("applicant:{USCC}");
+    let enterprise: Person = ("ent.d", "示例商贸", &applicant, "Shop-2026-ok");
+    let power: Person = ("power.op", "供电经办", "operator:sz-power", "Power-2026-op");
+    account(&server, enterprise).await;
+    account(&server, power).await;
+    let id = application(&server).await;
+    let (path, size) = site_plan();
+    let b = browser(true).await;
+
+    // The enterprise, on a phone.
+    b.set_window_size(390, 844).await;
+    sign_in(&b, &server, enterprise).await;
+    b.goto(&server.url(&format!("/applications/{id}"))).await;
+    b.check(
+        b.text("#papers").await.contains("尚无材料"),
+        "the section says there are no materials yet",
+    )
+    .await;
+    b.select("#material-kind", "site_plan").await;
+    b.find("#material-file")
+        .await
+        .send_keys(path.to_str().unwrap())
+        .await
+        .expect("a file chosen");
+    b.click_to_next_page("#upload-form button[type=submit]")
+        .await;
+    let papers = b.text("#papers").await;
+    b.check(
+        papers.contains("材料已上传") || b.text("main").await.contains("材料已上传"),
+        format_args!("no confirmation: {papers}"),
+    )
+    .await;
+    b.check(
+        papers.contains("总平面图.pdf") && papers.contains("示例商贸"),
+        format_args!("the material and who added it: {papers}"),
+    )
+    .await;
+    sign_out(&b).await;
+
+    // The power utility, at desk width, downloads it.
+    b.set_window_size(1280, 900).await;
+    sign_in(&b, &server, power).await;
+    b.goto(&server.url(&format!("/applications/{id}"))).await;
+    let href = b.attr("#materials a", "href").await.unwrap_or_default();
+    b.check(
+        href.starts_with(&format!("/applications/{id}/materials/")),
+        format_args!("a download link: {href}"),
+    )
+    .await;
+    let got = b
+        .execute(
+            "const url = arguments[0]; return (async () => { \
+             const r = await fetch(url); const b = await r.arrayBuffer(); \
+             const d = await crypto.subtle.digest('SHA-256', b); \
+             return [r.status, b.byteLength, Array.from(new Uint8Array(d)).map(x => x.toString(16).padStart(2, '0')).join('')]; })();",
+            vec![serde_json::Value::String(href.clone())],
+        )
+        .await;
+    let sha = href.rsplit('/').next().unwrap_or_default();
+    b.check(
+        got == serde_json::json!([200, size, sha]),
+        format_args!("the download is the file: {got}"),
+    )
+    .await;
+    // The receipt as a PDF, from the same section.
+    let receipt = b
+        .execute(
+            "const url = arguments[0]; return (async () => { \
+             const r = await fetch(url); const b = new Uint8Array(await r.arrayBuffer()); \
+             return [r.status, r.headers.get('content-type'), String.fromCharCode(...b.slice(0, 5))]; })();",
+            vec![serde_json::Value::String(format!(
+                "/applications/{id}/documents/receipt.pdf"
+            ))],
+        )
+        .await;
+    b.check(
+        receipt == serde_json::json!([200, "application/pdf", "%PDF-"]),
+        format_args!("the receipt: {receipt}"),
+    )
+    .await;
+    b.close().await;
+    server.stop().await;
+    let _ = std::fs::remove_file(path);
+}
