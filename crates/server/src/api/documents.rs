@@ -406,7 +406,8 @@ pub async fn list_materials(
     get, path = "/api/v1/applications/{id}/materials/{sha256}",
     params(("id" = String, Path), ("sha256" = String, Path)),
     responses(
-        (status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "the file, as its content was told to be",
+            content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"))),
         (status = 404, body = ErrorBody),
     )
 )]

@@ -203,6 +203,10 @@ pub async fn register(
                 return Ok(Err(Some(saved)));
             }
             if store::open_with_code(c, &new.form.project_code)? {
+                // Refused: the key stays free for a corrected request.
+                if let Some(key) = &key {
+                    idempotency::release(c, key)?;
+                }
                 return Ok(Err(None));
             }
             store::insert(c, &new)?;
