@@ -137,6 +137,30 @@ async fn a_project_is_registered_with_the_scope_only(backend: Backend) {
         dup.field_codes(),
         fields(&[("project_code", "already_exists")])
     );
+    // Refused with a key, the same key sent again is refused the same way
+    // (not answered from a half-kept key), and stays free for a new code.
+    for _ in 0..2 {
+        let dup = app
+            .as_key(&key)
+            .idempotency_key("land-2")
+            .post("/api/v1/pre-registrations", registration())
+            .await;
+        assert_eq!(
+            dup.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            dup.text()
+        );
+    }
+    let mut fresh = registration();
+    fresh["project_code"] = json!("2611-421303-04-01-654321");
+    let fresh = app
+        .as_key(&key)
+        .idempotency_key("land-2")
+        .post("/api/v1/pre-registrations", fresh)
+        .await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.text());
+    assert_eq!(fresh.header("idempotent-replayed"), None);
 
     // Listed and read, filtered by project code.
     let list = app
