@@ -781,6 +781,54 @@ async fn the_pages_link_the_documents_and_take_uploads(backend: Backend) {
     let verify = app.as_nobody().get(&format!("/verify/{n}")).await;
     assert_eq!(verify.status, StatusCode::OK, "{}", verify.text());
     assert_has(&verify.text(), &["编号有效", "受理回执", &n]);
+    // From the work order's page: back to it; a forged order id (a line
+    // break in it) goes nowhere but back to the application, refused.
+    let (order, _) = order_of(&created, "sz-water");
+    let order_page = app
+        .ok_page_as(&water, &format!("/work-orders/{order}"))
+        .await;
+    assert_has(
+        &order_page,
+        &[
+            "文书与材料",
+            &format!("name=\"work_order_id\" value=\"{order}\""),
+        ],
+    );
+    for (given, to) in [
+        (
+            order.as_str(),
+            format!("/work-orders/{order}?done=material_added#papers"),
+        ),
+        ("x\r\nSet-Cookie: a=b", String::new()),
+    ] {
+        let body: &[u8] = if to.is_empty() {
+            b"%PDF-1.4 forged order"
+        } else {
+            b"%PDF-1.4 order plan"
+        };
+        let (content_type, body) = multipart(
+            Some(("order.pdf", body)),
+            &[("csrf_token", &water.csrf), ("work_order_id", given)],
+        );
+        let res = app
+            .request(
+                Method::POST,
+                &format!("/applications/{id}/materials"),
+                &[("content-type", &content_type), ("cookie", &cookie)],
+                body,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+        let location = res.header("location").unwrap();
+        if to.is_empty() {
+            assert!(
+                location.starts_with(&format!("/applications/{id}?material_error=")),
+                "{location}"
+            );
+        } else {
+            assert_eq!(location, to);
+        }
+    }
     let verify = app.as_nobody().get("/verify?number=HZ-NOPE-1").await;
     assert_eq!(verify.status, StatusCode::NOT_FOUND);
     assert_has(&verify.text(), &["未找到编号为"]);

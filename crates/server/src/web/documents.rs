@@ -221,22 +221,30 @@ async fn upload(
     Path(id): Path<String>,
     multipart: Multipart,
 ) -> Response {
-    if id.len() > 64 {
+    if !plain_id(&id) {
         return not_found_page();
     }
     let received = match receive(&state, multipart).await {
         Ok(r) => r,
-        Err(e) => return back(&id, None, Err(first_message(&e))),
+        Err(e) => return back(&format!("/applications/{id}"), Err(first_message(&e))),
     };
     if !Caller::origin_ok(&headers) || !caller.csrf_ok(received.csrf.as_deref()) {
         return crate::web::csrf_failed_page();
     }
-    let case = received.input.case_id.clone();
+    let plain = |v: &Option<String>| v.clone().filter(|v| plain_id(v));
+    let page = match (
+        plain(&received.input.case_id),
+        plain(&received.input.work_order_id),
+    ) {
+        (Some(c), _) => format!("/approval-cases/{c}"),
+        (None, Some(o)) => format!("/work-orders/{o}"),
+        (None, None) => format!("/applications/{id}"),
+    };
     let outcome = materials::add(&state, &caller, &id, received.input, received.spooled).await;
     match outcome {
-        Ok(Some((_, new))) => back(&id, case.as_deref(), Ok(new)),
+        Ok(Some((_, new))) => back(&page, Ok(new)),
         Ok(None) => not_found_page(),
-        Err(e) => back(&id, case.as_deref(), Err(first_message(&e.into()))),
+        Err(e) => back(&page, Err(first_message(&e.into()))),
     }
 }
 
@@ -246,11 +254,14 @@ fn first_message(e: &crate::error::ApiError) -> String {
         .map_or_else(|| e.message.clone(), |f| f.message.clone())
 }
 
-fn back(id: &str, case: Option<&str>, outcome: Result<bool, String>) -> Response {
-    let page = match case {
-        Some(c) => format!("/approval-cases/{c}"),
-        None => format!("/applications/{id}"),
-    };
+/// Whether a record id may go into an address as it is (ids are letters,
+/// digits and `-`; anything else is no id of ours).
+fn plain_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Back to the page the upload came from (`page`, a path of ours).
+fn back(page: &str, outcome: Result<bool, String>) -> Response {
     let query = match outcome {
         Ok(true) => "done=material_added".to_owned(),
         Ok(false) => "done=material_known".to_owned(),

@@ -1109,6 +1109,8 @@ struct WorkOrderPage {
     may_add_cost: bool,
     /// An administrator may record an exception to the zero-investment rule.
     may_except: bool,
+    /// The application's documents and materials (uploads name this order).
+    papers: crate::web::documents::PapersView,
 }
 
 /// A reminder on the order page: who sent and acknowledged it, by name
@@ -1224,6 +1226,8 @@ async fn work_order(
             ("acknowledged", texts::order::ACKNOWLEDGED_DONE),
             ("cost", texts::fees::ADDED),
             ("cost_withdrawn", texts::fees::WITHDRAWN),
+            crate::web::documents::DONE[0],
+            crate::web::documents::DONE[1],
         ],
     )
     .or_else(|| {
@@ -1232,7 +1236,11 @@ async fn work_order(
             .and_then(|d| state.config.process.action(d))
             .map(|a| texts::fill(texts::order::ACTION_DONE, &[("action", &a.label)]))
     });
-    order_page(&state, &caller, id, Refused::default(), done).await
+    let refused = match q.material_error.as_deref() {
+        Some(e) => crate::web::documents::refused_upload(Some(e)),
+        None => Refused::default(),
+    };
+    order_page(&state, &caller, id, refused, done).await
 }
 
 async fn order_page(
@@ -1296,7 +1304,10 @@ async fn order_page(
     };
     let may_add_cost = caller.subject.operates(&o.unit.code)
         && matches!(o.status, OrderStatus::Open | OrderStatus::Returned);
+    let mut papers = crate::web::documents::papers(state, caller, &app, None).await;
+    papers.work_order_id = Some(o.id.clone());
     let p = WorkOrderPage {
+        papers,
         may_except: caller.subject.may(Capability::ManageFeeExceptions),
         costs,
         may_add_cost,
