@@ -410,6 +410,24 @@ async fn upload(
     .await
 }
 
+/// The page's upload form sent with a session cookie (the CSRF token, if
+/// any, is one of the multipart's parts).
+async fn page_upload(
+    app: &TestApp,
+    cookie: &str,
+    application: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Answer {
+    app.request(
+        Method::POST,
+        &format!("/applications/{application}/materials"),
+        &[("content-type", content_type), ("cookie", cookie)],
+        body,
+    )
+    .await
+}
+
 fn site_plan() -> Vec<u8> {
     let mut pdf = "%PDF-1.4\n% site plan of 交通大道100号\n"
         .as_bytes()
@@ -715,14 +733,7 @@ async fn the_pages_link_the_documents_and_take_uploads(backend: Backend) {
         &[("csrf_token", &water.csrf), ("kind", "site_plan")],
     );
     let cookie = water.cookie_header();
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/applications/{id}/materials"),
-            &[("content-type", &content_type), ("cookie", &cookie)],
-            body,
-        )
-        .await;
+    let res = page_upload(&app, &cookie, &id, &content_type, body).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let back = res.header("location").unwrap().to_owned();
     assert_eq!(
@@ -741,28 +752,14 @@ async fn the_pages_link_the_documents_and_take_uploads(backend: Backend) {
     );
     // Without the token: refused, nothing kept.
     let (content_type, body) = multipart(Some(("x.pdf", b"%PDF-1.4 forged")), &[]);
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/applications/{id}/materials"),
-            &[("content-type", &content_type), ("cookie", &cookie)],
-            body,
-        )
-        .await;
+    let res = page_upload(&app, &cookie, &id, &content_type, body).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     // A wrong type comes back to the page with the reason.
     let (content_type, body) = multipart(
         Some(("x.pdf", b"MZ\x90\x00")),
         &[("csrf_token", &water.csrf)],
     );
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/applications/{id}/materials"),
-            &[("content-type", &content_type), ("cookie", &cookie)],
-            body,
-        )
-        .await;
+    let res = page_upload(&app, &cookie, &id, &content_type, body).await;
     let back = res.header("location").unwrap().to_owned();
     let page = app.ok_page_as(&water, &back).await;
     assert_has(
@@ -810,14 +807,7 @@ async fn the_pages_link_the_documents_and_take_uploads(backend: Backend) {
             Some(("order.pdf", body)),
             &[("csrf_token", &water.csrf), ("work_order_id", given)],
         );
-        let res = app
-            .request(
-                Method::POST,
-                &format!("/applications/{id}/materials"),
-                &[("content-type", &content_type), ("cookie", &cookie)],
-                body,
-            )
-            .await;
+        let res = page_upload(&app, &cookie, &id, &content_type, body).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
         let location = res.header("location").unwrap();
         if to.is_empty() {

@@ -27,7 +27,38 @@ pub struct JsonObject {
     scope: String,
 }
 
+/// A text field of a JSON object: absent or `null` is `None`; another type
+/// is a field error at `path`.
+pub fn text_field<'a>(
+    obj: &'a Map<String, Value>,
+    name: &str,
+    path: &str,
+    errors: &mut Vec<onestop_domain::form::FieldError>,
+) -> Option<&'a str> {
+    match obj.get(name) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => {
+            errors.push(onestop_domain::form::FieldError::new(
+                path,
+                onestop_domain::form::FieldCode::InvalidFormat,
+                texts::counter::NOT_TEXT,
+            ));
+            None
+        }
+    }
+}
+
 impl JsonObject {
+    /// A top-level text field (see [`text_field`]).
+    pub fn text<'a>(
+        &'a self,
+        name: &str,
+        errors: &mut Vec<onestop_domain::form::FieldError>,
+    ) -> Option<&'a str> {
+        text_field(&self.value, name, name, errors)
+    }
+
     /// A field of the object.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.value.get(name)

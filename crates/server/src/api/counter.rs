@@ -67,27 +67,7 @@ pub struct ConsultationRequest {
     pub follow_up: Option<FollowUpInput>,
 }
 
-/// A text field of a JSON object: absent or `null` is `None`; another type
-/// is a field error.
-fn text<'a>(
-    obj: &'a serde_json::Map<String, Value>,
-    name: &str,
-    path: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<&'a str> {
-    match obj.get(name) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => {
-            errors.push(FieldError::new(
-                path,
-                FieldCode::InvalidFormat,
-                texts::counter::NOT_TEXT,
-            ));
-            None
-        }
-    }
-}
+use crate::api::body::text_field as text;
 
 /// An object field: absent or `null` is `None`; another type is an error.
 fn object<'a>(

@@ -15,7 +15,6 @@ use onestop_domain::documents::DocumentKind;
 use onestop_domain::form::{FieldCode, FieldError};
 use onestop_domain::materials::{MaterialKind, RawLicence, parse_licence};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
@@ -445,21 +444,6 @@ pub struct LicenceRequest {
     pub level: Option<onestop_domain::materials::LicenceLevel>,
 }
 
-fn text<'a>(body: &'a JsonObject, name: &str, errors: &mut Vec<FieldError>) -> Option<&'a str> {
-    match body.get(name) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => {
-            errors.push(FieldError::new(
-                name,
-                FieldCode::InvalidFormat,
-                crate::texts::counter::NOT_TEXT,
-            ));
-            None
-        }
-    }
-}
-
 /// Refer the application to an electronic licence.
 #[utoipa::path(
     post, path = "/api/v1/applications/{id}/licences",
@@ -480,15 +464,15 @@ pub async fn post_licence(
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let mut errors = Vec::new();
-    let licence = match text(&body, "licence_id", &mut errors) {
+    let licence = match body.text("licence_id", &mut errors) {
         Some(l) => Err(l.chars().take(64).collect::<String>()),
         None => {
             let raw = RawLicence {
-                kind: text(&body, "kind", &mut errors),
-                issuer: text(&body, "issuer", &mut errors),
-                number: text(&body, "number", &mut errors),
-                holder: text(&body, "holder", &mut errors),
-                level: text(&body, "level", &mut errors),
+                kind: body.text("kind", &mut errors),
+                issuer: body.text("issuer", &mut errors),
+                number: body.text("number", &mut errors),
+                holder: body.text("holder", &mut errors),
+                level: body.text("level", &mut errors),
             };
             match parse_licence(&raw) {
                 Ok(l) => Ok(l),

@@ -77,21 +77,6 @@ pub struct ExceptionList {
     pub items: Vec<ExceptionView>,
 }
 
-fn text<'a>(body: &'a JsonObject, name: &str, errors: &mut Vec<FieldError>) -> Option<&'a str> {
-    match body.get(name) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => {
-            errors.push(FieldError::new(
-                name,
-                FieldCode::InvalidFormat,
-                crate::texts::counter::NOT_TEXT,
-            ));
-            None
-        }
-    }
-}
-
 /// The costs of a work order the caller may see.
 #[utoipa::path(
     get, path = "/api/v1/work-orders/{id}/costs", params(("id" = String, Path)),
@@ -135,8 +120,8 @@ pub async fn post_cost(
     }
     let key = body.idempotency_key()?;
     let mut errors = Vec::new();
-    let item = text(&body, "item", &mut errors);
-    let payer = text(&body, "payer", &mut errors);
+    let item = body.text("item", &mut errors);
+    let payer = body.text("payer", &mut errors);
     let amount = match body.get("amount_fen") {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_i64() {
@@ -224,8 +209,8 @@ pub async fn post_exception(
         return Err(forbidden());
     }
     let mut errors = Vec::new();
-    let reason = text(&body, "reason", &mut errors);
-    let document = text(&body, "document", &mut errors);
+    let reason = body.text("reason", &mut errors);
+    let document = body.text("document", &mut errors);
     let input = match ExceptionInput::parse(reason, document) {
         Ok(i) if errors.is_empty() => i,
         Ok(_) => return Err(ApiError::validation(errors)),

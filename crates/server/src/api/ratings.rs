@@ -49,21 +49,6 @@ pub struct ResponseRequest {
     pub version: i64,
 }
 
-fn text<'a>(body: &'a JsonObject, name: &str, errors: &mut Vec<FieldError>) -> Option<&'a str> {
-    match body.get(name) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => {
-            errors.push(FieldError::new(
-                name,
-                FieldCode::InvalidFormat,
-                texts::counter::NOT_TEXT,
-            ));
-            None
-        }
-    }
-}
-
 /// Rate an application, a work order, a consultation or a window visit.
 #[utoipa::path(
     post, path = "/api/v1/ratings",
@@ -82,12 +67,12 @@ pub async fn post_rating(
 ) -> Result<Response, ApiError> {
     let key = body.idempotency_key()?;
     let mut errors = Vec::new();
-    let kind = text(&body, "subject_kind", &mut errors);
-    let id = text(&body, "subject_id", &mut errors);
+    let kind = body.text("subject_kind", &mut errors);
+    let id = body.text("subject_id", &mut errors);
     let draft = RatingDraft {
-        level: text(&body, "level", &mut errors),
-        comment: text(&body, "comment", &mut errors),
-        unit: text(&body, "unit", &mut errors),
+        level: body.text("level", &mut errors),
+        comment: body.text("comment", &mut errors),
+        unit: body.text("unit", &mut errors),
     };
     let request = RatingRequest::parse(&state, kind, id, draft);
     let request = match request {
@@ -214,7 +199,7 @@ pub async fn post_response(
     body: JsonObject,
 ) -> Result<Json<FollowUpView>, ApiError> {
     let mut errors = Vec::new();
-    let response = text(&body, "response", &mut errors);
+    let response = body.text("response", &mut errors);
     let version = match body.get("version") {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_i64() {
