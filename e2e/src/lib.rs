@@ -896,3 +896,49 @@ impl Browser {
         }
     }
 }
+
+/// A person with one role: login name, display name, grant and password.
+pub type Staff<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// An account with one role, its first-login password change already done.
+pub async fn account(server: &RunningServer, (username, name, grant, password): Staff<'_>) {
+    use onestop_server::app::accounts::{NewAccountInput, create_account, system_caller};
+    let input = NewAccountInput {
+        username: username.into(),
+        display_name: name.into(),
+        phone: None,
+        grants: vec![grant.into()],
+        password: Some(password.into()),
+    };
+    let created = create_account(&server.state, &system_caller("e2e"), input)
+        .await
+        .expect("account");
+    let (id, hash) = (created.account.id, created.account.password_hash);
+    let now = server.state.now_ms();
+    server
+        .state
+        .store
+        .write(move |c| onestop_store::accounts::set_password(c, &id, &hash, false, now))
+        .await
+        .expect("first-login change");
+}
+
+/// Signs in through the login page.
+pub async fn sign_in_as(
+    b: &Browser,
+    server: &RunningServer,
+    (username, _, _, password): Staff<'_>,
+) {
+    b.goto(&server.url("/login")).await;
+    b.fill("#f-username", username).await;
+    b.fill("#f-password", password).await;
+    b.click_to_next_page("form[action='/login'] button[type=submit]")
+        .await;
+}
+
+/// Signs out with the header's button.
+pub async fn sign_out_from(b: &Browser) {
+    b.click_to_next_page("form[action='/logout'] button[type=submit]")
+        .await;
+    b.wait_for_path("/login").await;
+}

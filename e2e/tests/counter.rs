@@ -5,7 +5,10 @@
 //! its completed application 不满意, the unit concerned answers the
 //! follow-up, and the enterprise reads the answer on its application page.
 
-use onestop_e2e::{Browser, DbBackend as Backend, RunningServer, browser, start_server_at};
+use onestop_e2e::{
+    Browser, DbBackend as Backend, RunningServer, Staff, account, browser, sign_in_as,
+    sign_out_from, start_server_at,
+};
 use onestop_store::testing::Sql as _;
 
 onestop_e2e::on_both_databases!(
@@ -17,48 +20,8 @@ onestop_e2e::on_both_databases!(
 const TUESDAY: &str = "2026-12-01T10:00:00+08:00";
 const USCC: &str = "91421300MA49ABCD17";
 
-/// A login name, display name, one role and a password.
-type Staff<'a> = (&'a str, &'a str, &'a str, &'a str);
-
 const CLERK: Staff = ("window.zhou", "周窗口", "clerk:zd-zwzx", "Hall-2026-ok");
 const WATER: Staff = ("water.op", "供水经办", "operator:sz-water", "Water-2026-op");
-
-/// An account with one role, its first-login change done.
-async fn account(server: &RunningServer, (username, name, grant, password): Staff<'_>) {
-    use onestop_server::app::accounts::{NewAccountInput, create_account, system_caller};
-    let input = NewAccountInput {
-        username: username.into(),
-        display_name: name.into(),
-        phone: None,
-        grants: vec![grant.into()],
-        password: Some(password.into()),
-    };
-    let created = create_account(&server.state, &system_caller("e2e"), input)
-        .await
-        .expect("account");
-    let (id, hash) = (created.account.id, created.account.password_hash);
-    let now = server.state.now_ms();
-    server
-        .state
-        .store
-        .write(move |c| onestop_store::accounts::set_password(c, &id, &hash, false, now))
-        .await
-        .expect("first-login change");
-}
-
-async fn sign_in(b: &Browser, server: &RunningServer, (username, _, _, password): Staff<'_>) {
-    b.goto(&server.url("/login")).await;
-    b.fill("#f-username", username).await;
-    b.fill("#f-password", password).await;
-    b.click_to_next_page("form[action='/login'] button[type=submit]")
-        .await;
-}
-
-async fn sign_out(b: &Browser) {
-    b.click_to_next_page("form[action='/logout'] button[type=submit]")
-        .await;
-    b.wait_for_path("/login").await;
-}
 
 /// Follows the header's menu entry named `label`.
 async fn menu(b: &Browser, href: &str) {
@@ -89,7 +52,7 @@ async fn a_clerk_logs_a_consultation_the_unit_answers(backend: Backend) {
 
     // The clerk, on a phone at the window.
     b.set_window_size(390, 844).await;
-    sign_in(&b, &server, CLERK).await;
+    sign_in_as(&b, &server, CLERK).await;
     menu(&b, "/counter").await;
     b.check(
         b.text("h1").await == "一窗受理",
@@ -139,11 +102,11 @@ async fn a_clerk_logs_a_consultation_the_unit_answers(backend: Backend) {
     )
     .await;
     fits(&b, "the one window with a consultation at 390 px").await;
-    sign_out(&b).await;
+    sign_out_from(&b).await;
 
     // The water company, at a desk: its inbox, the item, the answer.
     b.set_window_size(1280, 900).await;
-    sign_in(&b, &server, WATER).await;
+    sign_in_as(&b, &server, WATER).await;
     menu(&b, "/follow-ups").await;
     let inbox = b.text("#follow-ups").await;
     b.check(
@@ -171,11 +134,11 @@ async fn a_clerk_logs_a_consultation_the_unit_answers(backend: Backend) {
         "the history does not record the answer",
     )
     .await;
-    sign_out(&b).await;
+    sign_out_from(&b).await;
 
     // The clerk reads the answer.
     b.set_window_size(390, 844).await;
-    sign_in(&b, &server, CLERK).await;
+    sign_in_as(&b, &server, CLERK).await;
     b.goto(&server.url("/counter")).await;
     let today = b.text("#today-consultations").await;
     b.check(
@@ -241,7 +204,7 @@ async fn an_enterprise_rates_an_application_dissatisfied_and_reads_the_answer(ba
 
     // The enterprise, on a phone: 不满意, about the water company.
     b.set_window_size(390, 844).await;
-    sign_in(&b, &server, enterprise).await;
+    sign_in_as(&b, &server, enterprise).await;
     b.goto(&server.url(&format!("/applications/{id}"))).await;
     fits(&b, "the application page at 390 px").await;
     b.tick("#rate input[name=level][value=dissatisfied]").await;
@@ -271,11 +234,11 @@ async fn an_enterprise_rates_an_application_dissatisfied_and_reads_the_answer(ba
         format_args!("the rating does not show the unit's time to answer: {ratings}"),
     )
     .await;
-    sign_out(&b).await;
+    sign_out_from(&b).await;
 
     // The water company answers at its desk.
     b.set_window_size(1280, 900).await;
-    sign_in(&b, &server, WATER).await;
+    sign_in_as(&b, &server, WATER).await;
     b.goto(&server.url("/workbench")).await;
     b.click_to_next_page("#follow-ups-waiting a").await;
     b.click_to_next_page("#follow-ups a.staff-number").await;
@@ -299,11 +262,11 @@ async fn an_enterprise_rates_an_application_dissatisfied_and_reads_the_answer(ba
         "the answer is not shown on the follow-up",
     )
     .await;
-    sign_out(&b).await;
+    sign_out_from(&b).await;
 
     // The enterprise reads the answer on its application.
     b.set_window_size(390, 844).await;
-    sign_in(&b, &server, enterprise).await;
+    sign_in_as(&b, &server, enterprise).await;
     b.goto(&server.url(&format!("/applications/{id}"))).await;
     let ratings = b.text("#rating-list").await;
     b.check(

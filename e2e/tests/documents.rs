@@ -4,50 +4,15 @@
 //! finds it on the same application and downloads it byte for byte
 //! (多方共享), and opens the acceptance receipt as a PDF.
 
-use onestop_e2e::{Browser, DbBackend as Backend, RunningServer, browser, start_server_at};
+use onestop_e2e::{
+    DbBackend as Backend, RunningServer, Staff, account, browser, sign_in_as, sign_out_from,
+    start_server_at,
+};
 
 onestop_e2e::on_both_databases!(an_enterprise_uploads_a_site_plan_the_utility_downloads_it,);
 
 const TUESDAY: &str = "2026-12-01T10:00:00+08:00";
 const USCC: &str = "91421300MA49ABCD17";
-
-type Person<'a> = (&'a str, &'a str, &'a str, &'a str);
-
-async fn account(server: &RunningServer, (username, name, grant, password): Person<'_>) {
-    use onestop_server::app::accounts::{NewAccountInput, create_account, system_caller};
-    let input = NewAccountInput {
-        username: username.into(),
-        display_name: name.into(),
-        phone: None,
-        grants: vec![grant.into()],
-        password: Some(password.into()),
-    };
-    let created = create_account(&server.state, &system_caller("e2e"), input)
-        .await
-        .expect("account");
-    let (id, hash) = (created.account.id, created.account.password_hash);
-    let now = server.state.now_ms();
-    server
-        .state
-        .store
-        .write(move |c| onestop_store::accounts::set_password(c, &id, &hash, false, now))
-        .await
-        .expect("first-login change");
-}
-
-async fn sign_in(b: &Browser, server: &RunningServer, (username, _, _, password): Person<'_>) {
-    b.goto(&server.url("/login")).await;
-    b.fill("#f-username", username).await;
-    b.fill("#f-password", password).await;
-    b.click_to_next_page("form[action='/login'] button[type=submit]")
-        .await;
-}
-
-async fn sign_out(b: &Browser) {
-    b.click_to_next_page("form[action='/logout'] button[type=submit]")
-        .await;
-    b.wait_for_path("/login").await;
-}
 
 /// Water and power for the enterprise, through a verified channel.
 async fn application(server: &RunningServer) -> String {
@@ -88,8 +53,8 @@ fn site_plan() -> (std::path::PathBuf, usize) {
 async fn an_enterprise_uploads_a_site_plan_the_utility_downloads_it(backend: Backend) {
     let server = start_server_at(backend, TUESDAY).await;
     let applicant = format!("applicant:{USCC}");
-    let enterprise: Person = ("ent.d", "示例商贸", &applicant, "Shop-2026-ok");
-    let power: Person = ("power.op", "供电经办", "operator:sz-power", "Power-2026-op");
+    let enterprise: Staff = ("ent.d", "示例商贸", &applicant, "Shop-2026-ok");
+    let power: Staff = ("power.op", "供电经办", "operator:sz-power", "Power-2026-op");
     account(&server, enterprise).await;
     account(&server, power).await;
     let id = application(&server).await;
@@ -98,7 +63,7 @@ async fn an_enterprise_uploads_a_site_plan_the_utility_downloads_it(backend: Bac
 
     // The enterprise, on a phone.
     b.set_window_size(390, 844).await;
-    sign_in(&b, &server, enterprise).await;
+    sign_in_as(&b, &server, enterprise).await;
     b.goto(&server.url(&format!("/applications/{id}"))).await;
     b.check(
         b.text("#papers").await.contains("尚无材料"),
@@ -124,11 +89,11 @@ async fn an_enterprise_uploads_a_site_plan_the_utility_downloads_it(backend: Bac
         format_args!("the material and who added it: {papers}"),
     )
     .await;
-    sign_out(&b).await;
+    sign_out_from(&b).await;
 
     // The power utility, at desk width, downloads it.
     b.set_window_size(1280, 900).await;
-    sign_in(&b, &server, power).await;
+    sign_in_as(&b, &server, power).await;
     b.goto(&server.url(&format!("/applications/{id}"))).await;
     let href = b.attr("#materials a", "href").await.unwrap_or_default();
     b.check(
