@@ -251,3 +251,120 @@ pub fn licence_by_id(conn: &mut dyn Conn, id: &str) -> Result<Option<Licence>, S
     .map(|r| licence_row(&r))
     .transpose()
 }
+
+/// A file added on the application form, not yet part of an application
+/// (migration 0027).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    pub id: String,
+    /// `account:<id>`, or `form:<submission token>` when nobody is signed in.
+    pub holder: String,
+    pub sha256: String,
+    pub kind: String,
+    pub file_name: String,
+    pub media_type: String,
+    pub size: i64,
+    pub created_at_ms: i64,
+}
+
+const STAGED: &str =
+    "SELECT id, holder, sha256, kind, file_name, media_type, size, created_at FROM staged_materials";
+
+fn staged_row(r: &Row) -> Result<Staged, StoreError> {
+    Ok(Staged {
+        id: r.text(0)?.to_owned(),
+        holder: r.text(1)?.to_owned(),
+        sha256: r.text(2)?.to_owned(),
+        kind: r.text(3)?.to_owned(),
+        file_name: r.text(4)?.to_owned(),
+        media_type: r.text(5)?.to_owned(),
+        size: r.int(6)?,
+        created_at_ms: r.int(7)?,
+    })
+}
+
+/// Keeps a file for its holder (its content recorded first, see
+/// [`record_blob`]); the same content kept before is answered instead,
+/// with `false`.
+pub fn stage(conn: &mut dyn Conn, s: &Staged) -> Result<(Staged, bool), StoreError> {
+    let sql = format!("{STAGED} WHERE holder = $1 AND sha256 = $2");
+    if let Some(r) = conn.query_opt(&sql, params![&s.holder, &s.sha256])? {
+        return Ok((staged_row(&r)?, false));
+    }
+    conn.execute(
+        "INSERT INTO staged_materials (id, holder, sha256, kind, file_name, media_type, size,
+             created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        params![
+            &s.id,
+            &s.holder,
+            &s.sha256,
+            &s.kind,
+            &s.file_name,
+            &s.media_type,
+            s.size,
+            s.created_at_ms
+        ],
+    )?;
+    Ok((s.clone(), true))
+}
+
+/// What a holder has kept, oldest first.
+pub fn staged_of(conn: &mut dyn Conn, holder: &str) -> Result<Vec<Staged>, StoreError> {
+    let sql = format!("{STAGED} WHERE holder = $1 ORDER BY created_at, id LIMIT 1000");
+    conn.query(&sql, params![holder])?
+        .iter()
+        .map(staged_row)
+        .collect()
+}
+
+/// Removes one of a holder's kept files (nothing when it is not theirs).
+pub fn unstage(conn: &mut dyn Conn, holder: &str, id: &str) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "DELETE FROM staged_materials WHERE holder = $1 AND id = $2",
+        params![holder, id],
+    )?;
+    Ok(n > 0)
+}
+
+/// Makes each of a holder's kept files a material of the application just
+/// filed (`template` gives the uploader and the time; each gets the id
+/// `new_id()` gives) and forgets them, in the caller's transaction. The
+/// materials added, in the order they were kept.
+pub fn attach_staged(
+    conn: &mut dyn Conn,
+    holder: &str,
+    template: &Material,
+    mut new_id: impl FnMut() -> String,
+) -> Result<Vec<Material>, StoreError> {
+    let mut added = Vec::new();
+    for s in staged_of(conn, holder)? {
+        let m = Material {
+            id: new_id(),
+            sha256: Some(s.sha256.clone()),
+            licence: None,
+            kind: s.kind.clone(),
+            file_name: s.file_name.clone(),
+            media_type: s.media_type.clone(),
+            size: s.size,
+            ..template.clone()
+        };
+        let (m, new) = add(conn, &m)?;
+        if new {
+            added.push(m);
+        }
+    }
+    conn.execute(
+        "DELETE FROM staged_materials WHERE holder = $1",
+        params![holder],
+    )?;
+    Ok(added)
+}
+
+/// Forgets files kept before `cutoff_ms` that were never filed; how many.
+pub fn drop_staged_before(conn: &mut dyn Conn, cutoff_ms: i64) -> Result<u64, StoreError> {
+    conn.execute(
+        "DELETE FROM staged_materials WHERE created_at < $1",
+        params![cutoff_ms],
+    )
+}

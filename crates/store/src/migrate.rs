@@ -146,6 +146,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "pre_registrations",
         sql: include_str!("../migrations/0026_pre_registrations.sql"),
     },
+    Migration {
+        version: 27,
+        name: "staged_materials",
+        sql: include_str!("../migrations/0027_staged_materials.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

@@ -326,15 +326,7 @@ pub async fn add(
     scan(state, &spooled).await?;
     // The content first (complete, by its digest), then the record: a crash
     // in between leaves an unreferenced content, never a record without one.
-    let blobs = state.blobs.clone();
-    let (sha, path) = (spooled.sha256.clone(), spooled.path.clone());
-    tokio::task::spawn_blocking(move || blobs.put(&sha, &path))
-        .await
-        .map_err(|_| Error::Internal("the blob store stopped"))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "a material could not be stored");
-            Error::Internal("a material could not be stored")
-        })?;
+    put_blob(state, &spooled).await?;
     let (account, name, unit) = uploader(caller, &app);
     let now_ms = state.now_ms();
     let material = Material {
@@ -600,4 +592,190 @@ pub async fn licences_for(
         .read(move |c| store::licences_of(c, &uscc))
         .await?;
     Ok(Some(all.iter().map(licence_view).collect()))
+}
+
+// ─────────────────────── files added on the application form ───────────────────────
+
+/// Who keeps the files added on the application form until it is filed:
+/// the signed-in account, else the form's own submission token.
+pub fn form_holder(caller: &Caller, submission_token: Option<&str>) -> Option<String> {
+    match caller.subject.account() {
+        Some(a) => Some(format!("account:{}", a.id)),
+        None => submission_token
+            .filter(|t| !t.is_empty() && t.len() <= 64)
+            .map(|t| format!("form:{t}")),
+    }
+}
+
+/// A file kept with the form, as the form lists it.
+#[derive(Debug, Clone)]
+pub struct StagedView {
+    pub id: String,
+    pub kind_label: String,
+    pub file_name: String,
+    pub size: i64,
+}
+
+fn staged_view(s: &store::Staged) -> StagedView {
+    StagedView {
+        id: s.id.clone(),
+        kind_label: MaterialKind::parse(&s.kind)
+            .map_or_else(|| s.kind.clone(), |k| k.label().to_owned()),
+        file_name: s.file_name.clone(),
+        size: s.size,
+    }
+}
+
+/// How long a file added on a form that is never filed is kept.
+const STAGED_FOR_MS: i64 = 30 * 24 * 3_600_000;
+
+/// Keeps a file added on the application form for its holder, bounded
+/// like an application's materials (per file, count and total), scanned,
+/// its content stored once. The same content again is the one kept.
+pub async fn stage(
+    state: &AppState,
+    holder: &str,
+    kind: MaterialKind,
+    file_name: &str,
+    spooled: Spooled,
+) -> Result<StagedView, Error> {
+    let limits = state.config.materials.limits();
+    let (h, sha) = (holder.to_owned(), spooled.sha256.clone());
+    let kept = state
+        .store
+        .read(move |c| store::staged_of(c, &h))
+        .await?;
+    if let Some(s) = kept.iter().find(|s| s.sha256 == sha) {
+        return Ok(staged_view(s));
+    }
+    if kept.len() as u64 >= limits.application_files {
+        return Err(Error::Invalid(vec![FieldError::new(
+            "file",
+            FieldCode::OutOfRange,
+            crate::texts::fill(t::STAGED_TOO_MANY, &[("n", &limits.application_files)]),
+        )]));
+    }
+    let bytes: u64 = kept.iter().map(|s| s.size as u64).sum();
+    if bytes + spooled.size > limits.application_bytes {
+        return Err(Error::Invalid(vec![FieldError::new(
+            "file",
+            FieldCode::TooLong,
+            crate::texts::fill(
+                t::STAGED_FULL,
+                &[("mb", &(limits.application_bytes >> 20))],
+            ),
+        )]));
+    }
+    scan(state, &spooled).await?;
+    put_blob(state, &spooled).await?;
+    let now_ms = state.now_ms();
+    let staged = store::Staged {
+        id: crate::app::applications::new_id(),
+        holder: holder.to_owned(),
+        sha256: spooled.sha256.clone(),
+        kind: kind.code().to_owned(),
+        file_name: rules::file_name(file_name, kind, spooled.file_type),
+        media_type: spooled.file_type.media_type().to_owned(),
+        size: spooled.size as i64,
+        created_at_ms: now_ms,
+    };
+    let (saved, _) = state
+        .store
+        .write(move |c| {
+            store::drop_staged_before(c, now_ms - STAGED_FOR_MS)?;
+            store::record_blob(
+                c,
+                &staged.sha256,
+                staged.size,
+                &staged.media_type,
+                staged.created_at_ms,
+            )?;
+            store::stage(c, &staged)
+        })
+        .await?;
+    Ok(staged_view(&saved))
+}
+
+/// The files a holder keeps with the form.
+pub async fn staged(state: &AppState, holder: &str) -> Result<Vec<StagedView>, Error> {
+    let h = holder.to_owned();
+    let kept = state
+        .store
+        .read(move |c| store::staged_of(c, &h))
+        .await?;
+    Ok(kept.iter().map(staged_view).collect())
+}
+
+/// Removes files the holder kept (ids not theirs are ignored).
+pub async fn unstage(state: &AppState, holder: &str, ids: Vec<String>) -> Result<(), Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let h = holder.to_owned();
+    state
+        .store
+        .write(move |c| {
+            for id in ids.iter().take(1000) {
+                store::unstage(c, &h, id)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// Makes the files the holder kept materials of the application just
+/// filed (by the caller, who may not be able to read it back: an
+/// anonymous filing), each audited; how many were added.
+pub async fn attach_staged(
+    state: &AppState,
+    caller: &Caller,
+    holder: &str,
+    app: &Application,
+) -> Result<usize, Error> {
+    let (account, mut name, unit) = uploader(caller, app);
+    if account.is_none() && name == t::BY_SYSTEM {
+        // Filed without signing in: the enterprise named on the form.
+        name = app.form.applicant.name.clone();
+    }
+    let template = Material {
+        id: String::new(),
+        application_id: app.id.clone(),
+        work_order_id: None,
+        case_id: None,
+        sha256: None,
+        licence: None,
+        kind: String::new(),
+        file_name: String::new(),
+        media_type: String::new(),
+        size: 0,
+        uploaded_by: account,
+        uploader_name: name,
+        uploader_unit: unit,
+        created_at_ms: state.now_ms(),
+    };
+    let h = holder.to_owned();
+    let added = state
+        .store
+        .write(move |c| store::attach_staged(c, &h, &template, crate::app::applications::new_id))
+        .await?;
+    for m in &added {
+        record(state, caller, "material_added", m).await?;
+    }
+    Ok(added.len())
+}
+
+/// Moves a received file into the blob store (the content first, by its
+/// digest; the record after).
+async fn put_blob(state: &AppState, spooled: &Spooled) -> Result<(), Error> {
+    let blobs = state.blobs.clone();
+    let (sha, path) = (spooled.sha256.clone(), spooled.path.clone());
+    tokio::task::spawn_blocking(move || blobs.put(&sha, &path))
+        .await
+        .map_err(|_| Error::Internal("the blob store stopped"))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "a material could not be stored");
+            Error::Internal("a material could not be stored")
+        })?;
+    Ok(())
 }
