@@ -1,42 +1,19 @@
 //! Materials and documents in a real (headless) Chromium, on both
-//! databases: an enterprise on a phone uploads a site plan on its
-//! application page (一次上传); the power utility's operator, at desk width,
-//! finds it on the same application and downloads it byte for byte
-//! (多方共享), and opens the acceptance receipt as a PDF.
+//! databases: an enterprise on a phone attaches a site plan to the
+//! application form itself (一次上传); the form comes back for a wrong phone
+//! number with the file still attached, and is filed; the power utility's
+//! operator, at desk width, finds the plan on the application and downloads
+//! it byte for byte (多方共享), and opens the acceptance receipt as a PDF.
 
 use onestop_e2e::{
     DbBackend as Backend, RunningServer, Staff, account, browser, sign_in_as, sign_out_from,
     start_server_at,
 };
 
-onestop_e2e::on_both_databases!(an_enterprise_uploads_a_site_plan_the_utility_downloads_it,);
+onestop_e2e::on_both_databases!(an_enterprise_files_a_site_plan_with_the_form_the_utility_downloads_it,);
 
 const TUESDAY: &str = "2026-12-01T10:00:00+08:00";
 const USCC: &str = "91421300MA49ABCD17";
-
-/// Water and power for the enterprise, through a verified channel.
-async fn application(server: &RunningServer) -> String {
-    let body = serde_json::json!({
-        "applicant": {"name": "随州市示例商贸有限公司", "uscc": USCC},
-        "address": {"district_code": "421303", "detail": "交通大道100号"},
-        "contact": {"name": "张三", "phone": "13800001111"},
-        "mode": "a_la_carte",
-        "channel": "api",
-        "services": {
-            "water": {"business_type": "new_account", "demand_tons_per_day": 50},
-            "power": {"business_type": "new", "main_capacity_kva": 630, "backup_capacity_kva": 0}
-        }
-    });
-    let form = onestop_server::app::applications::validate(&server.state, &body).expect("valid");
-    let system = onestop_server::app::accounts::system_caller("e2e");
-    match onestop_server::app::applications::submit(&server.state, form, &system, None)
-        .await
-        .expect("submitted")
-    {
-        onestop_server::app::applications::Submitted::Created { application, .. } => application.id,
-        onestop_server::app::applications::Submitted::Replayed(_) => unreachable!(),
-    }
-}
 
 /// A small PDF on disk for the file input.
 fn site_plan() -> (std::path::PathBuf, usize) {
@@ -50,40 +27,61 @@ fn site_plan() -> (std::path::PathBuf, usize) {
     (path, pdf.len())
 }
 
-async fn an_enterprise_uploads_a_site_plan_the_utility_downloads_it(backend: Backend) {
+async fn an_enterprise_files_a_site_plan_with_the_form_the_utility_downloads_it(
+    backend: Backend,
+) {
     let server = start_server_at(backend, TUESDAY).await;
     let applicant = format!("applicant:{USCC}");
     let enterprise: Staff = ("ent.d", "示例商贸", &applicant, "Shop-2026-ok");
     let power: Staff = ("power.op", "供电经办", "operator:sz-power", "Power-2026-op");
     account(&server, enterprise).await;
     account(&server, power).await;
-    let id = application(&server).await;
     let (path, size) = site_plan();
     let b = browser(true).await;
 
-    // The enterprise, on a phone.
+    // The enterprise, on a phone, fills the form for water and power and
+    // attaches the site plan; the phone number is mistyped.
     b.set_window_size(390, 844).await;
     sign_in_as(&b, &server, enterprise).await;
-    b.goto(&server.url(&format!("/applications/{id}"))).await;
-    b.check(
-        b.text("#papers").await.contains("尚无材料"),
-        "the section says there are no materials yet",
-    )
-    .await;
-    b.select("#material-kind", "site_plan").await;
-    b.find("#material-file")
+    b.goto(&server.url("/apply?services=water&services=power"))
+        .await;
+    b.fill("#f-applicant-name", "随州市示例商贸有限公司").await;
+    b.fill("#f-applicant-uscc", USCC).await;
+    b.select("#f-address-district_code", "421303").await;
+    b.fill("#f-address-detail", "交通大道100号").await;
+    b.fill("#f-contact-name", "张三").await;
+    b.fill("#f-contact-phone", "1380000").await;
+    b.tick("input[name='services.water.business_type'][value='new_account']")
+        .await;
+    b.fill("#f-services-water-demand_tons_per_day", "50").await;
+    b.tick("input[name='services.power.business_type'][value='new']")
+        .await;
+    b.fill("#f-services-power-main_capacity_kva", "630").await;
+    b.fill("#f-services-power-backup_capacity_kva", "0").await;
+    b.select("#f-material-0-kind", "site_plan").await;
+    b.find("#f-material-0-file")
         .await
         .send_keys(path.to_str().unwrap())
         .await
         .expect("a file chosen");
-    b.click_to_next_page("#upload-form button[type=submit]")
-        .await;
-    let papers = b.text("#papers").await;
+    b.click_to_next_page("#submit-application").await;
+    let kept = b.text("#f-materials").await;
     b.check(
-        papers.contains("材料已上传") || b.text("main").await.contains("材料已上传"),
-        format_args!("no confirmation: {papers}"),
+        b.exists("#error-summary").await && kept.contains("总平面图.pdf"),
+        format_args!("refused for the phone, the file still attached: {kept}"),
     )
     .await;
+    b.fill("#f-contact-phone", "13800001111").await;
+    b.click_to_next_page("#submit-application").await;
+    let receipt = b.wait_for_path("/receipt/").await;
+    let id = receipt
+        .trim_start_matches("/receipt/")
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    b.goto(&server.url(&format!("/applications/{id}"))).await;
+    let papers = b.text("#papers").await;
     b.check(
         papers.contains("总平面图.pdf") && papers.contains("示例商贸"),
         format_args!("the material and who added it: {papers}"),

@@ -362,30 +362,13 @@ async fn case_documents_carry_the_commitment_and_every_opinion(backend: Backend)
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
 
-/// A multipart body with one file and text parts.
+/// A multipart body with text parts and then one file in `file`.
 fn multipart(file: Option<(&str, &[u8])>, texts: &[(&str, &str)]) -> (String, Vec<u8>) {
-    let boundary = "----onestop-test-boundary-7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (name, value) in texts {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
+    let mut parts: Vec<Part> = texts.iter().map(|(k, v)| Part::Text(k, v)).collect();
     if let Some((name, bytes)) = file {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
+        parts.push(Part::File("file", name, bytes));
     }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    multipart_body(&parts)
 }
 
 async fn upload(

@@ -1,9 +1,12 @@
 //! Property: whatever keys, depths, indexes, values and field counts are
 //! posted to any page form (with a valid CSRF token, so that the decoder is
-//! reached, and without), and whatever JSON is posted to the API's write
-//! routes (deep nesting, huge arrays, wrong types), the answer is 2xx, 3xx
-//! or 4xx — never 5xx — with a body under 1 MB, and the server still
-//! answers `/healthz`. On both databases.
+//! reached, and without), whatever multipart body reaches the forms that
+//! take files (parts of any name, files of any content, the token early,
+//! late or missing, the body cut short), and whatever JSON is posted to the
+//! API's write routes (deep nesting, huge arrays, wrong types), the answer
+//! is 2xx, 3xx or 4xx — never 5xx — with a body under 1 MB, no spooled file
+//! is left behind, and the server still answers `/healthz`. On both
+//! databases.
 //!
 //! `HOSTILE_CASES` sets the number of cases (default 48: the suite runs
 //! on two cores).
@@ -180,6 +183,84 @@ fn form_body() -> impl Strategy<Value = FormBody> {
         1 => prop::collection::vec(any::<u8>(), 0..2_000).prop_map(FormBody::Raw),
         1 => "[a-z.=&%0-9]{0,3000}".prop_map(|s| FormBody::Raw(s.into_bytes())),
     ]
+}
+
+/// A multipart body: parts (name, file name for a file, content), the
+/// CSRF token's part at some place or missing, and maybe cut short.
+#[derive(Debug, Clone)]
+struct MultipartBody {
+    parts: Vec<(String, Option<String>, Vec<u8>)>,
+    csrf_at: Option<usize>,
+    cut: Option<usize>,
+}
+
+impl MultipartBody {
+    const BOUNDARY: &'static str = "hostile-boundary-41f7";
+
+    fn encode(&self, csrf: &str) -> Vec<u8> {
+        let b = Self::BOUNDARY;
+        let mut parts = self.parts.clone();
+        if let Some(at) = self.csrf_at {
+            let at = at.min(parts.len());
+            parts.insert(at, ("csrf_token".into(), None, csrf.as_bytes().to_vec()));
+        }
+        let mut body = Vec::new();
+        for (name, file, content) in &parts {
+            let head = match file {
+                Some(f) => format!(
+                    "--{b}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                ),
+                None => format!("--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+            };
+            body.extend_from_slice(head.as_bytes());
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+        if let Some(cut) = self.cut {
+            body.truncate(cut % (body.len() + 1));
+        }
+        body
+    }
+}
+
+fn file_content() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        3 => (0usize..60_000).prop_map(|n| {
+            let mut v = b"%PDF-1.4\n".to_vec();
+            v.resize(n.max(v.len()), b'x');
+            v
+        }),
+        1 => Just(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()),
+        2 => prop::collection::vec(any::<u8>(), 0..2_000),
+    ]
+}
+
+fn multipart_part() -> impl Strategy<Value = (String, Option<String>, Vec<u8>)> {
+    let file_key = prop_oneof![
+        3 => (0u64..5).prop_map(|i| format!("material.{i}.file")),
+        1 => index().prop_map(|i| format!("material.{i}.file")),
+        1 => key(),
+    ];
+    prop_oneof![
+        3 => (key(), value()).prop_map(|(k, v)| (k, None, v.into_bytes())),
+        1 => (index(), prop::sample::select(&["site_plan", "other", "x", ""][..]))
+            .prop_map(|(i, k)| (format!("material.{i}.kind"), None, k.as_bytes().to_vec())),
+        3 => (file_key, "\\PC{0,20}", file_content()).prop_map(|(k, f, c)| (k, Some(f), c)),
+    ]
+}
+
+fn multipart_body() -> impl Strategy<Value = MultipartBody> {
+    (
+        prop::collection::vec(multipart_part(), 0..12),
+        prop_oneof![1 => Just(None), 3 => Just(Some(0)), 1 => (0usize..12).prop_map(Some)],
+        prop_oneof![4 => Just(None), 1 => any::<usize>().prop_map(Some)],
+    )
+        .prop_map(|(parts, csrf_at, cut)| MultipartBody {
+            parts,
+            csrf_at,
+            cut,
+        })
 }
 
 fn json_leaf() -> impl Strategy<Value = Value> {
@@ -520,6 +601,50 @@ fn page_forms(backend: Backend) {
     });
 }
 
+/// Whatever multipart body reaches the forms that take files (the
+/// application form, the page's upload), the answer is never 5xx, no
+/// spooled file is left behind, and the server still answers.
+fn multipart_forms(backend: Backend) {
+    let rt = runtime();
+    let w = rt.block_on(world(backend));
+    let mut runner = runner();
+    let tally = Tally::default();
+    let upload = format!("/applications/{}/materials", w.application);
+    let content_type = format!(
+        "multipart/form-data; boundary={}",
+        MultipartBody::BOUNDARY
+    );
+    runner
+        .run(&multipart_body(), |body| {
+            rt.block_on(async {
+                let (anon_cookie, anon_token) = TestApp::anon_csrf();
+                for (path, cookie, token) in [
+                    ("/apply", anon_cookie.clone(), anon_token.clone()),
+                    ("/apply", w.staff.cookie_header(), w.staff.csrf.clone()),
+                    (upload.as_str(), w.staff.cookie_header(), w.staff.csrf.clone()),
+                ] {
+                    let a = w
+                        .app
+                        .request(
+                            Method::POST,
+                            path,
+                            &[("content-type", &content_type), ("cookie", &cookie)],
+                            body.encode(&token),
+                        )
+                        .await;
+                    check(&tally, &format!("multipart POST {path}"), &a)?;
+                    let left = std::fs::read_dir(w.app.state.blobs.spool_dir())
+                        .map(|d| d.count())
+                        .unwrap_or(0);
+                    prop_assert_eq!(left, 0, "spooled files left after {}", path);
+                }
+                still_serving(&w.app).await
+            })
+        })
+        .unwrap();
+    tally.print("multipart forms");
+}
+
 fn api_bodies(backend: Backend) {
     let rt = runtime();
     let w = rt.block_on(world(backend));
@@ -566,6 +691,16 @@ fn hostile_page_forms_sqlite() {
 #[test]
 fn hostile_page_forms_postgres() {
     page_forms(Backend::Postgres)
+}
+
+#[test]
+fn hostile_multipart_forms_sqlite() {
+    multipart_forms(Backend::Sqlite)
+}
+
+#[test]
+fn hostile_multipart_forms_postgres() {
+    multipart_forms(Backend::Postgres)
 }
 
 #[test]

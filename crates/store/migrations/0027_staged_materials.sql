@@ -5,7 +5,7 @@
 -- blob store already (by SHA-256), like any material's.
 CREATE TABLE staged_materials (
     id         TEXT PRIMARY KEY,
-    -- account:<id> | form:<submission token>
+    -- account:<id> | form:<digest of the browser's CSRF secret and the form's token>
     holder     TEXT NOT NULL,
     sha256     TEXT NOT NULL REFERENCES blobs (sha256),
     -- site_plan | business_licence | property_certificate | design | approval_document | other

@@ -257,7 +257,8 @@ pub fn licence_by_id(conn: &mut dyn Conn, id: &str) -> Result<Option<Licence>, S
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staged {
     pub id: String,
-    /// `account:<id>`, or `form:<submission token>` when nobody is signed in.
+    /// `account:<id>`, or `form:<digest>` (the browser and the form) when
+    /// nobody is signed in.
     pub holder: String,
     pub sha256: String,
     pub kind: String,

@@ -597,13 +597,18 @@ pub async fn licences_for(
 // ─────────────────────── files added on the application form ───────────────────────
 
 /// Who keeps the files added on the application form until it is filed:
-/// the signed-in account, else the form's own submission token.
+/// the signed-in account, else this browser's form (its submission token
+/// with the browser's own CSRF secret, digested: another browser holding
+/// the same token sees nothing).
 pub fn form_holder(caller: &Caller, submission_token: Option<&str>) -> Option<String> {
     match caller.subject.account() {
         Some(a) => Some(format!("account:{}", a.id)),
         None => submission_token
             .filter(|t| !t.is_empty() && t.len() <= 64)
-            .map(|t| format!("form:{t}")),
+            .map(|t| {
+                let digest = Sha256::digest(format!("{}\n{t}", caller.csrf_token()));
+                format!("form:{}", hex::encode(&digest[..16]))
+            }),
     }
 }
 

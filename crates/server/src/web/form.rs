@@ -24,6 +24,7 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::middleware::read_body;
+use crate::app::materials::Spooled;
 use crate::web::{Failure, csrf_failed_page, error_page, failure_page};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, Uri};
@@ -59,6 +60,13 @@ enum Rule {
         prefix: &'static str,
         rows: usize,
         leaves: &'static [&'static str],
+    },
+    /// A file per row, `prefix.{i}.leaf` for `i` in `0..rows`: only in a
+    /// `multipart/form-data` body, each bounded by the materials' limits.
+    Files {
+        prefix: &'static str,
+        rows: usize,
+        leaf: &'static str,
     },
 }
 
@@ -226,8 +234,16 @@ impl Spec {
         self
     }
 
-    /// The most pairs a browser sends for this form: every field once,
-    /// every repeated field to its limit, every row filled, and the token.
+    /// A file per row, `prefix.{i}.leaf`, `i` in `0..rows` (a form sent as
+    /// `multipart/form-data`).
+    pub fn files(mut self, prefix: &'static str, rows: usize, leaf: &'static str) -> Spec {
+        self.rules.push(Rule::Files { prefix, rows, leaf });
+        self
+    }
+
+    /// The most pairs (or parts) a browser sends for this form: every field
+    /// once, every repeated field to its limit, every row filled, every file
+    /// row, and the token.
     pub fn capacity(&self) -> usize {
         1 + self
             .rules
@@ -236,11 +252,23 @@ impl Spec {
                 Rule::One { .. } => 1,
                 Rule::Many { max_values, .. } => *max_values,
                 Rule::Rows { rows, leaves, .. } => rows * leaves.len(),
+                Rule::Files { rows, .. } => *rows,
             })
             .sum::<usize>()
     }
 
-    /// The rule a key falls under, with the longest value it takes.
+    /// The most file parts the form takes.
+    pub fn file_capacity(&self) -> usize {
+        self.rules
+            .iter()
+            .map(|r| match r {
+                Rule::Files { rows, .. } => *rows,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// The rule a text key falls under, with the longest value it takes.
     fn rule_of(&self, key: &str) -> Option<(usize, usize)> {
         self.rules.iter().enumerate().find_map(|(i, r)| match r {
             Rule::One { name, max_bytes } => (name == key).then_some((i, *max_bytes)),
@@ -253,64 +281,267 @@ impl Spec {
                 let (row, leaf) = split_row(key, prefix)?;
                 (row < *rows && leaves.contains(&leaf)).then_some((i, MAX_VALUE_BYTES))
             }
+            Rule::Files { .. } => None,
+        })
+    }
+
+    /// Whether `key` is one of the form's file rows.
+    fn is_file(&self, key: &str) -> bool {
+        self.rules.iter().any(|r| match r {
+            Rule::Files { prefix, rows, leaf } => {
+                split_row(key, prefix).is_some_and(|(row, l)| row < *rows && l == *leaf)
+            }
+            _ => false,
         })
     }
 
     /// Decodes a urlencoded body against the declared fields.
     pub fn decode(&self, body: &[u8]) -> Decoded {
-        let capacity = self.capacity();
-        let mut out = Decoded::default();
-        let mut counts = vec![0usize; self.rules.len()];
-        let mut rows_seen: HashSet<String> = HashSet::new();
-        let mut seen = 0usize;
+        let mut d = Decoder::new(self);
         for (k, v) in form_urlencoded::parse(body) {
-            seen += 1;
-            if seen > capacity {
-                // More pairs than the form can send: the rest is not looked at.
-                out.unrecognised = true;
+            if !d.count() {
                 break;
             }
-            if k.len() > MAX_KEY_BYTES {
-                out.unrecognised = true;
-                continue;
-            }
-            if k == CSRF_FIELD {
-                if out.csrf.is_none() && v.len() <= MAX_MANY_VALUE_BYTES {
-                    out.csrf = Some(v.into_owned());
-                }
-                continue;
-            }
-            let Some((rule, max_bytes)) = self.rule_of(&k) else {
-                out.unrecognised = true;
-                continue;
-            };
-            if v.len() > max_bytes {
-                out.unrecognised = true;
-                continue;
-            }
-            match &self.rules[rule] {
-                Rule::One { .. } => {
-                    if counts[rule] > 0 {
-                        continue;
-                    }
-                }
-                Rule::Many { max_values, .. } => {
-                    if counts[rule] >= *max_values {
-                        out.unrecognised = true;
-                        continue;
-                    }
-                }
-                Rule::Rows { .. } => {
-                    if !rows_seen.insert(k.to_string()) {
-                        continue;
-                    }
-                }
-            }
-            counts[rule] += 1;
-            out.pairs.push((k.into_owned(), v.into_owned()));
+            d.text(&k, &v);
         }
-        out
+        d.out
     }
+}
+
+/// Decoding one form, pair by pair: the bounds and declared fields of
+/// [`Spec::decode`], for urlencoded and multipart bodies alike.
+struct Decoder<'s> {
+    spec: &'s Spec,
+    capacity: usize,
+    counts: Vec<usize>,
+    rows_seen: HashSet<String>,
+    seen: usize,
+    out: Decoded,
+}
+
+impl<'s> Decoder<'s> {
+    fn new(spec: &'s Spec) -> Self {
+        Decoder {
+            spec,
+            capacity: spec.capacity(),
+            counts: vec![0; spec.rules.len()],
+            rows_seen: HashSet::new(),
+            seen: 0,
+            out: Decoded::default(),
+        }
+    }
+
+    /// Counts one more pair; `false` once there are more than the form can
+    /// send (the rest is not looked at).
+    fn count(&mut self) -> bool {
+        self.seen += 1;
+        if self.seen > self.capacity {
+            self.out.unrecognised = true;
+            return false;
+        }
+        true
+    }
+
+    /// The longest value `key` takes, `None` when it is not one of the
+    /// form's text fields (then flagged).
+    fn limit_of(&mut self, key: &str) -> Option<usize> {
+        if key.len() > MAX_KEY_BYTES {
+            self.out.unrecognised = true;
+            return None;
+        }
+        if key == CSRF_FIELD {
+            return Some(MAX_MANY_VALUE_BYTES);
+        }
+        let found = self.spec.rule_of(key).map(|(_, max)| max);
+        if found.is_none() {
+            self.out.unrecognised = true;
+        }
+        found
+    }
+
+    /// Takes one text pair.
+    fn text(&mut self, k: &str, v: &str) {
+        if k.len() > MAX_KEY_BYTES {
+            self.out.unrecognised = true;
+            return;
+        }
+        if k == CSRF_FIELD {
+            if self.out.csrf.is_none() && v.len() <= MAX_MANY_VALUE_BYTES {
+                self.out.csrf = Some(v.to_owned());
+            }
+            return;
+        }
+        let Some((rule, max_bytes)) = self.spec.rule_of(k) else {
+            self.out.unrecognised = true;
+            return;
+        };
+        if v.len() > max_bytes {
+            self.out.unrecognised = true;
+            return;
+        }
+        match &self.spec.rules[rule] {
+            Rule::One { .. } => {
+                if self.counts[rule] > 0 {
+                    return;
+                }
+            }
+            Rule::Many { max_values, .. } => {
+                if self.counts[rule] >= *max_values {
+                    self.out.unrecognised = true;
+                    return;
+                }
+            }
+            Rule::Rows { .. } => {
+                if !self.rows_seen.insert(k.to_owned()) {
+                    return;
+                }
+            }
+            Rule::Files { .. } => return,
+        }
+        self.counts[rule] += 1;
+        self.out.pairs.push((k.to_owned(), v.to_owned()));
+    }
+}
+
+/// A file sent with a page form, in one of its file rows.
+pub struct FormFile {
+    /// The row's field (`material.0.file`).
+    pub field: String,
+    /// As the sender named it.
+    pub file_name: String,
+    /// The received file, or why it was refused (too large, empty, of a
+    /// type not accepted).
+    pub received: Result<Spooled, crate::app::error::Error>,
+}
+
+impl std::fmt::Debug for FormFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FormFile")
+            .field("field", &self.field)
+            .field("file_name", &self.file_name)
+            .field("received", &self.received.as_ref().map(|s| &s.sha256))
+            .finish()
+    }
+}
+
+/// Whether the request says it is `multipart/form-data`.
+fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+/// The most bytes a multipart form's body may have: its files at the
+/// per-file limit, its text fields at theirs, and room for the parts'
+/// headers.
+fn multipart_limit(spec: &Spec, file_bytes: u64) -> u64 {
+    let files = spec.file_capacity() as u64 * (file_bytes + 4096);
+    let texts = spec.capacity() as u64 * 1024 + 64 * 1024;
+    files + texts.min(1 << 20) + MAX_VALUE_BYTES as u64 * 4
+}
+
+/// Reads a `multipart/form-data` form: text parts as [`Spec::decode`]
+/// reads pairs (the same bounds), file parts only in the form's file rows,
+/// each spooled within the per-file limit and checked by content. The
+/// whole body is bounded ([`multipart_limit`]); a file is only received
+/// after a valid CSRF token (the form sends it first), so nobody spools
+/// anything without a page the server gave them.
+async fn decode_multipart(
+    spec: &Spec,
+    state: &AppState,
+    req: Request,
+    csrf_ok: impl Fn(Option<&str>) -> bool,
+) -> Result<Decoded, Response> {
+    let limit = multipart_limit(spec, state.config.materials.limits().file_bytes);
+    let (parts, body) = req.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, limit as usize));
+    let req = Request::from_parts(parts, limited);
+    let mut multipart = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|_| unrecognised_page())?;
+    let mut d = Decoder::new(spec);
+    let mut files_seen: HashSet<String> = HashSet::new();
+    let broken = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            error_page(StatusCode::PAYLOAD_TOO_LARGE, crate::texts::page::UPLOAD_TOO_LARGE)
+        } else {
+            unrecognised_page()
+        }
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(broken)? {
+        if !d.count() {
+            break;
+        }
+        let key = field.name().unwrap_or("").to_owned();
+        if spec.is_file(&key) {
+            if !csrf_ok(d.out.csrf_token()) {
+                return Err(csrf_failed_page());
+            }
+            let file_name: String = field.file_name().unwrap_or("").chars().take(200).collect();
+            if !files_seen.insert(key.clone()) {
+                d.out.unrecognised = true;
+                continue;
+            }
+            let mut spooler = None;
+            let mut refused = None;
+            while let Some(chunk) = field.chunk().await.map_err(broken)? {
+                if refused.is_some() || chunk.is_empty() {
+                    continue;
+                }
+                if spooler.is_none() {
+                    match crate::app::materials::Spooler::start(state) {
+                        Ok(s) => spooler = Some(s),
+                        Err(e) => {
+                            refused = Some(e);
+                            continue;
+                        }
+                    }
+                }
+                if let Some(s) = spooler.as_mut()
+                    && let Err(e) = s.push(&chunk)
+                {
+                    refused = Some(e);
+                    spooler = None;
+                }
+            }
+            let received = match (refused, spooler) {
+                (Some(e), _) => Err(e),
+                (None, Some(s)) => s.finish(),
+                // An empty file input: nothing chosen.
+                (None, None) if file_name.is_empty() => continue,
+                (None, None) => crate::app::materials::Spooler::start(state)
+                    .and_then(crate::app::materials::Spooler::finish),
+            };
+            d.out.files.push(FormFile {
+                field: key,
+                file_name,
+                received,
+            });
+            continue;
+        }
+        let Some(max) = d.limit_of(&key) else {
+            continue;
+        };
+        let mut value = Vec::new();
+        let mut too_long = false;
+        while let Some(chunk) = field.chunk().await.map_err(broken)? {
+            if value.len() + chunk.len() > max {
+                too_long = true;
+                break;
+            }
+            value.extend_from_slice(&chunk);
+        }
+        match (too_long, String::from_utf8(value)) {
+            (false, Ok(v)) => d.text(&key, &v),
+            _ => d.out.unrecognised = true,
+        }
+    }
+    Ok(d.out)
 }
 
 /// `prefix.{i}.leaf` → `(i, leaf)`: `i` decimal without leading zeros.
@@ -328,10 +559,12 @@ pub fn split_row<'k>(key: &'k str, prefix: &str) -> Option<(usize, &'k str)> {
 }
 
 /// A decoded form: the declared fields that were sent, in order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Decoded {
     pairs: Vec<(String, String)>,
     csrf: Option<String>,
+    /// The files sent in the form's file rows (a multipart form).
+    pub files: Vec<FormFile>,
     /// Something was sent that the form does not declare, or beyond its limits
     /// (and was left out).
     pub unrecognised: bool,
@@ -435,13 +668,21 @@ impl<F: PageFields> FromRequest<AppState> for PageForm<F> {
         if let Some(r) = F::gate(&caller, &parts.uri) {
             return Err(r);
         }
-        let bytes = read_body(body, state.body_limit)
-            .await
-            .map_err(failure_page)?;
-        let form = F::spec(state).decode(&bytes);
-        if F::needs_csrf(&caller)
-            && (!Caller::origin_ok(&parts.headers) || !caller.csrf_ok(form.csrf_token()))
-        {
+        let spec = F::spec(state);
+        let needs_csrf = F::needs_csrf(&caller);
+        if needs_csrf && !Caller::origin_ok(&parts.headers) {
+            return Err(csrf_failed_page());
+        }
+        let form = if spec.file_capacity() > 0 && is_multipart(&parts.headers) {
+            let req = Request::from_parts(parts, body);
+            decode_multipart(&spec, state, req, |t| !needs_csrf || caller.csrf_ok(t)).await?
+        } else {
+            let bytes = read_body(body, state.body_limit)
+                .await
+                .map_err(failure_page)?;
+            spec.decode(&bytes)
+        };
+        if needs_csrf && !caller.csrf_ok(form.csrf_token()) {
             return Err(csrf_failed_page());
         }
         if form.unrecognised && !F::KEEPS_PARTIAL {

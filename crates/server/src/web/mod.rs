@@ -18,6 +18,7 @@ pub mod fees;
 pub mod flowchart;
 pub mod follow_ups;
 pub mod form;
+pub mod form_materials;
 pub mod halls;
 pub mod identity;
 pub mod notifications;
@@ -52,7 +53,13 @@ use std::collections::{BTreeMap, HashMap};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/apply", get(apply_form).post(apply_submit))
+        // The form's own bounds apply (web::form), files included.
+        .route(
+            "/apply",
+            get(apply_form)
+                .post(apply_submit)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/receipt/{id}", get(receipt))
         .route("/status", get(status_form).post(status_lookup))
         .route("/process", get(process_page))
@@ -415,6 +422,8 @@ struct ApplyPage {
     may_prefill: bool,
     /// The form was prefilled from a pre-registration: to be checked.
     prefilled: bool,
+    /// Files sent with the form, kept until it is filed.
+    materials: form_materials::FormMaterials,
 }
 
 /// What the form shows a window clerk filing on behalf of an enterprise.
@@ -561,7 +570,14 @@ impl ApplyPage {
         }
         form::split_row(path, EQUIPMENT).is_some_and(|(row, leaf)| {
             row < self.equipment_rows && EQUIPMENT_LEAVES.contains(&leaf)
-        })
+        }) || form::split_row(path, "material")
+            .is_some_and(|(row, leaf)| row < self.materials.rows && leaf == "file")
+    }
+    /// The problem with the file of material row `row`.
+    fn file_err(&self, row: &usize) -> Option<&str> {
+        self.errors
+            .get(&format!("material.{row}.file"))
+            .map(String::as_str)
     }
 }
 
@@ -597,6 +613,7 @@ impl ApplyPage {
                 .scopes_of(onestop_domain::access::Role::Applicant)
                 .is_empty(),
             prefilled: false,
+            materials: form_materials::FormMaterials::default(),
             min_appointment: format!(
                 "{:04}-{:02}-{:02}T{:02}:00",
                 now.year(),
@@ -662,11 +679,12 @@ struct ApplyFields;
 impl PageFields for ApplyFields {
     const KEEPS_PARTIAL: bool = true;
 
-    fn spec(_state: &AppState) -> Spec {
+    fn spec(state: &AppState) -> Spec {
         let mut spec = Spec::new().fields(&["action", "submission_token", "hall_id", "draft"]);
         for (name, _) in APPLY_FIELDS {
             spec = spec.field(*name);
         }
+        spec = form_materials::declare(spec, state);
         spec.many("services", onestop_domain::config::KNOWN_SERVICES.len())
             .many(
                 "services.network.carriers",
@@ -736,6 +754,9 @@ async fn apply_form(
     let (values, mut multi) = split_pairs(query.into_pairs());
     multi.retain(|k, _| k == "services");
     let mut p = ApplyPage::new(&state, &caller);
+    // Files kept for a signed-in caller from an earlier visit.
+    let holder = crate::app::materials::form_holder(&caller, None);
+    p.materials = form_materials::for_form(&state, holder.as_deref()).await;
     // `?project=CODE`: the project's pre-registration, for its enterprise.
     let project = crate::web::staff::query_map(q.as_deref())
         .remove("project")
@@ -1123,8 +1144,14 @@ async fn apply_submit(
     headers: HeaderMap,
     form: PageForm<ApplyFields>,
 ) -> Response {
-    let unrecognised = form.unrecognised;
-    let pairs = form.form.into_pairs();
+    let mut decoded = form.form;
+    let unrecognised = decoded.unrecognised;
+    let files = std::mem::take(&mut decoded.files);
+    let mut pairs = decoded.into_pairs();
+    // The files first: kept whatever becomes of the rest of the form.
+    let holder = form_materials::holder(&caller, &pairs);
+    let file_errors = form_materials::take(&state, holder.as_deref(), &mut pairs, files).await;
+    let kept = form_materials::for_form(&state, holder.as_deref()).await;
     let action = pairs
         .iter()
         .find(|(k, _)| k == "action")
@@ -1157,6 +1184,10 @@ async fn apply_submit(
         // The no-JavaScript path: show the sections of the services just chosen.
         choose_bundle(&state, &values, &mut multi);
         let mut p = ApplyPage::new(&state, &caller);
+        p.materials = kept;
+        for f in &file_errors {
+            p.errors.entry(f.field.clone()).or_insert(f.message.clone());
+        }
         p.chosen = multi.get("services").is_some_and(|s| !s.is_empty());
         if let Some(t) = values.get("submission_token") {
             p.token = t.chars().take(64).collect();
@@ -1184,7 +1215,7 @@ async fn apply_submit(
         root.insert("hall_id".into(), Value::String(filing_hall(w, &values)));
     }
     let selected = multi.get("services").cloned().unwrap_or_default();
-    let mut errors: Vec<FieldError> = Vec::new();
+    let mut errors: Vec<FieldError> = file_errors;
     if selected.is_empty() {
         errors.push(FieldError {
             field: "services".into(),
@@ -1229,9 +1260,18 @@ async fn apply_submit(
     match result {
         Ok(submitted) => match submitted.id() {
             Some(id) => {
-                // Filed: the draft it was finished from is done with.
+                // Filed: the draft it was finished from is done with, and
+                // the files kept with the form are the application's.
                 if let Err(e) = crate::app::drafts::discard(&state, &caller).await {
                     tracing::warn!(error = %e, "a submitted form's draft was not removed");
+                }
+                if let (applications::Submitted::Created { application, .. }, Some(h)) =
+                    (&submitted, &holder)
+                    && let Err(e) =
+                        crate::app::materials::attach_staged(&state, &caller, h, application).await
+                {
+                    // Still kept for the holder, listed on the form.
+                    tracing::error!(error = %e, "the form's files were not attached");
                 }
                 submitted_receipt(&caller, &id, &submitted)
             }
@@ -1247,6 +1287,7 @@ async fn apply_submit(
         // fields, any other failure as a reason written for the public.
         Err(e) => {
             let mut p = ApplyPage::new(&state, &caller);
+            p.materials = kept;
             let status = if e.code() == "validation_failed" {
                 for f in e.fields() {
                     let field = remap_equipment_row(&f.field, &rows);

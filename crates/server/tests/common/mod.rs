@@ -859,3 +859,40 @@ pub fn assert_fields_include(a: &Answer, expected: &[(&str, &str)]) {
         assert!(codes.contains(&pair), "{field} {code}: {codes:?}");
     }
 }
+
+/// One part of a `multipart/form-data` body: a text field, or a file
+/// (field name, file name, bytes).
+#[derive(Debug, Clone, Copy)]
+pub enum Part<'a> {
+    Text(&'a str, &'a str),
+    File(&'a str, &'a str, &'a [u8]),
+}
+
+/// A `multipart/form-data` body of these parts, in order, and its
+/// content type.
+pub fn multipart_body(parts: &[Part]) -> (String, Vec<u8>) {
+    let boundary = "----onestop-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for part in parts {
+        match part {
+            Part::Text(name, value) => body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            ),
+            Part::File(name, file_name, bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+                body.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
