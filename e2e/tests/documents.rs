@@ -6,11 +6,12 @@
 //! it byte for byte (多方共享), and opens the acceptance receipt as a PDF.
 
 use onestop_e2e::{
-    DbBackend as Backend, RunningServer, Staff, account, browser, sign_in_as, sign_out_from,
-    start_server_at,
+    DbBackend as Backend, Staff, account, browser, sign_in_as, sign_out_from, start_server_at,
 };
 
-onestop_e2e::on_both_databases!(an_enterprise_files_a_site_plan_with_the_form_the_utility_downloads_it,);
+onestop_e2e::on_both_databases!(
+    an_enterprise_files_a_site_plan_with_the_form_the_utility_downloads_it,
+);
 
 const TUESDAY: &str = "2026-12-01T10:00:00+08:00";
 const USCC: &str = "91421300MA49ABCD17";
@@ -27,9 +28,7 @@ fn site_plan() -> (std::path::PathBuf, usize) {
     (path, pdf.len())
 }
 
-async fn an_enterprise_files_a_site_plan_with_the_form_the_utility_downloads_it(
-    backend: Backend,
-) {
+async fn an_enterprise_files_a_site_plan_with_the_form_the_utility_downloads_it(backend: Backend) {
     let server = start_server_at(backend, TUESDAY).await;
     let applicant = format!("applicant:{USCC}");
     let enterprise: Staff = ("ent.d", "示例商贸", &applicant, "Shop-2026-ok");

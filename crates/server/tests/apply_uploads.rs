@@ -116,11 +116,20 @@ async fn files_on_the_form_become_the_applications_materials(backend: Backend) {
         Part::Text("material.0.kind", "site_plan"),
         Part::File("material.0.file", "总平面图.pdf", &plan),
         Part::Text("material.1.kind", "other"),
-        Part::File("material.1.file", "setup.pdf", b"MZ\x90\x00\x03\x00\x00\x00"),
+        Part::File(
+            "material.1.file",
+            "setup.pdf",
+            b"MZ\x90\x00\x03\x00\x00\x00",
+        ),
         Part::File("material.2.file", "", b""),
     ]);
     let res = post_apply(&app, &cookie, &parts).await;
-    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text());
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
     let html = res.text();
     assert_has(
         &html,
@@ -157,7 +166,9 @@ async fn files_on_the_form_become_the_applications_materials(backend: Backend) {
         .await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text());
     let list = list.json();
-    let items = list["items"].as_array().unwrap_or_else(|| list.as_array().unwrap());
+    let items = list["items"]
+        .as_array()
+        .unwrap_or_else(|| list.as_array().unwrap());
     assert_eq!(items.len(), 1, "{list}");
     assert_eq!(items[0]["kind"], "site_plan");
     assert_eq!(items[0]["file_name"], "总平面图.pdf");
@@ -243,7 +254,12 @@ async fn the_form_bounds_its_files(backend: Backend) {
 
     // A file outside the form's rows: not kept, and the form is not filed
     // while part of it was not recognised.
-    for field in ["material.3.file", "file", "material.0.kind", "applicant.name"] {
+    for field in [
+        "material.3.file",
+        "file",
+        "material.0.kind",
+        "applicant.name",
+    ] {
         let mut parts = form(&csrf, "tok-b3", "13800001111");
         parts.push(Part::File(field, "plan.pdf", &plan));
         let res = post_apply(&app, &cookie, &parts).await;

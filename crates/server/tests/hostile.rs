@@ -610,10 +610,7 @@ fn multipart_forms(backend: Backend) {
     let mut runner = runner();
     let tally = Tally::default();
     let upload = format!("/applications/{}/materials", w.application);
-    let content_type = format!(
-        "multipart/form-data; boundary={}",
-        MultipartBody::BOUNDARY
-    );
+    let content_type = format!("multipart/form-data; boundary={}", MultipartBody::BOUNDARY);
     runner
         .run(&multipart_body(), |body| {
             rt.block_on(async {
@@ -621,7 +618,11 @@ fn multipart_forms(backend: Backend) {
                 for (path, cookie, token) in [
                     ("/apply", anon_cookie.clone(), anon_token.clone()),
                     ("/apply", w.staff.cookie_header(), w.staff.csrf.clone()),
-                    (upload.as_str(), w.staff.cookie_header(), w.staff.csrf.clone()),
+                    (
+                        upload.as_str(),
+                        w.staff.cookie_header(),
+                        w.staff.csrf.clone(),
+                    ),
                 ] {
                     let a = w
                         .app

@@ -22,9 +22,9 @@
 //! so at the top of the page.
 
 use crate::AppState;
+use crate::app::materials::Spooled;
 use crate::auth::Caller;
 use crate::middleware::read_body;
-use crate::app::materials::Spooled;
 use crate::web::{Failure, csrf_failed_page, error_page, failure_page};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, Uri};
@@ -468,7 +468,10 @@ async fn decode_multipart(
     let mut files_seen: HashSet<String> = HashSet::new();
     let broken = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            error_page(StatusCode::PAYLOAD_TOO_LARGE, crate::texts::page::UPLOAD_TOO_LARGE)
+            error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                crate::texts::page::UPLOAD_TOO_LARGE,
+            )
         } else {
             unrecognised_page()
         }
