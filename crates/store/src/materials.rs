@@ -267,8 +267,7 @@ pub struct Staged {
     pub created_at_ms: i64,
 }
 
-const STAGED: &str =
-    "SELECT id, holder, sha256, kind, file_name, media_type, size, created_at FROM staged_materials";
+const STAGED: &str = "SELECT id, holder, sha256, kind, file_name, media_type, size, created_at FROM staged_materials";
 
 fn staged_row(r: &Row) -> Result<Staged, StoreError> {
     Ok(Staged {

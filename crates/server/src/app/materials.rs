@@ -641,10 +641,7 @@ pub async fn stage(
 ) -> Result<StagedView, Error> {
     let limits = state.config.materials.limits();
     let (h, sha) = (holder.to_owned(), spooled.sha256.clone());
-    let kept = state
-        .store
-        .read(move |c| store::staged_of(c, &h))
-        .await?;
+    let kept = state.store.read(move |c| store::staged_of(c, &h)).await?;
     if let Some(s) = kept.iter().find(|s| s.sha256 == sha) {
         return Ok(staged_view(s));
     }
@@ -660,10 +657,7 @@ pub async fn stage(
         return Err(Error::Invalid(vec![FieldError::new(
             "file",
             FieldCode::TooLong,
-            crate::texts::fill(
-                t::STAGED_FULL,
-                &[("mb", &(limits.application_bytes >> 20))],
-            ),
+            crate::texts::fill(t::STAGED_FULL, &[("mb", &(limits.application_bytes >> 20))]),
         )]));
     }
     scan(state, &spooled).await?;
@@ -699,10 +693,7 @@ pub async fn stage(
 /// The files a holder keeps with the form.
 pub async fn staged(state: &AppState, holder: &str) -> Result<Vec<StagedView>, Error> {
     let h = holder.to_owned();
-    let kept = state
-        .store
-        .read(move |c| store::staged_of(c, &h))
-        .await?;
+    let kept = state.store.read(move |c| store::staged_of(c, &h)).await?;
     Ok(kept.iter().map(staged_view).collect())
 }
 
