@@ -20,6 +20,10 @@ on_both_databases!(
     posts_without_csrf_token_are_refused,
     audit_page_filters,
     verify_reports_the_chain,
+    account_forms_come_back_at_the_page_naming_the_action,
+    new_account_and_key_forms_come_back_at_their_pages,
+    a_stale_hall_form_comes_back_with_what_was_typed,
+    a_refused_retry_comes_back_to_the_deliveries_page,
 );
 
 /// The text between `start` and the next `end` after it.
@@ -275,7 +279,10 @@ async fn disabled_account_cannot_log_in(backend: Backend) {
             .unwrap()
             .contains("已停用")
     );
-    assert!(html.contains("/enable\""), "the enable button is offered");
+    assert!(
+        html.contains("name=\"form\" value=\"enable\""),
+        "the enable button is offered"
+    );
 
     // Cannot sign in, and the open session has ended.
     let login = app.try_login("op.water", PASSWORD).await;
@@ -456,7 +463,7 @@ async fn api_key_is_shown_once_and_can_be_revoked(backend: Backend) {
     assert!(list.contains("密钥已吊销"));
     let row = between(&list, "政务服务网</td>", "</tr>").unwrap();
     assert!(row.contains("已吊销"), "{row}");
-    assert!(!row.contains("/revoke"), "no second revoke button");
+    assert!(!row.contains("name=\"revoke\""), "no second revoke button");
     let api = app.as_key(&key).get("/api/v1/work-orders").await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
 
@@ -735,4 +742,270 @@ async fn verify_reports_the_chain(backend: Backend) {
     assert!(result.contains("内容与其哈希不符"), "{result}");
     // The filters of the page stay applied.
     assert!(html.contains("<option value=\"login\" selected>"));
+}
+
+/// The header's menu of a page.
+fn menu(html: &str) -> &str {
+    between(html, "<nav aria-label=\"主菜单\">", "</nav>").expect("the menu")
+}
+
+/// A page answered to a signed-in administrator: their menu, never the
+/// sign-in links.
+fn assert_admin_menu(html: &str) {
+    let menu = menu(html);
+    assert!(menu.contains("href=\"/admin/accounts\""), "{menu}");
+    assert!(menu.contains("class=\"who\""), "{menu}");
+    assert!(!menu.contains("登录") && !menu.contains("注册"), "{menu}");
+}
+
+/// A refusal for people: Chinese, naming the action, no code or English.
+fn assert_public(message: &str, action: &str) {
+    assert!(
+        message.starts_with(&format!("“{action}”未办理：")),
+        "{message}"
+    );
+    assert!(
+        message.ends_with('。') && !message.ends_with("。。"),
+        "{message}"
+    );
+    assert!(
+        !message
+            .bytes()
+            .any(|b| b.is_ascii_alphabetic() || b == b'_'),
+        "{message}"
+    );
+}
+
+/// The page's alert with `id`, as text.
+fn alert<'a>(html: &'a str, id: &str) -> &'a str {
+    between(html, &format!("id=\"{id}\">"), "</p>").unwrap_or_else(|| panic!("#{id} in {html}"))
+}
+
+/// Every form of an account's page posts to the page, so a refused one is
+/// answered there: the page with the administrator's menu, what was ticked,
+/// and why, naming the action.
+async fn account_forms_come_back_at_the_page_naming_the_action(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (me, s) = admin(&app).await;
+    let op = app.account("op.forms", &["operator:sz-water"]).await;
+    let page = format!("/admin/accounts/{me}");
+    let html = app.ok_page_as(&s, &page).await;
+    assert_eq!(
+        html.matches(&format!("<form method=\"post\" action=\"{page}\""))
+            .count(),
+        2,
+        "the roles form and the password button post to the page"
+    );
+    let html = app.ok_page_as(&s, &format!("/admin/accounts/{op}")).await;
+    assert!(html.contains("name=\"form\" value=\"disable\""), "{html}");
+
+    // Disabling oneself.
+    let res = app.post_form_as(&s, &page, &[("form", "disable")]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    let html = res.text();
+    assert!(
+        html.contains("<h1>测试root.admin（root.admin）</h1>"),
+        "{html}"
+    );
+    assert_admin_menu(&html);
+    let message = alert(&html, "message");
+    assert_public(message, "停用账户");
+    assert!(message.contains("不能停用自己的账户"), "{message}");
+    assert!(!account_by_username(&app, "root.admin").await.disabled);
+
+    // Taking one's own administrator role away: the ticks stay as sent.
+    let form = [
+        ("form", "roles"),
+        ("grants", "lists"),
+        ("grant_supervisor", "all"),
+        ("grant_operator", "sz-gas"),
+    ];
+    let res = app.post_form_as(&s, &page, &form).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    let html = res.text();
+    assert_admin_menu(&html);
+    let message = alert(&html, "message");
+    assert_public(message, "保存角色");
+    assert!(
+        message.contains("不能移除自己的系统管理员角色"),
+        "{message}"
+    );
+    assert!(html.contains("name=\"grant_supervisor\" value=\"all\" checked"));
+    assert!(html.contains("name=\"grant_operator\" value=\"sz-gas\" checked"));
+    assert!(!html.contains("name=\"grant_admin\" value=\"yes\" checked"));
+
+    // A role refused for its field names the action too, the rest kept.
+    let form = [
+        ("form", "roles"),
+        ("grants", "lists"),
+        ("grant_admin", "yes"),
+        ("grant_clerk", "zd-nowhere"),
+    ];
+    let res = app.post_form_as(&s, &page, &form).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text();
+    assert!(alert(&html, "message").starts_with("“保存角色”未办理："));
+    assert!(html.contains("营业厅尚未登记"), "{html}");
+    assert!(html.contains("name=\"grant_admin\" value=\"yes\" checked"));
+
+    // Done from the page, back at the page with what was done.
+    let res = app
+        .post_form_as(&s, &format!("/admin/accounts/{op}"), &[("form", "disable")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/admin/accounts/{op}?ok=disabled").as_str())
+    );
+
+    // An account that is not there: the 404 page, with the menu.
+    let res = app
+        .post_form_as(&s, "/admin/accounts/nobody", &[("form", "enable")])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_admin_menu(&res.text());
+}
+
+/// The new-account form posts to its own page and comes back there with
+/// the menu and what was typed; the API keys page takes its revoke buttons
+/// itself.
+async fn new_account_and_key_forms_come_back_at_their_pages(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+    let html = app.ok_page_as(&s, "/admin/accounts/new").await;
+    assert!(html.contains("action=\"/admin/accounts/new\""), "{html}");
+    app.account("taken.name", &["supervisor"]).await;
+    let form = [
+        ("username", "taken.name"),
+        ("display_name", "重名的人"),
+        ("phone", "13800001111"),
+        ("grants", "lists"),
+        ("grant_approver", "sz-zrzy"),
+        ("password", ""),
+    ];
+    let html = app.refused_form_as(&s, "/admin/accounts/new", &form).await;
+    assert!(html.contains("<h1>新建账户</h1>"));
+    assert_admin_menu(&html);
+    assert!(
+        html.contains("id=\"f-username-err\">该账号已被注册"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"重名的人\"") && html.contains("value=\"13800001111\""));
+    assert!(html.contains("name=\"grant_approver\" value=\"sz-zrzy\" checked"));
+
+    // Revoking from the list posts to the list.
+    let res = new_key(&app, &s, "对接系统", "applications:read").await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    let keys = app.read(onestop_store::accounts::list_api_keys).await;
+    let id = keys[0].id.clone();
+    let list = app.ok_page_as(&s, "/admin/apikeys").await;
+    assert!(
+        list.contains(&format!("name=\"revoke\" value=\"{id}\"")),
+        "{list}"
+    );
+    let res = app
+        .post_form_as(&s, "/admin/apikeys", &[("revoke", id.as_str())])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.header("location"), Some("/admin/apikeys?ok=revoked"));
+    let res = app
+        .post_form_as(&s, "/admin/apikeys", &[("revoke", "nokey")])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_admin_menu(&res.text());
+}
+
+/// A hall saved over someone else's change comes back with what was
+/// typed, the latest version to save against, and why, naming the action.
+async fn a_stale_hall_form_comes_back_with_what_was_typed(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+    let mut form = vec![
+        ("code", "zd-xiguan"),
+        ("name", "西关社区便民服务点"),
+        ("kind", "community_point"),
+        ("district_code", "421303"),
+        ("address", "曾都区西关街道"),
+        ("lng", "113.37"),
+        ("lat", "31.70"),
+        ("phone", "0722-3200010"),
+        ("hours_mon", "08:30-12:00,14:30-17:30"),
+        ("channels", "staffed"),
+        ("business", "water:pay"),
+        ("version", "0"),
+    ];
+    let res = app.post_form_as(&s, "/admin/halls/new", &form).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let edit = "/admin/halls/zd-xiguan/edit";
+    let html = app.ok_page_as(&s, edit).await;
+    assert!(html.contains("name=\"version\" value=\"1\""), "{html}");
+    // Someone else saves first.
+    form.retain(|(k, _)| *k != "version");
+    let mut theirs = form.clone();
+    theirs.extend([("version", "1"), ("active", "yes")]);
+    let res = app.post_form_as(&s, edit, &theirs).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    // Then this form, read at version 1.
+    let mut mine = form.clone();
+    for (k, v) in mine.iter_mut() {
+        if *k == "name" {
+            *v = "西关便民服务点（新址）";
+        }
+        if *k == "address" {
+            *v = "曾都区西关街道新址";
+        }
+    }
+    mine.extend([("version", "1"), ("active", "yes")]);
+    let res = app.post_form_as(&s, edit, &mine).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    let html = res.text();
+    assert!(html.contains("<h1>修改营业厅</h1>"), "{html}");
+    assert_admin_menu(&html);
+    let message = alert(&html, "form-failure");
+    assert_public(message, "保存营业厅");
+    assert!(message.contains("刚被其他人修改过"), "{message}");
+    assert!(
+        html.contains("value=\"西关便民服务点（新址）\""),
+        "the name typed"
+    );
+    assert!(
+        html.contains("value=\"曾都区西关街道新址\""),
+        "the address typed"
+    );
+    assert!(
+        html.contains("name=\"version\" value=\"2\""),
+        "the latest version"
+    );
+    // Saved again from there, it is taken.
+    let mut again = form.clone();
+    for (k, v) in again.iter_mut() {
+        if *k == "name" {
+            *v = "西关便民服务点（新址）";
+        }
+    }
+    again.extend([("version", "2"), ("active", "yes")]);
+    let res = app.post_form_as(&s, edit, &again).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+}
+
+/// A message that cannot be sent again: back to the deliveries page (POST,
+/// redirect, GET), told why in words, with the menu.
+async fn a_refused_retry_comes_back_to_the_deliveries_page(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, s) = admin(&app).await;
+    let res = app
+        .post_form_as(&s, "/admin/deliveries/987654/retry", &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let to = res.header("location").expect("back to the page").to_owned();
+    assert_eq!(to, "/admin/deliveries?refused=not_failed");
+    let html = app.ok_page_as(&s, &to).await;
+    assert!(html.contains("<h1>邮件与短信</h1>"));
+    assert_admin_menu(&html);
+    let message = alert(&html, "delivery-refused");
+    assert_public(message, "重新发送");
+    assert!(message.contains("不是已放弃状态"), "{message}");
+    // An unknown code says nothing.
+    let html = app.ok_page_as(&s, "/admin/deliveries?refused=x").await;
+    assert!(!html.contains("delivery-refused"));
 }

@@ -5,8 +5,9 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::texts::deliveries as t;
+use crate::web::admin::refused;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, render};
+use crate::web::{Nav, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -60,6 +61,8 @@ struct Page {
     filter: String,
     lines: Vec<Line>,
     notice: Option<&'static str>,
+    /// Why a message was not sent again (`?refused=`).
+    refused: Option<String>,
 }
 
 async fn page(
@@ -83,7 +86,7 @@ async fn page(
         .await;
     let ((pending, sent, failed), rows) = match loaded {
         Ok(r) => r,
-        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => return refused::store_failed_as(&caller, e),
     };
     let lines = rows
         .into_iter()
@@ -116,6 +119,10 @@ async fn page(
         filter: filter.to_owned(),
         lines,
         notice: q.contains_key("requeued").then_some(t::REQUEUED),
+        refused: q
+            .get("refused")
+            .and_then(|why| refused_reason(why))
+            .map(|why| refused::because(crate::texts::admin_forms::RETRY_DELIVERY, why)),
     })
 }
 
@@ -157,9 +164,23 @@ async fn retry(
             Ok(done)
         })
         .await;
-    match done {
-        Ok(true) => Redirect::to("/admin/deliveries?requeued=1").into_response(),
-        Ok(false) => error_page(StatusCode::CONFLICT, t::NOT_FAILED),
-        Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    // Back to the page either way, saying what became of the message.
+    let to = match done {
+        Ok(true) => "/admin/deliveries?requeued=1",
+        Ok(false) => "/admin/deliveries?refused=not_failed",
+        Err(e) => {
+            tracing::warn!(error = %e, delivery = id, "a delivery could not be queued again");
+            "/admin/deliveries?refused=busy"
+        }
+    };
+    Redirect::to(to).into_response()
+}
+
+/// Why a message was not sent again, by the code its redirect carries.
+fn refused_reason(code: &str) -> Option<&'static str> {
+    match code {
+        "not_failed" => Some(t::NOT_FAILED),
+        "busy" => Some(crate::texts::admin_forms::RETRY_LATER),
+        _ => None,
     }
 }

@@ -9,6 +9,7 @@ use crate::app::error::Error;
 use crate::app::halls::{self, Entry, Listed};
 use crate::auth::Caller;
 use crate::texts::{self, halls as t};
+use crate::web::admin::refused;
 use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::{Failure, Nav, failure_page, not_found_page, respond};
 use askama::Template;
@@ -594,7 +595,7 @@ async fn admin_list(
     }
     let r = match halls::registry(&state).await {
         Ok(r) => r,
-        Err(e) => return failure_page(e),
+        Err(e) => return refused::failure_page_as(&caller, &e),
     };
     let notice = q(&query, "saved")
         .and_then(|c| r.get(c))
@@ -707,6 +708,8 @@ struct FormPage {
     businesses: Vec<(&'static str, &'static str)>,
     days: Vec<(String, &'static str)>,
     changes: Vec<(String, String, &'static str)>,
+    /// Why the form was not saved, when not for its fields.
+    failure: Option<String>,
 }
 
 impl FormPage {
@@ -801,6 +804,7 @@ fn form_page(state: &AppState, caller: &Caller, editing: Option<&Entry>) -> Form
             .map(|(k, n)| (format!("hours_{k}"), n))
             .collect(),
         changes: Vec::new(),
+        failure: None,
     }
 }
 
@@ -863,15 +867,15 @@ async fn edit_form(
     }
     let e = match load(&state, &code).await {
         Ok(Some(e)) => e,
-        Ok(None) => return not_found_page(),
-        Err(e) => return failure_page(e),
+        Ok(None) => return refused::not_found_page_as(&caller),
+        Err(e) => return refused::failure_page_as(&caller, &e),
     };
     match edit_page(&state, &caller, &e).await {
         Ok(p) => {
             let csrf = p.csrf.clone();
             respond(&caller, &csrf, StatusCode::OK, &p)
         }
-        Err(e) => failure_page(e),
+        Err(e) => refused::failure_page_as(&caller, &e),
     }
 }
 
@@ -975,6 +979,19 @@ fn refill(p: &mut FormPage, f: &crate::web::form::Decoded) {
         .collect();
 }
 
+/// Why the hall was not saved, when not for its fields: a hall changed
+/// by someone else meanwhile, or anything else, in words for people.
+fn save_refused(e: &Error) -> String {
+    if e.code() == "stale_version" {
+        refused::because(
+            texts::admin_forms::SAVE_HALL,
+            texts::admin_forms::HALL_CHANGED,
+        )
+    } else {
+        refused::action_note(texts::admin_forms::SAVE_HALL, e)
+    }
+}
+
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -983,14 +1000,19 @@ async fn create(
     let posted = posted_hall(&state, &f, None);
     match halls::create(&state, &caller, posted.clone()).await {
         Ok(e) => Redirect::to(&format!("/admin/halls?saved={}", e.hall.code)).into_response(),
-        Err(e) if e.code() == "validation_failed" => {
+        Err(e) if refused::is_access(&e) => refused::failure_page_as(&caller, &e),
+        Err(e) => {
+            // The form again as typed: each field's problem beside it, or
+            // why the hall could not be saved now.
             let mut p = form_page(&state, &caller, None);
             refill(&mut p, &f);
             p.errors = place_errors(&state, &e, &posted);
+            if p.errors.is_empty() {
+                p.failure = Some(save_refused(&e));
+            }
             let csrf = p.csrf.clone();
-            respond(&caller, &csrf, StatusCode::UNPROCESSABLE_ENTITY, &p)
+            respond(&caller, &csrf, refused::status_of(&e), &p)
         }
-        Err(e) => failure_page(e),
     }
 }
 
@@ -1002,8 +1024,8 @@ async fn update(
 ) -> Response {
     let before = match load(&state, &code).await {
         Ok(Some(e)) => e,
-        Ok(None) => return not_found_page(),
-        Err(e) => return failure_page(e),
+        Ok(None) => return refused::not_found_page_as(&caller),
+        Err(e) => return refused::failure_page_as(&caller, &e),
     };
     let mut posted = posted_hall(&state, &f, Some(&before.hall));
     posted.insert("code".into(), Value::String(code.clone()));
@@ -1011,24 +1033,29 @@ async fn update(
     let active = f.get("active").is_some();
     match halls::update(&state, &caller, &code, version, active, posted.clone()).await {
         Ok(e) => Redirect::to(&format!("/admin/halls?saved={}", e.hall.code)).into_response(),
-        Err(e) if e.code() == "validation_failed" || e.code() == "stale_version" => {
-            let mut p = match edit_page(&state, &caller, &before).await {
-                Ok(p) => p,
-                Err(e) => return failure_page(e),
+        Err(e) if refused::is_access(&e) => refused::failure_page_as(&caller, &e),
+        Err(Error::NotFound) => refused::not_found_page_as(&caller),
+        Err(e) => {
+            // The hall as it is now (its version, its changes), with the
+            // form as typed over it.
+            let now = match load(&state, &code).await {
+                Ok(Some(now)) => now,
+                Ok(None) => return refused::not_found_page_as(&caller),
+                Err(e) => return refused::failure_page_as(&caller, &e),
             };
-            let stale = e.code() == "stale_version";
-            if !stale {
-                refill(&mut p, &f);
-                p.active = active;
-            }
+            let mut p = match edit_page(&state, &caller, &now).await {
+                Ok(p) => p,
+                Err(e) => return refused::failure_page_as(&caller, &e),
+            };
+            refill(&mut p, &f);
+            p.active = active;
             p.errors = place_errors(&state, &e, &posted);
-            if stale {
-                p.errors.insert("version".into(), t::STALE.to_owned());
+            if p.errors.is_empty() {
+                p.failure = Some(save_refused(&e));
             }
             let csrf = p.csrf.clone();
-            respond(&caller, &csrf, StatusCode::UNPROCESSABLE_ENTITY, &p)
+            respond(&caller, &csrf, refused::status_of(&e), &p)
         }
-        Err(e) => failure_page(e),
     }
 }
 
@@ -1064,7 +1091,7 @@ async fn coverage(
     if !(caller.subject.may(Capability::ManageHalls) || caller.subject.may(Capability::Supervise)) {
         return crate::web::gate(&caller, Capability::Supervise, "/admin/halls/coverage")
             .unwrap_or_else(|| {
-                crate::web::error_page(StatusCode::FORBIDDEN, texts::auth::FORBIDDEN)
+                refused::error_page_as(&caller, StatusCode::FORBIDDEN, texts::auth::FORBIDDEN)
             });
     }
     let mode = q(&query, "mode")
@@ -1073,11 +1100,11 @@ async fn coverage(
     let business = q(&query, "business").and_then(Business::parse);
     let list = match halls::coverage(&state, &caller, mode, business).await {
         Ok(l) => l,
-        Err(e) => return failure_page(e),
+        Err(e) => return refused::failure_page_as(&caller, &e),
     };
     let r = match halls::registry(&state).await {
         Ok(r) => r,
-        Err(e) => return failure_page(e),
+        Err(e) => return refused::failure_page_as(&caller, &e),
     };
     let gap_service = state
         .config

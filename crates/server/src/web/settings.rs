@@ -5,9 +5,10 @@
 use crate::AppState;
 use crate::app::settings::*;
 use crate::auth::Caller;
+use crate::web::admin::refused;
 use crate::web::auth::login_redirect;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, failure_page, render};
+use crate::web::{Nav, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -28,6 +29,8 @@ struct Page {
     s: NotificationSettings,
     errors: BTreeMap<String, String>,
     saved: bool,
+    /// Why the settings were not saved, when not for a field.
+    failure: Option<String>,
 }
 
 impl Page {
@@ -49,7 +52,7 @@ async fn page(
     };
     let contact = match load(&state, id).await {
         Ok(c) => c,
-        Err(e) => return failure_page(e),
+        Err(e) => return refused::failure_page_as(&caller, &e),
     };
     render(&caller, StatusCode::OK, |nav, csrf| Page {
         nav,
@@ -57,6 +60,7 @@ async fn page(
         s: view(&state, contact),
         errors: BTreeMap::new(),
         saved: q.contains_key("saved"),
+        failure: None,
     })
 }
 
@@ -100,26 +104,30 @@ async fn submit(
     .await
     {
         Ok(_) => Redirect::to("/account/notifications?saved=1").into_response(),
-        Err(e) if e.code() == "validation_failed" => {
+        Err(e) if refused::is_access(&e) => refused::failure_page_as(&caller, &e),
+        Err(e) => {
+            // The page again with the switches and address as sent.
             let contact = match load(&state, id).await {
                 Ok(c) => c,
-                Err(e) => return failure_page(e),
+                Err(e) => return refused::failure_page_as(&caller, &e),
             };
             let mut s = view(&state, contact);
             s.email = email;
             s.in_app = on("in_app");
             s.email_enabled = on("email_enabled");
             s.sms_enabled = on("sms_enabled");
-            render(&caller, StatusCode::UNPROCESSABLE_ENTITY, |nav, csrf| {
-                Page {
-                    nav,
-                    csrf,
-                    s,
-                    errors: crate::web::form::errors_of(&e),
-                    saved: false,
-                }
+            let errors = crate::web::form::errors_of(&e);
+            let failure = errors
+                .is_empty()
+                .then(|| refused::action_note(crate::texts::admin_forms::SAVE_SETTINGS, &e));
+            render(&caller, refused::status_of(&e), |nav, csrf| Page {
+                nav,
+                csrf,
+                s,
+                errors,
+                saved: false,
+                failure,
             })
         }
-        Err(e) => failure_page(e),
     }
 }

@@ -6,8 +6,9 @@ use crate::app::calendar::*;
 use crate::auth::Caller;
 use crate::texts;
 use crate::web::Failure;
+use crate::web::admin::refused;
 use crate::web::form::{PageFields, PageForm, Spec};
-use crate::web::{Nav, error_page, failure_page, respond};
+use crate::web::{Nav, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -47,25 +48,30 @@ struct Page {
     text: String,
     problems: Vec<String>,
     notice: Option<String>,
+    /// Why the calendar was not imported, when not for the file's content.
+    failure: Option<String>,
     /// The days counted on the statutory rules, for people.
     provisional: Option<String>,
+}
+
+/// What the page shows beside the calendar: the file as typed, its
+/// problems, a notice of what was done, or why it was not.
+#[derive(Default)]
+struct Shown {
+    text: String,
+    problems: Vec<String>,
+    notice: Option<String>,
+    failure: Option<String>,
 }
 
 fn gate(caller: &Caller) -> Option<Response> {
     crate::web::admin::gate(caller, Capability::ManageCalendar, "/admin/calendar")
 }
 
-async fn render(
-    state: &AppState,
-    caller: &Caller,
-    status: StatusCode,
-    text: String,
-    problems: Vec<String>,
-    notice: Option<String>,
-) -> Response {
+async fn render(state: &AppState, caller: &Caller, status: StatusCode, shown: Shown) -> Response {
     let imports = match state.store.read(|c| store_calendar::imports(c, 20)).await {
         Ok(i) => i,
-        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => return refused::store_failed_as(caller, e),
     };
     let csrf = caller.csrf_token();
     let years = state
@@ -107,7 +113,7 @@ async fn render(
     .await
     {
         Ok(a) => a,
-        Err(e) => return crate::web::failure_page(e),
+        Err(e) => return refused::failure_page_as(caller, &e),
     };
     let imports = imports
         .into_iter()
@@ -127,9 +133,10 @@ async fn render(
             csrf: csrf.clone(),
             years,
             imports,
-            text,
-            problems,
-            notice,
+            text: shown.text,
+            problems: shown.problems,
+            notice: shown.notice,
+            failure: shown.failure,
             provisional,
         },
     )
@@ -147,15 +154,11 @@ async fn page(
         .get("moved")
         .and_then(|m| m.parse::<usize>().ok())
         .map(|m| texts::fill(texts::admin::CALENDAR_IMPORTED, &[("moved", &m)]));
-    render(
-        &state,
-        &caller,
-        StatusCode::OK,
-        String::new(),
-        Vec::new(),
+    let shown = Shown {
         notice,
-    )
-    .await
+        ..Shown::default()
+    };
+    render(&state, &caller, StatusCode::OK, shown).await
 }
 
 /// The pasted calendar file (up to the body limit).
@@ -188,22 +191,30 @@ async fn submit(
                 serde_json::json!({"orders_moved": done.orders_moved}),
             );
             if let Err(e) = state.audit.record(rec).await {
-                return failure_page(e);
+                return refused::failure_page_as(&caller, &e);
             }
             Redirect::to(&format!("/admin/calendar?moved={}", done.orders_moved)).into_response()
         }
-        Err(e) if e.code() == "validation_failed" => {
-            let problems = e.fields().into_iter().map(|f| f.message).collect();
-            render(
-                &state,
-                &caller,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                text,
-                problems,
-                None,
-            )
-            .await
+        Err(e) if refused::is_access(&e) => refused::failure_page_as(&caller, &e),
+        // The page again with the file as pasted: its problems beside it,
+        // or why it could not be imported now.
+        Err(e) => {
+            let shown = if e.code() == "validation_failed" {
+                Shown {
+                    problems: e.fields().into_iter().map(|f| f.message).collect(),
+                    ..Shown::default()
+                }
+            } else {
+                Shown {
+                    failure: Some(refused::action_note(
+                        texts::admin_forms::IMPORT_CALENDAR,
+                        &e,
+                    )),
+                    ..Shown::default()
+                }
+            };
+            let shown = Shown { text, ..shown };
+            render(&state, &caller, refused::status_of(&e), shown).await
         }
-        Err(e) => failure_page(e),
     }
 }

@@ -11,16 +11,17 @@
 //! answer to the POST that made them, and are never stored in clear.
 
 pub mod calendar;
+pub mod refused;
 
 use crate::AppState;
 use crate::app::accounts::{self as uc, NewAccountInput};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::texts::{self, admin as t};
+use crate::texts::{self, admin as t, admin_forms as t_forms};
 use crate::web::Failure;
 use crate::web::form::{PageFields, PageForm, Spec};
 use crate::web::staff::unit_name;
-use crate::web::{Nav, error_page, failure_page, not_found_page, render, respond};
+use crate::web::{Nav, render, respond};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -32,6 +33,7 @@ use onestop_domain::config::UnitKind;
 use onestop_domain::lockout::Failures;
 use onestop_store::accounts::{self, Account, AccountFilter, ApiKey};
 use onestop_store::audit::{self, AuditFilter, AuditRecord, ProblemKind, VerifyReport};
+use refused::{action_note, button_note, failure_page_as, not_found_page_as};
 use std::collections::{BTreeMap, HashMap};
 use time::UtcOffset;
 
@@ -45,8 +47,11 @@ const MAX_ID: usize = 64;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/accounts", get(accounts_list).post(account_create))
-        .route("/admin/accounts/new", get(account_new))
-        .route("/admin/accounts/{id}", get(account_detail))
+        .route("/admin/accounts/new", get(account_new).post(account_create))
+        .route(
+            "/admin/accounts/{id}",
+            get(account_detail).post(account_form),
+        )
         .route("/admin/accounts/{id}/roles", post(account_roles))
         .route("/admin/accounts/{id}/disable", post(account_disable))
         .route("/admin/accounts/{id}/enable", post(account_enable))
@@ -120,12 +125,13 @@ impl PageFields for TokenOnly {
     }
 }
 
-/// The new API key form.
+/// The forms of the API keys page, posted to the page: a new key (`name`,
+/// `scopes`), or a key to revoke (`revoke`, its id).
 struct ApiKeyFields;
 
 impl PageFields for ApiKeyFields {
     fn spec(_state: &AppState) -> Spec {
-        Spec::new().fields(&["name", "scopes"])
+        Spec::new().fields(&["name", "scopes", "revoke"])
     }
 }
 
@@ -151,16 +157,8 @@ fn clean(v: Option<&String>, max: usize) -> Option<String> {
     (!v.is_empty()).then_some(v)
 }
 
-fn store_failed(e: onestop_store::StoreError) -> Response {
-    let e = ApiError::from(e);
-    failure_page(e)
-}
-
-fn api_failed(e: impl Failure) -> Response {
-    match e.status() {
-        StatusCode::NOT_FOUND => not_found_page(),
-        s => error_page(s, &e.message()),
-    }
+fn store_failed(caller: &Caller, e: onestop_store::StoreError) -> Response {
+    refused::store_failed_as(caller, e)
 }
 
 // ───────────────────────────── display helpers ─────────────────────────────
@@ -660,7 +658,7 @@ async fn accounts_list(
         .await;
     let (mut list, total) = match found {
         Ok(v) => v,
-        Err(e) => return store_failed(e),
+        Err(e) => return store_failed(&caller, e),
     };
     let more = list.len() > PAGE_SIZE as usize;
     list.truncate(PAGE_SIZE as usize);
@@ -699,6 +697,8 @@ struct NewAccountPage {
     errors: BTreeMap<String, String>,
     role_errors: Vec<String>,
     grants: GrantChoices,
+    /// Why the account was not created, when it was not for its fields.
+    failure: Option<String>,
 }
 
 impl NewAccountPage {
@@ -722,6 +722,7 @@ fn new_account_page(state: &AppState, caller: &Caller) -> NewAccountPage {
         errors: BTreeMap::new(),
         role_errors: Vec::new(),
         grants: grant_choices(state, ""),
+        failure: None,
     }
 }
 
@@ -768,24 +769,29 @@ async fn account_create(
             account: account_view(&state, &created.account, &[], state.now_ms()),
             password: created.temporary_password,
         }),
-        Err(e) if e.code() == "validation_failed" => {
+        Err(e) if refused::is_access(&e) => failure_page_as(&caller, &e),
+        Err(e) => {
+            // The form again, as typed (never the password).
             let mut p = new_account_page(&state, &caller);
-            let (errors, role_errors) = if from_lists {
-                list_errors(&state, &e, &roles_text)
+            if e.code() == "validation_failed" {
+                let (errors, role_errors) = if from_lists {
+                    list_errors(&state, &e, &roles_text)
+                } else {
+                    split_errors(&e, &roles_text)
+                };
+                p.errors = errors;
+                p.role_errors = role_errors;
             } else {
-                split_errors(&e, &roles_text)
-            };
-            p.errors = errors;
-            p.role_errors = role_errors;
+                p.failure = Some(action_note(t_forms::CREATE_ACCOUNT, &e));
+            }
             p.username = form.text("username").trim().chars().take(64).collect();
             p.display_name = form.text("display_name").trim().chars().take(60).collect();
             p.phone = form.text("phone").trim().chars().take(20).collect();
             p.roles = roles_text.chars().take(2_000).collect();
             p.grants = grant_choices(&state, &p.roles);
             let csrf = p.csrf.clone();
-            respond(&caller, &csrf, StatusCode::UNPROCESSABLE_ENTITY, &p)
+            respond(&caller, &csrf, refused::status_of(&e), &p)
         }
-        Err(e) => api_failed(e),
     }
 }
 
@@ -812,9 +818,9 @@ struct Loaded {
     failures: Vec<(String, Failures)>,
 }
 
-async fn load_account(state: &AppState, id: &str) -> Result<Loaded, Response> {
+async fn load_account(state: &AppState, caller: &Caller, id: &str) -> Result<Loaded, Response> {
     if id.is_empty() || id.len() > MAX_ID {
-        return Err(not_found_page());
+        return Err(not_found_page_as(caller));
     }
     let id = id.to_owned();
     let found = state
@@ -829,8 +835,8 @@ async fn load_account(state: &AppState, id: &str) -> Result<Loaded, Response> {
         .await;
     match found {
         Ok(Some(l)) => Ok(l),
-        Ok(None) => Err(not_found_page()),
-        Err(e) => Err(store_failed(e)),
+        Ok(None) => Err(not_found_page_as(caller)),
+        Err(e) => Err(store_failed(caller, e)),
     }
 }
 
@@ -876,12 +882,12 @@ async fn account_detail(
     RawQuery(raw): RawQuery,
 ) -> Response {
     if id.len() > MAX_ID {
-        return not_found_page();
+        return not_found_page_as(&caller);
     }
     if let Some(r) = gate(&caller, Capability::ManageAccounts, &account_path(&id)) {
         return r;
     }
-    let a = match load_account(&state, &id).await {
+    let a = match load_account(&state, &caller, &id).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -901,12 +907,68 @@ async fn account_detail(
     )
 }
 
-/// Checks a POST under `/admin/accounts/{id}/…` (its form already read).
+/// Checks a POST under `/admin/accounts/{id}` (its form already read).
 fn account_post(caller: &Caller, id: &str) -> Option<Response> {
     if id.len() > MAX_ID {
-        return Some(not_found_page());
+        return Some(not_found_page_as(caller));
     }
     gate(caller, Capability::ManageAccounts, &account_path(id))
+}
+
+/// The forms of an account's page, posted to the page itself: `form`
+/// names which (`roles`, `disable`, `enable`, `reset-password`), so that a
+/// refusal shows the page again at its own address.
+struct AccountFormFields;
+
+impl PageFields for AccountFormFields {
+    fn spec(state: &AppState) -> Spec {
+        grant_fields(state, Spec::new().fields(&["form", "roles"]))
+    }
+}
+
+async fn account_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: PageForm<AccountFormFields>,
+) -> Response {
+    match form.get("form") {
+        Some("roles") => save_roles(&state, &caller, &id, &form).await,
+        Some("disable") => set_disabled(&state, &caller, &id, true).await,
+        Some("enable") => set_disabled(&state, &caller, &id, false).await,
+        Some("reset-password") => reset(&state, &caller, &id).await,
+        _ => {
+            if let Some(r) = account_post(&caller, &id) {
+                return r;
+            }
+            refused::error_page_as(&caller, StatusCode::BAD_REQUEST, texts::page::UNRECOGNISED)
+        }
+    }
+}
+
+/// An action of the account's page refused: the page again with why, or
+/// the `404` page when the account is not there.
+async fn account_refused(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    note: impl FnOnce(&crate::app::error::Error) -> String,
+    e: &crate::app::error::Error,
+) -> Result<(AccountPage, StatusCode), Response> {
+    if refused::is_access(e) {
+        return Err(failure_page_as(caller, e));
+    }
+    if e.status() == StatusCode::NOT_FOUND {
+        return Err(not_found_page_as(caller));
+    }
+    let a = load_account(state, caller, id).await?;
+    Ok(account_page(
+        state,
+        caller,
+        &a,
+        refused::status_of(e),
+        Some((false, note(e))),
+    ))
 }
 
 async fn account_roles(
@@ -915,55 +977,68 @@ async fn account_roles(
     Path(id): Path<String>,
     form: PageForm<RolesFields>,
 ) -> Response {
-    if let Some(r) = account_post(&caller, &id) {
+    save_roles(&state, &caller, &id, &form).await
+}
+
+async fn save_roles(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    form: &crate::web::form::Decoded,
+) -> Response {
+    if let Some(r) = account_post(caller, id) {
         return r;
     }
-    let (roles_text, from_lists) = posted_roles(&form);
-    match uc::set_grants(&state, &caller, &id, &role_lines(&roles_text)).await {
+    let (roles_text, from_lists) = posted_roles(form);
+    match uc::set_grants(state, caller, id, &role_lines(&roles_text)).await {
         Ok(a) => see_other(&format!("{}?ok=roles", account_path(&a.id))),
-        Err(e) if e.code() == "validation_failed" || e.code() == "cannot_demote_self" => {
-            let a = match load_account(&state, &id).await {
-                Ok(a) => a,
+        Err(e) => {
+            let (mut p, status) = match account_refused(
+                state,
+                caller,
+                id,
+                |e| action_note(t_forms::SAVE_ROLES, e),
+                &e,
+            )
+            .await
+            {
+                Ok(p) => p,
                 Err(r) => return r,
             };
-            let status = e.status();
-            let (_, role_errors) = if from_lists {
-                list_errors(&state, &e, &roles_text)
+            // The roles as ticked (or typed) stay, each refused one named.
+            p.role_errors = if from_lists {
+                list_errors(state, &e, &roles_text).1
             } else {
-                split_errors(&e, &roles_text)
+                split_errors(&e, &roles_text).1
             };
-            let message = (e.code() != "validation_failed").then(|| (false, e.message().clone()));
-            let (mut p, status) = account_page(&state, &caller, &a, status, message);
             p.roles = roles_text.chars().take(2_000).collect();
-            p.grants = grant_choices(&state, &p.roles);
-            p.role_errors = role_errors;
-            render_account(&caller, (p, status))
+            p.grants = grant_choices(state, &p.roles);
+            render_account(caller, (p, status))
         }
-        Err(e) => api_failed(e),
     }
 }
 
-async fn set_disabled(state: AppState, caller: Caller, id: String, disabled: bool) -> Response {
-    if let Some(r) = account_post(&caller, &id) {
+async fn set_disabled(state: &AppState, caller: &Caller, id: &str, disabled: bool) -> Response {
+    if let Some(r) = account_post(caller, id) {
         return r;
     }
-    match uc::set_disabled(&state, &caller, &id, disabled).await {
+    match uc::set_disabled(state, caller, id, disabled).await {
         Ok(a) => see_other(&format!(
             "{}?ok={}",
             account_path(&a.id),
             if disabled { "disabled" } else { "enabled" }
         )),
-        Err(e) if e.status() == StatusCode::CONFLICT => {
-            let a = match load_account(&state, &id).await {
-                Ok(a) => a,
-                Err(r) => return r,
+        Err(e) => {
+            let action = if disabled {
+                t_forms::DISABLE_ACCOUNT
+            } else {
+                t_forms::ENABLE_ACCOUNT
             };
-            render_account(
-                &caller,
-                account_page(&state, &caller, &a, e.status(), Some((false, e.message()))),
-            )
+            match account_refused(state, caller, id, |e| button_note(action, e), &e).await {
+                Ok(p) => render_account(caller, p),
+                Err(r) => r,
+            }
         }
-        Err(e) => api_failed(e),
     }
 }
 
@@ -973,7 +1048,7 @@ async fn account_disable(
     Path(id): Path<String>,
     _form: PageForm<TokenOnly>,
 ) -> Response {
-    set_disabled(state, caller, id, true).await
+    set_disabled(&state, &caller, &id, true).await
 }
 
 async fn account_enable(
@@ -982,7 +1057,7 @@ async fn account_enable(
     Path(id): Path<String>,
     _form: PageForm<TokenOnly>,
 ) -> Response {
-    set_disabled(state, caller, id, false).await
+    set_disabled(&state, &caller, &id, false).await
 }
 
 async fn account_reset(
@@ -991,17 +1066,32 @@ async fn account_reset(
     Path(id): Path<String>,
     _form: PageForm<TokenOnly>,
 ) -> Response {
-    if let Some(r) = account_post(&caller, &id) {
+    reset(&state, &caller, &id).await
+}
+
+async fn reset(state: &AppState, caller: &Caller, id: &str) -> Response {
+    if let Some(r) = account_post(caller, id) {
         return r;
     }
-    match uc::reset_password(&state, &caller, &id).await {
-        Ok(done) => render(&caller, StatusCode::OK, |nav, _| PasswordOncePage {
+    match uc::reset_password(state, caller, id).await {
+        Ok(done) => render(caller, StatusCode::OK, |nav, _| PasswordOncePage {
             nav,
             created: false,
-            account: account_view(&state, &done.account, &[], state.now_ms()),
+            account: account_view(state, &done.account, &[], state.now_ms()),
             password: done.temporary_password,
         }),
-        Err(e) => api_failed(e),
+        Err(e) => match account_refused(
+            state,
+            caller,
+            id,
+            |e| button_note(t_forms::RESET_PASSWORD, e),
+            &e,
+        )
+        .await
+        {
+            Ok(p) => render_account(caller, p),
+            Err(r) => r,
+        },
     }
 }
 
@@ -1070,6 +1160,8 @@ struct ApiKeysPage {
     /// (name, key): a key just created, shown this once.
     new_key: Option<(String, String)>,
     message: Option<String>,
+    /// Why a form of the page was not done.
+    failure: Option<String>,
     help: Help,
 }
 
@@ -1099,7 +1191,7 @@ async fn apikeys_page(state: &AppState, caller: &Caller) -> Result<ApiKeysPage, 
             Ok((keys, names))
         })
         .await;
-    let (keys, names) = keys.map_err(store_failed)?;
+    let (keys, names) = keys.map_err(|e| store_failed(caller, e))?;
     let csrf = caller.csrf_token();
     Ok(ApiKeysPage {
         nav: Nav::for_caller(caller, &csrf),
@@ -1110,6 +1202,7 @@ async fn apikeys_page(state: &AppState, caller: &Caller) -> Result<ApiKeysPage, 
         errors: BTreeMap::new(),
         new_key: None,
         message: None,
+        failure: None,
         help: help(state),
     })
 }
@@ -1144,6 +1237,9 @@ async fn apikey_create(
     if let Some(r) = gate(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
         return r;
     }
+    if let Some(id) = form.get("revoke") {
+        return revoke(&state, &caller, id).await;
+    }
     let (name, scopes) = (form.text("name"), form.text("scopes"));
     let result = uc::create_api_key(&state, &caller, &name, &scopes).await;
     let mut p = match apikeys_page(&state, &caller).await {
@@ -1155,17 +1251,21 @@ async fn apikey_create(
             p.new_key = Some((row.name, key));
             StatusCode::CREATED
         }
-        Err(e) if e.code() == "validation_failed" => {
-            p.errors = e
-                .fields()
-                .iter()
-                .map(|f| (f.field.clone(), f.message.clone()))
-                .collect();
+        Err(e) if refused::is_access(&e) => return failure_page_as(&caller, &e),
+        Err(e) => {
+            if e.code() == "validation_failed" {
+                p.errors = e
+                    .fields()
+                    .iter()
+                    .map(|f| (f.field.clone(), f.message.clone()))
+                    .collect();
+            } else {
+                p.failure = Some(action_note(t_forms::CREATE_KEY, &e));
+            }
             p.name = name.trim().chars().take(100).collect();
             p.scopes = scopes.trim().chars().take(1_000).collect();
-            StatusCode::UNPROCESSABLE_ENTITY
+            refused::status_of(&e)
         }
-        Err(e) => return api_failed(e),
     };
     let csrf = p.csrf.clone();
     respond(&caller, &csrf, status, &p)
@@ -1177,25 +1277,37 @@ async fn apikey_revoke(
     Path(id): Path<String>,
     _form: PageForm<TokenOnly>,
 ) -> Response {
-    if id.len() > MAX_ID {
-        return not_found_page();
-    }
     if let Some(r) = gate(&caller, Capability::ManageApiKeys, "/admin/apikeys") {
         return r;
     }
-    match uc::revoke_api_key(&state, &caller, &id).await {
-        Ok(true) => see_other("/admin/apikeys?ok=revoked"),
+    revoke(&state, &caller, &id).await
+}
+
+async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Response {
+    if id.is_empty() || id.len() > MAX_ID {
+        return not_found_page_as(caller);
+    }
+    let e = match uc::revoke_api_key(state, caller, id).await {
+        Ok(true) => return see_other("/admin/apikeys?ok=revoked"),
         Ok(false) => {
-            let i = id.clone();
+            let i = id.to_owned();
             match state.store.read(move |c| accounts::api_key(c, &i)).await {
                 // Revoked already (another administrator, or a second click).
-                Ok(Some(_)) => see_other("/admin/apikeys"),
-                Ok(None) => not_found_page(),
-                Err(e) => store_failed(e),
+                Ok(Some(_)) => return see_other("/admin/apikeys"),
+                Ok(None) => return not_found_page_as(caller),
+                Err(e) => ApiError::from(e),
             }
         }
-        Err(e) => api_failed(e),
-    }
+        Err(e) if refused::is_access(&e) => return failure_page_as(caller, &e),
+        Err(e) => ApiError::from(e),
+    };
+    let mut p = match apikeys_page(state, caller).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    p.failure = Some(button_note(t_forms::REVOKE_KEY, &e));
+    let csrf = p.csrf.clone();
+    respond(caller, &csrf, refused::status_of(&e), &p)
 }
 
 // ───────────────────────────── audit log ─────────────────────────────
@@ -1573,7 +1685,7 @@ async fn audit_view(
         .await;
     let (mut records, total) = match found {
         Ok(v) => v,
-        Err(e) => return store_failed(e),
+        Err(e) => return store_failed(caller, e),
     };
     let more = records.len() > AUDIT_PAGE as usize;
     records.truncate(AUDIT_PAGE as usize);
@@ -1718,7 +1830,7 @@ async fn audit_verify(
     }
     let report = match crate::app::audit_chain::verify(&state, Vec::new()).await {
         Ok(r) => r,
-        Err(e) => return store_failed(e),
+        Err(e) => return store_failed(&caller, e),
     };
     // The filters the page had, carried in hidden fields, stay applied.
     let q: HashMap<String, String> = form.map();
