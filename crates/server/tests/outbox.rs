@@ -468,7 +468,12 @@ async fn failed_attempts_back_off_then_give_up(backend: Backend) {
     let twice = app
         .post_form_as(&admin, &format!("/admin/deliveries/{given_up}/retry"), &[])
         .await;
-    assert_eq!(twice.status, StatusCode::CONFLICT);
+    // Refused (it is pending again): back to the list, which says why.
+    assert_eq!(twice.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        twice.header("location"),
+        Some("/admin/deliveries?refused=not_failed")
+    );
     let ent = app.login("ent.a", PASSWORD).await;
     assert_eq!(
         app.get_as(&ent, "/admin/deliveries").await.status,
