@@ -2,8 +2,9 @@
 # Runs every test: unit, API and page tests on SQLite AND PostgreSQL, the
 # process tests (kill -9, SIGTERM), and the headless-Chromium browser tests.
 # Sets up what it needs when it can: starts the local PostgreSQL, installs
-# Debian's chromium and chromium-driver when run as root, and axe-core from
-# npm for the accessibility check.
+# Debian's chromium and chromium-driver when run as root, axe-core from npm
+# for the accessibility check, and moto's S3 server from PyPI for the object
+# store tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -51,6 +52,13 @@ if [ ! -f e2e/axe/node_modules/axe-core/axe.min.js ]; then
   command -v npm >/dev/null 2>&1 || { echo "test.sh: the accessibility check needs npm (apt-get install nodejs npm)" >&2; exit 1; }
   echo "test.sh: installing axe-core (npm ci in e2e/axe)"
   (cd e2e/axe && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# moto's S3 server for the object store tests (crates/store/tests/blobs.rs,
+# crates/server/tests/blobs_s3.rs), from PyPI into /opt/onestop-moto.
+if [ -z "${ONESTOP_MOTO:-}" ]; then
+  ONESTOP_MOTO="$(scripts/moto.sh)" || { echo "test.sh: the object store tests need moto (scripts/moto.sh, as root)" >&2; exit 1; }
+  export ONESTOP_MOTO
 fi
 
 cargo test --workspace --all-targets "$@"

@@ -50,6 +50,9 @@ pub struct CityConfig {
     /// The official PDFs (`[documents]`).
     #[serde(default)]
     pub documents: DocumentsConfig,
+    /// Where materials' contents are kept (`[blobs]`).
+    #[serde(default)]
+    pub blobs: BlobsConfig,
 }
 
 /// Uploaded materials (`[materials]`).
@@ -113,6 +116,155 @@ pub struct DocumentsConfig {
     /// `/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc`.
     #[serde(default)]
     pub extra_fonts: Vec<String>,
+}
+
+/// Where materials' contents are kept (`[blobs]`): the data folder
+/// (`<data dir>/blobs`, the default) or an S3-compatible object store. The
+/// object store's keys come from the environment
+/// (`ONESTOP_S3_ACCESS_KEY_ID`, `ONESTOP_S3_SECRET_ACCESS_KEY`, and
+/// `ONESTOP_S3_SESSION_TOKEN` for a temporary credential), never from this
+/// file. Uploads are spooled in `<data dir>/blobs/spool` either way.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobsConfig {
+    #[serde(default)]
+    pub backend: BlobBackend,
+    /// `https://host[:port]` of the object store.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The bucket's region (`us-east-1` when not given; most S3-compatible
+    /// stores accept any).
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// A folder inside the bucket (`onestop/materials`); objects are
+    /// `<prefix>/ab/cd/<sha256>`.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Allows an `http://` endpoint (a local store on this machine or its
+    /// private network); `https://` otherwise.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// The bucket is named in the host (`https://bucket.host`) rather than
+    /// the path, as some providers require; the endpoint then includes it.
+    #[serde(default)]
+    pub virtual_hosted_style: bool,
+    /// A PEM file of certificates to trust besides the public roots.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+}
+
+/// The kinds of content stores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlobBackend {
+    /// Files under `<data dir>/blobs`.
+    #[default]
+    Filesystem,
+    /// An S3-compatible object store.
+    S3,
+}
+
+impl BlobsConfig {
+    /// The region to sign requests for.
+    pub fn region(&self) -> &str {
+        self.region
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .unwrap_or("us-east-1")
+    }
+
+    /// Problems with the section, each a sentence naming its setting.
+    pub fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.backend == BlobBackend::Filesystem {
+            let set = [
+                ("endpoint", self.endpoint.is_some()),
+                ("region", self.region.is_some()),
+                ("bucket", self.bucket.is_some()),
+                ("prefix", self.prefix.is_some()),
+                ("ca_file", self.ca_file.is_some()),
+                ("allow_http", self.allow_http),
+                ("virtual_hosted_style", self.virtual_hosted_style),
+            ];
+            for (name, _) in set.iter().filter(|(_, set)| *set) {
+                problems.push(format!(
+                    "blobs.{name} is set but blobs.backend is \"filesystem\"; set backend = \"s3\" or remove it"
+                ));
+            }
+            return problems;
+        }
+        match self.endpoint.as_deref().map(str::trim) {
+            None | Some("") => problems.push(
+                "blobs.endpoint is required with backend = \"s3\" (https://host[:port])".into(),
+            ),
+            Some(e) => {
+                let rest = e
+                    .strip_prefix("https://")
+                    .or_else(|| e.strip_prefix("http://").filter(|_| self.allow_http));
+                match rest {
+                    None if e.starts_with("http://") => problems.push(format!(
+                        "blobs.endpoint {e} is plain http; use https:// or set blobs.allow_http = true for a local store"
+                    )),
+                    None => problems.push(format!(
+                        "blobs.endpoint {e} must start with https:// (or http:// with allow_http)"
+                    )),
+                    Some(rest) => {
+                        let host = rest.trim_end_matches('/');
+                        if host.is_empty() || host.contains(['/', '?', '#', ' ', '@']) {
+                            problems.push(format!(
+                                "blobs.endpoint {e} must be a scheme and a host[:port], no path"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        match self.bucket.as_deref() {
+            None | Some("") => {
+                problems.push("blobs.bucket is required with backend = \"s3\"".into())
+            }
+            Some(b) => {
+                let ok = (3..=63).contains(&b.len())
+                    && b.bytes().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.'
+                    })
+                    && b.as_bytes()[0].is_ascii_alphanumeric()
+                    && b.as_bytes()[b.len() - 1].is_ascii_alphanumeric();
+                if !ok {
+                    problems.push(format!(
+                        "blobs.bucket {b:?} is not a bucket name (3 to 63 lower-case letters, digits, '-' or '.')"
+                    ));
+                }
+            }
+        }
+        if let Some(r) = &self.region
+            && (r.is_empty() || !r.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
+        {
+            problems.push(format!("blobs.region {r:?} is not a region name"));
+        }
+        if let Some(p) = &self.prefix {
+            let p = p.trim_matches('/');
+            let ok = p.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && seg
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+            });
+            if !p.is_empty() && !ok {
+                problems.push(format!(
+                    "blobs.prefix {p:?} must be folder names of letters, digits, '-', '_' or '.' separated by '/'"
+                ));
+            }
+        }
+        if self.ca_file.as_deref() == Some("") {
+            problems.push("blobs.ca_file is empty; remove it or name a PEM file".into());
+        }
+        problems
+    }
 }
 
 /// The one window (一窗受理, `[counter]`): how long the unit concerned has
@@ -1011,6 +1163,7 @@ impl CityConfig {
         }
         problems.extend(self.notify.check());
         problems.extend(self.identity.check());
+        problems.extend(self.blobs.check());
         let utilities: Vec<&str> = self
             .units
             .iter()
@@ -1094,6 +1247,57 @@ mod tests {
         assert_eq!(c.service("network").unwrap().carriers.len(), 2);
         assert!(!c.unit("sz-jj").unwrap().accepts_commitment);
         assert!(c.unit("sz-zrzy").unwrap().accepts_commitment);
+    }
+
+    fn with_blobs(section: &str) -> Vec<String> {
+        let text = DEFAULT_CONFIG_TOML.replace("[blobs]\nbackend = \"filesystem\"\n", section);
+        assert_ne!(text, DEFAULT_CONFIG_TOML);
+        match CityConfig::from_toml(&text) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid(p)) => p,
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    #[test]
+    fn materials_default_to_the_data_folder_and_an_object_store_is_checked() {
+        let c = CityConfig::default_city();
+        assert_eq!(c.blobs.backend, BlobBackend::Filesystem);
+        assert!(with_blobs("").is_empty(), "the section may be left out");
+        let ok = "[blobs]\nbackend = \"s3\"\nendpoint = \"https://oss.example.gov.cn\"\nbucket = \"onestop-materials\"\nprefix = \"city/materials/\"\n";
+        assert_eq!(with_blobs(ok), Vec::<String>::new());
+        let local = "[blobs]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\nbucket = \"m1\"\n";
+        assert!(with_blobs(local).iter().any(|p| p.contains("blobs.bucket")));
+        let local = local.replace("\"m1\"", "\"materials\"");
+        assert_eq!(with_blobs(&local), Vec::<String>::new());
+
+        let p = with_blobs("[blobs]\nbackend = \"s3\"\n");
+        assert!(
+            p.iter().any(|p| p.contains("blobs.endpoint is required")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter().any(|p| p.contains("blobs.bucket is required")),
+            "{p:?}"
+        );
+        let p = with_blobs(&local.replace("allow_http = true\n", ""));
+        assert!(p.iter().any(|p| p.contains("plain http")), "{p:?}");
+        let p = with_blobs(&ok.replace("oss.example.gov.cn", "oss.example.gov.cn/materials"));
+        assert!(p.iter().any(|p| p.contains("no path")), "{p:?}");
+        let p = with_blobs(&ok.replace("city/materials/", "../up"));
+        assert!(p.iter().any(|p| p.contains("blobs.prefix")), "{p:?}");
+        let p = with_blobs("[blobs]\nbucket = \"onestop-materials\"\n");
+        assert!(
+            p.iter().any(|p| p.contains("backend is \"filesystem\"")),
+            "{p:?}"
+        );
+        let p = with_blobs("[blobs]\nbackend = \"ftp\"\n");
+        assert!(p.iter().any(|p| p.contains("ftp")), "{p:?}");
+        let p = with_blobs(&format!("{ok}access_key_id = \"AKIA\"\n"));
+        assert!(
+            p.iter().any(|p| p.contains("access_key_id")),
+            "keys are not read from the file: {p:?}"
+        );
     }
 
     #[test]

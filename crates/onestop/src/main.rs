@@ -885,6 +885,67 @@ fn calendar_check(config: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// The store of materials' contents that `[blobs]` names, checked: the data
+/// folder's `blobs/` (created), or the object store (its bucket listed once,
+/// so a wrong bucket, endpoint or key stops start-up). Uploads are spooled
+/// in `dir/spool` either way. Blocking.
+fn open_blobs(
+    config: &onestop_domain::config::BlobsConfig,
+    dir: &Path,
+) -> Result<Arc<dyn onestop_store::blobs::BlobStore>> {
+    use onestop_domain::config::BlobBackend;
+    use onestop_store::blobs::{FsBlobs, S3Blobs, S3Settings};
+    match config.backend {
+        BlobBackend::Filesystem => {
+            Ok(Arc::new(FsBlobs::new(dir).with_context(|| {
+                format!("materials folder {}", dir.display())
+            })?))
+        }
+        BlobBackend::S3 => {
+            let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+            let (Some(access_key_id), Some(secret_access_key)) = (
+                env("ONESTOP_S3_ACCESS_KEY_ID"),
+                env("ONESTOP_S3_SECRET_ACCESS_KEY"),
+            ) else {
+                bail!(
+                    "[blobs] backend = \"s3\" needs the object store's keys in the environment: \
+                     ONESTOP_S3_ACCESS_KEY_ID and ONESTOP_S3_SECRET_ACCESS_KEY"
+                );
+            };
+            let ca_pem = match &config.ca_file {
+                Some(path) => {
+                    Some(std::fs::read(path).with_context(|| format!("blobs.ca_file {path}"))?)
+                }
+                None => None,
+            };
+            let settings = S3Settings {
+                endpoint: config.endpoint.clone().unwrap_or_default(),
+                region: config.region().to_owned(),
+                bucket: config.bucket.clone().unwrap_or_default(),
+                prefix: config.prefix.clone().unwrap_or_default(),
+                allow_http: config.allow_http,
+                virtual_hosted_style: config.virtual_hosted_style,
+                ca_pem,
+                access_key_id,
+                secret_access_key,
+                session_token: env("ONESTOP_S3_SESSION_TOKEN"),
+            };
+            let store = S3Blobs::new(&settings, dir.join("spool"))
+                .with_context(|| "[blobs] object store")?;
+            store
+                .check()
+                .with_context(|| "[blobs] the object store cannot be used")?;
+            tracing::info!(
+                endpoint = %settings.endpoint,
+                bucket = %settings.bucket,
+                prefix = %settings.prefix,
+                "materials kept in an object store"
+            );
+            Ok(Arc::new(store))
+        }
+    }
+}
+
 async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant) -> Result<()> {
     // The mail relay's and SMS gateway's clients: a password missing from
     // the environment or an unreadable certificate file stops start-up here.
@@ -936,11 +997,13 @@ async fn serve(city: City, data_dir: &Path, listen: SocketAddr, started: Instant
         checkpoint_file = %files.checkpoints.display(),
         "audit log keyed"
     );
-    let blobs = data_dir.join("blobs");
+    let blobs = {
+        let (config, dir) = (city.config.blobs.clone(), data_dir.join("blobs"));
+        tokio::task::spawn_blocking(move || open_blobs(&config, &dir)).await??
+    };
     let mut state = AppState::new(Arc::new(city.config), Arc::new(city.clock), store.clone())
         .with_audit_key(key)
-        .with_blobs_in(&blobs)
-        .with_context(|| format!("materials folder {}", blobs.display()))?;
+        .with_blobs(blobs);
     state.oidc = oidc;
     state.billing = billing;
     let audit = state.audit.clone();

@@ -198,6 +198,12 @@ impl AppState {
         Ok(self)
     }
 
+    /// Keeps uploaded materials in `blobs` (e.g. an object store, `[blobs]`).
+    pub fn with_blobs(mut self, blobs: Arc<dyn onestop_store::blobs::BlobStore>) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
     /// Chains the audit log with `key` from now on (restarts the audit
     /// sink with it). Call before serving.
     pub fn with_audit_key(mut self, key: onestop_store::audit::AuditKey) -> Self {

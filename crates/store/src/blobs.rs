@@ -1,7 +1,7 @@
 //! Where materials' contents live: one interface ([`BlobStore`]), keyed by
 //! SHA-256, written once and never overwritten. [`FsBlobs`] keeps them in
-//! the data folder (`blobs/ab/cd/<sha256>`); another backend (an
-//! S3-compatible object store) implements the same trait.
+//! the data folder (`blobs/ab/cd/<sha256>`); [`S3Blobs`] keeps them in an
+//! S3-compatible object store (`[blobs] backend = "s3"`).
 //!
 //! A content arrives as a complete spooled file ([`BlobStore::spool_dir`])
 //! whose digest the caller computed while receiving it; it is moved in
@@ -11,6 +11,9 @@
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+
+pub mod s3;
+pub use s3::{S3Blobs, S3Settings};
 
 /// A content store keyed by SHA-256 (64 lower-case hex digits).
 pub trait BlobStore: Send + Sync {

@@ -11,6 +11,8 @@ pub use crate::db::sql::Sql;
 use crate::db::{DbTarget, Role};
 use std::path::PathBuf;
 
+pub mod moto;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
