@@ -183,6 +183,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         ratings::FollowUpList,
         pre_registrations::PreRegistrationRequest,
         pre_registrations::PreRegistrationList,
+        pre_registrations::RegistrationMaterialUpload,
         crate::app::pre_registrations::PreRegistrationView,
         crate::app::pre_registrations::UnitRef,
         crate::app::pre_registrations::VisitView,

@@ -211,6 +211,19 @@ pub async fn post_plan(
     recorded(app::record_plan(&state, &caller, &id, &body.value, key).await?)
 }
 
+/// The multipart upload to a registration: `file` (PDF, PNG or JPEG by
+/// content) and `kind`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct RegistrationMaterialUpload {
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// `site_plan`, `design` (a network plan), `approval_document`, … or
+    /// `other` (the default).
+    #[schema(value_type = Option<onestop_domain::materials::MaterialKind>)]
+    pub kind: Option<String>,
+}
+
 /// Add a file to a registration (multipart, field `file`, optional
 /// `kind`): a network plan, a site drawing. By a concerned utility or the
 /// registering department; stored once by its SHA-256. The same content
@@ -219,7 +232,7 @@ pub async fn post_plan(
 #[utoipa::path(
     post, path = "/api/v1/pre-registrations/{id}/materials",
     params(("id" = String, Path)),
-    request_body(content = crate::api::documents::MaterialUpload, content_type = "multipart/form-data"),
+    request_body(content = RegistrationMaterialUpload, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = MaterialView, headers(("Location" = String))),
         (status = 200, body = MaterialView, description = "the registration already has this content"),
