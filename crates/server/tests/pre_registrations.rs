@@ -29,6 +29,7 @@ on_both_databases!(
     the_planning_department_registers_on_its_page,
     a_plan_file_is_shared_with_the_application_that_follows,
     the_utilities_add_plan_files_on_the_page,
+    a_registrations_files_are_bounded,
 );
 
 /// Monday 09:00.
@@ -950,4 +951,43 @@ async fn the_utilities_add_plan_files_on_the_page(backend: Backend) {
         .ok_page_as(&zrzy, &format!("/pre-registrations/{id}"))
         .await;
     assert_has(&page, &["id=\"upload-form\""]);
+}
+
+async fn a_registrations_files_are_bounded(backend: Backend) {
+    let app = TestApp::with_config_at(backend, MONDAY, |c| {
+        c.materials.max_file_mb = 1;
+        c.materials.max_application_files = 2;
+    })
+    .await;
+    let created = register(&app, &registration()).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let water = app.signed_in("water.op", &["operator:sz-water"]).await;
+    // Past the file limit: refused as it arrives.
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.resize((1 << 20) + 1, b'x');
+    let res = upload(&app, &water, &id, "big.pdf", &big, "design").await;
+    assert_eq!(res.field_codes(), fields(&[("file", "too_long")]));
+    // Two files, then no more for this registration.
+    for body in [b"%PDF-1.4 one".as_slice(), b"\xFF\xD8\xFF\xE0 two"] {
+        let res = upload(&app, &water, &id, "f", body, "design").await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    }
+    let res = upload(&app, &water, &id, "f", b"%PDF-1.4 three", "design").await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    assert_eq!(res.json()["error"]["code"], "too_many_materials");
+    assert_eq!(
+        res.json()["error"]["message"],
+        "每个项目预登记最多上传 2 个文件"
+    );
+    // The JPEG kept its content's extension.
+    let reg = app
+        .get_as(&water, &format!("/api/v1/pre-registrations/{id}"))
+        .await
+        .json();
+    assert_eq!(reg["materials"][1]["media_type"], "image/jpeg");
 }
