@@ -796,6 +796,23 @@ async fn a_plan_file_is_shared_with_the_application_that_follows(backend: Backen
         assert_eq!(got.status, StatusCode::OK);
         assert_eq!(got.body.as_ref(), plan.as_slice());
     }
+    // Documented with the rest of the API.
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    let upload_doc = &doc["paths"]["/api/v1/pre-registrations/{id}/materials"]["post"];
+    assert!(
+        upload_doc["requestBody"]["content"]
+            .get("multipart/form-data")
+            .is_some(),
+        "{upload_doc}"
+    );
+    assert!(
+        doc["paths"]
+            .get("/api/v1/pre-registrations/{id}/materials/{sha256}")
+            .is_some()
+    );
+    // The registration shows its files (beside the flattened form).
+    let view = doc["components"]["schemas"]["PreRegistrationView"].to_string();
+    assert!(view.contains("\"materials\""), "{view}");
     // A file added after the application is linked is its material too.
     let drawing = b"%PDF-1.4\n% cable duct drawing\n%%EOF\n".to_vec();
     let res = upload(&app, &power, &id, "电缆通道.pdf", &drawing, "design").await;
