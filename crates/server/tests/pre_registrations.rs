@@ -6,11 +6,14 @@
 //! covering the survey lets its later work order skip the survey, while an
 //! unplanned unit's order cannot; a later application with the same
 //! project code is linked and the form is prefilled for the enterprise the
-//! registration names only; the board counts it all.
+//! registration names only; the board counts it all. A concerned utility's
+//! network plan file is stored once, seen by the utilities concerned only,
+//! and becomes a material of the application linked later, downloaded by
+//! its water and power utilities as it was uploaded.
 
 mod common;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use common::*;
 use onestop_store::testing::Backend;
 use onestop_store::testing::Sql as _;
@@ -24,6 +27,9 @@ on_both_databases!(
     the_prefill_is_the_named_enterprises_only,
     the_board_counts_registrations_applications_and_skips,
     the_planning_department_registers_on_its_page,
+    a_plan_file_is_shared_with_the_application_that_follows,
+    the_utilities_add_plan_files_on_the_page,
+    a_registrations_files_are_bounded,
 );
 
 /// Monday 09:00.
@@ -652,4 +658,353 @@ async fn the_planning_department_registers_on_its_page(backend: Backend) {
             number,
         ],
     );
+}
+
+/// A network plan as a PDF.
+fn network_plan() -> Vec<u8> {
+    let mut pdf = "%PDF-1.4\n% 管网预布局方案 厉山镇工业园1号\n"
+        .as_bytes()
+        .to_vec();
+    pdf.extend(std::iter::repeat_n(b'p', 30_000));
+    pdf.extend_from_slice(b"\n%%EOF\n");
+    pdf
+}
+
+/// A file sent to a registration through the API (with a session).
+async fn upload(
+    app: &TestApp,
+    s: &Session,
+    registration: &str,
+    file_name: &str,
+    bytes: &[u8],
+    kind: &str,
+) -> Answer {
+    let (content_type, body) = multipart_body(&[
+        Part::Text("kind", kind),
+        Part::File("file", file_name, bytes),
+    ]);
+    let cookie = s.cookie_header();
+    app.request(
+        Method::POST,
+        &format!("/api/v1/pre-registrations/{registration}/materials"),
+        &[
+            ("content-type", &content_type),
+            ("cookie", &cookie),
+            ("x-csrf-token", &s.csrf),
+        ],
+        body,
+    )
+    .await
+}
+
+async fn a_plan_file_is_shared_with_the_application_that_follows(backend: Backend) {
+    let app = TestApp::at_time(backend, MONDAY).await;
+    let created = register(&app, &registration()).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["materials"], json!([]));
+    let water = app.signed_in("water.op", &["operator:sz-water"]).await;
+    let power = app.signed_in("power.op", &["operator:sz-power"]).await;
+    let plan = network_plan();
+
+    // The water company adds its network plan.
+    let res = upload(&app, &water, &id, "../管网预布局.pdf", &plan, "design").await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let m = res.json();
+    let sha = m["sha256"].as_str().unwrap().to_owned();
+    assert_eq!(sha.len(), 64);
+    assert_eq!(m["file_name"], "管网预布局.pdf");
+    assert_eq!(m["kind"], "design");
+    assert_eq!(m["kind_label"], "设计方案");
+    assert_eq!(m["media_type"], "application/pdf");
+    assert_eq!(m["size"], plan.len());
+    assert!(
+        m["uploaded_by"]
+            .as_str()
+            .unwrap()
+            .ends_with("water.op（随州市水务集团）"),
+        "{m}"
+    );
+    let download = format!("/api/v1/pre-registrations/{id}/materials/{sha}");
+    assert_eq!(m["download"], download.as_str());
+    assert_eq!(res.header("location"), Some(download.as_str()));
+    // In the registration, and downloaded by the power company as it was.
+    let reg = app
+        .get_as(&power, &format!("/api/v1/pre-registrations/{id}"))
+        .await
+        .json();
+    assert_eq!(reg["materials"][0]["sha256"], sha.as_str());
+    let got = app.get_as(&power, &download).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body.as_ref(), plan.as_slice());
+    assert_eq!(got.header("content-type"), Some("application/pdf"));
+    // The same content again: the file already there, stored once.
+    let again = upload(&app, &power, &id, "副本.pdf", &plan, "other").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(again.json()["sha256"], sha.as_str());
+    assert_eq!(again.json()["file_name"], "管网预布局.pdf");
+    let (blobs, bytes) = app.read(|c| onestop_store::materials::blob_totals(c)).await;
+    assert_eq!((blobs, bytes), (1, plan.len() as i64));
+
+    // A unit not concerned: as if it did not exist; one who sees it but is
+    // no party: refused.
+    let gas = app.signed_in("gas.op", &["operator:sz-gas"]).await;
+    for res in [
+        upload(&app, &gas, &id, "x.pdf", b"%PDF-1.4 gas", "design").await,
+        app.get_as(&gas, &download).await,
+    ] {
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.text());
+    }
+    let sup = app.signed_in("zjj.a", &["supervisor:sz-zjj"]).await;
+    let res = upload(&app, &sup, &id, "s.pdf", b"%PDF-1.4 sup", "design").await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
+    assert_eq!(res.json()["error"]["code"], "forbidden");
+    let wrong = upload(&app, &water, &id, "x.pdf", b"MZ\x90\x00", "design").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The registering department adds the site plan.
+    let zrzy = app.signed_in("zrzy.a", &["approver:sz-zrzy"]).await;
+    let site = b"%PDF-1.4\n% land parcel red line\n%%EOF\n".to_vec();
+    let res = upload(&app, &zrzy, &id, "用地红线图.pdf", &site, "site_plan").await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let site_sha = res.json()["sha256"].as_str().unwrap().to_owned();
+
+    // The enterprise applies with the project code: the registration's
+    // files are the application's materials, for its water and power
+    // utilities alike, byte for byte.
+    let application = app.submit_created(&application_of_project(USCC)).await;
+    let app_id = application["id"].as_str().unwrap().to_owned();
+    for s in [&water, &power] {
+        let list = app
+            .get_as(s, &format!("/api/v1/applications/{app_id}/materials"))
+            .await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.text());
+        let items = list.json()["items"].clone();
+        assert_eq!(items.as_array().unwrap().len(), 2, "{items}");
+        assert_eq!(items[0]["sha256"], sha.as_str());
+        assert_eq!(items[0]["kind"], "design");
+        assert_eq!(items[0]["file_name"], "管网预布局.pdf");
+        assert!(
+            items[0]["uploaded_by"]
+                .as_str()
+                .unwrap()
+                .ends_with("water.op（随州市水务集团）"),
+            "{items}"
+        );
+        assert_eq!(items[1]["sha256"], site_sha.as_str());
+        let got = app
+            .get_as(s, &format!("/api/v1/applications/{app_id}/materials/{sha}"))
+            .await;
+        assert_eq!(got.status, StatusCode::OK);
+        assert_eq!(got.body.as_ref(), plan.as_slice());
+    }
+    // Documented with the rest of the API.
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    let upload_doc = &doc["paths"]["/api/v1/pre-registrations/{id}/materials"]["post"];
+    assert!(
+        upload_doc["requestBody"]["content"]
+            .get("multipart/form-data")
+            .is_some(),
+        "{upload_doc}"
+    );
+    assert!(
+        doc["paths"]
+            .get("/api/v1/pre-registrations/{id}/materials/{sha256}")
+            .is_some()
+    );
+    // The registration shows its files (beside the flattened form).
+    let view = doc["components"]["schemas"]["PreRegistrationView"].to_string();
+    assert!(view.contains("\"materials\""), "{view}");
+    // A file added after the application is linked is its material too.
+    let drawing = b"%PDF-1.4\n% cable duct drawing\n%%EOF\n".to_vec();
+    let res = upload(&app, &power, &id, "电缆通道.pdf", &drawing, "design").await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let list = app
+        .get_as(&water, &format!("/api/v1/applications/{app_id}/materials"))
+        .await
+        .json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 3, "{list}");
+    assert_eq!(list["items"][2]["file_name"], "电缆通道.pdf");
+    // Each content stored once, whoever holds it.
+    let (blobs, _) = app.read(|c| onestop_store::materials::blob_totals(c)).await;
+    assert_eq!(blobs, 3);
+    // Audited: every addition and every download.
+    let added = app.audit_records("material_added").await;
+    assert_eq!(
+        added
+            .iter()
+            .filter(|r| r.target_kind == "pre_registration")
+            .count(),
+        3
+    );
+    assert_eq!(
+        added
+            .iter()
+            .filter(|r| r.target_kind == "application" && r.target_id == app_id)
+            .count(),
+        3
+    );
+    let downloads = app.audit_records("material_downloaded").await;
+    assert_eq!(downloads.len(), 3);
+}
+
+async fn the_utilities_add_plan_files_on_the_page(backend: Backend) {
+    let app = TestApp::at_time(backend, MONDAY).await;
+    let created = register(&app, &registration()).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let water = app.signed_in("water.op", &["operator:sz-water"]).await;
+    let page = app
+        .ok_page_as(&water, &format!("/pre-registrations/{id}"))
+        .await;
+    assert_has(
+        &page,
+        &[
+            "方案图纸与材料",
+            "id=\"no-materials\"",
+            "id=\"upload-form\"",
+            "enctype=\"multipart/form-data\"",
+            &format!("action=\"/pre-registrations/{id}/materials\""),
+            "设计方案",
+        ],
+    );
+    // The page's form: multipart, the CSRF token its first part.
+    let plan = network_plan();
+    let cookie = water.cookie_header();
+    let send = |parts: Vec<Part<'_>>| {
+        let (content_type, body) = multipart_body(&parts);
+        let (app, cookie, id) = (&app, cookie.clone(), id.clone());
+        async move {
+            app.request(
+                Method::POST,
+                &format!("/pre-registrations/{id}/materials"),
+                &[("content-type", &content_type), ("cookie", &cookie)],
+                body,
+            )
+            .await
+        }
+    };
+    let res = send(vec![
+        Part::Text("csrf_token", &water.csrf),
+        Part::Text("kind", "design"),
+        Part::File("file", "供水管网预布局.pdf", &plan),
+    ])
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let back = res.header("location").unwrap().to_owned();
+    assert_eq!(
+        back,
+        format!("/pre-registrations/{id}?done=material_added#papers")
+    );
+    let page = app.ok_page_as(&water, &back).await;
+    assert_has(
+        &page,
+        &[
+            "材料已上传",
+            "供水管网预布局.pdf",
+            "设计方案",
+            "30 KB",
+            "water.op（随州市水务集团）",
+            "2026年12月07日",
+        ],
+    );
+    let sha = {
+        let reg = app
+            .get_as(&water, &format!("/api/v1/pre-registrations/{id}"))
+            .await
+            .json();
+        reg["materials"][0]["sha256"].as_str().unwrap().to_owned()
+    };
+    assert!(page.contains(&format!("/pre-registrations/{id}/materials/{sha}")));
+    for code in [">design<", ">application/pdf<", "30062"] {
+        assert!(!page.contains(code), "no codes or raw sizes: {code}");
+    }
+    // Downloaded from the page's link.
+    let got = app
+        .get_as(&water, &format!("/pre-registrations/{id}/materials/{sha}"))
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body.as_ref(), plan.as_slice());
+    // The same file again: told it is there already.
+    let res = send(vec![
+        Part::Text("csrf_token", &water.csrf),
+        Part::File("file", "again.pdf", &plan),
+    ])
+    .await;
+    let back = res.header("location").unwrap().to_owned();
+    assert!(back.contains("done=material_known"), "{back}");
+    // Without the token: refused, nothing kept.
+    let res = send(vec![Part::File("file", "x.pdf", b"%PDF-1.4 forged")]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    // A wrong type comes back to the page with the reason.
+    let res = send(vec![
+        Part::Text("csrf_token", &water.csrf),
+        Part::File("file", "x.pdf", b"MZ\x90\x00"),
+    ])
+    .await;
+    let back = res.header("location").unwrap().to_owned();
+    let page = app.ok_page_as(&water, &back).await;
+    assert_has(
+        &page,
+        &["id=\"material-error\"", "只能上传 PDF、PNG 或 JPEG 文件"],
+    );
+    let count: i64 = app
+        .read(|c| c.query("SELECT COUNT(*) FROM pre_registration_materials", &[])?[0].int(0))
+        .await;
+    assert_eq!(count, 1);
+    // A supervisor sees the list, with no upload form; a unit not
+    // concerned sees nothing.
+    let sup = app.signed_in("zjj.a", &["supervisor:sz-zjj"]).await;
+    let page = app
+        .ok_page_as(&sup, &format!("/pre-registrations/{id}"))
+        .await;
+    assert_has(&page, &["供水管网预布局.pdf"]);
+    assert!(!page.contains("id=\"upload-form\""));
+    let gas = app.signed_in("gas.op", &["operator:sz-gas"]).await;
+    let res = app
+        .get_as(&gas, &format!("/pre-registrations/{id}/materials/{sha}"))
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // The planning department that registers projects has the form.
+    let zrzy = app.signed_in("zrzy.a", &["approver:sz-zrzy"]).await;
+    let page = app
+        .ok_page_as(&zrzy, &format!("/pre-registrations/{id}"))
+        .await;
+    assert_has(&page, &["id=\"upload-form\""]);
+}
+
+async fn a_registrations_files_are_bounded(backend: Backend) {
+    let app = TestApp::with_config_at(backend, MONDAY, |c| {
+        c.materials.max_file_mb = 1;
+        c.materials.max_application_files = 2;
+    })
+    .await;
+    let created = register(&app, &registration()).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let water = app.signed_in("water.op", &["operator:sz-water"]).await;
+    // Past the file limit: refused as it arrives.
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.resize((1 << 20) + 1, b'x');
+    let res = upload(&app, &water, &id, "big.pdf", &big, "design").await;
+    assert_eq!(res.field_codes(), fields(&[("file", "too_long")]));
+    // Two files, then no more for this registration.
+    for body in [b"%PDF-1.4 one".as_slice(), b"\xFF\xD8\xFF\xE0 two"] {
+        let res = upload(&app, &water, &id, "f", body, "design").await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    }
+    let res = upload(&app, &water, &id, "f", b"%PDF-1.4 three", "design").await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    assert_eq!(res.json()["error"]["code"], "too_many_materials");
+    assert_eq!(
+        res.json()["error"]["message"],
+        "每个项目预登记最多上传 2 个文件"
+    );
+    // The JPEG kept its content's extension.
+    let reg = app
+        .get_as(&water, &format!("/api/v1/pre-registrations/{id}"))
+        .await
+        .json();
+    assert_eq!(reg["materials"][1]["media_type"], "image/jpeg");
 }

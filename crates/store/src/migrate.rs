@@ -151,6 +151,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "staged_materials",
         sql: include_str!("../migrations/0027_staged_materials.sql"),
     },
+    Migration {
+        version: 28,
+        name: "pre_registration_materials",
+        sql: include_str!("../migrations/0028_pre_registration_materials.sql"),
+    },
 ];
 
 /// Lock key for `pg_advisory_xact_lock` ("onestop" in ASCII, as an integer).

@@ -5,6 +5,7 @@
 use crate::StoreError;
 use crate::db::Sql as _;
 use crate::db::{Conn, Row};
+use crate::materials::Material;
 use crate::params;
 use onestop_domain::pre_registration::{PlanCover, PreRegistrationForm};
 
@@ -28,6 +29,8 @@ pub struct PreRegistration {
     pub plans: Vec<Plan>,
     /// Applications linked to it: (id, number), oldest first.
     pub applications: Vec<(String, String)>,
+    /// Files added to it, oldest first.
+    pub materials: Vec<RegistrationMaterial>,
 }
 
 /// A joint visit a unit recorded.
@@ -54,6 +57,26 @@ pub struct Plan {
     pub covers_design: bool,
     pub recorded_at_ms: i64,
     pub recorded_by: String,
+}
+
+/// A file added to a registration (migration 0028), its content in the
+/// blob store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationMaterial {
+    pub id: String,
+    pub pre_registration_id: String,
+    /// The concerned unit it was added for (`None`: the registering department).
+    pub unit_code: Option<String>,
+    pub sha256: String,
+    pub kind: String,
+    pub file_name: String,
+    pub media_type: String,
+    pub size: i64,
+    /// The account that added it.
+    pub uploaded_by: Option<String>,
+    pub uploader_name: String,
+    pub uploader_unit: Option<String>,
+    pub created_at_ms: i64,
 }
 
 /// A registration to write.
@@ -84,6 +107,7 @@ fn decode(r: &Row) -> Result<PreRegistration, StoreError> {
         visits: Vec::new(),
         plans: Vec::new(),
         applications: Vec::new(),
+        materials: Vec::new(),
     })
 }
 
@@ -187,6 +211,7 @@ fn complete(conn: &mut dyn Conn, p: &mut PreRegistration) -> Result<(), StoreErr
         .iter()
         .map(|r| Ok((r.text(0)?.to_owned(), r.text(1)?.to_owned())))
         .collect::<Result<_, StoreError>>()?;
+    p.materials = materials_of(conn, &p.id)?;
     Ok(())
 }
 
@@ -393,4 +418,158 @@ pub fn figures(
         applied: r.int(1)?,
         skipped: r.int(2)?,
     })
+}
+
+// ───────────────────────────── materials ─────────────────────────────
+
+const MATERIALS: &str = "SELECT id, pre_registration_id, unit_code, sha256, kind, file_name, \
+     media_type, size, uploaded_by, uploader_name, uploader_unit, created_at \
+     FROM pre_registration_materials";
+
+fn material_row(r: &Row) -> Result<RegistrationMaterial, StoreError> {
+    let owned = |i: usize| r.opt_text(i).map(|v| v.map(str::to_owned));
+    Ok(RegistrationMaterial {
+        id: r.text(0)?.to_owned(),
+        pre_registration_id: r.text(1)?.to_owned(),
+        unit_code: owned(2)?,
+        sha256: r.text(3)?.to_owned(),
+        kind: r.text(4)?.to_owned(),
+        file_name: r.text(5)?.to_owned(),
+        media_type: r.text(6)?.to_owned(),
+        size: r.int(7)?,
+        uploaded_by: owned(8)?,
+        uploader_name: r.text(9)?.to_owned(),
+        uploader_unit: owned(10)?,
+        created_at_ms: r.int(11)?,
+    })
+}
+
+/// A registration's files, oldest first.
+pub fn materials_of(
+    conn: &mut dyn Conn,
+    registration: &str,
+) -> Result<Vec<RegistrationMaterial>, StoreError> {
+    let sql = format!("{MATERIALS} WHERE pre_registration_id = $1 ORDER BY created_at, id");
+    conn.query(&sql, params![registration])?
+        .iter()
+        .map(material_row)
+        .collect()
+}
+
+/// A registration's file of this content.
+pub fn material(
+    conn: &mut dyn Conn,
+    registration: &str,
+    sha256: &str,
+) -> Result<Option<RegistrationMaterial>, StoreError> {
+    let sql = format!("{MATERIALS} WHERE pre_registration_id = $1 AND sha256 = $2");
+    conn.query_opt(&sql, params![registration, sha256])?
+        .map(|r| material_row(&r))
+        .transpose()
+}
+
+/// The files and bytes a registration holds.
+pub fn material_usage(conn: &mut dyn Conn, registration: &str) -> Result<(i64, i64), StoreError> {
+    let r = conn
+        .query_opt(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT)
+             FROM pre_registration_materials WHERE pre_registration_id = $1",
+            params![registration],
+        )?
+        .ok_or_else(|| StoreError::Decode("no row".into()))?;
+    Ok((r.int(0)?, r.int(1)?))
+}
+
+/// Adds a file to a registration (its content recorded first, see
+/// [`crate::materials::record_blob`]); when the registration already has
+/// this content the one it has is answered instead, with `false`.
+pub fn add_material(
+    conn: &mut dyn Conn,
+    m: &RegistrationMaterial,
+) -> Result<(RegistrationMaterial, bool), StoreError> {
+    if let Some(known) = material(conn, &m.pre_registration_id, &m.sha256)? {
+        return Ok((known, false));
+    }
+    conn.execute(
+        "INSERT INTO pre_registration_materials (id, pre_registration_id, unit_code, sha256,
+             kind, file_name, media_type, size, uploaded_by, uploader_name, uploader_unit,
+             created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        params![
+            &m.id,
+            &m.pre_registration_id,
+            m.unit_code.as_deref(),
+            &m.sha256,
+            &m.kind,
+            &m.file_name,
+            &m.media_type,
+            m.size,
+            m.uploaded_by.as_deref(),
+            &m.uploader_name,
+            m.uploader_unit.as_deref(),
+            m.created_at_ms
+        ],
+    )?;
+    Ok((m.clone(), true))
+}
+
+/// Makes a registration's file a material of an application linked to it
+/// (kind, file name, uploader and time kept; the id `id`), in the caller's
+/// transaction. `None` when the application has this content already.
+pub fn share_material(
+    conn: &mut dyn Conn,
+    m: &RegistrationMaterial,
+    application_id: &str,
+    id: String,
+) -> Result<Option<Material>, StoreError> {
+    let material = Material {
+        id,
+        application_id: application_id.to_owned(),
+        work_order_id: None,
+        case_id: None,
+        sha256: Some(m.sha256.clone()),
+        licence: None,
+        kind: m.kind.clone(),
+        file_name: m.file_name.clone(),
+        media_type: m.media_type.clone(),
+        size: m.size,
+        uploaded_by: m.uploaded_by.clone(),
+        uploader_name: m.uploader_name.clone(),
+        uploader_unit: m.uploader_unit.clone(),
+        created_at_ms: m.created_at_ms,
+    };
+    let (added, new) = crate::materials::add(conn, &material)?;
+    Ok(new.then_some(added))
+}
+
+/// The applications linked to a registration, oldest first.
+pub fn linked_applications(
+    conn: &mut dyn Conn,
+    registration: &str,
+) -> Result<Vec<String>, StoreError> {
+    conn.query(
+        "SELECT id FROM applications WHERE pre_registration_id = $1 ORDER BY submitted_at, id",
+        params![registration],
+    )?
+    .iter()
+    .map(|r| r.text(0).map(str::to_owned))
+    .collect()
+}
+
+/// Makes every file of a registration a material of an application just
+/// linked to it ([`share_material`]), in the caller's transaction; the
+/// materials added, oldest first.
+pub fn share_materials(
+    conn: &mut dyn Conn,
+    registration: &str,
+    application_id: &str,
+    mut new_id: impl FnMut() -> String,
+) -> Result<Vec<Material>, StoreError> {
+    let mut added = Vec::new();
+    for m in materials_of(conn, registration)? {
+        if let Some(a) = share_material(conn, &m, application_id, new_id())? {
+            added.push(a);
+        }
+    }
+    Ok(added)
 }

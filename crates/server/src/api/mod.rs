@@ -109,6 +109,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         pre_registrations::get_one,
         pre_registrations::post_visit,
         pre_registrations::post_plan,
+        pre_registrations::post_material,
+        pre_registrations::get_material,
         calendar_day,
         calendar_deadline
     ),
@@ -181,6 +183,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         ratings::FollowUpList,
         pre_registrations::PreRegistrationRequest,
         pre_registrations::PreRegistrationList,
+        pre_registrations::RegistrationMaterialUpload,
         crate::app::pre_registrations::PreRegistrationView,
         crate::app::pre_registrations::UnitRef,
         crate::app::pre_registrations::VisitView,
@@ -303,6 +306,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/pre-registrations/{id}/plans",
             axum::routing::post(pre_registrations::post_plan),
+        )
+        .route(
+            "/api/v1/pre-registrations/{id}/materials",
+            axum::routing::post(pre_registrations::post_material)
+                // The upload bounds itself as it arrives (`[materials]`).
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/pre-registrations/{id}/materials/{sha256}",
+            get(pre_registrations::get_material),
         )
         .route("/api/v1/calendar/days/{date}", get(calendar_day))
         .route("/api/v1/calendar/deadline", get(calendar_deadline))

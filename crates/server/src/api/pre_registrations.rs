@@ -1,15 +1,17 @@
 //! Pre-registrations (一口登记) for integration clients (工改平台, 政务服务网)
 //! and staff: register a project, list and read registrations; the
-//! utilities concerned record their joint visits and network plans.
+//! utilities concerned record their joint visits and network plans, and
+//! add the files that go with them.
 
 use crate::AppState;
 use crate::api::body::JsonObject;
 use crate::api::saved_response;
+use crate::app::materials::MaterialView;
 use crate::app::pre_registrations::{self as app, PreRegistrationView, Registered};
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onestop_domain::form::{FieldCode, FieldError};
@@ -207,4 +209,85 @@ pub async fn post_plan(
         return Ok(saved_response(saved));
     }
     recorded(app::record_plan(&state, &caller, &id, &body.value, key).await?)
+}
+
+/// The multipart upload to a registration: `file` (PDF, PNG or JPEG by
+/// content) and `kind`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct RegistrationMaterialUpload {
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// `site_plan`, `design` (a network plan), `approval_document`, … or
+    /// `other` (the default).
+    #[schema(value_type = Option<onestop_domain::materials::MaterialKind>)]
+    pub kind: Option<String>,
+}
+
+/// Add a file to a registration (multipart, field `file`, optional
+/// `kind`): a network plan, a site drawing. By a concerned utility or the
+/// registering department; stored once by its SHA-256. The same content
+/// again answers the file already there (`200`). Applications linked to
+/// the registration, now or later, have it among their materials.
+#[utoipa::path(
+    post, path = "/api/v1/pre-registrations/{id}/materials",
+    params(("id" = String, Path)),
+    request_body(content = RegistrationMaterialUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, body = MaterialView, headers(("Location" = String))),
+        (status = 200, body = MaterialView, description = "the registration already has this content"),
+        (status = 400, body = ErrorBody, description = "malformed_body: not a multipart upload"),
+        (status = 403, body = ErrorBody, description = "forbidden: the caller sees the registration but is neither a concerned utility nor the registering department"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 422, body = ErrorBody, description = "validation_failed (file too large, empty or of a type not accepted), too_many_materials, materials_too_large"),
+        (status = 503, body = ErrorBody, description = "scan_unavailable: the virus scan could not run"),
+    )
+)]
+pub async fn post_material(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let received = crate::api::documents::receive(&state, multipart).await?;
+    let (view, new) =
+        app::add_material(&state, &caller, &id, received.input, received.spooled).await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut res = (status, Json(&view)).into_response();
+    if let Some(l) = view
+        .download
+        .as_deref()
+        .and_then(|d| HeaderValue::from_str(d).ok())
+    {
+        res.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(res)
+}
+
+/// Download one of a registration's files by its SHA-256 (audited).
+#[utoipa::path(
+    get, path = "/api/v1/pre-registrations/{id}/materials/{sha256}",
+    params(("id" = String, Path), ("sha256" = String, Path)),
+    responses(
+        (status = 200, description = "the file, as its content was told to be",
+            content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"))),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn get_material(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path((id, sha)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let d = app::download_material(&state, &caller, &id, &sha).await?;
+    Ok(crate::api::documents::file_response(
+        &d.media_type,
+        false,
+        &d.file_name,
+        d.bytes,
+    ))
 }

@@ -175,7 +175,7 @@ pub async fn submit(
             let mut app = applications::insert(conn, &new, &config, offset)?;
             // A project registered at land transfer: the application is
             // linked to its pre-registration (一口登记).
-            crate::app::pre_registrations::link_on_submission(
+            let linked = crate::app::pre_registrations::link_on_submission(
                 conn,
                 &app.id,
                 app.form.project_code.as_deref(),
@@ -196,11 +196,24 @@ pub async fn submit(
                 }
                 None => None,
             };
-            Ok(Ok((app, body)))
+            Ok(Ok((app, body, linked)))
         })
         .await?;
     match outcome {
-        Ok((app, body)) => {
+        Ok((app, body, linked)) => {
+            // The registration's files the application was given, audited
+            // (the application is filed whatever comes of it).
+            if let Some(l) = linked
+                && let Err(e) = crate::app::materials::record_shared(
+                    state,
+                    caller,
+                    &l.registration_id,
+                    &l.shared,
+                )
+                .await
+            {
+                tracing::error!(error = %e, "shared materials were not audited");
+            }
             let body = match body {
                 Some(b) => b,
                 None => serde_json::to_string(&app)

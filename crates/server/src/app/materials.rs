@@ -16,6 +16,7 @@ use onestop_domain::application::Application;
 use onestop_domain::form::{FieldCode, FieldError};
 use onestop_domain::materials::{self as rules, FileType, LicenceInput, MaterialKind};
 use onestop_store::materials::{self as store, Licence, Material};
+use onestop_store::pre_registrations::RegistrationMaterial;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -190,19 +191,26 @@ fn licence_view(l: &Licence) -> LicenceView {
     }
 }
 
-pub fn view(state: &AppState, m: &Material) -> MaterialView {
-    let by = match &m.uploader_unit {
+/// Who added a file, in words: the name, and the unit's name when there is one.
+fn added_by(state: &AppState, name: &str, unit: Option<&str>) -> String {
+    match unit {
         Some(u) => format!(
-            "{}（{}）",
-            m.uploader_name,
-            state.config.unit(u).map_or(u.as_str(), |x| x.name.as_str())
+            "{name}（{}）",
+            state.config.unit(u).map_or(u, |x| x.name.as_str())
         ),
-        None => m.uploader_name.clone(),
-    };
+        None => name.to_owned(),
+    }
+}
+
+fn kind_label(kind: &str) -> String {
+    MaterialKind::parse(kind).map_or_else(|| kind.to_owned(), |k| k.label().to_owned())
+}
+
+pub fn view(state: &AppState, m: &Material) -> MaterialView {
+    let by = added_by(state, &m.uploader_name, m.uploader_unit.as_deref());
     MaterialView {
         sha256: m.sha256.clone(),
-        kind_label: MaterialKind::parse(&m.kind)
-            .map_or_else(|| m.kind.clone(), |k| k.label().to_owned()),
+        kind_label: kind_label(&m.kind),
         kind: m.kind.clone(),
         file_name: m.file_name.clone(),
         media_type: m.media_type.clone(),
@@ -216,6 +224,27 @@ pub fn view(state: &AppState, m: &Material) -> MaterialView {
             .sha256
             .as_ref()
             .map(|s| format!("/api/v1/applications/{}/materials/{s}", m.application_id)),
+    }
+}
+
+/// A pre-registration's file as the API shows it.
+pub fn registration_view(state: &AppState, m: &RegistrationMaterial) -> MaterialView {
+    MaterialView {
+        sha256: Some(m.sha256.clone()),
+        kind_label: kind_label(&m.kind),
+        kind: m.kind.clone(),
+        file_name: m.file_name.clone(),
+        media_type: m.media_type.clone(),
+        size: m.size,
+        work_order_id: None,
+        case_id: None,
+        uploaded_by: added_by(state, &m.uploader_name, m.uploader_unit.as_deref()),
+        created_at: onestop_domain::timefmt::from_ms(m.created_at_ms, state.offset),
+        licence: None,
+        download: Some(format!(
+            "/api/v1/pre-registrations/{}/materials/{}",
+            m.pre_registration_id, m.sha256
+        )),
     }
 }
 
@@ -249,16 +278,23 @@ async fn party_of(
 
 /// Who the caller is, for the material's record: (account, name, unit).
 fn uploader(caller: &Caller, app: &Application) -> (Option<String>, String, Option<String>) {
+    let unit = app
+        .work_orders
+        .iter()
+        .map(|o| o.unit.code.as_str())
+        .find(|u| caller.subject.operates(u))
+        .map(str::to_owned);
+    uploader_for(caller, unit)
+}
+
+/// Who the caller is, for a file's record: (account, name, the unit it
+/// acts for here, if any).
+pub(crate) fn uploader_for(
+    caller: &Caller,
+    unit: Option<String>,
+) -> (Option<String>, String, Option<String>) {
     match caller.subject.account() {
-        Some(a) => {
-            let unit = app
-                .work_orders
-                .iter()
-                .map(|o| o.unit.code.as_str())
-                .find(|u| caller.subject.operates(u))
-                .map(str::to_owned);
-            (Some(a.id.clone()), a.display_name.clone(), unit)
-        }
+        Some(a) => (Some(a.id.clone()), a.display_name.clone(), unit),
         None => match &caller.subject {
             onestop_domain::access::Subject::ApiKey(k) => (
                 None,
@@ -294,7 +330,6 @@ pub async fn add(
             t::NO_SUCH_ORDER,
         )]));
     }
-    let limits = state.config.materials.limits();
     let (app_id, sha) = (app.id.clone(), spooled.sha256.clone());
     let (files, bytes, known) = state
         .store
@@ -306,27 +341,17 @@ pub async fn add(
     if let Some(m) = known {
         return Ok(Some((view(state, &m), false)));
     }
-    if files as u64 >= limits.application_files {
-        return Err(Error::refused(
-            Refusal::Unacceptable,
-            "too_many_materials",
-            crate::texts::fill(t::TOO_MANY, &[("n", &limits.application_files)]),
-        ));
-    }
-    if bytes as u64 + spooled.size > limits.application_bytes {
-        return Err(Error::refused(
-            Refusal::Unacceptable,
-            "materials_too_large",
-            crate::texts::fill(
-                t::APPLICATION_FULL,
-                &[("mb", &(limits.application_bytes >> 20))],
-            ),
-        ));
-    }
-    scan(state, &spooled).await?;
-    // The content first (complete, by its digest), then the record: a crash
-    // in between leaves an unreferenced content, never a record without one.
-    put_blob(state, &spooled).await?;
+    admit(
+        state,
+        &spooled,
+        Held {
+            files,
+            bytes,
+            too_many: t::TOO_MANY,
+            full: t::APPLICATION_FULL,
+        },
+    )
+    .await?;
     let (account, name, unit) = uploader(caller, &app);
     let now_ms = state.now_ms();
     let material = Material {
@@ -360,6 +385,69 @@ pub async fn add(
         .await?;
     record(state, caller, "material_added", &saved).await?;
     Ok(Some((view(state, &saved), new)))
+}
+
+/// What a new file is added to already holds (its files and bytes), and
+/// how a refusal for want of room is worded (`{n}` files, `{mb}` MB).
+pub(crate) struct Held {
+    pub files: i64,
+    pub bytes: i64,
+    pub too_many: &'static str,
+    pub full: &'static str,
+}
+
+/// Admits a new file to what holds it: bounded by the count and total of
+/// `[materials]` (per application), scanned, and its content stored once
+/// by its digest. The content is stored before its record is written: a
+/// crash in between leaves an unreferenced content, never a record
+/// without one.
+pub(crate) async fn admit(state: &AppState, spooled: &Spooled, held: Held) -> Result<(), Error> {
+    let limits = state.config.materials.limits();
+    if held.files as u64 >= limits.application_files {
+        return Err(Error::refused(
+            Refusal::Unacceptable,
+            "too_many_materials",
+            crate::texts::fill(held.too_many, &[("n", &limits.application_files)]),
+        ));
+    }
+    if held.bytes as u64 + spooled.size > limits.application_bytes {
+        return Err(Error::refused(
+            Refusal::Unacceptable,
+            "materials_too_large",
+            crate::texts::fill(held.full, &[("mb", &(limits.application_bytes >> 20))]),
+        ));
+    }
+    scan(state, spooled).await?;
+    put_blob(state, spooled).await
+}
+
+/// Audits materials an application was given from the pre-registration
+/// it was linked to (`material_added`, naming the registration).
+pub(crate) async fn record_shared(
+    state: &AppState,
+    caller: &Caller,
+    registration_id: &str,
+    added: &[Material],
+) -> Result<(), Error> {
+    for m in added {
+        state
+            .audit
+            .record(caller.audit(
+                state.now_ms(),
+                "material_added",
+                "success",
+                "application",
+                &m.application_id,
+                serde_json::json!({
+                    "material": m.sha256.as_deref().unwrap_or(&m.id),
+                    "kind": m.kind,
+                    "size": m.size,
+                    "pre_registration": registration_id,
+                }),
+            ))
+            .await?;
+    }
+    Ok(())
 }
 
 async fn record(
@@ -482,9 +570,20 @@ pub async fn download(
     else {
         return Ok(None);
     };
+    let bytes = read_blob(state, sha256).await?;
+    record(state, caller, "material_downloaded", &m).await?;
+    Ok(Some(Download {
+        file_name: m.file_name,
+        media_type: m.media_type,
+        bytes,
+    }))
+}
+
+/// A recorded content, read whole from the blob store.
+pub(crate) async fn read_blob(state: &AppState, sha256: &str) -> Result<Vec<u8>, Error> {
     let blobs = state.blobs.clone();
     let sha = sha256.to_owned();
-    let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Vec<u8>>> {
+    tokio::task::spawn_blocking(move || -> std::io::Result<Option<Vec<u8>>> {
         let Some(mut r) = blobs.open(&sha)? else {
             return Ok(None);
         };
@@ -495,13 +594,7 @@ pub async fn download(
     .await
     .map_err(|_| Error::Internal("the blob store stopped"))?
     .map_err(|_| Error::Internal("a material could not be read"))?
-    .ok_or(Error::Internal("a recorded material's content is missing"))?;
-    record(state, caller, "material_downloaded", &m).await?;
-    Ok(Some(Download {
-        file_name: m.file_name,
-        media_type: m.media_type,
-        bytes,
-    }))
+    .ok_or(Error::Internal("a recorded material's content is missing"))
 }
 
 /// Refers an application to an electronic licence of its enterprise: an
@@ -624,8 +717,7 @@ pub struct StagedView {
 fn staged_view(s: &store::Staged) -> StagedView {
     StagedView {
         id: s.id.clone(),
-        kind_label: MaterialKind::parse(&s.kind)
-            .map_or_else(|| s.kind.clone(), |k| k.label().to_owned()),
+        kind_label: kind_label(&s.kind),
         file_name: s.file_name.clone(),
         size: s.size,
     }

@@ -7,6 +7,7 @@
 
 use crate::AppState;
 use crate::app::error::{Error, Refusal};
+use crate::app::materials::MaterialView;
 use crate::app::messages;
 use crate::auth::Caller;
 use crate::texts::pre_registrations as t;
@@ -82,6 +83,10 @@ pub struct PreRegistrationView {
     pub visits: Vec<VisitView>,
     pub plans: Vec<PlanView>,
     pub applications: Vec<LinkedApplication>,
+    /// Files the utilities concerned or the registering department added
+    /// (network plans, site drawings), oldest first; each becomes a
+    /// material of the applications linked to the registration.
+    pub materials: Vec<MaterialView>,
     pub version: i64,
 }
 
@@ -139,6 +144,11 @@ pub fn view(state: &AppState, p: &PreRegistration) -> PreRegistrationView {
                 id: id.clone(),
                 number: number.clone(),
             })
+            .collect(),
+        materials: p
+            .materials
+            .iter()
+            .map(|m| crate::app::materials::registration_view(state, m))
             .collect(),
         version: p.version,
     }
@@ -306,6 +316,12 @@ pub async fn get(
     caller: &Caller,
     id: String,
 ) -> Result<PreRegistrationView, Error> {
+    Ok(view(state, &visible(state, caller, id).await?))
+}
+
+/// One registration as stored, if the caller may see it (else
+/// `NotFound`; `forbidden` for those who read no registrations at all).
+async fn visible(state: &AppState, caller: &Caller, id: String) -> Result<PreRegistration, Error> {
     let v = caller.subject.pre_registrations(&state.config);
     if v.is_nothing() {
         return Err(Error::forbidden());
@@ -313,13 +329,12 @@ pub async fn get(
     if id.len() > 64 {
         return Err(Error::NotFound);
     }
-    let p = state
+    state
         .store
         .read(move |c| store::get(c, &id))
         .await?
         .filter(|p| admits(&v, p))
-        .ok_or(Error::NotFound)?;
-    Ok(view(state, &p))
+        .ok_or(Error::NotFound)
 }
 
 /// The concerned unit the caller records for: the first one it operates.
@@ -441,7 +456,8 @@ pub async fn record_plan(
 
 /// Inside a submission's transaction: links the new application to the
 /// registration of its project code, if there is one and it names the
-/// application's enterprise or none ([`domain::may_link`]).
+/// application's enterprise or none ([`domain::may_link`]); the
+/// registration's files become materials of the application.
 pub(crate) fn link_on_submission(
     c: &mut dyn Conn,
     application_id: &str,
@@ -449,7 +465,7 @@ pub(crate) fn link_on_submission(
     applicant_uscc: &str,
     at_ms: i64,
     actor: &str,
-) -> Result<Option<String>, onestop_store::StoreError> {
+) -> Result<Option<Linked>, onestop_store::StoreError> {
     let Some(code) = project_code else {
         return Ok(None);
     };
@@ -460,7 +476,204 @@ pub(crate) fn link_on_submission(
         return Ok(None);
     }
     store::link(c, application_id, &p.id, at_ms, actor)?;
-    Ok(Some(p.id))
+    // Its files are the application's too (一次上传、多方共享).
+    let shared =
+        store::share_materials(c, &p.id, application_id, crate::app::applications::new_id)?;
+    Ok(Some(Linked {
+        registration_id: p.id,
+        shared,
+    }))
+}
+
+/// An application's link to its pre-registration, made on submission.
+pub(crate) struct Linked {
+    pub registration_id: String,
+    /// The registration's files that became the application's materials.
+    pub shared: Vec<onestop_store::materials::Material>,
+}
+
+// ───────────────────────────── materials ─────────────────────────────
+
+/// Whether the caller may add files to a registration it sees: an
+/// operator of a concerned unit (the unit it adds for), or the
+/// registering department. `Some((unit concerned, uploader's unit))`.
+fn adding_for(
+    state: &AppState,
+    caller: &Caller,
+    p: &PreRegistration,
+) -> Option<(Option<String>, Option<String>)> {
+    if let Some(u) = p.units.iter().find(|u| caller.subject.operates(u)) {
+        return Some((Some(u.clone()), Some(u.clone())));
+    }
+    if !caller.subject.may_register_projects(&state.config) {
+        return None;
+    }
+    let department = caller.subject.account().and_then(|a| {
+        a.grants
+            .iter()
+            .find(|g| {
+                g.role == Role::Approver
+                    && state
+                        .config
+                        .unit(&g.scope)
+                        .is_some_and(|u| u.registers_projects)
+            })
+            .map(|g| g.scope.clone())
+    });
+    Some((None, department))
+}
+
+/// Whether the caller may add files to this registration (for pages).
+pub fn may_add_material(state: &AppState, caller: &Caller, v: &PreRegistrationView) -> bool {
+    !matches!(caller.subject, onestop_domain::access::Subject::System(_))
+        && (v.units.iter().any(|u| caller.subject.operates(&u.code))
+            || caller.subject.may_register_projects(&state.config))
+}
+
+/// Adds an uploaded file (a network plan, a site drawing) to a
+/// registration: by a concerned utility or the registering department
+/// (others who see it are refused, the rest are told it does not exist),
+/// bounded like an application's materials, scanned, its content stored
+/// once. The same content again is the file already there (`false`). An
+/// application already linked to the registration gets it too.
+pub async fn add_material(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    input: crate::app::materials::NewMaterial,
+    spooled: crate::app::materials::Spooled,
+) -> Result<(crate::app::materials::MaterialView, bool), Error> {
+    use crate::app::materials as m;
+    let p = visible(state, caller, id.to_owned()).await?;
+    let Some((unit_code, uploader_unit)) = adding_for(state, caller, &p) else {
+        return Err(Error::refused(
+            Refusal::Forbidden,
+            "forbidden",
+            t::MAY_NOT_ADD_MATERIAL,
+        ));
+    };
+    let (pid, sha) = (p.id.clone(), spooled.sha256.clone());
+    let (files, bytes, known) = state
+        .store
+        .read(move |c| {
+            let (files, bytes) = store::material_usage(c, &pid)?;
+            Ok((files, bytes, store::material(c, &pid, &sha)?))
+        })
+        .await?;
+    if let Some(known) = known {
+        return Ok((m::registration_view(state, &known), false));
+    }
+    m::admit(
+        state,
+        &spooled,
+        m::Held {
+            files,
+            bytes,
+            too_many: t::MATERIALS_TOO_MANY,
+            full: t::MATERIALS_FULL,
+        },
+    )
+    .await?;
+    let (account, name, uploader_unit) = m::uploader_for(caller, uploader_unit);
+    let material = store::RegistrationMaterial {
+        id: crate::app::applications::new_id(),
+        pre_registration_id: p.id.clone(),
+        unit_code,
+        sha256: spooled.sha256.clone(),
+        kind: input.kind.code().to_owned(),
+        file_name: onestop_domain::materials::file_name(
+            &input.file_name,
+            input.kind,
+            spooled.file_type,
+        ),
+        media_type: spooled.file_type.media_type().to_owned(),
+        size: spooled.size as i64,
+        uploaded_by: account,
+        uploader_name: name,
+        uploader_unit,
+        created_at_ms: state.now_ms(),
+    };
+    let (saved, new, shared) = state
+        .store
+        .write(move |c| {
+            onestop_store::materials::record_blob(
+                c,
+                &material.sha256,
+                material.size,
+                &material.media_type,
+                material.created_at_ms,
+            )?;
+            let (saved, new) = store::add_material(c, &material)?;
+            let mut shared = Vec::new();
+            if new {
+                // Applications linked already have it too.
+                for application in store::linked_applications(c, &saved.pre_registration_id)? {
+                    shared.extend(store::share_material(
+                        c,
+                        &saved,
+                        &application,
+                        crate::app::applications::new_id(),
+                    )?);
+                }
+            }
+            Ok((saved, new, shared))
+        })
+        .await?;
+    if new {
+        record(state, caller, "material_added", &saved).await?;
+        m::record_shared(state, caller, &saved.pre_registration_id, &shared).await?;
+    }
+    Ok((m::registration_view(state, &saved), new))
+}
+
+async fn record(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    m: &store::RegistrationMaterial,
+) -> Result<(), Error> {
+    state
+        .audit
+        .record(caller.audit(
+            state.now_ms(),
+            action,
+            "success",
+            "pre_registration",
+            &m.pre_registration_id,
+            serde_json::json!({
+                "material": m.sha256,
+                "kind": m.kind,
+                "size": m.size,
+            }),
+        ))
+        .await?;
+    Ok(())
+}
+
+/// One file of a registration the caller sees, by its content's digest;
+/// audited.
+pub async fn download_material(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    sha256: &str,
+) -> Result<crate::app::materials::Download, Error> {
+    if !onestop_store::blobs::is_digest(sha256) {
+        return Err(Error::NotFound);
+    }
+    let p = visible(state, caller, id.to_owned()).await?;
+    let found = p
+        .materials
+        .into_iter()
+        .find(|m| m.sha256 == sha256)
+        .ok_or(Error::NotFound)?;
+    let bytes = crate::app::materials::read_blob(state, &found.sha256).await?;
+    record(state, caller, "material_downloaded", &found).await?;
+    Ok(crate::app::materials::Download {
+        file_name: found.file_name,
+        media_type: found.media_type,
+        bytes,
+    })
 }
 
 /// What the form may be prefilled with from a registration.

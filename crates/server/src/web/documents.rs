@@ -6,7 +6,7 @@
 use crate::AppState;
 use crate::api::documents::{file_response, receive};
 use crate::app::documents as docs;
-use crate::app::materials;
+use crate::app::materials::{self, MaterialView};
 use crate::auth::Caller;
 use crate::texts;
 use crate::web::{Nav, failure_page, not_found_page, render};
@@ -73,6 +73,34 @@ fn size_text(bytes: i64) -> String {
     }
 }
 
+/// A material as the pages list it, downloaded at `href` (its page's own
+/// address).
+pub fn material_row(state: &AppState, m: MaterialView, href: Option<String>) -> MaterialRow {
+    MaterialRow {
+        kind: m.kind_label,
+        size: if m.licence.is_some() {
+            String::new()
+        } else {
+            size_text(m.size)
+        },
+        by: m.uploaded_by,
+        at: crate::web::staff::when(state, m.created_at),
+        href,
+        licence: m.licence.map(|l| {
+            texts::fill(
+                texts::papers::LICENCE,
+                &[
+                    ("issuer", &l.issuer),
+                    ("number", &l.number),
+                    ("holder", &l.holder),
+                    ("level", &l.level),
+                ],
+            )
+        }),
+        name: m.file_name,
+    }
+}
+
 /// The section for an application the caller sees (documents of the
 /// application, and of the case when `case` is given).
 pub async fn papers(
@@ -113,31 +141,12 @@ pub async fn papers(
     let materials = listed
         .unwrap_or_default()
         .into_iter()
-        .map(|m| MaterialRow {
-            kind: m.kind_label,
-            size: if m.licence.is_some() {
-                String::new()
-            } else {
-                size_text(m.size)
-            },
-            by: m.uploaded_by,
-            at: crate::web::staff::when(state, m.created_at),
-            href: m
+        .map(|m| {
+            let href = m
                 .sha256
                 .as_ref()
-                .map(|s| format!("/applications/{}/materials/{s}", app.id)),
-            licence: m.licence.map(|l| {
-                texts::fill(
-                    texts::papers::LICENCE,
-                    &[
-                        ("issuer", &l.issuer),
-                        ("number", &l.number),
-                        ("holder", &l.holder),
-                        ("level", &l.level),
-                    ],
-                )
-            }),
-            name: m.file_name,
+                .map(|s| format!("/applications/{}/materials/{s}", app.id));
+            material_row(state, m, href)
         })
         .collect();
     let units: Vec<String> = app
@@ -248,7 +257,7 @@ async fn upload(
     }
 }
 
-fn first_message(e: &crate::error::ApiError) -> String {
+pub(crate) fn first_message(e: &crate::error::ApiError) -> String {
     e.fields
         .first()
         .map_or_else(|| e.message.clone(), |f| f.message.clone())
@@ -256,12 +265,12 @@ fn first_message(e: &crate::error::ApiError) -> String {
 
 /// Whether a record id may go into an address as it is (ids are letters,
 /// digits and `-`; anything else is no id of ours).
-fn plain_id(s: &str) -> bool {
+pub(crate) fn plain_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Back to the page the upload came from (`page`, a path of ours).
-fn back(page: &str, outcome: Result<bool, String>) -> Response {
+pub(crate) fn back(page: &str, outcome: Result<bool, String>) -> Response {
     let query = match outcome {
         Ok(true) => "done=material_added".to_owned(),
         Ok(false) => "done=material_known".to_owned(),

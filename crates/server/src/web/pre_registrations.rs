@@ -4,22 +4,27 @@
 //! form for the planning department (`/pre-registrations/new`, its field
 //! errors beside the fields, what was typed kept), and one registration's
 //! page with its units, joint visits, network plans and linked
-//! applications, where a concerned utility records its visit and plan.
+//! applications, where a concerned utility records its visit and plan
+//! and adds the files that go with them (as the registering department
+//! may too).
 
 use crate::AppState;
+use crate::api::documents::{file_response, receive};
 use crate::app::pre_registrations::{self as app, PreRegistrationView};
 use crate::auth::Caller;
 use crate::texts::pre_registrations as t;
+use crate::web::documents::{MaterialRow, back, first_message, plain_id};
 use crate::web::form::{PageFields, PageForm, Refused, Spec};
 use crate::web::staff::{query_map, service_name, unit_name};
 use crate::web::{Nav, done_note, failure_page, not_found_page, render, respond};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, Uri};
+use axum::extract::{Multipart, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use onestop_domain::access::Subject;
+use onestop_domain::materials::MaterialKind;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -35,6 +40,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/pre-registrations/{id}/plans",
             axum::routing::post(plan_posted),
+        )
+        .route(
+            "/pre-registrations/{id}/materials",
+            axum::routing::post(material_posted)
+                // The upload bounds itself as it arrives (`[materials]`).
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/pre-registrations/{id}/materials/{sha256}",
+            get(material_download),
         )
 }
 
@@ -195,6 +210,11 @@ struct OnePage {
     plans: Vec<PlanLine>,
     /// The caller records for a concerned unit.
     may_record: bool,
+    materials: Vec<MaterialRow>,
+    /// The caller may add files (the upload form is shown).
+    may_upload: bool,
+    kinds: Vec<(&'static str, &'static str)>,
+    max_mb: u64,
     refused: Refused,
     done: Option<String>,
 }
@@ -295,9 +315,15 @@ async fn one_page(
             ("registered", t::REGISTERED),
             ("visit", t::VISIT_RECORDED),
             ("plan", t::PLAN_RECORDED),
+            ("material_added", t::MATERIAL_ADDED),
+            ("material_known", t::MATERIAL_KNOWN),
         ],
     );
-    show(&state, &caller, id, Refused::default(), done).await
+    let refused = match q.get("material_error") {
+        Some(e) => crate::web::documents::refused_upload(Some(e)),
+        None => Refused::default(),
+    };
+    show(&state, &caller, id, refused, done).await
 }
 
 async fn show(
@@ -369,6 +395,23 @@ async fn show(
             .collect(),
         may_record: v.units.iter().any(|u| caller.subject.operates(&u.code))
             && !matches!(caller.subject, Subject::System(_)),
+        materials: v
+            .materials
+            .iter()
+            .map(|m| {
+                let href = m
+                    .sha256
+                    .as_ref()
+                    .map(|s| format!("/pre-registrations/{}/materials/{s}", v.id));
+                crate::web::documents::material_row(state, m.clone(), href)
+            })
+            .collect(),
+        may_upload: app::may_add_material(state, caller, &v),
+        kinds: MaterialKind::ALL
+            .iter()
+            .map(|k| (k.code(), k.label()))
+            .collect(),
+        max_mb: state.config.materials.max_file_mb,
         v,
         refused,
         done,
@@ -462,6 +505,55 @@ async fn plan_posted(
             let refused = Refused::of_action("plan", "记录管网预布局", typed, &e);
             show(&state, &caller, id, refused, None).await
         }
+    }
+}
+
+/// The upload form's target: back to the registration's page with the
+/// outcome (or the reason it was refused) in the address.
+async fn material_posted(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    if let Some(r) = signed_in(&caller, &uri) {
+        return r;
+    }
+    if !plain_id(&id) {
+        return not_found_page();
+    }
+    let page = format!("/pre-registrations/{id}");
+    let received = match receive(&state, multipart).await {
+        Ok(r) => r,
+        Err(e) => return back(&page, Err(first_message(&e))),
+    };
+    if !Caller::origin_ok(&headers) || !caller.csrf_ok(received.csrf.as_deref()) {
+        return crate::web::csrf_failed_page();
+    }
+    match app::add_material(&state, &caller, &id, received.input, received.spooled).await {
+        Ok((_, new)) => back(&page, Ok(new)),
+        Err(crate::app::error::Error::NotFound) => not_found_page(),
+        Err(e) => back(&page, Err(first_message(&e.into()))),
+    }
+}
+
+async fn material_download(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Path((id, sha)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = gate(&state, &caller, &uri) {
+        return r;
+    }
+    match app::download_material(&state, &caller, &id, &sha).await {
+        Ok(d) => file_response(&d.media_type, false, &d.file_name, d.bytes),
+        Err(crate::app::error::Error::NotFound | crate::app::error::Error::Refused { .. }) => {
+            not_found_page()
+        }
+        Err(e) => failure_page(e),
     }
 }
 
