@@ -5,7 +5,7 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use common::*;
 use onestop_store::blobs::{BlobStore, S3Blobs};
 use onestop_store::testing::Backend;
@@ -15,31 +15,14 @@ use std::sync::Arc;
 
 on_both_databases!(materials_live_in_the_bucket_once);
 
-fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "----onestop-s3-boundary-1f3c9a";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nsite_plan\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 async fn upload(app: &TestApp, s: &Session, application: &str, name: &str, bytes: &[u8]) -> Answer {
-    let (content_type, body) = multipart(name, bytes);
-    let cookie = s.cookie_header();
-    app.request(
-        Method::POST,
+    app.post_multipart_as(
+        s,
         &format!("/api/v1/applications/{application}/materials"),
         &[
-            ("content-type", &content_type),
-            ("cookie", &cookie),
-            ("x-csrf-token", &s.csrf),
+            Part::Text("kind", "site_plan"),
+            Part::File("file", name, bytes),
         ],
-        body,
     )
     .await
 }

@@ -362,13 +362,18 @@ async fn case_documents_carry_the_commitment_and_every_opinion(backend: Backend)
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
 
-/// A multipart body with text parts and then one file in `file`.
-fn multipart(file: Option<(&str, &[u8])>, texts: &[(&str, &str)]) -> (String, Vec<u8>) {
+/// Text parts and then one file in `file`.
+fn parts<'a>(file: Option<(&'a str, &'a [u8])>, texts: &[(&'a str, &'a str)]) -> Vec<Part<'a>> {
     let mut parts: Vec<Part> = texts.iter().map(|(k, v)| Part::Text(k, v)).collect();
     if let Some((name, bytes)) = file {
         parts.push(Part::File("file", name, bytes));
     }
-    multipart_body(&parts)
+    parts
+}
+
+/// A multipart body with text parts and then one file in `file`.
+fn multipart(file: Option<(&str, &[u8])>, texts: &[(&str, &str)]) -> (String, Vec<u8>) {
+    multipart_body(&parts(file, texts))
 }
 
 async fn upload(
@@ -378,17 +383,10 @@ async fn upload(
     file: Option<(&str, &[u8])>,
     texts: &[(&str, &str)],
 ) -> Answer {
-    let (content_type, body) = multipart(file, texts);
-    let cookie = s.cookie_header();
-    app.request(
-        Method::POST,
+    app.post_multipart_as(
+        s,
         &format!("/api/v1/applications/{application}/materials"),
-        &[
-            ("content-type", &content_type),
-            ("cookie", &cookie),
-            ("x-csrf-token", &s.csrf),
-        ],
-        body,
+        &parts(file, texts),
     )
     .await
 }

@@ -679,20 +679,13 @@ async fn upload(
     bytes: &[u8],
     kind: &str,
 ) -> Answer {
-    let (content_type, body) = multipart_body(&[
-        Part::Text("kind", kind),
-        Part::File("file", file_name, bytes),
-    ]);
-    let cookie = s.cookie_header();
-    app.request(
-        Method::POST,
+    app.post_multipart_as(
+        s,
         &format!("/api/v1/pre-registrations/{registration}/materials"),
         &[
-            ("content-type", &content_type),
-            ("cookie", &cookie),
-            ("x-csrf-token", &s.csrf),
+            Part::Text("kind", kind),
+            Part::File("file", file_name, bytes),
         ],
-        body,
     )
     .await
 }

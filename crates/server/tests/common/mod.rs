@@ -868,6 +868,26 @@ pub enum Part<'a> {
     File(&'a str, &'a str, &'a [u8]),
 }
 
+impl TestApp {
+    /// POSTs a `multipart/form-data` body of these parts to `uri` as a
+    /// signed-in browser (its cookie, and its CSRF token in the header).
+    pub async fn post_multipart_as(&self, s: &Session, uri: &str, parts: &[Part<'_>]) -> Answer {
+        let (content_type, body) = multipart_body(parts);
+        let cookie = s.cookie_header();
+        self.request(
+            Method::POST,
+            uri,
+            &[
+                ("content-type", &content_type),
+                ("cookie", &cookie),
+                ("x-csrf-token", &s.csrf),
+            ],
+            body,
+        )
+        .await
+    }
+}
+
 /// A `multipart/form-data` body of these parts, in order, and its
 /// content type.
 pub fn multipart_body(parts: &[Part]) -> (String, Vec<u8>) {
